@@ -1,0 +1,228 @@
+"""The ``automl-studio`` command line: search, predict, evaluate, info, export, gui.
+
+User errors print one line naming the file, row, column or key and exit with status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+from .errors import UserError
+from .events import Event, JsonLinesWriter
+from .settings import TUNERS, SearchConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl-studio",
+        description="AutoML for Keras: search networks with KerasTuner, export a self-contained .h5.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("search", help="search for the best network for a data file")
+    s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
+    s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
+    s.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    s.add_argument("--space", default="auto", help="tabular, image, residual, sequence, or a SPEC.json (default: fits the data)")
+    s.add_argument("--tuner", choices=TUNERS, default="bayesian")
+    s.add_argument("--max-trials", type=int)
+    s.add_argument("--max-epochs", type=int)
+    s.add_argument("--time-budget", type=float, metavar="SECONDS", help="wall-clock budget for the whole command, refit and export included")
+    s.add_argument("--executions-per-trial", type=int, default=1)
+    s.add_argument("--objective", help="metric to select trials by (default: val_loss)")
+    s.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--project", help="project directory (default: ./automl-projects/<data name>)")
+    s.add_argument("--export", metavar="PATH.h5", help="also write the best model here")
+    s.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
+    s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
+    s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
+    s.add_argument("--x-key"), s.add_argument("--y-key")
+    s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
+    s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
+
+    p = sub.add_parser("predict", help="predict with an exported model")
+    p.add_argument("model"), p.add_argument("data")
+    p.add_argument("--output", help="CSV to write (default: DATA.predictions.csv)")
+    p.add_argument("--x-key")
+    p.add_argument("--allow-unsafe", action="store_true", help="load models with Lambda layers or custom code (only from people you trust)")
+
+    e = sub.add_parser("evaluate", help="metrics of an exported model on labelled data")
+    e.add_argument("model"), e.add_argument("data")
+    e.add_argument("--target"), e.add_argument("--x-key"), e.add_argument("--y-key")
+    e.add_argument("--allow-unsafe", action="store_true")
+
+    i = sub.add_parser("info", help="describe an exported model")
+    i.add_argument("model")
+
+    x = sub.add_parser("export", help="export a project's best model")
+    x.add_argument("project"), x.add_argument("dest")
+    x.add_argument("--keras", action="store_true", help="also write the .keras twin")
+
+    g = sub.add_parser("gui", help="open the desktop app")
+    g.add_argument("path", nargs="?", help="a data file or project to open")
+    return parser
+
+
+class _Progress:
+    """A one-line progress display on a terminal (stderr)."""
+
+    def __init__(self, stream: IO[str], max_trials: int | None) -> None:
+        self.stream, self.max_trials = stream, max_trials
+        self.done = 0
+        self.best: float | None = None
+        self.trial = ""
+        self.epoch = ""
+        self.started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        kind = event.type
+        data = event.to_dict()
+        if kind == "search_started":
+            self.max_trials = data["settings"].get("max_trials")
+            self.done = data.get("completed_trials", 0)
+        elif kind == "trial_started":
+            self.trial, self.epoch = data["trial_id"], ""
+        elif kind == "epoch_ended":
+            self.epoch = f" epoch {data['epoch']}"
+        elif kind == "trial_ended":
+            self.done += 1
+            score = data.get("score")
+            if score is not None:
+                self.best = score if self.best is None else min(self.best, score)
+            if data["status"] != "completed":
+                self._line(f"trial {data['trial_id']} {data['status']}: {data.get('error')}\n")
+        elif kind == "phase_changed":
+            self._line(f"{data['phase']}: {data['message']}\n")
+            return
+        elif kind == "warning":
+            self._line(f"warning: {data['message']}\n")
+            return
+        elif kind == "search_finished":
+            self._line("\n")
+            return
+        total = self.max_trials if self.max_trials and self.max_trials < 10_000 else None
+        width = 24
+        filled = int(width * self.done / total) if total else 0
+        bar = "#" * filled + "-" * (width - filled) if total else ""
+        best = f" best {self.best:.4g}" if self.best is not None else ""
+        elapsed = time.monotonic() - self.started
+        self._line(f"\r[{bar}] {self.done}/{total or '?'} trials{best} · trial {self.trial}{self.epoch} · {elapsed:.0f}s ")
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .search import run_search
+
+    started = time.monotonic()
+    data = args.data.rstrip("/")
+    project = args.project or os.path.join("automl-projects", os.path.splitext(os.path.basename(data))[0] or "data")
+    space: Any = args.space
+    config = SearchConfig(
+        data_path=data, project_dir=project, target=args.target, task=args.task, space=space,
+        tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
+        time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
+        objective=args.objective, patience=args.patience, seed=args.seed, export_path=args.export,
+        fresh=args.fresh, exclude_columns=tuple(args.exclude), x_key=args.x_key, y_key=args.y_key,
+        image_size=tuple(args.image_size), refit=not args.no_refit,
+    )
+    if config.time_budget_s:
+        # The budget counts from the command's start: imports and loading included.
+        config = config.replace(time_budget_s=max(1.0, config.time_budget_s - (time.monotonic() - started)))
+    listeners = []
+    out_stream = sys.stdout
+    handle = None
+    redirect: Any = contextlib.nullcontext()
+    if args.events == "-":
+        listeners.append(JsonLinesWriter(out_stream))
+        redirect = contextlib.redirect_stdout(sys.stderr)  # keep stray prints out of the JSON stream
+    elif args.events:
+        handle = open(args.events, "w", encoding="utf-8")
+        listeners.append(JsonLinesWriter(handle))
+    if sys.stderr.isatty():
+        listeners.append(_Progress(sys.stderr, config.max_trials))
+
+    def listener(event: Event) -> None:
+        for item in listeners:
+            item(event)
+
+    try:
+        with redirect:
+            result = run_search(config, listener)
+    finally:
+        if handle:
+            handle.close()
+    summary = {"status": result.status, "best_trial": result.best_trial_id, "best_score": result.best_score,
+               "test_metrics": {k: v for k, v in result.test_metrics.items() if k not in ("sample",)},
+               "exported": result.exported, "message": result.message, "project": project}
+    if args.events != "-":
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{result.status}: best trial {result.best_trial_id}, exported {', '.join(result.exported)}", file=sys.stderr)
+    return 0 if result.status in ("completed", "budget", "stopped") else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``automl-studio`` command."""
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.command is None or args.command == "gui":
+        # The GUI is an optional layer on top; looked up by name so the engine never imports it.
+        try:
+            app = importlib.import_module("automl_studio.gui.app")
+        except ImportError as exc:
+            print(f"automl-studio: the desktop app is not available ({exc})", file=sys.stderr)
+            return 2
+        return int(app.main([args.path] if getattr(args, "path", None) else []))
+    try:
+        if args.command == "search":
+            return _search(args)
+        if args.command == "predict":
+            from .predict import predict_file
+
+            out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe)
+            print(f"wrote {out}")
+            return 0
+        if args.command == "evaluate":
+            from .predict import evaluate_file
+
+            metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
+                                    allow_unsafe=args.allow_unsafe)
+            print(json.dumps(metrics, indent=2))
+            return 0
+        if args.command == "info":
+            from .model_info import describe
+
+            print(json.dumps(describe(args.model), indent=2))
+            return 0
+        if args.command == "export":
+            from .export import export_project
+
+            result = export_project(args.project, args.dest, ["h5", "keras"] if args.keras else ["h5"])
+            print(json.dumps(result, indent=2))
+            return 0
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"automl-studio: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("automl-studio: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Exporting the best model: ``best.h5`` (and ``best.keras``), self-contained and verified.
+
+The ``.h5`` is a full Keras model in legacy HDF5 that loads with plain
+``keras.models.load_model`` in a fresh process without automl-studio installed. Writes are atomic
+(a temporary file in the same folder, then a rename), and every export is reloaded and its
+predictions compared with the in-memory model before success is reported. A full disk or a
+read-only folder gives a clear :class:`~automl_studio.engine.errors.ExportError`, leaves no
+partial file, and the in-memory model stays exportable elsewhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ExportError
+from .model_info import METADATA_ATTR, METADATA_MEMBER, METADATA_SCHEMA_VERSION, check_safe
+
+TOLERANCE = 1e-4
+
+
+def app_version() -> str:
+    try:
+        return importlib_metadata.version("automl-studio")
+    except importlib_metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_metadata(**fields: Any) -> dict[str, Any]:
+    """The JSON document stored with an exported model."""
+    import keras
+
+    return {
+        "schema_version": METADATA_SCHEMA_VERSION,
+        "app": "automl-studio",
+        "app_version": app_version(),
+        "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        **fields,
+    }
+
+
+def _explain(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"{path}: no space left on the disk; nothing was written — free space or choose another folder"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{path.parent}: the folder is read-only; choose another folder"
+    return f"{path}: cannot write the model ({exc.strerror or exc})"
+
+
+def _predict(model: Any, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.asarray(model.predict(dict(inputs), verbose=0))
+
+
+def _verify(path: Path, inputs: Mapping[str, np.ndarray], expected: np.ndarray) -> float:
+    import keras
+
+    check_safe(path)
+    with warnings.catch_warnings():
+        # Keras notes that the reloaded optimizer state is not restored; predictions are what count.
+        warnings.simplefilter("ignore")
+        reloaded = keras.models.load_model(path, safe_mode=True)
+    diff = float(np.max(np.abs(_predict(reloaded, inputs) - expected))) if len(expected) else 0.0
+    if not np.isfinite(diff) or diff > TOLERANCE:
+        raise ExportError(f"{path}: the reloaded model predicts differently (max difference {diff:.2e})")
+    return diff
+
+
+def _write_h5(model: Any, tmp: Path, document: str) -> None:
+    import h5py
+
+    model.save(tmp)
+    with h5py.File(tmp, "a") as handle:
+        handle.attrs[METADATA_ATTR] = document
+
+
+def _write_keras(model: Any, tmp: Path, document: str) -> None:
+    model.save(tmp)
+    with zipfile.ZipFile(tmp, "a") as archive:
+        archive.writestr(METADATA_MEMBER, document)
+
+
+def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str, Any],
+                 sample_inputs: Mapping[str, np.ndarray], formats: Sequence[str] = ("h5",)) -> dict[str, Any]:
+    """Writes ``dest`` (``.h5``) and, if asked, the ``.keras`` twin; returns what was written.
+
+    ``sample_inputs`` (a few rows of model inputs) are predicted before and after a reload; the
+    export only succeeds if the two agree.
+    """
+    dest = Path(dest)
+    if dest.suffix.lower() not in (".h5", ".keras"):
+        dest = dest.with_suffix(".h5")
+    document = json.dumps(metadata, allow_nan=False, default=_json_default)
+    expected = _predict(model, sample_inputs)
+    targets = []
+    for fmt in formats:
+        suffix = ".h5" if fmt == "h5" else ".keras"
+        targets.append((fmt, dest.with_suffix(suffix)))
+    written: list[str] = []
+    max_diff = 0.0
+    for fmt, path in targets:
+        if not path.parent.exists():
+            try:
+                path.parent.mkdir(parents=True)
+            except OSError as exc:
+                raise ExportError(_explain(exc, path)) from exc
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+            os.close(fd)
+        except OSError as exc:
+            raise ExportError(_explain(exc, path)) from exc
+        tmp = Path(tmp_name)
+        tmp.unlink()
+        try:
+            (_write_h5 if fmt == "h5" else _write_keras)(model, tmp, document)
+            max_diff = max(max_diff, _verify(tmp, sample_inputs, expected))
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ExportError(_explain(exc, path)) from exc
+        except ExportError:
+            tmp.unlink(missing_ok=True)
+            raise
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            cause = exc
+            while cause.__cause__ is not None or cause.__context__ is not None:
+                nxt = cause.__cause__ or cause.__context__
+                if isinstance(nxt, OSError):
+                    raise ExportError(_explain(nxt, path)) from exc
+                cause = nxt  # type: ignore[assignment]
+            if "No space left" in str(exc) or "errno = 28" in str(exc):
+                raise ExportError(_explain(OSError(errno.ENOSPC, "No space left"), path)) from exc
+            raise ExportError(f"{path}: export failed ({exc.__class__.__name__}: {exc})") from exc
+        written.append(str(path))
+    return {"files": written, "verified": True, "max_abs_diff": max_diff}
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def export_project(project_dir: str, dest: str, formats: Sequence[str] = ("h5",)) -> dict[str, Any]:
+    """Exports a project's best model to ``dest`` (for the window's *Export best model…*).
+
+    Uses the refitted best model the search saved (``best/best.h5``); for a search that was
+    stopped before its refit, it rebuilds the best trial's model from KerasTuner's checkpoint.
+    The result is reloaded and checked against the source before success is reported.
+    """
+    import keras
+
+    from .model_info import read_metadata
+
+    source = Path(project_dir) / "best" / "best.h5"
+    if not source.exists():
+        from .search import export_best_from_checkpoint
+
+        export_best_from_checkpoint(project_dir)
+    if not source.exists():
+        raise ExportError(f"{project_dir}: no finished trial to export yet")
+    metadata = read_metadata(source)
+    model = keras.models.load_model(source, safe_mode=True)
+    sample_path = source.parent / "sample_inputs.npz"
+    if not sample_path.exists():
+        raise ExportError(f"{sample_path}: no sample inputs stored to verify the export")
+    with np.load(sample_path, allow_pickle=False) as stored:
+        inputs = {k: stored[k] for k in stored.files}
+    if not inputs:
+        raise ExportError(f"{source}: no sample inputs stored to verify the export")
+    return export_model(model, dest, metadata, inputs, formats)
+

@@ -1,0 +1,320 @@
+"""Compiling a spec into Keras: :func:`build_model` and :class:`SpecHyperModel`.
+
+Only the backend-neutral ``keras`` API is used (layers, ``keras.ops``, NumPy inputs), so the same
+search runs under ``KERAS_BACKEND=jax`` or ``torch``. Preprocessing that a legacy ``.h5`` can hold
+lives in the model: normalisation of numbers, encoding of category codes, image rescaling, and
+for regression a final rescale to the target's units. Losses and metrics are objects, not
+strings: string losses fail to reload from ``.h5``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+
+from .events import BatchProgress, EpochEnded, Event
+from .space import Boolean, Choice, DataSignature, FloatRange, IntRange, SearchSpace, instantiate
+from .shapes import head_units
+
+
+class SearchStopped(keras_tuner.errors.FatalError):
+    """Raised inside training when the user stops the search: KerasTuner lets it through."""
+
+
+class BudgetSpent(keras_tuner.errors.FatalError):
+    """Raised inside training when the search's time budget is spent."""
+
+
+def kt_chooser(hp: keras_tuner.HyperParameters) -> Callable[[str, Any], Any]:
+    """Registers each spec hyperparameter with KerasTuner and returns its value for this trial."""
+
+    def choose(name: str, d: Any) -> Any:
+        if isinstance(d, IntRange):
+            return hp.Int(name, d.min, d.max, step=d.step)
+        if isinstance(d, FloatRange):
+            if d.min == d.max:
+                return hp.Fixed(name, d.min)
+            return hp.Float(name, d.min, d.max, step=d.step, sampling="log" if d.log else "linear")
+        if isinstance(d, Choice):
+            return hp.Choice(name, list(d.values))
+        if isinstance(d, Boolean):
+            return hp.Boolean(name)
+        raise TypeError(d)
+
+    return choose
+
+
+def fixed_chooser(values: dict[str, Any]) -> Callable[[str, Any], Any]:
+    """Chooses from a dict of values (a trial's), else the smallest value of each range."""
+
+    def choose(name: str, d: Any) -> Any:
+        if name in values:
+            return values[name]
+        if isinstance(d, (IntRange, FloatRange)):
+            return d.min
+        if isinstance(d, Choice):
+            return d.values[0]
+        return False
+
+    return choose
+
+
+def training_values(space: SearchSpace, choose: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """The training settings of one trial (each fixed or chosen)."""
+    from .space import TRAINING_DEFAULTS, is_hp
+
+    out = {}
+    for key, default in TRAINING_DEFAULTS.items():
+        value = space.training.get(key, default)
+        out[key] = choose(f"training.{key}", value) if is_hp(value) else value
+    return out
+
+
+def _regularizer(training: dict[str, Any]) -> Any:
+    l1, l2 = float(training["l1"]), float(training["l2"])
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=l1, l2=l2)
+
+
+def _make_layer(kind: str, p: dict[str, Any], name: str, reg: Any) -> keras.layers.Layer:
+    L = keras.layers
+    safe = name.replace("#", "_")
+    if kind == "Dense":
+        return L.Dense(p["units"], activation=p["activation"], use_bias=p["use_bias"],
+                       kernel_regularizer=reg, name=safe)
+    if kind == "Activation":
+        return L.Activation(p["activation"], name=safe)
+    if kind == "Dropout":
+        return L.Dropout(p["rate"], name=safe)
+    if kind == "Flatten":
+        return L.Flatten(name=safe)
+    if kind == "Reshape":
+        return L.Reshape(tuple(p["target_shape"]), name=safe)
+    if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
+        cls = getattr(L, kind)
+        extra = {"depthwise_regularizer": reg, "pointwise_regularizer": reg} if kind == "SeparableConv2D" \
+            else {"kernel_regularizer": reg}
+        return cls(p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
+                   activation=p["activation"], name=safe, **extra)
+    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
+        return getattr(L, kind)(pool_size=p["pool_size"], padding=p["padding"], name=safe)
+    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
+                "LayerNormalization"):
+        return getattr(L, kind)(name=safe)
+    if kind in ("LSTM", "GRU"):
+        return getattr(L, kind)(p["units"], return_sequences=p["return_sequences"], name=safe)
+    if kind == "Bidirectional":
+        inner = getattr(L, p["layer"])(p["units"], return_sequences=p["return_sequences"])
+        return L.Bidirectional(inner, name=safe)
+    if kind == "Embedding":
+        return L.Embedding(p["input_dim"], p["output_dim"], name=safe)
+    if kind == "RandomFlip":
+        return L.RandomFlip(p["mode"], name=safe)
+    if kind == "RandomRotation":
+        return L.RandomRotation(p["factor"], name=safe)
+    if kind == "RandomZoom":
+        return L.RandomZoom(p["height_factor"], name=safe)
+    if kind == "Add":
+        return L.Add(name=safe)
+    if kind == "Concatenate":
+        return L.Concatenate(name=safe)
+    if kind == "Multiply":
+        return L.Multiply(name=safe)
+    raise ValueError(f"no Keras layer for {kind}")
+
+
+def build_model(space: SearchSpace, signature: DataSignature,
+                choose: Callable[[str, Any], Any], *, steps_per_epoch: int = 100,
+                mixed_precision: bool = False) -> keras.Model:
+    """Builds and compiles one network of the space for the values ``choose`` returns."""
+    nodes = instantiate(space, choose)
+    training = training_values(space, choose)
+    reg = _regularizer(training)
+    inputs: dict[str, Any] = {}
+    tensors: dict[str, Any] = {}
+    for node in nodes:
+        p = dict(node.params)
+        if node.type == "Input":
+            tensors[node.id] = _input_tensor(p, signature, inputs, node.id)
+            continue
+        args = [tensors[i] for i in node.inputs]
+        if node.type == "Output":
+            tensors[node.id] = _head(args[0], signature)
+            continue
+        if node.type == "MultiHeadAttention":
+            layer = keras.layers.MultiHeadAttention(p["num_heads"], p["key_dim"],
+                                                    name=node.id.replace("#", "_"))
+            tensors[node.id] = layer(args[0], args[0])
+            continue
+        layer = _make_layer(node.type, p, node.id, reg)
+        tensors[node.id] = layer(args if node.type in ("Add", "Concatenate", "Multiply") else args[0])
+    output = next(tensors[n.id] for n in nodes if n.type == "Output")
+    ordered = {k: inputs[k] for k in sorted(inputs)}
+    model = keras.Model(inputs=ordered, outputs=output, name=space.name.replace(" ", "_") or "model")
+    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature),
+                  metrics=make_metrics(signature))
+    return model
+
+
+def _input_tensor(p: dict[str, Any], signature: DataSignature, inputs: dict[str, Any],
+                  node_id: str) -> Any:
+    L = keras.layers
+    source = p["source"]
+    shape = tuple(signature.inputs[source])
+    if source not in inputs:
+        dtype = "int32" if source == "categorical" else "float32"
+        inputs[source] = keras.Input(shape=shape, name=source, dtype=dtype)
+    x = inputs[source]
+    safe = node_id.replace("#", "_")
+    if source == "numeric":
+        mean = np.asarray(signature.numeric_mean, dtype="float32")
+        var = np.asarray(signature.numeric_variance, dtype="float32")
+        return L.Normalization(mean=mean, variance=var, name=f"{safe}_normalize")(x)
+    if source == "categorical":
+        if p["encoding"] == "embedding":
+            e = L.Embedding(signature.categorical_tokens, p["embedding_dim"], name=f"{safe}_embed")(x)
+            return L.Flatten(name=f"{safe}_flatten")(e)
+        return L.CategoryEncoding(signature.categorical_tokens, output_mode="multi_hot",
+                                  name=f"{safe}_encode")(x)
+    if source == "image" and signature.image_scale != 1.0:
+        return L.Rescaling(signature.image_scale, name=f"{safe}_rescale")(x)
+    return x
+
+
+def _head(x: Any, signature: DataSignature) -> Any:
+    L = keras.layers
+    units = head_units(signature)
+    if signature.task == "regression":
+        y = L.Dense(1, name="head", dtype="float32")(x)
+        # The network learns at unit scale; the model still answers in the target's units.
+        return L.Rescaling(scale=signature.target_std, offset=signature.target_mean,
+                           name="to_target_units", dtype="float32")(y)
+    activation = "sigmoid" if units == 1 else "softmax"
+    return L.Dense(units, activation=activation, name="head", dtype="float32")(x)
+
+
+def make_loss(signature: DataSignature) -> keras.losses.Loss:
+    if signature.task == "regression":
+        return keras.losses.MeanSquaredError()
+    if head_units(signature) == 1:
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
+    if signature.task == "regression":
+        return [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    if head_units(signature) == 1:
+        return [keras.metrics.BinaryAccuracy(name="accuracy")]
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr: Any = float(training["learning_rate"])
+    schedule = training["lr_schedule"]
+    if schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * int(training["epochs"])))
+    elif schedule == "exponential":
+        lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95)
+    name = training["optimizer"]
+    O = keras.optimizers
+    if name == "adam":
+        return O.Adam(lr)
+    if name == "adamw":
+        return O.AdamW(lr, weight_decay=1e-4)
+    if name == "sgd":
+        return O.SGD(lr, momentum=0.9, nesterov=True)
+    if name == "rmsprop":
+        return O.RMSprop(lr)
+    if name == "adagrad":
+        return O.Adagrad(lr)
+    if name == "adadelta":
+        return O.Adadelta(lr)
+    raise ValueError(f"unknown optimizer {name}")
+
+
+class TrialCallback(keras.callbacks.Callback):
+    """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
+
+    def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: Any,
+                 deadline: float | None, batches: int | None) -> None:
+        super().__init__()
+        self.trial_id, self.listener, self.stop, self.deadline = trial_id, listener, stop, deadline
+        self.batches = batches
+        self.epoch = 0
+        self._last_report = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise SearchStopped("stopped by the user")
+        now = time.monotonic()
+        if self.deadline is not None and now > self.deadline:
+            raise BudgetSpent("time budget spent")
+        if now - self._last_report >= 0.1:
+            self._last_report = now
+            self.listener(BatchProgress(trial_id=self.trial_id, epoch=self.epoch + 1, batch=batch + 1,
+                                        batches=self.batches))
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        metrics = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        self.listener(EpochEnded(trial_id=self.trial_id, epoch=epoch + 1, metrics=metrics))
+        loss = metrics.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise keras_tuner.errors.FailedTrialError(
+                f"the loss became {loss} at epoch {epoch + 1}; try a smaller learning rate")
+
+
+class SpecHyperModel(keras_tuner.HyperModel):
+    """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size."""
+
+    def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
+                 listener: Callable[[Event], None], stop: Any = None,
+                 max_epochs: int | None = None, patience: int | None = None,
+                 objective: str = "val_loss") -> None:
+        super().__init__(name=space.name)
+        self.space, self.signature, self.n_train = space, signature, n_train
+        self.listener, self.stop = listener, stop
+        self.max_epochs, self.patience, self.objective = max_epochs, patience, objective
+        self.trial_id = "?"
+        self.deadline: float | None = None
+        self.epochs_run: dict[str, int] = {}
+
+    def _batch_size(self, hp: keras_tuner.HyperParameters) -> int:
+        value = self.space.training.get("batch_size", 32)
+        return int(hp.get("training.batch_size")) if "training.batch_size" in hp.values else int(value)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        choose = kt_chooser(hp)
+        training = training_values(self.space, choose)
+        steps = max(1, math.ceil(self.n_train / int(training["batch_size"])))
+        return build_model(self.space, self.signature, choose, steps_per_epoch=steps)
+
+    def epochs_for(self) -> int:
+        epochs = int(self.space.training_value("epochs"))
+        return min(epochs, self.max_epochs) if self.max_epochs else epochs
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        batch_size = self._batch_size(hp)
+        epochs = kwargs.pop("epochs", None) or self.epochs_for()
+        patience = self.patience if self.patience is not None else int(self.space.training_value("patience"))
+        callbacks = list(kwargs.pop("callbacks", []) or [])
+        batches = math.ceil(self.n_train / batch_size)
+        callbacks.append(TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches))
+        if patience > 0:
+            mode = "min" if "loss" in self.objective or "error" in self.objective else "max"
+            callbacks.append(keras.callbacks.EarlyStopping(self.objective, patience=patience, mode=mode,
+                                                           restore_best_weights=True))
+        kwargs.setdefault("verbose", 0)
+        history = model.fit(*args, batch_size=batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
+        self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
+        return history

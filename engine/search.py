@@ -1,0 +1,474 @@
+"""Running a search: data → space → KerasTuner → trials → refit → test metrics → export.
+
+:func:`run_search` is the long piece of work behind the command line, the window and the tests:
+a plain function with a listener (it calls it with :mod:`~automl_studio.engine.events`) and a
+stop token (anything with ``is_set()``, checked at every batch). Running it again on the same
+project directory resumes: completed trials are kept and the interrupted one is rerun.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import load_dataset
+from .errors import ProjectError, SpecError, UserError
+from .events import (
+    Broadcast,
+    Event,
+    JsonLinesWriter,
+    PhaseChanged,
+    SearchFinished,
+    SearchStarted,
+    SearchWarning,
+    TrialEnded,
+    TrialStarted,
+)
+from .features import PreparedData, Split, prepare_data
+from .profile import profile_dataset
+from .project import EVENTS_FILE, atomic_write_text
+from .settings import SearchConfig
+from .shapes import analyse, space_summary
+from .space import FloatRange, SearchSpace, hyperparameter_items
+from .templates import resolve_space
+
+CONFIG_FILE = "search_config.json"
+BEST_DIR = "best"
+SAMPLE_FILE = "sample_inputs.npz"
+DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The settings a search actually runs with, after "choose for me" defaults."""
+
+    objective: str
+    direction: str
+    max_trials: int | None
+    max_epochs: int | None
+    patience: int | None
+
+
+@dataclass
+class SearchResult:
+    """What :func:`run_search` returns (the same as its ``search_finished`` event)."""
+
+    status: str
+    best_trial_id: str | None = None
+    best_score: float | None = None
+    best_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    test_metrics: dict[str, Any] = field(default_factory=dict)
+    exported: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+class _SearchDone(Exception):
+    """Ends the KerasTuner loop between trials (budget spent, trial count reached)."""
+
+    def __init__(self, status: str, message: str = "") -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def direction_of(objective: str) -> str:
+    low = objective.lower()
+    return "min" if any(k in low for k in ("loss", "error", "rmse", "mae", "mse")) else "max"
+
+
+def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
+    """What a good practitioner would choose when the user leaves a setting open.
+
+    The objective is validation loss: on small tables accuracy ties between many trials, so
+    picking (and refitting) by it is close to arbitrary.
+    """
+    objective = config.objective or "val_loss"
+    max_trials = config.max_trials
+    if max_trials is None:
+        max_trials = 10_000 if config.time_budget_s else DEFAULT_MAX_TRIALS.get(prepared.input_kind, 20)
+    return Resolved(objective, direction_of(objective), max_trials, config.max_epochs, config.patience)
+
+
+def _tuner_class(name: str) -> type:
+    import keras_tuner as kt
+
+    return {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
+            "hyperband": kt.Hyperband, "grid": kt.GridSearch}[name]
+
+
+def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData, resolved: Resolved,
+                listener: Callable[[Event], None], stop: Any) -> Any:
+    import keras_tuner as kt
+
+    from .hypermodel import SpecHyperModel
+
+    hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
+                                listener=listener, stop=stop, max_epochs=resolved.max_epochs,
+                                patience=resolved.patience, objective=resolved.objective)
+    base = _tuner_class(config.tuner)
+    tuner_cls = type(f"Studio{base.__name__}", (_EventsMixin, base), {})
+    objective = kt.Objective(resolved.objective, resolved.direction)
+    common: dict[str, Any] = dict(
+        hypermodel=hypermodel, objective=objective, directory=str(Path(config.project_dir)),
+        project_name="tuner", overwrite=False, seed=config.seed,
+        max_consecutive_failed_trials=config.max_consecutive_failures,
+    )
+    if config.tuner == "hyperband":
+        tuner = tuner_cls(max_epochs=hypermodel.epochs_for(), factor=3, **common)
+    else:
+        tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
+                          **common)
+    tuner.studio_setup(listener, resolved, config)
+    return tuner
+
+
+class _EventsMixin:
+    """Turns KerasTuner's trial hooks into our events; enforces the budget between trials."""
+
+    def studio_setup(self, listener: Callable[[Event], None], resolved: Resolved, config: SearchConfig) -> None:
+        self.studio_listener = listener
+        self.studio_resolved = resolved
+        self.studio_deadline: float | None = None
+        self.studio_durations: list[float] = []
+        self.studio_current: str | None = None
+        self.studio_started_at = 0.0
+        self.studio_max_trials = resolved.max_trials
+        self.studio_hyperband = config.tuner == "hyperband"
+
+    def _finished_count(self) -> int:
+        return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
+
+    def pre_create_trial(self) -> None:
+        if self.studio_hyperband and self.studio_max_trials and self._finished_count() >= self.studio_max_trials:
+            raise _SearchDone("completed")
+        if self.studio_deadline is not None:
+            remaining = self.studio_deadline - time.monotonic()
+            typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
+            # Keep room for one more trial and for the refit (about one trial's time).
+            if remaining < 2 * typical or remaining <= 1.0:
+                raise _SearchDone("budget", "the time budget is spent")
+        super().pre_create_trial()  # type: ignore[misc]
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self.studio_current = trial.trial_id
+        self.studio_started_at = time.monotonic()
+        hypermodel = self.hypermodel
+        hypermodel.trial_id = trial.trial_id
+        if self.studio_deadline is not None:
+            typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
+            hypermodel.deadline = self.studio_deadline - min(typical, 0.25 * (self.studio_deadline - time.monotonic()))
+        epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
+        self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
+                                          max_epochs=int(epochs)))
+
+    def on_trial_end(self, trial: Any) -> None:
+        duration = time.monotonic() - self.studio_started_at
+        status = {"COMPLETED": "completed"}.get(trial.status, "failed")
+        error = None
+        if status == "failed":
+            error = _reason(trial.message)
+        else:
+            self.studio_durations.append(duration)
+        self.studio_current = None
+        super().on_trial_end(trial)  # type: ignore[misc]
+        trial = self.oracle.get_trial(trial.trial_id)  # the oracle scores it in end_trial
+        best_step = getattr(trial, "best_step", None)
+        score = trial.score if status == "completed" else None
+        self.studio_listener(TrialEnded(
+            trial_id=trial.trial_id, status=status,
+            score=float(score) if score is not None and math.isfinite(score) else None,
+            duration_s=duration, error=error,
+            best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
+            hyperparameters=dict(trial.hyperparameters.values)))
+
+
+def _reason(message: str | None) -> str:
+    """The last line of a KerasTuner trial traceback, which names the actual error."""
+    if not message:
+        return "the trial failed"
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else message
+    if "ResourceExhausted" in message or "out of memory" in message.lower() or "OOM" in message:
+        return f"out of memory: {last} — try a smaller batch size or model"
+    for prefix in ("keras_tuner.src.errors.FailedTrialError: ", "FailedTrialError: "):
+        if last.startswith(prefix):
+            return last[len(prefix):]
+    return last
+
+
+class _Session:
+    """One search's data, space and tuner, shared by search, resume and late export."""
+
+    def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: Any = None) -> None:
+        self.config, self.listener, self.stop = config, listener, stop
+        listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
+        dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
+                               image_size=tuple(config.image_size))  # type: ignore[arg-type]
+        profile = profile_dataset(dataset, config.target, config.task,
+                                  exclude=tuple(config.exclude_columns), include=tuple(config.include_columns))
+        self.profile = profile
+        self.prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
+                                     test_fraction=config.test_fraction, seed=config.seed)
+        self.space = resolve_space(config.space, self.prepared.signature.inputs.keys())
+        analysis = analyse(self.space, self.prepared.signature)
+        if analysis.issues:
+            first = analysis.issues[0]
+            raise SpecError(f"the search space is invalid: {first.message}", node=first.node)
+        if config.tuner == "grid":
+            for name, hp in hyperparameter_items(self.space):
+                if isinstance(hp, FloatRange) and not hp.step and hp.min != hp.max:
+                    raise SpecError(f"grid search needs a step for every float range; '{name}' has none")
+        self.resolved = resolve_defaults(config, self.prepared)
+
+    def tuner(self) -> Any:
+        return _make_tuner(self.config, self.space, self.prepared, self.resolved, self.listener, self.stop)
+
+
+def _check_project(config: SearchConfig, fingerprint: str) -> bool:
+    """Returns True when the project already holds a search to resume; refuses a mismatch."""
+    path = Path(config.project_dir) / CONFIG_FILE
+    if not path.exists():
+        return False
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProjectError(f"{path}: damaged project state ({exc}); start over with --fresh") from exc
+    if saved.get("fingerprint") and saved.get("fingerprint") != fingerprint:
+        raise ProjectError(
+            f"{config.project_dir}: this project was searched on other data "
+            f"({saved.get('config', {}).get('data_path')}); use --fresh to start over or another --project"
+        )
+    if saved.get("config", {}).get("tuner") not in (None, config.tuner):
+        raise ProjectError(
+            f"{config.project_dir}: this project used the {saved['config']['tuner']} tuner; "
+            "resume with the same tuner or use --fresh"
+        )
+    return (Path(config.project_dir) / "tuner").exists()
+
+
+def _clear_project(project: Path) -> None:
+    for name in ("tuner", "tensorboard", BEST_DIR):
+        shutil.rmtree(project / name, ignore_errors=True)
+    for name in (EVENTS_FILE, CONFIG_FILE):
+        (project / name).unlink(missing_ok=True)
+
+
+def _merge(a: Split, b: Split) -> Split:
+    return Split({k: np.concatenate([a.x[k], b.x[k]]) for k in a.x}, np.concatenate([a.y, b.y]))
+
+
+def _sample(split: Split, n: int = 8) -> dict[str, np.ndarray]:
+    return {k: v[:n] for k, v in split.x.items()}
+
+
+def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = None,
+               stop: Any = None) -> SearchResult:
+    """Runs (or resumes) a whole search and exports its best model.
+
+    Args:
+        config: what to search; see :class:`~automl_studio.engine.settings.SearchConfig`.
+        listener: called with every event, on this thread.
+        stop: a token with ``is_set()``; once set, the running trial stops at its next batch, the
+            search ends with status ``stopped`` and the best trial so far stays exportable.
+
+    Raises:
+        UserError: bad data, spec or project, before any training.
+    """
+    started = time.monotonic()
+    project = Path(config.project_dir)
+    if config.fresh:
+        _clear_project(project)
+    try:
+        project.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{project}: cannot create the project folder ({exc.strerror})") from exc
+    log_handle = open(project / EVENTS_FILE, "a", encoding="utf-8")
+    log = JsonLinesWriter(log_handle)
+
+    def to_log(event: Event) -> None:
+        if event.type != "batch_progress":
+            log(event)
+
+    emit = Broadcast(to_log, listener) if listener else Broadcast(to_log)
+    try:
+        return _run(config, emit, stop, started, project)
+    except UserError as exc:
+        emit(SearchFinished(status="failed", message=str(exc)))
+        raise
+    finally:
+        log_handle.close()
+
+
+def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, project: Path) -> SearchResult:
+    session = _Session(config, emit, stop)  # bad data or spec fail here, before TensorFlow loads
+    import keras
+
+    from .hypermodel import BudgetSpent, SearchStopped
+
+    keras.utils.set_random_seed(config.seed)
+    prepared, resolved = session.prepared, session.resolved
+    resuming = _check_project(config, prepared.profile.fingerprint)
+    atomic_write_text(project / CONFIG_FILE, json.dumps(
+        {"schema_version": 1, "config": config.to_dict(), "fingerprint": prepared.profile.fingerprint,
+         "space": session.space.to_dict()}, indent=2))
+    tuner = session.tuner()
+    deadline = started + config.time_budget_s if config.time_budget_s else None
+    tuner.studio_deadline = deadline
+    done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
+    settings = {**config.to_dict(), "objective": resolved.objective, "direction": resolved.direction,
+                "max_trials": resolved.max_trials, "max_epochs": tuner.hypermodel.epochs_for()}
+    emit(SearchStarted(profile=prepared.profile.to_dict(),
+                       space_summary=space_summary(session.space, prepared.signature),
+                       settings=settings, project_dir=str(project), resumed=resuming, completed_trials=done))
+    for note in prepared.notes:
+        emit(SearchWarning(message=note))
+    callbacks = []
+    if config.tensorboard:
+        if importlib.util.find_spec("tensorflow") is not None:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(project / "tensorboard"), write_graph=False))
+        else:
+            emit(SearchWarning(message="TensorBoard logs need TensorFlow installed; skipped"))
+    emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials"))
+    status, message = "completed", ""
+    try:
+        tuner.search(prepared.train.x, prepared.train.y,
+                     validation_data=(prepared.validation.x, prepared.validation.y),
+                     callbacks=callbacks, verbose=0)
+    except _SearchDone as exc:
+        status, message = exc.status, exc.message
+    except (SearchStopped, BudgetSpent) as exc:
+        status = "stopped" if isinstance(exc, SearchStopped) else "budget"
+        message = "stopped by the user" if status == "stopped" else "the time budget is spent"
+        if tuner.studio_current is not None:
+            emit(TrialEnded(trial_id=tuner.studio_current, status="stopped", score=None,
+                            duration_s=time.monotonic() - tuner.studio_started_at,
+                            error=message + "; rerun on resume"))
+    except RuntimeError as exc:
+        if "consecutive failures" not in str(exc):
+            raise
+        status = "failed"
+        last = [t for t in tuner.oracle.trials.values() if t.status == "FAILED"]
+        reason = _reason(last[-1].message) if last else str(exc)
+        message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
+                   f"({last[-1].trial_id if last else '?'}) said: {reason}")
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        result = SearchResult(status if status != "completed" else "failed",
+                              message=message or "no trial completed, so there is no model to export")
+        emit(SearchFinished(status=result.status, message=result.message))
+        return result
+    best_trial = best[0]
+    result = SearchResult(status, best_trial.trial_id, float(best_trial.score),
+                          dict(best_trial.hyperparameters.values), message=message)
+    remaining = (deadline - time.monotonic()) if deadline else math.inf
+    do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
+    model = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop, deadline)
+    _finish(session, model, best_trial, result, emit)
+    emit(SearchFinished(status=result.status, best_trial_id=result.best_trial_id, best_score=result.best_score,
+                        best_hyperparameters=result.best_hyperparameters, test_metrics=result.test_metrics,
+                        exported=tuple(result.exported), message=result.message))
+    return result
+
+
+def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, emit: Callable[[Event], None],
+                 stop: Any, deadline: float | None) -> Any:
+    """Retrains the best configuration on train+validation for its best number of epochs.
+
+    Falls back to the best trial's own checkpoint when there is no time or the user stopped.
+    """
+    from .hypermodel import BudgetSpent, SearchStopped, TrialCallback
+
+    prepared = session.prepared
+    if refit:
+        epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
+        emit(PhaseChanged(phase="refitting",
+                          message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
+        hypermodel = tuner.hypermodel
+        model = hypermodel.build(best_trial.hyperparameters)
+        both = _merge(prepared.train, prepared.validation)
+        batch = hypermodel._batch_size(best_trial.hyperparameters)
+        try:
+            model.fit(both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
+                TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch))])
+            return model
+        except (SearchStopped, BudgetSpent):
+            emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
+    return tuner.get_best_models(1)[0]
+
+
+def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,
+            emit: Callable[[Event], None]) -> None:
+    """Evaluates on the test split and exports ``best/best.h5`` (+ ``.keras``, + ``--export``)."""
+    from .export import build_metadata, export_model
+    from .metrics import classification_metrics, regression_metrics, sample_points
+
+    config, prepared = session.config, session.prepared
+    test = prepared.test
+    if len(test):
+        emit(PhaseChanged(phase="evaluating", message=f"test split: {len(test)} rows"))
+        predicted = np.asarray(model.predict(dict(test.x), verbose=0))
+        if prepared.signature.task == "classification":
+            result.test_metrics = classification_metrics(test.y, predicted, prepared.class_names)
+            if predicted.shape[1] == 1:
+                labels = (predicted[:, 0] >= 0.5).astype(int)
+            else:
+                labels = predicted.argmax(axis=1)
+            result.test_metrics["sample"] = sample_points(test.y, labels)
+        else:
+            result.test_metrics = regression_metrics(test.y, predicted)
+            result.test_metrics["sample"] = sample_points(test.y, predicted)
+    emit(PhaseChanged(phase="exporting", message="writing and verifying best.h5"))
+    metadata = build_metadata(
+        task=prepared.signature.task,
+        target=prepared.profile.target,
+        input_kind=prepared.input_kind,
+        inputs={k: list(v) for k, v in prepared.signature.inputs.items()},
+        feature_schema=prepared.schema.to_dict() if prepared.schema else None,
+        class_names=list(prepared.class_names),
+        test_metrics={k: v for k, v in result.test_metrics.items() if k != "sample"},
+        best_hyperparameters=result.best_hyperparameters,
+        best_trial_id=result.best_trial_id,
+        objective={"name": session.resolved.objective, "direction": session.resolved.direction,
+                   "score": result.best_score},
+        search_space=session.space.to_dict(),
+        signature=prepared.signature.to_dict(),
+        dataset={"path": str(config.data_path), "fingerprint": prepared.profile.fingerprint,
+                 "rows": prepared.profile.rows},
+        refit=result.status in ("completed", "budget") and config.refit,
+    )
+    sample = _sample(test if len(test) else prepared.validation)
+    best_dir = Path(config.project_dir) / BEST_DIR
+    best_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(best_dir / SAMPLE_FILE, **sample)
+    formats = ["h5", "keras"] if config.export_keras else ["h5"]
+    written = export_model(model, best_dir / "best.h5", metadata, sample, formats)
+    result.exported = list(written["files"])
+    if config.export_path:
+        extra = export_model(model, config.export_path, metadata, sample, formats)
+        result.exported = list(extra["files"]) + result.exported
+
+
+def export_best_from_checkpoint(project_dir: str) -> None:
+    """Writes ``best/best.h5`` for a search that stopped before its refit and export."""
+    path = Path(project_dir) / CONFIG_FILE
+    if not path.exists():
+        raise ProjectError(f"{project_dir}: not a search project (no {CONFIG_FILE})")
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    config = SearchConfig.from_dict(saved["config"]).replace(fresh=False, export_path=None)
+    session = _Session(config, lambda event: None)
+    tuner = session.tuner()
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        raise ProjectError(f"{project_dir}: no trial has finished yet, so there is nothing to export")
+    result = SearchResult("stopped", best[0].trial_id, float(best[0].score), dict(best[0].hyperparameters.values))
+    _finish(session, tuner.get_best_models(1)[0], best[0], result, lambda event: None)

@@ -1,0 +1,363 @@
+"""Live plots of a search, redrawn from a ~100 ms timer rather than per event.
+
+Events only update plain arrays and mark what changed; :meth:`LivePlots.redraw` (the timer's
+slot) calls ``setData`` on curve items created once. Every trial's validation curve is drawn by a
+single curve with NaN breaks (``connect="finite"``), so 200 trials × 100 epochs cost one
+``setData``; the best and the selected trial get their own highlighted curves on top.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
+
+REDRAW_INTERVAL_MS = 100
+MAXIMIZED_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
+COLOURS = {"loss": "#2b6cd4", "val_loss": "#e07b00", "metric": "#2f9e44", "val_metric": "#c2255c",
+           "best": "#e07b00", "selected": "#7048e8", "others": (128, 128, 128, 90),
+           "scatter": "#2b6cd4"}
+
+
+def maximizes(objective: str | None) -> bool:
+    """Whether a larger value of the objective is better (accuracy, AUC…); loss and errors: no."""
+    name = (objective or "val_loss").lower()
+    return any(hint in name for hint in MAXIMIZED_HINTS) and "loss" not in name
+
+
+def _plot(name: str, title: str, x: str, y: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget()
+    widget.setObjectName(name)
+    widget.setAccessibleName(title)
+    widget.setMinimumHeight(170)
+    item = widget.getPlotItem()
+    item.setTitle(title, size="10pt")
+    item.setLabel("bottom", x)
+    item.setLabel("left", y)
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setMenuEnabled(False)
+    return widget
+
+
+class _Trial:
+    """The curve of one trial: epochs and every logged metric."""
+
+    __slots__ = ("epochs", "metrics", "cache", "score", "status", "order")
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.metrics: dict[str, list[float]] = {}
+        self.cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.score: float | None = None
+        self.status = "running"
+        self.order = -1
+
+    def add_epoch(self, epoch: int, metrics: dict[str, Any]) -> None:
+        n = len(self.epochs)
+        self.epochs.append(epoch + 1)
+        for key, value in metrics.items():
+            series = self.metrics.setdefault(key, [math.nan] * n)
+            series.append(math.nan if value is None else float(value))
+        for series in self.metrics.values():
+            if len(series) < n + 1:
+                series.append(math.nan)
+        self.cache = None
+
+    def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        if self.cache is None:
+            values = self.metrics.get(key)
+            y = np.asarray(values, dtype=float) if values else np.full(len(self.epochs), np.nan)
+            self.cache = (np.asarray(self.epochs, dtype=float), y)
+        return self.cache
+
+
+class LivePlots(QWidget):
+    """The four live plots of the Search page and the batch progress bar.
+
+    Feed it event dicts with :meth:`apply_event`; it redraws on its own timer while
+    :meth:`start_timer` is in effect (or when :meth:`redraw` is called).
+    """
+
+    trialClicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("livePlots")
+        pg.setConfigOptions(antialias=False, foreground=self.palette().color(QPalette.ColorRole.WindowText),
+                            background=self.palette().color(QPalette.ColorRole.Base))
+        self.current_plot = _plot("currentTrialPlot", "Current trial", "epoch", "value")
+        self.all_plot = _plot("allTrialsPlot", "All trials (validation curve)", "epoch", "objective")
+        self.best_plot = _plot("bestScorePlot", "Best score so far", "elapsed (s)", "best score")
+        self.scatter_plot = _plot("trialScorePlot", "Score of each trial", "trial", "score")
+        self.batch_progress = QProgressBar()
+        self.batch_progress.setObjectName("batchProgress")
+        self.batch_progress.setAccessibleName("Progress of the current epoch")
+        self.batch_progress.setRange(0, 1000)
+        self.batch_progress.setFormat("Waiting for the first batch")
+        self.batch_progress.setValue(0)
+        self.batch_progress.setMaximumHeight(18)
+
+        current = QWidget()
+        box = QVBoxLayout(current)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(self.current_plot, 1)
+        box.addWidget(self.batch_progress)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(8)
+        grid.addWidget(current, 0, 0)
+        grid.addWidget(self.all_plot, 0, 1)
+        grid.addWidget(self.best_plot, 1, 0)
+        grid.addWidget(self.scatter_plot, 1, 1)
+
+        legend = self.current_plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt")
+        legend.setBrush(pg.mkBrush(self.palette().color(QPalette.ColorRole.Base)))
+        self._current_curves = {
+            key: self.current_plot.plot([], [], name=label, pen=pg.mkPen(COLOURS[key], width=2))
+            for key, label in (("loss", "loss"), ("val_loss", "val loss"),
+                               ("metric", "metric"), ("val_metric", "val metric"))
+        }
+        self._others = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["others"], width=1),
+                                          connect="finite")
+        self._best_curve = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=3))
+        self._selected_curve = self.all_plot.plot(
+            [], [], pen=pg.mkPen(COLOURS["selected"], width=3, style=Qt.PenStyle.DashLine))
+        self._best_line = self.best_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=2),
+                                              symbol="o", symbolSize=5,
+                                              symbolBrush=COLOURS["best"])
+        self._scatter = pg.ScatterPlotItem(size=8, pen=None)
+        self._scatter.sigClicked.connect(self._on_scatter_clicked)
+        self.scatter_plot.addItem(self._scatter)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self.redraw)
+        self.reset()
+
+    # ------------------------------------------------------------- state
+    def reset(self, objective: str | None = None, started_at: float | None = None) -> None:
+        """Forgets every trial; the next events start a new search."""
+        self._objective = objective or "val_loss"
+        self._maximize = maximizes(self._objective)
+        self._trials: dict[str, _Trial] = {}
+        self._current: str | None = None
+        self._selected: str | None = None
+        self._best: str | None = None
+        self._started_at = started_at
+        self._best_points: list[tuple[float, float]] = []
+        self._batch: tuple[int, int, int | None] | None = None
+        self._dirty = {"current", "all", "best", "scatter", "batch"}
+        self.all_plot.getPlotItem().setLabel("left", self._objective)
+
+    def set_objective(self, objective: str | None) -> None:
+        if objective and objective != self._objective:
+            self._objective = objective
+            self._maximize = maximizes(objective)
+            for trial in self._trials.values():
+                trial.cache = None
+            self.all_plot.getPlotItem().setLabel("left", objective)
+            self._dirty |= {"current", "all"}
+
+    @property
+    def objective(self) -> str:
+        return self._objective
+
+    def trial_ids(self) -> list[str]:
+        return list(self._trials)
+
+    def best_trial(self) -> str | None:
+        return self._best
+
+    def selected_trial(self) -> str | None:
+        return self._selected
+
+    def start_timer(self) -> None:
+        self._timer.start()
+
+    def stop_timer(self) -> None:
+        self._timer.stop()
+        self.redraw()
+
+    @property
+    def timer_active(self) -> bool:
+        return self._timer.isActive()
+
+    def apply_event(self, event: dict[str, Any]) -> None:
+        """Records one event dict; nothing is drawn until the next redraw."""
+        kind = event.get("type")
+        tid = None if event.get("trial_id") is None else str(event["trial_id"])
+        if kind == "search_started":
+            settings = event.get("settings") or {}
+            self.set_objective(settings.get("objective"))
+            if self._started_at is None:
+                self._started_at = event.get("time")
+        elif kind == "trial_started" and tid is not None:
+            self._trials.setdefault(tid, _Trial())
+            self._current = tid
+            self._batch = None
+            self._dirty |= {"current", "batch"}
+        elif kind == "epoch_ended" and tid is not None:
+            trial = self._trials.setdefault(tid, _Trial())
+            trial.add_epoch(int(event.get("epoch", len(trial.epochs))), dict(event.get("metrics") or {}))
+            self._current = tid
+            self._dirty |= {"current", "all"}
+        elif kind == "batch_progress" and tid is not None:
+            self._batch = (int(event.get("epoch", 0)), int(event.get("batch", 0)), event.get("batches"))
+            self._dirty.add("batch")
+        elif kind == "trial_ended" and tid is not None:
+            self._end_trial(tid, event)
+
+    def _end_trial(self, tid: str, event: dict[str, Any]) -> None:
+        trial = self._trials.setdefault(tid, _Trial())
+        trial.status = str(event.get("status", "completed"))
+        score = event.get("score")
+        trial.score = float(score) if isinstance(score, (int, float)) and math.isfinite(score) else None
+        trial.order = sum(1 for t in self._trials.values() if t.order >= 0)
+        self._dirty |= {"scatter", "all"}
+        if trial.score is None:
+            return
+        best = self._trials[self._best].score if self._best is not None else None
+        if best is None or (trial.score > best if self._maximize else trial.score < best):
+            self._best = tid
+            when = event.get("time")
+            start = self._started_at if self._started_at is not None else when
+            elapsed = float(when - start) if isinstance(when, (int, float)) and start is not None \
+                else float(len(self._best_points))
+            self._best_points.append((max(elapsed, 0.0), trial.score))
+            self._dirty.add("best")
+
+    def load_history(self, records: dict[str, Any], objective: str | None = None) -> None:
+        """Shows the trials of an opened project (``read_trials`` output)."""
+        self.reset(objective)
+        for tid, rec in records.items():
+            self.apply_event({"type": "trial_started", "trial_id": tid})
+            for row in rec.history:
+                metrics = {k: v for k, v in row.items() if k != "epoch"}
+                self.apply_event({"type": "epoch_ended", "trial_id": tid,
+                                  "epoch": int(row.get("epoch", 0)), "metrics": metrics})
+            if rec.status != "running":
+                self.apply_event({"type": "trial_ended", "trial_id": tid, "status": rec.status,
+                                  "score": rec.score, "time": None})
+        self.redraw()
+
+    @Slot(str)
+    def highlight_trial(self, tid: str | None) -> None:
+        """Draws the chosen trial's curve on top (the table's selection calls this)."""
+        self._selected = tid
+        self._dirty.add("all")
+        self.redraw()
+
+    # ------------------------------------------------------------- drawing
+    @Slot()
+    def redraw(self) -> None:
+        """Pushes what changed since the last redraw into the curve items."""
+        dirty, self._dirty = self._dirty, set()
+        if "current" in dirty:
+            self._draw_current()
+        if "all" in dirty:
+            self._draw_all()
+        if "best" in dirty:
+            self._draw_best()
+        if "scatter" in dirty:
+            self._draw_scatter()
+        if "batch" in dirty:
+            self._draw_batch()
+
+    def _metric_key(self, trial: _Trial) -> str | None:
+        for key in ("accuracy", "mae", "mean_absolute_error", "auc", "rmse"):
+            if key in trial.metrics:
+                return key
+        candidates = [k for k in trial.metrics if not k.startswith("val_") and k != "loss"
+                      and k != "learning_rate" and f"val_{k}" in trial.metrics]
+        return candidates[0] if candidates else None
+
+    def _draw_current(self) -> None:
+        trial = self._trials.get(self._current) if self._current else None
+        if trial is None:
+            for curve in self._current_curves.values():
+                curve.setData([], [])
+            return
+        x = np.asarray(trial.epochs, dtype=float)
+        metric = self._metric_key(trial)
+        keys = {"loss": "loss", "val_loss": "val_loss",
+                "metric": metric, "val_metric": f"val_{metric}" if metric else None}
+        for slot, curve in self._current_curves.items():
+            values = trial.metrics.get(keys[slot]) if keys[slot] else None
+            if values:
+                curve.setData(x, np.asarray(values, dtype=float))
+            else:
+                curve.setData([], [])
+        self.current_plot.getPlotItem().setTitle(
+            f"Current trial {self._current}" + (f" — {metric}" if metric else ""), size="10pt")
+
+    def _draw_all(self) -> None:
+        xs, ys = [], []
+        for tid, trial in self._trials.items():
+            if not trial.epochs or tid in (self._best, self._selected):
+                continue
+            x, y = trial.curve(self._objective)
+            xs.append(x)
+            xs.append(_NAN1)
+            ys.append(y)
+            ys.append(_NAN1)
+        if xs:
+            self._others.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
+        else:
+            self._others.setData([], [])
+        for tid, curve in ((self._best, self._best_curve), (self._selected, self._selected_curve)):
+            trial = self._trials.get(tid) if tid else None
+            if trial is not None and trial.epochs:
+                curve.setData(*trial.curve(self._objective))
+            else:
+                curve.setData([], [])
+
+    def _draw_best(self) -> None:
+        if not self._best_points:
+            self._best_line.setData([], [])
+            return
+        pts = np.asarray(self._best_points, dtype=float)
+        self._best_line.setData(pts[:, 0], pts[:, 1])
+
+    def _draw_scatter(self) -> None:
+        done = [(t.order, t.score, tid) for tid, t in self._trials.items() if t.score is not None]
+        if not done:
+            self._scatter.setData([], [])
+            return
+        normal = pg.mkBrush(COLOURS["scatter"])
+        best = pg.mkBrush(COLOURS["best"])
+        self._scatter.setData(
+            x=[o + 1 for o, _s, _t in done], y=[s for _o, s, _t in done],
+            data=[t for _o, _s, t in done],
+            brush=[best if t == self._best else normal for _o, _s, t in done],
+            size=[12 if t == self._best else 8 for _o, _s, t in done],
+        )
+
+    def _draw_batch(self) -> None:
+        if self._batch is None:
+            self.batch_progress.setValue(0)
+            self.batch_progress.setFormat("Waiting for the first batch" if self._current is None
+                                          else f"Trial {self._current}: starting")
+            return
+        epoch, batch, batches = self._batch
+        if batches:
+            self.batch_progress.setValue(int(1000 * min(batch / batches, 1.0)))
+            self.batch_progress.setFormat(f"Trial {self._current} · epoch {epoch + 1} · "
+                                          f"batch {batch} of {batches}")
+        else:
+            self.batch_progress.setValue(0)
+            self.batch_progress.setFormat(f"Trial {self._current} · epoch {epoch + 1} · batch {batch}")
+
+    def _on_scatter_clicked(self, _item: Any, points: Any, *_rest: Any) -> None:
+        if len(points):
+            tid = points[0].data()
+            if tid is not None:
+                self.trialClicked.emit(str(tid))
+
+
+_NAN1 = np.array([np.nan])

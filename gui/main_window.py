@@ -1,0 +1,612 @@
+"""The main window: the Data → Network → Search → Results workflow, menus, toolbar and status bar.
+
+The window owns no data of its own: each page holds its part of the :class:`SearchConfig` and
+the window assembles it when a search starts or a project is saved.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QToolBar,
+    QWidget,
+)
+
+from .data_page import DataPage
+from .network_page import NetworkPage
+from .results_page import ResultsPage
+from .search_page import SearchPage
+from .settings_store import SettingsStore
+
+APP_TITLE = "AutoML Studio"
+PROJECT_SUFFIX = ".automl.json"
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy")
+DATA_FILTER = ("Data files (*.csv *.tsv *.txt *.parquet *.pq *.npz *.npy);;"
+               "CSV (*.csv *.tsv *.txt);;Parquet (*.parquet *.pq);;NumPy (*.npz *.npy);;All files (*)")
+PAGES = ("Data", "Network", "Search", "Results")
+README_URL = "https://github.com/automl-studio/automl-studio#readme"
+VERSIONED_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "PySide6-Essentials",
+                      "pyqtgraph", "numpy", "pandas")
+
+
+def resource_path(name: str) -> str:
+    return str(Path(__file__).resolve().parent.parent / "resources" / name)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions, read from package metadata (TensorFlow is never imported here)."""
+    versions = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _ask_to_close(parent: QWidget) -> bool:
+    answer = QMessageBox.question(
+        parent, "Stop the search?",
+        "A search is running. Stop it and close the window?\n\n"
+        "Finished trials are kept in the project folder; you can resume later.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class MainWindow(QMainWindow):
+    """The automl-studio window. ``MainWindow()`` builds it with the user's saved settings.
+
+    ``confirm_close`` is asked (with the window) before closing during a search; replace it to
+    answer without a dialog (tests, scripts).
+    """
+
+    def __init__(self, settings: SettingsStore | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setAccessibleName(APP_TITLE)
+        self.settings = settings or SettingsStore()
+        self.confirm_close: Callable[[QWidget], bool] = _ask_to_close
+        self.undo_stack = QUndoStack(self)
+        self._project_path: str | None = None
+        self._project_name = "Untitled"
+        self._search_dir: str | None = None
+        self.setWindowIcon(QIcon(resource_path("icon.svg")))
+        self.setAcceptDrops(True)
+        self._build_pages()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._update_title()
+        self._update_actions()
+        geometry = self.settings.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1360, 860)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+
+    # ----------------------------------------------------------------- layout
+    def _build_pages(self) -> None:
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.nav = QListWidget()
+        self.nav.setObjectName("workflowNav")
+        self.nav.setAccessibleName("Workflow steps")
+        self.nav.setFixedWidth(170)
+        self.nav.setIconSize(QSize(20, 20))
+        style = self.style()
+        icons = (QStyle.StandardPixmap.SP_DirOpenIcon, QStyle.StandardPixmap.SP_FileDialogDetailedView,
+                 QStyle.StandardPixmap.SP_MediaPlay, QStyle.StandardPixmap.SP_DialogApplyButton)
+        for i, (title, icon) in enumerate(zip(PAGES, icons, strict=True)):
+            item = QListWidgetItem(style.standardIcon(icon), f"{i + 1}  {title}")
+            item.setToolTip(f"{title} (Ctrl+{i + 1})")
+            self.nav.addItem(item)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.data_page = DataPage(self.undo_stack)
+        self.network_page = NetworkPage()
+        self.search_page = SearchPage()
+        self.results_page = ResultsPage()
+        for page in (self.data_page, self.network_page, self.search_page, self.results_page):
+            self.pages.addWidget(page)
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+    def _action(self, text: str, name: str, slot: Callable[..., Any],
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                icon: QStyle.StandardPixmap | None = None, tip: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        S = QStyle.StandardPixmap
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New project", "actionNew", self.new_project, K.New)
+        self.act_open_project = self._action("&Open project…", "actionOpenProject",
+                                             self._choose_project, K.Open, S.SP_DirOpenIcon)
+        self.act_save = self._action("&Save project", "actionSave", self.save_project, K.Save,
+                                     S.SP_DialogSaveButton)
+        self.act_save_as = self._action("Save project &as…", "actionSaveAs", self.save_project_as,
+                                        K.SaveAs)
+        self.act_open_data = self._action("Open &dataset…", "actionOpenDataset", self._choose_dataset,
+                                          "Ctrl+D", S.SP_FileIcon, "Open a data file or image folder")
+        self.act_open_folder = self._action("Open &image folder…", "actionOpenImageFolder",
+                                            self._choose_image_folder)
+        self.act_export = self._action("&Export best model…", "actionExport", self.export_best_model,
+                                       "Ctrl+E")
+        self.act_quit = self._action("&Quit", "actionQuit", self.close, K.Quit)
+        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence(K.Undo))
+        self.act_undo.setObjectName("actionUndo")
+        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(QKeySequence(K.Redo))
+        self.act_redo.setObjectName("actionRedo")
+        self.act_start = self._action("&Start search", "actionStart", self.start_search, "Ctrl+R",
+                                      S.SP_MediaPlay, "Start a new search")
+        self.act_stop = self._action("S&top search", "actionStop", self.stop_search, "Ctrl+.",
+                                     S.SP_MediaStop, "Stop the search after the current batch")
+        self.act_resume = self._action("&Resume search", "actionResume", self.resume_search,
+                                       "Ctrl+Shift+R", S.SP_BrowserReload,
+                                       "Continue a stopped search")
+        self.act_about = self._action("&About AutoML Studio", "actionAbout", self.show_about)
+        self.act_readme = self._action("Read the &README", "actionReadme", self.open_readme,
+                                       K.HelpContents)
+        self.page_actions = []
+        for i, title in enumerate(PAGES):
+            act = self._action(f"&{i + 1} {title}", f"actionPage{title}",
+                               lambda _=False, row=i: self.nav.setCurrentRow(row), f"Ctrl+{i + 1}")
+            self.page_actions.append(act)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
+        file_menu.addAction(self.act_open_project)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_open_data)
+        file_menu.addAction(self.act_open_folder)
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.act_undo)
+        edit_menu.addAction(self.act_redo)
+        view_menu = bar.addMenu("&View")
+        for act in self.page_actions:
+            view_menu.addAction(act)
+        search_menu = bar.addMenu("&Search")
+        search_menu.addAction(self.act_start)
+        search_menu.addAction(self.act_stop)
+        search_menu.addAction(self.act_resume)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_readme)
+        help_menu.addAction(self.act_about)
+        self._fill_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main toolbar")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setIconSize(QSize(18, 18))
+        for act in (self.act_open_data, self.act_save):
+            toolbar.addAction(act)
+        toolbar.addSeparator()
+        for act in (self.act_start, self.act_stop, self.act_resume):
+            toolbar.addAction(act)
+        self.addToolBar(toolbar)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_data = QLabel("No dataset")
+        self.status_data.setObjectName("statusData")
+        self.status_search = QLabel("Idle")
+        self.status_search.setObjectName("statusSearch")
+        bar.addPermanentWidget(self.status_data)
+        bar.addPermanentWidget(self.status_search)
+
+    def _connect(self) -> None:
+        d, s, r = self.data_page, self.search_page, self.results_page
+        d.openRequested.connect(self._choose_dataset)
+        d.datasetLoaded.connect(self._on_dataset_loaded)
+        d.profileChanged.connect(self._on_profile_changed)
+        d.loadFailed.connect(self._on_load_failed)
+        s.startRequested.connect(self.start_search)
+        s.stopRequested.connect(self.stop_search)
+        s.resumeRequested.connect(self.resume_search)
+        s.controller.runningChanged.connect(self._on_search_running)
+        s.stateChanged.connect(self.status_search.setText)
+        s.finished.connect(self._on_search_finished)
+        r.exportRequested.connect(self.export_best_model)
+        # One seed, shown on both the Data and the Search page.
+        d.seed_spin.valueChanged.connect(s.seed.setValue)
+        s.seed.valueChanged.connect(d.seed_spin.setValue)
+        self.undo_stack.cleanChanged.connect(self._update_title)
+
+    # ----------------------------------------------------------------- opening
+    def open_path(self, path: str) -> None:
+        """Opens a project file or a dataset, by its name."""
+        if str(path).endswith(PROJECT_SUFFIX):
+            self.open_project(path)
+        else:
+            self.open_dataset(path)
+
+    def open_dataset(self, path: str) -> None:
+        """Loads a dataset in the background and shows the Data page."""
+        path = str(path)
+        self.settings.set_last_directory(path)
+        self.nav.setCurrentRow(0)
+        self.status_search.setText("Loading data…")
+        self.data_page.open_dataset(path)
+
+    def open_project(self, path: str) -> bool:
+        """Opens a project file: its data, network, settings and (if any) its finished trials."""
+        from automl_studio.engine.errors import ProjectError
+        from automl_studio.engine.project import ProjectFile, last_finish, read_trials
+
+        try:
+            project = ProjectFile.load(path)
+        except ProjectError as exc:
+            self.data_page.banner.show_message(str(exc), "error")
+            self.nav.setCurrentRow(0)
+            return False
+        config = project.config
+        self._project_path, self._project_name = str(path), project.name
+        self._search_dir = config.project_dir
+        self.settings.add_recent_file(str(path))
+        self.settings.set_last_directory(str(path))
+        self.data_page.apply_config(config)
+        self.network_page.apply_space(config.space)
+        self.search_page.apply_settings(config)
+        records = read_trials(config.project_dir) if os.path.isdir(config.project_dir) else {}
+        finish = last_finish(config.project_dir) if records else None
+        self.search_page.show_history(records, config.objective, dict(finish) if finish else None)
+        unfinished = bool(records) and (finish is None or finish.get("status") in
+                                        ("stopped", "budget", "failed"))
+        self.search_page.set_can_resume(unfinished)
+        self.results_page.set_result(dict(finish) if finish else None, config.project_dir)
+        if unfinished:
+            self.search_page.banner.show_message(
+                f"This search was interrupted after {sum(r.status == 'completed' for r in records.values())} "
+                "completed trials. Resume continues it where it stopped.", "info")
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._update_title()
+        self._update_actions()
+        self.status_search.setText("Interrupted — can resume" if unfinished else "Idle")
+        return True
+
+    # ----------------------------------------------------------------- saving
+    def current_config(self, *, resume: bool = False) -> Any:
+        """Assembles the :class:`SearchConfig` from every page (raises UserError/ValueError)."""
+        from automl_studio.engine.errors import UserError
+        from automl_studio.engine.settings import SearchConfig
+
+        fields = self.data_page.config_fields()
+        if not fields["data_path"]:
+            raise UserError("open a dataset first (File ▸ Open dataset…)")
+        settings = self.search_page.settings()
+        fields.pop("seed", None)
+        space = self.network_page.spec({"epochs": settings["max_epochs"],
+                                        "patience": settings["patience"]})
+        project_dir = self.search_page.project_dir.text().strip() or self._default_search_dir(
+            fields["data_path"])
+        return SearchConfig(**fields, **settings, space=space, project_dir=project_dir,
+                            fresh=not resume)
+
+    def _default_search_dir(self, data_path: str) -> str:
+        if self._project_path:
+            base = self._project_path.removesuffix(PROJECT_SUFFIX) + ".search"
+            return base
+        root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+        stem = Path(data_path).stem or "data"
+        return str(Path(root) / "projects" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+    def save_project(self, path: str | None = None) -> bool:
+        """Saves the project file (asks for a name the first time)."""
+        from automl_studio.engine.errors import UserError
+        from automl_studio.engine.project import ProjectFile
+
+        target = path or self._project_path
+        if not target:
+            return self.save_project_as()
+        if not target.endswith(PROJECT_SUFFIX):
+            target += PROJECT_SUFFIX
+        try:
+            config = self.current_config()
+            if not self.search_page.project_dir.text().strip():
+                self.search_page.project_dir.setText(config.project_dir)
+            name = Path(target).name.removesuffix(PROJECT_SUFFIX)
+            ProjectFile(config.replace(fresh=False), name=name).save(target)
+        except (UserError, ValueError, OSError) as exc:
+            self._show_error(f"Could not save the project: {exc}")
+            return False
+        self._project_path, self._project_name = target, Path(target).name.removesuffix(PROJECT_SUFFIX)
+        self.settings.add_recent_file(target)
+        self.settings.set_last_directory(target)
+        self.undo_stack.setClean()
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {target}", 4000)
+        return True
+
+    @Slot()
+    def save_project_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project", os.path.join(self.settings.last_directory(),
+                                               self._project_name + PROJECT_SUFFIX),
+            f"automl-studio project (*{PROJECT_SUFFIX})")
+        return self.save_project(path) if path else False
+
+    @Slot()
+    def new_project(self) -> None:
+        if self.search_page.running:
+            self._show_error("Stop the running search before starting a new project.")
+            return
+        self._project_path, self._project_name, self._search_dir = None, "Untitled", None
+        self.search_page.project_dir.clear()
+        self.search_page.trials_model.clear()
+        self.search_page.plots.reset()
+        self.search_page.plots.redraw()
+        self.search_page.set_can_resume(False)
+        self.results_page.set_result(None, None)
+        self.undo_stack.clear()
+        self.nav.setCurrentRow(0)
+        self._update_title()
+
+    # ----------------------------------------------------------------- searching
+    @Slot()
+    def start_search(self) -> None:
+        self._start(resume=False)
+
+    @Slot()
+    def resume_search(self) -> None:
+        self._start(resume=True)
+
+    def _start(self, *, resume: bool) -> None:
+        from automl_studio.engine.errors import UserError
+
+        if self.search_page.running:
+            return
+        if self.data_page.loading:
+            self.search_page.banner.show_message("The data is still loading; start when it is ready.")
+            return
+        try:
+            config = self.current_config(resume=resume)
+        except (UserError, ValueError) as exc:
+            self.nav.setCurrentRow(2)
+            self.search_page.banner.show_message(f"Cannot start: {exc}", "error")
+            return
+        self._search_dir = config.project_dir
+        self.search_page.project_dir.setText(config.project_dir)
+        self.results_page.set_result(None, None)
+        self.nav.setCurrentRow(2)
+        self.search_page.run(config.to_dict(), resume=resume)
+
+    @Slot()
+    def stop_search(self) -> None:
+        self.search_page.stop()
+        self._update_actions()
+
+    @Slot(bool)
+    def _on_search_running(self, running: bool) -> None:
+        self.status_search.setText("Searching…" if running else self.status_search.text())
+        self._update_actions()
+
+    @Slot(dict)
+    def _on_search_finished(self, event: dict[str, Any]) -> None:
+        self.results_page.set_result(event, self._search_dir)
+        self._update_actions()
+        if event.get("best_trial_id") is not None:
+            self.statusBar().showMessage("Search finished — the best model is on the Results page",
+                                         8000)
+
+    @Slot()
+    def export_best_model(self, dest: str | None = None) -> None:
+        """Exports the best model (asks where, unless ``dest`` is given)."""
+        if not self.results_page.export_button.isEnabled() and dest is None:
+            self.statusBar().showMessage("No best model to export yet", 4000)
+            return
+        self.nav.setCurrentRow(3)
+        if dest is None:
+            dest = self.results_page.choose_destination(self.settings.last_directory())
+            if not dest:
+                return
+            self.settings.set_last_directory(dest)
+        formats = self.results_page.formats()
+        suffix = Path(dest).suffix.lower().lstrip(".")
+        if suffix in ("h5", "keras") and suffix not in formats:
+            formats.append(suffix)
+        self.results_page.export_to(dest, formats)
+
+    # ----------------------------------------------------------------- reactions
+    @Slot(dict)
+    def _on_dataset_loaded(self, summary: dict[str, Any]) -> None:
+        self.settings.add_recent_file(summary["path"])
+        ds = self.data_page.dataset
+        image_like = ds is not None and ds.x is not None and ds.x.ndim == 4
+        if self._project_path is None:
+            self.network_page.set_template("image" if image_like else "tabular")
+        self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
+        self._update_status_data()
+        self._update_actions()
+
+    @Slot(dict)
+    def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
+        self._update_status_data()
+
+    @Slot(str)
+    def _on_load_failed(self, _message: str) -> None:
+        self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
+
+    def _update_status_data(self) -> None:
+        ds, profile = self.data_page.dataset, self.data_page.profile
+        if ds is None:
+            self.status_data.setText("No dataset")
+            return
+        parts = [os.path.basename(os.path.normpath(ds.path)), f"{ds.n_rows:,} rows"]
+        if profile is not None:
+            if ds.kind == "table":
+                parts.append(f"target {profile.target}")
+            parts.append(str(profile.task))
+        self.status_data.setText(" · ".join(parts))
+
+    def _update_actions(self) -> None:
+        running = self.search_page.running
+        stopping = self.search_page.controller.stopping
+        self.act_start.setEnabled(not running)
+        self.act_stop.setEnabled(running and not stopping)
+        self.act_resume.setEnabled(self.search_page.can_resume)
+        self.act_new.setEnabled(not running)
+        self.act_open_project.setEnabled(not running)
+        self.act_export.setEnabled(self.results_page.export_button.isEnabled())
+
+    def _update_title(self, *_args: Any) -> None:
+        self.setWindowTitle(f"{self._project_name}[*] — {APP_TITLE}")
+        self.setWindowModified(not self.undo_stack.isClean())
+
+    def _show_error(self, message: str) -> None:
+        page = self.pages.currentWidget()
+        banner = getattr(page, "banner", self.data_page.banner)
+        banner.show_message(message, "error")
+
+    # ----------------------------------------------------------------- dialogs
+    @Slot()
+    def _choose_dataset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open dataset", self.settings.last_directory(),
+                                              DATA_FILTER)
+        if path:
+            self.open_dataset(path)
+
+    @Slot()
+    def _choose_image_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open image folder (one subfolder per class)",
+                                                self.settings.last_directory())
+        if path:
+            self.open_dataset(path)
+
+    @Slot()
+    def _choose_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self.settings.last_directory(),
+                                              f"automl-studio project (*{PROJECT_SUFFIX})")
+        if path:
+            self.open_project(path)
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = [f for f in self.settings.recent_files() if os.path.exists(f)]
+        for path in files:
+            act = self.recent_menu.addAction(os.path.basename(os.path.normpath(path)))
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if not files:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.settings.clear_recent_files)
+
+    def about_text(self) -> str:
+        versions = package_versions()
+        rows = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{ver}</td></tr>"
+                       for name, ver in versions.items())
+        return (f"<h3>{APP_TITLE} {versions['automl-studio']}</h3>"
+                "<p>A desktop AutoML app for Keras: load data, search networks with KerasTuner, "
+                "export a self-contained model.</p>"
+                f"<table>{rows}</table>"
+                f"<p><a href='{README_URL}'>README</a></p>")
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_TITLE}", self.about_text())
+
+    @Slot()
+    def open_readme(self) -> None:
+        local = Path(__file__).resolve().parent.parent / "README.md"
+        url = QUrl.fromLocalFile(str(local)) if local.exists() else QUrl(README_URL)
+        QDesktopServices.openUrl(url)
+
+    # ----------------------------------------------------------------- drag and drop
+    @staticmethod
+    def _dropped_path(event: QDragEnterEvent | QDropEvent) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if len(urls) != 1 or not urls[0].isLocalFile():
+            return None
+        path = urls[0].toLocalFile()
+        if os.path.isdir(path) or path.lower().endswith(DATA_SUFFIXES + (PROJECT_SUFFIX,)):
+            return path
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_path(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_path(event)
+        if path:
+            event.acceptProposedAction()
+            self.open_path(path)
+
+    # ----------------------------------------------------------------- closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.search_page.running:
+            if not self.confirm_close(self):
+                event.ignore()
+                return
+            self.status_search.setText("Stopping the search…")
+        self.search_page.shutdown()
+        self.data_page.shutdown()
+        self.results_page.shutdown()
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        event.accept()

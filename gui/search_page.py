@@ -1,0 +1,421 @@
+"""The Search page: search settings, Start/Stop/Resume, live plots, the trials table and a log.
+
+The page shows a search; :class:`~.search_worker.SearchController` runs it. The window builds the
+:class:`SearchConfig` (from every page) and calls :meth:`SearchPage.run`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .live_plots import LivePlots
+from .search_worker import SearchController
+from .trials_model import TrialsModel, TrialsProxyModel, format_duration
+from .widgets import Banner, name_widget, page_header
+
+TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
+          ("hyperband", "Hyperband"), ("grid", "Grid search"))
+OBJECTIVES = ("val_loss", "val_accuracy", "val_auc", "val_mae", "val_rmse")
+LOG_LINES = 5000
+
+
+class SearchPage(QWidget):
+    """Search settings and the live view of a running (or opened) search.
+
+    Signals:
+        startRequested / resumeRequested / stopRequested: the buttons (the window acts on them).
+        finished(event): the search ended (the ``search_finished`` event, or a synthetic one when
+            the process died without sending it).
+    """
+
+    startRequested = Signal()
+    resumeRequested = Signal()
+    stopRequested = Signal()
+    finished = Signal(dict)
+    stateChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        name_widget(self, "searchPage", "Search page")
+        self.controller = SearchController(self)
+        self._finish: dict[str, Any] | None = None
+        self._started_at: float | None = None
+        self._max_trials = 0
+        self._can_resume = False
+        self._build()
+        c = self.controller
+        c.eventReceived.connect(self._on_event)
+        c.searchFinished.connect(self._on_search_finished)
+        c.processExited.connect(self._on_process_exited)
+        c.runningChanged.connect(self._on_running_changed)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._update_progress)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(8)
+        top = QHBoxLayout()
+        top.addWidget(page_header("Search", "KerasTuner tries networks from the search space; "
+                                  "every trial trains in a separate process."), 1)
+        self.start_button = name_widget(QPushButton("▶  Start"), "startSearch", "Start search",
+                                        "Start a new search (Ctrl+R)")
+        self.start_button.setProperty("role", "primary")
+        self.stop_button = name_widget(QPushButton("■  Stop"), "stopSearch", "Stop search",
+                                       "Stop after the current batch (Ctrl+.)")
+        self.stop_button.setProperty("role", "danger")
+        self.resume_button = name_widget(QPushButton("⟳  Resume"), "resumeSearch", "Resume search",
+                                         "Continue the stopped search in the same project folder")
+        for button in (self.start_button, self.stop_button, self.resume_button):
+            button.setMinimumWidth(96)
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        self.start_button.clicked.connect(self.startRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.resume_button.clicked.connect(self.resumeRequested)
+        layout.addLayout(top)
+        self.banner = Banner("searchBanner")
+        layout.addWidget(self.banner)
+
+        progress_row = QHBoxLayout()
+        self.overall_progress = name_widget(QProgressBar(), "searchProgress", "Trials done")
+        self.overall_progress.setFormat("%v of %m trials")
+        self.overall_progress.setRange(0, 1)
+        self.overall_progress.setValue(0)
+        self.progress_label = name_widget(QLabel("Not started"), "searchProgressText",
+                                          "Search progress")
+        self.progress_label.setMinimumWidth(280)
+        progress_row.addWidget(self.overall_progress, 1)
+        progress_row.addWidget(self.progress_label)
+        layout.addLayout(progress_row)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_settings())
+        right = QSplitter(Qt.Orientation.Vertical)
+        self.plots = LivePlots()
+        right.addWidget(self.plots)
+        right.addWidget(self._build_tables())
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        layout.addWidget(splitter, 1)
+        self.plots.trialClicked.connect(self.select_trial)
+
+    def _spin(self, name: str, label: str, lo: int, hi: int, value: int, tip: str,
+              special: str | None = None) -> QSpinBox:
+        spin = name_widget(QSpinBox(), name, label, tip)
+        spin.setRange(lo, hi)
+        spin.setValue(value)
+        if special:
+            spin.setSpecialValueText(special)
+        return spin
+
+    def _build_settings(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 6, 0)
+        tuner_box = QGroupBox("Tuner")
+        form = QFormLayout(tuner_box)
+        self.tuner_combo = name_widget(QComboBox(), "tunerChoice", "Tuner",
+                                       "How the next trial's hyperparameters are chosen")
+        for key, label in TUNERS:
+            self.tuner_combo.addItem(label, key)
+        self.max_trials = self._spin("maxTrials", "Maximum trials", 1, 10_000, 10,
+                                     "How many networks to try")
+        self.time_budget = self._spin("timeBudget", "Time budget in minutes", 0, 100_000, 0,
+                                      "Stop the search after this many minutes", "no limit")
+        self.time_budget.setSuffix(" min")
+        self.executions = self._spin("executionsPerTrial", "Executions per trial", 1, 10, 1,
+                                     "Train each network this many times and average the score")
+        self.objective_combo = name_widget(QComboBox(), "objectiveChoice", "Objective",
+                                           "The validation metric the tuner optimises")
+        self.objective_combo.addItem("Automatic (val_loss)", None)
+        for objective in OBJECTIVES:
+            self.objective_combo.addItem(objective, objective)
+        form.addRow("Tuner", self.tuner_combo)
+        form.addRow("Max trials", self.max_trials)
+        form.addRow("Time budget", self.time_budget)
+        form.addRow("Executions", self.executions)
+        form.addRow("Objective", self.objective_combo)
+        layout.addWidget(tuner_box)
+
+        train_box = QGroupBox("Training")
+        form = QFormLayout(train_box)
+        self.max_epochs = self._spin("maxEpochs", "Maximum epochs per trial", 0, 10_000, 20,
+                                     "Epochs per trial (early stopping may end it sooner)",
+                                     "template default")
+        self.patience = self._spin("patience", "Early-stopping patience", 0, 1000, 0,
+                                   "Stop a trial after this many epochs without improvement",
+                                   "automatic")
+        self.seed = self._spin("searchSeed", "Random seed", 0, 2**31 - 1, 1,
+                               "Seed for the split and the tuner (same as on the Data page)")
+        form.addRow("Max epochs", self.max_epochs)
+        form.addRow("Patience", self.patience)
+        form.addRow("Seed", self.seed)
+        layout.addWidget(train_box)
+
+        project_box = QGroupBox("Project folder")
+        row = QHBoxLayout(project_box)
+        self.project_dir = name_widget(QLineEdit(), "projectDir", "Project folder",
+                                       "Where the search keeps its trials, logs and best model")
+        self.project_dir.setPlaceholderText("chosen automatically")
+        browse = name_widget(QToolButton(), "browseProjectDir", "Choose project folder")
+        browse.setText("…")
+        browse.clicked.connect(self._browse_project_dir)
+        row.addWidget(self.project_dir, 1)
+        row.addWidget(browse)
+        layout.addWidget(project_box)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("searchSettings")
+        scroll.setWidget(box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumWidth(290)
+        scroll.setMaximumWidth(360)
+        return scroll
+
+    def _build_tables(self) -> QWidget:
+        tabs = QTabWidget()
+        tabs.setObjectName("searchTabs")
+        trials = QWidget()
+        layout = QVBoxLayout(trials)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.filter_edit = name_widget(QLineEdit(), "trialsFilter", "Filter trials")
+        self.filter_edit.setPlaceholderText("Filter trials (status, value…)")
+        self.filter_edit.setClearButtonEnabled(True)
+        layout.addWidget(self.filter_edit)
+        self.trials_model = TrialsModel(self)
+        self.trials_proxy = TrialsProxyModel(self)
+        self.trials_proxy.setSourceModel(self.trials_model)
+        self.filter_edit.textChanged.connect(self.trials_proxy.setFilterFixedString)
+        self.trials_table = name_widget(QTableView(), "trialsTable", "Trials")
+        self.trials_table.setModel(self.trials_proxy)
+        self.trials_table.setSortingEnabled(True)
+        self.trials_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.trials_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.trials_table.setAlternatingRowColors(True)
+        self.trials_table.verticalHeader().hide()
+        self.trials_table.verticalHeader().setDefaultSectionSize(22)
+        self.trials_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.trials_table.horizontalHeader().setDefaultSectionSize(90)
+        self.trials_table.selectionModel().currentRowChanged.connect(self._on_row_selected)
+        layout.addWidget(self.trials_table)
+        tabs.addTab(trials, "Trials")
+        self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        tabs.addTab(self.log, "Log")
+        return tabs
+
+    # ----------------------------------------------------------------- settings
+    def settings(self) -> dict[str, Any]:
+        """The :class:`SearchConfig` fields this page decides."""
+        minutes = self.time_budget.value()
+        return {
+            "tuner": self.tuner_combo.currentData(),
+            "max_trials": self.max_trials.value(),
+            "max_epochs": self.max_epochs.value() or None,
+            "time_budget_s": float(minutes * 60) if minutes else None,
+            "executions_per_trial": self.executions.value(),
+            "objective": self.objective_combo.currentData(),
+            "patience": self.patience.value() or None,
+            "seed": self.seed.value(),
+        }
+
+    def apply_settings(self, config: Any) -> None:
+        index = self.tuner_combo.findData(config.tuner)
+        self.tuner_combo.setCurrentIndex(max(index, 0))
+        self.max_trials.setValue(config.max_trials or 10)
+        self.max_epochs.setValue(config.max_epochs or 0)
+        self.time_budget.setValue(int(round((config.time_budget_s or 0) / 60)))
+        self.executions.setValue(config.executions_per_trial)
+        index = self.objective_combo.findData(config.objective)
+        if index < 0 and config.objective:
+            self.objective_combo.addItem(config.objective, config.objective)
+            index = self.objective_combo.count() - 1
+        self.objective_combo.setCurrentIndex(max(index, 0))
+        self.patience.setValue(config.patience or 0)
+        self.seed.setValue(config.seed)
+        self.project_dir.setText(config.project_dir)
+
+    @Slot()
+    def _browse_project_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Project folder", self.project_dir.text())
+        if folder:
+            self.project_dir.setText(folder)
+
+    # ----------------------------------------------------------------- running
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    @property
+    def can_resume(self) -> bool:
+        return self._can_resume and not self.running
+
+    def set_can_resume(self, value: bool) -> None:
+        self._can_resume = value
+        self._update_buttons()
+
+    def run(self, config_dict: dict[str, Any], *, resume: bool = False) -> None:
+        """Starts the search described by ``config_dict`` (``SearchConfig.to_dict()``)."""
+        self.banner.clear()
+        self._finish = None
+        self._max_trials = int(config_dict.get("max_trials") or 0)
+        self._started_at = time.time()
+        if not resume:
+            self.trials_model.clear()
+            self.plots.reset(config_dict.get("objective"), started_at=self._started_at)
+            self.log.clear()
+        self._log(f"{'Resuming' if resume else 'Starting'} search in {config_dict['project_dir']}")
+        self.plots.start_timer()
+        self._clock.start()
+        self.controller.start(config_dict)
+        self._update_progress()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.controller.running and not self.controller.stopping:
+            self._log("Stopping after the current batch…")
+            self.controller.request_stop()
+            self.stateChanged.emit("Stopping…")
+            self._update_buttons()
+
+    def show_history(self, records: dict[str, Any], objective: str | None,
+                     finish: dict[str, Any] | None) -> None:
+        """Shows the trials of an opened project."""
+        self.trials_model.load_records(records)
+        self.plots.load_history(records, objective)
+        done = sum(1 for r in records.values() if r.status == "completed")
+        self.overall_progress.setRange(0, max(self.max_trials.value(), len(records), 1))
+        self.overall_progress.setValue(done)
+        status = finish.get("status") if finish else "interrupted"
+        self.progress_label.setText(f"{done} trials completed — last run: {status}")
+
+    @Slot(dict)
+    def _on_event(self, event: dict[str, Any]) -> None:
+        self.trials_model.apply_event(event)
+        self.plots.apply_event(event)
+        kind = event.get("type")
+        if kind == "search_started":
+            resumed = event.get("resumed")
+            self._log(f"Search started{' (resumed, ' + str(event.get('completed_trials', 0)) + ' trials done)' if resumed else ''}")
+            self.stateChanged.emit("Searching")
+        elif kind == "phase_changed":
+            self._log(f"Phase: {event.get('phase')} {event.get('message', '')}".rstrip())
+            self.stateChanged.emit(str(event.get("phase", "")).capitalize())
+        elif kind == "trial_started":
+            hps = ", ".join(f"{k}={v}" for k, v in (event.get("hyperparameters") or {}).items())
+            self._log(f"Trial {event.get('trial_id')} started: {hps}")
+        elif kind == "trial_ended":
+            score = event.get("score")
+            text = f"{score:.4g}" if isinstance(score, (int, float)) else "—"
+            line = f"Trial {event.get('trial_id')} {event.get('status')}: score {text}"
+            if event.get("error"):
+                line += f" — {event['error']}"
+            self._log(line)
+            self._update_progress()
+        elif kind == "warning":
+            self._log(f"Warning: {event.get('message')}")
+
+    @Slot(dict)
+    def _on_search_finished(self, event: dict[str, Any]) -> None:
+        self._finish = event
+        status = event.get("status")
+        message = event.get("message") or ""
+        self._log(f"Search finished: {status}{' — ' + message if message else ''}")
+        if status == "failed":
+            self.banner.show_message(f"The search failed: {message}", "error")
+        self._can_resume = status in ("stopped", "budget", "failed")
+
+    @Slot(dict)
+    def _on_process_exited(self, event: dict[str, Any]) -> None:
+        code = event.get("exitcode")
+        if self._finish is None:
+            self._finish = {"type": "search_finished", "status": "failed" if code else "stopped",
+                            "message": f"the search process ended unexpectedly (exit code {code})"}
+            self.banner.show_message(self._finish["message"], "error")
+            self._log(self._finish["message"])
+            self._can_resume = True
+        self.plots.stop_timer()
+        self._clock.stop()
+        self._update_progress()
+        self.finished.emit(dict(self._finish))
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self._update_buttons()
+        if not running:
+            self.stateChanged.emit(f"Search {self._finish.get('status', 'ended') if self._finish else 'ended'}")
+
+    def _update_buttons(self) -> None:
+        running = self.controller.running
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running and not self.controller.stopping)
+        self.resume_button.setEnabled(not running and self._can_resume)
+
+    @Slot()
+    def _update_progress(self) -> None:
+        done = self.trials_model.count("completed") + self.trials_model.count("failed")
+        total = max(self._max_trials, done, 1)
+        self.overall_progress.setRange(0, total)
+        self.overall_progress.setValue(done)
+        if self._started_at is None:
+            return
+        elapsed = time.time() - self._started_at
+        text = f"{done} of {total} trials · {format_duration(elapsed)} elapsed"
+        if self.controller.running and done:
+            remaining = elapsed / done * (total - done)
+            text += f" · ~{format_duration(remaining)} left"
+        self.progress_label.setText(text)
+
+    def _log(self, line: str) -> None:
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
+
+    # ----------------------------------------------------------------- selection
+    @Slot(str)
+    def select_trial(self, tid: str) -> None:
+        ids = self.trials_model.trial_ids()
+        if tid in ids:
+            source = self.trials_model.index(ids.index(tid), 0)
+            self.trials_table.selectRow(self.trials_proxy.mapFromSource(source).row())
+
+    def _on_row_selected(self, current: Any, _previous: Any) -> None:
+        if current.isValid():
+            source = self.trials_proxy.mapToSource(current)
+            self.plots.highlight_trial(self.trials_model.trial_id_at(source.row()))
+
+    def shutdown(self) -> None:
+        self.plots.stop_timer()
+        self._clock.stop()
+        self.controller.shutdown()

@@ -1,0 +1,187 @@
+"""Qt table models for the Data page: a virtual preview of the data and the column list.
+
+:class:`DatasetPreviewModel` never copies the data into Python lists: it keeps each column's
+NumPy array (a view where pandas allows) and formats only the cells the view asks for, so a
+million-row file scrolls as smoothly as a small one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
+
+_Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+
+
+def format_cell(value: Any) -> str:
+    """A compact text for one cell: floats to 6 significant digits, missing values as "—"."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        return f"{value:.6g}"
+    try:
+        import numpy as np
+
+        if isinstance(value, np.floating):
+            return "—" if np.isnan(value) else f"{float(value):.6g}"
+        if isinstance(value, np.ndarray):
+            return f"array{tuple(value.shape)}"
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    text = str(value)
+    return "—" if text in ("nan", "<NA>", "NaT") else text
+
+
+class DatasetPreviewModel(QAbstractTableModel):
+    """A read-only, virtual view of a DataFrame or of 2-D ``x`` (plus ``y``) arrays."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._headers: list[str] = []
+        self._columns: list[Any] = []  # per column: a lazily fetched NumPy array
+        self._frame: Any = None
+        self._rows = 0
+        self._target: str | None = None
+
+    def set_dataset(self, dataset: Any) -> None:
+        self.beginResetModel()
+        self._frame, self._columns, self._headers, self._rows = None, [], [], 0
+        if dataset is not None and dataset.kind == "table":
+            self._frame = dataset.frame
+            self._headers = [str(c) for c in dataset.frame.columns]
+            self._columns = [None] * len(self._headers)
+            self._rows = len(dataset.frame)
+        elif dataset is not None and dataset.x is not None and dataset.x.ndim <= 2:
+            x = dataset.x.reshape(len(dataset.x), -1) if dataset.x.ndim == 1 else dataset.x
+            self._headers = [f"x[{i}]" for i in range(x.shape[1])]
+            self._columns = [x[:, i] for i in range(x.shape[1])]
+            if dataset.y is not None and dataset.y.ndim == 1:
+                self._headers.append("y")
+                self._columns.append(dataset.y)
+            self._rows = len(x)
+        self.endResetModel()
+
+    def set_target(self, target: str | None) -> None:
+        self._target = target
+        if self._headers:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._headers) - 1)
+
+    def _column(self, col: int) -> Any:
+        values = self._columns[col]
+        if values is None:
+            values = self._frame.iloc[:, col].to_numpy()
+            self._columns[col] = values
+        return values
+
+    def rowCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._headers)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return format_cell(self._column(index.column())[index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            value = self._column(index.column())[index.row()]
+            if isinstance(value, (int, float)) or type(value).__module__ == "numpy":
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._headers):
+            if role == Qt.ItemDataRole.DisplayRole:
+                name = self._headers[section]
+                return f"{name} (target)" if name == self._target else name
+            if role == Qt.ItemDataRole.FontRole and self._headers[section] == self._target:
+                font = QFont()
+                font.setBold(True)
+                return font
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return str(section + 1)
+        return None
+
+
+class ColumnsModel(QAbstractTableModel):
+    """The profiled columns: name (checkable: use it or not), kind, missing values and a note.
+
+    Checking a box does not change the model: it emits :attr:`usageChangeRequested` so the page
+    can record the change on its undo stack and profile the data again.
+    """
+
+    usageChangeRequested = Signal(str, bool)
+
+    HEADERS = ("Column", "Kind", "Missing", "Distinct", "Note")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._columns: list[Any] = []
+
+    def set_profile(self, profile: Any) -> None:
+        self.beginResetModel()
+        self._columns = list(profile.columns) if profile is not None else []
+        self.endResetModel()
+
+    def column_names(self) -> list[str]:
+        return [c.name for c in self._columns]
+
+    def used_columns(self) -> list[str]:
+        return [c.name for c in self._columns if c.used and c.kind != "target"]
+
+    def rowCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._columns)
+
+    def columnCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.isValid() and index.column() == 0:
+            col = self._columns[index.row()]
+            if col.kind not in ("target", "constant") and col.name != "x":
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        col = self._columns[index.row()]
+        c = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (col.name, col.kind, str(col.missing), str(col.unique), col.reason)[c]
+        if role == Qt.ItemDataRole.CheckStateRole and c == 0 and col.kind != "target":
+            return Qt.CheckState.Checked if col.used else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.ToolTipRole:
+            examples = ", ".join(col.examples) if col.examples else "—"
+            return f"{col.name} ({col.dtype})\nexamples: {examples}\n{col.reason}".strip()
+        if role == Qt.ItemDataRole.FontRole and col.kind == "target":
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and c in (2, 3):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if index.isValid() and index.column() == 0 and role == Qt.ItemDataRole.CheckStateRole:
+            col = self._columns[index.row()]
+            used = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+            if used != col.used:
+                self.usageChangeRequested.emit(col.name, bool(used))
+            return True
+        return False
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
