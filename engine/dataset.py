@@ -28,6 +28,7 @@ ARRAY_SUFFIXES = (".npz", ".npy")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 NA_MARKERS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "--", "#N/A"]
 MAX_COLUMNS = 10_000
+_SAMPLE_BYTES = 256 * 1024
 _CHUNK_ROWS = 200_000
 
 ProgressCallback = Callable[[float], None]
@@ -138,8 +139,10 @@ def _decode_sample(path: Path, raw: bytes) -> tuple[str, str, list[str]]:
     except UnicodeDecodeError as exc:
         if encoding == "utf-16":
             raise DataError(f"{path}: the file starts with a UTF-16 mark but is not UTF-16") from exc
-        # Cut at the failure only if it is the sample's truncated last character.
-        if exc.start >= len(raw) - 4:
+        # Cut at the failure only if it is the sample's truncated last character (a short
+        # file is read whole, so a bad byte at its very end is a wrong encoding, not a cut).
+        if (exc.start >= len(raw) - 4 and exc.reason == "unexpected end of data"
+                and len(raw) >= _SAMPLE_BYTES):
             text = raw[: exc.start].decode(encoding)
         else:
             line = raw[: exc.start].count(b"\n") + 1
@@ -222,7 +225,7 @@ def load_csv(
 
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        raw = handle.read(256 * 1024)
+        raw = handle.read(_SAMPLE_BYTES)
     encoding, text, notes = _decode_sample(path, raw)
     delimiter, has_header = _sniff(path, text)
     first_line = next(csv.reader([text.lstrip("\ufeff").splitlines()[0]], delimiter=delimiter))
@@ -231,6 +234,19 @@ def load_csv(
             f"{path}: the header has {len(first_line):,} columns; automl-studio reads at most "
             f"{MAX_COLUMNS:,} (is this a wide matrix that belongs in an .npy file?)"
         )
+    # pandas silently renames a repeated header name ("a", "a.1"), so look at the header itself
+    # (when the sample holds all of it).
+    if has_header and (len(raw) < _SAMPLE_BYTES or len(text.splitlines()) > 1):
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for name in (c.strip() for c in first_line):
+            if name and name in seen:
+                repeated.add(name)
+            seen.add(name)
+        if repeated:
+            raise DataError(
+                f"{path}: the header names these columns twice: {', '.join(sorted(repeated))}"
+            )
     chunks = []
     try:
         with open(path, "rb") as handle:

@@ -61,6 +61,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 def model_config(path: str | Path) -> dict[str, Any]:
     """The Keras model config stored in an ``.h5`` or ``.keras`` file."""
     p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"{p}: no such model file")
     if zipfile.is_zipfile(p):
         try:
             with zipfile.ZipFile(p) as archive:

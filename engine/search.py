@@ -361,7 +361,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         reason = _reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
-    best = tuner.oracle.get_best_trials(1)
+    best = best_trials(tuner)
     if not best:
         result = SearchResult(status if status != "completed" else "failed",
                               message=message or "no trial completed, so there is no model to export")
@@ -370,6 +370,15 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     best_trial = best[0]
     result = SearchResult(status, best_trial.trial_id, float(best_trial.score),
                           dict(best_trial.hyperparameters.values), message=message)
+    if status == "stopped":
+        # Stop must land at once; the best trial's checkpoint stays exportable on demand
+        # (export_project / `automl-studio export`), so no refit or export happens here.
+        result.message = (f"stopped by the user; best trial so far: {best_trial.trial_id} — export it with "
+                          "Export best model… or `automl-studio export PROJECT DEST.h5`")
+        emit(SearchFinished(status=result.status, best_trial_id=result.best_trial_id,
+                            best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
+                            message=result.message))
+        return result
     remaining = (deadline - time.monotonic()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
     model = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop, deadline)
@@ -403,7 +412,15 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
             return model
         except (SearchStopped, BudgetSpent):
             emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
-    return tuner.get_best_models(1)[0]
+    return tuner.load_model(best_trial)
+
+
+def best_trials(tuner: Any) -> list[Any]:
+    """Completed trials, best first (KerasTuner's own ranking also returns unscored ones)."""
+    done = [t for t in tuner.oracle.trials.values()
+            if t.status == "COMPLETED" and t.score is not None and math.isfinite(t.score)]
+    sign = 1 if tuner.oracle.objective.direction == "min" else -1
+    return sorted(done, key=lambda t: (sign * t.score, t.trial_id))
 
 
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,
@@ -467,8 +484,8 @@ def export_best_from_checkpoint(project_dir: str) -> None:
     config = SearchConfig.from_dict(saved["config"]).replace(fresh=False, export_path=None)
     session = _Session(config, lambda event: None)
     tuner = session.tuner()
-    best = tuner.oracle.get_best_trials(1)
+    best = best_trials(tuner)
     if not best:
         raise ProjectError(f"{project_dir}: no trial has finished yet, so there is nothing to export")
     result = SearchResult("stopped", best[0].trial_id, float(best[0].score), dict(best[0].hyperparameters.values))
-    _finish(session, tuner.get_best_models(1)[0], best[0], result, lambda event: None)
+    _finish(session, tuner.load_model(best[0]), best[0], result, lambda event: None)

@@ -228,7 +228,7 @@ def _chooser(mode: str):
         if isinstance(hp, Boolean):
             return mode == "high"
         if isinstance(hp, IntRange):
-            return hp.min if mode == "low" else hp.values()[-1]
+            return hp.min if mode == "low" else range(hp.min, hp.max + 1, hp.step)[-1]
         if isinstance(hp, FloatRange):
             return hp.min if mode == "low" else hp.max
         if isinstance(hp, Choice):

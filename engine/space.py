@@ -42,7 +42,8 @@ class IntRange:
         return list(range(self.min, self.max + 1, self.step))
 
     def cardinality(self) -> float:
-        return len(self.values())
+        # len() of a range is O(1); a list of a wide range (a batch size 1…10⁹) is not.
+        return len(range(self.min, self.max + 1, self.step))
 
     def to_dict(self) -> dict[str, Any]:
         return {"hp": "int", "min": self.min, "max": self.max, "step": self.step}
@@ -103,7 +104,12 @@ def hp_from_json(value: Any, where: str, node: str | None = None) -> Any:
     kind = value.get("hp")
     try:
         if kind == "int":
-            hp: HyperParameter = IntRange(int(value["min"]), int(value["max"]), int(value.get("step", 1)))
+            ends = (value["min"], value["max"], value.get("step", 1))
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()
+                       for v in ends):
+                raise SpecError(f"{where}: int range needs whole numbers, got {dict(value)!r}",
+                                node=node)
+            hp: HyperParameter = IntRange(int(ends[0]), int(ends[1]), int(ends[2]))
             if hp.step < 1 or hp.min > hp.max:
                 raise SpecError(f"{where}: int range needs min ≤ max and step ≥ 1", node=node)
             return hp
@@ -114,6 +120,10 @@ def hp_from_json(value: Any, where: str, node: str | None = None) -> Any:
                 raise SpecError(f"{where}: float range needs finite min ≤ max", node=node)
             if hp.log and hp.min <= 0:
                 raise SpecError(f"{where}: a log-scale range needs min > 0", node=node)
+            if hp.step is not None and not (math.isfinite(hp.step) and hp.step > 0
+                                            and math.isfinite((hp.max - hp.min) / hp.step)):
+                raise SpecError(f"{where}: a float range's step must be a positive number",
+                                node=node)
             return hp
         if kind == "choice":
             values = tuple(value["values"])
@@ -124,7 +134,7 @@ def hp_from_json(value: Any, where: str, node: str | None = None) -> Any:
             return Choice(values)
         if kind == "bool":
             return Boolean()
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, SpecError):
             raise
         raise SpecError(f"{where}: malformed hyperparameter {dict(value)!r}", node=node) from exc
@@ -406,7 +416,7 @@ class SearchSpace:
                 raise SpecError(f"{source}: two nodes are called '{node_id}'", node=node_id)
             seen.add(node_id)
             kind = raw.get("type")
-            if kind not in LAYER_TYPES:
+            if not isinstance(kind, str) or kind not in LAYER_TYPES:
                 raise SpecError(
                     f"{source}: node '{node_id}' has unknown layer type {kind!r}; known types: "
                     + ", ".join(LAYER_TYPES), node=node_id)
@@ -427,7 +437,7 @@ class SearchSpace:
             nodes.append(Node(node_id, kind, params, bool(raw.get("optional", False)),
                               tuple(position) if isinstance(position, list) and len(position) == 2 else None))
         edges = []
-        for raw in data.get("edges", []) or []:
+        for raw in _json_list(data, "edges", source):
             if not isinstance(raw, (list, tuple)) or len(raw) != 2:
                 raise SpecError(f"{source}: an edge must be [source, target], got {raw!r}")
             a, b = str(raw[0]), str(raw[1])
@@ -436,7 +446,7 @@ class SearchSpace:
                     raise SpecError(f"{source}: edge {a} → {b} names no node '{end}'", node=end)
             edges.append((a, b))
         repeats = []
-        for raw in data.get("repeats", []) or []:
+        for raw in _json_list(data, "repeats", source):
             try:
                 rep = Repeat(str(raw["id"]), tuple(str(n) for n in raw["nodes"]),
                              int(raw.get("min", 1)), int(raw.get("max", 1)))
@@ -474,6 +484,13 @@ class SearchSpace:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SpecError(f"{p}: not a spec file (not valid JSON: {exc})") from exc
         return cls.from_dict(data, source=str(p))
+
+
+def _json_list(data: Mapping[str, Any], key: str, source: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise SpecError(f"{source}: '{key}' must be a list")
+    return value
 
 
 def _domain(value: Any) -> list[Any]:
@@ -686,7 +703,8 @@ def count_configurations(space: SearchSpace) -> float:
         for value in node.params.values():
             if is_hp(value):
                 c *= value.cardinality()
-        return c * 2 if node.optional else c
+        # A skipped node's params are never asked, so "off" is one configuration, not c.
+        return c + 1 if node.optional else c
 
     for node in space.nodes:
         if node.id not in repeat_of:
@@ -695,8 +713,10 @@ def count_configurations(space: SearchSpace) -> float:
         per_copy = 1.0
         for n in rep.nodes:
             per_copy *= node_cardinality(space.node(n))
-        total *= sum(per_copy ** k for k in range(rep.min, rep.max + 1)) if per_copy < math.inf \
-            else math.inf
+        try:
+            total *= sum(per_copy ** k for k in range(rep.min, rep.max + 1))
+        except OverflowError:  # float ** int raises rather than giving inf
+            total = math.inf
     for value in space.training.values():
         if is_hp(value):
             total *= value.cardinality()

@@ -177,6 +177,18 @@ class LivePlots(QWidget):
     def selected_trial(self) -> str | None:
         return self._selected
 
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """What a curve shows now: ``loss``/``val_loss``/``metric``/``val_metric`` (current
+        trial), ``others``/``best``/``selected`` (all trials), ``best_score`` or ``scores``."""
+        if name == "scores":
+            points = self._scatter.points()
+            return (np.array([p.pos().x() for p in points]), np.array([p.pos().y() for p in points]))
+        item = {**self._current_curves, "others": self._others, "best": self._best_curve,
+                "selected": self._selected_curve, "best_score": self._best_line}[name]
+        x, y = item.getData()
+        empty = np.empty(0)
+        return (empty if x is None else np.asarray(x), empty if y is None else np.asarray(y))
+
     def start_timer(self) -> None:
         self._timer.start()
 

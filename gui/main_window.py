@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._project_path: str | None = None
         self._project_name = "Untitled"
         self._search_dir: str | None = None
+        self._recent_candidate: str | None = None
         self.setWindowIcon(QIcon(resource_path("icon.svg")))
         self.setAcceptDrops(True)
         self._build_pages()
@@ -158,7 +159,8 @@ class MainWindow(QMainWindow):
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(tip)
-        action.triggered.connect(slot)
+        # triggered(bool) must not land in a slot's optional first argument (a path, a dest).
+        action.triggered.connect(lambda _checked=False: slot())
         return action
 
     def _build_actions(self) -> None:
@@ -197,7 +199,7 @@ class MainWindow(QMainWindow):
         self.page_actions = []
         for i, title in enumerate(PAGES):
             act = self._action(f"&{i + 1} {title}", f"actionPage{title}",
-                               lambda _=False, row=i: self.nav.setCurrentRow(row), f"Ctrl+{i + 1}")
+                               lambda row=i: self.nav.setCurrentRow(row), f"Ctrl+{i + 1}")
             self.page_actions.append(act)
 
     def _build_menus(self) -> None:
@@ -265,7 +267,7 @@ class MainWindow(QMainWindow):
         s.controller.runningChanged.connect(self._on_search_running)
         s.stateChanged.connect(self.status_search.setText)
         s.finished.connect(self._on_search_finished)
-        r.exportRequested.connect(self.export_best_model)
+        r.exportRequested.connect(self._on_export_requested)
         # One seed, shown on both the Data and the Search page.
         d.seed_spin.valueChanged.connect(s.seed.setValue)
         s.seed.valueChanged.connect(d.seed_spin.setValue)
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
     def open_dataset(self, path: str) -> None:
         """Loads a dataset in the background and shows the Data page."""
         path = str(path)
+        self._recent_candidate = os.path.abspath(path)
         self.settings.set_last_directory(path)
         self.nav.setCurrentRow(0)
         self.status_search.setText("Loading data…")
@@ -449,6 +452,9 @@ class MainWindow(QMainWindow):
                                          8000)
 
     @Slot()
+    def _on_export_requested(self) -> None:
+        self.export_best_model()
+
     def export_best_model(self, dest: str | None = None) -> None:
         """Exports the best model (asks where, unless ``dest`` is given)."""
         if not self.results_page.export_button.isEnabled() and dest is None:
@@ -469,7 +475,8 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- reactions
     @Slot(dict)
     def _on_dataset_loaded(self, summary: dict[str, Any]) -> None:
-        self.settings.add_recent_file(summary["path"])
+        if os.path.abspath(summary["path"]) == self._recent_candidate:
+            self.settings.add_recent_file(summary["path"])  # opened by itself, not by a project
         ds = self.data_page.dataset
         image_like = ds is not None and ds.x is not None and ds.x.ndim == 4
         if self._project_path is None:

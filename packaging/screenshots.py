@@ -1,0 +1,95 @@
+"""Takes the README's screenshots of the real window: `make screenshots`.
+
+Runs offscreen when there is no display, with settings in a temporary folder, and drives a real
+search (TensorFlow trains in the engine's child process), writing docs/screenshots/*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "screenshots"
+SIZE = (1440, 900)
+
+
+def wait_until(app, condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+
+    scratch = Path(tempfile.mkdtemp(prefix="automl-studio-shots-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+
+    from automl_studio.gui.app import create_application, demo_dataset
+    from automl_studio.gui.main_window import MainWindow
+    from automl_studio.gui.settings_store import SettingsStore
+
+    app = create_application()
+    window = MainWindow(SettingsStore(QSettings(str(scratch / "settings.ini"),
+                                                QSettings.Format.IniFormat)))
+    window.confirm_close = lambda _parent: True
+    window.resize(*SIZE)
+    window.show()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        settle(app)
+        path = OUT / f"{name}.png"
+        window.grab().save(str(path))
+        print("wrote", path.relative_to(REPO))
+
+    shot("01-empty")
+    window.open_dataset(demo_dataset())
+    wait_until(app, lambda: window.data_page.profile is not None, 30, "the demo data")
+    shot("02-data")
+    window.nav.setCurrentRow(1)
+    shot("03-network")
+
+    page = window.search_page
+    page.project_dir.setText(str(scratch / "project"))
+    page.max_trials.setValue(8)
+    page.max_epochs.setValue(40)
+    page.tuner_combo.setCurrentIndex(page.tuner_combo.findData("random"))
+    window.start_search()
+    wait_until(app, lambda: page.trials_model.count("completed") >= 3
+               and page.plots.series("loss")[0].size >= 4
+               and page.trials_model.count("running") == 1, 300, "three trials and a running one")
+    page.plots.redraw()
+    shot("04-search-running")
+    wait_until(app, lambda: not page.running, 600, "the search to finish")
+    page.trials_table.sortByColumn(2, page.trials_table.horizontalHeader().sortIndicatorOrder().AscendingOrder)
+    page.trials_table.selectRow(1)
+    shot("05-search-finished")
+    window.nav.setCurrentRow(3)
+    dest = scratch / "export" / "iris_model.h5"
+    window.export_best_model(str(dest))
+    wait_until(app, lambda: not window.results_page.exporting, 300, "the export")
+    shot("06-results")
+    window.close()
+    print("project and export kept in", scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

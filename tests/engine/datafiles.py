@@ -1,0 +1,37 @@
+"""Small data files the engine tests make at test time (no binary junk is committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+IRIS = REPO / "resources" / "iris.csv"
+
+
+def write_png(path: Path, size: tuple[int, int] = (8, 6), seed: int = 0) -> Path:
+    """Writes a small random RGB PNG."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def make_image_folder(root: Path, counts: dict[str, int]) -> Path:
+    """A folder with one subfolder of PNGs per class, ``counts[class]`` images each."""
+    root.mkdir(parents=True, exist_ok=True)
+    for k, (name, n) in enumerate(counts.items()):
+        folder = root / name
+        folder.mkdir(exist_ok=True)
+        for i in range(n):
+            write_png(folder / f"{i}.png", seed=100 * k + i)
+    return root
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path

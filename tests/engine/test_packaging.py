@@ -1,0 +1,38 @@
+"""The wheel holds every subpackage, and the engine stays light and Qt-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_subpackage_and_the_demo_data(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(REPO)], check=True, timeout=300)
+    wheel = next(tmp_path.glob("automl_studio-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, package in (("engine", "automl_studio/engine"), ("gui", "automl_studio/gui")):
+        for source in (REPO / folder).glob("*.py"):
+            assert f"{package}/{source.name}" in names, f"{source} is missing from the wheel"
+    assert "automl_studio/resources/iris.csv" in names
+    assert not any(n.startswith(("engine/", "gui/", "tests/")) for n in names)
+
+
+def test_light_engine_modules_import_without_tensorflow_or_qt():
+    code = (
+        "import sys\n"
+        "import automl_studio.engine.dataset, automl_studio.engine.profile, automl_studio.engine.space\n"
+        "import automl_studio.engine.shapes, automl_studio.engine.events, automl_studio.engine.runner\n"
+        "import automl_studio.engine.model_info, automl_studio.engine.project, automl_studio.engine.templates\n"
+        "bad = [m for m in ('tensorflow', 'keras', 'keras_tuner', 'PySide6', 'pyqtgraph') if m in sys.modules]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

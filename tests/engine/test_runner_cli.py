@@ -1,0 +1,137 @@
+"""The process runner and the command line, with real child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from automl_studio.engine.project import read_trials
+from automl_studio.engine.runner import SearchProcess, call_in_child
+from automl_studio.engine.settings import SearchConfig
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "automl_studio.engine.cli"]
+
+
+def drain(process: SearchProcess, until, timeout: float = 240.0) -> list[dict]:
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events.extend(process.poll(0.2))
+        if until(events):
+            return events
+    raise AssertionError(f"timed out; last events: {[e['type'] for e in events[-5:]]}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_search_process_streams_events_and_stops_cooperatively(tmp_path, iris_csv):
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=100, max_epochs=500, patience=0)
+    process = SearchProcess(config)
+    process.start()
+    events = drain(process, lambda ev: any(e["type"] == "epoch_ended" for e in ev))
+    assert events[0]["type"] == "phase_changed"
+    asked = time.monotonic()
+    process.request_stop()
+    events += drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited", timeout=60)
+    finished = next(e for e in events if e["type"] == "search_finished")
+    assert finished["status"] == "stopped"
+    assert finished["time"] - time.time() + (time.monotonic() - asked) < 10  # sanity
+    assert events[-1]["exitcode"] == 0
+    assert not alive(process.pid)
+
+
+def test_killed_search_keeps_finished_trials_and_resume_completes_it(tmp_path, iris_csv):
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=4, max_epochs=3, patience=0, refit=False)
+    process = SearchProcess(config)
+    process.start()
+    drain(process, lambda ev: sum(e["type"] == "trial_ended" for e in ev) >= 2
+          and ev[-1]["type"] == "epoch_ended")
+    os.kill(process.pid, signal.SIGKILL)
+    drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited", timeout=30)
+    before = read_trials(tmp_path / "p")
+    assert sum(t.status == "completed" for t in before.values()) >= 2
+    assert any(t.status == "stopped" for t in before.values())  # the one killed mid-trial
+
+    resumed = SearchProcess(config)
+    resumed.start()
+    events = drain(resumed, lambda ev: ev and ev[-1]["type"] == "process_exited")
+    assert next(e for e in events if e["type"] == "search_started")["resumed"]
+    after = read_trials(tmp_path / "p")
+    assert sorted(after) == ["0", "1", "2", "3"]
+    assert all(t.status == "completed" for t in after.values())
+
+
+def test_call_in_child_reports_user_errors_as_messages(tmp_path):
+    from automl_studio.engine.runner import ChildCallError
+
+    with pytest.raises(ChildCallError, match="no such model file"):
+        call_in_child("automl_studio.engine.model_info:describe", {"path": str(tmp_path / "nope.h5")}, timeout=60)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
+    proc = run_cli("search", str(mixed_csv), "--target", "label", "--max-trials", "2", "--max-epochs", "2",
+                   "--tuner", "random", "--project", "proj", "--export", "model.h5", "--events", "-", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {e["type"] for e in events} >= {"search_started", "trial_started", "epoch_ended", "trial_ended",
+                                          "search_finished"}
+    assert all("trial_id" in e for e in events if e["type"].startswith(("trial_", "epoch_", "batch_")))
+    assert all({"status", "score"} <= set(e) for e in events if e["type"] == "trial_ended")
+
+    unlabeled = tmp_path / "new.csv"
+    lines = mixed_csv.read_text().splitlines()
+    unlabeled.write_text("\n".join(",".join(line.split(",")[:-1]) for line in lines[:11]) + "\n")
+    proc = run_cli("predict", "model.h5", str(unlabeled), "--output", "pred.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = (tmp_path / "pred.csv").read_text().splitlines()
+    assert rows[0] == "row,prediction,probability_Yes,probability_no" and len(rows) == 11
+    assert all(r.split(",")[1] in ("Yes", "no") for r in rows[1:])
+
+    proc = run_cli("evaluate", "model.h5", str(mixed_csv), "--target", "label", cwd=tmp_path)
+    assert proc.returncode == 0 and 0 <= json.loads(proc.stdout)["accuracy"] <= 1
+
+    proc = run_cli("info", "model.h5", cwd=tmp_path)
+    info = json.loads(proc.stdout)
+    assert info["metadata"]["target"] == "label" and info["unsafe"] == []
+
+
+def test_cli_user_errors_exit_2_with_one_line(tmp_path, iris_csv):
+    proc = run_cli("search", str(iris_csv), "--target", "nope", "--project", "p", cwd=tmp_path)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("automl-studio: error:") and "species" in last and "Traceback" not in proc.stderr
+
+    npz = tmp_path / "a.npz"
+    import numpy as np
+
+    np.savez(npz, features=np.zeros((4, 2)), labels=np.zeros(4))
+    proc = run_cli("search", str(npz), "--x-key", "x", "--project", "p2", cwd=tmp_path)
+    assert proc.returncode == 2 and "features, labels" in proc.stderr.strip().splitlines()[-1]
+
+    (tmp_path / "junk.h5").write_bytes(b"not a model")
+    proc = run_cli("info", "junk.h5", cwd=tmp_path)
+    assert proc.returncode == 2 and "not an HDF5" in proc.stderr
+
+    proc = run_cli("--debug", "search", str(iris_csv), "--target", "nope", "--project", "p", cwd=tmp_path)
+    assert "Traceback" in proc.stderr

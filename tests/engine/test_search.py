@@ -1,0 +1,188 @@
+"""End-to-end searches on tiny real data: events, export, resume, stop, failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl_studio.engine.errors import DataError, SpecError
+from automl_studio.engine.events import event_from_dict
+from automl_studio.engine.project import read_trials
+from automl_studio.engine.search import run_search
+from automl_studio.engine.settings import SearchConfig
+
+pytestmark = pytest.mark.slow
+
+LOAD_WITHOUT_APP = r"""
+import sys, json
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "automl_studio":
+            raise ImportError("automl_studio is not installed here")
+        return None
+sys.meta_path.insert(0, Block())
+import h5py, keras, numpy as np
+path, sample = sys.argv[1], sys.argv[2]
+model = keras.models.load_model(path)
+with np.load(sample) as data:
+    inputs = {k: data[k] for k in data.files}
+meta = json.loads(h5py.File(path, "r").attrs["automl_studio"])
+print(json.dumps({"pred": np.asarray(model.predict(inputs, verbose=0)).tolist(), "task": meta["task"]}))
+"""
+
+
+def collect() -> tuple[list, callable]:
+    events: list = []
+    return events, events.append
+
+
+def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path, mixed_csv):
+    events, listener = collect()
+    config = SearchConfig(data_path=str(mixed_csv), project_dir=str(tmp_path / "proj"), target="label",
+                          tuner="random", max_trials=2, max_epochs=2, export_path=str(tmp_path / "out.h5"))
+    result = run_search(config, listener)
+
+    kinds = [e.type for e in events]
+    assert kinds[0] == "phase_changed" and "search_started" in kinds
+    assert kinds.count("trial_started") == 2 and kinds.count("trial_ended") == 2
+    assert kinds[-1] == "search_finished"
+    ended = [e for e in events if e.type == "trial_ended"]
+    assert all(e.status == "completed" and e.score is not None and e.best_epoch for e in ended)
+    for event in events:  # every event survives the JSON round trip
+        assert event_from_dict(json.loads(json.dumps(event.to_dict()))).type == event.type
+    started = next(e for e in events if e.type == "search_started")
+    id_column = next(c for c in started.profile["columns"] if c["name"] == "id")
+    assert not id_column["used"] and "ID" in id_column["reason"]
+
+    assert result.status == "completed"
+    assert result.best_score == min(e.score for e in ended)
+    assert {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "confusion_matrix"} <= set(result.test_metrics)
+    out = tmp_path / "out.h5"
+    assert out.exists() and (tmp_path / "out.keras").exists()
+    assert (tmp_path / "proj" / "best" / "best.h5").exists()
+    assert list((tmp_path / "proj" / "tensorboard").rglob("events.out.tfevents*"))
+
+    # A fresh interpreter that cannot import automl_studio loads and predicts with plain Keras.
+    sample = tmp_path / "proj" / "best" / "sample_inputs.npz"
+    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(out), str(sample)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    reply = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert reply["task"] == "classification"
+    import keras
+
+    here = keras.models.load_model(out).predict(dict(np.load(sample)), verbose=0)
+    assert np.allclose(np.asarray(reply["pred"]), here, atol=1e-5)
+
+    from automl_studio.engine.model_info import read_metadata
+
+    meta = read_metadata(out)
+    assert meta["target"] == "label" and meta["class_names"] == ["Yes", "no"]
+    assert [c["name"] for c in meta["feature_schema"]["categorical"]] == ["city"]
+    assert meta["dataset"]["fingerprint"].startswith("sha256:")
+    assert meta["search_space"]["schema_version"] == 1
+    assert set(meta["best_hyperparameters"]) == set(result.best_hyperparameters)
+
+
+def test_regression_search_reports_regression_metrics_in_target_units(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = 1000 + 300 * x[:, 0] - 50 * x[:, 1] + rng.normal(0, 5, 200)
+    path = tmp_path / "reg.csv"
+    path.write_text("a,b,c,price\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{v}" for r, v in zip(x, y)))
+    result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), max_trials=2,
+                                     max_epochs=30, tuner="random"))
+    assert {"rmse", "mae", "r2"} <= set(result.test_metrics)
+    # Predictions come out in the target's units thanks to the in-model rescale.
+    assert abs(np.mean(result.test_metrics["sample"]["predicted"]) - 1000) < 300
+
+
+def test_image_npz_search(tmp_path, image_npz):
+    result = run_search(SearchConfig(data_path=str(image_npz), project_dir=str(tmp_path / "p"), max_trials=2,
+                                     max_epochs=2, tuner="random", export_keras=False))
+    assert result.status == "completed" and result.exported[0].endswith("best.h5")
+    assert result.test_metrics["n"] > 0
+
+
+def test_resume_keeps_completed_trials_and_reaches_the_requested_count(tmp_path, iris_csv):
+    base = dict(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_epochs=1, tuner="random")
+    run_search(SearchConfig(max_trials=2, refit=False, **base))
+    events, listener = collect()
+    run_search(SearchConfig(max_trials=3, **base), listener)
+    started = next(e for e in events if e.type == "search_started")
+    assert started.resumed and started.completed_trials == 2
+    assert [e.trial_id for e in events if e.type == "trial_started"] == ["2"]
+    trials = read_trials(tmp_path / "p")
+    assert sorted(trials) == ["0", "1", "2"] and all(t.status == "completed" for t in trials.values())
+
+
+def test_fresh_starts_over(tmp_path, iris_csv):
+    base = dict(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_epochs=1, tuner="random",
+                refit=False, max_trials=1)
+    run_search(SearchConfig(**base))
+    events, listener = collect()
+    run_search(SearchConfig(fresh=True, **base), listener)
+    assert not next(e for e in events if e.type == "search_started").resumed
+
+
+def test_stop_lands_quickly_and_the_best_so_far_stays_exportable(tmp_path, iris_csv):
+    import time
+
+    from automl_studio.engine.export import export_project
+
+    stop = threading.Event()
+    events: list = []
+    stopped_at: list[float] = []
+
+    def listener(event):
+        events.append(event)
+        ended = [e for e in events if e.type == "trial_ended"]
+        if event.type == "epoch_ended" and len(ended) >= 1 and not stop.is_set():
+            stop.set()
+            stopped_at.append(time.monotonic())
+
+    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=50,
+                                     max_epochs=200, patience=0, tuner="random"), listener, stop)
+    finished_at = time.monotonic()
+    assert result.status == "stopped"
+    assert finished_at - stopped_at[0] < 2.0
+    ended = [e for e in events if e.type == "trial_ended"]
+    assert ended[-1].status == "stopped" and "resume" in ended[-1].error
+    out = export_project(str(tmp_path / "p"), str(tmp_path / "late.h5"))
+    assert out["verified"] and Path(out["files"][0]).exists()
+
+
+def test_nan_loss_fails_the_trial_with_its_reason_and_the_search_goes_on(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 2)) * 1e18
+    y = rng.normal(size=80) * 1e18
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b,t\n" + "\n".join(f"{r[0]},{r[1]},{v}" for r, v in zip(x, y)))
+    spec = {"schema_version": 1, "name": "linear",
+            "nodes": [{"id": "in", "type": "Input", "params": {"source": "numeric"}},
+                      {"id": "head", "type": "Output"}],
+            "edges": [["in", "head"]],
+            "training": {"optimizer": "sgd", "learning_rate": 5.0, "epochs": 3, "patience": 0}}
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    events, listener = collect()
+    result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), space=str(spec_path),
+                                     max_trials=3, tuner="random", max_consecutive_failures=2), listener)
+    failed = [e for e in events if e.type == "trial_ended" and e.status == "failed"]
+    assert failed and "loss became" in failed[0].error
+    assert result.status == "failed" and "2 trials failed in a row" in result.message
+
+
+def test_bad_data_and_bad_spec_fail_before_training(tmp_path, iris_csv):
+    with pytest.raises(DataError, match="no column named 'nope'.*species"):
+        run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "a"), target="nope"))
+    spec = {"schema_version": 1, "nodes": [{"id": "in", "type": "Input", "params": {"source": "image"}},
+                                           {"id": "head", "type": "Output"}], "edges": [["in", "head"]]}
+    with pytest.raises(SpecError, match="'in'.*image"):
+        run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "b"), space=spec))

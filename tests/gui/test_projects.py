@@ -1,0 +1,99 @@
+"""Saving and opening project files, including a search that was interrupted."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import QWidget
+
+from conftest import IRIS
+
+
+def open_second_window(qtbot, settings_store):
+    from automl_studio.gui.main_window import MainWindow
+
+    second = MainWindow(settings_store)
+    second.confirm_close = lambda _parent: True
+    qtbot.addWidget(second)
+    second.show()
+    return second
+
+
+def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
+    w = iris_window
+    with qtbot.waitSignal(w.data_page.profileChanged, timeout=10_000):
+        w.findChild(QWidget, "targetColumn").setCurrentText("petal_width")
+    w.findChild(QWidget, "maxTrials").setValue(7)
+    tuner = w.findChild(QWidget, "tunerChoice")
+    tuner.setCurrentIndex(tuner.findData("hyperband"))
+    w.search_page.max_epochs.setValue(12)
+    w.data_page.validation_spin.setValue(0.3)
+    w.network_page.findChild(QWidget, "tabularMaxBlocks").setValue(2)
+    w.search_page.project_dir.setText(str(tmp_path / "search"))
+    path = tmp_path / "demo.automl.json"
+    assert w.save_project(str(path))
+    assert not w.isWindowModified()
+    assert "demo" in w.windowTitle()
+    saved = json.loads(path.read_text())
+    assert saved["search"]["target"] == "petal_width"
+    assert saved["search"]["space"]["template"]["options"]["max_blocks"] == 2
+
+    second = open_second_window(qtbot, settings_store)
+    with qtbot.waitSignal(second.data_page.profileChanged, timeout=20_000):
+        assert second.open_project(str(path))
+    assert second.findChild(QWidget, "targetColumn").currentText() == "petal_width"
+    assert second.findChild(QWidget, "maxTrials").value() == 7
+    assert second.findChild(QWidget, "tunerChoice").currentData() == "hyperband"
+    assert second.search_page.max_epochs.value() == 12
+    assert second.data_page.validation_spin.value() == 0.3
+    assert second.network_page.findChild(QWidget, "tabularMaxBlocks").value() == 2
+    assert second.search_page.project_dir.text() == str(tmp_path / "search")
+    assert second.current_config().to_dict() | {"fresh": None} == \
+        w.current_config().to_dict() | {"fresh": None}
+    assert settings_store.recent_files()[0] == str(path)
+
+
+def test_a_broken_project_file_shows_a_message(qtbot, iris_window, tmp_path):
+    path = tmp_path / "broken.automl.json"
+    path.write_text("{not json")
+    assert not iris_window.open_project(str(path))
+    assert "not a project file" in iris_window.data_page.banner.text()
+    assert iris_window.data_page.dataset.path.endswith("iris.csv")
+
+
+def test_an_interrupted_search_shows_its_trials_and_offers_resume(qtbot, window, tmp_path):
+    from automl_studio.engine.project import ProjectFile
+    from automl_studio.engine.settings import SearchConfig
+
+    search_dir = tmp_path / "search"
+    search_dir.mkdir()
+    events = [
+        {"type": "search_started", "time": 10.0},
+        {"type": "trial_started", "trial_id": "0", "hyperparameters": {"units": 32}, "time": 11.0},
+        {"type": "epoch_ended", "trial_id": "0", "epoch": 0, "metrics": {"loss": 1.0, "val_loss": 1.1}},
+        {"type": "epoch_ended", "trial_id": "0", "epoch": 1, "metrics": {"loss": 0.8, "val_loss": 0.9}},
+        {"type": "trial_ended", "trial_id": "0", "status": "completed", "score": 0.9, "duration_s": 3.0},
+        {"type": "trial_started", "trial_id": "1", "hyperparameters": {"units": 64}, "time": 15.0},
+        {"type": "epoch_ended", "trial_id": "1", "epoch": 0, "metrics": {"loss": 1.2, "val_loss": 1.3}},
+    ]  # killed during trial 1: no trial_ended, no search_finished
+    (search_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(search_dir), target="species",
+                          max_trials=5)
+    path = tmp_path / "killed.automl.json"
+    ProjectFile(config, name="killed").save(path)
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
+        assert window.open_project(str(path))
+    model = window.search_page.trials_model
+    assert model.rowCount() == 2
+    assert [model.index(r, 1).data() for r in range(2)] == ["completed", "stopped"]
+    assert window.findChild(QWidget, "resumeSearch").isEnabled()
+    assert window.act_resume.isEnabled()
+    assert window.search_page.plots.trial_ids() == ["0", "1"]
+    assert "interrupted" in window.search_page.banner.text()
+    assert not window.findChild(QWidget, "exportModel").isEnabled()
+
+
+def test_start_without_data_explains_instead_of_failing(qtbot, window):
+    window.findChild(QWidget, "startSearch").click()
+    assert "open a dataset first" in window.search_page.banner.text()
+    assert not window.search_page.running
