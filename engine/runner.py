@@ -2,81 +2,88 @@
 
 TensorFlow must never run in the window's process: importing it stalls the event loop for
 seconds, every model build stalls it again, and it never gives GPU memory back. So the window
-(and anyone else who wants isolation) starts a :class:`SearchProcess`: a *spawned* child runs
-:func:`automl_studio.engine.search.run_search`, sends each event back as a plain dict, and
-watches a stop flag. Stopping is cooperative first (the flag is checked at every batch), forceful
-second (the child is terminated, then killed, if it has not ended within ``grace_s``).
+(and anyone else who wants isolation) starts a :class:`SearchProcess`: a spawned child
+(``python -m automl_studio.engine.child search``) runs the search and writes each event as a JSON
+line; a reader thread here turns them back into dicts. Stopping is cooperative first (``stop`` on
+the child's stdin, checked at every batch), forceful second (terminate, then kill, if the child
+has not ended within ``grace_s``). If this process dies, the child sees its stdin close and stops.
 
-This module imports neither Keras nor TensorFlow; the child imports them.
+Only JSON crosses the boundary. This module imports neither Keras nor TensorFlow.
 """
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing as mp
+import json
 import os
 import queue
-import signal
+import subprocess
+import sys
+import threading
 import time
-import traceback
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from .settings import SearchConfig
 
 PROCESS_EXITED = "process_exited"
-_CONTEXT = mp.get_context("spawn")
+ENGINE_LOG = "engine.log"
 
 
-def _quiet_child() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # A Ctrl+C in the terminal is the parent's to handle; the child stops through its flag.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _child_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "automl_studio.engine.child", *args]
 
 
-def _search_child(config: dict[str, Any], events: Any, stop: Any) -> None:
-    _quiet_child()
-    search = importlib.import_module("automl_studio.engine.search")
-    errors = importlib.import_module("automl_studio.engine.errors")
-
-    def send(event: Any) -> None:
-        events.put(event.to_dict())
-
-    try:
-        search.run_search(SearchConfig.from_dict(config), listener=send, stop=stop)
-    except errors.UserError as exc:
-        events.put({"type": "search_finished", "status": "failed", "message": str(exc),
-                    "time": time.time()})
-    except BaseException as exc:  # report, then let the parent see a non-zero exit
-        events.put({"type": "search_finished", "status": "failed",
-                    "message": f"internal error: {exc.__class__.__name__}: {exc}",
-                    "traceback": traceback.format_exc(), "time": time.time()})
-        raise SystemExit(1) from None
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("QT_QPA_PLATFORM", None)
+    return env
 
 
 class SearchProcess:
-    """A search running in a spawned child process, with its events arriving as dicts.
+    """A search running in a child process, with its events arriving as dicts.
 
     Use from one thread: ``start()``, then ``poll()`` in a loop until an event of type
-    ``process_exited`` arrives; ``request_stop()`` or ``stop()`` at any time.
+    ``process_exited`` arrives; ``request_stop()`` or ``stop()`` at any time. The child's
+    stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory.
     """
 
     def __init__(self, config: SearchConfig) -> None:
         self.config = config
-        self._events: Any = _CONTEXT.Queue()
-        self._stop = _CONTEXT.Event()
-        self._process: Any = None
+        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        self._log: IO[bytes] | None = None
         self._exit_reported = False
         self.stop_requested_at: float | None = None
 
     def start(self) -> None:
-        self._process = _CONTEXT.Process(
-            target=_search_child,
-            args=(self.config.to_dict(), self._events, self._stop),
-            name="automl-studio-search",
-            daemon=True,  # ends with the parent, so a crashed window leaves no orphan
+        project = Path(self.config.project_dir)
+        project.mkdir(parents=True, exist_ok=True)
+        self._log = open(project / ENGINE_LOG, "ab")
+        self._process = subprocess.Popen(
+            _child_command("search"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            text=True, encoding="utf-8", env=_child_env(), bufsize=1,
         )
-        self._process.start()
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(self.config.to_dict()) + "\n")
+        self._process.stdin.flush()
+        self._reader = threading.Thread(target=self._read, name="engine-events", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                self._events.put(json.loads(line))
+            except json.JSONDecodeError:
+                self._events.put({"type": "warning", "message": f"engine: {line[:500]}", "time": time.time()})
+        self._events.put(None)  # end of stream
 
     @property
     def pid(self) -> int | None:
@@ -84,11 +91,11 @@ class SearchProcess:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
     @property
     def exitcode(self) -> int | None:
-        return self._process.exitcode if self._process is not None else None
+        return self._process.poll() if self._process is not None else None
 
     def poll(self, timeout: float = 0.1) -> list[dict[str, Any]]:
         """Returns the events that arrived (waiting up to ``timeout`` for the first).
@@ -97,68 +104,66 @@ class SearchProcess:
         ``{"type": "process_exited", "exitcode": N}``; later calls return nothing.
         """
         out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while True:
+        if self._exit_reported or self._process is None:
+            return out
+        wait = timeout
+        while len(out) < 500:
             try:
-                wait = max(0.0, deadline - time.monotonic()) if not out else 0.0
-                out.append(self._events.get(timeout=wait) if wait else self._events.get_nowait())
+                item = self._events.get(timeout=wait) if wait > 0 else self._events.get_nowait()
             except queue.Empty:
                 break
-            if len(out) >= 500:
-                return out
-        if not out and self._process is not None and not self._process.is_alive() and not self._exit_reported:
-            self._process.join()
-            # Drain what the child queued just before ending.
-            while True:
-                try:
-                    out.append(self._events.get(timeout=0.2))
-                except queue.Empty:
-                    break
-            if not out:
+            wait = 0
+            if item is None:
+                code = self._process.wait()
+                self._close_files()
                 self._exit_reported = True
-                out.append({"type": PROCESS_EXITED, "exitcode": self._process.exitcode,
-                            "time": time.time()})
+                out.append({"type": PROCESS_EXITED, "exitcode": code, "time": time.time()})
+                break
+            out.append(item)
         return out
 
     def request_stop(self) -> None:
         """Asks the child to stop at the next batch boundary; returns at once."""
         if self.stop_requested_at is None:
             self.stop_requested_at = time.monotonic()
-        self._stop.set()
+        process = self._process
+        if process is not None and process.stdin is not None and process.poll() is None:
+            try:
+                process.stdin.write("stop\n")
+                process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
 
     def stop(self, grace_s: float = 5.0) -> int | None:
         """Stops the search: cooperatively, then by force after ``grace_s``. Returns the exit code."""
         if self._process is None:
             return None
         self.request_stop()
-        self._process.join(grace_s)
-        if self._process.is_alive():
+        try:
+            return self._process.wait(grace_s)
+        except subprocess.TimeoutExpired:
             self._process.terminate()
-            self._process.join(2.0)
-        if self._process.is_alive():
+        try:
+            return self._process.wait(2.0)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join(2.0)
-        return self._process.exitcode
+            return self._process.wait(5.0)
 
     def kill(self) -> None:
         """Ends the child at once (SIGKILL), as a crash would."""
-        if self._process is not None and self._process.is_alive():
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
-            self._process.join(5.0)
+            self._process.wait(5.0)
 
-
-def _call_child(target: str, kwargs: dict[str, Any], results: Any) -> None:
-    _quiet_child()
-    module_name, _, func_name = target.partition(":")
-    errors = importlib.import_module("automl_studio.engine.errors")
-    try:
-        value = getattr(importlib.import_module(module_name), func_name)(**kwargs)
-        results.put({"ok": True, "value": value})
-    except errors.UserError as exc:
-        results.put({"ok": False, "message": str(exc)})
-    except BaseException as exc:
-        results.put({"ok": False, "message": f"internal error: {exc.__class__.__name__}: {exc}",
-                     "traceback": traceback.format_exc()})
+    def _close_files(self) -> None:
+        if self._process is not None and self._process.stdin is not None:
+            try:
+                self._process.stdin.close()
+            except OSError:
+                pass
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 class ChildCallError(Exception):
@@ -166,23 +171,23 @@ class ChildCallError(Exception):
 
 
 def call_in_child(target: str, kwargs: Mapping[str, Any], timeout: float = 600.0) -> Any:
-    """Runs ``module:function(**kwargs)`` in a spawned child and returns its (plain) result.
+    """Runs ``module:function(**kwargs)`` in a child process and returns its (JSON) result.
 
     Used by the window for engine work that needs Keras (exporting, reading predictions).
     Raises :class:`ChildCallError` with a readable message if the function fails or times out.
     """
-    results: Any = _CONTEXT.Queue()
-    process = _CONTEXT.Process(target=_call_child, args=(target, dict(kwargs), results), daemon=True)
-    process.start()
     try:
-        reply = results.get(timeout=timeout)
-    except queue.Empty:
-        process.kill()
+        proc = subprocess.run(
+            _child_command("call", target), input=json.dumps(dict(kwargs)) + "\n", capture_output=True,
+            text=True, encoding="utf-8", env=_child_env(), timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
         raise ChildCallError(f"{target} did not finish within {timeout:.0f} s") from None
-    finally:
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-    if not reply["ok"]:
-        raise ChildCallError(reply["message"])
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if not lines:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise ChildCallError(f"the engine process ended with status {proc.returncode}: {tail[0]}")
+    reply = json.loads(lines[-1])
+    if not reply.get("ok"):
+        raise ChildCallError(reply.get("message", "the engine call failed"))
     return reply["value"]

@@ -50,8 +50,9 @@ def test_search_process_streams_events_and_stops_cooperatively(tmp_path, iris_cs
     events += drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited", timeout=60)
     finished = next(e for e in events if e["type"] == "search_finished")
     assert finished["status"] == "stopped"
-    assert finished["time"] - time.time() + (time.monotonic() - asked) < 10  # sanity
+    assert time.monotonic() - asked < 5
     assert events[-1]["exitcode"] == 0
+    assert (tmp_path / "p" / "engine.log").exists()
     assert not alive(process.pid)
 
 
@@ -75,6 +76,33 @@ def test_killed_search_keeps_finished_trials_and_resume_completes_it(tmp_path, i
     after = read_trials(tmp_path / "p")
     assert sorted(after) == ["0", "1", "2", "3"]
     assert all(t.status == "completed" for t in after.values())
+
+
+ORPHAN_PARENT = r"""
+import sys, time
+from automl_studio.engine.runner import SearchProcess
+from automl_studio.engine.settings import SearchConfig
+process = SearchProcess(SearchConfig(data_path=sys.argv[1], project_dir=sys.argv[2], tuner="random",
+                                     max_trials=100, max_epochs=500, patience=0))
+process.start()
+while True:
+    if any(e["type"] == "epoch_ended" for e in process.poll(0.2)):
+        print(process.pid, flush=True)
+        time.sleep(600)
+"""
+
+
+def test_a_crashed_parent_leaves_no_orphan(tmp_path, iris_csv):
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_PARENT, str(iris_csv), str(tmp_path / "p")],
+                              stdout=subprocess.PIPE, text=True)
+    child_pid = int(parent.stdout.readline())
+    assert alive(child_pid)
+    parent.kill()  # like a crash: no cleanup code runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and alive(child_pid):
+        time.sleep(0.2)
+    assert not alive(child_pid)
 
 
 def test_call_in_child_reports_user_errors_as_messages(tmp_path):
