@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -29,26 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("search", help="search for the best network for a data file")
-    s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
-    s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
-    s.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
-    s.add_argument("--space", default="auto", help="tabular, image, residual, sequence, or a SPEC.json (default: fits the data)")
-    s.add_argument("--tuner", choices=TUNERS, default="bayesian")
-    s.add_argument("--max-trials", type=int)
-    s.add_argument("--max-epochs", type=int)
-    s.add_argument("--time-budget", type=float, metavar="SECONDS", help="wall-clock budget for the whole command, refit and export included")
-    s.add_argument("--executions-per-trial", type=int, default=1)
-    s.add_argument("--objective", help="metric to select trials by (default: val_loss)")
-    s.add_argument("--patience", type=int, help="early-stopping patience in epochs")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--project", help="project directory (default: ./automl-projects/<data name>)")
-    s.add_argument("--export", metavar="PATH.h5", help="also write the best model here")
-    s.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
-    s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
-    s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
-    s.add_argument("--x-key"), s.add_argument("--y-key")
-    s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
-    s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
+    _search_options(s)
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="run N trials at once in local worker processes (KerasTuner's distributed mode)")
+
+    c = sub.add_parser("chief", help="serve a search to workers on other machines (KerasTuner's chief)")
+    _search_options(c)
+    c.add_argument("--address", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; the port is unauthenticated, so open it only on a trusted network)")
+    c.add_argument("--port", type=int, default=8000)
+
+    w = sub.add_parser("worker", help="join a chief and run trials (KerasTuner's worker)")
+    _search_options(w)
+    w.add_argument("--chief", required=True, metavar="HOST:PORT")
+    w.add_argument("--id", help="this worker's tuner id (default: worker-<host>-<pid>)")
 
     p = sub.add_parser("predict", help="predict with an exported model")
     p.add_argument("model"), p.add_argument("data")
@@ -71,6 +66,29 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the desktop app")
     g.add_argument("path", nargs="?", help="a data file or project to open")
     return parser
+
+
+def _search_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
+    s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
+    s.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    s.add_argument("--space", default="auto", help="tabular, image, residual, sequence, or a SPEC.json (default: fits the data)")
+    s.add_argument("--tuner", choices=TUNERS, default="bayesian")
+    s.add_argument("--max-trials", type=int)
+    s.add_argument("--max-epochs", type=int)
+    s.add_argument("--time-budget", type=float, metavar="SECONDS", help="wall-clock budget for the whole command, refit and export included")
+    s.add_argument("--executions-per-trial", type=int, default=1)
+    s.add_argument("--objective", help="metric to select trials by (default: val_loss)")
+    s.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--project", help="project directory (default: ./automl-projects/<data name>)")
+    s.add_argument("--export", metavar="PATH.h5", help="also write the best model here")
+    s.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
+    s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
+    s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
+    s.add_argument("--x-key"), s.add_argument("--y-key")
+    s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
+    s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
 
 
 class _Progress:
@@ -124,6 +142,7 @@ class _Progress:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from . import distributed
     from .search import run_search
 
     started = time.monotonic()
@@ -144,10 +163,10 @@ def _search(args: argparse.Namespace) -> int:
     listeners = []
     out_stream = sys.stdout
     handle = None
-    redirect: Any = contextlib.nullcontext()
+    # Stray prints (KerasTuner's, Keras') go to stderr: stdout carries only our JSON.
+    redirect = contextlib.redirect_stdout(sys.stderr)
     if args.events == "-":
         listeners.append(JsonLinesWriter(out_stream))
-        redirect = contextlib.redirect_stdout(sys.stderr)  # keep stray prints out of the JSON stream
     elif args.events:
         handle = open(args.events, "w", encoding="utf-8")
         listeners.append(JsonLinesWriter(handle))
@@ -158,9 +177,36 @@ def _search(args: argparse.Namespace) -> int:
         for item in listeners:
             item(event)
 
+    if args.command == "chief":
+        os.environ.update(distributed.roles_env(distributed.CHIEF_ID, args.address, args.port))
+        print("automl-studio: serving the search; on each worker machine run:\n  "
+              + distributed.worker_command(config, args.address if args.address != "0.0.0.0" else "THIS_HOST",
+                                           args.port), file=sys.stderr)
+        if args.address not in ("127.0.0.1", "localhost", "::1"):
+            print(f"automl-studio: warning: the oracle port on {args.address}:{args.port} is unauthenticated; "
+                  "expose it only on a trusted network", file=sys.stderr)
+    elif args.command == "worker":
+        host, _, port = args.chief.rpartition(":")
+        if not host or not port.isdigit():
+            raise UserError(f"--chief must be HOST:PORT, got {args.chief!r}")
+        worker_id = args.id or f"worker-{socket.gethostname()}-{os.getpid()}"
+        if "chief" in worker_id:
+            raise UserError("a worker id must not contain 'chief'")
+        os.environ.update(distributed.roles_env(worker_id, host, int(port)))
     try:
         with redirect:
-            result = run_search(config, listener)
+            workers = getattr(args, "workers", 1)
+            if workers and workers > 1:
+                final = distributed.run_local_workers(config.replace(extra={"chief_reports_trials": False}),
+                                                      workers, listener)
+                from .search import SearchResult
+
+                result = SearchResult(final.get("status", "failed"), final.get("best_trial_id"),
+                                      final.get("best_score"), dict(final.get("best_hyperparameters") or {}),
+                                      dict(final.get("test_metrics") or {}), list(final.get("exported") or []),
+                                      final.get("message", ""))
+            else:
+                result = run_search(config, listener)
     finally:
         if handle:
             handle.close()
@@ -187,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(app.main([args.path] if getattr(args, "path", None) else []))
     try:
-        if args.command == "search":
+        if args.command in ("search", "chief", "worker"):
             return _search(args)
         if args.command == "predict":
             from .predict import predict_file

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +282,8 @@ def load_csv(
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
         notes.append(f"{path.name} has no header row; columns were named column_1...")
     frame.columns = [str(c).strip() for c in frame.columns]
-    duplicates = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    counts = Counter(frame.columns)  # linear: 10,000 columns must not take minutes
+    duplicates = sorted(c for c, n in counts.items() if n > 1)
     if duplicates:
         raise DataError(f"{path}: the header names these columns twice: {', '.join(duplicates)}")
     if len(frame) == 0:

@@ -103,6 +103,7 @@ class TrialEnded(Event):
     error: str | None = None
     best_epoch: int | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    worker: str = "local"
 
 
 @dataclass(frozen=True)

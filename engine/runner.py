@@ -50,8 +50,11 @@ class SearchProcess:
     stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory.
     """
 
-    def __init__(self, config: SearchConfig) -> None:
+    def __init__(self, config: SearchConfig, *, env: Mapping[str, str] | None = None,
+                 log_name: str = ENGINE_LOG) -> None:
         self.config = config
+        self._env = dict(env or {})
+        self._log_name = log_name
         self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
@@ -62,10 +65,10 @@ class SearchProcess:
     def start(self) -> None:
         project = Path(self.config.project_dir)
         project.mkdir(parents=True, exist_ok=True)
-        self._log = open(project / ENGINE_LOG, "ab")
+        self._log = open(project / self._log_name, "ab")
         self._process = subprocess.Popen(
             _child_command("search"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            text=True, encoding="utf-8", env=_child_env(), bufsize=1,
+            text=True, encoding="utf-8", env={**_child_env(), **self._env}, bufsize=1,
         )
         assert self._process.stdin is not None
         self._process.stdin.write(json.dumps(self.config.to_dict()) + "\n")
@@ -156,11 +159,12 @@ class SearchProcess:
             self._process.wait(5.0)
 
     def _close_files(self) -> None:
-        if self._process is not None and self._process.stdin is not None:
-            try:
-                self._process.stdin.close()
-            except OSError:
-                pass
+        for stream in (self._process.stdin, self._process.stdout) if self._process is not None else ():
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
         if self._log is not None:
             self._log.close()
             self._log = None

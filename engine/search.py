@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import shutil
 import statistics
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import distributed
 from .dataset import load_dataset
 from .errors import ProjectError, SpecError, UserError
 from .events import (
@@ -169,7 +171,7 @@ class _EventsMixin:
             hypermodel.deadline = self.studio_deadline - min(typical, 0.25 * (self.studio_deadline - time.monotonic()))
         epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
         self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
-                                          max_epochs=int(epochs)))
+                                          max_epochs=int(epochs), worker=distributed.tuner_id()))
 
     def on_trial_end(self, trial: Any) -> None:
         duration = time.monotonic() - self.studio_started_at
@@ -189,7 +191,7 @@ class _EventsMixin:
             score=float(score) if score is not None and math.isfinite(score) else None,
             duration_s=duration, error=error,
             best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
-            hyperparameters=dict(trial.hyperparameters.values)))
+            hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id()))
 
 
 def _reason(message: str | None) -> str:
@@ -317,14 +319,16 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
 
     keras.utils.set_random_seed(config.seed)
     prepared, resolved = session.prepared, session.resolved
+    role = distributed.role()
     resuming = _check_project(config, prepared.profile.fingerprint)
-    atomic_write_text(project / CONFIG_FILE, json.dumps(
-        {"schema_version": 1, "config": config.to_dict(), "fingerprint": prepared.profile.fingerprint,
-         "space": session.space.to_dict()}, indent=2))
+    if role != "worker":
+        atomic_write_text(project / CONFIG_FILE, json.dumps(
+            {"schema_version": 1, "config": config.to_dict(), "fingerprint": prepared.profile.fingerprint,
+             "space": session.space.to_dict()}, indent=2))
     tuner = session.tuner()
     deadline = started + config.time_budget_s if config.time_budget_s else None
     tuner.studio_deadline = deadline
-    done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
+    done = 0 if role == "worker" else sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
     settings = {**config.to_dict(), "objective": resolved.objective, "direction": resolved.direction,
                 "max_trials": resolved.max_trials, "max_epochs": tuner.hypermodel.epochs_for()}
     emit(SearchStarted(profile=prepared.profile.to_dict(),
@@ -341,9 +345,18 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials"))
     status, message = "completed", ""
     try:
-        tuner.search(prepared.train.x, prepared.train.y,
-                     validation_data=(prepared.validation.x, prepared.validation.y),
-                     callbacks=callbacks, verbose=0)
+        if role == "chief":
+            if config.extra.get("chief_reports_trials", True):
+                distributed.report_oracle_trials(tuner.oracle, emit)
+            tuner.save()
+            address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+            emit(PhaseChanged(phase="serving", message=f"oracle serving workers on {address}"))
+            status = distributed.serve_oracle(tuner.oracle, stop)
+            message = "stopped by the user" if status == "stopped" else ""
+        else:
+            tuner.search(prepared.train.x, prepared.train.y,
+                         validation_data=(prepared.validation.x, prepared.validation.y),
+                         callbacks=callbacks, verbose=0)
     except _SearchDone as exc:
         status, message = exc.status, exc.message
     except (SearchStopped, BudgetSpent) as exc:
@@ -361,6 +374,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         reason = _reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
+    if role == "worker":
+        # The chief owns the results: it refits and exports once every trial is done.
+        emit(SearchFinished(status=status, message=message or f"worker {distributed.tuner_id()} is done"))
+        return SearchResult(status, message="worker done")
     best = best_trials(tuner)
     if not best:
         result = SearchResult(status if status != "completed" else "failed",
