@@ -368,6 +368,7 @@ def _check_arrays(path: Path, x: np.ndarray, y: np.ndarray | None, x_name: str, 
 
 def load_npz(path: Path, *, x_key: str | None = None, y_key: str | None = None) -> Dataset:
     """Reads ``x`` and (optionally) ``y`` from an ``.npz``; ``allow_pickle`` is never on."""
+    _check_magic(path, _ZIP_MAGIC, ".npz")
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -398,6 +399,21 @@ def load_npz(path: Path, *, x_key: str | None = None, y_key: str | None = None) 
     return Dataset(path=str(path), kind=kind, x=x, y=y, fingerprint=file_fingerprint(path))
 
 
+_ZIP_MAGIC = b"PK"  # a zip: local header, or the end record of an empty one
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _check_magic(path: Path, magic: bytes, kind: str) -> None:
+    # np.load guesses the format from the bytes: a text file would be "pickled data", an .npy
+    # named .npz a bare array, an .npz named .npy an archive. Refuse what the suffix is not.
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(magic):
+        hint = " (it is an .npz archive)" if head.startswith(_ZIP_MAGIC) else \
+            " (it is a single .npy array)" if head.startswith(_NPY_MAGIC) else ""
+        raise DataError(f"{path}: not a readable {kind} file{hint}")
+
+
 def _pick_key(keys: list[str], candidates: tuple[str, ...]) -> str | None:
     for name in candidates:
         if name in keys:
@@ -407,6 +423,7 @@ def _pick_key(keys: list[str], candidates: tuple[str, ...]) -> str | None:
 
 def load_npy(path: Path, *, y_path: str | None = None) -> Dataset:
     """Reads an ``.npy`` of features and its label twin (``X.npy``/``y.npy``, ``a_x``/``a_y``)."""
+    _check_magic(path, _NPY_MAGIC, ".npy")
     try:
         x = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -416,6 +433,7 @@ def load_npy(path: Path, *, y_path: str | None = None) -> Dataset:
     twin = Path(y_path) if y_path else _label_twin(path)
     y = None
     if twin is not None and twin.exists():
+        _check_magic(twin, _NPY_MAGIC, ".npy")
         try:
             y = np.load(twin, allow_pickle=False)
         except Exception as exc:

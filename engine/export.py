@@ -11,6 +11,7 @@ partial file, and the in-memory model stays exportable elsewhere.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import tempfile
@@ -27,6 +28,7 @@ from .errors import ExportError
 from .model_info import METADATA_ATTR, METADATA_MEMBER, METADATA_SCHEMA_VERSION, check_safe
 
 TOLERANCE = 1e-4
+ATTR_LIMIT = 60_000  # HDF5 keeps attributes in a 64 KB object header
 
 
 def app_version() -> str:
@@ -51,7 +53,7 @@ def build_metadata(**fields: Any) -> dict[str, Any]:
 
 
 def _explain(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return f"{path}: no space left on the disk; nothing was written — free space or choose another folder"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{path.parent}: the folder is read-only; choose another folder"
@@ -76,18 +78,49 @@ def _verify(path: Path, inputs: Mapping[str, np.ndarray], expected: np.ndarray) 
     return diff
 
 
-def _write_h5(model: Any, tmp: Path, document: str) -> None:
+def render(model: Any, fmt: str, document: str) -> bytes:
+    """The bytes of the model file, made in memory.
+
+    Writing HDF5 straight to a full disk can crash the process inside the HDF5 library, so
+    the file is built in memory and written with plain Python I/O, whose failures are
+    ordinary ``OSError`` s.
+    """
     import h5py
 
-    model.save(tmp)
-    with h5py.File(tmp, "a") as handle:
+    buffer = io.BytesIO()
+    if fmt == "h5":
+        # Keras' own legacy-HDF5 writer, which takes an open h5py.File (the public
+        # model.save() only takes paths).
+        from keras.src.legacy.saving import legacy_h5_format
+
+        with h5py.File(buffer, "w") as handle:
+            legacy_h5_format.save_model_to_hdf5(model, handle)
+            write_metadata_attrs(handle, document)
+    else:
+        from keras.src.saving import saving_lib
+
+        saving_lib.save_model(model, buffer)
+        with zipfile.ZipFile(buffer, "a") as archive:
+            archive.writestr(METADATA_MEMBER, document)
+    return buffer.getvalue()
+
+
+def write_metadata_attrs(handle: Any, document: str) -> None:
+    """Stores the document as HDF5 attribute(s); over 64 KB it is split, as Keras splits its own."""
+    if len(document.encode("utf-8")) <= ATTR_LIMIT:
         handle.attrs[METADATA_ATTR] = document
+        return
+    parts = [document[i:i + ATTR_LIMIT // 4] for i in range(0, len(document), ATTR_LIMIT // 4)]
+    handle.attrs[METADATA_ATTR + "_parts"] = len(parts)
+    for i, part in enumerate(parts):
+        handle.attrs[f"{METADATA_ATTR}_{i}"] = part
 
 
-def _write_keras(model: Any, tmp: Path, document: str) -> None:
-    model.save(tmp)
-    with zipfile.ZipFile(tmp, "a") as archive:
-        archive.writestr(METADATA_MEMBER, document)
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str, Any],
@@ -122,7 +155,7 @@ def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str
         tmp = Path(tmp_name)
         tmp.unlink()
         try:
-            (_write_h5 if fmt == "h5" else _write_keras)(model, tmp, document)
+            _write_bytes(tmp, render(model, fmt, document))
             max_diff = max(max_diff, _verify(tmp, sample_inputs, expected))
             os.replace(tmp, path)
         except OSError as exc:
@@ -139,7 +172,7 @@ def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str
                 if isinstance(nxt, OSError):
                     raise ExportError(_explain(nxt, path)) from exc
                 cause = nxt  # type: ignore[assignment]
-            if "No space left" in str(exc) or "errno = 28" in str(exc):
+            if any(text in str(exc) for text in ("No space left", "errno = 28", "File too large", "errno = 27")):
                 raise ExportError(_explain(OSError(errno.ENOSPC, "No space left"), path)) from exc
             raise ExportError(f"{path}: export failed ({exc.__class__.__name__}: {exc})") from exc
         written.append(str(path))

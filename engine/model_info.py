@@ -50,10 +50,14 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         except (zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise ModelFileError(f"{p}: a damaged .keras file ({exc})") from exc
     attrs = _h5_attrs(p)
-    if METADATA_ATTR not in attrs:
+    if METADATA_ATTR + "_parts" in attrs:
+        text = "".join(_text(attrs[f"{METADATA_ATTR}_{i}"]) for i in range(int(attrs[METADATA_ATTR + "_parts"])))
+    elif METADATA_ATTR in attrs:
+        text = _text(attrs[METADATA_ATTR])
+    else:
         return {}
     try:
-        return json.loads(_text(attrs[METADATA_ATTR]))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{p}: its automl-studio metadata is damaged ({exc})") from exc
 
