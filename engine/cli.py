@@ -89,6 +89,10 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--x-key"), s.add_argument("--y-key")
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
+    s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
+    s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
+    s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
+                   help="data-parallel: every trial trains on all local GPUs (tf.distribute / keras.distribution)")
 
 
 class _Progress:
@@ -155,7 +159,8 @@ def _search(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
         objective=args.objective, patience=args.patience, seed=args.seed, export_path=args.export,
         fresh=args.fresh, exclude_columns=tuple(args.exclude), x_key=args.x_key, y_key=args.y_key,
-        image_size=tuple(args.image_size), refit=not args.no_refit,
+        image_size=tuple(args.image_size), refit=not args.no_refit, device=args.device,
+        mixed_precision=args.mixed_precision, distribution=args.distribution,
     )
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.

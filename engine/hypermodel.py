@@ -134,6 +134,9 @@ def build_model(space: SearchSpace, signature: DataSignature,
                 choose: Callable[[str, Any], Any], *, steps_per_epoch: int = 100,
                 mixed_precision: bool = False) -> keras.Model:
     """Builds and compiles one network of the space for the values ``choose`` returns."""
+    if mixed_precision:
+        # Set here, not once: KerasTuner clears the Keras session (and this policy) per trial.
+        keras.mixed_precision.set_global_policy("mixed_float16")
     nodes = instantiate(space, choose)
     training = training_values(space, choose)
     reg = _regularizer(training)
@@ -280,11 +283,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
     def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
                  listener: Callable[[Event], None], stop: Any = None,
                  max_epochs: int | None = None, patience: int | None = None,
-                 objective: str = "val_loss") -> None:
+                 objective: str = "val_loss", mixed_precision: bool = False) -> None:
         super().__init__(name=space.name)
         self.space, self.signature, self.n_train = space, signature, n_train
         self.listener, self.stop = listener, stop
         self.max_epochs, self.patience, self.objective = max_epochs, patience, objective
+        self.mixed_precision = mixed_precision
         self.trial_id = "?"
         self.deadline: float | None = None
         self.epochs_run: dict[str, int] = {}
@@ -297,7 +301,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
         choose = kt_chooser(hp)
         training = training_values(self.space, choose)
         steps = max(1, math.ceil(self.n_train / int(training["batch_size"])))
-        return build_model(self.space, self.signature, choose, steps_per_epoch=steps)
+        return build_model(self.space, self.signature, choose, steps_per_epoch=steps,
+                           mixed_precision=self.mixed_precision)
 
     def epochs_for(self) -> int:
         epochs = int(self.space.training_value("epochs"))

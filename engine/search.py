@@ -115,11 +115,21 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
 
     hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
                                 listener=listener, stop=stop, max_epochs=resolved.max_epochs,
-                                patience=resolved.patience, objective=resolved.objective)
+                                patience=resolved.patience, objective=resolved.objective,
+                                mixed_precision=config.mixed_precision)
     base = _tuner_class(config.tuner)
     tuner_cls = type(f"Studio{base.__name__}", (_EventsMixin, base), {})
     objective = kt.Objective(resolved.objective, resolved.direction)
+    strategy = None
+    if config.distribution == "data-parallel" and importlib.util.find_spec("tensorflow") is not None:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            strategy = tf.distribute.MirroredStrategy()
     common: dict[str, Any] = dict(
+        distribution_strategy=strategy,
         hypermodel=hypermodel, objective=objective, directory=str(Path(config.project_dir)),
         project_name="tuner", overwrite=False, seed=config.seed,
         max_consecutive_failed_trials=config.max_consecutive_failures,
@@ -265,6 +275,35 @@ def _clear_project(project: Path) -> None:
         (project / name).unlink(missing_ok=True)
 
 
+def choose_device(config: SearchConfig) -> None:
+    """Hides the GPUs the user did not choose; must run before the backend initialises them."""
+    if config.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    elif config.device.startswith("gpu:"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = config.device[4:]
+
+
+def configure_accelerator(config: SearchConfig, emit: Callable[[Event], None]) -> None:
+    """GPU memory growth (TensorFlow), mixed precision and data-parallel training, as asked."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        for gpu in gpus:
+            try:
+                # Grow on demand rather than taking the whole card at start-up.
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:
+                pass  # already initialised in this process
+        if config.device == "gpu" and not gpus:
+            emit(SearchWarning(message="no GPU found; training on the CPU"))
+    if config.distribution == "data-parallel" and backend == "jax":
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+
+
 def _merge(a: Split, b: Split) -> Split:
     return Split({k: np.concatenate([a.x[k], b.x[k]]) for k in a.x}, np.concatenate([a.y, b.y]))
 
@@ -309,11 +348,18 @@ def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = 
         raise
     finally:
         log_handle.close()
+        if config.mixed_precision:  # the policy is global to the process
+            import keras
+
+            keras.mixed_precision.set_global_policy("float32")
 
 
 def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, project: Path) -> SearchResult:
     session = _Session(config, emit, stop)  # bad data or spec fail here, before TensorFlow loads
+    choose_device(config)
     import keras
+
+    configure_accelerator(config, emit)
 
     from .hypermodel import BudgetSpent, SearchStopped
 

@@ -48,6 +48,9 @@ class SearchConfig:
     image_size: tuple[int, int] = (64, 64)
     max_consecutive_failures: int = 5
     tensorboard: bool = True
+    device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
+    mixed_precision: bool = False  # float16 compute on GPUs; the output layer stays float32
+    distribution: str = "none"  # none, or data-parallel (all local GPUs train each trial)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -61,6 +64,11 @@ class SearchConfig:
             raise UserError("--max-epochs must be at least 1")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise UserError("--time-budget must be a positive number of seconds")
+        if not (self.device in ("auto", "cpu", "gpu") or (self.device.startswith("gpu:")
+                                                          and self.device[4:].isdigit())):
+            raise UserError(f"unknown device {self.device!r}; use auto, cpu, gpu or gpu:N")
+        if self.distribution not in ("none", "data-parallel"):
+            raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
         if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:
             raise UserError("validation and test fractions must be between 0 and 0.9")
 

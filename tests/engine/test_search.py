@@ -186,3 +186,20 @@ def test_bad_data_and_bad_spec_fail_before_training(tmp_path, iris_csv):
                                            {"id": "head", "type": "Output"}], "edges": [["in", "head"]]}
     with pytest.raises(SpecError, match="'in'.*image"):
         run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "b"), space=spec))
+
+
+def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, iris_csv):
+    import keras
+
+    from automl_studio.engine.model_info import model_config
+
+    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
+                                     max_epochs=2, tuner="random", device="cpu", mixed_precision=True,
+                                     distribution="data-parallel", export_keras=False))
+    assert result.status == "completed"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored for the process
+    layers = model_config(result.exported[0])["config"]["layers"]
+    head = next(layer for layer in layers if layer["config"]["name"] == "head")
+    assert "float32" in json.dumps(head["config"]["dtype"])
+    others = [layer for layer in layers if layer["class_name"] == "Dense" and layer["config"]["name"] != "head"]
+    assert all("mixed_float16" in json.dumps(layer["config"]["dtype"]) for layer in others)
