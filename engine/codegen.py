@@ -114,7 +114,7 @@ class _Writer:
         self.regularizer = training.get("regularizer")
 
     def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
+        self.lines.extend(_wrap("    " * depth, line))
 
     def name_for(self, node_id: str) -> str:
         base = re.sub(r"\W", "_", node_id, flags=re.ASCII) or "node"
@@ -299,6 +299,59 @@ class _Writer:
                          f'dtype="float32")({arg})')
 
 
+def _top_level_split(text: str) -> list[str]:
+    """Splits call arguments at the commas outside brackets and strings."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _wrap(indent: str, line: str, width: int = 100) -> list[str]:
+    """A long ``x = Layer(a, b=...)(x)`` line as one argument per line, as black would write it."""
+    if len(indent) + len(line) <= width or line.lstrip().startswith("#"):
+        return [indent + line]
+    opening = line.find("(")
+    if opening < 0:
+        return [indent + line]
+    depth, quote, closing = 0, "", -1
+    for i in range(opening, len(line)):
+        ch = line[i]
+        if quote:
+            if ch == quote and line[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                closing = i
+                break
+    args = _top_level_split(line[opening + 1:closing]) if closing > 0 else []
+    if len(args) < 2:
+        return [indent + line]
+    return ([indent + line[:opening + 1]] + [f"{indent}    {arg}," for arg in args]
+            + [indent + line[closing:]])
+
+
 def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
@@ -420,10 +473,10 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     for unit in units:
         first = space.node(unit[0])
         args = [writer.var[src] for src in space.inputs_of(first.id)]
-        out = writer.var[unit[-1]]
+        result = writer.var[unit[-1]]
         rep = repeat_of.get(first.id)
         if rep is None:
-            writer.node(first, args, out, 1, False)
+            writer.node(first, args, result, 1, False)
             continue
         counts = (f"hp.Int({_q(rep.id + '.repeats')}, {rep.min}, {rep.max})" if rep.min != rep.max
                   else str(rep.min))
@@ -434,8 +487,8 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         writer.emit(1, f"for i in range({counts}):")
         for n in rep.nodes:
             writer.node(space.node(n), ["x"], "x", 2, True)
-        if out != "x":
-            writer.emit(1, f"{out} = x")
+        if result != "x":
+            writer.emit(1, f"{result} = x")
 
     loss, metrics = _loss_and_metrics(signature)
     schedule = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
@@ -483,8 +536,7 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.extend("    " + line for line in optimizer_lines)
     out.append(f"    model = keras.Model(inputs={{k: inputs[k] for k in sorted(inputs)}}, outputs=outputs, "
                f"name={_q(model_name)})")
-    out.append(f"    model.compile(optimizer=optimizer, loss={loss},")
-    out.append(f"                  metrics={metrics})")
+    out.append(f"    model.compile(optimizer=optimizer, loss={loss}, metrics={metrics})")
     out.append("    return model")
     out.append("")
     out.append("")
@@ -512,7 +564,11 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append("# tuner = kt.RandomSearch(HyperModel(), objective=\"val_loss\", max_trials=20,")
     out.append("#                         directory=\"search\", project_name=" + _q(model_name) + ")")
     out.append(f"# tuner.search({x_arg}, y, validation_split=0.2)")
-    return "\n".join(out) + "\n"
+    lines: list[str] = []
+    for line in out:
+        body = line.lstrip(" ")
+        lines.extend(_wrap(line[:len(line) - len(body)], body))
+    return "\n".join(lines) + "\n"
 
 
 __all__ = ["kerastuner_code"]

@@ -369,34 +369,42 @@ def _check_arrays(path: Path, x: np.ndarray, y: np.ndarray | None, x_name: str, 
 def load_npz(path: Path, *, x_key: str | None = None, y_key: str | None = None) -> Dataset:
     """Reads ``x`` and (optionally) ``y`` from an ``.npz``; ``allow_pickle`` is never on."""
     _check_magic(path, _ZIP_MAGIC, ".npz")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: holds Python objects, which are not loaded for safety") from exc
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from exc
-    with archive:
-        keys = list(archive.files)
-        xk = x_key or _pick_key(keys, ("x", "X", "features", "data", "images", "x_train"))
-        yk = y_key or _pick_key(keys, ("y", "Y", "labels", "label", "target", "targets", "y_train"))
-        if xk is None or xk not in keys:
-            wanted = x_key or "x"
-            raise DataError(
-                f"{path}: no array named '{wanted}'; it holds {', '.join(keys) or 'nothing'} "
-                "(name the keys with --x-key/--y-key)"
-            )
-        if y_key is not None and y_key not in keys:
-            raise DataError(f"{path}: no array named '{y_key}'; it holds {', '.join(keys)}")
+    # Our own handle, so that it is closed even when numpy fails to open the archive.
+    with open(path, "rb") as handle:
         try:
-            x = archive[xk]
-            y = archive[yk] if yk is not None else None
-        except ValueError as exc:
-            raise DataError(f"{path}: holds Python objects, which are not loaded for safety") from exc
+            archive = np.load(handle, allow_pickle=False)
+        except Exception as exc:
+            raise _numpy_error(path, exc, "not a readable .npz file") from exc
+        with archive:
+            keys = list(archive.files)
+            xk = x_key or _pick_key(keys, ("x", "X", "features", "data", "images", "x_train"))
+            yk = y_key or _pick_key(keys, ("y", "Y", "labels", "label", "target", "targets", "y_train"))
+            if xk is None or xk not in keys:
+                wanted = x_key or "x"
+                raise DataError(
+                    f"{path}: no array named '{wanted}'; it holds {', '.join(keys) or 'nothing'} "
+                    "(name the keys with --x-key/--y-key)"
+                )
+            if y_key is not None and y_key not in keys:
+                raise DataError(f"{path}: no array named '{y_key}'; it holds {', '.join(keys)}")
+            name = xk
+            try:
+                x = archive[xk]
+                name = yk or xk
+                y = archive[yk] if yk is not None else None
+            except Exception as exc:  # objects, or a damaged member: zipfile, zlib, EOF errors
+                raise _numpy_error(path, exc, f"the array '{name}' is damaged") from exc
     _check_arrays(path, x, y, xk, yk or "y")
     if y is not None and y.ndim == 2:
         y = y[:, 0]
     kind = "arrays"
     return Dataset(path=str(path), kind=kind, x=x, y=y, fingerprint=file_fingerprint(path))
+
+
+def _numpy_error(path: Path, exc: Exception, what: str) -> DataError:
+    if isinstance(exc, ValueError) and "allow_pickle" in str(exc):
+        return DataError(f"{path}: holds Python objects, which are not loaded for safety")
+    return DataError(f"{path}: {what} ({exc.__class__.__name__})")
 
 
 _ZIP_MAGIC = b"PK"  # a zip: local header, or the end record of an empty one
@@ -426,10 +434,8 @@ def load_npy(path: Path, *, y_path: str | None = None) -> Dataset:
     _check_magic(path, _NPY_MAGIC, ".npy")
     try:
         x = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: holds Python objects, which are not loaded for safety") from exc
     except Exception as exc:
-        raise DataError(f"{path}: not a readable .npy file ({exc.__class__.__name__})") from exc
+        raise _numpy_error(path, exc, "not a readable .npy file") from exc
     twin = Path(y_path) if y_path else _label_twin(path)
     y = None
     if twin is not None and twin.exists():
@@ -437,7 +443,7 @@ def load_npy(path: Path, *, y_path: str | None = None) -> Dataset:
         try:
             y = np.load(twin, allow_pickle=False)
         except Exception as exc:
-            raise DataError(f"{twin}: not a readable .npy file ({exc.__class__.__name__})") from exc
+            raise _numpy_error(twin, exc, "not a readable .npy file") from exc
     elif y_path:
         raise DataError(f"{twin}: no such label file")
     _check_arrays(path, x, y, path.name, twin.name if twin else "y")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from .errors import ProjectError, UserError
 from .settings import SearchConfig
 
 PROJECT_SCHEMA_VERSION = 1
@@ -81,6 +81,8 @@ class ProjectFile:
             config = SearchConfig.from_dict(search)
         except TypeError as exc:
             raise ProjectError(f"{source}: the 'search' section is malformed ({exc})") from exc
+        except UserError as exc:
+            raise ProjectError(f"{source}: {exc}") from exc
         name = data.get("name", "Untitled")
         return cls(config=config, name=str(name), notes=str(data.get("notes", "")))
 

@@ -426,8 +426,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         return SearchResult(status, message="worker done")
     best = best_trials(tuner)
     if not best:
+        failed = [t for t in tuner.oracle.trials.values() if t.status in ("FAILED", "INVALID")]
+        why = f" (trial {failed[-1].trial_id}: {_reason(failed[-1].message)})" if failed else ""
         result = SearchResult(status if status != "completed" else "failed",
-                              message=message or "no trial completed, so there is no model to export")
+                              message=message or f"no trial completed, so there is no model to export{why}")
         emit(SearchFinished(status=result.status, message=result.message))
         return result
     best_trial = best[0]

@@ -139,12 +139,13 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
                             "min": int(o["min_blocks"]), "max": int(o["max_blocks"])})
             last = add("gap", "GlobalAveragePooling2D", after=pool)
         else:
-            stem = add("stem", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi)),
-                                          "kernel_size": 3}, after=last)
+            # The skip connection adds the stem to the block's output, so both keep one width;
+            # the block's inner width is what varies.
+            width = max(lo, min(hi, 32))
+            stem = add("stem", "Conv2D", {"filters": width, "kernel_size": 3}, after=last)
             a = add("res_conv1", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi))}, after=stem)
             b = add("res_norm", "BatchNormalization", after=a)
-            c = add("res_conv2", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi)),
-                                            "activation": "linear"}, after=b)
+            c = add("res_conv2", "Conv2D", {"filters": width, "activation": "linear"}, after=b)
             last = add("skip", "Add", after=[stem, c])
             last = add("gap", "GlobalAveragePooling2D", after=last)
         last = add("dense", "Dense", {"units": _int_range(32, 256, 32)}, after=last, optional=True)

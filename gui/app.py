@@ -1,7 +1,8 @@
 """``automl-studio gui [PATH]``: starts the desktop app.
 
-Only Qt is imported before the window is shown; the data, the plots' heavy parts and the engine
-load after, and TensorFlow never loads in this process (training runs in a child process).
+Before the window is shown only Qt, pyqtgraph and the engine's light modules load; pandas and
+the data load after it is on screen (in a worker thread), and TensorFlow never loads in this
+process: training and exporting run in child processes.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+
+from .paths import demo_dataset, resource_path
+
+__all__ = ["create_application", "demo_dataset", "has_display", "main"]
 
 NO_DISPLAY_MESSAGE = """\
 automl-studio: no display found (DISPLAY and WAYLAND_DISPLAY are not set).
@@ -18,11 +22,6 @@ The desktop app needs a screen. Either:
   * or render without a screen:         QT_QPA_PLATFORM=offscreen automl-studio gui
   * or use the command line instead:    automl-studio --help
 """
-
-
-def demo_dataset() -> str:
-    """The bundled demo data (iris), opened when no path is given."""
-    return str(Path(__file__).resolve().parent.parent / "resources" / "iris.csv")
 
 
 def has_display() -> bool:
@@ -59,9 +58,12 @@ def create_application(argv: list[str] | None = None):  # noqa: ANN201 - QApplic
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationDisplayName("AutoML Studio")
     app.setDesktopFileName("automl-studio")
-    resources = Path(__file__).resolve().parent.parent / "resources"
-    app.setWindowIcon(QIcon(str(resources / "icon.svg")))
-    app.setStyleSheet((resources / "style.qss").read_text(encoding="utf-8"))
+    app.setWindowIcon(QIcon(resource_path("icon.svg")))
+    with open(resource_path("style.qss"), encoding="utf-8") as handle:
+        app.setStyleSheet(handle.read())
+    from .qt_workarounds import protect_none_refcount
+
+    protect_none_refcount()
     return app
 
 

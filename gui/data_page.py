@@ -38,7 +38,8 @@ from .undo import ValueCommand
 from .widgets import Banner, empty_state, name_widget, page_header
 
 TASK_CHOICES = ("auto", "classification", "regression")
-THUMBNAILS_PER_CLASS = 10
+THUMBNAILS_PER_CLASS = 8
+NO_WARNINGS = "✔ No warnings: the data looks ready to search."
 
 
 class DataPage(QWidget):
@@ -56,6 +57,7 @@ class DataPage(QWidget):
     loadFailed = Signal(str)
     profileChanged = Signal(dict)
     openRequested = Signal()
+    demoRequested = Signal()
 
     def __init__(self, undo_stack: QUndoStack | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,11 +112,32 @@ class DataPage(QWidget):
         layout.addWidget(self.progress_row)
 
         self.stack = QStackedWidget()
-        self.empty = empty_state("Open a dataset to begin\n\nFile ▸ Open dataset… or drop a "
-                                 "file onto the window", "dataEmptyState")
-        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self._build_empty())
         self.stack.addWidget(self._build_content())
         layout.addWidget(self.stack, 1)
+
+    def _build_empty(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.addStretch(2)
+        self.empty = empty_state("Open a dataset to begin\n\nFile ▸ Open dataset…, or drop a CSV, "
+                                 "Parquet, NumPy file or an image folder onto the window",
+                                 "dataEmptyState")
+        layout.addWidget(self.empty)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        open_button = name_widget(QPushButton("Open dataset…"), "emptyOpenDataset", "Open dataset")
+        open_button.setProperty("role", "primary")
+        open_button.clicked.connect(self.openRequested)
+        demo_button = name_widget(QPushButton("Try the demo data (iris)"), "openDemoDataset",
+                                  "Open the demo dataset")
+        demo_button.clicked.connect(self.demoRequested)
+        row.addWidget(open_button)
+        row.addWidget(demo_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(3)
+        return box
 
     def _build_content(self) -> QWidget:
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -131,6 +154,8 @@ class DataPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setDefaultSectionSize(110)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(200)  # never scan a million rows
         left_layout.addWidget(self.table, 1)
         self.thumbnails = QScrollArea()
         name_widget(self.thumbnails, "imageThumbnails", "Example images per class")
@@ -145,6 +170,7 @@ class DataPage(QWidget):
         right_layout.setContentsMargins(8, 0, 0, 0)
         target_box = QGroupBox("Prediction")
         form = QFormLayout(target_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.target_combo = name_widget(QComboBox(), "targetColumn", "Target column",
                                         "The column the network learns to predict")
         self.target_combo.currentIndexChanged.connect(self._on_target_edited)
@@ -160,11 +186,13 @@ class DataPage(QWidget):
 
         split_box = QGroupBox("Split")
         split = QFormLayout(split_box)
+        split.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.validation_spin = self._fraction_spin("validationFraction", "Validation fraction", 0.2)
         self.test_spin = self._fraction_spin("testFraction", "Test fraction", 0.2, minimum=0.0)
         self.seed_spin = name_widget(QSpinBox(), "splitSeed", "Random seed",
                                      "Seed for the split and the search")
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setMinimumWidth(90)
         self.seed_spin.setValue(1)
         split.addRow("Validation", self.validation_spin)
         split.addRow("Test", self.test_spin)
@@ -179,6 +207,7 @@ class DataPage(QWidget):
                                         "Untick a column to leave it out of the model")
         self.columns_view.setModel(self.columns_model)
         self.columns_view.verticalHeader().hide()
+        self.columns_view.verticalHeader().setDefaultSectionSize(24)
         self.columns_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -188,7 +217,7 @@ class DataPage(QWidget):
 
         warn_box = QGroupBox("Warnings")
         warn_layout = QVBoxLayout(warn_box)
-        self.warnings_label = name_widget(QLabel("None"), "profileWarnings", "Data warnings")
+        self.warnings_label = name_widget(QLabel(NO_WARNINGS), "profileWarnings", "Data warnings")
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         warn_layout.addWidget(self.warnings_label)
@@ -203,6 +232,7 @@ class DataPage(QWidget):
         spin.setRange(minimum, 0.5)
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
+        spin.setMinimumWidth(90)
         spin.setValue(value)
         key = name
         spin.valueChanged.connect(lambda v, s=spin, k=key: self._on_spin_edited(s, k, v))
@@ -401,9 +431,10 @@ class DataPage(QWidget):
         profile = self._profile
         self.columns_model.set_profile(profile)
         self.preview_model.set_target(profile.target if profile is not None else None)
+        self.table.resizeColumnsToContents()
         if profile is None:
             self.detected_label.setText("—")
-            self.warnings_label.setText("None")
+            self.warnings_label.setText(NO_WARNINGS)
             return
         classes = ""
         if profile.class_names:
@@ -414,7 +445,7 @@ class DataPage(QWidget):
         self.detected_label.setText(f"{profile.task}{classes}")
         self.detected_label.setWordWrap(True)
         warnings = list(profile.warnings)
-        self.warnings_label.setText("\n".join(f"• {w}" for w in warnings) if warnings else "None")
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings) if warnings else NO_WARNINGS)
 
     def _profile_summary(self) -> dict[str, Any]:
         p = self._profile

@@ -13,11 +13,16 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
 
+from .qt_workarounds import protect_none_refcount
+
+protect_none_refcount()  # pyqtgraph's painting hits a PySide6 6.12 refcount bug (see module)
+
 REDRAW_INTERVAL_MS = 100
+REFIT_TRIAL = "refit"  # the engine's trial id for retraining the best trial
 MAXIMIZED_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
 COLOURS = {"loss": "#2b6cd4", "val_loss": "#e07b00", "metric": "#2f9e44", "val_metric": "#c2255c",
            "best": "#e07b00", "selected": "#7048e8", "others": (128, 128, 128, 90),
@@ -34,8 +39,10 @@ def _plot(name: str, title: str, x: str, y: str) -> pg.PlotWidget:
     widget = pg.PlotWidget()
     widget.setObjectName(name)
     widget.setAccessibleName(title)
-    widget.setMinimumHeight(170)
+    widget.setMinimumHeight(140)
     item = widget.getPlotItem()
+    for axis in ("left", "bottom"):
+        item.getAxis(axis).enableAutoSIPrefix(False)
     item.setTitle(title, size="10pt")
     item.setLabel("bottom", x)
     item.setLabel("left", y)
@@ -59,7 +66,7 @@ class _Trial:
 
     def add_epoch(self, epoch: int, metrics: dict[str, Any]) -> None:
         n = len(self.epochs)
-        self.epochs.append(epoch + 1)
+        self.epochs.append(epoch)  # the engine counts epochs from 1
         for key, value in metrics.items():
             series = self.metrics.setdefault(key, [math.nan] * n)
             series.append(math.nan if value is None else float(value))
@@ -101,6 +108,7 @@ class LivePlots(QWidget):
         self.batch_progress.setFormat("Waiting for the first batch")
         self.batch_progress.setValue(0)
         self.batch_progress.setMaximumHeight(18)
+        self.batch_progress.setTextVisible(True)
 
         current = QWidget()
         box = QVBoxLayout(current)
@@ -116,21 +124,18 @@ class LivePlots(QWidget):
         grid.addWidget(self.best_plot, 1, 0)
         grid.addWidget(self.scatter_plot, 1, 1)
 
-        legend = self.current_plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(self.palette().color(QPalette.ColorRole.Base)))
         self._current_curves = {
-            key: self.current_plot.plot([], [], name=label, pen=pg.mkPen(COLOURS[key], width=2))
-            for key, label in (("loss", "loss"), ("val_loss", "val loss"),
-                               ("metric", "metric"), ("val_metric", "val metric"))
+            key: self.current_plot.plot([], [], pen=pg.mkPen(COLOURS[key], width=2))
+            for key in ("loss", "val_loss", "metric", "val_metric")
         }
         self._others = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["others"], width=1),
                                           connect="finite")
         self._best_curve = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=3))
         self._selected_curve = self.all_plot.plot(
             [], [], pen=pg.mkPen(COLOURS["selected"], width=3, style=Qt.PenStyle.DashLine))
-        self._best_line = self.best_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=2),
-                                              symbol="o", symbolSize=5,
-                                              symbolBrush=COLOURS["best"])
+        self._best_line = self.best_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=2))
+        self._best_marks = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(COLOURS["best"]))
+        self.best_plot.addItem(self._best_marks)
         self._scatter = pg.ScatterPlotItem(size=8, pen=None)
         self._scatter.sigClicked.connect(self._on_scatter_clicked)
         self.scatter_plot.addItem(self._scatter)
@@ -151,6 +156,9 @@ class LivePlots(QWidget):
         self._best: str | None = None
         self._started_at = started_at
         self._best_points: list[tuple[float, float]] = []
+        self._last_elapsed = 0.0
+        self._refit: _Trial | None = None
+        self._title_text: str | None = None
         self._batch: tuple[int, int, int | None] | None = None
         self._dirty = {"current", "all", "best", "scatter", "batch"}
         self.all_plot.getPlotItem().setLabel("left", self._objective)
@@ -171,6 +179,13 @@ class LivePlots(QWidget):
     def trial_ids(self) -> list[str]:
         return list(self._trials)
 
+    def current_trial(self) -> str | None:
+        return self._current
+
+    def current_epochs(self) -> int:
+        trial = self._refit if self._current == REFIT_TRIAL else self._trials.get(self._current or "")
+        return len(trial.epochs) if trial is not None else 0
+
     def best_trial(self) -> str | None:
         return self._best
 
@@ -188,6 +203,10 @@ class LivePlots(QWidget):
         x, y = item.getData()
         empty = np.empty(0)
         return (empty if x is None else np.asarray(x), empty if y is None else np.asarray(y))
+
+    def invalidate(self) -> None:
+        """Marks every plot as changed, so the next redraw pushes everything again."""
+        self._dirty |= {"current", "all", "best", "scatter", "batch"}
 
     def start_timer(self) -> None:
         self._timer.start()
@@ -214,9 +233,17 @@ class LivePlots(QWidget):
             self._current = tid
             self._batch = None
             self._dirty |= {"current", "batch"}
+        elif kind == "epoch_ended" and tid == REFIT_TRIAL:
+            # The best trial retrained on train+validation: shown as the current run only.
+            if self._refit is None:
+                self._refit = _Trial()
+            self._refit.add_epoch(int(event.get("epoch", 0)), dict(event.get("metrics") or {}))
+            self._current = REFIT_TRIAL
+            self._dirty.add("current")
         elif kind == "epoch_ended" and tid is not None:
             trial = self._trials.setdefault(tid, _Trial())
-            trial.add_epoch(int(event.get("epoch", len(trial.epochs))), dict(event.get("metrics") or {}))
+            trial.add_epoch(int(event.get("epoch", len(trial.epochs) + 1)),
+                            dict(event.get("metrics") or {}))
             self._current = tid
             self._dirty |= {"current", "all"}
         elif kind == "batch_progress" and tid is not None:
@@ -232,17 +259,20 @@ class LivePlots(QWidget):
         trial.score = float(score) if isinstance(score, (int, float)) and math.isfinite(score) else None
         trial.order = sum(1 for t in self._trials.values() if t.order >= 0)
         self._dirty |= {"scatter", "all"}
+        when = event.get("time")
+        start = self._started_at if self._started_at is not None else when
+        if isinstance(when, (int, float)) and start is not None:
+            elapsed = max(float(when - start), 0.0)
+        else:
+            elapsed = float(trial.order + 1)  # no clock (an old project): one step per trial
+        self._last_elapsed = max(self._last_elapsed, elapsed)
+        self._dirty.add("best")
         if trial.score is None:
             return
         best = self._trials[self._best].score if self._best is not None else None
         if best is None or (trial.score > best if self._maximize else trial.score < best):
             self._best = tid
-            when = event.get("time")
-            start = self._started_at if self._started_at is not None else when
-            elapsed = float(when - start) if isinstance(when, (int, float)) and start is not None \
-                else float(len(self._best_points))
-            self._best_points.append((max(elapsed, 0.0), trial.score))
-            self._dirty.add("best")
+            self._best_points.append((elapsed, trial.score))
 
     def load_history(self, records: dict[str, Any], objective: str | None = None) -> None:
         """Shows the trials of an opened project (``read_trials`` output)."""
@@ -264,6 +294,26 @@ class LivePlots(QWidget):
         self._selected = tid
         self._dirty.add("all")
         self.redraw()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Follow the system's light/dark switch: plots take their colours from the palette.
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.WindowText)
+        for view in (self.current_plot, self.all_plot, self.best_plot, self.scatter_plot):
+            view.setBackground(background)
+            item = view.getPlotItem()
+            for axis in ("left", "bottom"):
+                item.getAxis(axis).setPen(pg.mkPen(text))
+                item.getAxis(axis).setTextPen(pg.mkPen(text))
+            item.titleLabel.setAttr("color", text)
+        self._title_text = None  # redraw the coloured title in the new text colour
+        self._dirty.add("current")
 
     # ------------------------------------------------------------- drawing
     @Slot()
@@ -290,7 +340,10 @@ class LivePlots(QWidget):
         return candidates[0] if candidates else None
 
     def _draw_current(self) -> None:
-        trial = self._trials.get(self._current) if self._current else None
+        if self._current == REFIT_TRIAL:
+            trial = self._refit
+        else:
+            trial = self._trials.get(self._current) if self._current else None
         if trial is None:
             for curve in self._current_curves.values():
                 curve.setData([], [])
@@ -305,8 +358,17 @@ class LivePlots(QWidget):
                 curve.setData(x, np.asarray(values, dtype=float))
             else:
                 curve.setData([], [])
-        self.current_plot.getPlotItem().setTitle(
-            f"Current trial {self._current}" + (f" — {metric}" if metric else ""), size="10pt")
+        title = ("Refit of the best trial (train + validation)" if self._current == REFIT_TRIAL
+                 else f"Current trial {self._current}")
+        # The title doubles as the legend, so no legend box ever hides the newest epochs.
+        names = {"loss": "loss", "val_loss": "val loss", "metric": metric or "",
+                 "val_metric": f"val {metric}" if metric else ""}
+        legend = "  ".join(f"<span style='color:{COLOURS[k]}'>━ {names[k]}</span>"
+                           for k in ("loss", "val_loss", "metric", "val_metric") if names[k])
+        text = f"{title}<br><span style='font-size:8pt'>{legend}</span>"
+        if text != self._title_text:
+            self._title_text = text
+            self.current_plot.getPlotItem().setTitle(text, size="10pt")
 
     def _draw_all(self) -> None:
         xs, ys = [], []
@@ -332,12 +394,23 @@ class LivePlots(QWidget):
     def _draw_best(self) -> None:
         if not self._best_points:
             self._best_line.setData([], [])
+            self._best_marks.setData([], [])
             return
         pts = np.asarray(self._best_points, dtype=float)
-        self._best_line.setData(pts[:, 0], pts[:, 1])
+        # A step line: the best score holds until the next improvement, up to the last trial.
+        xs = np.repeat(pts[:, 0], 2)[1:]
+        ys = np.repeat(pts[:, 1], 2)[:-1]
+        end = max(self._last_elapsed, float(pts[-1, 0]))
+        self._best_line.setData(np.append(xs, end), np.append(ys, pts[-1, 1]))
+        self._best_marks.setData(pts[:, 0], pts[:, 1])
 
     def _draw_scatter(self) -> None:
         done = [(t.order, t.score, tid) for tid, t in self._trials.items() if t.score is not None]
+        axis = self.scatter_plot.getPlotItem().getAxis("bottom")
+        if len(done) <= 15:
+            axis.setTickSpacing(1, 1)  # whole trial numbers while there are few
+        else:
+            axis.setTickSpacing()
         if not done:
             self._scatter.setData([], [])
             return
@@ -357,13 +430,13 @@ class LivePlots(QWidget):
                                           else f"Trial {self._current}: starting")
             return
         epoch, batch, batches = self._batch
+        who = "Refit" if self._current == REFIT_TRIAL else f"Trial {self._current}"
         if batches:
             self.batch_progress.setValue(int(1000 * min(batch / batches, 1.0)))
-            self.batch_progress.setFormat(f"Trial {self._current} · epoch {epoch + 1} · "
-                                          f"batch {batch} of {batches}")
+            self.batch_progress.setFormat(f"{who} · epoch {epoch} · batch {batch} of {batches}")
         else:
             self.batch_progress.setValue(0)
-            self.batch_progress.setFormat(f"Trial {self._current} · epoch {epoch + 1} · batch {batch}")
+            self.batch_progress.setFormat(f"{who} · epoch {epoch} · batch {batch}")
 
     def _on_scatter_clicked(self, _item: Any, points: Any, *_rest: Any) -> None:
         if len(points):

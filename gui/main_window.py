@@ -13,11 +13,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtCore import QEvent, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
@@ -25,6 +24,7 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,12 +34,15 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QStackedWidget,
     QStyle,
+    QTextBrowser,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from .data_page import DataPage
 from .network_page import NetworkPage
+from .paths import demo_dataset, resource_path
 from .results_page import ResultsPage
 from .search_page import SearchPage
 from .settings_store import SettingsStore
@@ -50,13 +53,8 @@ DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy")
 DATA_FILTER = ("Data files (*.csv *.tsv *.txt *.parquet *.pq *.npz *.npy);;"
                "CSV (*.csv *.tsv *.txt);;Parquet (*.parquet *.pq);;NumPy (*.npz *.npy);;All files (*)")
 PAGES = ("Data", "Network", "Search", "Results")
-README_URL = "https://github.com/automl-studio/automl-studio#readme"
 VERSIONED_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "PySide6-Essentials",
                       "pyqtgraph", "numpy", "pandas")
-
-
-def resource_path(name: str) -> str:
-    return str(Path(__file__).resolve().parent.parent / "resources" / name)
 
 
 def package_versions() -> dict[str, str]:
@@ -68,6 +66,25 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def readme_path() -> Path | None:
+    """The README beside the sources (a checkout or an editable install), if there is one."""
+    path = Path(__file__).resolve().parent.parent / "README.md"
+    return path if path.is_file() else None
+
+
+def readme_text() -> str:
+    """The README as Markdown: the file beside the sources, else the installed package's
+    long description (the same text, as the wheel's metadata carries it)."""
+    path = readme_path()
+    if path is not None:
+        return path.read_text(encoding="utf-8")
+    try:
+        text = metadata.metadata("automl-studio").get("Description") or ""
+    except metadata.PackageNotFoundError:
+        text = ""
+    return text or "The README is not available in this installation."
 
 
 def _ask_to_close(parent: QWidget) -> bool:
@@ -86,6 +103,8 @@ class MainWindow(QMainWindow):
     ``confirm_close`` is asked (with the window) before closing during a search; replace it to
     answer without a dialog (tests, scripts).
     """
+
+    firstFramePainted = Signal()
 
     def __init__(self, settings: SettingsStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,12 +127,14 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_title()
         self._update_actions()
+        self._on_training_settings_changed()
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 860)
         state = self.settings.window_state()
         if state is not None:
             self.restoreState(state)
+        self._started = False  # set last: event() runs during construction too
 
     # ----------------------------------------------------------------- layout
     def _build_pages(self) -> None:
@@ -121,16 +142,29 @@ class MainWindow(QMainWindow):
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        side = QWidget()
+        side.setObjectName("brand")
+        side.setFixedWidth(204)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 12, 0, 0)
+        side_layout.setSpacing(0)
+        brand_row = QHBoxLayout()
+        brand_row.setContentsMargins(14, 0, 8, 6)
+        logo = QLabel()
+        logo.setPixmap(QIcon(resource_path("icon.svg")).pixmap(QSize(30, 30)))
+        name = QLabel(APP_TITLE)
+        name.setObjectName("brandName")
+        brand_row.addWidget(logo)
+        brand_row.addWidget(name, 1)
+        side_layout.addLayout(brand_row)
         self.nav = QListWidget()
         self.nav.setObjectName("workflowNav")
         self.nav.setAccessibleName("Workflow steps")
-        self.nav.setFixedWidth(170)
+        side_layout.addWidget(self.nav, 1)
         self.nav.setIconSize(QSize(20, 20))
-        style = self.style()
-        icons = (QStyle.StandardPixmap.SP_DirOpenIcon, QStyle.StandardPixmap.SP_FileDialogDetailedView,
-                 QStyle.StandardPixmap.SP_MediaPlay, QStyle.StandardPixmap.SP_DialogApplyButton)
-        for i, (title, icon) in enumerate(zip(PAGES, icons, strict=True)):
-            item = QListWidgetItem(style.standardIcon(icon), f"{i + 1}  {title}")
+        for i, title in enumerate(PAGES):
+            icon = QIcon(resource_path(f"nav-{title.lower()}.svg"))
+            item = QListWidgetItem(icon, f"  {title}")
             item.setToolTip(f"{title} (Ctrl+{i + 1})")
             self.nav.addItem(item)
         self.pages = QStackedWidget()
@@ -143,7 +177,7 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
-        layout.addWidget(self.nav)
+        layout.addWidget(side)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
@@ -258,6 +292,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         d, s, r = self.data_page, self.search_page, self.results_page
         d.openRequested.connect(self._choose_dataset)
+        d.demoRequested.connect(self._open_demo)
         d.datasetLoaded.connect(self._on_dataset_loaded)
         d.profileChanged.connect(self._on_profile_changed)
         d.loadFailed.connect(self._on_load_failed)
@@ -268,6 +303,8 @@ class MainWindow(QMainWindow):
         s.stateChanged.connect(self.status_search.setText)
         s.finished.connect(self._on_search_finished)
         r.exportRequested.connect(self._on_export_requested)
+        s.max_epochs.valueChanged.connect(self._on_training_settings_changed)
+        s.patience.valueChanged.connect(self._on_training_settings_changed)
         # One seed, shown on both the Data and the Search page.
         d.seed_spin.valueChanged.connect(s.seed.setValue)
         s.seed.valueChanged.connect(d.seed_spin.setValue)
@@ -485,6 +522,12 @@ class MainWindow(QMainWindow):
         self._update_status_data()
         self._update_actions()
 
+    @Slot()
+    def _on_training_settings_changed(self, *_args: Any) -> None:
+        settings = self.search_page.settings()
+        self.network_page.set_training_overrides({"epochs": settings["max_epochs"],
+                                                  "patience": settings["patience"]})
+
     @Slot(dict)
     def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
         self._update_status_data()
@@ -533,6 +576,10 @@ class MainWindow(QMainWindow):
             self.open_dataset(path)
 
     @Slot()
+    def _open_demo(self) -> None:
+        self.open_dataset(demo_dataset())
+
+    @Slot()
     def _choose_image_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open image folder (one subfolder per class)",
                                                 self.settings.last_directory())
@@ -565,21 +612,36 @@ class MainWindow(QMainWindow):
         versions = package_versions()
         rows = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{ver}</td></tr>"
                        for name, ver in versions.items())
+        path = readme_path()
+        link = (f"<a href='{QUrl.fromLocalFile(str(path)).toString()}'>README</a>" if path
+                else "the README (Help ▸ Read the README)")
         return (f"<h3>{APP_TITLE} {versions['automl-studio']}</h3>"
                 "<p>A desktop AutoML app for Keras: load data, search networks with KerasTuner, "
                 "export a self-contained model.</p>"
                 f"<table>{rows}</table>"
-                f"<p><a href='{README_URL}'>README</a></p>")
+                f"<p>How to use it: {link}.</p>")
 
     @Slot()
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_TITLE}", self.about_text())
 
     @Slot()
-    def open_readme(self) -> None:
-        local = Path(__file__).resolve().parent.parent / "README.md"
-        url = QUrl.fromLocalFile(str(local)) if local.exists() else QUrl(README_URL)
-        QDesktopServices.openUrl(url)
+    def open_readme(self) -> QDialog:
+        """Shows the README in a window of its own (rendered Markdown, links open outside)."""
+        dialog = QDialog(self)
+        dialog.setObjectName("readmeDialog")
+        dialog.setWindowTitle(f"{APP_TITLE} — README")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        browser = QTextBrowser()
+        browser.setObjectName("readmeText")
+        browser.setAccessibleName("README")
+        browser.setOpenExternalLinks(True)
+        browser.setMarkdown(readme_text())
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(browser)
+        dialog.resize(820, 700)
+        dialog.show()
+        return dialog
 
     # ----------------------------------------------------------------- drag and drop
     @staticmethod
@@ -603,6 +665,26 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.open_path(path)
+
+    # ----------------------------------------------------------------- startup
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.UpdateRequest and getattr(self, "_started", True) is False \
+                and self.isVisible():
+            # The first frame is painted: build what it did not need (the live plots) now.
+            self._started = True
+            self.firstFramePainted.emit()
+            QTimer.singleShot(0, self.finish_startup)
+        return handled
+
+    @property
+    def ready(self) -> bool:
+        """Whether everything, the live plots included, has been built."""
+        return self.search_page.plots_ready
+
+    @Slot()
+    def finish_startup(self) -> None:
+        self.search_page.ensure_plots()
 
     # ----------------------------------------------------------------- closing
     def closeEvent(self, event: QCloseEvent) -> None:

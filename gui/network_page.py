@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -66,6 +67,9 @@ class TemplateForm(QWidget):
         arch = QGroupBox("Architecture ranges")
         train = QGroupBox("Training")
         arch_form, train_form = QFormLayout(arch), QFormLayout(train)
+        for form in (arch_form, train_form):
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for key, value in defaults.items():
             if key in SEARCH_PAGE_KEYS:
                 continue
@@ -86,6 +90,7 @@ class TemplateForm(QWidget):
         if isinstance(value, int):
             spin = name_widget(QSpinBox(), object_name, label)
             spin.setRange(0, 4096 if "units" in key or "filters" in key else 64)
+            spin.setMinimumWidth(90)
             spin.setValue(value)
             spin.valueChanged.connect(self.edited)
             self._getters[key], self._setters[key] = spin.value, spin.setValue
@@ -93,6 +98,7 @@ class TemplateForm(QWidget):
         if isinstance(value, float):
             edit = name_widget(QLineEdit(f"{value:g}"), object_name, label,
                                "A positive number; scientific notation such as 1e-4 is fine")
+            edit.setMinimumWidth(110)
             edit.textEdited.connect(self.edited)
             self._getters[key] = lambda e=edit: float(e.text())
             self._setters[key] = lambda v, e=edit: e.setText(f"{float(v):g}")
@@ -115,6 +121,7 @@ class TemplateForm(QWidget):
             return row
         edit = name_widget(QLineEdit(", ".join(str(v) for v in value)), object_name, label,
                            "Comma-separated whole numbers, e.g. 32, 64")
+        edit.setMinimumWidth(110)
         edit.textEdited.connect(self.edited)
         self._getters[key] = lambda e=edit: [int(v) for v in e.text().replace(" ", "").split(",") if v]
         self._setters[key] = lambda v, e=edit: e.setText(", ".join(str(x) for x in v))
@@ -177,10 +184,13 @@ class NetworkPage(QWidget):
             self._forms[name] = form
             self.forms.addWidget(form)
         layout.addWidget(self.forms)
-        preview_box = QGroupBox("Search space")
+        preview_box = QGroupBox("Search space (epochs and patience come from the Search page)")
         preview_layout = QVBoxLayout(preview_box)
         self.preview = name_widget(QPlainTextEdit(), "specPreview", "Search space summary")
         self.preview.setReadOnly(True)
+        self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self._overrides: dict[str, Any] = {}
         preview_layout.addWidget(self.preview)
         layout.addWidget(preview_box, 1)
         self.template_combo.currentIndexChanged.connect(self._on_template_changed)
@@ -218,6 +228,11 @@ class NetworkPage(QWidget):
             self._forms[self.template()].set_options(options)
         self._on_edited()
 
+    def set_training_overrides(self, overrides: dict[str, Any]) -> None:
+        """Values set elsewhere (the Search page's epochs and patience) shown in the summary."""
+        self._overrides = {k: v for k, v in overrides.items() if v is not None}
+        self._on_edited()
+
     @Slot(int)
     def _on_template_changed(self, index: int) -> None:
         self.forms.setCurrentIndex(index)
@@ -226,13 +241,29 @@ class NetworkPage(QWidget):
     @Slot()
     def _on_edited(self) -> None:
         try:
-            spec = self.spec()
+            spec = self.spec(getattr(self, "_overrides", None))
         except Exception as exc:  # noqa: BLE001 - SpecError or a bad number: show, don't raise
             self.banner.show_message(str(exc), "error")
             return
         self.banner.clear()
-        self.preview.setPlainText(describe_spec(spec))
+        searched = count_hyperparameters(spec)
+        self.preview.setPlainText(f"{searched} hyperparameter ranges searched\n\n" + describe_spec(spec))
         self.specChanged.emit()
+
+
+def count_hyperparameters(spec: dict[str, Any]) -> int:
+    """How many ranges the tuner searches (each ``{"hp": ...}`` value, optional node, repeat)."""
+    def walk(value: Any) -> int:
+        if isinstance(value, dict):
+            return 1 if "hp" in value else sum(walk(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(walk(v) for v in value)
+        return 0
+
+    nodes = spec.get("nodes", [])
+    repeats = [r for r in spec.get("repeats", []) if r.get("min") != r.get("max")]
+    return (walk([n.get("params", {}) for n in nodes]) + sum(1 for n in nodes if n.get("optional"))
+            + len(repeats) + walk(spec.get("training", {})))
 
 
 def describe_spec(spec: dict[str, Any]) -> str:
@@ -270,4 +301,4 @@ def describe_spec(spec: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["NetworkPage", "TemplateForm", "describe_spec"]
+__all__ = ["NetworkPage", "TemplateForm", "count_hyperparameters", "describe_spec"]

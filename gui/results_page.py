@@ -44,7 +44,7 @@ METRIC_LABELS = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
     "precision_macro": "Precision (macro)", "recall_macro": "Recall (macro)",
     "f1_macro": "F1 (macro)", "roc_auc": "ROC AUC", "rmse": "RMSE", "mae": "MAE", "r2": "R²",
-    "loss": "Loss",
+    "loss": "Loss", "n": "Test rows",
 }
 
 
@@ -158,6 +158,7 @@ class ResultsPage(QWidget):
         layout.addWidget(self.banner)
         self.export_status = name_widget(QLabel(), "exportStatus", "Export result")
         self.export_status.setWordWrap(True)
+        self.export_status.setContentsMargins(10, 6, 10, 6)
         self.export_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_status.hide()
         layout.addWidget(self.export_status)
@@ -251,7 +252,8 @@ class ResultsPage(QWidget):
             self.metrics_grid.addWidget(QLabel("No test metrics (no test split?)"), 0, 0)
         for i, (key, value) in enumerate(shown):
             card = QVBoxLayout()
-            number = QLabel(f"{value:.4g}")
+            number = QLabel(str(value) if isinstance(value, int) else f"{value:.3f}"
+                            if abs(value) < 1000 else f"{value:.4g}")
             number.setObjectName(f"metric_{key}")
             number.setAccessibleName(METRIC_LABELS.get(key, key))
             number.setProperty("role", "metricValue")
@@ -315,8 +317,7 @@ class ResultsPage(QWidget):
             self.banner.show_message("Nothing to export yet: run or open a search first.")
             return
         self.banner.clear()
-        self.export_status.setText(f"Exporting to {dest}…")
-        self.export_status.show()
+        self._set_export_status(f"Exporting to {dest}…  (Keras loads in a separate process)", "busy")
         self.export_button.setEnabled(False)
         self._exporter.start(run_export, project_dir=self._project_dir, dest=str(dest),
                              formats=list(formats or self.formats()))
@@ -335,8 +336,15 @@ class ResultsPage(QWidget):
         else:
             check = (f"✘ round-trip check FAILED (max |Δ| = "
                      f"{float(result.get('max_abs_diff', float('nan'))):.2g})")
-        self.export_status.setText(f"{check}\n{files}")
+        self._set_export_status(f"{check}\n{files}", "ok" if result.get("verified") else "bad")
         self.exportFinished.emit(dict(result))
+
+    def _set_export_status(self, text: str, level: str) -> None:
+        self.export_status.setProperty("level", level)
+        self.export_status.style().unpolish(self.export_status)
+        self.export_status.style().polish(self.export_status)
+        self.export_status.setText(text)
+        self.export_status.show()
 
     @Slot(str, str)
     def _on_export_failed(self, _kind: str, message: str) -> None:
@@ -347,3 +355,7 @@ class ResultsPage(QWidget):
 
     def shutdown(self) -> None:
         self._exporter.shutdown(timeout_ms=60_000)
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .live_plots import LivePlots
 from .search_worker import SearchController
 from .trials_model import TrialsModel, TrialsProxyModel, format_duration
 from .widgets import Banner, name_widget, page_header
@@ -119,16 +118,20 @@ class SearchPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_settings())
         right = QSplitter(Qt.Orientation.Vertical)
-        self.plots = LivePlots()
-        right.addWidget(self.plots)
+        # The plots (and pyqtgraph) are built just after the window is shown: see ensure_plots.
+        self._plots: Any = None
+        self._plots_host = QWidget()
+        self._plots_host.setObjectName("livePlotsHost")
+        QVBoxLayout(self._plots_host).setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self._plots_host)
         right.addWidget(self._build_tables())
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        right.setSizes([460, 260])
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
-        self.plots.trialClicked.connect(self.select_trial)
 
     def _spin(self, name: str, label: str, lo: int, hi: int, value: int, tip: str,
               special: str | None = None) -> QSpinBox:
@@ -145,6 +148,7 @@ class SearchPage(QWidget):
         layout.setContentsMargins(0, 0, 6, 0)
         tuner_box = QGroupBox("Tuner")
         form = QFormLayout(tuner_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.tuner_combo = name_widget(QComboBox(), "tunerChoice", "Tuner",
                                        "How the next trial's hyperparameters are chosen")
         for key, label in TUNERS:
@@ -229,6 +233,8 @@ class SearchPage(QWidget):
         self.trials_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.trials_table.horizontalHeader().setDefaultSectionSize(90)
         self.trials_table.selectionModel().currentRowChanged.connect(self._on_row_selected)
+        self.trials_table.horizontalHeader().setResizeContentsPrecision(50)
+        self.trials_model.columnsInserted.connect(self._fit_columns)
         layout.addWidget(self.trials_table)
         tabs.addTab(trials, "Trials")
         self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
@@ -236,6 +242,26 @@ class SearchPage(QWidget):
         self.log.setMaximumBlockCount(LOG_LINES)
         tabs.addTab(self.log, "Log")
         return tabs
+
+    @property
+    def plots(self) -> Any:
+        """The :class:`~.live_plots.LivePlots` of this page (built on first use)."""
+        return self.ensure_plots()
+
+    @property
+    def plots_ready(self) -> bool:
+        return self._plots is not None
+
+    def ensure_plots(self) -> Any:
+        """Builds the live plots if they are not built yet (importing pyqtgraph takes ~0.5 s,
+        so the window does it right after it is shown rather than before)."""
+        if self._plots is None:
+            from .live_plots import LivePlots
+
+            self._plots = LivePlots()
+            self._plots.trialClicked.connect(self.select_trial)
+            self._plots_host.layout().addWidget(self._plots)
+        return self._plots
 
     # ----------------------------------------------------------------- settings
     def settings(self) -> dict[str, Any]:
@@ -278,6 +304,11 @@ class SearchPage(QWidget):
     @property
     def running(self) -> bool:
         return self.controller.running
+
+    @property
+    def last_finish(self) -> dict[str, Any] | None:
+        """The ``search_finished`` event of the last search run here, once it has ended."""
+        return dict(self._finish) if self._finish is not None and not self.running else None
 
     @property
     def can_resume(self) -> bool:
@@ -394,10 +425,15 @@ class SearchPage(QWidget):
             return
         elapsed = time.time() - self._started_at
         text = f"{done} of {total} trials · {format_duration(elapsed)} elapsed"
-        if self.controller.running and done:
+        if self.controller.running and 0 < done < total:
             remaining = elapsed / done * (total - done)
             text += f" · ~{format_duration(remaining)} left"
         self.progress_label.setText(text)
+
+    @Slot()
+    def _fit_columns(self, *_args: Any) -> None:
+        # New hyperparameter columns: size them to their names once, not on every update.
+        self.trials_table.resizeColumnsToContents()
 
     def _log(self, line: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
@@ -416,6 +452,7 @@ class SearchPage(QWidget):
             self.plots.highlight_trial(self.trials_model.trial_id_at(source.row()))
 
     def shutdown(self) -> None:
-        self.plots.stop_timer()
+        if self._plots is not None:
+            self._plots.stop_timer()
         self._clock.stop()
         self.controller.shutdown()

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from .tasks import keep_alive
+
 POLL_TIMEOUT_S = 0.05
 STOP_GRACE_S = 30.0  # after a Stop, how long the engine may take to wrap up before it is ended
 CLOSE_GRACE_S = 3.0  # when the window closes: cooperative stop, then terminate
@@ -141,8 +143,10 @@ class SearchController(QObject):
         worker.eventReceived.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         worker.processStarted.connect(self._on_process_started, Qt.ConnectionType.QueuedConnection)
         worker.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        worker.done.connect(thread.quit)
+        # QThread.quit is thread-safe: end the worker's event loop from its own thread, at once.
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread, self._worker = thread, worker
+        keep_alive(thread, worker)
         self._running, self._stopping = True, False
         self.pid = None
         self.runningChanged.emit(True)
@@ -160,15 +164,14 @@ class SearchController(QObject):
             self._stopping = True
             self._worker.force_stop()
         if self._thread is not None:
+            self._thread.quit()
             self._thread.wait(int(timeout_s * 1000))
         self._running = False
         self._cleanup()
 
     def _cleanup(self) -> None:
+        # Finished threads are dropped here; tasks.keep_alive holds running ones.
         if self._thread is not None and not self._thread.isRunning():
-            self._thread.deleteLater()
-            if self._worker is not None:
-                self._worker.deleteLater()
             self._thread, self._worker = None, None
 
     @Slot(int)
@@ -186,6 +189,7 @@ class SearchController(QObject):
     @Slot()
     def _on_done(self) -> None:
         if self._thread is not None:
-            self._thread.wait(5000)
+            self._thread.quit()
+            self._thread.wait(2000)  # run() has returned: the thread ends within microseconds
         self._running, self._stopping = False, False
         self.runningChanged.emit(False)

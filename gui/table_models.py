@@ -125,10 +125,13 @@ class ColumnsModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._columns: list[Any] = []
+        self._checkable = False
 
     def set_profile(self, profile: Any) -> None:
         self.beginResetModel()
         self._columns = list(profile.columns) if profile is not None else []
+        # Arrays and images have one input, x: nothing to switch on or off.
+        self._checkable = profile is not None and profile.data_kind == "table"
         self.endResetModel()
 
     def column_names(self) -> list[str]:
@@ -147,7 +150,7 @@ class ColumnsModel(QAbstractTableModel):
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.isValid() and index.column() == 0:
             col = self._columns[index.row()]
-            if col.kind not in ("target", "constant") and col.name != "x":
+            if self._checkable and col.kind not in ("target", "constant"):
                 flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 
@@ -157,8 +160,10 @@ class ColumnsModel(QAbstractTableModel):
         col = self._columns[index.row()]
         c = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (col.name, col.kind, str(col.missing), str(col.unique), col.reason)[c]
-        if role == Qt.ItemDataRole.CheckStateRole and c == 0 and col.kind != "target":
+            unique = str(col.unique) if self._checkable or col.unique else "—"
+            return (col.name, col.kind, str(col.missing), unique, col.reason)[c]
+        if role == Qt.ItemDataRole.CheckStateRole and c == 0 and col.kind != "target" \
+                and self._checkable:
             return Qt.CheckState.Checked if col.used else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             examples = ", ".join(col.examples) if col.examples else "—"

@@ -17,6 +17,21 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 PROGRESS_INTERVAL_S = 0.05
 
+# Every worker thread stays referenced here until it has finished, so that a QThread is never
+# destroyed while running (Qt aborts the process) even when its owner goes away first.
+_LIVE: list[tuple[QThread, QObject]] = []
+
+
+def keep_alive(thread: QThread, worker: QObject) -> None:
+    """Holds ``thread`` and ``worker`` until the thread has finished (see ``_LIVE``)."""
+    reap_finished()
+    _LIVE.append((thread, worker))
+
+
+def reap_finished() -> None:
+    """Forgets the threads that have finished; call from the GUI thread."""
+    _LIVE[:] = [(t, w) for t, w in _LIVE if not t.isFinished()]
+
 
 class _TaskWorker(QObject):
     """Runs one call on its thread; reports through private signals."""
@@ -96,10 +111,11 @@ class TaskRunner(QObject):
         worker.progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         worker.succeeded.connect(self._on_success, Qt.ConnectionType.QueuedConnection)
         worker.failed.connect(self._on_failure, Qt.ConnectionType.QueuedConnection)
-        worker.succeeded.connect(thread.quit)
-        worker.failed.connect(thread.quit)
+        worker.succeeded.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._reap)
         self._threads.append((thread, worker))
+        keep_alive(thread, worker)
         self._set_busy(True)
         thread.start()
 
@@ -127,6 +143,7 @@ class TaskRunner(QObject):
     @Slot()
     def _reap(self) -> None:
         self._threads = [(t, w) for t, w in self._threads if t.isRunning()]
+        reap_finished()
 
     @Slot(int, float)
     def _on_progress(self, generation: int, fraction: float) -> None:

@@ -73,7 +73,8 @@ class TrialsModel(QAbstractTableModel):
         elif kind == "epoch_ended":
             if tid in self._index:
                 row = self._rows[self._index[tid]]
-                self._update(tid, {"epochs": max(row["epochs"], int(event.get("epoch", 0)) + 1)})
+                # Epochs are counted from 1, as the engine reports them.
+                self._update(tid, {"epochs": max(row["epochs"], int(event.get("epoch", 0)))})
         elif kind == "trial_ended":
             changes = {"status": event.get("status", "completed"), "score": event.get("score"),
                        "duration_s": event.get("duration_s"), "error": event.get("error")}

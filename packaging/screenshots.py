@@ -73,8 +73,9 @@ def main() -> int:
     page.tuner_combo.setCurrentIndex(page.tuner_combo.findData("random"))
     window.start_search()
     wait_until(app, lambda: page.trials_model.count("completed") >= 3
-               and page.plots.series("loss")[0].size >= 4
-               and page.trials_model.count("running") == 1, 300, "three trials and a running one")
+               and page.trials_model.count("running") == 1
+               and page.plots.current_trial() in page.trials_model.trial_ids()
+               and page.plots.current_epochs() >= 8, 300, "three trials and a running one")
     page.plots.redraw()
     shot("04-search-running")
     wait_until(app, lambda: not page.running, 600, "the search to finish")
@@ -86,6 +87,22 @@ def main() -> int:
     window.export_best_model(str(dest))
     wait_until(app, lambda: not window.results_page.exporting, 300, "the export")
     shot("06-results")
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 90, size=(120, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(120) % 3
+    yy, xx = np.mgrid[:32, :32]
+    x[y == 0] = np.where(((yy - 16) ** 2 + (xx - 16) ** 2 < 80)[None, :, :, None], 230, x[y == 0])
+    x[y == 1, 8:24, 8:24, 0] = 220
+    x[y == 2, :, 12:20, 2] = 240
+    images = scratch / "shapes.npz"
+    np.savez(images, x=x, y=y)
+    window.open_dataset(str(images))
+    wait_until(app, lambda: window.data_page.dataset is not None
+               and window.data_page.dataset.path == str(images), 30, "the image data")
+    shot("07-image-data")
     window.close()
     print("project and export kept in", scratch)
     return 0

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import IRIS, make_image_folder, write_png
-
 from automl_studio.engine.dataset import LoadCancelled, file_fingerprint, load_dataset
 from automl_studio.engine.errors import DataError
+from datafiles import IRIS, make_image_folder, write_png
 
 
 def write(tmp_path: Path, name: str, data: bytes | str, encoding: str = "utf-8") -> Path:
@@ -67,17 +66,17 @@ def test_utf8_with_bom(tmp_path: Path) -> None:
     assert dataset.notes == ()
 
 
-@pytest.mark.parametrize("text", [
-    "name,city\n1,café\n2,Zürich\n",
-    "name,city\n1,x\n2,café",          # the bad byte is the file's very last one
-    "name,city\n1,é\n",
+@pytest.mark.parametrize("text, line", [
+    ("name,city\n1,café\n2,Zürich\n", 2),
+    ("name,city\n1,x\n2,café", 3),          # the bad byte is the file's very last one
+    ("name,city\n1,é\n", 2),
 ])
-def test_latin1_is_read_with_a_note(tmp_path: Path, text: str) -> None:
+def test_latin1_is_read_with_a_note(tmp_path: Path, text: str, line: int) -> None:
     path = write(tmp_path, "latin.csv", text, encoding="latin-1")
     dataset = load_dataset(path)
-    assert list(dataset.frame["city"]) == [line.split(",")[1] for line in text.splitlines()[1:]]
+    assert list(dataset.frame["city"]) == [row.split(",")[1] for row in text.splitlines()[1:]]
     (note,) = dataset.notes
-    assert "latin.csv is not UTF-8" in note and "line 2" in note
+    assert "latin.csv is not UTF-8" in note and f"line {line})" in note
 
 
 def test_utf16_with_bom(tmp_path: Path) -> None:
@@ -413,3 +412,25 @@ def test_folder_without_class_folders(tmp_path: Path) -> None:
     write_png(tmp_path / "flat" / "a.png")
     with pytest.raises(DataError, match=r"flat: an image folder needs one subfolder per class"):
         load_dataset(tmp_path / "flat")
+
+
+def test_non_utf8_byte_past_the_sample_names_the_file(tmp_path: Path) -> None:
+    data = ("a,b\n" + "1,plain\n" * 40_000).encode() + "2,café\n".encode("latin-1")
+    path = write(tmp_path, "late.csv", data)
+    with pytest.raises(DataError, match=r"late\.csv: not valid utf-8-sig text past the first 262,144 "
+                                        r"bytes .*save it as UTF-8"):
+        load_dataset(path)
+
+
+def test_multibyte_character_cut_by_the_sample_is_not_a_wrong_encoding(tmp_path: Path) -> None:
+    # "é" is two bytes in UTF-8; put its first byte at the sample's last position.
+    head = "a,b\n"
+    filler_rows = (256 * 1024 - len(head) - 3) // 4
+    text = head + "1,x\n" * filler_rows
+    pad = 256 * 1024 - len(text.encode()) - 3
+    text += "2," + "y" * pad + "é\n" + "3,z\n"
+    path = write(tmp_path, "cut.csv", text)
+    assert text.encode()[256 * 1024 - 1] == "é".encode()[0]  # the sample ends mid-character
+    dataset = load_dataset(path)
+    assert dataset.notes == ()
+    assert dataset.frame["b"].iloc[-2].endswith("é")

@@ -168,7 +168,8 @@ def test_nan_loss_fails_the_trial_with_its_reason_and_the_search_goes_on(tmp_pat
             "nodes": [{"id": "in", "type": "Input", "params": {"source": "numeric"}},
                       {"id": "head", "type": "Output"}],
             "edges": [["in", "head"]],
-            "training": {"optimizer": "sgd", "learning_rate": 5.0, "epochs": 3, "patience": 0}}
+            "training": {"optimizer": "sgd", "learning_rate": {"hp": "choice", "values": [5.0, 6.0, 7.0]},
+                         "epochs": 3, "patience": 0}}
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
     events, listener = collect()

@@ -12,7 +12,6 @@ from typing import Any
 
 import keras
 import pytest
-
 from automl_studio.engine import shapes
 from automl_studio.engine.hypermodel import build_model, fixed_chooser
 from automl_studio.engine.space import (

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from automl_studio.engine import shapes
 from automl_studio.engine.errors import SpecError
 from automl_studio.engine.space import (
@@ -40,7 +39,7 @@ def node(node_id: str, kind: str, **params: Any) -> dict[str, Any]:
 def chain(*items: tuple[str, str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """A straight chain of nodes, each feeding the next."""
     nodes = [node(i, k, **p) for i, k, p in items]
-    edges = [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])]
+    edges = [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:], strict=False)]
     return spec(nodes, edges, **extra)
 
 
@@ -75,7 +74,6 @@ def test_round_trip_keeps_optional_positions_repeats_and_training(tmp_path: Path
     data["nodes"][2]["optional"] = True
     data["nodes"][1]["position"] = [10.5, -3.0]
     path = tmp_path / "space.json"
-    SearchSpace.from_dict(data).to_dict()
     path.write_text(SearchSpace.from_dict(data).to_json(), encoding="utf-8")
 
     loaded = SearchSpace.load(path)

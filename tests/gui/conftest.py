@@ -42,6 +42,7 @@ def window(qtbot, settings_store):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.ready, timeout=10_000)  # the plots are built after the first frame
     yield win
     win.close()
 

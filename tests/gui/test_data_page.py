@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from conftest import IRIS
-
 
 def test_iris_fills_table_target_and_columns(iris_window):
     w = iris_window

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtWidgets import QWidget
-
 from conftest import IRIS
+from PySide6.QtWidgets import QWidget
 
 
 def open_second_window(qtbot, settings_store):
@@ -70,11 +69,11 @@ def test_an_interrupted_search_shows_its_trials_and_offers_resume(qtbot, window,
     events = [
         {"type": "search_started", "time": 10.0},
         {"type": "trial_started", "trial_id": "0", "hyperparameters": {"units": 32}, "time": 11.0},
-        {"type": "epoch_ended", "trial_id": "0", "epoch": 0, "metrics": {"loss": 1.0, "val_loss": 1.1}},
-        {"type": "epoch_ended", "trial_id": "0", "epoch": 1, "metrics": {"loss": 0.8, "val_loss": 0.9}},
+        {"type": "epoch_ended", "trial_id": "0", "epoch": 1, "metrics": {"loss": 1.0, "val_loss": 1.1}},
+        {"type": "epoch_ended", "trial_id": "0", "epoch": 2, "metrics": {"loss": 0.8, "val_loss": 0.9}},
         {"type": "trial_ended", "trial_id": "0", "status": "completed", "score": 0.9, "duration_s": 3.0},
         {"type": "trial_started", "trial_id": "1", "hyperparameters": {"units": 64}, "time": 15.0},
-        {"type": "epoch_ended", "trial_id": "1", "epoch": 0, "metrics": {"loss": 1.2, "val_loss": 1.3}},
+        {"type": "epoch_ended", "trial_id": "1", "epoch": 1, "metrics": {"loss": 1.2, "val_loss": 1.3}},
     ]  # killed during trial 1: no trial_ended, no search_finished
     (search_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     config = SearchConfig(data_path=str(IRIS), project_dir=str(search_dir), target="species",
@@ -86,6 +85,8 @@ def test_an_interrupted_search_shows_its_trials_and_offers_resume(qtbot, window,
     model = window.search_page.trials_model
     assert model.rowCount() == 2
     assert [model.index(r, 1).data() for r in range(2)] == ["completed", "stopped"]
+    assert [model.index(r, 3).data() for r in range(2)] == ["2", "1"]  # epochs
+    assert "interrupted" in model.index(1, 5).data()
     assert window.findChild(QWidget, "resumeSearch").isEnabled()
     assert window.act_resume.isEnabled()
     assert window.search_page.plots.trial_ids() == ["0", "1"]

@@ -11,8 +11,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from conftest import IRIS
-
 pytestmark = pytest.mark.slow
 SEARCH_TIMEOUT_MS = 300_000
 
@@ -52,9 +50,8 @@ def run_and_export(qtbot, window, tmp_path):
     assert window.pages.currentWidget().objectName() == "searchPage"
     qtbot.waitUntil(lambda: completed_trials(window) >= 2, timeout=SEARCH_TIMEOUT_MS)
     assert len(window.search_page.plots.trial_ids()) >= 2
-    with qtbot.waitSignal(window.search_page.finished, timeout=SEARCH_TIMEOUT_MS) as blocker:
-        pass
-    finish = blocker.args[0]
+    qtbot.waitUntil(lambda: window.search_page.last_finish is not None, timeout=SEARCH_TIMEOUT_MS)
+    finish = window.search_page.last_finish
     assert finish["status"] == "completed", finish
     assert start.isEnabled() and not stop.isEnabled()
     window.search_page.plots.redraw()

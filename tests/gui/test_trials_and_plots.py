@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt
-
 from automl_studio.gui.live_plots import LivePlots, maximizes
 from automl_studio.gui.trials_model import TrialsModel, TrialsProxyModel
+from PySide6.QtCore import Qt
 
 
 def search_events(trials: int, epochs: int, *, fail: int | None = None) -> list[dict]:
@@ -18,8 +17,8 @@ def search_events(trials: int, epochs: int, *, fail: int | None = None) -> list[
         tid = f"{t:03d}"
         events.append({"type": "trial_started", "trial_id": tid, "time": 1000.0 + t,
                        "hyperparameters": {"units": 16 * (t % 4 + 1), "lr": 10 ** -(t % 3 + 2)}})
-        for e in range(epochs):
-            loss = 1.0 / (e + 1) + 0.01 * t
+        for e in range(1, epochs + 1):  # the engine counts epochs from 1
+            loss = 1.0 / e + 0.01 * t
             events.append({"type": "batch_progress", "trial_id": tid, "epoch": e, "batch": 3,
                            "batches": 10})
             events.append({"type": "epoch_ended", "trial_id": tid, "epoch": e,

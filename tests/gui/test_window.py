@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from conftest import IRIS
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -18,8 +19,6 @@ from PySide6.QtWidgets import (
     QTabBar,
     QWidget,
 )
-
-from conftest import IRIS
 
 REQUIRED = ("dataPage", "networkPage", "searchPage", "resultsPage", "datasetTable",
             "targetColumn", "taskChoice", "tunerChoice", "maxTrials", "startSearch",
@@ -86,7 +85,19 @@ def test_about_lists_versions_without_importing_tensorflow(window):
     text = window.about_text()
     assert metadata.version("tensorflow") in text
     assert metadata.version("keras-tuner") in text
-    assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+    code = ("import sys; from automl_studio.gui.main_window import package_versions; "
+            "v = package_versions(); assert v['keras'] != 'not installed'; "
+            "print(','.join(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_readme_opens_in_the_app(qtbot, window):
+    dialog = window.open_readme()
+    qtbot.addWidget(dialog)
+    assert dialog.findChild(QWidget, "readmeText").toPlainText().strip()
 
 
 def test_pages_reachable_from_the_sidebar(qtbot, window):

@@ -1,0 +1,116 @@
+"""Memory over a 100-trial search: the window's process stays flat, the engine's growth bounded.
+
+Runs the real window offscreen (or on a display), opens the demo data, sets 100 trials of one
+epoch and presses Start through the public object names. Every few seconds it samples the
+resident memory of the window's process and of the engine child (from /proc, Linux). Prints the
+figures at trials 10, 50 and 100 and the growth between 10 and 100 — the baseline is each
+process's own memory once the search is warm (trial 10), measured in the same run.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/memory_soak.py [--trials 100]
+
+Writes benchmarks/results/memory_soak.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def engine_pid(parent: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == parent and b"automl_studio.engine.child" in cmd:
+                return int(entry.name)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=100)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QPushButton, QSpinBox
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    from automl_studio.gui.app import create_application
+    from automl_studio.gui.main_window import MainWindow
+
+    app = create_application([])
+    window = MainWindow()
+    window.confirm_close = lambda: True
+    window.show()
+    window.open_dataset(str(REPO / "resources" / "iris.csv"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not window.findChild(QPushButton, "startSearch").isEnabled():
+        app.processEvents()
+        time.sleep(0.05)
+    window.findChild(QSpinBox, "maxTrials").setValue(args.trials)
+    window.findChild(QSpinBox, "maxEpochs").setValue(1)
+    window.findChild(QPushButton, "startSearch").click()
+    samples: list[dict] = []
+    state = {"child": None, "done": False}
+    started = time.monotonic()
+
+    def sample() -> None:
+        model = window.findChild(object, "trialsTable")
+        done = model.model().rowCount() if model is not None and model.model() is not None else 0
+        state["child"] = state["child"] or engine_pid(os.getpid())
+        child = state["child"]
+        try:
+            engine = rss_mb(child) if child else float("nan")
+        except OSError:
+            engine = float("nan")
+        samples.append({"t": time.monotonic() - started, "trials": done, "gui_mb": rss_mb(os.getpid()),
+                        "engine_mb": engine})
+        if not window.findChild(QPushButton, "stopSearch").isEnabled() and done >= args.trials:
+            state["done"] = True
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(sample)
+    timer.start(2000)
+    app.exec()
+
+    def at(n: int) -> dict:
+        return next((s for s in samples if s["trials"] >= n), samples[-1])
+
+    marks = {n: at(n) for n in (10, 50, args.trials)}
+    gui_growth = marks[args.trials]["gui_mb"] - marks[10]["gui_mb"]
+    engine_values = [s["engine_mb"] for s in samples if s["trials"] >= 10 and s["engine_mb"] == s["engine_mb"]]
+    engine_growth = (max(engine_values) - marks[10]["engine_mb"]) if engine_values else float("nan")
+    for n, s in marks.items():
+        print(f"trial {n:4d}: window {s['gui_mb']:7.1f} MB   engine {s['engine_mb']:7.1f} MB   ({s['t']:.0f} s)")
+    print(f"growth from trial 10 to {args.trials}: window {gui_growth:+.1f} MB, engine (peak) {engine_growth:+.1f} MB")
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "memory_soak.json").write_text(json.dumps(
+        {"machine": platform.node(), "python": sys.version.split()[0], "trials": args.trials,
+         "marks": marks, "gui_growth_mb": gui_growth, "engine_growth_mb": engine_growth, "samples": samples},
+        indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Property tests: whatever the input, the readers answer with a result or a UserError.
+
+The CSV reader gets arbitrary bytes and text; the spec parser and ``analyse`` get arbitrary
+JSON-like documents built from the real vocabulary (layer types, params, hyperparameters) plus
+noise. Any exception other than the engine's own is a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from automl_studio.engine import shapes
+from automl_studio.engine.dataset import Dataset, load_dataset
+from automl_studio.engine.errors import DataError, SpecError
+from automl_studio.engine.space import LAYER_TYPES, DataSignature, SearchSpace
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def read_csv_bytes(data: bytes, name: str = "data.csv") -> Dataset | None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            dataset = load_dataset(path)
+        except DataError as exc:
+            assert str(path) in exc.message or path.name in exc.message
+            assert "\n" not in exc.message
+            return None
+    assert dataset.kind == "table"
+    assert dataset.n_rows >= 1
+    assert len(set(dataset.columns)) == len(dataset.columns)
+    return dataset
+
+
+@SETTINGS
+@given(st.binary(max_size=2000))
+@example(b"")
+@example(b"\xff\xfe")
+@example(b"\xfe\xff\x00")
+@example(b"\xef\xbb\xbf")
+@example(b'"')
+@example(b"a\n\"")
+@example(b"\r\r\r")
+@example(b"a,b\n1,2\n\x00")
+def test_csv_reader_on_arbitrary_bytes(data: bytes) -> None:
+    read_csv_bytes(data)
+
+
+CSV_ALPHABET = st.sampled_from(list("ab1.5-e ,;\t|\"'\n\r?NA#xé€\ufeff"))
+
+
+@SETTINGS
+@given(st.text(CSV_ALPHABET, max_size=300), st.sampled_from(["utf-8", "utf-16", "latin-1", "cp1252"]),
+       st.sampled_from(["data.csv", "data.tsv", "data.txt"]))
+def test_csv_reader_on_arbitrary_text(text: str, encoding: str, name: str) -> None:
+    data = text.encode(encoding, errors="replace")
+    read_csv_bytes(data, name)
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.one_of(st.integers(-5, 5).map(str), st.sampled_from(["", "x", "NA", "?", '"q,q"']),
+                                   st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr)),
+                         min_size=1, max_size=5), min_size=1, max_size=12),
+       st.sampled_from([",", ";", "\t"]))
+def test_csv_reader_on_table_like_text(rows: list[list[str]], delimiter: str) -> None:
+    text = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    dataset = read_csv_bytes(text.encode())
+    blank = any(not "".join(r).strip() for r in rows)  # pandas skips blank lines
+    if dataset is not None and len({len(r) for r in rows}) == 1 and len(rows) > 1 and not blank:
+        assert dataset.n_rows in (len(rows) - 1, len(rows))
+
+
+@st.composite
+def damaged_archives(draw: Any) -> bytes:
+    """A valid .npz with some bytes overwritten or cut off."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.arange(60, dtype=np.float32).reshape(20, 3), y=np.arange(20) % 2)
+    data = bytearray(buffer.getvalue())
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data) - 1))
+        patch = draw(st.binary(min_size=1, max_size=16))
+        data[at:at + len(patch)] = patch
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@SETTINGS
+@given(damaged_archives())
+def test_npz_reader_on_damaged_archives(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.npz"
+        path.write_bytes(data)
+        try:
+            dataset = load_dataset(path)
+        except DataError as exc:
+            assert "data.npz" in exc.message and "\n" not in exc.message
+            return
+    assert dataset.x is not None and np.isfinite(dataset.x).all()
+
+
+# --- specs ------------------------------------------------------------------------------------
+
+NODE_IDS = st.sampled_from(["x", "a", "b", "c", "d", "out", "cat", "#", ""])
+NOISE = st.one_of(st.none(), st.booleans(), st.integers(-3, 70), st.floats(allow_nan=True),
+                  st.text(max_size=4), st.lists(st.integers(-2, 8), max_size=3))
+
+
+def hp_values(kind: str) -> st.SearchStrategy[Any]:
+    numbers = st.one_of(st.integers(-2, 300), st.floats(-1, 2, allow_nan=False), st.just(1e300),
+                        st.just(float("inf")))
+    ranges = st.fixed_dictionaries(
+        {"hp": st.sampled_from(["int", "float"]), "min": numbers, "max": numbers},
+        optional={"step": numbers, "log": st.booleans()})
+    choice = st.fixed_dictionaries({"hp": st.just("choice"),
+                                    "values": st.lists(st.one_of(numbers, st.text(max_size=6),
+                                                                 st.booleans()), max_size=4)})
+    boolean = st.just({"hp": "bool"})
+    if kind == "choice":
+        plain = st.sampled_from(["relu", "same", "valid", "LSTM", "GRU", "numeric", "image",
+                                 "sequence", "categorical", "embedding", "one_hot", "horizontal"])
+    elif kind == "ints":
+        plain = st.lists(st.integers(-2, 12), max_size=3)
+    elif kind == "bool":
+        plain = st.booleans()
+    else:
+        plain = numbers
+    return st.one_of(plain, plain, ranges, choice, boolean, NOISE)
+
+
+@st.composite
+def node_docs(draw: Any) -> Any:
+    kind = draw(st.one_of(st.sampled_from(sorted(LAYER_TYPES)), NOISE))
+    params: dict[str, Any] = {}
+    if isinstance(kind, str) and kind in LAYER_TYPES:
+        for pdef in LAYER_TYPES[kind].params:
+            if draw(st.booleans()):
+                params[pdef.name] = draw(hp_values(pdef.kind))
+    if draw(st.integers(0, 9)) == 0:
+        params[draw(st.text(max_size=5))] = draw(NOISE)
+    doc: dict[str, Any] = {"id": draw(NODE_IDS), "type": kind, "params": params}
+    if draw(st.booleans()):
+        doc["optional"] = draw(st.one_of(st.booleans(), NOISE))
+    if draw(st.integers(0, 5)) == 0:
+        doc["position"] = draw(NOISE)
+    return doc if draw(st.integers(0, 20)) else draw(NOISE)
+
+
+@st.composite
+def spec_docs(draw: Any) -> Any:
+    nodes = draw(st.lists(node_docs(), max_size=7))
+    edges = draw(st.lists(st.one_of(st.lists(NODE_IDS, min_size=2, max_size=2), NOISE), max_size=9))
+    repeats = draw(st.lists(st.one_of(
+        st.fixed_dictionaries({"id": st.text(max_size=3), "nodes": st.lists(NODE_IDS, max_size=3)},
+                              optional={"min": st.integers(-1, 3), "max": st.integers(-1, 66)}),
+        NOISE), max_size=2))
+    training = draw(st.dictionaries(
+        st.sampled_from(["optimizer", "learning_rate", "batch_size", "epochs", "patience", "l1",
+                         "l2", "lr_schedule", "momentum"]),
+        st.one_of(hp_values("float"), st.sampled_from(["adam", "sgd", "cosine", "nope"])), max_size=3))
+    doc = {"schema_version": draw(st.one_of(st.just(1), NOISE)), "nodes": nodes, "edges": edges,
+           "repeats": repeats, "training": training}
+    for key in list(doc):
+        if draw(st.integers(0, 15)) == 0:
+            doc[key] = draw(NOISE)
+    return doc
+
+
+SIGNATURES = [
+    DataSignature(task="classification", n_classes=3, inputs={"numeric": (5,), "categorical": (2,)},
+                  categorical_tokens=7),
+    DataSignature(task="regression", n_classes=0, inputs={"image": (12, 12, 3)}),
+    DataSignature(task="classification", n_classes=2, inputs={"sequence": (None, 4)}),
+    DataSignature(task="classification", n_classes=1, inputs={}),
+]
+
+
+def parse_and_analyse(doc: Any) -> None:
+    try:
+        space = SearchSpace.from_dict(doc)
+    except SpecError as exc:
+        assert exc.message and "\n" not in exc.message
+        return
+    assert SearchSpace.from_dict(json.loads(space.to_json())) == space
+    for signature in SIGNATURES:
+        analysis = shapes.analyse(space, signature)
+        assert set(analysis.nodes) == {n.id for n in space.nodes}
+        assert analysis.configurations >= 1
+        assert all(issue.node is None or issue.node in analysis.nodes for issue in analysis.issues)
+        if analysis.valid:
+            assert 0 <= analysis.params_min <= analysis.params_max
+        try:
+            shapes.validate(space, signature)
+        except SpecError as exc:
+            assert not analysis.valid and exc.node == analysis.issues[0].node
+
+
+@SETTINGS
+@given(spec_docs())
+def test_spec_parser_and_analyse_on_arbitrary_documents(doc: Any) -> None:
+    parse_and_analyse(doc)
+
+
+@st.composite
+def chain_docs(draw: Any) -> dict[str, Any]:
+    """Mostly well-formed chains from an Input to an Output, so analyse gets deep."""
+    source = draw(st.sampled_from(["numeric", "image", "sequence", "categorical"]))
+    kinds = draw(st.lists(st.sampled_from([k for k, t in LAYER_TYPES.items() if t.inputs == "one"
+                                           and k != "Output"]), max_size=6))
+    nodes = [{"id": "in", "type": "Input", "params": {"source": source}}]
+    for i, kind in enumerate(kinds):
+        params = {}
+        for pdef in LAYER_TYPES[kind].params:
+            if draw(st.integers(0, 2)) == 0:
+                params[pdef.name] = draw(hp_values(pdef.kind))
+        nodes.append({"id": f"n{i}", "type": kind, "params": params,
+                      "optional": draw(st.integers(0, 3)) == 0})
+    nodes.append({"id": "out", "type": "Output", "params": {}})
+    edges = [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:], strict=False)]
+    repeats = []
+    if len(kinds) >= 2 and draw(st.booleans()):
+        start = draw(st.integers(0, len(kinds) - 2))
+        repeats.append({"id": "blk", "nodes": [f"n{start}", f"n{start + 1}"],
+                        "min": draw(st.integers(0, 2)), "max": draw(st.integers(2, 5))})
+    return {"schema_version": 1, "nodes": nodes, "edges": edges, "repeats": repeats}
+
+
+@SETTINGS
+@given(chain_docs())
+def test_analyse_on_generated_chains(doc: dict[str, Any]) -> None:
+    parse_and_analyse(doc)
+
+
+def test_generated_chains_are_sometimes_valid() -> None:
+    """The chain strategy is not vacuous: a plain chain of its shape validates."""
+    doc = {"schema_version": 1, "nodes": [
+        {"id": "in", "type": "Input", "params": {"source": "numeric"}},
+        {"id": "n0", "type": "Dense", "params": {"units": {"hp": "int", "min": 2, "max": 9}}},
+        {"id": "out", "type": "Output", "params": {}}],
+        "edges": [["in", "n0"], ["n0", "out"]], "repeats": []}
+    space = SearchSpace.from_dict(doc)
+    shapes.validate(space, SIGNATURES[0])
+    assert np.isfinite(shapes.analyse(space, SIGNATURES[0]).configurations)

@@ -1,0 +1,73 @@
+"""The Results page shows a finished search: best trial, metrics, confusion matrix or a
+predicted-vs-actual plot; exporting reports failures in place."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from automl_studio.gui.results_page import ResultsPage
+from PySide6.QtWidgets import QWidget
+
+
+def classification_finish() -> dict:
+    return {"type": "search_finished", "status": "completed", "best_trial_id": "3",
+            "best_score": 0.12, "best_hyperparameters": {"units": 64, "lr": 0.001},
+            "test_metrics": {"accuracy": 0.9, "balanced_accuracy": 0.88, "f1_macro": 0.87,
+                             "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["cat", "dog"]},
+            "exported": ["/p/best/best.h5"]}
+
+
+def test_empty_until_a_search_finished(qtbot):
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    assert not page.findChild(QWidget, "exportModel").isEnabled()
+    assert "No results yet" in page.findChild(QWidget, "resultsEmptyState").text()
+
+
+def test_classification_result(qtbot, tmp_path):
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(classification_finish(), str(tmp_path))
+    assert page.findChild(QWidget, "exportModel").isEnabled()
+    assert page.findChild(QWidget, "metric_accuracy").text() == "0.900"
+    assert page.findChild(QWidget, "best_units").text() == "64"
+    model = page.confusion_model
+    assert (model.rowCount(), model.columnCount()) == (2, 2)
+    assert model.index(0, 1).data() == "1"
+    assert "actual cat, predicted dog" in model.index(0, 1).data(3)  # ToolTipRole
+    assert "best.h5" in page.findChild(QWidget, "exportedFiles").text()
+
+
+def test_regression_result_plots_predicted_against_actual(qtbot, tmp_path):
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    finish = {"status": "completed", "best_trial_id": "1", "best_score": 2.0,
+              "test_metrics": {"rmse": 1.5, "mae": 1.1, "r2": 0.8,
+                               "sample": {"actual": [1.0, 2.0, 3.0], "predicted": [1.1, 1.8, 3.3]}}}
+    page.set_result(finish, str(tmp_path))
+    plot = page.findChild(QWidget, "predictedVsActualPlot")
+    assert plot is not None and plot.accessibleName()
+    assert page.findChild(QWidget, "metric_r2").text() == "0.800"
+
+
+@pytest.mark.slow
+def test_export_failure_shows_a_message(qtbot, tmp_path):
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(classification_finish(), str(tmp_path / "no-such-project"))
+    with qtbot.waitSignal(page.exportFailed, timeout=240_000) as blocker:
+        page.export_to(str(tmp_path / "out.h5"))
+    assert blocker.args[0]
+    assert "Export failed" in page.banner.text()
+    assert page.findChild(QWidget, "exportModel").isEnabled()
+
+
+def test_the_pyside_refcount_workaround_is_in_effect_where_needed():
+    from automl_studio.gui import qt_workarounds
+
+    if sys.version_info < (3, 12) and qt_workarounds.none_refcount_leaks():
+        assert qt_workarounds.protect_none_refcount()
+        assert sys.getrefcount(None) > 1 << 40
+    else:
+        assert not qt_workarounds.protect_none_refcount() or sys.version_info < (3, 12)
