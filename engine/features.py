@@ -85,23 +85,28 @@ class FeatureSchema:
         if missing:
             raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
         out: dict[str, np.ndarray] = {}
+        n = len(frame)
         if self.numeric:
-            parts = []
+            # Filled column by column into one float32 block: a copy per column, not per table.
+            numeric = np.empty((n, self.numeric_width), dtype=np.float32)
+            j = 0
             for f in self.numeric:
                 values = _to_numeric(frame[f.name])
                 gaps = ~np.isfinite(values)
-                parts.append(np.where(gaps, f.fill, values))
+                numeric[:, j] = np.where(gaps, f.fill, values)
+                j += 1
                 if f.flag:
-                    parts.append(gaps.astype(np.float64))
-            out["numeric"] = np.stack(parts, axis=1).astype(np.float32)
+                    numeric[:, j] = gaps
+                    j += 1
+            out["numeric"] = numeric
         if self.categorical:
-            parts = []
-            for c in self.categorical:
+            codes_block = np.empty((n, len(self.categorical)), dtype=np.int32)
+            for j, c in enumerate(self.categorical):
                 lookup = {v: i + 1 for i, v in enumerate(c.vocabulary)}
                 codes = frame[c.name].map(lambda v, lk=lookup: lk.get(label_text(v), 0)
                                           if v == v and v is not None else 0)
-                parts.append(codes.to_numpy(dtype=np.int64) + c.offset)
-            out["categorical"] = np.stack(parts, axis=1).astype(np.int32)
+                codes_block[:, j] = codes.to_numpy(dtype=np.int64) + c.offset
+            out["categorical"] = codes_block
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -277,6 +277,44 @@ class TrialCallback(keras.callbacks.Callback):
                 f"the loss became {loss} at epoch {epoch + 1}; try a smaller learning rate")
 
 
+STREAM_BYTES = 64 * 1024 * 1024
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Feeds arrays batch by batch, so a large table is never copied whole into the backend."""
+
+    def __init__(self, x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0) -> None:
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(y)) if shuffle else np.arange(len(y))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[Any, np.ndarray]:
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        return {k: v[rows] for k, v in self.x.items()}, self.y[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.y))
+
+
+def nbytes(x: Any) -> int:
+    return sum(int(v.nbytes) for v in x.values()) if isinstance(x, dict) else int(getattr(x, "nbytes", 0))
+
+
+def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, epochs: int,
+               validation_data: tuple[Any, np.ndarray] | None = None, **kwargs: Any) -> Any:
+    """``model.fit`` on arrays; past :data:`STREAM_BYTES` of inputs they are fed batch by batch."""
+    if nbytes(x) <= STREAM_BYTES:
+        return model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
+    train = ArrayBatches(x, y, batch_size, shuffle=True)
+    val = ArrayBatches(*validation_data, batch_size, shuffle=False) if validation_data is not None else None
+    return model.fit(train, epochs=epochs, validation_data=val, **kwargs)
+
+
 class SpecHyperModel(keras_tuner.HyperModel):
     """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size."""
 
@@ -320,6 +358,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
             callbacks.append(keras.callbacks.EarlyStopping(self.objective, patience=patience, mode=mode,
                                                            restore_best_weights=True))
         kwargs.setdefault("verbose", 0)
-        history = model.fit(*args, batch_size=batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
+        x, y = args[0], args[1]
+        history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
+                             **kwargs)
         self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
         return history

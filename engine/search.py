@@ -460,7 +460,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
 
     Falls back to the best trial's own checkpoint when there is no time or the user stopped.
     """
-    from .hypermodel import BudgetSpent, SearchStopped, TrialCallback
+    from .hypermodel import BudgetSpent, SearchStopped, TrialCallback, fit_arrays
 
     prepared = session.prepared
     if refit:
@@ -472,7 +472,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
         both = _merge(prepared.train, prepared.validation)
         batch = hypermodel._batch_size(best_trial.hyperparameters)
         try:
-            model.fit(both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
+            fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
                 TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch))])
             return model
         except (SearchStopped, BudgetSpent):

@@ -204,3 +204,15 @@ def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, ir
     assert "float32" in json.dumps(head["config"]["dtype"])
     others = [layer for layer in layers if layer["class_name"] == "Dense" and layer["config"]["name"] != "head"]
     assert all("mixed_float16" in json.dumps(layer["config"]["dtype"]) for layer in others)
+
+
+def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
+    from automl_studio.engine import hypermodel
+
+    monkeypatch.setattr(hypermodel, "STREAM_BYTES", 0)  # treat this small table as a large one
+    events, listener = collect()
+    result = run_search(SearchConfig(data_path=str(mixed_csv), project_dir=str(tmp_path / "p"), target="label",
+                                     max_trials=1, max_epochs=2, tuner="random", export_keras=False), listener)
+    assert result.status == "completed" and result.test_metrics["n"] > 0
+    epochs = [e for e in events if e.type == "epoch_ended" and e.trial_id == "0"]
+    assert len(epochs) == 2 and "val_loss" in epochs[0].metrics
