@@ -74,7 +74,7 @@ def main() -> int:
         if name in phases:
             print(f"  {name:<12} at +{phases[name] - t0:6.2f} s after Start")
     print("  longest gaps began at " + ", ".join(
-        f"+{a - t0:.2f} s ({(b - a) * 1000:.0f} ms)" for a, b in reversed(worst)))
+        f"{a - t0:+.2f} s ({(b - a) * 1000:.0f} ms)" for a, b in reversed(worst)))
     measure_stop(app, window, scratch)
     window.close()
     return 0

@@ -166,6 +166,14 @@ def diagnose(events: list[dict]) -> dict:
     }
 
 
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=150.0, help="--time-budget per search (default 150)")
@@ -191,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
         "versions": {"scikit-learn": sklearn.__version__},
+        "git": {"head": _git("rev-parse", "HEAD"), "engine_changes": _git("status", "--short", "engine")},
         "budget_s": args.budget,
         "seed": args.seed,
         "engine_args": args.engine_arg,

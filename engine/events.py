@@ -72,7 +72,11 @@ class TrialStarted(Event):
 
 @dataclass(frozen=True)
 class EpochEnded(Event):
-    """One epoch of a trial ended; ``metrics`` holds every logged value (loss, val_loss, ...)."""
+    """One epoch of a trial ended; ``metrics`` holds every logged value (loss, val_loss, ...).
+
+    The final refit of the best configuration reports its epochs (and batches) with
+    ``trial_id="refit"``; it has no ``trial_started``/``trial_ended`` and no validation metrics.
+    """
 
     type: ClassVar[str] = "epoch_ended"
     trial_id: str

@@ -1,8 +1,8 @@
 """``automl-studio gui [PATH]``: starts the desktop app.
 
-Before the window is shown only Qt, pyqtgraph and the engine's light modules load; pandas and
-the data load after it is on screen (in a worker thread), and TensorFlow never loads in this
-process: training and exporting run in child processes.
+Before the first frame only Qt and the engine's light modules load; pyqtgraph (the live plots)
+is built right after it, pandas and the data load in a worker thread, and TensorFlow never loads
+in this process: training and exporting run in child processes.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from .paths import demo_dataset, resource_path
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 __all__ = ["create_application", "demo_dataset", "has_display", "main"]
 
@@ -41,7 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def create_application(argv: list[str] | None = None):  # noqa: ANN201 - QApplication
+def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the app's name, icon, high-DPI policy and stylesheet."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication, QIcon
@@ -49,8 +53,10 @@ def create_application(argv: list[str] | None = None):  # noqa: ANN201 - QApplic
 
     from .settings_store import APPLICATION, ORGANIZATION
 
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication([sys.argv[0] if sys.argv else "automl-studio", *(argv or [])])

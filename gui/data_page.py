@@ -170,7 +170,7 @@ class DataPage(QWidget):
         right_layout.setContentsMargins(8, 0, 0, 0)
         target_box = QGroupBox("Prediction")
         form = QFormLayout(target_box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.target_combo = name_widget(QComboBox(), "targetColumn", "Target column",
                                         "The column the network learns to predict")
         self.target_combo.currentIndexChanged.connect(self._on_target_edited)
@@ -178,10 +178,11 @@ class DataPage(QWidget):
                                       "Auto detects classification or regression from the target")
         self.task_combo.addItems([t.capitalize() for t in TASK_CHOICES])
         self.task_combo.currentIndexChanged.connect(self._on_task_edited)
-        self.detected_label = name_widget(QLabel("—"), "detectedTask", "Detected task")
+        self.detected_label = name_widget(QLabel("Detected: —"), "detectedTask", "Detected task")
         form.addRow("Target", self.target_combo)
         form.addRow("Task", self.task_combo)
-        form.addRow("Detected", self.detected_label)
+        self.detected_label.setWordWrap(True)
+        form.addRow(self.detected_label)  # a row of its own: class lists can be long
         right_layout.addWidget(target_box)
 
         split_box = QGroupBox("Split")
@@ -433,7 +434,7 @@ class DataPage(QWidget):
         self.preview_model.set_target(profile.target if profile is not None else None)
         self.table.resizeColumnsToContents()
         if profile is None:
-            self.detected_label.setText("—")
+            self.detected_label.setText("Detected: —")
             self.warnings_label.setText(NO_WARNINGS)
             return
         classes = ""
@@ -442,8 +443,7 @@ class DataPage(QWidget):
                               zip(profile.class_names[:6], profile.class_counts[:6], strict=False))
             more = "…" if len(profile.class_names) > 6 else ""
             classes = f" — {len(profile.class_names)} classes: {pairs}{more}"
-        self.detected_label.setText(f"{profile.task}{classes}")
-        self.detected_label.setWordWrap(True)
+        self.detected_label.setText(f"Detected: <b>{profile.task}</b>{classes}")
         warnings = list(profile.warnings)
         self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings) if warnings else NO_WARNINGS)
 

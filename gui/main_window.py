@@ -81,8 +81,8 @@ def readme_text() -> str:
     if path is not None:
         return path.read_text(encoding="utf-8")
     try:
-        text = metadata.metadata("automl-studio").get("Description") or ""
-    except metadata.PackageNotFoundError:
+        text = str(metadata.metadata("automl-studio")["Description"] or "")
+    except (metadata.PackageNotFoundError, KeyError):
         text = ""
     return text or "The README is not available in this installation."
 

@@ -197,7 +197,8 @@ class ResultsPage(QWidget):
         self.confusion_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.detail_stack.addWidget(self.confusion_view)
         self._regression_host = QWidget()
-        QVBoxLayout(self._regression_host).setContentsMargins(0, 0, 0, 0)
+        self._regression_layout = QVBoxLayout(self._regression_host)
+        self._regression_layout.setContentsMargins(0, 0, 0, 0)
         self.detail_stack.addWidget(self._regression_host)
         self.detail_stack.addWidget(empty_state("No test predictions were reported.",
                                                 "resultsNoDetail"))
@@ -214,7 +215,7 @@ class ResultsPage(QWidget):
         has_best = bool(finish and finish.get("best_trial_id") is not None)
         self.export_button.setEnabled(has_best and project_dir is not None)
         self.stack.setCurrentIndex(1 if has_best else 0)
-        if not has_best:
+        if not has_best or finish is None:
             return
         self._fill_best(finish)
         metrics = dict(finish.get("test_metrics") or {})
@@ -293,7 +294,7 @@ class ResultsPage(QWidget):
             self._diagonal = item.plot([], [], pen=pg.mkPen("#e07b00", width=2,
                                                             style=Qt.PenStyle.DashLine))
             item.addItem(self._scatter)
-            self._regression_host.layout().addWidget(self._regression_plot)
+            self._regression_layout.addWidget(self._regression_plot)
         self._scatter.setData(x=list(map(float, actual)), y=list(map(float, predicted)))
         lo = min(min(actual), min(predicted))
         hi = max(max(actual), max(predicted))

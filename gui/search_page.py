@@ -122,7 +122,8 @@ class SearchPage(QWidget):
         self._plots: Any = None
         self._plots_host = QWidget()
         self._plots_host.setObjectName("livePlotsHost")
-        QVBoxLayout(self._plots_host).setContentsMargins(0, 0, 0, 0)
+        self._plots_layout = QVBoxLayout(self._plots_host)
+        self._plots_layout.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self._plots_host)
         right.addWidget(self._build_tables())
         right.setStretchFactor(0, 3)
@@ -235,6 +236,7 @@ class SearchPage(QWidget):
         self.trials_table.selectionModel().currentRowChanged.connect(self._on_row_selected)
         self.trials_table.horizontalHeader().setResizeContentsPrecision(50)
         self.trials_model.columnsInserted.connect(self._fit_columns)
+        self.trials_model.rowsInserted.connect(self._fit_columns_to_first_rows)
         layout.addWidget(self.trials_table)
         tabs.addTab(trials, "Trials")
         self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
@@ -260,7 +262,7 @@ class SearchPage(QWidget):
 
             self._plots = LivePlots()
             self._plots.trialClicked.connect(self.select_trial)
-            self._plots_host.layout().addWidget(self._plots)
+            self._plots_layout.addWidget(self._plots)
         return self._plots
 
     # ----------------------------------------------------------------- settings
@@ -399,6 +401,7 @@ class SearchPage(QWidget):
             self._log(self._finish["message"])
             self._can_resume = True
         self.plots.stop_timer()
+        self.plots.show_finished(f"Search {self._finish.get('status', 'ended')}")
         self._clock.stop()
         self._update_progress()
         self.finished.emit(dict(self._finish))
@@ -434,6 +437,11 @@ class SearchPage(QWidget):
     def _fit_columns(self, *_args: Any) -> None:
         # New hyperparameter columns: size them to their names once, not on every update.
         self.trials_table.resizeColumnsToContents()
+
+    @Slot()
+    def _fit_columns_to_first_rows(self, *_args: Any) -> None:
+        if self.trials_model.rowCount() <= 3:  # later rows rarely need wider columns
+            self.trials_table.resizeColumnsToContents()
 
     def _log(self, line: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")

@@ -30,9 +30,8 @@ class SettingsStore:
 
     def recent_files(self) -> list[str]:
         value = self._settings.value("recent/files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or []) if v]
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return [str(v) for v in values if v]
 
     def add_recent_file(self, path: str) -> list[str]:
         path = os.path.abspath(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -83,7 +85,10 @@ def empty_state(text: str, name: str) -> QLabel:
     return label
 
 
-def name_widget(widget: QWidget, name: str, accessible: str, tip: str | None = None) -> QWidget:
+W = TypeVar("W", bound=QWidget)
+
+
+def name_widget(widget: W, name: str, accessible: str, tip: str | None = None) -> W:
     """Gives a control its objectName (for automation) and accessibleName (for screen readers)."""
     widget.setObjectName(name)
     widget.setAccessibleName(accessible)
