@@ -25,8 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check engine gui tests benchmarks
 	$(BIN)/lint-imports
 
+# Under Xvfb (a real X server and window manager-less desktop) when installed, else offscreen.
 screenshots: $(STAMP)
-	$(BIN)/python packaging/screenshots.py
+	@if command -v xvfb-run >/dev/null 2>&1; then run='xvfb-run -a -s "-screen 0 1600x1000x24 -dpi 96"'; \
+	else run='env QT_QPA_PLATFORM=offscreen'; fi; \
+	eval $$run $(BIN)/python packaging/screenshots.py && eval $$run $(BIN)/python packaging/editor_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -474,14 +474,75 @@ def _label_twin(path: Path) -> Path | None:
 # --- image folders --------------------------------------------------------------------------
 
 
+LAZY_IMAGES = 5_000  # folders with more images are decoded batch by batch, not all at once
+
+
+class LazyImages:
+    """Image files that look like a uint8 array (N×H×W×3) but decode only the rows asked for.
+
+    Indexing (an int, a slice or an index array) decodes and resizes those files; ``subset``
+    makes a smaller lazy view without decoding anything. Training reads it batch by batch
+    (see ``hypermodel.ArrayBatches``), so a folder of tens of thousands of images never sits in
+    memory whole.
+    """
+
+    dtype = np.dtype(np.uint8)
+    ndim = 4
+
+    def __init__(self, files: tuple[str, ...], size: tuple[int, int]) -> None:
+        self.files, self.size = files, size
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self.files), self.size[0], self.size[1], 3)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _decode(self, file: str) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        height, width = self.size
+        try:
+            with Image.open(file) as image:
+                return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, (int, np.integer)):
+            return self._decode(self.files[int(index)])
+        rows = range(len(self.files))[index] if isinstance(index, slice) else np.asarray(index).reshape(-1)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
+        for i, row in enumerate(rows):
+            out[i] = self._decode(self.files[int(row)])
+        return out
+
+    def subset(self, index: Any) -> LazyImages:
+        return LazyImages(tuple(self.files[int(i)] for i in np.asarray(index).reshape(-1)), self.size)
+
+    @staticmethod
+    def concat(parts: list[LazyImages]) -> LazyImages:
+        return LazyImages(tuple(f for part in parts for f in part.files), parts[0].size)
+
+
 def load_image_folder(
     path: Path,
     *,
     image_size: tuple[int, int] = (64, 64),
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    lazy: bool | None = None,
 ) -> Dataset:
-    """Reads a folder with one subfolder of PNG/JPEG images per class, resized to ``image_size``."""
+    """Reads a folder with one subfolder of PNG/JPEG images per class, resized to ``image_size``.
+
+    ``lazy`` (default: more than :data:`LAZY_IMAGES` files) checks every file's header now and
+    decodes the pixels only when training asks for them.
+    """
     from PIL import Image, UnidentifiedImageError
 
     classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -499,8 +560,9 @@ def load_image_folder(
         files.extend((f, index) for f in found)
     if len(classes) < 2:
         raise DataError(f"{path}: only one class folder ('{classes[0]}'); a classifier needs two")
+    lazy = len(files) > LAZY_IMAGES if lazy is None else lazy
     height, width = image_size
-    x = np.empty((len(files), height, width, 3), dtype=np.uint8)
+    x: Any = None if lazy else np.empty((len(files), height, width, 3), dtype=np.uint8)
     y = np.empty(len(files), dtype=np.int64)
     for i, (file, label) in enumerate(files):
         if cancel is not None and cancel.is_set():
@@ -509,19 +571,22 @@ def load_image_folder(
             raise DataError(f"{file}: the image file is empty (0 bytes)")
         try:
             with Image.open(file) as image:
-                image = image.convert("RGB").resize((width, height), Image.BILINEAR)
-                x[i] = np.asarray(image, dtype=np.uint8)
+                if x is not None:
+                    image = image.convert("RGB").resize((width, height), Image.BILINEAR)
+                    x[i] = np.asarray(image, dtype=np.uint8)
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
         y[i] = label
         if progress is not None and (i % 64 == 0 or i == len(files) - 1):
             progress((i + 1) / len(files))
+    paths = tuple(str(f) for f, _ in files)
+    if x is None:
+        x = LazyImages(paths, (height, width))
     counts = np.bincount(y, minlength=len(classes))
     notes = tuple(
         f"class '{classes[k]}' has only {int(c)} image(s)" for k, c in enumerate(counts) if c < 5
     )
     return Dataset(
         path=str(path), kind="images", x=x, y=y, class_names=tuple(classes),
-        files=tuple(str(f) for f, _ in files), fingerprint=file_fingerprint(path), notes=notes,
+        files=paths, fingerprint=file_fingerprint(path), notes=notes,
     )
-

@@ -250,7 +250,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         x_all["sequence"] = x_all["sequence"].astype(np.float32)
 
     def take(idx: np.ndarray) -> Split:
-        return Split({k: v[idx] for k, v in x_all.items()}, y[idx])
+        return Split({k: v.subset(idx) if hasattr(v, "subset") else v[idx] for k, v in x_all.items()}, y[idx])
 
     train, validation, test = take(tr), take(va), take(te)
     if len(train) < 2 or len(validation) < 1:

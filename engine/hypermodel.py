@@ -305,10 +305,39 @@ def nbytes(x: Any) -> int:
     return sum(int(v.nbytes) for v in x.values()) if isinstance(x, dict) else int(getattr(x, "nbytes", 0))
 
 
+def _in_memory(x: Any) -> bool:
+    values = x.values() if isinstance(x, dict) else [x]
+    return all(isinstance(v, np.ndarray) for v in values) and nbytes(x) <= STREAM_BYTES
+
+
+class _InputBatches(keras.utils.PyDataset):
+    """Inputs only, in order, for ``predict`` on large or lazily decoded data."""
+
+    def __init__(self, x: Any, batch_size: int) -> None:
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
+        self.x, self.batch_size = x, batch_size
+        self.n = len(next(iter(x.values())))
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return ({k: v[rows] for k, v in self.x.items()},)
+
+
+def predict_arrays(model: keras.Model, x: Any, batch_size: int = 256) -> np.ndarray:
+    """``model.predict`` that streams large or lazily decoded inputs."""
+    if _in_memory(x):
+        return np.asarray(model.predict(dict(x), verbose=0, batch_size=batch_size))
+    return np.asarray(model.predict(_InputBatches(x, batch_size), verbose=0))
+
+
 def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, epochs: int,
                validation_data: tuple[Any, np.ndarray] | None = None, **kwargs: Any) -> Any:
-    """``model.fit`` on arrays; past :data:`STREAM_BYTES` of inputs they are fed batch by batch."""
-    if nbytes(x) <= STREAM_BYTES:
+    """``model.fit`` on arrays; past :data:`STREAM_BYTES` of inputs (or for images decoded on
+    demand) they are fed batch by batch."""
+    if _in_memory(x) and (validation_data is None or _in_memory(validation_data[0])):
         return model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
     train = ArrayBatches(x, y, batch_size, shuffle=True)
     val = ArrayBatches(*validation_data, batch_size, shuffle=False) if validation_data is not None else None

@@ -305,7 +305,12 @@ def configure_accelerator(config: SearchConfig, emit: Callable[[Event], None]) -
 
 
 def _merge(a: Split, b: Split) -> Split:
-    return Split({k: np.concatenate([a.x[k], b.x[k]]) for k in a.x}, np.concatenate([a.y, b.y]))
+    def join(first: Any, second: Any) -> Any:
+        if hasattr(first, "concat"):  # lazily decoded images
+            return first.concat([first, second])
+        return np.concatenate([first, second])
+
+    return Split({k: join(a.x[k], b.x[k]) for k in a.x}, np.concatenate([a.y, b.y]))
 
 
 def _sample(split: Split, n: int = 8) -> dict[str, np.ndarray]:
@@ -492,13 +497,14 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
             emit: Callable[[Event], None]) -> None:
     """Evaluates on the test split and exports ``best/best.h5`` (+ ``.keras``, + ``--export``)."""
     from .export import build_metadata, export_model
+    from .hypermodel import predict_arrays
     from .metrics import classification_metrics, regression_metrics, sample_points
 
     config, prepared = session.config, session.prepared
     test = prepared.test
     if len(test):
         emit(PhaseChanged(phase="evaluating", message=f"test split: {len(test)} rows"))
-        predicted = np.asarray(model.predict(dict(test.x), verbose=0))
+        predicted = predict_arrays(model, test.x)
         if prepared.signature.task == "classification":
             result.test_metrics = classification_metrics(test.y, predicted, prepared.class_names)
             if predicted.shape[1] == 1:

@@ -102,7 +102,7 @@ class LivePlots(QWidget):
         self.current_plot = _plot("currentTrialPlot", "Current trial", "epoch", "value")
         self.all_plot = _plot("allTrialsPlot", "All trials (validation curve)", "epoch", "objective")
         self.best_plot = _plot("bestScorePlot", "Best score so far", "elapsed (s)", "best score")
-        self.scatter_plot = _plot("trialScorePlot", "Score of each trial", "trial", "score")
+        self.scatter_plot = _plot("trialScorePlot", "Score of each trial", "n-th trial run", "score")
         self.batch_progress = QProgressBar()
         self.batch_progress.setObjectName("batchProgress")
         self.batch_progress.setAccessibleName("Progress of the current epoch")

@@ -216,3 +216,28 @@ def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
     assert result.status == "completed" and result.test_metrics["n"] > 0
     epochs = [e for e in events if e.type == "epoch_ended" and e.trial_id == "0"]
     assert len(epochs) == 2 and "val_loss" in epochs[0].metrics
+
+
+def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from automl_studio.engine import dataset
+
+    rng = np.random.default_rng(0)
+    for name, shift in (("dark", 0), ("light", 120)):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(30):
+            pixels = (rng.uniform(0, 100, (20, 20, 3)) + shift).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / name / f"{i}.png")
+    monkeypatch.setattr(dataset, "LAZY_IMAGES", 10)
+    loaded = dataset.load_dataset(tmp_path / "imgs", image_size=(16, 16))
+    assert isinstance(loaded.x, dataset.LazyImages) and loaded.x.shape == (60, 16, 16, 3)
+    assert loaded.x[[0, 59]].shape == (2, 16, 16, 3) and loaded.x[59].mean() > loaded.x[0].mean()
+    (tmp_path / "imgs" / "dark" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="broken.png"):
+        dataset.load_dataset(tmp_path / "imgs", image_size=(16, 16))  # headers are checked up front
+    (tmp_path / "imgs" / "dark" / "broken.png").unlink()
+    result = run_search(SearchConfig(data_path=str(tmp_path / "imgs"), project_dir=str(tmp_path / "p"),
+                                     max_trials=1, max_epochs=2, tuner="random", image_size=(16, 16),
+                                     export_keras=False))
+    assert result.status == "completed" and result.test_metrics["n"] > 0
