@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from automl_studio.engine.space import DataSignature
 from PySide6.QtCore import QEvent, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
@@ -41,11 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from .data_page import DataPage
+from .network_editor import data_signature
 from .network_page import NetworkPage
 from .paths import demo_dataset, resource_path
 from .results_page import ResultsPage
 from .search_page import SearchPage
 from .settings_store import SettingsStore
+from .tasks import TaskRunner
 
 APP_TITLE = "AutoML Studio"
 PROJECT_SUFFIX = ".automl.json"
@@ -117,6 +120,10 @@ class MainWindow(QMainWindow):
         self._project_name = "Untitled"
         self._search_dir: str | None = None
         self._recent_candidate: str | None = None
+        self._network_validity: tuple[bool, str] = (False, "")
+        self._new_data = False  # a dataset opened since the last signature: lay out its default
+        self._signature_task = TaskRunner(self)
+        self._signature_failed = False
         self.setWindowIcon(QIcon(resource_path("icon.svg")))
         self.setAcceptDrops(True)
         self._build_pages()
@@ -127,7 +134,6 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_title()
         self._update_actions()
-        self._on_training_settings_changed()
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 860)
@@ -170,7 +176,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
         self.data_page = DataPage(self.undo_stack)
-        self.network_page = NetworkPage()
+        self.network_page = NetworkPage(self.undo_stack)
         self.search_page = SearchPage()
         self.results_page = ResultsPage()
         for page in (self.data_page, self.network_page, self.search_page, self.results_page):
@@ -302,9 +308,13 @@ class MainWindow(QMainWindow):
         s.controller.runningChanged.connect(self._on_search_running)
         s.stateChanged.connect(self.status_search.setText)
         s.finished.connect(self._on_search_finished)
+        s.trialSelected.connect(self._on_trial_selected)
         r.exportRequested.connect(self._on_export_requested)
-        s.max_epochs.valueChanged.connect(self._on_training_settings_changed)
-        s.patience.valueChanged.connect(self._on_training_settings_changed)
+        editor = self.network_page.editor
+        editor.validityChanged.connect(self._on_network_validity)
+        self._network_validity = editor.validity()
+        self._signature_task.finished.connect(self._on_signature_ready)
+        self._signature_task.failed.connect(self._on_signature_failed)
         # One seed, shown on both the Data and the Search page.
         d.seed_spin.valueChanged.connect(s.seed.setValue)
         s.seed.valueChanged.connect(d.seed_spin.setValue)
@@ -458,6 +468,11 @@ class MainWindow(QMainWindow):
         if self.data_page.loading:
             self.search_page.banner.show_message("The data is still loading; start when it is ready.")
             return
+        blocker = self.start_blocker()
+        if blocker:
+            self.nav.setCurrentRow(1)
+            self.network_page.banner.show_message(f"Cannot start: {blocker}", "error")
+            return
         try:
             config = self.current_config(resume=resume)
         except (UserError, ValueError) as exc:
@@ -483,10 +498,19 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_search_finished(self, event: dict[str, Any]) -> None:
         self.results_page.set_result(event, self._search_dir)
+        best = event.get("best_hyperparameters")
+        if best:  # no winner (a failed or empty search): keep showing the ranges
+            self.network_page.editor.show_trial(best)
         self._update_actions()
         if event.get("best_trial_id") is not None:
             self.statusBar().showMessage("Search finished — the best model is on the Results page",
                                          8000)
+
+    @Slot(str)
+    def _on_trial_selected(self, tid: str) -> None:
+        trial = self.search_page.trials_model.trial(tid)
+        if trial and trial.get("hyperparameters"):  # the Network page fills its values in
+            self.network_page.editor.show_trial(trial["hyperparameters"])
 
     @Slot()
     def _on_export_requested(self) -> None:
@@ -514,23 +538,58 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, summary: dict[str, Any]) -> None:
         if os.path.abspath(summary["path"]) == self._recent_candidate:
             self.settings.add_recent_file(summary["path"])  # opened by itself, not by a project
-        ds = self.data_page.dataset
-        image_like = ds is not None and ds.x is not None and ds.x.ndim == 4
         if self._project_path is None:
-            self.network_page.set_template("image" if image_like else "tabular")
+            self._new_data = True  # its signature lays out the data's default template
         self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
         self._update_status_data()
         self._update_actions()
 
-    @Slot()
-    def _on_training_settings_changed(self, *_args: Any) -> None:
-        settings = self.search_page.settings()
-        self.network_page.set_training_overrides({"epochs": settings["max_epochs"],
-                                                  "patience": settings["patience"]})
-
     @Slot(dict)
     def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
         self._update_status_data()
+        ds, profile = self.data_page.dataset, self.data_page.profile
+        if ds is None or profile is None:
+            self._signature_task.cancel()
+            return
+        # The shapes come from the prepared data (a fraction of a second for most tables, more
+        # for images): off the GUI thread, the newest profile wins.
+        self._signature_task.start(data_signature, dataset=ds, profile=profile)
+
+    @Slot(object)
+    def _on_signature_ready(self, data: dict[str, Any]) -> None:
+        if self._signature_failed:
+            self._signature_failed = False
+            self.network_page.banner.clear()
+        signature = DataSignature.from_dict(data)
+        previous = self.network_page.editor.signature()
+        inputs_changed = previous is None or set(previous.inputs) != set(signature.inputs)
+        reset = self._project_path is None and (self._new_data or inputs_changed)
+        self._new_data = False
+        self.network_page.set_signature(signature, reset=reset)
+        self._update_actions()
+
+    @Slot(str, str)
+    def _on_signature_failed(self, kind: str, message: str) -> None:
+        if kind != "cancelled":
+            self._signature_failed = True
+            self.network_page.banner.show_message(
+                f"The network cannot be checked against this data: {message}", "warning")
+
+    @Slot(bool, str)
+    def _on_network_validity(self, valid: bool, reason: str) -> None:
+        self._network_validity = (valid, reason)
+        self._update_actions()
+
+    def start_blocker(self) -> str:
+        """Why a search cannot start now ("" if it can, or if clicking Start will explain).
+
+        Without data (or before its shapes are known) Start stays enabled: clicking it says
+        what is missing, and the search checks the network itself.
+        """
+        valid, reason = self._network_validity
+        if valid or self.data_page.dataset is None or self.network_page.editor.signature() is None:
+            return ""
+        return reason
 
     @Slot(str)
     def _on_load_failed(self, _message: str) -> None:
@@ -551,7 +610,10 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         running = self.search_page.running
         stopping = self.search_page.controller.stopping
-        self.act_start.setEnabled(not running)
+        blocker = self.start_blocker()
+        self.act_start.setEnabled(not running and not blocker)
+        self.act_start.setToolTip(blocker or self.act_start.statusTip())
+        self.search_page.set_start_blocker(blocker)
         self.act_stop.setEnabled(running and not stopping)
         self.act_resume.setEnabled(self.search_page.can_resume)
         self.act_new.setEnabled(not running)
@@ -696,6 +758,7 @@ class MainWindow(QMainWindow):
         self.search_page.shutdown()
         self.data_page.shutdown()
         self.results_page.shutdown()
+        self._signature_task.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()

@@ -13,6 +13,7 @@ Layout: the palette (left), the canvas (centre), the inspector and the KerasTune
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import re
@@ -134,6 +135,39 @@ def describe_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(map(str, value)) + ")"
     return _num(value)
+
+
+def _balanced_bands(n_columns: int, breaks: set[int], bands: int) -> list[int] | None:
+    """Each column's band when a chain of columns wraps into ``bands`` rows at allowed breaks.
+
+    Picks the breaks that make the widest band narrowest (then the most even), so a chain such as
+    Input → [repeat block] → Output wraps around its block rather than leaving one card behind.
+    None when there are too few allowed breaks.
+    """
+    allowed = sorted(b for b in breaks if 0 < b < n_columns)
+    if bands - 1 > len(allowed):
+        return None
+    if math.comb(len(allowed), bands - 1) > 5000:  # a long graph: wrap greedily at even widths
+        chosen: list[int] = []
+        width, per_band = 0, math.ceil(n_columns / bands)
+        for d in range(n_columns):
+            if width >= per_band and d in breaks and len(chosen) < bands - 1:
+                chosen.append(d)
+                width = 0
+            width += 1
+    else:
+        def cost(cuts: Iterable[int]) -> tuple[int, int]:
+            edges = (0, *cuts, n_columns)
+            widths = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+            return max(widths), sum(w * w for w in widths)
+
+        chosen = list(min(itertools.combinations(allowed, bands - 1), key=cost))
+    band_of, band = [], 0
+    for d in range(n_columns):
+        if band < len(chosen) and d == chosen[band]:
+            band += 1
+        band_of.append(band)
+    return band_of
 
 
 def _params_text(low: int, high: int) -> str:
@@ -714,13 +748,9 @@ class NetworkEditor(QWidget):
                 breaks -= set(range(min(depths) + 1, max(depths) + 1))
         best: tuple[float, list[int]] | None = None
         for bands in range(1, min(n_columns, MAX_BANDS) + 1):
-            band_of, band, width = [], 0, 0
-            per_band = math.ceil(n_columns / bands)
-            for d in range(n_columns):
-                if width >= per_band and d in breaks:
-                    band, width = band + 1, 0
-                band_of.append(band)
-                width += 1
+            band_of = _balanced_bands(n_columns, breaks, bands)
+            if band_of is None:
+                continue
             zoom = self._fit_zoom(band_of, columns, slot)
             if best is None or zoom > best[0] * 1.3:  # wrap only when it shows a lot more
                 best = (zoom, band_of)

@@ -6,6 +6,7 @@ The page shows a search; :class:`~.search_worker.SearchController` runs it. The 
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -41,6 +42,7 @@ TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
           ("hyperband", "Hyperband"), ("grid", "Grid search"))
 OBJECTIVES = ("val_loss", "val_accuracy", "val_auc", "val_mae", "val_rmse")
 LOG_LINES = 5000
+START_TIP = "Start a new search (Ctrl+R)"
 
 
 class SearchPage(QWidget):
@@ -48,8 +50,9 @@ class SearchPage(QWidget):
 
     Signals:
         startRequested / resumeRequested / stopRequested: the buttons (the window acts on them).
-        finished(event): the search ended (the ``search_finished`` event, or a synthetic one when
-            the process died without sending it).
+        finished(event): the search ended and its worker is done (the ``search_finished`` event,
+            or a synthetic one when the process died without sending it).
+        trialSelected(trial_id): the user picked a trial in the table.
     """
 
     startRequested = Signal()
@@ -57,6 +60,7 @@ class SearchPage(QWidget):
     stopRequested = Signal()
     finished = Signal(dict)
     stateChanged = Signal(str)
+    trialSelected = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +70,8 @@ class SearchPage(QWidget):
         self._started_at: float | None = None
         self._max_trials = 0
         self._can_resume = False
+        self._start_blocker = ""
+        self._finish_pending = False
         self._build()
         c = self.controller
         c.eventReceived.connect(self._on_event)
@@ -86,7 +92,7 @@ class SearchPage(QWidget):
         top.addWidget(page_header("Search", "KerasTuner tries networks from the search space; "
                                   "every trial trains in a separate process."), 1)
         self.start_button = name_widget(QPushButton("▶  Start"), "startSearch", "Start search",
-                                        "Start a new search (Ctrl+R)")
+                                        START_TIP)
         self.start_button.setProperty("role", "primary")
         self.stop_button = name_widget(QPushButton("■  Stop"), "stopSearch", "Stop search",
                                        "Stop after the current batch (Ctrl+.)")
@@ -100,6 +106,11 @@ class SearchPage(QWidget):
         self.stop_button.clicked.connect(self.stopRequested)
         self.resume_button.clicked.connect(self.resumeRequested)
         layout.addLayout(top)
+        self.start_note = name_widget(QLabel(), "startBlockedReason", "Why Start is unavailable")
+        self.start_note.setProperty("role", "hint")
+        self.start_note.setWordWrap(True)
+        self.start_note.hide()
+        layout.addWidget(self.start_note)
         self.banner = Banner("searchBanner")
         layout.addWidget(self.banner)
 
@@ -324,6 +335,7 @@ class SearchPage(QWidget):
         """Starts the search described by ``config_dict`` (``SearchConfig.to_dict()``)."""
         self.banner.clear()
         self._finish = None
+        self._finish_pending = False
         self._max_trials = int(config_dict.get("max_trials") or 0)
         self._started_at = time.time()
         if not resume:
@@ -404,17 +416,36 @@ class SearchPage(QWidget):
         self.plots.show_finished(f"Search {self._finish.get('status', 'ended')}")
         self._clock.stop()
         self._update_progress()
-        self.finished.emit(dict(self._finish))
+        # ``finished`` waits for the worker to be done (runningChanged(False) follows at once), so
+        # whoever hears it sees the final state: not running, Resume available.
+        self._finish_pending = True
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
         self._update_buttons()
         if not running:
             self.stateChanged.emit(f"Search {self._finish.get('status', 'ended') if self._finish else 'ended'}")
+            if self._finish_pending and self._finish is not None:
+                self._finish_pending = False
+                self.finished.emit(dict(self._finish))
+
+    def set_start_blocker(self, reason: str) -> None:
+        """Disables Start while ``reason`` is not empty (a network that cannot be built) and
+        says why, beside the button and in its tooltip."""
+        self._start_blocker = reason
+        self.start_note.setText(f"<b>Start is unavailable:</b> {html.escape(reason, quote=False)} — fix the "
+                                "network on the Network page." if reason else "")
+        self.start_note.setVisible(bool(reason))
+        self.start_button.setToolTip(reason or START_TIP)
+        self._update_buttons()
+
+    @property
+    def start_blocker(self) -> str:
+        return self._start_blocker
 
     def _update_buttons(self) -> None:
         running = self.controller.running
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(not running and not self._start_blocker)
         self.stop_button.setEnabled(running and not self.controller.stopping)
         self.resume_button.setEnabled(not running and self._can_resume)
 
@@ -457,7 +488,9 @@ class SearchPage(QWidget):
     def _on_row_selected(self, current: Any, _previous: Any) -> None:
         if current.isValid():
             source = self.trials_proxy.mapToSource(current)
-            self.plots.highlight_trial(self.trials_model.trial_id_at(source.row()))
+            tid = self.trials_model.trial_id_at(source.row())
+            self.plots.highlight_trial(tid)
+            self.trialSelected.emit(tid)
 
     def shutdown(self) -> None:
         if self._plots is not None:

@@ -64,7 +64,13 @@ def main() -> int:
     wait_until(app, lambda: window.data_page.profile is not None, 30, "the demo data")
     shot("02-data")
     window.nav.setCurrentRow(1)
+    editor = window.network_page.editor
+    wait_until(app, lambda: editor.signature() is not None, 30, "the network's shapes")
+    editor.select_nodes(["dense"])  # the inspector shows the searched ranges of a layer
+    settle(app)
+    editor.canvas.fit_all()
     shot("03-network")
+    editor.select_nodes([])
 
     page = window.search_page
     page.project_dir.setText(str(scratch / "project"))

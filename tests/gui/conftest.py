@@ -52,7 +52,18 @@ def iris_window(qtbot, window):
     with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
         window.open_dataset(str(IRIS))
     qtbot.waitUntil(lambda: window.data_page.profile is not None, timeout=10_000)
+    wait_for_shapes(qtbot, window)
     return window
+
+
+def wait_for_shapes(qtbot, window, timeout: int = 20_000) -> None:
+    """Waits until the Network page's editor knows the open data's shapes (a background task)."""
+    qtbot.waitUntil(lambda: window.network_page.editor.signature() is not None, timeout=timeout)
+
+
+def input_sources(window) -> set[str]:
+    """The data sources the Network page's graph reads (its Input layers)."""
+    return {n["params"].get("source") for n in window.network_page.spec()["nodes"] if n["type"] == "Input"}
 
 
 @pytest.fixture

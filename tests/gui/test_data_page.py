@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import input_sources, wait_for_shapes
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
@@ -102,7 +103,9 @@ def test_image_arrays_show_shapes_and_thumbnails(qtbot, window, image_npz):
     assert "(60, 16, 16, 3)" in summary and "uint8" in summary
     strip = window.findChild(QWidget, "thumbnailStrip")
     assert strip is not None and not window.findChild(QWidget, "imageThumbnails").isHidden()
-    assert window.network_page.template() == "image"
+    wait_for_shapes(qtbot, window)
+    assert input_sources(window) == {"image"}  # the image template, laid out for the data
+    assert any(n["type"] == "Conv2D" for n in window.network_page.spec()["nodes"])
 
 
 def test_a_large_table_is_virtual(qtbot, window, tmp_path):

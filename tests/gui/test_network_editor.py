@@ -67,7 +67,7 @@ def drop_from_palette(editor: NetworkEditor, label: str, scene_pos: tuple[float,
     assert mime.formats(), f"no palette item {label!r}"
     viewport = editor.canvas.viewport()
     point = editor.canvas.mapFromScene(QPointF(*scene_pos))
-    enter = QDragEnterEvent(QPointF(point), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()

@@ -27,7 +27,10 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     tuner.setCurrentIndex(tuner.findData("hyperband"))
     w.search_page.max_epochs.setValue(12)
     w.data_page.validation_spin.setValue(0.3)
-    w.network_page.findChild(QWidget, "tabularMaxBlocks").setValue(2)
+    editor = w.network_page.editor
+    editor.select_nodes(["dense"])
+    editor.inspector.findChild(QWidget, "param_units_max").setValue(128)
+    assert w.isWindowModified()  # a graph edit is a project edit
     w.search_page.project_dir.setText(str(tmp_path / "search"))
     path = tmp_path / "demo.automl.json"
     assert w.save_project(str(path))
@@ -35,7 +38,8 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     assert "demo" in w.windowTitle()
     saved = json.loads(path.read_text())
     assert saved["search"]["target"] == "petal_width"
-    assert saved["search"]["space"]["template"]["options"]["max_blocks"] == 2
+    dense = next(n for n in saved["search"]["space"]["nodes"] if n["id"] == "dense")
+    assert dense["params"]["units"]["max"] == 128 and "position" in dense
 
     second = open_second_window(qtbot, settings_store)
     with qtbot.waitSignal(second.data_page.profileChanged, timeout=20_000):
@@ -45,7 +49,7 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     assert second.findChild(QWidget, "tunerChoice").currentData() == "hyperband"
     assert second.search_page.max_epochs.value() == 12
     assert second.data_page.validation_spin.value() == 0.3
-    assert second.network_page.findChild(QWidget, "tabularMaxBlocks").value() == 2
+    assert second.network_page.spec()["nodes"] == w.network_page.spec()["nodes"]
     assert second.search_page.project_dir.text() == str(tmp_path / "search")
     assert second.current_config().to_dict() | {"fresh": None} == \
         w.current_config().to_dict() | {"fresh": None}

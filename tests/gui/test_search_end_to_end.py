@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import input_sources, wait_for_shapes
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
@@ -80,7 +81,8 @@ def test_iris_search_export_and_reload(qtbot, iris_window, tmp_path):
 def test_image_npz_search_export_and_reload(qtbot, window, image_npz, tmp_path):
     with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
         window.open_dataset(str(image_npz))
-    assert window.network_page.template() == "image"
+    wait_for_shapes(qtbot, window)
+    assert input_sources(window) == {"image"}
     configure(window, tmp_path / "image-project")
     run_and_export(qtbot, window, tmp_path)
 

@@ -130,7 +130,7 @@ def test_geometry_and_recent_files_are_remembered(qtbot, settings_store, tmp_pat
 def test_dropping_a_file_opens_it(qtbot, window):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(IRIS))])
-    enter = QDragEnterEvent(QPoint(50, 50).toPointF(), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
