@@ -276,11 +276,12 @@ def main(argv: list[str] | None = None) -> None:
         return statistics.median(r[key] for r in runs[name])
 
     engine, bare = "automl-studio", "bare KerasTuner"
-    same_lrs = all(a["learning_rates"] == b["learning_rates"] for a, b in zip(runs[engine], runs[bare]))
+    pairs = list(zip(runs[engine], runs[bare], strict=True))
+    same_lrs = all(a["learning_rates"] == b["learning_rates"] for a, b in pairs)
     # Each repeat runs the two sides back to back, so a pair shares the machine's load of the
     # moment; the median of per-pair ratios is the steadiest figure on a shared machine.
-    pair_ratios = [a["search_s"] / b["search_s"] for a, b in zip(runs[engine], runs[bare])]
-    pair_cpu_ratios = [a["search_cpu_s"] / b["search_cpu_s"] for a, b in zip(runs[engine], runs[bare])]
+    pair_ratios = [a["search_s"] / b["search_s"] for a, b in pairs]
+    pair_cpu_ratios = [a["search_cpu_s"] / b["search_cpu_s"] for a, b in pairs]
     summary = {
         "paired_search_ratio_median": statistics.median(pair_ratios),
         "paired_search_ratios": pair_ratios,

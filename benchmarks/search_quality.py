@@ -45,7 +45,6 @@ TARGETS = {"classification": 0.01, "regression": 0.03}
 def engine_split(csv: Path, seed: int):
     """The engine's train/validation/test row indices for this table, checked against prepare_data."""
     import numpy as np
-
     from automl_studio.engine.dataset import load_dataset
     from automl_studio.engine.features import encode_target, prepare_data, stratified_split
     from automl_studio.engine.profile import profile_dataset
@@ -67,8 +66,12 @@ def engine_split(csv: Path, seed: int):
 
 
 def baselines(task: str):
-    from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoostingRegressor,
-                                  RandomForestClassifier, RandomForestRegressor)
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

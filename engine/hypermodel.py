@@ -247,9 +247,10 @@ class TrialCallback(keras.callbacks.Callback):
     """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
 
     def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: Any,
-                 deadline: float | None, batches: int | None) -> None:
+                 deadline: float | None, batches: int | None, *, hard_deadline: bool = False) -> None:
         super().__init__()
         self.trial_id, self.listener, self.stop, self.deadline = trial_id, listener, stop, deadline
+        self.hard_deadline = hard_deadline
         self.batches = batches
         self.epoch = 0
         self._last_report = 0.0
@@ -262,7 +263,10 @@ class TrialCallback(keras.callbacks.Callback):
             raise SearchStopped("stopped by the user")
         now = time.monotonic()
         if self.deadline is not None and now > self.deadline:
-            raise BudgetSpent("time budget spent")
+            if self.hard_deadline:
+                raise BudgetSpent("time budget spent")
+            # A trial cut by the budget still counts, with the epochs it finished.
+            self.model.stop_training = True
         if now - self._last_report >= 0.1:
             self._last_report = now
             self.listener(BatchProgress(trial_id=self.trial_id, epoch=self.epoch + 1, batch=batch + 1,

@@ -136,11 +136,45 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
     )
     if config.tuner == "hyperband":
         tuner = tuner_cls(max_epochs=hypermodel.epochs_for(), factor=3, **common)
+    elif config.tuner == "bayesian":
+        # KerasTuner's default waits 3 × (number of hyperparameters) random trials before its
+        # model takes over: ~75 here, more than most budgets allow.
+        initial = min(8, max(3, (resolved.max_trials or 32) // 4))
+        tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
+                          num_initial_points=initial, **common)
     else:
         tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
                           **common)
     tuner.studio_setup(listener, resolved, config)
+    if config.tuner in ("random", "bayesian"):
+        _start_with_simplest(tuner.oracle, space)
     return tuner
+
+
+def _start_with_simplest(oracle: Any, space: SearchSpace) -> None:
+    """Makes the first trial the simplest network of the space, with a brisk learning rate.
+
+    A good practitioner fits the plain model first: on small tables a linear model often wins
+    and costs seconds; every later trial is the tuner's own choice.
+    """
+    populate = oracle.populate_space
+    repeats = {f"{rep.id}.repeats": rep.min for rep in space.repeats if rep.min != rep.max}
+
+    def populate_space(trial_id: str) -> dict[str, Any]:
+        response = populate(trial_id)
+        if oracle.trials or response.get("status") != "RUNNING":
+            return response
+        values = dict(response["values"])
+        for hp in oracle.hyperparameters.space:
+            if hp.name in repeats:
+                values[hp.name] = repeats[hp.name]
+            elif hp.name.endswith(".enabled") or ".enabled." in hp.name:
+                values[hp.name] = False
+            elif hp.name == "training.learning_rate":
+                values[hp.name] = min(max(1e-2, hp.min_value), hp.max_value)
+        return {**response, "values": values}
+
+    oracle.populate_space = populate_space
 
 
 class _EventsMixin:
@@ -156,6 +190,11 @@ class _EventsMixin:
         self.studio_max_trials = resolved.max_trials
         self.studio_hyperband = config.tuner == "hyperband"
 
+    def studio_reserve(self) -> float:
+        """Seconds kept back for the refit and the export."""
+        typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
+        return 0.75 * typical + 2.0
+
     def _finished_count(self) -> int:
         return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
 
@@ -165,8 +204,9 @@ class _EventsMixin:
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
             typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
-            # Keep room for one more trial and for the refit (about one trial's time).
-            if remaining < 2 * typical or remaining <= 1.0:
+            # Room for one more trial, the refit (shorter than a trial: it stops at the best
+            # epoch) and the export.
+            if remaining < typical + self.studio_reserve() or remaining <= 1.0:
                 raise _SearchDone("budget", "the time budget is spent")
         super().pre_create_trial()  # type: ignore[misc]
 
@@ -177,8 +217,8 @@ class _EventsMixin:
         hypermodel = self.hypermodel
         hypermodel.trial_id = trial.trial_id
         if self.studio_deadline is not None:
-            typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
-            hypermodel.deadline = self.studio_deadline - min(typical, 0.25 * (self.studio_deadline - time.monotonic()))
+            hypermodel.deadline = self.studio_deadline - min(self.studio_reserve(),
+                                                             0.25 * (self.studio_deadline - time.monotonic()))
         epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
         self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
                                           max_epochs=int(epochs), worker=distributed.tuner_id()))
@@ -478,7 +518,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
         batch = hypermodel._batch_size(best_trial.hyperparameters)
         try:
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
-                TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch))])
+                TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True)])
             return model
         except (SearchStopped, BudgetSpent):
             emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
