@@ -18,11 +18,12 @@ run: $(STAMP)
 	$(BIN)/automl-studio gui $(ARGS)
 
 test: $(STAMP)
+	$(BIN)/ruff check engine gui tests benchmarks packaging
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine gui tests benchmarks
+	$(BIN)/ruff check engine gui tests benchmarks packaging
 	$(BIN)/lint-imports
 
 # Under Xvfb (a real X server and window manager-less desktop) when installed, else offscreen.

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from automl_studio.engine.events import Event
 from automl_studio.engine.search import run_search
 from automl_studio.engine.settings import SearchConfig
@@ -39,7 +38,7 @@ def largest_image_spec(batch_size: int) -> dict:
     space = SearchSpace.from_dict(spec)
     for node in spec["nodes"]:
         node.pop("optional", None)
-        for key, value in list(node["params"].items()):
+        for key, _value in list(node["params"].items()):
             parsed = space.node(node["id"]).params[key]
             if is_hp(parsed):
                 node["params"][key] = choose(key, parsed)
@@ -53,7 +52,6 @@ def largest_image_spec(batch_size: int) -> dict:
 def bare_epoch(x: np.ndarray, y: np.ndarray, spec: dict, batch_size: int) -> float:
     """Second-epoch seconds of a plain model.fit on the same network."""
     import keras
-
     from automl_studio.engine.features import prepare_data  # noqa: F401 (same preprocessing path)
     from automl_studio.engine.hypermodel import build_model, fixed_chooser
     from automl_studio.engine.space import DataSignature

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ def make_csv(path: Path, rows: int) -> None:
             x = rng.normal(size=(n, 28)).astype(np.float32)
             color = rng.choice(np.array(["red", "green", "blue", "amber"]), n)
             target = (x[:, 0] + 0.5 * x[:, 1] + (color == "red") + rng.normal(0, 1, n) > 0.5).astype(int)
-            lines = [",".join(f"{v:.4f}" for v in row) + f",{c},{t}" for row, c, t in zip(x, color, target)]
+            lines = [",".join(f"{v:.4f}" for v in row) + f",{c},{t}" for row, c, t in zip(x, color, target, strict=False)]
             handle.write("\n".join(lines) + "\n")
 
 

@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QPushButton, QSpinBox
+    from PySide6.QtWidgets import QAbstractButton, QSpinBox
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
@@ -60,23 +60,23 @@ def main() -> None:
 
     app = create_application([])
     window = MainWindow()
-    window.confirm_close = lambda: True
+    window.confirm_close = lambda _parent: True
     window.show()
     window.open_dataset(str(REPO / "resources" / "iris.csv"))
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not window.findChild(QPushButton, "startSearch").isEnabled():
+    while time.monotonic() < deadline and not (window.data_page.profile is not None
+                                               and window.network_page.editor.signature() is not None):
         app.processEvents()
         time.sleep(0.05)
     window.findChild(QSpinBox, "maxTrials").setValue(args.trials)
     window.findChild(QSpinBox, "maxEpochs").setValue(1)
-    window.findChild(QPushButton, "startSearch").click()
+    window.findChild(QAbstractButton, "startSearch").click()
     samples: list[dict] = []
     state = {"child": None, "done": False}
     started = time.monotonic()
 
     def sample() -> None:
-        model = window.findChild(object, "trialsTable")
-        done = model.model().rowCount() if model is not None and model.model() is not None else 0
+        done = window.search_page.trials_model.count("completed")
         state["child"] = state["child"] or engine_pid(os.getpid())
         child = state["child"]
         try:
@@ -85,7 +85,7 @@ def main() -> None:
             engine = float("nan")
         samples.append({"t": time.monotonic() - started, "trials": done, "gui_mb": rss_mb(os.getpid()),
                         "engine_mb": engine})
-        if not window.findChild(QPushButton, "stopSearch").isEnabled() and done >= args.trials:
+        if not window.findChild(QAbstractButton, "stopSearch").isEnabled() and done >= args.trials:
             state["done"] = True
             app.quit()
 

@@ -17,7 +17,6 @@ import os
 import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from automl_studio.engine.distributed import run_local_workers

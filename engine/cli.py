@@ -161,6 +161,7 @@ def _search(args: argparse.Namespace) -> int:
         fresh=args.fresh, exclude_columns=tuple(args.exclude), x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, device=args.device,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
+        workers=getattr(args, "workers", 1) if args.command == "search" else 1,
     )
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.
@@ -200,10 +201,8 @@ def _search(args: argparse.Namespace) -> int:
         os.environ.update(distributed.roles_env(worker_id, host, int(port)))
     try:
         with redirect:
-            workers = getattr(args, "workers", 1)
-            if workers and workers > 1:
-                final = distributed.run_local_workers(config.replace(extra={"chief_reports_trials": False}),
-                                                      workers, listener)
+            if config.workers > 1:
+                final = distributed.run_local_workers(config, config.workers, listener)
                 from .search import SearchResult
 
                 result = SearchResult(final.get("status", "failed"), final.get("best_trial_id"),

@@ -22,7 +22,7 @@ import numpy as np
 from .errors import DataError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 ARRAY_SUFFIXES = (".npz", ".npy")

@@ -8,6 +8,8 @@ the end), restarts a local worker that died (under the same tuner id KerasTuner 
 trial again, so the trial is retried, not lost), and merges the processes' events.
 
 The oracle's port is unauthenticated: it binds to 127.0.0.1 unless the user names an address.
+This module launches processes and imports no Keras (the window uses it); the chief's serving
+loop is in :mod:`automl_studio.engine.oracle_server`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .events import Event, PhaseChanged, SearchFinished, SearchWarning, event_from_dict
+from .events import Event, PhaseChanged, SearchWarning, event_from_dict
 from .settings import SearchConfig
 
 CHIEF_ID = "chief"
@@ -48,84 +49,6 @@ def free_port(address: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_oracle(oracle: Any, stop: Any = None, *, linger_s: float = 3.0) -> str:
-    """Serves ``oracle`` to workers until every trial is done (or ``stop`` is set).
-
-    Returns ``completed`` or ``stopped``. The address and port come from KerasTuner's variables.
-    """
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-    address, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
-    end = oracle.end_trial
-
-    def end_and_save(trial: Any) -> None:
-        # KerasTuner's oracle saves before it forgets the ended trial, and only a local tuner saves
-        # again afterwards; without this a resumed chief would rerun its last trial.
-        end(trial)
-        oracle.save()
-
-    oracle.end_trial = end_and_save
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    if server.add_insecure_port(f"{address}:{port}") == 0:
-        raise OSError(f"cannot listen on {address}:{port} (in use?)")
-    server.start()
-    idle_since: float | None = None
-    try:
-        while True:
-            time.sleep(0.2)
-            if stop is not None and stop.is_set():
-                return "stopped"
-            if servicer.stop_triggered and not oracle.ongoing_trials:
-                # Workers still alive ask for their next trial within moments and are told to
-                # stop; a worker that died never asks again, so do not wait for it forever.
-                idle_since = idle_since or time.monotonic()
-                if not oracle.tuner_ids or time.monotonic() - idle_since > linger_s:
-                    return "completed"
-            else:
-                idle_since = None
-    finally:
-        server.stop(grace=1.0)
-
-
-def report_oracle_trials(oracle: Any, listener: Callable[[Event], None]) -> None:
-    """Makes the chief's oracle report trial starts and ends of every worker as events."""
-    from .events import TrialEnded, TrialStarted
-
-    create, end = oracle.create_trial, oracle.end_trial
-    started: dict[str, float] = {}
-    owner: dict[str, str] = {}
-
-    def create_trial(tuner: str) -> Any:
-        trial = create(tuner)
-        if trial.status == "RUNNING" and trial.trial_id not in started:
-            started[trial.trial_id] = time.monotonic()
-            owner[trial.trial_id] = tuner
-            listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
-                                  worker=tuner))
-        return trial
-
-    def end_trial(trial: Any) -> None:
-        end(trial)
-        record = oracle.trials[trial.trial_id]
-        status = "completed" if record.status == "COMPLETED" else "failed"
-        began = started.pop(trial.trial_id, time.monotonic())
-        listener(TrialEnded(trial_id=trial.trial_id, status=status,
-                            score=record.score if status == "completed" else None,
-                            duration_s=time.monotonic() - began,
-                            error=(record.message or "").strip().splitlines()[-1:][0] if status == "failed" and record.message else None,
-                            best_epoch=(record.best_step + 1) if status == "completed" and record.best_step is not None else None,
-                            hyperparameters=dict(record.hyperparameters.values),
-                            worker=owner.pop(trial.trial_id, "?")))
-
-    oracle.create_trial, oracle.end_trial = create_trial, end_trial
-
-
 def _thread_env(workers: int) -> dict[str, str]:
     per = str(max(1, (os.cpu_count() or 1) // workers))
     return {"TF_NUM_INTRAOP_THREADS": per, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": per}
@@ -146,7 +69,8 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
             path = os.path.join(config.project_dir, name)
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else (
                 os.path.exists(path) and os.remove(path))
-    base = config.replace(fresh=False)
+    # Each process runs one share of the search; the workers report the trials, not the chief.
+    base = config.replace(fresh=False, workers=1, extra={**config.extra, "chief_reports_trials": False})
     port = free_port()
     chief = SearchProcess(base, env=roles_env(CHIEF_ID, "127.0.0.1", port))
     chief.start()
@@ -219,5 +143,4 @@ def worker_command(config: SearchConfig, address: str, port: int) -> str:
     return " ".join(parts)
 
 
-__all__ = ["role", "tuner_id", "serve_oracle", "report_oracle_trials", "run_local_workers", "worker_command",
-           "free_port", "roles_env", "SearchFinished"]
+__all__ = ["role", "tuner_id", "run_local_workers", "worker_command", "free_port", "roles_env"]

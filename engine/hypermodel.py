@@ -19,8 +19,8 @@ import keras_tuner
 import numpy as np
 
 from .events import BatchProgress, EpochEnded, Event
-from .space import Boolean, Choice, DataSignature, FloatRange, IntRange, SearchSpace, instantiate
 from .shapes import head_units
+from .space import Boolean, Choice, DataSignature, FloatRange, IntRange, SearchSpace, instantiate
 
 
 class SearchStopped(keras_tuner.errors.FatalError):
@@ -227,19 +227,19 @@ def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.opti
     elif schedule == "exponential":
         lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95)
     name = training["optimizer"]
-    O = keras.optimizers
+    optimizers = keras.optimizers
     if name == "adam":
-        return O.Adam(lr)
+        return optimizers.Adam(lr)
     if name == "adamw":
-        return O.AdamW(lr, weight_decay=1e-4)
+        return optimizers.AdamW(lr, weight_decay=1e-4)
     if name == "sgd":
-        return O.SGD(lr, momentum=0.9, nesterov=True)
+        return optimizers.SGD(lr, momentum=0.9, nesterov=True)
     if name == "rmsprop":
-        return O.RMSprop(lr)
+        return optimizers.RMSprop(lr)
     if name == "adagrad":
-        return O.Adagrad(lr)
+        return optimizers.Adagrad(lr)
     if name == "adadelta":
-        return O.Adadelta(lr)
+        return optimizers.Adadelta(lr)
     raise ValueError(f"unknown optimizer {name}")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import distributed
+from . import distributed, oracle_server
 from .dataset import load_dataset
 from .errors import ProjectError, SpecError, UserError
 from .events import (
@@ -136,12 +136,6 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
     )
     if config.tuner == "hyperband":
         tuner = tuner_cls(max_epochs=hypermodel.epochs_for(), factor=3, **common)
-    elif config.tuner == "bayesian":
-        # KerasTuner's default waits 3 × (number of hyperparameters) random trials before its
-        # model takes over: ~75 here, more than most budgets allow.
-        initial = min(8, max(3, (resolved.max_trials or 32) // 4))
-        tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
-                          num_initial_points=initial, **common)
     else:
         tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
                           **common)
@@ -438,11 +432,11 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     try:
         if role == "chief":
             if config.extra.get("chief_reports_trials", True):
-                distributed.report_oracle_trials(tuner.oracle, emit)
+                oracle_server.report_oracle_trials(tuner.oracle, emit)
             tuner.save()
             address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
             emit(PhaseChanged(phase="serving", message=f"oracle serving workers on {address}"))
-            status = distributed.serve_oracle(tuner.oracle, stop)
+            status = oracle_server.serve_oracle(tuner.oracle, stop)
             message = "stopped by the user" if status == "stopped" else ""
         else:
             tuner.search(prepared.train.x, prepared.train.y,

@@ -51,6 +51,7 @@ class SearchConfig:
     device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
     mixed_precision: bool = False  # float16 compute on GPUs; the output layer stays float32
     distribution: str = "none"  # none, or data-parallel (all local GPUs train each trial)
+    workers: int = 1  # trials at once, in local worker processes (KerasTuner's chief/workers)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,8 @@ class SearchConfig:
         if not (self.device in ("auto", "cpu", "gpu") or (self.device.startswith("gpu:")
                                                           and self.device[4:].isdigit())):
             raise UserError(f"unknown device {self.device!r}; use auto, cpu, gpu or gpu:N")
+        if not 1 <= self.workers <= 64:
+            raise UserError("--workers must be between 1 and 64")
         if self.distribution not in ("none", "data-parallel"):
             raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
         if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:

@@ -172,6 +172,9 @@ class SearchPage(QWidget):
         self.time_budget.setSuffix(" min")
         self.executions = self._spin("executionsPerTrial", "Executions per trial", 1, 10, 1,
                                      "Train each network this many times and average the score")
+        self.workers = self._spin("workers", "Trials at once", 1, 64, 1,
+                                  "Run this many trials at once in local worker processes "
+                                  "(KerasTuner's chief and workers); the Worker column shows which ran each")
         self.objective_combo = name_widget(QComboBox(), "objectiveChoice", "Objective",
                                            "The validation metric the tuner optimises")
         self.objective_combo.addItem("Automatic (val_loss)", None)
@@ -181,6 +184,7 @@ class SearchPage(QWidget):
         form.addRow("Max trials", self.max_trials)
         form.addRow("Time budget", self.time_budget)
         form.addRow("Executions", self.executions)
+        form.addRow("Trials at once", self.workers)
         form.addRow("Objective", self.objective_combo)
         layout.addWidget(tuner_box)
 
@@ -286,6 +290,7 @@ class SearchPage(QWidget):
             "max_epochs": self.max_epochs.value() or None,
             "time_budget_s": float(minutes * 60) if minutes else None,
             "executions_per_trial": self.executions.value(),
+            "workers": self.workers.value(),
             "objective": self.objective_combo.currentData(),
             "patience": self.patience.value() or None,
             "seed": self.seed.value(),
@@ -298,6 +303,7 @@ class SearchPage(QWidget):
         self.max_epochs.setValue(config.max_epochs or 0)
         self.time_budget.setValue(int(round((config.time_budget_s or 0) / 60)))
         self.executions.setValue(config.executions_per_trial)
+        self.workers.setValue(config.workers)
         index = self.objective_combo.findData(config.objective)
         if index < 0 and config.objective:
             self.objective_combo.addItem(config.objective, config.objective)

@@ -56,10 +56,29 @@ class SearchWorker(QObject):
         self._stop.set()
         self._force.set()
 
+    def _run_workers(self, config: Any) -> None:
+        """Several trials at once: a local chief and workers (KerasTuner's distributed mode)."""
+        from automl_studio.engine.distributed import run_local_workers
+
+        def forward(event: Any) -> None:
+            self.eventReceived.emit(event.to_dict())
+
+        try:
+            run_local_workers(config, config.workers, forward, stop=self._stop)
+        except Exception as exc:  # noqa: BLE001 - report, don't crash the window
+            self.eventReceived.emit({"type": "search_finished", "status": "failed",
+                                     "message": f"the workers could not run: {exc}", "time": time.time()})
+        self.eventReceived.emit({"type": "process_exited", "exitcode": 0, "time": time.time()})
+        self.done.emit()
+
     @Slot()
     def run(self) -> None:
         from automl_studio.engine.runner import SearchProcess
         from automl_studio.engine.settings import SearchConfig
+
+        if int(self._config.get("workers") or 1) > 1:
+            self._run_workers(SearchConfig.from_dict(self._config))
+            return
 
         try:
             process = SearchProcess(SearchConfig.from_dict(self._config))

@@ -21,7 +21,7 @@ from PySide6.QtGui import QBrush, QColor
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
-FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason")
+FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker")
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 
 
@@ -69,7 +69,7 @@ class TrialsModel(QAbstractTableModel):
             self._upsert(tid, {"status": "running", "score": None, "epochs": 0,
                                "duration_s": None, "error": None,
                                "hyperparameters": dict(event.get("hyperparameters") or {}),
-                               "started": event.get("time")})
+                               "started": event.get("time"), "worker": event.get("worker", "local")})
         elif kind == "epoch_ended":
             if tid in self._index:
                 row = self._rows[self._index[tid]]
@@ -88,7 +88,8 @@ class TrialsModel(QAbstractTableModel):
         for tid, rec in records.items():
             self._upsert(str(tid), {"status": rec.status, "score": rec.score,
                                     "epochs": len(rec.history), "duration_s": rec.duration_s,
-                                    "error": rec.error, "hyperparameters": dict(rec.hyperparameters)})
+                                    "error": rec.error, "hyperparameters": dict(rec.hyperparameters),
+                                    "worker": rec.worker})
 
     def _upsert(self, tid: str, changes: dict[str, Any]) -> None:
         self._add_hp_columns(changes.get("hyperparameters") or {})
@@ -96,7 +97,7 @@ class TrialsModel(QAbstractTableModel):
             self._update(tid, changes)
             return
         row = {"trial_id": tid, "status": "running", "score": None, "epochs": 0,
-               "duration_s": None, "error": None, "hyperparameters": {}, **changes}
+               "duration_s": None, "error": None, "hyperparameters": {}, "worker": "local", **changes}
         n = len(self._rows)
         self.beginInsertRows(_ROOT, n, n)
         self._rows.append(row)
@@ -142,7 +143,7 @@ class TrialsModel(QAbstractTableModel):
     def _raw(self, row: dict[str, Any], column: int) -> Any:
         if column >= len(FIXED_COLUMNS):
             return row["hyperparameters"].get(self._hp_names[column - len(FIXED_COLUMNS)])
-        key = ("trial_id", "status", "score", "epochs", "duration_s", "error")[column]
+        key = ("trial_id", "status", "score", "epochs", "duration_s", "error", "worker")[column]
         return row[key]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -7,12 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from automl_studio.engine.distributed import free_port, run_local_workers
 from automl_studio.engine.project import read_trials
 from automl_studio.engine.settings import SearchConfig

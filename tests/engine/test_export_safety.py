@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-
 from automl_studio.engine.errors import ExportError, ModelFileError
 from automl_studio.engine.search import run_search
 from automl_studio.engine.settings import SearchConfig
@@ -37,7 +36,6 @@ def test_export_into_an_impossible_place_fails_clearly_and_leaves_nothing(tmp_pa
 
 def test_models_with_lambda_layers_are_refused_unless_trusted(tmp_path):
     import keras
-
     from automl_studio.engine.model_info import check_safe
     from automl_studio.engine.predict import load_model
 
@@ -125,7 +123,6 @@ def test_out_of_memory_failures_suggest_a_smaller_batch_or_model():
 
 def test_metadata_larger_than_an_hdf5_attribute_round_trips(tmp_path):
     import keras
-
     from automl_studio.engine.export import export_model
     from automl_studio.engine.model_info import read_metadata
 

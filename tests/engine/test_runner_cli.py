@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from automl_studio.engine.project import read_trials
 from automl_studio.engine.runner import SearchProcess, call_in_child
 from automl_studio.engine.settings import SearchConfig

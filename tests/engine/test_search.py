@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from automl_studio.engine.errors import DataError, SpecError
 from automl_studio.engine.events import event_from_dict
 from automl_studio.engine.project import read_trials
@@ -95,7 +94,7 @@ def test_regression_search_reports_regression_metrics_in_target_units(tmp_path):
     x = rng.normal(size=(200, 3))
     y = 1000 + 300 * x[:, 0] - 50 * x[:, 1] + rng.normal(0, 5, 200)
     path = tmp_path / "reg.csv"
-    path.write_text("a,b,c,price\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{v}" for r, v in zip(x, y)))
+    path.write_text("a,b,c,price\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{v}" for r, v in zip(x, y, strict=False)))
     result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), max_trials=2,
                                      max_epochs=30, tuner="random"))
     assert {"rmse", "mae", "r2"} <= set(result.test_metrics)
@@ -163,7 +162,7 @@ def test_nan_loss_fails_the_trial_with_its_reason_and_the_search_goes_on(tmp_pat
     x = rng.normal(size=(80, 2)) * 1e18
     y = rng.normal(size=80) * 1e18
     path = tmp_path / "huge.csv"
-    path.write_text("a,b,t\n" + "\n".join(f"{r[0]},{r[1]},{v}" for r, v in zip(x, y)))
+    path.write_text("a,b,t\n" + "\n".join(f"{r[0]},{r[1]},{v}" for r, v in zip(x, y, strict=False)))
     spec = {"schema_version": 1, "name": "linear",
             "nodes": [{"id": "in", "type": "Input", "params": {"source": "numeric"}},
                       {"id": "head", "type": "Output"}],
@@ -191,7 +190,6 @@ def test_bad_data_and_bad_spec_fail_before_training(tmp_path, iris_csv):
 
 def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, iris_csv):
     import keras
-
     from automl_studio.engine.model_info import model_config
 
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
@@ -219,9 +217,8 @@ def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
 
 
 def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
-    from PIL import Image
-
     from automl_studio.engine import dataset
+    from PIL import Image
 
     rng = np.random.default_rng(0)
     for name, shift in (("dark", 0), ("light", 120)):

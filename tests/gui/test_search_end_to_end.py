@@ -127,3 +127,19 @@ def test_stop_reopen_resume_and_close_mid_search(qtbot, iris_window, tmp_path):
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not second.search_page.running
+
+
+def test_two_trials_at_once_show_which_worker_ran_each(qtbot, iris_window, tmp_path):
+    w = iris_window
+    configure(w, tmp_path / "workers-project", trials=3, epochs=2)
+    w.findChild(QWidget, "workers").setValue(2)
+    with qtbot.waitSignal(w.search_page.finished, timeout=SEARCH_TIMEOUT_MS) as blocker:
+        qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
+    assert blocker.args[0]["status"] == "completed", blocker.args[0]
+    model = w.search_page.trials_model
+    assert model.count("completed") == 3
+    worker_column = next(c for c in range(model.columnCount())
+                         if model.headerData(c, Qt.Orientation.Horizontal) == "Worker")
+    workers = {model.index(r, worker_column).data() for r in range(model.rowCount())}
+    assert workers <= {"worker0", "worker1"} and len(workers) == 2
+    assert w.findChild(QWidget, "startSearch").isEnabled()
