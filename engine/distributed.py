@@ -104,6 +104,8 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                         listener(SearchWarning(message=f"{name} ended unexpectedly (status {data.get('exitcode')}); "
                                                        "restarting it to rerun its trial"))
                         running[name] = start_worker(name)
+                elif kind == "search_finished" and data.get("status") == "failed":
+                    listener(SearchWarning(message=f"{name}: {data.get('message', 'failed')}"))
                 elif kind in TRIAL_EVENTS or kind == "warning":
                     listener(event_from_dict({**data, "worker": name} if kind == "trial_started" else data))
         for data in chief.poll(0.05):

@@ -140,8 +140,8 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
         tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
                           **common)
     tuner.studio_setup(listener, resolved, config)
-    if config.tuner in ("random", "bayesian"):
-        _start_with_simplest(tuner.oracle, space)
+    if config.tuner in ("random", "bayesian") and distributed.role() != "worker":
+        _start_with_simplest(tuner.oracle, space)  # a worker's oracle is the chief's, remote
     return tuner
 
 
