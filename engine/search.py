@@ -164,7 +164,7 @@ def _start_with_simplest(oracle: Any, space: SearchSpace) -> None:
                 values[hp.name] = repeats[hp.name]
             elif hp.name.endswith(".enabled") or ".enabled." in hp.name:
                 values[hp.name] = False
-            elif hp.name == "training.learning_rate":
+            elif hp.name == "training.learning_rate" and hasattr(hp, "min_value"):
                 values[hp.name] = min(max(1e-2, hp.min_value), hp.max_value)
         return {**response, "values": values}
 
