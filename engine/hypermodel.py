@@ -20,7 +20,16 @@ import numpy as np
 
 from .events import BatchProgress, EpochEnded, Event
 from .shapes import head_units
-from .space import Boolean, Choice, DataSignature, FloatRange, IntRange, SearchSpace, instantiate
+from .space import (  # noqa: F401 - fixed_chooser is re-exported for callers of this module
+    Boolean,
+    Choice,
+    DataSignature,
+    FloatRange,
+    IntRange,
+    SearchSpace,
+    fixed_chooser,
+    instantiate,
+)
 
 
 class SearchStopped(keras_tuner.errors.FatalError):
@@ -46,21 +55,6 @@ def kt_chooser(hp: keras_tuner.HyperParameters) -> Callable[[str, Any], Any]:
         if isinstance(d, Boolean):
             return hp.Boolean(name)
         raise TypeError(d)
-
-    return choose
-
-
-def fixed_chooser(values: dict[str, Any]) -> Callable[[str, Any], Any]:
-    """Chooses from a dict of values (a trial's), else the smallest value of each range."""
-
-    def choose(name: str, d: Any) -> Any:
-        if name in values:
-            return values[name]
-        if isinstance(d, (IntRange, FloatRange)):
-            return d.min
-        if isinstance(d, Choice):
-            return d.values[0]
-        return False
 
     return choose
 

@@ -634,6 +634,21 @@ def instantiate(space: SearchSpace, choose: Chooser) -> list[ConcreteNode]:
     return out
 
 
+def fixed_chooser(values: Mapping[str, Any]) -> Chooser:
+    """Chooses from a dict of values (a trial's), else the smallest value of each range."""
+
+    def choose(name: str, d: Any) -> Any:
+        if name in values:
+            return values[name]
+        if isinstance(d, (IntRange, FloatRange)):
+            return d.min
+        if isinstance(d, Choice):
+            return d.values[0]
+        return False
+
+    return choose
+
+
 def _dot(suffix: str) -> str:
     return "." + suffix[1:] if suffix else ""
 

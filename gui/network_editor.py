@@ -25,12 +25,11 @@ from automl_studio.engine.errors import SpecError
 from automl_studio.engine.shapes import Analysis, analyse, evaluate, format_shape, head_units
 from automl_studio.engine.space import (
     LAYER_TYPES,
-    Choice,
     DataSignature,
-    FloatRange,
     IntRange,
     SearchSpace,
     count_configurations,
+    fixed_chooser,
     instantiate,
 )
 from automl_studio.engine.templates import TEMPLATES, template_spec
@@ -174,21 +173,6 @@ def _params_text(low: int, high: int) -> str:
     if low == high:
         return f"{format_count(low)} params"
     return f"{format_count(low)}–{format_count(high)} params"
-
-
-def _trial_chooser(values: Mapping[str, Any]):
-    """The trial's value of each hyperparameter, else the smallest (as the engine does)."""
-
-    def choose(name: str, d: Any) -> Any:
-        if name in values:
-            return values[name]
-        if isinstance(d, (IntRange, FloatRange)):
-            return d.min
-        if isinstance(d, Choice):
-            return d.values[0]
-        return False
-
-    return choose
 
 
 def data_signature(dataset: Any, profile: Any, *, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
@@ -859,7 +843,7 @@ class NetworkEditor(QWidget):
         if self._trial is not None:
             try:
                 space = SearchSpace.from_dict(spec)
-                choose = _trial_chooser(self._trial)
+                choose = fixed_chooser(self._trial)
                 for concrete in instantiate(space, choose):
                     trial_nodes.setdefault(concrete.spec_id, []).append(concrete)
                 if self._signature is not None:
