@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sklearn_tables import write_csv  # noqa: E402
+from sklearn_tables import git_state, write_csv  # noqa: E402
 
 SEED = 1
 BATCH = 32
@@ -212,14 +211,6 @@ def run_bare(csv: Path, workdir: Path, trials: int, epochs: int) -> dict:
 # --- the comparison -------------------------------------------------------------------------
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
-                              check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=8, help="timed runs of each side (default 8)")
@@ -344,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
                     "cpus": os.cpu_count(), "python": platform.python_version()},
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                      "keras_tuner": keras_tuner.__version__},
-        "git": {"head": _git("rev-parse", "HEAD"), "engine_changes": _git("status", "--short", "engine")},
+        "git": git_state(),
         "settings": {"dataset": "breast_cancer", "trials": args.trials, "epochs": args.epochs,
                      "batch_size": BATCH, "units": UNITS, "repeats": args.repeats, "tuner": "random",
                      "seed": SEED, "engine_tensorboard": False, "engine_refit": False, "patience": 0},

@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sklearn_tables import CLASSIFICATION, REGRESSION, write_csv  # noqa: E402
+from sklearn_tables import CLASSIFICATION, REGRESSION, git_state, write_csv  # noqa: E402
 
 SEED = 1  # the engine's default --seed; --seed changes the search's seed and its split together
 TARGETS = {"classification": 0.01, "regression": 0.03}
@@ -169,14 +169,6 @@ def diagnose(events: list[dict]) -> dict:
     }
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
-                              check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=150.0, help="--time-budget per search (default 150)")
@@ -202,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
         "versions": {"scikit-learn": sklearn.__version__},
-        "git": {"head": _git("rev-parse", "HEAD"), "engine_changes": _git("status", "--short", "engine")},
+        "git": git_state(),
         "budget_s": args.budget,
         "seed": args.seed,
         "engine_args": args.engine_arg,
