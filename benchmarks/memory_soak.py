@@ -6,7 +6,10 @@ resident memory of the window's process and of the engine child (from /proc, Lin
 figures at trials 10, 50 and 100 and the growth between 10 and 100 — the baseline is each
 process's own memory once the search is warm (trial 10), measured in the same run.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/memory_soak.py [--trials 100]
+    QT_QPA_PLATFORM=offscreen python benchmarks/memory_soak.py [--trials 100] [--no-recycle]
+
+The engine ends its process between trials once it has grown by runner.RECYCLE_MB and the search
+goes on in a fresh one; --no-recycle keeps one process (how it was before, unbounded).
 
 Writes benchmarks/results/memory_soak.json.
 """
@@ -25,30 +28,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def engine_pid(parent: int) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                cmd = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat[1]) == parent and b"automl_studio.engine.child" in cmd:
-                return int(entry.name)
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--no-recycle", action="store_true",
+                        help="keep one engine process for the whole search (the unbounded baseline)")
     args = parser.parse_args()
+    from automl_studio.engine import runner
+    from automl_studio.engine.memory import resident_mb
+
+    if args.no_recycle:
+        runner.RECYCLE_MB = 0
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QAbstractButton, QSpinBox
@@ -72,18 +62,17 @@ def main() -> None:
     window.findChild(QSpinBox, "maxEpochs").setValue(1)
     window.findChild(QAbstractButton, "startSearch").click()
     samples: list[dict] = []
-    state = {"child": None, "done": False}
+    state = {"done": False}
+    pids: list[int] = []
     started = time.monotonic()
 
     def sample() -> None:
         done = window.search_page.trials_model.count("completed")
-        state["child"] = state["child"] or engine_pid(os.getpid())
-        child = state["child"]
-        try:
-            engine = rss_mb(child) if child else float("nan")
-        except OSError:
-            engine = float("nan")
-        samples.append({"t": time.monotonic() - started, "trials": done, "gui_mb": rss_mb(os.getpid()),
+        child = window.search_page.controller.pid  # changes when the engine recycles its process
+        if child and child not in pids:
+            pids.append(child)
+        engine = (resident_mb(child) if child else None) or float("nan")
+        samples.append({"t": time.monotonic() - started, "trials": done, "gui_mb": resident_mb(),
                         "engine_mb": engine})
         if not window.findChild(QAbstractButton, "stopSearch").isEnabled() and done >= args.trials:
             state["done"] = True
@@ -104,10 +93,13 @@ def main() -> None:
     for n, s in marks.items():
         print(f"trial {n:4d}: window {s['gui_mb']:7.1f} MB   engine {s['engine_mb']:7.1f} MB   ({s['t']:.0f} s)")
     print(f"growth from trial 10 to {args.trials}: window {gui_growth:+.1f} MB, engine (peak) {engine_growth:+.1f} MB")
+    print(f"engine processes: {len(pids)} (recycling {'off' if args.no_recycle else f'at +{runner.RECYCLE_MB} MB'}); "
+          f"engine peak {max(engine_values):.0f} MB" if engine_values else "")
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "memory_soak.json").write_text(json.dumps(
         {"machine": platform.node(), "python": sys.version.split()[0], "trials": args.trials,
+         "recycle_mb": runner.RECYCLE_MB, "engine_processes": len(pids),
          "marks": marks, "gui_growth_mb": gui_growth, "engine_growth_mb": engine_growth, "samples": samples},
         indent=2))
 

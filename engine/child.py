@@ -22,6 +22,8 @@ import threading
 import traceback
 from typing import IO, Any
 
+from .runner import RECYCLE_EXIT
+
 
 def _claim_stdout() -> IO[str]:
     """Keeps the real stdout for JSON; anything else printed (KerasTuner, Keras) goes to stderr."""
@@ -56,7 +58,7 @@ def _search(out: IO[str]) -> int:
     threading.Thread(target=watch_stdin, name="stdin-commands", daemon=True).start()
     search = importlib.import_module("automl_studio.engine.search")
     try:
-        search.run_search(config, listener=lambda event: _write(out, lock, event.to_dict()), stop=stop)
+        result = search.run_search(config, listener=lambda event: _write(out, lock, event.to_dict()), stop=stop)
     except UserError:
         return 2  # run_search already reported it as search_finished(failed)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then a non-zero exit
@@ -64,7 +66,7 @@ def _search(out: IO[str]) -> int:
                            "message": f"internal error: {exc.__class__.__name__}: {exc}",
                            "traceback": traceback.format_exc()})
         return 1
-    return 0
+    return RECYCLE_EXIT if result.status == search.RECYCLE else 0
 
 
 def _call(target: str, out: IO[str]) -> int:

@@ -8,6 +8,11 @@ line; a reader thread here turns them back into dicts. Stopping is cooperative f
 the child's stdin, checked at every batch), forceful second (terminate, then kill, if the child
 has not ended within ``grace_s``). If this process dies, the child sees its stdin close and stops.
 
+Keras keeps a few MB per built model that ``clear_session()`` does not free, so over hundreds
+of trials a child grows by a gigabyte. A child that has grown by ``recycle_mb`` ends itself
+between two trials (exit status 75); :class:`SearchProcess` then starts the next one on the same
+project, which resumes the search, and the caller sees one uninterrupted stream of events.
+
 Only JSON crosses the boundary. This module imports neither Keras nor TensorFlow.
 """
 
@@ -28,6 +33,8 @@ from .settings import SearchConfig
 
 PROCESS_EXITED = "process_exited"
 ENGINE_LOG = "engine.log"
+RECYCLE_EXIT = 75  # EX_TEMPFAIL: the child ended itself to free memory; start the next one
+RECYCLE_MB = 512  # how much a search child may grow after its first trial before it is recycled
 
 
 def _child_command(*args: str) -> list[str]:
@@ -47,46 +54,69 @@ class SearchProcess:
 
     Use from one thread: ``start()``, then ``poll()`` in a loop until an event of type
     ``process_exited`` arrives; ``request_stop()`` or ``stop()`` at any time. The child's
-    stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory.
+    stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory. A recycled child
+    is replaced without a ``process_exited`` (``pid`` changes, ``restarts`` counts them).
     """
 
     def __init__(self, config: SearchConfig, *, env: Mapping[str, str] | None = None,
-                 log_name: str = ENGINE_LOG) -> None:
+                 log_name: str = ENGINE_LOG, recycle_mb: int | None = None) -> None:
+        recycle_mb = RECYCLE_MB if recycle_mb is None else recycle_mb
+        if recycle_mb and not config.recycle_mb:
+            config = config.replace(recycle_mb=recycle_mb)
         self.config = config
         self._env = dict(env or {})
         self._log_name = log_name
         self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._process: subprocess.Popen[str] | None = None
-        self._reader: threading.Thread | None = None
         self._log: IO[bytes] | None = None
         self._exit_reported = False
+        self._started_at = 0.0
+        self._drop_next_start = False
+        self.restarts = 0  # how many times the child was recycled
         self.stop_requested_at: float | None = None
 
     def start(self) -> None:
         project = Path(self.config.project_dir)
         project.mkdir(parents=True, exist_ok=True)
         self._log = open(project / self._log_name, "ab")
-        self._process = subprocess.Popen(
+        self._started_at = time.monotonic()
+        self._spawn(self.config)
+
+    def _spawn(self, config: SearchConfig) -> None:
+        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        process = subprocess.Popen(
             _child_command("search"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             text=True, encoding="utf-8", env={**_child_env(), **self._env}, bufsize=1,
         )
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(self.config.to_dict()) + "\n")
-        self._process.stdin.flush()
-        self._reader = threading.Thread(target=self._read, name="engine-events", daemon=True)
-        self._reader.start()
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(config.to_dict()) + "\n")
+        process.stdin.flush()
+        self._process, self._events = process, events
+        threading.Thread(target=self._read, args=(process, events), name="engine-events", daemon=True).start()
 
-    def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
+    def _respawn(self) -> None:
+        """Starts the next child on the same project: it resumes where the last one ended itself."""
+        self._close_pipes()
+        config = self.config.replace(fresh=False)
+        if config.time_budget_s:  # the budget counts from the first child's start
+            left = config.time_budget_s - (time.monotonic() - self._started_at)
+            config = config.replace(time_budget_s=max(1.0, left))
+        self.restarts += 1
+        self._drop_next_start = True
+        self._spawn(config)
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str], events: queue.Queue[dict[str, Any] | None]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
             line = line.strip()
             if not line:
                 continue
             try:
-                self._events.put(json.loads(line))
+                events.put(json.loads(line))
             except json.JSONDecodeError:
-                self._events.put({"type": "warning", "message": f"engine: {line[:500]}", "time": time.time()})
-        self._events.put(None)  # end of stream
+                events.put({"type": "warning", "message": f"engine: {line[:500]}", "time": time.time()})
+        events.put(None)  # end of stream
 
     @property
     def pid(self) -> int | None:
@@ -118,10 +148,21 @@ class SearchProcess:
             wait = 0
             if item is None:
                 code = self._process.wait()
+                if code == RECYCLE_EXIT:
+                    if self.stop_requested_at is None:
+                        self._respawn()
+                        continue
+                    # Stopped while the child was ending itself: nothing is left to stop.
+                    out.append({"type": "search_finished", "status": "stopped", "time": time.time(),
+                                "message": "stopped by the user; Resume continues the search"})
+                    code = 0
                 self._close_files()
                 self._exit_reported = True
                 out.append({"type": PROCESS_EXITED, "exitcode": code, "time": time.time()})
                 break
+            if self._drop_next_start and item.get("type") == "search_started":
+                self._drop_next_start = False  # the same search goes on; its start was reported
+                continue
             out.append(item)
         return out
 
@@ -158,13 +199,16 @@ class SearchProcess:
             self._process.kill()
             self._process.wait(5.0)
 
-    def _close_files(self) -> None:
+    def _close_pipes(self) -> None:
         for stream in (self._process.stdin, self._process.stdout) if self._process is not None else ():
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
+
+    def _close_files(self) -> None:
+        self._close_pipes()
         if self._log is not None:
             self._log.close()
             self._log = None

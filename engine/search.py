@@ -37,6 +37,7 @@ from .events import (
     TrialStarted,
 )
 from .features import PreparedData, Split, prepare_data
+from .memory import resident_mb
 from .profile import profile_dataset
 from .project import EVENTS_FILE, atomic_write_text
 from .settings import SearchConfig
@@ -48,6 +49,7 @@ CONFIG_FILE = "search_config.json"
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
+RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ class _EventsMixin:
         self.studio_started_at = 0.0
         self.studio_max_trials = resolved.max_trials
         self.studio_hyperband = config.tuner == "hyperband"
+        self.studio_recycle_mb = config.recycle_mb
+        self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
 
     def studio_reserve(self) -> float:
         """Seconds kept back for the refit and the export."""
@@ -195,6 +199,11 @@ class _EventsMixin:
     def pre_create_trial(self) -> None:
         if self.studio_hyperband and self.studio_max_trials and self._finished_count() >= self.studio_max_trials:
             raise _SearchDone("completed")
+        if self.studio_recycle_mb and self.studio_warm_mb is not None:
+            grown = (resident_mb() or 0.0) - self.studio_warm_mb
+            if grown > self.studio_recycle_mb:
+                raise _SearchDone(RECYCLE, f"the engine process grew by {grown:.0f} MB over "
+                                           f"{len(self.studio_durations)} trials; restarting it to free that memory")
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
             typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
@@ -226,6 +235,8 @@ class _EventsMixin:
         else:
             self.studio_durations.append(duration)
         self.studio_current = None
+        if self.studio_recycle_mb and self.studio_warm_mb is None:
+            self.studio_warm_mb = resident_mb()
         super().on_trial_end(trial)  # type: ignore[misc]
         trial = self.oracle.get_trial(trial.trial_id)  # the oracle scores it in end_trial
         best_step = getattr(trial, "best_step", None)
@@ -459,6 +470,11 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         reason = _reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
+    if status == RECYCLE:
+        # No search_finished: the SearchProcess that started this child starts another one on
+        # the same project, which resumes where this one stopped.
+        emit(PhaseChanged(phase="recycling", message=message))
+        return SearchResult(RECYCLE, message=message)
     if role == "worker":
         # The chief owns the results: it refits and exports once every trial is done.
         emit(SearchFinished(status=status, message=message or f"worker {distributed.tuner_id()} is done"))

@@ -52,6 +52,10 @@ class SearchConfig:
     mixed_precision: bool = False  # float16 compute on GPUs; the output layer stays float32
     distribution: str = "none"  # none, or data-parallel (all local GPUs train each trial)
     workers: int = 1  # trials at once, in local worker processes (KerasTuner's chief/workers)
+    # Keras/TensorFlow keep a few MB per built model that clear_session() does not free, so a
+    # child run by SearchProcess ends itself between trials once it has grown this much and is
+    # restarted on the same project (a resume). 0: never (the in-process CLI cannot restart).
+    recycle_mb: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -70,6 +74,8 @@ class SearchConfig:
             raise UserError(f"unknown device {self.device!r}; use auto, cpu, gpu or gpu:N")
         if not 1 <= self.workers <= 64:
             raise UserError("--workers must be between 1 and 64")
+        if self.recycle_mb < 0:
+            raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):
             raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
         if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:

@@ -90,7 +90,8 @@ class SearchWorker(QObject):
             self.eventReceived.emit({"type": "process_exited", "exitcode": None, "time": time.time()})
             self.done.emit()
             return
-        self.processStarted.emit(int(process.pid or 0))
+        pid = int(process.pid or 0)
+        self.processStarted.emit(pid)
         stop_sent: float | None = None
         forced = False
         while True:
@@ -102,6 +103,9 @@ class SearchWorker(QObject):
                 forced = True
                 process.stop(grace_s=CLOSE_GRACE_S)
             events = process.poll(timeout=POLL_TIMEOUT_S)
+            if process.pid != pid and process.running:  # the engine recycled its process
+                pid = int(process.pid or 0)
+                self.processStarted.emit(pid)
             finished = False
             for event in events:
                 self.eventReceived.emit(event)

@@ -77,6 +77,26 @@ def test_killed_search_keeps_finished_trials_and_resume_completes_it(tmp_path, i
     assert all(t.status == "completed" for t in after.values())
 
 
+def test_a_grown_child_is_recycled_and_the_search_goes_on_as_one(tmp_path, iris_csv):
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=4, max_epochs=2, patience=0, refit=False, fresh=True)
+    process = SearchProcess(config, recycle_mb=1)  # every trial grows the child by more than 1 MB
+    process.start()
+    first_pid = process.pid
+    events = drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited")
+    assert process.restarts >= 1 and process.pid != first_pid
+    assert not alive(first_pid)
+    kinds = [e["type"] for e in events]
+    assert kinds.count("search_started") == 1  # one search, however many processes ran it
+    assert kinds.count("process_exited") == 1 and events[-1]["exitcode"] == 0
+    recycled = [e for e in events if e["type"] == "phase_changed" and e["phase"] == "recycling"]
+    assert len(recycled) == process.restarts and "grew by" in recycled[0]["message"]
+    ended = [e["trial_id"] for e in events if e["type"] == "trial_ended"]
+    assert sorted(ended) == ["0", "1", "2", "3"]  # no trial lost or run twice
+    finished = next(e for e in events if e["type"] == "search_finished")
+    assert finished["status"] == "completed" and finished["exported"]
+
+
 ORPHAN_PARENT = r"""
 import sys, time
 from automl_studio.engine.runner import SearchProcess
