@@ -373,10 +373,14 @@ class SpecHyperModel(keras_tuner.HyperModel):
         epochs = int(self.space.training_value("epochs"))
         return min(epochs, self.max_epochs) if self.max_epochs else epochs
 
+    def patience_for(self) -> int:
+        """Early-stopping patience in epochs (0: none)."""
+        return self.patience if self.patience is not None else int(self.space.training_value("patience"))
+
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         batch_size = self._batch_size(hp)
         epochs = kwargs.pop("epochs", None) or self.epochs_for()
-        patience = self.patience if self.patience is not None else int(self.space.training_value("patience"))
+        patience = self.patience_for()
         callbacks = list(kwargs.pop("callbacks", []) or [])
         batches = math.ceil(self.n_train / batch_size)
         callbacks.append(TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import distributed, oracle_server
+from . import crossval, distributed, oracle_server
 from .dataset import load_dataset
 from .errors import ProjectError, SpecError, UserError
 from .events import (
@@ -142,6 +142,8 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
         tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
                           **common)
     tuner.studio_setup(listener, resolved, config)
+    tuner.studio_crossval = config.refit and crossval.applies(
+        prepared.input_kind, len(prepared.train) + len(prepared.validation))
     if config.tuner in ("random", "bayesian") and distributed.role() != "worker":
         _start_with_simplest(tuner.oracle, space)  # a worker's oracle is the chief's, remote
     return tuner
@@ -189,9 +191,10 @@ class _EventsMixin:
         self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
 
     def studio_reserve(self) -> float:
-        """Seconds kept back for the refit and the export."""
+        """Seconds kept back for the refit (and its cross-validation) and the export."""
         typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
-        return 0.75 * typical + 2.0
+        folds = crossval.expected_seconds(typical) if getattr(self, "studio_crossval", False) else 0.0
+        return 0.75 * typical + folds + 2.0
 
     def _finished_count(self) -> int:
         return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
@@ -513,26 +516,70 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
                  stop: Any, deadline: float | None) -> Any:
     """Retrains the best configuration on train+validation for its best number of epochs.
 
-    Falls back to the best trial's own checkpoint when there is no time or the user stopped.
+    On a small table that number comes from cross-validation (:mod:`.crossval`), when the budget
+    allows. Falls back to the best trial's own checkpoint when there is no time or the user stopped.
     """
     from .hypermodel import BudgetSpent, SearchStopped, TrialCallback, fit_arrays
 
     prepared = session.prepared
     if refit:
         epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
-        emit(PhaseChanged(phase="refitting",
-                          message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
         hypermodel = tuner.hypermodel
-        model = hypermodel.build(best_trial.hyperparameters)
         both = _merge(prepared.train, prepared.validation)
         batch = hypermodel._batch_size(best_trial.hyperparameters)
         try:
+            if getattr(tuner, "studio_crossval", False):
+                epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
+            emit(PhaseChanged(phase="refitting",
+                              message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
+            model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
                 TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True)])
             return model
         except (SearchStopped, BudgetSpent):
             emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
     return tuner.load_model(best_trial)
+
+
+def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both: Split, epochs: int,
+                            emit: Callable[[Event], None], stop: Any, deadline: float | None) -> int:
+    """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
+    from . import crossval
+    from .hypermodel import BudgetSpent, TrialCallback, fit_arrays
+
+    typical = statistics.median(tuner.studio_durations) if tuner.studio_durations else 0.0
+    needed = crossval.expected_seconds(typical) + typical  # the folds, then the refit itself
+    if deadline is not None and deadline - time.monotonic() < needed:
+        emit(PhaseChanged(phase="refitting", message=f"no time left to cross-validate the refit's length; "
+                                                     f"using the validation split's best epoch ({epochs})"))
+        return epochs
+    hypermodel, hp = tuner.hypermodel, best_trial.hyperparameters
+    resolved = session.resolved
+    emit(PhaseChanged(phase="validating", message=(
+        f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id} on {len(both)} rows, "
+        "to choose how long to retrain it")))
+    labels = both.y if session.prepared.signature.task == "classification" and np.ndim(both.y) == 1 else None
+    batch = hypermodel._batch_size(hp)
+
+    def callbacks(_fold: int) -> list[Any]:
+        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True)]
+
+    try:
+        result = crossval.cross_validate(
+            lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.objective,
+            direction=resolved.direction, epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
+            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels)
+    except BudgetSpent:
+        emit(SearchWarning(message="the time budget ended the cross-validation; "
+                                   f"using the validation split's best epoch ({epochs})"))
+        return epochs
+    except ValueError as exc:
+        emit(SearchWarning(message=f"cross-validation gave no result ({exc}); using epoch {epochs}"))
+        return epochs
+    emit(PhaseChanged(phase="validating", message=(
+        f"mean {resolved.objective} over {crossval.FOLDS} folds {result.score:.4g}, best at epoch "
+        f"{result.epochs} (folds: {', '.join(map(str, result.fold_epochs))}; the validation split said {epochs})")))
+    return result.epochs
 
 
 def best_trials(tuner: Any) -> list[Any]:

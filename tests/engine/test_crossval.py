@@ -1,0 +1,79 @@
+"""Cross-validating the refit's length on small tables: folds, the chosen epoch, the search's use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from automl_studio.engine import crossval
+from automl_studio.engine.features import Split
+from automl_studio.engine.search import run_search
+from automl_studio.engine.settings import SearchConfig
+
+
+def test_folds_partition_the_rows_and_keep_the_class_mix():
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    folds = crossval.fold_indices(len(labels), labels, 5, seed=3)
+    joined = np.concatenate(folds)
+    assert sorted(joined.tolist()) == list(range(100))  # every row held out exactly once
+    for fold in folds:
+        assert np.bincount(labels[fold], minlength=3).tolist() == [12, 6, 2]
+    assert [f.tolist() for f in crossval.fold_indices(100, labels, 5, seed=3)] == [f.tolist() for f in folds]
+    unlabelled = crossval.fold_indices(11, None, 5, seed=0)
+    assert sorted(np.concatenate(unlabelled).tolist()) == list(range(11))
+    assert sorted(len(f) for f in unlabelled) == [2, 2, 2, 2, 3]
+
+
+def test_only_small_tables_are_cross_validated():
+    assert crossval.applies("table", 441)
+    assert crossval.applies("features", crossval.MAX_ROWS)
+    assert not crossval.applies("table", crossval.MAX_ROWS + 1)
+    assert not crossval.applies("images", 300)
+    assert not crossval.applies("table", 6)  # fewer rows than two per fold
+
+
+@pytest.mark.slow
+def test_a_slowly_converging_model_is_retrained_for_longer_than_its_noisy_best_epoch():
+    import keras
+    from automl_studio.engine.hypermodel import fit_arrays
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype("float32")
+    y = (x @ np.array([3.0, -2.0, 1.0, 0.5]) + rng.normal(0, 0.1, 200)).astype("float32")
+
+    def build():
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+        model.compile(keras.optimizers.SGD(0.01), keras.losses.MeanSquaredError())
+        return model
+
+    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss",
+                                     direction="min", epochs=12, patience=3, batch_size=32, seed=0,
+                                     callbacks=lambda _k: [])
+    # Plain SGD at 0.01 is still improving after 12 epochs on every fold: the mean curve is best last.
+    assert result.epochs == 12 and result.fold_epochs == (12,) * crossval.FOLDS
+    assert 0 < result.score < float(np.var(y))
+
+
+@pytest.mark.slow
+def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
+    events: list = []
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=2, max_epochs=4, patience=0)
+    result = run_search(config, events.append)
+    phases = [(e.phase, e.message) for e in events if e.type == "phase_changed"]
+    names = [p for p, _ in phases]
+    assert names.index("validating") < names.index("refitting") < names.index("exporting")
+    chosen = next(m for p, m in phases if p == "validating" and "best at epoch" in m)
+    epochs = int(chosen.split("best at epoch ")[1].split(" ")[0])
+    assert 1 <= epochs <= 4
+    refit = next(m for p, m in phases if p == "refitting")
+    assert refit.endswith(f"for {epochs} epochs")
+    assert result.status == "completed" and result.exported
+
+
+@pytest.mark.slow
+def test_no_cross_validation_without_a_refit(tmp_path, iris_csv):
+    events: list = []
+    run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                            max_trials=1, max_epochs=2, refit=False), events.append)
+    assert not any(e.type == "phase_changed" and e.phase == "validating" for e in events)
