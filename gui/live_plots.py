@@ -312,11 +312,15 @@ class LivePlots(QWidget):
             self._apply_palette()
         super().changeEvent(event)
 
+    def views(self) -> tuple[pg.PlotWidget, ...]:
+        """The four plot widgets, in reading order."""
+        return self.current_plot, self.all_plot, self.best_plot, self.scatter_plot
+
     def _apply_palette(self) -> None:
         palette = self.palette()
         background = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.WindowText)
-        for view in (self.current_plot, self.all_plot, self.best_plot, self.scatter_plot):
+        for view in self.views():
             view.setBackground(background)
             item = view.getPlotItem()
             for axis in ("left", "bottom"):

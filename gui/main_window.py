@@ -746,7 +746,33 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def finish_startup(self) -> None:
-        self.search_page.ensure_plots()
+        plots = self.search_page.ensure_plots()
+        # What the Start click would otherwise do for the first time, while the window is idle,
+        # one small step per event-loop turn: import the engine's settings, polish and lay out
+        # the Search page, and paint each plot once at its real size (pyqtgraph sizes its axes
+        # and ranges on the first paint, which repaints the plot several times over).
+        steps: list[Any] = [self._import_engine_settings, self._lay_out_search_page]
+        steps += [view.grab for view in plots.views()]
+        self._warm_up(steps)
+
+    def _warm_up(self, steps: list[Any]) -> None:
+        if steps:
+            steps.pop(0)()
+            QTimer.singleShot(15, self, lambda: self._warm_up(steps))  # a timer: other events go first
+
+    @staticmethod
+    def _import_engine_settings() -> None:
+        import automl_studio.engine.errors  # noqa: F401
+        import automl_studio.engine.settings  # noqa: F401
+
+    def _lay_out_search_page(self) -> None:
+        page = self.search_page
+        page.setGeometry(self.pages.contentsRect())
+        page.ensurePolished()
+        for child in page.findChildren(QWidget):
+            child.ensurePolished()
+        if page.layout() is not None:
+            page.layout().activate()
 
     # ----------------------------------------------------------------- closing
     def closeEvent(self, event: QCloseEvent) -> None:
