@@ -4,7 +4,7 @@ Both runs do the same search — the same trials of the same data, epochs and ba
 this machine; the figure is trials per hour of the search phase (first trial start to last trial
 end) and the ratio 2-workers / 1-worker (target ≥ 1.7). Order alternates across repeats.
 
-    python benchmarks/workers_throughput.py [--trials 8] [--repeats 2]
+    python benchmarks/workers_throughput.py [--trials 24] [--repeats 2]
 
 Writes benchmarks/results/workers_throughput.json.
 """
@@ -63,7 +63,7 @@ def run(workers: int, data: Path, project: Path, trials: int, epochs: int) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()

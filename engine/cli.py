@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     _search_options(c)
     c.add_argument("--address", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; the port is unauthenticated, so open it only on a trusted network)")
-    c.add_argument("--port", type=int, default=8000)
+    c.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free port)")
 
     w = sub.add_parser("worker", help="join a chief and run trials (KerasTuner's worker)")
     _search_options(w)
@@ -184,13 +184,14 @@ def _search(args: argparse.Namespace) -> int:
             item(event)
 
     if args.command == "chief":
-        os.environ.update(distributed.roles_env(distributed.CHIEF_ID, args.address, args.port))
-        print("automl-studio: serving the search; on each worker machine run:\n  "
-              + distributed.worker_command(config, args.address if args.address != "0.0.0.0" else "THIS_HOST",
-                                           args.port), file=sys.stderr)
-        if args.address not in ("127.0.0.1", "localhost", "::1"):
-            print(f"automl-studio: warning: the oracle port on {args.address}:{args.port} is unauthenticated; "
-                  "expose it only on a trusted network", file=sys.stderr)
+        config = config.replace(chief_address=args.address, chief_port=args.port)  # validates them
+        address = config.chief_address or distributed.LOOPBACK
+        listening = distributed.listen_port(address, config.chief_port)
+        os.environ.update(distributed.roles_env(distributed.CHIEF_ID, address, listening))
+        command, warning = distributed.chief_notices(config, address, listening)
+        print("automl-studio: serving the search; on each worker machine run:\n  " + command, file=sys.stderr)
+        if warning:
+            print(f"automl-studio: warning: {warning}", file=sys.stderr)
     elif args.command == "worker":
         host, _, port = args.chief.rpartition(":")
         if not host or not port.isdigit():

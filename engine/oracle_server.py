@@ -8,10 +8,12 @@ can report every worker's trials as events.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from .distributed import SELF_REPORTING_ENV
 from .events import Event
 
 
@@ -61,33 +63,54 @@ def serve_oracle(oracle: Any, stop: Any = None, *, linger_s: float = 3.0) -> str
 
 
 def report_oracle_trials(oracle: Any, listener: Callable[[Event], None]) -> None:
-    """Makes the chief's oracle report trial starts and ends of every worker as events."""
+    """Makes the chief's oracle report trial starts and ends of every worker as events.
+
+    The oracle sees when a trial is handed out and when it ends, not its epochs: these events are
+    all a chief knows of a worker's trial. Workers named in ``AUTOML_STUDIO_SELF_REPORTING_TUNERS``
+    report their own trials, so they are left out here. ``listener`` is called from the gRPC
+    server's threads, one call at a time.
+    """
     from .events import TrialEnded, TrialStarted
 
     create, end = oracle.create_trial, oracle.end_trial
+    skip = set(filter(None, os.environ.get(SELF_REPORTING_ENV, "").split(",")))
     started: dict[str, float] = {}
     owner: dict[str, str] = {}
+    skipped: set[str] = set()
+    # The oracle's own lock is released before these wrappers run; several gRPC threads may
+    # report at once, and the listener (a log file among others) takes one event at a time.
+    lock = threading.Lock()
 
     def create_trial(tuner: str) -> Any:
         trial = create(tuner)
-        if trial.status == "RUNNING" and trial.trial_id not in started:
-            started[trial.trial_id] = time.monotonic()
-            owner[trial.trial_id] = tuner
-            listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
-                                  worker=tuner))
+        if trial.status != "RUNNING":
+            return trial
+        with lock:
+            if tuner in skip:
+                skipped.add(trial.trial_id)
+            elif trial.trial_id not in started:
+                skipped.discard(trial.trial_id)  # a retry of a self-reporting worker's trial
+                started[trial.trial_id] = time.monotonic()
+                owner[trial.trial_id] = tuner
+                listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
+                                      worker=tuner))
         return trial
 
     def end_trial(trial: Any) -> None:
         end(trial)
-        record = oracle.trials[trial.trial_id]
-        status = "completed" if record.status == "COMPLETED" else "failed"
-        began = started.pop(trial.trial_id, time.monotonic())
-        listener(TrialEnded(trial_id=trial.trial_id, status=status,
-                            score=record.score if status == "completed" else None,
-                            duration_s=time.monotonic() - began,
-                            error=(record.message or "").strip().splitlines()[-1:][0] if status == "failed" and record.message else None,
-                            best_epoch=(record.best_step + 1) if status == "completed" and record.best_step is not None else None,
-                            hyperparameters=dict(record.hyperparameters.values),
-                            worker=owner.pop(trial.trial_id, "?")))
+        with lock:
+            if trial.trial_id in skipped:
+                skipped.discard(trial.trial_id)
+                return
+            record = oracle.trials[trial.trial_id]
+            status = "completed" if record.status == "COMPLETED" else "failed"
+            began = started.pop(trial.trial_id, time.monotonic())
+            listener(TrialEnded(trial_id=trial.trial_id, status=status,
+                                score=record.score if status == "completed" else None,
+                                duration_s=time.monotonic() - began,
+                                error=(record.message or "").strip().splitlines()[-1:][0] if status == "failed" and record.message else None,
+                                best_epoch=(record.best_step + 1) if status == "completed" and record.best_step is not None else None,
+                                hyperparameters=dict(record.hyperparameters.values),
+                                worker=owner.pop(trial.trial_id, "?")))
 
     oracle.create_trial, oracle.end_trial = create_trial, end_trial

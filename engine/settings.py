@@ -8,6 +8,7 @@ practitioner would pick for the data (see :func:`automl_studio.engine.search.res
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from .errors import UserError
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class SearchConfig:
     mixed_precision: bool = False  # float16 compute on GPUs; the output layer stays float32
     distribution: str = "none"  # none, or data-parallel (all local GPUs train each trial)
     workers: int = 1  # trials at once, in local worker processes (KerasTuner's chief/workers)
+    # Where the local chief's oracle listens (``automl-studio chief --address/--port``). Empty: only
+    # this machine (127.0.0.1); the port is unauthenticated, so other machines join only when an
+    # address is named. Port 0: any free port.
+    chief_address: str = ""
+    chief_port: int = 0
     # Keras/TensorFlow keep a few MB per built model that clear_session() does not free, so a
     # child run by SearchProcess ends itself between trials once it has grown this much and is
     # restarted on the same project (a resume). 0: never (the in-process CLI cannot restart).
@@ -74,6 +81,11 @@ class SearchConfig:
             raise UserError(f"unknown device {self.device!r}; use auto, cpu, gpu or gpu:N")
         if not 1 <= self.workers <= 64:
             raise UserError("--workers must be between 1 and 64")
+        if self.chief_address and not _HOST.fullmatch(self.chief_address):
+            raise UserError(f"chief address {self.chief_address!r} must be a host name or an IPv4 address "
+                            "such as 0.0.0.0 or 192.168.1.20, without a port (the port is a separate setting)")
+        if not 0 <= self.chief_port <= 65535:
+            raise UserError(f"the chief's port must be between 0 (any free port) and 65535, got {self.chief_port}")
         if self.recycle_mb < 0:
             raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):

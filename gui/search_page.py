@@ -10,9 +10,12 @@ import html
 import time
 from typing import Any
 
+from automl_studio.engine.distributed import joining_command
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -43,6 +46,8 @@ TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
 OBJECTIVES = ("val_loss", "val_accuracy", "val_auc", "val_mae", "val_rmse")
 LOG_LINES = 5000
 START_TIP = "Start a new search (Ctrl+R)"
+UNAUTHENTICATED = ("KerasTuner's oracle port is unauthenticated: anyone who can reach it can join the "
+                   "search and see its settings. Open it only on a trusted network.")
 
 
 class SearchPage(QWidget):
@@ -167,6 +172,7 @@ class SearchPage(QWidget):
             self.tuner_combo.addItem(label, key)
         self.max_trials = self._spin("maxTrials", "Maximum trials", 1, 10_000, 10,
                                      "How many networks to try")
+        self.max_trials.valueChanged.connect(self._on_max_trials_changed)
         self.time_budget = self._spin("timeBudget", "Time budget in minutes", 0, 100_000, 0,
                                       "Stop the search after this many minutes", "no limit")
         self.time_budget.setSuffix(" min")
@@ -202,6 +208,7 @@ class SearchPage(QWidget):
         form.addRow("Patience", self.patience)
         form.addRow("Seed", self.seed)
         layout.addWidget(train_box)
+        layout.addWidget(self._build_distributed())
 
         project_box = QGroupBox("Project folder")
         row = QHBoxLayout(project_box)
@@ -224,6 +231,55 @@ class SearchPage(QWidget):
         scroll.setMaximumWidth(360)
         return scroll
 
+    def _build_distributed(self) -> QGroupBox:
+        box = QGroupBox("Other machines")
+        box.setObjectName("distributedBox")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.serve_workers = name_widget(
+            QCheckBox("Let other machines join as workers"), "serveWorkers", "Let other machines join as workers",
+            "Serve this search's oracle so that workers started on other machines run trials too. "
+            + UNAUTHENTICATED)
+        self.chief_address = name_widget(
+            QLineEdit(), "chiefAddress", "Chief address",
+            "The address this machine listens on for workers: 0.0.0.0 for every network, or one of this "
+            "machine's addresses. Empty: 127.0.0.1, reachable from this machine only. " + UNAUTHENTICATED)
+        self.chief_address.setPlaceholderText("0.0.0.0 or this machine's address")
+        self.chief_port = self._spin("chiefPort", "Chief port", 0, 65535, 0,
+                                     "The port workers connect to; 0 picks a free one when the search "
+                                     "starts. " + UNAUTHENTICATED, "any free port")
+        self.worker_command = name_widget(QLineEdit(), "workerCommand", "Worker command",
+                                          "Run this on each machine that should join the running search. That machine "
+                                          "needs the files it names (the data, the network's spec) at the same paths; "
+                                          "its trials show here without epoch curves")
+        self.worker_command.setReadOnly(True)
+        self.worker_command.setPlaceholderText("shown once the search has started")
+        self.copy_worker_command = name_widget(QToolButton(), "copyWorkerCommand", "Copy worker command",
+                                               "Copy the worker command to the clipboard")
+        self.copy_worker_command.setText("Copy")
+        self.copy_worker_command.clicked.connect(self._copy_worker_command)
+        command_row = QHBoxLayout()
+        command_row.addWidget(self.worker_command, 1)
+        command_row.addWidget(self.copy_worker_command)
+        form.addRow(self.serve_workers)
+        form.addRow("Address", self.chief_address)
+        form.addRow("Port", self.chief_port)
+        form.addRow("Workers run", command_row)
+        self.serve_workers.toggled.connect(self._update_distributed)
+        self.worker_command.textChanged.connect(self._update_distributed)
+        self._update_distributed()
+        return box
+
+    def _update_distributed(self, *_args: Any) -> None:
+        serve = self.serve_workers.isChecked()
+        self.chief_address.setEnabled(serve)
+        self.chief_port.setEnabled(serve)
+        self.copy_worker_command.setEnabled(bool(self.worker_command.text()))
+
+    @Slot()
+    def _copy_worker_command(self) -> None:
+        QGuiApplication.clipboard().setText(self.worker_command.text())
+
     def _build_tables(self) -> QWidget:
         tabs = QTabWidget()
         tabs.setObjectName("searchTabs")
@@ -235,6 +291,7 @@ class SearchPage(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         layout.addWidget(self.filter_edit)
         self.trials_model = TrialsModel(self)
+        self._on_max_trials_changed(self.max_trials.value())
         self.trials_proxy = TrialsProxyModel(self)
         self.trials_proxy.setSourceModel(self.trials_model)
         self.filter_edit.textChanged.connect(self.trials_proxy.setFilterFixedString)
@@ -284,6 +341,7 @@ class SearchPage(QWidget):
     def settings(self) -> dict[str, Any]:
         """The :class:`SearchConfig` fields this page decides."""
         minutes = self.time_budget.value()
+        serve = self.serve_workers.isChecked()
         return {
             "tuner": self.tuner_combo.currentData(),
             "max_trials": self.max_trials.value(),
@@ -291,6 +349,9 @@ class SearchPage(QWidget):
             "time_budget_s": float(minutes * 60) if minutes else None,
             "executions_per_trial": self.executions.value(),
             "workers": self.workers.value(),
+            # Serving with no address named stays on this machine: the port is unauthenticated.
+            "chief_address": (self.chief_address.text().strip() or "127.0.0.1") if serve else "",
+            "chief_port": self.chief_port.value() if serve else 0,
             "objective": self.objective_combo.currentData(),
             "patience": self.patience.value() or None,
             "seed": self.seed.value(),
@@ -304,6 +365,9 @@ class SearchPage(QWidget):
         self.time_budget.setValue(int(round((config.time_budget_s or 0) / 60)))
         self.executions.setValue(config.executions_per_trial)
         self.workers.setValue(config.workers)
+        self.serve_workers.setChecked(bool(config.chief_address))
+        self.chief_address.setText(config.chief_address)
+        self.chief_port.setValue(config.chief_port)
         index = self.objective_combo.findData(config.objective)
         if index < 0 and config.objective:
             self.objective_combo.addItem(config.objective, config.objective)
@@ -344,6 +408,7 @@ class SearchPage(QWidget):
         self._finish_pending = False
         self._max_trials = int(config_dict.get("max_trials") or 0)
         self._started_at = time.time()
+        self.worker_command.clear()
         if not resume:
             self.trials_model.clear()
             self.plots.reset(config_dict.get("objective"), started_at=self._started_at)
@@ -383,6 +448,10 @@ class SearchPage(QWidget):
             self._log(f"Search started{' (resumed, ' + str(event.get('completed_trials', 0)) + ' trials done)' if resumed else ''}")
             self.stateChanged.emit("Searching")
         elif kind == "phase_changed":
+            command = joining_command(event)
+            if command is not None:
+                self.worker_command.setText(command)
+                self.worker_command.setCursorPosition(0)
             self._log(f"Phase: {event.get('phase')} {event.get('message', '')}".rstrip())
             self.stateChanged.emit(str(event.get("phase", "")).capitalize())
         elif kind == "trial_started":
@@ -418,6 +487,7 @@ class SearchPage(QWidget):
             self.banner.show_message(self._finish["message"], "error")
             self._log(self._finish["message"])
             self._can_resume = True
+        self.worker_command.clear()  # its port is closed now
         self.plots.stop_timer()
         self.plots.show_finished(f"Search {self._finish.get('status', 'ended')}")
         self._clock.stop()
@@ -456,6 +526,11 @@ class SearchPage(QWidget):
         self.resume_button.setEnabled(not running and self._can_resume)
 
     @Slot()
+    @Slot(int)
+    def _on_max_trials_changed(self, value: int) -> None:
+        if self._started_at is None and not self.trials_model.rowCount():  # nothing run yet
+            self.overall_progress.setRange(0, value)
+
     def _update_progress(self) -> None:
         done = self.trials_model.count("completed") + self.trials_model.count("failed")
         total = max(self._max_trials, done, 1)

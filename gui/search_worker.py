@@ -57,7 +57,8 @@ class SearchWorker(QObject):
         self._force.set()
 
     def _run_workers(self, config: Any) -> None:
-        """Several trials at once: a local chief and workers (KerasTuner's distributed mode)."""
+        """Several trials at once, or workers from other machines: a local chief and workers
+        (KerasTuner's distributed mode)."""
         from automl_studio.engine.distributed import run_local_workers
 
         def forward(event: Any) -> None:
@@ -76,7 +77,7 @@ class SearchWorker(QObject):
         from automl_studio.engine.runner import SearchProcess
         from automl_studio.engine.settings import SearchConfig
 
-        if int(self._config.get("workers") or 1) > 1:
+        if int(self._config.get("workers") or 1) > 1 or self._config.get("chief_address"):
             self._run_workers(SearchConfig.from_dict(self._config))
             return
 

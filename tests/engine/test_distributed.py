@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from automl_studio.engine.distributed import free_port, run_local_workers
-from automl_studio.engine.project import read_trials
+from automl_studio.engine.distributed import (
+    chief_notices,
+    free_port,
+    joining_command,
+    run_local_workers,
+)
+from automl_studio.engine.errors import UserError
+from automl_studio.engine.project import read_events, read_trials
 from automl_studio.engine.settings import SearchConfig
 
 pytestmark = pytest.mark.slow
@@ -104,3 +112,78 @@ def test_cli_chief_and_two_workers_on_loopback_then_resume(tmp_path, iris_csv):
     again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text().splitlines()]
     assert next(e for e in again if e["type"] == "search_started")["completed_trials"] == 4
     assert sorted(e["trial_id"] for e in again if e["type"] == "trial_ended") == ["4", "5"]
+
+
+def test_the_chief_address_and_port_are_checked_and_kept(tmp_path):
+    cfg = SearchConfig(data_path="d.csv", project_dir=str(tmp_path), chief_address="0.0.0.0", chief_port=8123)
+    assert SearchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert SearchConfig.from_dict({"data_path": "d.csv", "project_dir": "p"}).chief_address == ""  # older files
+    for bad, words in ((dict(chief_address="10.0.0.1:8000"), "without a port"), (dict(chief_address="my host"), "host name"),
+                       (dict(chief_port=70000), "65535"), (dict(chief_port=-1), "65535")):
+        with pytest.raises(UserError, match=words):
+            SearchConfig(data_path="d.csv", project_dir="p", **bad)
+
+
+def test_only_a_port_other_machines_can_reach_is_warned_about(tmp_path):
+    cfg = SearchConfig(data_path="/data/my file.csv", project_dir="/runs/p", exclude_columns=("id",), patience=3)
+    command, warning = chief_notices(cfg, "127.0.0.1", 8123)
+    assert warning is None
+    assert shlex.split(command)[:5] == ["automl-studio", "worker", "--chief", "127.0.0.1:8123", "/data/my file.csv"]
+    assert "--exclude id" in command and "--patience 3" in command
+    command, warning = chief_notices(cfg, "0.0.0.0", 8123)
+    assert "unauthenticated" in warning and "0.0.0.0:8123" in warning
+    assert "--chief 0.0.0.0:" not in command  # a wildcard is not an address to dial
+
+
+def test_a_port_in_use_is_a_user_error_before_anything_starts(tmp_path, iris_csv):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        cfg = config(tmp_path, iris_csv, 2).replace(chief_port=taken.getsockname()[1])
+        with pytest.raises(UserError, match="cannot listen on 127.0.0.1"):
+            run_local_workers(cfg, 1, lambda event: None)
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_path, iris_csv):
+    port = free_port()
+    cfg = config(tmp_path, iris_csv, 5).replace(chief_address="127.0.0.1", chief_port=port)
+    events: list = []
+    joined: list[subprocess.Popen] = []
+    log = open(tmp_path / "joined.log", "w")
+
+    def listener(event):
+        events.append(event)
+        command = joining_command(event.to_dict())
+        if command and not joined:
+            argv = shlex.split(command)
+            assert argv[:4] == ["automl-studio", "worker", "--chief", f"127.0.0.1:{port}"]
+            # As another machine would run it: its own disk (the same path, another folder here)
+            # and its own tuner id.
+            argv[argv.index("--project") + 1] = str(tmp_path / "elsewhere")
+            joined.append(subprocess.Popen(
+                [sys.executable, "-m", "automl_studio.engine.cli", *argv[1:], "--id", "elsewhere"], cwd=tmp_path,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=log, stderr=log))
+
+    try:
+        final = run_local_workers(cfg, 1, listener)
+        assert joined and joined[0].wait(timeout=60) == 0
+    finally:
+        for process in joined:
+            if process.poll() is None:
+                process.kill()
+        log.close()
+    assert final["status"] == "completed" and final["exported"], final
+    assert not [e for e in events if e.type == "warning" and "unauthenticated" in e.message]  # loopback
+    started = Counter(e.trial_id for e in events if e.type == "trial_started")
+    ended = Counter(e.trial_id for e in events if e.type == "trial_ended")
+    every = Counter(str(i) for i in range(5))
+    assert started == every and ended == every  # every trial, none reported twice
+    workers = {e.trial_id: e.worker for e in events if e.type == "trial_started"}
+    assert set(workers.values()) == {"worker0", "elsewhere"}, workers
+    assert {e.worker for e in events if e.type == "trial_ended"} == {"worker0", "elsewhere"}
+    # Epochs are only known for local trials: the joined worker's stay on its machine.
+    assert {e.trial_id for e in events if e.type == "epoch_ended"} <= {t for t, w in workers.items() if w == "worker0"}
+    logged = Counter(e["trial_id"] for e in read_events(tmp_path / "p") if e["type"] == "trial_ended")
+    assert logged == every  # the project's log holds each trial once too
+    assert {r.worker for r in read_trials(tmp_path / "p").values()} == {"worker0", "elsewhere"}
