@@ -13,13 +13,14 @@ import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from .tasks import keep_alive
 
 POLL_TIMEOUT_S = 0.05
 STOP_GRACE_S = 30.0  # after a Stop, how long the engine may take to wrap up before it is ended
 CLOSE_GRACE_S = 3.0  # when the window closes: cooperative stop, then terminate
+LAUNCH_DELAY_MS = 30  # Start's repaint goes first, then the worker thread starts
 
 _SIGNAL_FOR_TYPE = {
     "search_started": "searchStarted",
@@ -170,10 +171,18 @@ class SearchController(QObject):
         # QThread.quit is thread-safe: end the worker's event loop from its own thread, at once.
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread, self._worker = thread, worker
-        keep_alive(thread, worker)
         self._running, self._stopping = True, False
         self.pid = None
         self.runningChanged.emit(True)
+        # The window first repaints for the new state (from another page, Start shows the Search
+        # page and paints every plot); the thread and its first events follow in a later turn of
+        # the event loop, so the two never add up to one long freeze.
+        QTimer.singleShot(LAUNCH_DELAY_MS, self, lambda: self._launch(thread, worker))
+
+    def _launch(self, thread: QThread, worker: SearchWorker) -> None:
+        if self._thread is not thread:  # shut down before it began
+            return
+        keep_alive(thread, worker)
         thread.start()
 
     def request_stop(self) -> None:
