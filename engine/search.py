@@ -183,6 +183,9 @@ class _EventsMixin:
         self.studio_resolved = resolved
         self.studio_deadline: float | None = None
         self.studio_durations: list[float] = []
+        self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
+        self.studio_crossval = False  # set by _make_tuner for small tables
+        self.studio_budget_s = config.time_budget_s
         self.studio_current: str | None = None
         self.studio_started_at = 0.0
         self.studio_max_trials = resolved.max_trials
@@ -193,8 +196,19 @@ class _EventsMixin:
     def studio_reserve(self) -> float:
         """Seconds kept back for the refit (and its cross-validation) and the export."""
         typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
-        folds = crossval.expected_seconds(typical) if getattr(self, "studio_crossval", False) else 0.0
-        return 0.75 * typical + folds + 2.0
+        if not self.studio_crossval:
+            return 0.75 * typical + 2.0
+        # The folds train the best trial's network five times; that network may be slower or
+        # faster than the median trial, and on a fold it may train longer than it did here.
+        trial_s = max(typical, self.studio_best_duration())
+        return crossval.expected_seconds(trial_s, self.studio_budget_s) + 1.25 * trial_s + 2.0
+
+    def studio_best_duration(self) -> float:
+        """How long the best completed trial so far took (the median trial's time if none)."""
+        best = best_trials(self)
+        if best and best[0].trial_id in self.studio_duration_of:
+            return self.studio_duration_of[best[0].trial_id]
+        return statistics.median(self.studio_durations) if self.studio_durations else 0.0
 
     def _finished_count(self) -> int:
         return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
@@ -223,8 +237,9 @@ class _EventsMixin:
         hypermodel = self.hypermodel
         hypermodel.trial_id = trial.trial_id
         if self.studio_deadline is not None:
+            # A trial that runs long is cut (keeping its epochs) before it eats the reserve.
             hypermodel.deadline = self.studio_deadline - min(self.studio_reserve(),
-                                                             0.25 * (self.studio_deadline - time.monotonic()))
+                                                             0.75 * (self.studio_deadline - time.monotonic()))
         epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
         self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
                                           max_epochs=int(epochs), worker=distributed.tuner_id()))
@@ -237,6 +252,7 @@ class _EventsMixin:
             error = _reason(trial.message)
         else:
             self.studio_durations.append(duration)
+            self.studio_duration_of[trial.trial_id] = duration
         self.studio_current = None
         if self.studio_recycle_mb and self.studio_warm_mb is None:
             self.studio_warm_mb = resident_mb()
@@ -528,7 +544,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
         both = _merge(prepared.train, prepared.validation)
         batch = hypermodel._batch_size(best_trial.hyperparameters)
         try:
-            if getattr(tuner, "studio_crossval", False):
+            if tuner.studio_crossval:
                 epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
             emit(PhaseChanged(phase="refitting",
                               message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
@@ -547,9 +563,10 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     from . import crossval
     from .hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
-    typical = statistics.median(tuner.studio_durations) if tuner.studio_durations else 0.0
-    needed = crossval.expected_seconds(typical) + typical  # the folds, then the refit itself
-    if deadline is not None and deadline - time.monotonic() < needed:
+    trial_s = tuner.studio_duration_of.get(best_trial.trial_id) or tuner.studio_best_duration()
+    refit_s = 1.25 * trial_s + 2.0  # kept back for the refit and the export
+    folds_deadline = deadline - refit_s if deadline is not None else None
+    if folds_deadline is not None and folds_deadline - time.monotonic() < 2 * crossval.FOLD_COST * trial_s:
         emit(PhaseChanged(phase="refitting", message=f"no time left to cross-validate the refit's length; "
                                                      f"using the validation split's best epoch ({epochs})"))
         return epochs
@@ -562,23 +579,25 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     batch = hypermodel._batch_size(hp)
 
     def callbacks(_fold: int) -> list[Any]:
-        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True)]
+        return [TrialCallback("refit", lambda _event: None, stop, folds_deadline, None, hard_deadline=True)]
 
     try:
         result = crossval.cross_validate(
             lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.objective,
             direction=resolved.direction, epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
-            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels)
+            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels, cut=(BudgetSpent,))
     except BudgetSpent:
-        emit(SearchWarning(message="the time budget ended the cross-validation; "
+        emit(SearchWarning(message="the time budget ended the cross-validation before two folds finished; "
                                    f"using the validation split's best epoch ({epochs})"))
         return epochs
     except ValueError as exc:
         emit(SearchWarning(message=f"cross-validation gave no result ({exc}); using epoch {epochs}"))
         return epochs
+    done = len(result.fold_epochs)
     emit(PhaseChanged(phase="validating", message=(
-        f"mean {resolved.objective} over {crossval.FOLDS} folds {result.score:.4g}, best at epoch "
-        f"{result.epochs} (folds: {', '.join(map(str, result.fold_epochs))}; the validation split said {epochs})")))
+        f"{done} of {crossval.FOLDS} folds: mean best {resolved.objective} {result.score:.4g}, refit for "
+        f"{result.epochs} epochs (the median of the folds' best: {', '.join(map(str, result.fold_epochs))}; "
+        f"the validation split said {epochs})")))
     return result.epochs
 
 

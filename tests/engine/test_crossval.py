@@ -23,6 +23,12 @@ def test_folds_partition_the_rows_and_keep_the_class_mix():
     assert sorted(len(f) for f in unlabelled) == [2, 2, 2, 2, 3]
 
 
+def test_the_folds_never_keep_more_than_a_quarter_of_the_budget():
+    assert crossval.expected_seconds(10.0) == pytest.approx(crossval.FOLDS * crossval.FOLD_COST * 10.0)
+    assert crossval.expected_seconds(10.0, budget_s=1000) == pytest.approx(45.0)
+    assert crossval.expected_seconds(40.0, budget_s=150) == pytest.approx(37.5)
+
+
 def test_only_small_tables_are_cross_validated():
     assert crossval.applies("table", 441)
     assert crossval.applies("features", crossval.MAX_ROWS)
@@ -49,9 +55,63 @@ def test_a_slowly_converging_model_is_retrained_for_longer_than_its_noisy_best_e
     result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss",
                                      direction="min", epochs=12, patience=3, batch_size=32, seed=0,
                                      callbacks=lambda _k: [])
-    # Plain SGD at 0.01 is still improving after 12 epochs on every fold: the mean curve is best last.
+    # Plain SGD at 0.01 is still improving after 12 epochs on every fold: each fold is best last.
     assert result.epochs == 12 and result.fold_epochs == (12,) * crossval.FOLDS
     assert 0 < result.score < float(np.var(y))
+
+
+class OutOfTime(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_when_time_runs_out_the_finished_folds_decide():
+    import keras
+    from automl_studio.engine.hypermodel import fit_arrays
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 2)).astype("float32")
+    y = (x[:, 0] - x[:, 1]).astype("float32")
+
+    def build():
+        inputs = keras.Input((2,))
+        model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+        model.compile(keras.optimizers.SGD(0.01), keras.losses.MeanSquaredError())
+        return model
+
+    class Budget(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise OutOfTime()
+
+    def callbacks(fold: int) -> list:
+        return [Budget()] if fold >= 3 else []
+
+    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss", direction="min",
+                                     epochs=3, patience=0, batch_size=16, seed=0, callbacks=callbacks,
+                                     cut=(OutOfTime,))
+    assert result.fold_epochs == (3, 3, 3) and result.epochs == 3  # fold 4 was cut, fold 5 never ran
+    with pytest.raises(OutOfTime):  # fewer than two finished folds: no answer
+        crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss", direction="min",
+                                epochs=3, patience=0, batch_size=16, seed=0, cut=(OutOfTime,),
+                                callbacks=lambda fold: [Budget()] if fold >= 1 else [])
+
+
+def test_the_refit_length_is_the_median_of_the_folds_best_epochs():
+    curves = {0: [5, 4, 3, 2, 1], 1: [5, 1, 2, 3, 4], 2: [5, 4, 1, 2, 3]}  # best at epochs 5, 2, 3
+
+    class History:
+        def __init__(self, curve):
+            self.history = {"val_loss": curve}
+
+    fold = iter(range(3))
+
+    def fit(*_args, **_kwargs):
+        return History(curves[next(fold)])
+
+    result = crossval.cross_validate(lambda: None, fit, Split(x=np.zeros((30, 1)), y=np.zeros(30)),
+                                     objective="val_loss", direction="min", epochs=5, patience=0,
+                                     batch_size=8, seed=0, callbacks=lambda _k: [], folds=3)
+    assert result.fold_epochs == (5, 2, 3) and result.epochs == 3 and result.score == 1.0
 
 
 @pytest.mark.slow
@@ -63,8 +123,9 @@ def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
     phases = [(e.phase, e.message) for e in events if e.type == "phase_changed"]
     names = [p for p, _ in phases]
     assert names.index("validating") < names.index("refitting") < names.index("exporting")
-    chosen = next(m for p, m in phases if p == "validating" and "best at epoch" in m)
-    epochs = int(chosen.split("best at epoch ")[1].split(" ")[0])
+    chosen = next(m for p, m in phases if p == "validating" and "refit for" in m)
+    assert chosen.startswith("5 of 5 folds")
+    epochs = int(chosen.split("refit for ")[1].split(" ")[0])
     assert 1 <= epochs <= 4
     refit = next(m for p, m in phases if p == "refitting")
     assert refit.endswith(f"for {epochs} epochs")
