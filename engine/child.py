@@ -88,11 +88,22 @@ def _call(target: str, out: IO[str]) -> int:
         return 1
 
 
+def _pin_to_cpus(spec: str) -> None:
+    """A local worker keeps to its share of the cores (set by distributed.run_local_workers)."""
+    cpus = {int(c) for c in spec.split(",") if c.strip().isdigit()}
+    if cpus and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError:
+            pass  # cores not ours to pick (a container's limits): run unpinned
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Ctrl+C in a terminal is the parent's to handle; the child stops through stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pin_to_cpus(os.environ.get("AUTOML_STUDIO_CPUS", ""))
     out = _claim_stdout()
     if args[:1] == ["search"]:
         return _search(out)

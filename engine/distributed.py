@@ -126,9 +126,18 @@ def joining_command(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _thread_env(workers: int) -> dict[str, str]:
-    per = str(max(1, (os.cpu_count() or 1) // workers))
-    return {"TF_NUM_INTRAOP_THREADS": per, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": per}
+CPUS_ENV = "AUTOML_STUDIO_CPUS"  # the cores a worker process pins itself to (engine/child.py)
+
+
+def _thread_env(workers: int, index: int) -> dict[str, str]:
+    """Each local worker's share of the cores: its thread counts and, where the OS allows, the
+    cores themselves, so two workers never contend for one core while another idles."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    per = max(1, (len(cpus) or os.cpu_count() or 1) // workers)
+    env = {"TF_NUM_INTRAOP_THREADS": str(per), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(per)}
+    if cpus and workers <= len(cpus):
+        env[CPUS_ENV] = ",".join(map(str, cpus[index * per:(index + 1) * per]))
+    return env
 
 
 def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Event], None],
@@ -179,7 +188,8 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
         listener(SearchWarning(message=warning))
 
     def start_worker(name: str) -> SearchProcess:
-        process = SearchProcess(base, env={**roles_env(name, dial, port), **_thread_env(workers)},
+        share = _thread_env(workers, names.index(name))
+        process = SearchProcess(base, env={**roles_env(name, dial, port), **share},
                                 log_name=f"engine-{name}.log")
         process.start()
         return process

@@ -187,3 +187,22 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
     logged = Counter(e["trial_id"] for e in read_events(tmp_path / "p") if e["type"] == "trial_ended")
     assert logged == every  # the project's log holds each trial once too
     assert {r.worker for r in read_trials(tmp_path / "p").values()} == {"worker0", "elsewhere"}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this OS")
+def test_local_workers_get_disjoint_cores_and_pin_themselves_to_them():
+    from automl_studio.engine.child import _pin_to_cpus
+    from automl_studio.engine.distributed import CPUS_ENV, _thread_env
+
+    cpus = sorted(os.sched_getaffinity(0))
+    shares = [_thread_env(len(cpus), i) for i in range(len(cpus))]
+    assert [share[CPUS_ENV] for share in shares] == [str(c) for c in cpus]  # one core each
+    assert all(share["TF_NUM_INTRAOP_THREADS"] == "1" for share in shares)
+    assert CPUS_ENV not in _thread_env(len(cpus) + 1, 0)  # more workers than cores: no pinning
+    code = ("import os, sys; from automl_studio.engine.child import _pin_to_cpus; "
+            "_pin_to_cpus(sys.argv[1]); print(sorted(os.sched_getaffinity(0)))")
+    pinned = subprocess.run([sys.executable, "-c", code, str(cpus[-1])], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert pinned == f"[{cpus[-1]}]"
+    _pin_to_cpus("")  # nothing named: nothing changes here
+    assert sorted(os.sched_getaffinity(0)) == cpus
