@@ -56,6 +56,17 @@ def iris_window(qtbot, window):
     return window
 
 
+def open_second_window(qtbot, settings_store):
+    """Another main window on the same settings, as when the app is started a second time."""
+    from automl_studio.gui.main_window import MainWindow
+
+    second = MainWindow(settings_store)
+    second.confirm_close = lambda _parent: True
+    qtbot.addWidget(second)
+    second.show()
+    return second
+
+
 def wait_for_shapes(qtbot, window, timeout: int = 20_000) -> None:
     """Waits until the Network page's editor knows the open data's shapes (a background task)."""
     qtbot.waitUntil(lambda: window.network_page.editor.signature() is not None, timeout=timeout)

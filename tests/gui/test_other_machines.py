@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import open_second_window
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
@@ -12,16 +13,6 @@ from PySide6.QtWidgets import QWidget
 SEARCH_TIMEOUT_MS = 300_000
 NAMES = {"serveWorkers": "Let other machines join as workers", "chiefAddress": "Chief address",
          "chiefPort": "Chief port", "workerCommand": "Worker command", "copyWorkerCommand": "Copy worker command"}
-
-
-def open_second_window(qtbot, settings_store):
-    from automl_studio.gui.main_window import MainWindow
-
-    second = MainWindow(settings_store)
-    second.confirm_close = lambda _parent: True
-    qtbot.addWidget(second)
-    second.show()
-    return second
 
 
 def show_search_page(qtbot, window):

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import IRIS
+from conftest import IRIS, open_second_window
 from PySide6.QtWidgets import QWidget
-
-
-def open_second_window(qtbot, settings_store):
-    from automl_studio.gui.main_window import MainWindow
-
-    second = MainWindow(settings_store)
-    second.confirm_close = lambda _parent: True
-    qtbot.addWidget(second)
-    second.show()
-    return second
 
 
 def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
