@@ -280,5 +280,5 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         task=task, n_classes=len(class_names) if task == "classification" else 0, inputs=inputs,
         categorical_tokens=schema.tokens if schema else 0, numeric_mean=mean,
         numeric_variance=variance, image_scale=image_scale, target_mean=target_mean,
-        target_std=target_std,
+        target_std=target_std, train_rows=len(train_idx),
     )

@@ -295,7 +295,8 @@ class _Session:
         self.profile = profile
         self.prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
                                      test_fraction=config.test_fraction, seed=config.seed)
-        self.space = resolve_space(config.space, self.prepared.signature.inputs.keys())
+        self.space = resolve_space(config.space, self.prepared.signature.inputs.keys(),
+                                   self.prepared.signature.train_rows)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
             first = analysis.issues[0]
@@ -548,6 +549,10 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
                 epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
             emit(PhaseChanged(phase="refitting",
                               message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
+            import keras
+
+            # The same seed gives the same refit, whether or not folds ran before it.
+            keras.utils.set_random_seed(session.config.seed)
             model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
                 TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True)])

@@ -313,6 +313,7 @@ class DataSignature:
     image_scale: float = 1.0
     target_mean: float = 0.0
     target_std: float = 1.0
+    train_rows: int = 0  # rows the search trains on (0: unknown); templates size batches by it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -321,7 +322,7 @@ class DataSignature:
             "categorical_tokens": self.categorical_tokens,
             "numeric_mean": list(self.numeric_mean), "numeric_variance": list(self.numeric_variance),
             "image_scale": self.image_scale, "target_mean": self.target_mean,
-            "target_std": self.target_std,
+            "target_std": self.target_std, "train_rows": self.train_rows,
         }
 
     @classmethod
@@ -335,6 +336,7 @@ class DataSignature:
             image_scale=float(data.get("image_scale", 1.0)),
             target_mean=float(data.get("target_mean", 0.0)),
             target_std=float(data.get("target_std", 1.0)),
+            train_rows=int(data.get("train_rows", 0)),
         )
 
 

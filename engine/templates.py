@@ -21,6 +21,9 @@ from .space import SearchSpace
 
 TEMPLATES = ("tabular", "image", "residual", "sequence")
 
+MIN_STEPS = 8  # gradient steps per epoch the default batch sizes aim for
+MIN_BATCH = 8
+
 _COMMON = {
     "optimizers": ["adam", "adamw"],
     "min_lr": 1e-4,
@@ -43,11 +46,29 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def template_defaults(name: str) -> dict[str, Any]:
-    """The options a template starts with (what the Network page's form shows)."""
+def template_defaults(name: str, train_rows: int = 0) -> dict[str, Any]:
+    """The options a template starts with; batch sizes follow ``train_rows`` when it is known."""
     if name not in _DEFAULTS:
         raise SpecError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATES)}")
-    return {k: (list(v) if isinstance(v, list) else v) for k, v in _DEFAULTS[name].items()}
+    options = {k: (list(v) if isinstance(v, list) else v) for k, v in _DEFAULTS[name].items()}
+    if train_rows:
+        options["batch_sizes"] = batch_sizes_for(train_rows, options["batch_sizes"])
+    return options
+
+
+def batch_sizes_for(train_rows: int, usual: list[int]) -> list[int]:
+    """Batch sizes that give an epoch at least :data:`MIN_STEPS` gradient steps.
+
+    On 90 rows, batches of 32 or 64 make an epoch 2–3 steps: every trial ran into the epoch cap
+    still improving, and which under-trained network won 30 validation rows was chance
+    (BENCHMARKS.md, iris). Smaller tables get smaller batches; large ones keep ``usual``.
+    """
+    top = max(usual)
+    while top > MIN_BATCH and train_rows / top < MIN_STEPS:
+        top //= 2
+    if top == max(usual):
+        return list(usual)
+    return [b for b in (top // 2, top) if b >= MIN_BATCH] or [MIN_BATCH]
 
 
 def _choice_or_fixed(values: list[Any]) -> Any:
@@ -80,7 +101,7 @@ def _units_step(lo: int, hi: int) -> int:
 
 
 def template_spec(name: str, options: Mapping[str, Any] | None = None,
-                  inputs: Iterable[str] | None = None) -> dict[str, Any]:
+                  inputs: Iterable[str] | None = None, train_rows: int = 0) -> dict[str, Any]:
     """A template as a JSON spec.
 
     Args:
@@ -89,8 +110,9 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
         inputs: the data's input sources (``numeric``, ``categorical``...); the tabular template
             makes one Input node for each. ``None``: numeric only, re-laid for the data by the
             search.
+        train_rows: how many rows the search trains on (0: unknown), for the batch sizes.
     """
-    o = {**template_defaults(name), **(options or {})}
+    o = {**template_defaults(name, train_rows), **(options or {})}
     nodes: list[dict[str, Any]] = []
     edges: list[list[str]] = []
     repeats: list[dict[str, Any]] = []
@@ -184,30 +206,34 @@ def default_template_for(input_sources: Iterable[str]) -> str:
     return "tabular"
 
 
-def resolve_space(space: str | Mapping[str, Any], input_sources: Iterable[str]) -> SearchSpace:
+def resolve_space(space: str | Mapping[str, Any], input_sources: Iterable[str],
+                  train_rows: int = 0) -> SearchSpace:
     """Turns the config's ``space`` (``auto``, a template name, a spec path or dict) into a spec.
 
-    Template specs are re-laid for the data's inputs, keeping their options.
+    Template specs are re-laid for the data's inputs (and rows), keeping their options.
     """
     sources = list(input_sources)
     if isinstance(space, str):
         if space == "auto":
-            return SearchSpace.from_dict(template_spec(default_template_for(sources), inputs=sources))
+            return SearchSpace.from_dict(template_spec(default_template_for(sources), inputs=sources,
+                                                       train_rows=train_rows))
         if space in TEMPLATES:
-            return SearchSpace.from_dict(template_spec(space, inputs=sources))
-        return _relaid(SearchSpace.load(space), sources, space)
+            return SearchSpace.from_dict(template_spec(space, inputs=sources, train_rows=train_rows))
+        return _relaid(SearchSpace.load(space), sources, space, train_rows)
     template = space.get("template")
     if isinstance(template, Mapping) and template.get("name") in TEMPLATES:
-        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources))
+        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources,
+                                                   train_rows))
     return SearchSpace.from_dict(space)
 
 
-def _relaid(space: SearchSpace, sources: list[str], path: str) -> SearchSpace:
+def _relaid(space: SearchSpace, sources: list[str], path: str, train_rows: int = 0) -> SearchSpace:
     import json
     from pathlib import Path
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     template = data.get("template")
     if isinstance(template, Mapping) and template.get("name") in TEMPLATES:
-        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources))
+        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources,
+                                                   train_rows))
     return space

@@ -385,7 +385,8 @@ class NetworkEditor(QWidget):
         opened data) it replaces the graph like :meth:`set_spec`.
         """
         sources = list(self._signature.inputs) if self._signature is not None else None
-        data = template_spec(name, inputs=sources)
+        rows = self._signature.train_rows if self._signature is not None else 0
+        data = template_spec(name, inputs=sources, train_rows=rows)
         data.pop("template", None)
         self._fill_positions(data, force=True)
         if undoable:

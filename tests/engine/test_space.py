@@ -523,3 +523,33 @@ def test_every_layer_type_default_params_pass_their_own_checks() -> None:
         if "target_shape" in params:
             params["target_shape"] = list(params["target_shape"])
         SearchSpace.from_dict(spec([{"id": "n", "type": kind, "params": params}], []))
+
+
+def test_template_batch_sizes_follow_the_training_rows():
+    from automl_studio.engine.templates import batch_sizes_for, resolve_space, template_spec
+
+    assert batch_sizes_for(90, [32, 64]) == [8]  # iris: 11 steps an epoch, not 2-3
+    assert batch_sizes_for(343, [32, 64]) == [16, 32]
+    assert batch_sizes_for(5000, [32, 64]) == [32, 64]  # enough rows: the usual sizes
+    assert template_spec("tabular")["training"]["batch_size"] == {"hp": "choice", "values": [32, 64]}
+    assert template_spec("tabular", train_rows=90)["training"]["batch_size"] == 8
+    # A batch size the user chose is kept whatever the rows.
+    chosen = template_spec("tabular", {"batch_sizes": [64]}, train_rows=90)
+    assert chosen["training"]["batch_size"] == 64
+    assert resolve_space("auto", ["numeric"], train_rows=266).training["batch_size"].values == (16, 32)
+
+
+def test_the_data_signature_carries_its_training_rows(tmp_path):
+    from automl_studio.engine.dataset import load_dataset
+    from automl_studio.engine.features import prepare_data
+    from automl_studio.engine.profile import profile_dataset
+    from automl_studio.engine.space import DataSignature
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n" + "\n".join(f"{i},{i % 7},{i % 2}" for i in range(100)))
+    dataset = load_dataset(str(path))
+    signature = prepare_data(dataset, profile_dataset(dataset, "y")).signature
+    assert signature.train_rows == 60  # 20 % validation, 20 % test
+    assert DataSignature.from_dict(signature.to_dict()).train_rows == 60
+    older = {k: v for k, v in signature.to_dict().items() if k != "train_rows"}  # an earlier file
+    assert DataSignature.from_dict(older).train_rows == 0
