@@ -22,6 +22,7 @@ import threading
 import traceback
 from typing import IO, Any
 
+from .distributed import CPUS_ENV
 from .runner import RECYCLE_EXIT
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Ctrl+C in a terminal is the parent's to handle; the child stops through stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _pin_to_cpus(os.environ.get("AUTOML_STUDIO_CPUS", ""))
+    _pin_to_cpus(os.environ.get(CPUS_ENV, ""))
     out = _claim_stdout()
     if args[:1] == ["search"]:
         return _search(out)

@@ -193,9 +193,13 @@ class _EventsMixin:
         self.studio_recycle_mb = config.recycle_mb
         self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
 
+    def studio_typical(self) -> float:
+        """The median duration of this process's completed trials (0 before the first)."""
+        return statistics.median(self.studio_durations) if self.studio_durations else 0.0
+
     def studio_reserve(self) -> float:
         """Seconds kept back for the refit (and its cross-validation) and the export."""
-        typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
+        typical = self.studio_typical()
         if not self.studio_crossval:
             return 0.75 * typical + 2.0
         # The folds train the best trial's network five times; that network may be slower or
@@ -208,7 +212,7 @@ class _EventsMixin:
         best = best_trials(self)
         if best and best[0].trial_id in self.studio_duration_of:
             return self.studio_duration_of[best[0].trial_id]
-        return statistics.median(self.studio_durations) if self.studio_durations else 0.0
+        return self.studio_typical()
 
     def _finished_count(self) -> int:
         return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
@@ -223,7 +227,7 @@ class _EventsMixin:
                                            f"{len(self.studio_durations)} trials; restarting it to free that memory")
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
-            typical = statistics.median(self.studio_durations) if self.studio_durations else 0.0
+            typical = self.studio_typical()
             # Room for one more trial, the refit (shorter than a trial: it stops at the best
             # epoch) and the export.
             if remaining < typical + self.studio_reserve() or remaining <= 1.0:
@@ -565,7 +569,6 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
 def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both: Split, epochs: int,
                             emit: Callable[[Event], None], stop: Any, deadline: float | None) -> int:
     """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
-    from . import crossval
     from .hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
     trial_s = tuner.studio_duration_of.get(best_trial.trial_id) or tuner.studio_best_duration()
