@@ -76,6 +76,7 @@ class EpochEnded(Event):
 
     The final refit of the best configuration reports its epochs (and batches) with
     ``trial_id="refit"``; it has no ``trial_started``/``trial_ended`` and no validation metrics.
+    When the exported model averages several refits, each starts again at epoch 1.
     """
 
     type: ClassVar[str] = "epoch_ended"
@@ -127,6 +128,7 @@ class SearchFinished(Event):
     test_metrics: Mapping[str, Any] = field(default_factory=dict)
     exported: tuple[str, ...] = ()
     message: str = ""
+    refits: int = 0  # refits of the best trial averaged in the exported model; 0: as trained
 
 
 @dataclass(frozen=True)

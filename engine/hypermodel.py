@@ -197,6 +197,24 @@ def _head(x: Any, signature: DataSignature) -> Any:
     return L.Dense(units, activation=activation, name="head", dtype="float32")(x)
 
 
+def average_models(members: list[keras.Model], signature: DataSignature) -> keras.Model:
+    """One model whose output is the mean of the members' (class probabilities or values).
+
+    The members are nested whole, renamed ``refit_1``, ``refit_2``…, behind inputs named and
+    shaped like theirs, so the result saves as legacy HDF5 and is fed exactly like one member.
+    """
+    first = members[0]
+    inputs = {name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+              for name, tensor in first.input.items()}
+    for index, member in enumerate(members, 1):
+        member.name = f"refit_{index}"
+    # float32 like the members' heads, also under a mixed-precision policy.
+    output = keras.layers.Average(name="average", dtype="float32")([member(inputs) for member in members])
+    model = keras.Model(inputs=inputs, outputs=output, name=f"average_of_{len(members)}")
+    model.compile(loss=make_loss(signature), metrics=make_metrics(signature))
+    return model
+
+
 def make_loss(signature: DataSignature) -> keras.losses.Loss:
     if signature.task == "regression":
         return keras.losses.MeanSquaredError()

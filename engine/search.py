@@ -49,6 +49,9 @@ CONFIG_FILE = "search_config.json"
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
+# The refit's initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds:
+# 0.967-0.983); the average of three refits scored 0.983-0.986. Above this many rows one refit.
+ENSEMBLE_REFITS, ENSEMBLE_MAX_ROWS = 3, 100_000
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
@@ -61,6 +64,7 @@ class Resolved:
     max_trials: int | None
     max_epochs: int | None
     patience: int | None
+    refits: int = 1  # how many refits of the best configuration the exported model averages
 
 
 @dataclass
@@ -74,6 +78,7 @@ class SearchResult:
     test_metrics: dict[str, Any] = field(default_factory=dict)
     exported: list[str] = field(default_factory=list)
     message: str = ""
+    refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
 
 
 class _SearchDone(Exception):
@@ -93,13 +98,20 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     """What a good practitioner would choose when the user leaves a setting open.
 
     The objective is validation loss: on small tables accuracy ties between many trials, so
-    picking (and refitting) by it is close to arbitrary.
+    picking (and refitting) by it is close to arbitrary. The exported model averages a few
+    refits of the best configuration where they are cheap: one refit's initial weights decide
+    a point of accuracy on a small table.
     """
     objective = config.objective or "val_loss"
     max_trials = config.max_trials
     if max_trials is None:
         max_trials = 10_000 if config.time_budget_s else DEFAULT_MAX_TRIALS.get(prepared.input_kind, 20)
-    return Resolved(objective, direction_of(objective), max_trials, config.max_epochs, config.patience)
+    refits = config.refits
+    if refits is None:
+        rows = len(prepared.train) + len(prepared.validation)
+        refits = ENSEMBLE_REFITS if prepared.input_kind != "images" and rows <= ENSEMBLE_MAX_ROWS else 1
+    return Resolved(objective, direction_of(objective), max_trials, config.max_epochs, config.patience,
+                    refits if config.refit else 1)
 
 
 def _tuner_class(name: str) -> type:
@@ -200,12 +212,13 @@ class _EventsMixin:
     def studio_reserve(self) -> float:
         """Seconds kept back for the refit (and its cross-validation) and the export."""
         typical = self.studio_typical()
+        refits = self.studio_resolved.refits
         if not self.studio_crossval:
-            return 0.75 * typical + 2.0
+            return 0.75 * typical * refits + 2.0
         # The folds train the best trial's network five times; that network may be slower or
         # faster than the median trial, and on a fold it may train longer than it did here.
         trial_s = max(typical, self.studio_best_duration())
-        return crossval.expected_seconds(trial_s, self.studio_budget_s) + 1.25 * trial_s + 2.0
+        return crossval.expected_seconds(trial_s, self.studio_budget_s) + 1.25 * trial_s * refits + 2.0
 
     def studio_best_duration(self) -> float:
         """How long the best completed trial so far took (the median trial's time if none)."""
@@ -525,45 +538,68 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         return result
     remaining = (deadline - time.monotonic()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
-    model = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop, deadline)
+    model, result.refits = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop,
+                                        deadline)
     _finish(session, model, best_trial, result, emit)
     emit(SearchFinished(status=result.status, best_trial_id=result.best_trial_id, best_score=result.best_score,
                         best_hyperparameters=result.best_hyperparameters, test_metrics=result.test_metrics,
-                        exported=tuple(result.exported), message=result.message))
+                        exported=tuple(result.exported), message=result.message, refits=result.refits))
     return result
 
 
 def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, emit: Callable[[Event], None],
-                 stop: Any, deadline: float | None) -> Any:
+                 stop: Any, deadline: float | None) -> tuple[Any, int]:
     """Retrains the best configuration on train+validation for its best number of epochs.
 
     On a small table that number comes from cross-validation (:mod:`.crossval`), when the budget
-    allows. Falls back to the best trial's own checkpoint when there is no time or the user stopped.
+    allows. The model averages ``resolved.refits`` such refits, seeded ``seed``, ``seed + 1``…; a
+    refit after the first starts only if the budget has time for it, and one cut short is left
+    out. Falls back to the best trial's own checkpoint when there is no time or the user stopped.
+    Returns the model and how many refits it averages (0: the checkpoint).
     """
-    from .hypermodel import BudgetSpent, SearchStopped, TrialCallback, fit_arrays
+    from .hypermodel import BudgetSpent, SearchStopped, TrialCallback, average_models, fit_arrays
 
     prepared = session.prepared
-    if refit:
-        epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
-        hypermodel = tuner.hypermodel
-        both = _merge(prepared.train, prepared.validation)
-        batch = hypermodel._batch_size(best_trial.hyperparameters)
-        try:
-            if tuner.studio_crossval:
-                epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
-            emit(PhaseChanged(phase="refitting",
-                              message=f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs"))
-            import keras
+    if not refit:
+        return tuner.load_model(best_trial), 0
+    import keras
 
+    epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
+    hypermodel = tuner.hypermodel
+    both = _merge(prepared.train, prepared.validation)
+    batch = hypermodel._batch_size(best_trial.hyperparameters)
+    count = session.resolved.refits
+    members: list[Any] = []
+    try:
+        if tuner.studio_crossval:
+            epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
+        took = 0.0
+        for index in range(count):
+            which = f" (refit {index + 1} of {count}, averaged in the exported model)" if count > 1 else ""
+            # Room for one more refit as long as the last one, and for the export.
+            if members and deadline is not None and deadline - time.monotonic() < 1.2 * took + 3.0:
+                emit(PhaseChanged(phase="refitting", message=(
+                    f"no time left for refit {index + 1} of {count}; the model averages {len(members)}")))
+                break
+            emit(PhaseChanged(phase="refitting", message=(
+                f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs{which}")))
+            started = time.monotonic()
             # The same seed gives the same refit, whether or not folds ran before it.
-            keras.utils.set_random_seed(session.config.seed)
+            keras.utils.set_random_seed(session.config.seed + index)
             model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
                 TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True)])
-            return model
-        except (SearchStopped, BudgetSpent):
+            members.append(model)
+            took = time.monotonic() - started
+    except (SearchStopped, BudgetSpent):
+        if not members:
             emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
-    return tuner.load_model(best_trial)
+            return tuner.load_model(best_trial), 0
+        emit(SearchWarning(message=f"refit {len(members) + 1} of {count} was cut short; "
+                                   f"the model averages the {len(members)} that finished"))
+    if len(members) == 1:
+        return members[0], 1
+    return average_models(members, prepared.signature), len(members)
 
 
 def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both: Split, epochs: int,
@@ -656,7 +692,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         signature=prepared.signature.to_dict(),
         dataset={"path": str(config.data_path), "fingerprint": prepared.profile.fingerprint,
                  "rows": prepared.profile.rows},
-        refit=result.status in ("completed", "budget") and config.refit,
+        refit=result.refits > 0,
+        refits=result.refits,
     )
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR

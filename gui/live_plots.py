@@ -245,10 +245,12 @@ class LivePlots(QWidget):
             self._batch = None
             self._dirty |= {"current", "batch"}
         elif kind == "epoch_ended" and tid == REFIT_TRIAL:
-            # The best trial retrained on train+validation: shown as the current run only.
-            if self._refit is None:
+            # The best trial retrained on train+validation: shown as the current run only. When
+            # the exported model averages several refits, each starts again at epoch 1.
+            epoch = int(event.get("epoch", 0))
+            if self._refit is None or (self._refit.epochs and epoch <= self._refit.epochs[-1]):
                 self._refit = _Trial()
-            self._refit.add_epoch(int(event.get("epoch", 0)), dict(event.get("metrics") or {}))
+            self._refit.add_epoch(epoch, dict(event.get("metrics") or {}))
             self._current = REFIT_TRIAL
             self._dirty.add("current")
         elif kind == "epoch_ended" and tid is not None:

@@ -48,6 +48,15 @@ METRIC_LABELS = {
 }
 
 
+def model_description(refits: int) -> str:
+    """What the exported model is, from ``search_finished``'s ``refits``."""
+    if refits > 1:
+        return f"average of {refits} refits on train + validation (one seed each)"
+    if refits == 1:
+        return "refit on train + validation"
+    return "the best trial as trained (no refit)"
+
+
 def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any,
                cancel: Any) -> dict[str, Any]:
     """Exports the best model in a child process (Keras never loads in the window's process)."""
@@ -237,6 +246,9 @@ class ResultsPage(QWidget):
         rows = [("Trial", str(finish.get("best_trial_id"))),
                 ("Score", f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
                 ("Search", str(finish.get("status", "")))]
+        refits = finish.get("refits")
+        if isinstance(refits, int):  # older projects' events do not say
+            rows.append(("Model", model_description(refits)))
         for key, value in (finish.get("best_hyperparameters") or {}).items():
             rows.append((key, f"{value:.4g}" if isinstance(value, float) else str(value)))
         for label, value in rows:

@@ -88,6 +88,20 @@ def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path,
     assert meta["search_space"]["schema_version"] == 1
     assert set(meta["best_hyperparameters"]) == set(result.best_hyperparameters)
 
+    # A small table's model averages three refits, each its own seed, nested in one model.
+    assert result.refits == 3 and meta["refits"] == 3 and meta["refit"] is True
+    assert [e.refits for e in events if e.type == "search_finished"] == [3]
+    refitting = [e.message for e in events if e.type == "phase_changed" and e.phase == "refitting"]
+    assert [m.split("(refit ")[1][:6] for m in refitting] == ["1 of 3", "2 of 3", "3 of 3"]
+    refit_epochs = [e.epoch for e in events if e.type == "epoch_ended" and e.trial_id == "refit"]
+    assert refit_epochs.count(1) == 3
+    model = keras.models.load_model(out)
+    members = [model.get_layer(f"refit_{i}") for i in (1, 2, 3)]
+    inputs = dict(np.load(sample))
+    each = [np.asarray(m.predict(inputs, verbose=0)) for m in members]
+    assert np.allclose(np.mean(each, axis=0), here, atol=1e-6)
+    assert not np.allclose(each[0], each[1], atol=1e-4)  # different seeds, different networks
+
 
 def test_regression_search_reports_regression_metrics_in_target_units(tmp_path):
     rng = np.random.default_rng(0)
@@ -96,8 +110,11 @@ def test_regression_search_reports_regression_metrics_in_target_units(tmp_path):
     path = tmp_path / "reg.csv"
     path.write_text("a,b,c,price\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{v}" for r, v in zip(x, y, strict=False)))
     result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), max_trials=2,
-                                     max_epochs=30, tuner="random"))
+                                     max_epochs=30, tuner="random", refits=1))
     assert {"rmse", "mae", "r2"} <= set(result.test_metrics)
+    from automl_studio.engine.model_info import describe
+
+    assert result.refits == 1 and "Average" not in describe(result.exported[0])["layers"]  # one plain model
     # Predictions come out in the target's units thanks to the in-model rescale.
     assert abs(np.mean(result.test_metrics["sample"]["predicted"]) - 1000) < 300
 
@@ -107,6 +124,24 @@ def test_image_npz_search(tmp_path, image_npz):
                                      max_epochs=2, tuner="random", export_keras=False))
     assert result.status == "completed" and result.exported[0].endswith("best.h5")
     assert result.test_metrics["n"] > 0
+    assert result.refits == 1  # images: one refit unless asked for more
+
+
+def test_a_stop_during_the_later_refits_exports_the_ones_that_finished(tmp_path, iris_csv):
+    stop = threading.Event()
+    events: list = []
+
+    def listener(event):
+        events.append(event)
+        if event.type == "phase_changed" and "(refit 2 of 3" in event.message:
+            stop.set()
+
+    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
+                                     max_epochs=3, tuner="random"), listener, stop=stop)
+    assert result.refits == 1 and result.exported
+    warning = next(e.message for e in events if e.type == "warning" and "cut short" in e.message)
+    assert "refit 2 of 3" in warning and "the 1 that finished" in warning
+    assert next(e for e in events if e.type == "search_finished").refits == 1
 
 
 def test_resume_keeps_completed_trials_and_reaches_the_requested_count(tmp_path, iris_csv):
@@ -197,7 +232,10 @@ def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, ir
                                      distribution="data-parallel", export_keras=False))
     assert result.status == "completed"
     assert keras.mixed_precision.global_policy().name == "float32"  # restored for the process
-    layers = model_config(result.exported[0])["config"]["layers"]
+    outer = model_config(result.exported[0])["config"]["layers"]
+    average = next(layer for layer in outer if layer["class_name"] == "Average")
+    assert "float32" in json.dumps(average["config"]["dtype"])  # the averaged output stays float32
+    layers = next(layer for layer in outer if layer["config"]["name"] == "refit_1")["config"]["layers"]
     head = next(layer for layer in layers if layer["config"]["name"] == "head")
     assert "float32" in json.dumps(head["config"]["dtype"])
     others = [layer for layer in layers if layer["class_name"] == "Dense" and layer["config"]["name"] != "head"]

@@ -16,6 +16,7 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     tuner = w.findChild(QWidget, "tunerChoice")
     tuner.setCurrentIndex(tuner.findData("hyperband"))
     w.search_page.max_epochs.setValue(12)
+    w.findChild(QWidget, "refits").setValue(5)
     w.data_page.validation_spin.setValue(0.3)
     editor = w.network_page.editor
     editor.select_nodes(["dense"])
@@ -28,6 +29,7 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     assert "demo" in w.windowTitle()
     saved = json.loads(path.read_text())
     assert saved["search"]["target"] == "petal_width"
+    assert saved["search"]["refits"] == 5
     dense = next(n for n in saved["search"]["space"]["nodes"] if n["id"] == "dense")
     assert dense["params"]["units"]["max"] == 128 and "position" in dense
 
@@ -38,6 +40,7 @@ def test_project_round_trip(qtbot, iris_window, settings_store, tmp_path):
     assert second.findChild(QWidget, "maxTrials").value() == 7
     assert second.findChild(QWidget, "tunerChoice").currentData() == "hyperband"
     assert second.search_page.max_epochs.value() == 12
+    assert second.findChild(QWidget, "refits").value() == 5
     assert second.data_page.validation_spin.value() == 0.3
     assert second.network_page.spec()["nodes"] == w.network_page.spec()["nodes"]
     assert second.search_page.project_dir.text() == str(tmp_path / "search")

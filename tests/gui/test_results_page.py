@@ -15,7 +15,7 @@ def classification_finish() -> dict:
             "best_score": 0.12, "best_hyperparameters": {"units": 64, "lr": 0.001},
             "test_metrics": {"accuracy": 0.9, "balanced_accuracy": 0.88, "f1_macro": 0.87,
                              "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["cat", "dog"]},
-            "exported": ["/p/best/best.h5"]}
+            "exported": ["/p/best/best.h5"], "refits": 3}
 
 
 def test_empty_until_a_search_finished(qtbot):
@@ -32,6 +32,7 @@ def test_classification_result(qtbot, tmp_path):
     assert page.findChild(QWidget, "exportModel").isEnabled()
     assert page.findChild(QWidget, "metric_accuracy").text() == "0.900"
     assert page.findChild(QWidget, "best_units").text() == "64"
+    assert page.findChild(QWidget, "best_Model").text().startswith("average of 3 refits")
     model = page.confusion_model
     assert (model.rowCount(), model.columnCount()) == (2, 2)
     assert model.index(0, 1).data() == "1"
@@ -46,6 +47,7 @@ def test_regression_result_plots_predicted_against_actual(qtbot, tmp_path):
               "test_metrics": {"rmse": 1.5, "mae": 1.1, "r2": 0.8,
                                "sample": {"actual": [1.0, 2.0, 3.0], "predicted": [1.1, 1.8, 3.3]}}}
     page.set_result(finish, str(tmp_path))
+    assert page.findChild(QWidget, "best_Model") is None  # an older project's event: not said
     plot = page.findChild(QWidget, "predictedVsActualPlot")
     assert plot is not None and plot.accessibleName()
     assert page.findChild(QWidget, "metric_r2").text() == "0.800"

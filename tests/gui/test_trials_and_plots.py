@@ -86,6 +86,23 @@ def test_plots_draw_synthetic_events(qtbot):
     assert "batch 3 of 10" in plots.batch_progress.format()
 
 
+def test_each_averaged_refit_starts_its_own_curve(qtbot):
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.reset("val_loss", started_at=1000.0)
+    for event in search_events(2, 3):
+        plots.apply_event(event)
+    for refit, epochs in ((1, 4), (2, 4), (3, 2)):  # three refits, the last one still running
+        for e in range(1, epochs + 1):
+            plots.apply_event({"type": "epoch_ended", "trial_id": "refit", "epoch": e,
+                               "metrics": {"loss": 1.0 / (e + refit), "accuracy": 0.5}})
+    plots.redraw()
+    x, y = plots.series("loss")
+    assert list(x) == [1, 2]  # the third refit's epochs, not 1-4, 1-4, 1-2 drawn as one line
+    assert list(y) == [1.0 / 4, 1.0 / 5]
+    assert plots.current_epochs() == 2
+
+
 def test_plots_handle_200_trials_of_100_epochs(qtbot):
     plots = LivePlots()
     qtbot.addWidget(plots)
