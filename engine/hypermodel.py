@@ -266,14 +266,20 @@ class TrialCallback(keras.callbacks.Callback):
         self.batches = batches
         self.epoch = 0
         self._last_report = 0.0
+        # Seconds spent in training steps (not validation, not checkpoints), and over how many
+        # epochs: what an epoch of a refit on the same rows costs.
+        self.train_seconds, self.timed_epochs = 0.0, 0
+        self._epoch_started = self._last_batch = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.epoch = epoch
+        self._epoch_started = self._last_batch = time.monotonic()
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         if self.stop is not None and self.stop.is_set():
             raise SearchStopped("stopped by the user")
         now = time.monotonic()
+        self._last_batch = now
         if self.deadline is not None and now > self.deadline:
             if self.hard_deadline:
                 raise BudgetSpent("time budget spent")
@@ -285,6 +291,8 @@ class TrialCallback(keras.callbacks.Callback):
                                         batches=self.batches))
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.train_seconds += self._last_batch - self._epoch_started
+        self.timed_epochs += 1
         metrics = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
         self.listener(EpochEnded(trial_id=self.trial_id, epoch=epoch + 1, metrics=metrics))
         loss = metrics.get("loss")
@@ -375,6 +383,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
         self.trial_id = "?"
         self.deadline: float | None = None
         self.epochs_run: dict[str, int] = {}
+        self.epoch_train_s: dict[str, float] = {}  # seconds of training steps per epoch, by trial
 
     def _batch_size(self, hp: keras_tuner.HyperParameters) -> int:
         value = self.space.training.get("batch_size", 32)
@@ -401,7 +410,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
         patience = self.patience_for()
         callbacks = list(kwargs.pop("callbacks", []) or [])
         batches = math.ceil(self.n_train / batch_size)
-        callbacks.append(TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches))
+        reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches)
+        callbacks.append(reporter)
         if patience > 0:
             mode = "min" if "loss" in self.objective or "error" in self.objective else "max"
             callbacks.append(keras.callbacks.EarlyStopping(self.objective, patience=patience, mode=mode,
@@ -411,4 +421,6 @@ class SpecHyperModel(keras_tuner.HyperModel):
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
         self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
+        if reporter.timed_epochs:
+            self.epoch_train_s[self.trial_id] = reporter.train_seconds / reporter.timed_epochs
         return history

@@ -52,6 +52,7 @@ DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10
 # The refit's initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds:
 # 0.967-0.983); the average of three refits scored 0.983-0.986. Above this many rows one refit.
 ENSEMBLE_REFITS, ENSEMBLE_MAX_ROWS = 3, 100_000
+REFIT_BUILD_S = 1.0  # building, tracing and evaluating a refit's model, beyond its epochs
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
@@ -154,6 +155,7 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
         tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
                           **common)
     tuner.studio_setup(listener, resolved, config)
+    tuner.studio_rows_ratio = (len(prepared.train) + len(prepared.validation)) / max(1, len(prepared.train))
     tuner.studio_crossval = config.refit and crossval.applies(
         prepared.input_kind, len(prepared.train) + len(prepared.validation))
     if config.tuner in ("random", "bayesian") and distributed.role() != "worker":
@@ -197,6 +199,7 @@ class _EventsMixin:
         self.studio_durations: list[float] = []
         self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
         self.studio_crossval = False  # set by _make_tuner for small tables
+        self.studio_rows_ratio = 1.0  # train+validation rows over training rows (set by _make_tuner)
         self.studio_budget_s = config.time_budget_s
         self.studio_current: str | None = None
         self.studio_started_at = 0.0
@@ -210,15 +213,33 @@ class _EventsMixin:
         return statistics.median(self.studio_durations) if self.studio_durations else 0.0
 
     def studio_reserve(self) -> float:
-        """Seconds kept back for the refit (and its cross-validation) and the export."""
-        typical = self.studio_typical()
-        refits = self.studio_resolved.refits
+        """Seconds kept back for the refits (and the cross-validation) and the export."""
+        one = self.studio_refit_estimate()
+        # The first refit with a wide margin; a later one is skipped if it has no time left.
+        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + 2.0
         if not self.studio_crossval:
-            return 0.75 * typical * refits + 2.0
+            return refits
         # The folds train the best trial's network five times; that network may be slower or
         # faster than the median trial, and on a fold it may train longer than it did here.
-        trial_s = max(typical, self.studio_best_duration())
-        return crossval.expected_seconds(trial_s, self.studio_budget_s) + 1.25 * trial_s * refits + 2.0
+        trial_s = max(self.studio_typical(), self.studio_best_duration())
+        return crossval.expected_seconds(trial_s, self.studio_budget_s) + refits
+
+    def studio_refit_estimate(self) -> float:
+        """Seconds one refit of the best trial so far should take.
+
+        Its measured time per epoch in training steps (a trial's epoch also validates and
+        checkpoints: 2-5x a refit's on small tables), for the epochs the refit will run, on
+        train+validation rows. Three quarters of the median trial before there is a measure.
+        """
+        best = best_trials(self)
+        measured = self.hypermodel.epoch_train_s
+        if not best or best[0].trial_id not in measured:
+            return 0.75 * self.studio_typical()
+        trial = best[0]
+        epochs = int(trial.best_step or 0) + 1
+        if self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
+            epochs = min(self.hypermodel.epochs_for(), math.ceil(1.25 * epochs))
+        return measured[trial.trial_id] * epochs * self.studio_rows_ratio + REFIT_BUILD_S
 
     def studio_best_duration(self) -> float:
         """How long the best completed trial so far took (the median trial's time if none)."""
@@ -608,7 +629,7 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     from .hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
     trial_s = tuner.studio_duration_of.get(best_trial.trial_id) or tuner.studio_best_duration()
-    refit_s = 1.25 * trial_s + 2.0  # kept back for the refit and the export
+    refit_s = 1.5 * tuner.studio_refit_estimate() + 2.0  # kept back for one refit and the export
     folds_deadline = deadline - refit_s if deadline is not None else None
     if folds_deadline is not None and folds_deadline - time.monotonic() < 2 * crossval.FOLD_COST * trial_s:
         emit(PhaseChanged(phase="refitting", message=f"no time left to cross-validate the refit's length; "

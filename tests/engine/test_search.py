@@ -276,3 +276,26 @@ def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
                                      max_trials=1, max_epochs=2, tuner="random", image_size=(16, 16),
                                      export_keras=False))
     assert result.status == "completed" and result.test_metrics["n"] > 0
+
+
+def test_the_trial_callback_times_training_steps_apart_from_validation():
+    import time
+
+    import keras
+    from automl_studio.engine.hypermodel import TrialCallback
+
+    class SlowValidation(keras.callbacks.Callback):
+        def on_test_end(self, logs=None):
+            time.sleep(0.2)  # validation (and checkpoints) are not what a refit's epoch costs
+
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss=keras.losses.BinaryCrossentropy())
+    reporter = TrialCallback("t", lambda _event: None, None, None, 4)
+    started = time.monotonic()
+    model.fit(x, y, batch_size=16, epochs=3, validation_data=(x, y), verbose=0,
+              callbacks=[reporter, SlowValidation()])
+    total = time.monotonic() - started
+    assert reporter.timed_epochs == 3
+    assert 0 < reporter.train_seconds < total - 3 * 0.2
