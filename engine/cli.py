@@ -90,7 +90,7 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
     s.add_argument("--refits", type=int, metavar="N", help="average N refits of the best configuration, each with its own seed, "
-                   "in the exported model (default: 3 for tables up to 100,000 rows, 1 for images)")
+                   "in the exported model (default: 5 up to 10,000 rows, 3 up to 100,000, else and for images 1)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",

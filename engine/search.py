@@ -49,9 +49,10 @@ CONFIG_FILE = "search_config.json"
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
-# The refit's initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds:
-# 0.967-0.983); the average of three refits scored 0.983-0.986. Above this many rows one refit.
-ENSEMBLE_REFITS, ENSEMBLE_MAX_ROWS = 3, 100_000
+# How many refits the exported model averages, by train+validation rows (images: one). A refit's
+# initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds: 0.967-0.983;
+# averages of three: 0.983-0.986), and on wine and iris by a test row (averages of five: none).
+ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
 REFIT_BUILD_S = 1.0  # building, tracing and evaluating a refit's model, beyond its epochs
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
@@ -110,7 +111,7 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     refits = config.refits
     if refits is None:
         rows = len(prepared.train) + len(prepared.validation)
-        refits = ENSEMBLE_REFITS if prepared.input_kind != "images" and rows <= ENSEMBLE_MAX_ROWS else 1
+        refits = next((n for most, n in ENSEMBLE_REFITS if rows <= most), 1) if prepared.input_kind != "images" else 1
     return Resolved(objective, direction_of(objective), max_trials, config.max_epochs, config.patience,
                     refits if config.refit else 1)
 

@@ -42,7 +42,7 @@ class SearchConfig:
     fresh: bool = False
     refit: bool = True
     # How many refits of the best configuration (seeds seed, seed+1, …) the exported model
-    # averages. None: 3 for tables and feature arrays up to 100,000 rows, 1 for images.
+    # averages. None: 5 for tables and feature arrays up to 10,000 rows, 3 up to 100,000, else 1.
     refits: int | None = None
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded

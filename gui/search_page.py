@@ -206,8 +206,8 @@ class SearchPage(QWidget):
                                "Seed for the split and the tuner (same as on the Data page)")
         self.refits = self._spin("refits", "Refits averaged in the exported model", 0, 20, 0,
                                  "Retrain the best network this many times on train + validation, "
-                                 "each from its own seed, and export their average (automatic: 3 "
-                                 "for tables up to 100,000 rows, 1 for images)", "automatic")
+                                 "each from its own seed, and export their average (automatic: 5 "
+                                 "up to 10,000 rows, 3 up to 100,000, else and for images 1)", "automatic")
         form.addRow("Max epochs", self.max_epochs)
         form.addRow("Patience", self.patience)
         form.addRow("Seed", self.seed)

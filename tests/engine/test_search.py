@@ -88,15 +88,15 @@ def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path,
     assert meta["search_space"]["schema_version"] == 1
     assert set(meta["best_hyperparameters"]) == set(result.best_hyperparameters)
 
-    # A small table's model averages three refits, each its own seed, nested in one model.
-    assert result.refits == 3 and meta["refits"] == 3 and meta["refit"] is True
-    assert [e.refits for e in events if e.type == "search_finished"] == [3]
+    # A small table's model averages five refits, each its own seed, nested in one model.
+    assert result.refits == 5 and meta["refits"] == 5 and meta["refit"] is True
+    assert [e.refits for e in events if e.type == "search_finished"] == [5]
     refitting = [e.message for e in events if e.type == "phase_changed" and e.phase == "refitting"]
-    assert [m.split("(refit ")[1][:6] for m in refitting] == ["1 of 3", "2 of 3", "3 of 3"]
+    assert [m.split("(refit ")[1][:6] for m in refitting] == [f"{i} of 5" for i in range(1, 6)]
     refit_epochs = [e.epoch for e in events if e.type == "epoch_ended" and e.trial_id == "refit"]
-    assert refit_epochs.count(1) == 3
+    assert refit_epochs.count(1) == 5
     model = keras.models.load_model(out)
-    members = [model.get_layer(f"refit_{i}") for i in (1, 2, 3)]
+    members = [model.get_layer(f"refit_{i}") for i in range(1, 6)]
     inputs = dict(np.load(sample))
     each = [np.asarray(m.predict(inputs, verbose=0)) for m in members]
     assert np.allclose(np.mean(each, axis=0), here, atol=1e-6)
@@ -133,14 +133,14 @@ def test_a_stop_during_the_later_refits_exports_the_ones_that_finished(tmp_path,
 
     def listener(event):
         events.append(event)
-        if event.type == "phase_changed" and "(refit 2 of 3" in event.message:
+        if event.type == "phase_changed" and "(refit 2 of 5" in event.message:
             stop.set()
 
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
                                      max_epochs=3, tuner="random"), listener, stop=stop)
     assert result.refits == 1 and result.exported
     warning = next(e.message for e in events if e.type == "warning" and "cut short" in e.message)
-    assert "refit 2 of 3" in warning and "the 1 that finished" in warning
+    assert "refit 2 of 5" in warning and "the 1 that finished" in warning
     assert next(e for e in events if e.type == "search_finished").refits == 1
 
 
