@@ -269,7 +269,8 @@ class TrialCallback(keras.callbacks.Callback):
         # Seconds spent in training steps (not validation, not checkpoints), and over how many
         # epochs: what an epoch of a refit on the same rows costs.
         self.train_seconds, self.timed_epochs = 0.0, 0
-        self._epoch_started = self._last_batch = 0.0
+        self.validation_seconds = 0.0  # in the validation passes at the ends of epochs
+        self._epoch_started = self._last_batch = self._test_started = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.epoch = epoch
@@ -289,6 +290,12 @@ class TrialCallback(keras.callbacks.Callback):
             self._last_report = now
             self.listener(BatchProgress(trial_id=self.trial_id, epoch=self.epoch + 1, batch=batch + 1,
                                         batches=self.batches))
+
+    def on_test_begin(self, logs: Any = None) -> None:
+        self._test_started = time.monotonic()
+
+    def on_test_end(self, logs: Any = None) -> None:
+        self.validation_seconds += time.monotonic() - self._test_started
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         self.train_seconds += self._last_batch - self._epoch_started
@@ -384,6 +391,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
         self.deadline: float | None = None
         self.epochs_run: dict[str, int] = {}
         self.epoch_train_s: dict[str, float] = {}  # seconds of training steps per epoch, by trial
+        self.epoch_validation_s: dict[str, float] = {}  # seconds of validation per epoch, by trial
 
     def _batch_size(self, hp: keras_tuner.HyperParameters) -> int:
         value = self.space.training.get("batch_size", 32)
@@ -423,4 +431,5 @@ class SpecHyperModel(keras_tuner.HyperModel):
         self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
         if reporter.timed_epochs:
             self.epoch_train_s[self.trial_id] = reporter.train_seconds / reporter.timed_epochs
+            self.epoch_validation_s[self.trial_id] = reporter.validation_seconds / reporter.timed_epochs
         return history

@@ -53,7 +53,7 @@ DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10
 # initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds: 0.967-0.983;
 # averages of three: 0.983-0.986), and on wine and iris by a test row (averages of five: none).
 ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
-REFIT_BUILD_S = 1.0  # building, tracing and evaluating a refit's model, beyond its epochs
+REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (0.1-0.3 s measured)
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
@@ -220,10 +220,27 @@ class _EventsMixin:
         refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + 2.0
         if not self.studio_crossval:
             return refits
-        # The folds train the best trial's network five times; that network may be slower or
-        # faster than the median trial, and on a fold it may train longer than it did here.
-        trial_s = max(self.studio_typical(), self.studio_best_duration())
-        return crossval.expected_seconds(trial_s, self.studio_budget_s) + refits
+        return self.studio_folds_estimate() + refits
+
+    def studio_folds_estimate(self) -> float:
+        """Seconds the cross-validation of the best trial so far should take (at most its share
+        of the budget): five fits early-stopped on their fold, from the trial's measured seconds
+        per epoch of training and of validation; before there is a measure, from trial durations.
+        """
+        best = best_trials(self)
+        hypermodel = self.hypermodel
+        if not best or best[0].trial_id not in hypermodel.epoch_train_s:
+            # That network may be slower or faster than the median trial, and on a fold it may
+            # train longer than it did here.
+            trial_s = max(self.studio_typical(), self.studio_best_duration())
+            return crossval.expected_seconds(trial_s, self.studio_budget_s)
+        tid = best[0].trial_id
+        # Each fold stops `patience` epochs after its best, which lies near this trial's.
+        epochs = min(hypermodel.epochs_for(), int(best[0].best_step or 0) + 1 + hypermodel.patience_for())
+        # A fold trains on 4/5 of train+validation and validates on the other fifth.
+        epoch_s = 0.8 * self.studio_rows_ratio * hypermodel.epoch_train_s[tid] + hypermodel.epoch_validation_s[tid]
+        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + REFIT_BUILD_S)
+        return min(seconds, crossval.BUDGET_SHARE * self.studio_budget_s) if self.studio_budget_s else seconds
 
     def studio_refit_estimate(self) -> float:
         """Seconds one refit of the best trial so far should take.
@@ -629,10 +646,10 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
     from .hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
-    trial_s = tuner.studio_duration_of.get(best_trial.trial_id) or tuner.studio_best_duration()
     refit_s = 1.5 * tuner.studio_refit_estimate() + 2.0  # kept back for one refit and the export
     folds_deadline = deadline - refit_s if deadline is not None else None
-    if folds_deadline is not None and folds_deadline - time.monotonic() < 2 * crossval.FOLD_COST * trial_s:
+    two_folds = 2 / crossval.FOLDS * tuner.studio_folds_estimate()  # at least two must finish
+    if folds_deadline is not None and folds_deadline - time.monotonic() < two_folds:
         emit(PhaseChanged(phase="refitting", message=f"no time left to cross-validate the refit's length; "
                                                      f"using the validation split's best epoch ({epochs})"))
         return epochs

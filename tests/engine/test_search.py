@@ -299,3 +299,4 @@ def test_the_trial_callback_times_training_steps_apart_from_validation():
     total = time.monotonic() - started
     assert reporter.timed_epochs == 3
     assert 0 < reporter.train_seconds < total - 3 * 0.2
+    assert 3 * 0.2 <= reporter.validation_seconds < total - reporter.train_seconds
