@@ -266,10 +266,10 @@ class TrialCallback(keras.callbacks.Callback):
         self.batches = batches
         self.epoch = 0
         self._last_report = 0.0
-        # Seconds spent in training steps (not validation, not checkpoints), and over how many
-        # epochs: what an epoch of a refit on the same rows costs.
-        self.train_seconds, self.timed_epochs = 0.0, 0
-        self.validation_seconds = 0.0  # in the validation passes at the ends of epochs
+        # Seconds spent in training steps (not validation, not checkpoints), epoch by epoch:
+        # what an epoch of a refit on the same rows costs; and in validation passes.
+        self.epoch_seconds: list[float] = []
+        self.validation_seconds = 0.0
         self._epoch_started = self._last_batch = self._test_started = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -298,8 +298,7 @@ class TrialCallback(keras.callbacks.Callback):
         self.validation_seconds += time.monotonic() - self._test_started
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        self.train_seconds += self._last_batch - self._epoch_started
-        self.timed_epochs += 1
+        self.epoch_seconds.append(self._last_batch - self._epoch_started)
         metrics = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
         self.listener(EpochEnded(trial_id=self.trial_id, epoch=epoch + 1, metrics=metrics))
         loss = metrics.get("loss")
@@ -429,7 +428,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
         self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
-        if reporter.timed_epochs:
-            self.epoch_train_s[self.trial_id] = reporter.train_seconds / reporter.timed_epochs
-            self.epoch_validation_s[self.trial_id] = reporter.validation_seconds / reporter.timed_epochs
+        if reporter.epoch_seconds:
+            # The median: a process's first epoch also pays for TensorFlow's start-up (seconds).
+            self.epoch_train_s[self.trial_id] = float(np.median(reporter.epoch_seconds))
+            self.epoch_validation_s[self.trial_id] = reporter.validation_seconds / len(reporter.epoch_seconds)
         return history
