@@ -66,12 +66,18 @@ def test_trials_proxy_sorts_numbers_and_keeps_missing_scores_last(qtbot):
     assert proxy.rowCount() == 1
 
 
-def test_plots_draw_synthetic_events(qtbot):
+def plots_after(qtbot, trials: int, epochs: int) -> LivePlots:
+    """Live plots fed a synthetic search of ``trials`` × ``epochs``."""
     plots = LivePlots()
     qtbot.addWidget(plots)
     plots.reset("val_loss", started_at=1000.0)
-    for event in search_events(3, 5):
+    for event in search_events(trials, epochs):
         plots.apply_event(event)
+    return plots
+
+
+def test_plots_draw_synthetic_events(qtbot):
+    plots = plots_after(qtbot, 3, 5)
     plots.redraw()
     x, y = plots.series("val_loss")
     assert list(x) == [1, 2, 3, 4, 5]
@@ -87,11 +93,7 @@ def test_plots_draw_synthetic_events(qtbot):
 
 
 def test_each_averaged_refit_starts_its_own_curve(qtbot):
-    plots = LivePlots()
-    qtbot.addWidget(plots)
-    plots.reset("val_loss", started_at=1000.0)
-    for event in search_events(2, 3):
-        plots.apply_event(event)
+    plots = plots_after(qtbot, 2, 3)
     for refit, epochs in ((1, 4), (2, 4), (3, 2)):  # three refits, the last one still running
         for e in range(1, epochs + 1):
             plots.apply_event({"type": "epoch_ended", "trial_id": "refit", "epoch": e,
