@@ -388,7 +388,6 @@ class SpecHyperModel(keras_tuner.HyperModel):
         self.mixed_precision = mixed_precision
         self.trial_id = "?"
         self.deadline: float | None = None
-        self.epochs_run: dict[str, int] = {}
         self.epoch_train_s: dict[str, float] = {}  # seconds of training steps per epoch, by trial
         self.epoch_validation_s: dict[str, float] = {}  # seconds of validation per epoch, by trial
 
@@ -427,7 +426,6 @@ class SpecHyperModel(keras_tuner.HyperModel):
         x, y = args[0], args[1]
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
-        self.epochs_run[self.trial_id] = len(history.history.get("loss", []))
         if reporter.epoch_seconds:
             # The median: a process's first epoch also pays for TensorFlow's start-up (seconds).
             self.epoch_train_s[self.trial_id] = float(np.median(reporter.epoch_seconds))
