@@ -26,8 +26,9 @@ import statistics
 import time
 from typing import Any
 
-from automl_studio.engine.shapes import analyse
-from automl_studio.engine.space import DataSignature, SearchSpace
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.shapes import analyse
+from automl_studio.engine.space.spec import SearchSpace
 
 SIGNATURE = DataSignature("classification", 3, {"numeric": (20,)}, numeric_mean=(0.0,) * 20,
                           numeric_variance=(1.0,) * 20)
@@ -99,8 +100,9 @@ def main() -> int:
           f"target < 50 ms: {'met' if large < 50 else 'MISSED'}")
     if args.gui:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from automl_studio.gui.network_editor import NetworkEditor
         from PySide6.QtWidgets import QApplication
+
+        from automl_studio.gui.editor.network_editor import NetworkEditor
 
         app = QApplication.instance() or QApplication([])
         editor = NetworkEditor()

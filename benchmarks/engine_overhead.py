@@ -75,8 +75,8 @@ def fixed_spec(epochs: int) -> dict:
 
 
 def run_engine(csv: Path, workdir: Path, trials: int, epochs: int, refit: bool = False) -> dict:
-    from automl_studio.engine.search import run_search
-    from automl_studio.engine.settings import SearchConfig
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
 
     marks: dict[str, float] = {}
     lrs: list[float] = []
@@ -129,9 +129,9 @@ def run_engine(csv: Path, workdir: Path, trials: int, epochs: int, refit: bool =
 
 def prepared_arrays(csv: Path):
     """The engine's own split and encoding of the table (what the engine trains on)."""
-    from automl_studio.engine.dataset import load_dataset
-    from automl_studio.engine.features import prepare_data
-    from automl_studio.engine.profile import profile_dataset
+    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(csv)
     profile = profile_dataset(dataset, "target")

@@ -22,12 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from automl_studio.engine.events import Event
-from automl_studio.engine.search import run_search
-from automl_studio.engine.settings import SearchConfig
-from automl_studio.engine.shapes import _chooser
-from automl_studio.engine.space import SearchSpace, is_hp
-from automl_studio.engine.templates import template_spec
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import Event
+from automl_studio.engine.search.session import run_search
+from automl_studio.engine.space.shapes import _chooser
+from automl_studio.engine.space.spec import SearchSpace, is_hp
+from automl_studio.engine.space.templates import template_spec
 
 
 def largest_image_spec(batch_size: int) -> dict:
@@ -52,9 +53,11 @@ def largest_image_spec(batch_size: int) -> dict:
 def bare_epoch(x: np.ndarray, y: np.ndarray, spec: dict, batch_size: int) -> float:
     """Second-epoch seconds of a plain model.fit on the same network."""
     import keras
-    from automl_studio.engine.features import prepare_data  # noqa: F401 (same preprocessing path)
-    from automl_studio.engine.hypermodel import build_model, fixed_chooser
-    from automl_studio.engine.space import DataSignature
+
+    from automl_studio.engine.data.features import prepare_data  # noqa: F401 (same preprocessing path)
+    from automl_studio.engine.data.signature import DataSignature
+    from automl_studio.engine.space.spec import fixed_chooser
+    from automl_studio.engine.train.hypermodel import build_model
 
     signature = DataSignature("classification", 10, {"image": tuple(x.shape[1:])}, image_scale=1 / 255)
     model = build_model(SearchSpace.from_dict(spec), signature, fixed_chooser({}))

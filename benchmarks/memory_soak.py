@@ -34,8 +34,8 @@ def main() -> None:
     parser.add_argument("--no-recycle", action="store_true",
                         help="keep one engine process for the whole search (the unbounded baseline)")
     args = parser.parse_args()
-    from automl_studio.engine import runner
-    from automl_studio.engine.memory import resident_mb
+    from automl_studio.engine.process import runner
+    from automl_studio.engine.process.memory import resident_mb
 
     if args.no_recycle:
         runner.RECYCLE_MB = 0

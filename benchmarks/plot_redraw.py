@@ -56,9 +56,10 @@ def summary(label: str, times: list[float]) -> None:
 
 
 def main() -> int:
-    from automl_studio.gui.app import create_application
-    from automl_studio.gui.live_plots import LivePlots
     from PySide6.QtWidgets import QApplication
+
+    from automl_studio.gui.app import create_application
+    from automl_studio.gui.plots.live_plots import LivePlots
 
     app = create_application()
     assert isinstance(app, QApplication)

@@ -45,9 +45,10 @@ TARGETS = {"classification": 0.01, "regression": 0.03}
 def engine_split(csv: Path, seed: int):
     """The engine's train/validation/test row indices for this table, checked against prepare_data."""
     import numpy as np
-    from automl_studio.engine.dataset import load_dataset
-    from automl_studio.engine.features import encode_target, prepare_data, stratified_split
-    from automl_studio.engine.profile import profile_dataset
+
+    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.features import encode_target, prepare_data, stratified_split
+    from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(csv)
     profile = profile_dataset(dataset, "target")

@@ -19,10 +19,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from automl_studio.engine.distributed import run_local_workers
-from automl_studio.engine.events import Event
-from automl_studio.engine.runner import SearchProcess
-from automl_studio.engine.settings import SearchConfig
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import Event
+from automl_studio.engine.process.runner import SearchProcess
+from automl_studio.engine.search.distributed import run_local_workers
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,9 +17,9 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from .errors import UserError
-from .events import Event, JsonLinesWriter
-from .settings import TUNERS, SearchConfig
+from automl_studio.engine.core.config import TUNERS, SearchConfig
+from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.core.events import Event, JsonLinesWriter
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,8 +148,8 @@ class _Progress:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from . import distributed
-    from .search import run_search
+    from automl_studio.engine.search import distributed
+    from automl_studio.engine.search.session import run_search
 
     started = time.monotonic()
     data = args.data.rstrip("/")
@@ -206,7 +206,7 @@ def _search(args: argparse.Namespace) -> int:
         with redirect:
             if config.workers > 1:
                 final = distributed.run_local_workers(config, config.workers, listener)
-                from .search import SearchResult
+                from automl_studio.engine.search.session import SearchResult
 
                 result = SearchResult(final.get("status", "failed"), final.get("best_trial_id"),
                                       final.get("best_score"), dict(final.get("best_hyperparameters") or {}),
@@ -243,25 +243,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("search", "chief", "worker"):
             return _search(args)
         if args.command == "predict":
-            from .predict import predict_file
+            from automl_studio.engine.export.predict import predict_file
 
             out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":
-            from .predict import evaluate_file
+            from automl_studio.engine.export.predict import evaluate_file
 
             metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
                                     allow_unsafe=args.allow_unsafe)
             print(json.dumps(metrics, indent=2))
             return 0
         if args.command == "info":
-            from .model_info import describe
+            from automl_studio.engine.export.model_info import describe
 
             print(json.dumps(describe(args.model), indent=2))
             return 0
         if args.command == "export":
-            from .export import export_project
+            from automl_studio.engine.search.session import export_project
 
             result = export_project(args.project, args.dest, ["h5", "keras"] if args.keras else ["h5"])
             print(json.dumps(result, indent=2))

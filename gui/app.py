@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .paths import demo_dataset, resource_path
+from automl_studio.gui.paths import demo_dataset, resource_path
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -51,7 +51,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
-    from .settings_store import APPLICATION, ORGANIZATION
+    from automl_studio.gui.settings_store import APPLICATION, ORGANIZATION
 
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
@@ -67,7 +67,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setWindowIcon(QIcon(resource_path("icon.svg")))
     with open(resource_path("style.qss"), encoding="utf-8") as handle:
         app.setStyleSheet(handle.read())
-    from .qt_workarounds import protect_none_refcount
+    from automl_studio.gui.qt_workarounds import protect_none_refcount
 
     protect_none_refcount()
     return app
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_application()
     from PySide6.QtCore import QTimer
 
-    from .main_window import MainWindow
+    from automl_studio.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()

@@ -13,7 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from automl_studio.engine.space import DataSignature
 from PySide6.QtCore import QEvent, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
@@ -41,14 +40,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .data_page import DataPage
-from .network_editor import data_signature
-from .network_page import NetworkPage
-from .paths import demo_dataset, resource_path
-from .results_page import ResultsPage
-from .search_page import SearchPage
-from .settings_store import SettingsStore
-from .tasks import TaskRunner
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.gui.editor.network_editor import data_signature
+from automl_studio.gui.pages.data_page import DataPage
+from automl_studio.gui.pages.network_page import NetworkPage
+from automl_studio.gui.pages.results_page import ResultsPage
+from automl_studio.gui.pages.search_page import SearchPage
+from automl_studio.gui.paths import demo_dataset, resource_path
+from automl_studio.gui.settings_store import SettingsStore
+from automl_studio.gui.workers.tasks import TaskRunner
 
 APP_TITLE = "AutoML Studio"
 PROJECT_SUFFIX = ".automl.json"
@@ -339,8 +339,12 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path: str) -> bool:
         """Opens a project file: its data, network, settings and (if any) its finished trials."""
-        from automl_studio.engine.errors import ProjectError
-        from automl_studio.engine.project import ProjectFile, last_finish, read_trials
+        from automl_studio.engine.core.errors import ProjectError
+        from automl_studio.engine.search.project import (
+            ProjectFile,
+            last_finish,
+            read_trials,
+        )
 
         try:
             project = ProjectFile.load(path)
@@ -377,8 +381,8 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- saving
     def current_config(self, *, resume: bool = False) -> Any:
         """Assembles the :class:`SearchConfig` from every page (raises UserError/ValueError)."""
-        from automl_studio.engine.errors import UserError
-        from automl_studio.engine.settings import SearchConfig
+        from automl_studio.engine.core.config import SearchConfig
+        from automl_studio.engine.core.errors import UserError
 
         fields = self.data_page.config_fields()
         if not fields["data_path"]:
@@ -402,8 +406,8 @@ class MainWindow(QMainWindow):
 
     def save_project(self, path: str | None = None) -> bool:
         """Saves the project file (asks for a name the first time)."""
-        from automl_studio.engine.errors import UserError
-        from automl_studio.engine.project import ProjectFile
+        from automl_studio.engine.core.errors import UserError
+        from automl_studio.engine.search.project import ProjectFile
 
         target = path or self._project_path
         if not target:
@@ -461,7 +465,7 @@ class MainWindow(QMainWindow):
         self._start(resume=True)
 
     def _start(self, *, resume: bool) -> None:
-        from automl_studio.engine.errors import UserError
+        from automl_studio.engine.core.errors import UserError
 
         if self.search_page.running:
             return
@@ -762,8 +766,8 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _import_engine_settings() -> None:
-        import automl_studio.engine.errors  # noqa: F401
-        import automl_studio.engine.settings  # noqa: F401
+        import automl_studio.engine.core.config  # noqa: F401
+        import automl_studio.engine.core.errors  # noqa: F401
 
     def _lay_out_search_page(self) -> None:
         page = self.search_page

@@ -27,9 +27,9 @@ def settle(app, seconds: float = 0.3) -> None:
 def main() -> int:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from automl_studio.engine.space import DataSignature
+    from automl_studio.engine.data.signature import DataSignature
     from automl_studio.gui.app import create_application
-    from automl_studio.gui.network_editor import NetworkEditor
+    from automl_studio.gui.editor.network_editor import NetworkEditor
 
     app = create_application()
     table = DataSignature("classification", 2, {"numeric": (6,), "categorical": (3,)}, categorical_tokens=14,

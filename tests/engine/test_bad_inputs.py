@@ -21,21 +21,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-from automl_studio.engine import shapes
-from automl_studio.engine.dataset import load_dataset
-from automl_studio.engine.errors import (
+from datafiles import IRIS, make_image_folder, write_png
+
+from automl_studio.engine.core.errors import (
     DataError,
     ModelFileError,
     ProjectError,
     SpecError,
     UserError,
 )
-from automl_studio.engine.features import prepare_data
-from automl_studio.engine.model_info import model_config, read_metadata
-from automl_studio.engine.profile import profile_dataset
-from automl_studio.engine.project import ProjectFile
-from automl_studio.engine.space import DataSignature, SearchSpace
-from datafiles import IRIS, make_image_folder, write_png
+from automl_studio.engine.data.dataset import load_dataset
+from automl_studio.engine.data.features import prepare_data
+from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.export.model_info import model_config, read_metadata
+from automl_studio.engine.search.project import ProjectFile
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.spec import SearchSpace
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CLI = Path(sys.executable).with_name("automl-studio")

@@ -6,18 +6,19 @@ import random
 from typing import Any
 
 import pytest
-from automl_studio.engine.codegen import kerastuner_code
-from automl_studio.engine.shapes import analyse
-from automl_studio.engine.space import (
+
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.codegen import kerastuner_code
+from automl_studio.engine.space.shapes import analyse
+from automl_studio.engine.space.spec import (
     Boolean,
     Choice,
-    DataSignature,
     FloatRange,
     IntRange,
     SearchSpace,
     hyperparameter_items,
 )
-from automl_studio.engine.templates import template_spec
+from automl_studio.engine.space.templates import template_spec
 
 TABULAR = DataSignature(
     "classification", 3, {"numeric": (4,), "categorical": (2,)}, categorical_tokens=9,
@@ -179,7 +180,9 @@ def _summary(model: Any) -> tuple[list[str], list[str], int]:
 def test_generated_code_builds_the_engines_network(name: str, spec: dict, signature: DataSignature) -> None:
     import keras
     import keras_tuner as kt
-    from automl_studio.engine.hypermodel import build_model, fixed_chooser
+
+    from automl_studio.engine.space.spec import fixed_chooser
+    from automl_studio.engine.train.hypermodel import build_model
 
     space = SearchSpace.from_dict(spec)
     assert analyse(space, signature).valid  # a space the editor would let the user search
@@ -202,7 +205,8 @@ def test_generated_code_builds_the_engines_network(name: str, spec: dict, signat
 def test_hyperparameters_are_registered_in_the_search_order() -> None:
     import keras
     import keras_tuner as kt
-    from automl_studio.engine.hypermodel import build_model, kt_chooser, training_values
+
+    from automl_studio.engine.train.hypermodel import build_model, kt_chooser, training_values
 
     space = SearchSpace.from_dict(BRANCHED)
     namespace: dict[str, Any] = {}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from automl_studio.engine import crossval
-from automl_studio.engine.features import Split
-from automl_studio.engine.search import run_search
-from automl_studio.engine.settings import SearchConfig
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.data.features import Split
+from automl_studio.engine.search.session import run_search
+from automl_studio.engine.train import crossval
 
 
 def test_folds_partition_the_rows_and_keep_the_class_mix():
@@ -40,7 +41,8 @@ def test_only_small_tables_are_cross_validated():
 @pytest.mark.slow
 def test_a_slowly_converging_model_is_retrained_for_longer_than_its_noisy_best_epoch():
     import keras
-    from automl_studio.engine.hypermodel import fit_arrays
+
+    from automl_studio.engine.train.hypermodel import fit_arrays
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4)).astype("float32")
@@ -67,7 +69,8 @@ class OutOfTime(Exception):
 @pytest.mark.slow
 def test_when_time_runs_out_the_finished_folds_decide():
     import keras
-    from automl_studio.engine.hypermodel import fit_arrays
+
+    from automl_studio.engine.train.hypermodel import fit_arrays
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(100, 2)).astype("float32")

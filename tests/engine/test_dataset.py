@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from automl_studio.engine.dataset import LoadCancelled, file_fingerprint, load_dataset
-from automl_studio.engine.errors import DataError
 from datafiles import IRIS, make_image_folder, write_png
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import LoadCancelled, file_fingerprint, load_dataset
 
 
 def write(tmp_path: Path, name: str, data: bytes | str, encoding: str = "utf-8") -> Path:

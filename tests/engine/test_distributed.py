@@ -13,15 +13,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from automl_studio.engine.distributed import (
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.search.distributed import (
     chief_notices,
     free_port,
     joining_command,
     run_local_workers,
 )
-from automl_studio.engine.errors import UserError
-from automl_studio.engine.project import read_events, read_trials
-from automl_studio.engine.settings import SearchConfig
+from automl_studio.engine.search.project import read_events, read_trials
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def worker_pid(name: str) -> int | None:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"automl_studio.engine.child" in cmdline and f"KERASTUNER_TUNER_ID={name}".encode() in environ:
+        if b"automl_studio.engine.process.child" in cmdline and f"KERASTUNER_TUNER_ID={name}".encode() in environ:
             return int(entry.name)
     return None
 
@@ -191,15 +192,15 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this OS")
 def test_local_workers_get_disjoint_cores_and_pin_themselves_to_them():
-    from automl_studio.engine.child import _pin_to_cpus
-    from automl_studio.engine.distributed import CPUS_ENV, _thread_env
+    from automl_studio.engine.process.child import _pin_to_cpus
+    from automl_studio.engine.search.distributed import CPUS_ENV, _thread_env
 
     cpus = sorted(os.sched_getaffinity(0))
     shares = [_thread_env(len(cpus), i) for i in range(len(cpus))]
     assert [share[CPUS_ENV] for share in shares] == [str(c) for c in cpus]  # one core each
     assert all(share["TF_NUM_INTRAOP_THREADS"] == "1" for share in shares)
     assert CPUS_ENV not in _thread_env(len(cpus) + 1, 0)  # more workers than cores: no pinning
-    code = ("import os, sys; from automl_studio.engine.child import _pin_to_cpus; "
+    code = ("import os, sys; from automl_studio.engine.process.child import _pin_to_cpus; "
             "_pin_to_cpus(sys.argv[1]); print(sorted(os.sched_getaffinity(0)))")
     pinned = subprocess.run([sys.executable, "-c", code, str(cpus[-1])], capture_output=True, text=True,
                             check=True).stdout.strip()

@@ -6,9 +6,10 @@ import time
 
 import numpy as np
 import pytest
-from automl_studio.engine.errors import ExportError, ModelFileError
-from automl_studio.engine.search import run_search
-from automl_studio.engine.settings import SearchConfig
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import ExportError, ModelFileError
+from automl_studio.engine.search.session import run_search
 
 
 def small_model():
@@ -21,7 +22,7 @@ def small_model():
 
 
 def test_export_into_an_impossible_place_fails_clearly_and_leaves_nothing(tmp_path):
-    from automl_studio.engine.export import export_model
+    from automl_studio.engine.export.writers import export_model
 
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where a folder should be")
@@ -36,8 +37,9 @@ def test_export_into_an_impossible_place_fails_clearly_and_leaves_nothing(tmp_pa
 
 def test_models_with_lambda_layers_are_refused_unless_trusted(tmp_path):
     import keras
-    from automl_studio.engine.model_info import check_safe
-    from automl_studio.engine.predict import load_model
+
+    from automl_studio.engine.export.model_info import check_safe
+    from automl_studio.engine.export.predict import load_model
 
     inputs = keras.Input(shape=(3,))
     model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
@@ -51,7 +53,7 @@ def test_models_with_lambda_layers_are_refused_unless_trusted(tmp_path):
 
 
 def test_not_hdf5_is_a_clear_error(tmp_path):
-    from automl_studio.engine.model_info import read_metadata
+    from automl_studio.engine.export.model_info import read_metadata
 
     path = tmp_path / "model.h5"
     path.write_text("hello")
@@ -75,8 +77,8 @@ import resource, signal, sys
 from pathlib import Path
 import numpy as np
 import keras
-from automl_studio.engine.errors import ExportError
-from automl_studio.engine.export import export_model
+from automl_studio.engine.core.errors import ExportError
+from automl_studio.engine.export.writers import export_model
 
 out = Path(sys.argv[1])
 inputs = keras.Input(shape=(3,), name="numeric")
@@ -112,7 +114,7 @@ def test_a_full_disk_gives_a_clear_error_leaves_no_partial_file_and_the_model_su
 
 
 def test_out_of_memory_failures_suggest_a_smaller_batch_or_model():
-    from automl_studio.engine.search import _reason
+    from automl_studio.engine.search.session import _reason
 
     message = ("Traceback (most recent call last):\n  ...\ntensorflow.python.framework.errors_impl."
                "ResourceExhaustedError: OOM when allocating tensor with shape[100000,100000]")
@@ -123,8 +125,9 @@ def test_out_of_memory_failures_suggest_a_smaller_batch_or_model():
 
 def test_metadata_larger_than_an_hdf5_attribute_round_trips(tmp_path):
     import keras
-    from automl_studio.engine.export import export_model
-    from automl_studio.engine.model_info import read_metadata
+
+    from automl_studio.engine.export.model_info import read_metadata
+    from automl_studio.engine.export.writers import export_model
 
     vocabulary = [f"category-{i:06d}" for i in range(20_000)]  # ~300 KB of JSON
     sample = {"numeric": np.zeros((2, 3), dtype="float32")}

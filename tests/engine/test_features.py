@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from automl_studio.engine.dataset import Dataset, load_dataset
-from automl_studio.engine.errors import DataError
-from automl_studio.engine.features import FeatureSchema, prepare_data, stratified_split
-from automl_studio.engine.profile import profile_dataset
 from datafiles import IRIS, make_image_folder
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.features import FeatureSchema, prepare_data, stratified_split
+from automl_studio.engine.data.profile import profile_dataset
 
 N = 40
 

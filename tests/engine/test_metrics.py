@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
-from automl_studio.engine.metrics import (
+from sklearn import metrics as sk
+
+from automl_studio.engine.train.metrics import (
     classification_metrics,
     regression_metrics,
     roc_auc,
     sample_points,
 )
-from sklearn import metrics as sk
 
 SEEDS = range(25)
 

@@ -19,8 +19,9 @@ def test_wheel_contains_every_subpackage_and_the_demo_data(tmp_path):
     wheel = next(tmp_path.glob("automl_studio-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder, package in (("engine", "automl_studio/engine"), ("gui", "automl_studio/gui")):
-        for source in (REPO / folder).glob("*.py"):
-            assert f"{package}/{source.name}" in names, f"{source} is missing from the wheel"
+        for source in (REPO / folder).rglob("*.py"):
+            member = f"{package}/{source.relative_to(REPO / folder).as_posix()}"
+            assert member in names, f"{source} is missing from the wheel"
     assert "automl_studio/resources/iris.csv" in names
     assert not any(n.startswith(("engine/", "gui/", "tests/")) for n in names)
 
@@ -28,9 +29,9 @@ def test_wheel_contains_every_subpackage_and_the_demo_data(tmp_path):
 def test_light_engine_modules_import_without_tensorflow_or_qt():
     code = (
         "import sys\n"
-        "import automl_studio.engine.dataset, automl_studio.engine.profile, automl_studio.engine.space\n"
-        "import automl_studio.engine.shapes, automl_studio.engine.events, automl_studio.engine.runner\n"
-        "import automl_studio.engine.model_info, automl_studio.engine.project, automl_studio.engine.templates\n"
+        "import automl_studio.engine.data.dataset, automl_studio.engine.data.profile, automl_studio.engine.space.spec\n"
+        "import automl_studio.engine.space.shapes, automl_studio.engine.core.events, automl_studio.engine.process.runner\n"
+        "import automl_studio.engine.export.model_info, automl_studio.engine.search.project, automl_studio.engine.space.templates\n"
         "bad = [m for m in ('tensorflow', 'keras', 'keras_tuner', 'PySide6', 'pyqtgraph') if m in sys.modules]\n"
         "print(bad)\n"
     )

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from automl_studio.engine.dataset import Dataset, load_dataset
-from automl_studio.engine.errors import DataError
-from automl_studio.engine.profile import (
+from datafiles import IRIS, make_image_folder
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.profile import (
     CATEGORICAL,
     CONSTANT,
     ID_LIKE,
@@ -20,7 +22,6 @@ from automl_studio.engine.profile import (
     guess_target,
     profile_dataset,
 )
-from datafiles import IRIS, make_image_folder
 
 N = 60
 

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_studio.engine import shapes
-from automl_studio.engine.dataset import Dataset, load_dataset
-from automl_studio.engine.errors import DataError, SpecError
-from automl_studio.engine.space import LAYER_TYPES, DataSignature, SearchSpace
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from automl_studio.engine.core.errors import DataError, SpecError
+from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.spec import LAYER_TYPES, SearchSpace
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from automl_studio.engine.project import read_trials
-from automl_studio.engine.runner import SearchProcess, call_in_child
-from automl_studio.engine.settings import SearchConfig
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.process.runner import SearchProcess, call_in_child
+from automl_studio.engine.search.project import read_trials
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "automl_studio.engine.cli"]
@@ -99,8 +100,8 @@ def test_a_grown_child_is_recycled_and_the_search_goes_on_as_one(tmp_path, iris_
 
 ORPHAN_PARENT = r"""
 import sys, time
-from automl_studio.engine.runner import SearchProcess
-from automl_studio.engine.settings import SearchConfig
+from automl_studio.engine.process.runner import SearchProcess
+from automl_studio.engine.core.config import SearchConfig
 process = SearchProcess(SearchConfig(data_path=sys.argv[1], project_dir=sys.argv[2], tuner="random",
                                      max_trials=100, max_epochs=500, patience=0))
 process.start()
@@ -125,10 +126,10 @@ def test_a_crashed_parent_leaves_no_orphan(tmp_path, iris_csv):
 
 
 def test_call_in_child_reports_user_errors_as_messages(tmp_path):
-    from automl_studio.engine.runner import ChildCallError
+    from automl_studio.engine.process.runner import ChildCallError
 
     with pytest.raises(ChildCallError, match="no such model file"):
-        call_in_child("automl_studio.engine.model_info:describe", {"path": str(tmp_path / "nope.h5")}, timeout=60)
+        call_in_child("automl_studio.engine.export.model_info:describe", {"path": str(tmp_path / "nope.h5")}, timeout=60)
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from automl_studio.engine.errors import DataError, SpecError
-from automl_studio.engine.events import event_from_dict
-from automl_studio.engine.project import read_trials
-from automl_studio.engine.search import run_search
-from automl_studio.engine.settings import SearchConfig
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import DataError, SpecError
+from automl_studio.engine.core.events import event_from_dict
+from automl_studio.engine.search.project import read_trials
+from automl_studio.engine.search.session import run_search
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +80,7 @@ def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path,
     here = keras.models.load_model(out).predict(dict(np.load(sample)), verbose=0)
     assert np.allclose(np.asarray(reply["pred"]), here, atol=1e-5)
 
-    from automl_studio.engine.model_info import read_metadata
+    from automl_studio.engine.export.model_info import read_metadata
 
     meta = read_metadata(out)
     assert meta["target"] == "label" and meta["class_names"] == ["Yes", "no"]
@@ -112,7 +113,7 @@ def test_regression_search_reports_regression_metrics_in_target_units(tmp_path):
     result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), max_trials=2,
                                      max_epochs=30, tuner="random", refits=1))
     assert {"rmse", "mae", "r2"} <= set(result.test_metrics)
-    from automl_studio.engine.model_info import describe
+    from automl_studio.engine.export.model_info import describe
 
     assert result.refits == 1 and "Average" not in describe(result.exported[0])["layers"]  # one plain model
     # Predictions come out in the target's units thanks to the in-model rescale.
@@ -168,7 +169,7 @@ def test_fresh_starts_over(tmp_path, iris_csv):
 def test_stop_lands_quickly_and_the_best_so_far_stays_exportable(tmp_path, iris_csv):
     import time
 
-    from automl_studio.engine.export import export_project
+    from automl_studio.engine.search.session import export_project
 
     stop = threading.Event()
     events: list = []
@@ -225,7 +226,8 @@ def test_bad_data_and_bad_spec_fail_before_training(tmp_path, iris_csv):
 
 def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, iris_csv):
     import keras
-    from automl_studio.engine.model_info import model_config
+
+    from automl_studio.engine.export.model_info import model_config
 
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
                                      max_epochs=2, tuner="random", device="cpu", mixed_precision=True,
@@ -243,7 +245,7 @@ def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, ir
 
 
 def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
-    from automl_studio.engine import hypermodel
+    from automl_studio.engine.train import hypermodel
 
     monkeypatch.setattr(hypermodel, "STREAM_BYTES", 0)  # treat this small table as a large one
     events, listener = collect()
@@ -255,8 +257,9 @@ def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
 
 
 def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
-    from automl_studio.engine import dataset
     from PIL import Image
+
+    from automl_studio.engine.data import dataset
 
     rng = np.random.default_rng(0)
     for name, shift in (("dark", 0), ("light", 120)):
@@ -282,7 +285,8 @@ def test_the_trial_callback_times_training_steps_apart_from_validation():
     import time
 
     import keras
-    from automl_studio.engine.hypermodel import TrialCallback
+
+    from automl_studio.engine.train.hypermodel import TrialCallback
 
     class SlowValidation(keras.callbacks.Callback):
         def on_test_batch_end(self, batch, logs=None):

@@ -12,18 +12,20 @@ from typing import Any
 
 import keras
 import pytest
-from automl_studio.engine import shapes
-from automl_studio.engine.hypermodel import build_model, fixed_chooser
-from automl_studio.engine.space import (
+
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.spec import (
     LAYER_TYPES,
     Boolean,
     Choice,
-    DataSignature,
     FloatRange,
     IntRange,
     SearchSpace,
+    fixed_chooser,
 )
-from automl_studio.engine.templates import TEMPLATES, template_spec
+from automl_studio.engine.space.templates import TEMPLATES, template_spec
+from automl_studio.engine.train.hypermodel import build_model
 
 SIG = DataSignature(task="classification", n_classes=3, inputs={"numeric": (4,)})
 
@@ -320,7 +322,7 @@ def test_template_network_matches_keras(template: str, task: str, n_classes: int
 
 
 def _concrete(space: SearchSpace, choose: Any) -> list[Any]:
-    from automl_studio.engine.space import instantiate
+    from automl_studio.engine.space.spec import instantiate
 
     return instantiate(space, choose)
 

@@ -9,19 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from automl_studio.engine import shapes
-from automl_studio.engine.errors import SpecError
-from automl_studio.engine.space import (
+
+from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.spec import (
     LAYER_TYPES,
     SPEC_SCHEMA_VERSION,
-    DataSignature,
     IntRange,
     SearchSpace,
     count_configurations,
     hyperparameter_items,
     instantiate,
 )
-from automl_studio.engine.templates import TEMPLATES, template_defaults, template_spec
+from automl_studio.engine.space.templates import TEMPLATES, template_defaults, template_spec
 
 FLAT = DataSignature(task="classification", n_classes=3, inputs={"numeric": (6,)})
 IMAGE = DataSignature(task="classification", n_classes=3, inputs={"image": (16, 16, 3)})
@@ -526,7 +527,11 @@ def test_every_layer_type_default_params_pass_their_own_checks() -> None:
 
 
 def test_template_batch_sizes_follow_the_training_rows():
-    from automl_studio.engine.templates import batch_sizes_for, resolve_space, template_spec
+    from automl_studio.engine.space.templates import (
+        batch_sizes_for,
+        resolve_space,
+        template_spec,
+    )
 
     assert batch_sizes_for(90, [32, 64]) == [8]  # iris: 11 steps an epoch, not 2-3
     assert batch_sizes_for(343, [32, 64]) == [16, 32]
@@ -540,10 +545,10 @@ def test_template_batch_sizes_follow_the_training_rows():
 
 
 def test_the_data_signature_carries_its_training_rows(tmp_path):
-    from automl_studio.engine.dataset import load_dataset
-    from automl_studio.engine.features import prepare_data
-    from automl_studio.engine.profile import profile_dataset
-    from automl_studio.engine.space import DataSignature
+    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.profile import profile_dataset
+    from automl_studio.engine.data.signature import DataSignature
 
     path = tmp_path / "t.csv"
     path.write_text("a,b,y\n" + "\n".join(f"{i},{i % 7},{i % 2}" for i in range(100)))

@@ -11,10 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from automl_studio.engine.shapes import analyse
-from automl_studio.engine.space import DataSignature, SearchSpace, hyperparameter_items
-from automl_studio.gui.network_editor import NetworkEditor
-from automl_studio.gui.node_inspector import ParamEditor
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import (
@@ -27,6 +23,12 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.shapes import analyse
+from automl_studio.engine.space.spec import SearchSpace, hyperparameter_items
+from automl_studio.gui.editor.network_editor import NetworkEditor
+from automl_studio.gui.editor.node_inspector import ParamEditor
+
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "resources" / "iris.csv"
 
@@ -34,9 +36,9 @@ IRIS = REPO / "resources" / "iris.csv"
 @pytest.fixture(scope="module")
 def iris_signature() -> DataSignature:
     """The signature the search computes for the demo table (4 numbers, 3 classes)."""
-    from automl_studio.engine.dataset import load_dataset
-    from automl_studio.engine.features import prepare_data
-    from automl_studio.engine.profile import profile_dataset
+    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(IRIS)
     return prepare_data(dataset, profile_dataset(dataset)).signature
@@ -192,8 +194,8 @@ def test_a_graph_drawn_with_the_mouse_is_searchable(qtbot, editor: NetworkEditor
     assert "Ready to search" in editor.status_text()
 
     # Compiled and searched by the engine, as the Start button would.
-    from automl_studio.engine.search import run_search
-    from automl_studio.engine.settings import SearchConfig
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
 
     result = run_search(SearchConfig(data_path=str(IRIS), project_dir=str(tmp_path / "search"), space=spec,
                                      max_trials=1, max_epochs=1, tuner="random", export_keras=False,
@@ -369,7 +371,7 @@ def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris
 
 
 def test_set_spec_round_trips_and_a_spec_without_a_dataset_is_not_startable(qtbot) -> None:
-    from automl_studio.engine.templates import template_spec
+    from automl_studio.engine.space.templates import template_spec
 
     editor = NetworkEditor()
     qtbot.addWidget(editor)

@@ -119,8 +119,8 @@ def test_a_search_runs_the_edited_graph(qtbot, iris_window, tmp_path):
 
 
 def test_a_project_with_an_automatic_space_opens_the_datas_template(qtbot, window, image_npz, tmp_path):
-    from automl_studio.engine.project import ProjectFile
-    from automl_studio.engine.settings import SearchConfig
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.project import ProjectFile
 
     path = tmp_path / "auto.automl.json"
     ProjectFile(SearchConfig(data_path=str(image_npz), project_dir=str(tmp_path / "search")),

@@ -58,8 +58,8 @@ def test_a_broken_project_file_shows_a_message(qtbot, iris_window, tmp_path):
 
 
 def test_an_interrupted_search_shows_its_trials_and_offers_resume(qtbot, window, tmp_path):
-    from automl_studio.engine.project import ProjectFile
-    from automl_studio.engine.settings import SearchConfig
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.project import ProjectFile
 
     search_dir = tmp_path / "search"
     search_dir.mkdir()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from automl_studio.gui.results_page import ResultsPage
 from PySide6.QtWidgets import QWidget
+
+from automl_studio.gui.pages.results_page import ResultsPage
 
 
 def classification_finish() -> dict:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from automl_studio.gui.live_plots import LivePlots, maximizes
-from automl_studio.gui.trials_model import TrialsModel, TrialsProxyModel
 from PySide6.QtCore import Qt
+
+from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel
+from automl_studio.gui.plots.live_plots import LivePlots, maximizes
 
 
 def search_events(trials: int, epochs: int, *, fail: int | None = None) -> list[dict]:

@@ -1,0 +1,1 @@
+"""Shared vocabulary of the engine: errors, the event dataclasses, the search configuration."""

@@ -1,0 +1,120 @@
+"""What a search is asked to do: :class:`SearchConfig`, one frozen, JSON-serialisable record.
+
+The command line builds one from its flags, the window from its forms, and the process runner
+sends it to the child as a dict. ``None`` means "choose for me": the engine fills in what a good
+practitioner would pick for the data (see :func:`automl_studio.engine.search.session.resolve_defaults`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl_studio.engine.core.errors import UserError
+
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+TASKS = ("auto", "classification", "regression")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything one search needs, from the data file to the export path."""
+
+    data_path: str
+    project_dir: str
+    target: str | None = None
+    task: str = "auto"
+    space: str | Mapping[str, Any] = "auto"  # "auto", "tabular", "image", a spec path or dict
+    tuner: str = "bayesian"
+    max_trials: int | None = None
+    max_epochs: int | None = None
+    time_budget_s: float | None = None
+    executions_per_trial: int = 1
+    objective: str | None = None  # default: val_loss (see README: accuracy ties on small data)
+    patience: int | None = None
+    seed: int = 1
+    export_path: str | None = None
+    export_keras: bool = True
+    fresh: bool = False
+    refit: bool = True
+    # How many refits of the best configuration (seeds seed, seed+1, …) the exported model
+    # averages. None: 5 for tables and feature arrays up to 10,000 rows, 3 up to 100,000, else 1.
+    refits: int | None = None
+    exclude_columns: tuple[str, ...] = ()
+    include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.2
+    x_key: str | None = None
+    y_key: str | None = None
+    image_size: tuple[int, int] = (64, 64)
+    max_consecutive_failures: int = 5
+    tensorboard: bool = True
+    device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
+    mixed_precision: bool = False  # float16 compute on GPUs; the output layer stays float32
+    distribution: str = "none"  # none, or data-parallel (all local GPUs train each trial)
+    workers: int = 1  # trials at once, in local worker processes (KerasTuner's chief/workers)
+    # Where the local chief's oracle listens (``automl-studio chief --address/--port``). Empty: only
+    # this machine (127.0.0.1); the port is unauthenticated, so other machines join only when an
+    # address is named. Port 0: any free port.
+    chief_address: str = ""
+    chief_port: int = 0
+    # Keras/TensorFlow keep a few MB per built model that clear_session() does not free, so a
+    # child run by SearchProcess ends itself between trials once it has grown this much and is
+    # restarted on the same project (a resume). 0: never (the in-process CLI cannot restart).
+    recycle_mb: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tuner not in TUNERS:
+            raise UserError(f"unknown tuner {self.tuner!r}; choose one of {', '.join(TUNERS)}")
+        if self.task not in TASKS:
+            raise UserError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise UserError("--max-trials must be at least 1")
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise UserError("--max-epochs must be at least 1")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise UserError("--time-budget must be a positive number of seconds")
+        if not (self.device in ("auto", "cpu", "gpu") or (self.device.startswith("gpu:")
+                                                          and self.device[4:].isdigit())):
+            raise UserError(f"unknown device {self.device!r}; use auto, cpu, gpu or gpu:N")
+        if not 1 <= self.workers <= 64:
+            raise UserError("--workers must be between 1 and 64")
+        if self.chief_address and not _HOST.fullmatch(self.chief_address):
+            raise UserError(f"chief address {self.chief_address!r} must be a host name or an IPv4 address "
+                            "such as 0.0.0.0 or 192.168.1.20, without a port (the port is a separate setting)")
+        if not 0 <= self.chief_port <= 65535:
+            raise UserError(f"the chief's port must be between 0 (any free port) and 65535, got {self.chief_port}")
+        if self.refits is not None and not 1 <= self.refits <= 20:
+            raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
+        if self.recycle_mb < 0:
+            raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
+        if self.distribution not in ("none", "data-parallel"):
+            raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
+        if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:
+            raise UserError("validation and test fractions must be between 0 and 0.9")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["exclude_columns"] = list(self.exclude_columns)
+        data["include_columns"] = list(self.include_columns)
+        data["image_size"] = list(self.image_size)
+        data["space"] = self.space if isinstance(self.space, str) else dict(self.space)
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for key in ("exclude_columns", "include_columns", "image_size"):
+            if key in kwargs and kwargs[key] is not None:
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> SearchConfig:
+        return dataclasses.replace(self, **changes)

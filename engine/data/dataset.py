@@ -1,0 +1,592 @@
+"""Reading data files into a :class:`Dataset`: CSV, Parquet, NumPy ``.npz``/``.npy``, image folders.
+
+Nothing here trains or imports Keras, so the window can load and show a file in its own
+process. Every problem becomes a :class:`~automl_studio.engine.core.errors.DataError` whose message
+names the file and, where it can, the row, column or key.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from automl_studio.engine.core.errors import DataError
+
+if TYPE_CHECKING:
+    pass
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+ARRAY_SUFFIXES = (".npz", ".npy")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+NA_MARKERS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "--", "#N/A"]
+MAX_COLUMNS = 10_000
+_SAMPLE_BYTES = 256 * 1024
+_CHUNK_ROWS = 200_000
+LARGE_FILE_BYTES = 100 * 1024 * 1024
+
+ProgressCallback = Callable[[float], None]
+
+
+class CancelToken(Protocol):
+    """Anything with ``is_set()``: ``threading.Event``, ``multiprocessing.Event``..."""
+
+    def is_set(self) -> bool: ...
+
+
+class LoadCancelled(Exception):
+    """Loading was cancelled by the user; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded data file, before any column choice.
+
+    ``kind`` is ``table`` (``frame`` holds a pandas DataFrame), ``arrays`` (``x``/``y`` NumPy arrays
+    from ``.npz``/``.npy``) or ``images`` (``x`` is uint8 N×H×W×3, ``y`` class indices into
+    ``class_names``; ``files`` lists each image's path).
+    """
+
+    path: str
+    kind: str
+    fingerprint: str
+    frame: Any = None
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
+    files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_rows(self) -> int:
+        if self.kind == "table":
+            return int(len(self.frame))
+        return int(len(self.x)) if self.x is not None else 0
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns] if self.kind == "table" else []
+
+
+def load_dataset(
+    path: str | os.PathLike[str],
+    *,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    image_size: tuple[int, int] = (64, 64),
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Dataset:
+    """Loads any supported data file or folder.
+
+    Args:
+        path: a CSV/TSV/Parquet file, an ``.npz`` (keys ``x``/``y`` unless named), an ``.npy``
+            (its ``y`` twin found beside it, or named by ``y_key``), or a folder of images with
+            one subfolder per class.
+        progress: called with a fraction in [0, 1] as the file is read.
+        cancel: checked while reading; when set, :class:`LoadCancelled` is raised.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such file or folder")
+    if p.is_dir():
+        return load_image_folder(p, image_size=image_size, progress=progress, cancel=cancel)
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return load_parquet(p)
+    if suffix == ".npz":
+        return load_npz(p, x_key=x_key, y_key=y_key)
+    if suffix == ".npy":
+        return load_npy(p, y_path=y_key)
+    return load_csv(p, progress=progress, cancel=cancel)
+
+
+def file_fingerprint(path: Path) -> str:
+    """A SHA-256 of the file's bytes (of every file, in order, for a folder)."""
+    digest = hashlib.sha256()
+    paths = sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path]
+    for q in paths:
+        if path.is_dir():
+            digest.update(str(q.relative_to(path)).encode())
+        with open(q, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def _decode_sample(path: Path, raw: bytes) -> tuple[str, str, list[str]]:
+    """Chooses the text encoding from the first bytes; returns (encoding, text, notes)."""
+    notes: list[str] = []
+    if not raw:
+        raise DataError(f"{path}: the file is empty")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif b"\x00" in raw[:4096]:
+        raise DataError(f"{path}: this is not a text file (it holds binary data); expected a CSV")
+    else:
+        encoding = "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding == "utf-16":
+            raise DataError(f"{path}: the file starts with a UTF-16 mark but is not UTF-16") from exc
+        # Cut at the failure only if it is the sample's truncated last character (a short
+        # file is read whole, so a bad byte at its very end is a wrong encoding, not a cut).
+        if (exc.start >= len(raw) - 4 and exc.reason == "unexpected end of data"
+                and len(raw) >= _SAMPLE_BYTES):
+            text = raw[: exc.start].decode(encoding)
+        else:
+            line = raw[: exc.start].count(b"\n") + 1
+            encoding = "cp1252"
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                encoding, text = "latin-1", raw.decode("latin-1")
+            notes.append(
+                f"{path.name} is not UTF-8 (first bad byte on line {line}); read it as {encoding}"
+            )
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:4096])
+    if printable < 0.9 * min(len(text), 4096):
+        raise DataError(f"{path}: this is not a text file (mostly unprintable bytes); expected a CSV")
+    return encoding, text, notes
+
+
+def _sniff(path: Path, text: str) -> tuple[str, bool]:
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: the file holds no data (only blank lines)")
+    sample = "\n".join(lines)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        pass
+    try:
+        has_header = csv.Sniffer().has_header(sample) if len(lines) > 1 else True
+    except csv.Error:
+        has_header = True
+    # The sniffer says "no header" whenever every column is text; a first row of distinct,
+    # non-numeric names is a header in practice.
+    first = next(csv.reader([lines[0]], delimiter=delimiter))
+    if not has_header and all(_is_name(cell) for cell in first) and len(set(first)) == len(first):
+        has_header = True
+    return delimiter, has_header
+
+
+def _is_name(cell: str) -> bool:
+    cell = cell.strip()
+    if not cell:
+        return False
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return True
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a binary file to report how far it has been read and to honour a cancel token."""
+
+    def __init__(self, handle: Any, size: int, progress: ProgressCallback | None,
+                 cancel: CancelToken | None) -> None:
+        self._handle, self._size, self._progress, self._cancel = handle, max(size, 1), progress, cancel
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._cancel is not None and self._cancel.is_set():
+            raise LoadCancelled()
+        n = self._handle.readinto(buffer)
+        self._read += n or 0
+        if self._progress is not None:
+            self._progress(min(self._read / self._size, 1.0))
+        return n
+
+
+def load_csv(
+    path: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Dataset:
+    """Reads a delimited text file, sniffing its delimiter, header and encoding."""
+    import pandas as pd
+
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        raw = handle.read(_SAMPLE_BYTES)
+    encoding, text, notes = _decode_sample(path, raw)
+    delimiter, has_header = _sniff(path, text)
+    first_line = next(csv.reader([text.lstrip("\ufeff").splitlines()[0]], delimiter=delimiter))
+    if len(first_line) > MAX_COLUMNS:
+        raise DataError(
+            f"{path}: the header has {len(first_line):,} columns; automl-studio reads at most "
+            f"{MAX_COLUMNS:,} (is this a wide matrix that belongs in an .npy file?)"
+        )
+    # pandas silently renames a repeated header name ("a", "a.1"), so look at the header itself
+    # (when the sample holds all of it).
+    if has_header and (len(raw) < _SAMPLE_BYTES or len(text.splitlines()) > 1):
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for name in (c.strip() for c in first_line):
+            if name and name in seen:
+                repeated.add(name)
+            seen.add(name)
+        if repeated:
+            raise DataError(
+                f"{path}: the header names these columns twice: {', '.join(sorted(repeated))}"
+            )
+    chunks = []
+    try:
+        with open(path, "rb") as handle:
+            counting = io.BufferedReader(_CountingReader(handle, size, progress, cancel))
+            stream = io.TextIOWrapper(counting, encoding=encoding, newline="")
+            reader = pd.read_csv(
+                stream,
+                sep=delimiter,
+                header=0 if has_header else None,
+                na_values=NA_MARKERS,
+                keep_default_na=True,
+                skipinitialspace=True,
+                chunksize=_CHUNK_ROWS,
+                low_memory=False,
+                on_bad_lines="error",
+            )
+            for chunk in reader:
+                if size > LARGE_FILE_BYTES:
+                    # Halves the memory of a big table; float32 is what the model trains on anyway.
+                    wide = chunk.select_dtypes("float64").columns
+                    chunk[wide] = chunk[wide].astype("float32")
+                chunks.append(chunk)
+    except LoadCancelled:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: the file holds no data") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: {_parser_message(str(exc), has_header)}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not valid {encoding} text past the first {len(raw):,} bytes "
+            f"(byte {exc.start} of a block); save it as UTF-8"
+        ) from exc
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) != 1 else chunks[0]
+    if not has_header:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+        notes.append(f"{path.name} has no header row; columns were named column_1...")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    counts = Counter(frame.columns)  # linear: 10,000 columns must not take minutes
+    duplicates = sorted(c for c, n in counts.items() if n > 1)
+    if duplicates:
+        raise DataError(f"{path}: the header names these columns twice: {', '.join(duplicates)}")
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    if delimiter != ",":
+        notes.append(f"{path.name}: the delimiter is {delimiter!r}")
+    if progress is not None:
+        progress(1.0)
+    return Dataset(
+        path=str(path), kind="table", frame=frame, fingerprint=file_fingerprint(path),
+        notes=tuple(notes),
+    )
+
+
+def _parser_message(message: str, has_header: bool) -> str:
+    # pandas: "Error tokenizing data. C error: Expected 3 fields in line 5, saw 4"
+    import re
+
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if match:
+        expected, line, saw = match.groups()
+        return f"line {line} has {saw} fields but the header has {expected} (a ragged row)"
+    return "cannot parse the file as CSV: " + message.strip().splitlines()[-1]
+
+
+def load_parquet(path: Path) -> Dataset:
+    """Reads a Parquet file (needs pyarrow)."""
+    import pandas as pd
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from exc
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has no rows")
+    frame.columns = [str(c) for c in frame.columns]
+    return Dataset(path=str(path), kind="table", frame=frame, fingerprint=file_fingerprint(path))
+
+
+# --- arrays ---------------------------------------------------------------------------------
+
+
+def _check_arrays(path: Path, x: np.ndarray, y: np.ndarray | None, x_name: str, y_name: str) -> None:
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: '{x_name}' has dtype {x.dtype}; expected numbers")
+    if x.ndim < 2 or x.ndim > 4:
+        raise DataError(
+            f"{path}: '{x_name}' has shape {x.shape}; expected rank 2 (rows × features), "
+            "3 (rows × steps × features) or 4 (images: rows × height × width × channels)"
+        )
+    if len(x) == 0:
+        raise DataError(f"{path}: '{x_name}' has no rows")
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(
+                f"{path}: '{x_name}' holds NaN or infinite values ({int(bad.sum())} rows; first "
+                f"at index {row})"
+            )
+    if y is not None:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise DataError(f"{path}: '{y_name}' has shape {y.shape}; expected one label per row")
+        if len(y) != len(x):
+            raise DataError(
+                f"{path}: '{x_name}' has {len(x)} rows but '{y_name}' has {len(y)}; they must match"
+            )
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise DataError(
+                f"{path}: '{y_name}' holds NaN or infinite values (first at index "
+                f"{int(np.argmax(~np.isfinite(y)))})"
+            )
+        if y.dtype.kind not in "biufUS":
+            raise DataError(f"{path}: '{y_name}' has dtype {y.dtype}; expected numbers or strings")
+
+
+def load_npz(path: Path, *, x_key: str | None = None, y_key: str | None = None) -> Dataset:
+    """Reads ``x`` and (optionally) ``y`` from an ``.npz``; ``allow_pickle`` is never on."""
+    _check_magic(path, _ZIP_MAGIC, ".npz")
+    # Our own handle, so that it is closed even when numpy fails to open the archive.
+    with open(path, "rb") as handle:
+        try:
+            archive = np.load(handle, allow_pickle=False)
+        except Exception as exc:
+            raise _numpy_error(path, exc, "not a readable .npz file") from exc
+        with archive:
+            keys = list(archive.files)
+            xk = x_key or _pick_key(keys, ("x", "X", "features", "data", "images", "x_train"))
+            yk = y_key or _pick_key(keys, ("y", "Y", "labels", "label", "target", "targets", "y_train"))
+            if xk is None or xk not in keys:
+                wanted = x_key or "x"
+                raise DataError(
+                    f"{path}: no array named '{wanted}'; it holds {', '.join(keys) or 'nothing'} "
+                    "(name the keys with --x-key/--y-key)"
+                )
+            if y_key is not None and y_key not in keys:
+                raise DataError(f"{path}: no array named '{y_key}'; it holds {', '.join(keys)}")
+            name = xk
+            try:
+                x = archive[xk]
+                name = yk or xk
+                y = archive[yk] if yk is not None else None
+            except Exception as exc:  # objects, or a damaged member: zipfile, zlib, EOF errors
+                raise _numpy_error(path, exc, f"the array '{name}' is damaged") from exc
+    _check_arrays(path, x, y, xk, yk or "y")
+    if y is not None and y.ndim == 2:
+        y = y[:, 0]
+    kind = "arrays"
+    return Dataset(path=str(path), kind=kind, x=x, y=y, fingerprint=file_fingerprint(path))
+
+
+def _numpy_error(path: Path, exc: Exception, what: str) -> DataError:
+    if isinstance(exc, ValueError) and "allow_pickle" in str(exc):
+        return DataError(f"{path}: holds Python objects, which are not loaded for safety")
+    return DataError(f"{path}: {what} ({exc.__class__.__name__})")
+
+
+_ZIP_MAGIC = b"PK"  # a zip: local header, or the end record of an empty one
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _check_magic(path: Path, magic: bytes, kind: str) -> None:
+    # np.load guesses the format from the bytes: a text file would be "pickled data", an .npy
+    # named .npz a bare array, an .npz named .npy an archive. Refuse what the suffix is not.
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(magic):
+        hint = " (it is an .npz archive)" if head.startswith(_ZIP_MAGIC) else \
+            " (it is a single .npy array)" if head.startswith(_NPY_MAGIC) else ""
+        raise DataError(f"{path}: not a readable {kind} file{hint}")
+
+
+def _pick_key(keys: list[str], candidates: tuple[str, ...]) -> str | None:
+    for name in candidates:
+        if name in keys:
+            return name
+    return None
+
+
+def load_npy(path: Path, *, y_path: str | None = None) -> Dataset:
+    """Reads an ``.npy`` of features and its label twin (``X.npy``/``y.npy``, ``a_x``/``a_y``)."""
+    _check_magic(path, _NPY_MAGIC, ".npy")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise _numpy_error(path, exc, "not a readable .npy file") from exc
+    twin = Path(y_path) if y_path else _label_twin(path)
+    y = None
+    if twin is not None and twin.exists():
+        _check_magic(twin, _NPY_MAGIC, ".npy")
+        try:
+            y = np.load(twin, allow_pickle=False)
+        except Exception as exc:
+            raise _numpy_error(twin, exc, "not a readable .npy file") from exc
+    elif y_path:
+        raise DataError(f"{twin}: no such label file")
+    _check_arrays(path, x, y, path.name, twin.name if twin else "y")
+    if y is not None and y.ndim == 2:
+        y = y[:, 0]
+    return Dataset(path=str(path), kind="arrays", x=x, y=y, fingerprint=file_fingerprint(path))
+
+
+def _label_twin(path: Path) -> Path | None:
+    stem = path.stem
+    for old, new in (("X", "y"), ("x", "y"), ("features", "labels"), ("data", "labels")):
+        if stem == old or stem.endswith("_" + old) or stem.startswith(old + "_"):
+            if stem == old:
+                candidate = new
+            elif stem.endswith("_" + old):
+                candidate = stem[: -len(old)] + new
+            else:
+                candidate = new + stem[len(old):]
+            return path.with_name(candidate + path.suffix)
+    return None
+
+
+# --- image folders --------------------------------------------------------------------------
+
+
+LAZY_IMAGES = 5_000  # folders with more images are decoded batch by batch, not all at once
+
+
+class LazyImages:
+    """Image files that look like a uint8 array (N×H×W×3) but decode only the rows asked for.
+
+    Indexing (an int, a slice or an index array) decodes and resizes those files; ``subset``
+    makes a smaller lazy view without decoding anything. Training reads it batch by batch
+    (see ``hypermodel.ArrayBatches``), so a folder of tens of thousands of images never sits in
+    memory whole.
+    """
+
+    dtype = np.dtype(np.uint8)
+    ndim = 4
+
+    def __init__(self, files: tuple[str, ...], size: tuple[int, int]) -> None:
+        self.files, self.size = files, size
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self.files), self.size[0], self.size[1], 3)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _decode(self, file: str) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        height, width = self.size
+        try:
+            with Image.open(file) as image:
+                return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, (int, np.integer)):
+            return self._decode(self.files[int(index)])
+        rows = range(len(self.files))[index] if isinstance(index, slice) else np.asarray(index).reshape(-1)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
+        for i, row in enumerate(rows):
+            out[i] = self._decode(self.files[int(row)])
+        return out
+
+    def subset(self, index: Any) -> LazyImages:
+        return LazyImages(tuple(self.files[int(i)] for i in np.asarray(index).reshape(-1)), self.size)
+
+    @staticmethod
+    def concat(parts: list[LazyImages]) -> LazyImages:
+        return LazyImages(tuple(f for part in parts for f in part.files), parts[0].size)
+
+
+def load_image_folder(
+    path: Path,
+    *,
+    image_size: tuple[int, int] = (64, 64),
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    lazy: bool | None = None,
+) -> Dataset:
+    """Reads a folder with one subfolder of PNG/JPEG images per class, resized to ``image_size``.
+
+    ``lazy`` (default: more than :data:`LAZY_IMAGES` files) checks every file's header now and
+    decodes the pixels only when training asks for them.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise DataError(
+            f"{path}: an image folder needs one subfolder per class (e.g. {path}/cats/1.png)"
+        )
+    files: list[tuple[Path, int]] = []
+    for index, name in enumerate(classes):
+        found = sorted(
+            f for f in (path / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+        )
+        if not found:
+            raise DataError(f"{path / name}: the class folder '{name}' holds no PNG or JPEG images")
+        files.extend((f, index) for f in found)
+    if len(classes) < 2:
+        raise DataError(f"{path}: only one class folder ('{classes[0]}'); a classifier needs two")
+    lazy = len(files) > LAZY_IMAGES if lazy is None else lazy
+    height, width = image_size
+    x: Any = None if lazy else np.empty((len(files), height, width, 3), dtype=np.uint8)
+    y = np.empty(len(files), dtype=np.int64)
+    for i, (file, label) in enumerate(files):
+        if cancel is not None and cancel.is_set():
+            raise LoadCancelled()
+        if file.stat().st_size == 0:
+            raise DataError(f"{file}: the image file is empty (0 bytes)")
+        try:
+            with Image.open(file) as image:
+                if x is not None:
+                    image = image.convert("RGB").resize((width, height), Image.BILINEAR)
+                    x[i] = np.asarray(image, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
+        y[i] = label
+        if progress is not None and (i % 64 == 0 or i == len(files) - 1):
+            progress((i + 1) / len(files))
+    paths = tuple(str(f) for f, _ in files)
+    if x is None:
+        x = LazyImages(paths, (height, width))
+    counts = np.bincount(y, minlength=len(classes))
+    notes = tuple(
+        f"class '{classes[k]}' has only {int(c)} image(s)" for k, c in enumerate(counts) if c < 5
+    )
+    return Dataset(
+        path=str(path), kind="images", x=x, y=y, class_names=tuple(classes),
+        files=paths, fingerprint=file_fingerprint(path), notes=notes,
+    )

@@ -1,0 +1,284 @@
+"""From a profiled dataset to the arrays a model eats, and back for prediction.
+
+:class:`FeatureSchema` is the part of preprocessing that cannot live in a legacy ``.h5`` model:
+imputing missing numbers (with a missing flag) and turning category strings into integer codes.
+It is fitted on the training split only, written into the exported model's metadata, and applied
+again by ``predict``. What *can* live in the model does: normalisation (mean/variance from the
+training split) and the category encoding (one-hot or embedding over the codes).
+
+Model inputs are a dict keyed by source: ``numeric`` (float32, N×F), ``categorical`` (int32 N×C;
+code 0 of every column means missing or unseen, and columns use disjoint code ranges so one
+encoding layer serves them all), ``image`` (N×H×W×C) or ``sequence`` (N×T×F).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.profile import CATEGORICAL, NUMERIC, DatasetProfile, label_text
+from automl_studio.engine.data.signature import DataSignature
+
+
+@dataclass(frozen=True)
+class NumericFeature:
+    """A numeric column: the value that fills a gap, and whether a missing flag follows it."""
+
+    name: str
+    fill: float
+    flag: bool
+
+
+@dataclass(frozen=True)
+class CategoricalFeature:
+    """A categorical column: its vocabulary (codes ``offset+1…``; ``offset`` means missing/unseen)."""
+
+    name: str
+    vocabulary: tuple[str, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """How table columns become model inputs; JSON-serialisable into the exported model."""
+
+    numeric: tuple[NumericFeature, ...] = ()
+    categorical: tuple[CategoricalFeature, ...] = ()
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(c.vocabulary) + 1 for c in self.categorical)
+
+    @property
+    def numeric_width(self) -> int:
+        return len(self.numeric) + sum(f.flag for f in self.numeric)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.numeric] + [c.name for c in self.categorical]
+
+    @classmethod
+    def fit(cls, frame: Any, profile: DatasetProfile) -> FeatureSchema:
+        numeric, categorical = [], []
+        offset = 0
+        for col in profile.feature_columns:
+            series = frame[col.name]
+            if col.kind == NUMERIC:
+                values = _to_numeric(series)
+                fill = float(np.nanmedian(values)) if np.isfinite(values).any() else 0.0
+                numeric.append(NumericFeature(col.name, fill, bool(np.isnan(values).any()
+                                                                   or col.missing > 0)))
+            elif col.kind == CATEGORICAL:
+                vocab = tuple(sorted({label_text(v) for v in series.dropna().unique()}))
+                categorical.append(CategoricalFeature(col.name, vocab, offset))
+                offset += len(vocab) + 1
+        return cls(tuple(numeric), tuple(categorical))
+
+    def transform(self, frame: Any, *, source: str = "data") -> dict[str, np.ndarray]:
+        """Applies the schema to a DataFrame with (at least) the schema's columns."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
+        out: dict[str, np.ndarray] = {}
+        n = len(frame)
+        if self.numeric:
+            # Filled column by column into one float32 block: a copy per column, not per table.
+            numeric = np.empty((n, self.numeric_width), dtype=np.float32)
+            j = 0
+            for f in self.numeric:
+                values = _to_numeric(frame[f.name])
+                gaps = ~np.isfinite(values)
+                numeric[:, j] = np.where(gaps, f.fill, values)
+                j += 1
+                if f.flag:
+                    numeric[:, j] = gaps
+                    j += 1
+            out["numeric"] = numeric
+        if self.categorical:
+            codes_block = np.empty((n, len(self.categorical)), dtype=np.int32)
+            for j, c in enumerate(self.categorical):
+                lookup = {v: i + 1 for i, v in enumerate(c.vocabulary)}
+                codes = frame[c.name].map(lambda v, lk=lookup: lk.get(label_text(v), 0)
+                                          if v == v and v is not None else 0)
+                codes_block[:, j] = codes.to_numpy(dtype=np.int64) + c.offset
+            out["categorical"] = codes_block
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "numeric": [{"name": f.name, "fill": f.fill, "missing_flag": f.flag} for f in self.numeric],
+            "categorical": [{"name": c.name, "vocabulary": list(c.vocabulary), "offset": c.offset}
+                            for c in self.categorical],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
+        return cls(
+            tuple(NumericFeature(f["name"], float(f["fill"]), bool(f["missing_flag"]))
+                  for f in data.get("numeric", [])),
+            tuple(CategoricalFeature(c["name"], tuple(c["vocabulary"]), int(c["offset"]))
+                  for c in data.get("categorical", [])),
+        )
+
+
+def _to_numeric(series: Any) -> np.ndarray:
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    cleaned = series.astype("string").str.replace(",", "", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of the data: model inputs ``x`` (dict by source) and targets ``y``."""
+
+    x: Mapping[str, np.ndarray]
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Everything the search trains on, plus what export needs to describe the model."""
+
+    train: Split
+    validation: Split
+    test: Split
+    signature: DataSignature
+    profile: DatasetProfile
+    schema: FeatureSchema | None
+    class_names: tuple[str, ...]
+    input_kind: str  # table, features, sequences, images
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def stratified_split(labels: np.ndarray | None, n: int, fractions: tuple[float, float],
+                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train/validation/test indices; per class when ``labels`` are given.
+
+    Every split gets at least one row of each class that has three or more; a class with fewer
+    rows goes to training first.
+    """
+    rng = np.random.default_rng(seed)
+    val_f, test_f = fractions
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == k) for k in np.unique(labels)]
+    train, val, test = [], [], []
+    for group in groups:
+        group = rng.permutation(group)
+        m = len(group)
+        n_test = int(round(m * test_f)) if test_f > 0 else 0
+        n_val = int(round(m * val_f))
+        if m >= 3:
+            n_val = max(n_val, 1)
+            n_test = max(n_test, 1) if test_f > 0 else 0
+        elif m == 2:
+            n_val, n_test = 1, 0
+        else:
+            n_val, n_test = 0, 0
+        n_test = min(n_test, max(m - n_val - 1, 0))
+        test.append(group[:n_test])
+        val.append(group[n_test:n_test + n_val])
+        train.append(group[n_test + n_val:])
+    return (rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val)),
+            rng.permutation(np.concatenate(test)))
+
+
+def encode_target(values: Any, task: str, class_names: tuple[str, ...]) -> np.ndarray:
+    if task == "classification":
+        lookup = {name: i for i, name in enumerate(class_names)}
+        return np.array([lookup[label_text(v)] for v in values], dtype=np.int32)
+    return np.asarray(values, dtype=np.float32)
+
+
+def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
+                 test_fraction: float = 0.2, seed: int = 1) -> PreparedData:
+    """Splits the data (stratified for classification) and builds the model inputs.
+
+    The feature schema and normalisation statistics come from the training split only, so the
+    test split is never seen before the final evaluation.
+    """
+    task = profile.task or "classification"
+    class_names = profile.class_names
+    if dataset.kind == "table":
+        frame = dataset.frame
+        frame = frame[frame[profile.target].notna()].reset_index(drop=True)
+        raw_y = frame[profile.target]
+        if task == "regression":
+            import pandas as pd
+            raw_y = pd.to_numeric(raw_y, errors="coerce")
+        y = encode_target(raw_y, task, class_names)
+        fractions = (validation_fraction, test_fraction)
+        tr, va, te = stratified_split(y if task == "classification" else None, len(y), fractions, seed)
+        schema = FeatureSchema.fit(frame.iloc[tr], profile)
+        x_all = schema.transform(frame, source=dataset.path)
+        input_kind = "table"
+    else:
+        assert dataset.x is not None and dataset.y is not None
+        schema = None
+        x = dataset.x
+        if dataset.kind == "images" or x.ndim == 4:
+            input_kind, source = "images", "image"
+            if x.ndim == 3:
+                x = x[..., None]
+        elif x.ndim == 3:
+            input_kind, source = "sequences", "sequence"
+        else:
+            input_kind, source = "features", "numeric"
+        x_all = {source: x}
+        if task == "classification":
+            if dataset.class_names is not None:
+                y = dataset.y.astype(np.int32)
+            else:
+                y = encode_target(dataset.y, task, class_names)
+        else:
+            y = dataset.y.astype(np.float32)
+        tr, va, te = stratified_split(y if task == "classification" else None, len(y),
+                                      (validation_fraction, test_fraction), seed)
+    signature = _signature(x_all, tr, y, task, class_names, schema)
+    if "image" in x_all and x_all["image"].dtype != np.uint8:
+        x_all["image"] = x_all["image"].astype(np.float32)
+    if "sequence" in x_all:
+        x_all["sequence"] = x_all["sequence"].astype(np.float32)
+
+    def take(idx: np.ndarray) -> Split:
+        return Split({k: v.subset(idx) if hasattr(v, "subset") else v[idx] for k, v in x_all.items()}, y[idx])
+
+    train, validation, test = take(tr), take(va), take(te)
+    if len(train) < 2 or len(validation) < 1:
+        raise DataError(f"{dataset.path}: too few rows ({len(y)}) to train and validate a model")
+    return PreparedData(train, validation, test, signature, profile, schema, class_names,
+                        input_kind, dataset.notes)
+
+
+def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.ndarray, task: str,
+               class_names: tuple[str, ...], schema: FeatureSchema | None) -> DataSignature:
+    inputs = {k: tuple(int(d) for d in v.shape[1:]) for k, v in x_all.items()}
+    mean: tuple[float, ...] = ()
+    variance: tuple[float, ...] = ()
+    if "numeric" in x_all:
+        train = x_all["numeric"][train_idx].astype(np.float64)
+        mean = tuple(float(m) for m in train.mean(axis=0))
+        variance = tuple(float(max(v, 1e-12)) for v in train.var(axis=0))
+    image_scale = 1.0
+    if "image" in x_all:
+        image = x_all["image"]
+        image_scale = 1 / 255.0 if image.dtype == np.uint8 or float(np.max(image[:1000])) > 2.0 else 1.0
+    target_mean, target_std = 0.0, 1.0
+    if task == "regression":
+        target_mean = float(np.mean(y[train_idx]))
+        target_std = float(np.std(y[train_idx])) or 1.0
+    return DataSignature(
+        task=task, n_classes=len(class_names) if task == "classification" else 0, inputs=inputs,
+        categorical_tokens=schema.tokens if schema else 0, numeric_mean=mean,
+        numeric_variance=variance, image_scale=image_scale, target_mean=target_mean,
+        target_std=target_std, train_rows=len(train_idx),
+    )

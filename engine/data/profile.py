@@ -1,0 +1,349 @@
+"""What a dataset holds: column kinds, the task, class balance and the warnings worth showing.
+
+:func:`profile_dataset` turns a :class:`~automl_studio.engine.data.dataset.Dataset` and a target choice
+into a :class:`DatasetProfile`. The window shows it on its Data page; the search uses it to decide
+which columns become inputs and how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset
+
+NUMERIC, CATEGORICAL, ID_LIKE, TEXT, CONSTANT = "numeric", "categorical", "id_like", "text", "constant"
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+MAX_CATEGORIES = 200
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column: its kind, how many values are missing, and whether it is used (and why not)."""
+
+    name: str
+    kind: str
+    dtype: str
+    missing: int
+    unique: int
+    used: bool
+    reason: str = ""
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """A summary of a dataset and target choice, shown to the user before a search."""
+
+    path: str
+    data_kind: str
+    rows: int
+    columns: tuple[ColumnProfile, ...]
+    target: str | None
+    task: str | None
+    class_names: tuple[str, ...] = ()
+    class_counts: tuple[int, ...] = ()
+    dropped_target_rows: int = 0
+    input_shape: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    @property
+    def feature_columns(self) -> list[ColumnProfile]:
+        return [c for c in self.columns if c.used and c.name != self.target]
+
+    def column(self, name: str) -> ColumnProfile:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["columns"] = [asdict(c) for c in self.columns]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
+        values = dict(data)
+        values["columns"] = tuple(
+            ColumnProfile(**{**c, "examples": tuple(c.get("examples", ()))}) for c in data["columns"]
+        )
+        for key in ("class_names", "class_counts", "input_shape", "warnings", "notes"):
+            values[key] = tuple(values.get(key, ()))
+        return cls(**values)
+
+
+def guess_target(dataset: Dataset) -> str | None:
+    """A likely target column: one named like a label, else the last column."""
+    if dataset.kind != "table":
+        return None
+    names = dataset.columns
+    for candidate in ("target", "label", "class", "y", "outcome", "species", "diagnosis"):
+        for name in names:
+            if name.lower() == candidate:
+                return name
+    return names[-1] if names else None
+
+
+def profile_column(series: Any, n_rows: int) -> ColumnProfile:
+    """Classifies one pandas column as numeric, categorical, ID-like, free text or constant."""
+    import pandas as pd
+
+    name = str(series.name)
+    missing = int(series.isna().sum())
+    values = series.dropna()
+    unique = int(values.nunique())
+    examples = tuple(str(v) for v in values.unique()[:5])
+    dtype = str(series.dtype)
+    present = len(values)
+    if unique <= 1:
+        reason = "has a single value" if unique == 1 else "is empty"
+        return ColumnProfile(name, CONSTANT, dtype, missing, unique, False, f"dropped: {reason}", examples)
+    if pd.api.types.is_bool_dtype(series):
+        return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+    if pd.api.types.is_numeric_dtype(series):
+        integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+        if integral and unique == present and present >= 20 and _is_sequence(values):
+            return ColumnProfile(
+                name, ID_LIKE, dtype, missing, unique, False,
+                "excluded: a running number, unique per row (an ID)", examples,
+            )
+        if integral and unique <= 10 and unique < max(present // 5, 3):
+            return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+        return ColumnProfile(name, NUMERIC, dtype, missing, unique, True, "", examples)
+    text = values.astype(str)
+    numeric = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if present and numeric.notna().mean() >= 0.95 and numeric.nunique() > 10:
+        return ColumnProfile(
+            name, NUMERIC, dtype, missing, unique, True,
+            f"{int(numeric.isna().sum())} non-numeric values treated as missing", examples,
+        )
+    if unique == present and present >= 20:
+        long_text = float(text.str.len().mean()) > 30
+        kind = TEXT if long_text else ID_LIKE
+        why = "free text, unique per row" if long_text else "unique per row (an ID)"
+        return ColumnProfile(name, kind, dtype, missing, unique, False, f"excluded: {why}", examples)
+    if unique > MAX_CATEGORIES and unique > 0.5 * present:
+        return ColumnProfile(
+            name, TEXT, dtype, missing, unique, False,
+            f"excluded: {unique} distinct values in {present} rows (free text?)", examples,
+        )
+    return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+
+
+def _is_sequence(values: Any) -> bool:
+    ordered = np.sort(values.to_numpy(dtype=float))
+    steps = np.diff(ordered)
+    return bool(len(steps) and np.all(steps == steps[0]))
+
+
+def detect_task(series: Any) -> str:
+    """Classification for strings, booleans or few distinct integers; regression otherwise."""
+    import pandas as pd
+
+    values = series.dropna()
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return "classification"
+    integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    if integral and values.nunique() <= MAX_CLASSES_FOR_INTEGER_TARGET:
+        return "classification"
+    return "regression"
+
+
+def class_names_of(values: Any) -> tuple[str, ...]:
+    """Class names exactly as they appear in the data (numbers written without a trailing .0)."""
+    uniques = sorted(values.unique(), key=lambda v: (isinstance(v, str), v))
+    return tuple(label_text(v) for v in uniques)
+
+
+def label_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    return str(value)
+
+
+def profile_dataset(
+    dataset: Dataset,
+    target: str | None = None,
+    task: str = "auto",
+    *,
+    exclude: tuple[str, ...] = (),
+    include: tuple[str, ...] = (),
+) -> DatasetProfile:
+    """Profiles a dataset for a target.
+
+    Args:
+        target: the column to predict (tables). ``None`` picks :func:`guess_target`.
+        task: ``auto``, ``classification`` or ``regression``.
+        exclude: columns the user turned off.
+        include: columns the user turned back on although the profiler excluded them.
+    """
+    if dataset.kind == "table":
+        return _profile_table(dataset, target, task, exclude, include)
+    return _profile_arrays(dataset, task)
+
+
+def _profile_table(
+    dataset: Dataset, target: str | None, task: str, exclude: tuple[str, ...], include: tuple[str, ...]
+) -> DatasetProfile:
+    import pandas as pd
+
+    frame = dataset.frame
+    target = target or guess_target(dataset)
+    if target not in frame.columns:
+        raise DataError(
+            f"{dataset.path}: no column named '{target}'; the columns are: "
+            + ", ".join(map(str, frame.columns))
+        )
+    for name in (*exclude, *include):
+        if name not in frame.columns:
+            raise DataError(f"{dataset.path}: no column named '{name}' to include or exclude")
+    y = frame[target]
+    dropped = int(y.isna().sum())
+    present = y.dropna()
+    if len(present) == 0:
+        raise DataError(f"{dataset.path}: the target column '{target}' has no values (all missing)")
+    warnings: list[str] = []
+    if dropped:
+        warnings.append(f"{dropped} rows have no '{target}' value and are dropped")
+    chosen = detect_task(y) if task == "auto" else task
+    class_names: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    if chosen == "regression":
+        numeric = pd.to_numeric(present, errors="coerce")
+        if numeric.isna().any():
+            row = int(numeric.index[numeric.isna()][0])
+            raise DataError(
+                f"{dataset.path}: the target '{target}' has text ('{present.loc[row]}' in row "
+                f"{row + 2 if _has_header(dataset) else row + 1}); regression needs numbers — "
+                "choose classification or another column"
+            )
+    else:
+        names = present.map(label_text)
+        class_names = class_names_of(present)
+        counts = tuple(int((names == n).sum()) for n in class_names)
+        if len(class_names) < 2:
+            raise DataError(
+                f"{dataset.path}: the target '{target}' has a single class "
+                f"('{class_names[0]}'); a classifier needs at least two"
+            )
+        if len(class_names) > 1000:
+            raise DataError(
+                f"{dataset.path}: the target '{target}' has {len(class_names)} classes; "
+                "is it a number to predict (choose regression)?"
+            )
+        smallest, largest = min(counts), max(counts)
+        if smallest * 10 < largest:
+            small = class_names[counts.index(smallest)]
+            warnings.append(
+                f"heavy class imbalance: '{small}' has {smallest} rows against {largest}; "
+                "balanced accuracy is reported"
+            )
+        if smallest < 2:
+            warnings.append(
+                f"class '{class_names[counts.index(smallest)]}' has a single row; "
+                "it can appear in only one split"
+            )
+    columns: list[ColumnProfile] = []
+    n = len(frame)
+    for name in frame.columns:
+        if name == target:
+            continue
+        col = profile_column(frame[name], n)
+        if name in exclude:
+            col = ColumnProfile(col.name, col.kind, col.dtype, col.missing, col.unique, False,
+                                "excluded by you", col.examples)
+        elif name in include and not col.used and col.kind != CONSTANT:
+            kind = NUMERIC if col.kind == ID_LIKE and pd.api.types.is_numeric_dtype(frame[name]) else CATEGORICAL
+            col = ColumnProfile(col.name, kind, col.dtype, col.missing, col.unique, True,
+                                "included by you", col.examples)
+        columns.append(col)
+        if col.used and _mirrors(frame[name], y):
+            warnings.append(
+                f"column '{name}' matches the target exactly; it leaks the answer — exclude it"
+            )
+        if col.kind in (ID_LIKE, TEXT) and not col.used:
+            warnings.append(f"column '{name}' {col.reason.removeprefix('excluded: ')}; excluded")
+        if col.used and col.missing:
+            warnings.append(
+                f"column '{name}' has {col.missing} missing values "
+                f"({100 * col.missing / n:.0f}%); they are filled and flagged"
+            )
+    target_profile = profile_column(y, n)
+    columns.insert(list(frame.columns).index(target), ColumnProfile(
+        target, "target", target_profile.dtype, dropped, target_profile.unique, True, "target",
+        target_profile.examples,
+    ))
+    if not any(c.used and c.name != target for c in columns):
+        raise DataError(f"{dataset.path}: no usable feature columns besides the target '{target}'")
+    return DatasetProfile(
+        path=dataset.path, data_kind="table", rows=n - dropped, columns=tuple(columns),
+        target=target, task=chosen, class_names=class_names, class_counts=counts,
+        dropped_target_rows=dropped, warnings=tuple(warnings), notes=dataset.notes,
+        fingerprint=dataset.fingerprint,
+    )
+
+
+def _has_header(dataset: Dataset) -> bool:
+    return not any("no header row" in note for note in dataset.notes)
+
+
+def _mirrors(feature: Any, target: Any) -> bool:
+    both = feature.notna() & target.notna()
+    if both.sum() < 10:
+        return False
+    a, b = feature[both], target[both]
+    if a.nunique() != b.nunique():
+        return False
+    return bool(a.astype(str).groupby(b.astype(str)).nunique().max() == 1)
+
+
+def _profile_arrays(dataset: Dataset, task: str) -> DatasetProfile:
+    x, y = dataset.x, dataset.y
+    assert x is not None
+    if y is None:
+        raise DataError(f"{dataset.path}: no labels found (an .npz needs 'y', an .npy its y twin)")
+    warnings: list[str] = []
+    if dataset.kind == "images":
+        chosen = "classification" if task == "auto" else task
+    elif task == "auto":
+        chosen = "classification" if (y.dtype.kind in "biuUS" and len(np.unique(y)) <= max(
+            MAX_CLASSES_FOR_INTEGER_TARGET, 2)) or y.dtype.kind in "US" or y.dtype.kind == "b" else "regression"
+        if chosen == "regression" and y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0) and len(np.unique(y)) <= 10:
+            chosen = "classification"
+    else:
+        chosen = task
+    class_names: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    if chosen == "classification":
+        if dataset.class_names is not None:
+            class_names = dataset.class_names
+            counts = tuple(int(c) for c in np.bincount(y, minlength=len(class_names)))
+        else:
+            uniques, found = np.unique(y, return_counts=True)
+            class_names = tuple(label_text(v) for v in uniques)
+            counts = tuple(int(c) for c in found)
+        if len(class_names) < 2:
+            raise DataError(f"{dataset.path}: the labels hold a single class; a classifier needs two")
+        if min(counts) * 10 < max(counts):
+            warnings.append("heavy class imbalance; balanced accuracy is reported")
+    elif y.dtype.kind in "US":
+        raise DataError(f"{dataset.path}: the labels are text; regression needs numbers")
+    kind = {2: "features", 3: "sequences", 4: "images"}.get(x.ndim, "images")
+    if dataset.kind == "images" or x.ndim == 4:
+        kind = "images"
+    column = ColumnProfile("x", kind, str(x.dtype), 0, 0, True, f"shape {tuple(x.shape)}")
+    return DatasetProfile(
+        path=dataset.path, data_kind=dataset.kind, rows=len(x), columns=(column,), target="y",
+        task=chosen, class_names=class_names, class_counts=counts,
+        input_shape=tuple(int(d) for d in x.shape[1:]), warnings=tuple(warnings),
+        notes=dataset.notes, fingerprint=dataset.fingerprint,
+    )

@@ -1,0 +1,55 @@
+"""What a search space needs to know of the data: :class:`DataSignature`.
+
+Built from the prepared arrays (:mod:`automl_studio.engine.data.features`) and read by shape
+inference, the hypermodel and the templates. Plain Python: no Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DataSignature:
+    """What the spec needs to know of the data: task, classes and the shape of each input.
+
+    ``inputs`` maps an input source (``numeric``, ``categorical``, ``image``, ``sequence``) to
+    its shape without the batch axis. The statistics let the model normalise its own inputs.
+    """
+
+    task: str
+    n_classes: int
+    inputs: Mapping[str, tuple[int, ...]]
+    categorical_tokens: int = 0
+    numeric_mean: tuple[float, ...] = ()
+    numeric_variance: tuple[float, ...] = ()
+    image_scale: float = 1.0
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    train_rows: int = 0  # rows the search trains on (0: unknown); templates size batches by it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "n_classes": self.n_classes,
+            "inputs": {k: list(v) for k, v in self.inputs.items()},
+            "categorical_tokens": self.categorical_tokens,
+            "numeric_mean": list(self.numeric_mean), "numeric_variance": list(self.numeric_variance),
+            "image_scale": self.image_scale, "target_mean": self.target_mean,
+            "target_std": self.target_std, "train_rows": self.train_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataSignature:
+        return cls(
+            task=data["task"], n_classes=int(data["n_classes"]),
+            inputs={k: tuple(v) for k, v in data["inputs"].items()},
+            categorical_tokens=int(data.get("categorical_tokens", 0)),
+            numeric_mean=tuple(data.get("numeric_mean", ())),
+            numeric_variance=tuple(data.get("numeric_variance", ())),
+            image_scale=float(data.get("image_scale", 1.0)),
+            target_mean=float(data.get("target_mean", 0.0)),
+            target_std=float(data.get("target_std", 1.0)),
+            train_rows=int(data.get("train_rows", 0)),
+        )

@@ -1,0 +1,1 @@
+"""Step 5: the best model on disk — writers, model metadata, predicting with an exported model."""

@@ -1,0 +1,242 @@
+"""Running engine work in a child process: the search, and exports.
+
+TensorFlow must never run in the window's process: importing it stalls the event loop for
+seconds, every model build stalls it again, and it never gives GPU memory back. So the window
+(and anyone else who wants isolation) starts a :class:`SearchProcess`: a spawned child
+(``python -m automl_studio.engine.process.child search``) runs the search and writes each event as a JSON
+line; a reader thread here turns them back into dicts. Stopping is cooperative first (``stop`` on
+the child's stdin, checked at every batch), forceful second (terminate, then kill, if the child
+has not ended within ``grace_s``). If this process dies, the child sees its stdin close and stops.
+
+Keras keeps a few MB per built model that ``clear_session()`` does not free, so over hundreds
+of trials a child grows by a gigabyte. A child that has grown by ``recycle_mb`` ends itself
+between two trials (exit status 75); :class:`SearchProcess` then starts the next one on the same
+project, which resumes the search, and the caller sees one uninterrupted stream of events.
+
+Only JSON crosses the boundary. This module imports neither Keras nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from automl_studio.engine.core.config import SearchConfig
+
+PROCESS_EXITED = "process_exited"
+ENGINE_LOG = "engine.log"
+CPUS_ENV = "AUTOML_STUDIO_CPUS"  # the cores a worker process pins itself to (process/child.py)
+RECYCLE_EXIT = 75  # EX_TEMPFAIL: the child ended itself to free memory; start the next one
+RECYCLE_MB = 512  # how much a search child may grow after its first trial before it is recycled
+
+
+def _child_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "automl_studio.engine.process.child", *args]
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("QT_QPA_PLATFORM", None)
+    return env
+
+
+class SearchProcess:
+    """A search running in a child process, with its events arriving as dicts.
+
+    Use from one thread: ``start()``, then ``poll()`` in a loop until an event of type
+    ``process_exited`` arrives; ``request_stop()`` or ``stop()`` at any time. The child's
+    stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory. A recycled child
+    is replaced without a ``process_exited`` (``pid`` changes, ``restarts`` counts them).
+    """
+
+    def __init__(self, config: SearchConfig, *, env: Mapping[str, str] | None = None,
+                 log_name: str = ENGINE_LOG, recycle_mb: int | None = None) -> None:
+        recycle_mb = RECYCLE_MB if recycle_mb is None else recycle_mb
+        if recycle_mb and not config.recycle_mb:
+            config = config.replace(recycle_mb=recycle_mb)
+        self.config = config
+        self._env = dict(env or {})
+        self._log_name = log_name
+        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._process: subprocess.Popen[str] | None = None
+        self._log: IO[bytes] | None = None
+        self._exit_reported = False
+        self._started_at = 0.0
+        self._drop_next_start = False
+        self.restarts = 0  # how many times the child was recycled
+        self.stop_requested_at: float | None = None
+
+    def start(self) -> None:
+        project = Path(self.config.project_dir)
+        project.mkdir(parents=True, exist_ok=True)
+        self._log = open(project / self._log_name, "ab")
+        self._started_at = time.monotonic()
+        self._spawn(self.config)
+
+    def _spawn(self, config: SearchConfig) -> None:
+        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        process = subprocess.Popen(
+            _child_command("search"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            text=True, encoding="utf-8", env={**_child_env(), **self._env}, bufsize=1,
+        )
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(config.to_dict()) + "\n")
+        process.stdin.flush()
+        self._process, self._events = process, events
+        threading.Thread(target=self._read, args=(process, events), name="engine-events", daemon=True).start()
+
+    def _respawn(self) -> None:
+        """Starts the next child on the same project: it resumes where the last one ended itself."""
+        self._close_pipes()
+        config = self.config.replace(fresh=False)
+        if config.time_budget_s:  # the budget counts from the first child's start
+            left = config.time_budget_s - (time.monotonic() - self._started_at)
+            config = config.replace(time_budget_s=max(1.0, left))
+        self.restarts += 1
+        self._drop_next_start = True
+        self._spawn(config)
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str], events: queue.Queue[dict[str, Any] | None]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.put(json.loads(line))
+            except json.JSONDecodeError:
+                events.put({"type": "warning", "message": f"engine: {line[:500]}", "time": time.time()})
+        events.put(None)  # end of stream
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.poll() if self._process is not None else None
+
+    def poll(self, timeout: float = 0.1) -> list[dict[str, Any]]:
+        """Returns the events that arrived (waiting up to ``timeout`` for the first).
+
+        After the child has ended and every event is drained, the list ends with one
+        ``{"type": "process_exited", "exitcode": N}``; later calls return nothing.
+        """
+        out: list[dict[str, Any]] = []
+        if self._exit_reported or self._process is None:
+            return out
+        wait = timeout
+        while len(out) < 500:
+            try:
+                item = self._events.get(timeout=wait) if wait > 0 else self._events.get_nowait()
+            except queue.Empty:
+                break
+            wait = 0
+            if item is None:
+                code = self._process.wait()
+                if code == RECYCLE_EXIT:
+                    if self.stop_requested_at is None:
+                        self._respawn()
+                        continue
+                    # Stopped while the child was ending itself: nothing is left to stop.
+                    out.append({"type": "search_finished", "status": "stopped", "time": time.time(),
+                                "message": "stopped by the user; Resume continues the search"})
+                    code = 0
+                self._close_files()
+                self._exit_reported = True
+                out.append({"type": PROCESS_EXITED, "exitcode": code, "time": time.time()})
+                break
+            if self._drop_next_start and item.get("type") == "search_started":
+                self._drop_next_start = False  # the same search goes on; its start was reported
+                continue
+            out.append(item)
+        return out
+
+    def request_stop(self) -> None:
+        """Asks the child to stop at the next batch boundary; returns at once."""
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
+        process = self._process
+        if process is not None and process.stdin is not None and process.poll() is None:
+            try:
+                process.stdin.write("stop\n")
+                process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+    def stop(self, grace_s: float = 5.0) -> int | None:
+        """Stops the search: cooperatively, then by force after ``grace_s``. Returns the exit code."""
+        if self._process is None:
+            return None
+        self.request_stop()
+        try:
+            return self._process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            self._process.terminate()
+        try:
+            return self._process.wait(2.0)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            return self._process.wait(5.0)
+
+    def kill(self) -> None:
+        """Ends the child at once (SIGKILL), as a crash would."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(5.0)
+
+    def _close_pipes(self) -> None:
+        for stream in (self._process.stdin, self._process.stdout) if self._process is not None else ():
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def _close_files(self) -> None:
+        self._close_pipes()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class ChildCallError(Exception):
+    """A function run by :func:`call_in_child` failed; the message is for the user."""
+
+
+def call_in_child(target: str, kwargs: Mapping[str, Any], timeout: float = 600.0) -> Any:
+    """Runs ``module:function(**kwargs)`` in a child process and returns its (JSON) result.
+
+    Used by the window for engine work that needs Keras (exporting, reading predictions).
+    Raises :class:`ChildCallError` with a readable message if the function fails or times out.
+    """
+    try:
+        proc = subprocess.run(
+            _child_command("call", target), input=json.dumps(dict(kwargs)) + "\n", capture_output=True,
+            text=True, encoding="utf-8", env=_child_env(), timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise ChildCallError(f"{target} did not finish within {timeout:.0f} s") from None
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if not lines:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise ChildCallError(f"the engine process ended with status {proc.returncode}: {tail[0]}")
+    reply = json.loads(lines[-1])
+    if not reply.get("ok"):
+        raise ChildCallError(reply.get("message", "the engine call failed"))
+    return reply["value"]

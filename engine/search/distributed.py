@@ -1,0 +1,315 @@
+"""Several trials at once, through KerasTuner's own distributed tuning (chief and workers).
+
+KerasTuner's chief serves the oracle over gRPC and workers pull trials from it; the roles come
+from ``KERASTUNER_TUNER_ID`` / ``KERASTUNER_ORACLE_IP`` / ``KERASTUNER_ORACLE_PORT``. automl-studio
+adds no scheduler of its own: it sets those variables, serves the oracle with KerasTuner's
+``OracleServicer`` (in a loop that also honours our stop token and does not wait 20 s to notice
+the end), restarts a local worker that died (under the same tuner id KerasTuner hands it the same
+trial again, so the trial is retried, not lost), and merges the processes' events.
+
+The oracle's port is unauthenticated: it binds to 127.0.0.1 unless the user names an address
+(``SearchConfig.chief_address``, ``automl-studio chief --address``); then workers on other
+machines can join the local chief with :func:`worker_command`. This module launches processes and
+imports no Keras (the window uses it); the chief's serving loop is in
+:mod:`automl_studio.engine.search.oracle_server`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shlex
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.core.events import Event, PhaseChanged, SearchWarning, event_from_dict
+from automl_studio.engine.process.runner import CPUS_ENV
+
+CHIEF_ID = "chief"
+LOOPBACK = "127.0.0.1"
+TRIAL_EVENTS = ("trial_started", "epoch_ended", "batch_progress", "trial_ended")
+# Tuner ids (comma-separated) whose own process reports their trials, so the chief's oracle
+# does not report them again (see oracle_server.report_oracle_trials).
+SELF_REPORTING_ENV = "AUTOML_STUDIO_SELF_REPORTING_TUNERS"
+JOIN_PREFIX = "other machines join as workers with: "
+WORKER_SPACE_FILE = "worker_space.json"
+_AFTER_SERVING = ("refitting", "evaluating", "exporting")
+_CHIEF_LINGER_S = 5.0  # longer than oracle_server.serve_oracle's linger, so a chief can end by itself
+
+
+def role() -> str | None:
+    """``chief``, ``worker`` or None (a plain local search), from KerasTuner's variables."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return None
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
+
+
+def tuner_id() -> str:
+    return os.environ.get("KERASTUNER_TUNER_ID", "local")
+
+
+def roles_env(tuner: str, address: str, port: int) -> dict[str, str]:
+    return {"KERASTUNER_TUNER_ID": tuner, "KERASTUNER_ORACLE_IP": address,
+            "KERASTUNER_ORACLE_PORT": str(port)}
+
+
+def free_port(address: str = LOOPBACK) -> int:
+    """A port nothing listens on at ``address`` right now."""
+    return listen_port(address, 0)
+
+
+def listen_port(address: str, port: int = 0) -> int:
+    """``port``, or a free port when 0, after checking that this machine can listen there.
+
+    Raises:
+        UserError: the address is not one of this machine's, or the port is taken.
+    """
+    try:
+        with socket.socket() as sock:
+            sock.bind((address, port))
+            return int(sock.getsockname()[1])
+    except OSError as exc:
+        raise UserError(f"cannot listen on {address}:{port or 'any port'} ({exc.strerror or exc}); "
+                        "name an address of this machine (or 0.0.0.0 for all) and a free port") from None
+
+
+def is_loopback(address: str) -> bool:
+    """True for addresses only this machine can reach: 127.x.x.x, ::1, localhost (and empty)."""
+    if address in ("", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def advertised_address(address: str) -> str:
+    """The address workers dial to reach a chief that listens on ``address``.
+
+    A wildcard (0.0.0.0) listens on every interface but cannot be dialled; this machine's address
+    on its default route is the best guess (no packet is sent), else its host name.
+    """
+    if address != "0.0.0.0":
+        return address or LOOPBACK
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+            return str(sock.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
+
+
+def chief_notices(config: SearchConfig, address: str, port: int) -> tuple[str, str | None]:
+    """What to tell the user when a chief listens on ``address:port``.
+
+    Returns the exact command other machines run to join as workers, and a warning about the
+    unauthenticated port unless only this machine can reach it.
+    """
+    command = worker_command(config, advertised_address(address), port)
+    warning = None if is_loopback(address) else (
+        f"the oracle port {address}:{port} is unauthenticated: anyone who can reach it can join the "
+        "search or read its hyperparameters; open it only on a trusted network")
+    return command, warning
+
+
+def joining_command(event: Mapping[str, Any]) -> str | None:
+    """The worker command announced by :func:`run_local_workers`, if ``event`` (a dict) is that."""
+    message = str(event.get("message") or "")
+    if event.get("type") == PhaseChanged.type and message.startswith(JOIN_PREFIX):
+        return message[len(JOIN_PREFIX):]
+    return None
+
+
+
+
+def _thread_env(workers: int, index: int) -> dict[str, str]:
+    """Each local worker's share of the cores: its thread counts and, where the OS allows, the
+    cores themselves, so two workers never contend for one core while another idles."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    per = max(1, (len(cpus) or os.cpu_count() or 1) // workers)
+    env = {"TF_NUM_INTRAOP_THREADS": str(per), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(per)}
+    if cpus and workers <= len(cpus):
+        env[CPUS_ENV] = ",".join(map(str, cpus[index * per:(index + 1) * per]))
+    return env
+
+
+def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Event], None],
+                      stop: Any = None, *, max_restarts: int = 3) -> Mapping[str, Any]:
+    """Runs a search with a local chief and ``workers`` worker processes; returns the final event.
+
+    The chief listens on ``config.chief_address`` (127.0.0.1 when empty) and ``config.chief_port``
+    (a free port when 0). Its first events say where: a ``phase_changed`` whose message is
+    :data:`JOIN_PREFIX` plus the exact command other machines run to join (read it back with
+    :func:`joining_command`), and a ``warning`` when the unauthenticated port is reachable from
+    other machines.
+
+    Events of every process arrive at ``listener``: trial events carry the worker's id. A worker
+    that dies mid-trial is restarted under the same id, so its trial is run again. Trials of
+    workers that joined from elsewhere are reported by the chief's oracle: ``trial_started`` and
+    ``trial_ended`` with their worker's id, but no epochs or batches (those stay on the worker's
+    machine, so such trials have no live curves). Once the local workers are done, the chief
+    keeps serving the joined workers' running trials; a joined worker that vanishes mid-trial
+    holds the search until it rejoins under the same ``--id`` (and reruns that trial) or the
+    search is stopped.
+    """
+    from automl_studio.engine.process.runner import SearchProcess
+    from automl_studio.engine.search.project import EVENTS_FILE
+
+    address = config.chief_address or LOOPBACK
+    port = listen_port(address, config.chief_port)
+    # A chief on one interface (or all of them) is reached by the local workers there.
+    dial = LOOPBACK if address == "0.0.0.0" else address
+    if config.fresh:
+        for name in ("tuner", "tensorboard", "best", EVENTS_FILE, "search_config.json"):
+            path = os.path.join(config.project_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.remove(path)
+    names = [f"worker{i}" for i in range(workers)]
+    base = config.replace(fresh=False, workers=1)
+    # The local workers report their own trials (with epochs); the chief's oracle reports those
+    # of workers that joined from elsewhere.
+    chief = SearchProcess(base.replace(extra={**config.extra, "chief_reports_trials": True}),
+                          env={**roles_env(CHIEF_ID, address, port), SELF_REPORTING_ENV: ",".join(names)})
+    command, warning = chief_notices(_space_on_disk(config), address, port)
+    chief.start()
+    listener(PhaseChanged(phase="searching", message=f"{workers} local worker{'s' if workers > 1 else ''}; "
+                                                     f"oracle on {address}:{port}"))
+    listener(PhaseChanged(phase="serving", message=JOIN_PREFIX + command))
+    if warning:
+        listener(SearchWarning(message=warning))
+
+    def start_worker(name: str) -> SearchProcess:
+        share = _thread_env(workers, names.index(name))
+        process = SearchProcess(base, env={**roles_env(name, dial, port), **share},
+                                log_name=f"engine-{name}.log")
+        process.start()
+        return process
+
+    running = {name: start_worker(name) for name in names}
+    restarts = dict.fromkeys(names, 0)
+    local_trials: set[str] = set()
+    joined_running: set[str] = set()  # trials that workers from elsewhere are running
+    chief_phase = ""
+    finished: dict[str, Any] | None = None
+    stopping = False
+    idle_since: float | None = None
+    while True:
+        if stop is not None and stop.is_set() and not stopping:
+            stopping = True
+            for process in running.values():
+                process.request_stop()
+            chief.request_stop()
+        for name, process in list(running.items()):
+            for data in process.poll(0.02):
+                kind = data.get("type")
+                if kind == "process_exited":
+                    del running[name]
+                    if data.get("exitcode") not in (0, None) and not stopping and finished is None \
+                            and restarts[name] < max_restarts:
+                        restarts[name] += 1
+                        listener(SearchWarning(message=f"{name} ended unexpectedly (status {data.get('exitcode')}); "
+                                                       "restarting it to rerun its trial"))
+                        running[name] = start_worker(name)
+                elif kind == "search_finished" and data.get("status") == "failed":
+                    listener(SearchWarning(message=f"{name}: {data.get('message', 'failed')}"))
+                elif kind in TRIAL_EVENTS or kind == "warning":
+                    if kind == "trial_started":
+                        local_trials.add(str(data.get("trial_id")))
+                    listener(event_from_dict({**data, "worker": name} if kind == "trial_started" else data))
+        for data in chief.poll(0.05):
+            kind = data.get("type")
+            if kind == "search_finished":
+                finished = data
+            elif kind == "process_exited":
+                for process in running.values():
+                    process.stop(grace_s=3.0)
+                if finished is None:
+                    finished = {"type": "search_finished", "status": "failed",
+                                "message": f"the chief process ended with status {data.get('exitcode')}"}
+                listener(event_from_dict(finished))
+                return finished
+            elif kind in ("trial_started", "trial_ended"):
+                trial = str(data.get("trial_id"))
+                if data.get("worker") in names or trial in local_trials:
+                    continue  # a local worker reports it, with its epochs
+                if kind == "trial_started":
+                    joined_running.add(trial)
+                else:
+                    joined_running.discard(trial)
+                listener(event_from_dict(data))
+            elif kind not in TRIAL_EVENTS:
+                if kind == "phase_changed":
+                    chief_phase = str(data.get("phase"))
+                listener(event_from_dict(data))
+        if running or joined_running or stopping or finished is not None or chief_phase in _AFTER_SERVING:
+            idle_since = None
+        elif chief.running:
+            # Every local worker is gone for good and no joined worker runs a trial: the chief
+            # usually ends by itself now; if not (a trial of a dead worker stays open), it
+            # finishes with what it has.
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > _CHIEF_LINGER_S:
+                chief.request_stop()
+                stopping = True
+
+
+def worker_command(config: SearchConfig, address: str, port: int) -> str:
+    """The exact command a remote machine runs to join a chief as a worker.
+
+    It names the data file, the project folder and a spec file by this machine's paths: a worker
+    machine needs the data (and a custom spec) at the same paths. A space given as a dict (the
+    window's network) cannot go on a command line; :func:`run_local_workers` writes it to a file
+    first.
+    """
+    parts = ["automl-studio", "worker", "--chief", f"{address}:{port}", config.data_path]
+    if config.target:
+        parts += ["--target", config.target]
+    if config.task != "auto":
+        parts += ["--task", config.task]
+    if isinstance(config.space, str) and config.space != "auto":
+        parts += ["--space", config.space]
+    parts += ["--tuner", config.tuner, "--seed", str(config.seed), "--project", config.project_dir]
+    if config.max_trials:
+        parts += ["--max-trials", str(config.max_trials)]
+    if config.max_epochs:
+        parts += ["--max-epochs", str(config.max_epochs)]
+    # What shapes the data and the training of a trial must match the chief's.
+    if config.executions_per_trial != 1:
+        parts += ["--executions-per-trial", str(config.executions_per_trial)]
+    if config.objective:
+        parts += ["--objective", config.objective]
+    if config.patience is not None:
+        parts += ["--patience", str(config.patience)]
+    for column in config.exclude_columns:
+        parts += ["--exclude", column]
+    if config.x_key:
+        parts += ["--x-key", config.x_key]
+    if config.y_key:
+        parts += ["--y-key", config.y_key]
+    if tuple(config.image_size) != (64, 64):
+        parts += ["--image-size", *map(str, config.image_size)]
+    return shlex.join(parts)
+
+
+def _space_on_disk(config: SearchConfig) -> SearchConfig:
+    """``config`` with a dict space written to the project's ``worker_space.json`` and named by path."""
+    if isinstance(config.space, str):
+        return config
+    from automl_studio.engine.search.project import atomic_write_text
+
+    path = Path(config.project_dir) / WORKER_SPACE_FILE
+    atomic_write_text(path, json.dumps(dict(config.space), indent=2))
+    return config.replace(space=str(path))
+
+
+__all__ = ["role", "tuner_id", "run_local_workers", "worker_command", "free_port", "listen_port", "roles_env",
+           "is_loopback", "advertised_address", "chief_notices", "joining_command"]

@@ -1,0 +1,574 @@
+"""A spec as plain KerasTuner code: what the editor's code view shows and the user can copy.
+
+:func:`kerastuner_code` writes a ``build(hp)`` function that builds the same network as
+:func:`automl_studio.engine.train.hypermodel.build_model` for the same hyperparameter values: the same
+layers with the same names, the same hyperparameter names (``dense.units``, ``dense.units.2``,
+``dropout.enabled``, ``block.repeats``, ``training.learning_rate``), registered in the order a
+search registers them (training settings first, then the nodes in topological order). Repeat
+blocks become ``for i in range(hp.Int(...))`` loops and optional nodes ``if hp.Boolean(...)``.
+
+The preprocessing the engine puts inside the model is written out too (normalisation with the
+data's mean and variance, category encoding, image rescaling, the regression head's rescale to
+the target's units), so the code stands alone. This module only writes text: it imports no Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.shapes import head_units
+from automl_studio.engine.space.spec import (
+    LAYER_TYPES,
+    TRAINING_DEFAULTS,
+    Boolean,
+    Choice,
+    FloatRange,
+    IntRange,
+    Node,
+    Repeat,
+    SearchSpace,
+    instantiate,
+    is_hp,
+    topological_order,
+)
+
+_RESERVED = {
+    "hp", "keras", "kt", "np", "layers", "inputs", "outputs", "model", "x", "i", "build",
+    "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
+    "batch_size", "epochs", "patience", "HyperModel", "encoding", "embedding_dim",
+}
+_MERGES = ("Add", "Concatenate", "Multiply")
+
+
+def _q(text: str) -> str:
+    """A double-quoted Python string literal."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _lit(value: Any) -> str:
+    """A Python literal for a fixed param value."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return _q(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({_q(repr(value))})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(_lit, value)) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_lit, value)) + "]"
+    return repr(value)
+
+
+def _hp_call(name: str, value: Any) -> str:
+    """The KerasTuner call that registers ``value`` under ``name`` (a ready string literal)."""
+    if isinstance(value, IntRange):
+        step = f", step={value.step}" if value.step != 1 else ""
+        return f"hp.Int({name}, {value.min}, {value.max}{step})"
+    if isinstance(value, FloatRange):
+        if value.min == value.max:
+            return f"hp.Fixed({name}, {_lit(float(value.min))})"
+        extra = f", step={_lit(value.step)}" if value.step else ""
+        extra += ', sampling="log"' if value.log else ""
+        return f"hp.Float({name}, {_lit(float(value.min))}, {_lit(float(value.max))}{extra})"
+    if isinstance(value, Choice):
+        return f"hp.Choice({name}, {_lit(list(value.values))})"
+    if isinstance(value, Boolean):
+        return f"hp.Boolean({name})"
+    raise TypeError(value)
+
+
+def _floats(name: str, values: tuple[float, ...]) -> list[str]:
+    """``NAME = np.array([...], dtype="float32")`` wrapped to a readable width."""
+    items = [repr(float(v)) for v in values]
+    lines, current = [], ""
+    for item in items:
+        if current and len(current) + len(item) + 2 > 84:
+            lines.append(current + ",")
+            current = item
+        else:
+            current = f"{current}, {item}" if current else item
+    if not lines:
+        return [f"{name} = np.array([{current}], dtype=\"float32\")"]
+    body = ["    " + line for line in lines + [current]]
+    return [f"{name} = np.array(["] + body + ["], dtype=\"float32\")"]
+
+
+class _Writer:
+    """Writes the body of ``build(hp)``, node by node in the order the engine builds them."""
+
+    def __init__(self, space: SearchSpace, signature: DataSignature, training: Mapping[str, str]):
+        self.space, self.signature, self.training = space, signature, training
+        self.lines: list[str] = []
+        self.var: dict[str, str] = {}
+        self.used_names: set[str] = set(_RESERVED)
+        self.sources_made: set[str] = set()
+        self.uses_numpy = False
+        self.regularizer = training.get("regularizer")
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.extend(_wrap("    " * depth, line))
+
+    def name_for(self, node_id: str) -> str:
+        base = re.sub(r"\W", "_", node_id, flags=re.ASCII) or "node"
+        if base[0].isdigit():
+            base = "n_" + base
+        if keyword.iskeyword(base) or base in self.used_names or base.isupper():
+            candidate, k = base + "_", 2
+            while candidate in self.used_names:
+                candidate, k = f"{base}_{k}", k + 1
+            base = candidate
+        self.used_names.add(base)
+        return base
+
+    # -- names the engine gives hyperparameters and layers
+
+    @staticmethod
+    def hp_name(node_id: str, key: str, loop: bool) -> str:
+        if loop:
+            return "f" + _q(f"{_braces(node_id)}.{key}.{{i}}")
+        return _q(f"{node_id}.{key}")
+
+    @staticmethod
+    def layer_name(node_id: str, loop: bool, tail: str = "") -> str:
+        safe = node_id.replace("#", "_")
+        if loop:
+            return "f" + _q(f"{_braces(safe)}_{{i}}{tail}")
+        return _q(safe + tail)
+
+    def params(self, node: Node, loop: bool) -> dict[str, str]:
+        """Each param as code: a literal, or the hp call (in the catalogue's order)."""
+        out = {}
+        for pdef in LAYER_TYPES[node.type].params:
+            value = node.params.get(pdef.name, pdef.default)
+            out[pdef.name] = (_hp_call(self.hp_name(node.id, pdef.name, loop), value)
+                              if is_hp(value) else _lit(value))
+        return out
+
+    # -- one layer
+
+    def layer_call(self, node: Node, p: dict[str, str], name: str) -> str:
+        kind = node.type
+        reg = self.regularizer
+
+        def kw(**items: str | None) -> str:
+            return ", ".join(f"{k}={v}" for k, v in items.items() if v is not None)
+
+        if kind == "Dense":
+            return (f"layers.Dense({p['units']}, "
+                    + kw(activation=p["activation"],
+                         use_bias=None if p["use_bias"] == "True" else p["use_bias"],
+                         kernel_regularizer=reg, name=name) + ")")
+        if kind == "Activation":
+            return f"layers.Activation({p['activation']}, name={name})"
+        if kind == "Dropout":
+            return f"layers.Dropout({p['rate']}, name={name})"
+        if kind == "Flatten":
+            return f"layers.Flatten(name={name})"
+        if kind == "Reshape":
+            shape = p["target_shape"]
+            return f"layers.Reshape({shape if shape.startswith('(') else f'tuple({shape})'}, name={name})"
+        if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
+            regs = ({"depthwise_regularizer": reg, "pointwise_regularizer": reg}
+                    if kind == "SeparableConv2D" else {"kernel_regularizer": reg})
+            return (f"layers.{kind}({p['filters']}, {p['kernel_size']}, "
+                    + kw(strides=None if p["strides"] == "1" else p["strides"], padding=p["padding"],
+                         activation=p["activation"], **regs, name=name) + ")")
+        if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
+            return f"layers.{kind}(pool_size={p['pool_size']}, padding={p['padding']}, name={name})"
+        if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
+                    "LayerNormalization", *_MERGES):
+            return f"layers.{kind}(name={name})"
+        if kind in ("LSTM", "GRU"):
+            rs = None if p["return_sequences"] == "False" else p["return_sequences"]
+            return f"layers.{kind}({p['units']}, " + kw(return_sequences=rs, name=name) + ")"
+        if kind == "Bidirectional":
+            cell = (f"layers.{json.loads(p['layer'])}" if p["layer"].startswith('"')
+                    else f"getattr(layers, {p['layer']})")
+            rs = None if p["return_sequences"] == "False" else p["return_sequences"]
+            inner = f"{cell}({p['units']}" + (f", return_sequences={rs}" if rs else "") + ")"
+            return f"layers.Bidirectional({inner}, name={name})"
+        if kind == "Embedding":
+            return f"layers.Embedding({p['input_dim']}, {p['output_dim']}, name={name})"
+        if kind == "MultiHeadAttention":
+            return f"layers.MultiHeadAttention({p['num_heads']}, {p['key_dim']}, name={name})"
+        if kind == "RandomFlip":
+            return f"layers.RandomFlip({p['mode']}, name={name})"
+        if kind == "RandomRotation":
+            return f"layers.RandomRotation({p['factor']}, name={name})"
+        if kind == "RandomZoom":
+            return f"layers.RandomZoom({p['height_factor']}, name={name})"
+        raise SpecError(f"no KerasTuner code for layer type {kind}", node=node.id)
+
+    def node(self, node: Node, args: list[str], out: str, depth: int, loop: bool) -> None:
+        """Writes one node: ``out = Layer(...)(args)``, inside ``if hp.Boolean`` if optional."""
+        if node.type == "Input":
+            self.input_node(node, out, depth)
+            return
+        if node.type == "Output":
+            self.head(args[0] if args else "None", out, depth)
+            return
+        if node.optional:
+            first = args[0] if args else "None"
+            if out != first:
+                self.emit(depth, f"{out} = {first}")
+            self.emit(depth, f"if hp.Boolean({self.hp_name(node.id, 'enabled', loop)}):")
+            depth += 1
+        p = self.params(node, loop)
+        call = self.layer_call(node, p, self.layer_name(node.id, loop))
+        if node.type in _MERGES:
+            operand = "[" + ", ".join(args) + "]"
+        elif node.type == "MultiHeadAttention":
+            operand = f"{args[0]}, {args[0]}"
+        else:
+            operand = args[0] if args else "None"
+        self.emit(depth, f"{out} = {call}({operand})")
+
+    def input_node(self, node: Node, out: str, depth: int) -> None:
+        source_value = node.params.get("source", "numeric")
+        if is_hp(source_value):
+            raise SpecError(f"Input '{node.id}': the data source cannot be a searched value",
+                            node=node.id)
+        source = str(source_value)
+        if source not in self.signature.inputs:
+            raise SpecError(f"Input '{node.id}' reads {source} data, but the dataset has none",
+                            node=node.id)
+        p = self.params(node, False)
+        # The engine resolves every param of the node, used or not: register them alike.
+        encoding, dim = p["encoding"], p["embedding_dim"]
+        for key, local in (("encoding", "encoding"), ("embedding_dim", "embedding_dim")):
+            if p[key].startswith("hp."):
+                self.emit(depth, f"{local} = {p[key]}")
+                if key == "encoding":
+                    encoding = local
+                else:
+                    dim = local
+        shape = tuple(self.signature.inputs[source])
+        src = f"inputs[{_q(source)}]"
+        if source not in self.sources_made:
+            self.sources_made.add(source)
+            dtype = ', dtype="int32"' if source == "categorical" else ""
+            self.emit(depth, f"{src} = keras.Input(shape={_lit(shape)}, name={_q(source)}{dtype})")
+        safe = node.id.replace("#", "_")
+        sig = self.signature
+        if source == "numeric":
+            self.uses_numpy = True
+            self.emit(depth, f"{out} = layers.Normalization(mean=NUMERIC_MEAN, variance=NUMERIC_VARIANCE, "
+                             f"name={_q(safe + '_normalize')})({src})")
+        elif source == "categorical":
+            embed = [f"{out} = layers.Embedding({sig.categorical_tokens}, {dim}, "
+                     f"name={_q(safe + '_embed')})({src})",
+                     f"{out} = layers.Flatten(name={_q(safe + '_flatten')})({out})"]
+            one_hot = [f"{out} = layers.CategoryEncoding({sig.categorical_tokens}, "
+                       f'output_mode="multi_hot", name={_q(safe + "_encode")})({src})']
+            if encoding == "encoding":
+                self.emit(depth, 'if encoding == "embedding":')
+                for line in embed:
+                    self.emit(depth + 1, line)
+                self.emit(depth, "else:")
+                for line in one_hot:
+                    self.emit(depth + 1, line)
+            else:
+                for line in (embed if encoding == _q("embedding") else one_hot):
+                    self.emit(depth, line)
+        elif source == "image" and sig.image_scale != 1.0:
+            self.emit(depth, f"{out} = layers.Rescaling({_lit(float(sig.image_scale))}, "
+                             f"name={_q(safe + '_rescale')})({src})")
+        else:
+            self.emit(depth, f"{out} = {src}")
+
+    def head(self, arg: str, out: str, depth: int) -> None:
+        sig = self.signature
+        units = head_units(sig)
+        if sig.task == "regression":
+            self.emit(depth, f'{out} = layers.Dense(1, name="head", dtype="float32")({arg})')
+            self.emit(depth, "# The network learns at unit scale; the model answers in the target's units.")
+            self.emit(depth, f"{out} = layers.Rescaling(scale={_lit(float(sig.target_std))}, "
+                             f"offset={_lit(float(sig.target_mean))}, name=\"to_target_units\", "
+                             f"dtype=\"float32\")({out})")
+            return
+        activation = "sigmoid" if units == 1 else "softmax"
+        self.emit(depth, f'{out} = layers.Dense({units}, activation="{activation}", name="head", '
+                         f'dtype="float32")({arg})')
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Splits call arguments at the commas outside brackets and strings."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _wrap(indent: str, line: str, width: int = 100) -> list[str]:
+    """A long ``x = Layer(a, b=...)(x)`` line as one argument per line, as black would write it."""
+    if len(indent) + len(line) <= width or line.lstrip().startswith("#"):
+        return [indent + line]
+    opening = line.find("(")
+    if opening < 0:
+        return [indent + line]
+    depth, quote, closing = 0, "", -1
+    for i in range(opening, len(line)):
+        ch = line[i]
+        if quote:
+            if ch == quote and line[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                closing = i
+                break
+    args = _top_level_split(line[opening + 1:closing]) if closing > 0 else []
+    if len(args) < 2:
+        return [indent + line]
+    return ([indent + line[:opening + 1]] + [f"{indent}    {arg}," for arg in args]
+            + [indent + line[closing:]])
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _training_lines(space: SearchSpace) -> tuple[list[str], dict[str, str]]:
+    """Registers the training hyperparameters (first, as a search does) and names their values."""
+    lines: list[str] = []
+    values: dict[str, str] = {}
+    for key in TRAINING_DEFAULTS:
+        value = space.training.get(key, TRAINING_DEFAULTS[key])
+        if not is_hp(value):
+            values[key] = _lit(value)
+            continue
+        call = _hp_call(_q(f"training.{key}"), value)
+        if key in ("batch_size", "patience"):
+            lines.append(f"{call}  # read by HyperModel.fit()")
+            values[key] = f'hp.get("training.{key}")'
+        else:
+            local = "optimizer_name" if key == "optimizer" else key
+            lines.append(f"{local} = {call}")
+            values[key] = local
+    l1, l2 = values["l1"], values["l2"]
+    raw = [space.training.get(k, TRAINING_DEFAULTS[k]) for k in ("l1", "l2")]
+    if any(is_hp(v) for v in raw):
+        searched = " or ".join(values[k] for k, v in zip(("l1", "l2"), raw, strict=True) if is_hp(v) or v)
+        lines.append(f"regularizer = keras.regularizers.L1L2(l1={l1}, l2={l2}) if {searched} else None")
+        values["regularizer"] = "regularizer"
+    elif any(float(v) for v in raw):
+        lines.append(f"regularizer = keras.regularizers.L1L2(l1={l1}, l2={l2})")
+        values["regularizer"] = "regularizer"
+    return lines, values
+
+
+def _fit_value(space: SearchSpace, key: str) -> str:
+    """A training setting as ``fit()`` reads it: a literal, or the trial's value."""
+    value = space.training.get(key, TRAINING_DEFAULTS[key])
+    return f'hp.get("training.{key}")' if is_hp(value) else _lit(value)
+
+
+_OPTIMIZERS = {
+    "adam": "keras.optimizers.Adam(lr)",
+    "adamw": "keras.optimizers.AdamW(lr, weight_decay=1e-4)",
+    "sgd": "keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)",
+    "rmsprop": "keras.optimizers.RMSprop(lr)",
+    "adagrad": "keras.optimizers.Adagrad(lr)",
+    "adadelta": "keras.optimizers.Adadelta(lr)",
+}
+_SCHEDULES = {
+    "cosine": "lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, STEPS_PER_EPOCH * {epochs}))",
+    "exponential": "lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=STEPS_PER_EPOCH, "
+                   "decay_rate=0.95)",
+}
+
+
+def _branches(value: Any, variable: str, table: Mapping[str, str], default: str | None) -> list[str]:
+    """An ``if/elif`` over the values of a searched setting (or the one line of a fixed one)."""
+    if not is_hp(value):
+        line = table.get(value, default)
+        return [line] if line else []
+    options = list(value.values) if isinstance(value, Choice) else list(table)
+    lines: list[str] = []
+    for option in options:
+        line = table.get(option, default)
+        if not line:
+            continue
+        lines.append(f"{'if' if not lines else 'elif'} {variable} == {_q(option)}:")
+        lines.append("    " + line)
+    return lines
+
+
+def _loss_and_metrics(signature: DataSignature) -> tuple[str, str]:
+    if signature.task == "regression":
+        return ("keras.losses.MeanSquaredError()",
+                '[keras.metrics.RootMeanSquaredError(name="rmse"), '
+                'keras.metrics.MeanAbsoluteError(name="mae")]')
+    if head_units(signature) == 1:
+        return "keras.losses.BinaryCrossentropy()", '[keras.metrics.BinaryAccuracy(name="accuracy")]'
+    return ("keras.losses.SparseCategoricalCrossentropy()",
+            '[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]')
+
+
+def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
+    """Python source that defines ``build(hp)`` (and a ``HyperModel``) for ``space``.
+
+    Raises:
+        SpecError: the graph cannot be built (a cycle, a malformed repeat block, an Input that
+            reads data the dataset does not have).
+    """
+    order = topological_order(space)
+    instantiate(space, lambda _name, hp: hp.min if isinstance(hp, IntRange) else False
+                if isinstance(hp, Boolean) else hp.values[0] if isinstance(hp, Choice) else hp.min)
+    training_lines, training = _training_lines(space)
+    writer = _Writer(space, signature, training)
+
+    repeat_of: dict[str, Repeat] = {n: rep for rep in space.repeats for n in rep.nodes}
+    units: list[tuple[str, ...]] = []  # the node ids each step builds: one node, or a repeat chain
+    seen_repeats: set[str] = set()
+    for node_id in order:
+        rep = repeat_of.get(node_id)
+        if rep is None:
+            units.append((node_id,))
+        elif rep.id not in seen_repeats:
+            seen_repeats.add(rep.id)
+            units.append(tuple(rep.nodes))
+
+    # A value that feeds only the very next step flows through ``x``; others get a name.
+    for k, unit in enumerate(units):
+        last = unit[-1]
+        consumers = space.outputs_of(last)
+        if space.node(last).type == "Output":
+            name = "outputs"
+        elif len(consumers) == 1 and k + 1 < len(units) and consumers[0] == units[k + 1][0]:
+            name = "x"
+        else:
+            name = writer.name_for(last)
+        for n in unit:
+            writer.var[n] = name
+
+    for unit in units:
+        first = space.node(unit[0])
+        args = [writer.var[src] for src in space.inputs_of(first.id)]
+        result = writer.var[unit[-1]]
+        rep = repeat_of.get(first.id)
+        if rep is None:
+            writer.node(first, args, result, 1, False)
+            continue
+        counts = (f"hp.Int({_q(rep.id + '.repeats')}, {rep.min}, {rep.max})" if rep.min != rep.max
+                  else str(rep.min))
+        span = f"{rep.min}–{rep.max} times" if rep.min != rep.max else f"{rep.min} times"
+        writer.emit(1, f"# Repeat block '{rep.id}': {' → '.join(rep.nodes)}, {span}")
+        if args and args[0] != "x":
+            writer.emit(1, f"x = {args[0]}")
+        writer.emit(1, f"for i in range({counts}):")
+        for n in rep.nodes:
+            writer.node(space.node(n), ["x"], "x", 2, True)
+        if result != "x":
+            writer.emit(1, f"{result} = x")
+
+    loss, metrics = _loss_and_metrics(signature)
+    schedule = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
+    optimizer = space.training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
+    schedule_table = {k: v.format(epochs=training["epochs"]) for k, v in _SCHEDULES.items()}
+    schedule_lines = _branches(schedule, "lr_schedule", schedule_table, None)
+    optimizer_table = {k: "optimizer = " + v for k, v in _OPTIMIZERS.items()}
+    optimizer_lines = _branches(optimizer, "optimizer_name", optimizer_table, None)
+    model_name = space.name.replace(" ", "_") or "model"
+
+    out: list[str] = []
+    out.append(f'"""KerasTuner search space {_q(space.name)[1:-1]!s}, written by automl-studio.')
+    out.append("")
+    out.append("build(hp) builds one network of the space; HyperModel trains it as automl-studio")
+    out.append('does. The hyperparameter names match the app\'s trials ("dense.units",')
+    out.append('"block.repeats", "training.learning_rate"), so a trial\'s values rebuild its network.')
+    out.append('"""')
+    out.append("")
+    out.append("import keras")
+    out.append("import keras_tuner as kt")
+    if writer.uses_numpy:
+        out.append("import numpy as np")
+    out.append("from keras import layers")
+    out.append("")
+    if writer.uses_numpy:
+        out.append("# Statistics of the training data's numeric columns (the model normalises its inputs).")
+        out.extend(_floats("NUMERIC_MEAN", signature.numeric_mean))
+        out.extend(_floats("NUMERIC_VARIANCE", signature.numeric_variance))
+    if schedule_lines:
+        out.append("STEPS_PER_EPOCH = 100  # set to ceil(training rows / batch size)")
+    if writer.uses_numpy or schedule_lines:
+        out.append("")
+    out.append("")
+    out.append("def build(hp):")
+    out.append('    """Builds and compiles one network of the search space for the values in ``hp``."""')
+    for line in training_lines:
+        out.append("    " + line)
+    if training_lines:
+        out.append("")
+    out.append("    inputs = {}")
+    out.extend(writer.lines)
+    out.append("")
+    out.append(f"    lr = {training['learning_rate']}")
+    out.extend("    " + line for line in schedule_lines)
+    out.extend("    " + line for line in optimizer_lines)
+    out.append(f"    model = keras.Model(inputs={{k: inputs[k] for k in sorted(inputs)}}, outputs=outputs, "
+               f"name={_q(model_name)})")
+    out.append(f"    model.compile(optimizer=optimizer, loss={loss}, metrics={metrics})")
+    out.append("    return model")
+    out.append("")
+    out.append("")
+    out.append("class HyperModel(kt.HyperModel):")
+    out.append('    """Trains each network as automl-studio does: its batch size, early stopping."""')
+    out.append("")
+    out.append("    def build(self, hp):")
+    out.append("        return build(hp)")
+    out.append("")
+    out.append("    def fit(self, hp, model, *args, **kwargs):")
+    out.append('        callbacks = list(kwargs.pop("callbacks", None) or [])')
+    patience = _fit_value(space, "patience")
+    epochs = _fit_value(space, "epochs")
+    batch = _fit_value(space, "batch_size")
+    out.append(f"        patience = {patience}")
+    out.append("        if patience:")
+    out.append('            callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience,')
+    out.append("                                                           restore_best_weights=True))")
+    out.append(f'        kwargs.setdefault("epochs", {epochs})')
+    out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
+    out.append("")
+    out.append("")
+    sources = sorted(signature.inputs)
+    x_arg = "{" + ", ".join(f'"{s}": x_{s}' for s in sources) + "}"
+    out.append("# tuner = kt.RandomSearch(HyperModel(), objective=\"val_loss\", max_trials=20,")
+    out.append("#                         directory=\"search\", project_name=" + _q(model_name) + ")")
+    out.append(f"# tuner.search({x_arg}, y, validation_split=0.2)")
+    lines: list[str] = []
+    for line in out:
+        body = line.lstrip(" ")
+        lines.extend(_wrap(line[:len(line) - len(body)], body))
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["kerastuner_code"]

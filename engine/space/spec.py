@@ -1,0 +1,696 @@
+"""The search space: one versioned, JSON-serialisable spec of a graph of layers that may vary.
+
+A spec is a graph of :class:`Node` s (a layer type and its params) joined by edges, as in the
+Keras functional API, so branches and merges are allowed. Any param is either a fixed value or a
+hyperparameter (:class:`IntRange`, :class:`FloatRange`, :class:`Choice`, :class:`Boolean`). A node
+can be ``optional`` (a boolean hyperparameter includes or skips it) and a chain of nodes can be a
+:class:`Repeat` block, repeated N times with N a hyperparameter (N may be 0). The ``training``
+section holds optimizer, learning rate, schedule, batch size, epochs, patience and L1/L2.
+
+Nothing here imports Keras: the visual editor validates and measures a spec on every edit
+(:mod:`automl_studio.engine.space.shapes`), and :mod:`automl_studio.engine.train.hypermodel` compiles it to a
+``keras_tuner.HyperModel``. Hyperparameter names are stable and readable: ``dense.units``,
+``dense.units.2`` (third copy in a repeat), ``dropout.enabled``, ``block.repeats``,
+``training.learning_rate``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl_studio.engine.core.errors import SpecError
+
+SPEC_SCHEMA_VERSION = 1
+
+# --- hyperparameters ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An integer searched from ``min`` to ``max`` (inclusive) in steps of ``step``."""
+
+    min: int
+    max: int
+    step: int = 1
+
+    def values(self) -> list[int]:
+        return list(range(self.min, self.max + 1, self.step))
+
+    def cardinality(self) -> float:
+        # len() of a range is O(1); a list of a wide range (a batch size 1…10⁹) is not.
+        return len(range(self.min, self.max + 1, self.step))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hp": "int", "min": self.min, "max": self.max, "step": self.step}
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """A float searched from ``min`` to ``max``, on a log scale if ``log``."""
+
+    min: float
+    max: float
+    log: bool = False
+    step: float | None = None
+
+    def cardinality(self) -> float:
+        if self.step:
+            return math.floor((self.max - self.min) / self.step + 1e-9) + 1
+        return math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"hp": "float", "min": self.min, "max": self.max, "log": self.log}
+        if self.step:
+            data["step"] = self.step
+        return data
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a list of values (numbers, strings or booleans)."""
+
+    values: tuple[Any, ...]
+
+    def cardinality(self) -> float:
+        return len(self.values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hp": "choice", "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Boolean:
+    """True or False."""
+
+    def cardinality(self) -> float:
+        return 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hp": "bool"}
+
+
+HyperParameter = IntRange | FloatRange | Choice | Boolean
+
+
+def hp_from_json(value: Any, where: str, node: str | None = None) -> Any:
+    """Turns a JSON param value into a fixed value or a hyperparameter object."""
+    if not isinstance(value, Mapping):
+        return tuple(value) if isinstance(value, list) else value
+    kind = value.get("hp")
+    try:
+        if kind == "int":
+            ends = (value["min"], value["max"], value.get("step", 1))
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()
+                       for v in ends):
+                raise SpecError(f"{where}: int range needs whole numbers, got {dict(value)!r}",
+                                node=node)
+            hp: HyperParameter = IntRange(int(ends[0]), int(ends[1]), int(ends[2]))
+            if hp.step < 1 or hp.min > hp.max:
+                raise SpecError(f"{where}: int range needs min ≤ max and step ≥ 1", node=node)
+            return hp
+        if kind == "float":
+            hp = FloatRange(float(value["min"]), float(value["max"]), bool(value.get("log", False)),
+                            float(value["step"]) if value.get("step") else None)
+            if not (math.isfinite(hp.min) and math.isfinite(hp.max)) or hp.min > hp.max:
+                raise SpecError(f"{where}: float range needs finite min ≤ max", node=node)
+            if hp.log and hp.min <= 0:
+                raise SpecError(f"{where}: a log-scale range needs min > 0", node=node)
+            if hp.step is not None and not (math.isfinite(hp.step) and hp.step > 0
+                                            and math.isfinite((hp.max - hp.min) / hp.step)):
+                raise SpecError(f"{where}: a float range's step must be a positive number",
+                                node=node)
+            return hp
+        if kind == "choice":
+            values = tuple(value["values"])
+            if not values:
+                raise SpecError(f"{where}: a choice needs at least one value", node=node)
+            if len(set(map(repr, values))) != len(values):
+                raise SpecError(f"{where}: a choice lists the same value twice", node=node)
+            return Choice(values)
+        if kind == "bool":
+            return Boolean()
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"{where}: malformed hyperparameter {dict(value)!r}", node=node) from exc
+    raise SpecError(f"{where}: unknown hyperparameter kind {kind!r} (int, float, choice, bool)", node=node)
+
+
+def hp_to_json(value: Any) -> Any:
+    if isinstance(value, (IntRange, FloatRange, Choice, Boolean)):
+        return value.to_dict()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def is_hp(value: Any) -> bool:
+    return isinstance(value, (IntRange, FloatRange, Choice, Boolean))
+
+
+# --- layer catalogue ------------------------------------------------------------------------
+
+ACTIVATIONS = ("relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "softplus", "linear")
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One param of a layer type: its kind (int, float, choice, bool, ints), default and bounds."""
+
+    name: str
+    kind: str
+    default: Any
+    choices: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """A node type the spec allows: its palette group, params and how many inputs it takes."""
+
+    name: str
+    category: str
+    params: tuple[ParamDef, ...] = ()
+    inputs: str = "one"  # "none", "one" or "many"
+    doc: str = ""
+
+    def param(self, name: str) -> ParamDef:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _units(default: int = 64) -> ParamDef:
+    return ParamDef("units", "int", default, min=1, max=65536, doc="output width")
+
+
+def _activation(default: str = "relu") -> ParamDef:
+    return ParamDef("activation", "choice", default, ACTIVATIONS)
+
+
+_CONV = (
+    ParamDef("filters", "int", 32, min=1, max=4096),
+    ParamDef("kernel_size", "int", 3, min=1, max=64),
+    ParamDef("strides", "int", 1, min=1, max=16),
+    ParamDef("padding", "choice", "same", ("same", "valid")),
+    _activation(),
+)
+_POOL = (
+    ParamDef("pool_size", "int", 2, min=1, max=64),
+    ParamDef("padding", "choice", "valid", ("valid", "same")),
+)
+
+LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in (
+    LayerType("Input", "Input", (
+        ParamDef("source", "choice", "numeric", ("numeric", "categorical", "image", "sequence"),
+                 doc="which part of the dataset this input reads"),
+        ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"),
+                 doc="categorical columns: one-hot codes or a learned embedding"),
+        ParamDef("embedding_dim", "int", 8, min=1, max=1024),
+    ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model"),
+    LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True))),
+    LayerType("Activation", "Core", (_activation(),)),
+    LayerType("Dropout", "Core", (ParamDef("rate", "float", 0.2, min=0.0, max=0.95),)),
+    LayerType("Flatten", "Core"),
+    LayerType("Reshape", "Core", (ParamDef("target_shape", "ints", (-1,)),)),
+    LayerType("Conv1D", "Convolution", _CONV),
+    LayerType("Conv2D", "Convolution", _CONV),
+    LayerType("SeparableConv2D", "Convolution", _CONV),
+    LayerType("MaxPooling1D", "Pooling", _POOL),
+    LayerType("MaxPooling2D", "Pooling", _POOL),
+    LayerType("AveragePooling1D", "Pooling", _POOL),
+    LayerType("AveragePooling2D", "Pooling", _POOL),
+    LayerType("GlobalAveragePooling1D", "Pooling"),
+    LayerType("GlobalAveragePooling2D", "Pooling"),
+    LayerType("BatchNormalization", "Normalization"),
+    LayerType("LayerNormalization", "Normalization"),
+    LayerType("LSTM", "Recurrent", (_units(32), ParamDef("return_sequences", "bool", False))),
+    LayerType("GRU", "Recurrent", (_units(32), ParamDef("return_sequences", "bool", False))),
+    LayerType("Bidirectional", "Recurrent", (
+        ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU")), _units(32),
+        ParamDef("return_sequences", "bool", False))),
+    LayerType("Embedding", "Attention & embedding", (
+        ParamDef("input_dim", "int", 1000, min=1, max=10_000_000, doc="vocabulary size"),
+        ParamDef("output_dim", "int", 32, min=1, max=4096))),
+    LayerType("MultiHeadAttention", "Attention & embedding", (
+        ParamDef("num_heads", "int", 4, min=1, max=128), ParamDef("key_dim", "int", 32, min=1, max=4096)),
+        doc="self-attention over a sequence"),
+    LayerType("RandomFlip", "Augmentation", (
+        ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),)),
+    LayerType("RandomRotation", "Augmentation", (ParamDef("factor", "float", 0.1, min=0.0, max=1.0),)),
+    LayerType("RandomZoom", "Augmentation", (ParamDef("height_factor", "float", 0.1, min=0.0, max=0.9),)),
+    LayerType("Add", "Merge", inputs="many"),
+    LayerType("Concatenate", "Merge", inputs="many"),
+    LayerType("Multiply", "Merge", inputs="many"),
+    LayerType("Output", "Output", inputs="one",
+              doc="The head: units, activation and loss follow from the task"),
+)}
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta")
+LR_SCHEDULES = ("constant", "cosine", "exponential")
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "lr_schedule": "constant",
+    "batch_size": 32,
+    "epochs": 50,
+    "patience": 5,
+    "l1": 0.0,
+    "l2": 0.0,
+}
+
+
+# --- the spec -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the graph; ``params`` values are fixed values or hyperparameters."""
+
+    id: str
+    type: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    optional: bool = False
+    position: tuple[float, float] | None = None  # where the editor drew it
+
+    def param(self, name: str) -> Any:
+        if name in self.params:
+            return self.params[name]
+        return LAYER_TYPES[self.type].param(name).default
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A chain of nodes (in order) repeated between ``min`` and ``max`` times."""
+
+    id: str
+    nodes: tuple[str, ...]
+    min: int = 1
+    max: int = 1
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The whole spec: nodes, edges (``(source, target)``, merge inputs in edge order), repeat
+    blocks and training settings."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[tuple[str, str], ...]
+    repeats: tuple[Repeat, ...] = ()
+    training: Mapping[str, Any] = field(default_factory=dict)
+    name: str = "custom"
+    schema_version: int = SPEC_SCHEMA_VERSION
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def inputs_of(self, node_id: str) -> list[str]:
+        return [a for a, b in self.edges if b == node_id]
+
+    def outputs_of(self, node_id: str) -> list[str]:
+        return [b for a, b in self.edges if a == node_id]
+
+    def training_value(self, name: str) -> Any:
+        return self.training.get(name, TRAINING_DEFAULTS[name])
+
+    # -- JSON --
+
+    def to_dict(self) -> dict[str, Any]:
+        nodes = []
+        for n in self.nodes:
+            item: dict[str, Any] = {"id": n.id, "type": n.type,
+                                    "params": {k: hp_to_json(v) for k, v in n.params.items()}}
+            if n.optional:
+                item["optional"] = True
+            if n.position is not None:
+                item["position"] = list(n.position)
+            nodes.append(item)
+        return {
+            "schema_version": self.schema_version,
+            "name": self.name,
+            "nodes": nodes,
+            "edges": [list(e) for e in self.edges],
+            "repeats": [{"id": r.id, "nodes": list(r.nodes), "min": r.min, "max": r.max}
+                        for r in self.repeats],
+            "training": {k: hp_to_json(v) for k, v in self.training.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "spec") -> SearchSpace:
+        """Parses and checks the structure of a spec (not yet its shapes: see :func:`validate`)."""
+        if not isinstance(data, Mapping):
+            raise SpecError(f"{source}: a search-space spec is a JSON object")
+        version = data.get("schema_version")
+        if not isinstance(version, int):
+            raise SpecError(f"{source}: the spec has no schema_version")
+        if version > SPEC_SCHEMA_VERSION:
+            raise SpecError(
+                f"{source}: written by a newer automl-studio (spec schema {version}; this version "
+                f"reads up to {SPEC_SCHEMA_VERSION})"
+            )
+        raw_nodes = data.get("nodes")
+        if not isinstance(raw_nodes, list) or not raw_nodes:
+            raise SpecError(f"{source}: the spec has no nodes")
+        nodes = []
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_nodes):
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str) or not raw["id"]:
+                raise SpecError(f"{source}: node #{i + 1} has no id")
+            node_id = raw["id"]
+            if node_id in seen:
+                raise SpecError(f"{source}: two nodes are called '{node_id}'", node=node_id)
+            seen.add(node_id)
+            kind = raw.get("type")
+            if not isinstance(kind, str) or kind not in LAYER_TYPES:
+                raise SpecError(
+                    f"{source}: node '{node_id}' has unknown layer type {kind!r}; known types: "
+                    + ", ".join(LAYER_TYPES), node=node_id)
+            layer = LAYER_TYPES[kind]
+            params_raw = raw.get("params", {}) or {}
+            if not isinstance(params_raw, Mapping):
+                raise SpecError(f"{source}: node '{node_id}' params must be an object", node=node_id)
+            params = {}
+            known = {p.name for p in layer.params}
+            for key, value in params_raw.items():
+                if key not in known:
+                    raise SpecError(
+                        f"{source}: node '{node_id}' ({kind}) has no param '{key}'"
+                        + (f"; it takes {', '.join(sorted(known))}" if known else ""), node=node_id)
+                params[key] = hp_from_json(value, f"{source}: node '{node_id}' param '{key}'", node_id)
+                _check_param(layer.param(key), params[key], node_id, source)
+            position = raw.get("position")
+            nodes.append(Node(node_id, kind, params, bool(raw.get("optional", False)),
+                              tuple(position) if isinstance(position, list) and len(position) == 2 else None))
+        edges = []
+        for raw in _json_list(data, "edges", source):
+            if not isinstance(raw, (list, tuple)) or len(raw) != 2:
+                raise SpecError(f"{source}: an edge must be [source, target], got {raw!r}")
+            a, b = str(raw[0]), str(raw[1])
+            for end in (a, b):
+                if end not in seen:
+                    raise SpecError(f"{source}: edge {a} → {b} names no node '{end}'", node=end)
+            edges.append((a, b))
+        repeats = []
+        for raw in _json_list(data, "repeats", source):
+            try:
+                rep = Repeat(str(raw["id"]), tuple(str(n) for n in raw["nodes"]),
+                             int(raw.get("min", 1)), int(raw.get("max", 1)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SpecError(f"{source}: malformed repeat block {raw!r}") from exc
+            if rep.min < 0 or rep.max < rep.min or rep.max > 64:
+                raise SpecError(f"{source}: repeat block '{rep.id}' needs 0 ≤ min ≤ max ≤ 64",
+                                node=rep.nodes[0] if rep.nodes else None)
+            if not rep.nodes:
+                raise SpecError(f"{source}: repeat block '{rep.id}' holds no nodes")
+            for n in rep.nodes:
+                if n not in seen:
+                    raise SpecError(f"{source}: repeat block '{rep.id}' names no node '{n}'", node=n)
+            repeats.append(rep)
+        training_raw = data.get("training", {}) or {}
+        if not isinstance(training_raw, Mapping):
+            raise SpecError(f"{source}: 'training' must be an object")
+        training = {}
+        for key, value in training_raw.items():
+            if key not in TRAINING_DEFAULTS:
+                raise SpecError(f"{source}: unknown training setting '{key}'; known: "
+                                + ", ".join(TRAINING_DEFAULTS))
+            training[key] = hp_from_json(value, f"{source}: training '{key}'")
+        _check_training(training, source)
+        return cls(tuple(nodes), tuple(edges), tuple(repeats), training,
+                   str(data.get("name", "custom")), version)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchSpace:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise SpecError(f"{p}: no such spec file") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SpecError(f"{p}: not a spec file (not valid JSON: {exc})") from exc
+        return cls.from_dict(data, source=str(p))
+
+
+def _json_list(data: Mapping[str, Any], key: str, source: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise SpecError(f"{source}: '{key}' must be a list")
+    return value
+
+
+def _domain(value: Any) -> list[Any]:
+    """The values a param may take, for checking (the ends of a range)."""
+    if isinstance(value, IntRange) or isinstance(value, FloatRange):
+        return [value.min, value.max]
+    if isinstance(value, Choice):
+        return list(value.values)
+    if isinstance(value, Boolean):
+        return [True, False]
+    return [value]
+
+
+def _check_param(pdef: ParamDef, value: Any, node_id: str, source: str) -> None:
+    where = f"{source}: node '{node_id}' param '{pdef.name}'"
+    for v in _domain(value):
+        if pdef.kind == "int":
+            if isinstance(value, FloatRange) or isinstance(v, bool) or not isinstance(v, int):
+                raise SpecError(f"{where} must be a whole number, got {v!r}", node=node_id)
+        elif pdef.kind == "float":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise SpecError(f"{where} must be a number, got {v!r}", node=node_id)
+        elif pdef.kind == "bool":
+            if not isinstance(v, bool):
+                raise SpecError(f"{where} must be true or false, got {v!r}", node=node_id)
+        elif pdef.kind == "choice":
+            if v not in pdef.choices:
+                raise SpecError(f"{where} must be one of {', '.join(map(str, pdef.choices))}; got {v!r}",
+                                node=node_id)
+        elif pdef.kind == "ints":
+            if not isinstance(v, (tuple, list)) or not all(isinstance(d, int) for d in v):
+                raise SpecError(f"{where} must be a list of whole numbers, got {v!r}", node=node_id)
+            continue
+        if pdef.min is not None and v < pdef.min or pdef.max is not None and v > pdef.max:
+            raise SpecError(f"{where} = {v} is outside {pdef.min}…{pdef.max}", node=node_id)
+
+
+def _check_training(training: Mapping[str, Any], source: str) -> None:
+    def domain(name: str) -> list[Any]:
+        return _domain(training.get(name, TRAINING_DEFAULTS[name]))
+
+    for v in domain("optimizer"):
+        if v not in OPTIMIZERS:
+            raise SpecError(f"{source}: unknown optimizer {v!r}; choose from {', '.join(OPTIMIZERS)}")
+    for v in domain("lr_schedule"):
+        if v not in LR_SCHEDULES:
+            raise SpecError(f"{source}: unknown learning-rate schedule {v!r}; choose from "
+                            + ", ".join(LR_SCHEDULES))
+    for v in domain("learning_rate"):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 10:
+            raise SpecError(f"{source}: learning rate must be in (0, 10], got {v!r}")
+    for name in ("batch_size", "epochs"):
+        for v in domain(name):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise SpecError(f"{source}: training '{name}' must be a whole number ≥ 1, got {v!r}")
+    for v in domain("patience"):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise SpecError(f"{source}: training 'patience' must be a whole number ≥ 0, got {v!r}")
+    for name in ("l1", "l2"):
+        for v in domain(name):
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise SpecError(f"{source}: training '{name}' must be ≥ 0, got {v!r}")
+
+
+# --- instantiation: one concrete network for one set of values ------------------------------
+
+Chooser = Callable[[str, HyperParameter], Any]
+"""Given a hyperparameter's name and definition, returns the value to use."""
+
+
+@dataclass(frozen=True)
+class ConcreteNode:
+    """A node with every param fixed; ``id`` carries a ``#i`` suffix inside repeat copies."""
+
+    id: str
+    type: str
+    params: Mapping[str, Any]
+    inputs: tuple[str, ...]
+    spec_id: str
+
+
+def resolve(value: Any, name: str, choose: Chooser) -> Any:
+    return choose(name, value) if is_hp(value) else value
+
+
+def instantiate(space: SearchSpace, choose: Chooser) -> list[ConcreteNode]:
+    """Expands repeats and optional nodes and fixes every param, in topological order.
+
+    ``choose`` is asked for every hyperparameter that is active for the values chosen so far
+    (the copies beyond a repeat count, and the params of skipped nodes, are never asked).
+    Raises :class:`SpecError` for structural faults (cycles, malformed repeat chains).
+    """
+    order = topological_order(space)
+    repeat_of: dict[str, Repeat] = {}
+    for rep in space.repeats:
+        _check_chain(space, rep)
+        for n in rep.nodes:
+            if n in repeat_of:
+                raise SpecError(f"node '{n}' is in two repeat blocks", node=n)
+            repeat_of[n] = rep
+    alias: dict[str, str | None] = {}  # spec node id -> concrete id that carries its output
+    out: list[ConcreteNode] = []
+    done_repeats: set[str] = set()
+
+    def concrete_inputs(node_id: str) -> tuple[str, ...]:
+        result = []
+        for src in space.inputs_of(node_id):
+            mapped = alias.get(src)
+            if mapped is not None:
+                result.append(mapped)
+        return tuple(result)
+
+    def emit(node: Node, suffix: str, inputs: tuple[str, ...]) -> str | None:
+        cid = node.id + suffix
+        if node.optional:
+            if not choose(f"{node.id}.enabled{_dot(suffix)}", Boolean()):
+                return inputs[0] if inputs else None
+        params = {}
+        for pdef in LAYER_TYPES[node.type].params:
+            value = node.params.get(pdef.name, pdef.default)
+            params[pdef.name] = resolve(value, f"{node.id}.{pdef.name}{_dot(suffix)}", choose)
+        out.append(ConcreteNode(cid, node.type, params, inputs, node.id))
+        return cid
+
+    for node_id in order:
+        rep = repeat_of.get(node_id)
+        if rep is None:
+            alias[node_id] = emit(space.node(node_id), "", concrete_inputs(node_id))
+            continue
+        if rep.id in done_repeats:
+            continue
+        done_repeats.add(rep.id)
+        count = rep.min if rep.min == rep.max else choose(f"{rep.id}.repeats", IntRange(rep.min, rep.max))
+        current = alias.get(space.inputs_of(rep.nodes[0])[0]) if space.inputs_of(rep.nodes[0]) else None
+        for i in range(int(count)):
+            for n in rep.nodes:
+                produced = emit(space.node(n), f"#{i}", (current,) if current else ())
+                current = produced
+        for n in rep.nodes:
+            alias[n] = current
+    return out
+
+
+def fixed_chooser(values: Mapping[str, Any]) -> Chooser:
+    """Chooses from a dict of values (a trial's), else the smallest value of each range."""
+
+    def choose(name: str, d: Any) -> Any:
+        if name in values:
+            return values[name]
+        if isinstance(d, (IntRange, FloatRange)):
+            return d.min
+        if isinstance(d, Choice):
+            return d.values[0]
+        return False
+
+    return choose
+
+
+def _dot(suffix: str) -> str:
+    return "." + suffix[1:] if suffix else ""
+
+
+def topological_order(space: SearchSpace) -> list[str]:
+    """Node ids in an order where every node follows its inputs; a cycle is a SpecError."""
+    indegree = {n.id: 0 for n in space.nodes}
+    for _, b in space.edges:
+        indegree[b] += 1
+    ready = [n.id for n in space.nodes if indegree[n.id] == 0]
+    order = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for b in space.outputs_of(current):
+            indegree[b] -= 1
+            if indegree[b] == 0:
+                ready.append(b)
+    if len(order) != len(space.nodes):
+        stuck = [n for n in indegree if indegree[n] > 0 and n not in order]
+        raise SpecError(f"the graph has a cycle through '{stuck[0]}'", node=stuck[0])
+    return order
+
+
+def _check_chain(space: SearchSpace, rep: Repeat) -> None:
+    first = rep.nodes[0]
+    if len(space.inputs_of(first)) != 1:
+        raise SpecError(f"repeat block '{rep.id}' must start with a node that has one input "
+                        f"('{first}' has {len(space.inputs_of(first))})", node=first)
+    for prev, nxt in zip(rep.nodes, rep.nodes[1:], strict=False):
+        if space.inputs_of(nxt) != [prev] or space.outputs_of(prev) != [nxt]:
+            raise SpecError(f"repeat block '{rep.id}' must be a simple chain: '{prev}' → '{nxt}'",
+                            node=nxt)
+    for n in rep.nodes:
+        if LAYER_TYPES[space.node(n).type].inputs != "one":
+            raise SpecError(f"repeat block '{rep.id}': '{n}' ({space.node(n).type}) cannot repeat",
+                            node=n)
+
+
+def hyperparameter_items(space: SearchSpace) -> Iterable[tuple[str, HyperParameter]]:
+    """Every hyperparameter the space may ask for, with its name (repeat copies included)."""
+    repeat_of = {n: rep for rep in space.repeats for n in rep.nodes}
+    for rep in space.repeats:
+        if rep.min != rep.max:
+            yield f"{rep.id}.repeats", IntRange(rep.min, rep.max)
+    for node in space.nodes:
+        rep = repeat_of.get(node.id)
+        suffixes = [f".{i}" for i in range(rep.max)] if rep else [""]
+        for suffix in suffixes:
+            if node.optional:
+                yield f"{node.id}.enabled{suffix}", Boolean()
+            for key, value in node.params.items():
+                if is_hp(value):
+                    yield f"{node.id}.{key}{suffix}", value
+    for key, value in space.training.items():
+        if is_hp(value):
+            yield f"training.{key}", value
+
+
+def count_configurations(space: SearchSpace) -> float:
+    """How many distinct configurations the space holds (``math.inf`` if any range is continuous)."""
+    repeat_of = {n: rep for rep in space.repeats for n in rep.nodes}
+    total = 1.0
+
+    def node_cardinality(node: Node) -> float:
+        c = 1.0
+        for value in node.params.values():
+            if is_hp(value):
+                c *= value.cardinality()
+        # A skipped node's params are never asked, so "off" is one configuration, not c.
+        return c + 1 if node.optional else c
+
+    for node in space.nodes:
+        if node.id not in repeat_of:
+            total *= node_cardinality(node)
+    for rep in space.repeats:
+        per_copy = 1.0
+        for n in rep.nodes:
+            per_copy *= node_cardinality(space.node(n))
+        try:
+            total *= sum(per_copy ** k for k in range(rep.min, rep.max + 1))
+        except OverflowError:  # float ** int raises rather than giving inf
+            total = math.inf
+    for value in space.training.values():
+        if is_hp(value):
+            total *= value.cardinality()
+    return total

@@ -1,0 +1,239 @@
+"""Built-in search spaces a user gets with zero architecture work.
+
+``tabular``: the profiled columns as inputs (normalised numbers, encoded categories), then an MLP
+block repeated 0–4 times with optional batch-norm and dropout. Zero blocks matters: on small
+tables a linear model often wins. ``image``: optional augmentation (flips, small rotations and
+zooms), conv blocks repeated, pooling, a dense head. ``residual`` (an image block with a skip
+connection) and ``sequence`` (an LSTM) are starting points for the editor. The output head always
+follows from the task.
+
+A template spec remembers how it was made (its ``template`` key), so the search can lay its inputs
+out for the data actually loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.space.spec import SearchSpace
+
+TEMPLATES = ("tabular", "image", "residual", "sequence")
+
+MIN_STEPS = 8  # gradient steps per epoch the default batch sizes aim for
+MIN_BATCH = 8
+
+_COMMON = {
+    "optimizers": ["adam", "adamw"],
+    "min_lr": 1e-4,
+    "max_lr": 1e-2,
+    "batch_sizes": [32, 64],
+    "epochs": 100,
+    "patience": 8,
+}
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    # A range of 1e-3..3e-2 was tried and made things worse on small tables (overconfident
+    # networks win on tiny validation splits; BENCHMARKS.md): the first trial's linear baseline
+    # uses the top of this range instead.
+    "tabular": {"min_blocks": 0, "max_blocks": 4, "min_units": 16, "max_units": 256,
+                "dropout": True, "batch_norm": True, **_COMMON},
+    "image": {"augment": True, "min_blocks": 1, "max_blocks": 3, "min_filters": 16,
+              "max_filters": 128, **_COMMON, "epochs": 50},
+    "residual": {"augment": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
+    "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
+}
+
+
+def template_defaults(name: str, train_rows: int = 0) -> dict[str, Any]:
+    """The options a template starts with; batch sizes follow ``train_rows`` when it is known."""
+    if name not in _DEFAULTS:
+        raise SpecError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATES)}")
+    options = {k: (list(v) if isinstance(v, list) else v) for k, v in _DEFAULTS[name].items()}
+    if train_rows:
+        options["batch_sizes"] = batch_sizes_for(train_rows, options["batch_sizes"])
+    return options
+
+
+def batch_sizes_for(train_rows: int, usual: list[int]) -> list[int]:
+    """Batch sizes that give an epoch at least :data:`MIN_STEPS` gradient steps.
+
+    On 90 rows, batches of 32 or 64 make an epoch 2–3 steps: every trial ran into the epoch cap
+    still improving, and which under-trained network won 30 validation rows was chance
+    (BENCHMARKS.md, iris). Smaller tables get smaller batches; large ones keep ``usual``.
+    """
+    top = max(usual)
+    while top > MIN_BATCH and train_rows / top < MIN_STEPS:
+        top //= 2
+    if top == max(usual):
+        return list(usual)
+    return [b for b in (top // 2, top) if b >= MIN_BATCH] or [MIN_BATCH]
+
+
+def _choice_or_fixed(values: list[Any]) -> Any:
+    values = list(dict.fromkeys(values))
+    return values[0] if len(values) == 1 else {"hp": "choice", "values": values}
+
+
+def _int_range(lo: int, hi: int, step: int = 1) -> Any:
+    if lo > hi:
+        raise SpecError(f"template range {lo}…{hi} is empty (min is above max)")
+    return lo if lo == hi else {"hp": "int", "min": lo, "max": hi, "step": step}
+
+
+def _training(o: Mapping[str, Any]) -> dict[str, Any]:
+    lo, hi = float(o["min_lr"]), float(o["max_lr"])
+    if not 0 < lo <= hi:
+        raise SpecError(f"learning-rate range {lo}…{hi} needs 0 < min ≤ max")
+    return {
+        "optimizer": _choice_or_fixed(list(o["optimizers"])),
+        "learning_rate": lo if lo == hi else {"hp": "float", "min": lo, "max": hi, "log": True},
+        "batch_size": _choice_or_fixed([int(b) for b in o["batch_sizes"]]),
+        "epochs": int(o["epochs"]),
+        "patience": int(o["patience"]),
+        "lr_schedule": "constant",
+    }
+
+
+def _units_step(lo: int, hi: int) -> int:
+    return 16 if lo % 16 == 0 and hi % 16 == 0 and hi - lo >= 32 else 1
+
+
+def template_spec(name: str, options: Mapping[str, Any] | None = None,
+                  inputs: Iterable[str] | None = None, train_rows: int = 0) -> dict[str, Any]:
+    """A template as a JSON spec.
+
+    Args:
+        name: one of :data:`TEMPLATES`.
+        options: overrides of :func:`template_defaults`.
+        inputs: the data's input sources (``numeric``, ``categorical``...); the tabular template
+            makes one Input node for each. ``None``: numeric only, re-laid for the data by the
+            search.
+        train_rows: how many rows the search trains on (0: unknown), for the batch sizes.
+    """
+    o = {**template_defaults(name, train_rows), **(options or {})}
+    nodes: list[dict[str, Any]] = []
+    edges: list[list[str]] = []
+    repeats: list[dict[str, Any]] = []
+
+    def add(node_id: str, kind: str, params: Mapping[str, Any] | None = None, *,
+            after: str | list[str] | None = None, optional: bool = False) -> str:
+        item: dict[str, Any] = {"id": node_id, "type": kind, "params": dict(params or {})}
+        if optional:
+            item["optional"] = True
+        nodes.append(item)
+        for src in ([after] if isinstance(after, str) else after or []):
+            edges.append([src, node_id])
+        return node_id
+
+    if name == "tabular":
+        sources = [s for s in (inputs or ["numeric"]) if s in ("numeric", "categorical")] or ["numeric"]
+        heads = [add(s, "Input", {"source": s}) for s in sources]
+        last = add("features", "Concatenate", after=heads) if len(heads) > 1 else heads[0]
+        lo, hi = int(o["min_units"]), int(o["max_units"])
+        chain = [add("dense", "Dense", {
+            "units": _int_range(lo, hi, _units_step(lo, hi)),
+            "activation": {"hp": "choice", "values": ["relu", "gelu"]}}, after=last)]
+        last = chain[-1]
+        if o["batch_norm"]:
+            last = add("batch_norm", "BatchNormalization", after=last, optional=True)
+            chain.append(last)
+        if o["dropout"]:
+            last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
+                       after=last, optional=True)
+            chain.append(last)
+        repeats.append({"id": "block", "nodes": chain, "min": int(o["min_blocks"]),
+                        "max": int(o["max_blocks"])})
+        add("head", "Output", after=last)
+        training = _training(o)
+        training["l2"] = {"hp": "choice", "values": [0.0, 1e-4, 1e-3]}
+    elif name in ("image", "residual"):
+        last = add("image", "Input", {"source": "image"})
+        if o["augment"]:
+            last = add("flip", "RandomFlip", {"mode": "horizontal"}, after=last, optional=True)
+            last = add("rotate", "RandomRotation", {"factor": 0.05}, after=last, optional=True)
+            last = add("zoom", "RandomZoom", {"height_factor": 0.1}, after=last, optional=True)
+        lo, hi = int(o["min_filters"]), int(o["max_filters"])
+        if name == "image":
+            conv = add("conv", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi)),
+                                          "kernel_size": {"hp": "choice", "values": [3, 5]}}, after=last)
+            norm = add("conv_norm", "BatchNormalization", after=conv, optional=True)
+            pool = add("pool", "MaxPooling2D", {"pool_size": 2, "padding": "same"}, after=norm)
+            repeats.append({"id": "conv_block", "nodes": [conv, norm, pool],
+                            "min": int(o["min_blocks"]), "max": int(o["max_blocks"])})
+            last = add("gap", "GlobalAveragePooling2D", after=pool)
+        else:
+            # The skip connection adds the stem to the block's output, so both keep one width;
+            # the block's inner width is what varies.
+            width = max(lo, min(hi, 32))
+            stem = add("stem", "Conv2D", {"filters": width, "kernel_size": 3}, after=last)
+            a = add("res_conv1", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi))}, after=stem)
+            b = add("res_norm", "BatchNormalization", after=a)
+            c = add("res_conv2", "Conv2D", {"filters": width, "activation": "linear"}, after=b)
+            last = add("skip", "Add", after=[stem, c])
+            last = add("gap", "GlobalAveragePooling2D", after=last)
+        last = add("dense", "Dense", {"units": _int_range(32, 256, 32)}, after=last, optional=True)
+        last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
+                   after=last, optional=True)
+        add("head", "Output", after=last)
+        training = _training(o)
+    elif name == "sequence":
+        last = add("sequence", "Input", {"source": "sequence"})
+        lo, hi = int(o["min_units"]), int(o["max_units"])
+        last = add("lstm", "LSTM", {"units": _int_range(lo, hi, _units_step(lo, hi))}, after=last)
+        last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
+                   after=last, optional=True)
+        add("head", "Output", after=last)
+        training = _training(o)
+    else:
+        raise SpecError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATES)}")
+    spec = {
+        "schema_version": 1, "name": name, "nodes": nodes, "edges": edges, "repeats": repeats,
+        "training": training, "template": {"name": name, "options": dict(options or {})},
+    }
+    SearchSpace.from_dict(spec, source=f"template '{name}'")  # a template is always well formed
+    return spec
+
+
+def default_template_for(input_sources: Iterable[str]) -> str:
+    """The template that fits the data: images → image, sequences → sequence, else tabular."""
+    sources = set(input_sources)
+    if "image" in sources:
+        return "image"
+    if "sequence" in sources:
+        return "sequence"
+    return "tabular"
+
+
+def resolve_space(space: str | Mapping[str, Any], input_sources: Iterable[str],
+                  train_rows: int = 0) -> SearchSpace:
+    """Turns the config's ``space`` (``auto``, a template name, a spec path or dict) into a spec.
+
+    Template specs are re-laid for the data's inputs (and rows), keeping their options.
+    """
+    sources = list(input_sources)
+    if isinstance(space, str):
+        if space == "auto":
+            return SearchSpace.from_dict(template_spec(default_template_for(sources), inputs=sources,
+                                                       train_rows=train_rows))
+        if space in TEMPLATES:
+            return SearchSpace.from_dict(template_spec(space, inputs=sources, train_rows=train_rows))
+        return _relaid(SearchSpace.load(space), sources, space, train_rows)
+    template = space.get("template")
+    if isinstance(template, Mapping) and template.get("name") in TEMPLATES:
+        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources,
+                                                   train_rows))
+    return SearchSpace.from_dict(space)
+
+
+def _relaid(space: SearchSpace, sources: list[str], path: str, train_rows: int = 0) -> SearchSpace:
+    import json
+    from pathlib import Path
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    template = data.get("template")
+    if isinstance(template, Mapping) and template.get("name") in TEMPLATES:
+        return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources,
+                                                   train_rows))
+    return space

@@ -1,0 +1,114 @@
+"""How long to retrain the best trial, from k-fold cross-validation on small tables.
+
+After the search, the best configuration is retrained on train+validation for "its best number
+of epochs". On a small table that number comes from one validation split of a few dozen rows and
+is mostly noise: on scikit-learn's diabetes table (88 validation rows) the winning linear model's
+validation loss bottomed out at epoch 8 while its training loss was still falling; refit for 9
+epochs it scored R² 0.42–0.50 on the test rows (three seeds), for 25–100 epochs 0.51–0.55, and
+the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :data:`MAX_ROWS` rows the best trial is
+trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
+median of the folds' best epochs. When the time budget runs short, the folds that finished decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.data.features import Split
+
+FOLDS = 5
+MAX_ROWS = 1_000  # train+validation rows (~200 validation rows); above, one split is informative enough
+BUDGET_SHARE = 0.25  # the most of a time budget kept back for the folds; fewer folds run if short
+FOLD_COST = 0.9  # a fold's fit relative to a search trial (4/5 of the rows, no TensorBoard)
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """The outcome: the refit's epoch count, the folds' mean best score and each fold's best epoch."""
+
+    epochs: int
+    score: float
+    fold_epochs: tuple[int, ...]
+
+
+def applies(input_kind: str, rows: int) -> bool:
+    """Whether the refit length is cross-validated for this data (small tables only)."""
+    return input_kind in ("table", "features") and FOLDS * 2 <= rows <= MAX_ROWS
+
+
+def expected_seconds(trial_seconds: float, budget_s: float | None = None) -> float:
+    """What to keep back for the folds, given a trial's duration and the whole time budget."""
+    cost = FOLDS * FOLD_COST * trial_seconds
+    return min(cost, BUDGET_SHARE * budget_s) if budget_s else cost
+
+
+def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:
+    """Validation rows of each fold; classes are dealt round-robin so each fold keeps their mix."""
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        order = rng.permutation(n)
+    else:
+        # Shuffle, then sort by class (stable): dealing this order round-robin stratifies.
+        shuffled = rng.permutation(n)
+        order = shuffled[np.argsort(labels[shuffled], kind="stable")]
+    return [np.sort(order[k::folds]) for k in range(folds)]
+
+
+def _rows(x: Any, idx: np.ndarray) -> Any:
+    return {key: value[idx] for key, value in x.items()} if isinstance(x, dict) else x[idx]
+
+
+def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Split, *, objective: str,
+                   direction: str, epochs: int, patience: int, batch_size: int, seed: int,
+                   callbacks: Callable[[int], list[Any]], labels: np.ndarray | None = None,
+                   folds: int = FOLDS, cut: tuple[type[BaseException], ...] = (),
+                   min_folds: int = 2) -> CrossValidation:
+    """Trains ``build()`` once per fold, early-stopped on the fold; the refit length is the median
+    of the folds' best epochs.
+
+    ``fit`` is :func:`~automl_studio.engine.train.hypermodel.fit_arrays`; ``callbacks(k)`` gives the
+    callbacks of fold ``k`` (stop and budget checks). A fold interrupted by one of ``cut`` (the
+    time budget) is dropped and no further fold starts: the answer comes from the folds that
+    finished, if there are ``min_folds`` of them (else the exception propagates). The median, not
+    the mean curve: folds stop at different epochs, and padding the short ones would favour the
+    longest fold's last epoch.
+    """
+    import keras
+
+    sign = 1.0 if direction == "min" else -1.0
+    y = np.asarray(data.y)
+    n = len(y)
+    best_epochs: list[int] = []
+    best_scores: list[float] = []
+    everything = np.arange(n)
+    for k, held_out in enumerate(fold_indices(n, labels, folds, seed)):
+        train = np.setdiff1d(everything, held_out, assume_unique=True)
+        model = build()
+        extra = list(callbacks(k))
+        if patience > 0:
+            extra.append(keras.callbacks.EarlyStopping(objective, patience=patience, mode=direction))
+        try:
+            history = fit(model, _rows(data.x, train), y[train], batch_size=batch_size, epochs=epochs,
+                          validation_data=(_rows(data.x, held_out), y[held_out]), callbacks=extra, verbose=0)
+        except cut:
+            if len(best_epochs) >= min_folds:
+                break
+            raise
+        curve = np.array([float(v) for v in history.history.get(objective, [])])
+        finite = np.isfinite(curve)
+        if finite.any():
+            best = int(np.argmin(np.where(finite, sign * curve, np.inf)))
+            best_epochs.append(best + 1)
+            best_scores.append(float(curve[best]))
+    if not best_epochs:
+        raise ValueError(f"no fold reported {objective}")
+    return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
+                           score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs))
+
+
+__all__ = ["BUDGET_SHARE", "CrossValidation", "FOLDS", "MAX_ROWS", "applies", "cross_validate",
+           "expected_seconds", "fold_indices"]

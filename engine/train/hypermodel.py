@@ -1,0 +1,432 @@
+"""Compiling a spec into Keras: :func:`build_model` and :class:`SpecHyperModel`.
+
+Only the backend-neutral ``keras`` API is used (layers, ``keras.ops``, NumPy inputs), so the same
+search runs under ``KERAS_BACKEND=jax`` or ``torch``. Preprocessing that a legacy ``.h5`` can hold
+lives in the model: normalisation of numbers, encoding of category codes, image rescaling, and
+for regression a final rescale to the target's units. Losses and metrics are objects, not
+strings: string losses fail to reload from ``.h5``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+
+from automl_studio.engine.core.events import BatchProgress, EpochEnded, Event
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.shapes import head_units
+from automl_studio.engine.space.spec import (
+    Boolean,
+    Choice,
+    FloatRange,
+    IntRange,
+    SearchSpace,
+    instantiate,
+)
+
+
+class SearchStopped(keras_tuner.errors.FatalError):
+    """Raised inside training when the user stops the search: KerasTuner lets it through."""
+
+
+class BudgetSpent(keras_tuner.errors.FatalError):
+    """Raised inside training when the search's time budget is spent."""
+
+
+def kt_chooser(hp: keras_tuner.HyperParameters) -> Callable[[str, Any], Any]:
+    """Registers each spec hyperparameter with KerasTuner and returns its value for this trial."""
+
+    def choose(name: str, d: Any) -> Any:
+        if isinstance(d, IntRange):
+            return hp.Int(name, d.min, d.max, step=d.step)
+        if isinstance(d, FloatRange):
+            if d.min == d.max:
+                return hp.Fixed(name, d.min)
+            return hp.Float(name, d.min, d.max, step=d.step, sampling="log" if d.log else "linear")
+        if isinstance(d, Choice):
+            return hp.Choice(name, list(d.values))
+        if isinstance(d, Boolean):
+            return hp.Boolean(name)
+        raise TypeError(d)
+
+    return choose
+
+
+def training_values(space: SearchSpace, choose: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """The training settings of one trial (each fixed or chosen)."""
+    from automl_studio.engine.space.spec import TRAINING_DEFAULTS, is_hp
+
+    out = {}
+    for key, default in TRAINING_DEFAULTS.items():
+        value = space.training.get(key, default)
+        out[key] = choose(f"training.{key}", value) if is_hp(value) else value
+    return out
+
+
+def _regularizer(training: dict[str, Any]) -> Any:
+    l1, l2 = float(training["l1"]), float(training["l2"])
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=l1, l2=l2)
+
+
+def _make_layer(kind: str, p: dict[str, Any], name: str, reg: Any) -> keras.layers.Layer:
+    L = keras.layers
+    safe = name.replace("#", "_")
+    if kind == "Dense":
+        return L.Dense(p["units"], activation=p["activation"], use_bias=p["use_bias"],
+                       kernel_regularizer=reg, name=safe)
+    if kind == "Activation":
+        return L.Activation(p["activation"], name=safe)
+    if kind == "Dropout":
+        return L.Dropout(p["rate"], name=safe)
+    if kind == "Flatten":
+        return L.Flatten(name=safe)
+    if kind == "Reshape":
+        return L.Reshape(tuple(p["target_shape"]), name=safe)
+    if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
+        cls = getattr(L, kind)
+        extra = {"depthwise_regularizer": reg, "pointwise_regularizer": reg} if kind == "SeparableConv2D" \
+            else {"kernel_regularizer": reg}
+        return cls(p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
+                   activation=p["activation"], name=safe, **extra)
+    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
+        return getattr(L, kind)(pool_size=p["pool_size"], padding=p["padding"], name=safe)
+    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
+                "LayerNormalization"):
+        return getattr(L, kind)(name=safe)
+    if kind in ("LSTM", "GRU"):
+        return getattr(L, kind)(p["units"], return_sequences=p["return_sequences"], name=safe)
+    if kind == "Bidirectional":
+        inner = getattr(L, p["layer"])(p["units"], return_sequences=p["return_sequences"])
+        return L.Bidirectional(inner, name=safe)
+    if kind == "Embedding":
+        return L.Embedding(p["input_dim"], p["output_dim"], name=safe)
+    if kind == "RandomFlip":
+        return L.RandomFlip(p["mode"], name=safe)
+    if kind == "RandomRotation":
+        return L.RandomRotation(p["factor"], name=safe)
+    if kind == "RandomZoom":
+        return L.RandomZoom(p["height_factor"], name=safe)
+    if kind == "Add":
+        return L.Add(name=safe)
+    if kind == "Concatenate":
+        return L.Concatenate(name=safe)
+    if kind == "Multiply":
+        return L.Multiply(name=safe)
+    raise ValueError(f"no Keras layer for {kind}")
+
+
+def build_model(space: SearchSpace, signature: DataSignature,
+                choose: Callable[[str, Any], Any], *, steps_per_epoch: int = 100,
+                mixed_precision: bool = False) -> keras.Model:
+    """Builds and compiles one network of the space for the values ``choose`` returns."""
+    if mixed_precision:
+        # Set here, not once: KerasTuner clears the Keras session (and this policy) per trial.
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    nodes = instantiate(space, choose)
+    training = training_values(space, choose)
+    reg = _regularizer(training)
+    inputs: dict[str, Any] = {}
+    tensors: dict[str, Any] = {}
+    for node in nodes:
+        p = dict(node.params)
+        if node.type == "Input":
+            tensors[node.id] = _input_tensor(p, signature, inputs, node.id)
+            continue
+        args = [tensors[i] for i in node.inputs]
+        if node.type == "Output":
+            tensors[node.id] = _head(args[0], signature)
+            continue
+        if node.type == "MultiHeadAttention":
+            layer = keras.layers.MultiHeadAttention(p["num_heads"], p["key_dim"],
+                                                    name=node.id.replace("#", "_"))
+            tensors[node.id] = layer(args[0], args[0])
+            continue
+        layer = _make_layer(node.type, p, node.id, reg)
+        tensors[node.id] = layer(args if node.type in ("Add", "Concatenate", "Multiply") else args[0])
+    output = next(tensors[n.id] for n in nodes if n.type == "Output")
+    ordered = {k: inputs[k] for k in sorted(inputs)}
+    model = keras.Model(inputs=ordered, outputs=output, name=space.name.replace(" ", "_") or "model")
+    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature),
+                  metrics=make_metrics(signature))
+    return model
+
+
+def _input_tensor(p: dict[str, Any], signature: DataSignature, inputs: dict[str, Any],
+                  node_id: str) -> Any:
+    L = keras.layers
+    source = p["source"]
+    shape = tuple(signature.inputs[source])
+    if source not in inputs:
+        dtype = "int32" if source == "categorical" else "float32"
+        inputs[source] = keras.Input(shape=shape, name=source, dtype=dtype)
+    x = inputs[source]
+    safe = node_id.replace("#", "_")
+    if source == "numeric":
+        mean = np.asarray(signature.numeric_mean, dtype="float32")
+        var = np.asarray(signature.numeric_variance, dtype="float32")
+        return L.Normalization(mean=mean, variance=var, name=f"{safe}_normalize")(x)
+    if source == "categorical":
+        if p["encoding"] == "embedding":
+            e = L.Embedding(signature.categorical_tokens, p["embedding_dim"], name=f"{safe}_embed")(x)
+            return L.Flatten(name=f"{safe}_flatten")(e)
+        return L.CategoryEncoding(signature.categorical_tokens, output_mode="multi_hot",
+                                  name=f"{safe}_encode")(x)
+    if source == "image" and signature.image_scale != 1.0:
+        return L.Rescaling(signature.image_scale, name=f"{safe}_rescale")(x)
+    return x
+
+
+def _head(x: Any, signature: DataSignature) -> Any:
+    L = keras.layers
+    units = head_units(signature)
+    if signature.task == "regression":
+        y = L.Dense(1, name="head", dtype="float32")(x)
+        # The network learns at unit scale; the model still answers in the target's units.
+        return L.Rescaling(scale=signature.target_std, offset=signature.target_mean,
+                           name="to_target_units", dtype="float32")(y)
+    activation = "sigmoid" if units == 1 else "softmax"
+    return L.Dense(units, activation=activation, name="head", dtype="float32")(x)
+
+
+def average_models(members: list[keras.Model], signature: DataSignature) -> keras.Model:
+    """One model whose output is the mean of the members' (class probabilities or values).
+
+    The members are nested whole, renamed ``refit_1``, ``refit_2``…, behind inputs named and
+    shaped like theirs, so the result saves as legacy HDF5 and is fed exactly like one member.
+    """
+    first = members[0]
+    inputs = {name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+              for name, tensor in first.input.items()}
+    for index, member in enumerate(members, 1):
+        member.name = f"refit_{index}"
+    # float32 like the members' heads, also under a mixed-precision policy.
+    output = keras.layers.Average(name="average", dtype="float32")([member(inputs) for member in members])
+    model = keras.Model(inputs=inputs, outputs=output, name=f"average_of_{len(members)}")
+    model.compile(loss=make_loss(signature), metrics=make_metrics(signature))
+    return model
+
+
+def make_loss(signature: DataSignature) -> keras.losses.Loss:
+    if signature.task == "regression":
+        return keras.losses.MeanSquaredError()
+    if head_units(signature) == 1:
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
+    if signature.task == "regression":
+        return [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    if head_units(signature) == 1:
+        return [keras.metrics.BinaryAccuracy(name="accuracy")]
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr: Any = float(training["learning_rate"])
+    schedule = training["lr_schedule"]
+    if schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * int(training["epochs"])))
+    elif schedule == "exponential":
+        lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95)
+    name = training["optimizer"]
+    optimizers = keras.optimizers
+    if name == "adam":
+        return optimizers.Adam(lr)
+    if name == "adamw":
+        return optimizers.AdamW(lr, weight_decay=1e-4)
+    if name == "sgd":
+        return optimizers.SGD(lr, momentum=0.9, nesterov=True)
+    if name == "rmsprop":
+        return optimizers.RMSprop(lr)
+    if name == "adagrad":
+        return optimizers.Adagrad(lr)
+    if name == "adadelta":
+        return optimizers.Adadelta(lr)
+    raise ValueError(f"unknown optimizer {name}")
+
+
+class TrialCallback(keras.callbacks.Callback):
+    """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
+
+    def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: Any,
+                 deadline: float | None, batches: int | None, *, hard_deadline: bool = False) -> None:
+        super().__init__()
+        self.trial_id, self.listener, self.stop, self.deadline = trial_id, listener, stop, deadline
+        self.hard_deadline = hard_deadline
+        self.batches = batches
+        self.epoch = 0
+        self._last_report = 0.0
+        # Seconds spent in training steps (not validation, not checkpoints), epoch by epoch:
+        # what an epoch of a refit on the same rows costs; and in validation passes.
+        self.epoch_seconds: list[float] = []
+        self.validation_seconds = 0.0
+        self._epoch_started = self._last_batch = self._test_started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.epoch = epoch
+        self._epoch_started = self._last_batch = time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise SearchStopped("stopped by the user")
+        now = time.monotonic()
+        self._last_batch = now
+        if self.deadline is not None and now > self.deadline:
+            if self.hard_deadline:
+                raise BudgetSpent("time budget spent")
+            # A trial cut by the budget still counts, with the epochs it finished.
+            self.model.stop_training = True
+        if now - self._last_report >= 0.1:
+            self._last_report = now
+            self.listener(BatchProgress(trial_id=self.trial_id, epoch=self.epoch + 1, batch=batch + 1,
+                                        batches=self.batches))
+
+    def on_test_begin(self, logs: Any = None) -> None:
+        self._test_started = time.monotonic()
+
+    def on_test_end(self, logs: Any = None) -> None:
+        self.validation_seconds += time.monotonic() - self._test_started
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.epoch_seconds.append(self._last_batch - self._epoch_started)
+        metrics = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        self.listener(EpochEnded(trial_id=self.trial_id, epoch=epoch + 1, metrics=metrics))
+        loss = metrics.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise keras_tuner.errors.FailedTrialError(
+                f"the loss became {loss} at epoch {epoch + 1}; try a smaller learning rate")
+
+
+STREAM_BYTES = 64 * 1024 * 1024
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Feeds arrays batch by batch, so a large table is never copied whole into the backend."""
+
+    def __init__(self, x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0) -> None:
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(y)) if shuffle else np.arange(len(y))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[Any, np.ndarray]:
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        return {k: v[rows] for k, v in self.x.items()}, self.y[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.y))
+
+
+def nbytes(x: Any) -> int:
+    return sum(int(v.nbytes) for v in x.values()) if isinstance(x, dict) else int(getattr(x, "nbytes", 0))
+
+
+def _in_memory(x: Any) -> bool:
+    values = x.values() if isinstance(x, dict) else [x]
+    return all(isinstance(v, np.ndarray) for v in values) and nbytes(x) <= STREAM_BYTES
+
+
+class _InputBatches(keras.utils.PyDataset):
+    """Inputs only, in order, for ``predict`` on large or lazily decoded data."""
+
+    def __init__(self, x: Any, batch_size: int) -> None:
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
+        self.x, self.batch_size = x, batch_size
+        self.n = len(next(iter(x.values())))
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return ({k: v[rows] for k, v in self.x.items()},)
+
+
+def predict_arrays(model: keras.Model, x: Any, batch_size: int = 256) -> np.ndarray:
+    """``model.predict`` that streams large or lazily decoded inputs."""
+    if _in_memory(x):
+        return np.asarray(model.predict(dict(x), verbose=0, batch_size=batch_size))
+    return np.asarray(model.predict(_InputBatches(x, batch_size), verbose=0))
+
+
+def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, epochs: int,
+               validation_data: tuple[Any, np.ndarray] | None = None, **kwargs: Any) -> Any:
+    """``model.fit`` on arrays; past :data:`STREAM_BYTES` of inputs (or for images decoded on
+    demand) they are fed batch by batch."""
+    if _in_memory(x) and (validation_data is None or _in_memory(validation_data[0])):
+        return model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
+    train = ArrayBatches(x, y, batch_size, shuffle=True)
+    val = ArrayBatches(*validation_data, batch_size, shuffle=False) if validation_data is not None else None
+    return model.fit(train, epochs=epochs, validation_data=val, **kwargs)
+
+
+class SpecHyperModel(keras_tuner.HyperModel):
+    """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size."""
+
+    def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
+                 listener: Callable[[Event], None], stop: Any = None,
+                 max_epochs: int | None = None, patience: int | None = None,
+                 objective: str = "val_loss", mixed_precision: bool = False) -> None:
+        super().__init__(name=space.name)
+        self.space, self.signature, self.n_train = space, signature, n_train
+        self.listener, self.stop = listener, stop
+        self.max_epochs, self.patience, self.objective = max_epochs, patience, objective
+        self.mixed_precision = mixed_precision
+        self.trial_id = "?"
+        self.deadline: float | None = None
+        self.epoch_train_s: dict[str, float] = {}  # seconds of training steps per epoch, by trial
+        self.epoch_validation_s: dict[str, float] = {}  # seconds of validation per epoch, by trial
+
+    def _batch_size(self, hp: keras_tuner.HyperParameters) -> int:
+        value = self.space.training.get("batch_size", 32)
+        return int(hp.get("training.batch_size")) if "training.batch_size" in hp.values else int(value)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        choose = kt_chooser(hp)
+        training = training_values(self.space, choose)
+        steps = max(1, math.ceil(self.n_train / int(training["batch_size"])))
+        return build_model(self.space, self.signature, choose, steps_per_epoch=steps,
+                           mixed_precision=self.mixed_precision)
+
+    def epochs_for(self) -> int:
+        epochs = int(self.space.training_value("epochs"))
+        return min(epochs, self.max_epochs) if self.max_epochs else epochs
+
+    def patience_for(self) -> int:
+        """Early-stopping patience in epochs (0: none)."""
+        return self.patience if self.patience is not None else int(self.space.training_value("patience"))
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        batch_size = self._batch_size(hp)
+        epochs = kwargs.pop("epochs", None) or self.epochs_for()
+        patience = self.patience_for()
+        callbacks = list(kwargs.pop("callbacks", []) or [])
+        batches = math.ceil(self.n_train / batch_size)
+        reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches)
+        callbacks.append(reporter)
+        if patience > 0:
+            mode = "min" if "loss" in self.objective or "error" in self.objective else "max"
+            callbacks.append(keras.callbacks.EarlyStopping(self.objective, patience=patience, mode=mode,
+                                                           restore_best_weights=True))
+        kwargs.setdefault("verbose", 0)
+        x, y = args[0], args[1]
+        history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
+                             **kwargs)
+        if reporter.epoch_seconds:
+            # The median: a process's first epoch also pays for TensorFlow's start-up (seconds).
+            self.epoch_train_s[self.trial_id] = float(np.median(reporter.epoch_seconds))
+            self.epoch_validation_s[self.trial_id] = reporter.validation_seconds / len(reporter.epoch_seconds)
+        return history

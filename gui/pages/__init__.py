@@ -1,0 +1,1 @@
+"""The window's pages: Data, Network, Search, Results."""

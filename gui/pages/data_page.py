@@ -1,0 +1,542 @@
+"""The Data page: open a file, look at it, choose the target, the task, the columns and the split.
+
+Loading and profiling run in a worker thread (:class:`~.tasks.TaskRunner`); a failed load shows
+its one-line message in the page's banner and leaves the previous dataset in place.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QImage, QPixmap, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from automl_studio.gui.models.table_models import ColumnsModel, DatasetPreviewModel
+from automl_studio.gui.undo import ValueCommand
+from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
+from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, reprofile
+from automl_studio.gui.workers.tasks import TaskRunner
+
+TASK_CHOICES = ("auto", "classification", "regression")
+THUMBNAILS_PER_CLASS = 8
+NO_WARNINGS = "✔ No warnings: the data looks ready to search."
+
+
+class DataPage(QWidget):
+    """Opens a dataset and holds the user's choices about it.
+
+    Signals:
+        datasetLoaded(summary): a new dataset replaced the old one; ``summary`` is a dict with
+            ``path``, ``kind``, ``rows`` and ``columns``.
+        loadFailed(message): loading failed (the banner shows ``message``); nothing changed.
+        profileChanged(summary): the target, task or columns changed and the data was profiled
+            again; ``summary`` has ``target``, ``task`` and ``warnings``.
+    """
+
+    datasetLoaded = Signal(dict)
+    loadFailed = Signal(str)
+    profileChanged = Signal(dict)
+    openRequested = Signal()
+    demoRequested = Signal()
+
+    def __init__(self, undo_stack: QUndoStack | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        name_widget(self, "dataPage", "Data page")
+        self._undo = undo_stack or QUndoStack(self)
+        self._dataset: Any = None
+        self._profile: Any = None
+        self._exclude: set[str] = set()
+        self._include: set[str] = set()
+        self._pending: dict[str, Any] | None = None
+        self._syncing = False
+        self._loader = TaskRunner(self)
+        self._profiler = TaskRunner(self)
+        self._build()
+        self._loader.progressed.connect(self._on_load_progress)
+        self._loader.finished.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_load_failed)
+        self._loader.runningChanged.connect(self._on_loading_changed)
+        self._profiler.finished.connect(self._on_profiled)
+        self._profiler.failed.connect(self._on_profile_failed)
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(8)
+        header_row = QHBoxLayout()
+        header_row.addWidget(page_header(
+            "Data", "Open a CSV, Parquet, NumPy (.npz/.npy) file or a folder of images "
+            "(one subfolder per class), then choose what to predict."), 1)
+        self.open_button = name_widget(QPushButton("Open dataset…"), "openDataset",
+                                       "Open dataset", "Open a data file or image folder")
+        self.open_button.clicked.connect(self.openRequested)
+        header_row.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(header_row)
+
+        self.banner = Banner("dataBanner")
+        layout.addWidget(self.banner)
+
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.progress_label = QLabel("Loading…")
+        self.load_progress = name_widget(QProgressBar(), "loadProgress", "Loading progress")
+        self.load_progress.setRange(0, 1000)
+        self.cancel_button = name_widget(QPushButton("Cancel"), "cancelLoad", "Cancel loading")
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        row.addWidget(self.progress_label)
+        row.addWidget(self.load_progress, 1)
+        row.addWidget(self.cancel_button)
+        self.progress_row.hide()
+        layout.addWidget(self.progress_row)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_empty())
+        self.stack.addWidget(self._build_content())
+        layout.addWidget(self.stack, 1)
+
+    def _build_empty(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.addStretch(2)
+        self.empty = empty_state("Open a dataset to begin\n\nFile ▸ Open dataset…, or drop a CSV, "
+                                 "Parquet, NumPy file or an image folder onto the window",
+                                 "dataEmptyState")
+        layout.addWidget(self.empty)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        open_button = name_widget(QPushButton("Open dataset…"), "emptyOpenDataset", "Open dataset")
+        open_button.setProperty("role", "primary")
+        open_button.clicked.connect(self.openRequested)
+        demo_button = name_widget(QPushButton("Try the demo data (iris)"), "openDemoDataset",
+                                  "Open the demo dataset")
+        demo_button.clicked.connect(self.demoRequested)
+        row.addWidget(open_button)
+        row.addWidget(demo_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(3)
+        return box
+
+    def _build_content(self) -> QWidget:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.summary_label = name_widget(QLabel(), "datasetSummary", "Dataset summary")
+        self.summary_label.setWordWrap(True)
+        left_layout.addWidget(self.summary_label)
+        self.preview_model = DatasetPreviewModel(self)
+        self.table = name_widget(QTableView(), "datasetTable", "Dataset preview")
+        self.table.setModel(self.preview_model)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setDefaultSectionSize(110)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(200)  # never scan a million rows
+        left_layout.addWidget(self.table, 1)
+        self.thumbnails = QScrollArea()
+        name_widget(self.thumbnails, "imageThumbnails", "Example images per class")
+        self.thumbnails.setWidgetResizable(True)
+        self.thumbnails.hide()
+        left_layout.addWidget(self.thumbnails, 1)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        right.setMinimumWidth(340)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 0, 0, 0)
+        target_box = QGroupBox("Prediction")
+        form = QFormLayout(target_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.target_combo = name_widget(QComboBox(), "targetColumn", "Target column",
+                                        "The column the network learns to predict")
+        self.target_combo.currentIndexChanged.connect(self._on_target_edited)
+        self.task_combo = name_widget(QComboBox(), "taskChoice", "Task",
+                                      "Auto detects classification or regression from the target")
+        self.task_combo.addItems([t.capitalize() for t in TASK_CHOICES])
+        self.task_combo.currentIndexChanged.connect(self._on_task_edited)
+        self.detected_label = name_widget(QLabel("Detected: —"), "detectedTask", "Detected task")
+        form.addRow("Target", self.target_combo)
+        form.addRow("Task", self.task_combo)
+        self.detected_label.setWordWrap(True)
+        form.addRow(self.detected_label)  # a row of its own: class lists can be long
+        right_layout.addWidget(target_box)
+
+        split_box = QGroupBox("Split")
+        split = QFormLayout(split_box)
+        split.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.validation_spin = self._fraction_spin("validationFraction", "Validation fraction", 0.2)
+        self.test_spin = self._fraction_spin("testFraction", "Test fraction", 0.2, minimum=0.0)
+        self.seed_spin = name_widget(QSpinBox(), "splitSeed", "Random seed",
+                                     "Seed for the split and the search")
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setMinimumWidth(90)
+        self.seed_spin.setValue(1)
+        split.addRow("Validation", self.validation_spin)
+        split.addRow("Test", self.test_spin)
+        split.addRow("Seed", self.seed_spin)
+        right_layout.addWidget(split_box)
+
+        columns_box = QGroupBox("Columns")
+        columns_layout = QVBoxLayout(columns_box)
+        self.columns_model = ColumnsModel(self)
+        self.columns_model.usageChangeRequested.connect(self._on_usage_requested)
+        self.columns_view = name_widget(QTableView(), "columnList", "Columns",
+                                        "Untick a column to leave it out of the model")
+        self.columns_view.setModel(self.columns_model)
+        self.columns_view.verticalHeader().hide()
+        self.columns_view.verticalHeader().setDefaultSectionSize(24)
+        self.columns_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.columns_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        columns_layout.addWidget(self.columns_view)
+        right_layout.addWidget(columns_box, 1)
+
+        warn_box = QGroupBox("Warnings")
+        warn_layout = QVBoxLayout(warn_box)
+        self.warnings_label = name_widget(QLabel(NO_WARNINGS), "profileWarnings", "Data warnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        warn_layout.addWidget(self.warnings_label)
+        right_layout.addWidget(warn_box)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        return splitter
+
+    def _fraction_spin(self, name: str, label: str, value: float, minimum: float = 0.05) -> QDoubleSpinBox:
+        spin = name_widget(QDoubleSpinBox(), name, label)
+        spin.setRange(minimum, 0.5)
+        spin.setSingleStep(0.05)
+        spin.setDecimals(2)
+        spin.setMinimumWidth(90)
+        spin.setValue(value)
+        key = name
+        spin.valueChanged.connect(lambda v, s=spin, k=key: self._on_spin_edited(s, k, v))
+        spin.setProperty("lastValue", value)
+        return spin
+
+    # ----------------------------------------------------------------- state
+    @property
+    def dataset(self) -> Any:
+        return self._dataset
+
+    @property
+    def profile(self) -> Any:
+        return self._profile
+
+    @property
+    def loading(self) -> bool:
+        return self._loader.running
+
+    def target(self) -> str | None:
+        return self.target_combo.currentText() or None if self.target_combo.isEnabled() else None
+
+    def task(self) -> str:
+        return TASK_CHOICES[max(self.task_combo.currentIndex(), 0)]
+
+    def detected_task(self) -> str | None:
+        return self._profile.task if self._profile is not None else None
+
+    def config_fields(self) -> dict[str, Any]:
+        """The parts of a :class:`SearchConfig` this page decides."""
+        return {
+            "data_path": self._dataset.path if self._dataset is not None else "",
+            "target": self.target() if self._dataset is not None and self._dataset.kind == "table" else None,
+            "task": self.task(),
+            "exclude_columns": tuple(sorted(self._exclude)),
+            "include_columns": tuple(sorted(self._include)),
+            "validation_fraction": round(self.validation_spin.value(), 4),
+            "test_fraction": round(self.test_spin.value(), 4),
+            "seed": self.seed_spin.value(),
+        }
+
+    def apply_config(self, config: Any) -> None:
+        """Restores the page from a saved config: opens its data, then its choices."""
+        self._pending = {
+            "target": config.target, "task": config.task,
+            "exclude": set(config.exclude_columns), "include": set(config.include_columns),
+        }
+        self._syncing = True
+        self.validation_spin.setValue(config.validation_fraction)
+        self.test_spin.setValue(config.test_fraction)
+        self.seed_spin.setValue(config.seed)
+        self._syncing = False
+        self.open_dataset(config.data_path)
+
+    # ----------------------------------------------------------------- loading
+    def open_dataset(self, path: str) -> None:
+        """Starts loading ``path`` in the background; the current dataset stays until it succeeds."""
+        self.banner.clear()
+        self.progress_label.setText(f"Loading {os.path.basename(os.path.normpath(path))}…")
+        self.load_progress.setValue(0)
+        self._loader.start(load_and_profile, path=str(path))
+
+    @Slot()
+    def cancel_loading(self) -> None:
+        if self._loader.running:
+            self._loader.cancel()
+            self._pending = None
+            self.banner.show_message("Loading cancelled; the previous data is unchanged.", "info")
+
+    @Slot(bool)
+    def _on_loading_changed(self, running: bool) -> None:
+        self.progress_row.setVisible(running)
+        self.open_button.setEnabled(not running)
+
+    @Slot(float)
+    def _on_load_progress(self, fraction: float) -> None:
+        self.load_progress.setValue(int(fraction * 1000))
+
+    @Slot(str, str)
+    def _on_load_failed(self, kind: str, message: str) -> None:
+        self._pending = None
+        if kind == "cancelled":
+            self.banner.show_message("Loading cancelled; the previous data is unchanged.", "info")
+        else:
+            prefix = "" if kind == "user" else "Could not load the data: "
+            self.banner.show_message(prefix + message, "error")
+        self.loadFailed.emit(message)
+
+    @Slot(object)
+    def _on_loaded(self, loaded: LoadedData) -> None:
+        ds = loaded.dataset
+        self._dataset, self._profile = ds, loaded.profile
+        self._exclude, self._include = set(), set()
+        self._undo.clear()
+        self.preview_model.set_dataset(ds)
+        self._syncing = True
+        self.target_combo.clear()
+        self.target_combo.addItems(ds.columns)
+        self.target_combo.setEnabled(ds.kind == "table")
+        if ds.kind != "table":
+            self.target_combo.addItem("y (labels)")
+        target = loaded.profile.target if loaded.profile is not None else None
+        if ds.kind == "table" and target:
+            self.target_combo.setCurrentText(target)
+        self.target_combo.setProperty("lastValue", target or "")
+        self.task_combo.setCurrentIndex(0)
+        self.task_combo.setProperty("lastValue", "auto")
+        self._syncing = False
+        self._show_media(ds)
+        self.stack.setCurrentIndex(1)
+        self._show_profile()
+        if loaded.problem:
+            self.banner.show_message(loaded.problem, "warning")
+        self.datasetLoaded.emit({"path": ds.path, "kind": ds.kind, "rows": ds.n_rows,
+                                 "columns": ds.columns})
+        pending, self._pending = self._pending, None
+        if pending:
+            self._restore(pending)
+        elif loaded.profile is not None:
+            self.profileChanged.emit(self._profile_summary())
+
+    def _restore(self, pending: dict[str, Any]) -> None:
+        self._syncing = True
+        if pending.get("target") and self._dataset.kind == "table":
+            self.target_combo.setCurrentText(pending["target"])
+            self.target_combo.setProperty("lastValue", pending["target"])
+        if pending.get("task") in TASK_CHOICES:
+            self.task_combo.setCurrentIndex(TASK_CHOICES.index(pending["task"]))
+            self.task_combo.setProperty("lastValue", pending["task"])
+        self._syncing = False
+        self._exclude, self._include = set(pending["exclude"]), set(pending["include"])
+        self._reprofile()
+
+    def _show_media(self, ds: Any) -> None:
+        is_images = ds.x is not None and ds.x.ndim == 4
+        self.table.setVisible(not is_images)
+        self.thumbnails.setVisible(is_images)
+        if is_images:
+            self.thumbnails.setWidget(self._thumbnail_strip(ds))
+        if ds.kind == "table":
+            text = f"<b>{os.path.basename(ds.path)}</b> — {ds.n_rows:,} rows × {len(ds.columns)} columns"
+        else:
+            y = ds.y
+            ytext = f"y: shape {tuple(y.shape)}, dtype {y.dtype}" if y is not None else "no labels"
+            text = (f"<b>{os.path.basename(os.path.normpath(ds.path))}</b> — {ds.kind}: "
+                    f"x: shape {tuple(ds.x.shape)}, dtype {ds.x.dtype} · {ytext}")
+        self.summary_label.setText(text)
+
+    def _thumbnail_strip(self, ds: Any) -> QWidget:
+        import numpy as np
+
+        box = QWidget()
+        box.setObjectName("thumbnailStrip")
+        layout = QVBoxLayout(box)
+        y = ds.y if ds.y is not None else np.zeros(len(ds.x), dtype=int)
+        classes = list(ds.class_names) if ds.class_names else [str(v) for v in np.unique(y)]
+        keys = range(len(classes)) if ds.class_names else np.unique(y)
+        for name, key in zip(classes, keys, strict=False):
+            idx = np.flatnonzero(y == key)[:THUMBNAILS_PER_CLASS]
+            row = QHBoxLayout()
+            label = QLabel(f"<b>{name}</b><br>{int(np.sum(y == key))} images")
+            label.setFixedWidth(110)
+            row.addWidget(label)
+            for i in idx:
+                row.addWidget(self._thumbnail(ds.x[i]))
+            row.addStretch(1)
+            layout.addLayout(row)
+        layout.addStretch(1)
+        return box
+
+    @staticmethod
+    def _thumbnail(image: Any) -> QLabel:
+        import numpy as np
+
+        arr = np.asarray(image)
+        if arr.dtype != np.uint8:
+            lo, hi = float(arr.min()), float(arr.max())
+            arr = ((arr - lo) / (hi - lo or 1.0) * 255).astype(np.uint8)
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        arr = np.ascontiguousarray(arr)
+        h, w = arr.shape[:2]
+        if arr.ndim == 2:
+            qimage = QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_Grayscale8)
+        else:
+            arr = np.ascontiguousarray(arr[:, :, :3])
+            qimage = QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888)
+        label = QLabel()
+        label.setPixmap(QPixmap.fromImage(qimage.copy()).scaled(
+            56, 56, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        label.setFrameShape(QLabel.Shape.StyledPanel)
+        return label
+
+    # ----------------------------------------------------------------- profile
+    def _show_profile(self) -> None:
+        profile = self._profile
+        self.columns_model.set_profile(profile)
+        self.preview_model.set_target(profile.target if profile is not None else None)
+        self.table.resizeColumnsToContents()
+        if profile is None:
+            self.detected_label.setText("Detected: —")
+            self.warnings_label.setText(NO_WARNINGS)
+            return
+        classes = ""
+        if profile.class_names:
+            pairs = ", ".join(f"{n} ({c})" for n, c in
+                              zip(profile.class_names[:6], profile.class_counts[:6], strict=False))
+            more = "…" if len(profile.class_names) > 6 else ""
+            classes = f" — {len(profile.class_names)} classes: {pairs}{more}"
+        self.detected_label.setText(f"Detected: <b>{profile.task}</b>{classes}")
+        warnings = list(profile.warnings)
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings) if warnings else NO_WARNINGS)
+
+    def _profile_summary(self) -> dict[str, Any]:
+        p = self._profile
+        return {"target": p.target, "task": p.task, "warnings": list(p.warnings),
+                "data_kind": p.data_kind, "rows": p.rows}
+
+    def _reprofile(self) -> None:
+        if self._dataset is None:
+            return
+        self._profiler.start(reprofile, dataset=self._dataset,
+                             target=self.target() if self._dataset.kind == "table" else None,
+                             task=self.task(), exclude=tuple(sorted(self._exclude)),
+                             include=tuple(sorted(self._include)))
+
+    @Slot(object)
+    def _on_profiled(self, profile: Any) -> None:
+        self._profile = profile
+        self.banner.clear()
+        self._show_profile()
+        self.profileChanged.emit(self._profile_summary())
+
+    @Slot(str, str)
+    def _on_profile_failed(self, kind: str, message: str) -> None:
+        self.banner.show_message(message, "error")
+
+    # ----------------------------------------------------------------- edits (undoable)
+    @Slot(int)
+    def _on_target_edited(self, _index: int) -> None:
+        if self._syncing or self._dataset is None:
+            return
+        new = self.target_combo.currentText()
+        old = self.target_combo.property("lastValue") or (self._profile.target if self._profile else new)
+        self._undo.push(ValueCommand(f"Target {new}", self._set_target, old, new))
+
+    def _set_target(self, value: str) -> None:
+        self._syncing = True
+        self.target_combo.setCurrentText(value)
+        self.target_combo.setProperty("lastValue", value)
+        self._syncing = False
+        self._reprofile()
+
+    @Slot(int)
+    def _on_task_edited(self, index: int) -> None:
+        if self._syncing or self._dataset is None:
+            return
+        old = self.task_combo.property("lastValue") or "auto"
+        self._undo.push(ValueCommand(f"Task {TASK_CHOICES[index]}", self._set_task, old,
+                                     TASK_CHOICES[index]))
+
+    def _set_task(self, value: str) -> None:
+        self._syncing = True
+        self.task_combo.setCurrentIndex(TASK_CHOICES.index(value))
+        self.task_combo.setProperty("lastValue", value)
+        self._syncing = False
+        self._reprofile()
+
+    def _on_spin_edited(self, spin: QDoubleSpinBox, key: str, value: float) -> None:
+        if self._syncing:
+            spin.setProperty("lastValue", value)
+            return
+        old = spin.property("lastValue")
+
+        def apply(v: float, s: QDoubleSpinBox = spin) -> None:
+            self._syncing = True
+            s.setValue(v)
+            s.setProperty("lastValue", v)
+            self._syncing = False
+
+        self._undo.push(ValueCommand(spin.accessibleName(), apply, old, value, merge_key=key))
+
+    @Slot(str, bool)
+    def _on_usage_requested(self, name: str, used: bool) -> None:
+        old = (set(self._exclude), set(self._include))
+        exclude, include = set(self._exclude), set(self._include)
+        if used:
+            if name in exclude:
+                exclude.discard(name)
+            else:
+                include.add(name)
+        else:
+            if name in include:
+                include.discard(name)
+            else:
+                exclude.add(name)
+        verb = "Include" if used else "Exclude"
+        self._undo.push(ValueCommand(f"{verb} column {name}", self._set_usage, old, (exclude, include)))
+
+    def _set_usage(self, value: tuple[set[str], set[str]]) -> None:
+        self._exclude, self._include = set(value[0]), set(value[1])
+        self._reprofile()
+
+    def shutdown(self) -> None:
+        self._loader.shutdown()
+        self._profiler.shutdown()

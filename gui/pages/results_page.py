@@ -1,0 +1,374 @@
+"""The Results page: the best trial, its test metrics, a confusion matrix or a
+predicted-vs-actual plot, and exporting the best model.
+
+Exporting needs Keras, so it runs ``engine.search.session.export_project`` in a child process
+(``call_in_child``) from a worker thread; the page shows the round-trip check's result.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
+from automl_studio.gui.workers.tasks import TaskRunner
+
+_Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+METRIC_LABELS = {
+    "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
+    "precision_macro": "Precision (macro)", "recall_macro": "Recall (macro)",
+    "f1_macro": "F1 (macro)", "roc_auc": "ROC AUC", "rmse": "RMSE", "mae": "MAE", "r2": "R²",
+    "loss": "Loss", "n": "Test rows",
+}
+
+
+def model_description(refits: int) -> str:
+    """What the exported model is, from ``search_finished``'s ``refits``."""
+    if refits > 1:
+        return f"average of {refits} refits on train + validation (one seed each)"
+    if refits == 1:
+        return "refit on train + validation"
+    return "the best trial as trained (no refit)"
+
+
+def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any,
+               cancel: Any) -> dict[str, Any]:
+    """Exports the best model in a child process (Keras never loads in the window's process)."""
+    from automl_studio.engine.core.errors import ExportError
+    from automl_studio.engine.process.runner import ChildCallError, call_in_child
+
+    try:
+        return dict(call_in_child("automl_studio.engine.search.session:export_project",
+                                  {"project_dir": project_dir, "dest": dest, "formats": formats},
+                                  timeout=600))
+    except ChildCallError as exc:
+        raise ExportError(str(exc)) from None
+
+
+class ConfusionMatrixModel(QAbstractTableModel):
+    """Rows are the actual classes, columns the predicted ones; cells shaded by row share."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._matrix: list[list[int]] = []
+        self._names: list[str] = []
+        self._colour = QColor("#2b6cd4")
+
+    def set_matrix(self, matrix: list[list[int]], names: list[str], colour: QColor) -> None:
+        self.beginResetModel()
+        self._matrix = [list(map(int, row)) for row in matrix]
+        self._names = list(names) or [str(i) for i in range(len(matrix))]
+        self._colour = colour
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._matrix)
+
+    def columnCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._matrix)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        value = self._matrix[index.row()][index.column()]
+        share = value / max(sum(self._matrix[index.row()]), 1)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(value)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            colour = QColor(self._colour)
+            colour.setAlphaF(0.08 + 0.8 * share)
+            return QBrush(colour)
+        if role == Qt.ItemDataRole.ForegroundRole and share > 0.55:
+            return QBrush(QColor("white"))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"actual {self._names[index.row()]}, predicted {self._names[index.column()]}: "
+                    f"{value} ({100 * share:.0f}% of the row)")
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole or section >= len(self._names):
+            return None
+        prefix = "pred. " if orientation == Qt.Orientation.Horizontal else "actual "
+        return prefix + self._names[section]
+
+
+class ResultsPage(QWidget):
+    """The outcome of the last search and the export of its best model.
+
+    Signals:
+        exportFinished(result): ``export_project``'s dict (``files``, ``verified``,
+            ``max_abs_diff``).
+        exportFailed(message)
+    """
+
+    exportFinished = Signal(dict)
+    exportFailed = Signal(str)
+    exportRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        name_widget(self, "resultsPage", "Results page")
+        self._project_dir: str | None = None
+        self._result: dict[str, Any] | None = None
+        self._exporter = TaskRunner(self)
+        self._exporter.finished.connect(self._on_exported)
+        self._exporter.failed.connect(self._on_export_failed)
+        self._build()
+        self.set_result(None, None)
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(8)
+        top = QHBoxLayout()
+        top.addWidget(page_header("Results", "The best network found, scored on the held-out "
+                                  "test split, ready to export."), 1)
+        self.h5_check = name_widget(QCheckBox(".h5"), "exportH5", "Export HDF5 (.h5)")
+        self.h5_check.setChecked(True)
+        self.keras_check = name_widget(QCheckBox(".keras"), "exportKeras", "Export Keras (.keras)")
+        self.export_button = name_widget(QPushButton("Export best model…"), "exportModel",
+                                         "Export best model",
+                                         "Write the best model as .h5 and/or .keras and check it")
+        self.export_button.setProperty("role", "primary")
+        self.export_button.clicked.connect(self.exportRequested)
+        for w in (self.h5_check, self.keras_check, self.export_button):
+            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
+        self.banner = Banner("resultsBanner")
+        layout.addWidget(self.banner)
+        self.export_status = name_widget(QLabel(), "exportStatus", "Export result")
+        self.export_status.setWordWrap(True)
+        self.export_status.setContentsMargins(10, 6, 10, 6)
+        self.export_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_status.hide()
+        layout.addWidget(self.export_status)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(empty_state("No results yet\n\nRun a search on the Search page; "
+                                         "its best network appears here.", "resultsEmptyState"))
+        self.stack.addWidget(self._build_content())
+        layout.addWidget(self.stack, 1)
+
+    def _build_content(self) -> QWidget:
+        content = QWidget()
+        grid = QHBoxLayout(content)
+        grid.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        self.best_box = QGroupBox("Best trial")
+        self.best_form = QFormLayout(self.best_box)
+        left.addWidget(self.best_box)
+        self.metrics_box = QGroupBox("Test metrics")
+        self.metrics_grid = QGridLayout(self.metrics_box)
+        self.metrics_grid.setHorizontalSpacing(24)
+        left.addWidget(self.metrics_box)
+        self.files_label = name_widget(QLabel(), "exportedFiles", "Files written by the search")
+        self.files_label.setWordWrap(True)
+        self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        left.addWidget(self.files_label)
+        left.addStretch(1)
+        grid.addLayout(left, 2)
+
+        self.detail_box = QGroupBox("Confusion matrix (test split)")
+        detail = QVBoxLayout(self.detail_box)
+        self.detail_stack = QStackedWidget()
+        self.confusion_model = ConfusionMatrixModel(self)
+        self.confusion_view = name_widget(QTableView(), "confusionMatrix", "Confusion matrix")
+        self.confusion_view.setModel(self.confusion_model)
+        self.confusion_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.confusion_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.detail_stack.addWidget(self.confusion_view)
+        self._regression_host = QWidget()
+        self._regression_layout = QVBoxLayout(self._regression_host)
+        self._regression_layout.setContentsMargins(0, 0, 0, 0)
+        self.detail_stack.addWidget(self._regression_host)
+        self.detail_stack.addWidget(empty_state("No test predictions were reported.",
+                                                "resultsNoDetail"))
+        detail.addWidget(self.detail_stack)
+        grid.addWidget(self.detail_box, 3)
+        self._regression_plot: Any = None
+        return content
+
+    # ----------------------------------------------------------------- results
+    def set_result(self, finish: dict[str, Any] | None, project_dir: str | None) -> None:
+        """Shows a ``search_finished`` event (or ``None`` for the empty state)."""
+        self._result = finish
+        self._project_dir = project_dir
+        has_best = bool(finish and finish.get("best_trial_id") is not None)
+        self.export_button.setEnabled(has_best and project_dir is not None)
+        self.stack.setCurrentIndex(1 if has_best else 0)
+        if not has_best or finish is None:
+            return
+        self._fill_best(finish)
+        metrics = dict(finish.get("test_metrics") or {})
+        self._fill_metrics(metrics)
+        self._fill_detail(metrics)
+        exported = finish.get("exported") or []
+        self.files_label.setText("Saved by the search: " + ", ".join(map(str, exported))
+                                 if exported else "")
+
+    def _clear_layout(self, layout: Any) -> None:
+        while layout.count():
+            item = layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+
+    def _fill_best(self, finish: dict[str, Any]) -> None:
+        self._clear_layout(self.best_form)
+        score = finish.get("best_score")
+        rows = [("Trial", str(finish.get("best_trial_id"))),
+                ("Score", f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
+                ("Search", str(finish.get("status", "")))]
+        refits = finish.get("refits")
+        if isinstance(refits, int):  # older projects' events do not say
+            rows.append(("Model", model_description(refits)))
+        for key, value in (finish.get("best_hyperparameters") or {}).items():
+            rows.append((key, f"{value:.4g}" if isinstance(value, float) else str(value)))
+        for label, value in rows:
+            text = QLabel(value)
+            text.setObjectName(f"best_{label}")
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.best_form.addRow(label, text)
+
+    def _fill_metrics(self, metrics: dict[str, Any]) -> None:
+        self._clear_layout(self.metrics_grid)
+        shown = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float))
+                 and not isinstance(v, bool)]
+        if not shown:
+            self.metrics_grid.addWidget(QLabel("No test metrics (no test split?)"), 0, 0)
+        for i, (key, value) in enumerate(shown):
+            card = QVBoxLayout()
+            number = QLabel(str(value) if isinstance(value, int) else f"{value:.3f}"
+                            if abs(value) < 1000 else f"{value:.4g}")
+            number.setObjectName(f"metric_{key}")
+            number.setAccessibleName(METRIC_LABELS.get(key, key))
+            number.setProperty("role", "metricValue")
+            name = QLabel(METRIC_LABELS.get(key, key))
+            name.setProperty("role", "metricName")
+            card.addWidget(number)
+            card.addWidget(name)
+            self.metrics_grid.addLayout(card, i // 3, i % 3)
+
+    def _fill_detail(self, metrics: dict[str, Any]) -> None:
+        matrix = metrics.get("confusion_matrix")
+        sample = metrics.get("sample") or {}
+        if matrix:
+            self.detail_box.setTitle("Confusion matrix (test split)")
+            colour = self.palette().color(QPalette.ColorRole.Highlight)
+            self.confusion_model.set_matrix(matrix, list(metrics.get("class_names") or []), colour)
+            self.detail_stack.setCurrentIndex(0)
+        elif sample.get("actual"):
+            self.detail_box.setTitle("Predicted vs actual (test split)")
+            self._plot_regression(sample["actual"], sample["predicted"])
+            self.detail_stack.setCurrentIndex(1)
+        else:
+            self.detail_stack.setCurrentIndex(2)
+
+    def _plot_regression(self, actual: list[float], predicted: list[float]) -> None:
+        import pyqtgraph as pg
+
+        if self._regression_plot is None:
+            self._regression_plot = pg.PlotWidget()
+            self._regression_plot.setObjectName("predictedVsActualPlot")
+            self._regression_plot.setAccessibleName("Predicted versus actual")
+            item = self._regression_plot.getPlotItem()
+            item.setLabel("bottom", "actual")
+            item.setLabel("left", "predicted")
+            item.showGrid(x=True, y=True, alpha=0.15)
+            self._scatter = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(43, 108, 212, 150))
+            self._diagonal = item.plot([], [], pen=pg.mkPen("#e07b00", width=2,
+                                                            style=Qt.PenStyle.DashLine))
+            item.addItem(self._scatter)
+            self._regression_layout.addWidget(self._regression_plot)
+        self._scatter.setData(x=list(map(float, actual)), y=list(map(float, predicted)))
+        lo = min(min(actual), min(predicted))
+        hi = max(max(actual), max(predicted))
+        self._diagonal.setData([lo, hi], [lo, hi])
+
+    # ----------------------------------------------------------------- export
+    def formats(self) -> list[str]:
+        formats = [f for f, box in (("h5", self.h5_check), ("keras", self.keras_check))
+                   if box.isChecked()]
+        return formats or ["h5"]
+
+    def choose_destination(self, start_dir: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export best model",
+                                              os.path.join(start_dir, "best_model.h5"),
+                                              "Keras HDF5 (*.h5);;Keras v3 (*.keras)")
+        return path or None
+
+    def export_to(self, dest: str, formats: list[str] | None = None) -> None:
+        """Exports the best model to ``dest`` in a child process (results arrive by signal)."""
+        if self._project_dir is None:
+            self.banner.show_message("Nothing to export yet: run or open a search first.")
+            return
+        self.banner.clear()
+        self._set_export_status(f"Exporting to {dest}…  (Keras loads in a separate process)", "busy")
+        self.export_button.setEnabled(False)
+        self._exporter.start(run_export, project_dir=self._project_dir, dest=str(dest),
+                             formats=list(formats or self.formats()))
+
+    @property
+    def exporting(self) -> bool:
+        return self._exporter.running
+
+    @Slot(object)
+    def _on_exported(self, result: dict[str, Any]) -> None:
+        self.export_button.setEnabled(True)
+        files = "\n".join(map(str, result.get("files", [])))
+        if result.get("verified"):
+            check = (f"✔ round-trip check passed (reloaded model matches, max |Δ| = "
+                     f"{float(result.get('max_abs_diff', 0.0)):.2g})")
+        else:
+            check = (f"✘ round-trip check FAILED (max |Δ| = "
+                     f"{float(result.get('max_abs_diff', float('nan'))):.2g})")
+        self._set_export_status(f"{check}\n{files}", "ok" if result.get("verified") else "bad")
+        self.exportFinished.emit(dict(result))
+
+    def _set_export_status(self, text: str, level: str) -> None:
+        self.export_status.setProperty("level", level)
+        self.export_status.style().unpolish(self.export_status)
+        self.export_status.style().polish(self.export_status)
+        self.export_status.setText(text)
+        self.export_status.show()
+
+    @Slot(str, str)
+    def _on_export_failed(self, _kind: str, message: str) -> None:
+        self.export_button.setEnabled(True)
+        self.export_status.hide()
+        self.banner.show_message(f"Export failed: {message}")
+        self.exportFailed.emit(message)
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown(timeout_ms=60_000)
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)

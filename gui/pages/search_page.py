@@ -1,0 +1,587 @@
+"""The Search page: search settings, Start/Stop/Resume, live plots, the trials table and a log.
+
+The page shows a search; :class:`~.search_worker.SearchController` runs it. The window builds the
+:class:`SearchConfig` (from every page) and calls :meth:`SearchPage.run`.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from automl_studio.engine.search.distributed import joining_command
+from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
+from automl_studio.gui.widgets import Banner, name_widget, page_header
+from automl_studio.gui.workers.search_worker import SearchController
+
+TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
+          ("hyperband", "Hyperband"), ("grid", "Grid search"))
+OBJECTIVES = ("val_loss", "val_accuracy", "val_auc", "val_mae", "val_rmse")
+LOG_LINES = 5000
+START_TIP = "Start a new search (Ctrl+R)"
+UNAUTHENTICATED = ("KerasTuner's oracle port is unauthenticated: anyone who can reach it can join the "
+                   "search and see its settings. Open it only on a trusted network.")
+
+
+class SearchPage(QWidget):
+    """Search settings and the live view of a running (or opened) search.
+
+    Signals:
+        startRequested / resumeRequested / stopRequested: the buttons (the window acts on them).
+        finished(event): the search ended and its worker is done (the ``search_finished`` event,
+            or a synthetic one when the process died without sending it).
+        trialSelected(trial_id): the user picked a trial in the table.
+    """
+
+    startRequested = Signal()
+    resumeRequested = Signal()
+    stopRequested = Signal()
+    finished = Signal(dict)
+    stateChanged = Signal(str)
+    trialSelected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        name_widget(self, "searchPage", "Search page")
+        self.controller = SearchController(self)
+        self._finish: dict[str, Any] | None = None
+        self._started_at: float | None = None
+        self._max_trials = 0
+        self._can_resume = False
+        self._start_blocker = ""
+        self._finish_pending = False
+        self._build()
+        c = self.controller
+        c.eventReceived.connect(self._on_event)
+        c.searchFinished.connect(self._on_search_finished)
+        c.processExited.connect(self._on_process_exited)
+        c.runningChanged.connect(self._on_running_changed)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._update_progress)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(8)
+        top = QHBoxLayout()
+        top.addWidget(page_header("Search", "KerasTuner tries networks from the search space; "
+                                  "every trial trains in a separate process."), 1)
+        self.start_button = name_widget(QPushButton("▶  Start"), "startSearch", "Start search",
+                                        START_TIP)
+        self.start_button.setProperty("role", "primary")
+        self.stop_button = name_widget(QPushButton("■  Stop"), "stopSearch", "Stop search",
+                                       "Stop after the current batch (Ctrl+.)")
+        self.stop_button.setProperty("role", "danger")
+        self.resume_button = name_widget(QPushButton("⟳  Resume"), "resumeSearch", "Resume search",
+                                         "Continue the stopped search in the same project folder")
+        for button in (self.start_button, self.stop_button, self.resume_button):
+            button.setMinimumWidth(96)
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        self.start_button.clicked.connect(self.startRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.resume_button.clicked.connect(self.resumeRequested)
+        layout.addLayout(top)
+        self.start_note = name_widget(QLabel(), "startBlockedReason", "Why Start is unavailable")
+        self.start_note.setProperty("role", "hint")
+        self.start_note.setWordWrap(True)
+        self.start_note.hide()
+        layout.addWidget(self.start_note)
+        self.banner = Banner("searchBanner")
+        layout.addWidget(self.banner)
+
+        progress_row = QHBoxLayout()
+        self.overall_progress = name_widget(QProgressBar(), "searchProgress", "Trials done")
+        self.overall_progress.setFormat("%v of %m trials")
+        self.overall_progress.setRange(0, 1)
+        self.overall_progress.setValue(0)
+        self.progress_label = name_widget(QLabel("Not started"), "searchProgressText",
+                                          "Search progress")
+        self.progress_label.setMinimumWidth(280)
+        progress_row.addWidget(self.overall_progress, 1)
+        progress_row.addWidget(self.progress_label)
+        layout.addLayout(progress_row)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_settings())
+        right = QSplitter(Qt.Orientation.Vertical)
+        # The plots (and pyqtgraph) are built just after the window is shown: see ensure_plots.
+        self._plots: Any = None
+        self._plots_host = QWidget()
+        self._plots_host.setObjectName("livePlotsHost")
+        self._plots_layout = QVBoxLayout(self._plots_host)
+        self._plots_layout.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self._plots_host)
+        right.addWidget(self._build_tables())
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([460, 260])
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        layout.addWidget(splitter, 1)
+
+    def _spin(self, name: str, label: str, lo: int, hi: int, value: int, tip: str,
+              special: str | None = None) -> QSpinBox:
+        spin = name_widget(QSpinBox(), name, label, tip)
+        spin.setRange(lo, hi)
+        spin.setValue(value)
+        if special:
+            spin.setSpecialValueText(special)
+        return spin
+
+    def _build_settings(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 6, 0)
+        tuner_box = QGroupBox("Tuner")
+        form = QFormLayout(tuner_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.tuner_combo = name_widget(QComboBox(), "tunerChoice", "Tuner",
+                                       "How the next trial's hyperparameters are chosen")
+        for key, label in TUNERS:
+            self.tuner_combo.addItem(label, key)
+        self.max_trials = self._spin("maxTrials", "Maximum trials", 1, 10_000, 10,
+                                     "How many networks to try")
+        self.max_trials.valueChanged.connect(self._on_max_trials_changed)
+        self.time_budget = self._spin("timeBudget", "Time budget in minutes", 0, 100_000, 0,
+                                      "Stop the search after this many minutes", "no limit")
+        self.time_budget.setSuffix(" min")
+        self.executions = self._spin("executionsPerTrial", "Executions per trial", 1, 10, 1,
+                                     "Train each network this many times and average the score")
+        self.workers = self._spin("workers", "Trials at once", 1, 64, 1,
+                                  "Run this many trials at once in local worker processes "
+                                  "(KerasTuner's chief and workers); the Worker column shows which ran each")
+        self.objective_combo = name_widget(QComboBox(), "objectiveChoice", "Objective",
+                                           "The validation metric the tuner optimises")
+        self.objective_combo.addItem("Automatic (val_loss)", None)
+        for objective in OBJECTIVES:
+            self.objective_combo.addItem(objective, objective)
+        form.addRow("Tuner", self.tuner_combo)
+        form.addRow("Max trials", self.max_trials)
+        form.addRow("Time budget", self.time_budget)
+        form.addRow("Executions", self.executions)
+        form.addRow("Trials at once", self.workers)
+        form.addRow("Objective", self.objective_combo)
+        layout.addWidget(tuner_box)
+
+        train_box = QGroupBox("Training")
+        form = QFormLayout(train_box)
+        self.max_epochs = self._spin("maxEpochs", "Maximum epochs per trial", 0, 10_000, 20,
+                                     "Epochs per trial (early stopping may end it sooner)",
+                                     "template default")
+        self.patience = self._spin("patience", "Early-stopping patience", 0, 1000, 0,
+                                   "Stop a trial after this many epochs without improvement",
+                                   "automatic")
+        self.seed = self._spin("searchSeed", "Random seed", 0, 2**31 - 1, 1,
+                               "Seed for the split and the tuner (same as on the Data page)")
+        self.refits = self._spin("refits", "Refits averaged in the exported model", 0, 20, 0,
+                                 "Retrain the best network this many times on train + validation, "
+                                 "each from its own seed, and export their average (automatic: 5 "
+                                 "up to 10,000 rows, 3 up to 100,000, else and for images 1)", "automatic")
+        form.addRow("Max epochs", self.max_epochs)
+        form.addRow("Patience", self.patience)
+        form.addRow("Seed", self.seed)
+        form.addRow("Refits averaged", self.refits)
+        layout.addWidget(train_box)
+        layout.addWidget(self._build_distributed())
+
+        project_box = QGroupBox("Project folder")
+        row = QHBoxLayout(project_box)
+        self.project_dir = name_widget(QLineEdit(), "projectDir", "Project folder",
+                                       "Where the search keeps its trials, logs and best model")
+        self.project_dir.setPlaceholderText("chosen automatically")
+        browse = name_widget(QToolButton(), "browseProjectDir", "Choose project folder")
+        browse.setText("…")
+        browse.clicked.connect(self._browse_project_dir)
+        row.addWidget(self.project_dir, 1)
+        row.addWidget(browse)
+        layout.addWidget(project_box)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("searchSettings")
+        scroll.setWidget(box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumWidth(290)
+        scroll.setMaximumWidth(360)
+        return scroll
+
+    def _build_distributed(self) -> QGroupBox:
+        box = QGroupBox("Other machines")
+        box.setObjectName("distributedBox")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.serve_workers = name_widget(
+            QCheckBox("Let other machines join as workers"), "serveWorkers", "Let other machines join as workers",
+            "Serve this search's oracle so that workers started on other machines run trials too. "
+            + UNAUTHENTICATED)
+        self.chief_address = name_widget(
+            QLineEdit(), "chiefAddress", "Chief address",
+            "The address this machine listens on for workers: 0.0.0.0 for every network, or one of this "
+            "machine's addresses. Empty: 127.0.0.1, reachable from this machine only. " + UNAUTHENTICATED)
+        self.chief_address.setPlaceholderText("0.0.0.0 or this machine's address")
+        self.chief_port = self._spin("chiefPort", "Chief port", 0, 65535, 0,
+                                     "The port workers connect to; 0 picks a free one when the search "
+                                     "starts. " + UNAUTHENTICATED, "any free port")
+        self.worker_command = name_widget(QLineEdit(), "workerCommand", "Worker command",
+                                          "Run this on each machine that should join the running search. That machine "
+                                          "needs the files it names (the data, the network's spec) at the same paths; "
+                                          "its trials show here without epoch curves")
+        self.worker_command.setReadOnly(True)
+        self.worker_command.setPlaceholderText("shown once the search has started")
+        self.copy_worker_command = name_widget(QToolButton(), "copyWorkerCommand", "Copy worker command",
+                                               "Copy the worker command to the clipboard")
+        self.copy_worker_command.setText("Copy")
+        self.copy_worker_command.clicked.connect(self._copy_worker_command)
+        command_row = QHBoxLayout()
+        command_row.addWidget(self.worker_command, 1)
+        command_row.addWidget(self.copy_worker_command)
+        form.addRow(self.serve_workers)
+        form.addRow("Address", self.chief_address)
+        form.addRow("Port", self.chief_port)
+        form.addRow("Workers run", command_row)
+        self.serve_workers.toggled.connect(self._update_distributed)
+        self.worker_command.textChanged.connect(self._update_distributed)
+        self._update_distributed()
+        return box
+
+    def _update_distributed(self, *_args: Any) -> None:
+        serve = self.serve_workers.isChecked()
+        self.chief_address.setEnabled(serve)
+        self.chief_port.setEnabled(serve)
+        self.copy_worker_command.setEnabled(bool(self.worker_command.text()))
+
+    @Slot()
+    def _copy_worker_command(self) -> None:
+        QGuiApplication.clipboard().setText(self.worker_command.text())
+
+    def _build_tables(self) -> QWidget:
+        tabs = QTabWidget()
+        tabs.setObjectName("searchTabs")
+        trials = QWidget()
+        layout = QVBoxLayout(trials)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.filter_edit = name_widget(QLineEdit(), "trialsFilter", "Filter trials")
+        self.filter_edit.setPlaceholderText("Filter trials (status, value…)")
+        self.filter_edit.setClearButtonEnabled(True)
+        layout.addWidget(self.filter_edit)
+        self.trials_model = TrialsModel(self)
+        self._on_max_trials_changed(self.max_trials.value())
+        self.trials_proxy = TrialsProxyModel(self)
+        self.trials_proxy.setSourceModel(self.trials_model)
+        self.filter_edit.textChanged.connect(self.trials_proxy.setFilterFixedString)
+        self.trials_table = name_widget(QTableView(), "trialsTable", "Trials")
+        self.trials_table.setModel(self.trials_proxy)
+        self.trials_table.setSortingEnabled(True)
+        self.trials_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.trials_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.trials_table.setAlternatingRowColors(True)
+        self.trials_table.verticalHeader().hide()
+        self.trials_table.verticalHeader().setDefaultSectionSize(22)
+        self.trials_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.trials_table.horizontalHeader().setDefaultSectionSize(90)
+        self.trials_table.selectionModel().currentRowChanged.connect(self._on_row_selected)
+        self.trials_table.horizontalHeader().setResizeContentsPrecision(50)
+        self.trials_model.columnsInserted.connect(self._fit_columns)
+        self.trials_model.rowsInserted.connect(self._fit_columns_to_first_rows)
+        layout.addWidget(self.trials_table)
+        tabs.addTab(trials, "Trials")
+        self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        tabs.addTab(self.log, "Log")
+        return tabs
+
+    @property
+    def plots(self) -> Any:
+        """The :class:`~.live_plots.LivePlots` of this page (built on first use)."""
+        return self.ensure_plots()
+
+    @property
+    def plots_ready(self) -> bool:
+        return self._plots is not None
+
+    def ensure_plots(self) -> Any:
+        """Builds the live plots if they are not built yet (importing pyqtgraph takes ~0.5 s,
+        so the window does it right after it is shown rather than before)."""
+        if self._plots is None:
+            from automl_studio.gui.plots.live_plots import LivePlots
+
+            self._plots = LivePlots()
+            self._plots.trialClicked.connect(self.select_trial)
+            self._plots_layout.addWidget(self._plots)
+        return self._plots
+
+    # ----------------------------------------------------------------- settings
+    def settings(self) -> dict[str, Any]:
+        """The :class:`SearchConfig` fields this page decides."""
+        minutes = self.time_budget.value()
+        serve = self.serve_workers.isChecked()
+        return {
+            "tuner": self.tuner_combo.currentData(),
+            "max_trials": self.max_trials.value(),
+            "max_epochs": self.max_epochs.value() or None,
+            "time_budget_s": float(minutes * 60) if minutes else None,
+            "executions_per_trial": self.executions.value(),
+            "workers": self.workers.value(),
+            # Serving with no address named stays on this machine: the port is unauthenticated.
+            "chief_address": (self.chief_address.text().strip() or "127.0.0.1") if serve else "",
+            "chief_port": self.chief_port.value() if serve else 0,
+            "objective": self.objective_combo.currentData(),
+            "patience": self.patience.value() or None,
+            "seed": self.seed.value(),
+            "refits": self.refits.value() or None,
+        }
+
+    def apply_settings(self, config: Any) -> None:
+        index = self.tuner_combo.findData(config.tuner)
+        self.tuner_combo.setCurrentIndex(max(index, 0))
+        self.max_trials.setValue(config.max_trials or 10)
+        self.max_epochs.setValue(config.max_epochs or 0)
+        self.time_budget.setValue(int(round((config.time_budget_s or 0) / 60)))
+        self.executions.setValue(config.executions_per_trial)
+        self.workers.setValue(config.workers)
+        self.serve_workers.setChecked(bool(config.chief_address))
+        self.chief_address.setText(config.chief_address)
+        self.chief_port.setValue(config.chief_port)
+        index = self.objective_combo.findData(config.objective)
+        if index < 0 and config.objective:
+            self.objective_combo.addItem(config.objective, config.objective)
+            index = self.objective_combo.count() - 1
+        self.objective_combo.setCurrentIndex(max(index, 0))
+        self.patience.setValue(config.patience or 0)
+        self.seed.setValue(config.seed)
+        self.refits.setValue(config.refits or 0)
+        self.project_dir.setText(config.project_dir)
+
+    @Slot()
+    def _browse_project_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Project folder", self.project_dir.text())
+        if folder:
+            self.project_dir.setText(folder)
+
+    # ----------------------------------------------------------------- running
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    @property
+    def last_finish(self) -> dict[str, Any] | None:
+        """The ``search_finished`` event of the last search run here, once it has ended."""
+        return dict(self._finish) if self._finish is not None and not self.running else None
+
+    @property
+    def can_resume(self) -> bool:
+        return self._can_resume and not self.running
+
+    def set_can_resume(self, value: bool) -> None:
+        self._can_resume = value
+        self._update_buttons()
+
+    def run(self, config_dict: dict[str, Any], *, resume: bool = False) -> None:
+        """Starts the search described by ``config_dict`` (``SearchConfig.to_dict()``)."""
+        self.banner.clear()
+        self._finish = None
+        self._finish_pending = False
+        self._max_trials = int(config_dict.get("max_trials") or 0)
+        self._started_at = time.time()
+        self.worker_command.clear()
+        if not resume:
+            self.trials_model.clear()
+            self.plots.reset(config_dict.get("objective"), started_at=self._started_at)
+            self.log.clear()
+        self._log(f"{'Resuming' if resume else 'Starting'} search in {config_dict['project_dir']}")
+        self.plots.start_timer()
+        self._clock.start()
+        self.controller.start(config_dict)
+        self._update_progress()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.controller.running and not self.controller.stopping:
+            self._log("Stopping after the current batch…")
+            self.controller.request_stop()
+            self.stateChanged.emit("Stopping…")
+            self._update_buttons()
+
+    def show_history(self, records: dict[str, Any], objective: str | None,
+                     finish: dict[str, Any] | None) -> None:
+        """Shows the trials of an opened project."""
+        self.trials_model.load_records(records)
+        self.plots.load_history(records, objective)
+        done = sum(1 for r in records.values() if r.status == "completed")
+        self.overall_progress.setRange(0, max(self.max_trials.value(), len(records), 1))
+        self.overall_progress.setValue(done)
+        status = finish.get("status") if finish else "interrupted"
+        self.progress_label.setText(f"{done} trials completed — last run: {status}")
+
+    @Slot(dict)
+    def _on_event(self, event: dict[str, Any]) -> None:
+        self.trials_model.apply_event(event)
+        self.plots.apply_event(event)
+        kind = event.get("type")
+        if kind == "search_started":
+            resumed = event.get("resumed")
+            self._log(f"Search started{' (resumed, ' + str(event.get('completed_trials', 0)) + ' trials done)' if resumed else ''}")
+            self.stateChanged.emit("Searching")
+        elif kind == "phase_changed":
+            command = joining_command(event)
+            if command is not None:
+                self.worker_command.setText(command)
+                self.worker_command.setCursorPosition(0)
+            self._log(f"Phase: {event.get('phase')} {event.get('message', '')}".rstrip())
+            self.stateChanged.emit(str(event.get("phase", "")).capitalize())
+        elif kind == "trial_started":
+            hps = ", ".join(f"{k}={v}" for k, v in (event.get("hyperparameters") or {}).items())
+            self._log(f"Trial {event.get('trial_id')} started: {hps}")
+        elif kind == "trial_ended":
+            score = event.get("score")
+            text = f"{score:.4g}" if isinstance(score, (int, float)) else "—"
+            line = f"Trial {event.get('trial_id')} {event.get('status')}: score {text}"
+            if event.get("error"):
+                line += f" — {event['error']}"
+            self._log(line)
+            self._update_progress()
+        elif kind == "warning":
+            self._log(f"Warning: {event.get('message')}")
+
+    @Slot(dict)
+    def _on_search_finished(self, event: dict[str, Any]) -> None:
+        self._finish = event
+        status = event.get("status")
+        message = event.get("message") or ""
+        self._log(f"Search finished: {status}{' — ' + message if message else ''}")
+        if status == "failed":
+            self.banner.show_message(f"The search failed: {message}", "error")
+        self._can_resume = status in ("stopped", "budget", "failed")
+
+    @Slot(dict)
+    def _on_process_exited(self, event: dict[str, Any]) -> None:
+        code = event.get("exitcode")
+        if self._finish is None:
+            self._finish = {"type": "search_finished", "status": "failed" if code else "stopped",
+                            "message": f"the search process ended unexpectedly (exit code {code})"}
+            self.banner.show_message(self._finish["message"], "error")
+            self._log(self._finish["message"])
+            self._can_resume = True
+        self.worker_command.clear()  # its port is closed now
+        self.plots.stop_timer()
+        self.plots.show_finished(f"Search {self._finish.get('status', 'ended')}")
+        self._clock.stop()
+        self._update_progress()
+        # ``finished`` waits for the worker to be done (runningChanged(False) follows at once), so
+        # whoever hears it sees the final state: not running, Resume available.
+        self._finish_pending = True
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self._update_buttons()
+        if not running:
+            self.stateChanged.emit(f"Search {self._finish.get('status', 'ended') if self._finish else 'ended'}")
+            if self._finish_pending and self._finish is not None:
+                self._finish_pending = False
+                self.finished.emit(dict(self._finish))
+
+    def set_start_blocker(self, reason: str) -> None:
+        """Disables Start while ``reason`` is not empty (a network that cannot be built) and
+        says why, beside the button and in its tooltip."""
+        self._start_blocker = reason
+        self.start_note.setText(f"<b>Start is unavailable:</b> {html.escape(reason, quote=False)} — fix the "
+                                "network on the Network page." if reason else "")
+        self.start_note.setVisible(bool(reason))
+        self.start_button.setToolTip(reason or START_TIP)
+        self._update_buttons()
+
+    @property
+    def start_blocker(self) -> str:
+        return self._start_blocker
+
+    def _update_buttons(self) -> None:
+        running = self.controller.running
+        self.start_button.setEnabled(not running and not self._start_blocker)
+        self.stop_button.setEnabled(running and not self.controller.stopping)
+        self.resume_button.setEnabled(not running and self._can_resume)
+
+    @Slot()
+    @Slot(int)
+    def _on_max_trials_changed(self, value: int) -> None:
+        if self._started_at is None and not self.trials_model.rowCount():  # nothing run yet
+            self.overall_progress.setRange(0, value)
+
+    def _update_progress(self) -> None:
+        done = self.trials_model.count("completed") + self.trials_model.count("failed")
+        total = max(self._max_trials, done, 1)
+        self.overall_progress.setRange(0, total)
+        self.overall_progress.setValue(done)
+        if self._started_at is None:
+            return
+        elapsed = time.time() - self._started_at
+        text = f"{done} of {total} trials · {format_duration(elapsed)} elapsed"
+        if self.controller.running and 0 < done < total:
+            remaining = elapsed / done * (total - done)
+            text += f" · ~{format_duration(remaining)} left"
+        self.progress_label.setText(text)
+
+    @Slot()
+    def _fit_columns(self, *_args: Any) -> None:
+        # New hyperparameter columns: size them to their names once, not on every update.
+        self.trials_table.resizeColumnsToContents()
+
+    @Slot()
+    def _fit_columns_to_first_rows(self, *_args: Any) -> None:
+        if self.trials_model.rowCount() <= 3:  # later rows rarely need wider columns
+            self.trials_table.resizeColumnsToContents()
+
+    def _log(self, line: str) -> None:
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
+
+    # ----------------------------------------------------------------- selection
+    @Slot(str)
+    def select_trial(self, tid: str) -> None:
+        ids = self.trials_model.trial_ids()
+        if tid in ids:
+            source = self.trials_model.index(ids.index(tid), 0)
+            self.trials_table.selectRow(self.trials_proxy.mapFromSource(source).row())
+
+    def _on_row_selected(self, current: Any, _previous: Any) -> None:
+        if current.isValid():
+            source = self.trials_proxy.mapToSource(current)
+            tid = self.trials_model.trial_id_at(source.row())
+            self.plots.highlight_trial(tid)
+            self.trialSelected.emit(tid)
+
+    def shutdown(self) -> None:
+        if self._plots is not None:
+            self._plots.stop_timer()
+        self._clock.stop()
+        self.controller.shutdown()

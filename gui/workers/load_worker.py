@@ -1,0 +1,42 @@
+"""The work behind the Data page, as plain functions a :class:`~.tasks.TaskRunner` runs off the
+GUI thread: load a file and profile it, or profile it again for new column choices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """A loaded dataset with its profile (``None`` with ``problem`` set if profiling failed)."""
+
+    dataset: Any
+    profile: Any
+    problem: str = ""
+
+
+def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: Any,
+                     image_size: tuple[int, int] = (64, 64)) -> LoadedData:
+    """Reads ``path`` and profiles it for the guessed target."""
+    from automl_studio.engine.core.errors import DataError
+    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.profile import profile_dataset
+
+    dataset = load_dataset(path, image_size=image_size,
+                           progress=lambda f: progress(0.9 * f), cancel=cancel)
+    try:
+        profile = profile_dataset(dataset)
+    except DataError as exc:
+        return LoadedData(dataset, None, str(exc))
+    progress(1.0)
+    return LoadedData(dataset, profile)
+
+
+def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str, ...],
+              include: tuple[str, ...], progress: Callable[[float], None], cancel: Any) -> Any:
+    """Profiles an already loaded dataset for the user's target, task and column choices."""
+    from automl_studio.engine.data.profile import profile_dataset
+
+    return profile_dataset(dataset, target, task, exclude=exclude, include=include)
