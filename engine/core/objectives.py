@@ -1,0 +1,104 @@
+"""The one rule for objectives: which metric a search selects trials by, and in which direction.
+
+Every consumer reads this module: the tuner (as ``keras_tuner.Objective(name, direction)``),
+early stopping (``mode=direction``), the cross-validated refit, the live plots, the trials table
+and the window's objective list. An objective is offered only where the model compiles its
+metric for the task (:func:`objectives_for`), so a search can never wait for a value that no
+epoch logs.
+
+Names follow Keras' history keys: ``val_`` + the compiled metric's ``name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automl_studio.engine.core.errors import UserError
+
+DEFAULT_OBJECTIVE = "val_loss"  # see README: on small tables accuracy ties between many trials
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A validation metric trials can be ranked by.
+
+    Attributes:
+        name: the Keras history key, e.g. ``val_loss``.
+        direction: ``"min"`` or ``"max"`` (KerasTuner's vocabulary).
+        label: what the window calls it, e.g. "validation accuracy".
+        tasks: where the hypermodel compiles the metric: any of ``"regression"``, ``"binary"``
+            (classification with two classes) and ``"multiclass"``.
+    """
+
+    name: str
+    direction: str
+    label: str
+    tasks: frozenset[str]
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "max"
+
+    def describe(self, value: float | None = None) -> str:
+        """``"val_loss (lower is better)"``, or with a value ``"val_loss 0.113 (lower is better)"``."""
+        better = "higher" if self.maximize else "lower"
+        shown = "" if value is None else f" {value:.4g}"
+        return f"{self.name}{shown} ({better} is better)"
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is strictly better than ``b``."""
+        return a > b if self.maximize else a < b
+
+
+_ALL = frozenset({"regression", "binary", "multiclass"})
+_CLASSES = frozenset({"binary", "multiclass"})
+
+OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
+    Objective("val_loss", "min", "validation loss", _ALL),
+    Objective("val_accuracy", "max", "validation accuracy", _CLASSES),
+    Objective("val_auc", "max", "validation ROC AUC", frozenset({"binary"})),
+    Objective("val_rmse", "min", "validation RMSE", frozenset({"regression"})),
+    Objective("val_mae", "min", "validation MAE", frozenset({"regression"})),
+)}
+
+
+def task_kind(task: str, n_classes: int) -> str:
+    """``"regression"``, ``"binary"`` or ``"multiclass"`` for a task and its number of classes."""
+    if task == "regression":
+        return "regression"
+    return "binary" if n_classes <= 2 else "multiclass"
+
+
+def objectives_for(task: str, n_classes: int) -> tuple[Objective, ...]:
+    """The objectives the model compiles for this task, the default first."""
+    kind = task_kind(task, n_classes)
+    return tuple(o for o in OBJECTIVES.values() if kind in o.tasks)
+
+
+def get_objective(name: str | None) -> Objective:
+    """The objective called ``name`` (``None``: the default).
+
+    Raises:
+        UserError: for a name that is not an objective.
+    """
+    name = name or DEFAULT_OBJECTIVE
+    try:
+        return OBJECTIVES[name]
+    except KeyError:
+        raise UserError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}") from None
+
+
+def check_objective(name: str | None, task: str, n_classes: int) -> Objective:
+    """The objective, after checking the model compiles it for this task.
+
+    Raises:
+        UserError: naming the objectives that do exist for the task.
+    """
+    objective = get_objective(name)
+    allowed = objectives_for(task, n_classes)
+    if objective not in allowed:
+        kind = task_kind(task, n_classes).replace("multiclass", f"{n_classes}-class classification")
+        kind = kind.replace("binary", "two-class classification")
+        raise UserError(f"objective {objective.name} does not exist for {kind}; choose one of "
+                        + ", ".join(o.name for o in allowed))
+    return objective
