@@ -129,8 +129,8 @@ def run_engine(csv: Path, workdir: Path, trials: int, epochs: int, refit: bool =
 
 def prepared_arrays(csv: Path):
     """The engine's own split and encoding of the table (what the engine trains on)."""
-    from automl_studio.engine.data.dataset import load_dataset
     from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(csv)

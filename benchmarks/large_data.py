@@ -60,7 +60,7 @@ def make_images(folder: Path, count: int) -> None:
         Image.fromarray(pixels.astype(np.uint8)).save(target / f"{i:05d}.png")
 
 
-EAGER_IMAGES = ("import sys; from pathlib import Path; from automl_studio.engine.data.dataset import load_image_folder; "
+EAGER_IMAGES = ("import sys; from pathlib import Path; from automl_studio.engine.data.images import load_image_folder; "
                 "print(load_image_folder(Path(sys.argv[1]), lazy=False).x.shape)")
 
 

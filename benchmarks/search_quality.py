@@ -46,8 +46,8 @@ def engine_split(csv: Path, seed: int):
     """The engine's train/validation/test row indices for this table, checked against prepare_data."""
     import numpy as np
 
-    from automl_studio.engine.data.dataset import load_dataset
     from automl_studio.engine.data.features import encode_target, prepare_data, stratified_split
+    from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(csv)

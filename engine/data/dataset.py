@@ -1,4 +1,7 @@
-"""Reading data files into a :class:`Dataset`: CSV, Parquet, NumPy ``.npz``/``.npy``, image folders.
+"""The :class:`Dataset` every reader returns; readers of CSV, Parquet, NumPy ``.npz``/``.npy``.
+
+Image folders are read by :mod:`~automl_studio.engine.data.images`; ``load_dataset`` (in
+:mod:`~automl_studio.engine.data.loading`) picks the reader for a path.
 
 Nothing here trains or imports Keras, so the window can load and show a file in its own
 process. Every problem becomes a :class:`~automl_studio.engine.core.errors.DataError` whose message
@@ -10,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 ARRAY_SUFFIXES = (".npz", ".npy")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 NA_MARKERS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "--", "#N/A"]
 MAX_COLUMNS = 10_000
 _SAMPLE_BYTES = 256 * 1024
@@ -74,39 +75,6 @@ class Dataset:
     @property
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns] if self.kind == "table" else []
-
-
-def load_dataset(
-    path: str | os.PathLike[str],
-    *,
-    x_key: str | None = None,
-    y_key: str | None = None,
-    image_size: tuple[int, int] = (64, 64),
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> Dataset:
-    """Loads any supported data file or folder.
-
-    Args:
-        path: a CSV/TSV/Parquet file, an ``.npz`` (keys ``x``/``y`` unless named), an ``.npy``
-            (its ``y`` twin found beside it, or named by ``y_key``), or a folder of images with
-            one subfolder per class.
-        progress: called with a fraction in [0, 1] as the file is read.
-        cancel: checked while reading; when set, :class:`LoadCancelled` is raised.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: no such file or folder")
-    if p.is_dir():
-        return load_image_folder(p, image_size=image_size, progress=progress, cancel=cancel)
-    suffix = p.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return load_parquet(p)
-    if suffix == ".npz":
-        return load_npz(p, x_key=x_key, y_key=y_key)
-    if suffix == ".npy":
-        return load_npy(p, y_path=y_key)
-    return load_csv(p, progress=progress, cancel=cancel)
 
 
 def file_fingerprint(path: Path) -> str:
@@ -469,124 +437,3 @@ def _label_twin(path: Path) -> Path | None:
                 candidate = new + stem[len(old):]
             return path.with_name(candidate + path.suffix)
     return None
-
-
-# --- image folders --------------------------------------------------------------------------
-
-
-LAZY_IMAGES = 5_000  # folders with more images are decoded batch by batch, not all at once
-
-
-class LazyImages:
-    """Image files that look like a uint8 array (N×H×W×3) but decode only the rows asked for.
-
-    Indexing (an int, a slice or an index array) decodes and resizes those files; ``subset``
-    makes a smaller lazy view without decoding anything. Training reads it batch by batch
-    (see ``hypermodel.ArrayBatches``), so a folder of tens of thousands of images never sits in
-    memory whole.
-    """
-
-    dtype = np.dtype(np.uint8)
-    ndim = 4
-
-    def __init__(self, files: tuple[str, ...], size: tuple[int, int]) -> None:
-        self.files, self.size = files, size
-
-    @property
-    def shape(self) -> tuple[int, int, int, int]:
-        return (len(self.files), self.size[0], self.size[1], 3)
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape))
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def _decode(self, file: str) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
-
-        height, width = self.size
-        try:
-            with Image.open(file) as image:
-                return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR), dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        if isinstance(index, (int, np.integer)):
-            return self._decode(self.files[int(index)])
-        rows = range(len(self.files))[index] if isinstance(index, slice) else np.asarray(index).reshape(-1)
-        out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
-        for i, row in enumerate(rows):
-            out[i] = self._decode(self.files[int(row)])
-        return out
-
-    def subset(self, index: Any) -> LazyImages:
-        return LazyImages(tuple(self.files[int(i)] for i in np.asarray(index).reshape(-1)), self.size)
-
-    @staticmethod
-    def concat(parts: list[LazyImages]) -> LazyImages:
-        return LazyImages(tuple(f for part in parts for f in part.files), parts[0].size)
-
-
-def load_image_folder(
-    path: Path,
-    *,
-    image_size: tuple[int, int] = (64, 64),
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-    lazy: bool | None = None,
-) -> Dataset:
-    """Reads a folder with one subfolder of PNG/JPEG images per class, resized to ``image_size``.
-
-    ``lazy`` (default: more than :data:`LAZY_IMAGES` files) checks every file's header now and
-    decodes the pixels only when training asks for them.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not classes:
-        raise DataError(
-            f"{path}: an image folder needs one subfolder per class (e.g. {path}/cats/1.png)"
-        )
-    files: list[tuple[Path, int]] = []
-    for index, name in enumerate(classes):
-        found = sorted(
-            f for f in (path / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
-        )
-        if not found:
-            raise DataError(f"{path / name}: the class folder '{name}' holds no PNG or JPEG images")
-        files.extend((f, index) for f in found)
-    if len(classes) < 2:
-        raise DataError(f"{path}: only one class folder ('{classes[0]}'); a classifier needs two")
-    lazy = len(files) > LAZY_IMAGES if lazy is None else lazy
-    height, width = image_size
-    x: Any = None if lazy else np.empty((len(files), height, width, 3), dtype=np.uint8)
-    y = np.empty(len(files), dtype=np.int64)
-    for i, (file, label) in enumerate(files):
-        if cancel is not None and cancel.is_set():
-            raise LoadCancelled()
-        if file.stat().st_size == 0:
-            raise DataError(f"{file}: the image file is empty (0 bytes)")
-        try:
-            with Image.open(file) as image:
-                if x is not None:
-                    image = image.convert("RGB").resize((width, height), Image.BILINEAR)
-                    x[i] = np.asarray(image, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
-        y[i] = label
-        if progress is not None and (i % 64 == 0 or i == len(files) - 1):
-            progress((i + 1) / len(files))
-    paths = tuple(str(f) for f, _ in files)
-    if x is None:
-        x = LazyImages(paths, (height, width))
-    counts = np.bincount(y, minlength=len(classes))
-    notes = tuple(
-        f"class '{classes[k]}' has only {int(c)} image(s)" for k, c in enumerate(counts) if c < 5
-    )
-    return Dataset(
-        path=str(path), kind="images", x=x, y=y, class_names=tuple(classes),
-        files=paths, fingerprint=file_fingerprint(path), notes=notes,
-    )

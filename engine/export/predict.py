@@ -9,19 +9,18 @@ from __future__ import annotations
 import csv
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError, ModelFileError
-from automl_studio.engine.data.dataset import (
-    IMAGE_SUFFIXES,
-    Dataset,
-    file_fingerprint,
-    load_dataset,
-)
+from automl_studio.engine.data.csv_format import CsvOptions
+from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, encode_target
+from automl_studio.engine.data.images import load_any_image_folder
+from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import label_text
 from automl_studio.engine.export.model_info import check_safe, read_metadata
 from automl_studio.engine.train.metrics import classification_metrics, regression_metrics
@@ -48,37 +47,24 @@ def load_model(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> t
     return model, metadata
 
 
-def _flat_images(path: Path, size: tuple[int, int]) -> Dataset:
-    from PIL import Image
-
-    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataError(f"{path}: no PNG or JPEG images (or class subfolders) in this folder")
-    x = np.empty((len(files), size[0], size[1], 3), dtype=np.uint8)
-    for i, f in enumerate(files):
-        try:
-            with Image.open(f) as image:
-                x[i] = np.asarray(image.convert("RGB").resize((size[1], size[0])))
-        except OSError as exc:
-            raise DataError(f"{f}: not a readable image ({exc.__class__.__name__})") from exc
-    return Dataset(path=str(path), kind="images", x=x, fingerprint=file_fingerprint(path),
-                   files=tuple(map(str, files)))
-
-
 def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
                  target: str | None = None, x_key: str | None = None,
-                 y_key: str | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
-    """Reads a data file into the model's inputs, plus the target values when there are any."""
+                 y_key: str | None = None,
+                 csv_options: CsvOptions | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
+    """Reads a data file into the model's inputs, plus the target values when there are any.
+
+    ``csv_options`` overrides what is detected about a CSV file (delimiter, decimal mark, encoding, header).
+    """
     inputs_meta = metadata.get("inputs", {})
     kind = metadata.get("input_kind")
     p = Path(data_path)
-    if kind == "images":
+    if kind == "images" and p.is_dir():
+        # Any layout (flat, class subfolders, nested): every image is scored, the same decoding
+        # as in training; what is skipped is reported through ``notes``.
         height, width = inputs_meta["image"][:2]
-        has_classes = p.is_dir() and any(d.is_dir() for d in p.iterdir())
-        dataset = load_dataset(p, x_key=x_key, y_key=y_key, image_size=(height, width)) \
-            if (has_classes or not p.is_dir()) else _flat_images(p, (height, width))
+        dataset = load_any_image_folder(p, image_size=(height, width))
     else:
-        dataset = load_dataset(p, x_key=x_key, y_key=y_key)
+        dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options)
     if dataset.kind == "table":
         if kind != "table":
             raise DataError(f"{p}: this model takes {kind}, not a table")
@@ -119,10 +105,17 @@ def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.nd
 
 
 def predict_file(model_path: str, data_path: str, output: str | None = None, *,
-                 x_key: str | None = None, allow_unsafe: bool = False) -> Path:
-    """Writes a CSV with a ``prediction`` column (and one probability column per class)."""
+                 x_key: str | None = None, allow_unsafe: bool = False,
+                 on_note: Callable[[str], None] | None = None, csv_options: CsvOptions | None = None) -> Path:
+    """Writes a CSV with a ``prediction`` column (and one probability column per class).
+
+    ``on_note`` receives one line per thing worth knowing about the input, e.g. how many
+    entries of an image folder were skipped and why.
+    """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key)
+    inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key, csv_options=csv_options)
+    for note in dataset.notes if on_note is not None else ():
+        on_note(note)
     raw = np.asarray(model.predict(inputs, verbose=0))
     labels, proba = _decode(metadata, raw)
     out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + ".predictions.csv")
@@ -146,10 +139,18 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
 
 def evaluate_file(model_path: str, data_path: str, target: str | None = None, *,
                   x_key: str | None = None, y_key: str | None = None,
-                  allow_unsafe: bool = False) -> dict[str, Any]:
-    """Metrics of an exported model on a labelled data file."""
+                  allow_unsafe: bool = False,
+                  on_note: Callable[[str], None] | None = None,
+                  csv_options: CsvOptions | None = None) -> dict[str, Any]:
+    """Metrics of an exported model on a labelled data file (``on_note`` as in :func:`predict_file`)."""
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, y, _ = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key)
+    inputs, y, dataset = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
+                                      csv_options=csv_options)
+    for note in dataset.notes if on_note is not None else ():
+        on_note(note)
+    if y is None and dataset.kind == "images":
+        raise DataError(f"{data_path}: no labels to evaluate against (put the images in one "
+                        "subfolder per class, named like the model's classes)")
     if y is None:
         raise DataError(f"{data_path}: no target values to evaluate against (name it with --target)")
     raw = np.asarray(model.predict(inputs, verbose=0))

@@ -35,8 +35,8 @@ from automl_studio.engine.core.events import (
     TrialEnded,
     TrialStarted,
 )
-from automl_studio.engine.data.dataset import load_dataset
 from automl_studio.engine.data.features import PreparedData, Split, prepare_data
+from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
 from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed, oracle_server

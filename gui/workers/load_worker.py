@@ -21,7 +21,7 @@ def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: An
                      image_size: tuple[int, int] = (64, 64)) -> LoadedData:
     """Reads ``path`` and profiles it for the guessed target."""
     from automl_studio.engine.core.errors import DataError
-    from automl_studio.engine.data.dataset import load_dataset
+    from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(path, image_size=image_size,

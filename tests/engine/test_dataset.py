@@ -11,7 +11,8 @@ import pytest
 from datafiles import IRIS, make_image_folder, write_png
 
 from automl_studio.engine.core.errors import DataError
-from automl_studio.engine.data.dataset import LoadCancelled, file_fingerprint, load_dataset
+from automl_studio.engine.data.dataset import LoadCancelled, file_fingerprint
+from automl_studio.engine.data.loading import load_dataset
 
 
 def write(tmp_path: Path, name: str, data: bytes | str, encoding: str = "utf-8") -> Path:
@@ -356,7 +357,8 @@ def test_image_folder(tmp_path: Path) -> None:
     assert dataset.x.shape == (12, 16, 12, 3) and dataset.x.dtype == np.uint8
     assert dataset.y.tolist() == [0] * 5 + [1] * 7
     assert len(dataset.files) == 12 and all(f.endswith(".png") for f in dataset.files)
-    assert dataset.notes == ()
+    assert dataset.notes == ("skipped 1 file(s) that are not PNG, JPEG, BMP, GIF, TIFF or WebP images "
+                             "(dogs/readme.txt)",)
 
 
 def test_image_folder_reads_jpeg_and_grey(tmp_path: Path) -> None:
@@ -405,7 +407,7 @@ def test_single_class_folder_is_an_error(tmp_path: Path) -> None:
 
 def test_empty_class_folder_is_named(tmp_path: Path) -> None:
     root = make_image_folder(tmp_path / "pets", {"cats": 4, "dogs": 0})
-    with pytest.raises(DataError, match=r"pets/dogs: the class folder 'dogs' holds no PNG or JPEG"):
+    with pytest.raises(DataError, match=r"pets/dogs: the class folder 'dogs' holds no images \(PNG, JPEG"):
         load_dataset(root)
 
 

@@ -12,8 +12,9 @@ import pytest
 from datafiles import IRIS, make_image_folder
 
 from automl_studio.engine.core.errors import DataError
-from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, prepare_data, stratified_split
+from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
 
 N = 40

@@ -11,7 +11,8 @@ import pytest
 from datafiles import IRIS, make_image_folder
 
 from automl_studio.engine.core.errors import DataError
-from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import (
     CATEGORICAL,
     CONSTANT,

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from automl_studio.engine.core.errors import DataError, SpecError
-from automl_studio.engine.data.dataset import Dataset, load_dataset
+from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space import shapes
 from automl_studio.engine.space.spec import LAYER_TYPES, SearchSpace

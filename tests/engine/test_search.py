@@ -259,7 +259,8 @@ def test_large_inputs_stream_batch_by_batch(tmp_path, mixed_csv, monkeypatch):
 def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
     from PIL import Image
 
-    from automl_studio.engine.data import dataset
+    from automl_studio.engine.data import images
+    from automl_studio.engine.data.loading import load_dataset
 
     rng = np.random.default_rng(0)
     for name, shift in (("dark", 0), ("light", 120)):
@@ -267,13 +268,13 @@ def test_big_image_folders_decode_lazily_and_still_train(tmp_path, monkeypatch):
         for i in range(30):
             pixels = (rng.uniform(0, 100, (20, 20, 3)) + shift).astype(np.uint8)
             Image.fromarray(pixels).save(tmp_path / "imgs" / name / f"{i}.png")
-    monkeypatch.setattr(dataset, "LAZY_IMAGES", 10)
-    loaded = dataset.load_dataset(tmp_path / "imgs", image_size=(16, 16))
-    assert isinstance(loaded.x, dataset.LazyImages) and loaded.x.shape == (60, 16, 16, 3)
+    monkeypatch.setattr(images, "LAZY_IMAGES", 10)
+    loaded = load_dataset(tmp_path / "imgs", image_size=(16, 16))
+    assert isinstance(loaded.x, images.LazyImages) and loaded.x.shape == (60, 16, 16, 3)
     assert loaded.x[[0, 59]].shape == (2, 16, 16, 3) and loaded.x[59].mean() > loaded.x[0].mean()
     (tmp_path / "imgs" / "dark" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match="broken.png"):
-        dataset.load_dataset(tmp_path / "imgs", image_size=(16, 16))  # headers are checked up front
+        load_dataset(tmp_path / "imgs", image_size=(16, 16))  # headers are checked up front
     (tmp_path / "imgs" / "dark" / "broken.png").unlink()
     result = run_search(SearchConfig(data_path=str(tmp_path / "imgs"), project_dir=str(tmp_path / "p"),
                                      max_trials=1, max_epochs=2, tuner="random", image_size=(16, 16),

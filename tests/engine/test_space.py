@@ -545,8 +545,8 @@ def test_template_batch_sizes_follow_the_training_rows():
 
 
 def test_the_data_signature_carries_its_training_rows(tmp_path):
-    from automl_studio.engine.data.dataset import load_dataset
     from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
     from automl_studio.engine.data.signature import DataSignature
 

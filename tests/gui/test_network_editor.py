@@ -36,8 +36,8 @@ IRIS = REPO / "resources" / "iris.csv"
 @pytest.fixture(scope="module")
 def iris_signature() -> DataSignature:
     """The signature the search computes for the demo table (4 numbers, 3 classes)."""
-    from automl_studio.engine.data.dataset import load_dataset
     from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
 
     dataset = load_dataset(IRIS)
