@@ -20,6 +20,7 @@ from typing import IO, Any
 from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import Event, JsonLinesWriter
+from automl_studio.engine.core.objectives import objectives_help
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,7 +79,7 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--max-epochs", type=int)
     s.add_argument("--time-budget", type=float, metavar="SECONDS", help="wall-clock budget for the whole command, refit and export included")
     s.add_argument("--executions-per-trial", type=int, default=1)
-    s.add_argument("--objective", help="metric to select trials by (default: val_loss)")
+    s.add_argument("--objective", help=objectives_help())
     s.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--project", help="project directory (default: ./automl-projects/<data name>)")

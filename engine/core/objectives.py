@@ -37,6 +37,7 @@ class Objective:
 
     @property
     def maximize(self) -> bool:
+        """Whether a higher value is better."""
         return self.direction == "max"
 
     def describe(self, value: float | None = None) -> str:
@@ -48,6 +49,15 @@ class Objective:
     def better(self, a: float, b: float) -> bool:
         """Whether score ``a`` is strictly better than ``b``."""
         return a > b if self.maximize else a < b
+
+    def sort_key(self, score: float) -> float:
+        """A key that sorts scores best first (ascending order)."""
+        return -score if self.maximize else score
+
+    def choice_text(self) -> str:
+        """What a list of objectives shows: ``"validation loss (val_loss, lower is better)"``."""
+        better = "higher" if self.maximize else "lower"
+        return f"{self.label} ({self.name}, {better} is better)"
 
 
 _ALL = frozenset({"regression", "binary", "multiclass"})
@@ -73,6 +83,15 @@ def objectives_for(task: str, n_classes: int) -> tuple[Objective, ...]:
     """The objectives the model compiles for this task, the default first."""
     kind = task_kind(task, n_classes)
     return tuple(o for o in OBJECTIVES.values() if kind in o.tasks)
+
+
+def objectives_help() -> str:
+    """One sentence naming every objective, its direction and where it applies (``--objective``)."""
+    where = {frozenset(_ALL): "any task", frozenset(_CLASSES): "classification",
+             frozenset({"binary"}): "two-class classification", frozenset({"regression"}): "regression"}
+    parts = [f"{o.name} ({'higher' if o.maximize else 'lower'} is better; {where[o.tasks]})"
+             for o in OBJECTIVES.values()]
+    return f"metric to select trials by (default: {DEFAULT_OBJECTIVE}): " + ", ".join(parts)
 
 
 def get_objective(name: str | None) -> Objective:

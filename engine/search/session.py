@@ -35,6 +35,7 @@ from automl_studio.engine.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
 from automl_studio.engine.data.features import PreparedData, Split, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
@@ -62,12 +63,21 @@ RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (Sear
 class Resolved:
     """The settings a search actually runs with, after "choose for me" defaults."""
 
-    objective: str
-    direction: str
+    objective: str  # a name from :mod:`~automl_studio.engine.core.objectives`, checked for the task
     max_trials: int | None
     max_epochs: int | None
     patience: int | None
     refits: int = 1  # how many refits of the best configuration the exported model averages
+
+    @property
+    def rule(self) -> Objective:
+        """The objective's name, direction and label."""
+        return get_objective(self.objective)
+
+    @property
+    def direction(self) -> str:
+        """``"min"`` or ``"max"``, from the objective rule."""
+        return self.rule.direction
 
 
 @dataclass
@@ -92,11 +102,6 @@ class _SearchDone(Exception):
         self.status, self.message = status, message
 
 
-def direction_of(objective: str) -> str:
-    low = objective.lower()
-    return "min" if any(k in low for k in ("loss", "error", "rmse", "mae", "mse")) else "max"
-
-
 def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     """What a good practitioner would choose when the user leaves a setting open.
 
@@ -104,8 +109,16 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     picking (and refitting) by it is close to arbitrary. The exported model averages a few
     refits of the best configuration where they are cheap: one refit's initial weights decide
     a point of accuracy on a small table.
+
+    Raises:
+        UserError: an objective the model does not compile for this task (e.g. ``val_auc`` with
+            three classes), naming the objectives that exist for it — before any trial runs.
     """
-    objective = config.objective or "val_loss"
+    signature = prepared.signature
+    try:
+        objective = check_objective(config.objective, signature.task, signature.n_classes)
+    except UserError as exc:
+        raise UserError(f"{config.data_path}: {exc}") from None
     max_trials = config.max_trials
     if max_trials is None:
         max_trials = 10_000 if config.time_budget_s else DEFAULT_MAX_TRIALS.get(prepared.input_kind, 20)
@@ -113,7 +126,7 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     if refits is None:
         rows = len(prepared.train) + len(prepared.validation)
         refits = next((n for most, n in ENSEMBLE_REFITS if rows <= most), 1) if prepared.input_kind != "images" else 1
-    return Resolved(objective, direction_of(objective), max_trials, config.max_epochs, config.patience,
+    return Resolved(objective.name, max_trials, config.max_epochs, config.patience,
                     refits if config.refit else 1)
 
 
@@ -132,11 +145,11 @@ def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData
 
     hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
                                 listener=listener, stop=stop, max_epochs=resolved.max_epochs,
-                                patience=resolved.patience, objective=resolved.objective,
+                                patience=resolved.patience, objective=resolved.rule,
                                 mixed_precision=config.mixed_precision)
     base = _tuner_class(config.tuner)
     tuner_cls = type(f"Studio{base.__name__}", (_EventsMixin, base), {})
-    objective = kt.Objective(resolved.objective, resolved.direction)
+    objective = kt.Objective(resolved.rule.name, resolved.rule.direction)
     strategy = None
     if config.distribution == "data-parallel" and importlib.util.find_spec("tensorflow") is not None:
         import keras
@@ -673,8 +686,8 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
 
     try:
         result = crossval.cross_validate(
-            lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.objective,
-            direction=resolved.direction, epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
+            lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.rule,
+            epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
             batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels, cut=(BudgetSpent,))
     except BudgetSpent:
         emit(SearchWarning(message="the time budget ended the cross-validation before two folds finished; "
@@ -695,8 +708,8 @@ def best_trials(tuner: Any) -> list[Any]:
     """Completed trials, best first (KerasTuner's own ranking also returns unscored ones)."""
     done = [t for t in tuner.oracle.trials.values()
             if t.status == "COMPLETED" and t.score is not None and math.isfinite(t.score)]
-    sign = 1 if tuner.oracle.objective.direction == "min" else -1
-    return sorted(done, key=lambda t: (sign * t.score, t.trial_id))
+    rule = get_objective(tuner.oracle.objective.name)
+    return sorted(done, key=lambda t: (rule.sort_key(t.score), t.trial_id))
 
 
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from automl_studio.engine.core.objectives import Objective
 from automl_studio.engine.data.features import Split
 
 FOLDS = 5
@@ -62,8 +63,8 @@ def _rows(x: Any, idx: np.ndarray) -> Any:
     return {key: value[idx] for key, value in x.items()} if isinstance(x, dict) else x[idx]
 
 
-def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Split, *, objective: str,
-                   direction: str, epochs: int, patience: int, batch_size: int, seed: int,
+def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Split, *, objective: Objective,
+                   epochs: int, patience: int, batch_size: int, seed: int,
                    callbacks: Callable[[int], list[Any]], labels: np.ndarray | None = None,
                    folds: int = FOLDS, cut: tuple[type[BaseException], ...] = (),
                    min_folds: int = 2) -> CrossValidation:
@@ -71,15 +72,16 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     of the folds' best epochs.
 
     ``fit`` is :func:`~automl_studio.engine.train.hypermodel.fit_arrays`; ``callbacks(k)`` gives the
-    callbacks of fold ``k`` (stop and budget checks). A fold interrupted by one of ``cut`` (the
-    time budget) is dropped and no further fold starts: the answer comes from the folds that
-    finished, if there are ``min_folds`` of them (else the exception propagates). The median, not
+    callbacks of fold ``k`` (stop and budget checks). Each fold early-stops on ``objective`` in
+    its direction, and its best epoch is the best value in that direction. A fold interrupted
+    by one of ``cut`` (the time budget) is dropped and no further fold starts: the answer comes
+    from the folds that finished, if there are ``min_folds`` of them (else the exception
+    propagates). The median, not
     the mean curve: folds stop at different epochs, and padding the short ones would favour the
     longest fold's last epoch.
     """
     import keras
 
-    sign = 1.0 if direction == "min" else -1.0
     y = np.asarray(data.y)
     n = len(y)
     best_epochs: list[int] = []
@@ -90,7 +92,8 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         model = build()
         extra = list(callbacks(k))
         if patience > 0:
-            extra.append(keras.callbacks.EarlyStopping(objective, patience=patience, mode=direction))
+            extra.append(keras.callbacks.EarlyStopping(objective.name, patience=patience,
+                                                       mode=objective.direction))
         try:
             history = fit(model, _rows(data.x, train), y[train], batch_size=batch_size, epochs=epochs,
                           validation_data=(_rows(data.x, held_out), y[held_out]), callbacks=extra, verbose=0)
@@ -98,14 +101,14 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
             if len(best_epochs) >= min_folds:
                 break
             raise
-        curve = np.array([float(v) for v in history.history.get(objective, [])])
+        curve = np.array([float(v) for v in history.history.get(objective.name, [])])
         finite = np.isfinite(curve)
         if finite.any():
-            best = int(np.argmin(np.where(finite, sign * curve, np.inf)))
+            best = int(np.argmin(np.where(finite, [objective.sort_key(v) for v in curve], np.inf)))
             best_epochs.append(best + 1)
             best_scores.append(float(curve[best]))
     if not best_epochs:
-        raise ValueError(f"no fold reported {objective}")
+        raise ValueError(f"no fold reported {objective.name}")
     return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
                            score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs))
 

@@ -19,6 +19,7 @@ import keras_tuner
 import numpy as np
 
 from automl_studio.engine.core.events import BatchProgress, EpochEnded, Event
+from automl_studio.engine.core.objectives import Objective, get_objective
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
@@ -223,10 +224,17 @@ def make_loss(signature: DataSignature) -> keras.losses.Loss:
 
 
 def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
+    """The metrics compiled for the task: those behind every objective
+    :func:`~automl_studio.engine.core.objectives.objectives_for` offers for it.
+
+    Each metric's ``name`` makes its history key (``val_`` + name), which is the objective's name:
+    ``rmse`` and ``mae`` for regression, ``accuracy`` for classification and, with two classes
+    (one sigmoid unit), ``auc`` (ROC AUC).
+    """
     if signature.task == "regression":
         return [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
     if head_units(signature) == 1:
-        return [keras.metrics.BinaryAccuracy(name="accuracy")]
+        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
 
@@ -374,16 +382,18 @@ def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, ep
 
 
 class SpecHyperModel(keras_tuner.HyperModel):
-    """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size."""
+    """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size, and
+    early-stops on ``objective`` (default ``val_loss``) in that objective's direction."""
 
     def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
                  listener: Callable[[Event], None], stop: Any = None,
                  max_epochs: int | None = None, patience: int | None = None,
-                 objective: str = "val_loss", mixed_precision: bool = False) -> None:
+                 objective: Objective | None = None, mixed_precision: bool = False) -> None:
         super().__init__(name=space.name)
         self.space, self.signature, self.n_train = space, signature, n_train
         self.listener, self.stop = listener, stop
-        self.max_epochs, self.patience, self.objective = max_epochs, patience, objective
+        self.max_epochs, self.patience = max_epochs, patience
+        self.objective = objective or get_objective(None)
         self.mixed_precision = mixed_precision
         self.trial_id = "?"
         self.deadline: float | None = None
@@ -418,8 +428,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
         reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches)
         callbacks.append(reporter)
         if patience > 0:
-            mode = "min" if "loss" in self.objective or "error" in self.objective else "max"
-            callbacks.append(keras.callbacks.EarlyStopping(self.objective, patience=patience, mode=mode,
+            callbacks.append(keras.callbacks.EarlyStopping(self.objective.name, patience=patience,
+                                                           mode=self.objective.direction,
                                                            restore_best_weights=True))
         kwargs.setdefault("verbose", 0)
         x, y = args[0], args[1]

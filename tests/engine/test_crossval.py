@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.objectives import get_objective
 from automl_studio.engine.data.features import Split
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train import crossval
+
+VAL_LOSS = get_objective("val_loss")
 
 
 def test_folds_partition_the_rows_and_keep_the_class_mix():
@@ -54,8 +57,8 @@ def test_a_slowly_converging_model_is_retrained_for_longer_than_its_noisy_best_e
         model.compile(keras.optimizers.SGD(0.01), keras.losses.MeanSquaredError())
         return model
 
-    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss",
-                                     direction="min", epochs=12, patience=3, batch_size=32, seed=0,
+    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective=VAL_LOSS,
+                                     epochs=12, patience=3, batch_size=32, seed=0,
                                      callbacks=lambda _k: [])
     # Plain SGD at 0.01 is still improving after 12 epochs on every fold: each fold is best last.
     assert result.epochs == 12 and result.fold_epochs == (12,) * crossval.FOLDS
@@ -89,12 +92,12 @@ def test_when_time_runs_out_the_finished_folds_decide():
     def callbacks(fold: int) -> list:
         return [Budget()] if fold >= 3 else []
 
-    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss", direction="min",
+    result = crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective=VAL_LOSS,
                                      epochs=3, patience=0, batch_size=16, seed=0, callbacks=callbacks,
                                      cut=(OutOfTime,))
     assert result.fold_epochs == (3, 3, 3) and result.epochs == 3  # fold 4 was cut, fold 5 never ran
     with pytest.raises(OutOfTime):  # fewer than two finished folds: no answer
-        crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective="val_loss", direction="min",
+        crossval.cross_validate(build, fit_arrays, Split(x=x, y=y), objective=VAL_LOSS,
                                 epochs=3, patience=0, batch_size=16, seed=0, cut=(OutOfTime,),
                                 callbacks=lambda fold: [Budget()] if fold >= 1 else [])
 
@@ -112,7 +115,7 @@ def test_the_refit_length_is_the_median_of_the_folds_best_epochs():
         return History(curves[next(fold)])
 
     result = crossval.cross_validate(lambda: None, fit, Split(x=np.zeros((30, 1)), y=np.zeros(30)),
-                                     objective="val_loss", direction="min", epochs=5, patience=0,
+                                     objective=VAL_LOSS, epochs=5, patience=0,
                                      batch_size=8, seed=0, callbacks=lambda _k: [], folds=3)
     assert result.fold_epochs == (5, 2, 3) and result.epochs == 3 and result.score == 1.0
 
