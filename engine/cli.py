@@ -228,6 +228,11 @@ def _search(args: argparse.Namespace) -> int:
     return 0 if result.status in ("completed", "budget", "stopped") else 1
 
 
+def _print_note(note: str) -> None:
+    """One line about the input (e.g. what an image folder skipped), on stderr."""
+    print(f"automl-studio: note: {note}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``automl-studio`` command."""
     args = _parser().parse_args(argv)
@@ -246,14 +251,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "predict":
             from automl_studio.engine.export.predict import predict_file
 
-            out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe)
+            out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe,
+                               on_note=_print_note)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":
             from automl_studio.engine.export.predict import evaluate_file
 
             metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
-                                    allow_unsafe=args.allow_unsafe)
+                                    allow_unsafe=args.allow_unsafe, on_note=_print_note)
             print(json.dumps(metrics, indent=2))
             return 0
         if args.command == "info":
