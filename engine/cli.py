@@ -22,12 +22,6 @@ from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import Event, JsonLinesWriter
 from automl_studio.engine.core.objectives import objectives_help
-from automl_studio.engine.data.csv_format import (
-    CsvOptions,
-    parse_decimal,
-    parse_delimiter,
-    parse_encoding,
-)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,29 +43,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="address to listen on (default 127.0.0.1; the port is unauthenticated, so open it only on a trusted network)")
     c.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free port)")
 
-    w = sub.add_parser("worker", help="join a chief and run trials with its configuration (KerasTuner's worker)")
+    w = sub.add_parser("worker", help="join a chief and run trials (KerasTuner's worker)")
+    _search_options(w)
     w.add_argument("--chief", required=True, metavar="HOST:PORT")
-    w.add_argument("--config", required=True, metavar="FILE|PROJECT",
-                   help="the chief's search_config.json (or its project folder): data, target, columns, split "
-                        "and training settings exactly as the chief has them")
-    w.add_argument("--data", metavar="PATH", help="this machine's copy of the data when it is not at the chief's "
-                   "path (its fingerprint must match the chief's)")
-    w.add_argument("--project", metavar="DIR", help="where this worker keeps its checkpoints (default: the chief's path)")
-    w.add_argument("--device", help="auto, cpu, gpu or gpu:N on this machine (default: the chief's choice)")
     w.add_argument("--id", help="this worker's tuner id (default: worker-<host>-<pid>)")
-    w.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
 
     p = sub.add_parser("predict", help="predict with an exported model")
     p.add_argument("model"), p.add_argument("data")
     p.add_argument("--output", help="CSV to write (default: DATA.predictions.csv)")
     p.add_argument("--x-key")
-    _csv_flags(p)
     p.add_argument("--allow-unsafe", action="store_true", help="load models with Lambda layers or custom code (only from people you trust)")
 
     e = sub.add_parser("evaluate", help="metrics of an exported model on labelled data")
     e.add_argument("model"), e.add_argument("data")
     e.add_argument("--target"), e.add_argument("--x-key"), e.add_argument("--y-key")
-    _csv_flags(e)
     e.add_argument("--allow-unsafe", action="store_true")
 
     i = sub.add_parser("info", help="describe an exported model")
@@ -95,34 +80,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _csv_flags(s: argparse.ArgumentParser) -> None:
-    """Overrides of what is detected about a CSV file (shown as "read as: ..." in the notes)."""
-    s.add_argument("--delimiter", type=_checked(parse_delimiter), metavar="CHAR",
-                   help="CSV field separator: ',' ';' '|' tab ... (default: detected)")
-    s.add_argument("--decimal", type=_checked(parse_decimal), metavar="./,",
-                   help="decimal mark of the CSV's numbers (default: detected per file)")
-    s.add_argument("--encoding", type=_checked(parse_encoding), metavar="NAME",
-                   help="text encoding of the CSV: utf-8, cp1252, latin-1, utf-16 ... (default: detected)")
-    header = s.add_mutually_exclusive_group()
-    header.add_argument("--no-header", dest="header", action="store_false", default=None,
-                        help="the CSV's first row is data, not column names (columns become column_1...)")
-    header.add_argument("--header", dest="header", action="store_true",
-                        help="the CSV's first row holds the column names (default: detected)")
-
-
-def _checked(parse: Any) -> Any:
-    def check(value: str) -> Any:
-        try:
-            return parse(value)
-        except UserError as exc:
-            raise argparse.ArgumentTypeError(exc.message) from exc
-    return check
-
-
-def _csv_options(args: argparse.Namespace) -> CsvOptions:
-    return CsvOptions(args.delimiter, args.decimal, args.encoding, args.header)
-
-
 def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
     s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
@@ -142,7 +99,6 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
     s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
     s.add_argument("--x-key"), s.add_argument("--y-key")
-    _csv_flags(s)
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
     s.add_argument("--refits", type=int, metavar="N", help="average N refits of the best configuration, each with its own seed, "
@@ -203,47 +159,15 @@ class _Progress:
         self.stream.flush()
 
 
-def _worker_config(args: argparse.Namespace) -> SearchConfig:
-    """The chief's configuration for this worker, read from ``--config``; no flag is rebuilt.
+def _search(args: argparse.Namespace) -> int:
+    from automl_studio.engine.search import distributed
+    from automl_studio.engine.search.session import run_search
 
-    Only what is this machine's own may differ: where the data and checkpoints are, and the
-    device. The chief's data identity goes along, so the search refuses to start when this
-    machine's data or split differ.
-
-    Raises:
-        ProjectError: the document is missing, damaged, newer, or has no data fingerprint yet.
-    """
-    from automl_studio.engine.core.config import SearchDocument
-    from automl_studio.engine.core.errors import ProjectError
-    from automl_studio.engine.search.distributed import CHIEF_DATA
-    from automl_studio.engine.search.project import CONFIG_FILE
-
-    path = os.path.join(args.config, CONFIG_FILE) if os.path.isdir(args.config) else args.config
-    document = SearchDocument.read(path)
-    if not document.data_fingerprint:
-        raise ProjectError(f"{path}: holds no data fingerprint (only a chief's search_config.json does); "
-                           "use the file the chief wrote into its project folder")
-    config = document.config
-    changes: dict[str, Any] = dict(
-        fresh=False, workers=1, export_path=None, chief_address="", chief_port=0, recycle_mb=0, time_budget_s=None,
-        extra={**config.extra, CHIEF_DATA: dict(document.data)})
-    if document.space is not None:
-        changes["space"] = dict(document.space)  # the chief's resolved spec: no spec file needed here
-    if args.data:
-        changes["data_path"] = args.data.rstrip("/")
-    if args.project:
-        changes["project_dir"] = args.project
-    if args.device:
-        changes["device"] = args.device
-    return config.replace(**changes)
-
-
-def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
-    """The configuration of ``search`` and ``chief``, from their flags."""
+    started = time.monotonic()
     data = args.data.rstrip("/")
     project = args.project or os.path.join("automl-projects", os.path.splitext(os.path.basename(data))[0] or "data")
     space: Any = args.space
-    return SearchConfig(
+    config = SearchConfig(
         data_path=data, project_dir=project, target=args.target, task=args.task, space=space,
         tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
         time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
@@ -252,22 +176,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
-        csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
     )
-
-
-def _print_warning(event: Event) -> None:
-    if event.type == "warning":
-        print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
-
-
-def _search(args: argparse.Namespace) -> int:
-    from automl_studio.engine.search import distributed
-    from automl_studio.engine.search.session import run_search
-
-    started = time.monotonic()
-    config = _worker_config(args) if args.command == "worker" else _config_from_flags(args)
-    project = config.project_dir
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.
         config = config.replace(time_budget_s=max(1.0, config.time_budget_s - (time.monotonic() - started)))
@@ -283,8 +192,6 @@ def _search(args: argparse.Namespace) -> int:
         listeners.append(JsonLinesWriter(handle))
     if sys.stderr.isatty():
         listeners.append(_Progress(sys.stderr, config.max_trials))
-    else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
-        listeners.append(_print_warning)
 
     def listener(event: Event) -> None:
         for item in listeners:
@@ -295,8 +202,6 @@ def _search(args: argparse.Namespace) -> int:
         address = config.chief_address or distributed.LOOPBACK
         listening = distributed.listen_port(address, config.chief_port)
         os.environ.update(distributed.roles_env(distributed.CHIEF_ID, address, listening))
-        # Workers start from this document (with its data fingerprint), so it is written first.
-        config = distributed.publish_search(config).config.replace(export_path=config.export_path)
         command, warning = distributed.chief_notices(config, address, listening)
         print("automl-studio: serving the search; on each worker machine run:\n  " + command, file=sys.stderr)
         if warning:
@@ -358,15 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from automl_studio.engine.export.predict import predict_file
 
             out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe,
-                              csv_options=_csv_options(args), on_note=_print_note)
+                               on_note=_print_note)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":
             from automl_studio.engine.export.predict import evaluate_file
 
             metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
-                                    allow_unsafe=args.allow_unsafe, csv_options=_csv_options(args),
-                                    on_note=_print_note)
+                                    allow_unsafe=args.allow_unsafe, on_note=_print_note)
             print(json.dumps(metrics, indent=2))
             return 0
         if args.command == "info":
