@@ -137,3 +137,29 @@ def test_loading_can_be_cancelled(qtbot, window, tmp_path):
     assert "cancelled" in window.data_page.banner.text()
     assert window.data_page.dataset is None
     qtbot.wait(50)
+
+
+def test_a_16_bit_image_folder_shows_its_classes_and_contrast(qtbot, window, tmp_path):
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtWidgets import QLabel
+
+    root = tmp_path / "scans"
+    for name, level in (("bright", 60000), ("dim", 3000)):
+        (root / name / ".ipynb_checkpoints").mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((10, 10), level, np.uint16)).save(root / name / f"{i}.png")
+        Image.fromarray(np.full((10, 10), 30000, np.uint16)).save(
+            root / name / ".ipynb_checkpoints" / "0-checkpoint.png")
+    (root / ".ipynb_checkpoints").mkdir()
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000) as blocker:
+        window.open_dataset(str(root))
+    assert blocker.args[0]["kind"] == "images"
+    summary = window.findChild(QWidget, "datasetSummary").text()
+    assert "x: shape (10, " in summary
+    strip = window.findChild(QWidget, "thumbnailStrip")
+    texts = [label.text() for label in strip.findChildren(QLabel) if label.text()]
+    assert texts == ["<b>bright</b><br>5 images", "<b>dim</b><br>5 images"]
+    thumbs = [label.pixmap().toImage() for label in strip.findChildren(QLabel) if not label.text()]
+    grey = [thumb.pixelColor(thumb.width() // 2, thumb.height() // 2).red() for thumb in thumbs]
+    assert len(grey) == 10 and all(g > 200 for g in grey[:5]) and all(g < 30 for g in grey[5:])
