@@ -22,6 +22,12 @@ from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import Event, JsonLinesWriter
 from automl_studio.engine.core.objectives import objectives_help
+from automl_studio.engine.data.csv_format import (
+    CsvOptions,
+    parse_decimal,
+    parse_delimiter,
+    parse_encoding,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,11 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model"), p.add_argument("data")
     p.add_argument("--output", help="CSV to write (default: DATA.predictions.csv)")
     p.add_argument("--x-key")
+    _csv_flags(p)
     p.add_argument("--allow-unsafe", action="store_true", help="load models with Lambda layers or custom code (only from people you trust)")
 
     e = sub.add_parser("evaluate", help="metrics of an exported model on labelled data")
     e.add_argument("model"), e.add_argument("data")
     e.add_argument("--target"), e.add_argument("--x-key"), e.add_argument("--y-key")
+    _csv_flags(e)
     e.add_argument("--allow-unsafe", action="store_true")
 
     i = sub.add_parser("info", help="describe an exported model")
@@ -80,6 +88,34 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _csv_flags(s: argparse.ArgumentParser) -> None:
+    """Overrides of what is detected about a CSV file (shown as "read as: ..." in the notes)."""
+    s.add_argument("--delimiter", type=_checked(parse_delimiter), metavar="CHAR",
+                   help="CSV field separator: ',' ';' '|' tab ... (default: detected)")
+    s.add_argument("--decimal", type=_checked(parse_decimal), metavar="./,",
+                   help="decimal mark of the CSV's numbers (default: detected per file)")
+    s.add_argument("--encoding", type=_checked(parse_encoding), metavar="NAME",
+                   help="text encoding of the CSV: utf-8, cp1252, latin-1, utf-16 ... (default: detected)")
+    header = s.add_mutually_exclusive_group()
+    header.add_argument("--no-header", dest="header", action="store_false", default=None,
+                        help="the CSV's first row is data, not column names (columns become column_1...)")
+    header.add_argument("--header", dest="header", action="store_true",
+                        help="the CSV's first row holds the column names (default: detected)")
+
+
+def _checked(parse: Any) -> Any:
+    def check(value: str) -> Any:
+        try:
+            return parse(value)
+        except UserError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+    return check
+
+
+def _csv_options(args: argparse.Namespace) -> CsvOptions:
+    return CsvOptions(args.delimiter, args.decimal, args.encoding, args.header)
+
+
 def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
     s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
@@ -99,6 +135,7 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
     s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
     s.add_argument("--x-key"), s.add_argument("--y-key")
+    _csv_flags(s)
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
     s.add_argument("--refits", type=int, metavar="N", help="average N refits of the best configuration, each with its own seed, "
@@ -159,6 +196,11 @@ class _Progress:
         self.stream.flush()
 
 
+def _print_warning(event: Event) -> None:
+    if event.type == "warning":
+        print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
+
+
 def _search(args: argparse.Namespace) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
@@ -176,6 +218,7 @@ def _search(args: argparse.Namespace) -> int:
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
+        csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
     )
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.
@@ -192,6 +235,8 @@ def _search(args: argparse.Namespace) -> int:
         listeners.append(JsonLinesWriter(handle))
     if sys.stderr.isatty():
         listeners.append(_Progress(sys.stderr, config.max_trials))
+    else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
+        listeners.append(_print_warning)
 
     def listener(event: Event) -> None:
         for item in listeners:
@@ -263,14 +308,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from automl_studio.engine.export.predict import predict_file
 
             out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe,
-                               on_note=_print_note)
+                              csv_options=_csv_options(args), on_note=_print_note)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":
             from automl_studio.engine.export.predict import evaluate_file
 
             metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
-                                    allow_unsafe=args.allow_unsafe, on_note=_print_note)
+                                    allow_unsafe=args.allow_unsafe, csv_options=_csv_options(args),
+                                    on_note=_print_note)
             print(json.dumps(metrics, indent=2))
             return 0
         if args.command == "info":

@@ -50,6 +50,11 @@ class SearchConfig:
     test_fraction: float = 0.2
     x_key: str | None = None
     y_key: str | None = None
+    # How to read a CSV file; None: detected (see engine.data.csv_format.CsvOptions).
+    csv_delimiter: str | None = None
+    csv_decimal: str | None = None  # "." or ","
+    csv_encoding: str | None = None
+    csv_header: bool | None = None  # False: the file has no header row
     image_size: tuple[int, int] = (64, 64)
     max_consecutive_failures: int = 5
     tensorboard: bool = True

@@ -10,7 +10,6 @@ names the file and, where it can, the row, column or key.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from collections import Counter
@@ -22,13 +21,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.csv_format import (
+    NA_MARKERS,
+    CsvFormat,
+    CsvOptions,
+    clean_name,
+    detect_encoding,
+    detect_format,
+    parse_number_column,
+    with_names,
+)
 
 if TYPE_CHECKING:
     pass
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 ARRAY_SUFFIXES = (".npz", ".npy")
-NA_MARKERS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "--", "#N/A"]
 MAX_COLUMNS = 10_000
 _SAMPLE_BYTES = 256 * 1024
 _CHUNK_ROWS = 200_000
@@ -65,6 +73,7 @@ class Dataset:
     class_names: tuple[str, ...] | None = None
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    csv_format: CsvFormat | None = None  # how a CSV was read: delimiter, decimal mark, header row
 
     @property
     def n_rows(self) -> int:
@@ -93,76 +102,6 @@ def file_fingerprint(path: Path) -> str:
 # --- tables ---------------------------------------------------------------------------------
 
 
-def _decode_sample(path: Path, raw: bytes) -> tuple[str, str, list[str]]:
-    """Chooses the text encoding from the first bytes; returns (encoding, text, notes)."""
-    notes: list[str] = []
-    if not raw:
-        raise DataError(f"{path}: the file is empty")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif b"\x00" in raw[:4096]:
-        raise DataError(f"{path}: this is not a text file (it holds binary data); expected a CSV")
-    else:
-        encoding = "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        if encoding == "utf-16":
-            raise DataError(f"{path}: the file starts with a UTF-16 mark but is not UTF-16") from exc
-        # Cut at the failure only if it is the sample's truncated last character (a short
-        # file is read whole, so a bad byte at its very end is a wrong encoding, not a cut).
-        if (exc.start >= len(raw) - 4 and exc.reason == "unexpected end of data"
-                and len(raw) >= _SAMPLE_BYTES):
-            text = raw[: exc.start].decode(encoding)
-        else:
-            line = raw[: exc.start].count(b"\n") + 1
-            encoding = "cp1252"
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                encoding, text = "latin-1", raw.decode("latin-1")
-            notes.append(
-                f"{path.name} is not UTF-8 (first bad byte on line {line}); read it as {encoding}"
-            )
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:4096])
-    if printable < 0.9 * min(len(text), 4096):
-        raise DataError(f"{path}: this is not a text file (mostly unprintable bytes); expected a CSV")
-    return encoding, text, notes
-
-
-def _sniff(path: Path, text: str) -> tuple[str, bool]:
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
-    if not lines:
-        raise DataError(f"{path}: the file holds no data (only blank lines)")
-    sample = "\n".join(lines)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        pass
-    try:
-        has_header = csv.Sniffer().has_header(sample) if len(lines) > 1 else True
-    except csv.Error:
-        has_header = True
-    # The sniffer says "no header" whenever every column is text; a first row of distinct,
-    # non-numeric names is a header in practice.
-    first = next(csv.reader([lines[0]], delimiter=delimiter))
-    if not has_header and all(_is_name(cell) for cell in first) and len(set(first)) == len(first):
-        has_header = True
-    return delimiter, has_header
-
-
-def _is_name(cell: str) -> bool:
-    cell = cell.strip()
-    if not cell:
-        return False
-    try:
-        float(cell)
-        return False
-    except ValueError:
-        return True
-
-
 class _CountingReader(io.RawIOBase):
     """Wraps a binary file to report how far it has been read and to honour a cancel token."""
 
@@ -187,36 +126,36 @@ class _CountingReader(io.RawIOBase):
 def load_csv(
     path: Path,
     *,
+    options: CsvOptions | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Dataset:
-    """Reads a delimited text file, sniffing its delimiter, header and encoding."""
+    """Reads a delimited text file, detecting its encoding, dialect, decimal mark and header.
+
+    Args:
+        options: what the user said about the file (delimiter, decimal mark, encoding, header);
+            the rest is detected (see :mod:`~automl_studio.engine.data.csv_format`).
+
+    Raises:
+        DataError: the file cannot be read as a table; the message names the file and line.
+    """
     import pandas as pd
 
+    options = options or CsvOptions()
     size = path.stat().st_size
     with open(path, "rb") as handle:
         raw = handle.read(_SAMPLE_BYTES)
-    encoding, text, notes = _decode_sample(path, raw)
-    delimiter, has_header = _sniff(path, text)
-    first_line = next(csv.reader([text.lstrip("\ufeff").splitlines()[0]], delimiter=delimiter))
-    if len(first_line) > MAX_COLUMNS:
+    complete = size <= len(raw)
+    encoding, text, notes = detect_encoding(path, raw, complete=complete, encoding=options.encoding)
+    _check_width(path, text)
+    fmt = detect_format(path, text, encoding, options, complete=complete)
+    if fmt.width > MAX_COLUMNS:
         raise DataError(
-            f"{path}: the header has {len(first_line):,} columns; automl-studio reads at most "
+            f"{path}: the header has {fmt.width:,} columns; automl-studio reads at most "
             f"{MAX_COLUMNS:,} (is this a wide matrix that belongs in an .npy file?)"
         )
-    # pandas silently renames a repeated header name ("a", "a.1"), so look at the header itself
-    # (when the sample holds all of it).
-    if has_header and (len(raw) < _SAMPLE_BYTES or len(text.splitlines()) > 1):
-        seen: set[str] = set()
-        repeated: set[str] = set()
-        for name in (c.strip() for c in first_line):
-            if name and name in seen:
-                repeated.add(name)
-            seen.add(name)
-        if repeated:
-            raise DataError(
-                f"{path}: the header names these columns twice: {', '.join(sorted(repeated))}"
-            )
+    if fmt.header_line is not None:
+        _check_repeated(path, fmt.names)
     chunks = []
     try:
         with open(path, "rb") as handle:
@@ -224,10 +163,14 @@ def load_csv(
             stream = io.TextIOWrapper(counting, encoding=encoding, newline="")
             reader = pd.read_csv(
                 stream,
-                sep=delimiter,
-                header=0 if has_header else None,
-                na_values=NA_MARKERS,
-                keep_default_na=True,
+                sep=fmt.delimiter,
+                quotechar=fmt.quotechar,
+                decimal=fmt.decimal,
+                skiprows=fmt.skip_lines,
+                header=0 if fmt.header_line is not None else None,
+                names=list(range(fmt.width)),
+                na_values=list(NA_MARKERS),
+                keep_default_na=False,
                 skipinitialspace=True,
                 chunksize=_CHUNK_ROWS,
                 low_memory=False,
@@ -244,41 +187,105 @@ def load_csv(
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file holds no data") from exc
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: {_parser_message(str(exc), has_header)}") from exc
+        raise DataError(f"{path}: {_parser_message(str(exc), fmt)}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not valid {encoding} text past the first {len(raw):,} bytes "
             f"(byte {exc.start} of a block); save it as UTF-8"
         ) from exc
+    if not chunks:
+        raise DataError(f"{path}: the file has a header but no data rows")
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) != 1 else chunks[0]
-    if not has_header:
-        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    frame, fmt, dropped_notes = _tidy_table(frame, fmt)
+    notes.extend(dropped_notes)
+    if fmt.header_line is None:
         notes.append(f"{path.name} has no header row; columns were named column_1...")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    counts = Counter(frame.columns)  # linear: 10,000 columns must not take minutes
-    duplicates = sorted(c for c, n in counts.items() if n > 1)
-    if duplicates:
-        raise DataError(f"{path}: the header names these columns twice: {', '.join(duplicates)}")
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no data rows")
-    if delimiter != ",":
-        notes.append(f"{path.name}: the delimiter is {delimiter!r}")
+    notes.extend(_parse_number_columns(frame, fmt.decimal))
+    if fmt.delimiter != ",":
+        notes.append(f"{path.name}: the delimiter is {fmt.delimiter!r}")
     if progress is not None:
         progress(1.0)
     return Dataset(
         path=str(path), kind="table", frame=frame, fingerprint=file_fingerprint(path),
-        notes=tuple(notes),
+        notes=tuple(notes), csv_format=fmt,
     )
 
 
-def _parser_message(message: str, has_header: bool) -> str:
+def _check_width(path: Path, text: str) -> None:
+    # Before any parsing: a 100,000-column line would make detection itself slow.
+    first = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    widest = max(first.count(d) for d in ",;\t|") + 1
+    if widest > MAX_COLUMNS:
+        raise DataError(
+            f"{path}: the header has {widest:,} columns; automl-studio reads at most "
+            f"{MAX_COLUMNS:,} (is this a wide matrix that belongs in an .npy file?)"
+        )
+
+
+def _check_repeated(path: Path, names: tuple[str, ...]) -> None:
+    # pandas silently renames a repeated header name ("a", "a.1"), so look at the header itself.
+    counts = Counter(clean_name(n) for n in names if clean_name(n))  # linear: 10,000 columns
+    repeated = sorted(n for n, k in counts.items() if k > 1)
+    if repeated:
+        raise DataError(f"{path}: the header names these columns twice: {', '.join(repeated)}")
+
+
+def _tidy_table(frame: Any, fmt: CsvFormat) -> tuple[Any, CsvFormat, list[str]]:
+    """Names the columns; drops unnamed empty columns and empty rows (spreadsheet exports)."""
+    notes: list[str] = []
+    names = [clean_name(n) for n in fmt.names] if fmt.header_line is not None else [""] * frame.shape[1]
+    names += [""] * (frame.shape[1] - len(names))
+    empty_columns = frame.isna().all(axis=0).to_numpy()
+    keep = [j for j in range(frame.shape[1]) if names[j] or not empty_columns[j]]
+    if fmt.header_line is None:  # no names to go by: only trailing empty columns are padding
+        last = max((j for j in range(frame.shape[1]) if not empty_columns[j]), default=0)
+        keep = list(range(last + 1))
+    if len(keep) < frame.shape[1]:
+        notes.append(f"{frame.shape[1] - len(keep)} empty column(s) with no name were ignored")
+        frame = frame.iloc[:, keep]
+    frame.columns = [names[j] or f"column_{j + 1}" for j in keep]
+    empty_rows = frame.isna().all(axis=1)
+    if empty_rows.any():
+        notes.append(f"{int(empty_rows.sum())} empty row(s) were ignored")
+        frame = frame[~empty_rows].reset_index(drop=True)
+        for name in frame.select_dtypes("float").columns:  # the empty rows made integers floats
+            values = frame[name]
+            if values.notna().all() and bool((values % 1 == 0).all()):
+                frame[name] = values.astype("int64")
+    return frame, with_names(fmt, tuple(str(c) for c in frame.columns)), notes
+
+
+def _parse_number_columns(frame: Any, decimal: str) -> list[str]:
+    """Turns text columns of formatted numbers (``$1,234``, ``12 %``, ``1.234,5``) into floats."""
+    import pandas as pd
+
+    notes: list[str] = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        parsed = parse_number_column(series, decimal)
+        if parsed is None:
+            continue
+        frame[name] = parsed.values
+        if parsed.soft_missing:
+            shown = ", ".join(f"'{m}'" for m in parsed.markers)
+            notes.append(f"column '{name}': {parsed.soft_missing} value(s) {shown} read as missing "
+                         "(the others are numbers)")
+    return notes
+
+
+def _parser_message(message: str, fmt: CsvFormat) -> str:
     # pandas: "Error tokenizing data. C error: Expected 3 fields in line 5, saw 4"
     import re
 
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if match:
         expected, line, saw = match.groups()
-        return f"line {line} has {saw} fields but the header has {expected} (a ragged row)"
+        return (f"line {int(line) + fmt.skip_lines} has {saw} fields but the header has {expected} "
+                "(a ragged row)")
     return "cannot parse the file as CSV: " + message.strip().splitlines()[-1]
 
 

@@ -20,8 +20,15 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.csv_format import to_numbers
 from automl_studio.engine.data.dataset import Dataset
-from automl_studio.engine.data.profile import CATEGORICAL, NUMERIC, DatasetProfile, label_text
+from automl_studio.engine.data.profile import (
+    CATEGORICAL,
+    NUMERIC,
+    DatasetProfile,
+    dropped_rows_message,
+    label_text,
+)
 from automl_studio.engine.data.signature import DataSignature
 
 
@@ -131,8 +138,7 @@ def _to_numeric(series: Any) -> np.ndarray:
 
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    cleaned = series.astype("string").str.replace(",", "", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return to_numbers(series).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,9 @@ class PreparedData:
     class_names: tuple[str, ...]
     input_kind: str  # table, features, sequences, images
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The rows of train, validation and test (after rows without a target are dropped), so a
+    # worker can prove it trains on its chief's split (see data.identity).
+    split_indices: tuple[np.ndarray, ...] = ()
 
 
 def stratified_split(labels: np.ndarray | None, n: int, fractions: tuple[float, float],
@@ -208,8 +217,12 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
     """
     task = profile.task or "classification"
     class_names = profile.class_names
+    notes = dataset.notes
     if dataset.kind == "table":
         frame = dataset.frame
+        if profile.dropped_target_rows:
+            # Said again with the search's warnings (console, window, log): no row vanishes unseen.
+            notes = (*notes, dropped_rows_message(dataset, frame[profile.target], str(profile.target)))
         frame = frame[frame[profile.target].notna()].reset_index(drop=True)
         raw_y = frame[profile.target]
         if task == "regression":
@@ -256,7 +269,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
     if len(train) < 2 or len(validation) < 1:
         raise DataError(f"{dataset.path}: too few rows ({len(y)}) to train and validate a model")
     return PreparedData(train, validation, test, signature, profile, schema, class_names,
-                        input_kind, dataset.notes)
+                        input_kind, notes, (tr, va, te))
 
 
 def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.ndarray, task: str,

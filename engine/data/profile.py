@@ -8,12 +8,13 @@ which columns become inputs and how.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.csv_format import to_numbers
 from automl_studio.engine.data.dataset import Dataset
 
 NUMERIC, CATEGORICAL, ID_LIKE, TEXT, CONSTANT = "numeric", "categorical", "id_like", "text", "constant"
@@ -52,6 +53,8 @@ class DatasetProfile:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     fingerprint: str = ""
+    # How a CSV file was read (delimiter, decimal, encoding, header_line); empty for other files.
+    csv_format: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def feature_columns(self) -> list[ColumnProfile]:
@@ -118,7 +121,7 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
             return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
         return ColumnProfile(name, NUMERIC, dtype, missing, unique, True, "", examples)
     text = values.astype(str)
-    numeric = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    numeric = to_numbers(text)
     if present and numeric.notna().mean() >= 0.95 and numeric.nunique() > 10:
         return ColumnProfile(
             name, NUMERIC, dtype, missing, unique, True,
@@ -213,7 +216,7 @@ def _profile_table(
         raise DataError(f"{dataset.path}: the target column '{target}' has no values (all missing)")
     warnings: list[str] = []
     if dropped:
-        warnings.append(f"{dropped} rows have no '{target}' value and are dropped")
+        warnings.append(dropped_rows_message(dataset, y, target))
     chosen = detect_task(y) if task == "auto" else task
     class_names: tuple[str, ...] = ()
     counts: tuple[int, ...] = ()
@@ -223,7 +226,7 @@ def _profile_table(
             row = int(numeric.index[numeric.isna()][0])
             raise DataError(
                 f"{dataset.path}: the target '{target}' has text ('{present.loc[row]}' in row "
-                f"{row + 2 if _has_header(dataset) else row + 1}); regression needs numbers — "
+                f"{row_number(dataset, row)}); regression needs numbers — "
                 "choose classification or another column"
             )
     else:
@@ -289,11 +292,26 @@ def _profile_table(
         target=target, task=chosen, class_names=class_names, class_counts=counts,
         dropped_target_rows=dropped, warnings=tuple(warnings), notes=dataset.notes,
         fingerprint=dataset.fingerprint,
+        csv_format=dataset.csv_format.to_dict() if dataset.csv_format is not None else {},
     )
 
 
-def _has_header(dataset: Dataset) -> bool:
-    return not any("no header row" in note for note in dataset.notes)
+def row_number(dataset: Dataset, index: int) -> int:
+    """The file's line number of the data row at ``index`` (counting the header and lines above)."""
+    fmt = dataset.csv_format
+    if fmt is not None:
+        return index + fmt.first_data_line
+    return index + (1 if any("no header row" in note for note in dataset.notes) else 2)
+
+
+def dropped_rows_message(dataset: Dataset, target_values: Any, target: str) -> str:
+    """``3 rows have no 'y' value (rows 5, 9, 12) and are dropped``: every dropped row counted."""
+    missing = np.flatnonzero(target_values.isna().to_numpy())
+    shown = ", ".join(str(row_number(dataset, int(i))) for i in missing[:5])
+    more = ", …" if len(missing) > 5 else ""
+    noun = "row has" if len(missing) == 1 else "rows have"
+    return (f"{len(missing)} {noun} no '{target}' value (row{'s' if len(missing) > 1 else ''} "
+            f"{shown}{more}) and {'is' if len(missing) == 1 else 'are'} dropped")
 
 
 def _mirrors(feature: Any, target: Any) -> bool:

@@ -36,6 +36,7 @@ from automl_studio.engine.core.events import (
     TrialStarted,
 )
 from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
+from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.features import PreparedData, Split, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
@@ -359,7 +360,9 @@ class _Session:
         self.config, self.listener, self.stop = config, listener, stop
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
-                               image_size=tuple(config.image_size))  # type: ignore[arg-type]
+                               image_size=tuple(config.image_size),  # type: ignore[arg-type]
+                               csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
+                                                      config.csv_encoding, config.csv_header))
         profile = profile_dataset(dataset, config.target, config.task,
                                   exclude=tuple(config.exclude_columns), include=tuple(config.include_columns))
         self.profile = profile
@@ -754,7 +757,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         search_space=session.space.to_dict(),
         signature=prepared.signature.to_dict(),
         dataset={"path": str(config.data_path), "fingerprint": prepared.profile.fingerprint,
-                 "rows": prepared.profile.rows},
+                 "rows": prepared.profile.rows, "dropped_rows": prepared.profile.dropped_target_rows,
+                 "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
     )
