@@ -552,6 +552,8 @@ class MainWindow(QMainWindow):
     def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
         self._update_status_data()
         ds, profile = self.data_page.dataset, self.data_page.profile
+        self.search_page.set_data_task(profile.task if profile else None,
+                                       len(profile.class_names) if profile else 0)
         if ds is None or profile is None:
             self._signature_task.cancel()
             return

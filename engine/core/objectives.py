@@ -79,6 +79,14 @@ def task_kind(task: str, n_classes: int) -> str:
     return "binary" if n_classes <= 2 else "multiclass"
 
 
+def describe_task(task: str, n_classes: int) -> str:
+    """``"regression"``, ``"two-class classification"`` or e.g. ``"3-class classification"``."""
+    kind = task_kind(task, n_classes)
+    if kind == "binary":
+        return "two-class classification"
+    return f"{n_classes}-class classification" if kind == "multiclass" else kind
+
+
 def objectives_for(task: str, n_classes: int) -> tuple[Objective, ...]:
     """The objectives the model compiles for this task, the default first."""
     kind = task_kind(task, n_classes)
@@ -116,8 +124,6 @@ def check_objective(name: str | None, task: str, n_classes: int) -> Objective:
     objective = get_objective(name)
     allowed = objectives_for(task, n_classes)
     if objective not in allowed:
-        kind = task_kind(task, n_classes).replace("multiclass", f"{n_classes}-class classification")
-        kind = kind.replace("binary", "two-class classification")
-        raise UserError(f"objective {objective.name} does not exist for {kind}; choose one of "
-                        + ", ".join(o.name for o in allowed))
+        raise UserError(f"objective {objective.name} does not exist for {describe_task(task, n_classes)}; "
+                        f"choose one of {', '.join(o.name for o in allowed)}")
     return objective

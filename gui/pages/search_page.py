@@ -36,6 +36,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.objectives import (
+    OBJECTIVES,
+    describe_task,
+    get_objective,
+    objectives_for,
+)
 from automl_studio.engine.search.distributed import joining_command
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
 from automl_studio.gui.widgets import Banner, name_widget, page_header
@@ -43,7 +49,6 @@ from automl_studio.gui.workers.search_worker import SearchController
 
 TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
           ("hyperband", "Hyperband"), ("grid", "Grid search"))
-OBJECTIVES = ("val_loss", "val_accuracy", "val_auc", "val_mae", "val_rmse")
 LOG_LINES = 5000
 START_TIP = "Start a new search (Ctrl+R)"
 UNAUTHENTICATED = ("KerasTuner's oracle port is unauthenticated: anyone who can reach it can join the "
@@ -183,15 +188,19 @@ class SearchPage(QWidget):
                                   "(KerasTuner's chief and workers); the Worker column shows which ran each")
         self.objective_combo = name_widget(QComboBox(), "objectiveChoice", "Objective",
                                            "The validation metric the tuner optimises")
-        self.objective_combo.addItem("Automatic (val_loss)", None)
-        for objective in OBJECTIVES:
-            self.objective_combo.addItem(objective, objective)
+        self.objective_note = name_widget(QLabel(), "objectiveNote", "Objective note")
+        self.objective_note.setWordWrap(True)
+        self._data_task: tuple[str, int] | None = None  # (task, classes) of the loaded data
+        self._wanted_objective: str | None = None  # the user's (or the project's) choice
+        self._show_objectives()
+        self.objective_combo.currentIndexChanged.connect(self._on_objective_chosen)
         form.addRow("Tuner", self.tuner_combo)
         form.addRow("Max trials", self.max_trials)
         form.addRow("Time budget", self.time_budget)
         form.addRow("Executions", self.executions)
         form.addRow("Trials at once", self.workers)
         form.addRow("Objective", self.objective_combo)
+        form.addRow(self.objective_note)
         layout.addWidget(tuner_box)
 
         train_box = QGroupBox("Training")
@@ -374,15 +383,50 @@ class SearchPage(QWidget):
         self.serve_workers.setChecked(bool(config.chief_address))
         self.chief_address.setText(config.chief_address)
         self.chief_port.setValue(config.chief_port)
-        index = self.objective_combo.findData(config.objective)
-        if index < 0 and config.objective:
-            self.objective_combo.addItem(config.objective, config.objective)
-            index = self.objective_combo.count() - 1
-        self.objective_combo.setCurrentIndex(max(index, 0))
+        self._wanted_objective = config.objective
+        self._show_objectives()
         self.patience.setValue(config.patience or 0)
         self.seed.setValue(config.seed)
         self.refits.setValue(config.refits or 0)
         self.project_dir.setText(config.project_dir)
+
+    # ----------------------------------------------------------------- objectives
+    def set_data_task(self, task: str | None, n_classes: int = 0) -> None:
+        """Offers the objectives the model compiles for the loaded data (``None``: no data).
+
+        The chosen objective stays chosen while it applies; where it does not (say ``val_auc``
+        with three classes) the search falls back to automatic and a note says so.
+        """
+        self._data_task = (task, n_classes) if task else None
+        self._show_objectives()
+
+    def objective_names(self) -> list[str | None]:
+        """The objectives offered, in order (``None``: automatic)."""
+        return [self.objective_combo.itemData(i) for i in range(self.objective_combo.count())]
+
+    def _show_objectives(self) -> None:
+        combo, wanted = self.objective_combo, self._wanted_objective
+        offered = objectives_for(*self._data_task) if self._data_task else tuple(OBJECTIVES.values())
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(f"Automatic: {get_objective(None).choice_text()}", None)
+        for objective in offered:
+            combo.addItem(objective.choice_text(), objective.name)
+        if wanted and not self._data_task and combo.findData(wanted) < 0:
+            combo.addItem(wanted, wanted)  # checked once the data is known
+        index = combo.findData(wanted) if wanted else 0
+        combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+        if index < 0 and self._data_task:
+            self.objective_note.setText(
+                f"The objective {wanted} does not exist for {describe_task(*self._data_task)}; "
+                f"the search will use the automatic objective ({get_objective(None).name}).")
+        self.objective_note.setVisible(index < 0)
+
+    @Slot(int)
+    def _on_objective_chosen(self, index: int) -> None:
+        self._wanted_objective = self.objective_combo.itemData(index)
+        self.objective_note.setVisible(False)
 
     @Slot()
     def _browse_project_dir(self) -> None:
