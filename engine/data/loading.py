@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.dataset import (
     CancelToken,
     Dataset,
@@ -31,6 +32,7 @@ def load_dataset(
     image_size: tuple[int, int] = (64, 64),
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    csv_options: CsvOptions | None = None,
 ) -> Dataset:
     """Loads any supported data file or folder.
 
@@ -40,6 +42,8 @@ def load_dataset(
             one subfolder per class.
         image_size: ``(height, width)`` images are resized to, in pixels.
         progress: called with a fraction in [0, 1] as the file is read.
+        csv_options: the user's delimiter, decimal mark, encoding or header choice for a CSV file
+            (``None``: detect them all).
         cancel: checked while reading; when set, :class:`~automl_studio.engine.data.dataset.LoadCancelled`
             is raised.
 
@@ -58,4 +62,4 @@ def load_dataset(
         return load_npz(p, x_key=x_key, y_key=y_key)
     if suffix == ".npy":
         return load_npy(p, y_path=y_key)
-    return load_csv(p, progress=progress, cancel=cancel)
+    return load_csv(p, options=csv_options, progress=progress, cancel=cancel)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError, ModelFileError
+from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, encode_target
 from automl_studio.engine.data.images import load_any_image_folder
@@ -48,8 +49,12 @@ def load_model(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> t
 
 def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
                  target: str | None = None, x_key: str | None = None,
-                 y_key: str | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
-    """Reads a data file into the model's inputs, plus the target values when there are any."""
+                 y_key: str | None = None,
+                 csv_options: CsvOptions | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
+    """Reads a data file into the model's inputs, plus the target values when there are any.
+
+    ``csv_options`` overrides what is detected about a CSV file (delimiter, decimal mark, encoding, header).
+    """
     inputs_meta = metadata.get("inputs", {})
     kind = metadata.get("input_kind")
     p = Path(data_path)
@@ -59,7 +64,7 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
         height, width = inputs_meta["image"][:2]
         dataset = load_any_image_folder(p, image_size=(height, width))
     else:
-        dataset = load_dataset(p, x_key=x_key, y_key=y_key)
+        dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options)
     if dataset.kind == "table":
         if kind != "table":
             raise DataError(f"{p}: this model takes {kind}, not a table")
@@ -101,14 +106,14 @@ def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.nd
 
 def predict_file(model_path: str, data_path: str, output: str | None = None, *,
                  x_key: str | None = None, allow_unsafe: bool = False,
-                 on_note: Callable[[str], None] | None = None) -> Path:
+                 on_note: Callable[[str], None] | None = None, csv_options: CsvOptions | None = None) -> Path:
     """Writes a CSV with a ``prediction`` column (and one probability column per class).
 
     ``on_note`` receives one line per thing worth knowing about the input, e.g. how many
     entries of an image folder were skipped and why.
     """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key)
+    inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key, csv_options=csv_options)
     for note in dataset.notes if on_note is not None else ():
         on_note(note)
     raw = np.asarray(model.predict(inputs, verbose=0))
@@ -135,10 +140,12 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
 def evaluate_file(model_path: str, data_path: str, target: str | None = None, *,
                   x_key: str | None = None, y_key: str | None = None,
                   allow_unsafe: bool = False,
-                  on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  on_note: Callable[[str], None] | None = None,
+                  csv_options: CsvOptions | None = None) -> dict[str, Any]:
     """Metrics of an exported model on a labelled data file (``on_note`` as in :func:`predict_file`)."""
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, y, dataset = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key)
+    inputs, y, dataset = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
+                                      csv_options=csv_options)
     for note in dataset.notes if on_note is not None else ():
         on_note(note)
     if y is None and dataset.kind == "images":
