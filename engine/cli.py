@@ -49,10 +49,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="address to listen on (default 127.0.0.1; the port is unauthenticated, so open it only on a trusted network)")
     c.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free port)")
 
-    w = sub.add_parser("worker", help="join a chief and run trials (KerasTuner's worker)")
-    _search_options(w)
+    w = sub.add_parser("worker", help="join a chief and run trials with its configuration (KerasTuner's worker)")
     w.add_argument("--chief", required=True, metavar="HOST:PORT")
+    w.add_argument("--config", required=True, metavar="FILE|PROJECT",
+                   help="the chief's search_config.json (or its project folder): data, target, columns, split "
+                        "and training settings exactly as the chief has them")
+    w.add_argument("--data", metavar="PATH", help="this machine's copy of the data when it is not at the chief's "
+                   "path (its fingerprint must match the chief's)")
+    w.add_argument("--project", metavar="DIR", help="where this worker keeps its checkpoints (default: the chief's path)")
+    w.add_argument("--device", help="auto, cpu, gpu or gpu:N on this machine (default: the chief's choice)")
     w.add_argument("--id", help="this worker's tuner id (default: worker-<host>-<pid>)")
+    w.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
 
     p = sub.add_parser("predict", help="predict with an exported model")
     p.add_argument("model"), p.add_argument("data")
@@ -196,20 +203,47 @@ class _Progress:
         self.stream.flush()
 
 
-def _print_warning(event: Event) -> None:
-    if event.type == "warning":
-        print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
+def _worker_config(args: argparse.Namespace) -> SearchConfig:
+    """The chief's configuration for this worker, read from ``--config``; no flag is rebuilt.
+
+    Only what is this machine's own may differ: where the data and checkpoints are, and the
+    device. The chief's data identity goes along, so the search refuses to start when this
+    machine's data or split differ.
+
+    Raises:
+        ProjectError: the document is missing, damaged, newer, or has no data fingerprint yet.
+    """
+    from automl_studio.engine.core.config import SearchDocument
+    from automl_studio.engine.core.errors import ProjectError
+    from automl_studio.engine.search.distributed import CHIEF_DATA
+    from automl_studio.engine.search.project import CONFIG_FILE
+
+    path = os.path.join(args.config, CONFIG_FILE) if os.path.isdir(args.config) else args.config
+    document = SearchDocument.read(path)
+    if not document.data_fingerprint:
+        raise ProjectError(f"{path}: holds no data fingerprint (only a chief's search_config.json does); "
+                           "use the file the chief wrote into its project folder")
+    config = document.config
+    changes: dict[str, Any] = dict(
+        fresh=False, workers=1, export_path=None, chief_address="", chief_port=0, recycle_mb=0, time_budget_s=None,
+        extra={**config.extra, CHIEF_DATA: dict(document.data)})
+    if document.space is not None:
+        changes["space"] = dict(document.space)  # the chief's resolved spec: no spec file needed here
+    if args.data:
+        changes["data_path"] = args.data.rstrip("/")
+    if args.project:
+        changes["project_dir"] = args.project
+    if args.device:
+        changes["device"] = args.device
+    return config.replace(**changes)
 
 
-def _search(args: argparse.Namespace) -> int:
-    from automl_studio.engine.search import distributed
-    from automl_studio.engine.search.session import run_search
-
-    started = time.monotonic()
+def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
+    """The configuration of ``search`` and ``chief``, from their flags."""
     data = args.data.rstrip("/")
     project = args.project or os.path.join("automl-projects", os.path.splitext(os.path.basename(data))[0] or "data")
     space: Any = args.space
-    config = SearchConfig(
+    return SearchConfig(
         data_path=data, project_dir=project, target=args.target, task=args.task, space=space,
         tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
         time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
@@ -220,6 +254,20 @@ def _search(args: argparse.Namespace) -> int:
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
     )
+
+
+def _print_warning(event: Event) -> None:
+    if event.type == "warning":
+        print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from automl_studio.engine.search import distributed
+    from automl_studio.engine.search.session import run_search
+
+    started = time.monotonic()
+    config = _worker_config(args) if args.command == "worker" else _config_from_flags(args)
+    project = config.project_dir
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.
         config = config.replace(time_budget_s=max(1.0, config.time_budget_s - (time.monotonic() - started)))
@@ -247,6 +295,8 @@ def _search(args: argparse.Namespace) -> int:
         address = config.chief_address or distributed.LOOPBACK
         listening = distributed.listen_port(address, config.chief_port)
         os.environ.update(distributed.roles_env(distributed.CHIEF_ID, address, listening))
+        # Workers start from this document (with its data fingerprint), so it is written first.
+        config = distributed.publish_search(config).config.replace(export_path=config.export_path)
         command, warning = distributed.chief_notices(config, address, listening)
         print("automl-studio: serving the search; on each worker machine run:\n  " + command, file=sys.stderr)
         if warning:

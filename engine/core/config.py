@@ -1,22 +1,34 @@
-"""What a search is asked to do: :class:`SearchConfig`, one frozen, JSON-serialisable record.
+"""What a search is asked to do: :class:`SearchConfig`, and the versioned document that holds it.
 
 The command line builds one from its flags, the window from its forms, and the process runner
 sends it to the child as a dict. ``None`` means "choose for me": the engine fills in what a good
 practitioner would pick for the data (see :func:`automl_studio.engine.search.session.resolve_defaults`).
+
+:class:`SearchDocument` is the one persisted form: ``{"schema_version", "app", "search": config,
+"data": identity of the prepared data, "space": resolved spec}``. The chief writes it into the
+project folder (``search_config.json``), workers start from it (``automl-studio worker --config``)
+and the window's project file is the same document plus a name and notes. A document from a newer
+version is refused with a clear message rather than half-read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.core.errors import ProjectError, UserError
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
+# 2: one document for search_config.json and project files ("search", "data", "space"). 1: project
+# files (the same "search" section) and search_config.json with "config" and "fingerprint".
+CONFIG_SCHEMA_VERSION = 2
+APP = "automl-studio"
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -104,6 +116,7 @@ class SearchConfig:
             raise UserError("validation and test fractions must be between 0 and 0.9")
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready values (tuples as lists)."""
         data = dataclasses.asdict(self)
         data["exclude_columns"] = list(self.exclude_columns)
         data["include_columns"] = list(self.include_columns)
@@ -114,6 +127,11 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
+        """The inverse of :meth:`to_dict`; unknown keys (from other versions) are ignored.
+
+        Raises:
+            UserError: a value is out of range; TypeError: a required field is missing.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         for key in ("exclude_columns", "include_columns", "image_size"):
@@ -122,4 +140,129 @@ class SearchConfig:
         return cls(**kwargs)
 
     def replace(self, **changes: Any) -> SearchConfig:
+        """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        """This configuration as a versioned :class:`SearchDocument` (no data identity yet)."""
+        return SearchDocument(self).to_json()
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "search configuration") -> SearchConfig:
+        """The configuration of a :class:`SearchDocument`'s JSON text.
+
+        Raises:
+            ProjectError: not such a document, from a newer version, or malformed (names ``source``).
+        """
+        return SearchDocument.from_json(text, source=source).config
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """The persisted form of one search: its configuration and what the chief prepared from it.
+
+    Attributes:
+        config: what the search was asked to do.
+        data: the identity of the prepared data (``DataIdentity.to_dict()`` of
+            :mod:`automl_studio.engine.data.identity`: file and split hashes, target, task,
+            columns, ``fingerprint``); empty until the data has been prepared.
+        space: the resolved search-space spec, once known.
+        schema_version: the version the document was written with.
+    """
+
+    config: SearchConfig
+    data: Mapping[str, Any] = field(default_factory=dict)
+    space: Mapping[str, Any] | None = None
+    schema_version: int = CONFIG_SCHEMA_VERSION
+
+    @property
+    def data_fingerprint(self) -> str:
+        """The prepared data's fingerprint (``sha256:…``), or ``""`` before it was prepared."""
+        return str(self.data.get("fingerprint") or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready document; ``data`` and ``space`` only when known."""
+        out: dict[str, Any] = {"schema_version": CONFIG_SCHEMA_VERSION, "app": APP,
+                               "search": self.config.to_dict()}
+        if self.data:
+            out["data"] = dict(self.data)
+        if self.space is not None:
+            out["space"] = dict(self.space)
+        return out
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "search configuration",
+                  what: str = "search configuration") -> SearchDocument:
+        """Reads a document of this or an older schema version.
+
+        ``what`` names the kind of file in messages (``project file`` for the window's).
+
+        Raises:
+            ProjectError: not a document, written by a newer version, or malformed; the message
+                names ``source`` (a file path) and the part at fault.
+        """
+        if not isinstance(data, dict):
+            raise ProjectError(f"{source}: not an automl-studio {what}")
+        version = data.get("schema_version")
+        legacy = version == 1 and "search" not in data and isinstance(data.get("config"), dict)
+        if data.get("app") != APP and not legacy:
+            raise ProjectError(f"{source}: not an automl-studio {what}")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ProjectError(f"{source}: the {what} has no schema_version")
+        if version > CONFIG_SCHEMA_VERSION:
+            raise ProjectError(
+                f"{source}: written by a newer automl-studio ({what.split()[0]} schema {version}; this version "
+                f"reads up to {CONFIG_SCHEMA_VERSION}) — update automl-studio to open it")
+        search = data.get("config") if legacy else data.get("search")
+        if not isinstance(search, dict) or not isinstance(search.get("data_path"), str) \
+                or not isinstance(search.get("project_dir"), str):
+            raise ProjectError(f"{source}: the {what} has no valid 'search' section")
+        try:
+            config = SearchConfig.from_dict(search)
+        except TypeError as exc:
+            raise ProjectError(f"{source}: the 'search' section is malformed ({exc})") from None
+        except UserError as exc:
+            raise ProjectError(f"{source}: {exc}") from None
+        identity = data.get("data") or {}
+        if legacy and data.get("fingerprint"):
+            # Version 1 knew the file's bytes and the target/task asked for, not the split.
+            identity = {"path": config.data_path, "file": data["fingerprint"]}
+            if config.target is not None:
+                identity["target"] = config.target
+            if config.task != "auto":
+                identity["task"] = config.task
+        if not isinstance(identity, dict):
+            raise ProjectError(f"{source}: the 'data' section is not an object")
+        space = data.get("space")
+        if space is not None and not isinstance(space, dict):
+            raise ProjectError(f"{source}: the 'space' section is not an object")
+        return cls(config, identity, space, version)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "search configuration") -> SearchDocument:
+        """Parses :meth:`to_json` output; errors as :meth:`from_dict` (invalid JSON included)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProjectError(f"{source}: not a search configuration (not valid JSON: {exc})") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> SearchDocument:
+        """Reads the document at ``path``.
+
+        Raises:
+            ProjectError: the file is missing, unreadable or not a valid document (names ``path``).
+        """
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            raise ProjectError(f"{path}: no such search configuration file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"{path}: cannot read the search configuration ({exc})") from None
+        return cls.from_json(text, source=str(path))

@@ -7,10 +7,17 @@ adds no scheduler of its own: it sets those variables, serves the oracle with Ke
 the end), restarts a local worker that died (under the same tuner id KerasTuner hands it the same
 trial again, so the trial is retried, not lost), and merges the processes' events.
 
+Chief and workers share one configuration: before the chief starts, :func:`publish_search`
+writes the search's :class:`~automl_studio.engine.core.config.SearchDocument`, with the
+fingerprint of the prepared data and split, into the project folder. Workers start from that
+document (``automl-studio worker --chief HOST:PORT --config FILE``), never from flags rebuilt by
+hand, and refuse to run when the data they prepare has another fingerprint.
+
 The oracle's port is unauthenticated: it binds to 127.0.0.1 unless the user names an address
 (``SearchConfig.chief_address``, ``automl-studio chief --address``); then workers on other
 machines can join the local chief with :func:`worker_command`. This module launches processes and
-imports no Keras (the window uses it); the chief's serving loop is in
+imports no Keras (the window uses it; it reads the data once to fingerprint it); the chief's
+serving loop is in
 :mod:`automl_studio.engine.search.oracle_server`.
 """
 
@@ -20,17 +27,23 @@ import ipaddress
 import json
 import os
 import shlex
-import shutil
 import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import Event, PhaseChanged, SearchWarning, event_from_dict
+from automl_studio.engine.data.identity import identify
 from automl_studio.engine.process.runner import CPUS_ENV
+from automl_studio.engine.search.project import (
+    CONFIG_FILE,
+    check_resume,
+    clear_project,
+    write_search_document,
+)
 
 CHIEF_ID = "chief"
 LOOPBACK = "127.0.0.1"
@@ -39,7 +52,7 @@ TRIAL_EVENTS = ("trial_started", "epoch_ended", "batch_progress", "trial_ended")
 # does not report them again (see oracle_server.report_oracle_trials).
 SELF_REPORTING_ENV = "AUTOML_STUDIO_SELF_REPORTING_TUNERS"
 JOIN_PREFIX = "other machines join as workers with: "
-WORKER_SPACE_FILE = "worker_space.json"
+CHIEF_DATA = "chief_data"  # SearchConfig.extra key: the chief's data identity, which a worker must match
 _AFTER_SERVING = ("refitting", "evaluating", "exporting")
 _CHIEF_LINGER_S = 5.0  # longer than oracle_server.serve_oracle's linger, so a chief can end by itself
 
@@ -106,13 +119,47 @@ def advertised_address(address: str) -> str:
         return socket.gethostname()
 
 
+def config_path(config: SearchConfig) -> str:
+    """The absolute path of the search document :func:`publish_search` writes for ``config``."""
+    return os.path.abspath(os.path.join(config.project_dir, CONFIG_FILE))
+
+
+def publish_search(config: SearchConfig) -> SearchDocument:
+    """Writes the search's document, with its data fingerprint, where workers can read it.
+
+    Reads and splits the data as the search will (no TensorFlow), refuses a project that holds
+    another search (as a resume would), and writes ``search_config.json`` into the project
+    folder. With ``config.fresh`` the project's old search is removed first. A search space
+    named by a spec file is embedded, so a worker needs no copy of that file.
+
+    Raises:
+        UserError: unreadable data, or a project that holds another search.
+    """
+    if config.fresh:
+        clear_project(config.project_dir)
+    identity = identify(config)
+    check_resume(config, identity)
+    published = config.replace(fresh=False)
+    if isinstance(config.space, str) and os.path.isfile(config.space):
+        try:
+            spec = json.loads(Path(config.space).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"{config.space}: cannot read the search-space spec ({exc})") from None
+        if isinstance(spec, dict):
+            published = published.replace(space=spec)
+    document = SearchDocument(published, identity.to_dict())
+    write_search_document(config.project_dir, document)
+    return document
+
+
 def chief_notices(config: SearchConfig, address: str, port: int) -> tuple[str, str | None]:
     """What to tell the user when a chief listens on ``address:port``.
 
-    Returns the exact command other machines run to join as workers, and a warning about the
-    unauthenticated port unless only this machine can reach it.
+    Returns the exact command other machines run to join as workers (it names the search
+    document :func:`publish_search` writes), and a warning about the unauthenticated port unless
+    only this machine can reach it.
     """
-    command = worker_command(config, advertised_address(address), port)
+    command = worker_command(config_path(config), advertised_address(address), port)
     warning = None if is_loopback(address) else (
         f"the oracle port {address}:{port} is unauthenticated: anyone who can reach it can join the "
         "search or read its hyperparameters; open it only on a trusted network")
@@ -160,26 +207,19 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
     search is stopped.
     """
     from automl_studio.engine.process.runner import SearchProcess
-    from automl_studio.engine.search.project import EVENTS_FILE
 
     address = config.chief_address or LOOPBACK
     port = listen_port(address, config.chief_port)
     # A chief on one interface (or all of them) is reached by the local workers there.
     dial = LOOPBACK if address == "0.0.0.0" else address
-    if config.fresh:
-        for name in ("tuner", "tensorboard", "best", EVENTS_FILE, "search_config.json"):
-            path = os.path.join(config.project_dir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.exists(path):
-                os.remove(path)
+    document = publish_search(config)
     names = [f"worker{i}" for i in range(workers)]
-    base = config.replace(fresh=False, workers=1)
+    base = document.config.replace(workers=1)
     # The local workers report their own trials (with epochs); the chief's oracle reports those
     # of workers that joined from elsewhere.
     chief = SearchProcess(base.replace(extra={**config.extra, "chief_reports_trials": True}),
                           env={**roles_env(CHIEF_ID, address, port), SELF_REPORTING_ENV: ",".join(names)})
-    command, warning = chief_notices(_space_on_disk(config), address, port)
+    command, warning = chief_notices(config, address, port)
     chief.start()
     listener(PhaseChanged(phase="searching", message=f"{workers} local worker{'s' if workers > 1 else ''}; "
                                                      f"oracle on {address}:{port}"))
@@ -189,7 +229,9 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
 
     def start_worker(name: str) -> SearchProcess:
         share = _thread_env(workers, names.index(name))
-        process = SearchProcess(base, env={**roles_env(name, dial, port), **share},
+        # A worker checks it prepares the very data and split of the published document.
+        worker = base.replace(export_path=None, extra={**base.extra, CHIEF_DATA: dict(document.data)})
+        process = SearchProcess(worker, env={**roles_env(name, dial, port), **share},
                                 log_name=f"engine-{name}.log")
         process.start()
         return process
@@ -262,54 +304,17 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                 stopping = True
 
 
-def worker_command(config: SearchConfig, address: str, port: int) -> str:
-    """The exact command a remote machine runs to join a chief as a worker.
+def worker_command(config_file: str, address: str, port: int) -> str:
+    """The exact command a machine runs to join a chief at ``address:port`` as a worker.
 
-    It names the data file, the project folder and a spec file by this machine's paths: a worker
-    machine needs the data (and a custom spec) at the same paths. A space given as a dict (the
-    window's network) cannot go on a command line; :func:`run_local_workers` writes it to a file
-    first.
+    ``config_file`` is the chief's search document (see :func:`publish_search`): the worker reads
+    data, target, columns, split and training settings from it, so nothing is rebuilt from flags.
+    A worker whose data sit elsewhere adds ``--data PATH``; it still has to match the document's
+    fingerprint.
     """
-    parts = ["automl-studio", "worker", "--chief", f"{address}:{port}", config.data_path]
-    if config.target:
-        parts += ["--target", config.target]
-    if config.task != "auto":
-        parts += ["--task", config.task]
-    if isinstance(config.space, str) and config.space != "auto":
-        parts += ["--space", config.space]
-    parts += ["--tuner", config.tuner, "--seed", str(config.seed), "--project", config.project_dir]
-    if config.max_trials:
-        parts += ["--max-trials", str(config.max_trials)]
-    if config.max_epochs:
-        parts += ["--max-epochs", str(config.max_epochs)]
-    # What shapes the data and the training of a trial must match the chief's.
-    if config.executions_per_trial != 1:
-        parts += ["--executions-per-trial", str(config.executions_per_trial)]
-    if config.objective:
-        parts += ["--objective", config.objective]
-    if config.patience is not None:
-        parts += ["--patience", str(config.patience)]
-    for column in config.exclude_columns:
-        parts += ["--exclude", column]
-    if config.x_key:
-        parts += ["--x-key", config.x_key]
-    if config.y_key:
-        parts += ["--y-key", config.y_key]
-    if tuple(config.image_size) != (64, 64):
-        parts += ["--image-size", *map(str, config.image_size)]
-    return shlex.join(parts)
-
-
-def _space_on_disk(config: SearchConfig) -> SearchConfig:
-    """``config`` with a dict space written to the project's ``worker_space.json`` and named by path."""
-    if isinstance(config.space, str):
-        return config
-    from automl_studio.engine.search.project import atomic_write_text
-
-    path = Path(config.project_dir) / WORKER_SPACE_FILE
-    atomic_write_text(path, json.dumps(dict(config.space), indent=2))
-    return config.replace(space=str(path))
+    return shlex.join(["automl-studio", "worker", "--chief", f"{address}:{port}", "--config", config_file])
 
 
 __all__ = ["role", "tuner_id", "run_local_workers", "worker_command", "free_port", "listen_port", "roles_env",
-           "is_loopback", "advertised_address", "chief_notices", "joining_command"]
+           "is_loopback", "advertised_address", "chief_notices", "joining_command", "publish_search",
+           "config_path", "CHIEF_DATA"]

@@ -15,23 +15,34 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_studio.engine.core.config import SearchConfig
-from automl_studio.engine.core.errors import ProjectError, UserError
+from automl_studio.engine.core.config import CONFIG_SCHEMA_VERSION, SearchConfig, SearchDocument
+from automl_studio.engine.core.errors import ProjectError
+from automl_studio.engine.data.identity import DataIdentity, differences, short
 
-PROJECT_SCHEMA_VERSION = 1
+PROJECT_SCHEMA_VERSION = CONFIG_SCHEMA_VERSION  # a project file is a search document
 EVENTS_FILE = "events.jsonl"
+CONFIG_FILE = "search_config.json"
 PROJECT_SUFFIX = ".automl.json"
+# What a search keeps in its project directory; --fresh removes exactly these.
+STATE_DIRS = ("tuner", "tensorboard", "best")
+NEW_SEARCH_HINT = ("to start a new search use --fresh (it erases this project's trials; in the window: "
+                   "Start, not Resume) or another --project folder")
 
 
 @dataclass(frozen=True)
 class ProjectFile:
-    """What the window saves: enough to reopen a search exactly where it was."""
+    """What the window saves: enough to reopen a search exactly where it was.
+
+    On disk it is the search's :class:`~automl_studio.engine.core.config.SearchDocument` (the
+    same document the chief writes as ``search_config.json``) plus ``name`` and ``notes``.
+    """
 
     config: SearchConfig
     name: str = "Untitled"
@@ -39,19 +50,20 @@ class ProjectFile:
     schema_version: int = PROJECT_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "app": "automl-studio",
-            "name": self.name,
-            "notes": self.notes,
-            "search": self.config.to_dict(),
-        }
+        """The search document with the project's name and notes."""
+        return {**SearchDocument(self.config).to_dict(), "name": self.name, "notes": self.notes}
 
     def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the file atomically (readers see the old or the new one)."""
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ProjectFile:
+        """Reads a project file.
+
+        Raises:
+            ProjectError: missing, not JSON, not a project file, from a newer version or malformed.
+        """
         p = Path(path)
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
@@ -63,28 +75,92 @@ class ProjectFile:
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "project") -> ProjectFile:
+        """Reads :meth:`to_dict` output of this or an older version (errors as :meth:`load`)."""
         if not isinstance(data, dict) or data.get("app") != "automl-studio":
             raise ProjectError(f"{source}: not an automl-studio project file")
-        version = data.get("schema_version")
-        if not isinstance(version, int):
-            raise ProjectError(f"{source}: the project file has no schema_version")
-        if version > PROJECT_SCHEMA_VERSION:
-            raise ProjectError(
-                f"{source}: written by a newer automl-studio (project schema {version}; this "
-                f"version reads up to {PROJECT_SCHEMA_VERSION}) — update the app to open it"
-            )
-        search = data.get("search")
-        if not isinstance(search, dict) or not isinstance(search.get("data_path"), str) \
-                or not isinstance(search.get("project_dir"), str):
-            raise ProjectError(f"{source}: the project file has no valid 'search' section")
-        try:
-            config = SearchConfig.from_dict(search)
-        except TypeError as exc:
-            raise ProjectError(f"{source}: the 'search' section is malformed ({exc})") from exc
-        except UserError as exc:
-            raise ProjectError(f"{source}: {exc}") from exc
+        document = SearchDocument.from_dict(data, source=source, what="project file")
         name = data.get("name", "Untitled")
-        return cls(config=config, name=str(name), notes=str(data.get("notes", "")))
+        return cls(config=document.config, name=str(name), notes=str(data.get("notes", "")))
+
+
+def read_search_document(project_dir: str | os.PathLike[str]) -> SearchDocument | None:
+    """The search configuration the chief wrote into ``project_dir``, or None when there is none.
+
+    Raises:
+        ProjectError: the file exists but is damaged or from a newer version.
+    """
+    path = Path(project_dir) / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        return SearchDocument.read(path)
+    except ProjectError as exc:
+        raise ProjectError(f"{exc}; start over with --fresh") from None
+
+
+def write_search_document(project_dir: str | os.PathLike[str], document: SearchDocument) -> Path:
+    """Writes ``document`` as the project's ``search_config.json`` (atomically); returns its path."""
+    path = Path(project_dir) / CONFIG_FILE
+    atomic_write_text(path, document.to_json())
+    return path
+
+
+def clear_project(project_dir: str | os.PathLike[str]) -> None:
+    """Removes a search's state from ``project_dir`` (``--fresh``); other files are left alone."""
+    project = Path(project_dir)
+    for name in STATE_DIRS:
+        shutil.rmtree(project / name, ignore_errors=True)
+    for name in (EVENTS_FILE, CONFIG_FILE):
+        (project / name).unlink(missing_ok=True)
+
+
+def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
+    """Whether ``project_dir`` holds this same search to resume; refuses another search there.
+
+    The same search means the same data identity (file bytes, target, task, feature columns,
+    inputs, classes and split, see :mod:`automl_studio.engine.data.identity`) and the same
+    tuner. A project with no trials yet holds nothing to resume, so a new search may take it.
+
+    Raises:
+        ProjectError: one line naming the project, what differs, and how to start a new search.
+    """
+    document = read_search_document(config.project_dir)
+    if document is None or not (Path(config.project_dir) / "tuner").exists():
+        return False
+    found = differences(document.data, identity)
+    if document.config.tuner != config.tuner:
+        found.append(f"the tuner differs: the search used {document.config.tuner}, this run {config.tuner}")
+    if found:
+        raise ProjectError(f"{config.project_dir}: this project holds another search — {'; '.join(found)}; "
+                           + NEW_SEARCH_HINT)
+    return True
+
+
+def check_worker_data(config: SearchConfig, identity: DataIdentity,
+                      expected: Mapping[str, Any] | None = None) -> None:
+    """Refuses to run a worker whose data or split differ from its chief's.
+
+    ``expected`` is the chief's data identity (from the document the worker was started with);
+    without one, the chief's ``search_config.json`` in ``config.project_dir`` is read.
+
+    Raises:
+        ProjectError: one line naming the worker's data file, both fingerprints and what differs.
+    """
+    source = "the chief's configuration"
+    if not expected:
+        document = read_search_document(config.project_dir)
+        expected = document.data if document is not None else None
+        source = str(Path(config.project_dir) / CONFIG_FILE)
+    if not expected or not expected.get("fingerprint"):
+        raise ProjectError(f"{config.project_dir}: no data fingerprint from the chief to check this worker "
+                           "against; start the worker with --config and the chief's search_config.json")
+    if expected["fingerprint"] == identity.fingerprint:
+        return
+    found = differences(expected, identity) or ["the data preparation differs"]
+    raise ProjectError(
+        f"{config.data_path}: this worker's data does not match the chief's (data fingerprint "
+        f"{short(identity.fingerprint)} here, {short(expected['fingerprint'])} in {source}) — "
+        f"{'; '.join(found)}; give the worker the chief's data file")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -9,10 +9,8 @@ project directory resumes: completed trials are kept and the interrupted one is 
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
-import shutil
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ExportError, ProjectError, SpecError, UserError
 from automl_studio.engine.core.events import (
     Broadcast,
@@ -38,17 +36,25 @@ from automl_studio.engine.core.events import (
 from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
 from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.features import PreparedData, Split, prepare_data
+from automl_studio.engine.data.identity import DataIdentity, data_identity
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
 from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed, oracle_server
-from automl_studio.engine.search.project import EVENTS_FILE, atomic_write_text
+from automl_studio.engine.search.project import (
+    CONFIG_FILE,
+    EVENTS_FILE,
+    check_resume,
+    check_worker_data,
+    clear_project,
+    read_search_document,
+    write_search_document,
+)
 from automl_studio.engine.space.shapes import analyse, space_summary
 from automl_studio.engine.space.spec import FloatRange, SearchSpace, hyperparameter_items
 from automl_studio.engine.space.templates import resolve_space
 from automl_studio.engine.train import crossval
 
-CONFIG_FILE = "search_config.json"
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
@@ -384,33 +390,23 @@ class _Session:
         return _make_tuner(self.config, self.space, self.prepared, self.resolved, self.listener, self.stop)
 
 
-def _check_project(config: SearchConfig, fingerprint: str) -> bool:
-    """Returns True when the project already holds a search to resume; refuses a mismatch."""
-    path = Path(config.project_dir) / CONFIG_FILE
-    if not path.exists():
-        return False
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ProjectError(f"{path}: damaged project state ({exc}); start over with --fresh") from exc
-    if saved.get("fingerprint") and saved.get("fingerprint") != fingerprint:
-        raise ProjectError(
-            f"{config.project_dir}: this project was searched on other data "
-            f"({saved.get('config', {}).get('data_path')}); use --fresh to start over or another --project"
-        )
-    if saved.get("config", {}).get("tuner") not in (None, config.tuner):
-        raise ProjectError(
-            f"{config.project_dir}: this project used the {saved['config']['tuner']} tuner; "
-            "resume with the same tuner or use --fresh"
-        )
-    return (Path(config.project_dir) / "tuner").exists()
+def _check_project(config: SearchConfig, identity: DataIdentity) -> bool:
+    """Returns True when the project holds this same search to resume.
+
+    A worker instead checks that it prepared the very data and split of its chief.
+
+    Raises:
+        ProjectError: the project holds another search (other data, target, task, columns,
+            split or tuner), or a worker's data differ from its chief's; one line says what.
+    """
+    if distributed.role() == "worker":
+        check_worker_data(config, identity, config.extra.get(distributed.CHIEF_DATA))
+        return (Path(config.project_dir) / "tuner").exists()
+    return check_resume(config, identity)
 
 
 def _clear_project(project: Path) -> None:
-    for name in ("tuner", "tensorboard", BEST_DIR):
-        shutil.rmtree(project / name, ignore_errors=True)
-    for name in (EVENTS_FILE, CONFIG_FILE):
-        (project / name).unlink(missing_ok=True)
+    clear_project(project)
 
 
 def choose_device(config: SearchConfig) -> None:
@@ -509,11 +505,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     keras.utils.set_random_seed(config.seed)
     prepared, resolved = session.prepared, session.resolved
     role = distributed.role()
-    resuming = _check_project(config, prepared.profile.fingerprint)
+    identity = data_identity(prepared, config.data_path)
+    resuming = _check_project(config, identity)
     if role != "worker":
-        atomic_write_text(project / CONFIG_FILE, json.dumps(
-            {"schema_version": 1, "config": config.to_dict(), "fingerprint": prepared.profile.fingerprint,
-             "space": session.space.to_dict()}, indent=2))
+        write_search_document(project, SearchDocument(config, identity.to_dict(), session.space.to_dict()))
     tuner = session.tuner()
     deadline = started + config.time_budget_s if config.time_budget_s else None
     tuner.studio_deadline = deadline
@@ -776,11 +771,10 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
 
 def export_best_from_checkpoint(project_dir: str) -> None:
     """Writes ``best/best.h5`` for a search that stopped before its refit and export."""
-    path = Path(project_dir) / CONFIG_FILE
-    if not path.exists():
+    document = read_search_document(project_dir)
+    if document is None:
         raise ProjectError(f"{project_dir}: not a search project (no {CONFIG_FILE})")
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    config = SearchConfig.from_dict(saved["config"]).replace(fresh=False, export_path=None)
+    config = document.config.replace(fresh=False, export_path=None)
     session = _Session(config, lambda event: None)
     tuner = session.tuner()
     best = best_trials(tuner)

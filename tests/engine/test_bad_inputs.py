@@ -361,7 +361,7 @@ CASES = [
     Case("project file without version", corpus("project_no_version.automl.json"), project, ProjectError,
          r"{name}: the project file has no schema_version"),
     Case("project file from the future", corpus("project_future.automl.json"), project, ProjectError,
-         r"{name}: written by a newer automl-studio \(project schema 7; this version reads up to 1\)"),
+         r"{name}: written by a newer automl-studio \(project schema 7; this version reads up to 2\)"),
     Case("project file without search", corpus("project_no_search.automl.json"), project, ProjectError,
          r"{name}: the project file has no valid 'search' section"),
     Case("project file with a malformed setting", corpus("project_bad_setting.automl.json"), project,

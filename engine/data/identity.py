@@ -1,0 +1,173 @@
+"""What makes two searches the same search: the data, the target, the task, the columns, the split.
+
+A search's trials are only comparable when they were trained and scored on the same rows of the
+same data for the same target. :class:`DataIdentity` records exactly that for a prepared dataset
+and hashes it into one *data fingerprint*. The chief writes it into the project's search
+configuration (see :class:`~automl_studio.engine.core.config.SearchDocument`); a resumed search
+and a joining worker recompute theirs and compare, and :func:`differences` says in words what
+changed (this is KerasTuner's "reload by default" made safe: it resumes only the same search).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.data.features import PreparedData, prepare_data
+from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.profile import profile_dataset
+
+# The fields that make a search what it is; ``path`` is informative only (a moved file with the
+# same bytes is the same data).
+IDENTITY_KEYS = ("file", "target", "task", "columns", "inputs", "class_names", "splits")
+
+
+@dataclass(frozen=True)
+class DataIdentity:
+    """The identity of the data one search trains on.
+
+    Attributes:
+        path: the data file or folder, as given (not part of the identity).
+        file: SHA-256 of the file's bytes (of every file, for a folder).
+        target: the column learnt (None for arrays and image folders).
+        task: ``classification`` or ``regression``, as resolved.
+        columns: the feature columns used, in order, after exclusions and inclusions.
+        inputs: each model input's shape without the batch axis (image size, array keys).
+        class_names: the classes, in label order (empty for regression).
+        splits: SHA-256 of the train, validation and test row indices.
+    """
+
+    path: str
+    file: str
+    target: str | None
+    task: str
+    columns: tuple[str, ...]
+    inputs: Mapping[str, tuple[int, ...]]
+    class_names: tuple[str, ...]
+    splits: str
+
+    @property
+    def fingerprint(self) -> str:
+        """One ``sha256:`` hash of every identity field: equal fingerprints, same search data."""
+        return _digest(json.dumps(self._identity_dict(), sort_keys=True).encode())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields plus ``fingerprint``."""
+        return {"path": self.path, **self._identity_dict(), "fingerprint": self.fingerprint}
+
+    def _identity_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("path")
+        data["columns"] = list(self.columns)
+        data["inputs"] = {k: list(v) for k, v in sorted(self.inputs.items())}
+        data["class_names"] = list(self.class_names)
+        return data
+
+
+def data_identity(prepared: PreparedData, path: str) -> DataIdentity:
+    """The identity of ``prepared`` (read from ``path``).
+
+    Raises:
+        ValueError: ``prepared`` carries no split indices (it was not made by ``prepare_data``).
+    """
+    if len(prepared.split_indices) != 3:
+        raise ValueError("the prepared data carries no split indices")
+    splits = hashlib.sha256()
+    for part in prepared.split_indices:
+        indices = np.asarray(part, dtype=np.int64)
+        splits.update(len(indices).to_bytes(8, "little"))
+        splits.update(indices.tobytes())
+    profile = prepared.profile
+    return DataIdentity(
+        path=str(path), file=profile.fingerprint, target=profile.target, task=profile.task or "",
+        columns=tuple(c.name for c in profile.feature_columns),
+        inputs={k: tuple(int(d) for d in v) for k, v in prepared.signature.inputs.items()},
+        class_names=tuple(prepared.class_names), splits="sha256:" + splits.hexdigest())
+
+
+def identify(config: SearchConfig) -> DataIdentity:
+    """Reads, profiles and splits ``config``'s data as a search would, and returns its identity.
+
+    Loads the data without TensorFlow, so a launcher (the window, the chief's command) can
+    publish the fingerprint before any training process starts.
+
+    Raises:
+        UserError: the data cannot be read or does not fit the target/columns.
+    """
+    dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
+                           image_size=tuple(config.image_size))  # type: ignore[arg-type]
+    profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
+                              include=tuple(config.include_columns))
+    prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
+                            test_fraction=config.test_fraction, seed=config.seed)
+    return data_identity(prepared, config.data_path)
+
+
+def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]:
+    """What differs between a recorded identity (a ``to_dict()``) and ``current``, in words.
+
+    Only the fields ``recorded`` holds are compared, so a record from an older version (which
+    knew only the file's fingerprint, or the target asked for) is compared on what it knows.
+    """
+    now = current.to_dict()
+    changed = [key for key in IDENTITY_KEYS if key in recorded and recorded[key] != now[key]]
+    # Say the cause, not its consequences: other columns change the inputs, another target the
+    # classes, and any of them the (stratified) split.
+    derived = {"inputs": {"file", "columns"}, "class_names": {"file", "target", "task"},
+               "splits": set(IDENTITY_KEYS) - {"splits"}}
+    found: list[str] = []
+    for key in changed:
+        if derived.get(key, set()) & set(changed):
+            continue
+        before, after = recorded[key], now[key]
+        if key == "file":
+            found.append(f"the data differs: {current.path} has fingerprint {short(after)}, the search was "
+                         f"run on {recorded.get('path') or 'its data'} with fingerprint {short(before)}")
+        elif key == "target":
+            found.append(f"the target differs: the search predicts {before!r}, this run {after!r}")
+        elif key == "task":
+            found.append(f"the task differs: the search is a {before}, this run a {after}")
+        elif key == "columns":
+            # A swapped target moves a column in or out by itself; that is said once, as the target.
+            targets = {recorded.get("target"), now["target"]}
+            left_out = [c for c in before if c not in after and c not in targets]
+            added = [c for c in after if c not in before and c not in targets]
+            parts = ([f"{', '.join(map(repr, left_out))} left out"] if left_out else []) + \
+                    ([f"{', '.join(map(repr, added))} added"] if added else [])
+            if parts or set(before) == set(after):
+                found.append(f"the feature columns differ: {'; '.join(parts) or 'another order'}")
+        elif key == "inputs":
+            found.append(f"the model inputs differ: {_shapes(before)} in the search, {_shapes(after)} in this "
+                         "run (another image size or array key)")
+        elif key == "class_names":
+            found.append(f"the classes differ: {', '.join(map(str, before))} in the search, "
+                         f"{', '.join(map(str, after))} in this run")
+        else:
+            found.append("the train/validation/test split differs (another seed, validation or test "
+                         "fraction, or other rows)")
+    return found
+
+
+def short(fingerprint: Any) -> str:
+    """``sha256:`` and the first 12 hex digits: enough to tell two fingerprints apart by eye."""
+    text = str(fingerprint)
+    return text[:19] + "…" if len(text) > 19 else text
+
+
+def _shapes(inputs: Any) -> str:
+    if not isinstance(inputs, Mapping):
+        return str(inputs)
+    return ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in inputs.items())
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+__all__ = ["DataIdentity", "data_identity", "identify", "differences", "short", "IDENTITY_KEYS"]

@@ -1,0 +1,161 @@
+"""A project folder holds one search: another target, task, column choice, split or data is refused.
+
+KerasTuner reloads a project by default; reusing a --project for another question used to resume
+the old search and report its trials as the new one's (keras-team/keras-tuner#234).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl_studio.engine import cli
+from automl_studio.engine.core.config import SearchConfig, SearchDocument
+from automl_studio.engine.core.errors import ProjectError
+from automl_studio.engine.data.identity import identify
+from automl_studio.engine.search.project import (
+    CONFIG_FILE,
+    check_resume,
+    read_events,
+    write_search_document,
+)
+from automl_studio.engine.search.session import run_search
+
+
+def write_greenhouse(path: Path, rows: int = 90, seed: int = 3, bump_row: int | None = None) -> Path:
+    """Plants: an id, a height, a soil type, a sensor reading, a species (class) and a yield (number)."""
+    rng = np.random.default_rng(seed)
+    height = rng.normal(50, 10, rows).round(1)
+    soil = rng.choice(["clay", "sand", "loam"], rows)
+    sensor = rng.normal(0, 1, rows).round(3)
+    species = np.where(height + (soil == "loam") * 8 > 52, "tall_fern", "moss")
+    grade = rng.integers(1, 4, rows)
+    yield_kg = (height * 0.2 + sensor + rng.normal(0, 0.5, rows)).round(2)
+    lines = ["plot_id,height_cm,soil,sensor,grade,species,yield_kg"]
+    for i in range(rows):
+        h = height[i] + (1.5 if i == bump_row else 0.0)
+        lines.append(f"P{500 + i},{h:.1f},{soil[i]},{sensor[i]},{grade[i]},{species[i]},{yield_kg[i]}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def greenhouse(tmp_path: Path) -> Path:
+    return write_greenhouse(tmp_path / "greenhouse.csv")
+
+
+def searched(config: SearchConfig) -> SearchConfig:
+    """Records ``config``'s search in its project as a finished chief would, without training."""
+    identity = identify(config)
+    write_search_document(config.project_dir, SearchDocument(config, identity.to_dict()))
+    (Path(config.project_dir) / "tuner").mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def refusal(config: SearchConfig) -> str:
+    with pytest.raises(ProjectError) as caught:
+        check_resume(config, identify(config))
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(config.project_dir)
+    assert "--fresh" in message and "another --project" in message
+    return message
+
+
+def test_the_same_search_resumes_and_an_empty_project_has_nothing_to_resume(tmp_path, greenhouse):
+    config = SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species")
+    assert not check_resume(config, identify(config))  # no project yet
+    write_search_document(config.project_dir, SearchDocument(config, identify(config).to_dict()))
+    assert not check_resume(config.replace(target="yield_kg"), identify(config.replace(target="yield_kg")))
+    searched(config)
+    # Settings that do not change the data resume the same search.
+    again = config.replace(max_trials=9, max_epochs=3, patience=2)
+    assert check_resume(again, identify(again))
+    moved = tmp_path / "copy.csv"
+    moved.write_bytes(greenhouse.read_bytes())
+    assert check_resume(config.replace(data_path=str(moved)), identify(config.replace(data_path=str(moved))))
+
+
+def test_another_target_is_another_search(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    message = refusal(config.replace(target="yield_kg"))
+    assert "the target differs: the search predicts 'species', this run 'yield_kg'" in message
+    assert "the task differs: the search is a classification, this run a regression" in message
+    assert "feature columns" not in message  # the swapped target is said once
+
+
+def test_another_task_for_the_same_target_is_another_search(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="grade",
+                                   task="classification"))
+    message = refusal(config.replace(task="regression"))
+    assert "the task differs: the search is a classification, this run a regression" in message
+    assert "target" not in message.split("—")[1].split(";")[0]  # the target is the same
+
+
+def test_another_column_choice_is_another_search(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species",
+                                   exclude_columns=("sensor",)))
+    message = refusal(config.replace(exclude_columns=()))
+    assert "the feature columns differ: 'sensor' added" in message
+    message = refusal(config.replace(exclude_columns=("sensor", "soil")))
+    assert "the feature columns differ: 'soil' left out" in message
+    message = refusal(config.replace(include_columns=("plot_id",)))  # the profiler left the id out
+    assert "'plot_id' added" in message
+
+
+def test_changed_data_is_another_search_and_named_by_file_and_fingerprint(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    before = identify(config).file
+    write_greenhouse(greenhouse, bump_row=17)  # one height in one row
+    after = identify(config).file
+    assert before != after
+    message = refusal(config)
+    assert f"the data differs: {greenhouse} has fingerprint {after[:19]}…" in message
+    assert f"with fingerprint {before[:19]}…" in message
+
+
+def test_another_split_is_another_search(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    for changed in (config.replace(validation_fraction=0.3), config.replace(test_fraction=0.1),
+                    config.replace(seed=2)):
+        assert "the train/validation/test split differs" in refusal(changed)
+
+
+def test_another_tuner_is_refused_too(tmp_path, greenhouse):
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    assert "the tuner differs: the search used bayesian, this run random" in refusal(config.replace(tuner="random"))
+
+
+def test_a_real_search_refuses_another_target_resumes_the_same_and_starts_fresh_when_asked(
+        tmp_path, greenhouse, capsys):
+    project = str(tmp_path / "p")
+    config = SearchConfig(data_path=str(greenhouse), project_dir=project, target="species", tuner="random",
+                          max_trials=1, max_epochs=1, refit=False, tensorboard=False, export_keras=False)
+    first = run_search(config)
+    assert first.status == "completed"
+    document = SearchDocument.read(Path(project) / CONFIG_FILE)
+    assert document.data_fingerprint == identify(config).fingerprint and document.space is not None
+
+    # Another target on the command line: one line, exit status 2, the old trials untouched.
+    code = cli.main(["search", str(greenhouse), "--target", "yield_kg", "--tuner", "random", "--max-trials", "2",
+                     "--max-epochs", "1", "--no-refit", "--project", project])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert err[-1].startswith("automl-studio: error: ") and "the target differs" in err[-1] and "--fresh" in err[-1]
+    assert SearchDocument.read(Path(project) / CONFIG_FILE).config.target == "species"
+    failed = [e for e in read_events(project) if e["type"] == "search_finished"][-1]
+    assert failed["status"] == "failed" and "the target differs" in failed["message"]  # what the window shows
+
+    # The same search resumes: its trial is kept.
+    events: list = []
+    resumed = run_search(config.replace(max_trials=2), events.append)
+    started = next(e for e in events if e.type == "search_started")
+    assert resumed.status == "completed" and started.resumed and started.completed_trials == 1
+
+    # --fresh starts the other search over.
+    events = []
+    fresh = run_search(config.replace(target="yield_kg", fresh=True), events.append)
+    started = next(e for e in events if e.type == "search_started")
+    assert fresh.status == "completed" and not started.resumed and started.completed_trials == 0
+    assert SearchDocument.read(Path(project) / CONFIG_FILE).data["target"] == "yield_kg"
