@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.events import SearchFinished, event_from_dict
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.gui.editor.network_editor import data_signature
 from automl_studio.gui.pages.data_page import DataPage
@@ -88,6 +89,18 @@ def readme_text() -> str:
     except (metadata.PackageNotFoundError, KeyError):
         text = ""
     return text or "The README is not available in this installation."
+
+
+def _finish_event(data: Any) -> SearchFinished | None:
+    """A project's last ``search_finished`` (read from its event log), or ``None`` if it has
+    none or it cannot be read as one."""
+    if data is None:
+        return None
+    try:
+        event = event_from_dict(data)
+    except ValueError:
+        return None
+    return event if isinstance(event, SearchFinished) else None
 
 
 def _ask_to_close(parent: QWidget) -> bool:
@@ -178,7 +191,7 @@ class MainWindow(QMainWindow):
         self.data_page = DataPage(self.undo_stack)
         self.network_page = NetworkPage(self.undo_stack)
         self.search_page = SearchPage()
-        self.results_page = ResultsPage()
+        self.results_page = ResultsPage(self.search_page.trials)
         for page in (self.data_page, self.network_page, self.search_page, self.results_page):
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -361,12 +374,11 @@ class MainWindow(QMainWindow):
         self.network_page.apply_space(config.space)
         self.search_page.apply_settings(config)
         records = read_trials(config.project_dir) if os.path.isdir(config.project_dir) else {}
-        finish = last_finish(config.project_dir) if records else None
-        self.search_page.show_history(records, config.objective, dict(finish) if finish else None)
-        unfinished = bool(records) and (finish is None or finish.get("status") in
-                                        ("stopped", "budget", "failed"))
+        finish = _finish_event(last_finish(config.project_dir)) if records else None
+        self.search_page.show_history(records, config.objective, finish)
+        unfinished = bool(records) and (finish is None or finish.status in ("stopped", "budget", "failed"))
         self.search_page.set_can_resume(unfinished)
-        self.results_page.set_result(dict(finish) if finish else None, config.project_dir)
+        self.results_page.set_result(finish, config.project_dir)
         if unfinished:
             self.search_page.banner.show_message(
                 f"This search was interrupted after {sum(r.status == 'completed' for r in records.values())} "
@@ -446,8 +458,7 @@ class MainWindow(QMainWindow):
             return
         self._project_path, self._project_name, self._search_dir = None, "Untitled", None
         self.search_page.project_dir.clear()
-        self.search_page.trials_model.clear()
-        self.search_page.plots.reset()
+        self.search_page.trials.reset()
         self.search_page.plots.redraw()
         self.search_page.set_can_resume(False)
         self.results_page.set_result(None, None)
@@ -499,22 +510,21 @@ class MainWindow(QMainWindow):
         self.status_search.setText("Searching…" if running else self.status_search.text())
         self._update_actions()
 
-    @Slot(dict)
-    def _on_search_finished(self, event: dict[str, Any]) -> None:
+    @Slot(object)
+    def _on_search_finished(self, event: SearchFinished) -> None:
         self.results_page.set_result(event, self._search_dir)
-        best = event.get("best_hyperparameters")
-        if best:  # no winner (a failed or empty search): keep showing the ranges
-            self.network_page.editor.show_trial(best)
+        if event.best_hyperparameters:  # no winner (a failed or empty search): keep showing the ranges
+            self.network_page.editor.show_trial(dict(event.best_hyperparameters))
         self._update_actions()
-        if event.get("best_trial_id") is not None:
+        if event.best_trial_id is not None:
             self.statusBar().showMessage("Search finished — the best model is on the Results page",
                                          8000)
 
     @Slot(str)
     def _on_trial_selected(self, tid: str) -> None:
-        trial = self.search_page.trials_model.trial(tid)
-        if trial and trial.get("hyperparameters"):  # the Network page fills its values in
-            self.network_page.editor.show_trial(trial["hyperparameters"])
+        trial = self.search_page.trials.trial(tid)
+        if trial is not None and trial.hyperparameters:  # the Network page fills its values in
+            self.network_page.editor.show_trial(dict(trial.hyperparameters))
 
     @Slot()
     def _on_export_requested(self) -> None:

@@ -1,10 +1,11 @@
 """The one event vocabulary of a search.
 
 The engine reports progress by calling a :class:`SearchListener` with these frozen dataclasses.
-The same events become JSON Lines on the command line (``--events``), cross the process boundary
-as plain dicts (:mod:`automl_studio.engine.process.runner`) and become Qt signals in the window. Every
-event has a ``type`` (its wire name) and ``time`` (seconds since the epoch); every trial event has
-``trial_id``.
+The same events become JSON Lines on the command line (``--events``) and between processes; the
+reader (:mod:`automl_studio.engine.process.runner`) rebuilds them with :func:`event_from_dict`, and
+the window's signals carry them as they are. Every event has a ``type`` (its wire name) and
+``time`` (seconds since the epoch); every trial event has ``trial_id``. :class:`ProcessExited` is
+never written by a search: whoever ran the search's process adds it when that process has ended.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal as _signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar, Protocol
 
 SCHEMA_VERSION = 1
+REFIT_TRIAL = "refit"  # the trial id the refit of the best trial reports its epochs under
 
 
 def _now() -> float:
@@ -111,13 +114,37 @@ class TrialEnded(Event):
     worker: str = "local"
 
 
+class FinishedResult(Protocol):
+    """What :meth:`SearchFinished.from_result` reads (the engine's ``SearchResult``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def best_trial_id(self) -> str | None: ...
+    @property
+    def best_score(self) -> float | None: ...
+    @property
+    def best_hyperparameters(self) -> Mapping[str, Any]: ...
+    @property
+    def test_metrics(self) -> Mapping[str, Any]: ...
+    @property
+    def exported(self) -> Sequence[str]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def refits(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class SearchFinished(Event):
     """The search is over.
 
     ``status`` is ``completed`` (all trials ran), ``budget`` (time budget spent), ``stopped``
     (the user stopped it) or ``failed`` (``message`` says why). The best trial so far is reported
-    whenever there is one, with its test metrics and the files written for it.
+    whenever there is one, with its test metrics and the files written for it. ``refits`` counts
+    the refits of the best trial averaged in the exported model (0: as trained); ``None`` only in
+    event logs written before it was reported. Make one with :meth:`build` (or
+    :meth:`from_result`), which every producer uses.
     """
 
     type: ClassVar[str] = "search_finished"
@@ -128,7 +155,35 @@ class SearchFinished(Event):
     test_metrics: Mapping[str, Any] = field(default_factory=dict)
     exported: tuple[str, ...] = ()
     message: str = ""
-    refits: int = 0  # refits of the best trial averaged in the exported model; 0: as trained
+    refits: int | None = None
+
+    @classmethod
+    def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
+              best_score: float | None = None, best_hyperparameters: Mapping[str, Any] | None = None,
+              test_metrics: Mapping[str, Any] | None = None, exported: Sequence[str] = (),
+              refits: int = 0) -> SearchFinished:
+        """The one way to make a ``search_finished`` event.
+
+        Args:
+            status: ``completed``, ``budget``, ``stopped`` or ``failed``.
+            message: why it ended, for the user (required in practice for ``failed``).
+            best_score: a non-finite score is reported as ``None``.
+            exported: paths of the files written for the best trial.
+            refits: refits averaged in the exported model (0: the best trial as trained).
+        """
+        score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
+        return cls(status=status, message=message,
+                   best_trial_id=None if best_trial_id is None else str(best_trial_id),
+                   best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
+                   test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
+                   refits=int(refits))
+
+    @classmethod
+    def from_result(cls, result: FinishedResult) -> SearchFinished:
+        """The event that reports a search's result (see :meth:`build`)."""
+        return cls.build(result.status, result.message, best_trial_id=result.best_trial_id,
+                         best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
+                         test_metrics=result.test_metrics, exported=result.exported, refits=result.refits)
 
 
 @dataclass(frozen=True)
@@ -138,6 +193,35 @@ class SearchWarning(Event):
     type: ClassVar[str] = "warning"
     message: str
     trial_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessExited(Event):
+    """The process that ran a search (or a worker) has ended and every event it sent was read.
+
+    ``exitcode`` is the process's exit status (negative: ended by a signal, as ``subprocess``
+    reports it; ``None``: it never started); ``signal`` is that signal's number, and ``message``
+    says what happened in words ("" for a clean exit).
+    """
+
+    type: ClassVar[str] = "process_exited"
+    exitcode: int | None
+    signal: int | None = None
+    message: str = ""
+
+    @classmethod
+    def from_returncode(cls, code: int | None, message: str = "") -> ProcessExited:
+        """The event for a ``subprocess`` return code (``-9`` becomes ``signal=9``, "killed by SIGKILL")."""
+        number = -code if code is not None and code < 0 else None
+        if not message and number is not None:
+            try:
+                name = _signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            message = f"the process was killed by {name}"
+        elif not message and code:
+            message = f"the process ended with exit code {code}"
+        return cls(exitcode=code, signal=number, message=message)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -151,20 +235,37 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TrialEnded,
         SearchFinished,
         SearchWarning,
+        ProcessExited,
     )
 }
 
 
+class UnknownEventError(ValueError):
+    """A dict whose ``type`` is not in :data:`EVENT_TYPES` (a newer engine's event, or junk)."""
+
+
 def event_from_dict(data: Mapping[str, Any]) -> Event:
-    """Rebuilds an event from :meth:`Event.to_dict` output (unknown keys are ignored)."""
+    """Rebuilds an event from :meth:`Event.to_dict` output (a JSON line, an event log).
+
+    Keys the event does not have are ignored, so a newer engine's extra fields do no harm.
+
+    Raises:
+        UnknownEventError: ``type`` names no event.
+        ValueError: a field the event needs is missing.
+    """
     cls = EVENT_TYPES.get(str(data.get("type")))
     if cls is None:
-        raise ValueError(f"unknown event type {data.get('type')!r}")
+        raise UnknownEventError(f"unknown event type {data.get('type')!r}")
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
+    if "trial_id" in kwargs and kwargs["trial_id"] is not None:
+        kwargs["trial_id"] = str(kwargs["trial_id"])
     if cls is SearchFinished and "exported" in kwargs:
-        kwargs["exported"] = tuple(kwargs["exported"])
-    return cls(**kwargs)
+        kwargs["exported"] = tuple(kwargs["exported"] or ())
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        raise ValueError(f"malformed {cls.type} event: {exc}") from None
 
 
 class SearchListener(Protocol):

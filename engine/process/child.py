@@ -22,6 +22,7 @@ import threading
 import traceback
 from typing import IO, Any
 
+from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.process.runner import CPUS_ENV, RECYCLE_EXIT
 
 
@@ -62,9 +63,8 @@ def _search(out: IO[str]) -> int:
     except UserError:
         return 2  # run_search already reported it as search_finished(failed)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then a non-zero exit
-        _write(out, lock, {"type": "search_finished", "status": "failed",
-                           "message": f"internal error: {exc.__class__.__name__}: {exc}",
-                           "traceback": traceback.format_exc()})
+        finished = SearchFinished.build("failed", f"internal error: {exc.__class__.__name__}: {exc}")
+        _write(out, lock, {**finished.to_dict(), "traceback": traceback.format_exc()})
         return 1
     return RECYCLE_EXIT if result.status == search.RECYCLE else 0
 

@@ -4,7 +4,9 @@ TensorFlow must never run in the window's process: importing it stalls the event
 seconds, every model build stalls it again, and it never gives GPU memory back. So the window
 (and anyone else who wants isolation) starts a :class:`SearchProcess`: a spawned child
 (``python -m automl_studio.engine.process.child search``) runs the search and writes each event as a JSON
-line; a reader thread here turns them back into dicts. Stopping is cooperative first (``stop`` on
+line; a reader thread here rebuilds the frozen event dataclasses of :mod:`~.core.events` from them
+(fields it does not know are ignored; an event type it does not know is logged and skipped, so a
+newer child never crashes an older window). Stopping is cooperative first (``stop`` on
 the child's stdin, checked at every batch), forceful second (terminate, then kill, if the child
 has not ended within ``grace_s``). If this process dies, the child sees its stdin close and stops.
 
@@ -19,19 +21,30 @@ Only JSON crosses the boundary. This module imports neither Keras nor TensorFlow
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import (
+    Event,
+    ProcessExited,
+    SearchFinished,
+    SearchStarted,
+    SearchWarning,
+    UnknownEventError,
+    event_from_dict,
+)
 
-PROCESS_EXITED = "process_exited"
+log = logging.getLogger(__name__)
+PROCESS_EXITED = ProcessExited.type
 ENGINE_LOG = "engine.log"
 CPUS_ENV = "AUTOML_STUDIO_CPUS"  # the cores a worker process pins itself to (process/child.py)
 RECYCLE_EXIT = 75  # EX_TEMPFAIL: the child ended itself to free memory; start the next one
@@ -51,23 +64,28 @@ def _child_env() -> dict[str, str]:
 
 
 class SearchProcess:
-    """A search running in a child process, with its events arriving as dicts.
+    """A search running in a child process, with its events arriving as frozen dataclasses.
 
-    Use from one thread: ``start()``, then ``poll()`` in a loop until an event of type
-    ``process_exited`` arrives; ``request_stop()`` or ``stop()`` at any time. The child's
-    stderr (TensorFlow's logs) goes to ``engine.log`` in the project directory. A recycled child
-    is replaced without a ``process_exited`` (``pid`` changes, ``restarts`` counts them).
+    Use from one thread: ``start()``, then ``poll()`` in a loop until a :class:`ProcessExited`
+    arrives; ``request_stop()`` or ``stop()`` at any time. The child's stderr (TensorFlow's logs)
+    goes to ``engine.log`` in the project directory. A recycled child is replaced without a
+    :class:`ProcessExited` (``pid`` changes, ``restarts`` counts them).
+
+    ``command`` replaces the engine's child program with another that speaks the same protocol
+    (the config as one JSON line on stdin, then ``stop`` lines; events as JSON Lines on stdout).
     """
 
     def __init__(self, config: SearchConfig, *, env: Mapping[str, str] | None = None,
-                 log_name: str = ENGINE_LOG, recycle_mb: int | None = None) -> None:
+                 log_name: str = ENGINE_LOG, recycle_mb: int | None = None,
+                 command: Sequence[str] | None = None) -> None:
         recycle_mb = RECYCLE_MB if recycle_mb is None else recycle_mb
         if recycle_mb and not config.recycle_mb:
             config = config.replace(recycle_mb=recycle_mb)
         self.config = config
         self._env = dict(env or {})
         self._log_name = log_name
-        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._command = list(command) if command is not None else _child_command("search")
+        self._events: queue.Queue[Event | None] = queue.Queue()
         self._process: subprocess.Popen[str] | None = None
         self._log: IO[bytes] | None = None
         self._exit_reported = False
@@ -84,9 +102,9 @@ class SearchProcess:
         self._spawn(self.config)
 
     def _spawn(self, config: SearchConfig) -> None:
-        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        events: queue.Queue[Event | None] = queue.Queue()
         process = subprocess.Popen(
-            _child_command("search"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             text=True, encoding="utf-8", env={**_child_env(), **self._env}, bufsize=1,
         )
         assert process.stdin is not None
@@ -107,16 +125,27 @@ class SearchProcess:
         self._spawn(config)
 
     @staticmethod
-    def _read(process: subprocess.Popen[str], events: queue.Queue[dict[str, Any] | None]) -> None:
+    def _read(process: subprocess.Popen[str], events: queue.Queue[Event | None]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
             line = line.strip()
             if not line:
                 continue
             try:
-                events.put(json.loads(line))
+                data = json.loads(line)
             except json.JSONDecodeError:
-                events.put({"type": "warning", "message": f"engine: {line[:500]}", "time": time.time()})
+                events.put(SearchWarning(message=f"engine: {line[:500]}"))
+                continue
+            if not isinstance(data, dict):
+                events.put(SearchWarning(message=f"engine: {line[:500]}"))
+                continue
+            try:
+                events.put(event_from_dict(data))
+            except UnknownEventError as exc:
+                log.warning("engine process %s sent an event this version does not know: %s; skipped",
+                            process.pid, exc)
+            except ValueError as exc:
+                log.warning("engine process %s sent a malformed event: %s; skipped", process.pid, exc)
         events.put(None)  # end of stream
 
     @property
@@ -131,13 +160,13 @@ class SearchProcess:
     def exitcode(self) -> int | None:
         return self._process.poll() if self._process is not None else None
 
-    def poll(self, timeout: float = 0.1) -> list[dict[str, Any]]:
+    def poll(self, timeout: float = 0.1) -> list[Event]:
         """Returns the events that arrived (waiting up to ``timeout`` for the first).
 
         After the child has ended and every event is drained, the list ends with one
-        ``{"type": "process_exited", "exitcode": N}``; later calls return nothing.
+        :class:`ProcessExited`; later calls return nothing.
         """
-        out: list[dict[str, Any]] = []
+        out: list[Event] = []
         if self._exit_reported or self._process is None:
             return out
         wait = timeout
@@ -154,14 +183,14 @@ class SearchProcess:
                         self._respawn()
                         continue
                     # Stopped while the child was ending itself: nothing is left to stop.
-                    out.append({"type": "search_finished", "status": "stopped", "time": time.time(),
-                                "message": "stopped by the user; Resume continues the search"})
+                    out.append(SearchFinished.build("stopped", "stopped by the user; Resume continues "
+                                                    "the search"))
                     code = 0
                 self._close_files()
                 self._exit_reported = True
-                out.append({"type": PROCESS_EXITED, "exitcode": code, "time": time.time()})
+                out.append(ProcessExited.from_returncode(code))
                 break
-            if self._drop_next_start and item.get("type") == "search_started":
+            if self._drop_next_start and isinstance(item, SearchStarted):
                 self._drop_next_start = False  # the same search goes on; its start was reported
                 continue
             out.append(item)

@@ -23,6 +23,7 @@ serving loop is in
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -35,7 +36,15 @@ from typing import Any
 
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import UserError
-from automl_studio.engine.core.events import Event, PhaseChanged, SearchWarning, event_from_dict
+from automl_studio.engine.core.events import (
+    Event,
+    PhaseChanged,
+    ProcessExited,
+    SearchFinished,
+    SearchWarning,
+    TrialEnded,
+    TrialStarted,
+)
 from automl_studio.engine.data.identity import identify
 from automl_studio.engine.process.runner import CPUS_ENV
 from automl_studio.engine.search.project import (
@@ -241,7 +250,7 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
     local_trials: set[str] = set()
     joined_running: set[str] = set()  # trials that workers from elsewhere are running
     chief_phase = ""
-    finished: dict[str, Any] | None = None
+    finished: SearchFinished | None = None
     stopping = False
     idle_since: float | None = None
     while True:
@@ -251,47 +260,45 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                 process.request_stop()
             chief.request_stop()
         for name, process in list(running.items()):
-            for data in process.poll(0.02):
-                kind = data.get("type")
-                if kind == "process_exited":
+            for event in process.poll(0.02):
+                if isinstance(event, ProcessExited):
                     del running[name]
-                    if data.get("exitcode") not in (0, None) and not stopping and finished is None \
+                    if event.exitcode not in (0, None) and not stopping and finished is None \
                             and restarts[name] < max_restarts:
                         restarts[name] += 1
-                        listener(SearchWarning(message=f"{name} ended unexpectedly (status {data.get('exitcode')}); "
+                        listener(SearchWarning(message=f"{name} ended unexpectedly (status {event.exitcode}); "
                                                        "restarting it to rerun its trial"))
                         running[name] = start_worker(name)
-                elif kind == "search_finished" and data.get("status") == "failed":
-                    listener(SearchWarning(message=f"{name}: {data.get('message', 'failed')}"))
-                elif kind in TRIAL_EVENTS or kind == "warning":
-                    if kind == "trial_started":
-                        local_trials.add(str(data.get("trial_id")))
-                    listener(event_from_dict({**data, "worker": name} if kind == "trial_started" else data))
-        for data in chief.poll(0.05):
-            kind = data.get("type")
-            if kind == "search_finished":
-                finished = data
-            elif kind == "process_exited":
+                elif isinstance(event, SearchFinished) and event.status == "failed":
+                    listener(SearchWarning(message=f"{name}: {event.message or 'failed'}"))
+                elif event.type in TRIAL_EVENTS or isinstance(event, SearchWarning):
+                    if isinstance(event, TrialStarted):
+                        local_trials.add(event.trial_id)
+                        event = dataclasses.replace(event, worker=name)
+                    listener(event)
+        for event in chief.poll(0.05):
+            if isinstance(event, SearchFinished):
+                finished = event
+            elif isinstance(event, ProcessExited):
                 for process in running.values():
                     process.stop(grace_s=3.0)
                 if finished is None:
-                    finished = {"type": "search_finished", "status": "failed",
-                                "message": f"the chief process ended with status {data.get('exitcode')}"}
-                listener(event_from_dict(finished))
-                return finished
-            elif kind in ("trial_started", "trial_ended"):
-                trial = str(data.get("trial_id"))
-                if data.get("worker") in names or trial in local_trials:
+                    finished = SearchFinished.build(
+                        "failed", f"the chief process ended with status {event.exitcode}")
+                listener(finished)
+                return finished.to_dict()
+            elif isinstance(event, (TrialStarted, TrialEnded)):
+                if event.worker in names or event.trial_id in local_trials:
                     continue  # a local worker reports it, with its epochs
-                if kind == "trial_started":
-                    joined_running.add(trial)
+                if isinstance(event, TrialStarted):
+                    joined_running.add(event.trial_id)
                 else:
-                    joined_running.discard(trial)
-                listener(event_from_dict(data))
-            elif kind not in TRIAL_EVENTS:
-                if kind == "phase_changed":
-                    chief_phase = str(data.get("phase"))
-                listener(event_from_dict(data))
+                    joined_running.discard(event.trial_id)
+                listener(event)
+            elif event.type not in TRIAL_EVENTS:
+                if isinstance(event, PhaseChanged):
+                    chief_phase = event.phase
+                listener(event)
         if running or joined_running or stopping or finished is not None or chief_phase in _AFTER_SERVING:
             idle_since = None
         elif chief.running:

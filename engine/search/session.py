@@ -483,7 +483,7 @@ def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = 
     try:
         return _run(config, emit, stop, started, project)
     except UserError as exc:
-        emit(SearchFinished(status="failed", message=str(exc)))
+        emit(SearchFinished.build("failed", str(exc)))
         raise
     finally:
         log_handle.close()
@@ -565,7 +565,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         return SearchResult(RECYCLE, message=message)
     if role == "worker":
         # The chief owns the results: it refits and exports once every trial is done.
-        emit(SearchFinished(status=status, message=message or f"worker {distributed.tuner_id()} is done"))
+        emit(SearchFinished.build(status, message or f"worker {distributed.tuner_id()} is done"))
         return SearchResult(status, message="worker done")
     best = best_trials(tuner)
     if not best:
@@ -573,7 +573,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         why = f" (trial {failed[-1].trial_id}: {_reason(failed[-1].message)})" if failed else ""
         result = SearchResult(status if status != "completed" else "failed",
                               message=message or f"no trial completed, so there is no model to export{why}")
-        emit(SearchFinished(status=result.status, message=result.message))
+        emit(SearchFinished.from_result(result))
         return result
     best_trial = best[0]
     result = SearchResult(status, best_trial.trial_id, float(best_trial.score),
@@ -583,18 +583,14 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         # (export_project / `automl-studio export`), so no refit or export happens here.
         result.message = (f"stopped by the user; best trial so far: {best_trial.trial_id} — export it with "
                           "Export best model… or `automl-studio export PROJECT DEST.h5`")
-        emit(SearchFinished(status=result.status, best_trial_id=result.best_trial_id,
-                            best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
-                            message=result.message))
+        emit(SearchFinished.from_result(result))
         return result
     remaining = (deadline - time.monotonic()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
     model, result.refits = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop,
                                         deadline)
     _finish(session, model, best_trial, result, emit)
-    emit(SearchFinished(status=result.status, best_trial_id=result.best_trial_id, best_score=result.best_score,
-                        best_hyperparameters=result.best_hyperparameters, test_metrics=result.test_metrics,
-                        exported=tuple(result.exported), message=result.message, refits=result.refits))
+    emit(SearchFinished.from_result(result))
     return result
 
 

@@ -1,6 +1,8 @@
-"""The trials table: one row per trial, one column per hyperparameter, fed by event dicts.
+"""The trials table: one row per trial of the :class:`~.trial_store.TrialStore`, one column per
+hyperparameter.
 
-:class:`TrialsModel` is a plain ``QAbstractTableModel``; the view sorts and filters through
+:class:`TrialsModel` is a plain ``QAbstractTableModel`` that shows the store and follows its
+signals (it keeps no trials of its own); the view sorts and filters through
 :class:`TrialsProxyModel`, which keeps trials without a score at the bottom.
 """
 
@@ -15,17 +17,22 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Slot,
 )
 from PySide6.QtGui import QBrush, QColor
+
+from automl_studio.gui.models.trial_store import TrialRecord, TrialStore
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker")
+SCORE_COLUMN = 2
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 
 
 def format_duration(seconds: float | None) -> str:
+    """``"42 s"``, ``"3:07"`` or ``"1:02:03"``; ``""`` for ``None``."""
     if seconds is None:
         return ""
     seconds = int(round(seconds))
@@ -39,117 +46,102 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_value(value: Any) -> str:
+    """A cell's text: floats to 4 significant digits, ``None`` as empty."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
 
 
 class TrialsModel(QAbstractTableModel):
-    """Trials of the current search (or of an opened project), updated from event dicts."""
+    """The trials of a :class:`TrialStore` as a table; the Score column is headed by the
+    objective and its direction (e.g. "val_loss (lower is better)")."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, store: TrialStore, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
-        self._index: dict[str, int] = {}
-        self._hp_names: list[str] = []
+        self.store = store
+        # What the view has been told about: the store is ahead of these until the slots run.
+        self._rows = len(store)
+        self._hp_names = store.hyperparameter_names()
+        store.searchReset.connect(self._on_reset)
+        store.trialAdded.connect(self._on_added)
+        store.trialChanged.connect(self._on_changed)
+        store.epochAppended.connect(self._on_epoch)
+        store.objectiveChanged.connect(self._on_objective)
 
-    # ------------------------------------------------------------- feeding
-    def clear(self) -> None:
+    # ------------------------------------------------------------- following the store
+    @Slot()
+    def _on_reset(self) -> None:
         self.beginResetModel()
-        self._rows, self._index, self._hp_names = [], {}, []
+        self._rows = len(self.store)
+        self._hp_names = self.store.hyperparameter_names()
         self.endResetModel()
 
-    def apply_event(self, event: dict[str, Any]) -> None:
-        """Updates the table from one search event (other event types are ignored)."""
-        kind, tid = event.get("type"), event.get("trial_id")
-        if tid is None:
-            return
-        tid = str(tid)
-        if kind == "trial_started":
-            self._upsert(tid, {"status": "running", "score": None, "epochs": 0,
-                               "duration_s": None, "error": None,
-                               "hyperparameters": dict(event.get("hyperparameters") or {}),
-                               "started": event.get("time"), "worker": event.get("worker", "local")})
-        elif kind == "epoch_ended":
-            if tid in self._index:
-                row = self._rows[self._index[tid]]
-                # Epochs are counted from 1, as the engine reports them.
-                self._update(tid, {"epochs": max(row["epochs"], int(event.get("epoch", 0)))})
-        elif kind == "trial_ended":
-            changes = {"status": event.get("status", "completed"), "score": event.get("score"),
-                       "duration_s": event.get("duration_s"), "error": event.get("error")}
-            if event.get("hyperparameters"):
-                changes["hyperparameters"] = dict(event["hyperparameters"])
-            self._upsert(tid, changes)
-
-    def load_records(self, records: dict[str, Any]) -> None:
-        """Shows the trials of a project (``read_trials`` output) instead of the current rows."""
-        self.clear()
-        for tid, rec in records.items():
-            self._upsert(str(tid), {"status": rec.status, "score": rec.score,
-                                    "epochs": len(rec.history), "duration_s": rec.duration_s,
-                                    "error": rec.error, "hyperparameters": dict(rec.hyperparameters),
-                                    "worker": rec.worker})
-
-    def _upsert(self, tid: str, changes: dict[str, Any]) -> None:
-        self._add_hp_columns(changes.get("hyperparameters") or {})
-        if tid in self._index:
-            self._update(tid, changes)
-            return
-        row = {"trial_id": tid, "status": "running", "score": None, "epochs": 0,
-               "duration_s": None, "error": None, "hyperparameters": {}, "worker": "local", **changes}
-        n = len(self._rows)
-        self.beginInsertRows(_ROOT, n, n)
-        self._rows.append(row)
-        self._index[tid] = n
+    @Slot(str)
+    def _on_added(self, _tid: str) -> None:
+        self._add_hp_columns()
+        n = self._rows
+        self.beginInsertRows(_ROOT, n, len(self.store) - 1)
+        self._rows = len(self.store)
         self.endInsertRows()
 
-    def _update(self, tid: str, changes: dict[str, Any]) -> None:
-        r = self._index[tid]
-        self._rows[r].update(changes)
-        self.dataChanged.emit(self.index(r, 0), self.index(r, self.columnCount() - 1))
+    @Slot(str)
+    def _on_changed(self, tid: str) -> None:
+        self._add_hp_columns()
+        self._row_changed(tid)
 
-    def _add_hp_columns(self, hps: dict[str, Any]) -> None:
-        new = [name for name in hps if name not in self._hp_names]
-        if new:
+    @Slot(str, int)
+    def _on_epoch(self, tid: str, _epoch: int) -> None:
+        self._row_changed(tid, 3)
+
+    @Slot(str)
+    def _on_objective(self, _name: str) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, SCORE_COLUMN, SCORE_COLUMN)
+
+    def _row_changed(self, tid: str, column: int | None = None) -> None:
+        row = self.store.row_of(tid)
+        if row < self._rows:
+            first, last = (0, self.columnCount() - 1) if column is None else (column, column)
+            self.dataChanged.emit(self.index(row, first), self.index(row, last))
+
+    def _add_hp_columns(self) -> None:
+        names = self.store.hyperparameter_names()
+        if len(names) > len(self._hp_names):
             first = self.columnCount()
-            self.beginInsertColumns(_ROOT, first, first + len(new) - 1)
-            self._hp_names.extend(new)
+            self.beginInsertColumns(_ROOT, first, first + len(names) - len(self._hp_names) - 1)
+            self._hp_names = names
             self.endInsertColumns()
 
     # ------------------------------------------------------------- reading
     def trial_ids(self) -> list[str]:
-        return [r["trial_id"] for r in self._rows]
-
-    def trial(self, tid: str) -> dict[str, Any] | None:
-        return dict(self._rows[self._index[tid]]) if tid in self._index else None
+        return self.store.trial_ids()[:self._rows]
 
     def trial_id_at(self, row: int) -> str:
-        return self._rows[row]["trial_id"]
+        return self.store.trial_at(row).trial_id
 
     def count(self, status: str | None = None) -> int:
-        return sum(1 for r in self._rows if status is None or r["status"] == status)
+        """How many trials have ``status`` (all with ``None``)."""
+        return self.store.count(status)
 
     def hyperparameter_names(self) -> list[str]:
         return list(self._hp_names)
 
     # ------------------------------------------------------------- Qt model
     def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else self._rows
 
     def columnCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(FIXED_COLUMNS) + len(self._hp_names)
 
-    def _raw(self, row: dict[str, Any], column: int) -> Any:
+    def _raw(self, trial: TrialRecord, column: int) -> Any:
         if column >= len(FIXED_COLUMNS):
-            return row["hyperparameters"].get(self._hp_names[column - len(FIXED_COLUMNS)])
-        key = ("trial_id", "status", "score", "epochs", "duration_s", "error", "worker")[column]
-        return row[key]
+            return trial.hyperparameters.get(self._hp_names[column - len(FIXED_COLUMNS)])
+        return (trial.trial_id, trial.status, trial.score, trial.epochs_run, trial.duration_s,
+                trial.error, trial.worker)[column]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        row = self._rows[index.row()]
+        row = self.store.trial_at(index.row())
         column = index.column()
         value = self._raw(row, column)
         if role == Qt.ItemDataRole.DisplayRole:
@@ -160,10 +152,10 @@ class TrialsModel(QAbstractTableModel):
             return format_value(value)
         if role == SORT_ROLE:
             return value
-        if role == Qt.ItemDataRole.ToolTipRole and (row["error"] and (column in (1, 5) or column == 0)):
-            return f"Trial {row['trial_id']} {row['status']}: {row['error']}"
-        if role == Qt.ItemDataRole.ForegroundRole and column == 1 and row["status"] in STATUS_COLOURS:
-            return QBrush(QColor(STATUS_COLOURS[row["status"]]))
+        if role == Qt.ItemDataRole.ToolTipRole and row.error and column in (0, 1, 5):
+            return f"Trial {row.trial_id} {row.status}: {row.error}"
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1 and row.status in STATUS_COLOURS:
+            return QBrush(QColor(STATUS_COLOURS[row.status]))
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -172,6 +164,8 @@ class TrialsModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
+        if section == SCORE_COLUMN:
+            return self.store.objective.describe()
         if section < len(FIXED_COLUMNS):
             return FIXED_COLUMNS[section]
         return self._hp_names[section - len(FIXED_COLUMNS)]

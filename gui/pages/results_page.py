@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.events import SearchFinished
+from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
 from automl_studio.gui.workers.tasks import TaskRunner
 
@@ -124,6 +126,9 @@ class ConfusionMatrixModel(QAbstractTableModel):
 class ResultsPage(QWidget):
     """The outcome of the last search and the export of its best model.
 
+    ``trials`` is the window's trial store: the best trial's score is labelled with the
+    objective it ranks by, and its row follows a change of objective.
+
     Signals:
         exportFinished(result): ``export_project``'s dict (``files``, ``verified``,
             ``max_abs_diff``).
@@ -134,16 +139,18 @@ class ResultsPage(QWidget):
     exportFailed = Signal(str)
     exportRequested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, trials: TrialStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         name_widget(self, "resultsPage", "Results page")
+        self.trials = trials if trials is not None else TrialStore(self)
         self._project_dir: str | None = None
-        self._result: dict[str, Any] | None = None
+        self._result: SearchFinished | None = None
         self._exporter = TaskRunner(self)
         self._exporter.finished.connect(self._on_exported)
         self._exporter.failed.connect(self._on_export_failed)
         self._build()
         self.set_result(None, None)
+        self.trials.objectiveChanged.connect(self._on_objective_changed)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -217,43 +224,50 @@ class ResultsPage(QWidget):
         return content
 
     # ----------------------------------------------------------------- results
-    def set_result(self, finish: dict[str, Any] | None, project_dir: str | None) -> None:
-        """Shows a ``search_finished`` event (or ``None`` for the empty state)."""
+    def set_result(self, finish: SearchFinished | None, project_dir: str | None) -> None:
+        """Shows how a search finished (or, for ``None``, the empty state)."""
         self._result = finish
         self._project_dir = project_dir
-        has_best = bool(finish and finish.get("best_trial_id") is not None)
+        has_best = finish is not None and finish.best_trial_id is not None
         self.export_button.setEnabled(has_best and project_dir is not None)
         self.stack.setCurrentIndex(1 if has_best else 0)
         if not has_best or finish is None:
             return
         self._fill_best(finish)
-        metrics = dict(finish.get("test_metrics") or {})
+        metrics = dict(finish.test_metrics)
         self._fill_metrics(metrics)
         self._fill_detail(metrics)
-        exported = finish.get("exported") or []
-        self.files_label.setText("Saved by the search: " + ", ".join(map(str, exported))
-                                 if exported else "")
+        self.files_label.setText("Saved by the search: " + ", ".join(finish.exported)
+                                 if finish.exported else "")
+
+    @Slot(str)
+    def _on_objective_changed(self, _name: str) -> None:
+        if self._result is not None and self._result.best_trial_id is not None:
+            self._fill_best(self._result)
 
     def _clear_layout(self, layout: Any) -> None:
         while layout.count():
             item = layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                widget.setParent(None)  # gone from findChild at once, not only once deleted
+                widget.deleteLater()
 
-    def _fill_best(self, finish: dict[str, Any]) -> None:
+    def _fill_best(self, finish: SearchFinished) -> None:
         self._clear_layout(self.best_form)
-        score = finish.get("best_score")
-        rows = [("Trial", str(finish.get("best_trial_id"))),
-                ("Score", f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
-                ("Search", str(finish.get("status", "")))]
-        refits = finish.get("refits")
-        if isinstance(refits, int):  # older projects' events do not say
-            rows.append(("Model", model_description(refits)))
-        for key, value in (finish.get("best_hyperparameters") or {}).items():
-            rows.append((key, f"{value:.4g}" if isinstance(value, float) else str(value)))
-        for label, value in rows:
+        score = finish.best_score
+        # (object name, label, value): the score is labelled with its metric and direction.
+        rows = [("Trial", "Trial", str(finish.best_trial_id)),
+                ("Score", self.trials.objective.describe(),
+                 f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
+                ("Search", "Search", finish.status)]
+        if finish.refits is not None:  # older projects' events do not say
+            rows.append(("Model", "Model", model_description(finish.refits)))
+        for key, value in finish.best_hyperparameters.items():
+            rows.append((key, key, f"{value:.4g}" if isinstance(value, float) else str(value)))
+        for name, label, value in rows:
             text = QLabel(value)
-            text.setObjectName(f"best_{label}")
+            text.setObjectName(f"best_{name}")
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.best_form.addRow(label, text)
 

@@ -36,6 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.events import (
+    Event,
+    PhaseChanged,
+    ProcessExited,
+    SearchFinished,
+    SearchStarted,
+    SearchWarning,
+    TrialEnded,
+    TrialStarted,
+)
 from automl_studio.engine.core.objectives import (
     OBJECTIVES,
     describe_task,
@@ -43,6 +53,7 @@ from automl_studio.engine.core.objectives import (
     objectives_for,
 )
 from automl_studio.engine.search.distributed import joining_command
+from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
 from automl_studio.gui.widgets import Banner, name_widget, page_header
 from automl_studio.gui.workers.search_worker import SearchController
@@ -60,15 +71,18 @@ class SearchPage(QWidget):
 
     Signals:
         startRequested / resumeRequested / stopRequested: the buttons (the window acts on them).
-        finished(event): the search ended and its worker is done (the ``search_finished`` event,
-            or a synthetic one when the process died without sending it).
+        finished(event): the search ended and its worker is done (its :class:`SearchFinished`, or
+            one built from the :class:`ProcessExited` when the process died without sending it).
         trialSelected(trial_id): the user picked a trial in the table.
+
+    The page's :class:`TrialStore` (``trials``) holds the trials of the search it shows; the
+    table and the live plots show that store.
     """
 
     startRequested = Signal()
     resumeRequested = Signal()
     stopRequested = Signal()
-    finished = Signal(dict)
+    finished = Signal(object)
     stateChanged = Signal(str)
     trialSelected = Signal(str)
 
@@ -76,7 +90,8 @@ class SearchPage(QWidget):
         super().__init__(parent)
         name_widget(self, "searchPage", "Search page")
         self.controller = SearchController(self)
-        self._finish: dict[str, Any] | None = None
+        self.trials = TrialStore(self)
+        self._finish: SearchFinished | None = None
         self._started_at: float | None = None
         self._max_trials = 0
         self._can_resume = False
@@ -84,6 +99,7 @@ class SearchPage(QWidget):
         self._finish_pending = False
         self._build()
         c = self.controller
+        c.eventReceived.connect(self.trials.apply)  # first, so the log below sees the new state
         c.eventReceived.connect(self._on_event)
         c.searchFinished.connect(self._on_search_finished)
         c.processExited.connect(self._on_process_exited)
@@ -304,7 +320,7 @@ class SearchPage(QWidget):
         self.filter_edit.setPlaceholderText("Filter trials (status, value…)")
         self.filter_edit.setClearButtonEnabled(True)
         layout.addWidget(self.filter_edit)
-        self.trials_model = TrialsModel(self)
+        self.trials_model = TrialsModel(self.trials, self)
         self._on_max_trials_changed(self.max_trials.value())
         self.trials_proxy = TrialsProxyModel(self)
         self.trials_proxy.setSourceModel(self.trials_model)
@@ -346,7 +362,7 @@ class SearchPage(QWidget):
         if self._plots is None:
             from automl_studio.gui.plots.live_plots import LivePlots
 
-            self._plots = LivePlots()
+            self._plots = LivePlots(self.trials)
             self._plots.trialClicked.connect(self.select_trial)
             self._plots_layout.addWidget(self._plots)
         return self._plots
@@ -440,9 +456,9 @@ class SearchPage(QWidget):
         return self.controller.running
 
     @property
-    def last_finish(self) -> dict[str, Any] | None:
-        """The ``search_finished`` event of the last search run here, once it has ended."""
-        return dict(self._finish) if self._finish is not None and not self.running else None
+    def last_finish(self) -> SearchFinished | None:
+        """How the last search run here finished, once it has ended."""
+        return self._finish if not self.running else None
 
     @property
     def can_resume(self) -> bool:
@@ -461,8 +477,7 @@ class SearchPage(QWidget):
         self._started_at = time.time()
         self.worker_command.clear()
         if not resume:
-            self.trials_model.clear()
-            self.plots.reset(config_dict.get("objective"), started_at=self._started_at)
+            self.trials.reset(config_dict.get("objective"), started_at=self._started_at)
             self.log.clear()
         self._log(f"{'Resuming' if resume else 'Starting'} search in {config_dict['project_dir']}")
         self.plots.start_timer()
@@ -479,68 +494,66 @@ class SearchPage(QWidget):
             self._update_buttons()
 
     def show_history(self, records: dict[str, Any], objective: str | None,
-                     finish: dict[str, Any] | None) -> None:
-        """Shows the trials of an opened project."""
-        self.trials_model.load_records(records)
-        self.plots.load_history(records, objective)
-        done = sum(1 for r in records.values() if r.status == "completed")
+                     finish: SearchFinished | None) -> None:
+        """Shows the trials of an opened project (``project.read_trials`` output)."""
+        self.trials.load_records(records, objective)
+        self.plots.redraw()
+        done = self.trials.count("completed")
         self.overall_progress.setRange(0, max(self.max_trials.value(), len(records), 1))
         self.overall_progress.setValue(done)
-        status = finish.get("status") if finish else "interrupted"
+        status = finish.status if finish else "interrupted"
         self.progress_label.setText(f"{done} trials completed — last run: {status}")
 
-    @Slot(dict)
-    def _on_event(self, event: dict[str, Any]) -> None:
-        self.trials_model.apply_event(event)
-        self.plots.apply_event(event)
-        kind = event.get("type")
-        if kind == "search_started":
-            resumed = event.get("resumed")
-            self._log(f"Search started{' (resumed, ' + str(event.get('completed_trials', 0)) + ' trials done)' if resumed else ''}")
-            self.stateChanged.emit("Searching")
-        elif kind == "phase_changed":
-            command = joining_command(event)
-            if command is not None:
-                self.worker_command.setText(command)
-                self.worker_command.setCursorPosition(0)
-            self._log(f"Phase: {event.get('phase')} {event.get('message', '')}".rstrip())
-            self.stateChanged.emit(str(event.get("phase", "")).capitalize())
-        elif kind == "trial_started":
-            hps = ", ".join(f"{k}={v}" for k, v in (event.get("hyperparameters") or {}).items())
-            self._log(f"Trial {event.get('trial_id')} started: {hps}")
-        elif kind == "trial_ended":
-            score = event.get("score")
-            text = f"{score:.4g}" if isinstance(score, (int, float)) else "—"
-            line = f"Trial {event.get('trial_id')} {event.get('status')}: score {text}"
-            if event.get("error"):
-                line += f" — {event['error']}"
-            self._log(line)
-            self._update_progress()
-        elif kind == "warning":
-            self._log(f"Warning: {event.get('message')}")
+    @Slot(object)
+    def _on_event(self, event: Event) -> None:
+        match event:
+            case SearchStarted(resumed=True):
+                self._log(f"Search started (resumed, {event.completed_trials} trials done)")
+                self.stateChanged.emit("Searching")
+            case SearchStarted():
+                self._log("Search started")
+                self.stateChanged.emit("Searching")
+            case PhaseChanged():
+                command = joining_command(event.to_dict())
+                if command is not None:
+                    self.worker_command.setText(command)
+                    self.worker_command.setCursorPosition(0)
+                self._log(f"Phase: {event.phase} {event.message}".rstrip())
+                self.stateChanged.emit(event.phase.capitalize())
+            case TrialStarted():
+                hps = ", ".join(f"{k}={v}" for k, v in event.hyperparameters.items())
+                self._log(f"Trial {event.trial_id} started: {hps}")
+            case TrialEnded():
+                text = f"{event.score:.4g}" if isinstance(event.score, (int, float)) else "—"
+                line = f"Trial {event.trial_id} {event.status}: {self.trials.objective.name} {text}"
+                if event.error:
+                    line += f" — {event.error}"
+                self._log(line)
+                self._update_progress()
+            case SearchWarning():
+                self._log(f"Warning: {event.message}")
 
-    @Slot(dict)
-    def _on_search_finished(self, event: dict[str, Any]) -> None:
+    @Slot(object)
+    def _on_search_finished(self, event: SearchFinished) -> None:
         self._finish = event
-        status = event.get("status")
-        message = event.get("message") or ""
+        status, message = event.status, event.message
         self._log(f"Search finished: {status}{' — ' + message if message else ''}")
         if status == "failed":
             self.banner.show_message(f"The search failed: {message}", "error")
         self._can_resume = status in ("stopped", "budget", "failed")
 
-    @Slot(dict)
-    def _on_process_exited(self, event: dict[str, Any]) -> None:
-        code = event.get("exitcode")
+    @Slot(object)
+    def _on_process_exited(self, event: ProcessExited) -> None:
         if self._finish is None:
-            self._finish = {"type": "search_finished", "status": "failed" if code else "stopped",
-                            "message": f"the search process ended unexpectedly (exit code {code})"}
-            self.banner.show_message(self._finish["message"], "error")
-            self._log(self._finish["message"])
+            why = event.message or f"exit code {event.exitcode}"
+            self._finish = SearchFinished.build("failed" if event.exitcode else "stopped",
+                                                f"the search process ended unexpectedly ({why})")
+            self.banner.show_message(self._finish.message, "error")
+            self._log(self._finish.message)
             self._can_resume = True
         self.worker_command.clear()  # its port is closed now
         self.plots.stop_timer()
-        self.plots.show_finished(f"Search {self._finish.get('status', 'ended')}")
+        self.plots.show_finished(f"Search {self._finish.status}")
         self._clock.stop()
         self._update_progress()
         # ``finished`` waits for the worker to be done (runningChanged(False) follows at once), so
@@ -551,10 +564,10 @@ class SearchPage(QWidget):
     def _on_running_changed(self, running: bool) -> None:
         self._update_buttons()
         if not running:
-            self.stateChanged.emit(f"Search {self._finish.get('status', 'ended') if self._finish else 'ended'}")
+            self.stateChanged.emit(f"Search {self._finish.status if self._finish else 'ended'}")
             if self._finish_pending and self._finish is not None:
                 self._finish_pending = False
-                self.finished.emit(dict(self._finish))
+                self.finished.emit(self._finish)
 
     def set_start_blocker(self, reason: str) -> None:
         """Disables Start while ``reason`` is not empty (a network that cannot be built) and
@@ -579,11 +592,11 @@ class SearchPage(QWidget):
     @Slot()
     @Slot(int)
     def _on_max_trials_changed(self, value: int) -> None:
-        if self._started_at is None and not self.trials_model.rowCount():  # nothing run yet
+        if self._started_at is None and not len(self.trials):  # nothing run yet
             self.overall_progress.setRange(0, value)
 
     def _update_progress(self) -> None:
-        done = self.trials_model.count("completed") + self.trials_model.count("failed")
+        done = self.trials.count("completed") + self.trials.count("failed")
         total = max(self._max_trials, done, 1)
         self.overall_progress.setRange(0, total)
         self.overall_progress.setValue(done)

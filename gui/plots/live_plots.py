@@ -1,15 +1,15 @@
 """Live plots of a search, redrawn from a ~100 ms timer rather than per event.
 
-Events only update plain arrays and mark what changed; :meth:`LivePlots.redraw` (the timer's
-slot) calls ``setData`` on curve items created once. Every trial's validation curve is drawn by a
+The plots show a :class:`~automl_studio.gui.models.trial_store.TrialStore` and keep no trials of
+their own: its signals only mark what changed, and :meth:`LivePlots.redraw` (the timer's slot)
+calls ``setData`` on curve items created once. Every trial's validation curve is drawn by a
 single curve with NaN breaks (``connect="finite"``), so 200 trials × 100 epochs cost one
 ``setData``; the best and the selected trial get their own highlighted curves on top.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,22 +17,59 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
 
+from automl_studio.engine.core.events import REFIT_TRIAL
+from automl_studio.engine.core.objectives import Objective
 from automl_studio.gui.qt_workarounds import protect_none_refcount
 
 protect_none_refcount()  # pyqtgraph's painting hits a PySide6 6.12 refcount bug (see module)
 
 REDRAW_INTERVAL_MS = 100
-REFIT_TRIAL = "refit"  # the engine's trial id for retraining the best trial
-MAXIMIZED_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
 COLOURS = {"loss": "#2b6cd4", "val_loss": "#e07b00", "metric": "#2f9e44", "val_metric": "#c2255c",
            "best": "#e07b00", "selected": "#7048e8", "others": (128, 128, 128, 90),
            "scatter": "#2b6cd4"}
 
 
-def maximizes(objective: str | None) -> bool:
-    """Whether a larger value of the objective is better (accuracy, AUC…); loss and errors: no."""
-    name = (objective or "val_loss").lower()
-    return any(hint in name for hint in MAXIMIZED_HINTS) and "loss" not in name
+class TrialCurves(Protocol):
+    """One trial as the plots read it (a ``TrialCurves`` of the trial store)."""
+
+    trial_id: str
+    epochs: list[int]
+    metrics: dict[str, list[float]]
+    score: float | None
+    status: str
+    order: int
+
+
+class TrialSource(Protocol):
+    """What the plots show: the window's ``gui.models.trial_store.TrialStore``.
+
+    Plots and models are sibling layers, so the plots name only what they read and follow;
+    the signals are the store's (see there).
+    """
+
+    searchReset: Any
+    objectiveChanged: Any
+    trialAdded: Any
+    trialChanged: Any
+    epochAppended: Any
+    refitAppended: Any
+    batchProgressed: Any
+    bestChanged: Any
+
+    @property
+    def objective(self) -> Objective: ...
+    @property
+    def best_trial_id(self) -> str | None: ...
+    @property
+    def current_trial_id(self) -> str | None: ...
+    @property
+    def best_points(self) -> list[tuple[float, float]]: ...
+    @property
+    def last_elapsed_s(self) -> float: ...
+    @property
+    def batch(self) -> tuple[int, int, int | None] | None: ...
+    def trial_ids(self) -> list[str]: ...
+    def trial(self, tid: str | None) -> TrialCurves | None: ...
 
 
 def _plot(name: str, title: str, x: str, y: str) -> pg.PlotWidget:
@@ -53,49 +90,18 @@ def _plot(name: str, title: str, x: str, y: str) -> pg.PlotWidget:
     return widget
 
 
-class _Trial:
-    """The curve of one trial: epochs and every logged metric."""
-
-    __slots__ = ("epochs", "metrics", "cache", "score", "status", "order")
-
-    def __init__(self) -> None:
-        self.epochs: list[int] = []
-        self.metrics: dict[str, list[float]] = {}
-        self.cache: tuple[np.ndarray, np.ndarray] | None = None
-        self.score: float | None = None
-        self.status = "running"
-        self.order = -1
-
-    def add_epoch(self, epoch: int, metrics: dict[str, Any]) -> None:
-        n = len(self.epochs)
-        self.epochs.append(epoch)  # the engine counts epochs from 1
-        for key, value in metrics.items():
-            series = self.metrics.setdefault(key, [math.nan] * n)
-            series.append(math.nan if value is None else float(value))
-        for series in self.metrics.values():
-            if len(series) < n + 1:
-                series.append(math.nan)
-        self.cache = None
-
-    def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        if self.cache is None:
-            values = self.metrics.get(key)
-            y = np.asarray(values, dtype=float) if values else np.full(len(self.epochs), np.nan)
-            self.cache = (np.asarray(self.epochs, dtype=float), y)
-        return self.cache
-
-
 class LivePlots(QWidget):
-    """The four live plots of the Search page and the batch progress bar.
+    """The four live plots of the Search page and the batch progress bar, showing ``store``.
 
-    Feed it event dicts with :meth:`apply_event`; it redraws on its own timer while
-    :meth:`start_timer` is in effect (or when :meth:`redraw` is called).
+    It redraws on its own timer while :meth:`start_timer` is in effect (or when :meth:`redraw`
+    is called). The axes that show scores name the objective and its direction.
     """
 
     trialClicked = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, store: TrialSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.store = store
         self.setObjectName("livePlots")
         pg.setConfigOptions(antialias=False, foreground=self.palette().color(QPalette.ColorRole.WindowText),
                             background=self.palette().color(QPalette.ColorRole.Base))
@@ -145,51 +151,89 @@ class LivePlots(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self.redraw)
-        self.reset()
+        self._selected: str | None = None
+        self._curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # objective curve per trial
+        self._title_text: str | None = None
+        self._dirty: set[str] = set()
+        store.searchReset.connect(self._on_reset)
+        store.objectiveChanged.connect(self._on_objective)
+        store.trialAdded.connect(self._on_trial_started)
+        store.trialChanged.connect(self._on_trial_changed)
+        store.epochAppended.connect(self._on_epoch)
+        store.refitAppended.connect(self._on_refit)
+        store.batchProgressed.connect(self._on_batch)
+        store.bestChanged.connect(self._on_best)
+        self._on_reset()
+
+    # ------------------------------------------------------------- following the store
+    @Slot()
+    def _on_reset(self) -> None:
+        self._selected = None
+        self._curves.clear()
+        self._label_axes()
+        self.invalidate()
+
+    @Slot(str)
+    def _on_objective(self, _name: str) -> None:
+        self._curves.clear()
+        self._label_axes()
+        self._dirty |= {"current", "all"}
+
+    @Slot(str)
+    def _on_trial_started(self, _tid: str) -> None:
+        self._dirty |= {"current", "batch"}
+
+    @Slot(str)
+    def _on_trial_changed(self, tid: str) -> None:
+        # A trial ended (or a resumed search started it again, without its old curves).
+        self._curves.pop(tid, None)
+        self._dirty |= {"all", "best", "scatter"}
+        trial = self.store.trial(tid)
+        if trial is not None and trial.status == "running":
+            self._dirty |= {"current", "batch"}
+
+    @Slot(str, int)
+    def _on_epoch(self, tid: str, _epoch: int) -> None:
+        self._curves.pop(tid, None)
+        self._dirty |= {"current", "all"}
+
+    @Slot(int)
+    def _on_refit(self, _epoch: int) -> None:
+        self._dirty.add("current")
+
+    @Slot()
+    def _on_batch(self) -> None:
+        self._dirty.add("batch")
+
+    @Slot(str)
+    def _on_best(self, _tid: str) -> None:
+        self._dirty |= {"all", "best", "scatter"}
+
+    def _label_axes(self) -> None:
+        described = self.store.objective.describe()
+        self.all_plot.getPlotItem().setLabel("left", described)
+        self.best_plot.getPlotItem().setLabel("left", f"best {described}")
+        self.scatter_plot.getPlotItem().setLabel("left", described)
 
     # ------------------------------------------------------------- state
-    def reset(self, objective: str | None = None, started_at: float | None = None) -> None:
-        """Forgets every trial; the next events start a new search."""
-        self._objective = objective or "val_loss"
-        self._maximize = maximizes(self._objective)
-        self._trials: dict[str, _Trial] = {}
-        self._current: str | None = None
-        self._selected: str | None = None
-        self._best: str | None = None
-        self._started_at = started_at
-        self._best_points: list[tuple[float, float]] = []
-        self._last_elapsed = 0.0
-        self._refit: _Trial | None = None
-        self._title_text: str | None = None
-        self._batch: tuple[int, int, int | None] | None = None
-        self._dirty = {"current", "all", "best", "scatter", "batch"}
-        self.all_plot.getPlotItem().setLabel("left", self._objective)
-
-    def set_objective(self, objective: str | None) -> None:
-        if objective and objective != self._objective:
-            self._objective = objective
-            self._maximize = maximizes(objective)
-            for trial in self._trials.values():
-                trial.cache = None
-            self.all_plot.getPlotItem().setLabel("left", objective)
-            self._dirty |= {"current", "all"}
-
     @property
     def objective(self) -> str:
-        return self._objective
+        """The name of the objective the plots rank trials by."""
+        return self.store.objective.name
 
     def trial_ids(self) -> list[str]:
-        return list(self._trials)
+        return self.store.trial_ids()
 
     def current_trial(self) -> str | None:
-        return self._current
+        """The trial (or ``"refit"``) the current-trial plot shows."""
+        return self.store.current_trial_id
 
     def current_epochs(self) -> int:
-        trial = self._refit if self._current == REFIT_TRIAL else self._trials.get(self._current or "")
+        trial = self.store.trial(self.store.current_trial_id)
         return len(trial.epochs) if trial is not None else 0
 
     def best_trial(self) -> str | None:
-        return self._best
+        return self.store.best_trial_id
 
     def selected_trial(self) -> str | None:
         return self._selected
@@ -209,7 +253,6 @@ class LivePlots(QWidget):
     def show_finished(self, text: str) -> None:
         """Replaces the batch progress with how the search ended."""
         self._dirty.discard("batch")
-        self._batch = None
         self.batch_progress.setValue(1000)
         self.batch_progress.setFormat(text)
 
@@ -227,79 +270,6 @@ class LivePlots(QWidget):
     @property
     def timer_active(self) -> bool:
         return self._timer.isActive()
-
-    def apply_event(self, event: dict[str, Any]) -> None:
-        """Records one event dict; nothing is drawn until the next redraw."""
-        kind = event.get("type")
-        tid = None if event.get("trial_id") is None else str(event["trial_id"])
-        if kind == "search_started":
-            settings = event.get("settings") or {}
-            self.set_objective(settings.get("objective"))
-            if self._started_at is None:
-                self._started_at = event.get("time")
-        elif kind == "trial_started" and tid is not None:
-            if self._started_at is None and isinstance(event.get("time"), (int, float)):
-                self._started_at = float(event["time"])  # no search_started seen (a replay)
-            self._trials.setdefault(tid, _Trial())
-            self._current = tid
-            self._batch = None
-            self._dirty |= {"current", "batch"}
-        elif kind == "epoch_ended" and tid == REFIT_TRIAL:
-            # The best trial retrained on train+validation: shown as the current run only. When
-            # the exported model averages several refits, each starts again at epoch 1.
-            epoch = int(event.get("epoch", 0))
-            if self._refit is None or (self._refit.epochs and epoch <= self._refit.epochs[-1]):
-                self._refit = _Trial()
-            self._refit.add_epoch(epoch, dict(event.get("metrics") or {}))
-            self._current = REFIT_TRIAL
-            self._dirty.add("current")
-        elif kind == "epoch_ended" and tid is not None:
-            trial = self._trials.setdefault(tid, _Trial())
-            trial.add_epoch(int(event.get("epoch", len(trial.epochs) + 1)),
-                            dict(event.get("metrics") or {}))
-            self._current = tid
-            self._dirty |= {"current", "all"}
-        elif kind == "batch_progress" and tid is not None:
-            self._batch = (int(event.get("epoch", 0)), int(event.get("batch", 0)), event.get("batches"))
-            self._dirty.add("batch")
-        elif kind == "trial_ended" and tid is not None:
-            self._end_trial(tid, event)
-
-    def _end_trial(self, tid: str, event: dict[str, Any]) -> None:
-        trial = self._trials.setdefault(tid, _Trial())
-        trial.status = str(event.get("status", "completed"))
-        score = event.get("score")
-        trial.score = float(score) if isinstance(score, (int, float)) and math.isfinite(score) else None
-        trial.order = sum(1 for t in self._trials.values() if t.order >= 0)
-        self._dirty |= {"scatter", "all"}
-        when = event.get("time")
-        start = self._started_at if self._started_at is not None else when
-        if isinstance(when, (int, float)) and start is not None:
-            elapsed = max(float(when - start), 0.0)
-        else:
-            elapsed = float(trial.order + 1)  # no clock (an old project): one step per trial
-        self._last_elapsed = max(self._last_elapsed, elapsed)
-        self._dirty.add("best")
-        if trial.score is None:
-            return
-        best = self._trials[self._best].score if self._best is not None else None
-        if best is None or (trial.score > best if self._maximize else trial.score < best):
-            self._best = tid
-            self._best_points.append((elapsed, trial.score))
-
-    def load_history(self, records: dict[str, Any], objective: str | None = None) -> None:
-        """Shows the trials of an opened project (``read_trials`` output)."""
-        self.reset(objective)
-        for tid, rec in records.items():
-            self.apply_event({"type": "trial_started", "trial_id": tid})
-            for row in rec.history:
-                metrics = {k: v for k, v in row.items() if k != "epoch"}
-                self.apply_event({"type": "epoch_ended", "trial_id": tid,
-                                  "epoch": int(row.get("epoch", 0)), "metrics": metrics})
-            if rec.status != "running":
-                self.apply_event({"type": "trial_ended", "trial_id": tid, "status": rec.status,
-                                  "score": rec.score, "time": None})
-        self.redraw()
 
     @Slot(str)
     def highlight_trial(self, tid: str | None) -> None:
@@ -348,7 +318,7 @@ class LivePlots(QWidget):
         if "batch" in dirty:
             self._draw_batch()
 
-    def _metric_key(self, trial: _Trial) -> str | None:
+    def _metric_key(self, trial: TrialCurves) -> str | None:
         for key in ("accuracy", "mae", "mean_absolute_error", "auc", "rmse"):
             if key in trial.metrics:
                 return key
@@ -357,12 +327,8 @@ class LivePlots(QWidget):
         return candidates[0] if candidates else None
 
     def _draw_current(self) -> None:
-        current = self._current
-        trial: _Trial | None
-        if current == REFIT_TRIAL:
-            trial = self._refit
-        else:
-            trial = self._trials.get(current) if current else None
+        current = self.store.current_trial_id
+        trial = self.store.trial(current)
         if trial is None:
             for curve in self._current_curves.values():
                 curve.setData([], [])
@@ -378,8 +344,8 @@ class LivePlots(QWidget):
                 curve.setData(x, np.asarray(values, dtype=float))
             else:
                 curve.setData([], [])
-        title = ("Refit of the best trial (train + validation)" if self._current == REFIT_TRIAL
-                 else f"Current trial {self._current}")
+        title = ("Refit of the best trial (train + validation)" if current == REFIT_TRIAL
+                 else f"Current trial {current}")
         # The title doubles as the legend, so no legend box ever hides the newest epochs.
         names = {"loss": "loss", "val_loss": "val loss", "metric": metric or "",
                  "val_metric": f"val {metric}" if metric else ""}
@@ -390,12 +356,24 @@ class LivePlots(QWidget):
             self._title_text = text
             self.current_plot.getPlotItem().setTitle(text, size="10pt")
 
+    def _curve(self, trial: TrialCurves) -> tuple[np.ndarray, np.ndarray]:
+        """A trial's objective per epoch (NaN where an epoch did not log it), cached until it
+        changes."""
+        curve = self._curves.get(trial.trial_id)
+        if curve is None:
+            values = trial.metrics.get(self.store.objective.name)
+            y = np.asarray(values, dtype=float) if values else np.full(len(trial.epochs), np.nan)
+            curve = self._curves[trial.trial_id] = (np.asarray(trial.epochs, dtype=float), y)
+        return curve
+
     def _draw_all(self) -> None:
         xs, ys = [], []
-        for tid, trial in self._trials.items():
-            if not trial.epochs or tid in (self._best, self._selected):
+        best = self.store.best_trial_id
+        for tid in self.store.trial_ids():
+            trial = self.store.trial(tid)
+            if trial is None or not trial.epochs or tid in (best, self._selected):
                 continue
-            x, y = trial.curve(self._objective)
+            x, y = self._curve(trial)
             xs.append(x)
             xs.append(_NAN1)
             ys.append(y)
@@ -404,28 +382,31 @@ class LivePlots(QWidget):
             self._others.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
         else:
             self._others.setData([], [])
-        for wanted, curve in ((self._best, self._best_curve), (self._selected, self._selected_curve)):
-            shown = self._trials.get(wanted) if wanted else None
+        for wanted, curve in ((best, self._best_curve), (self._selected, self._selected_curve)):
+            shown = self.store.trial(wanted) if wanted != REFIT_TRIAL else None
             if shown is not None and shown.epochs:
-                curve.setData(*shown.curve(self._objective))
+                curve.setData(*self._curve(shown))
             else:
                 curve.setData([], [])
 
     def _draw_best(self) -> None:
-        if not self._best_points:
+        points = self.store.best_points
+        if not points:
             self._best_line.setData([], [])
             self._best_marks.setData([], [])
             return
-        pts = np.asarray(self._best_points, dtype=float)
+        pts = np.asarray(points, dtype=float)
         # A step line: the best score holds until the next improvement, up to the last trial.
         xs = np.repeat(pts[:, 0], 2)[1:]
         ys = np.repeat(pts[:, 1], 2)[:-1]
-        end = max(self._last_elapsed, float(pts[-1, 0]))
+        end = max(self.store.last_elapsed_s, float(pts[-1, 0]))
         self._best_line.setData(np.append(xs, end), np.append(ys, pts[-1, 1]))
         self._best_marks.setData(pts[:, 0], pts[:, 1])
 
     def _draw_scatter(self) -> None:
-        done = [(t.order, t.score, tid) for tid, t in self._trials.items() if t.score is not None]
+        best = self.store.best_trial_id
+        trials = (self.store.trial(tid) for tid in self.store.trial_ids())
+        done = [(t.order, t.score, t.trial_id) for t in trials if t is not None and t.score is not None]
         axis = self.scatter_plot.getPlotItem().getAxis("bottom")
         if len(done) <= 15:
             axis.setTickSpacing(1, 1)  # whole trial numbers while there are few
@@ -435,22 +416,23 @@ class LivePlots(QWidget):
             self._scatter.setData([], [])
             return
         normal = pg.mkBrush(COLOURS["scatter"])
-        best = pg.mkBrush(COLOURS["best"])
+        best_brush = pg.mkBrush(COLOURS["best"])
         self._scatter.setData(
             x=[o + 1 for o, _s, _t in done], y=[s for _o, s, _t in done],
             data=[t for _o, _s, t in done],
-            brush=[best if t == self._best else normal for _o, _s, t in done],
-            size=[12 if t == self._best else 8 for _o, _s, t in done],
+            brush=[best_brush if t == best else normal for _o, _s, t in done],
+            size=[12 if t == best else 8 for _o, _s, t in done],
         )
 
     def _draw_batch(self) -> None:
-        if self._batch is None:
+        current, progress = self.store.current_trial_id, self.store.batch
+        if progress is None:
             self.batch_progress.setValue(0)
-            self.batch_progress.setFormat("Waiting for the first batch" if self._current is None
-                                          else f"Trial {self._current}: starting")
+            self.batch_progress.setFormat("Waiting for the first batch" if current is None
+                                          else f"Trial {current}: starting")
             return
-        epoch, batch, batches = self._batch
-        who = "Refit" if self._current == REFIT_TRIAL else f"Trial {self._current}"
+        epoch, batch, batches = progress
+        who = "Refit" if current == REFIT_TRIAL else f"Trial {current}"
         if batches:
             self.batch_progress.setValue(int(1000 * min(batch / batches, 1.0)))
             self.batch_progress.setFormat(f"{who} · epoch {epoch} · batch {batch} of {batches}")

@@ -1,5 +1,5 @@
 """The search's worker thread: it owns the engine's :class:`SearchProcess` and turns the events
-it polls into Qt signals carrying plain dicts.
+it polls into Qt signals carrying the engine's frozen event dataclasses (plain data).
 
 :class:`SearchController` lives on the GUI thread; it starts a :class:`SearchWorker` on a
 ``QThread`` and re-emits the worker's signals (connected with ``Qt.QueuedConnection`` to its own
@@ -15,6 +15,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+from automl_studio.engine.core.events import (
+    BatchProgress,
+    EpochEnded,
+    Event,
+    PhaseChanged,
+    ProcessExited,
+    SearchFinished,
+    SearchStarted,
+    SearchWarning,
+    TrialEnded,
+    TrialStarted,
+)
 from automl_studio.gui.workers.tasks import keep_alive
 
 POLL_TIMEOUT_S = 0.05
@@ -22,24 +34,12 @@ STOP_GRACE_S = 30.0  # after a Stop, how long the engine may take to wrap up bef
 CLOSE_GRACE_S = 3.0  # when the window closes: cooperative stop, then terminate
 LAUNCH_DELAY_MS = 30  # Start's repaint goes first, then the worker thread starts
 
-_SIGNAL_FOR_TYPE = {
-    "search_started": "searchStarted",
-    "phase_changed": "phaseChanged",
-    "trial_started": "trialStarted",
-    "epoch_ended": "epochEnded",
-    "batch_progress": "batchProgressed",
-    "trial_ended": "trialEnded",
-    "search_finished": "searchFinished",
-    "warning": "warningRaised",
-    "process_exited": "processExited",
-}
-
 
 class SearchWorker(QObject):
     """Runs on the worker thread: starts the child, polls its events, stops it when asked."""
 
     processStarted = Signal(int)
-    eventReceived = Signal(dict)
+    eventReceived = Signal(object)  # an Event
     done = Signal()
 
     def __init__(self, config_dict: dict[str, Any]) -> None:
@@ -62,15 +62,11 @@ class SearchWorker(QObject):
         (KerasTuner's distributed mode)."""
         from automl_studio.engine.search.distributed import run_local_workers
 
-        def forward(event: Any) -> None:
-            self.eventReceived.emit(event.to_dict())
-
         try:
-            run_local_workers(config, config.workers, forward, stop=self._stop)
+            run_local_workers(config, config.workers, self.eventReceived.emit, stop=self._stop)
         except Exception as exc:  # noqa: BLE001 - report, don't crash the window
-            self.eventReceived.emit({"type": "search_finished", "status": "failed",
-                                     "message": f"the workers could not run: {exc}", "time": time.time()})
-        self.eventReceived.emit({"type": "process_exited", "exitcode": 0, "time": time.time()})
+            self.eventReceived.emit(SearchFinished.build("failed", f"the workers could not run: {exc}"))
+        self.eventReceived.emit(ProcessExited.from_returncode(0))
         self.done.emit()
 
     @Slot()
@@ -86,10 +82,8 @@ class SearchWorker(QObject):
             process = SearchProcess(SearchConfig.from_dict(self._config))
             process.start()
         except Exception as exc:  # noqa: BLE001 - e.g. an invalid config: report, don't crash
-            self.eventReceived.emit({"type": "search_finished", "status": "failed",
-                                     "message": f"could not start the search: {exc}",
-                                     "time": time.time()})
-            self.eventReceived.emit({"type": "process_exited", "exitcode": None, "time": time.time()})
+            self.eventReceived.emit(SearchFinished.build("failed", f"could not start the search: {exc}"))
+            self.eventReceived.emit(ProcessExited.from_returncode(None, "the search process did not start"))
             self.done.emit()
             return
         pid = int(process.pid or 0)
@@ -111,7 +105,7 @@ class SearchWorker(QObject):
             finished = False
             for event in events:
                 self.eventReceived.emit(event)
-                finished = finished or event.get("type") == "process_exited"
+                finished = finished or isinstance(event, ProcessExited)
             if finished:
                 break
         self.done.emit()
@@ -120,22 +114,24 @@ class SearchWorker(QObject):
 class SearchController(QObject):
     """Starts and stops searches from the GUI thread; one search at a time.
 
-    Signals (all on the GUI thread, all carrying the event dict): ``searchStarted``,
-    ``phaseChanged``, ``trialStarted``, ``epochEnded``, ``batchProgressed``, ``trialEnded``,
-    ``searchFinished``, ``warningRaised``, ``processExited``; ``eventReceived`` for every event;
-    ``runningChanged(bool)``; ``processStarted(pid)``.
+    Signals (all on the GUI thread, each carrying its frozen event dataclass):
+    ``searchStarted`` (:class:`SearchStarted`), ``phaseChanged``, ``trialStarted``,
+    ``epochEnded``, ``batchProgressed`` (:class:`BatchProgress`), ``trialEnded``,
+    ``searchFinished``, ``warningRaised`` (:class:`SearchWarning`), ``processExited``
+    (:class:`ProcessExited`, always the last); ``eventReceived`` for every event, before its own
+    signal; ``runningChanged(bool)``; ``processStarted(pid)``.
     """
 
-    eventReceived = Signal(dict)
-    searchStarted = Signal(dict)
-    phaseChanged = Signal(dict)
-    trialStarted = Signal(dict)
-    epochEnded = Signal(dict)
-    batchProgressed = Signal(dict)
-    trialEnded = Signal(dict)
-    searchFinished = Signal(dict)
-    warningRaised = Signal(dict)
-    processExited = Signal(dict)
+    eventReceived = Signal(object)
+    searchStarted = Signal(object)
+    phaseChanged = Signal(object)
+    trialStarted = Signal(object)
+    epochEnded = Signal(object)
+    batchProgressed = Signal(object)
+    trialEnded = Signal(object)
+    searchFinished = Signal(object)
+    warningRaised = Signal(object)
+    processExited = Signal(object)
     processStarted = Signal(int)
     runningChanged = Signal(bool)
 
@@ -212,12 +208,28 @@ class SearchController(QObject):
         self.pid = pid
         self.processStarted.emit(pid)
 
-    @Slot(dict)
-    def _on_event(self, event: dict[str, Any]) -> None:
+    @Slot(object)
+    def _on_event(self, event: Event) -> None:
         self.eventReceived.emit(event)
-        name = _SIGNAL_FOR_TYPE.get(str(event.get("type")))
-        if name is not None:
-            getattr(self, name).emit(event)
+        match event:
+            case SearchStarted():
+                self.searchStarted.emit(event)
+            case PhaseChanged():
+                self.phaseChanged.emit(event)
+            case TrialStarted():
+                self.trialStarted.emit(event)
+            case EpochEnded():
+                self.epochEnded.emit(event)
+            case BatchProgress():
+                self.batchProgressed.emit(event)
+            case TrialEnded():
+                self.trialEnded.emit(event)
+            case SearchFinished():
+                self.searchFinished.emit(event)
+            case SearchWarning():
+                self.warningRaised.emit(event)
+            case ProcessExited():
+                self.processExited.emit(event)
 
     @Slot()
     def _on_done(self) -> None:

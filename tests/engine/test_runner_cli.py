@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,15 @@ from pathlib import Path
 import pytest
 
 from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import (
+    EpochEnded,
+    Event,
+    PhaseChanged,
+    ProcessExited,
+    SearchFinished,
+    SearchStarted,
+    TrialEnded,
+)
 from automl_studio.engine.process.runner import SearchProcess, call_in_child
 from automl_studio.engine.search.project import read_trials
 
@@ -20,14 +30,18 @@ pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "automl_studio.engine.cli"]
 
 
-def drain(process: SearchProcess, until, timeout: float = 240.0) -> list[dict]:
-    events: list[dict] = []
+def drain(process: SearchProcess, until, timeout: float = 240.0) -> list[Event]:
+    events: list[Event] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         events.extend(process.poll(0.2))
         if until(events):
             return events
-    raise AssertionError(f"timed out; last events: {[e['type'] for e in events[-5:]]}")
+    raise AssertionError(f"timed out; last events: {[e.type for e in events[-5:]]}")
+
+
+def exited(events: list[Event]) -> bool:
+    return bool(events) and isinstance(events[-1], ProcessExited)
 
 
 def alive(pid: int) -> bool:
@@ -43,15 +57,13 @@ def test_search_process_streams_events_and_stops_cooperatively(tmp_path, iris_cs
                           max_trials=100, max_epochs=500, patience=0)
     process = SearchProcess(config)
     process.start()
-    events = drain(process, lambda ev: any(e["type"] == "epoch_ended" for e in ev))
-    assert events[0]["type"] == "phase_changed"
-    asked = time.monotonic()
-    process.request_stop()
-    events += drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited", timeout=60)
-    finished = next(e for e in events if e["type"] == "search_finished")
-    assert finished["status"] == "stopped"
-    assert time.monotonic() - asked < 5
-    assert events[-1]["exitcode"] == 0
+    events = drain(process, lambda ev: any(isinstance(e, EpochEnded) for e in ev))
+    assert isinstance(events[0], PhaseChanged)
+    process.request_stop()  # how long it takes: benchmarks/stop_and_budget.py
+    events += drain(process, exited, timeout=60)
+    finished = next(e for e in events if isinstance(e, SearchFinished))
+    assert finished.status == "stopped"
+    assert events[-1] == ProcessExited(exitcode=0, time=events[-1].time)
     assert (tmp_path / "p" / "engine.log").exists()
     assert not alive(process.pid)
 
@@ -61,18 +73,22 @@ def test_killed_search_keeps_finished_trials_and_resume_completes_it(tmp_path, i
                           max_trials=4, max_epochs=3, patience=0, refit=False)
     process = SearchProcess(config)
     process.start()
-    drain(process, lambda ev: sum(e["type"] == "trial_ended" for e in ev) >= 2
-          and ev[-1]["type"] == "epoch_ended")
+    drain(process, lambda ev: sum(isinstance(e, TrialEnded) for e in ev) >= 2
+          and isinstance(ev[-1], EpochEnded))
     os.kill(process.pid, signal.SIGKILL)
-    drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited", timeout=30)
+    gone = drain(process, exited, timeout=30)[-1]
+    assert isinstance(gone, ProcessExited)
+    assert (gone.exitcode, gone.signal) == (-signal.SIGKILL, signal.SIGKILL)
+    assert "SIGKILL" in gone.message
+    assert process.poll(0.1) == []  # reported once
     before = read_trials(tmp_path / "p")
     assert sum(t.status == "completed" for t in before.values()) >= 2
     assert any(t.status == "stopped" for t in before.values())  # the one killed mid-trial
 
     resumed = SearchProcess(config)
     resumed.start()
-    events = drain(resumed, lambda ev: ev and ev[-1]["type"] == "process_exited")
-    assert next(e for e in events if e["type"] == "search_started")["resumed"]
+    events = drain(resumed, exited)
+    assert next(e for e in events if isinstance(e, SearchStarted)).resumed
     after = read_trials(tmp_path / "p")
     assert sorted(after) == ["0", "1", "2", "3"]
     assert all(t.status == "completed" for t in after.values())
@@ -84,18 +100,18 @@ def test_a_grown_child_is_recycled_and_the_search_goes_on_as_one(tmp_path, iris_
     process = SearchProcess(config, recycle_mb=1)  # every trial grows the child by more than 1 MB
     process.start()
     first_pid = process.pid
-    events = drain(process, lambda ev: ev and ev[-1]["type"] == "process_exited")
+    events = drain(process, exited)
     assert process.restarts >= 1 and process.pid != first_pid
     assert not alive(first_pid)
-    kinds = [e["type"] for e in events]
+    kinds = [e.type for e in events]
     assert kinds.count("search_started") == 1  # one search, however many processes ran it
-    assert kinds.count("process_exited") == 1 and events[-1]["exitcode"] == 0
-    recycled = [e for e in events if e["type"] == "phase_changed" and e["phase"] == "recycling"]
-    assert len(recycled) == process.restarts and "grew by" in recycled[0]["message"]
-    ended = [e["trial_id"] for e in events if e["type"] == "trial_ended"]
+    assert kinds.count("process_exited") == 1 and events[-1].exitcode == 0
+    recycled = [e for e in events if isinstance(e, PhaseChanged) and e.phase == "recycling"]
+    assert len(recycled) == process.restarts and "grew by" in recycled[0].message
+    ended = [e.trial_id for e in events if isinstance(e, TrialEnded)]
     assert sorted(ended) == ["0", "1", "2", "3"]  # no trial lost or run twice
-    finished = next(e for e in events if e["type"] == "search_finished")
-    assert finished["status"] == "completed" and finished["exported"]
+    finished = next(e for e in events if isinstance(e, SearchFinished))
+    assert finished.status == "completed" and finished.exported
 
 
 ORPHAN_PARENT = r"""
@@ -106,7 +122,7 @@ process = SearchProcess(SearchConfig(data_path=sys.argv[1], project_dir=sys.argv
                                      max_trials=100, max_epochs=500, patience=0))
 process.start()
 while True:
-    if any(e["type"] == "epoch_ended" for e in process.poll(0.2)):
+    if any(e.type == "epoch_ended" for e in process.poll(0.2)):
         print(process.pid, flush=True)
         time.sleep(600)
 """
@@ -123,6 +139,57 @@ def test_a_crashed_parent_leaves_no_orphan(tmp_path, iris_csv):
     while time.monotonic() < deadline and alive(child_pid):
         time.sleep(0.2)
     assert not alive(child_pid)
+
+
+NEWER_CHILD = r"""
+import json, sys, time
+config = json.loads(sys.stdin.readline())
+def send(event):
+    print(json.dumps(event), flush=True)
+send({"type": "phase_changed", "phase": "loading", "message": config["project_dir"], "time": 1.0,
+      "colour": "green"})  # a field this version does not have
+send({"type": "hologram_rendered", "time": 2.0})  # an event type this version does not know
+print("not json at all", flush=True)
+send({"type": "trial_started", "trial_id": 7, "hyperparameters": {"units": 8}, "time": 3.0})
+send({"type": "search_finished", "status": "completed", "best_trial_id": "7", "exported": ["a.h5"],
+      "time": 4.0, "traceback": "none"})
+if sys.argv[1:] == ["hang"]:
+    time.sleep(600)
+sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)
+"""
+
+
+def newer_child(tmp_path: Path, *args: str) -> SearchProcess:
+    config = SearchConfig(data_path="unused.csv", project_dir=str(tmp_path / "p"))
+    process = SearchProcess(config, command=[sys.executable, "-c", NEWER_CHILD, *args])
+    process.start()
+    return process
+
+
+def test_runner_rebuilds_typed_events_from_a_newer_child(tmp_path, caplog):
+    process = newer_child(tmp_path, "3")
+    with caplog.at_level(logging.WARNING, logger="automl_studio.engine.process.runner"):
+        events = drain(process, exited, timeout=30)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["PhaseChanged", "SearchWarning", "TrialStarted", "SearchFinished", "ProcessExited"]
+    phase, junk, started, finished, gone = events
+    assert phase == PhaseChanged(phase="loading", message=str(tmp_path / "p"), time=1.0)
+    assert "not json at all" in junk.message
+    assert started.trial_id == "7" and started.hyperparameters == {"units": 8}
+    assert finished.exported == ("a.h5",) and finished.refits is None  # not said: an older writer
+    assert (gone.exitcode, gone.signal) == (3, None) and "exit code 3" in gone.message
+    assert "hologram_rendered" in caplog.text  # logged and skipped, not raised
+
+
+def test_a_killed_child_is_reported_as_process_exited(tmp_path):
+    process = newer_child(tmp_path, "hang")
+    drain(process, lambda ev: any(isinstance(e, SearchFinished) for e in ev), timeout=30)
+    assert process.running
+    process.kill()
+    gone = drain(process, exited, timeout=30)[-1]
+    assert gone.exitcode == -signal.SIGKILL and gone.signal == signal.SIGKILL
+    assert gone.message == "the process was killed by SIGKILL"
+    assert not alive(process.pid)
 
 
 def test_call_in_child_reports_user_errors_as_messages(tmp_path):

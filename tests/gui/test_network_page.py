@@ -96,13 +96,13 @@ def test_a_search_runs_the_edited_graph(qtbot, iris_window, tmp_path):
     tuner.setCurrentIndex(tuner.findData("random"))
     with qtbot.waitSignal(page.controller.searchStarted, timeout=SEARCH_TIMEOUT_MS) as started:
         qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
-    space = started.args[0]["settings"]["space"]
+    space = started.args[0].settings["space"]
     sent = next(n for n in space["nodes"] if n["id"] == "dense")
     assert sent["params"]["units"] == {"hp": "int", "min": 40, "max": 48, "step": 8}
     assert space["repeats"][0]["min"] == space["repeats"][0]["max"] == 1
     assert space["training"]["epochs"] == 1  # from the Search page
     qtbot.waitUntil(lambda: page.last_finish is not None, timeout=SEARCH_TIMEOUT_MS)
-    assert page.last_finish["status"] == "completed", page.last_finish
+    assert page.last_finish.status == "completed", page.last_finish
 
     model = page.trials_model
     columns = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]

@@ -89,7 +89,7 @@ def test_a_search_that_serves_workers_shows_their_command(qtbot, iris_window, tm
         assert copy.isEnabled()
         qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
         assert QGuiApplication.clipboard().text() == command.text()
-    assert blocker.args[0]["status"] == "completed", blocker.args[0]
+    assert blocker.args[0].status == "completed", blocker.args[0]
     model = w.search_page.trials_model
     assert model.count("completed") == 2
     assert not command.text() and not copy.isEnabled()  # the port is closed once the search ends

@@ -8,15 +8,17 @@ import sys
 import pytest
 from PySide6.QtWidgets import QWidget
 
+from automl_studio.engine.core.events import SearchFinished, event_from_dict
+from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.results_page import ResultsPage
 
 
-def classification_finish() -> dict:
-    return {"type": "search_finished", "status": "completed", "best_trial_id": "3",
-            "best_score": 0.12, "best_hyperparameters": {"units": 64, "lr": 0.001},
-            "test_metrics": {"accuracy": 0.9, "balanced_accuracy": 0.88, "f1_macro": 0.87,
-                             "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["cat", "dog"]},
-            "exported": ["/p/best/best.h5"], "refits": 3}
+def classification_finish() -> SearchFinished:
+    return SearchFinished.build(
+        "completed", best_trial_id="3", best_score=0.12, best_hyperparameters={"units": 64, "lr": 0.001},
+        test_metrics={"accuracy": 0.9, "balanced_accuracy": 0.88, "f1_macro": 0.87,
+                      "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["cat", "dog"]},
+        exported=["/p/best/best.h5"], refits=3)
 
 
 def test_empty_until_a_search_finished(qtbot):
@@ -41,13 +43,27 @@ def test_classification_result(qtbot, tmp_path):
     assert "best.h5" in page.findChild(QWidget, "exportedFiles").text()
 
 
+def test_the_score_is_labelled_with_the_objective_of_the_trial_store(qtbot, tmp_path):
+    store = TrialStore()
+    store.reset("val_accuracy")
+    page = ResultsPage(store)
+    qtbot.addWidget(page)
+    page.set_result(classification_finish(), str(tmp_path))
+    score = page.findChild(QWidget, "best_Score")
+    assert score.text() == "0.12"
+    assert page.best_form.labelForField(score).text() == "val_accuracy (higher is better)"
+    store.set_objective("val_loss")  # the store ranks by another objective now: so does the label
+    score = page.findChild(QWidget, "best_Score")
+    assert page.best_form.labelForField(score).text() == "val_loss (lower is better)"
+
+
 def test_regression_result_plots_predicted_against_actual(qtbot, tmp_path):
     page = ResultsPage()
     qtbot.addWidget(page)
-    finish = {"status": "completed", "best_trial_id": "1", "best_score": 2.0,
+    finish = {"type": "search_finished", "status": "completed", "best_trial_id": "1", "best_score": 2.0,
               "test_metrics": {"rmse": 1.5, "mae": 1.1, "r2": 0.8,
                                "sample": {"actual": [1.0, 2.0, 3.0], "predicted": [1.1, 1.8, 3.3]}}}
-    page.set_result(finish, str(tmp_path))
+    page.set_result(event_from_dict(finish), str(tmp_path))  # as an older project's log has it
     assert page.findChild(QWidget, "best_Model") is None  # an older project's event: not said
     plot = page.findChild(QWidget, "predictedVsActualPlot")
     assert plot is not None and plot.accessibleName()
@@ -61,8 +77,8 @@ def test_export_failure_shows_a_message(qtbot, tmp_path):
     page.set_result(classification_finish(), str(tmp_path / "no-such-project"))
     with qtbot.waitSignal(page.exportFailed, timeout=240_000) as blocker:
         page.export_to(str(tmp_path / "out.h5"))
-    assert blocker.args[0]
-    assert "Export failed" in page.banner.text()
+    assert "no-such-project" in blocker.args[0] and "not a search project" in blocker.args[0]
+    assert page.banner.text() == f"Export failed: {blocker.args[0]}"
     assert page.findChild(QWidget, "exportModel").isEnabled()
 
 
@@ -73,4 +89,4 @@ def test_the_pyside_refcount_workaround_is_in_effect_where_needed():
         assert qt_workarounds.protect_none_refcount()
         assert sys.getrefcount(None) > 1 << 40
     else:
-        assert not qt_workarounds.protect_none_refcount() or sys.version_info < (3, 12)
+        assert not qt_workarounds.protect_none_refcount()  # nothing to protect: not applied

@@ -53,7 +53,7 @@ def run_and_export(qtbot, window, tmp_path):
     assert len(window.search_page.plots.trial_ids()) >= 2
     qtbot.waitUntil(lambda: window.search_page.last_finish is not None, timeout=SEARCH_TIMEOUT_MS)
     finish = window.search_page.last_finish
-    assert finish["status"] == "completed", finish
+    assert finish.status == "completed", finish
     assert start.isEnabled() and not stop.isEnabled()
     window.search_page.plots.redraw()
     assert len(window.search_page.plots.series("scores")[0]) >= 2
@@ -73,7 +73,7 @@ def run_and_export(qtbot, window, tmp_path):
 def test_iris_search_export_and_reload(qtbot, iris_window, tmp_path):
     configure(iris_window, tmp_path / "iris-project")
     finish = run_and_export(qtbot, iris_window, tmp_path)
-    metrics = finish["test_metrics"]
+    metrics = finish.test_metrics
     assert "accuracy" in metrics and metrics.get("confusion_matrix")
     assert iris_window.results_page.confusion_model.rowCount() == 3
 
@@ -97,7 +97,7 @@ def test_stop_reopen_resume_and_close_mid_search(qtbot, iris_window, tmp_path):
     with qtbot.waitSignal(w.search_page.finished, timeout=60_000) as blocker:
         qtbot.mouseClick(w.findChild(QWidget, "stopSearch"), Qt.MouseButton.LeftButton)
         assert not w.findChild(QWidget, "stopSearch").isEnabled()
-    assert blocker.args[0]["status"] == "stopped"
+    assert blocker.args[0].status == "stopped"
     assert w.findChild(QWidget, "resumeSearch").isEnabled()
     done_before = completed_trials(w)
     w.close()
@@ -135,7 +135,7 @@ def test_two_trials_at_once_show_which_worker_ran_each(qtbot, iris_window, tmp_p
     w.findChild(QWidget, "workers").setValue(2)
     with qtbot.waitSignal(w.search_page.finished, timeout=SEARCH_TIMEOUT_MS) as blocker:
         qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
-    assert blocker.args[0]["status"] == "completed", blocker.args[0]
+    assert blocker.args[0].status == "completed", blocker.args[0]
     model = w.search_page.trials_model
     assert model.count("completed") == 3
     worker_column = next(c for c in range(model.columnCount())

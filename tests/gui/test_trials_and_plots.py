@@ -1,48 +1,67 @@
-"""The trials table and the live plots, fed with synthetic event dicts (real Qt, no mocks)."""
+"""The trial store, the trials table and the live plots that show it, fed with synthetic typed
+events (real Qt, no mocks)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 
+from automl_studio.engine.core.events import (
+    BatchProgress,
+    EpochEnded,
+    Event,
+    SearchStarted,
+    TrialEnded,
+    TrialStarted,
+)
+from automl_studio.engine.core.objectives import get_objective
+from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel
-from automl_studio.gui.plots.live_plots import LivePlots, maximizes
+from automl_studio.gui.plots.live_plots import COLOURS, LivePlots
 
 
-def search_events(trials: int, epochs: int, *, fail: int | None = None) -> list[dict]:
-    events: list[dict] = [{"type": "search_started", "settings": {"objective": "val_loss"},
-                           "time": 1000.0}]
+def search_events(trials: int, epochs: int, *, fail: int | None = None,
+                  objective: str = "val_loss") -> list[Event]:
+    events: list[Event] = [SearchStarted(profile={}, space_summary={}, settings={"objective": objective},
+                                         project_dir="p", time=1000.0)]
     for t in range(trials):
         tid = f"{t:03d}"
-        events.append({"type": "trial_started", "trial_id": tid, "time": 1000.0 + t,
-                       "hyperparameters": {"units": 16 * (t % 4 + 1), "lr": 10 ** -(t % 3 + 2)}})
+        events.append(TrialStarted(trial_id=tid, time=1000.0 + t,
+                                   hyperparameters={"units": 16 * (t % 4 + 1), "lr": 10 ** -(t % 3 + 2)}))
         for e in range(1, epochs + 1):  # the engine counts epochs from 1
             loss = 1.0 / e + 0.01 * t
-            events.append({"type": "batch_progress", "trial_id": tid, "epoch": e, "batch": 3,
-                           "batches": 10})
-            events.append({"type": "epoch_ended", "trial_id": tid, "epoch": e,
-                           "metrics": {"loss": loss, "val_loss": loss + 0.1,
-                                       "accuracy": 1 - loss / 2, "val_accuracy": 0.9 - loss / 2}})
+            events.append(BatchProgress(trial_id=tid, epoch=e, batch=3, batches=10))
+            events.append(EpochEnded(trial_id=tid, epoch=e,
+                                     metrics={"loss": loss, "val_loss": loss + 0.1,
+                                              "accuracy": 1 - loss / 2, "val_accuracy": 0.9 - loss / 2}))
         if t == fail:
-            events.append({"type": "trial_ended", "trial_id": tid, "status": "failed",
-                           "score": None, "duration_s": 1.5, "time": 1001.0 + t,
-                           "error": "ResourceExhaustedError: out of memory\ntraceback…"})
+            events.append(TrialEnded(trial_id=tid, status="failed", score=None, duration_s=1.5,
+                                     time=1001.0 + t,
+                                     error="ResourceExhaustedError: out of memory\ntraceback…"))
         else:
-            events.append({"type": "trial_ended", "trial_id": tid, "status": "completed",
-                           "score": 1.0 / epochs + 0.1 + 0.01 * t, "duration_s": 2.0 + t,
-                           "time": 1001.0 + t})
+            events.append(TrialEnded(trial_id=tid, status="completed", score=1.0 / epochs + 0.1 + 0.01 * t,
+                                     duration_s=2.0 + t, time=1001.0 + t))
     return events
 
 
+def fed_store(trials: int, epochs: int, **kwargs) -> TrialStore:
+    store = TrialStore()
+    for event in search_events(trials, epochs, **kwargs):
+        store.apply(event)
+    return store
+
+
 def test_trials_model_rows_hyperparameters_and_failures(qtbot):
-    model = TrialsModel()
+    store = TrialStore()
+    model = TrialsModel(store)
     for event in search_events(3, 4, fail=1):
-        model.apply_event(event)
+        store.apply(event)
     assert model.rowCount() == 3
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert headers == ["Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "units", "lr"]
+    assert headers == ["Trial", "Status", "val_loss (lower is better)", "Epochs", "Duration", "Reason",
+                       "Worker", "units", "lr"]
     assert model.index(0, 1).data() == "completed"
     assert model.index(0, 3).data() == "4"
     assert model.index(2, 6).data() == "local"  # the worker that ran it
@@ -54,9 +73,10 @@ def test_trials_model_rows_hyperparameters_and_failures(qtbot):
 
 
 def test_trials_proxy_sorts_numbers_and_keeps_missing_scores_last(qtbot):
-    model = TrialsModel()
+    store = TrialStore()
+    model = TrialsModel(store)
     for event in search_events(12, 2, fail=4):
-        model.apply_event(event)
+        store.apply(event)
     proxy = TrialsProxyModel()
     proxy.setSourceModel(model)
     proxy.sort(2, Qt.SortOrder.AscendingOrder)
@@ -68,12 +88,13 @@ def test_trials_proxy_sorts_numbers_and_keeps_missing_scores_last(qtbot):
 
 
 def plots_after(qtbot, trials: int, epochs: int) -> LivePlots:
-    """Live plots fed a synthetic search of ``trials`` × ``epochs``."""
-    plots = LivePlots()
+    """Live plots showing a store fed a synthetic search of ``trials`` × ``epochs``."""
+    store = TrialStore()
+    plots = LivePlots(store)
     qtbot.addWidget(plots)
-    plots.reset("val_loss", started_at=1000.0)
+    store.reset("val_loss", started_at=1000.0)
     for event in search_events(trials, epochs):
-        plots.apply_event(event)
+        store.apply(event)
     return plots
 
 
@@ -91,29 +112,32 @@ def test_plots_draw_synthetic_events(qtbot):
     sel_x, _ = plots.series("selected")
     assert len(sel_x) == 5
     assert "batch 3 of 10" in plots.batch_progress.format()
+    assert plots.all_plot.getPlotItem().getAxis("left").labelText == "val_loss (lower is better)"
 
 
 def test_each_averaged_refit_starts_its_own_curve(qtbot):
     plots = plots_after(qtbot, 2, 3)
     for refit, epochs in ((1, 4), (2, 4), (3, 2)):  # three refits, the last one still running
         for e in range(1, epochs + 1):
-            plots.apply_event({"type": "epoch_ended", "trial_id": "refit", "epoch": e,
-                               "metrics": {"loss": 1.0 / (e + refit), "accuracy": 0.5}})
+            plots.store.apply(EpochEnded(trial_id="refit", epoch=e,
+                                         metrics={"loss": 1.0 / (e + refit), "accuracy": 0.5}))
     plots.redraw()
     x, y = plots.series("loss")
     assert list(x) == [1, 2]  # the third refit's epochs, not 1-4, 1-4, 1-2 drawn as one line
     assert list(y) == [1.0 / 4, 1.0 / 5]
     assert plots.current_epochs() == 2
+    assert plots.store.trial_ids() == ["000", "001"]  # the refit is no trial
 
 
 def test_plots_handle_200_trials_of_100_epochs(qtbot):
-    plots = LivePlots()
+    store = TrialStore()
+    plots = LivePlots(store)
     qtbot.addWidget(plots)
     plots.resize(900, 600)
     plots.show()
-    plots.reset("val_loss")
+    store.reset("val_loss")
     for event in search_events(200, 100):
-        plots.apply_event(event)
+        store.apply(event)
     plots.redraw()
     qtbot.wait(10)
     xs, ys = plots.series("others")
@@ -121,26 +145,65 @@ def test_plots_handle_200_trials_of_100_epochs(qtbot):
     assert np.isnan(ys).sum() == 199
     assert len(plots.series("scores")[0]) == 200
     best = plots.series("best_score")
-    assert len(best[0]) >= 1
-    assert plots.grab().width() == plots.width()
+    # Trial 000 (ended 1 s in) stays the best: one flat step out to the last trial (200 s in).
+    assert list(best[0]) == [1.0, 200.0] and list(best[1]) == pytest.approx([0.11, 0.11])
+    image = plots.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint32)
+    assert (pixels & 0xFFFFFF == QColor(COLOURS["best"]).rgb() & 0xFFFFFF).sum() > 100, "nothing painted"
 
 
 def test_redraw_on_the_timer_only_when_something_changed(qtbot):
-    plots = LivePlots()
+    store = TrialStore()
+    plots = LivePlots(store)
     qtbot.addWidget(plots)
     plots.start_timer()
     assert plots.timer_active
     for event in search_events(1, 3):
-        plots.apply_event(event)
+        store.apply(event)
+    assert len(plots.series("loss")[0]) == 0  # events only mark what changed
     qtbot.waitUntil(lambda: len(plots.series("loss")[0]) == 3, timeout=2000)
     plots.stop_timer()
     assert not plots.timer_active
 
 
-def test_objective_direction():
-    assert maximizes("val_accuracy") and maximizes("val_auc")
-    assert not maximizes("val_loss") and not maximizes(None) and not maximizes("val_mae")
-    assert math.isnan(float("nan"))
+def test_the_store_ranks_by_the_objective_direction(qtbot):
+    assert get_objective("val_accuracy").maximize and get_objective("val_auc").maximize
+    assert not get_objective("val_loss").maximize and not get_objective(None).maximize
+    assert not get_objective("val_mae").maximize and not get_objective("val_rmse").maximize
+    # Later trials have a higher score: the best is the last under "max", the first under "min".
+    assert fed_store(4, 2, objective="val_accuracy").best_trial_id == "003"
+    assert fed_store(4, 2, objective="val_loss").best_trial_id == "000"
+
+
+def test_the_store_feeds_table_and_plots_from_one_event_stream(qtbot):
+    store = TrialStore()
+    model = TrialsModel(store)
+    plots = LivePlots(store)
+    qtbot.addWidget(plots)
+    store.reset("val_accuracy", started_at=1000.0)
+    signals = [store.trialAdded, store.epochAppended, store.trialChanged, store.bestChanged]
+    with qtbot.waitSignals(signals, timeout=1000):
+        for event in search_events(3, 2, fail=1, objective="val_accuracy"):
+            store.apply(event)
+    plots.redraw()
+    # The table shows the store's rows, headed by the objective and its direction …
+    assert [model.index(r, 0).data() for r in range(model.rowCount())] == ["000", "001", "002"]
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "val_accuracy (higher is better)"
+    assert [model.index(r, 1).data() for r in range(3)] == ["completed", "failed", "completed"]
+    # … and the plots the same trials: two scores, the higher one the best.
+    assert plots.best_trial() == "002" and store.best_trial_id == "002"
+    assert sorted(plots.series("scores")[1]) == pytest.approx([0.6, 0.62])
+    assert plots.scatter_plot.getPlotItem().getAxis("left").labelText == "val_accuracy (higher is better)"
+    # A resumed search reruns a trial: its row is reused and its old curve is gone.
+    store.apply(TrialStarted(trial_id="001", hyperparameters={"units": 32, "lr": 0.01}, time=1010.0))
+    plots.redraw()
+    assert model.rowCount() == 3 and model.index(1, 1).data() == "running" and model.index(1, 3).data() == "0"
+    assert plots.current_trial() == "001" and len(plots.series("loss")[0]) == 0
+    # Opening a project replaces everything at once.
+    store.reset()
+    plots.redraw()
+    assert model.rowCount() == 0 and plots.trial_ids() == [] and len(plots.series("scores")[0]) == 0
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "val_loss (lower is better)"
 
 
 def test_search_page_dispatches_events_to_table_and_plots(qtbot, window):
@@ -152,4 +215,4 @@ def test_search_page_dispatches_events_to_table_and_plots(qtbot, window):
     log = page.log.toPlainText()
     assert "Trial 002 failed" in log and "out of memory" in log
     page.trials_table.selectRow(3)
-    assert page.plots.selected_trial() is not None
+    assert page.plots.selected_trial() == "003"
