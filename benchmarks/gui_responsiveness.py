@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from automl_studio.engine.core.events import SearchFinished
+
 
 def main() -> int:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 4
@@ -95,9 +97,9 @@ def measure_stop(app, window, scratch: Path) -> None:
             marks["stop"] = time.perf_counter()
             page.stop_button.click()
 
-    def on_finished(event: dict) -> None:
+    def on_finished(event: SearchFinished) -> None:
         marks.setdefault("search_finished", time.perf_counter())
-        marks["status"] = event.get("status")  # type: ignore[assignment]
+        marks["status"] = event.status  # type: ignore[assignment]
 
     def on_exit(_event: dict) -> None:
         marks.setdefault("process exited", time.perf_counter())

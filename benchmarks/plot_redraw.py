@@ -59,21 +59,24 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from automl_studio.gui.app import create_application
+    from automl_studio.engine.core.events import event_from_dict
+    from automl_studio.gui.models.trial_store import TrialStore
     from automl_studio.gui.plots.live_plots import LivePlots
 
     app = create_application()
     assert isinstance(app, QApplication)
-    plots = LivePlots()
+    store = TrialStore()
+    plots = LivePlots(store)
     plots.resize(1100, 650)
     plots.show()
     app.processEvents()
-    plots.reset("val_loss", started_at=1000.0)
+    store.reset("val_loss", started_at=1000.0)
     summary("empty: redraw (data push)", measure(plots, app, paint=False))
     summary("empty: redraw + paint all four plots", measure(plots, app, paint=True))
-    feed = events(200, 100)
+    feed = [event_from_dict(e) for e in events(200, 100)]
     t0 = time.perf_counter()
     for event in feed:
-        plots.apply_event(event)
+        store.apply(event)
     print(f"feeding {len(feed)} events took {(time.perf_counter() - t0) * 1000:.1f} ms "
           f"({(time.perf_counter() - t0) / len(feed) * 1e6:.1f} µs/event)")
     summary("200 trials × 100 epochs: redraw (data push)", measure(plots, app, paint=False))

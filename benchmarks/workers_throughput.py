@@ -50,7 +50,7 @@ def run(workers: int, data: Path, project: Path, trials: int, epochs: int) -> di
         process = SearchProcess(config)
         process.start()
         while not events or events[-1]["type"] != "process_exited":
-            events.extend(process.poll(0.5))
+            events.extend(e.to_dict() for e in process.poll(0.5))
     else:
         def listener(event: Event) -> None:
             events.append(event.to_dict())
