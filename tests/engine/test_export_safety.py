@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -62,14 +60,12 @@ def test_not_hdf5_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_time_budget_covers_the_whole_search_refit_and_export(tmp_path, iris_csv):
-    started = time.monotonic()
+def test_time_budget_ends_the_search_and_still_refits_and_exports(tmp_path, iris_csv):
+    # How far past the budget the whole command ends is measured by benchmarks/stop_and_budget.py.
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                                      time_budget_s=25, max_epochs=40, patience=0))
-    elapsed = time.monotonic() - started
     assert result.status == "budget"
     assert result.exported and result.test_metrics
-    assert elapsed < 25 + 10  # refit and export ran inside (or just past) the budget
 
 
 FULL_DISK = r"""

@@ -166,27 +166,26 @@ def test_fresh_starts_over(tmp_path, iris_csv):
     assert not next(e for e in events if e.type == "search_started").resumed
 
 
-def test_stop_lands_quickly_and_the_best_so_far_stays_exportable(tmp_path, iris_csv):
-    import time
-
+def test_stop_lands_at_the_next_batch_and_the_best_so_far_stays_exportable(tmp_path, iris_csv):
+    # How long the stop takes is measured by benchmarks/stop_and_budget.py, not asserted here.
     from automl_studio.engine.search.session import export_project
 
     stop = threading.Event()
     events: list = []
-    stopped_at: list[float] = []
+    stopped_after: list[int] = []
 
     def listener(event):
         events.append(event)
         ended = [e for e in events if e.type == "trial_ended"]
         if event.type == "epoch_ended" and len(ended) >= 1 and not stop.is_set():
             stop.set()
-            stopped_at.append(time.monotonic())
+            stopped_after.append(len(events))
 
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=50,
                                      max_epochs=200, patience=0, tuner="random"), listener, stop)
-    finished_at = time.monotonic()
     assert result.status == "stopped"
-    assert finished_at - stopped_at[0] < 2.0
+    after = [e.type for e in events[stopped_after[0]:]]
+    assert "trial_started" not in after and after.count("epoch_ended") == 0, after
     ended = [e for e in events if e.type == "trial_ended"]
     assert ended[-1].status == "stopped" and "resume" in ended[-1].error
     out = export_project(str(tmp_path / "p"), str(tmp_path / "late.h5"))
