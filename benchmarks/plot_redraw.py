@@ -58,8 +58,8 @@ def summary(label: str, times: list[float]) -> None:
 def main() -> int:
     from PySide6.QtWidgets import QApplication
 
-    from automl_studio.gui.app import create_application
     from automl_studio.engine.core.events import event_from_dict
+    from automl_studio.gui.app import create_application
     from automl_studio.gui.models.trial_store import TrialStore
     from automl_studio.gui.plots.live_plots import LivePlots
 
