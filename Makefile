@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck bench screenshots clean
+.PHONY: run test lint typecheck bench bench-summary screenshots clean
 
 # mypy resolves automl_studio.engine/gui through a tree of links (the editable install maps
 # the folders with an import hook mypy cannot follow).
@@ -36,6 +36,10 @@ typecheck: $(STAMP)
 	@mkdir -p $(MYPY_TREE)
 	@for d in engine gui resources; do ln -sfn ../../../$$d $(MYPY_TREE)/$$d; done
 	MYPYPATH=build/mypy $(BIN)/mypy -p automl_studio.engine -p automl_studio.gui
+
+# BENCHMARKS.md's summary table, rebuilt from benchmarks/results/*.json (runs no benchmark).
+bench-summary:
+	$(PYTHON) benchmarks/summary.py
 
 # Under Xvfb (a real X server and window manager-less desktop) when installed, else offscreen.
 screenshots: $(STAMP)

@@ -29,7 +29,6 @@ Writes ``benchmarks/results/engine_overhead.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -43,7 +42,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sklearn_tables import git_state, write_csv  # noqa: E402
+from results_file import git_state, write_results  # noqa: E402
+from sklearn_tables import write_csv  # noqa: E402
 
 SEED = 1
 BATCH = 32
@@ -346,10 +346,7 @@ def main(argv: list[str] | None = None) -> None:
         "summary": summary,
         "refit_run": refit_run,
     }
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    (results / "engine_overhead.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
-    print(f"wrote {results / 'engine_overhead.json'}")
+    write_results("engine_overhead", out)
 
 
 if __name__ == "__main__":

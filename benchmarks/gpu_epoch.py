@@ -126,9 +126,9 @@ def main() -> None:
                "images": args.images, "batch_size": args.batch_size, "studio_s": studio, "bare_s": bare,
                "ratio": studio / bare, "runs": results}
     print(json.dumps(summary, indent=2))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "gpu_epoch.json").write_text(json.dumps(summary, indent=2))
+    from results_file import write_results
+
+    write_results("gpu_epoch", summary)
 
 
 if __name__ == "__main__":

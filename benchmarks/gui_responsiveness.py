@@ -77,12 +77,18 @@ def main() -> int:
             print(f"  {name:<12} at +{phases[name] - t0:6.2f} s after Start")
     print("  longest gaps began at " + ", ".join(
         f"{a - t0:+.2f} s ({(b - a) * 1000:.0f} ms)" for a, b in reversed(worst)))
-    measure_stop(app, window, scratch)
+    stop = measure_stop(app, window, scratch)
     window.close()
+    from results_file import write_results
+
+    write_results("gui_responsiveness", {
+        "trials": trials, "epochs": epochs, "observed_s": total, "target_max_gap_ms": 50,
+        "gap_ms": {"median": statistics.median(gaps), "p99": p99, "max": gaps[-1]},
+        "phases_s": {name: at - t0 for name, at in phases.items()}, "stop": stop})
     return 0
 
 
-def measure_stop(app, window, scratch: Path) -> None:
+def measure_stop(app, window, scratch: Path) -> dict[str, float]:
     """Start a long search, press Stop during its second trial; how long until it has stopped?"""
     from PySide6.QtCore import QTimer
 
@@ -114,6 +120,9 @@ def measure_stop(app, window, scratch: Path) -> None:
         print(f"Stop pressed mid-trial: search_finished ({marks.get('status')}) after "
               f"{(marks['search_finished'] - marks['stop']) * 1000:.0f} ms, child exited after "
               f"{(marks['process exited'] - marks['stop']) * 1000:.0f} ms")
+        return {"search_finished_ms": (marks["search_finished"] - marks["stop"]) * 1000,
+                "process_exited_ms": (marks["process exited"] - marks["stop"]) * 1000}
+    return {}
 
 
 if __name__ == "__main__":

@@ -132,9 +132,9 @@ def main() -> None:
                "image_search_peak_mb": lazy_mb, "image_ratio_to_baseline": lazy_mb / eager_mb,
                "image_search_seconds": lazy_s, "target_mb": 1536}
     print(json.dumps(summary, indent=2))
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "large_data.json").write_text(json.dumps(summary, indent=2))
+    from results_file import write_results
+
+    write_results("large_data", summary)
 
 
 if __name__ == "__main__":

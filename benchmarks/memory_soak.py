@@ -17,7 +17,6 @@ Writes benchmarks/results/memory_soak.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -95,13 +94,12 @@ def main() -> None:
     print(f"growth from trial 10 to {args.trials}: window {gui_growth:+.1f} MB, engine (peak) {engine_growth:+.1f} MB")
     print(f"engine processes: {len(pids)} (recycling {'off' if args.no_recycle else f'at +{runner.RECYCLE_MB} MB'}); "
           f"engine peak {max(engine_values):.0f} MB" if engine_values else "")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "memory_soak.json").write_text(json.dumps(
-        {"machine": platform.node(), "python": sys.version.split()[0], "trials": args.trials,
-         "recycle_mb": runner.RECYCLE_MB, "engine_processes": len(pids),
-         "marks": marks, "gui_growth_mb": gui_growth, "engine_growth_mb": engine_growth, "samples": samples},
-        indent=2))
+    from results_file import write_results
+
+    write_results("memory_soak", {
+        "machine": platform.node(), "python": sys.version.split()[0], "trials": args.trials,
+        "recycle_mb": runner.RECYCLE_MB, "engine_processes": len(pids),
+        "marks": marks, "gui_growth_mb": gui_growth, "engine_growth_mb": engine_growth, "samples": samples})
 
 
 if __name__ == "__main__":

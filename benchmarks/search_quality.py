@@ -36,7 +36,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sklearn_tables import CLASSIFICATION, REGRESSION, git_state, write_csv  # noqa: E402
+from results_file import git_state  # noqa: E402
+from sklearn_tables import CLASSIFICATION, REGRESSION, write_csv  # noqa: E402
 
 SEED = 1  # the engine's default --seed; --seed changes the search's seed and its split together
 TARGETS = {"classification": 0.01, "regression": 0.03}

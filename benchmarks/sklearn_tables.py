@@ -1,7 +1,8 @@
 """scikit-learn's bundled datasets written as CSV tables with a ``target`` column.
 
-Shared by the benchmark scripts (with :func:`git_state` for their results files). Classification targets are written as class names where
+Shared by the benchmark scripts. Classification targets are written as class names where
 scikit-learn provides them (``malignant``/``benign``, ``setosa``...); digits keep their digits.
+(Results files and their git state: ``results_file.py``.)
 """
 
 from __future__ import annotations
@@ -36,17 +37,3 @@ def write_csv(name: str, folder: str | Path) -> tuple[Path, str]:
     path = Path(folder) / f"{name}.csv"
     frame.to_csv(path, index=False)
     return path, task
-
-
-def git_state() -> dict[str, str]:
-    """The commit a benchmark ran on and any uncommitted engine changes, for its results file."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=Path(__file__).resolve().parents[1],
-                                  capture_output=True, text=True, check=False).stdout.strip()
-        except OSError:
-            return ""
-
-    return {"head": git("rev-parse", "HEAD"), "engine_changes": git("status", "--short", "engine")}

@@ -12,7 +12,6 @@ Writes benchmarks/results/workers_throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -82,9 +81,9 @@ def main() -> None:
                "one_worker_trials_per_hour": one, "two_workers_trials_per_hour": two, "ratio": two / one,
                "runs": results}
     print(f"1 worker {one:.0f} trials/h, 2 workers {two:.0f} trials/h, ratio {two / one:.2f} (target ≥ 1.7)")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "workers_throughput.json").write_text(json.dumps(summary, indent=2))
+    from results_file import write_results
+
+    write_results("workers_throughput", summary)
 
 
 if __name__ == "__main__":
