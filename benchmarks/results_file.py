@@ -54,10 +54,15 @@ def run_info() -> dict[str, Any]:
             "command": " ".join([Path(sys.executable).name, *sys.argv])}
 
 
-def write_results(name: str, results: dict[str, Any], run: dict[str, Any] | None = None) -> Path:
-    """Writes ``benchmarks/results/<name>.json`` (``run`` defaults to :func:`run_info`); returns its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_results(name: str, results: dict[str, Any], run: dict[str, Any] | None = None,
+                  path: Path | None = None) -> Path:
+    """Writes ``results`` as ``benchmarks/results/<name>.json`` (or ``path``); returns the path.
+
+    ``run`` defaults to :func:`run_info` now; a script that rewrites its file as it goes passes the
+    one it took at its start.
+    """
+    path = path or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"schema_version": SCHEMA_VERSION, "benchmark": name, "run": run or run_info(), "results": results}
     path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"wrote {path}")

@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from results_file import git_state  # noqa: E402
+from results_file import git_state, run_info, write_results  # noqa: E402
 from sklearn_tables import CLASSIFICATION, REGRESSION, write_csv  # noqa: E402
 
 SEED = 1  # the engine's default --seed; --seed changes the search's seed and its split together
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="quality-"))
     results_path = Path(args.output)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
+    run = run_info()
     out = {
         "benchmark": "search_quality",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  automl-studio {metric} {engine_score if engine_score is None else round(engine_score, 4)} "
               f"(best baseline {best_name} {best:.4f}); {d['trials_completed']} trials, "
               f"status {d['status']}, {engine['wall_s']:.0f} s", flush=True)
-        results_path.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+        write_results("search_quality", out, run, results_path)
 
     print()
     extra = f" {' '.join(args.engine_arg)}" if args.engine_arg else ""

@@ -44,6 +44,9 @@ def engine_overhead(r: dict[str, Any]) -> list[Row]:
 def search_quality(r: dict[str, Any]) -> list[Row]:
     gaps = []
     for name, d in r["datasets"].items():
+        if d["gap"] is None:
+            gaps.append(f"{name} no score (the search failed)")
+            continue
         unit = "R²" if d["metric"] == "r2" else "points"
         gap = d["gap"] if d["metric"] == "r2" else d["gap"] * 100
         gaps.append(f"{name} {gap:+.{3 if unit == 'R²' else 2}f}{' R²' if unit == 'R²' else ''}")

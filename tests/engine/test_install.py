@@ -21,7 +21,8 @@ import h5py
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# Building the wheel and installing TensorFlow into a new environment takes minutes, more on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _bin(env_dir: Path, name: str) -> Path:

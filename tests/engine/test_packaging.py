@@ -37,3 +37,10 @@ def test_light_engine_modules_import_without_tensorflow_or_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_benchmarks_summary_table_is_generated_from_the_results_files():
+    # BENCHMARKS.md's table must be what benchmarks/summary.py makes of benchmarks/results/*.json.
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "summary.py"), "--check"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
