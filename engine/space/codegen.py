@@ -428,7 +428,8 @@ def _loss_and_metrics(signature: DataSignature) -> tuple[str, str]:
                 '[keras.metrics.RootMeanSquaredError(name="rmse"), '
                 'keras.metrics.MeanAbsoluteError(name="mae")]')
     if head_units(signature) == 1:
-        return "keras.losses.BinaryCrossentropy()", '[keras.metrics.BinaryAccuracy(name="accuracy")]'
+        return ("keras.losses.BinaryCrossentropy()",
+                '[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]')
     return ("keras.losses.SparseCategoricalCrossentropy()",
             '[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]')
 
