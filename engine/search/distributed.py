@@ -45,6 +45,7 @@ from automl_studio.engine.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from automl_studio.engine.core.objectives import check_objective
 from automl_studio.engine.data.identity import identify
 from automl_studio.engine.process.runner import CPUS_ENV
 from automl_studio.engine.search.project import (
@@ -142,11 +143,16 @@ def publish_search(config: SearchConfig) -> SearchDocument:
     named by a spec file is embedded, so a worker needs no copy of that file.
 
     Raises:
-        UserError: unreadable data, or a project that holds another search.
+        UserError: unreadable data, an objective the task does not have, or a project that
+            holds another search.
     """
     if config.fresh:
         clear_project(config.project_dir)
     identity = identify(config)
+    try:  # before any process starts, as a single-process search checks it
+        check_objective(config.objective, identity.task, len(identity.class_names))
+    except UserError as exc:
+        raise UserError(f"{config.data_path}: {exc}") from None
     check_resume(config, identity)
     published = config.replace(fresh=False)
     if isinstance(config.space, str) and os.path.isfile(config.space):

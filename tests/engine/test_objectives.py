@@ -163,3 +163,12 @@ def test_the_command_line_help_lists_every_objective_and_its_direction(capsys):
     for objective in OBJECTIVES.values():
         better = "higher" if objective.maximize else "lower"
         assert f"{objective.name} ({better} is better" in text
+
+
+def test_a_search_with_local_workers_refuses_it_before_starting_a_process(tmp_path, iris_csv, capsys):
+    code = main(["search", str(iris_csv), "--objective", "val_auc", "--workers", "2",
+                 "--project", str(tmp_path / "proj"), "--max-trials", "1", "--max-epochs", "1"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("choose one of val_loss, val_accuracy"), err
+    assert not list((tmp_path / "proj").glob("*.log"))  # neither chief nor worker was started
