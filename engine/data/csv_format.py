@@ -315,7 +315,7 @@ def detect_format(path: Path, text: str, encoding: str, options: CsvOptions | No
     while lead < len(rows) - 1 and modal >= 3 and _trimmed_width(rows[lead]) * 2 <= modal:
         lead += 1
     if lead:
-        skip += _physical_lines(lines[skip:], rows[:lead], delimiter, quotechar)
+        skip += lead  # csv.reader gives one row per line here (blank lines included)
         rows = rows[lead:]
     rows = [r for r in rows if any(c.strip() for c in r)]
     decimal = options.decimal
@@ -382,19 +382,6 @@ def _parse_rows(lines: Sequence[str], delimiter: str, quotechar: str, limit: int
     return rows
 
 
-def _physical_lines(lines: Sequence[str], rows: Sequence[list[str]], delimiter: str, quotechar: str) -> int:
-    """How many physical lines the first ``len(rows)`` parsed rows (blank lines included) took."""
-    count = 0
-    seen = 0
-    for line in lines:
-        count += 1
-        if line.strip():
-            seen += 1
-        if seen >= len(rows):
-            break
-    return count
-
-
 def _blank_lines_before(lines: Sequence[str]) -> int:
     n = 0
     for line in lines:
@@ -419,9 +406,10 @@ def _detect_decimal(rows: Sequence[list[str]], delimiter: str) -> str:
     """``,`` when the sampled numbers are written with a decimal comma, else ``.``.
 
     ``1,234`` alone could be a thousand and a bit or a decimal: only unambiguous cells count (a
-    fraction part not of three digits, a leading 0, or digits grouped by the other mark).
+    fraction part not of three digits, a leading 0, or digits grouped by the other mark); when
+    there are none, a comma in numbers of a file not separated by commas is a decimal comma.
     """
-    comma = point = 0
+    comma = point = ambiguous = 0
     for row in rows[:200]:
         for cell in row:
             c = _strip_decoration(cell.strip())
@@ -429,11 +417,15 @@ def _detect_decimal(rows: Sequence[list[str]], delimiter: str) -> str:
                 whole, _, fraction = c.lstrip("+-").rpartition(",")
                 if len(fraction) != 3 or whole in ("", "0") or "." in whole or len(whole) > 3:
                     comma += 1
+                else:
+                    ambiguous += 1
             elif "." in c and _POINT_DECIMAL.fullmatch(c):
                 whole, _, fraction = c.lstrip("+-").partition(".")
                 fraction = re.split("[eE]", fraction)[0]
                 if len(fraction) != 3 or whole in ("", "0") or "," in whole or len(whole) > 3:
                     point += 1
+    if comma == point == 0 and ambiguous and delimiter not in (",", ""):
+        return ","  # only "1,234"-like cells, in a file whose fields are not comma-separated
     return "," if comma > point else "."
 
 

@@ -193,6 +193,8 @@ def load_csv(
             f"{path}: not valid {encoding} text past the first {len(raw):,} bytes "
             f"(byte {exc.start} of a block); save it as UTF-8"
         ) from exc
+    except UnicodeError as exc:  # e.g. "UTF-16 stream does not start with BOM"
+        raise DataError(f"{path}: cannot read it as {encoding} text ({exc}); choose another encoding") from exc
     if not chunks:
         raise DataError(f"{path}: the file has a header but no data rows")
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) != 1 else chunks[0]

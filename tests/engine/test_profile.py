@@ -192,7 +192,8 @@ def test_target_with_missing_values_is_dropped_and_counted() -> None:
     assert profile.dropped_target_rows == 3
     assert profile.rows == N - 3
     assert sum(profile.class_counts) == N - 3
-    assert "3 rows have no 'y' value and are dropped" in profile.warnings
+    # Every dropped row is named by its line in the file (header on line 1, so index 0 is line 2).
+    assert "3 rows have no 'y' value (rows 2, 9, 32) and are dropped" in profile.warnings
 
 
 def test_regression_target_with_text_names_the_row(tmp_path: Path) -> None:

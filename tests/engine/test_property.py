@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from automl_studio.engine.core.errors import DataError, SpecError
+from automl_studio.engine.data.csv_format import parse_number
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.signature import DataSignature
@@ -254,3 +256,31 @@ def test_generated_chains_are_sometimes_valid() -> None:
     space = SearchSpace.from_dict(doc)
     shapes.validate(space, SIGNATURES[0])
     assert np.isfinite(shapes.analyse(space, SIGNATURES[0]).configurations)
+
+
+# --- number formats ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+       st.sampled_from([".", ","]), st.sampled_from(["", "$", "€ ", " €", " %"]), st.booleans())
+def test_formatted_numbers_read_back(value: Any, decimal: str, decoration: str, grouped: bool) -> None:
+    text = f"{abs(value):,.2f}" if grouped else f"{abs(value):.2f}"
+    if decimal == ",":  # 1,234.50 -> 1.234,50
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    sign = "-" if value < 0 else ""
+    written = sign + (decoration + text if decoration.startswith(("$", "€")) else text + decoration)
+    expected = float(value) / (100 if "%" in decoration else 1)
+    assert parse_number(written, decimal) == pytest.approx(expected, abs=1e-9)
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: round(v, 3)), min_size=3, max_size=3),
+                min_size=2, max_size=15),
+       st.sampled_from([";", "\t", "|"]))
+def test_decimal_comma_tables_read_as_numbers(rows: list[list[float]], delimiter: str) -> None:
+    lines = [delimiter.join(["alpha", "beta", "gamma"])]
+    lines += [delimiter.join(f"{v:.3f}".replace(".", ",") for v in row) for row in rows]
+    dataset = read_csv_bytes(("\n".join(lines) + "\n").encode())
+    assert dataset is not None and dataset.columns == ["alpha", "beta", "gamma"]
+    assert np.allclose(dataset.frame.to_numpy(dtype=float), np.array(rows), atol=1e-9)
