@@ -47,9 +47,14 @@ def machine() -> dict[str, Any]:
 
 
 def run_info() -> dict[str, Any]:
-    """Where and when this run happens: commit, local changes, machine, UTC time, command line."""
+    """Where and when this run happens: commit, local changes, machine, load, UTC time, command line."""
     state = git_state()
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 minutes: how busy the shared machine was
+    except OSError:
+        load = None
     return {"commit": state["head"] or None, "uncommitted": state["engine_changes"], "machine": machine(),
+            "load_average": load,
             "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command": " ".join([Path(sys.executable).name, *sys.argv])}
 
