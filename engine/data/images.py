@@ -352,14 +352,14 @@ def load_image_folder(
     )
 
 
-def load_any_image_folder(
+def load_images_to_score(
     path: Path,
     *,
     image_size: tuple[int, int] = (64, 64),
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Dataset:
-    """Reads every image under a folder, however it is laid out, to score it with a model.
+    """Reads one image file, or every image under a folder however it is laid out, for a model.
 
     Flat, one subfolder per class, or nested deeper: every image file under ``path`` is read,
     hidden and system entries are skipped. When every image sits inside a first-level subfolder,
@@ -368,9 +368,15 @@ def load_any_image_folder(
     skipped; ``notes`` says how many and why.
 
     Raises:
-        DataError: the folder holds no readable image.
+        DataError: the folder holds no readable image, or the one file is not one.
     """
-    scan = scan_images(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_file():
+        decode_image(path, image_size)  # one file: its error is the answer, not a note
+        scan, base = ImageScan((path,)), path.parent
+    else:
+        scan, base = scan_images(path), path
     readable: list[Path] = []
     pixels: list[np.ndarray] = []
     unreadable: list[str] = []
@@ -381,7 +387,7 @@ def load_any_image_folder(
             pixels.append(decode_image(file, image_size))
             readable.append(file)
         except DataError as exc:
-            unreadable.append(f"{file.relative_to(path).as_posix()}: {str(exc).split(': ', 1)[-1]}")
+            unreadable.append(f"{file.relative_to(base).as_posix()}: {str(exc).split(': ', 1)[-1]}")
         if progress is not None and (i % 64 == 0 or i == len(scan.files) - 1):
             progress((i + 1) / len(scan.files))
     notes = [note for note in [scan.skipped_note()] if note]
@@ -390,13 +396,13 @@ def load_any_image_folder(
     if not readable:
         found = f"; {'; '.join(notes)}" if notes else ""
         raise DataError(f"{path}: no readable {_SUFFIX_TEXT} images in this folder or its subfolders{found}")
-    parts = [f.relative_to(path).parts for f in readable]
+    parts = [f.relative_to(base).parts for f in readable]
     y = class_names = None
     if all(len(p) > 1 for p in parts):
         class_names = tuple(sorted({p[0] for p in parts}))
         y = np.asarray([class_names.index(p[0]) for p in parts], dtype=np.int64)
     return Dataset(
         path=str(path), kind="images", x=np.stack(pixels), y=y, class_names=class_names,
-        files=tuple(str(f) for f in readable), fingerprint=images_fingerprint(path, readable),
+        files=tuple(str(f) for f in readable), fingerprint=images_fingerprint(base, readable),
         notes=tuple(notes),
     )

@@ -19,7 +19,7 @@ from automl_studio.engine.core.errors import DataError, ModelFileError
 from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, encode_target
-from automl_studio.engine.data.images import load_any_image_folder
+from automl_studio.engine.data.images import IMAGE_SUFFIXES, load_images_to_score
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import label_text
 from automl_studio.engine.export.model_info import check_safe, read_metadata
@@ -58,11 +58,11 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     inputs_meta = metadata.get("inputs", {})
     kind = metadata.get("input_kind")
     p = Path(data_path)
-    if kind == "images" and p.is_dir():
-        # Any layout (flat, class subfolders, nested): every image is scored, the same decoding
-        # as in training; what is skipped is reported through ``notes``.
+    if kind == "images" and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES):
+        # Any layout (one file, flat, class subfolders, nested): every image is scored with the
+        # decoding training used; what is skipped is reported through ``notes``.
         height, width = inputs_meta["image"][:2]
-        dataset = load_any_image_folder(p, image_size=(height, width))
+        dataset = load_images_to_score(p, image_size=(height, width))
     else:
         dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options)
     if dataset.kind == "table":

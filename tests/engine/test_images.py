@@ -17,8 +17,8 @@ from automl_studio.engine.data.images import (
     LazyImages,
     decode_image,
     is_hidden,
-    load_any_image_folder,
     load_image_folder,
+    load_images_to_score,
 )
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.export.predict import model_inputs
@@ -73,6 +73,17 @@ def test_training_eager_lazy_and_predict_decode_a_noise_image_identically(tmp_pa
     with Image.open(tmp_path / "flat" / "0.png") as original:
         bicubic = np.asarray(original.resize((SIZE[1], SIZE[0]), Image.Resampling.BICUBIC))
     assert np.abs(bicubic.astype(int) - inputs["image"][0].astype(int)).max() > 0
+
+
+def test_predict_reads_a_single_image_file_like_training(tmp_path: Path) -> None:
+    _noise(tmp_path / "train" / "a" / "0.png")
+    _noise(tmp_path / "train" / "b" / "0.png", seed=1)
+    trained = load_image_folder(tmp_path / "train", image_size=SIZE)
+    inputs, labels, served = model_inputs(_image_metadata(SIZE), tmp_path / "train" / "b" / "0.png")
+    assert labels is None and served.files == (str(tmp_path / "train" / "b" / "0.png"),)
+    assert np.array_equal(inputs["image"], trained.x[1:])
+    with pytest.raises(DataError, match=r"missing\.png: no such file or folder"):
+        model_inputs(_image_metadata(SIZE), tmp_path / "missing.png")
 
 
 # --- bit depths and modes -----------------------------------------------------------------------
@@ -241,7 +252,7 @@ def test_predict_folder_flat_with_checkpoints_scores_every_image(tmp_path: Path)
     _litter(folder)
     (folder / "notes.txt").write_text("taken on monday")
 
-    dataset = load_any_image_folder(folder, image_size=SIZE)
+    dataset = load_images_to_score(folder, image_size=SIZE)
 
     assert [Path(f).name for f in dataset.files] == [f"new_{i}.png" for i in range(4)]
     assert dataset.x.shape == (4, *SIZE, 3) and dataset.y is None
@@ -256,7 +267,7 @@ def test_predict_folder_with_class_subfolders_keeps_the_labels(tmp_path: Path) -
     _noise(folder / "dogs" / "0.png", seed=1)
     _noise(folder / "dogs" / "old" / "1.png", seed=2)
     _litter(folder)
-    dataset = load_any_image_folder(folder, image_size=SIZE)
+    dataset = load_images_to_score(folder, image_size=SIZE)
     assert dataset.class_names == ("cats", "dogs") and dataset.y.tolist() == [0, 1, 1]
 
 
@@ -264,7 +275,7 @@ def test_predict_folder_nested_and_mixed_scores_everything_unlabelled(tmp_path: 
     folder = tmp_path / "mixed"
     _noise(folder / "top.png")
     _noise(folder / "a" / "b" / "c" / "deep.jpg", seed=1)
-    dataset = load_any_image_folder(folder, image_size=SIZE)
+    dataset = load_images_to_score(folder, image_size=SIZE)
     assert sorted(Path(f).name for f in dataset.files) == ["deep.jpg", "top.png"]
     assert dataset.y is None and dataset.notes == ()
 
@@ -274,7 +285,7 @@ def test_predict_folder_skips_unreadable_images_and_says_which(tmp_path: Path) -
     _noise(folder / "good.png")
     (folder / "broken.png").write_bytes(b"not a png")
     (folder / "empty.jpg").write_bytes(b"")
-    dataset = load_any_image_folder(folder, image_size=SIZE)
+    dataset = load_images_to_score(folder, image_size=SIZE)
     assert [Path(f).name for f in dataset.files] == ["good.png"]
     (note,) = dataset.notes
     assert note.startswith("skipped 2 image(s) that cannot be read")
@@ -286,7 +297,7 @@ def test_predict_folder_with_nothing_readable_is_one_clear_error(tmp_path: Path)
     _litter(folder)
     with pytest.raises(DataError, match=r"new: no readable PNG, JPEG.* images in this folder or its "
                                         r"subfolders; skipped 7 hidden or system entries"):
-        load_any_image_folder(folder, image_size=SIZE)
+        load_images_to_score(folder, image_size=SIZE)
 
 
 # --- a real search ------------------------------------------------------------------------------
