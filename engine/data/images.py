@@ -111,15 +111,17 @@ def _to_rgb(image: Any, path: Path) -> Any:
         raise DataError(f"{path}: cannot convert its colour mode {mode} to RGB") from exc
 
 
-def decode_image(path: str | os.PathLike[str], size: tuple[int, int]) -> np.ndarray:
+def decode_image(path: str | os.PathLike[str], size: tuple[int, int], channels: int = 3) -> np.ndarray:
     """Reads one image file as the model sees it.
 
     Args:
         path: a PNG, JPEG, BMP, GIF (first frame), TIFF (first page) or WebP file.
         size: ``(height, width)`` in pixels.
+        channels: 3 (RGB, what training on an image folder uses) or 1 (grey, by Pillow's ITU-R
+            601 luma, for a model trained on single-channel arrays).
 
     Returns:
-        uint8 array of shape ``(height, width, 3)``: EXIF orientation applied, bit depth scaled
+        uint8 array of shape ``(height, width, 3)`` (``(height, width, 1)`` for one channel): EXIF orientation applied, bit depth scaled
         to 0..255, transparency composited on white, resized with the bilinear filter.
 
     Raises:
@@ -139,6 +141,8 @@ def decode_image(path: str | os.PathLike[str], size: tuple[int, int]) -> np.ndar
                 upright = image
             rgb = _to_rgb(upright, p)
             resized = rgb.resize((width, height), Image.Resampling.BILINEAR)
+            if channels == 1:
+                return np.asarray(resized.convert("L"), dtype=np.uint8)[..., None]
             return np.asarray(resized, dtype=np.uint8)
         except Image.DecompressionBombError as exc:
             raise DataError(f"{p}: the image is too large to read safely ({exc})") from exc
@@ -338,7 +342,8 @@ def load_image_folder(
     if len(classes) < 2:
         raise DataError(f"{path}: only one class folder ('{classes[0]}'); a classifier needs two")
     lazy = len(files) > LAZY_IMAGES if lazy is None else lazy
-    x = _read_pixels(files, image_size, lazy=lazy, progress=progress, cancel=cancel)
+    # Any: a LazyImages stands in for the uint8 array (it has its shape, dtype and indexing).
+    x: Any = _read_pixels(files, image_size, lazy=lazy, progress=progress, cancel=cancel)
     y = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(y, minlength=len(classes))
     notes = [f"class '{classes[k]}' has only {int(c)} image(s)" for k, c in enumerate(counts) if c < 5]
@@ -356,6 +361,7 @@ def load_images_to_score(
     path: Path,
     *,
     image_size: tuple[int, int] = (64, 64),
+    channels: int = 3,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Dataset:
@@ -365,15 +371,18 @@ def load_images_to_score(
     hidden and system entries are skipped. When every image sits inside a first-level subfolder,
     those subfolders are taken as the labels (``class_names``/``y``, for ``evaluate``);
     otherwise ``y`` is None. Files that are not images, and images that cannot be decoded, are
-    skipped; ``notes`` says how many and why.
+    skipped; ``notes`` says how many and why. ``channels`` as in :func:`decode_image`.
 
     Raises:
         DataError: the folder holds no readable image, or the one file is not one.
     """
+    if channels not in (1, 3):
+        raise DataError(f"{path}: the model takes {channels}-channel images; image files are read "
+                        "as RGB (3 channels) or grey (1)")
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_file():
-        decode_image(path, image_size)  # one file: its error is the answer, not a note
+        decode_image(path, image_size, channels)  # one file: its error is the answer, not a note
         scan, base = ImageScan((path,)), path.parent
     else:
         scan, base = scan_images(path), path
@@ -384,7 +393,7 @@ def load_images_to_score(
         if cancel is not None and cancel.is_set():
             raise LoadCancelled()
         try:
-            pixels.append(decode_image(file, image_size))
+            pixels.append(decode_image(file, image_size, channels))
             readable.append(file)
         except DataError as exc:
             unreadable.append(f"{file.relative_to(base).as_posix()}: {str(exc).split(': ', 1)[-1]}")

@@ -61,8 +61,8 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     if kind == "images" and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES):
         # Any layout (one file, flat, class subfolders, nested): every image is scored with the
         # decoding training used; what is skipped is reported through ``notes``.
-        height, width = inputs_meta["image"][:2]
-        dataset = load_images_to_score(p, image_size=(height, width))
+        height, width, *channels = inputs_meta["image"]
+        dataset = load_images_to_score(p, image_size=(height, width), channels=channels[0] if channels else 3)
     else:
         dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options)
     if dataset.kind == "table":
@@ -90,10 +90,10 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     expected = tuple(inputs_meta[source])
     if tuple(x.shape[1:]) != expected:
         raise DataError(f"{p}: inputs have shape {tuple(x.shape[1:])} per row; the model needs {expected}")
-    y: Any = dataset.y
-    if dataset.class_names is not None and y is not None:
-        y = np.array([dataset.class_names[i] for i in y])
-    return {source: x.astype(np.float32) if x.dtype != np.uint8 else x}, y, dataset
+    labels: Any = dataset.y
+    if dataset.class_names is not None and labels is not None:
+        labels = np.array([dataset.class_names[i] for i in labels])
+    return {source: x.astype(np.float32) if x.dtype != np.uint8 else x}, labels, dataset
 
 
 def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.ndarray | None]:
@@ -114,8 +114,9 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
     """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
     inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key, csv_options=csv_options)
-    for note in dataset.notes if on_note is not None else ():
-        on_note(note)
+    if on_note is not None:
+        for note in dataset.notes:
+            on_note(note)
     raw = np.asarray(model.predict(inputs, verbose=0))
     labels, proba = _decode(metadata, raw)
     out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + ".predictions.csv")
@@ -146,8 +147,9 @@ def evaluate_file(model_path: str, data_path: str, target: str | None = None, *,
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
     inputs, y, dataset = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
                                       csv_options=csv_options)
-    for note in dataset.notes if on_note is not None else ():
-        on_note(note)
+    if on_note is not None:
+        for note in dataset.notes:
+            on_note(note)
     if y is None and dataset.kind == "images":
         raise DataError(f"{data_path}: no labels to evaluate against (put the images in one "
                         "subfolder per class, named like the model's classes)")

@@ -86,6 +86,18 @@ def test_predict_reads_a_single_image_file_like_training(tmp_path: Path) -> None
         model_inputs(_image_metadata(SIZE), tmp_path / "missing.png")
 
 
+def test_a_model_of_grey_arrays_gets_grey_pixels_from_image_files(tmp_path: Path) -> None:
+    _noise(tmp_path / "new" / "0.png")
+    grey_model = {"input_kind": "images", "inputs": {"image": [SIZE[0], SIZE[1], 1]}}
+    inputs, _, _ = model_inputs(grey_model, tmp_path / "new")
+    rgb = decode_image(tmp_path / "new" / "0.png", SIZE)
+    assert inputs["image"].shape == (1, *SIZE, 1)
+    assert np.array_equal(inputs["image"][0, ..., 0], np.asarray(Image.fromarray(rgb).convert("L")))
+    four = {"input_kind": "images", "inputs": {"image": [SIZE[0], SIZE[1], 4]}}
+    with pytest.raises(DataError, match=r"new: the model takes 4-channel images"):
+        model_inputs(four, tmp_path / "new")
+
+
 # --- bit depths and modes -----------------------------------------------------------------------
 
 
