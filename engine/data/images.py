@@ -135,11 +135,10 @@ def decode_image(path: str | os.PathLike[str], size: tuple[int, int], channels: 
     with _open(p) as image:
         try:
             try:
-                upright = ImageOps.exif_transpose(image)
+                ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of a big photo
             except (SyntaxError, TypeError, KeyError, IndexError, ValueError, AttributeError):
-                # A damaged EXIF block must not lose an otherwise good image; use it as stored.
-                upright = image
-            rgb = _to_rgb(upright, p)
+                pass  # a damaged EXIF block must not lose an otherwise good image; use it as stored
+            rgb = _to_rgb(image, p)
             resized = rgb.resize((width, height), Image.Resampling.BILINEAR)
             if channels == 1:
                 return np.asarray(resized.convert("L"), dtype=np.uint8)[..., None]
