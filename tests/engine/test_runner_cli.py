@@ -224,7 +224,13 @@ def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
     assert all(r.split(",")[1] in ("Yes", "no") for r in rows[1:])
 
     proc = run_cli("evaluate", "model.h5", str(mixed_csv), "--target", "label", cwd=tmp_path)
-    assert proc.returncode == 0 and 0 <= json.loads(proc.stdout)["accuracy"] <= 1
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads(proc.stdout)
+    matrix = [[int(v) for v in row] for row in metrics["confusion_matrix"]]
+    labels = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    assert metrics["n"] == sum(map(sum, matrix)) == len(labels) == 160  # every labelled row scored
+    assert [sum(row) for row in matrix] == [labels.count(c) for c in metrics["class_names"]]  # rows: actual
+    assert metrics["accuracy"] == pytest.approx(sum(matrix[i][i] for i in range(len(matrix))) / len(labels))
 
     proc = run_cli("info", "model.h5", cwd=tmp_path)
     info = json.loads(proc.stdout)
