@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -111,6 +112,8 @@ def test_stop_reopen_resume_and_close_mid_search(qtbot, iris_window, tmp_path):
     with qtbot.waitSignal(second.data_page.datasetLoaded, timeout=20_000):
         assert second.open_project(str(project_file))
     assert second.search_page.trials_model.count("completed") == done_before
+    store = second.search_page.trials_model.store
+    kept = [tid for tid in store.trial_ids() if store.trial(tid).status == "completed"]
     resume = second.findChild(QWidget, "resumeSearch")
     assert resume.isEnabled()
     assert "interrupted" in second.search_page.banner.text()
@@ -119,7 +122,7 @@ def test_stop_reopen_resume_and_close_mid_search(qtbot, iris_window, tmp_path):
     pid = started.args[0]
     qtbot.waitUntil(lambda: second.search_page.trials_model.rowCount() > done_before,
                     timeout=SEARCH_TIMEOUT_MS)
-    assert second.search_page.trials_model.count("completed") >= done_before  # kept, not restarted
+    assert len(kept) == done_before and all(store.trial(t).status == "completed" for t in kept)  # not rerun
     asked = []
     second.confirm_close = lambda parent: asked.append(parent) or True
     second.close()
@@ -143,3 +146,24 @@ def test_two_trials_at_once_show_which_worker_ran_each(qtbot, iris_window, tmp_p
     workers = {model.index(r, worker_column).data() for r in range(model.rowCount())}
     assert workers <= {"worker0", "worker1"} and len(workers) == 2
     assert w.findChild(QWidget, "startSearch").isEnabled()
+
+
+def test_a_killed_engine_process_reaches_the_window_as_process_exited(qtbot, iris_window, tmp_path):
+    from automl_studio.engine.core.events import ProcessExited, SearchFinished
+
+    w = iris_window
+    configure(w, tmp_path / "killed-project", trials=20, epochs=30)
+    controller = w.search_page.controller
+    with qtbot.waitSignal(controller.processStarted, timeout=30_000) as started:
+        qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.search_page.trials_model.rowCount() >= 1, timeout=SEARCH_TIMEOUT_MS)
+    with qtbot.waitSignal(w.search_page.finished, timeout=60_000) as finished, \
+            qtbot.waitSignal(controller.processExited, timeout=60_000) as exited:
+        os.kill(started.args[0], signal.SIGKILL)  # as a crash of the engine would end it
+    gone = exited.args[0]
+    assert isinstance(gone, ProcessExited) and (gone.exitcode, gone.signal) == (-9, 9)
+    finish = finished.args[0]
+    assert isinstance(finish, SearchFinished) and finish.status == "failed"
+    assert "killed by SIGKILL" in finish.message and "killed by SIGKILL" in w.search_page.banner.text()
+    assert w.findChild(QWidget, "resumeSearch").isEnabled()
+    assert w.search_page.plots.batch_progress.format() == "Search failed"
