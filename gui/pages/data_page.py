@@ -38,6 +38,16 @@ from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, 
 from automl_studio.gui.workers.tasks import TaskRunner
 
 TASK_CHOICES = ("auto", "classification", "regression")
+# How a CSV may be read, as (label, value) per control; None: detected. The values are those of
+# engine.data.csv_format.CsvOptions (and SearchConfig's csv_* fields).
+DELIMITER_CHOICES: tuple[tuple[str, str | None], ...] = (
+    ("Auto", None), ("Comma  ,", ","), ("Semicolon  ;", ";"), ("Tab", "\t"), ("Pipe  |", "|"), ("Space", " "))
+DECIMAL_CHOICES: tuple[tuple[str, str | None], ...] = (("Auto", None), ("Point  1.5", "."), ("Comma  1,5", ","))
+ENCODING_CHOICES: tuple[tuple[str, str | None], ...] = (
+    ("Auto", None), ("UTF-8", "utf-8"), ("Windows-1252", "cp1252"), ("Latin-1", "latin-1"), ("UTF-16", "utf-16"))
+HEADER_CHOICES: tuple[tuple[str, bool | None], ...] = (
+    ("Auto", None), ("Row is the header", True), ("No header row", False))
+CSV_KEYS = ("delimiter", "decimal", "encoding", "header")
 THUMBNAILS_PER_CLASS = 8
 NO_WARNINGS = "✔ No warnings: the data looks ready to search."
 
@@ -68,6 +78,7 @@ class DataPage(QWidget):
         self._exclude: set[str] = set()
         self._include: set[str] = set()
         self._pending: dict[str, Any] | None = None
+        self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
         self._syncing = False
         self._loader = TaskRunner(self)
         self._profiler = TaskRunner(self)
@@ -147,6 +158,7 @@ class DataPage(QWidget):
         self.summary_label = name_widget(QLabel(), "datasetSummary", "Dataset summary")
         self.summary_label.setWordWrap(True)
         left_layout.addWidget(self.summary_label)
+        left_layout.addWidget(self._build_format_row())
         self.preview_model = DatasetPreviewModel(self)
         self.table = name_widget(QTableView(), "datasetTable", "Dataset preview")
         self.table.setModel(self.preview_model)
@@ -228,6 +240,40 @@ class DataPage(QWidget):
         splitter.setStretchFactor(1, 2)
         return splitter
 
+    def _build_format_row(self) -> QWidget:
+        """What was detected about a CSV file, and controls that read it again another way."""
+        self.format_row = QWidget()
+        name_widget(self.format_row, "csvFormatRow", "CSV format")
+        layout = QVBoxLayout(self.format_row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.format_label = name_widget(QLabel("Detected: —"), "csvDetected", "Detected CSV format",
+                                        "How the file was read; change it below and press Reload")
+        self.format_label.setWordWrap(True)
+        layout.addWidget(self.format_label)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        self.format_combos: dict[str, QComboBox] = {}
+        for key, label, choices in (("delimiter", "Separator", DELIMITER_CHOICES),
+                                    ("decimal", "Decimal", DECIMAL_CHOICES),
+                                    ("encoding", "Encoding", ENCODING_CHOICES),
+                                    ("header", "Header", HEADER_CHOICES)):
+            combo = name_widget(QComboBox(), f"csv{key.capitalize()}", f"CSV {label.lower()}",
+                                f"{label} of the CSV file (Auto: detected)")
+            for text, value in choices:
+                combo.addItem(text, value)
+            row.addWidget(QLabel(label))
+            row.addWidget(combo)
+            self.format_combos[key] = combo
+        self.reload_button = name_widget(QPushButton("Reload"), "reloadCsv", "Reload the CSV",
+                                         "Read the file again with these settings")
+        self.reload_button.clicked.connect(self.reload_with_format)
+        row.addWidget(self.reload_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.format_row.hide()
+        return self.format_row
+
     def _fraction_spin(self, name: str, label: str, value: float, minimum: float = 0.05) -> QDoubleSpinBox:
         spin = name_widget(QDoubleSpinBox(), name, label)
         spin.setRange(minimum, 0.5)
@@ -273,6 +319,7 @@ class DataPage(QWidget):
             "validation_fraction": round(self.validation_spin.value(), 4),
             "test_fraction": round(self.test_spin.value(), 4),
             "seed": self.seed_spin.value(),
+            **{f"csv_{key}": self._csv.get(key) for key in CSV_KEYS},
         }
 
     def apply_config(self, config: Any) -> None:
@@ -286,15 +333,42 @@ class DataPage(QWidget):
         self.test_spin.setValue(config.test_fraction)
         self.seed_spin.setValue(config.seed)
         self._syncing = False
-        self.open_dataset(config.data_path)
+        self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
+        self._csv = {key: value for key, value in self._csv.items() if value is not None}
+        self._start_loading(config.data_path)
 
     # ----------------------------------------------------------------- loading
     def open_dataset(self, path: str) -> None:
-        """Starts loading ``path`` in the background; the current dataset stays until it succeeds."""
+        """Starts loading ``path`` in the background; the current dataset stays until it succeeds.
+
+        A newly opened file is read with everything detected; :meth:`reload_with_format` reads
+        the current one again with the user's separator, decimal mark, encoding or header.
+        """
+        self._csv = {}
+        self._start_loading(path)
+
+    def _start_loading(self, path: str) -> None:
         self.banner.clear()
         self.progress_label.setText(f"Loading {os.path.basename(os.path.normpath(path))}…")
         self.load_progress.setValue(0)
-        self._loader.start(load_and_profile, path=str(path))
+        self._loader.start(load_and_profile, path=str(path), csv=dict(self._csv))
+
+    def csv_overrides(self) -> dict[str, Any]:
+        """The CSV settings the user chose (keys of ``CSV_KEYS``); absent keys are detected."""
+        return dict(self._csv)
+
+    @Slot()
+    def reload_with_format(self) -> None:
+        """Reads the current CSV again with the format controls' settings, keeping the choices."""
+        if self._dataset is None or self._dataset.kind != "table":
+            return
+        self._csv = {key: combo.currentData() for key, combo in self.format_combos.items()
+                     if combo.currentData() is not None}
+        self._pending = {
+            "target": self.target(), "task": self.task(),
+            "exclude": set(self._exclude), "include": set(self._include),
+        }
+        self._start_loading(self._dataset.path)
 
     @Slot()
     def cancel_loading(self) -> None:
@@ -343,6 +417,7 @@ class DataPage(QWidget):
         self.task_combo.setProperty("lastValue", "auto")
         self._syncing = False
         self._show_media(ds)
+        self._show_format(ds)
         self.stack.setCurrentIndex(1)
         self._show_profile()
         if loaded.problem:
@@ -357,15 +432,33 @@ class DataPage(QWidget):
 
     def _restore(self, pending: dict[str, Any]) -> None:
         self._syncing = True
-        if pending.get("target") and self._dataset.kind == "table":
+        names = set(self._dataset.columns)
+        if pending.get("target") in names and self._dataset.kind == "table":
             self.target_combo.setCurrentText(pending["target"])
             self.target_combo.setProperty("lastValue", pending["target"])
         if pending.get("task") in TASK_CHOICES:
             self.task_combo.setCurrentIndex(TASK_CHOICES.index(pending["task"]))
             self.task_combo.setProperty("lastValue", pending["task"])
         self._syncing = False
-        self._exclude, self._include = set(pending["exclude"]), set(pending["include"])
+        # A reload with another header or separator can rename the columns: keep what still exists.
+        self._exclude = set(pending["exclude"]) & names if self._dataset.kind == "table" else set(pending["exclude"])
+        self._include = set(pending["include"]) & names if self._dataset.kind == "table" else set(pending["include"])
         self._reprofile()
+
+    def _show_format(self, ds: Any) -> None:
+        fmt = getattr(ds, "csv_format", None)
+        self.format_row.setVisible(fmt is not None)
+        if fmt is None:
+            return
+        given = [key for key in CSV_KEYS if key in self._csv]
+        prefix = "Read as" if given else "Detected"
+        self.format_label.setText(f"{prefix}: {fmt.describe()}")
+        for key, combo in self.format_combos.items():
+            index = combo.findData(self._csv.get(key)) if key in self._csv else 0
+            if index < 0:  # an encoding from a saved project that the list does not hold
+                combo.addItem(str(self._csv[key]), self._csv[key])
+                index = combo.count() - 1
+            combo.setCurrentIndex(index)
 
     def _show_media(self, ds: Any) -> None:
         is_images = ds.x is not None and ds.x.ndim == 4

@@ -18,13 +18,19 @@ class LoadedData:
 
 
 def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: Any,
-                     image_size: tuple[int, int] = (64, 64)) -> LoadedData:
-    """Reads ``path`` and profiles it for the guessed target."""
+                     image_size: tuple[int, int] = (64, 64),
+                     csv: dict[str, Any] | None = None) -> LoadedData:
+    """Reads ``path`` and profiles it for the guessed target.
+
+    ``csv`` holds the user's CSV overrides (``delimiter``, ``decimal``, ``encoding``, ``header``;
+    a missing or ``None`` entry is detected).
+    """
     from automl_studio.engine.core.errors import DataError
+    from automl_studio.engine.data.csv_format import CsvOptions
     from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
 
-    dataset = load_dataset(path, image_size=image_size,
+    dataset = load_dataset(path, image_size=image_size, csv_options=CsvOptions(**(csv or {})),
                            progress=lambda f: progress(0.9 * f), cancel=cancel)
     try:
         profile = profile_dataset(dataset)
