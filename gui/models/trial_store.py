@@ -123,6 +123,7 @@ class TrialStore(QObject):
         self._objective = objective_named(objective)
         self._trials: dict[str, TrialRecord] = {}
         self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
         self._hp_names: list[str] = []
         self._best: str | None = None
         self._best_points: list[tuple[float, float]] = []
@@ -198,6 +199,7 @@ class TrialStore(QObject):
 
     def _insert(self, record: TrialRecord) -> None:
         self._trials[record.trial_id] = record
+        self._rows[record.trial_id] = len(self._ids)
         self._ids.append(record.trial_id)
         self._add_names(record.hyperparameters)
 
@@ -271,8 +273,8 @@ class TrialStore(QObject):
         return self._trials[self._ids[row]]
 
     def row_of(self, tid: str) -> int:
-        """The row of a trial (raises ``ValueError`` for an unknown one)."""
-        return self._ids.index(tid)
+        """The row of a trial (raises ``KeyError`` for an unknown one)."""
+        return self._rows[tid]
 
     def trial(self, tid: str | None) -> TrialRecord | None:
         """A trial's record (the refit's with ``"refit"``); read it, do not change it."""
