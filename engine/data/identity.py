@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.features import PreparedData, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
@@ -100,8 +101,12 @@ def identify(config: SearchConfig) -> DataIdentity:
     Raises:
         UserError: the data cannot be read or does not fit the target/columns.
     """
+    # Read exactly as the search's session reads it (search.session._Session), or the
+    # fingerprints would differ for reasons of our own.
     dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
-                           image_size=tuple(config.image_size))  # type: ignore[arg-type]
+                           image_size=tuple(config.image_size),  # type: ignore[arg-type]
+                           csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
+                                                  config.csv_encoding, config.csv_header))
     profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
                               include=tuple(config.include_columns))
     prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,

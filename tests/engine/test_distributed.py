@@ -9,20 +9,23 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.data.identity import identify
 from automl_studio.engine.search.distributed import (
     chief_notices,
     free_port,
     joining_command,
+    publish_search,
     run_local_workers,
 )
-from automl_studio.engine.search.project import read_events, read_trials
+from automl_studio.engine.search.project import CONFIG_FILE, read_events, read_trials
 
 pytestmark = pytest.mark.slow
 
@@ -87,12 +90,23 @@ def run(*args: str, cwd: Path, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+def published(chief: subprocess.Popen, path: Path) -> None:
+    """Waits until the chief has written its search document (before it serves the oracle)."""
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        assert chief.poll() is None, chief.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the chief wrote no search configuration"
+        time.sleep(0.2)
+
+
 def test_cli_chief_and_two_workers_on_loopback_then_resume(tmp_path, iris_csv):
     port = free_port()
     common = [str(iris_csv), "--tuner", "random", "--max-epochs", "2", "--project", "proj"]
     chief = run("chief", *common, "--max-trials", "4", "--port", str(port), "--events", "chief.jsonl", cwd=tmp_path)
-    workers = [run("worker", *common, "--max-trials", "4", "--chief", f"127.0.0.1:{port}", "--id", f"w{i}",
-                   cwd=tmp_path) for i in range(2)]
+    published(chief, tmp_path / "proj" / CONFIG_FILE)
+    # Workers take everything from the chief's document: no search flags of their own.
+    workers = [run("worker", "--chief", f"127.0.0.1:{port}", "--config", "proj", "--id", f"w{i}", cwd=tmp_path)
+               for i in range(2)]
     out, err = chief.communicate(timeout=400)
     for w in workers:
         w.wait(timeout=60)
@@ -107,7 +121,8 @@ def test_cli_chief_and_two_workers_on_loopback_then_resume(tmp_path, iris_csv):
     # The chief's project resumes: two more trials, the first four kept.
     port = free_port()
     chief = run("chief", *common, "--max-trials", "6", "--port", str(port), "--events", "again.jsonl", cwd=tmp_path)
-    worker = run("worker", *common, "--max-trials", "6", "--chief", f"127.0.0.1:{port}", "--id", "w0", cwd=tmp_path)
+    worker = run("worker", "--chief", f"127.0.0.1:{port}", "--config", f"proj/{CONFIG_FILE}", "--id", "w0",
+                 cwd=tmp_path)
     chief.communicate(timeout=400)
     worker.wait(timeout=60)
     again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text().splitlines()]
@@ -126,11 +141,12 @@ def test_the_chief_address_and_port_are_checked_and_kept(tmp_path):
 
 
 def test_only_a_port_other_machines_can_reach_is_warned_about(tmp_path):
-    cfg = SearchConfig(data_path="/data/my file.csv", project_dir="/runs/p", exclude_columns=("id",), patience=3)
+    cfg = SearchConfig(data_path="/data/my file.csv", project_dir="/runs/my p", exclude_columns=("id",), patience=3)
     command, warning = chief_notices(cfg, "127.0.0.1", 8123)
     assert warning is None
-    assert shlex.split(command)[:5] == ["automl-studio", "worker", "--chief", "127.0.0.1:8123", "/data/my file.csv"]
-    assert "--exclude id" in command and "--patience 3" in command
+    # The worker reads every setting from the chief's document; none is rebuilt as a flag.
+    assert shlex.split(command) == ["automl-studio", "worker", "--chief", "127.0.0.1:8123",
+                                    "--config", f"/runs/my p/{CONFIG_FILE}"]
     command, warning = chief_notices(cfg, "0.0.0.0", 8123)
     assert "unauthenticated" in warning and "0.0.0.0:8123" in warning
     assert "--chief 0.0.0.0:" not in command  # a wildcard is not an address to dial
@@ -146,9 +162,11 @@ def test_a_port_in_use_is_a_user_error_before_anything_starts(tmp_path, iris_csv
     assert not (tmp_path / "p").exists()
 
 
-def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_path, iris_csv):
+def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_path, mixed_csv):
     port = free_port()
-    cfg = config(tmp_path, iris_csv, 5).replace(chief_address="127.0.0.1", chief_port=port)
+    # Settings a flag-built worker command used to drop: the split fractions and a forced column.
+    cfg = config(tmp_path, mixed_csv, 5).replace(chief_address="127.0.0.1", chief_port=port, validation_fraction=0.3,
+                                                 test_fraction=0.1, include_columns=("id",))
     events: list = []
     joined: list[subprocess.Popen] = []
     log = open(tmp_path / "joined.log", "w")
@@ -159,9 +177,14 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
         if command and not joined:
             argv = shlex.split(command)
             assert argv[:4] == ["automl-studio", "worker", "--chief", f"127.0.0.1:{port}"]
-            # As another machine would run it: its own disk (the same path, another folder here)
-            # and its own tuner id.
-            argv[argv.index("--project") + 1] = str(tmp_path / "elsewhere")
+            # As another machine would run it: its own copy of the document and the data, its
+            # own folder and its own tuner id.
+            copy = tmp_path / "copy"
+            copy.mkdir()
+            (copy / CONFIG_FILE).write_bytes(Path(argv[argv.index("--config") + 1]).read_bytes())
+            (copy / "mixed.csv").write_bytes(mixed_csv.read_bytes())
+            argv[argv.index("--config") + 1] = str(copy / CONFIG_FILE)
+            argv += ["--data", str(copy / "mixed.csv"), "--project", str(tmp_path / "elsewhere")]
             joined.append(subprocess.Popen(
                 [sys.executable, "-m", "automl_studio.engine.cli", *argv[1:], "--id", "elsewhere"], cwd=tmp_path,
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=log, stderr=log))
@@ -188,6 +211,48 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
     logged = Counter(e["trial_id"] for e in read_events(tmp_path / "p") if e["type"] == "trial_ended")
     assert logged == every  # the project's log holds each trial once too
     assert {r.worker for r in read_trials(tmp_path / "p").values()} == {"worker0", "elsewhere"}
+
+    # The joined worker ran with the chief's split settings (it logs them in its own folder) and
+    # passed the fingerprint check, which compares the hashes of its train/validation/test indices.
+    settings = next(e for e in read_events(tmp_path / "elsewhere") if e["type"] == "search_started")["settings"]
+    assert (settings["validation_fraction"], settings["test_fraction"], settings["include_columns"]) == (0.3, 0.1, ["id"])
+    chief = SearchDocument.read(tmp_path / "p" / CONFIG_FILE).data
+    worker = identify(cfg.replace(data_path=str(tmp_path / "copy" / "mixed.csv"))).to_dict()
+    assert "id" in chief["columns"] and worker["splits"] == chief["splits"]
+    assert worker["fingerprint"] == chief["fingerprint"]
+    # The flag-built command of before (default fractions, no forced column) splits otherwise.
+    dropped = identify(cfg.replace(validation_fraction=0.2, test_fraction=0.2, include_columns=())).to_dict()
+    assert dropped["splits"] != chief["splits"] and dropped["fingerprint"] != chief["fingerprint"]
+
+
+def test_a_worker_with_other_data_refuses_to_start_and_says_why(tmp_path, mixed_csv):
+    cfg = SearchConfig(data_path=str(mixed_csv), project_dir=str(tmp_path / "p"), tuner="random", max_trials=2,
+                       max_epochs=1, validation_fraction=0.3, test_fraction=0.1, include_columns=("id",))
+    document = publish_search(cfg)
+    assert document.data["columns"] == identify(cfg).to_dict()["columns"]
+    # Another machine's copy of the file, with one value changed.
+    other = tmp_path / "theirs.csv"
+    lines = mixed_csv.read_text(encoding="utf-8").splitlines()
+    cells = lines[5].split(",")
+    cells[2] = str(int(cells[2]) + 1)  # one income
+    lines[5] = ",".join(cells)
+    other.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    worker = run("worker", "--chief", f"127.0.0.1:{free_port()}", "--config", str(tmp_path / "p"),
+                 "--data", str(other), "--id", "w9", cwd=tmp_path)
+    _, err = worker.communicate(timeout=300)
+    last = err.strip().splitlines()[-1]
+    assert worker.returncode == 2, err[-3000:]
+    assert last.startswith(f"automl-studio: error: {other}: this worker's data does not match the chief's"), last
+    assert identify(cfg.replace(data_path=str(other))).fingerprint[:19] in last
+    assert document.data_fingerprint[:19] in last and "the data differs" in last
+    assert not (tmp_path / "p" / "tuner").exists()  # it never joined
+
+    # A document without the chief's fingerprint (not written by a chief) is refused before any work.
+    bare = tmp_path / "bare.json"
+    bare.write_text(cfg.to_json(), encoding="utf-8")
+    worker = run("worker", "--chief", "127.0.0.1:9", "--config", str(bare), cwd=tmp_path)
+    _, err = worker.communicate(timeout=120)
+    assert worker.returncode == 2 and f"{bare}: holds no data fingerprint" in err.strip().splitlines()[-1]
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this OS")
