@@ -10,7 +10,8 @@ or colour rule at serve time than at training time would shift the inputs withou
 * bit depth: 16-bit and 32-bit integer greyscale (Pillow modes ``I;16*`` and ``I``) are scaled
   from 0..65535 to 0..255 by the range of the type, not per image, so a dim scan stays darker
   than a bright one (Pillow's own conversion saturates them to white, pytorch/vision#2218);
-  32-bit float images are refused, as their range is not defined;
+  the high byte is kept, as Pillow does for 16-bit colour, so 16-bit grey and colour agree;
+  values above 65535 (32-bit) are white; 32-bit float images are refused (no defined range);
 * colour: every mode becomes 8-bit RGB (three channels, also for greyscale), transparency
   (``RGBA``, ``LA``, ``PA``, palette or colour-key transparency) is composited on white;
 * size: resized to the model's height × width with the bilinear filter.
@@ -39,7 +40,7 @@ SYSTEM_NAMES = frozenset(
      "system volume information"}
 )
 LAZY_IMAGES = 5_000  # folders with more images are decoded batch by batch, not all at once
-_SIXTEEN_BIT = 65535.0
+_SIXTEEN_BIT_MAX = 65535
 _SUFFIX_TEXT = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 
 
@@ -95,10 +96,10 @@ def _to_rgb(image: Any, path: Path) -> Any:
     mode = image.mode
     _check_mode(path, mode)
     if mode == "I" or mode.startswith("I;"):
-        pixels = np.asarray(image).astype(np.float64)
-        # By the type's range, not the image's: the brightness of each file must survive.
-        scaled = np.rint(np.clip(pixels, 0.0, _SIXTEEN_BIT) * (255.0 / _SIXTEEN_BIT))
-        image, mode = Image.fromarray(scaled.astype(np.uint8)), "L"
+        pixels = np.clip(np.asarray(image), 0, _SIXTEEN_BIT_MAX).astype(np.uint32)
+        # By the type's range, not the image's, so each file keeps its brightness; the high
+        # byte, as Pillow reduces 16-bit colour (RGB/RGBA/LA PNGs), so grey and colour agree.
+        image, mode = Image.fromarray((pixels >> 8).astype(np.uint8)), "L"
     if "A" in mode or mode.endswith("a") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -123,8 +123,34 @@ def test_sixteen_bit_grey_is_scaled_by_the_type_range_like_the_8_bit_picture(
 def test_a_dim_16_bit_scan_stays_darker_than_a_bright_one(tmp_path: Path) -> None:
     Image.fromarray(np.full((8, 8), 4000, np.uint16)).save(tmp_path / "dim.png")
     Image.fromarray(np.full((8, 8), 60000, np.uint16)).save(tmp_path / "bright.png")
-    assert decode_image(tmp_path / "dim.png", (4, 4)).max() == round(4000 / 257)
-    assert decode_image(tmp_path / "bright.png", (4, 4)).min() == round(60000 / 257)
+    assert decode_image(tmp_path / "dim.png", (4, 4)).max() == 4000 // 256
+    assert decode_image(tmp_path / "bright.png", (4, 4)).min() == 60000 // 256
+
+
+def _png16(path: Path, pixels: np.ndarray, color_type: int) -> None:
+    """A 16-bit-per-sample PNG written by hand (Pillow cannot write 16-bit colour)."""
+    import struct
+    import zlib
+
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", pixels.shape[1], pixels.shape[0], 16, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+def test_16_bit_colour_and_16_bit_grey_agree(tmp_path: Path) -> None:
+    levels = np.tile(np.arange(0, 65536, 4099, dtype=np.uint16), (16, 1))  # 16 x 16
+    _png16(tmp_path / "rgb48.png", np.repeat(levels[..., None], 3, axis=2), color_type=2)
+    _png16(tmp_path / "rgba64.png", np.dstack([levels] * 3 + [np.full_like(levels, 65535)]), color_type=6)
+    Image.fromarray(levels).save(tmp_path / "grey16.png")
+    grey = decode_image(tmp_path / "grey16.png", (16, 16))
+    assert np.array_equal(decode_image(tmp_path / "rgb48.png", (16, 16)), grey)
+    assert np.array_equal(decode_image(tmp_path / "rgba64.png", (16, 16)), grey)
+    assert grey[0, :, 0].tolist() == [v >> 8 for v in levels[0].tolist()]
 
 
 def test_palette_image_decodes_to_its_colours(tmp_path: Path) -> None:
