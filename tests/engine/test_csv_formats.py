@@ -263,3 +263,39 @@ def test_cli_rejects_a_bad_delimiter_in_one_line(tmp_path: Path) -> None:
                              "--delimiter", "ab"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--delimiter must be one character" in result.stderr
+
+
+def test_cli_search_reports_dropped_rows_and_predict_reads_another_dialect(tmp_path: Path) -> None:
+    import json
+    import os
+
+    rng = np.random.default_rng(2)
+    lines = ["temp;humidity;energy"]
+    for i in range(80):
+        t, h = rng.uniform(0, 30), rng.uniform(0.2, 0.9)
+        energy = "NA" if i in (4, 40) else f"{50 + 2 * t + 10 * h:.2f}".replace(".", ",")
+        lines.append(f"{t:.2f};{h:.3f};{energy}".replace(".", ","))
+    data = write(tmp_path, "energy.csv", "\n".join(lines) + "\n")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cli = [sys.executable, "-m", "automl_studio.engine.cli"]
+    proc = subprocess.run([*cli, "search", str(data), "--target", "energy", "--max-trials", "1", "--max-epochs", "2",
+                           "--tuner", "random", "--no-refit", "--project", "proj", "--export", "m.h5"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "automl-studio: warning: 2 rows have no 'energy' value (rows 6, 42) and are dropped" in proc.stderr
+    info = json.loads(subprocess.run([*cli, "info", "m.h5"], capture_output=True, text=True, cwd=tmp_path,
+                                     env=env, timeout=300).stdout)
+    meta = info["metadata"]
+    assert meta["task"] == "regression"
+    assert meta["dataset"]["rows"] == 78 and meta["dataset"]["dropped_rows"] == 2
+    assert meta["dataset"]["csv_format"]["delimiter"] == ";" and meta["dataset"]["csv_format"]["decimal"] == ","
+    # New data written the other way (pipe, decimal point, no header) is read with the flags.
+    new = write(tmp_path, "new.txt", "12.5|0.5\n20.25|0.75\n")
+    proc = subprocess.run([*cli, "predict", "m.h5", str(new), "--output", "p.csv", "--no-header"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode != 0 and "temp" in proc.stderr  # without names the model's columns are missing
+    named = write(tmp_path, "named.txt", "temp|humidity\n12.5|0.5\n20.25|0.75\n")
+    proc = subprocess.run([*cli, "predict", "m.h5", str(named), "--output", "p.csv", "--delimiter", "pipe",
+                           "--decimal", "."], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 3
