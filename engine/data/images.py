@@ -301,6 +301,37 @@ def _read_pixels(
     return LazyImages(tuple(str(f) for f in files), size) if x is None else x
 
 
+def _subfolders(folder: Path) -> tuple[str, ...]:
+    return tuple(sorted(d.name for d in folder.iterdir() if d.is_dir() and not is_hidden(d.name)))
+
+
+def _holds_images(folder: Path) -> bool:
+    return any(f.suffix.lower() in IMAGE_SUFFIXES and not is_hidden(f.name) and f.is_file()
+               for f in folder.iterdir())
+
+
+def _check_layout(path: Path, classes: list[str]) -> None:
+    """Refuses the two layouts that would silently train the wrong classes.
+
+    ``data/{train,val}/{cats,dogs}`` would become a train-vs-val classifier, and a lone wrapper
+    folder ``data/photos/{cats,dogs}`` a single class: both say which folder to open instead.
+    """
+    inner = [_subfolders(path / name) for name in classes]
+    if any(_holds_images(path / name) for name in classes):
+        return
+    if len(classes) >= 2 and len(inner[0]) >= 2 and all(sub == inner[0] for sub in inner):
+        raise DataError(
+            f"{path}: the folders {', '.join(classes)} each hold the same class folders "
+            f"({', '.join(inner[0])}), so they look like a train/validation split, not classes; "
+            f"open one of them (e.g. {path / classes[0]}): automl-studio makes its own splits"
+        )
+    if len(classes) == 1 and len(inner[0]) >= 2:
+        raise DataError(
+            f"{path}: only one class folder ('{classes[0]}'), which holds the folders "
+            f"{', '.join(inner[0])}; open {path / classes[0]} to use those as the classes"
+        )
+
+
 def load_image_folder(
     path: Path,
     *,
@@ -329,9 +360,12 @@ def load_image_folder(
         raise DataError(
             f"{path}: an image folder needs one subfolder per class (e.g. {path}/cats/1.png)"
         )
+    _check_layout(path, classes)
     files: list[Path] = []
     labels: list[int] = []
-    not_images = [e.name for e in entries if e.is_file() and not is_hidden(e.name)]
+    loose = [e.name for e in entries if e.is_file() and not is_hidden(e.name)]
+    stray = [name for name in loose if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+    not_images = [name for name in loose if name not in stray]
     for index, name in enumerate(classes):
         scan = scan_images(path / name, relative_to=path)
         if not scan.files:
@@ -350,6 +384,8 @@ def load_image_folder(
     skipped = ImageScan((), (), tuple(not_images)).skipped_note()
     if skipped:
         notes.append(skipped)
+    if stray:
+        notes.append(f"skipped {len(stray)} image(s) that are in no class folder ({_examples(tuple(stray))})")
     return Dataset(
         path=str(path), kind="images", x=x, y=y, class_names=tuple(classes),
         files=tuple(str(f) for f in files), fingerprint=images_fingerprint(path, files),

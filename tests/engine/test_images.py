@@ -283,6 +283,35 @@ def test_training_reads_images_nested_inside_a_class_folder(tmp_path: Path) -> N
     assert any("sick/labels.csv" in note for note in dataset.notes)
 
 
+def test_a_train_val_split_layout_is_refused_with_the_folder_to_open(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for split in ("train", "val"):
+        for cls in ("cats", "dogs"):
+            _noise(root / split / cls / "0.png")
+    with pytest.raises(DataError, match=r"data: the folders train, val each hold the same class folders "
+                                        r"\(cats, dogs\).*open one of them \(e\.g\. .*data/train\)"):
+        load_dataset(root)
+    assert load_dataset(root / "train", image_size=(4, 4)).class_names == ("cats", "dogs")
+
+
+def test_a_lone_wrapper_folder_names_the_folder_to_open(tmp_path: Path) -> None:
+    for cls in ("cats", "dogs"):
+        _noise(tmp_path / "data" / "photos" / cls / "0.png")
+    with pytest.raises(DataError, match=r"only one class folder \('photos'\), which holds the folders "
+                                        r"cats, dogs; open .*data/photos to use those"):
+        load_dataset(tmp_path / "data")
+
+
+def test_images_beside_the_class_folders_are_reported(tmp_path: Path) -> None:
+    for cls in ("cats", "dogs"):
+        for i in range(5):
+            _noise(tmp_path / "pets" / cls / f"{i}.png", seed=i)
+    _noise(tmp_path / "pets" / "cover.jpg")
+    dataset = load_dataset(tmp_path / "pets", image_size=(4, 4))
+    assert len(dataset.files) == 10
+    assert dataset.notes == ("skipped 1 image(s) that are in no class folder (cover.jpg)",)
+
+
 def test_predict_folder_flat_with_checkpoints_scores_every_image(tmp_path: Path) -> None:
     folder = tmp_path / "new"
     for i in range(4):
