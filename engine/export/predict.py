@@ -93,7 +93,27 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     labels: Any = dataset.y
     if dataset.class_names is not None and labels is not None:
         labels = np.array([dataset.class_names[i] for i in labels])
+    if kind == "images" and p.is_dir():
+        named = _folder_labels(p, dataset.files, metadata.get("class_names") or ())
+        labels = named if named is not None else labels
     return {source: x.astype(np.float32) if x.dtype != np.uint8 else x}, labels, dataset
+
+
+def _folder_labels(root: Path, files: tuple[str, ...], names: list[str] | tuple[str, ...]) -> Any:
+    """Each image's class: the nearest folder above it named like one of the model's classes.
+
+    So ``data/val/cats/1.png`` is a cat, whatever the folders around the class folders are.
+    None when some image has no such folder (then the first-level folders are the labels).
+    """
+    known = set(map(str, names))
+    labels = []
+    for file in files:
+        folders = Path(file).relative_to(root).parts[:-1]
+        match = next((name for name in reversed(folders) if name in known), None)
+        if match is None:
+            return None
+        labels.append(match)
+    return np.array(labels) if labels else None
 
 
 def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.ndarray | None]:

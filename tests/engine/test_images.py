@@ -338,6 +338,19 @@ def test_predict_folder_with_class_subfolders_keeps_the_labels(tmp_path: Path) -
     assert dataset.class_names == ("cats", "dogs") and dataset.y.tolist() == [0, 1, 1]
 
 
+def test_evaluate_labels_come_from_the_folders_named_like_the_models_classes(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    _noise(root / "val" / "cats" / "0.png")
+    _noise(root / "val" / "dogs" / "2024" / "1.png", seed=1)
+    _noise(root / "test" / "dogs" / "2.png", seed=2)
+    metadata = {**_image_metadata(SIZE), "class_names": ["cats", "dogs"]}
+    _, labels, _ = model_inputs(metadata, root)
+    assert labels.tolist() == ["dogs", "cats", "dogs"]  # test/dogs/2, val/cats/0, val/dogs/2024/1
+    _noise(root / "val" / "birds" / "3.png", seed=3)
+    _, labels, _ = model_inputs(metadata, root)
+    assert labels.tolist() == ["test", "val", "val", "val"]  # first-level folders: "never seen"
+
+
 def test_predict_folder_nested_and_mixed_scores_everything_unlabelled(tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     _noise(folder / "top.png")
