@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from automl_studio.engine.core.config import TUNERS, SearchConfig
@@ -271,7 +271,7 @@ def _search(args: argparse.Namespace) -> int:
     if config.time_budget_s:
         # The budget counts from the command's start: imports and loading included.
         config = config.replace(time_budget_s=max(1.0, config.time_budget_s - (time.monotonic() - started)))
-    listeners = []
+    listeners: list[Callable[[Event], None]] = []
     out_stream = sys.stdout
     handle = None
     # Stray prints (KerasTuner's, Keras') go to stderr: stdout carries only our JSON.

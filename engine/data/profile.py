@@ -216,7 +216,7 @@ def _profile_table(
         raise DataError(f"{dataset.path}: the target column '{target}' has no values (all missing)")
     warnings: list[str] = []
     if dropped:
-        warnings.append(dropped_rows_message(dataset, y, target))
+        warnings.append(dropped_rows_message(dataset, y, str(target)))
     chosen = detect_task(y) if task == "auto" else task
     class_names: tuple[str, ...] = ()
     counts: tuple[int, ...] = ()
@@ -282,7 +282,7 @@ def _profile_table(
             )
     target_profile = profile_column(y, n)
     columns.insert(list(frame.columns).index(target), ColumnProfile(
-        target, "target", target_profile.dtype, dropped, target_profile.unique, True, "target",
+        str(target), "target", target_profile.dtype, dropped, target_profile.unique, True, "target",
         target_profile.examples,
     ))
     if not any(c.used and c.name != target for c in columns):

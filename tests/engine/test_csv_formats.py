@@ -299,3 +299,21 @@ def test_cli_search_reports_dropped_rows_and_predict_reads_another_dialect(tmp_p
                            "--decimal", "."], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 3
+
+
+def test_chunked_reading_of_a_large_file_keeps_the_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_studio.engine.data import dataset as dataset_module
+
+    monkeypatch.setattr(dataset_module, "_CHUNK_ROWS", 7)  # many chunks
+    monkeypatch.setattr(dataset_module, "LARGE_FILE_BYTES", 0)  # and the big-file float32 path
+    thousands = [f"{i * 1000:,}".replace(",", ".") for i in range(50)]  # 1.000, 2.000...
+    lines = ["a;b;label;;"] + [f"{i},5;{thousands[i]};{'xy'[i % 2]};;" for i in range(50)]
+    lines.insert(20, ";;;;")
+    path = write(tmp_path, "big.csv", "\n".join(lines) + "\n")
+    seen: list[float] = []
+    dataset = load_dataset(path, progress=seen.append)
+    assert dataset.columns == ["a", "b", "label"] and dataset.n_rows == 50
+    assert dataset.frame["a"].dtype == np.float32
+    assert values(dataset.frame, "a")[:3] == [0.5, 1.5, 2.5]
+    assert values(dataset.frame, "b")[:3] == [0, 1000, 2000]
+    assert seen[-1] == 1.0
