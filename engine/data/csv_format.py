@@ -306,13 +306,17 @@ def detect_format(path: Path, text: str, encoding: str, options: CsvOptions | No
     if delimiter is None:
         sample = "\n".join(_limited(lines[skip:], _DETECT_CHARS))
         delimiter, quotechar = _detect_dialect(sample, path)
+        if _whitespace_table(lines[skip:], delimiter, quotechar):
+            delimiter = " "
         detected.append("delimiter")
     rows = _parse_rows(lines[skip:], delimiter, quotechar, _HEADER_SAMPLE_ROWS + 20)
-    # A title or notes above the table: leading rows far narrower than the table's rows.
+    # A title or notes above the table: leading rows far narrower than the table's rows, or
+    # without a single delimiter above a table of two or more columns.
     widths = [_trimmed_width(r) for r in rows if _trimmed_width(r)]
     modal = Counter(widths).most_common(1)[0][0] if widths else 1
     lead = 0
-    while lead < len(rows) - 1 and modal >= 3 and _trimmed_width(rows[lead]) * 2 <= modal:
+    while lead < len(rows) - 1 and ((modal >= 3 and _trimmed_width(rows[lead]) * 2 <= modal)
+                                    or (modal >= 2 and len(rows[lead]) <= 1)):
         lead += 1
     if lead:
         skip += lead  # csv.reader gives one row per line here (blank lines included)
@@ -369,8 +373,20 @@ def _detect_dialect(sample: str, path: Path) -> tuple[str, str]:
     return dialect.delimiter, dialect.quotechar if dialect.quotechar in ('"', "'") else '"'
 
 
+def _whitespace_table(lines: Sequence[str], delimiter: str, quotechar: str) -> bool:
+    """Columns aligned with runs of spaces (``0.00632  18.00   2.310``), no real delimiter."""
+    sample = [line for line in lines[:100] if line.strip()]
+    if len(sample) < 2 or any(delimiter in line for line in sample):
+        return False
+    widths = Counter(len(line.split()) for line in sample)
+    width, count = widths.most_common(1)[0]
+    return width >= 2 and count >= 0.9 * len(sample)
+
+
 def _parse_rows(lines: Sequence[str], delimiter: str, quotechar: str, limit: int) -> list[list[str]]:
     rows: list[list[str]] = []
+    if delimiter == " ":  # runs of whitespace, as pandas' sep=r"\s+"
+        return [line.split() if line.strip() else [] for line in lines[:limit]]
     reader = csv.reader(lines, delimiter=delimiter, quotechar=quotechar, skipinitialspace=True)
     try:
         for row in reader:
@@ -490,14 +506,17 @@ def _cell_kind(cell: str, decimal: str) -> str:
 # --- numbers written the human way ------------------------------------------------------------
 
 
-_CURRENCY = r"[$€£¥₹₽₩¢₺₪]|(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|SEK|NOK|DKK|PLN|CZK)(?![A-Za-z])"
+_CURRENCY = (r"(?:R|US|CA|AU|A|C|NZ|HK|S)?\$|[€£¥₹₽₩¢₺₪₫]|zł|kr\.?|Rs\.?|Fr\.|"
+             r"(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|SEK|NOK|DKK|PLN|CZK|INR|BRL|CNY|RUB)(?![A-Za-z])")
 _SPACES = " \u00a0\u202f\u2009"
 
 
 def _number_pattern(decimal: str) -> re.Pattern[str]:
     groups = r"[,'’" + _SPACES + "]" if decimal == "." else r"[.'’" + _SPACES + "]"
     dec = re.escape(decimal)
-    number = (rf"(?:\d{{1,3}}(?:{groups}\d{{3}})+|\d+)(?:{dec}\d*)?(?:[eE][+-]?\d+)?"
+    # Digit groups of three, or India's lakh grouping (12,34,567.89).
+    lakh = r"|\d{1,2}(?:,\d{2})+,\d{3}" if decimal == "." else ""
+    number = (rf"(?:\d{{1,3}}(?:{groups}\d{{3}})+{lakh}|\d+)(?:{dec}\d*)?(?:[eE][+-]?\d+)?"
               rf"|{dec}\d+(?:[eE][+-]?\d+)?")
     spaces = f"[{_SPACES}]*"
     return re.compile(

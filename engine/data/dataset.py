@@ -163,7 +163,7 @@ def load_csv(
             stream = io.TextIOWrapper(counting, encoding=encoding, newline="")
             reader = pd.read_csv(
                 stream,
-                sep=fmt.delimiter,
+                sep=r"\s+" if fmt.delimiter == " " else fmt.delimiter,
                 quotechar=fmt.quotechar,
                 decimal=fmt.decimal,
                 skiprows=fmt.skip_lines,
@@ -171,7 +171,7 @@ def load_csv(
                 names=list(range(fmt.width)),
                 na_values=list(NA_MARKERS),
                 keep_default_na=False,
-                skipinitialspace=True,
+                skipinitialspace=fmt.delimiter != " ",
                 chunksize=_CHUNK_ROWS,
                 low_memory=False,
                 on_bad_lines="error",

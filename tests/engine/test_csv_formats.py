@@ -97,6 +97,19 @@ def test_title_line_above_the_table_is_skipped(tmp_path: Path) -> None:
     assert dataset.csv_format is not None and dataset.csv_format.header_line == 3
 
 
+def test_columns_aligned_with_spaces(tmp_path: Path) -> None:
+    rows = "".join(f"  {i * 0.5:8.3f}  {i % 3:3d}   {i * 1.25:7.2f}\n" for i in range(30))
+    dataset = load_dataset(write(tmp_path, "housing.data", "temp  rain  y\n" + rows))
+    assert dataset.columns == ["temp", "rain", "y"] and dataset.n_rows == 30
+    assert values(dataset.frame, "y")[:2] == [0.0, 1.25]
+    assert dataset.csv_format is not None and dataset.csv_format.describe().startswith("space separated")
+
+
+def test_title_line_above_a_two_column_table(tmp_path: Path) -> None:
+    dataset = load_dataset(write(tmp_path, "t.csv", "My export\nx,y\n1,a\n2,b\n3,a\n"))
+    assert dataset.columns == ["x", "y"] and dataset.n_rows == 3
+
+
 # --- encodings ------------------------------------------------------------------------------------
 
 
@@ -112,6 +125,22 @@ def test_encodings(tmp_path: Path, encoding: str, label: str) -> None:
     assert values(dataset.frame, "Stadt") == ["München", "Köln", "Zürich"]
     assert values(dataset.frame, "Preis") == [12.5, 3.25, 7.75]
     assert dataset.csv_format is not None and label in dataset.csv_format.describe()
+
+
+def test_excel_unicode_text_is_utf16_with_tabs(tmp_path: Path) -> None:
+    text = "Name\tPreis\tKlasse\n" + "".join(f"Müller{i}\t{i},5\t{'ab'[i % 2]}\n" for i in range(10))
+    dataset = load_dataset(write(tmp_path, "export.txt", text, encoding="utf-16", newline="\r\n"))
+    assert dataset.columns == ["Name", "Preis", "Klasse"]
+    assert values(dataset.frame, "Preis")[:2] == [0.5, 1.5]
+    assert dataset.csv_format is not None
+    assert dataset.csv_format.describe() == "tab separated, decimal comma, UTF-16, header on row 1"
+
+
+def test_shift_jis_is_recognised(tmp_path: Path) -> None:
+    text = "都市,人口,地方\n" + "".join(f"東京{i},{i}00,関東\n大阪{i},{i}50,関西\n" for i in range(8))
+    dataset = load_dataset(write(tmp_path, "jp.csv", text, encoding="shift_jis"))
+    assert dataset.columns == ["都市", "人口", "地方"]
+    assert set(dataset.frame["地方"]) == {"関東", "関西"}
 
 
 def test_cyrillic_windows_1251_is_recognised(tmp_path: Path) -> None:
@@ -139,6 +168,8 @@ def test_encoding_override_and_a_wrong_one(tmp_path: Path) -> None:
     ("1,234.5", ".", 1234.5), ("$1,234.50", ".", 1234.5), ("12 €", ",", 12.0), ("1.234,5 €", ",", 1234.5),
     ("45%", ".", 0.45), ("12,5 %", ",", 0.125), ("(1,200)", ".", -1200.0), ("-3.5", ".", -3.5),
     ("EUR 7,25", ",", 7.25), ("1 234 567", ".", 1234567.0), ("1e3", ".", 1000.0),
+    ("1,23,456.78", ".", 123456.78), ("R$ 1.234,56", ",", 1234.56), ("1'234.5", ".", 1234.5),
+    ("−4", ".", -4.0),
     ("abc", ".", None), ("1,23,4", ".", None), ("(5", ".", None), ("12-3", ".", None),
 ])
 def test_parse_number(text: str, decimal: str, expected: float | None) -> None:
