@@ -4,7 +4,9 @@
 marker comments of BENCHMARKS.md; ``--check`` only says whether it is up to date (exit 1 if not).
 Each row is computed here from one results file's raw figures, against the target written here,
 and names that file and the commit it was measured on ("not recorded" where the run predates
-commit recording). A benchmark script without a results file gets a "not measured" row.
+commit recording). A benchmark with no function here shows the ``summary_rows`` (what, target,
+measured, status) its script wrote into ``results``. A script without a results file gets a
+"not measured" row.
 """
 
 from __future__ import annotations
@@ -133,6 +135,13 @@ def stop_and_budget(r: dict[str, Any]) -> list[Row]:
              f"({r['budget']['status']})", _met(r["budget"]["overrun_s"] < t["budget_overrun"]))]
 
 
+def _own_rows(r: dict[str, Any]) -> list[Row]:
+    """A benchmark without a function above: the rows its script wrote under ``summary_rows``."""
+    rows = r.get("summary_rows") or [{"what": "(raw results only)", "target": "—",
+                                      "measured": "no row: add one to benchmarks/summary.py", "status": "—"}]
+    return [(row["what"], row["target"], row["measured"], row["status"]) for row in rows]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_overhead": engine_overhead, "search_quality": search_quality, "gui_launch": gui_launch,
     "gui_responsiveness": gui_responsiveness, "plot_redraw": plot_redraw, "editor_validation": editor_validation,
@@ -156,13 +165,13 @@ def table() -> str:
     for path in files:
         document = json.loads(path.read_text(encoding="utf-8"))
         name = document.get("benchmark", path.stem)
-        if name not in ROWS or "run" not in document:
-            raise SystemExit(f"{path}: not a results file summary.py knows (benchmark {name!r})")
+        if "run" not in document or "results" not in document:
+            raise SystemExit(f"{path}: not a results file (no 'run' or 'results'; write it with results_file.py)")
         seen.add(name)
         where = f"`{path.relative_to(HERE.parent).as_posix()}`"
         if document["run"].get("source"):
             where += " ¹" if "transcribed" in document["run"]["source"] else ""
-        for what, target, measured, status in ROWS[name](document["results"]):
+        for what, target, measured, status in ROWS.get(name, _own_rows)(document["results"]):
             lines.append(f"| {what} | {target} | {measured} | {status} | {where} | {_commit(document['run'])} |")
     for script in sorted(HERE.glob("*.py")):
         if script.stem not in seen and script.stem not in NOT_BENCHMARKS:
