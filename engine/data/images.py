@@ -158,7 +158,7 @@ class ImageScan:
     """The image files under a folder, and what was skipped there.
 
     Attributes:
-        files: image files (by suffix), in name order, each folder's entries before the next.
+        files: image files (by suffix), depth first in name order (a subfolder at its name).
         hidden: hidden or system entries skipped (relative paths; a skipped folder is not read).
         not_images: other files skipped because their suffix is not an image's (relative paths).
     """
