@@ -34,7 +34,7 @@ import numpy as np
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.dataset import CancelToken, Dataset, LoadCancelled, ProgressCallback
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SYSTEM_NAMES = frozenset(
     {"__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "@eadir", "$recycle.bin",
      "system volume information"}
@@ -423,13 +423,14 @@ def load_images_to_score(
     else:
         scan, base = scan_images(path), path
     readable: list[Path] = []
-    pixels: list[np.ndarray] = []
+    height, width = image_size
+    x = np.empty((len(scan.files), height, width, channels), dtype=np.uint8)  # trimmed below
     unreadable: list[str] = []
     for i, file in enumerate(scan.files):
         if cancel is not None and cancel.is_set():
             raise LoadCancelled()
         try:
-            pixels.append(decode_image(file, image_size, channels))
+            x[len(readable)] = decode_image(file, image_size, channels)
             readable.append(file)
         except DataError as exc:
             unreadable.append(f"{file.relative_to(base).as_posix()}: {str(exc).split(': ', 1)[-1]}")
@@ -447,7 +448,7 @@ def load_images_to_score(
         class_names = tuple(sorted({p[0] for p in parts}))
         y = np.asarray([class_names.index(p[0]) for p in parts], dtype=np.int64)
     return Dataset(
-        path=str(path), kind="images", x=np.stack(pixels), y=y, class_names=class_names,
+        path=str(path), kind="images", x=x[: len(readable)], y=y, class_names=class_names,
         files=tuple(str(f) for f in readable), fingerprint=images_fingerprint(base, readable),
         notes=tuple(notes),
     )
