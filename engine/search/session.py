@@ -51,7 +51,7 @@ from automl_studio.engine.search.project import (
     write_search_document,
 )
 from automl_studio.engine.space.shapes import analyse, space_summary
-from automl_studio.engine.space.spec import FloatRange, SearchSpace, hyperparameter_items
+from automl_studio.engine.space.spec import SearchSpace
 from automl_studio.engine.space.templates import resolve_space
 from automl_studio.engine.train import crossval
 
@@ -63,6 +63,11 @@ DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10
 # averages of three: 0.983-0.986), and on wine and iris by a test row (averages of five: none).
 ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
 REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (0.1-0.3 s measured)
+# Kept back at the end of a budget, whatever the refits do: writing the files and ending the
+# process, plus EXPORT_STARTUPS times this run's measured start-up of a model (loading the best
+# trial's checkpoint, evaluating, saving, reloading to verify: each builds or traces a model).
+EXPORT_BASE_S = 2.0
+EXPORT_STARTUPS = 4
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
@@ -234,11 +239,35 @@ class _EventsMixin:
         """The median duration of this process's completed trials (0 before the first)."""
         return statistics.median(self.studio_durations) if self.studio_durations else 0.0
 
-    def studio_reserve(self) -> float:
-        """Seconds kept back for the refits (and the cross-validation) and the export."""
-        one = self.studio_refit_estimate()
+    def studio_recent_typical(self) -> float:
+        """How long the next trial should take: the median of all trials or of the latest three,
+        whichever is longer (trials slow down as the machine gets busier)."""
+        return max(self.studio_typical(), statistics.median(self.studio_durations[-3:]) if self.studio_durations else 0.0)
+
+    def studio_startup(self, running: Any = None) -> float:
+        """Seconds a model costs before its first steady epoch (building, tracing), as the latest
+        trials measured it on this machine now; at least :data:`REFIT_BUILD_S`."""
+        measured = list(self.hypermodel.startup_s.values())[-3:]
+        if running is not None:
+            measured.append(running.startup_s())
+        return max([REFIT_BUILD_S, *measured])
+
+    def studio_export_reserve(self, running: Any = None) -> float:
+        """Seconds kept for the end of the command whatever the refits do: loading the best
+        trial's checkpoint (if no refit finished), the test evaluation, writing and verifying
+        the export, and the process's exit."""
+        validation = list(self.hypermodel.epoch_validation_s.values())[-3:]
+        return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_startup(running) + 2 * max(validation, default=0.0)
+
+    def studio_reserve(self, running: Any = None) -> float:
+        """Seconds kept back for the refits (and the cross-validation) and the export.
+
+        ``running``: the running trial's :class:`TrialCallback`; before any trial completed,
+        the refits are estimated from its epochs so far.
+        """
+        one = self.studio_refit_estimate(running)
         # The first refit with a wide margin; a later one is skipped if it has no time left.
-        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + 2.0
+        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + self.studio_export_reserve(running)
         if not self.studio_crossval:
             return refits
         return self.studio_folds_estimate() + refits
@@ -260,25 +289,29 @@ class _EventsMixin:
         epochs = min(hypermodel.epochs_for(), int(best[0].best_step or 0) + 1 + hypermodel.patience_for())
         # A fold trains on 4/5 of train+validation and validates on the other fifth.
         epoch_s = 0.8 * self.studio_rows_ratio * hypermodel.epoch_train_s[tid] + hypermodel.epoch_validation_s[tid]
-        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + REFIT_BUILD_S)
+        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + self.studio_startup())
         return min(seconds, crossval.BUDGET_SHARE * self.studio_budget_s) if self.studio_budget_s else seconds
 
-    def studio_refit_estimate(self) -> float:
+    def studio_refit_estimate(self, running: Any = None) -> float:
         """Seconds one refit of the best trial so far should take.
 
-        Its measured time per epoch in training steps (a trial's epoch also validates and
-        checkpoints: 2-5x a refit's on small tables), for the epochs the refit will run, on
-        train+validation rows. Three quarters of the median trial before there is a measure.
+        Its measured time per epoch in training steps as its latest epochs ran (a trial's epoch
+        also validates and checkpoints: 2-5x a refit's on small tables), for the epochs the
+        refit will run, on train+validation rows, plus this run's measured start-up of a model.
+        Before any trial completed, from the ``running`` trial's epochs so far; three quarters
+        of the median trial when there is no measure.
         """
         best = best_trials(self)
         measured = self.hypermodel.epoch_train_s
-        if not best or best[0].trial_id not in measured:
+        if best and best[0].trial_id in measured:
+            epoch_s, epochs = measured[best[0].trial_id], int(best[0].best_step or 0) + 1
+        elif not best and running is not None and running.epoch_seconds:
+            epoch_s, epochs = running.recent_epoch_s(), len(running.epoch_seconds)
+        else:
             return 0.75 * self.studio_typical()
-        trial = best[0]
-        epochs = int(trial.best_step or 0) + 1
         if self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
             epochs = min(self.hypermodel.epochs_for(), math.ceil(1.25 * epochs))
-        return measured[trial.trial_id] * epochs * self.studio_rows_ratio + REFIT_BUILD_S
+        return epoch_s * epochs * self.studio_rows_ratio + self.studio_startup(running)
 
     def studio_best_duration(self) -> float:
         """How long the best completed trial so far took (the median trial's time if none)."""
@@ -300,7 +333,7 @@ class _EventsMixin:
                                            f"{len(self.studio_durations)} trials; restarting it to free that memory")
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
-            typical = self.studio_typical()
+            typical = self.studio_recent_typical()
             # Room for one more trial, the refit (shorter than a trial: it stops at the best
             # epoch) and the export.
             if remaining < typical + self.studio_reserve() or remaining <= 1.0:
@@ -314,9 +347,17 @@ class _EventsMixin:
         hypermodel = self.hypermodel
         hypermodel.trial_id = trial.trial_id
         if self.studio_deadline is not None:
-            # A trial that runs long is cut (keeping its epochs) before it eats the reserve.
-            hypermodel.deadline = self.studio_deadline - min(self.studio_reserve(),
-                                                             0.75 * (self.studio_deadline - time.monotonic()))
+            deadline, at_start = self.studio_deadline, self.studio_deadline - time.monotonic()
+
+            def revise(running: Any) -> float:
+                # A trial that runs long is cut at a batch's end (keeping its epochs) before it
+                # eats the reserve, re-estimated at each epoch's end from what the machine does
+                # now; the export's share is never given up.
+                return deadline - max(self.studio_export_reserve(running),
+                                      min(self.studio_reserve(running), 0.75 * at_start))
+
+            hypermodel.revise_deadline = revise
+            hypermodel.deadline = revise(None)
         epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
         self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
                                           max_epochs=int(epochs), worker=distributed.tuner_id()))
@@ -380,10 +421,6 @@ class _Session:
         if analysis.issues:
             first = analysis.issues[0]
             raise SpecError(f"the search space is invalid: {first.message}", node=first.node)
-        if config.tuner == "grid":
-            for name, hp in hyperparameter_items(self.space):
-                if isinstance(hp, FloatRange) and not hp.step and hp.min != hp.max:
-                    raise SpecError(f"grid search needs a step for every float range; '{name}' has none")
         self.resolved = resolve_defaults(config, self.prepared)
 
     def tuner(self) -> Any:
@@ -452,7 +489,7 @@ def _sample(split: Split, n: int = 8) -> dict[str, np.ndarray]:
 
 
 def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = None,
-               stop: Any = None) -> SearchResult:
+               stop: Any = None, *, budget_started_at: float | None = None) -> SearchResult:
     """Runs (or resumes) a whole search and exports its best model.
 
     Args:
@@ -460,11 +497,14 @@ def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = 
         listener: called with every event, on this thread.
         stop: a token with ``is_set()``; once set, the running trial stops at its next batch, the
             search ends with status ``stopped`` and the best trial so far stays exportable.
+        budget_started_at: the :func:`time.monotonic` reading the time budget counts from; the
+            command line and the engine child pass their process's start
+            (:func:`~automl_studio.engine.core.clock.process_started_at`). Default: now.
 
     Raises:
         UserError: bad data, spec or project, before any training.
     """
-    started = time.monotonic()
+    started = time.monotonic() if budget_started_at is None else budget_started_at
     project = Path(config.project_dir)
     if config.fresh:
         _clear_project(project)
@@ -527,6 +567,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
         else:
             emit(SearchWarning(message="TensorBoard logs need TensorFlow installed; skipped"))
     emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials"))
+    searching_at = time.monotonic()
     status, message = "completed", ""
     try:
         if role == "chief":
@@ -571,6 +612,11 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     if not best:
         failed = [t for t in tuner.oracle.trials.values() if t.status in ("FAILED", "INVALID")]
         why = f" (trial {failed[-1].trial_id}: {_reason(failed[-1].message)})" if failed else ""
+        if status == "budget" and deadline is not None:
+            message = (f"the time budget ({config.time_budget_s:g} s, counted from the command's start) ran out "
+                       f"before any trial finished, so no model was exported: {searching_at - started:.0f} s "
+                       f"went to starting up and preparing the data, and the end of the budget is kept for "
+                       f"the export; give a larger time budget{why}")
         result = SearchResult(status if status != "completed" else "failed",
                               message=message or f"no trial completed, so there is no model to export{why}")
         emit(SearchFinished.from_result(result))
@@ -585,7 +631,8 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
                           "Export best model… or `automl-studio export PROJECT DEST.h5`")
         emit(SearchFinished.from_result(result))
         return result
-    remaining = (deadline - time.monotonic()) if deadline else math.inf
+    # What is left once the end of the command (checkpoint, evaluation, export, exit) is kept back.
+    remaining = (deadline - time.monotonic() - tuner.studio_export_reserve()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
     model, result.refits = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop,
                                         deadline)
@@ -623,14 +670,16 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
     batch = hypermodel._batch_size(best_trial.hyperparameters)
     count = session.resolved.refits
     members: list[Any] = []
+    # A refit is cut at a batch's end where the end of the command (evaluation, export) begins.
+    refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
     try:
         if tuner.studio_crossval:
             epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
         took = 0.0
         for index in range(count):
             which = f" (refit {index + 1} of {count}, averaged in the exported model)" if count > 1 else ""
-            # Room for one more refit as long as the last one, and for the export.
-            if members and deadline is not None and deadline - time.monotonic() < 1.2 * took + 3.0:
+            # Room for one more refit as long as the last one (measured now, on this machine).
+            if members and refits_deadline is not None and refits_deadline - time.monotonic() < 1.2 * took:
                 emit(PhaseChanged(phase="refitting", message=(
                     f"no time left for refit {index + 1} of {count}; the model averages {len(members)}")))
                 break
@@ -641,7 +690,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
             keras.utils.set_random_seed(session.config.seed + index)
             model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
-                TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True)])
+                TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True)])
             members.append(model)
             took = time.monotonic() - started
     except (SearchStopped, BudgetSpent):
@@ -660,7 +709,7 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
     from automl_studio.engine.train.hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
-    refit_s = 1.5 * tuner.studio_refit_estimate() + 2.0  # kept back for one refit and the export
+    refit_s = 1.5 * tuner.studio_refit_estimate() + tuner.studio_export_reserve()  # one refit and the export
     folds_deadline = deadline - refit_s if deadline is not None else None
     two_folds = 2 / crossval.FOLDS * tuner.studio_folds_estimate()  # at least two must finish
     if folds_deadline is not None and folds_deadline - time.monotonic() < two_folds:
