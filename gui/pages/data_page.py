@@ -537,8 +537,12 @@ class DataPage(QWidget):
             more = "…" if len(profile.class_names) > 6 else ""
             classes = f" — {len(profile.class_names)} classes: {pairs}{more}"
         self.detected_label.setText(f"Detected: <b>{profile.task}</b>{classes}")
-        warnings = list(profile.warnings)
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings) if warnings else NO_WARNINGS)
+        lines = [f"⚠ {w}" for w in profile.warnings]
+        # What reading changed (empty rows or columns ignored, markers read as missing, another
+        # encoding); the delimiter and header notes are already in the format line.
+        lines += [f"ℹ {note}" for note in profile.notes
+                  if "the delimiter is" not in note and "has no header row" not in note]
+        self.warnings_label.setText("\n".join(lines) if lines else NO_WARNINGS)
 
     def _profile_summary(self) -> dict[str, Any]:
         p = self._profile

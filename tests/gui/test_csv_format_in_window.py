@@ -34,6 +34,17 @@ def test_detected_format_is_shown_and_dropped_rows_warned(qtbot, window, tmp_pat
     assert page.config_fields()["csv_decimal"] is None
 
 
+def test_rows_and_values_changed_by_reading_are_listed(qtbot, window, tmp_path):
+    path = tmp_path / "sheet.csv"
+    rows = [f"{i},{'-' if i % 6 == 0 else i * 1.5},{'ab'[i % 2]},," for i in range(30)]
+    path.write_text("x,y,label,,\n" + "\n".join(rows[:10]) + "\n,,,,\n" + "\n".join(rows[10:]) + "\n")
+    open_file(qtbot, window, path)
+    text = window.findChild(QWidget, "profileWarnings").text()
+    assert "ℹ 2 empty column(s) with no name were ignored" in text
+    assert "ℹ 1 empty row(s) were ignored" in text
+    assert "ℹ column 'y': 5 value(s) '-' read as missing (the others are numbers)" in text
+
+
 def test_override_reloads_and_reaches_the_config(qtbot, window, tmp_path):
     open_file(qtbot, window, european_csv(tmp_path))
     page = window.data_page
