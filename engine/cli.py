@@ -96,7 +96,7 @@ def _version() -> str:
 
 
 def _csv_flags(s: argparse.ArgumentParser) -> None:
-    """Overrides of what is detected about a CSV file (shown as "read as: ..." in the notes)."""
+    """Overrides of what is detected about a CSV file (the search's notes say what was read)."""
     s.add_argument("--delimiter", type=_checked(parse_delimiter), metavar="CHAR",
                    help="CSV field separator: ',' ';' '|' tab ... (default: detected)")
     s.add_argument("--decimal", type=_checked(parse_decimal), metavar="./,",

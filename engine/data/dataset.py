@@ -205,8 +205,10 @@ def load_csv(
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no data rows")
     notes.extend(_parse_number_columns(frame, fmt.decimal))
-    if fmt.delimiter != ",":
-        notes.append(f"{path.name}: the delimiter is {fmt.delimiter!r}")
+    if fmt.delimiter != "," or fmt.decimal != "." or fmt.skip_lines:
+        # Said once, so a console run shows how an unusual file was read (the window shows it too).
+        delimiter = f"the delimiter is {fmt.delimiter!r}; " if fmt.delimiter != "," else ""
+        notes.append(f"{path.name}: {delimiter}read as {fmt.describe()}")
     if progress is not None:
         progress(1.0)
     return Dataset(

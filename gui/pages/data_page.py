@@ -541,7 +541,7 @@ class DataPage(QWidget):
         # What reading changed (empty rows or columns ignored, markers read as missing, another
         # encoding); the delimiter and header notes are already in the format line.
         lines += [f"ℹ {note}" for note in profile.notes
-                  if "the delimiter is" not in note and "has no header row" not in note]
+                  if ": read as " not in note and "has no header row" not in note]
         self.warnings_label.setText("\n".join(lines) if lines else NO_WARNINGS)
 
     def _profile_summary(self) -> dict[str, Any]:
