@@ -64,6 +64,17 @@ def test_override_reloads_and_reaches_the_config(qtbot, window, tmp_path):
     assert page.dataset.columns == ["column_1", "column_2", "column_3"]
     assert window.findChild(QWidget, "csvDetected").text().endswith("no header row")
     assert page.config_fields()["csv_header"] is False
+    config = window.current_config()
+    assert (config.csv_decimal, config.csv_header, config.csv_delimiter) == (".", False, None)
+    # A project reopened later reads its data the same way.
+    with qtbot.waitSignal(page.datasetLoaded, timeout=20_000):
+        window.open_dataset(str(tmp_path / "energy.csv"))
+    assert page.dataset.columns == ["temp", "humidity", "energy"]
+    with qtbot.waitSignal(page.profileChanged, timeout=20_000):
+        page.apply_config(config)
+    assert page.dataset.columns == ["column_1", "column_2", "column_3"]
+    assert window.findChild(QWidget, "csvHeader").currentText() == "No header row"
+    assert window.findChild(QWidget, "csvDetected").text().startswith("Read as:")
 
 
 def test_formats_are_hidden_for_other_files(qtbot, iris_window, image_npz):
