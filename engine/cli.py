@@ -256,7 +256,8 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
     )
 
 
-def _print_warning(event: Event) -> None:
+def _print_warning_event(event: Event) -> None:
+    """The search's warnings (dropped rows, how a file was read...) on stderr when no progress line is."""
     if event.type == "warning":
         print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
 
@@ -284,7 +285,7 @@ def _search(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         listeners.append(_Progress(sys.stderr, config.max_trials))
     else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
-        listeners.append(_print_warning)
+        listeners.append(_print_warning_event)
 
     def listener(event: Event) -> None:
         for item in listeners:
