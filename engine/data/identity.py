@@ -92,26 +92,33 @@ def data_identity(prepared: PreparedData, path: str) -> DataIdentity:
         class_names=tuple(prepared.class_names), splits="sha256:" + splits.hexdigest())
 
 
-def identify(config: SearchConfig) -> DataIdentity:
-    """Reads, profiles and splits ``config``'s data as a search would, and returns its identity.
-
-    Loads the data without TensorFlow, so a launcher (the window, the chief's command) can
-    publish the fingerprint before any training process starts.
+def prepare_for_search(config: SearchConfig) -> PreparedData:
+    """Reads, profiles and splits ``config``'s data exactly as a search does (no TensorFlow).
 
     Raises:
         UserError: the data cannot be read or does not fit the target/columns.
     """
-    # Read exactly as the search's session reads it (search.session._Session), or the
-    # fingerprints would differ for reasons of our own.
     dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
                            image_size=tuple(config.image_size),  # type: ignore[arg-type]
                            csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
                                                   config.csv_encoding, config.csv_header))
     profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
                               include=tuple(config.include_columns))
-    prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
-                            test_fraction=config.test_fraction, seed=config.seed)
-    return data_identity(prepared, config.data_path)
+    return prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
+                        test_fraction=config.test_fraction, seed=config.seed)
+
+
+def identify(config: SearchConfig) -> DataIdentity:
+    """The identity of ``config``'s data as a search would prepare it.
+
+    A launcher (the window, the chief's command) publishes it before any training process starts.
+    The search's own session must read the data the same way (:func:`prepare_for_search`), or the
+    fingerprints would differ for reasons of our own.
+
+    Raises:
+        UserError: the data cannot be read or does not fit the target/columns.
+    """
+    return data_identity(prepare_for_search(config), config.data_path)
 
 
 def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]:
@@ -175,4 +182,4 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["DataIdentity", "data_identity", "identify", "differences", "short", "IDENTITY_KEYS"]
+__all__ = ["DataIdentity", "data_identity", "identify", "prepare_for_search", "differences", "short", "IDENTITY_KEYS"]
