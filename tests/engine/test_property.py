@@ -7,6 +7,7 @@ noise. Any exception other than the engine's own is a bug.
 
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
 from pathlib import Path
@@ -14,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from automl_studio.engine.core.errors import DataError, SpecError
+from automl_studio.engine.core.errors import DataError, SpecError, UserError
 from automl_studio.engine.data.csv_format import parse_number
 from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.features import PreparedData, prepare_data
 from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.profile import CATEGORICAL, NUMERIC, DatasetProfile, profile_dataset
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space import shapes
 from automl_studio.engine.space.spec import LAYER_TYPES, SearchSpace
@@ -284,3 +287,157 @@ def test_decimal_comma_tables_read_as_numbers(rows: list[list[float]], delimiter
     dataset = read_csv_bytes(("\n".join(lines) + "\n").encode())
     assert dataset is not None and dataset.columns == ["alpha", "beta", "gamma"]
     assert np.allclose(dataset.frame.to_numpy(dtype=float), np.array(rows), atol=1e-9)
+
+
+# --- load → profile → prepare on generated tables ---------------------------------------------
+
+ODD_NAMES = ["age", "Age", "AGE", " city ", "größe", "GRÖSSE", "名前", "x,y", 'say "hi"', "#", "1", "",
+             "label", "target", "id", "a b", "\u200bzw", "é", "e\u0301", "NA"]
+MISSING_CELLS = ["", "NA", "?", "null"]
+
+
+@st.composite
+def generated_columns(draw: Any, n: int) -> list[str]:
+    """One column's cells: numbers, categories, IDs, constants, text or a mix, with gaps."""
+    kind = draw(st.sampled_from(["float", "int", "category", "unicode", "bool", "constant", "id",
+                                 "text", "mostly_numbers"]))
+    if kind == "float":
+        cells = [repr(round(v, 3)) for v in draw(st.lists(st.floats(-1e4, 1e4, allow_nan=False),
+                                                           min_size=n, max_size=n))]
+    elif kind == "int":
+        cells = [str(v) for v in draw(st.lists(st.integers(-3, 9), min_size=n, max_size=n))]
+    elif kind == "category":
+        cells = draw(st.lists(st.sampled_from(["red", "green", "blue", "Red"]), min_size=n, max_size=n))
+    elif kind == "unicode":
+        cells = draw(st.lists(st.sampled_from(["Zürich", "東京", "São Paulo", "naïve", "Ωmega"]),
+                              min_size=n, max_size=n))
+    elif kind == "bool":
+        cells = draw(st.lists(st.sampled_from(["True", "False"]), min_size=n, max_size=n))
+    elif kind == "constant":
+        cells = [draw(st.sampled_from(["7", "same", "0.5"]))] * n
+    elif kind == "id":
+        start = draw(st.integers(0, 10_000))
+        cells = [str(start + i) for i in range(n)]
+    elif kind == "text":
+        cells = [f"note {i} " + draw(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                                             max_size=8)) for i in range(n)]
+    else:
+        cells = [str(v) for v in draw(st.lists(st.integers(0, 500), min_size=n, max_size=n))]
+        for i in draw(st.lists(st.integers(0, n - 1), max_size=2)):
+            cells[i] = draw(st.sampled_from(["abc", "-", "n/a", "12kg"]))
+    for i in draw(st.lists(st.integers(0, n - 1), max_size=max(1, n // 3))):
+        cells[i] = draw(st.sampled_from(MISSING_CELLS))
+    return cells
+
+
+@st.composite
+def generated_tables(draw: Any) -> tuple[list[str], list[list[str]]]:
+    n = draw(st.integers(1, 40))
+    width = draw(st.integers(1, 6))
+    header = draw(st.lists(st.sampled_from(ODD_NAMES), min_size=width, max_size=width, unique=True))
+    columns = [draw(generated_columns(n)) for _ in range(width)]
+    return header, [list(row) for row in zip(*columns, strict=True)]
+
+
+def write_table(folder: Path, header: list[str], rows: list[list[str]], name: str = "data.csv") -> Path:
+    path = folder / name
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def check_user_error(exc: UserError, path: Path) -> None:
+    assert "\n" not in exc.message, exc.message
+    assert str(path) in exc.message or path.name in exc.message, exc.message
+
+
+def check_prepared(dataset: Dataset, profile: DatasetProfile, prepared: PreparedData) -> None:
+    """Rows are accounted for and the inputs have the shape the schema says."""
+    splits = (prepared.train, prepared.validation, prepared.test)
+    assert sum(len(s) for s in splits) + profile.dropped_target_rows == dataset.n_rows
+    assert profile.rows == dataset.n_rows - profile.dropped_target_rows
+    if profile.dropped_target_rows:
+        count = profile.dropped_target_rows
+        assert any(w.startswith(f"{count} row") and "dropped" in w for w in profile.warnings)
+        assert any(n.startswith(f"{count} row") and "dropped" in n for n in prepared.notes)
+    indices = np.concatenate(prepared.split_indices)
+    assert sorted(indices.tolist()) == list(range(profile.rows))  # each kept row in exactly one split
+    schema = prepared.schema
+    assert schema is not None
+    used = profile.feature_columns
+    assert [f.name for f in schema.numeric] == [c.name for c in used if c.kind == NUMERIC]
+    assert [c.name for c in schema.categorical] == [c.name for c in used if c.kind == CATEGORICAL]
+    assert len(schema.columns) == len(used) >= 1
+    assert profile.target not in schema.columns
+    for split in splits:
+        if schema.numeric:
+            numeric = split.x["numeric"]
+            assert numeric.shape == (len(split), schema.numeric_width) and np.isfinite(numeric).all()
+        if schema.categorical:
+            codes = split.x["categorical"]
+            assert codes.shape == (len(split), len(schema.categorical))
+            assert ((codes >= 0) & (codes < schema.tokens)).all()
+        assert set(split.x) == set(prepared.signature.inputs)
+        if profile.task == "classification":
+            assert ((split.y >= 0) & (split.y < len(profile.class_names))).all()
+        else:
+            assert np.isfinite(split.y).all()
+
+
+def check_rows_read(dataset: Dataset, rows_written: int) -> None:
+    """Every data line written is a row of the table or counted in a note (empty rows)."""
+    fmt = dataset.csv_format
+    assert fmt is not None
+    ignored = sum(int(note.split()[0]) for note in dataset.notes if note.endswith("empty row(s) were ignored"))
+    header = 1 if fmt.header_line is not None else 0
+    assert fmt.skip_lines + header + dataset.n_rows + ignored == rows_written + 1, dataset.notes
+
+
+def load_profile_prepare(path: Path, target_choice: int | None, rows_written: int) -> PreparedData | None:
+    try:
+        dataset = load_dataset(path)
+        check_rows_read(dataset, rows_written)
+        target = None if target_choice is None else dataset.columns[target_choice % len(dataset.columns)]
+        profile = profile_dataset(dataset, target)
+        prepared = prepare_data(dataset, profile)
+    except UserError as exc:
+        check_user_error(exc, path)
+        event("refused: " + exc.message.split(": ", 1)[1][:25])
+        return None
+    check_prepared(dataset, profile, prepared)
+    event("prepared")
+    return prepared
+
+
+@SETTINGS
+@given(generated_tables(), st.one_of(st.none(), st.integers(0, 5)))
+@example((["age", "city", "label"], [["1", "a", "x"], ["2", "b", "y"], ["3", "a", "x"], ["4", "b", "y"],
+                                     ["5", "a", "x"], ["6", "b", ""]]), None)
+@example((["Age", "AGE", "y"], [["1", "2", "a"]] * 5), 2)
+@example((["größe", "GRÖSSE", "名前"], [["1.5", "x", "東京"], ["2.5", "y", "Zürich"]] * 4), None)
+def test_generated_tables_prepare_or_fail_in_one_line(table: tuple[list[str], list[list[str]]],
+                                                      target_choice: int | None) -> None:
+    header, rows = table
+    with tempfile.TemporaryDirectory() as folder:
+        load_profile_prepare(write_table(Path(folder), header, rows), target_choice, len(rows))
+
+
+@SETTINGS
+@given(generated_tables())
+def test_repeated_header_names_are_refused_naming_them(table: tuple[list[str], list[list[str]]]) -> None:
+    header, rows = table
+    header = [*header, header[0] or "dup"]
+    if not header[0]:
+        header[0] = "dup"
+    rows = [[*row, row[0]] for row in rows]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_table(Path(folder), header, rows)
+        try:
+            dataset = load_dataset(path)
+        except DataError as exc:
+            check_user_error(exc, path)
+            return
+    # Read at all: then not as this header (e.g. no header row detected), never with a silent rename.
+    assert not any(name.endswith(".1") for name in dataset.columns)
