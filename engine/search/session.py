@@ -65,9 +65,16 @@ ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
 REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (0.1-0.3 s measured)
 # Kept back at the end of a budget, whatever the refits do: writing the files and ending the
 # process, plus EXPORT_STARTUPS times this run's measured start-up of a model (loading the best
-# trial's checkpoint, evaluating, saving, reloading to verify: each builds or traces a model).
+# trial's checkpoint, evaluating, saving, reloading to verify each build or trace a model, warm;
+# a trial's start-up also pays for the process's first traces: 5.7 s against an end of 4.4 s).
 EXPORT_BASE_S = 2.0
-EXPORT_STARTUPS = 4
+EXPORT_STARTUPS = 1
+# Before a trial has measured this machine, shares of how long this process took to start (its
+# imports and first model slow down together on a busy machine: 15-45 s of imports, 10-24 s for
+# the first trial's first epoch at load average ~8 on 2 vCPUs): a model's start-up, and the
+# first trial's first epoch (which cannot be cut before its first batch).
+WARMUP_STARTUP_SHARE = 0.15
+FIRST_FIT_SHARE = 0.5
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
@@ -234,6 +241,7 @@ class _EventsMixin:
         self.studio_hyperband = config.tuner == "hyperband"
         self.studio_recycle_mb = config.recycle_mb
         self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
+        self.studio_warmup_s = 0.0  # seconds from the budget's start to the search's (set by _run)
 
     def studio_typical(self) -> float:
         """The median duration of this process's completed trials (0 before the first)."""
@@ -248,9 +256,17 @@ class _EventsMixin:
         """Seconds a model costs before its first steady epoch (building, tracing), as the latest
         trials measured it on this machine now; at least :data:`REFIT_BUILD_S`."""
         measured = list(self.hypermodel.startup_s.values())[-3:]
-        if running is not None:
+        if running is not None and len(running.epoch_seconds) >= 2:
             measured.append(running.startup_s())
-        return max([REFIT_BUILD_S, *measured])
+        if not measured:
+            return max(REFIT_BUILD_S, WARMUP_STARTUP_SHARE * self.studio_warmup_s)
+        return max(REFIT_BUILD_S, statistics.median(measured))
+
+    def studio_first_fit_estimate(self) -> float:
+        """Seconds a trial takes at the least: its first epoch, validation included (the deadline
+        is checked at a batch's end, and the first batch also traces the model)."""
+        measured = list(self.hypermodel.first_epoch_s.values())[-3:]
+        return max(measured) if measured else FIRST_FIT_SHARE * self.studio_warmup_s
 
     def studio_export_reserve(self, running: Any = None) -> float:
         """Seconds kept for the end of the command whatever the refits do: loading the best
@@ -333,7 +349,7 @@ class _EventsMixin:
                                            f"{len(self.studio_durations)} trials; restarting it to free that memory")
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
-            typical = self.studio_recent_typical()
+            typical = max(self.studio_recent_typical(), self.studio_first_fit_estimate())
             # Room for one more trial, the refit (shorter than a trial: it stops at the best
             # epoch) and the export.
             if remaining < typical + self.studio_reserve() or remaining <= 1.0:
@@ -568,6 +584,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
             emit(SearchWarning(message="TensorBoard logs need TensorFlow installed; skipped"))
     emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials"))
     searching_at = time.monotonic()
+    tuner.studio_warmup_s = searching_at - started
     status, message = "completed", ""
     try:
         if role == "chief":
@@ -634,8 +651,9 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
     # What is left once the end of the command (checkpoint, evaluation, export, exit) is kept back.
     remaining = (deadline - time.monotonic() - tuner.studio_export_reserve()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
-    model, result.refits = _final_model(session, tuner, best_trial, do_refit and remaining > 0, emit, stop,
-                                        deadline)
+    # A refit that cannot finish would be cut and thrown away.
+    model, result.refits = _final_model(session, tuner, best_trial,
+                                        do_refit and remaining > tuner.studio_refit_estimate(), emit, stop, deadline)
     _finish(session, model, best_trial, result, emit)
     emit(SearchFinished.from_result(result))
     return result

@@ -266,10 +266,12 @@ class TrialCallback(keras.callbacks.Callback):
     """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
 
     def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: Any,
-                 deadline: float | None, batches: int | None, *, hard_deadline: bool = False) -> None:
+                 deadline: float | None, batches: int | None, *, hard_deadline: bool = False,
+                 revise_deadline: Callable[[TrialCallback], float | None] | None = None) -> None:
         super().__init__()
         self.trial_id, self.listener, self.stop, self.deadline = trial_id, listener, stop, deadline
         self.hard_deadline = hard_deadline
+        self.revise_deadline = revise_deadline  # called at each epoch's end with this callback
         self.batches = batches
         self.epoch = 0
         self._last_report = 0.0
@@ -277,7 +279,24 @@ class TrialCallback(keras.callbacks.Callback):
         # what an epoch of a refit on the same rows costs; and in validation passes.
         self.epoch_seconds: list[float] = []
         self.validation_seconds = 0.0
+        self.first_epoch_s = 0.0  # the first epoch from its start to its end, validation included
         self._epoch_started = self._last_batch = self._test_started = 0.0
+
+    def recent_epoch_s(self, last: int = 3) -> float:
+        """Seconds of training per epoch as the latest epochs ran: their mean, or the median of
+        the run if higher. A busier machine shows in the latest epochs first; the first epoch,
+        which also builds the step function, counts only when it is the only one."""
+        steady = self.epoch_seconds[1:] or self.epoch_seconds
+        if not steady:
+            return 0.0
+        return max(float(np.median(steady)), float(np.mean(steady[-last:])))
+
+    def startup_s(self) -> float:
+        """Seconds the first epoch took beyond a steady one: tracing the step function (0 before
+        two epochs). Evaluating, saving and reloading a model pay about the same again."""
+        if len(self.epoch_seconds) < 2:
+            return 0.0
+        return max(0.0, self.epoch_seconds[0] - float(np.median(self.epoch_seconds[1:])))
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.epoch = epoch
@@ -305,7 +324,11 @@ class TrialCallback(keras.callbacks.Callback):
         self.validation_seconds += time.monotonic() - self._test_started
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if not self.epoch_seconds:
+            self.first_epoch_s = time.monotonic() - self._epoch_started
         self.epoch_seconds.append(self._last_batch - self._epoch_started)
+        if self.revise_deadline is not None:  # re-estimated from what this run measures now
+            self.deadline = self.revise_deadline(self)
         metrics = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
         self.listener(EpochEnded(trial_id=self.trial_id, epoch=epoch + 1, metrics=metrics))
         loss = metrics.get("loss")
@@ -397,6 +420,11 @@ class SpecHyperModel(keras_tuner.HyperModel):
         self.mixed_precision = mixed_precision
         self.trial_id = "?"
         self.deadline: float | None = None
+        # Set by the session under a time budget: the running trial's deadline, re-estimated
+        # at each epoch's end from its callback (see TrialCallback.revise_deadline).
+        self.revise_deadline: Callable[[TrialCallback], float | None] | None = None
+        self.startup_s: dict[str, float] = {}  # seconds of each trial's first epoch beyond a steady one
+        self.first_epoch_s: dict[str, float] = {}  # each trial's first epoch, its validation included
         self.epoch_train_s: dict[str, float] = {}  # seconds of training steps per epoch, by trial
         self.epoch_validation_s: dict[str, float] = {}  # seconds of validation per epoch, by trial
 
@@ -425,7 +453,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
         patience = self.patience_for()
         callbacks = list(kwargs.pop("callbacks", []) or [])
         batches = math.ceil(self.n_train / batch_size)
-        reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches)
+        reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches,
+                                 revise_deadline=self.revise_deadline)
         callbacks.append(reporter)
         if patience > 0:
             callbacks.append(keras.callbacks.EarlyStopping(self.objective.name, patience=patience,
@@ -436,7 +465,11 @@ class SpecHyperModel(keras_tuner.HyperModel):
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
         if reporter.epoch_seconds:
-            # The median: a process's first epoch also pays for TensorFlow's start-up (seconds).
-            self.epoch_train_s[self.trial_id] = float(np.median(reporter.epoch_seconds))
+            # Not the first epoch (it also pays for TensorFlow's start-up), and as the latest
+            # epochs ran: a refit runs after them, on the machine as busy as it is then.
+            self.epoch_train_s[self.trial_id] = reporter.recent_epoch_s()
+            if len(reporter.epoch_seconds) >= 2:
+                self.startup_s[self.trial_id] = reporter.startup_s()
+            self.first_epoch_s[self.trial_id] = reporter.first_epoch_s
             self.epoch_validation_s[self.trial_id] = reporter.validation_seconds / len(reporter.epoch_seconds)
         return history
