@@ -7,9 +7,12 @@ layers with the same names, the same hyperparameter names (``dense.units``, ``de
 search registers them (training settings first, then the nodes in topological order). Repeat
 blocks become ``for i in range(hp.Int(...))`` loops and optional nodes ``if hp.Boolean(...)``.
 
-The preprocessing the engine puts inside the model is written out too (normalisation with the
-data's mean and variance, category encoding, image rescaling, the regression head's rescale to
-the target's units), so the code stands alone. This module only writes text: it imports no Keras.
+Each node is written from its declaration in :mod:`automl_studio.engine.space.registry` — the
+same description the engine builds Keras layers from — so ``layers.Cls(args...)`` here and
+``getattr(keras.layers, cls)(*args, **kwargs)`` there cannot differ. That includes the
+preprocessing the engine puts inside the model (normalisation with the data's mean and variance,
+category encoding, image rescaling, the regression head's rescale to the target's units), so the
+code stands alone. This module only writes text: it imports no Keras.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import keyword
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.registry import AsTuple, Call, DataArray, DataInput, ShapeError
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
     LAYER_TYPES,
@@ -39,12 +44,14 @@ from automl_studio.engine.space.spec import (
     topological_order,
 )
 
-_RESERVED = {
+# Names the code itself uses; a node's variable never takes one. A param asked for ahead of its
+# layer's call is held in a local named after it (an Input's ``encoding``, ``embedding_dim``).
+_FIXED_NAMES = {
     "hp", "keras", "kt", "np", "layers", "inputs", "outputs", "model", "x", "i", "build",
     "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
-    "batch_size", "epochs", "patience", "HyperModel", "encoding", "embedding_dim",
+    "batch_size", "epochs", "patience", "HyperModel",
 }
-_MERGES = ("Add", "Concatenate", "Multiply")
+_RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"}
 
 
 def _q(text: str) -> str:
@@ -110,7 +117,7 @@ class _Writer:
         self.var: dict[str, str] = {}
         self.used_names: set[str] = set(_RESERVED)
         self.sources_made: set[str] = set()
-        self.uses_numpy = False
+        self.constants: dict[str, DataArray] = {}  # arrays from the data the code defines
         self.regularizer = training.get("regularizer")
 
     def emit(self, depth: int, line: str) -> None:
@@ -143,160 +150,237 @@ class _Writer:
             return "f" + _q(f"{_braces(safe)}_{{i}}{tail}")
         return _q(safe + tail)
 
-    def params(self, node: Node, loop: bool) -> dict[str, str]:
-        """Each param as code: a literal, or the hp call (in the catalogue's order)."""
+    def params(self, node: Node, loop: bool) -> dict[str, _Expr]:
+        """Each param as code: a literal, or the hp call (in the registry's order)."""
         out = {}
         for pdef in LAYER_TYPES[node.type].params:
             value = node.params.get(pdef.name, pdef.default)
-            out[pdef.name] = (_hp_call(self.hp_name(node.id, pdef.name, loop), value)
-                              if is_hp(value) else _lit(value))
+            if not is_hp(value):
+                out[pdef.name] = _Expr(_lit(value), pdef.name, fixed=True, value=value)
+                continue
+            if not pdef.searchable:
+                raise SpecError(f"{node.type} '{node.id}': its {pdef.name.replace('_', ' ')} cannot be "
+                                "a searched value", node=node.id)
+            out[pdef.name] = _Expr(_hp_call(self.hp_name(node.id, pdef.name, loop), value), pdef.name,
+                                   fixed=False, value=value, registers=True)
         return out
 
-    # -- one layer
+    def local_for(self, param: str) -> str:
+        """A local variable for a param's value, clashing with no node's value nor fixed name."""
+        taken = set(self.var.values()) | _FIXED_NAMES
+        name = param if param.isidentifier() and not keyword.iskeyword(param) else f"{param}_value"
+        while name in taken:
+            name += "_"
+        return name
 
-    def layer_call(self, node: Node, p: dict[str, str], name: str) -> str:
-        kind = node.type
-        reg = self.regularizer
-
-        def kw(**items: str | None) -> str:
-            return ", ".join(f"{k}={v}" for k, v in items.items() if v is not None)
-
-        if kind == "Dense":
-            return (f"layers.Dense({p['units']}, "
-                    + kw(activation=p["activation"],
-                         use_bias=None if p["use_bias"] == "True" else p["use_bias"],
-                         kernel_regularizer=reg, name=name) + ")")
-        if kind == "Activation":
-            return f"layers.Activation({p['activation']}, name={name})"
-        if kind == "Dropout":
-            return f"layers.Dropout({p['rate']}, name={name})"
-        if kind == "Flatten":
-            return f"layers.Flatten(name={name})"
-        if kind == "Reshape":
-            shape = p["target_shape"]
-            return f"layers.Reshape({shape if shape.startswith('(') else f'tuple({shape})'}, name={name})"
-        if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
-            regs = ({"depthwise_regularizer": reg, "pointwise_regularizer": reg}
-                    if kind == "SeparableConv2D" else {"kernel_regularizer": reg})
-            return (f"layers.{kind}({p['filters']}, {p['kernel_size']}, "
-                    + kw(strides=None if p["strides"] == "1" else p["strides"], padding=p["padding"],
-                         activation=p["activation"], **regs, name=name) + ")")
-        if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
-            return f"layers.{kind}(pool_size={p['pool_size']}, padding={p['padding']}, name={name})"
-        if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
-                    "LayerNormalization", *_MERGES):
-            return f"layers.{kind}(name={name})"
-        if kind in ("LSTM", "GRU"):
-            rs = None if p["return_sequences"] == "False" else p["return_sequences"]
-            return f"layers.{kind}({p['units']}, " + kw(return_sequences=rs, name=name) + ")"
-        if kind == "Bidirectional":
-            cell = (f"layers.{json.loads(p['layer'])}" if p["layer"].startswith('"')
-                    else f"getattr(layers, {p['layer']})")
-            rs = None if p["return_sequences"] == "False" else p["return_sequences"]
-            inner = f"{cell}({p['units']}" + (f", return_sequences={rs}" if rs else "") + ")"
-            return f"layers.Bidirectional({inner}, name={name})"
-        if kind == "Embedding":
-            return f"layers.Embedding({p['input_dim']}, {p['output_dim']}, name={name})"
-        if kind == "MultiHeadAttention":
-            return f"layers.MultiHeadAttention({p['num_heads']}, {p['key_dim']}, name={name})"
-        if kind == "RandomFlip":
-            return f"layers.RandomFlip({p['mode']}, name={name})"
-        if kind == "RandomRotation":
-            return f"layers.RandomRotation({p['factor']}, name={name})"
-        if kind == "RandomZoom":
-            return f"layers.RandomZoom({p['height_factor']}, name={name})"
-        raise SpecError(f"no KerasTuner code for layer type {kind}", node=node.id)
+    # -- one node, from its registry declaration
 
     def node(self, node: Node, args: list[str], out: str, depth: int, loop: bool) -> None:
         """Writes one node: ``out = Layer(...)(args)``, inside ``if hp.Boolean`` if optional."""
-        if node.type == "Input":
-            self.input_node(node, out, depth)
-            return
-        if node.type == "Output":
-            self.head(args[0] if args else "None", out, depth)
-            return
-        if node.optional:
+        layer = LAYER_TYPES[node.type]
+        if node.optional and layer.role == "layer":
             first = args[0] if args else "None"
             if out != first:
                 self.emit(depth, f"{out} = {first}")
             self.emit(depth, f"if hp.Boolean({self.hp_name(node.id, 'enabled', loop)}):")
             depth += 1
+        keras_spec = layer.keras
+        first = args[0] if args else "None"
+        operand = ("[" + ", ".join(args) + "]" if keras_spec.call == "list"
+                   else f"{first}, {first}" if keras_spec.call == "self" else first)
         p = self.params(node, loop)
-        call = self.layer_call(node, p, self.layer_name(node.id, loop))
-        if node.type in _MERGES:
-            operand = "[" + ", ".join(args) + "]"
-        elif node.type == "MultiHeadAttention":
-            operand = f"{args[0]}, {args[0]}"
-        else:
-            operand = args[0] if args else "None"
-        self.emit(depth, f"{out} = {call}({operand})")
+        searched = [name for name, expr in p.items() if expr.registers]
+        # KerasTuner registers a hyperparameter where the code first asks for it; the engine asks
+        # for every param of the node in the registry's order (used or not). Where the call would
+        # ask in another order, or not at all, the params are asked for first, into locals.
+        hoist = bool(searched) and bool(keras_spec.branches)
+        if searched and not hoist:
+            state = _State(set(self.sources_made), {})
+            try:
+                self.steps(node, layer, p, operand, out, loop, state)
+            except _Branching:
+                hoist = True
+            hoist = hoist or state.asked != searched
+        for name in searched if hoist else ():
+            local = self.local_for(name)
+            self.emit(depth, f"{local} = {p[name].code}")
+            p[name] = _Expr(local, name, fixed=False, value=p[name].value)
+        state = _State(self.sources_made, self.constants)
+        for rel, line in self.branches(node, layer, p, operand, out, loop, state):
+            self.emit(depth + rel, line)
 
-    def input_node(self, node: Node, out: str, depth: int) -> None:
-        source_value = node.params.get("source", "numeric")
-        if is_hp(source_value):
-            raise SpecError(f"Input '{node.id}': the data source cannot be a searched value",
-                            node=node.id)
-        source = str(source_value)
-        if source not in self.signature.inputs:
-            raise SpecError(f"Input '{node.id}' reads {source} data, but the dataset has none",
-                            node=node.id)
-        p = self.params(node, False)
-        # The engine resolves every param of the node, used or not: register them alike.
-        encoding, dim = p["encoding"], p["embedding_dim"]
-        for key, local in (("encoding", "encoding"), ("embedding_dim", "embedding_dim")):
-            if p[key].startswith("hp."):
-                self.emit(depth, f"{local} = {p[key]}")
-                if key == "encoding":
-                    encoding = local
-                else:
-                    dim = local
-        shape = tuple(self.signature.inputs[source])
-        src = f"inputs[{_q(source)}]"
-        if source not in self.sources_made:
-            self.sources_made.add(source)
-            dtype = ', dtype="int32"' if source == "categorical" else ""
-            self.emit(depth, f"{src} = keras.Input(shape={_lit(shape)}, name={_q(source)}{dtype})")
-        safe = node.id.replace("#", "_")
-        sig = self.signature
-        if source == "numeric":
-            self.uses_numpy = True
-            self.emit(depth, f"{out} = layers.Normalization(mean=NUMERIC_MEAN, variance=NUMERIC_VARIANCE, "
-                             f"name={_q(safe + '_normalize')})({src})")
-        elif source == "categorical":
-            embed = [f"{out} = layers.Embedding({sig.categorical_tokens}, {dim}, "
-                     f"name={_q(safe + '_embed')})({src})",
-                     f"{out} = layers.Flatten(name={_q(safe + '_flatten')})({out})"]
-            one_hot = [f"{out} = layers.CategoryEncoding({sig.categorical_tokens}, "
-                       f'output_mode="multi_hot", name={_q(safe + "_encode")})({src})']
-            if encoding == "encoding":
-                self.emit(depth, 'if encoding == "embedding":')
-                for line in embed:
-                    self.emit(depth + 1, line)
-                self.emit(depth, "else:")
-                for line in one_hot:
-                    self.emit(depth + 1, line)
+    def branches(self, node: Node, layer: Any, p: dict[str, _Expr], operand: str, out: str,
+                 loop: bool, state: _State) -> list[tuple[int, str]]:
+        """The node's lines; a searched branch param becomes an ``if`` over its values."""
+        for branch in layer.keras.branches:
+            expr = p[branch]
+            if expr.fixed:
+                continue
+            value = expr.value
+            if isinstance(value, Choice):
+                options = list(value.values)
+            elif isinstance(value, Boolean):
+                options = [True, False]
+            elif isinstance(value, IntRange):
+                options = value.values()
             else:
-                for line in (embed if encoding == _q("embedding") else one_hot):
-                    self.emit(depth, line)
-        elif source == "image" and sig.image_scale != 1.0:
-            self.emit(depth, f"{out} = layers.Rescaling({_lit(float(sig.image_scale))}, "
-                             f"name={_q(safe + '_rescale')})({src})")
-        else:
-            self.emit(depth, f"{out} = {src}")
+                raise SpecError(f"{node.type} '{node.id}': its {branch.replace('_', ' ')} cannot be "
+                                "a continuous range", node=node.id)
+            default = layer.param(branch).default
+            options = ([o for o in options if o != default] + [default] if default in options
+                       else options)
+            made: set[str] = set()
+            results = []
+            for option in options:
+                sub = _State(set(state.sources_made), state.constants)
+                fixed = dict(p)
+                fixed[branch] = _Expr(_lit(option), branch, fixed=True, value=option)
+                results.append((option, self.branches(node, layer, fixed, operand, out, loop, sub)))
+                made |= sub.sources_made
+            state.sources_made |= made
+            return _if_chain(expr.code, results)
+        return self.steps(node, layer, p, operand, out, loop, state)
 
-    def head(self, arg: str, out: str, depth: int) -> None:
-        sig = self.signature
-        units = head_units(sig)
-        if sig.task == "regression":
-            self.emit(depth, f'{out} = layers.Dense(1, name="head", dtype="float32")({arg})')
-            self.emit(depth, "# The network learns at unit scale; the model answers in the target's units.")
-            self.emit(depth, f"{out} = layers.Rescaling(scale={_lit(float(sig.target_std))}, "
-                             f"offset={_lit(float(sig.target_mean))}, name=\"to_target_units\", "
-                             f"dtype=\"float32\")({out})")
-            return
-        activation = "sigmoid" if units == 1 else "softmax"
-        self.emit(depth, f'{out} = layers.Dense({units}, activation="{activation}", name="head", '
-                         f'dtype="float32")({arg})')
+    def steps(self, node: Node, layer: Any, p: dict[str, _Expr], operand: str, out: str,
+              loop: bool, state: _State) -> list[tuple[int, str]]:
+        """The lines of the node's registry steps, every branch param fixed."""
+        values: dict[str, Any] = dict(p)
+        for branch in layer.keras.branches:
+            if not p[branch].fixed:
+                raise _Branching(branch)
+            values[branch] = p[branch].value
+        try:
+            steps = layer.keras.plan(values, self.signature)
+        except ShapeError as exc:
+            raise SpecError(f"{node.type} '{node.id}' {exc}", node=node.id) from exc
+        lines: list[tuple[int, str]] = []
+        current = operand
+        for step in steps:
+            if isinstance(step, DataInput):
+                current = f"inputs[{_q(step.name)}]"
+                if step.name not in state.sources_made:
+                    state.sources_made.add(step.name)
+                    dtype = f", dtype={_q(step.dtype)}" if step.dtype != "float32" else ""
+                    lines.append((0, f"{current} = keras.Input(shape={_lit(tuple(step.shape))}, "
+                                     f"name={_q(step.name)}{dtype})"))
+                continue
+            if step.comment:
+                lines.append((0, "# " + step.comment))
+            name = _q(step.name) if step.name else self.layer_name(node.id, loop, step.suffix)
+            lines.append((0, f"{out} = {self.call(step, name, state)}({current})"))
+            current = out
+        if current != out:
+            lines.append((0, f"{out} = {current}"))
+        return lines
+
+    def call(self, call: Call, name: str | None, state: _State) -> str:
+        """``layers.Cls(args..., name=...)`` for one registry step (or a nested layer)."""
+        cls = call.cls
+        if isinstance(cls, _Expr):
+            head = f"layers.{cls.value}" if cls.fixed else f"getattr(layers, {self.code(cls, state)})"
+        else:
+            head = f"layers.{cls}"
+        parts = [self.code(a, state) for a in call.args]
+        for key, value in call.kwargs.items():
+            if key in call.keras_defaults and _fixed_to(value, call.keras_defaults[key]):
+                continue
+            parts.append(f"{key}={self.code(value, state)}")
+        if self.regularizer is not None:
+            parts.extend(f"{key}={self.regularizer}" for key in call.regularized)
+        if name is not None:
+            parts.append(f"name={name}")
+        if call.dtype is not None:
+            parts.append(f"dtype={_q(call.dtype)}")
+        return f"{head}({', '.join(parts)})"
+
+    def code(self, value: Any, state: _State) -> str:
+        """An argument as code."""
+        if isinstance(value, _Expr):
+            if value.registers:
+                state.asked.append(value.param)
+            return value.code
+        if isinstance(value, Call):
+            return self.call(value, None, state)
+        if isinstance(value, AsTuple):
+            inner = value.value
+            if isinstance(inner, _Expr) and inner.fixed:
+                return _lit(tuple(inner.value))
+            text = self.code(inner, state)
+            return text if text.startswith("(") else f"tuple({text})"
+        if isinstance(value, DataArray):
+            state.constants.setdefault(value.name, value)
+            return value.name
+        if isinstance(value, tuple):
+            return "(" + ", ".join(self.code(v, state) for v in value) + ("," if len(value) == 1 else "") + ")"
+        if isinstance(value, list):
+            return "[" + ", ".join(self.code(v, state) for v in value) + "]"
+        return _lit(value)
+
+
+@dataclass(frozen=True)
+class _Expr:
+    """A param as code: a literal (``fixed``), a KerasTuner call (``registers``) or a local."""
+
+    code: str
+    param: str
+    fixed: bool
+    value: Any
+    registers: bool = False
+
+
+@dataclass
+class _State:
+    """What writing a node's steps changes: the model inputs made, the data constants used, and
+    (for the order check) the searched params in the order the code asks for them."""
+
+    sources_made: set[str]
+    constants: dict[str, DataArray]
+    asked: list[str] = field(default_factory=list)
+
+
+class _Branching(Exception):
+    """A plan needs the value of a searched branch param."""
+
+
+def _fixed_to(value: Any, default: Any) -> bool:
+    """Whether an argument is fixed to ``default`` (the code may then leave it out)."""
+    if isinstance(value, _Expr):
+        return value.fixed and _lit(value.value) == _lit(default)
+    return not isinstance(value, (Call, AsTuple, DataArray)) and _lit(value) == _lit(default)
+
+
+def _if_chain(variable: str, results: list[tuple[Any, list[tuple[int, str]]]]) -> list[tuple[int, str]]:
+    """``if variable == a: ... elif ...: ... else: ...`` over the lines each value writes.
+
+    The last value is the ``else``; a value writing what the ``else`` writes joins it, values
+    writing the same lines share a test, and lines every value starts with come first.
+    """
+    fallback = results[-1][1]
+    groups: list[tuple[list[Any], list[tuple[int, str]]]] = []
+    for option, lines in results[:-1]:
+        if lines == fallback:
+            continue
+        for options, seen in groups:
+            if seen == lines:
+                options.append(option)
+                break
+        else:
+            groups.append(([option], lines))
+    if not groups:
+        return list(fallback)
+    everything = [lines for _, lines in groups] + [fallback]
+    common = 0
+    while all(len(lines) > common and lines[common] == everything[0][common] for lines in everything):
+        common += 1
+    out = list(everything[0][:common])
+    for k, (options, lines) in enumerate(groups):
+        test = (f"{variable} == {_lit(options[0])}" if len(options) == 1
+                else f"{variable} in ({', '.join(map(_lit, options))})")
+        out.append((0, f"{'if' if k == 0 else 'elif'} {test}:"))
+        out.extend((rel + 1, line) for rel, line in lines[common:] or [(0, "pass")])
+    out.append((0, "else:"))
+    out.extend((rel + 1, line) for rel, line in fallback[common:] or [(0, "pass")])
+    return out
 
 
 def _top_level_split(text: str) -> list[str]:
@@ -510,17 +594,19 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append("")
     out.append("import keras")
     out.append("import keras_tuner as kt")
-    if writer.uses_numpy:
+    if writer.constants:
         out.append("import numpy as np")
     out.append("from keras import layers")
     out.append("")
-    if writer.uses_numpy:
-        out.append("# Statistics of the training data's numeric columns (the model normalises its inputs).")
-        out.extend(_floats("NUMERIC_MEAN", signature.numeric_mean))
-        out.extend(_floats("NUMERIC_VARIANCE", signature.numeric_variance))
+    noted: set[str] = set()
+    for constant in writer.constants.values():
+        if constant.comment and constant.comment not in noted:
+            noted.add(constant.comment)
+            out.append("# " + constant.comment)
+        out.extend(_floats(constant.name, constant.values))
     if schedule_lines:
         out.append("STEPS_PER_EPOCH = 100  # set to ceil(training rows / batch size)")
-    if writer.uses_numpy or schedule_lines:
+    if writer.constants or schedule_lines:
         out.append("")
     out.append("")
     out.append("def build(hp):")

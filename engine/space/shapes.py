@@ -1,8 +1,9 @@
 """Shape and parameter-count inference for a spec, in plain Python (no Keras).
 
 The visual editor calls :func:`analyse` on every edit, so this must stay fast (a 100-node graph
-well under 50 ms). Tests check every layer type against Keras' own output shapes and
-``count_params()``. Shapes leave out the batch axis; ``None`` is an unknown length.
+well under 50 ms). Each layer type's own rule is declared in
+:mod:`automl_studio.engine.space.registry`; tests check every registered type against Keras' own
+output shapes and ``count_params()``. Shapes leave out the batch axis; ``None`` is an unknown length.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.spec import (
+from automl_studio.engine.space.registry import (  # noqa: F401 - re-exported for the editor
     LAYER_TYPES,
+    Shape,
+    ShapeError,
+    format_shape,
+    head_units,
+)
+from automl_studio.engine.space.spec import (
     Boolean,
     Choice,
     FloatRange,
@@ -24,12 +31,6 @@ from automl_studio.engine.space.spec import (
     count_configurations,
     instantiate,
 )
-
-Shape = tuple[int | None, ...]
-
-
-class ShapeError(Exception):
-    """A layer cannot take the shape it is given; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -69,156 +70,18 @@ class Analysis:
         return [i.message for i in self.issues if i.node == node_id]
 
 
-def head_units(signature: DataSignature) -> int:
-    """Width of the output layer: one for regression and binary, else one per class."""
-    if signature.task == "regression" or signature.n_classes == 2:
-        return 1
-    return signature.n_classes
-
-
-def _conv_length(n: int | None, k: int, s: int, padding: str) -> int | None:
-    if n is None:
-        return None
-    if padding == "same":
-        return math.ceil(n / s)
-    out = (n - k) // s + 1
-    if out < 1:
-        raise ShapeError(f"input length {n} is smaller than the window {k}")
-    return out
-
-
-def _last(shape: Shape) -> int:
-    d = shape[-1] if shape else None
-    if d is None:
-        raise ShapeError("the last axis must have a known size")
-    return d
-
-
-def _rank(shape: Shape, rank: int, what: str) -> None:
-    if len(shape) != rank:
-        raise ShapeError(f"needs {what} (rank {rank}), got shape {_fmt(shape)}")
-
-
-def _fmt(shape: Shape | None) -> str:
-    if shape is None:
-        return "?"
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-format_shape = _fmt
-
-
 def layer_output(kind: str, params: Mapping[str, Any], inputs: list[Shape],
                  signature: DataSignature) -> tuple[Shape, int]:
-    """Output shape and parameter count of one layer for its input shapes."""
-    p = params
-    if kind == "Input":
-        source = p["source"]
-        if source not in signature.inputs:
-            have = ", ".join(signature.inputs) or "none"
-            raise ShapeError(f"reads {source} data, but the dataset has no {source} input (it has {have})")
-        shape = tuple(signature.inputs[source])
-        if source == "categorical":
-            if p["encoding"] == "embedding":
-                return (shape[0] * p["embedding_dim"],), signature.categorical_tokens * p["embedding_dim"]
-            return (signature.categorical_tokens,), 0
-        return shape, 0
-    if kind != "Input" and not inputs:
-        raise ShapeError("has no input; connect one")
-    x = inputs[0]
-    if LAYER_TYPES[kind].inputs == "one" and len(inputs) > 1:
-        raise ShapeError(f"takes one input but {len(inputs)} are connected; merge them first")
-    if kind == "Dense":
-        d = _last(x)
-        return x[:-1] + (p["units"],), d * p["units"] + (p["units"] if p["use_bias"] else 0)
-    if kind in ("Activation", "Dropout"):
-        return x, 0
-    if kind == "BatchNormalization":
-        return x, 4 * _last(x)
-    if kind == "LayerNormalization":
-        return x, 2 * _last(x)
-    if kind in ("RandomFlip", "RandomRotation", "RandomZoom"):
-        _rank(x, 3, "an image (height, width, channels)")
-        return x, 0
-    if kind == "Flatten":
-        if any(d is None for d in x):
-            raise ShapeError(f"cannot flatten a shape with unknown sizes {_fmt(x)}")
-        return (math.prod(x),), 0  # type: ignore[arg-type]
-    if kind == "Reshape":
-        target = tuple(p["target_shape"])
-        size = math.prod(d for d in x if d is not None)
-        known = math.prod(d for d in target if d != -1)
-        if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
-            raise ShapeError(f"target shape {target} may hold at most one -1 and no zeros")
-        if -1 in target:
-            if known == 0 or size % known:
-                raise ShapeError(f"cannot reshape {_fmt(x)} ({size} values) into {target}")
-            target = tuple(size // known if d == -1 else d for d in target)
-        elif known != size:
-            raise ShapeError(f"cannot reshape {_fmt(x)} ({size} values) into {target} ({known})")
-        return target, 0
-    if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
-        spatial = 1 if kind == "Conv1D" else 2
-        _rank(x, spatial + 1, "a sequence (steps, features)" if spatial == 1 else
-              "an image (height, width, channels)")
-        c = _last(x)
-        k, s, f = p["kernel_size"], p["strides"], p["filters"]
-        dims = tuple(_conv_length(n, k, s, p["padding"]) for n in x[:-1])
-        if kind == "SeparableConv2D":
-            params = k * k * c + c * f + f
-        else:
-            params = k ** spatial * c * f + f
-        return dims + (f,), params
-    if kind in ("MaxPooling1D", "AveragePooling1D", "MaxPooling2D", "AveragePooling2D"):
-        spatial = 1 if kind.endswith("1D") else 2
-        _rank(x, spatial + 1, "a sequence (steps, features)" if spatial == 1 else
-              "an image (height, width, channels)")
-        k = p["pool_size"]
-        return tuple(_conv_length(n, k, k, p["padding"]) for n in x[:-1]) + (x[-1],), 0
-    if kind == "GlobalAveragePooling1D":
-        _rank(x, 2, "a sequence (steps, features)")
-        return (x[-1],), 0
-    if kind == "GlobalAveragePooling2D":
-        _rank(x, 3, "an image (height, width, channels)")
-        return (x[-1],), 0
-    if kind in ("LSTM", "GRU", "Bidirectional"):
-        _rank(x, 2, "a sequence (steps, features)")
-        cell = p["layer"] if kind == "Bidirectional" else kind
-        u, d = p["units"], _last(x)
-        params = 4 * (u * (d + u) + u) if cell == "LSTM" else 3 * u * (d + u) + 6 * u
-        width = u
-        if kind == "Bidirectional":
-            params, width = 2 * params, 2 * u
-        return ((x[0], width) if p["return_sequences"] else (width,)), params
-    if kind == "Embedding":
-        _rank(x, 1, "a sequence of token ids (steps,)")
-        return (x[0], p["output_dim"]), p["input_dim"] * p["output_dim"]
-    if kind == "MultiHeadAttention":
-        _rank(x, 2, "a sequence (steps, features)")
-        d, h, k = _last(x), p["num_heads"], p["key_dim"]
-        return x, 3 * (d * h * k + h * k) + h * k * d + d
-    if kind in ("Add", "Multiply"):
-        if len(inputs) < 2:
-            raise ShapeError("needs at least two inputs")
-        for other in inputs[1:]:
-            if other != x:
-                raise ShapeError(f"inputs must have the same shape, got {', '.join(map(_fmt, inputs))}")
-        return x, 0
-    if kind == "Concatenate":
-        if len(inputs) < 2:
-            raise ShapeError("needs at least two inputs")
-        for other in inputs[1:]:
-            if len(other) != len(x) or other[:-1] != x[:-1]:
-                raise ShapeError("inputs must match on every axis but the last, got "
-                                 + ", ".join(map(_fmt, inputs)))
-        return x[:-1] + (sum(_last(s) for s in inputs),), 0
-    if kind == "Output":
-        if len(x) != 1:
-            raise ShapeError(f"the head needs a flat input, got {_fmt(x)}; add Flatten or "
-                             "GlobalAveragePooling before it")
-        units = head_units(signature)
-        return (units,), _last(x) * units + units
-    raise ShapeError(f"unknown layer type {kind}")
+    """Output shape and parameter count of one layer for its input shapes (its registry rule)."""
+    layer = LAYER_TYPES.get(kind)
+    if layer is None or layer.shape is None:
+        raise ShapeError(f"unknown layer type {kind}")
+    if layer.inputs != "none":
+        if not inputs:
+            raise ShapeError("has no input; connect one")
+        if layer.inputs == "one" and len(inputs) > 1:
+            raise ShapeError(f"takes one input but {len(inputs)} are connected; merge them first")
+    return layer.shape(inputs, params, signature)
 
 
 def _chooser(mode: str):
@@ -276,26 +139,27 @@ def evaluate(space: SearchSpace, signature: DataSignature, choose) -> tuple[dict
 
 def _structural_issues(space: SearchSpace, signature: DataSignature) -> list[NodeIssue]:
     issues = []
-    outputs = [n for n in space.nodes if n.type == "Output"]
+    outputs = [n for n in space.nodes if LAYER_TYPES[n.type].role == "output"]
     if len(outputs) != 1:
         issues.append(NodeIssue(outputs[1].id if len(outputs) > 1 else None,
                                 "the graph needs exactly one Output node"
                                 + (f" (it has {len(outputs)})" if outputs else "")))
-    if not any(n.type == "Input" for n in space.nodes):
+    if not any(LAYER_TYPES[n.type].role == "input" for n in space.nodes):
         issues.append(NodeIssue(None, "the graph has no Input node"))
     for node in space.nodes:
-        kind = LAYER_TYPES[node.type].inputs
+        layer = LAYER_TYPES[node.type]
+        kind = layer.inputs
         n_in = len(space.inputs_of(node.id))
         if kind == "none" and n_in:
-            issues.append(NodeIssue(node.id, f"Input '{node.id}' cannot have incoming edges"))
+            issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' cannot have incoming edges"))
         elif kind == "one" and n_in == 0:
             issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' has a dangling input; connect one"))
         elif kind == "many" and n_in < 2:
             issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' needs at least two inputs, has {n_in}"))
-        if node.optional and (kind != "one" or node.type == "Output"):
+        if node.optional and not layer.can_be_optional:
             issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' cannot be optional"))
-        if node.type == "Output" and space.outputs_of(node.id):
-            issues.append(NodeIssue(node.id, "the Output node cannot feed other nodes"))
+        if layer.role == "output" and space.outputs_of(node.id):
+            issues.append(NodeIssue(node.id, f"the {node.type} node cannot feed other nodes"))
     if len(outputs) == 1:
         reaching = _ancestors(space, outputs[0].id)
         for node in space.nodes:

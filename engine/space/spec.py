@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.space.registry import (  # noqa: F401 - the catalogue's names, re-exported
+    ACTIVATIONS,
+    LAYER_TYPES,
+    LayerType,
+    ParamDef,
+)
 
 SPEC_SCHEMA_VERSION = 1
 
@@ -151,106 +157,10 @@ def is_hp(value: Any) -> bool:
     return isinstance(value, (IntRange, FloatRange, Choice, Boolean))
 
 
-# --- layer catalogue ------------------------------------------------------------------------
-
-ACTIVATIONS = ("relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "softplus", "linear")
-
-
-@dataclass(frozen=True)
-class ParamDef:
-    """One param of a layer type: its kind (int, float, choice, bool, ints), default and bounds."""
-
-    name: str
-    kind: str
-    default: Any
-    choices: tuple[Any, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class LayerType:
-    """A node type the spec allows: its palette group, params and how many inputs it takes."""
-
-    name: str
-    category: str
-    params: tuple[ParamDef, ...] = ()
-    inputs: str = "one"  # "none", "one" or "many"
-    doc: str = ""
-
-    def param(self, name: str) -> ParamDef:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-
-def _units(default: int = 64) -> ParamDef:
-    return ParamDef("units", "int", default, min=1, max=65536, doc="output width")
-
-
-def _activation(default: str = "relu") -> ParamDef:
-    return ParamDef("activation", "choice", default, ACTIVATIONS)
-
-
-_CONV = (
-    ParamDef("filters", "int", 32, min=1, max=4096),
-    ParamDef("kernel_size", "int", 3, min=1, max=64),
-    ParamDef("strides", "int", 1, min=1, max=16),
-    ParamDef("padding", "choice", "same", ("same", "valid")),
-    _activation(),
-)
-_POOL = (
-    ParamDef("pool_size", "int", 2, min=1, max=64),
-    ParamDef("padding", "choice", "valid", ("valid", "same")),
-)
-
-LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in (
-    LayerType("Input", "Input", (
-        ParamDef("source", "choice", "numeric", ("numeric", "categorical", "image", "sequence"),
-                 doc="which part of the dataset this input reads"),
-        ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"),
-                 doc="categorical columns: one-hot codes or a learned embedding"),
-        ParamDef("embedding_dim", "int", 8, min=1, max=1024),
-    ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model"),
-    LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True))),
-    LayerType("Activation", "Core", (_activation(),)),
-    LayerType("Dropout", "Core", (ParamDef("rate", "float", 0.2, min=0.0, max=0.95),)),
-    LayerType("Flatten", "Core"),
-    LayerType("Reshape", "Core", (ParamDef("target_shape", "ints", (-1,)),)),
-    LayerType("Conv1D", "Convolution", _CONV),
-    LayerType("Conv2D", "Convolution", _CONV),
-    LayerType("SeparableConv2D", "Convolution", _CONV),
-    LayerType("MaxPooling1D", "Pooling", _POOL),
-    LayerType("MaxPooling2D", "Pooling", _POOL),
-    LayerType("AveragePooling1D", "Pooling", _POOL),
-    LayerType("AveragePooling2D", "Pooling", _POOL),
-    LayerType("GlobalAveragePooling1D", "Pooling"),
-    LayerType("GlobalAveragePooling2D", "Pooling"),
-    LayerType("BatchNormalization", "Normalization"),
-    LayerType("LayerNormalization", "Normalization"),
-    LayerType("LSTM", "Recurrent", (_units(32), ParamDef("return_sequences", "bool", False))),
-    LayerType("GRU", "Recurrent", (_units(32), ParamDef("return_sequences", "bool", False))),
-    LayerType("Bidirectional", "Recurrent", (
-        ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU")), _units(32),
-        ParamDef("return_sequences", "bool", False))),
-    LayerType("Embedding", "Attention & embedding", (
-        ParamDef("input_dim", "int", 1000, min=1, max=10_000_000, doc="vocabulary size"),
-        ParamDef("output_dim", "int", 32, min=1, max=4096))),
-    LayerType("MultiHeadAttention", "Attention & embedding", (
-        ParamDef("num_heads", "int", 4, min=1, max=128), ParamDef("key_dim", "int", 32, min=1, max=4096)),
-        doc="self-attention over a sequence"),
-    LayerType("RandomFlip", "Augmentation", (
-        ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),)),
-    LayerType("RandomRotation", "Augmentation", (ParamDef("factor", "float", 0.1, min=0.0, max=1.0),)),
-    LayerType("RandomZoom", "Augmentation", (ParamDef("height_factor", "float", 0.1, min=0.0, max=0.9),)),
-    LayerType("Add", "Merge", inputs="many"),
-    LayerType("Concatenate", "Merge", inputs="many"),
-    LayerType("Multiply", "Merge", inputs="many"),
-    LayerType("Output", "Output", inputs="one",
-              doc="The head: units, activation and loss follow from the task"),
-)}
+# --- layer catalogue and training settings -------------------------------------------------
+# Every layer type is declared once, in :mod:`automl_studio.engine.space.registry`; this module
+# re-exports its ``LAYER_TYPES`` (the live table: a type registered later is known here too),
+# ``LayerType``, ``ParamDef`` and ``ACTIVATIONS``.
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta")
 LR_SCHEDULES = ("constant", "cosine", "exponential")

@@ -21,6 +21,7 @@ import numpy as np
 from automl_studio.engine.core.events import BatchProgress, EpochEnded, Event
 from automl_studio.engine.core.objectives import Objective, get_objective
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.registry import LAYER_TYPES, AsTuple, Call, DataArray, DataInput
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
     Boolean,
@@ -77,51 +78,62 @@ def _regularizer(training: dict[str, Any]) -> Any:
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 
-def _make_layer(kind: str, p: dict[str, Any], name: str, reg: Any) -> keras.layers.Layer:
-    L = keras.layers
-    safe = name.replace("#", "_")
-    if kind == "Dense":
-        return L.Dense(p["units"], activation=p["activation"], use_bias=p["use_bias"],
-                       kernel_regularizer=reg, name=safe)
-    if kind == "Activation":
-        return L.Activation(p["activation"], name=safe)
-    if kind == "Dropout":
-        return L.Dropout(p["rate"], name=safe)
-    if kind == "Flatten":
-        return L.Flatten(name=safe)
-    if kind == "Reshape":
-        return L.Reshape(tuple(p["target_shape"]), name=safe)
-    if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
-        cls = getattr(L, kind)
-        extra = {"depthwise_regularizer": reg, "pointwise_regularizer": reg} if kind == "SeparableConv2D" \
-            else {"kernel_regularizer": reg}
-        return cls(p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
-                   activation=p["activation"], name=safe, **extra)
-    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
-        return getattr(L, kind)(pool_size=p["pool_size"], padding=p["padding"], name=safe)
-    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
-                "LayerNormalization"):
-        return getattr(L, kind)(name=safe)
-    if kind in ("LSTM", "GRU"):
-        return getattr(L, kind)(p["units"], return_sequences=p["return_sequences"], name=safe)
-    if kind == "Bidirectional":
-        inner = getattr(L, p["layer"])(p["units"], return_sequences=p["return_sequences"])
-        return L.Bidirectional(inner, name=safe)
-    if kind == "Embedding":
-        return L.Embedding(p["input_dim"], p["output_dim"], name=safe)
-    if kind == "RandomFlip":
-        return L.RandomFlip(p["mode"], name=safe)
-    if kind == "RandomRotation":
-        return L.RandomRotation(p["factor"], name=safe)
-    if kind == "RandomZoom":
-        return L.RandomZoom(p["height_factor"], name=safe)
-    if kind == "Add":
-        return L.Add(name=safe)
-    if kind == "Concatenate":
-        return L.Concatenate(name=safe)
-    if kind == "Multiply":
-        return L.Multiply(name=safe)
-    raise ValueError(f"no Keras layer for {kind}")
+def _argument(value: Any) -> Any:
+    """A registry argument as Keras takes it: nested layers built, tuples and arrays made."""
+    if isinstance(value, Call):
+        return _make_layer(value, None, None)
+    if isinstance(value, AsTuple):
+        return tuple(value.value)
+    if isinstance(value, DataArray):
+        return np.asarray(value.values, dtype="float32")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_argument(v) for v in value)
+    return value
+
+
+def _make_layer(call: Call, name: str | None, reg: Any) -> keras.layers.Layer:
+    """``getattr(keras.layers, cls)(*args, **kwargs)`` for one step of a registry declaration."""
+    kwargs = {key: _argument(value) for key, value in call.kwargs.items()}
+    kwargs.update({key: reg for key in call.regularized})
+    if name is not None:
+        kwargs["name"] = name
+    if call.dtype is not None:
+        kwargs["dtype"] = call.dtype
+    return getattr(keras.layers, call.cls)(*(_argument(a) for a in call.args), **kwargs)
+
+
+def keras_layer(kind: str, params: dict[str, Any], *, name: str | None = None,
+                regularizer: Any = None) -> keras.layers.Layer:
+    """The Keras layer of a registered type that is one layer (not an Input or the head)."""
+    steps = LAYER_TYPES[kind].keras.plan(params, DataSignature("regression", 0, {}))
+    if len(steps) != 1 or not isinstance(steps[0], Call):
+        raise ValueError(f"a {kind} node is not one Keras layer")
+    return _make_layer(steps[0], name, regularizer)
+
+
+def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
+               signature: DataSignature, model_inputs: dict[str, Any], reg: Any) -> Any:
+    """One node's output tensor: the steps its registry declaration lists, applied to ``args``.
+
+    ``model_inputs`` collects the ``keras.Input`` s by name (nodes reading the same data share one).
+    """
+    keras_spec = LAYER_TYPES[kind].keras
+    safe = node_id.replace("#", "_")
+    if keras_spec.call == "list":
+        operands: tuple[Any, ...] = (args,)
+    elif keras_spec.call == "self":
+        operands = (args[0], args[0])
+    else:
+        operands = tuple(args[:1])
+    for step in keras_spec.plan(params, signature):
+        if isinstance(step, DataInput):
+            if step.name not in model_inputs:
+                model_inputs[step.name] = keras.Input(shape=step.shape, name=step.name, dtype=step.dtype)
+            operands = (model_inputs[step.name],)
+            continue
+        layer = _make_layer(step, step.name or safe + step.suffix, reg)
+        operands = (layer(*operands),)
+    return operands[0]
 
 
 def build_model(space: SearchSpace, signature: DataSignature,
@@ -137,64 +149,14 @@ def build_model(space: SearchSpace, signature: DataSignature,
     inputs: dict[str, Any] = {}
     tensors: dict[str, Any] = {}
     for node in nodes:
-        p = dict(node.params)
-        if node.type == "Input":
-            tensors[node.id] = _input_tensor(p, signature, inputs, node.id)
-            continue
-        args = [tensors[i] for i in node.inputs]
-        if node.type == "Output":
-            tensors[node.id] = _head(args[0], signature)
-            continue
-        if node.type == "MultiHeadAttention":
-            layer = keras.layers.MultiHeadAttention(p["num_heads"], p["key_dim"],
-                                                    name=node.id.replace("#", "_"))
-            tensors[node.id] = layer(args[0], args[0])
-            continue
-        layer = _make_layer(node.type, p, node.id, reg)
-        tensors[node.id] = layer(args if node.type in ("Add", "Concatenate", "Multiply") else args[0])
-    output = next(tensors[n.id] for n in nodes if n.type == "Output")
+        tensors[node.id] = build_node(node.type, dict(node.params), node.id,
+                                      [tensors[i] for i in node.inputs], signature, inputs, reg)
+    output = next(tensors[n.id] for n in nodes if LAYER_TYPES[n.type].role == "output")
     ordered = {k: inputs[k] for k in sorted(inputs)}
     model = keras.Model(inputs=ordered, outputs=output, name=space.name.replace(" ", "_") or "model")
     model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature),
                   metrics=make_metrics(signature))
     return model
-
-
-def _input_tensor(p: dict[str, Any], signature: DataSignature, inputs: dict[str, Any],
-                  node_id: str) -> Any:
-    L = keras.layers
-    source = p["source"]
-    shape = tuple(signature.inputs[source])
-    if source not in inputs:
-        dtype = "int32" if source == "categorical" else "float32"
-        inputs[source] = keras.Input(shape=shape, name=source, dtype=dtype)
-    x = inputs[source]
-    safe = node_id.replace("#", "_")
-    if source == "numeric":
-        mean = np.asarray(signature.numeric_mean, dtype="float32")
-        var = np.asarray(signature.numeric_variance, dtype="float32")
-        return L.Normalization(mean=mean, variance=var, name=f"{safe}_normalize")(x)
-    if source == "categorical":
-        if p["encoding"] == "embedding":
-            e = L.Embedding(signature.categorical_tokens, p["embedding_dim"], name=f"{safe}_embed")(x)
-            return L.Flatten(name=f"{safe}_flatten")(e)
-        return L.CategoryEncoding(signature.categorical_tokens, output_mode="multi_hot",
-                                  name=f"{safe}_encode")(x)
-    if source == "image" and signature.image_scale != 1.0:
-        return L.Rescaling(signature.image_scale, name=f"{safe}_rescale")(x)
-    return x
-
-
-def _head(x: Any, signature: DataSignature) -> Any:
-    L = keras.layers
-    units = head_units(signature)
-    if signature.task == "regression":
-        y = L.Dense(1, name="head", dtype="float32")(x)
-        # The network learns at unit scale; the model still answers in the target's units.
-        return L.Rescaling(scale=signature.target_std, offset=signature.target_mean,
-                           name="to_target_units", dtype="float32")(y)
-    activation = "sigmoid" if units == 1 else "softmax"
-    return L.Dense(units, activation=activation, name="head", dtype="float32")(x)
 
 
 def average_models(members: list[keras.Model], signature: DataSignature) -> keras.Model:

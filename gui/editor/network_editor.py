@@ -93,12 +93,6 @@ TEMPLATE_TITLES = {
     "residual": "Residual image block",
     "sequence": "Sequence LSTM",
 }
-SHORT_IDS = {
-    "BatchNormalization": "batch_norm", "LayerNormalization": "layer_norm",
-    "GlobalAveragePooling1D": "global_pool", "GlobalAveragePooling2D": "global_pool",
-    "MultiHeadAttention": "attention", "Concatenate": "concat", "Output": "head",
-    "SeparableConv2D": "sep_conv", "Bidirectional": "bidirectional",
-}
 COLUMN_GAP = 72.0
 ROW_GAP = 34.0
 MAX_BANDS = 4
@@ -111,9 +105,7 @@ def empty_spec() -> dict[str, Any]:
 
 
 def _node_base_id(kind: str, params: Mapping[str, Any]) -> str:
-    if kind == "Input":
-        return str(params.get("source", "input"))
-    return SHORT_IDS.get(kind) or re.sub(r"(?<=[a-z])(?=[A-Z])", "_", kind).lower()
+    return LAYER_TYPES[kind].node_id_base(params)  # the registry's id prefix
 
 
 def _unique(base: str, taken: set[str]) -> str:
@@ -628,7 +620,7 @@ class NetworkEditor(QWidget):
             if n in in_repeat:
                 return None, f"'{n}' is already in a repeat block"
             kind = nodes[n]["type"]
-            if LAYER_TYPES[kind].inputs != "one" or kind == "Output":
+            if not LAYER_TYPES[kind].can_be_optional:
                 return None, f"a {kind} layer cannot repeat"
         inputs = {n: [a for a, b in self._spec["edges"] if b == n] for n in ids}
         outputs = {n: [b for a, b in self._spec["edges"] if a == n] for n in ids}
@@ -670,10 +662,10 @@ class NetworkEditor(QWidget):
             return False, "connect two layers"
         if source == dest:
             return False, "a layer cannot feed itself"
-        if nodes[source]["type"] == "Output":
-            return False, "the Output is the end of the network; nothing can follow it"
+        if LAYER_TYPES[nodes[source]["type"]].role == "output":
+            return False, f"the {nodes[source]['type']} is the end of the network; nothing can follow it"
         if LAYER_TYPES[nodes[dest]["type"]].inputs == "none":
-            return False, f"an Input ('{dest}') reads the dataset and takes no input"
+            return False, f"an {nodes[dest]['type']} ('{dest}') reads the dataset and takes no input"
         if [source, dest] in self._spec["edges"]:
             return False, f"{source} → {dest} is already connected"
         # dest must not already reach source, or the edge closes a cycle
@@ -936,7 +928,7 @@ class NetworkEditor(QWidget):
         layer = LAYER_TYPES[node["type"]]
         params = node.get("params", {})
         searched, fixed = [], []
-        if node["type"] == "Output" and self._signature is not None:
+        if layer.role == "output" and self._signature is not None:
             sig = self._signature
             units = head_units(sig)
             if sig.task == "regression":
@@ -948,8 +940,10 @@ class NetworkEditor(QWidget):
             if isinstance(value, Mapping) and "hp" in value:
                 searched.append("⇄ " + text)
             elif pdef.name in params and value != pdef.default or i == 0:
-                if node["type"] == "Input" and pdef.name == "embedding_dim" and params.get("encoding") != "embedding":
-                    continue
+                if pdef.shown_if is not None:  # e.g. an embedding size, shown for the embedding encoding
+                    other, wanted = pdef.shown_if
+                    if params.get(other, layer.param(other).default) != wanted:
+                        continue
                 fixed.append(text)
         lines = searched + fixed
         if len(lines) > MAX_CARD_LINES:
@@ -1021,7 +1015,7 @@ class NetworkEditor(QWidget):
                 kind = self._node(selected[0])["type"]
                 optional = bool(self._node(selected[0]).get("optional"))
                 action = add("menuOptional", "Optional", lambda checked: self.set_optional(selected[0], checked),
-                             LAYER_TYPES[kind].inputs == "one" and kind != "Output")
+                             LAYER_TYPES[kind].can_be_optional)
                 action.setCheckable(True)
                 action.setChecked(optional)
             chain, reason = self.repeatable_chain(selected)
@@ -1050,8 +1044,9 @@ class NetworkEditor(QWidget):
     @Slot(str, dict)
     def _on_layer_activated(self, kind: str, params: dict[str, Any]) -> None:
         selected = self.selected_nodes()
-        after = selected[0] if len(selected) == 1 and self._node(selected[0])["type"] != "Output" else None
-        self.add_node(kind, None, params, connect_from=after if kind != "Input" else None)
+        after = (selected[0] if len(selected) == 1
+                 and LAYER_TYPES[self._node(selected[0])["type"]].role != "output" else None)
+        self.add_node(kind, None, params, connect_from=after if LAYER_TYPES[kind].inputs != "none" else None)
 
     @Slot(str, dict, QPointF)
     def _on_layer_dropped(self, kind: str, params: dict[str, Any], pos: QPointF) -> None:

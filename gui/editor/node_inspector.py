@@ -38,14 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from automl_studio.engine.space.spec import (
-    ACTIVATIONS,
-    LAYER_TYPES,
-    LR_SCHEDULES,
-    OPTIMIZERS,
-    TRAINING_DEFAULTS,
-    ParamDef,
-)
+from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, ParamDef
+from automl_studio.engine.space.spec import LR_SCHEDULES, OPTIMIZERS, TRAINING_DEFAULTS
 
 INT_LIMIT = 10_000_000
 TRAINING_PARAMS = (
@@ -648,8 +642,7 @@ class NodeInspector(QScrollArea):
             blocker = QSignalBlocker(self.optional)
             self.optional.setChecked(bool(node.get("optional")))
             del blocker
-            can_be_optional = layer.inputs == "one" and node["type"] != "Output"
-            self.optional.setVisible(can_be_optional or bool(node.get("optional")))
+            self.optional.setVisible(layer.can_be_optional or bool(node.get("optional")))
             messages = list(node_errors or [])
             self.errors.setText("\n".join(f"⚠ {m}" for m in messages))
             self.errors.setVisible(bool(messages))
@@ -703,8 +696,8 @@ class NodeInspector(QScrollArea):
                                    self.paramChanged.emit(nid, key, value))
             if pdef.doc:
                 editor.setToolTip(pdef.doc)
-            if node_type == "Input" and pdef.name == "source":
-                editor.search.setEnabled(False)  # a model reads each input for every trial
+            if not pdef.searchable:
+                editor.search.setEnabled(False)  # e.g. an Input's source: read in every trial
             self.editors[pdef.name] = editor
             label = QLabel(pdef.name.replace("_", " ").capitalize())
             label.setBuddy(editor.value_box)

@@ -1,4 +1,4 @@
-"""The layer palette: the engine's layer catalogue grouped by category, searchable, draggable.
+"""The layer palette: the engine's layer registry grouped by category, searchable, draggable.
 
 Inputs come from the dataset: with a data signature, the Input group offers one item per input
 the data has (numeric columns, category codes, images of the right shape); without one it offers
@@ -23,13 +23,11 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStan
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.registry import LAYER_TYPES, categories
 from automl_studio.engine.space.shapes import format_shape
-from automl_studio.engine.space.spec import LAYER_TYPES
 from automl_studio.gui.editor.node_canvas import CATEGORY_COLOURS, LAYER_MIME
 
 PAYLOAD_ROLE = Qt.ItemDataRole.UserRole + 1
-CATEGORY_ORDER = ("Input", "Core", "Convolution", "Pooling", "Normalization", "Recurrent",
-                  "Attention & embedding", "Augmentation", "Merge", "Output")
 SOURCE_TEXT = {
     "numeric": "numeric columns",
     "categorical": "categorical columns",
@@ -153,7 +151,7 @@ class NodePalette(QWidget):
         """Rebuilds the list; the Input group follows the data's inputs."""
         self.model.clear()
         groups: dict[str, QStandardItem] = {}
-        for category in CATEGORY_ORDER:
+        for category in categories():
             group = QStandardItem(category)
             group.setIcon(_dot(CATEGORY_COLOURS.get(category, "#7B8794")))
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -162,13 +160,12 @@ class NodePalette(QWidget):
             group.setFont(font)
             groups[category] = group
             self.model.appendRow(group)
-        for label, params, tip in input_items(signature):
-            groups["Input"].appendRow(self._item(label, "Input", params, tip))
         for layer in LAYER_TYPES.values():
-            if layer.name == "Input":
+            if layer.role == "input":  # one item per data source
+                for label, params, tip in input_items(signature):
+                    groups[layer.category].appendRow(self._item(label, layer.name, params, tip))
                 continue
             tip = layer.doc or ", ".join(p.name for p in layer.params) or layer.name
-            groups.setdefault(layer.category, QStandardItem(layer.category))
             groups[layer.category].appendRow(self._item(layer.name, layer.name, {}, tip))
         self.tree.expandAll()
         self._on_search(self.search.text())

@@ -1,4 +1,8 @@
-"""The editor's KerasTuner code builds the same networks as the engine, for the same values."""
+"""The editor's KerasTuner code builds the same networks as the engine, for the same values.
+
+Hand-made spaces (templates, branches, zoos of layer types) and, for every type in the layer
+registry, a small network with its params searched.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import random
 from typing import Any
 
 import pytest
+from layer_examples import example_signature, example_spec, layer_kinds
 
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space.codegen import kerastuner_code
+from automl_studio.engine.space.registry import LAYER_TYPES
 from automl_studio.engine.space.shapes import analyse
 from automl_studio.engine.space.spec import (
     Boolean,
@@ -176,21 +182,21 @@ def _summary(model: Any) -> tuple[list[str], list[str], int]:
             model.count_params())
 
 
-@pytest.mark.parametrize(("name", "spec", "signature"), CASES, ids=[c[0] for c in CASES])
-def test_generated_code_builds_the_engines_network(name: str, spec: dict, signature: DataSignature) -> None:
+def check_code_builds_the_engines_network(name: str, space: SearchSpace, signature: DataSignature,
+                                          count: int = 5) -> str:
+    """Runs the code written for ``space`` and compares its networks with the engine's."""
     import keras
     import keras_tuner as kt
 
     from automl_studio.engine.space.spec import fixed_chooser
     from automl_studio.engine.train.hypermodel import build_model
 
-    space = SearchSpace.from_dict(spec)
     assert analyse(space, signature).valid  # a space the editor would let the user search
     source = kerastuner_code(space, signature)
     compile(source, f"<{name}>", "exec")  # valid Python before anything else
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # noqa: S102 - the code under test
-    for values in _value_sets(space, 5, seed=len(name)):
+    for values in _value_sets(space, count, seed=len(name)):
         keras.backend.clear_session()
         expected = _summary(build_model(space, signature, fixed_chooser(values)))
         hp = kt.HyperParameters()
@@ -200,6 +206,19 @@ def test_generated_code_builds_the_engines_network(name: str, spec: dict, signat
         assert _summary(model) == expected, values
         assert model.loss.__class__.__name__ in ("SparseCategoricalCrossentropy", "BinaryCrossentropy",
                                                  "MeanSquaredError")
+    return source
+
+
+@pytest.mark.parametrize(("name", "spec", "signature"), CASES, ids=[c[0] for c in CASES])
+def test_generated_code_builds_the_engines_network(name: str, spec: dict, signature: DataSignature) -> None:
+    check_code_builds_the_engines_network(name, SearchSpace.from_dict(spec), signature)
+
+
+@pytest.mark.parametrize("kind", layer_kinds())
+def test_code_for_every_registered_type_builds_the_engines_network(kind: str) -> None:
+    space = SearchSpace.from_dict(example_spec(kind, searched=True))
+    source = check_code_builds_the_engines_network(kind, space, example_signature(LAYER_TYPES[kind]), 3)
+    assert f"layers.{LAYER_TYPES[kind].keras.cls}(" in source
 
 
 def test_hyperparameters_are_registered_in_the_search_order() -> None:

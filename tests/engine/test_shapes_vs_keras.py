@@ -1,8 +1,10 @@
 """shapes.layer_output and shapes.analyse agree with what Keras itself builds.
 
 Every layer type is built in Keras with the same params on a suitable input; its output shape
-and ``count_params()`` must equal our plain-Python inference. Then whole template networks are
-built with ``hypermodel.build_model`` and compared node by node.
+and ``count_params()`` must equal our plain-Python inference. That is done twice: with a Keras
+twin written out independently below (cases for every registered type), and for every type in
+the registry with the engine's own construction from its declaration, alone and in a network.
+Then whole template networks are built with ``hypermodel.build_model`` and compared node by node.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import keras
 import pytest
+from layer_examples import example_signature, example_spec, layer_kinds
 
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space import shapes
@@ -26,6 +29,7 @@ from automl_studio.engine.space.spec import (
 )
 from automl_studio.engine.space.templates import TEMPLATES, template_spec
 from automl_studio.engine.train.hypermodel import build_model
+from automl_studio.engine.train.hypermodel import keras_layer as engine_layer
 
 SIG = DataSignature(task="classification", n_classes=3, inputs={"numeric": (4,)})
 
@@ -155,6 +159,27 @@ def _case_id(item: tuple[str, dict[str, Any], list[Any]]) -> str:
 def test_every_layer_type_has_a_case() -> None:
     covered = {kind for kind, _, _ in CASES} | {"Input", "Output"}
     assert covered == set(LAYER_TYPES)
+
+
+@pytest.mark.parametrize("kind", layer_kinds())
+def test_every_registered_type_builds_what_its_shape_rule_says(kind: str) -> None:
+    """The registry's Keras description, built as the engine builds it, on the type's example."""
+    layer = LAYER_TYPES[kind]
+    params = layer.default_params()
+    tensors = [keras.Input(shape=s) for s in layer.example]
+    built = engine_layer(kind, params)
+    if layer.keras.call == "list":
+        out = built(tensors)
+    elif layer.keras.call == "self":
+        out = built(tensors[0], tensors[0])
+    else:
+        out = built(tensors[0])
+
+    shape, count = shapes.layer_output(kind, params, list(layer.example), SIG)
+
+    assert type(built).__name__ == layer.keras.cls
+    assert shape == tuple(out.shape[1:])
+    assert count == built.count_params()
 
 
 @pytest.mark.parametrize("item", CASES, ids=[_case_id(c) for c in CASES])
@@ -319,6 +344,24 @@ def test_template_network_matches_keras(template: str, task: str, n_classes: int
     assert set(results) == set(nodes)
     for node_id, (shape, _) in results.items():
         assert shape == keras_output_shape(model, node_id, nodes[node_id].type, signature), node_id
+
+
+@pytest.mark.parametrize("kind", layer_kinds())
+def test_every_registered_type_in_a_network_matches_keras(kind: str) -> None:
+    """Input → the type (its params searched) → Output: analyse and build_model agree."""
+    space = SearchSpace.from_dict(example_spec(kind, searched=True))
+    signature = example_signature(LAYER_TYPES[kind])
+
+    assert shapes.analyse(space, signature).valid
+    for mode in ("low", "high"):
+        choose = extreme_chooser(mode)
+        results, issues = shapes.evaluate(space, signature, choose)
+        model = build_model(space, signature, choose)
+        assert issues == []
+        assert sum(p for _, p in results.values()) == model.count_params(), mode
+        for node in _concrete(space, choose):
+            expected = keras_output_shape(model, node.id, node.type, signature)
+            assert results[node.id][0] == expected, (mode, node.id)
 
 
 def _concrete(space: SearchSpace, choose: Any) -> list[Any]:

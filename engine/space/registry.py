@@ -1,0 +1,696 @@
+"""The layer registry: one declaration per layer type, read by everything that handles layers.
+
+A :class:`LayerType` says all there is to know about one node type of a spec:
+
+* its params (:class:`ParamDef`: kind, default, allowed range or choices, help), how many inputs
+  it takes, its palette group, its help text and the id the editor gives a new node of it;
+* its shape rule: ``(input shapes, params, signature) -> (output shape, parameter count)``, in
+  plain Python (:mod:`automl_studio.engine.space.shapes` runs it on every edit);
+* how it becomes Keras, as *data* — a :class:`KerasLayer`: the ``keras.layers`` class name, a
+  function from params to positional and keyword arguments, the keyword arguments that receive
+  the L1/L2 regularizer, and how the layer is called on its inputs. The engine builds
+  ``getattr(keras.layers, cls)(*args, **kwargs)`` from it
+  (:mod:`automl_studio.engine.train.hypermodel`) and the code view prints
+  ``layers.Cls(args...)`` from the very same description
+  (:mod:`automl_studio.engine.space.codegen`), so the two cannot drift apart. Layers that are more
+  than one Keras call (the Input's preprocessing, the Output head) give a :class:`KerasPlan`:
+  a function from params and the data signature to a list of :class:`DataInput` and
+  :class:`Call` steps.
+
+Nothing here imports Keras. The argument functions receive the params and must only *place* them
+(in positional or keyword arguments, tuples, lists, :class:`AsTuple` or a nested :class:`Call`),
+never compute with them: when printing code a searched param is an expression, not a value.
+A plan's ``branches`` params are the exception: they arrive as plain values (the code view writes
+an ``if`` over a searched one), so a plan may test them.
+
+Adding a layer type is one :func:`register` call (plus its tests); :data:`LAYER_TYPES` is the
+live table every other module reads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl_studio.engine.data.signature import DataSignature
+
+Shape = tuple[int | None, ...]
+
+ACTIVATIONS = ("relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "softplus", "linear")
+
+# The palette's groups, in the order it lists them (a group a new type names goes at the end).
+CATEGORIES = ("Input", "Core", "Convolution", "Pooling", "Normalization", "Recurrent",
+              "Attention & embedding", "Augmentation", "Merge", "Output")
+
+
+class ShapeError(Exception):
+    """A layer cannot take the shape it is given; the message says why."""
+
+
+# --- params ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One param of a layer type: its kind (int, float, choice, bool, ints), default and bounds.
+
+    ``searchable``: whether the param may be a hyperparameter (an Input's data source may not).
+    ``shown_if``: ``(other param, value)`` when the param only matters for that value of another
+    (an Input's embedding size, for the embedding encoding); the editor's cards hide it otherwise.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    choices: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    doc: str = ""
+    searchable: bool = True
+    shown_if: tuple[str, Any] | None = None
+
+
+# --- Keras, as data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``keras.layers`` call: ``getattr(keras.layers, cls)(*args, **kwargs)``.
+
+    ``cls`` is a class name, or a param placed there (Bidirectional's inner layer).
+    ``keras_defaults``: keyword values Keras assumes anyway; the code view leaves such a keyword
+    out when its value is fixed to that. ``regularized``: keyword arguments that receive the
+    spec's L1/L2 regularizer. A step of a node is named after the node (plus ``suffix``), or
+    ``name`` when that is given; a :class:`Call` nested in another's arguments has no name.
+    ``comment``: a line the code view writes before the step.
+    """
+
+    cls: Any
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    keras_defaults: Mapping[str, Any] = field(default_factory=dict)
+    regularized: tuple[str, ...] = ()
+    name: str | None = None
+    suffix: str = ""
+    dtype: str | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class AsTuple:
+    """A param passed as a tuple (a JSON list arrives as a list or tuple)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class DataArray:
+    """A float32 array from the data (a normalisation's mean); the code names it ``name``."""
+
+    name: str
+    values: tuple[float, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """A model input (``keras.Input``) read from the dataset; several nodes may share it."""
+
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+
+
+Arguments = Callable[[Mapping[str, Any]], tuple[Sequence[Any], Mapping[str, Any]]]
+
+
+def no_arguments(_params: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (), {}
+
+
+CALL_MODES = ("one", "list", "self")
+
+
+@dataclass(frozen=True)
+class KerasLayer:
+    """An ordinary layer type: one ``keras.layers.<cls>`` built from the params.
+
+    ``call``: ``"one"`` (``layer(x)``), ``"list"`` (a merge: ``layer([a, b, ...])``) or
+    ``"self"`` (self-attention: ``layer(x, x)``).
+    """
+
+    cls: str
+    arguments: Arguments = no_arguments
+    regularized: tuple[str, ...] = ()
+    keras_defaults: Mapping[str, Any] = field(default_factory=dict)
+    call: str = "one"
+    branches: tuple[str, ...] = ()
+
+    def plan(self, params: Mapping[str, Any], signature: DataSignature) -> list[Call | DataInput]:
+        args, kwargs = self.arguments(params)
+        return [Call(self.cls, tuple(args), dict(kwargs), self.keras_defaults, self.regularized)]
+
+
+@dataclass(frozen=True)
+class KerasPlan:
+    """A layer type that is several steps: ``steps(params, signature)`` lists them in order.
+
+    The first :class:`Call` takes the node's inputs (as ``call`` says); each further one takes
+    the previous step's output. A :class:`DataInput` step starts from a model input instead.
+    ``branches``: params the steps depend on as values (see the module's note).
+    """
+
+    steps: Callable[[Mapping[str, Any], DataSignature], list[Call | DataInput]]
+    branches: tuple[str, ...] = ()
+    call: str = "one"
+
+    def plan(self, params: Mapping[str, Any], signature: DataSignature) -> list[Call | DataInput]:
+        return list(self.steps(params, signature))
+
+
+ShapeRule = Callable[[list[Shape], Mapping[str, Any], DataSignature], tuple[Shape, int]]
+
+
+# --- layer types ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """Everything about one node type; see the module's documentation.
+
+    ``inputs``: ``"none"`` (reads the data), ``"one"`` or ``"many"`` (a merge). ``role``:
+    ``"input"``, ``"output"`` (the head, exactly one per graph) or ``"layer"``. ``id_prefix``:
+    how the editor names a new node (``id_param``: a param whose value names it instead).
+    ``example``: input shapes the layer accepts with its default params (the tests build every
+    registered type on them).
+    """
+
+    name: str
+    category: str
+    params: tuple[ParamDef, ...] = ()
+    inputs: str = "one"
+    doc: str = ""
+    shape: ShapeRule | None = None
+    keras: KerasLayer | KerasPlan | None = None
+    role: str = "layer"
+    id_prefix: str = ""
+    id_param: str = ""
+    example: tuple[Shape, ...] = ()
+
+    def param(self, name: str) -> ParamDef:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def can_be_optional(self) -> bool:
+        """Whether a node of this type may be skipped (and so repeated): one input, not the head."""
+        return self.inputs == "one" and self.role == "layer"
+
+    def default_params(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def node_id_base(self, params: Mapping[str, Any]) -> str:
+        """The id the editor gives a new node of this type (made unique by the editor)."""
+        if self.id_param:
+            return str(params.get(self.id_param, self.id_prefix or self.name.lower()))
+        return self.id_prefix or re.sub(r"(?<=[a-z])(?=[A-Z])", "_", self.name).lower()
+
+
+LAYER_TYPES: dict[str, LayerType] = {}
+"""Every registered layer type by name, in declaration order (the palette's order)."""
+
+_KINDS = ("int", "float", "choice", "bool", "ints")
+
+
+def register(layer: LayerType, *, replace: bool = False) -> LayerType:
+    """Adds a layer type to :data:`LAYER_TYPES` (checked: a faulty declaration fails here)."""
+    if layer.name in LAYER_TYPES and not replace:
+        raise ValueError(f"layer type {layer.name!r} is already registered")
+    if layer.inputs not in ("none", "one", "many"):
+        raise ValueError(f"{layer.name}: inputs must be 'none', 'one' or 'many', not {layer.inputs!r}")
+    if layer.role not in ("input", "output", "layer"):
+        raise ValueError(f"{layer.name}: role must be 'input', 'output' or 'layer', not {layer.role!r}")
+    if layer.shape is None or layer.keras is None:
+        raise ValueError(f"{layer.name}: a layer type needs a shape rule and a Keras description")
+    if layer.keras.call not in CALL_MODES:
+        raise ValueError(f"{layer.name}: call must be one of {', '.join(CALL_MODES)}")
+    names = [p.name for p in layer.params]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{layer.name}: two params share a name")
+    for p in layer.params:
+        if p.kind not in _KINDS:
+            raise ValueError(f"{layer.name}.{p.name}: unknown param kind {p.kind!r}")
+        if p.kind == "choice" and p.default not in p.choices:
+            raise ValueError(f"{layer.name}.{p.name}: the default is not one of the choices")
+    for name in layer.keras.branches:
+        if name not in names:
+            raise ValueError(f"{layer.name}: branch param {name!r} is not one of its params")
+    LAYER_TYPES[layer.name] = layer
+    return layer
+
+
+def unregister(name: str) -> None:
+    """Removes a layer type (a test's throwaway one)."""
+    LAYER_TYPES.pop(name, None)
+
+
+@contextmanager
+def registered(layer: LayerType) -> Iterator[LayerType]:
+    """Registers ``layer`` for the duration of a ``with`` block."""
+    register(layer)
+    try:
+        yield layer
+    finally:
+        unregister(layer.name)
+
+
+def categories() -> list[str]:
+    """The palette groups: :data:`CATEGORIES`, then any other group a registered type names."""
+    extra = [t.category for t in LAYER_TYPES.values() if t.category not in CATEGORIES]
+    return list(CATEGORIES) + list(dict.fromkeys(extra))
+
+
+# --- shape helpers --------------------------------------------------------------------------
+
+
+def head_units(signature: DataSignature) -> int:
+    """Width of the output layer: one for regression and binary, else one per class."""
+    if signature.task == "regression" or signature.n_classes == 2:
+        return 1
+    return signature.n_classes
+
+
+def conv_length(n: int | None, k: int, s: int, padding: str) -> int | None:
+    """The length of one axis after a window ``k`` with stride ``s``."""
+    if n is None:
+        return None
+    if padding == "same":
+        return math.ceil(n / s)
+    out = (n - k) // s + 1
+    if out < 1:
+        raise ShapeError(f"input length {n} is smaller than the window {k}")
+    return out
+
+
+def last_axis(shape: Shape) -> int:
+    d = shape[-1] if shape else None
+    if d is None:
+        raise ShapeError("the last axis must have a known size")
+    return d
+
+
+def need_rank(shape: Shape, rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise ShapeError(f"needs {what} (rank {rank}), got shape {format_shape(shape)}")
+
+
+def format_shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "?"
+    return ("(" + ", ".join("?" if d is None else str(d) for d in shape)
+            + ("," if len(shape) == 1 else "") + ")")
+
+
+SEQUENCE = "a sequence (steps, features)"
+IMAGE = "an image (height, width, channels)"
+
+
+def need_sequence(shape: Shape) -> None:
+    need_rank(shape, 2, SEQUENCE)
+
+
+def need_image(shape: Shape) -> None:
+    need_rank(shape, 3, IMAGE)
+
+
+def same_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    """Output = the (first) input, no weights."""
+    return inputs[0], 0
+
+
+# --- the built-in types ---------------------------------------------------------------------
+
+
+def _units(default: int = 64) -> ParamDef:
+    return ParamDef("units", "int", default, min=1, max=65536, doc="output width")
+
+
+def _activation(default: str = "relu") -> ParamDef:
+    return ParamDef("activation", "choice", default, ACTIVATIONS)
+
+
+# Input: the data, normalised or encoded inside the model.
+
+SOURCES = ("numeric", "categorical", "image", "sequence")
+
+
+def _input_shape(_inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature) -> tuple[Shape, int]:
+    shape = tuple(_source_shape(p["source"], sig))
+    if p["source"] == "categorical":
+        if p["encoding"] == "embedding":
+            return (shape[0] * p["embedding_dim"],), sig.categorical_tokens * p["embedding_dim"]
+        return (sig.categorical_tokens,), 0
+    return shape, 0
+
+
+def _source_shape(source: str, sig: DataSignature) -> Shape:
+    if source not in sig.inputs:
+        have = ", ".join(sig.inputs) or "none"
+        raise ShapeError(f"reads {source} data, but the dataset has no {source} input (it has {have})")
+    return tuple(sig.inputs[source])
+
+
+def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataInput]:
+    source = p["source"]
+    shape = _source_shape(source, sig)
+    steps: list[Call | DataInput] = [
+        DataInput(source, shape, "int32" if source == "categorical" else "float32")]
+    if source == "numeric":
+        note = "Statistics of the training data's numeric columns (the model normalises its inputs)."
+        steps.append(Call("Normalization", kwargs={
+            "mean": DataArray("NUMERIC_MEAN", tuple(sig.numeric_mean), note),
+            "variance": DataArray("NUMERIC_VARIANCE", tuple(sig.numeric_variance), note)},
+            suffix="_normalize"))
+    elif source == "categorical":
+        if p["encoding"] == "embedding":
+            steps.append(Call("Embedding", (sig.categorical_tokens, p["embedding_dim"]), suffix="_embed"))
+            steps.append(Call("Flatten", suffix="_flatten"))
+        else:
+            steps.append(Call("CategoryEncoding", (sig.categorical_tokens,),
+                              {"output_mode": "multi_hot"}, suffix="_encode"))
+    elif source == "image" and sig.image_scale != 1.0:
+        steps.append(Call("Rescaling", (float(sig.image_scale),), suffix="_rescale"))
+    return steps
+
+
+# Output: the head follows from the task.
+
+
+def _output_shape(inputs: list[Shape], _p: Mapping[str, Any], sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    if len(x) != 1:
+        raise ShapeError(f"the head needs a flat input, got {format_shape(x)}; add Flatten or "
+                         "GlobalAveragePooling before it")
+    units = head_units(sig)
+    return (units,), last_axis(x) * units + units
+
+
+def _output_steps(_p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataInput]:
+    units = head_units(sig)
+    if sig.task == "regression":
+        return [
+            Call("Dense", (1,), name="head", dtype="float32"),
+            Call("Rescaling", kwargs={"scale": float(sig.target_std), "offset": float(sig.target_mean)},
+                 name="to_target_units", dtype="float32",
+                 comment="The network learns at unit scale; the model answers in the target's units."),
+        ]
+    activation = "sigmoid" if units == 1 else "softmax"
+    return [Call("Dense", (units,), {"activation": activation}, name="head", dtype="float32")]
+
+
+# Core
+
+
+def _dense_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    d = last_axis(x)
+    return x[:-1] + (p["units"],), d * p["units"] + (p["units"] if p["use_bias"] else 0)
+
+
+def _flatten_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    if any(d is None for d in x):
+        raise ShapeError(f"cannot flatten a shape with unknown sizes {format_shape(x)}")
+    return (math.prod(x),), 0  # type: ignore[arg-type]
+
+
+def _reshape_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    target = tuple(p["target_shape"])
+    size = math.prod(d for d in x if d is not None)
+    known = math.prod(d for d in target if d != -1)
+    if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        raise ShapeError(f"target shape {target} may hold at most one -1 and no zeros")
+    if -1 in target:
+        if known == 0 or size % known:
+            raise ShapeError(f"cannot reshape {format_shape(x)} ({size} values) into {target}")
+        target = tuple(size // known if d == -1 else d for d in target)
+    elif known != size:
+        raise ShapeError(f"cannot reshape {format_shape(x)} ({size} values) into {target} ({known})")
+    return target, 0
+
+
+def _batch_norm_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    return inputs[0], 4 * last_axis(inputs[0])  # gamma, beta, moving mean and variance
+
+
+def _layer_norm_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    return inputs[0], 2 * last_axis(inputs[0])
+
+
+# Convolution and pooling
+
+
+def _conv_shape(spatial: int, separable: bool = False) -> ShapeRule:
+    def rule(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        x = inputs[0]
+        need_rank(x, spatial + 1, SEQUENCE if spatial == 1 else IMAGE)
+        c = last_axis(x)
+        k, s, f = p["kernel_size"], p["strides"], p["filters"]
+        dims = tuple(conv_length(n, k, s, p["padding"]) for n in x[:-1])
+        params = k * k * c + c * f + f if separable else k ** spatial * c * f + f
+        return dims + (f,), params
+
+    return rule
+
+
+def _pool_shape(spatial: int) -> ShapeRule:
+    def rule(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        x = inputs[0]
+        need_rank(x, spatial + 1, SEQUENCE if spatial == 1 else IMAGE)
+        k = p["pool_size"]
+        return tuple(conv_length(n, k, k, p["padding"]) for n in x[:-1]) + (x[-1],), 0
+
+    return rule
+
+
+def _global_pool_shape(spatial: int) -> ShapeRule:
+    def rule(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        x = inputs[0]
+        need_rank(x, spatial + 1, SEQUENCE if spatial == 1 else IMAGE)
+        return (x[-1],), 0
+
+    return rule
+
+
+def _conv_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (p["filters"], p["kernel_size"]), {"strides": p["strides"], "padding": p["padding"],
+                                              "activation": p["activation"]}
+
+
+def _pool_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (), {"pool_size": p["pool_size"], "padding": p["padding"]}
+
+
+# Recurrent
+
+
+def _rnn_params(cell: str, units: int, d: int) -> int:
+    return 4 * (units * (d + units) + units) if cell == "LSTM" else 3 * units * (d + units) + 6 * units
+
+
+def _rnn_shape(inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature, cell: str,
+               directions: int) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_sequence(x)
+    u = p["units"]
+    params = directions * _rnn_params(cell, u, last_axis(x))
+    width = directions * u
+    return ((x[0], width) if p["return_sequences"] else (width,)), params
+
+
+def _recurrent_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (p["units"],), {"return_sequences": p["return_sequences"]}
+
+
+def _bidirectional_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    inner = Call(p["layer"], (p["units"],), {"return_sequences": p["return_sequences"]},
+                 keras_defaults={"return_sequences": False})
+    return (inner,), {}
+
+
+# Attention and embedding
+
+
+def _embedding_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_rank(x, 1, "a sequence of token ids (steps,)")
+    return (x[0], p["output_dim"]), p["input_dim"] * p["output_dim"]
+
+
+def _attention_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_sequence(x)
+    d, h, k = last_axis(x), p["num_heads"], p["key_dim"]
+    return x, 3 * (d * h * k + h * k) + h * k * d + d  # query, key, value and output projections
+
+
+def _augmentation_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    need_image(inputs[0])
+    return inputs[0], 0
+
+
+# Merges
+
+
+def _elementwise_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    if len(inputs) < 2:
+        raise ShapeError("needs at least two inputs")
+    for other in inputs[1:]:
+        if other != x:
+            raise ShapeError(f"inputs must have the same shape, got {', '.join(map(format_shape, inputs))}")
+    return x, 0
+
+
+def _concatenate_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    if len(inputs) < 2:
+        raise ShapeError("needs at least two inputs")
+    for other in inputs[1:]:
+        if len(other) != len(x) or other[:-1] != x[:-1]:
+            raise ShapeError("inputs must match on every axis but the last, got "
+                             + ", ".join(map(format_shape, inputs)))
+    return x[:-1] + (sum(last_axis(s) for s in inputs),), 0
+
+
+def _one(*names: str) -> Arguments:
+    """Arguments that pass the named params positionally, in order."""
+
+    def arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+        return tuple(p[n] for n in names), {}
+
+    return arguments
+
+
+_CONV_PARAMS = (
+    ParamDef("filters", "int", 32, min=1, max=4096),
+    ParamDef("kernel_size", "int", 3, min=1, max=64),
+    ParamDef("strides", "int", 1, min=1, max=16),
+    ParamDef("padding", "choice", "same", ("same", "valid")),
+    _activation(),
+)
+_POOL_PARAMS = (
+    ParamDef("pool_size", "int", 2, min=1, max=64),
+    ParamDef("padding", "choice", "valid", ("valid", "same")),
+)
+_RNN_PARAMS = (_units(32), ParamDef("return_sequences", "bool", False))
+_FLAT, _SEQ, _IMG = ((12,),), ((10, 6),), ((16, 16, 3),)
+
+for _layer in (
+    LayerType("Input", "Input", (
+        ParamDef("source", "choice", "numeric", SOURCES, searchable=False,
+                 doc="which part of the dataset this input reads"),
+        ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"),
+                 doc="categorical columns: one-hot codes or a learned embedding"),
+        ParamDef("embedding_dim", "int", 8, min=1, max=1024, shown_if=("encoding", "embedding")),
+    ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model",
+        shape=_input_shape, keras=KerasPlan(_input_steps, branches=("source", "encoding")),
+        role="input", id_prefix="input", id_param="source"),
+    LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True)),
+              shape=_dense_shape, example=_FLAT,
+              keras=KerasLayer("Dense", lambda p: ((p["units"],), {
+                  "activation": p["activation"], "use_bias": p["use_bias"]}),
+                  regularized=("kernel_regularizer",), keras_defaults={"use_bias": True})),
+    LayerType("Activation", "Core", (_activation(),), shape=same_shape, example=_FLAT,
+              keras=KerasLayer("Activation", _one("activation"))),
+    LayerType("Dropout", "Core", (ParamDef("rate", "float", 0.2, min=0.0, max=0.95),),
+              shape=same_shape, example=_FLAT, keras=KerasLayer("Dropout", _one("rate"))),
+    LayerType("Flatten", "Core", shape=_flatten_shape, example=_SEQ, keras=KerasLayer("Flatten")),
+    LayerType("Reshape", "Core", (ParamDef("target_shape", "ints", (-1,)),),
+              shape=_reshape_shape, example=_FLAT,
+              keras=KerasLayer("Reshape", lambda p: ((AsTuple(p["target_shape"]),), {}))),
+    LayerType("Conv1D", "Convolution", _CONV_PARAMS, shape=_conv_shape(1), example=_SEQ,
+              keras=KerasLayer("Conv1D", _conv_arguments, regularized=("kernel_regularizer",),
+                               keras_defaults={"strides": 1})),
+    LayerType("Conv2D", "Convolution", _CONV_PARAMS, shape=_conv_shape(2), example=_IMG,
+              keras=KerasLayer("Conv2D", _conv_arguments, regularized=("kernel_regularizer",),
+                               keras_defaults={"strides": 1})),
+    LayerType("SeparableConv2D", "Convolution", _CONV_PARAMS, shape=_conv_shape(2, separable=True),
+              example=_IMG, id_prefix="sep_conv",
+              keras=KerasLayer("SeparableConv2D", _conv_arguments,
+                               regularized=("depthwise_regularizer", "pointwise_regularizer"),
+                               keras_defaults={"strides": 1})),
+    LayerType("MaxPooling1D", "Pooling", _POOL_PARAMS, shape=_pool_shape(1), example=_SEQ,
+              keras=KerasLayer("MaxPooling1D", _pool_arguments)),
+    LayerType("MaxPooling2D", "Pooling", _POOL_PARAMS, shape=_pool_shape(2), example=_IMG,
+              keras=KerasLayer("MaxPooling2D", _pool_arguments)),
+    LayerType("AveragePooling1D", "Pooling", _POOL_PARAMS, shape=_pool_shape(1), example=_SEQ,
+              keras=KerasLayer("AveragePooling1D", _pool_arguments)),
+    LayerType("AveragePooling2D", "Pooling", _POOL_PARAMS, shape=_pool_shape(2), example=_IMG,
+              keras=KerasLayer("AveragePooling2D", _pool_arguments)),
+    LayerType("GlobalAveragePooling1D", "Pooling", shape=_global_pool_shape(1), example=_SEQ,
+              id_prefix="global_pool", keras=KerasLayer("GlobalAveragePooling1D")),
+    LayerType("GlobalAveragePooling2D", "Pooling", shape=_global_pool_shape(2), example=_IMG,
+              id_prefix="global_pool", keras=KerasLayer("GlobalAveragePooling2D")),
+    LayerType("BatchNormalization", "Normalization", shape=_batch_norm_shape, example=_FLAT,
+              id_prefix="batch_norm", keras=KerasLayer("BatchNormalization")),
+    LayerType("LayerNormalization", "Normalization", shape=_layer_norm_shape, example=_SEQ,
+              id_prefix="layer_norm", keras=KerasLayer("LayerNormalization")),
+    LayerType("LSTM", "Recurrent", _RNN_PARAMS, example=_SEQ,
+              shape=lambda i, p, s: _rnn_shape(i, p, s, "LSTM", 1),
+              keras=KerasLayer("LSTM", _recurrent_arguments,
+                               keras_defaults={"return_sequences": False})),
+    LayerType("GRU", "Recurrent", _RNN_PARAMS, example=_SEQ,
+              shape=lambda i, p, s: _rnn_shape(i, p, s, "GRU", 1),
+              keras=KerasLayer("GRU", _recurrent_arguments,
+                               keras_defaults={"return_sequences": False})),
+    LayerType("Bidirectional", "Recurrent", (
+        ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU")), *_RNN_PARAMS),
+        shape=lambda i, p, s: _rnn_shape(i, p, s, p["layer"], 2), example=_SEQ,
+        id_prefix="bidirectional", keras=KerasLayer("Bidirectional", _bidirectional_arguments)),
+    LayerType("Embedding", "Attention & embedding", (
+        ParamDef("input_dim", "int", 1000, min=1, max=10_000_000, doc="vocabulary size"),
+        ParamDef("output_dim", "int", 32, min=1, max=4096)),
+        shape=_embedding_shape, example=_FLAT,
+        keras=KerasLayer("Embedding", _one("input_dim", "output_dim"))),
+    LayerType("MultiHeadAttention", "Attention & embedding", (
+        ParamDef("num_heads", "int", 4, min=1, max=128), ParamDef("key_dim", "int", 32, min=1, max=4096)),
+        doc="self-attention over a sequence", shape=_attention_shape, example=_SEQ,
+        id_prefix="attention",
+        keras=KerasLayer("MultiHeadAttention", _one("num_heads", "key_dim"), call="self")),
+    LayerType("RandomFlip", "Augmentation", (
+        ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),),
+        shape=_augmentation_shape, example=_IMG, keras=KerasLayer("RandomFlip", _one("mode"))),
+    LayerType("RandomRotation", "Augmentation", (ParamDef("factor", "float", 0.1, min=0.0, max=1.0),),
+              shape=_augmentation_shape, example=_IMG,
+              keras=KerasLayer("RandomRotation", _one("factor"))),
+    LayerType("RandomZoom", "Augmentation", (ParamDef("height_factor", "float", 0.1, min=0.0, max=0.9),),
+              shape=_augmentation_shape, example=_IMG,
+              keras=KerasLayer("RandomZoom", _one("height_factor"))),
+    LayerType("Add", "Merge", inputs="many", shape=_elementwise_shape, example=_FLAT * 2,
+              keras=KerasLayer("Add", call="list")),
+    LayerType("Concatenate", "Merge", inputs="many", shape=_concatenate_shape, example=_FLAT * 2,
+              id_prefix="concat", keras=KerasLayer("Concatenate", call="list")),
+    LayerType("Multiply", "Merge", inputs="many", shape=_elementwise_shape, example=_FLAT * 2,
+              keras=KerasLayer("Multiply", call="list")),
+    LayerType("Output", "Output", inputs="one",
+              doc="The head: units, activation and loss follow from the task",
+              shape=_output_shape, keras=KerasPlan(_output_steps), role="output", id_prefix="head",
+              example=((8,),)),
+):
+    register(_layer)
+del _layer
+
+
+__all__ = [
+    "ACTIVATIONS", "CATEGORIES", "LAYER_TYPES", "AsTuple", "Call", "DataArray", "DataInput",
+    "KerasLayer", "KerasPlan", "LayerType", "ParamDef", "ShapeError", "categories", "format_shape",
+    "head_units", "register", "registered", "unregister",
+]
