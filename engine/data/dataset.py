@@ -1,7 +1,9 @@
 """The :class:`Dataset` every reader returns; readers of CSV, Parquet, NumPy ``.npz``/``.npy``.
 
 Image folders are read by :mod:`~automl_studio.engine.data.images`; ``load_dataset`` (in
-:mod:`~automl_studio.engine.data.loading`) picks the reader for a path.
+:mod:`~automl_studio.engine.data.loading`) picks the reader for a path. How a CSV is written
+(encoding, delimiter, decimal mark, header row, formatted numbers) is worked out in
+:mod:`~automl_studio.engine.data.csv_format`; :func:`load_csv` reads it with pandas in chunks.
 
 Nothing here trains or imports Keras, so the window can load and show a file in its own
 process. Every problem becomes a :class:`~automl_studio.engine.core.errors.DataError` whose message
@@ -61,7 +63,8 @@ class Dataset:
 
     ``kind`` is ``table`` (``frame`` holds a pandas DataFrame), ``arrays`` (``x``/``y`` NumPy arrays
     from ``.npz``/``.npy``) or ``images`` (``x`` is uint8 N×H×W×3, ``y`` class indices into
-    ``class_names``; ``files`` lists each image's path).
+    ``class_names``; ``files`` lists each image's path). ``csv_format`` says how a CSV was read
+    (delimiter, decimal mark, encoding, header row); ``None`` for other files.
     """
 
     path: str
