@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the desktop app")
     g.add_argument("path", nargs="?", help="a data file or project to open")
     g.add_argument("--version", action="version", version=f"automl-studio {_version()}")
+
+    d = sub.add_parser("install-desktop-entry",
+                       help="add the app to this user's desktop menu (Linux: $XDG_DATA_HOME)")
+    d.add_argument("--uninstall", action="store_true", help="remove what an install wrote")
     return parser
 
 
@@ -355,6 +359,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _main(args)
 
 
+def _desktop_entry(*, uninstall: bool) -> int:
+    from automl_studio.engine import desktop_entry
+
+    if not sys.platform.startswith("linux") and "bsd" not in sys.platform:
+        print("automl-studio: desktop entries are for Linux; on macOS and Windows see "
+              "packaging/README.md (app bundle, Start-menu shortcut)", file=sys.stderr)
+        return 2
+    done = desktop_entry.uninstall() if uninstall else desktop_entry.install()
+    for path in done.files:
+        print(f"{'removed' if uninstall else 'wrote'} {path}")
+    if done.refreshed:
+        print(f"refreshed: {', '.join(done.refreshed)}")
+    return 0
+
+
 def _main(args: argparse.Namespace) -> int:
     if args.command is None or args.command == "gui":
         # The GUI is an optional layer on top; looked up by name so the engine never imports it.
@@ -364,6 +383,8 @@ def _main(args: argparse.Namespace) -> int:
             print(f"automl-studio: the desktop app is not available ({exc})", file=sys.stderr)
             return 2
         return int(app.main([args.path] if getattr(args, "path", None) else []))
+    if args.command == "install-desktop-entry":
+        return _desktop_entry(uninstall=args.uninstall)
     try:
         if args.command in ("search", "chief", "worker"):
             return _search(args)
