@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from automl_studio.engine.core.errors import DataError
 
 # Only markers nobody uses as a real value. "none", "None", "-" and "n/a"-like words are values
@@ -600,8 +602,7 @@ def parse_number_column(series: Any, decimal: str = ".") -> ParsedColumn | None:
     missing = int(text.isin(soft).sum()) if soft else 0
     if missing * 3 > len(present):
         return None
-    values = series.astype(object).map(lambda v: lookup.get(str(v), float("nan")) if v == v and v is not None
-                                       else float("nan"))
+    values = series.astype(object).map(lambda v: float("nan") if pd.isna(v) else lookup.get(str(v), float("nan")))
     return ParsedColumn(values.astype("float64"), missing, tuple(sorted(soft)))
 
 
@@ -620,9 +621,22 @@ def to_numbers(series: Any, decimal: str | None = None) -> Any:
         decimal = _detect_decimal([list(present.iloc[:200])], "")
     uniques = pd.unique(present)
     lookup = {v: parse_number(v, decimal) for v in uniques}
-    return series.astype(object).map(
-        lambda v: (lookup.get(v) if isinstance(v, str) else None) if v == v and v is not None else None
-    ).astype("float64")
+    return series.astype(object).map(lambda v: _one_number(v, lookup)).astype("float64")
+
+
+def _one_number(value: Any, lookup: dict[str, float | None]) -> float | None:
+    import pandas as pd
+
+    if pd.isna(value):
+        return None
+    if isinstance(value, str):
+        return lookup.get(value)
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def clean_name(name: str) -> str:

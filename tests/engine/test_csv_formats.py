@@ -348,3 +348,13 @@ def test_chunked_reading_of_a_large_file_keeps_the_format(tmp_path: Path, monkey
     assert values(dataset.frame, "a")[:3] == [0.5, 1.5, 2.5]
     assert values(dataset.frame, "b")[:3] == [0, 1000, 2000]
     assert seen[-1] == 1.0
+
+
+def test_to_numbers_on_mixed_and_nullable_columns() -> None:
+    import pandas as pd
+
+    from automl_studio.engine.data.csv_format import to_numbers
+
+    assert to_numbers(pd.Series(["$1,200", "3%", pd.NA], dtype="string")).tolist()[:2] == [1200.0, 0.03]
+    assert to_numbers(pd.Series([None, "x", 2.5, True], dtype=object)).tolist()[1:] == [pytest.approx(float("nan"),
+                                                                                                    nan_ok=True), 2.5, 1.0]
