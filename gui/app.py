@@ -8,16 +8,25 @@ in this process: training and exporting run in child processes.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from automl_studio.gui.paths import demo_dataset, resource_path
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-__all__ = ["create_application", "demo_dataset", "has_display", "main"]
+    from automl_studio.gui.main_window import MainWindow
+    from automl_studio.gui.settings_store import SettingsStore
+
+__all__ = ["create_application", "demo_dataset", "has_display", "launch", "main"]
+
+log = logging.getLogger(__name__)
+
+FIRST_RUN_HINT = ("This is the demo data (iris flowers, target: species). Next: press Start search "
+                  "(Ctrl+R) to find a network for it, or open your own data with File ▸ Open dataset…")
 
 NO_DISPLAY_MESSAGE = """\
 automl-studio: no display found (DISPLAY and WAYLAND_DISPLAY are not set).
@@ -73,22 +82,52 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def launch(argv: list[str], settings: SettingsStore | None = None) -> MainWindow:
+    """Starts the app log, shows the window and opens ``PATH`` (default: the demo data).
+
+    What ``main`` does before the event loop runs; the window is returned for the caller to keep.
+    Opened on the demo data, the Data page says in one line what to do next.
+    """
+    args = parse_args(argv)
+    create_application()
+    from PySide6.QtCore import QTimer
+
+    from automl_studio.engine.core.app_log import start_app_log, startup_line
+    from automl_studio.gui.main_window import MainWindow
+
+    start_app_log("gui")
+    log.info(startup_line())
+    window = MainWindow(settings)
+    window.firstFramePainted.connect(lambda: log.info("window shown"))
+    window.show()
+    path = os.path.abspath(args.path or demo_dataset())
+    if args.path is None:
+        page = window.data_page
+
+        def hint(summary: dict[str, Any]) -> None:
+            page.datasetLoaded.disconnect(hint)
+            if os.path.abspath(summary["path"]) == path and not page.banner.text():
+                page.banner.show_message(FIRST_RUN_HINT, "info")
+
+        page.datasetLoaded.connect(hint)
+    QTimer.singleShot(0, lambda: window.open_path(path))
+    return window
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the app until its window closes; returns the exit status (2: no display)."""
-    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    parse_args(args)  # --help and bad arguments answer before any window
     if not has_display():
         sys.stderr.write(NO_DISPLAY_MESSAGE)
         return 2
-    app = create_application()
-    from PySide6.QtCore import QTimer
+    window = launch(args)
+    from PySide6.QtWidgets import QApplication
 
-    from automl_studio.gui.main_window import MainWindow
-
-    window = MainWindow()
-    window.show()
-    path = args.path or demo_dataset()
-    QTimer.singleShot(0, lambda: window.open_path(os.path.abspath(path)))
-    return int(app.exec())
+    code = int(QApplication.exec())
+    log.info("window closed (exit status %d)", code)
+    del window
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

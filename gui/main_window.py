@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QSize, QStandardPaths, Qt, QTimer, QUrl, Sign
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.app_log import log_path
 from automl_studio.engine.core.events import SearchFinished, event_from_dict
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.gui.editor.network_editor import data_signature
@@ -249,6 +251,8 @@ class MainWindow(QMainWindow):
         self.act_about = self._action("&About AutoML Studio", "actionAbout", self.show_about)
         self.act_readme = self._action("Read the &README", "actionReadme", self.open_readme,
                                        K.HelpContents)
+        self.act_show_log = self._action("Show &log", "actionShowLog", self.show_log,
+                                         tip="Open the app's log file (window and engine)")
         self.page_actions = []
         for i, title in enumerate(PAGES):
             act = self._action(f"&{i + 1} {title}", f"actionPage{title}",
@@ -283,7 +287,10 @@ class MainWindow(QMainWindow):
         search_menu.addAction(self.act_resume)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_readme)
+        help_menu.addAction(self.act_show_log)
         help_menu.addAction(self.act_about)
+        help_menu.aboutToShow.connect(self._update_log_action)
+        self._update_log_action()
         self._fill_recent_menu()
 
     def _build_toolbar(self) -> None:
@@ -702,6 +709,17 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_TITLE}", self.about_text())
+
+    @Slot()
+    def _update_log_action(self) -> None:
+        path = log_path()
+        self.act_show_log.setEnabled(path.is_file())
+        self.act_show_log.setStatusTip(str(path))
+
+    @Slot()
+    def show_log(self) -> None:
+        """Opens the app log (engine/core/app_log.py) in the desktop's viewer for text files."""
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path())))
 
     @Slot()
     def open_readme(self) -> QDialog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app log (engine/core/app_log.py) of the tests' windows and engine children: not the user's.
+os.environ.setdefault("AUTOML_STUDIO_LOG_DIR", tempfile.mkdtemp(prefix="automl-studio-test-log-"))
 
 REPO = Path(__file__).resolve().parent.parent
 IRIS = REPO / "resources" / "iris.csv"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -22,9 +23,12 @@ import threading
 import traceback
 from typing import IO, Any
 
+from automl_studio.engine.core.app_log import start_app_log, startup_line
 from automl_studio.engine.core.clock import process_started_at
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.process.runner import CPUS_ENV, RECYCLE_EXIT
+
+log = logging.getLogger(__name__)
 
 
 def _claim_stdout() -> IO[str]:
@@ -59,6 +63,7 @@ def _search(out: IO[str]) -> int:
 
     threading.Thread(target=watch_stdin, name="stdin-commands", daemon=True).start()
     search = importlib.import_module("automl_studio.engine.search.session")
+    log.info("search started: project %s, data %s", config.project_dir, config.data_path)
     try:
         # The budget counts from this process's start: TensorFlow's import is part of the search.
         result = search.run_search(config, listener=lambda event: _write(out, lock, event.to_dict()), stop=stop,
@@ -68,7 +73,9 @@ def _search(out: IO[str]) -> int:
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then a non-zero exit
         finished = SearchFinished.build("failed", f"internal error: {exc.__class__.__name__}: {exc}")
         _write(out, lock, {**finished.to_dict(), "traceback": traceback.format_exc()})
+        log.error("search failed: %s", traceback.format_exc())
         return 1
+    log.info("search ended: %s", result.status)
     return RECYCLE_EXIT if result.status == search.RECYCLE else 0
 
 
@@ -109,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     _pin_to_cpus(os.environ.get(CPUS_ENV, ""))
     out = _claim_stdout()
     if args[:1] == ["search"]:
+        start_app_log("engine")
+        log.info(startup_line())
         return _search(out)
     if args[:1] == ["call"] and len(args) == 2:
         return _call(args[1], out)

@@ -1,0 +1,105 @@
+"""What a new user meets: the demo data with a hint, the same version everywhere, recent files
+that survive a restart, and a log file that Help ▸ Show log opens."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QSettings, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
+from automl_studio.gui.app import FIRST_RUN_HINT, launch
+from automl_studio.gui.settings_store import SettingsStore
+
+REPO = Path(__file__).resolve().parents[2]
+IRIS = REPO / "resources" / "iris.csv"
+
+
+class UrlCatcher(QObject):
+    """Where QDesktopServices.openUrl sends file URLs while registered (Qt's own URL-handler hook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+@pytest.fixture
+def log_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "logs"
+    monkeypatch.setenv("AUTOML_STUDIO_LOG_DIR", str(folder))
+    return folder
+
+
+def _launched(qtbot, argv: list[str], store: SettingsStore):
+    window = launch(argv, store)
+    window.confirm_close = lambda _parent: True
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=30_000):
+        pass
+    return window
+
+
+def test_the_window_opens_on_the_demo_data_with_a_hint_of_what_to_do_next(qtbot, tmp_path, log_dir):
+    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = _launched(qtbot, [], store)
+    assert Path(window.data_page.dataset.path).resolve() == IRIS.resolve()
+    banner = window.data_page.banner
+    qtbot.waitUntil(lambda: banner.text() == FIRST_RUN_HINT, timeout=5_000)
+    assert "\n" not in FIRST_RUN_HINT and "Start search" in FIRST_RUN_HINT
+    assert window.data_page.target() == "species"  # what the hint says the target is
+    window.close()
+
+
+def test_an_opened_file_gets_no_demo_hint_and_is_in_open_recent_after_a_restart(qtbot, tmp_path, log_dir):
+    data = tmp_path / "flowers.csv"
+    shutil.copyfile(IRIS, data)
+    ini = tmp_path / "settings.ini"
+    first = _launched(qtbot, [str(data)], SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat)))
+    assert first.data_page.banner.text() == ""
+    first.close()
+    # A second start reads the settings file afresh, as a new process does.
+    second = _launched(qtbot, [], SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat)))
+    recent = {a.text(): a for a in second.recent_menu.actions()}
+    assert "flowers.csv" in recent, list(recent)
+    assert recent["flowers.csv"].toolTip() == str(data)
+    with qtbot.waitSignal(second.data_page.datasetLoaded, timeout=30_000):
+        recent["flowers.csv"].trigger()
+    assert second.data_page.dataset.path == str(data)
+    second.close()
+
+
+def test_help_show_log_opens_the_app_log_with_the_startup_line(qtbot, tmp_path, log_dir):
+    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = _launched(qtbot, [str(IRIS)], store)
+    log_file = log_dir / "automl-studio.log"
+    assert log_file.is_file()
+    text = log_file.read_text(encoding="utf-8")
+    assert " gui[" in text and "automl-studio " in text and " started: " in text, text
+    qtbot.waitUntil(lambda: "window shown" in log_file.read_text(encoding="utf-8"), timeout=10_000)
+    assert window.act_show_log.isEnabled()
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help")
+    assert window.act_show_log in help_menu.actions()
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        window.act_show_log.trigger()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [Path(u.toLocalFile()) for u in catcher.urls] == [log_file]
+    window.close()
+
+
+def test_about_shows_the_version_that_the_command_line_prints(window):
+    cli = Path(sys.executable).with_name("automl-studio")
+    out = subprocess.run([str(cli), "--version"], capture_output=True, text=True, timeout=120, check=True)
+    name, version = out.stdout.split()
+    assert name == "automl-studio" and version[0].isdigit()
+    assert f"<h3>AutoML Studio {version}</h3>" in window.about_text()
