@@ -28,7 +28,7 @@ from automl_studio.engine.core.clock import process_started_at
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.process.runner import CPUS_ENV, RECYCLE_EXIT
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("automl_studio.engine.process.child")  # not __name__: "__main__" under -m
 
 
 def _claim_stdout() -> IO[str]:

@@ -103,3 +103,16 @@ def test_about_shows_the_version_that_the_command_line_prints(window):
     name, version = out.stdout.split()
     assert name == "automl-studio" and version[0].isdigit()
     assert f"<h3>AutoML Studio {version}</h3>" in window.about_text()
+
+
+def test_the_engine_child_writes_to_the_same_log(tmp_path, log_dir):
+    import os
+
+    from automl_studio.engine.process.runner import _child_command
+
+    # A config that cannot be read: the child logs its start, then fails before any TensorFlow.
+    proc = subprocess.run(_child_command("search"), input="{}\n", capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "AUTOML_STUDIO_LOG_DIR": str(log_dir)})
+    assert proc.returncode != 0
+    text = (log_dir / "automl-studio.log").read_text(encoding="utf-8")
+    assert " engine[" in text and " started: " in text, text
