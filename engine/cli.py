@@ -345,6 +345,11 @@ def _print_note(note: str) -> None:
     print(f"automl-studio: note: {note}", file=sys.stderr)
 
 
+def _print_warning(warning: str) -> None:
+    """One line per problem with the input that changes what is scored (rows left out...), on stderr."""
+    print(f"automl-studio: warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``automl-studio`` command."""
     args = _parser().parse_args(argv)
@@ -392,7 +397,7 @@ def _main(args: argparse.Namespace) -> int:
             from automl_studio.engine.export.predict import predict_file
 
             out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe,
-                              csv_options=_csv_options(args), on_note=_print_note)
+                              csv_options=_csv_options(args), on_note=_print_note, on_warning=_print_warning)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":
@@ -400,7 +405,7 @@ def _main(args: argparse.Namespace) -> int:
 
             metrics = evaluate_file(args.model, args.data, args.target, x_key=args.x_key, y_key=args.y_key,
                                     allow_unsafe=args.allow_unsafe, csv_options=_csv_options(args),
-                                    on_note=_print_note)
+                                    on_note=_print_note, on_warning=_print_warning)
             print(json.dumps(metrics, indent=2))
             return 0
         if args.command == "info":

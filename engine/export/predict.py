@@ -2,28 +2,41 @@
 
 Works from the model file alone: its metadata says how columns become inputs (the feature
 schema), what the classes are called and whether it is a classifier or a regressor.
+
+A table to score is matched to the model's columns by name, so order does not matter and extra
+columns are ignored (with a note). A name that differs only in case is matched with a warning;
+a needed column that is absent is refused, since filling a whole column with the training median
+would score every row on a guess. Within the matched columns, a missing value is filled as in
+training, a category never seen in training gets the unknown code, and a value that is not a
+number in a numeric column leaves its row unscored (blank in the output). Each of these is told
+in one line that names the file, the column and the rows.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from automl_studio.engine.core.errors import DataError, ModelFileError
-from automl_studio.engine.data.csv_format import CsvOptions
+from automl_studio.engine.data.csv_format import SOFT_MISSING, CsvOptions, to_numbers
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, encode_target
 from automl_studio.engine.data.images import IMAGE_SUFFIXES, load_images_to_score
 from automl_studio.engine.data.loading import load_dataset
-from automl_studio.engine.data.profile import label_text
+from automl_studio.engine.data.profile import label_text, row_number
 from automl_studio.engine.export.model_info import check_safe, read_metadata
 from automl_studio.engine.train.metrics import classification_metrics, regression_metrics
+
+_SHOWN = 5  # rows or values named in one line; the count says how many there are in all
+_ONE_BATCH_ROWS = 4096  # up to this many rows are scored in one call, without a tf.data pipeline
 
 
 def load_model(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -47,13 +60,41 @@ def load_model(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> t
     return model, metadata
 
 
-def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
-                 target: str | None = None, x_key: str | None = None,
-                 y_key: str | None = None,
-                 csv_options: CsvOptions | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
+@dataclass(frozen=True)
+class ScoringData:
+    """A data file read for a model: the inputs of the rows that can be scored, and what was found.
+
+    ``scored`` holds the positions (among the file's rows) of the rows in ``inputs`` and
+    ``labels``; the other rows cannot be scored and ``warnings`` says why. ``notes`` are things
+    worth knowing (columns ignored, missing values filled); ``warnings`` are things that change
+    what is scored (columns matched by case, unseen categories, rows left out).
+    """
+
+    inputs: dict[str, np.ndarray]
+    labels: Any
+    dataset: Dataset
+    scored: np.ndarray
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    target_column: str | None = None  # the file's name of the target column, when it has one
+
+    @property
+    def n_rows(self) -> int:
+        """Rows in the file (scored or not)."""
+        return self.dataset.n_rows
+
+
+def read_for_model(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
+                   target: str | None = None, x_key: str | None = None, y_key: str | None = None,
+                   csv_options: CsvOptions | None = None) -> ScoringData:
     """Reads a data file into the model's inputs, plus the target values when there are any.
 
-    ``csv_options`` overrides what is detected about a CSV file (delimiter, decimal mark, encoding, header).
+    ``target`` names the column of true values (a table; default: the model's target, used only
+    when present). ``csv_options`` overrides what is detected about a CSV file.
+
+    Raises:
+        DataError: the file does not fit the model (a needed column is absent, the wrong kind of
+            data, no row can be scored); one line naming the file and the column.
     """
     inputs_meta = metadata.get("inputs", {})
     kind = metadata.get("input_kind")
@@ -68,13 +109,8 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     if dataset.kind == "table":
         if kind != "table":
             raise DataError(f"{p}: this model takes {kind}, not a table")
-        schema = FeatureSchema.from_dict(metadata["feature_schema"])
-        column = target or metadata.get("target")
-        y = dataset.frame[column] if column in dataset.frame.columns else None
-        if target and y is None:
-            raise DataError(f"{p}: no column named '{target}'; the columns are: "
-                            + ", ".join(map(str, dataset.frame.columns)))
-        return schema.transform(dataset.frame, source=str(p)), y, dataset
+        return _read_table(FeatureSchema.from_dict(metadata["feature_schema"]), dataset, p,
+                           target=target, model_target=metadata.get("target"))
     x = dataset.x
     assert x is not None
     if kind == "images":
@@ -96,7 +132,155 @@ def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
     if kind == "images" and p.is_dir():
         named = _folder_labels(p, dataset.files, metadata.get("class_names") or ())
         labels = named if named is not None else labels
-    return {source: x.astype(np.float32) if x.dtype != np.uint8 else x}, labels, dataset
+    inputs = {source: x.astype(np.float32) if x.dtype != np.uint8 else x}
+    return ScoringData(inputs, labels, dataset, np.arange(len(x)), dataset.notes)
+
+
+def model_inputs(metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
+                 target: str | None = None, x_key: str | None = None,
+                 y_key: str | None = None,
+                 csv_options: CsvOptions | None = None) -> tuple[dict[str, np.ndarray], Any, Dataset]:
+    """The model's inputs, the target values (or None) and the dataset, as :func:`read_for_model`.
+
+    Inputs and target values are those of the rows that can be scored.
+    """
+    data = read_for_model(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
+                          csv_options=csv_options)
+    return data.inputs, data.labels, data.dataset
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _quoted(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _rows(dataset: Dataset, positions: np.ndarray) -> str:
+    """``row 4`` / ``rows 4, 9, 12, …``: the file's row numbers of some positions."""
+    shown = ", ".join(str(row_number(dataset, int(i))) for i in positions[:_SHOWN])
+    return ("row " if len(positions) == 1 else "rows ") + shown + (", …" if len(positions) > _SHOWN else "")
+
+
+def _match_columns(needed: Sequence[str], present: Sequence[str], source: Path,
+                   *, no_header: bool) -> tuple[dict[str, str], str | None]:
+    """The file's column for each needed name: the same name, else the one equal up to case.
+
+    Returns the mapping and a warning listing the case-only matches (None when there are none).
+    """
+    mapping = {n: n for n in needed if n in present}
+    claimed = set(mapping.values())
+    candidates: dict[str, list[str]] = {}
+    for column in present:
+        if column not in claimed:
+            candidates.setdefault(_fold(column), []).append(column)
+    wanted: dict[str, list[str]] = {}
+    for name in needed:
+        if name not in mapping:
+            wanted.setdefault(_fold(name), []).append(name)
+    missing: list[str] = []
+    for key, names in wanted.items():
+        found = candidates.get(key, [])
+        if len(found) == 1 and len(names) == 1:
+            mapping[names[0]] = found[0]
+        elif found:
+            raise DataError(f"{source}: cannot tell which column is the model's {_quoted(names)}: the file has "
+                            f"{_quoted(found)}, which differ only in case; rename them to match")
+        else:
+            missing.extend(names)
+    if missing:
+        missing.sort(key=list(needed).index)
+        hint = " (the file has no header row; give it the model's column names)" if no_header else ""
+        raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}{hint}")
+    renamed = [(found, name) for name, found in mapping.items() if found != name]
+    if not renamed:
+        return mapping, None
+    pairs = ", ".join(f"'{found}' as '{name}'" for found, name in renamed)
+    return mapping, f"{source}: column names differ from the model's only in case; read {pairs}"
+
+
+def _find_column(name: str, present: Sequence[str]) -> str | None:
+    if name in present:
+        return name
+    found = [c for c in present if _fold(c) == _fold(name)]
+    return found[0] if len(found) == 1 else None
+
+
+def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target: str | None,
+                model_target: str | None) -> ScoringData:
+    import pandas as pd
+
+    frame = dataset.frame
+    present = [str(c) for c in frame.columns]
+    notes = list(dataset.notes)
+    problems: list[str] = []
+    wanted_target = target or model_target
+    # Never a column the model reads: a feature 'Y' is not the target 'y'.
+    target_column = (_find_column(wanted_target, [c for c in present if c not in schema.columns])
+                     if wanted_target else None)
+    if target and target_column is None:
+        raise DataError(f"{source}: no column named '{target}'; the columns are: " + ", ".join(present))
+    no_header = dataset.csv_format is not None and dataset.csv_format.header_line is None
+    mapping, renamed = _match_columns(schema.columns, [c for c in present if c != target_column], source,
+                                      no_header=no_header)
+    if renamed:
+        problems.append(renamed)
+    unused = [c for c in present if c not in mapping.values() and c != target_column]
+    if unused:
+        notes.append(f"{source}: {len(unused)} column(s) the model does not use are ignored: {_quoted(unused)}")
+    n = len(frame)
+    unscorable = np.zeros(n, dtype=bool)
+    decimal = dataset.csv_format.decimal if dataset.csv_format is not None else None
+    columns: dict[str, Any] = {}
+    first_bad: tuple[str, str, int] | None = None
+    for f in schema.numeric:
+        raw = frame[mapping[f.name]]
+        values = np.array(to_numbers(raw, decimal).to_numpy(dtype=np.float64, na_value=np.nan))
+        given = np.array(raw.notna().to_numpy())
+        if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+            given &= ~raw.astype(str).str.strip().isin(SOFT_MISSING).to_numpy()
+        bad = np.flatnonzero(given & ~np.isfinite(values))
+        gaps = np.flatnonzero(~given)
+        if len(bad):
+            unscorable[bad] = True
+            examples = ", ".join(f"'{raw.iloc[i]}' in row {row_number(dataset, int(i))}" for i in bad[:_SHOWN])
+            first_bad = first_bad or (f.name, str(raw.iloc[bad[0]]), row_number(dataset, int(bad[0])))
+            problems.append(f"{source}: column '{f.name}': {len(bad)} value(s) are not numbers ({examples}"
+                            f"{', …' if len(bad) > _SHOWN else ''}); "
+                            f"{'that row is' if len(bad) == 1 else 'those rows are'} not scored")
+        if len(gaps):
+            never = "" if f.flag else "; it had no missing values in training"
+            notes.append(f"{source}: column '{f.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
+                         f"filled with {f.fill:g}, as in training{never}")
+        values[~given] = np.nan
+        columns[f.name] = values
+    for c in schema.categorical:
+        raw = frame[mapping[c.name]]
+        given = np.array(raw.notna().to_numpy())
+        texts = raw.map(lambda v: label_text(v) if v == v and v is not None else "")
+        unseen = np.flatnonzero(given & ~texts.isin(set(c.vocabulary)).to_numpy())
+        gaps = np.flatnonzero(~given)
+        if len(unseen):
+            new_values = [str(v) for v in dict.fromkeys(texts.iloc[unseen])]
+            problems.append(f"{source}: column '{c.name}': {len(unseen)} row(s) have values the model never "
+                            f"saw in training ({_quoted(new_values, _SHOWN)}; {_rows(dataset, unseen)}); "
+                            "they are scored as an unknown category")
+        if len(gaps):
+            notes.append(f"{source}: column '{c.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
+                         "scored as an unknown category, as in training")
+        columns[c.name] = raw.to_numpy(dtype=object)
+    scored = np.flatnonzero(~unscorable)
+    if len(scored) == 0:
+        assert first_bad is not None
+        name, value, row = first_bad
+        raise DataError(f"{source}: no row can be scored: every row has a value that is not a number in a "
+                        f"numeric column (first '{value}' in row {row}, column '{name}')")
+    table = pd.DataFrame({name: values[scored] for name, values in columns.items()})
+    inputs = schema.transform(table, source=str(source))
+    labels = frame[target_column].iloc[scored] if target_column is not None else None
+    return ScoringData(inputs, labels, dataset, scored, tuple(notes), tuple(problems), target_column)
 
 
 def _folder_labels(root: Path, files: tuple[str, ...], names: list[str] | tuple[str, ...]) -> Any:
@@ -124,32 +308,82 @@ def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.nd
     return [names[i] for i in proba.argmax(axis=1)], proba
 
 
+def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The model's raw outputs for some inputs (a small table in one call, a large one in batches)."""
+    n = len(next(iter(inputs.values())))
+    if n <= _ONE_BATCH_ROWS:
+        # predict() builds a tf.data pipeline and a traced function each call: slow for a few rows.
+        return np.asarray(model.predict_on_batch(inputs))
+    return np.asarray(model.predict(inputs, verbose=0, batch_size=1024))
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One entry per row of the data file; ``None`` (and NaN probabilities) for a row not scored."""
+
+    keys: list[Any]  # the file's row number (tables), index (arrays) or image path
+    labels: list[Any]
+    proba: np.ndarray | None  # rows × classes, classifiers only
+    class_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def predict_data(model: Any, metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
+                 x_key: str | None = None, csv_options: CsvOptions | None = None) -> Predictions:
+    """Scores every row of a data file that can be scored with a loaded model."""
+    data = read_for_model(metadata, data_path, x_key=x_key, csv_options=csv_options)
+    labels, proba = _decode(metadata, run_model(model, data.inputs))
+    n = data.n_rows
+    all_labels: list[Any] = [None] * n
+    for i, label in zip(data.scored.tolist(), labels, strict=True):
+        all_labels[i] = label
+    all_proba = None
+    if proba is not None:
+        all_proba = np.full((n, proba.shape[1]), np.nan)
+        all_proba[data.scored] = proba
+    dataset = data.dataset
+    if dataset.files:
+        keys: list[Any] = list(dataset.files)
+    elif dataset.kind == "table":
+        keys = [row_number(dataset, i) for i in range(n)]
+    else:
+        keys = list(range(n))
+    return Predictions(keys, all_labels, all_proba, tuple(metadata.get("class_names") or ()),
+                       data.notes, data.warnings)
+
+
 def predict_file(model_path: str, data_path: str, output: str | None = None, *,
                  x_key: str | None = None, allow_unsafe: bool = False,
-                 on_note: Callable[[str], None] | None = None, csv_options: CsvOptions | None = None) -> Path:
+                 on_note: Callable[[str], None] | None = None,
+                 on_warning: Callable[[str], None] | None = None,
+                 csv_options: CsvOptions | None = None) -> Path:
     """Writes a CSV with a ``prediction`` column (and one probability column per class).
 
-    ``on_note`` receives one line per thing worth knowing about the input, e.g. how many
-    entries of an image folder were skipped and why.
+    The first column is ``row`` (the data file's row number, as messages count rows) or ``file``
+    (images). A row that cannot be scored is written with empty cells. ``on_note`` receives one
+    line per thing worth knowing about the input, e.g. how many entries of an image folder were
+    skipped; ``on_warning`` one line per thing that changes what is scored (rows not scored,
+    unseen categories); without it, those go to ``on_note`` too.
+
+    Raises:
+        DataError: the file does not fit the model or no row of it can be scored.
     """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, _, dataset = model_inputs(metadata, data_path, x_key=x_key, csv_options=csv_options)
-    if on_note is not None:
-        for note in dataset.notes:
-            on_note(note)
-    raw = np.asarray(model.predict(inputs, verbose=0))
-    labels, proba = _decode(metadata, raw)
+    result = predict_data(model, metadata, data_path, x_key=x_key, csv_options=csv_options)
+    _tell(result.notes, result.warnings, on_note, on_warning)
     out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + ".predictions.csv")
-    names = metadata.get("class_names", [])
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            first = ["file"] if dataset.files else ["row"]
-            writer.writerow(first + ["prediction"] + ([f"probability_{n}" for n in names] if proba is not None else []))
-            for i, label in enumerate(labels):
-                key = dataset.files[i] if dataset.files else i
-                row = [key, label] + ([f"{v:.6g}" for v in proba[i]] if proba is not None else [])
+            first = "file" if result.keys and isinstance(result.keys[0], str) else "row"
+            probability = [f"probability_{n}" for n in result.class_names] if result.proba is not None else []
+            writer.writerow([first, "prediction", *probability])
+            for i, (key, label) in enumerate(zip(result.keys, result.labels, strict=True)):
+                row = [key, "" if label is None else label]
+                if result.proba is not None:
+                    row += ["" if np.isnan(v) else f"{v:.6g}" for v in result.proba[i]]
                 writer.writerow(row)
         os.replace(tmp, out)
     except OSError as exc:
@@ -158,29 +392,72 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
     return out
 
 
+def _tell(notes: Sequence[str], warnings_: Sequence[str], on_note: Callable[[str], None] | None,
+          on_warning: Callable[[str], None] | None) -> None:
+    for note in notes:
+        if on_note is not None:
+            on_note(note)
+    for warning in warnings_:
+        if on_warning is not None:
+            on_warning(warning)
+        elif on_note is not None:
+            on_note(warning)
+
+
 def evaluate_file(model_path: str, data_path: str, target: str | None = None, *,
                   x_key: str | None = None, y_key: str | None = None,
                   allow_unsafe: bool = False,
                   on_note: Callable[[str], None] | None = None,
+                  on_warning: Callable[[str], None] | None = None,
                   csv_options: CsvOptions | None = None) -> dict[str, Any]:
-    """Metrics of an exported model on a labelled data file (``on_note`` as in :func:`predict_file`)."""
+    """Metrics of an exported model on a labelled data file (notes and warnings as in :func:`predict_file`).
+
+    Rows without a target value, and rows that cannot be scored, are left out and said so.
+    """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
-    inputs, y, dataset = model_inputs(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
-                                      csv_options=csv_options)
-    if on_note is not None:
-        for note in dataset.notes:
-            on_note(note)
+    data = read_for_model(metadata, data_path, target=target, x_key=x_key, y_key=y_key,
+                          csv_options=csv_options)
+    dataset = data.dataset
+    notes, problems = list(data.notes), list(data.warnings)
+    y, inputs = data.labels, data.inputs
     if y is None and dataset.kind == "images":
         raise DataError(f"{data_path}: no labels to evaluate against (put the images in one "
                         "subfolder per class, named like the model's classes)")
     if y is None:
         raise DataError(f"{data_path}: no target values to evaluate against (name it with --target)")
-    raw = np.asarray(model.predict(inputs, verbose=0))
+    column = data.target_column
+    positions = data.scored
+    if dataset.kind == "table":
+        import pandas as pd
+
+        values = pd.Series(np.asarray(y, dtype=object))
+        absent = values.isna().to_numpy()
+        if metadata["task"] == "regression":
+            numbers = pd.to_numeric(values, errors="coerce")
+            text = np.flatnonzero(numbers.isna().to_numpy() & ~absent)
+            if len(text):
+                at = int(text[0])
+                raise DataError(f"{data_path}: column '{column}' has text ('{values.iloc[at]}' in row "
+                                f"{row_number(dataset, int(positions[at]))}); this model predicts numbers")
+        if absent.all():
+            raise DataError(f"{data_path}: column '{column}' has no values to evaluate against")
+        if absent.any():
+            problems.append(f"{data_path}: {int(absent.sum())} row(s) have no '{column}' value "
+                            f"({_rows(dataset, positions[absent])}) and are not evaluated")
+            keep = ~absent
+            inputs = {k: v[keep] for k, v in inputs.items()}
+            y, positions = values[keep].reset_index(drop=True), positions[keep]
+    _tell(notes, problems, on_note, on_warning)
+    raw = run_model(model, inputs)
     if metadata["task"] == "regression":
         return regression_metrics(np.asarray(y, dtype=float), raw)
     names = tuple(metadata["class_names"])
-    values = [label_text(v) for v in (y.tolist() if hasattr(y, "tolist") else list(y))]
-    unknown = sorted(set(values) - set(names))
+    values_ = [label_text(v) for v in (y.tolist() if hasattr(y, "tolist") else list(y))]
+    unknown = sorted(set(values_) - set(names))
     if unknown:
-        raise DataError(f"{data_path}: labels the model has never seen: {', '.join(unknown[:5])}")
-    return classification_metrics(encode_target(values, "classification", names), raw, names)
+        where = ""
+        if dataset.kind == "table":
+            at = values_.index(unknown[0])
+            where = f" (first '{unknown[0]}' in row {row_number(dataset, int(positions[at]))}, column '{column}')"
+        raise DataError(f"{data_path}: labels the model has never seen: {', '.join(unknown[:5])}{where}")
+    return classification_metrics(encode_target(values_, "classification", names), raw, names)
