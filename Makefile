@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck bench bench-summary screenshots clean
+.PHONY: run test lint typecheck bench bench-summary screenshots bundle clean
 
 # mypy resolves automl_studio.engine/gui through a tree of links (the editable install maps
 # the folders with an import hook mypy cannot follow).
@@ -46,6 +46,13 @@ screenshots: $(STAMP)
 	@if command -v xvfb-run >/dev/null 2>&1; then run='xvfb-run -a -s "-screen 0 1600x1000x24 -dpi 96"'; \
 	else run='env QT_QPA_PLATFORM=offscreen'; fi; \
 	eval $$run $(BIN)/python packaging/screenshots.py && eval $$run $(BIN)/python packaging/editor_screenshots.py
+
+# A one-folder desktop bundle, dist/automl-studio/ (automl-studio-gui, automl-studio): PyInstaller
+# is installed into .venv here, for this target only (it is no dependency of the app).
+bundle: $(STAMP)
+	$(BIN)/python -m pip install --quiet "pyinstaller>=6.10"
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/automl-studio.spec
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

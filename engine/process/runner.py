@@ -51,7 +51,15 @@ RECYCLE_EXIT = 75  # EX_TEMPFAIL: the child ended itself to free memory; start t
 RECYCLE_MB = 512  # how much a search child may grow after its first trial before it is recycled
 
 
+FROZEN_CHILD_FLAG = "--engine-child"  # packaging/launcher.py: the bundle's executables run the child
+
+
 def _child_command(*args: str) -> list[str]:
+    if getattr(sys, "frozen", False):
+        # A PyInstaller bundle has no interpreter to run ``-m`` with; its console program (which
+        # has a real stdout for the events, unlike a windowed one on Windows) is the child.
+        console = Path(sys.executable).with_name("automl-studio" + (".exe" if os.name == "nt" else ""))
+        return [str(console if console.is_file() else sys.executable), FROZEN_CHILD_FLAG, *args]
     return [sys.executable, "-m", "automl_studio.engine.process.child", *args]
 
 
