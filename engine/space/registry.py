@@ -194,8 +194,8 @@ class LayerType:
     params: tuple[ParamDef, ...] = ()
     inputs: str = "one"
     doc: str = ""
-    shape: ShapeRule | None = None
-    keras: KerasLayer | KerasPlan | None = None
+    shape: ShapeRule = field(kw_only=True)
+    keras: KerasLayer | KerasPlan = field(kw_only=True)
     role: str = "layer"
     id_prefix: str = ""
     id_param: str = ""
@@ -236,8 +236,6 @@ def register(layer: LayerType, *, replace: bool = False) -> LayerType:
         raise ValueError(f"{layer.name}: inputs must be 'none', 'one' or 'many', not {layer.inputs!r}")
     if layer.role not in ("input", "output", "layer"):
         raise ValueError(f"{layer.name}: role must be 'input', 'output' or 'layer', not {layer.role!r}")
-    if layer.shape is None or layer.keras is None:
-        raise ValueError(f"{layer.name}: a layer type needs a shape rule and a Keras description")
     if layer.keras.call not in CALL_MODES:
         raise ValueError(f"{layer.name}: call must be one of {', '.join(CALL_MODES)}")
     names = [p.name for p in layer.params]

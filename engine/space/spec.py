@@ -115,10 +115,10 @@ def hp_from_json(value: Any, where: str, node: str | None = None) -> Any:
                        for v in ends):
                 raise SpecError(f"{where}: int range needs whole numbers, got {dict(value)!r}",
                                 node=node)
-            hp: HyperParameter = IntRange(int(ends[0]), int(ends[1]), int(ends[2]))
-            if hp.step < 1 or hp.min > hp.max:
+            int_range = IntRange(int(ends[0]), int(ends[1]), int(ends[2]))
+            if int_range.step < 1 or int_range.min > int_range.max:
                 raise SpecError(f"{where}: int range needs min ≤ max and step ≥ 1", node=node)
-            return hp
+            return int_range
         if kind == "float":
             hp = FloatRange(float(value["min"]), float(value["max"]), bool(value.get("log", False)),
                             float(value["step"]) if value.get("step") else None)
@@ -453,12 +453,12 @@ def instantiate(space: SearchSpace, choose: Chooser) -> list[ConcreteNode]:
     """
     order = topological_order(space)
     repeat_of: dict[str, Repeat] = {}
-    for rep in space.repeats:
-        _check_chain(space, rep)
-        for n in rep.nodes:
+    for block in space.repeats:
+        _check_chain(space, block)
+        for n in block.nodes:
             if n in repeat_of:
                 raise SpecError(f"node '{n}' is in two repeat blocks", node=n)
-            repeat_of[n] = rep
+            repeat_of[n] = block
     alias: dict[str, str | None] = {}  # spec node id -> concrete id that carries its output
     out: list[ConcreteNode] = []
     done_repeats: set[str] = set()
@@ -563,8 +563,8 @@ def hyperparameter_items(space: SearchSpace) -> Iterable[tuple[str, HyperParamet
         if rep.min != rep.max:
             yield f"{rep.id}.repeats", IntRange(rep.min, rep.max)
     for node in space.nodes:
-        rep = repeat_of.get(node.id)
-        suffixes = [f".{i}" for i in range(rep.max)] if rep else [""]
+        owner = repeat_of.get(node.id)
+        suffixes = [f".{i}" for i in range(owner.max)] if owner else [""]
         for suffix in suffixes:
             if node.optional:
                 yield f"{node.id}.enabled{suffix}", Boolean()

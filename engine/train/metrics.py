@@ -15,6 +15,7 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: t
     """Metrics from true class indices and predicted probabilities (N×1 sigmoid or N×K softmax)."""
     k = len(class_names)
     proba = np.asarray(proba, dtype=np.float64)
+    positive: np.ndarray | None
     if proba.ndim == 2 and proba.shape[1] == 1:
         positive = proba[:, 0]
         predicted = (positive >= 0.5).astype(int)
