@@ -19,7 +19,7 @@ import os
 import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ from automl_studio.engine.export.model_info import check_safe, read_metadata
 from automl_studio.engine.train.metrics import classification_metrics, regression_metrics
 
 _SHOWN = 5  # rows or values named in one line; the count says how many there are in all
-_ONE_BATCH_ROWS = 4096  # up to this many rows are scored in one call, without a tf.data pipeline
+_MAX_BATCH_ROWS = 4096  # rows scored in one call
+_BATCH_VALUES = 1_000_000  # input values scored in one call (about 80 RGB images of 64×64)
 
 
 def load_model(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -309,12 +310,18 @@ def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.nd
 
 
 def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """The model's raw outputs for some inputs (a small table in one call, a large one in batches)."""
+    """The model's raw outputs for some inputs: a small input in one call, a large one in batches.
+
+    Batches hold about :data:`_BATCH_VALUES` input values, so that images are scored a few dozen
+    at a time and table rows a few thousand.
+    """
     n = len(next(iter(inputs.values())))
-    if n <= _ONE_BATCH_ROWS:
+    per_row = max(1, sum(int(np.prod(v.shape[1:])) for v in inputs.values()))
+    batch = max(1, min(_MAX_BATCH_ROWS, _BATCH_VALUES // per_row))
+    if n <= batch:
         # predict() builds a tf.data pipeline and a traced function each call: slow for a few rows.
         return np.asarray(model.predict_on_batch(inputs))
-    return np.asarray(model.predict(inputs, verbose=0, batch_size=1024))
+    return np.asarray(model.predict(inputs, verbose=0, batch_size=batch))
 
 
 @dataclass(frozen=True)
@@ -326,7 +333,7 @@ class Predictions:
     proba: np.ndarray | None  # rows × classes, classifiers only
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
 
 
 def predict_data(model: Any, metadata: dict[str, Any], data_path: str | os.PathLike[str], *,

@@ -363,3 +363,12 @@ def test_evaluate_leaves_out_rows_without_a_target_or_a_score(trained: Trained, 
     assert metrics["n"] == 28
     assert any(w.endswith("1 row(s) have no 'label' value (row 2) and are not evaluated") for w in warnings)
     assert any("'abc' in row 3" in w for w in warnings)
+
+
+def test_a_file_larger_than_one_batch_scores_like_its_rows(trained: Trained, tmp_path: Path) -> None:
+    picks = [i % ROWS for i in range(4500)]  # past the 4096 rows scored in one call
+    header, rows = derive(trained, picks, NEEDED)
+    rows[4400][0] = "abc"
+    result = predict_rows(trained, tmp_path, header, rows)
+    assert len(result.labels) == 4500 and result.labels[4400] is None
+    assert_same_as_training(trained, result, picks, skip={4400})
