@@ -142,11 +142,26 @@ def _own_rows(r: dict[str, Any]) -> list[Row]:
     return [(row["what"], row["target"], row["measured"], row["status"]) for row in rows]
 
 
+def budget_overrun(r: dict[str, Any]) -> list[Row]:
+    rows = []
+    for condition in dict.fromkeys(run["condition"] for run in r["runs"]):
+        runs = [run for run in r["runs"] if run["condition"] == condition]
+        worst = max(run["overrun_fraction"] for run in runs)
+        loads = [run["load_before"][0] for run in runs if run.get("load_before")]
+        busy = f", + {runs[0]['busy_loops']} busy loops" if runs[0].get("busy_loops") else ""
+        load = f"; load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
+        rows.append((f"`automl-studio search DATA --time-budget B`, whole command, machine {condition}{busy}",
+                     f"overrun ≤ {100 * r['target_fraction']:g} % of B",
+                     ", ".join(f"{run['data']} B={run['budget_s']:g}: {run['overrun_s']:+.1f} s" for run in runs)
+                     + f" (worst **{100 * worst:+.1f} %**{load})", _met(worst <= r["target_fraction"])))
+    return rows
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_overhead": engine_overhead, "search_quality": search_quality, "gui_launch": gui_launch,
     "gui_responsiveness": gui_responsiveness, "plot_redraw": plot_redraw, "editor_validation": editor_validation,
     "large_data": large_data, "workers_throughput": workers_throughput, "memory_soak": memory_soak,
-    "gpu_epoch": gpu_epoch, "stop_and_budget": stop_and_budget,
+    "gpu_epoch": gpu_epoch, "stop_and_budget": stop_and_budget, "budget_overrun": budget_overrun,
 }
 
 

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from automl_studio.engine.core.clock import process_started_at
+from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
 from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
-from automl_studio.engine.core.events import Event, JsonLinesWriter
+from automl_studio.engine.core.events import Event, JsonLinesWriter, SearchFinished
 from automl_studio.engine.core.objectives import objectives_help
 from automl_studio.engine.data.csv_format import (
     CsvOptions,
@@ -267,12 +267,13 @@ def _print_warning_event(event: Event) -> None:
         print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
 
 
-def _search(args: argparse.Namespace) -> int:
+def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
 
-    # The budget counts from the command's start: the interpreter, imports and loading included.
-    started = process_started_at()
+    # The budget counts from the command's start: the interpreter, imports and loading included
+    # (from this call when the command runs inside another program).
+    started = process_started_at() if own_process else time.monotonic()
     config = _worker_config(args) if args.command == "worker" else _config_from_flags(args)
     project = config.project_dir
     if config.time_budget_s and config.workers > 1:  # local workers are processes of their own
@@ -292,9 +293,27 @@ def _search(args: argparse.Namespace) -> int:
     else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
         listeners.append(_print_warning_event)
 
+    began: list[Callable[[], None]] = []  # tells the start-up watchdog that the search has started
+
     def listener(event: Event) -> None:
+        if began and event.type == "search_started":
+            began.pop()()
         for item in listeners:
             item(event)
+
+    if own_process and config.time_budget_s and config.workers <= 1:
+        def give_up(budget_s: float = config.time_budget_s) -> None:
+            message = startup_message(budget_s)
+            listener(SearchFinished.build("budget", message))
+            if handle:
+                handle.flush()
+            if args.events != "-":
+                print(json.dumps({"status": "budget", "exported": [], "message": message, "project": project},
+                                 indent=2), flush=True)
+            print(f"automl-studio: {message}", file=sys.stderr, flush=True)
+            os._exit(0)  # the main thread is still importing: nothing of the project is half written
+
+        began.append(startup_watchdog(started + config.time_budget_s, give_up))
 
     if args.command == "chief":
         config = config.replace(chief_address=args.address, chief_port=args.port)  # validates them
@@ -355,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if argv is None and args.command in ("search", "chief", "worker"):
-        code = _main(args)
+        code = _main(args, own_process=True)
         # This process is the command: end it without the interpreter's teardown of TensorFlow,
         # which took 5-19 s on a busy machine after the work (and its time budget) was done.
         sys.stdout.flush()
@@ -379,7 +398,7 @@ def _desktop_entry(*, uninstall: bool) -> int:
     return 0
 
 
-def _main(args: argparse.Namespace) -> int:
+def _main(args: argparse.Namespace, own_process: bool = False) -> int:
     if args.command is None or args.command == "gui":
         # The GUI is an optional layer on top; looked up by name so the engine never imports it.
         try:
@@ -392,7 +411,7 @@ def _main(args: argparse.Namespace) -> int:
         return _desktop_entry(uninstall=args.uninstall)
     try:
         if args.command in ("search", "chief", "worker"):
-            return _search(args)
+            return _search(args, own_process)
         if args.command == "predict":
             from automl_studio.engine.export.predict import predict_file
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 _IMPORTED_AT = time.monotonic()  # the fallback: imported first thing by the entry points
 _MAX_PRE_IMPORT_S = 600.0  # a /proc reading further before this module's import is not believed
@@ -43,3 +45,30 @@ def process_started_at() -> float:
     if age is None or not since_import - 0.05 <= age <= since_import + _MAX_PRE_IMPORT_S:
         return _IMPORTED_AT
     return now - age
+
+
+def startup_watchdog(deadline: float, give_up: Callable[[], None]) -> Callable[[], None]:
+    """Calls ``give_up`` (on a timer thread) at ``deadline`` unless the returned function, "the
+    search has started", was called first.
+
+    Starting the engine (importing TensorFlow, reading the data) cannot be cut short on the main
+    thread: on a busy machine it took longer than a whole 60 s budget. ``give_up`` reports that
+    and ends the process; before the search starts, nothing of the project is half written.
+    """
+    started = threading.Event()
+
+    def expire() -> None:
+        if not started.is_set():
+            give_up()
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+    timer.daemon = True
+    timer.start()
+    return started.set
+
+
+def startup_message(budget_s: float) -> str:
+    """Why a command ended before its search started: the budget ran out while it was starting."""
+    return (f"the time budget ({budget_s:g} s, counted from the command's start) ran out while the engine was "
+            "still starting (importing TensorFlow and reading the data took that long on this machine now), so "
+            "no trial ran and no model was exported; give a larger time budget")

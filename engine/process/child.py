@@ -24,7 +24,7 @@ import traceback
 from typing import IO, Any
 
 from automl_studio.engine.core.app_log import start_app_log, startup_line
-from automl_studio.engine.core.clock import process_started_at
+from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.process.runner import CPUS_ENV, RECYCLE_EXIT
 
@@ -62,12 +62,25 @@ def _search(out: IO[str]) -> int:
         stop.set()  # end of input: the parent has gone
 
     threading.Thread(target=watch_stdin, name="stdin-commands", daemon=True).start()
+    # The budget counts from this process's start: TensorFlow's import is part of the search.
+    started = process_started_at()
+    began: list[Any] = []  # tells the start-up watchdog that the search has started
+    if config.time_budget_s:
+        def give_up(budget_s: float = config.time_budget_s) -> None:
+            _write(out, lock, SearchFinished.build("budget", startup_message(budget_s)).to_dict())
+            os._exit(0)  # the main thread is still importing: nothing of the project is half written
+
+        began.append(startup_watchdog(started + config.time_budget_s, give_up))
+
+    def listener(event: Any) -> None:
+        if began and event.type == "search_started":
+            began.pop()()
+        _write(out, lock, event.to_dict())
+
     search = importlib.import_module("automl_studio.engine.search.session")
     log.info("search started: project %s, data %s", config.project_dir, config.data_path)
     try:
-        # The budget counts from this process's start: TensorFlow's import is part of the search.
-        result = search.run_search(config, listener=lambda event: _write(out, lock, event.to_dict()), stop=stop,
-                                   budget_started_at=process_started_at())
+        result = search.run_search(config, listener=listener, stop=stop, budget_started_at=started)
     except UserError:
         return 2  # run_search already reported it as search_finished(failed)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then a non-zero exit

@@ -74,7 +74,7 @@ EXPORT_STARTUPS = 1
 # the first trial's first epoch at load average ~8 on 2 vCPUs): a model's start-up, and the
 # first trial's first epoch (which cannot be cut before its first batch).
 WARMUP_STARTUP_SHARE = 0.15
-FIRST_FIT_SHARE = 0.5
+FIRST_FIT_SHARE = 0.35
 RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 

@@ -119,10 +119,12 @@ def test_an_engine_child_counts_the_budget_from_its_process_start(tmp_path, iris
 @pytest.mark.slow
 def test_the_command_counts_the_budget_from_its_process_start(tmp_path, iris_csv):
     project = tmp_path / "p"
+    # Run as the command (sys.argv, as its console script does); it sleeps away its budget first.
     code = (f"import sys, time; time.sleep({SLEEP_S})\n"
             "from automl_studio.engine.cli import main\n"
-            f"sys.exit(main(['search', {str(iris_csv)!r}, '--tuner', 'random', '--max-epochs', '5', "
-            f"'--time-budget', '{SLEEP_S:g}', '--project', {str(project)!r}]))")
+            f"sys.argv = ['automl-studio', 'search', {str(iris_csv)!r}, '--tuner', 'random', '--max-epochs', '5', "
+            f"'--time-budget', '{SLEEP_S:g}', '--project', {str(project)!r}]\n"
+            "sys.exit(main())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False)
     summary = json.loads(done.stdout[done.stdout.index("{"):])
     assert summary["status"] == "budget" and summary["exported"] == []
