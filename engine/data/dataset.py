@@ -33,6 +33,7 @@ from automl_studio.engine.data.csv_format import (
     parse_number_column,
     with_names,
 )
+from automl_studio.engine.data.lines import data_row_lines
 
 if TYPE_CHECKING:
     pass
@@ -77,6 +78,9 @@ class Dataset:
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     csv_format: CsvFormat | None = None  # how a CSV was read: delimiter, decimal mark, header row
+    # The file line of each row, which blank or empty lines skipped by the reader would otherwise
+    # shift (None for a file too big to tell: rows are then counted from the first data line).
+    row_lines: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -201,7 +205,10 @@ def load_csv(
     if not chunks:
         raise DataError(f"{path}: the file has a header but no data rows")
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) != 1 else chunks[0]
+    empty_rows = frame.isna().all(axis=1).to_numpy() if complete else None  # what _tidy_table drops
+    records = len(frame)
     frame, fmt, dropped_notes = _tidy_table(frame, fmt)
+    row_lines = data_row_lines(text, fmt, records, empty_rows) if empty_rows is not None else None
     notes.extend(dropped_notes)
     if fmt.header_line is None:
         notes.append(f"{path.name} has no header row; columns were named column_1...")
@@ -216,7 +223,7 @@ def load_csv(
         progress(1.0)
     return Dataset(
         path=str(path), kind="table", frame=frame, fingerprint=file_fingerprint(path),
-        notes=tuple(notes), csv_format=fmt,
+        notes=tuple(notes), csv_format=fmt, row_lines=row_lines,
     )
 
 

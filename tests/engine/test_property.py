@@ -441,3 +441,38 @@ def test_repeated_header_names_are_refused_naming_them(table: tuple[list[str], l
             return
     # Read at all: then not as this header (e.g. no header row detected), never with a silent rename.
     assert not any(name.endswith(".1") for name in dataset.columns)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["plain", "two lines", "empty row", "blank line"]),
+                          st.integers(0, 99)), min_size=1, max_size=30),
+       st.sampled_from([",", ";", "\t"]), st.sampled_from(["\n", "\r\n"]))
+def test_row_numbers_point_at_the_rows_line(layout: list[tuple[str, int]], delimiter: str, newline: str) -> None:
+    """Blank lines, empty rows and quoted line breaks do not shift the row numbers messages use."""
+    from automl_studio.engine.data.profile import row_number
+
+    lines = [delimiter.join(["key", "name", "value"])]
+    keys = []
+    for kind, value in layout:
+        if kind == "blank line":
+            lines.append("")
+        elif kind == "empty row":
+            lines.append(delimiter * 2)
+        else:
+            name = '"two\nlines"' if kind == "two lines" else "one"
+            keys.append(f"k{len(keys)}")
+            lines.append(delimiter.join([keys[-1], name, str(value)]))
+    text = newline.join(lines) + newline
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.csv"
+        path.write_bytes(text.encode())
+        try:
+            dataset = load_dataset(path)
+        except DataError as exc:
+            check_user_error(exc, path)
+            assert not keys  # only a file with no data rows is refused
+            return
+    physical = text.replace("\r\n", "\n").split("\n")
+    assert dataset.frame["key"].tolist() == keys
+    for i, key in enumerate(keys):
+        assert physical[row_number(dataset, i) - 1].startswith(key + delimiter)
