@@ -267,6 +267,15 @@ def _print_warning_event(event: Event) -> None:
         print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
 
 
+def _print_leak_warnings(event: Event) -> None:
+    """Columns that alone predict the target (likely leaks), on stderr before the first trial."""
+    if event.type == "search_started":
+        profile = event.to_dict().get("profile") or {}
+        for warning in profile.get("warnings", ()):
+            if "likely leak" in warning or "leaks the answer" in warning:
+                print(f"automl-studio: warning: {warning}", file=sys.stderr, flush=True)
+
+
 def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
@@ -292,6 +301,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
         listeners.append(_Progress(sys.stderr, config.max_trials))
     else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
         listeners.append(_print_warning_event)
+    listeners.append(_print_leak_warnings)
 
     began: list[Callable[[], None]] = []  # tells the start-up watchdog that the search has started
 

@@ -16,10 +16,13 @@ import numpy as np
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.csv_format import to_numbers
 from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.leakage import find_leaks
 
 NUMERIC, CATEGORICAL, ID_LIKE, TEXT, CONSTANT = "numeric", "categorical", "id_like", "text", "constant"
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 MAX_CATEGORIES = 200
+# Names a target column often has, in order of preference (compared without case).
+TARGET_NAMES = ("target", "label", "class", "y", "outcome", "species", "diagnosis", "price")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class DatasetProfile:
     fingerprint: str = ""
     # How a CSV file was read (delimiter, decimal, encoding, header_line); empty for other files.
     csv_format: Mapping[str, Any] = field(default_factory=dict)
+    # Why the target cannot be trained on ("" when it can); only with profile_dataset(keep_going=True).
+    problem: str = ""
+    leaks: tuple[str, ...] = ()  # feature columns that alone predict the target almost perfectly
+    target_reason: str = ""  # why this target was chosen when none was given ("last column", ...)
 
     @property
     def feature_columns(self) -> list[ColumnProfile]:
@@ -77,21 +84,38 @@ class DatasetProfile:
         values["columns"] = tuple(
             ColumnProfile(**{**c, "examples": tuple(c.get("examples", ()))}) for c in data["columns"]
         )
-        for key in ("class_names", "class_counts", "input_shape", "warnings", "notes"):
+        for key in ("class_names", "class_counts", "input_shape", "warnings", "notes", "leaks"):
             values[key] = tuple(values.get(key, ()))
         return cls(**values)
 
 
 def guess_target(dataset: Dataset) -> str | None:
-    """A likely target column: one named like a label, else the last column."""
-    if dataset.kind != "table":
-        return None
-    names = dataset.columns
-    for candidate in ("target", "label", "class", "y", "outcome", "species", "diagnosis"):
+    """A likely target column: see :func:`choose_target`."""
+    return choose_target(dataset)[0]
+
+
+def choose_target(dataset: Dataset) -> tuple[str | None, str]:
+    """A likely target column and why it was chosen (``"named 'label'"``, ``"last column"``).
+
+    A column named like a target (:data:`TARGET_NAMES`) wins, then the last column, then the
+    last column before it — each only when it is plausible: more than one value and not an
+    identifier or free text.
+    """
+    if dataset.kind != "table" or not dataset.columns:
+        return None, ""
+    frame, names = dataset.frame, dataset.columns
+
+    def plausible(name: str) -> bool:
+        return profile_column(frame[name], len(frame)).kind in (NUMERIC, CATEGORICAL)
+
+    for candidate in TARGET_NAMES:
         for name in names:
-            if name.lower() == candidate:
-                return name
-    return names[-1] if names else None
+            if str(name).lower() == candidate and plausible(name):
+                return name, f"named '{name}'"
+    for position, name in enumerate(reversed(names)):
+        if plausible(name):
+            return name, "last column" if position == 0 else "last usable column"
+    return names[-1], "last column"
 
 
 def profile_column(series: Any, n_rows: int) -> ColumnProfile:
@@ -180,27 +204,39 @@ def profile_dataset(
     *,
     exclude: tuple[str, ...] = (),
     include: tuple[str, ...] = (),
+    keep_going: bool = False,
+    check_leaks: bool = True,
 ) -> DatasetProfile:
     """Profiles a dataset for a target.
 
     Args:
-        target: the column to predict (tables). ``None`` picks :func:`guess_target`.
+        target: the column to predict (tables). ``None`` picks :func:`choose_target`.
         task: ``auto``, ``classification`` or ``regression``.
         exclude: columns the user turned off.
         include: columns the user turned back on although the profiler excluded them.
+        keep_going: a target that cannot be trained on (a single class, an identifier, text
+            for regression, no feature left) gives a profile with ``problem`` set, the columns
+            still described, instead of raising.
+        check_leaks: look for columns that alone predict the target (:mod:`.leakage`).
+
+    Raises:
+        DataError: the target or a named column does not exist, or (without ``keep_going``)
+            the target cannot be trained on.
     """
     if dataset.kind == "table":
-        return _profile_table(dataset, target, task, exclude, include)
+        return _profile_table(dataset, target, task, exclude, include, keep_going, check_leaks)
     return _profile_arrays(dataset, task)
 
 
 def _profile_table(
-    dataset: Dataset, target: str | None, task: str, exclude: tuple[str, ...], include: tuple[str, ...]
+    dataset: Dataset, target: str | None, task: str, exclude: tuple[str, ...], include: tuple[str, ...],
+    keep_going: bool = False, check_leaks: bool = True,
 ) -> DatasetProfile:
-    import pandas as pd
 
     frame = dataset.frame
-    target = target or guess_target(dataset)
+    target_reason = ""
+    if not target:
+        target, target_reason = choose_target(dataset)
     if target not in frame.columns:
         raise DataError(
             f"{dataset.path}: no column named '{target}'; the columns are: "
@@ -211,15 +247,76 @@ def _profile_table(
             raise DataError(f"{dataset.path}: no column named '{name}' to include or exclude")
     y = frame[target]
     dropped = int(y.isna().sum())
+    warnings: list[str] = []
+    problem = ""
+    chosen: str | None = detect_task(y) if task == "auto" else task
+    class_names: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    try:
+        class_names, counts, target_warnings = _check_target(dataset, y, str(target), str(chosen))
+    except DataError as exc:
+        if not keep_going:
+            raise
+        problem = str(exc)
+        target_warnings = []
+    if dropped and y.notna().any():
+        warnings.append(dropped_rows_message(dataset, y, str(target)))
+    warnings.extend(target_warnings)
+    columns, column_warnings = _feature_columns(frame, str(target), y, exclude, include)
+    warnings.extend(column_warnings)
+    n = len(frame)
+    target_profile = profile_column(y, n)
+    columns.insert(list(frame.columns).index(target), ColumnProfile(
+        str(target), "target", target_profile.dtype, dropped, target_profile.unique, not problem,
+        f"cannot be the target: {_without_path(problem, dataset.path)}" if problem else "target",
+        target_profile.examples,
+    ))
+    if not problem and not any(c.used and c.name != target for c in columns):
+        problem = f"{dataset.path}: no usable feature columns besides the target '{target}'"
+        if not keep_going:
+            raise DataError(problem)
+    leaks: list[str] = []
+    if check_leaks and not problem and chosen is not None:
+        mirrored = {name for name in (c.name for c in columns)
+                    if any(f"column '{name}' matches the target exactly" in w for w in warnings)}
+        checked = [(c.name, c.kind == CATEGORICAL) for c in columns
+                   if c.used and c.kind != "target" and c.name not in mirrored]
+        found = find_leaks(frame, str(target), chosen, checked)
+        leaks = sorted(mirrored) + [leak.column for leak in found]
+        warnings.extend(leak.message() for leak in found)
+    return DatasetProfile(
+        path=dataset.path, data_kind="table", rows=n - dropped, columns=tuple(columns),
+        target=target, task=chosen, class_names=class_names, class_counts=counts,
+        dropped_target_rows=dropped, warnings=tuple(warnings), notes=dataset.notes,
+        fingerprint=dataset.fingerprint,
+        csv_format=dataset.csv_format.to_dict() if dataset.csv_format is not None else {},
+        problem=problem, leaks=tuple(leaks), target_reason=target_reason,
+    )
+
+
+def _without_path(message: str, path: str) -> str:
+    return message.removeprefix(f"{path}: ")
+
+
+def _check_target(dataset: Dataset, y: Any, target: str, chosen: str
+                  ) -> tuple[tuple[str, ...], tuple[int, ...], list[str]]:
+    """Class names, counts and warnings of a target, or a DataError saying why it cannot be one."""
+    import pandas as pd
+
     present = y.dropna()
     if len(present) == 0:
         raise DataError(f"{dataset.path}: the target column '{target}' has no values (all missing)")
     warnings: list[str] = []
-    if dropped:
-        warnings.append(dropped_rows_message(dataset, y, str(target)))
-    chosen = detect_task(y) if task == "auto" else task
     class_names: tuple[str, ...] = ()
     counts: tuple[int, ...] = ()
+    kind = profile_column(y, len(y)).kind
+    unique_per_row = present.nunique() == len(present) and len(present) >= 20
+    if kind in (ID_LIKE, TEXT) and unique_per_row and not (
+            chosen == "regression" and pd.api.types.is_numeric_dtype(y)):
+        raise DataError(
+            f"{dataset.path}: the target '{target}' looks like an identifier or free text (unique per "
+            "row), not something to predict — choose another target"
+        )
     if chosen == "regression":
         numeric = pd.to_numeric(present, errors="coerce")
         if numeric.isna().any():
@@ -239,9 +336,11 @@ def _profile_table(
                 f"('{class_names[0]}'); a classifier needs at least two"
             )
         if len(class_names) > 1000:
+            numeric = pd.api.types.is_numeric_dtype(y)
             raise DataError(
                 f"{dataset.path}: the target '{target}' has {len(class_names)} classes; "
-                "is it a number to predict (choose regression)?"
+                + ("is it a number to predict (choose regression)?" if numeric
+                   else "that is too many to learn — choose another target")
             )
         smallest, largest = min(counts), max(counts)
         if smallest * 10 < largest:
@@ -255,7 +354,17 @@ def _profile_table(
                 f"class '{class_names[counts.index(smallest)]}' has a single row; "
                 "it can appear in only one split"
             )
+    return class_names, counts, warnings
+
+
+def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], include: tuple[str, ...]
+                     ) -> tuple[list[ColumnProfile], list[str]]:
+    """Every column but the target, profiled with the user's choices, and their warnings."""
+    import pandas as pd
+
     columns: list[ColumnProfile] = []
+    warnings: list[str] = []
+    missing: list[tuple[str, int]] = []
     n = len(frame)
     for name in frame.columns:
         if name == target:
@@ -276,24 +385,15 @@ def _profile_table(
         if col.kind in (ID_LIKE, TEXT) and not col.used:
             warnings.append(f"column '{name}' {col.reason.removeprefix('excluded: ')}; excluded")
         if col.used and col.missing:
-            warnings.append(
-                f"column '{name}' has {col.missing} missing values "
-                f"({100 * col.missing / n:.0f}%); they are filled and flagged"
-            )
-    target_profile = profile_column(y, n)
-    columns.insert(list(frame.columns).index(target), ColumnProfile(
-        str(target), "target", target_profile.dtype, dropped, target_profile.unique, True, "target",
-        target_profile.examples,
-    ))
-    if not any(c.used and c.name != target for c in columns):
-        raise DataError(f"{dataset.path}: no usable feature columns besides the target '{target}'")
-    return DatasetProfile(
-        path=dataset.path, data_kind="table", rows=n - dropped, columns=tuple(columns),
-        target=target, task=chosen, class_names=class_names, class_counts=counts,
-        dropped_target_rows=dropped, warnings=tuple(warnings), notes=dataset.notes,
-        fingerprint=dataset.fingerprint,
-        csv_format=dataset.csv_format.to_dict() if dataset.csv_format is not None else {},
-    )
+            missing.append((str(name), col.missing))
+    if len(missing) == 1:
+        name, count = missing[0]
+        warnings.append(f"column '{name}' has {count} missing values "
+                        f"({100 * count / n:.0f}%); they are filled and flagged")
+    elif missing:
+        listed = ", ".join(f"'{name}' ({100 * count / n:.0f}%)" for name, count in missing)
+        warnings.append(f"{len(missing)} columns have missing values: {listed}; they are filled and flagged")
+    return columns, warnings
 
 
 def row_number(dataset: Dataset, index: int) -> int:
@@ -321,7 +421,9 @@ def _mirrors(feature: Any, target: Any) -> bool:
     if both.sum() < 10:
         return False
     a, b = feature[both], target[both]
-    if a.nunique() != b.nunique():
+    # Two columns of distinct values always map one to one: that says nothing (the one-column
+    # models of find_leaks judge those).
+    if a.nunique() != b.nunique() or b.nunique() > 0.5 * len(b):
         return False
     return bool(a.astype(str).groupby(b.astype(str)).nunique().max() == 1)
 

@@ -111,7 +111,6 @@ class SearchResult:
     exported: list[str] = field(default_factory=list)
     message: str = ""
     refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
-    baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
 
 
 class _SearchDone(Exception):
@@ -780,8 +779,6 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     from automl_studio.engine.export.writers import build_metadata, export_model
     from automl_studio.engine.train.hypermodel import predict_arrays
     from automl_studio.engine.train.metrics import (
-        baseline_metrics,
-        baseline_shortfall,
         classification_metrics,
         regression_metrics,
         sample_points,
@@ -802,11 +799,6 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         else:
             result.test_metrics = regression_metrics(test.y, predicted)
             result.test_metrics["sample"] = sample_points(test.y, predicted)
-        # The trivial model knows the training labels only (train + validation, as the refit).
-        seen = np.concatenate([prepared.train.y, prepared.validation.y])
-        result.baseline_metrics = baseline_metrics(prepared.signature.task, seen, test.y,
-                                                   tuple(prepared.class_names))
-    shortfall = baseline_shortfall(result.test_metrics, result.baseline_metrics)
     emit(PhaseChanged(phase="exporting", message="writing and verifying best.h5"))
     metadata = build_metadata(
         task=prepared.signature.task,
@@ -827,9 +819,6 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                  "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
-        baseline_metrics=dict(result.baseline_metrics),
-        beats_baseline=None if not result.baseline_metrics else shortfall is None,
-        baseline_note=shortfall or "",
     )
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR
