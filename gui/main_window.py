@@ -239,7 +239,9 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(QKeySequence(K.Undo))
         self.act_undo.setObjectName("actionUndo")
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcut(QKeySequence(K.Redo))
+        # Ctrl+Y too, whatever the platform's Redo key is (the editor's Redo button names both).
+        redo_keys = QKeySequence.keyBindings(K.Redo)
+        self.act_redo.setShortcuts(redo_keys + [k for k in (QKeySequence("Ctrl+Y"),) if k not in redo_keys])
         self.act_redo.setObjectName("actionRedo")
         self.act_start = self._action("&Start search", "actionStart", self.start_search, "Ctrl+R",
                                       S.SP_MediaPlay, "Start a new search")
@@ -278,6 +280,8 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.act_undo)
         edit_menu.addAction(self.act_redo)
+        edit_menu.addSeparator()
+        edit_menu.addActions(self.network_page.editor.edit_actions())  # the network canvas's
         view_menu = bar.addMenu("&View")
         for act in self.page_actions:
             view_menu.addAction(act)
@@ -515,6 +519,7 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_search_running(self, running: bool) -> None:
         self.status_search.setText("Searching…" if running else self.status_search.text())
+        self.network_page.set_search_running(running)
         self._update_actions()
 
     @Slot(object)

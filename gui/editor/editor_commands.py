@@ -87,16 +87,41 @@ class AddNodeCommand(AddNodesCommand):
         super().__init__(target, [node])
 
 
+def bridged_edges(edges: Iterable[Iterable[str]], removed: Iterable[str]) -> list[list[str]]:
+    """The edges once ``removed`` go, each removed node's single input joined to its outputs.
+
+    Nodes are taken out one at a time, so deleting a run of a chain joins its ends. A node with
+    no input or several (a merge) is just cut out.
+    """
+    result = [list(e) for e in edges]
+    for node in removed:
+        inputs = [a for a, b in result if b == node]
+        outputs = [b for a, b in result if a == node]
+        result = [e for e in result if node not in e]
+        if len(inputs) == 1:
+            for dest in outputs:
+                if dest != inputs[0] and [inputs[0], dest] not in result:
+                    result.append([inputs[0], dest])
+    return result
+
+
 class RemoveNodesCommand(SpecCommand):
     """Removes nodes with their edges; repeat blocks lose them (and go when empty)."""
 
-    def __init__(self, target: SpecTarget, node_ids: Iterable[str]) -> None:
+    def __init__(self, target: SpecTarget, node_ids: Iterable[str], *, bridge: bool = False) -> None:
+        """Args:
+            bridge: join a removed layer's single input to each of its outputs, so deleting a
+                layer from the middle of a chain keeps the chain whole.
+        """
         self.node_ids = list(dict.fromkeys(node_ids))
+        self.bridge = bridge
         super().__init__(target, f"Delete {self.node_ids[0]}" if len(self.node_ids) == 1
                          else f"Delete {len(self.node_ids)} layers")
 
     def edit(self, spec: dict[str, Any]) -> None:
         gone = set(self.node_ids)
+        if self.bridge:
+            spec["edges"] = bridged_edges(spec["edges"], self.node_ids)
         spec["nodes"] = [n for n in spec["nodes"] if n["id"] not in gone]
         spec["edges"] = [e for e in spec["edges"] if e[0] not in gone and e[1] not in gone]
         repeats = []
@@ -285,5 +310,5 @@ __all__ = [
     "AddNodeCommand", "AddNodesCommand", "ChangeParamCommand", "ChangeTrainingCommand", "ConnectCommand",
     "DisconnectCommand", "GroupRepeatCommand", "MoveNodesCommand", "RemoveNodesCommand", "RenameNodeCommand",
     "ReplaceSpecCommand", "SetOptionalCommand", "SetRepeatRangeCommand", "SpecCommand",
-    "UngroupRepeatCommand",
+    "UngroupRepeatCommand", "bridged_edges",
 ]

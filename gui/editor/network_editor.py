@@ -13,9 +13,7 @@ Layout: the palette (left), the canvas (centre), the inspector and the KerasTune
 from __future__ import annotations
 
 import copy
-import itertools
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -70,6 +68,7 @@ from automl_studio.gui.editor.editor_commands import (
     SetRepeatRangeCommand,
     UngroupRepeatCommand,
 )
+from automl_studio.gui.editor.layout import COLUMN_GAP, layout_positions
 from automl_studio.gui.editor.node_canvas import (
     HEADER,
     LINE,
@@ -93,10 +92,6 @@ TEMPLATE_TITLES = {
     "residual": "Residual image block",
     "sequence": "Sequence LSTM",
 }
-COLUMN_GAP = 72.0
-ROW_GAP = 34.0
-MAX_BANDS = 4
-BAND_GAP = 70.0
 MAX_CARD_LINES = 4
 
 
@@ -143,39 +138,6 @@ def describe_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(map(str, value)) + ")"
     return _num(value)
-
-
-def _balanced_bands(n_columns: int, breaks: set[int], bands: int) -> list[int] | None:
-    """Each column's band when a chain of columns wraps into ``bands`` rows at allowed breaks.
-
-    Picks the breaks that make the widest band narrowest (then the most even), so a chain such as
-    Input → [repeat block] → Output wraps around its block rather than leaving one card behind.
-    None when there are too few allowed breaks.
-    """
-    allowed = sorted(b for b in breaks if 0 < b < n_columns)
-    if bands - 1 > len(allowed):
-        return None
-    if math.comb(len(allowed), bands - 1) > 5000:  # a long graph: wrap greedily at even widths
-        chosen: list[int] = []
-        width, per_band = 0, math.ceil(n_columns / bands)
-        for d in range(n_columns):
-            if width >= per_band and d in breaks and len(chosen) < bands - 1:
-                chosen.append(d)
-                width = 0
-            width += 1
-    else:
-        def cost(cuts: Iterable[int]) -> tuple[int, int]:
-            edges = (0, *cuts, n_columns)
-            widths = [b - a for a, b in zip(edges, edges[1:], strict=False)]
-            return max(widths), sum(w * w for w in widths)
-
-        chosen = list(min(itertools.combinations(allowed, bands - 1), key=cost))
-    band_of, band = [], 0
-    for d in range(n_columns):
-        if band < len(chosen) and d == chosen[band]:
-            band += 1
-        band_of.append(band)
-    return band_of
 
 
 def _params_text(low: int, high: int) -> str:
@@ -249,7 +211,7 @@ class NetworkEditor(QWidget):
         self.template_button.setMenu(menu)
         self.undo_button = self._tool("undoEdit", "Undo", "Undo (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo_stack.undo)
-        self.redo_button = self._tool("redoEdit", "Redo", "Redo (Ctrl+Y)")
+        self.redo_button = self._tool("redoEdit", "Redo", "Redo (Ctrl+Shift+Z or Ctrl+Y)")
         self.redo_button.clicked.connect(self.undo_stack.redo)
         self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
         self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
@@ -304,6 +266,11 @@ class NetworkEditor(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([230, 800, 380])
+        # In a small window (1024 wide) each pane keeps a usable width rather than one pane
+        # taking all the loss: the palette's labels and the inspector's fields stay whole.
+        self.palette_panel.setMinimumWidth(180)
+        centre.setMinimumWidth(240)
+        self.side.setMinimumWidth(290)
         self.splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -316,10 +283,16 @@ class NetworkEditor(QWidget):
             self._add_action("undoAction", QKeySequence.StandardKey.Undo, self.undo_stack.undo)
             self._add_action("redoAction", [QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")],
                              self.undo_stack.redo)
-        self._add_action("copyAction", QKeySequence.StandardKey.Copy, self.copy_selection)
-        self._add_action("pasteAction", QKeySequence.StandardKey.Paste, self.paste)
-        self._add_action("selectAllAction", QKeySequence.StandardKey.SelectAll,
-                         lambda: self.select_nodes([n["id"] for n in self._spec["nodes"]]))
+        K = QKeySequence.StandardKey
+        self._edit_actions = [
+            self._add_action("cutAction", K.Cut, self.cut_selection, "Cu&t"),
+            self._add_action("copyAction", K.Copy, self.copy_selection, "&Copy"),
+            self._add_action("pasteAction", K.Paste, self.paste, "&Paste"),
+            # Delete only while the canvas has the focus: in a text field the key edits the text.
+            self._add_action("deleteAction", K.Delete, self.delete_selection, "&Delete",
+                             widget=self.canvas),
+            self._add_action("selectAllAction", K.SelectAll, self.select_all, "Select &all"),
+        ]
 
         self.palette_panel.layerActivated.connect(self._on_layer_activated)
         self.canvas.layerDropped.connect(self._on_layer_dropped)
@@ -347,16 +320,17 @@ class NetworkEditor(QWidget):
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         return button
 
-    def _add_action(self, name: str, keys: Any, slot: Any) -> QAction:
-        action = QAction(self)
+    def _add_action(self, name: str, keys: Any, slot: Any, text: str = "",
+                    widget: QWidget | None = None) -> QAction:
+        action = QAction(text, self)
         action.setObjectName(name)
         if isinstance(keys, list):
             action.setShortcuts(keys)
         else:
             action.setShortcut(keys)
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(slot)
-        self.addAction(action)
+        action.triggered.connect(lambda _checked=False: slot())
+        (widget or self).addAction(action)
         return action
 
     # ------------------------------------------------------------------ public API
@@ -465,21 +439,24 @@ class NetworkEditor(QWidget):
         if edges:
             self.undo_stack.push(DisconnectCommand(self, edges))
 
-    def remove_nodes(self, node_ids: Iterable[str]) -> None:
+    def remove_nodes(self, node_ids: Iterable[str], *, bridge: bool = False) -> None:
+        """Removes layers with their edges; ``bridge`` joins each one's single input to its outputs."""
         ids = [n for n in node_ids if any(m["id"] == n for m in self._spec["nodes"])]
         if ids:
-            self.undo_stack.push(RemoveNodesCommand(self, ids))
+            self.undo_stack.push(RemoveNodesCommand(self, ids, bridge=bridge))
 
     def delete_selection(self) -> None:
+        """Deletes the selected layers and edges (one undo step); a deleted layer's single input
+        is joined to what it fed, so a chain stays whole."""
         nodes, edges = self.canvas.selected_nodes(), self.canvas.selected_edges()
         edges = [e for e in edges if e[0] not in nodes and e[1] not in nodes]
         if nodes and edges:
             self.undo_stack.beginMacro("Delete")
             self.disconnect_nodes(edges)
-            self.remove_nodes(nodes)
+            self.remove_nodes(nodes, bridge=True)
             self.undo_stack.endMacro()
         elif nodes:
-            self.remove_nodes(nodes)
+            self.remove_nodes(nodes, bridge=True)
         elif edges:
             self.disconnect_nodes(edges)
 
@@ -501,11 +478,15 @@ class NetworkEditor(QWidget):
         elif new_id in taken:
             reason = f"there is already a layer or block called '{new_id}'"
         else:
+            self.inspector.show_name_error(node_id, "")
             self.undo_stack.push(RenameNodeCommand(self, node_id, new_id))
             self.select_nodes([new_id])
             return True
-        self._flash(reason)
-        self._on_selection()  # puts the old name back in the inspector
+        reason = reason[0].upper() + reason[1:]
+        if self.selected_nodes() == [node_id]:  # next to the name field, until a name is accepted
+            self.inspector.show_name_error(node_id, reason)
+        else:
+            self._flash(reason)
         return False
 
     def set_optional(self, node_id: str, optional: bool) -> None:
@@ -566,6 +547,19 @@ class NetworkEditor(QWidget):
         data.setText(text)
         QGuiApplication.clipboard().setMimeData(data)
         self._paste_offset = 0
+
+    def cut_selection(self) -> None:
+        """Copies the selected layers, then deletes them (one undo step)."""
+        if self.selected_nodes():
+            self.copy_selection()
+            self.delete_selection()
+
+    def select_all(self) -> None:
+        self.select_nodes([n["id"] for n in self._spec["nodes"]])
+
+    def edit_actions(self) -> list[QAction]:
+        """Cut, Copy, Paste, Delete and Select all for the canvas, for the window's Edit menu."""
+        return list(self._edit_actions)
 
     def paste(self) -> list[str]:
         """Pastes copied nodes under new ids, offset from the originals; returns the new ids."""
@@ -696,87 +690,12 @@ class NetworkEditor(QWidget):
         return HEADER + 10 + max(1, min(MAX_CARD_LINES, len(node.get("params", {})) + 1) + 2) * LINE
 
     def _layout_positions(self, spec: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
-        """Columns by longest path from an input; long chains wrap into bands, like text."""
-        ids = [n["id"] for n in spec["nodes"]]
-        parents: dict[str, list[str]] = {n: [] for n in ids}
-        for a, b in spec["edges"]:
-            if a in parents and b in parents:
-                parents[b].append(a)
-        depth: dict[str, int] = {}
-
-        def depth_of(node_id: str, trail: frozenset[str] = frozenset()) -> int:
-            if node_id in depth:
-                return depth[node_id]
-            if node_id in trail:  # a cycle: lay it out anyway
-                return 0
-            d = 1 + max((depth_of(p, trail | {node_id}) for p in parents[node_id]), default=-1)
-            depth[node_id] = d
-            return d
-
-        for n in ids:
-            depth_of(n)
-        columns: dict[int, list[str]] = {}
-        for n in ids:
-            columns.setdefault(depth[n], []).append(n)
-        n_columns = max(columns) + 1 if columns else 0
-        slot = max(self._card_height(n) for n in spec["nodes"]) + ROW_GAP
-        order: dict[str, float] = {}
-        for d in range(n_columns):
-            members = columns.get(d, [])
-            # Order a column by its parents' places, so edges cross as little as they can.
-            members.sort(key=lambda n: (sum(order.get(p, 0) for p in parents[n]) / max(1, len(parents[n])),
-                                        ids.index(n)))
-            for i, n in enumerate(members):
-                order[n] = i - (len(members) - 1) / 2
-        # Wrap only where one edge crosses (it becomes a "carriage return"), never inside a repeat
-        # block (its frame must hold one row of cards).
-        crossing = [0] * (n_columns + 1)
-        for a, b in spec["edges"]:
-            if a in depth and b in depth:
-                for d in range(depth[a] + 1, depth[b] + 1):
-                    crossing[d] += 1
-        breaks = {d for d in range(1, n_columns) if crossing[d] == 1}
-        for rep in spec.get("repeats", []):
-            depths = [depth[n] for n in rep["nodes"] if n in depth]
-            if depths:
-                breaks -= set(range(min(depths) + 1, max(depths) + 1))
-        best: tuple[float, list[int]] | None = None
-        for bands in range(1, min(n_columns, MAX_BANDS) + 1):
-            band_of = _balanced_bands(n_columns, breaks, bands)
-            if band_of is None:
-                continue
-            zoom = self._fit_zoom(band_of, columns, slot)
-            if best is None or zoom > best[0] * 1.3:  # wrap only when it shows a lot more
-                best = (zoom, band_of)
-        band_of = best[1] if best else []
-        first_col = {b: band_of.index(b) for b in set(band_of)}
-        band_slots: dict[int, int] = {}
-        for d in range(n_columns):
-            band_slots[band_of[d]] = max(band_slots.get(band_of[d], 0), len(columns.get(d, [])))
-        positions: dict[str, tuple[float, float]] = {}
-        centre, centres = 0.0, {}
-        for band in sorted(band_slots):
-            centres[band] = centre + band_slots[band] * slot / 2
-            centre += band_slots[band] * slot + BAND_GAP
-        for d in range(n_columns):
-            band = band_of[d]
-            col = d - first_col[band]
-            for n in columns.get(d, []):
-                # Slots centred on the band's middle line: a chain is straight, a fork symmetric.
-                positions[n] = (col * (NODE_WIDTH + COLUMN_GAP), round(centres[band] + order[n] * slot, 1))
-        return positions
-
-    def _fit_zoom(self, band_of: list[int], columns: Mapping[int, list[str]], slot: float) -> float:
-        """How large a layout would show in the canvas (the scale at which it fits)."""
+        """Columns by longest path from an input; long chains wrap into bands (:mod:`.layout`)."""
         view = self.canvas.viewport().size()
-        width_px, height_px = (view.width(), view.height()) if view.width() > 200 else (800, 600)
-        bands = max(band_of) + 1 if band_of else 1
-        widths = [band_of.count(b) for b in range(bands)]
-        slots = [max((len(columns.get(d, [])) for d in range(len(band_of)) if band_of[d] == b), default=1)
-                 for b in range(bands)]
-        width = max(widths) * (NODE_WIDTH + COLUMN_GAP) + 80
-        height = sum(slots) * slot + BAND_GAP * (bands - 1) + 80
-        return min(1.0, width_px / width, height_px / height)
+        return layout_positions([n["id"] for n in spec["nodes"]], spec["edges"],
+                                {n["id"]: self._card_height(n) for n in spec["nodes"]}, NODE_WIDTH,
+                                repeats=[r["nodes"] for r in spec.get("repeats", [])],
+                                view=(float(view.width()), float(view.height())))
 
     def _fill_positions(self, spec: dict[str, Any], force: bool = False) -> None:
         if not spec["nodes"]:
@@ -822,13 +741,13 @@ class NetworkEditor(QWidget):
             validity = self._analyse()
         else:
             validity = self._validity
+        changed = validity != self._validity
+        self._validity = validity  # before the code is written: its note reads the validity
         self._sync_canvas()
         self._on_selection()
         self._code_dirty = True
         if self.side.currentWidget() is self.code_view:
             self._update_code()
-        changed = validity != self._validity
-        self._validity = validity
         self._show_status()
         if changed:
             self.validityChanged.emit(*validity)

@@ -66,6 +66,8 @@ HEADER = 30.0
 LINE = 17.0
 PORT_RADIUS = 6.0
 GRID = 24.0
+CARD_TEXT = 0.84  # a card's param lines, relative to the widget's font
+READABLE_PX = 9.0  # Fit never zooms out so far that card text is smaller than this on screen
 
 
 def category_colour(category: str) -> QColor:
@@ -271,7 +273,7 @@ class NodeItem(QGraphicsObject):
         title_font.setPointSizeF(max(8.0, title_font.pointSizeF() * 1.02))
         title_font.setBold(True)
         small = QFont(painter.font())
-        small.setPointSizeF(max(6.5, small.pointSizeF() * 0.84))
+        small.setPointSizeF(max(6.5, small.pointSizeF() * CARD_TEXT))
         type_font = QFont(small)
         type_font.setBold(True)
         type_font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 104)
@@ -670,8 +672,21 @@ class NodeCanvas(QGraphicsView):
         self._scene.blockSignals(False)
         self.selectionChanged.emit()
 
+    def card_text_px(self) -> float:
+        """The on-screen height, in pixels, of a card's param text at 1:1."""
+        point = max(6.5, self.font().pointSizeF() * CARD_TEXT)
+        return point * self.logicalDpiY() / 72.0
+
+    def readable_scale(self) -> float:
+        """The smallest scale Fit uses: card text stays at least :data:`READABLE_PX` high."""
+        return min(1.0, READABLE_PX / self.card_text_px())
+
     def fit_all(self) -> None:
-        """Zooms to show every node (never closer than 1:1, so a small graph is not huge)."""
+        """Zooms to show every node, between :meth:`readable_scale` and 1:1.
+
+        A graph too big to show readably is shown from its start (top left, where the inputs are)
+        and the rest is scrolled to, rather than shrunk to unreadable cards.
+        """
         items = list(self._scene.nodes.values())
         if not items:
             self.resetTransform()
@@ -688,6 +703,15 @@ class NodeCanvas(QGraphicsView):
         if self.transform().m11() > 1.0:
             self.resetTransform()
             self.centerOn(rect.center())
+        elif self.transform().m11() < self.readable_scale():
+            scale = self.readable_scale()
+            self.resetTransform()
+            self.scale(scale, scale)
+            view = self.viewport().size()
+            half_w, half_h = view.width() / scale / 2, view.height() / scale / 2
+            x = rect.left() + half_w if rect.width() > 2 * half_w else rect.center().x()
+            y = rect.top() + half_h if rect.height() > 2 * half_h else rect.center().y()
+            self.centerOn(x, y)
 
     def zoom(self) -> float:
         return self.transform().m11()

@@ -273,21 +273,27 @@ class ParamEditor(QWidget):
                 self.max_box = self._float_box("max", "maximum")
                 self.step_box = self._float_box("step", "step (0: continuous)", minimum=0.0)
                 self.step_box.setSpecialValueText("any")
+            # One field a row: a narrow inspector still shows a whole 0.0001 in each.
             for i, (label, box) in enumerate((("min", self.min_box), ("max", self.max_box),
                                               ("step", self.step_box))):
                 tag = QLabel(label)
                 tag.setProperty("role", "hint")
-                box.setMinimumWidth(60)
-                grid.addWidget(tag, i // 2, (i % 2) * 2)
-                grid.addWidget(box, i // 2, (i % 2) * 2 + 1)
+                box.setMinimumWidth(max(90, box.fontMetrics().horizontalAdvance("0.00001") + 40))
+                grid.addWidget(tag, i, 0)
+                grid.addWidget(box, i, 1)
             grid.setColumnStretch(1, 1)
-            grid.setColumnStretch(3, 1)
             if kind == "float":
                 self.log_box = QCheckBox("log scale")
                 self._named(self.log_box, "log", "log scale")
                 self.log_box.toggled.connect(self._emit)
-                grid.addWidget(self.log_box, 1, 2, 1, 2)
+                grid.addWidget(self.log_box, 3, 1)
             layout.addWidget(self.range_page)
+            self.range_error = QLabel()
+            self.range_error.setWordWrap(True)
+            self.range_error.setStyleSheet("color: #E5484D;")
+            self._named(self.range_error, "rangeError", "range problem")
+            self.range_error.hide()
+            layout.addWidget(self.range_error)
             self.values_line = QLineEdit()
             self.values_line.setPlaceholderText("e.g. 32, 64, 128")
             self._named(self.values_line, "values", "values")
@@ -332,6 +338,7 @@ class ParamEditor(QWidget):
             box.setChecked(bool(fixed))
         elif isinstance(box, QLineEdit):
             box.setText(", ".join(str(v) for v in (fixed or ())))
+        self._show_range_problem("")
         if not searched:
             del blockers
             return
@@ -386,7 +393,7 @@ class ParamEditor(QWidget):
                 return {"hp": "choice", "values": values} if values else None
             lo, hi = self.min_box.value(), self.max_box.value()
             if lo > hi:
-                lo, hi = hi, lo
+                return None
             if kind == "int":
                 return {"hp": "int", "min": int(lo), "max": int(hi), "step": int(self.step_box.value())}
             data: dict[str, Any] = {"hp": "float", "min": float(lo), "max": float(hi),
@@ -403,8 +410,36 @@ class ParamEditor(QWidget):
             return {"hp": "choice", "values": values} if values else None
         return {"hp": "bool"}
 
+    def _range_problem(self) -> str:
+        """Why the typed range cannot be searched ('' when it can)."""
+        if (self.pdef.kind not in ("int", "float") or not self.search.isChecked()
+                or self.mode.currentData() != "range"):
+            return ""
+        lo, hi = self.min_box.value(), self.max_box.value()
+        if lo <= hi:
+            return ""
+        return (f"The minimum ({self.min_box.text()}) is above the maximum ({self.max_box.text()}): "
+                "lower the minimum or raise the maximum.")
+
+    def _show_range_problem(self, problem: str) -> None:
+        if self.pdef.kind not in ("int", "float"):
+            return
+        self.range_error.setText(problem)
+        self.range_error.setVisible(bool(problem))
+        for box in (self.min_box, self.max_box):
+            box.setStyleSheet("border: 1px solid #E5484D;" if problem else "")
+
+    def range_problem(self) -> str:
+        """The message shown under the range fields ('' when the range is fine)."""
+        return self.range_error.text() if self.pdef.kind in ("int", "float") and \
+            self.range_error.isVisibleTo(self) else ""
+
     @Slot()
     def _emit(self, *_args: Any) -> None:
+        problem = self._range_problem()
+        self._show_range_problem(problem)
+        if problem:  # refused, not swapped: the spec keeps its last good range until this is fixed
+            return
         value = self.value()
         if value is None:
             self.set_value(self._value)  # an empty or unreadable entry: put the last value back
@@ -523,6 +558,13 @@ class NodeInspector(QScrollArea):
                                   "(e.g. deep.units). Letters, digits, _ and -.")
         self.name_edit.editingFinished.connect(self._on_rename)
         name_row.addRow("Name", self.name_edit)
+        self.name_error = QLabel()
+        self.name_error.setObjectName("nodeNameError")
+        self.name_error.setAccessibleName("Layer name problem")
+        self.name_error.setWordWrap(True)
+        self.name_error.setStyleSheet("color: #E5484D;")
+        self.name_error.hide()
+        name_row.addRow("", self.name_error)
         self._node_layout.addLayout(name_row)
         self.errors = QLabel()
         self.errors.setObjectName("inspectorErrors")
@@ -536,6 +578,7 @@ class NodeInspector(QScrollArea):
         self._node_layout.addWidget(self.optional)
         self.params_form = QFormLayout()
         self.params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.params_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._node_layout.addLayout(self.params_form)
         self._layout.addWidget(self.node_box)
 
@@ -584,6 +627,7 @@ class NodeInspector(QScrollArea):
         self.training_box.setObjectName("trainingBox")
         training_form = QFormLayout(self.training_box)
         training_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        training_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.training_editors: dict[str, ParamEditor] = {}
         for pdef in TRAINING_PARAMS:
             editor = ParamEditor(pdef)
@@ -599,9 +643,19 @@ class NodeInspector(QScrollArea):
         self._node_type: str | None = None
         self._chain: list[str] = []
         self._repeat_id: str | None = None
+        self._name_error_for: str | None = None  # the node whose typed name was refused
         self.show_selection({}, [], None, None, "")
 
     # -- filling
+    def show_name_error(self, node_id: str, message: str) -> None:
+        """Shows why a typed name was refused, next to the field, until a name is accepted or
+        another layer is selected (an empty message clears it)."""
+        self._name_error_for = node_id if message else None
+        self.name_error.setText(f"✕ {message}" if message else "")
+        self.name_error.setVisible(bool(message))
+        self.name_edit.setProperty("invalid", bool(message))
+        self.name_edit.setStyleSheet("border: 1px solid #E5484D;" if message else "")
+
     def set_summary(self, configurations: str, params: str) -> None:
         self.configurations.setText(configurations)
         self.params_range.setText(params)
@@ -624,6 +678,8 @@ class NodeInspector(QScrollArea):
         self._repeat_id = repeat["id"] if repeat else None
 
         # Layer box
+        if node is None and self._name_error_for is not None:
+            self.show_name_error(self._name_error_for, "")
         self.node_box.setVisible(bool(selected))
         if node is not None:
             layer = LAYER_TYPES[node["type"]]
@@ -632,7 +688,11 @@ class NodeInspector(QScrollArea):
             self.title.setText(f"<b>{html.escape(node['id'])}</b> &nbsp;·&nbsp; {node['type']}"
                                + (f"<br><span style='color: palette(placeholder-text)'>{layer.doc}</span>"
                                   if layer.doc else ""))
-            if not self.name_edit.hasFocus() or self.name_edit.text() != node["id"]:
+            if self._name_error_for is not None and self._name_error_for != node["id"]:
+                self.show_name_error(node["id"], "")
+            # A refused name stays in the field, with its reason, for the user to fix.
+            if self._name_error_for is None and (not self.name_edit.hasFocus()
+                                                 or self.name_edit.text() != node["id"]):
                 blocker = QSignalBlocker(self.name_edit)
                 self.name_edit.setText(node["id"])
                 del blocker
@@ -709,7 +769,13 @@ class NodeInspector(QScrollArea):
     @Slot()
     def _on_rename(self) -> None:
         new = self.name_edit.text().strip()
-        if self._node_id is not None and new and new != self._node_id:
+        if self._node_id is None:
+            return
+        if new == self._node_id and self._name_error_for is not None:
+            self.show_name_error(self._node_id, "")  # the user typed the old name back
+        elif not new:
+            self.show_name_error(self._node_id, "A layer needs a name: letters, digits, _ and -")
+        elif new != self._node_id:
             self.renameRequested.emit(self._node_id, new)
 
     @Slot(bool)

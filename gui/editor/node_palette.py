@@ -1,8 +1,9 @@
 """The layer palette: the engine's layer registry grouped by category, searchable, draggable.
 
 Inputs come from the dataset: with a data signature, the Input group offers one item per input
-the data has (numeric columns, category codes, images of the right shape); without one it offers
-every kind. Dragging an item onto the canvas, double-clicking it or pressing Enter adds it.
+the data has (numeric columns, category codes, images of the right shape), each named for what
+it reads ("Numeric columns (4,)", "Categories as one-hot"); without one it offers every kind.
+Dragging an item onto the canvas, double-clicking it or pressing Enter adds it.
 """
 
 from __future__ import annotations
@@ -51,20 +52,21 @@ def _dot(colour: str) -> QIcon:
 def input_items(signature: DataSignature | None) -> list[tuple[str, dict[str, Any], str]]:
     """(label, params, tooltip) of each Input the palette offers for this data."""
     if signature is None:
-        return [(f"Input · {SOURCE_TEXT[s]}", {"source": s}, f"Reads the dataset's {SOURCE_TEXT[s]}")
+        return [(SOURCE_TEXT[s].capitalize(), {"source": s}, f"An Input that reads the dataset's {SOURCE_TEXT[s]}")
                 for s in SOURCE_TEXT]
     items = []
     for source, shape in signature.inputs.items():
         text = SOURCE_TEXT.get(source, source)
         if source == "categorical":
             detail = f"{shape[0]} columns, {signature.categorical_tokens} codes"
-            items.append((f"Input · {text} (one-hot)", {"source": source, "encoding": "one_hot"},
-                          f"{detail}, encoded as one-hot columns"))
-            items.append((f"Input · {text} (embedding)", {"source": source, "encoding": "embedding"},
-                          f"{detail}, each code a learned vector"))
+            # Short enough to read whole in a narrow palette, under its "Input" group.
+            items.append(("Categories as one-hot", {"source": source, "encoding": "one_hot"},
+                          f"An Input that reads the dataset's {text} ({detail}), encoded as one-hot columns"))
+            items.append(("Categories as embeddings", {"source": source, "encoding": "embedding"},
+                          f"An Input that reads the dataset's {text} ({detail}), each code a learned vector"))
             continue
-        items.append((f"Input · {text} {format_shape(tuple(shape))}", {"source": source},
-                      f"Reads the dataset's {text}, shape {format_shape(tuple(shape))}"))
+        items.append((f"{text.capitalize()} {format_shape(tuple(shape))}", {"source": source},
+                      f"An Input that reads the dataset's {text}, shape {format_shape(tuple(shape))}"))
     return items
 
 

@@ -49,10 +49,21 @@ class NetworkPage(QWidget):
             "search may vary. Template ▾ starts from a ready-made network."))
         self.banner = Banner("networkBanner")
         layout.addWidget(self.banner)
+        self.search_banner = Banner("searchRunningBanner")
+        layout.addWidget(self.search_banner)
         self.editor = NetworkEditor(undo_stack=undo_stack)
         layout.addWidget(self.editor, 1)
         self.editor.specChanged.connect(self.specChanged)
         self.editor.load_template("tabular", undoable=False)  # until a dataset says otherwise
+
+    def set_search_running(self, running: bool) -> None:
+        """While a search runs, says that edits here shape the next search, not the running one."""
+        if running:
+            self.search_banner.show_message(
+                "A search is running. Edits apply to the next search; the running one keeps the "
+                "network it started with.", "info")
+        else:
+            self.search_banner.clear()
 
     def spec(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """The search-space spec for ``SearchConfig.space``.

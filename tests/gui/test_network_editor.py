@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QLabel,
     QLineEdit,
     QListWidget,
     QSpinBox,
@@ -88,6 +89,10 @@ def view_point(editor: NetworkEditor, node_id: str, port: str) -> QPoint:
 def drag_port(qtbot, editor: NetworkEditor, source: str, dest: str) -> None:
     """Presses on ``source``'s output port, moves, and releases on ``dest``'s input port."""
     viewport = editor.canvas.viewport()
+    # Scroll as a person would, so both ports are on screen (Fit keeps cards readable, not whole).
+    a = editor.canvas.node_item(source).port_pos("out")
+    b = editor.canvas.node_item(dest).port_pos("in")
+    editor.canvas.centerOn((a + b) / 2)
     start, end = view_point(editor, source, "out"), view_point(editor, dest, "in")
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
     middle = QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2)
@@ -98,6 +103,7 @@ def drag_port(qtbot, editor: NetworkEditor, source: str, dest: str) -> None:
 
 def click_node(qtbot, editor: NetworkEditor, node_id: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     item = editor.canvas.node_item(node_id)
+    editor.canvas.ensureVisible(item)
     point = editor.canvas.mapFromScene(item.mapToScene(QPointF(100, 45)))
     qtbot.mouseClick(editor.canvas.viewport(), Qt.MouseButton.LeftButton, modifier, point)
 
@@ -111,7 +117,7 @@ def param_editor(editor: NetworkEditor, name: str) -> ParamEditor:
 def build_mlp(qtbot, editor: NetworkEditor) -> dict[str, str]:
     """Input → Dense → Dropout → Output, built from the palette and joined by port drags."""
     ids = {
-        "input": drop_from_palette(editor, "Input · numeric columns (4,)", (0, 0)),
+        "input": drop_from_palette(editor, "Numeric columns (4,)", (0, 0)),
         "dense": drop_from_palette(editor, "Dense", (280, 0)),
         "dropout": drop_from_palette(editor, "Dropout", (560, 0)),
         "head": drop_from_palette(editor, "Output", (840, 0)),
@@ -141,14 +147,14 @@ def test_objects_are_named_for_automation(editor: NetworkEditor) -> None:
 
 def test_palette_search_filters_and_offers_the_datas_inputs(qtbot, editor: NetworkEditor) -> None:
     labels = editor.palette_panel.labels()
-    assert "Input · numeric columns (4,)" in labels
-    assert not any("image" in label for label in labels)  # iris has no images
+    assert "Numeric columns (4,)" in labels
+    assert not any("image" in label.lower() for label in labels)  # iris has no images
     qtbot.keyClicks(editor.palette_panel.search, "pool")
     assert set(editor.palette_panel.labels()) >= {"MaxPooling2D", "GlobalAveragePooling1D"}
     assert "Dense" not in editor.palette_panel.labels()
     editor.palette_panel.search.clear()
     editor.set_signature(IMAGE)
-    assert "Input · images (16, 16, 3)" in editor.palette_panel.labels()
+    assert "Images (16, 16, 3)" in editor.palette_panel.labels()
 
 
 def test_a_graph_drawn_with_the_mouse_is_searchable(qtbot, editor: NetworkEditor, iris_signature,
@@ -563,10 +569,11 @@ def test_renaming_a_layer_renames_its_hyperparameters(qtbot, editor: NetworkEdit
     names = {h for h, _ in hyperparameter_items(SearchSpace.from_dict(spec))}
     assert "hidden.units.0" in names
     assert_searchable(spec, iris_signature)
+    problem = editor.inspector.findChild(QLabel, "nodeNameError")
     assert not editor.rename_node("hidden", "head")  # taken
-    assert "already a layer or block called 'head'" in editor.status_text()
+    assert "already a layer or block called 'head'" in problem.text() and problem.isVisible()
     assert not editor.rename_node("hidden", "a.b")  # a dot would clash with hp names
-    assert "'a.b' is not a layer name" in editor.status_text()
+    assert "'a.b' is not a layer name" in problem.text()
     assert name.text() == "hidden"
     editor.undo_stack.undo()
     assert "dense" in {n["id"] for n in editor.spec()["nodes"]}
