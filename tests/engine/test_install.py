@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 import venv
 from pathlib import Path
@@ -37,12 +38,29 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment with only the wheel and its declared dependencies."""
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source distribution, built from this checkout through setuptools' PEP 517 hook."""
+    out = tmp_path_factory.mktemp("sdist")
+    subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
+                    "build_meta.build_sdist(sys.argv[1])", str(out)],
+                   cwd=REPO, check=True, timeout=300, env=_clean_env(), capture_output=True)
+    return next(out.glob("automl[-_]studio-*.tar.gz"))  # setuptools < 69 keeps the hyphen
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, sdist: Path) -> Path:
+    """A fresh virtual environment with only the wheel and its declared dependencies.
+
+    The wheel is built from the unpacked sdist, as pip does from PyPI: what the sdist lacks, the
+    installed app lacks.
+    """
     root = tmp_path_factory.mktemp("install")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(root / "unpacked", filter="data")
+    source = next((root / "unpacked").iterdir())
     wheels = root / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(wheels), str(REPO)], check=True, timeout=300, env=_clean_env())
+                    "-w", str(wheels), str(source)], check=True, timeout=300, env=_clean_env())
     wheel = next(wheels.glob("automl_studio-*.whl"))
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
@@ -95,3 +113,28 @@ def test_a_default_search_runs_to_an_exported_model(installed: Path) -> None:
     # Only the Bayesian oracle keeps its acquisition's alpha and beta in its state.
     state = json.loads(next((work / "proj").rglob("oracle.json")).read_text())
     assert {"alpha", "beta", "num_initial_points"} <= state.keys(), sorted(state)
+
+
+def test_the_sdist_carries_the_package_data_and_the_installed_app_finds_it(installed: Path, sdist: Path) -> None:
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    data = sorted({p.name for pattern in patterns["automl_studio.resources"]
+                   for p in (REPO / "resources").glob(pattern)})
+    assert "iris.csv" in data and "automl-studio.desktop" in data and "icon-48.png" in data
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert "README.md" in names
+    assert [f"resources/{n}" for n in data if f"resources/{n}" not in names] == []
+    code = ("import importlib.resources as r; "
+            "print('\\n'.join(sorted(p.name for p in r.files('automl_studio.resources').iterdir())))")
+    out = subprocess.run([str(_bin(installed, "python")), "-c", code], capture_output=True, text=True,
+                         check=True, env=_clean_env(), cwd=installed.parent).stdout.split()
+    assert [n for n in data if n not in out] == []
+    # The desktop entry of this installation, from its packaged template and icons.
+    data_home = installed.parent / "share"
+    proc = subprocess.run([str(_bin(installed, "automl-studio")), "install-desktop-entry"], capture_output=True,
+                          text=True, timeout=120, env={**_clean_env(), "XDG_DATA_HOME": str(data_home)},
+                          cwd=installed.parent)
+    assert proc.returncode == 0, proc.stderr
+    entry = (data_home / "applications" / "automl-studio.desktop").read_text(encoding="utf-8")
+    assert f"Exec={_bin(installed, 'automl-studio-gui')} %f" in entry.splitlines()
+    assert (data_home / "icons" / "hicolor" / "256x256" / "apps" / "automl-studio.png").is_file()
