@@ -372,3 +372,25 @@ def test_a_file_larger_than_one_batch_scores_like_its_rows(trained: Trained, tmp
     result = predict_rows(trained, tmp_path, header, rows)
     assert len(result.labels) == 4500 and result.labels[4400] is None
     assert_same_as_training(trained, result, picks, skip={4400})
+
+
+@SETTINGS
+@given(row_samples(), st.data())
+def test_missing_numbers_are_filled_as_in_training_and_said(
+        trained: Trained, tmp_path: Path, picks: list[int], data: st.DataObject) -> None:
+    header, rows = derive(trained, picks, NEEDED)
+    j = header.index("income")  # no gaps in training: no missing flag, so a gap is its fill value
+    gaps = data.draw(st.sets(st.integers(0, len(picks) - 1), min_size=1))
+    for k in gaps:
+        rows[k][j] = data.draw(st.sampled_from(["", "NA", "?", "-"]))
+    result = predict_rows(trained, tmp_path, header, rows)
+    assert all(label is not None for label in result.labels) and not result.warnings
+    (note,) = [n for n in result.notes if "column 'income'" in n and "filled with" in n]
+    assert note.startswith(f"{tmp_path / 'new.csv'}: column 'income': {len(gaps)} missing value(s) (row")
+    assert "no missing values in training" in note
+    fill = next(f["fill"] for f in trained.metadata["feature_schema"]["numeric"] if f["name"] == "income")
+    for k in gaps:
+        rows[k][j] = repr(fill)
+    filled = predict_rows(trained, tmp_path, header, rows)
+    assert filled.proba is not None and result.proba is not None
+    np.testing.assert_allclose(result.proba, filled.proba, rtol=1e-5, atol=1e-6)
