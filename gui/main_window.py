@@ -48,7 +48,7 @@ from automl_studio.gui.editor.network_editor import data_signature
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
 from automl_studio.gui.pages.results_page import ResultsPage
-from automl_studio.gui.pages.search_page import SearchPage
+from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.paths import demo_dataset, resource_path
 from automl_studio.gui.settings_store import SettingsStore
 from automl_studio.gui.workers.tasks import TaskRunner
@@ -105,6 +105,73 @@ def _finish_event(data: Any) -> SearchFinished | None:
     return event if isinstance(event, SearchFinished) else None
 
 
+def existing_search(folder: str) -> int | None:
+    """How many trials the search kept in ``folder`` has, or ``None`` when it holds no search."""
+    from automl_studio.engine.search.project import (
+        CONFIG_FILE,
+        EVENTS_FILE,
+        STATE_DIRS,
+        read_trials,
+    )
+
+    path = Path(folder)
+    if not folder or not any((path / name).exists() for name in (*STATE_DIRS, EVENTS_FILE, CONFIG_FILE)):
+        return None
+    return len(read_trials(path))
+
+
+def resume_refusal(config: dict[str, Any], *, progress: Any = None, cancel: Any = None) -> str:
+    """Why the search in ``config``'s project folder is not one to resume on ``config``'s data, in
+    the window's words ("" when it is, or when the folder holds nothing to compare).
+
+    For a :class:`TaskRunner` thread: it reads and prepares the data as a search would (no Keras)
+    and asks the engine's own project check.
+    """
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.errors import ProjectError
+    from automl_studio.engine.data.identity import identify
+    from automl_studio.engine.search.project import check_resume, read_search_document
+
+    search = SearchConfig.from_dict(config)
+    try:
+        if read_search_document(search.project_dir) is None:
+            return ""
+        check_resume(search, identify(search))
+    except ProjectError as exc:
+        return window_words(str(exc))
+    return ""
+
+
+def _ask_to_replace(parent: QWidget, folder: str, trials: int) -> str:
+    box = QMessageBox(QMessageBox.Icon.Warning, "Replace the search?",
+                      f"The project folder {folder} holds a search with {trials} "
+                      f"trial{'s' if trials != 1 else ''}.", parent=parent)
+    box.setObjectName("replaceSearchBox")
+    box.setInformativeText("Starting a new search there erases its trials, logs and best model. "
+                           "Start the new search in a new folder instead?")
+    new = box.addButton("Start in a new folder", QMessageBox.ButtonRole.AcceptRole)
+    new.setObjectName("startInNewFolder")
+    erase = box.addButton("Erase it and start", QMessageBox.ButtonRole.DestructiveRole)
+    erase.setObjectName("eraseAndStart")
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(new)
+    box.exec()
+    clicked = box.clickedButton()
+    return "new" if clicked is new else "erase" if clicked is erase else "cancel"
+
+
+def ask_to_save(parent: QWidget, name: str) -> QMessageBox.StandardButton:
+    """The desktop's "Save changes?" question: Save, Discard or Cancel."""
+    buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+               | QMessageBox.StandardButton.Cancel)
+    box = QMessageBox(QMessageBox.Icon.Warning, APP_TITLE,
+                      f"Save the changes to the project \"{name}\"?", buttons, parent)
+    box.setObjectName("saveChangesBox")
+    box.setInformativeText("Your changes to the network and the settings are lost if you don't save them.")
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    return QMessageBox.StandardButton(box.exec())
+
+
 def _ask_to_close(parent: QWidget) -> bool:
     answer = QMessageBox.question(
         parent, "Stop the search?",
@@ -118,8 +185,9 @@ def _ask_to_close(parent: QWidget) -> bool:
 class MainWindow(QMainWindow):
     """The automl-studio window. ``MainWindow()`` builds it with the user's saved settings.
 
-    ``confirm_close`` is asked (with the window) before closing during a search; replace it to
-    answer without a dialog (tests, scripts).
+    ``confirm_close`` is asked (with the window) before closing during a search, and
+    ``ask_to_save`` (with the window and the project's name) before unsaved changes would be
+    lost; replace them to answer without a dialog (tests, scripts).
     """
 
     firstFramePainted = Signal()
@@ -130,6 +198,9 @@ class MainWindow(QMainWindow):
         self.setAccessibleName(APP_TITLE)
         self.settings = settings or SettingsStore()
         self.confirm_close: Callable[[QWidget], bool] = _ask_to_close
+        self.ask_to_save: Callable[[QWidget, str], QMessageBox.StandardButton] = ask_to_save
+        self._data_path: str | None = None  # the data on screen (its absolute path)
+        self._resume_check = TaskRunner(self)
         self.undo_stack = QUndoStack(self)
         self._project_path: str | None = None
         self._project_name = "Untitled"
@@ -341,6 +412,7 @@ class MainWindow(QMainWindow):
         self._signature_task.failed.connect(self._on_signature_failed)
         # One seed, shown on both the Data and the Search page.
         d.seed_spin.valueChanged.connect(s.seed.setValue)
+        self._resume_check.finished.connect(self._on_resume_checked)
         s.seed.valueChanged.connect(d.seed_spin.setValue)
         self.undo_stack.cleanChanged.connect(self._update_title)
 
@@ -353,16 +425,29 @@ class MainWindow(QMainWindow):
             self.open_dataset(path)
 
     def open_dataset(self, path: str) -> None:
-        """Loads a dataset in the background and shows the Data page."""
+        """Loads a dataset in the background and shows the Data page.
+
+        Other data than the data on screen starts a new, empty search: once it has loaded, the
+        Search and Results pages are cleared and the next Start picks a folder of its own.
+        """
         path = str(path)
         self._recent_candidate = os.path.abspath(path)
         self.settings.set_last_directory(path)
+        if self.search_page.running and os.path.abspath(path) != self._data_path:
+            self._show_error("Stop the running search before opening other data.")
+            return
         self.nav.setCurrentRow(0)
         self.status_search.setText("Loading data…")
         self.data_page.open_dataset(path)
 
     def open_project(self, path: str) -> bool:
-        """Opens a project file: its data, network, settings and (if any) its finished trials."""
+        """Opens a project file: its data, network, settings and (if any) its finished trials.
+
+        Unsaved changes to the current project are offered for saving first (Cancel: nothing
+        is opened).
+        """
+        if not self.maybe_save():
+            return False
         from automl_studio.engine.core.errors import ProjectError
         from automl_studio.engine.search.project import (
             ProjectFile,
@@ -380,6 +465,7 @@ class MainWindow(QMainWindow):
         self._project_path, self._project_name = str(path), project.name
         self._search_dir = config.project_dir
         self.settings.add_recent_file(str(path))
+        self._data_path = os.path.abspath(config.data_path)  # its own search, not other data
         self.settings.set_last_directory(str(path))
         self.data_page.apply_config(config)
         self.network_page.apply_space(config.space)
@@ -414,18 +500,70 @@ class MainWindow(QMainWindow):
         fields.pop("seed", None)
         space = self.network_page.spec({"epochs": settings["max_epochs"],
                                         "patience": settings["patience"]})
-        project_dir = self.search_page.project_dir.text().strip() or self._default_search_dir(
+        project_dir = self.search_page.project_dir.text().strip() or self.new_search_dir(
             fields["data_path"])
         return SearchConfig(**fields, **settings, space=space, project_dir=project_dir,
                             fresh=not resume)
 
-    def _default_search_dir(self, data_path: str) -> str:
+    def new_search_dir(self, data_path: str) -> str:
+        """A folder for a new search that holds no other search: beside the project file, else
+        in the app's data folder, named after the dataset and the time."""
         if self._project_path:
-            base = self._project_path.removesuffix(PROJECT_SUFFIX) + ".search"
-            return base
-        root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-        stem = Path(data_path).stem or "data"
-        return str(Path(root) / "projects" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+            base = Path(self._project_path.removesuffix(PROJECT_SUFFIX) + ".search")
+        else:
+            root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+            stem = Path(os.path.normpath(data_path)).stem or "data"
+            base = Path(root) / "projects" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        candidate, n = base, 1
+        while candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+            n += 1
+            candidate = base.with_name(f"{base.name}-{n}")
+        return str(candidate)
+
+    def _forget_search(self) -> None:
+        """Other data or a new project: the Search and Results pages show no search."""
+        self._resume_check.cancel()
+        self._search_dir = None
+        self.search_page.reset()
+        self.results_page.set_result(None, None)
+        self.status_search.setText("Idle")
+        self._update_actions()
+
+    def _check_resume(self) -> None:
+        """Asks the engine's project check, off the GUI thread, whether the search offered for
+        resuming belongs to the data on screen (Resume is withdrawn if it does not)."""
+        if not self.search_page.can_resume:
+            return
+        from automl_studio.engine.core.errors import UserError
+
+        try:
+            config = self.current_config(resume=True)
+        except (UserError, ValueError):  # no complete config yet: Start will say why
+            return
+        self._resume_check.start(resume_refusal, config=config.to_dict())
+
+    @Slot(object)
+    def _on_resume_checked(self, refusal: str) -> None:
+        if refusal and not self.search_page.running:
+            self.search_page.set_can_resume(False, refusal)
+            self._update_actions()
+
+    @property
+    def modified(self) -> bool:
+        """Whether the project has changes that are not saved."""
+        return not self.undo_stack.isClean()
+
+    def maybe_save(self) -> bool:
+        """Before unsaved changes would be lost: asks Save / Discard / Cancel.
+
+        Returns whether to go on (saved or discarded); ``False`` keeps the window and its edits.
+        """
+        if not self.modified:
+            return True
+        answer = self.ask_to_save(self, self._project_name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
 
     def save_project(self, path: str | None = None) -> bool:
         """Saves the project file (asks for a name the first time)."""
@@ -467,12 +605,10 @@ class MainWindow(QMainWindow):
         if self.search_page.running:
             self._show_error("Stop the running search before starting a new project.")
             return
-        self._project_path, self._project_name, self._search_dir = None, "Untitled", None
-        self.search_page.project_dir.clear()
-        self.search_page.trials.reset()
-        self.search_page.plots.redraw()
-        self.search_page.set_can_resume(False)
-        self.results_page.set_result(None, None)
+        if not self.maybe_save():
+            return
+        self._project_path, self._project_name = None, "Untitled"
+        self._forget_search()
         self.undo_stack.clear()
         self.nav.setCurrentRow(0)
         self._update_title()
@@ -509,6 +645,13 @@ class MainWindow(QMainWindow):
         self.search_page.project_dir.setText(config.project_dir)
         self.results_page.set_result(None, None)
         self.nav.setCurrentRow(2)
+        trials = None if resume else existing_search(config.project_dir)
+        if trials is not None:  # a new search here would erase that one: only if the user says so
+            choice = _ask_to_replace(self, config.project_dir, trials)
+            if choice == "cancel":
+                return
+            if choice == "new":
+                config = config.replace(project_dir=self.new_search_dir(config.data_path))
         self.search_page.run(config.to_dict(), resume=resume)
 
     @Slot()
@@ -566,6 +709,9 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(summary["path"])  # opened by itself, not by a project
         if self._project_path is None:
             self._new_data = True  # its signature lays out the data's default template
+        if os.path.abspath(summary["path"]) != self._data_path:
+            self._data_path = os.path.abspath(summary["path"])
+            self._forget_search()
         self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
         self._update_status_data()
         self._update_actions()
@@ -827,3 +973,6 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()
+        if not self.maybe_save():
+            event.ignore()
+            return

@@ -53,6 +53,7 @@ from automl_studio.engine.core.objectives import (
     objectives_for,
 )
 from automl_studio.engine.search.distributed import joining_command
+from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
 from automl_studio.gui.widgets import Banner, name_widget, page_header
@@ -62,8 +63,17 @@ TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
           ("hyperband", "Hyperband"), ("grid", "Grid search"))
 LOG_LINES = 5000
 START_TIP = "Start a new search (Ctrl+R)"
+WINDOW_NEW_SEARCH_HINT = ("Resume only continues that same search: press Start, not Resume, to begin a "
+                          "new search (the window asks before it replaces the one in that folder)")
 UNAUTHENTICATED = ("KerasTuner's oracle port is unauthenticated: anyone who can reach it can join the "
                    "search and see its settings. Open it only on a trusted network.")
+
+
+def window_words(message: str) -> str:
+    """An engine message with its command-line advice (``--fresh``, ``--project``) said in the
+    window's terms."""
+    return (message.replace("; " + NEW_SEARCH_HINT, ". " + WINDOW_NEW_SEARCH_HINT)
+            .replace("; start over with --fresh", ". " + WINDOW_NEW_SEARCH_HINT))
 
 
 class SearchPage(QWidget):
@@ -464,8 +474,33 @@ class SearchPage(QWidget):
     def can_resume(self) -> bool:
         return self._can_resume and not self.running
 
-    def set_can_resume(self, value: bool) -> None:
+    def set_can_resume(self, value: bool, why_not: str = "") -> None:
+        """Offers Resume (or not); ``why_not`` says on the banner why a search here is not offered."""
         self._can_resume = value
+        if why_not:
+            self.banner.show_message(why_not, "warning")
+        self._update_buttons()
+
+    def reset(self) -> None:
+        """Shows no search: other data was opened, or a new project (not while one runs).
+
+        The trials, plots, log, progress and the project folder are cleared, so the next Start
+        begins a new search in a folder of its own.
+        """
+        self.banner.clear()
+        self._finish = None
+        self._finish_pending = False
+        self._started_at = None
+        self._can_resume = False
+        self.trials.reset()
+        if self._plots is not None:
+            self._plots.redraw()
+        self.log.clear()
+        self.worker_command.clear()
+        self.project_dir.clear()
+        self.overall_progress.setRange(0, max(self.max_trials.value(), 1))
+        self.overall_progress.setValue(0)
+        self.progress_label.setText("Not started")
         self._update_buttons()
 
     def run(self, config_dict: dict[str, Any], *, resume: bool = False) -> None:
@@ -537,9 +572,9 @@ class SearchPage(QWidget):
     def _on_search_finished(self, event: SearchFinished) -> None:
         self._finish = event
         status, message = event.status, event.message
-        self._log(f"Search finished: {status}{' — ' + message if message else ''}")
+        self._log(f"Search finished: {status}{' — ' + window_words(message) if message else ''}")
         if status == "failed":
-            self.banner.show_message(f"The search failed: {message}", "error")
+            self.banner.show_message(f"The search failed: {window_words(message)}", "error")
         self._can_resume = status in ("stopped", "budget", "failed")
 
     @Slot(object)

@@ -39,6 +39,7 @@ def window(qtbot, settings_store):
     QCoreApplication.setOrganizationName("automl-studio-tests")
     win = MainWindow(settings_store)
     win.confirm_close = lambda _parent: True
+    win.ask_to_save = discard_changes  # tests that ask "Save changes?" put the real question back
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -62,9 +63,17 @@ def open_second_window(qtbot, settings_store):
 
     second = MainWindow(settings_store)
     second.confirm_close = lambda _parent: True
+    second.ask_to_save = discard_changes
     qtbot.addWidget(second)
     second.show()
     return second
+
+
+def discard_changes(_parent, _name):
+    """Answers the window's "Save changes?" with Discard (a test's unsaved edits are not kept)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    return QMessageBox.StandardButton.Discard
 
 
 def wait_for_shapes(qtbot, window, timeout: int = 20_000) -> None:
