@@ -221,6 +221,9 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
     # Never a column the model reads: a feature 'Y' is not the target 'y'.
     target_column = (_find_column(wanted_target, [c for c in present if c not in schema.columns])
                      if wanted_target else None)
+    if target and target_column is None and target in schema.columns:
+        raise DataError(f"{source}: '{target}' is a column the model reads, not what it predicts "
+                        f"('{model_target}')")
     if target and target_column is None:
         raise DataError(f"{source}: no column named '{target}'; the columns are: " + ", ".join(present))
     no_header = dataset.csv_format is not None and dataset.csv_format.header_line is None

@@ -394,3 +394,12 @@ def test_missing_numbers_are_filled_as_in_training_and_said(
     filled = predict_rows(trained, tmp_path, header, rows)
     assert filled.proba is not None and result.proba is not None
     np.testing.assert_allclose(result.proba, filled.proba, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_against_an_input_column_is_refused_in_one_line(trained: Trained, tmp_path: Path) -> None:
+    header, rows = derive(trained, [0, 1, 2], ["label", *NEEDED])
+    path = write_table(tmp_path / "labelled.csv", header, rows)
+    with pytest.raises(DataError) as caught:
+        read_for_model(trained.metadata, path, target="city")
+    check_one_line(caught.value.message, path)
+    assert "'city' is a column the model reads, not what it predicts ('label')" in caught.value.message
