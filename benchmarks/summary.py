@@ -152,7 +152,8 @@ def budget_overrun(r: dict[str, Any]) -> list[Row]:
         load = f"; load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
         rows.append((f"`automl-studio search DATA --time-budget B`, whole command, machine {condition}{busy}",
                      f"overrun ≤ {100 * r['target_fraction']:g} % of B",
-                     ", ".join(f"{run['data']} B={run['budget_s']:g}: {run['overrun_s']:+.1f} s" for run in runs)
+                     ", ".join(f"{run['data']} B={run['budget_s']:g}: {run['overrun_s']:+.1f} s"
+                               + ("" if run["exported"] else " (no model: no trial in time)") for run in runs)
                      + f" (worst **{100 * worst:+.1f} %**{load})", _met(worst <= r["target_fraction"])))
     return rows
 
