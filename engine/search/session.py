@@ -111,6 +111,7 @@ class SearchResult:
     exported: list[str] = field(default_factory=list)
     message: str = ""
     refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
+    baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
 
 
 class _SearchDone(Exception):
@@ -225,6 +226,9 @@ def _start_with_simplest(oracle: Any, space: SearchSpace) -> None:
 
 class _EventsMixin:
     """Turns KerasTuner's trial hooks into our events; enforces the budget between trials."""
+
+    hypermodel: Any  # provided by the KerasTuner tuner this is mixed into
+    oracle: Any
 
     def studio_setup(self, listener: Callable[[Event], None], resolved: Resolved, config: SearchConfig) -> None:
         self.studio_listener = listener
@@ -779,6 +783,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     from automl_studio.engine.export.writers import build_metadata, export_model
     from automl_studio.engine.train.hypermodel import predict_arrays
     from automl_studio.engine.train.metrics import (
+        baseline_metrics,
+        baseline_shortfall,
         classification_metrics,
         regression_metrics,
         sample_points,
@@ -799,6 +805,11 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         else:
             result.test_metrics = regression_metrics(test.y, predicted)
             result.test_metrics["sample"] = sample_points(test.y, predicted)
+        # The trivial model knows the training labels only (train + validation, as the refit).
+        seen = np.concatenate([prepared.train.y, prepared.validation.y])
+        result.baseline_metrics = baseline_metrics(prepared.signature.task, seen, test.y,
+                                                   tuple(prepared.class_names))
+    shortfall = baseline_shortfall(result.test_metrics, result.baseline_metrics)
     emit(PhaseChanged(phase="exporting", message="writing and verifying best.h5"))
     metadata = build_metadata(
         task=prepared.signature.task,
@@ -819,6 +830,9 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                  "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
+        baseline_metrics=dict(result.baseline_metrics),
+        beats_baseline=None if not result.baseline_metrics else shortfall is None,
+        baseline_note=shortfall or "",
     )
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR
