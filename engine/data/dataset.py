@@ -18,10 +18,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.csv_format import (
     NA_MARKERS,
@@ -46,12 +47,6 @@ _CHUNK_ROWS = 200_000
 LARGE_FILE_BYTES = 100 * 1024 * 1024
 
 ProgressCallback = Callable[[float], None]
-
-
-class CancelToken(Protocol):
-    """Anything with ``is_set()``: ``threading.Event``, ``multiprocessing.Event``..."""
-
-    def is_set(self) -> bool: ...
 
 
 class LoadCancelled(Exception):

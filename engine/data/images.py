@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.errors import DataError
-from automl_studio.engine.data.dataset import CancelToken, Dataset, LoadCancelled, ProgressCallback
+from automl_studio.engine.data.dataset import Dataset, LoadCancelled, ProgressCallback
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SYSTEM_NAMES = frozenset(

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import (
@@ -203,7 +204,7 @@ def _thread_env(workers: int, index: int) -> dict[str, str]:
 
 
 def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Event], None],
-                      stop: Any = None, *, max_restarts: int = 3) -> Mapping[str, Any]:
+                      stop: CancelToken | None = None, *, max_restarts: int = 3) -> Mapping[str, Any]:
     """Runs a search with a local chief and ``workers`` worker processes; returns the final event.
 
     The chief listens on ``config.chief_address`` (127.0.0.1 when empty) and ``config.chief_port``

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.events import Event
 from automl_studio.engine.search.distributed import SELF_REPORTING_ENV
 
 
-def serve_oracle(oracle: Any, stop: Any = None, *, linger_s: float = 3.0) -> str:
+def serve_oracle(oracle: Any, stop: CancelToken | None = None, *, linger_s: float = 3.0) -> str:
     """Serves ``oracle`` to workers until every trial is done (or ``stop`` is set).
 
     Returns ``completed`` or ``stopped``. The address and port come from KerasTuner's variables.

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ExportError, ProjectError, SpecError, UserError
 from automl_studio.engine.core.events import (
@@ -158,7 +159,7 @@ def _tuner_class(name: str) -> type:
 
 
 def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData, resolved: Resolved,
-                listener: Callable[[Event], None], stop: Any) -> Any:
+                listener: Callable[[Event], None], stop: CancelToken | None) -> Any:
     import keras_tuner as kt
 
     from automl_studio.engine.train.hypermodel import SpecHyperModel
@@ -423,7 +424,7 @@ def _reason(message: str | None) -> str:
 class _Session:
     """One search's data, space and tuner, shared by search, resume and late export."""
 
-    def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: Any = None) -> None:
+    def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: CancelToken | None = None) -> None:
         self.config, self.listener, self.stop = config, listener, stop
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
@@ -509,7 +510,7 @@ def _sample(split: Split, n: int = 8) -> dict[str, np.ndarray]:
 
 
 def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = None,
-               stop: Any = None, *, budget_started_at: float | None = None) -> SearchResult:
+               stop: CancelToken | None = None, *, budget_started_at: float | None = None) -> SearchResult:
     """Runs (or resumes) a whole search and exports its best model.
 
     Args:
@@ -553,7 +554,7 @@ def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = 
             keras.mixed_precision.set_global_policy("float32")
 
 
-def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, project: Path) -> SearchResult:
+def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, started: float, project: Path) -> SearchResult:
     session = _Session(config, emit, stop)  # bad data or spec fail here, before TensorFlow loads
     choose_device(config)
     import keras
@@ -664,7 +665,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: Any, started: float, proje
 
 
 def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, emit: Callable[[Event], None],
-                 stop: Any, deadline: float | None) -> tuple[Any, int]:
+                 stop: CancelToken | None, deadline: float | None) -> tuple[Any, int]:
     """Retrains the best configuration on train+validation for its best number of epochs.
 
     On a small table that number comes from cross-validation (:mod:`.crossval`), when the budget
@@ -727,7 +728,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
 
 
 def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both: Split, epochs: int,
-                            emit: Callable[[Event], None], stop: Any, deadline: float | None) -> int:
+                            emit: Callable[[Event], None], stop: CancelToken | None, deadline: float | None) -> int:
     """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
     from automl_studio.engine.train.hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
@@ -837,7 +838,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR
     best_dir.mkdir(parents=True, exist_ok=True)
-    np.savez(best_dir / SAMPLE_FILE, **sample)
+    np.savez(best_dir / SAMPLE_FILE, **sample)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     formats = ["h5", "keras"] if config.export_keras else ["h5"]
     written = export_model(model, best_dir / "best.h5", metadata, sample, formats)
     result.exported = list(written["files"])

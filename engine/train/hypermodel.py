@@ -18,6 +18,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.events import BatchProgress, EpochEnded, Event
 from automl_studio.engine.core.objectives import Objective, get_objective
 from automl_studio.engine.data.signature import DataSignature
@@ -227,7 +228,7 @@ def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.opti
 class TrialCallback(keras.callbacks.Callback):
     """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
 
-    def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: Any,
+    def __init__(self, trial_id: str, listener: Callable[[Event], None], stop: CancelToken | None,
                  deadline: float | None, batches: int | None, *, hard_deadline: bool = False,
                  revise_deadline: Callable[[TrialCallback], float | None] | None = None) -> None:
         super().__init__()
@@ -371,7 +372,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
     early-stops on ``objective`` (default ``val_loss``) in that objective's direction."""
 
     def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
-                 listener: Callable[[Event], None], stop: Any = None,
+                 listener: Callable[[Event], None], stop: CancelToken | None = None,
                  max_epochs: int | None = None, patience: int | None = None,
                  objective: Objective | None = None, mixed_precision: bool = False) -> None:
         super().__init__(name=space.name)
