@@ -956,16 +956,22 @@ class MainWindow(QMainWindow):
         page.ensurePolished()
         for child in page.findChildren(QWidget):
             child.ensurePolished()
-        if page.layout() is not None:
-            page.layout().activate()
+        layout = page.layout()
+        if layout is not None:
+            layout.activate()
 
     # ----------------------------------------------------------------- closing
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
         if self.search_page.running:
             if not self.confirm_close(self):
                 event.ignore()
                 return
             self.status_search.setText("Stopping the search…")
+        self.autosave_timer.stop()
+        self.autosave.remove()  # saved or discarded: nothing to recover
         self.search_page.shutdown()
         self.data_page.shutdown()
         self.results_page.shutdown()
