@@ -96,6 +96,11 @@ def test_a_search_runs_the_edited_graph(qtbot, iris_window, tmp_path):
     tuner.setCurrentIndex(tuner.findData("random"))
     with qtbot.waitSignal(page.controller.searchStarted, timeout=SEARCH_TIMEOUT_MS) as started:
         qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
+    # While it runs, the Network page says its edits are for the next search.
+    show_network_page(qtbot, w)
+    banner = w.network_page.findChild(QWidget, "searchRunningBannerText")
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=10_000)
+    assert "Edits apply to the next search" in banner.text()
     space = started.args[0].settings["space"]
     sent = next(n for n in space["nodes"] if n["id"] == "dense")
     assert sent["params"]["units"] == {"hp": "int", "min": 40, "max": 48, "step": 8}
@@ -103,6 +108,7 @@ def test_a_search_runs_the_edited_graph(qtbot, iris_window, tmp_path):
     assert space["training"]["epochs"] == 1  # from the Search page
     qtbot.waitUntil(lambda: page.last_finish is not None, timeout=SEARCH_TIMEOUT_MS)
     assert page.last_finish.status == "completed", page.last_finish
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=10_000)
 
     model = page.trials_model
     columns = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
