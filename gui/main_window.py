@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from automl_studio.engine.core.app_log import log_path
 from automl_studio.engine.core.events import SearchFinished, event_from_dict
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.gui.autosave import INTERVAL_S, Autosave, Recovered, left_behind
 from automl_studio.gui.editor.network_editor import data_signature
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
@@ -200,7 +201,13 @@ class MainWindow(QMainWindow):
         self.confirm_close: Callable[[QWidget], bool] = _ask_to_close
         self.ask_to_save: Callable[[QWidget, str], QMessageBox.StandardButton] = ask_to_save
         self._data_path: str | None = None  # the data on screen (its absolute path)
+        self._shows_project = False  # a project's (or a restored) network: new shapes keep it
         self._resume_check = TaskRunner(self)
+        self.autosave = Autosave()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(INTERVAL_S * 1000)
+        self.autosave_timer.timeout.connect(self.write_autosave)
+        self.autosave_timer.start()
         self.undo_stack = QUndoStack(self)
         self._project_path: str | None = None
         self._project_name = "Untitled"
@@ -410,11 +417,12 @@ class MainWindow(QMainWindow):
         self._network_validity = editor.validity()
         self._signature_task.finished.connect(self._on_signature_ready)
         self._signature_task.failed.connect(self._on_signature_failed)
+        self._resume_check.finished.connect(self._on_resume_checked)
         # One seed, shown on both the Data and the Search page.
         d.seed_spin.valueChanged.connect(s.seed.setValue)
-        self._resume_check.finished.connect(self._on_resume_checked)
         s.seed.valueChanged.connect(d.seed_spin.setValue)
         self.undo_stack.cleanChanged.connect(self._update_title)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     # ----------------------------------------------------------------- opening
     def open_path(self, path: str) -> None:
@@ -431,11 +439,12 @@ class MainWindow(QMainWindow):
         Search and Results pages are cleared and the next Start picks a folder of its own.
         """
         path = str(path)
-        self._recent_candidate = os.path.abspath(path)
-        self.settings.set_last_directory(path)
         if self.search_page.running and os.path.abspath(path) != self._data_path:
             self._show_error("Stop the running search before opening other data.")
             return
+        self._shows_project = False
+        self._recent_candidate = os.path.abspath(path)
+        self.settings.set_last_directory(path)
         self.nav.setCurrentRow(0)
         self.status_search.setText("Loading data…")
         self.data_page.open_dataset(path)
@@ -449,11 +458,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return False
         from automl_studio.engine.core.errors import ProjectError
-        from automl_studio.engine.search.project import (
-            ProjectFile,
-            last_finish,
-            read_trials,
-        )
+        from automl_studio.engine.search.project import ProjectFile
 
         try:
             project = ProjectFile.load(path)
@@ -461,12 +466,21 @@ class MainWindow(QMainWindow):
             self.data_page.banner.show_message(str(exc), "error")
             self.nav.setCurrentRow(0)
             return False
-        config = project.config
-        self._project_path, self._project_name = str(path), project.name
-        self._search_dir = config.project_dir
         self.settings.add_recent_file(str(path))
-        self._data_path = os.path.abspath(config.data_path)  # its own search, not other data
         self.settings.set_last_directory(str(path))
+        self._show_project(project, str(path))
+        return True
+
+    def _show_project(self, project: Any, path: str | None) -> None:
+        """Shows a :class:`ProjectFile` (saved as ``path``, if it was): its data, network,
+        settings and its search's trials."""
+        from automl_studio.engine.search.project import last_finish, read_trials
+
+        config = project.config
+        self._project_path, self._project_name = path, project.name
+        self._shows_project = True
+        self._data_path = os.path.abspath(config.data_path)  # its own search, not other data
+        self._search_dir = config.project_dir
         self.data_page.apply_config(config)
         self.network_page.apply_space(config.space)
         self.search_page.apply_settings(config)
@@ -485,6 +499,70 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self.status_search.setText("Interrupted — can resume" if unfinished else "Idle")
+
+    # ----------------------------------------------------------------- autosave
+    @Slot()
+    def write_autosave(self) -> None:
+        """Writes the project document for crash recovery, when it has unsaved changes."""
+        from automl_studio.engine.core.errors import UserError
+        from automl_studio.engine.search.project import ProjectFile
+
+        if not self.modified:
+            return
+        try:
+            config = self.current_config()
+            document = ProjectFile(config.replace(fresh=False), name=self._project_name).to_dict()
+            self.autosave.write(document, self._project_path, self._project_name, time.time())
+        except (UserError, ValueError):
+            return  # nothing a project file can hold yet (no data)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not autosave to {self.autosave.path}: {exc.strerror}", 8000)
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean:
+            self.autosave.remove()
+
+    @Slot()
+    def offer_recovery(self) -> None:
+        """At launch: offers to restore the newest project a crashed window left unsaved."""
+        found = left_behind()
+        if not found:
+            return
+        recovered = found[0]
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved changes?",
+                          f"{APP_TITLE} did not close cleanly. Restore the unsaved changes to the project "
+                          f"\"{recovered.name}\" (autosaved "
+                          f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(recovered.saved_at))})?",
+                          parent=self)
+        box.setObjectName("restoreAutosaveBox")
+        box.setInformativeText("Restore opens its data, network and settings as they were; Discard "
+                               "deletes the autosaved copy.")
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        restore.setObjectName("restoreAutosave")
+        box.addButton(QMessageBox.StandardButton.Discard)
+        box.setDefaultButton(restore)
+        box.exec()
+        if box.clickedButton() is restore:
+            self.restore(recovered)
+        recovered.discard()
+
+    def restore(self, recovered: Recovered) -> bool:
+        """Shows an autosaved document as the current, unsaved project."""
+        from automl_studio.engine.core.errors import ProjectError
+        from automl_studio.engine.search.project import ProjectFile
+
+        try:
+            project = ProjectFile.from_dict(recovered.document, source=str(recovered.path))
+        except ProjectError as exc:
+            self.data_page.banner.show_message(f"The autosaved project cannot be restored: {exc}", "error")
+            return False
+        self._show_project(project, recovered.project_path)
+        self._project_name = recovered.name
+        self.undo_stack.resetClean()  # restored, not saved
+        self._update_title()
+        self.statusBar().showMessage(f"Restored the unsaved changes to \"{recovered.name}\"", 8000)
+        self.write_autosave()
         return True
 
     # ----------------------------------------------------------------- saving
@@ -588,6 +666,7 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(target)
         self.settings.set_last_directory(target)
         self.undo_stack.setClean()
+        self.autosave.remove()
         self._update_title()
         self.statusBar().showMessage(f"Saved {target}", 4000)
         return True
@@ -608,8 +687,10 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         self._project_path, self._project_name = None, "Untitled"
+        self._shows_project = False
         self._forget_search()
         self.undo_stack.clear()
+        self.autosave.remove()
         self.nav.setCurrentRow(0)
         self._update_title()
 
@@ -641,10 +722,6 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(2)
             self.search_page.banner.show_message(f"Cannot start: {exc}", "error")
             return
-        self._search_dir = config.project_dir
-        self.search_page.project_dir.setText(config.project_dir)
-        self.results_page.set_result(None, None)
-        self.nav.setCurrentRow(2)
         trials = None if resume else existing_search(config.project_dir)
         if trials is not None:  # a new search here would erase that one: only if the user says so
             choice = _ask_to_replace(self, config.project_dir, trials)
@@ -652,6 +729,10 @@ class MainWindow(QMainWindow):
                 return
             if choice == "new":
                 config = config.replace(project_dir=self.new_search_dir(config.data_path))
+        self._search_dir = config.project_dir
+        self.search_page.project_dir.setText(config.project_dir)
+        self.results_page.set_result(None, None)
+        self.nav.setCurrentRow(2)
         self.search_page.run(config.to_dict(), resume=resume)
 
     @Slot()
@@ -707,11 +788,11 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, summary: dict[str, Any]) -> None:
         if os.path.abspath(summary["path"]) == self._recent_candidate:
             self.settings.add_recent_file(summary["path"])  # opened by itself, not by a project
-        if self._project_path is None:
-            self._new_data = True  # its signature lays out the data's default template
         if os.path.abspath(summary["path"]) != self._data_path:
             self._data_path = os.path.abspath(summary["path"])
             self._forget_search()
+        if self._project_path is None:
+            self._new_data = True  # its signature lays out the data's default template
         self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
         self._update_status_data()
         self._update_actions()
@@ -722,6 +803,7 @@ class MainWindow(QMainWindow):
         ds, profile = self.data_page.dataset, self.data_page.profile
         self.search_page.set_data_task(profile.task if profile else None,
                                        len(profile.class_names) if profile else 0)
+        self._check_resume()
         if ds is None or profile is None:
             self._signature_task.cancel()
             return
@@ -737,7 +819,7 @@ class MainWindow(QMainWindow):
         signature = DataSignature.from_dict(data)
         previous = self.network_page.editor.signature()
         inputs_changed = previous is None or set(previous.inputs) != set(signature.inputs)
-        reset = self._project_path is None and (self._new_data or inputs_changed)
+        reset = self._project_path is None and not self._shows_project and (self._new_data or inputs_changed)
         self._new_data = False
         self.network_page.set_signature(signature, reset=reset)
         self._update_actions()
@@ -937,6 +1019,7 @@ class MainWindow(QMainWindow):
         # the Search page, and paint each plot once at its real size (pyqtgraph sizes its axes
         # and ranges on the first paint, which repaints the plot several times over).
         steps: list[Any] = [self._import_engine_settings, self._lay_out_search_page]
+        QTimer.singleShot(0, self, self.offer_recovery)
         steps += [view.grab for view in plots.views()]
         self._warm_up(steps)
 
@@ -979,6 +1062,3 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()
-        if not self.maybe_save():
-            event.ignore()
-            return

@@ -171,3 +171,46 @@ def test_start_in_a_folder_that_holds_a_search_asks_and_cancel_keeps_it(qtbot, i
     assert not w.search_page.running
     assert sorted(p.name for p in folder.iterdir()) == before
     assert len((folder / "events.jsonl").read_text().splitlines()) == 6
+
+
+def crash_leaving_autosave(qtbot, window) -> tuple[Path, str]:
+    """Waits for the window's autosave, then closes it and puts the file back, as a crash
+    (which never reaches the clean close that removes it) would have left it."""
+    window.autosave_timer.setInterval(100)
+    path = window.autosave.path
+    qtbot.waitUntil(lambda: path.is_file() and '"max": 200' in path.read_text(), timeout=10_000)
+    text = path.read_text()
+    window.close()
+    assert not path.exists()  # a clean close leaves nothing to recover
+    path.write_text(text)
+    return path, text
+
+
+@pytest.mark.parametrize("answer", ["restoreAutosave", "Discard"])
+def test_after_a_crash_the_next_launch_offers_the_unsaved_project(qtbot, iris_window, settings_store, answer):
+    from conftest import open_second_window
+
+    w = iris_window
+    w.findChild(QWidget, "maxTrials").setValue(7)
+    edit_the_network(w, 200)
+    left, _ = crash_leaving_autosave(qtbot, w)
+
+    seen = answer_next_box(answer if answer.startswith("restore") else QMessageBox.StandardButton.Discard)
+    second = open_second_window(qtbot, settings_store)
+    qtbot.waitUntil(lambda: bool(seen), timeout=20_000)
+    assert "did not close cleanly" in seen[0] and '"Untitled"' in seen[0]
+    assert not left.exists()  # offered once, whatever the answer
+    if answer == "restoreAutosave":
+        qtbot.waitUntil(lambda: second.data_page.dataset is not None, timeout=20_000)
+        wait_for_shapes(qtbot, second)
+        assert second.data_page.dataset.path.endswith("iris.csv")
+        assert second.findChild(QWidget, "maxTrials").value() == 7
+        dense = next(n for n in second.network_page.spec()["nodes"] if n["id"] == "dense")
+        assert dense["params"]["units"]["max"] == 200
+        assert second.isWindowModified()  # restored, not saved
+    else:
+        assert second.data_page.dataset is None and not second.isWindowModified()
+    third = open_second_window(qtbot, settings_store)  # nothing is offered twice
+    qtbot.waitUntil(lambda: third.ready, timeout=10_000)
+    qtbot.wait(200)
+    assert not isinstance(QApplication.activeModalWidget(), QMessageBox)
