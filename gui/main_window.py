@@ -412,6 +412,8 @@ class MainWindow(QMainWindow):
         s.finished.connect(self._on_search_finished)
         s.trialSelected.connect(self._on_trial_selected)
         r.exportRequested.connect(self._on_export_requested)
+        r.searchLongerRequested.connect(s.search_longer)
+        s.searchLongerRequested.connect(self.resume_search)
         editor = self.network_page.editor
         editor.validityChanged.connect(self._on_network_validity)
         self._network_validity = editor.validity()
@@ -752,9 +754,7 @@ class MainWindow(QMainWindow):
         if event.best_hyperparameters:  # no winner (a failed or empty search): keep showing the ranges
             self.network_page.editor.show_trial(dict(event.best_hyperparameters))
         self._update_actions()
-        if event.best_trial_id is not None:
-            self.statusBar().showMessage("Search finished — the best model is on the Results page",
-                                         8000)
+        self.statusBar().showMessage(self.search_page.finish_summary(), 15000)
 
     @Slot(str)
     def _on_trial_selected(self, tid: str) -> None:

@@ -2,10 +2,17 @@
 
 Classification: accuracy, balanced accuracy, macro precision/recall/F1, the confusion matrix,
 and ROC AUC for two classes. Regression: RMSE, MAE and R².
+
+Every result is also shown against its trivial baseline on the same test split
+(:func:`baseline_metrics`): the training split's most common class, or its mean for regression.
+A model that does not beat it learnt nothing the class counts or the mean did not already say,
+and :func:`baseline_shortfall` says so in words.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -91,3 +98,79 @@ def sample_points(actual: np.ndarray, predicted: np.ndarray, limit: int = 500, s
     if len(idx) > limit:
         idx = np.random.default_rng(seed).choice(idx, limit, replace=False)
     return {"actual": actual[idx].tolist(), "predicted": predicted[idx].tolist()}
+
+
+def _class_indices(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    return (y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)).astype(int)
+
+
+def baseline_metrics(task: str, y_train: np.ndarray, y_test: np.ndarray,
+                     class_names: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The test metrics of the trivial model, fitted on ``y_train`` alone.
+
+    Classification: always the most common training class (scikit-learn's
+    ``DummyClassifier(strategy="most_frequent")``; ties go to the first class). Regression:
+    always the training mean (``DummyRegressor()``). The result has the same numeric keys as
+    :func:`classification_metrics` / :func:`regression_metrics` (no confusion matrix) plus
+    ``rule``, which says in words what the baseline predicts.
+    """
+    if task == "classification":
+        k = max(len(class_names), 1)
+        train = _class_indices(y_train)
+        counts = np.bincount(train, minlength=k) if len(train) else np.zeros(k, dtype=int)
+        majority = int(counts.argmax())
+        test = _class_indices(y_test)
+        proba = np.zeros((len(test), k))
+        proba[:, majority] = 1.0
+        names = tuple(class_names) or tuple(str(i) for i in range(k))
+        out = classification_metrics(test, proba, names)
+        for key in ("confusion_matrix", "class_names"):
+            out.pop(key, None)
+        share = counts[majority] / max(int(counts.sum()), 1)
+        out["rule"] = (f"always the most common class, {names[majority]} "
+                       f"({100 * share:.0f}% of the training rows)")
+        return out
+    train_y = np.asarray(y_train, dtype=np.float64)
+    mean = train_y.mean(axis=0) if len(train_y) else np.zeros(train_y.shape[1:])
+    test_y = np.asarray(y_test, dtype=np.float64)
+    out = regression_metrics(test_y, np.broadcast_to(mean, test_y.shape))
+    shown = f"{float(np.mean(mean)):.4g}"
+    out["rule"] = f"always the training mean ({shown})"
+    return out
+
+
+def baseline_shortfall(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str | None:
+    """Why the model is no better than its trivial baseline, in words; ``None`` when it is
+    better (or when either side has no metrics to compare).
+
+    A classifier beats the baseline when its accuracy is higher, or when its balanced
+    accuracy is higher by more than guessing gives on ``n`` test rows (1/√n: finding a rare
+    class is progress even where plain accuracy ties, but a few lucky guesses are not); a
+    regressor beats it when its RMSE is lower.
+    """
+    def number(source: Mapping[str, Any], key: str) -> float | None:
+        value = source.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    rule = str(baseline.get("rule") or "the trivial baseline")
+    if number(baseline, "accuracy") is not None and number(test_metrics, "accuracy") is not None:
+        rows = number(test_metrics, "n") or number(baseline, "n") or 1.0
+        margins = {"accuracy": 1e-12, "balanced_accuracy": 1 / math.sqrt(max(rows, 1.0))}
+        for key, margin in margins.items():
+            model, base = number(test_metrics, key), number(baseline, key)
+            if model is not None and base is not None and model > base + margin:
+                return None
+        model_acc, base_acc = number(test_metrics, "accuracy"), number(baseline, "accuracy")
+        compared = f"accuracy {model_acc:.3f} against {base_acc:.3f}"
+    elif number(baseline, "rmse") is not None and number(test_metrics, "rmse") is not None:
+        model_rmse, base_rmse = number(test_metrics, "rmse"), number(baseline, "rmse")
+        assert model_rmse is not None and base_rmse is not None
+        if model_rmse < base_rmse - 1e-12:
+            return None
+        compared = f"RMSE {model_rmse:.4g} against {base_rmse:.4g}"
+    else:
+        return None
+    return (f"The best model does not beat the trivial baseline ({rule}) on the test split: "
+            f"{compared}. Likely causes: too few epochs or trials, a learning rate too high or too "
+            "low, or too little data for this network. Search longer, or change the network or data.")

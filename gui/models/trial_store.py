@@ -42,6 +42,8 @@ class TrialRecord:
             it runs.
         elapsed_s: seconds from the search's start to the trial's end (an opened project without
             clock times: ``order + 1``).
+        number: the trial's number, the one x rule of every plot: its id read as a number
+            (KerasTuner's ids are ``"00"``, ``"01"``…), else its row; the same live and reopened.
     """
 
     trial_id: str
@@ -55,6 +57,7 @@ class TrialRecord:
     error: str | None = None
     order: int = -1
     elapsed_s: float | None = None
+    number: int = -1
 
     @property
     def epochs_run(self) -> int:
@@ -79,6 +82,10 @@ def _number(value: Any) -> float:
 def _score(value: Any) -> float | None:
     number = _number(value)
     return number if math.isfinite(number) else None
+
+
+def _trial_number(tid: str, row: int) -> int:
+    return int(tid) if tid.isdigit() else row
 
 
 def objective_named(name: str | None) -> Objective:
@@ -128,6 +135,7 @@ class TrialStore(QObject):
         self._best: str | None = None
         self._best_points: list[tuple[float, float]] = []
         self._last_elapsed = 0.0
+        self._last_number = -1
         self._current: str | None = None
         self._refit: TrialRecord | None = None
         self._batch: tuple[int, int, int | None] | None = None
@@ -198,6 +206,7 @@ class TrialStore(QObject):
         return record
 
     def _insert(self, record: TrialRecord) -> None:
+        record.number = _trial_number(record.trial_id, len(self._ids))
         self._trials[record.trial_id] = record
         self._rows[record.trial_id] = len(self._ids)
         self._ids.append(record.trial_id)
@@ -217,7 +226,7 @@ class TrialStore(QObject):
             return
         # A resumed search runs a stopped trial again, from its first epoch.
         fresh = TrialRecord(event.trial_id, hyperparameters=hps or record.hyperparameters,
-                            worker=event.worker)
+                            worker=event.worker, number=record.number)
         self._trials[event.trial_id] = fresh
         self._add_names(fresh.hyperparameters)
         self.trialChanged.emit(event.trial_id)
@@ -243,12 +252,13 @@ class TrialStore(QObject):
         else:
             record.elapsed_s = float(record.order + 1)  # no clock (an opened project): one step per trial
         self._last_elapsed = max(self._last_elapsed, record.elapsed_s)
+        self._last_number = max(self._last_number, record.number)
         if record.score is None:
             return
         best = self._trials[self._best].score if self._best is not None else None
         if best is None or self._objective.better(record.score, best):
             self._best = record.trial_id
-            self._best_points.append((record.elapsed_s, record.score))
+            self._best_points.append((float(record.number), record.score))
             self.bestChanged.emit(record.trial_id)
 
     # ------------------------------------------------------------- reading
@@ -296,8 +306,14 @@ class TrialStore(QObject):
 
     @property
     def best_points(self) -> list[tuple[float, float]]:
-        """``(elapsed_s, score)`` at each improvement of the best score."""
+        """``(trial number, score)`` at each improvement of the best score, in the order the
+        trials ended."""
         return list(self._best_points)
+
+    @property
+    def last_number(self) -> int:
+        """The highest number of an ended trial (-1 before the first)."""
+        return self._last_number
 
     @property
     def last_elapsed_s(self) -> float:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.gui.models.trial_store import TrialStore
+from automl_studio.gui.pages.baseline_note import BaselineNote
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
 from automl_studio.gui.workers.tasks import TaskRunner
 
@@ -71,6 +72,10 @@ def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any
                                   timeout=600))
     except ChildCallError as exc:
         raise ExportError(str(exc)) from None
+
+
+def _format_metric(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.3f}" if abs(value) < 1000 else f"{value:.4g}"
 
 
 class ConfusionMatrixModel(QAbstractTableModel):
@@ -133,11 +138,17 @@ class ResultsPage(QWidget):
         exportFinished(result): ``export_project``'s dict (``files``, ``verified``,
             ``max_abs_diff``).
         exportFailed(message)
+        searchLongerRequested(): the best model does not beat its trivial baseline and the user
+            asked to search longer.
+
+    Every test metric is shown with the trivial baseline's value on the same test split; a
+    model that does not beat it is flagged in words.
     """
 
     exportFinished = Signal(dict)
     exportFailed = Signal(str)
     exportRequested = Signal()
+    searchLongerRequested = Signal()
 
     def __init__(self, trials: TrialStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,6 +183,9 @@ class ResultsPage(QWidget):
         layout.addLayout(top)
         self.banner = Banner("resultsBanner")
         layout.addWidget(self.banner)
+        self.baseline_note = BaselineNote("resultsBaseline")
+        self.baseline_note.searchLongerRequested.connect(self.searchLongerRequested)
+        layout.addWidget(self.baseline_note)
         self.export_status = name_widget(QLabel(), "exportStatus", "Export result")
         self.export_status.setWordWrap(True)
         self.export_status.setContentsMargins(10, 6, 10, 6)
@@ -231,11 +245,12 @@ class ResultsPage(QWidget):
         has_best = finish is not None and finish.best_trial_id is not None
         self.export_button.setEnabled(has_best and project_dir is not None)
         self.stack.setCurrentIndex(1 if has_best else 0)
+        self.baseline_note.show_for(finish if has_best else None)
         if not has_best or finish is None:
             return
         self._fill_best(finish)
         metrics = dict(finish.test_metrics)
-        self._fill_metrics(metrics)
+        self._fill_metrics(metrics, dict(finish.baseline_metrics))
         self._fill_detail(metrics)
         self.files_label.setText("Saved by the search: " + ", ".join(finish.exported)
                                  if finish.exported else "")
@@ -263,6 +278,8 @@ class ResultsPage(QWidget):
                 ("Search", "Search", finish.status)]
         if finish.refits is not None:  # older projects' events do not say
             rows.append(("Model", "Model", model_description(finish.refits)))
+        if finish.baseline_metrics.get("rule"):
+            rows.append(("Baseline", "Trivial baseline", str(finish.baseline_metrics["rule"])))
         for key, value in finish.best_hyperparameters.items():
             rows.append((key, key, f"{value:.4g}" if isinstance(value, float) else str(value)))
         for name, label, value in rows:
@@ -271,16 +288,17 @@ class ResultsPage(QWidget):
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.best_form.addRow(label, text)
 
-    def _fill_metrics(self, metrics: dict[str, Any]) -> None:
+    def _fill_metrics(self, metrics: dict[str, Any], baseline: dict[str, Any]) -> None:
         self._clear_layout(self.metrics_grid)
+        self.metrics_box.setTitle("Test metrics (trivial baseline below each)" if baseline
+                                  else "Test metrics")
         shown = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float))
                  and not isinstance(v, bool)]
         if not shown:
             self.metrics_grid.addWidget(QLabel("No test metrics (no test split?)"), 0, 0)
         for i, (key, value) in enumerate(shown):
             card = QVBoxLayout()
-            number = QLabel(str(value) if isinstance(value, int) else f"{value:.3f}"
-                            if abs(value) < 1000 else f"{value:.4g}")
+            number = QLabel(_format_metric(value))
             number.setObjectName(f"metric_{key}")
             number.setAccessibleName(METRIC_LABELS.get(key, key))
             number.setProperty("role", "metricValue")
@@ -288,6 +306,13 @@ class ResultsPage(QWidget):
             name.setProperty("role", "metricName")
             card.addWidget(number)
             card.addWidget(name)
+            base = baseline.get(key)
+            if isinstance(base, (int, float)) and not isinstance(base, bool) and key != "n":
+                against = QLabel(f"baseline {_format_metric(base)}")
+                against.setObjectName(f"baseline_{key}")
+                against.setProperty("role", "hint")
+                against.setToolTip(f"The trivial baseline ({baseline.get('rule', '')}) on the same test split")
+                card.addWidget(against)
             self.metrics_grid.addLayout(card, i // 3, i % 3)
 
     def _fill_detail(self, metrics: dict[str, Any]) -> None:

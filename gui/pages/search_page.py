@@ -56,6 +56,7 @@ from automl_studio.engine.search.distributed import joining_command
 from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
+from automl_studio.gui.pages.baseline_note import BaselineNote
 from automl_studio.gui.widgets import Banner, name_widget, page_header
 from automl_studio.gui.workers.search_worker import SearchController
 
@@ -76,6 +77,10 @@ def window_words(message: str) -> str:
             .replace("; start over with --fresh", ". " + WINDOW_NEW_SEARCH_HINT))
 
 
+def _trials(n: int) -> str:
+    return f"{n} trial{'' if n == 1 else 's'}"
+
+
 class SearchPage(QWidget):
     """Search settings and the live view of a running (or opened) search.
 
@@ -84,6 +89,8 @@ class SearchPage(QWidget):
         finished(event): the search ended and its worker is done (its :class:`SearchFinished`, or
             one built from the :class:`ProcessExited` when the process died without sending it).
         trialSelected(trial_id): the user picked a trial in the table.
+        searchLongerRequested(): the best model is no better than its baseline and the user asked
+            to resume with a larger budget (:meth:`extend_budget` has already raised it).
 
     The page's :class:`TrialStore` (``trials``) holds the trials of the search it shows; the
     table and the live plots show that store.
@@ -95,6 +102,7 @@ class SearchPage(QWidget):
     finished = Signal(object)
     stateChanged = Signal(str)
     trialSelected = Signal(str)
+    searchLongerRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,6 +122,10 @@ class SearchPage(QWidget):
         c.searchFinished.connect(self._on_search_finished)
         c.processExited.connect(self._on_process_exited)
         c.runningChanged.connect(self._on_running_changed)
+        for signal in (self.trials.bestChanged, self.trials.searchReset, self.trials.objectiveChanged):
+            signal.connect(self._show_best)
+        self.trials.searchReset.connect(self.baseline_note.hide)
+        self._show_best()
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._update_progress)
@@ -149,6 +161,9 @@ class SearchPage(QWidget):
         layout.addWidget(self.start_note)
         self.banner = Banner("searchBanner")
         layout.addWidget(self.banner)
+        self.baseline_note = BaselineNote("searchBaseline")
+        self.baseline_note.searchLongerRequested.connect(self.search_longer)
+        layout.addWidget(self.baseline_note)
 
         progress_row = QHBoxLayout()
         self.overall_progress = name_widget(QProgressBar(), "searchProgress", "Trials done")
@@ -161,6 +176,9 @@ class SearchPage(QWidget):
         progress_row.addWidget(self.overall_progress, 1)
         progress_row.addWidget(self.progress_label)
         layout.addLayout(progress_row)
+        self.best_label = name_widget(QLabel(), "bestSoFar", "Best trial so far")
+        self.best_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.best_label)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_settings())
@@ -506,6 +524,7 @@ class SearchPage(QWidget):
     def run(self, config_dict: dict[str, Any], *, resume: bool = False) -> None:
         """Starts the search described by ``config_dict`` (``SearchConfig.to_dict()``)."""
         self.banner.clear()
+        self.baseline_note.hide()
         self._finish = None
         self._finish_pending = False
         self._max_trials = int(config_dict.get("max_trials") or 0)
@@ -536,8 +555,11 @@ class SearchPage(QWidget):
         done = self.trials.count("completed")
         self.overall_progress.setRange(0, max(self.max_trials.value(), len(records), 1))
         self.overall_progress.setValue(done)
-        status = finish.status if finish else "interrupted"
-        self.progress_label.setText(f"{done} trials completed — last run: {status}")
+        self._finish = finish
+        text = self.finish_text() if finish else f"Interrupted after {_trials(done)}"
+        self.progress_label.setText(text)
+        self.plots.show_finished(text)
+        self.baseline_note.show_for(finish)
 
     @Slot(object)
     def _on_event(self, event: Event) -> None:
@@ -575,6 +597,8 @@ class SearchPage(QWidget):
         self._log(f"Search finished: {status}{' — ' + window_words(message) if message else ''}")
         if status == "failed":
             self.banner.show_message(f"The search failed: {window_words(message)}", "error")
+        if self.baseline_note.show_for(event):
+            self._log(self.baseline_note.accessibleDescription())
         self._can_resume = status in ("stopped", "budget", "failed")
 
     @Slot(object)
@@ -588,7 +612,7 @@ class SearchPage(QWidget):
             self._can_resume = True
         self.worker_command.clear()  # its port is closed now
         self.plots.stop_timer()
-        self.plots.show_finished(f"Search {self._finish.status}")
+        self.plots.show_finished(self.finish_text())
         self._clock.stop()
         self._update_progress()
         # ``finished`` waits for the worker to be done (runningChanged(False) follows at once), so
@@ -599,6 +623,7 @@ class SearchPage(QWidget):
     def _on_running_changed(self, running: bool) -> None:
         self._update_buttons()
         if not running:
+            self._update_progress()  # no estimate of the time left once it has ended
             self.stateChanged.emit(f"Search {self._finish.status if self._finish else 'ended'}")
             if self._finish_pending and self._finish is not None:
                 self._finish_pending = False
@@ -635,14 +660,74 @@ class SearchPage(QWidget):
         total = max(self._max_trials, done, 1)
         self.overall_progress.setRange(0, total)
         self.overall_progress.setValue(done)
+        if self._finish is not None:  # ended (its last events may still be arriving)
+            took = f" · {format_duration(time.time() - self._started_at)}" if self._started_at else ""
+            self.progress_label.setText(self.finish_text() + took)
+            return
         if self._started_at is None:
             return
         elapsed = time.time() - self._started_at
         text = f"{done} of {total} trials · {format_duration(elapsed)} elapsed"
-        if self.controller.running and 0 < done < total:
+        if self.controller.stopping:
+            text += " · stopping…"
+        elif self.controller.running and 0 < done < total:
             remaining = elapsed / done * (total - done)
             text += f" · ~{format_duration(remaining)} left"
         self.progress_label.setText(text)
+
+    def finish_text(self) -> str:
+        """How the shown search ended, in words ("" while none has ended)."""
+        if self._finish is None:
+            return ""
+        done = _trials(self.trials.count("completed"))
+        failed = self.trials.count("failed")
+        if failed:
+            done += f" ({failed} more failed)"
+        return {"completed": f"Finished: {done}", "stopped": f"Stopped after {done}",
+                "budget": f"Time budget spent after {done}",
+                "failed": f"Failed after {done}"}.get(self._finish.status,
+                                                      f"Search {self._finish.status} after {done}")
+
+    def finish_summary(self) -> str:
+        """One line for the status bar: how the search ended, its best trial's score named by
+        its metric and direction, and whether that model beats its trivial baseline."""
+        text = self.finish_text()
+        if not text:
+            return ""
+        best = self.trials.trial(self.trials.best_trial_id)
+        if self.baseline_note.text():
+            return f"{text} — the best model does not beat the trivial baseline (see the Results page)"
+        if best is None or best.score is None:
+            return text
+        scored = f"trial {best.trial_id}, {self.trials.objective.describe()} = {best.score:.4g}"
+        if self._finish is not None and self._finish.status == "stopped":
+            return f"{text} — best so far: {scored}; export it from the Results page"
+        return f"{text} — best: {scored}; the model is on the Results page"
+
+    @Slot()
+    @Slot(str)
+    def _show_best(self, *_args: Any) -> None:
+        best = self.trials.trial(self.trials.best_trial_id)
+        if best is None or best.score is None:
+            self.best_label.setText(f"Best so far: no trial has finished · ranked by "
+                                    f"{self.trials.objective.describe()}")
+            return
+        self.best_label.setText(f"Best so far: trial {best.trial_id} · "
+                                f"{self.trials.objective.describe()} = {best.score:.4g}")
+
+    def extend_budget(self) -> None:
+        """Raises the budget for a longer search: twice the trials (at least five more than have
+        run) and, when one is set, twice the time budget."""
+        ran = len(self.trials)
+        self.max_trials.setValue(max(2 * self.max_trials.value(), ran + 5))
+        if self.time_budget.value():
+            self.time_budget.setValue(2 * self.time_budget.value())
+
+    @Slot()
+    def search_longer(self) -> None:
+        """Raises the budget (:meth:`extend_budget`) and asks the window to resume the search."""
+        self.extend_budget()
+        self.searchLongerRequested.emit()
 
     @Slot()
     def _fit_columns(self, *_args: Any) -> None:

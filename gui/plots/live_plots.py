@@ -5,6 +5,10 @@ their own: its signals only mark what changed, and :meth:`LivePlots.redraw` (the
 calls ``setData`` on curve items created once. Every trial's validation curve is drawn by a
 single curve with NaN breaks (``connect="finite"``), so 200 trials × 100 epochs cost one
 ``setData``; the best and the selected trial get their own highlighted curves on top.
+
+What the plots say must be true: loss and the metric each have their own labelled y axis, every
+x axis that counts trials uses the trial's number (live and reopened alike), the legend names
+only curves that are drawn, and a plot with nothing to show says so instead of drawing axes.
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ from typing import Any, Protocol
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QPalette, QTextDocumentFragment
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from automl_studio.engine.core.events import REFIT_TRIAL
 from automl_studio.engine.core.objectives import Objective
 from automl_studio.gui.qt_workarounds import protect_none_refcount
+from automl_studio.gui.widgets import empty_state
 
 protect_none_refcount()  # pyqtgraph's painting hits a PySide6 6.12 refcount bug (see module)
 
@@ -38,6 +50,7 @@ class TrialCurves(Protocol):
     score: float | None
     status: str
     order: int
+    number: int
 
 
 class TrialSource(Protocol):
@@ -62,10 +75,6 @@ class TrialSource(Protocol):
     def best_trial_id(self) -> str | None: ...
     @property
     def current_trial_id(self) -> str | None: ...
-    @property
-    def best_points(self) -> list[tuple[float, float]]: ...
-    @property
-    def last_elapsed_s(self) -> float: ...
     @property
     def batch(self) -> tuple[int, int, int | None] | None: ...
     def trial_ids(self) -> list[str]: ...
@@ -105,10 +114,23 @@ class LivePlots(QWidget):
         self.setObjectName("livePlots")
         pg.setConfigOptions(antialias=False, foreground=self.palette().color(QPalette.ColorRole.WindowText),
                             background=self.palette().color(QPalette.ColorRole.Base))
-        self.current_plot = _plot("currentTrialPlot", "Current trial", "epoch", "value")
+        self.current_plot = _plot("currentTrialPlot", "Current trial", "epoch", "loss")
         self.all_plot = _plot("allTrialsPlot", "All trials (validation curve)", "epoch", "objective")
-        self.best_plot = _plot("bestScorePlot", "Best score so far", "elapsed (s)", "best score")
-        self.scatter_plot = _plot("trialScorePlot", "Score of each trial", "n-th trial run", "score")
+        self.best_plot = _plot("bestScorePlot", "Best score so far", "trial", "best score")
+        self.scatter_plot = _plot("trialScorePlot", "Score of each trial", "trial", "score")
+        # The metric (accuracy, MAE…) on an axis of its own at the right: on the loss's axis it
+        # would be squashed flat.
+        current = self.current_plot.getPlotItem()
+        self._metric_view = pg.ViewBox()
+        current.showAxis("right")
+        current.scene().addItem(self._metric_view)
+        current.getAxis("right").linkToView(self._metric_view)
+        current.getAxis("right").enableAutoSIPrefix(False)
+        current.getAxis("right").setStyle(maxTickLevel=0)
+        self._metric_view.setXLink(current)
+        current.vb.sigResized.connect(self._sync_metric_view)
+        self._empty: dict[str, QLabel] = {}
+        self._cells: dict[str, QStackedWidget] = {}
         self.batch_progress = QProgressBar()
         self.batch_progress.setObjectName("batchProgress")
         self.batch_progress.setAccessibleName("Progress of the current epoch")
@@ -118,24 +140,27 @@ class LivePlots(QWidget):
         self.batch_progress.setMaximumHeight(18)
         self.batch_progress.setTextVisible(True)
 
-        current = QWidget()
-        box = QVBoxLayout(current)
+        current_box = QWidget()
+        box = QVBoxLayout(current_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
-        box.addWidget(self.current_plot, 1)
+        box.addWidget(self._cell("current", self.current_plot), 1)
         box.addWidget(self.batch_progress)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(8)
-        grid.addWidget(current, 0, 0)
-        grid.addWidget(self.all_plot, 0, 1)
-        grid.addWidget(self.best_plot, 1, 0)
-        grid.addWidget(self.scatter_plot, 1, 1)
+        grid.addWidget(current_box, 0, 0)
+        grid.addWidget(self._cell("all", self.all_plot), 0, 1)
+        grid.addWidget(self._cell("best", self.best_plot), 1, 0)
+        grid.addWidget(self._cell("scatter", self.scatter_plot), 1, 1)
 
         self._current_curves = {
             key: self.current_plot.plot([], [], pen=pg.mkPen(COLOURS[key], width=2))
-            for key in ("loss", "val_loss", "metric", "val_metric")
+            for key in ("loss", "val_loss")
         }
+        for key in ("metric", "val_metric"):
+            self._current_curves[key] = pg.PlotDataItem([], [], pen=pg.mkPen(COLOURS[key], width=2))
+            self._metric_view.addItem(self._current_curves[key])
         self._others = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["others"], width=1),
                                           connect="finite")
         self._best_curve = self.all_plot.plot([], [], pen=pg.mkPen(COLOURS["best"], width=3))
@@ -165,6 +190,32 @@ class LivePlots(QWidget):
         store.bestChanged.connect(self._on_best)
         self._on_reset()
 
+    def _cell(self, key: str, plot: pg.PlotWidget) -> QStackedWidget:
+        """A plot with the text shown in its place while it has nothing to draw."""
+        cell = QStackedWidget()
+        label = empty_state("No trials yet", f"{plot.objectName()}Empty")
+        label.setAutoFillBackground(True)
+        cell.addWidget(label)
+        cell.addWidget(plot)
+        self._empty[key], self._cells[key] = label, cell
+        return cell
+
+    @Slot()
+    def _sync_metric_view(self) -> None:
+        view = self.current_plot.getPlotItem().vb
+        self._metric_view.setGeometry(view.sceneBoundingRect())
+        self._metric_view.linkedViewChanged(view, self._metric_view.XAxis)
+
+    def _show_cell(self, key: str, has_data: bool, empty_text: str = "No trials yet") -> None:
+        self._empty[key].setText(empty_text)
+        self._empty[key].setAccessibleName(empty_text)
+        self._cells[key].setCurrentIndex(1 if has_data else 0)
+
+    def empty_text(self, plot: str) -> str | None:
+        """The text shown instead of ``plot`` (``current``, ``all``, ``best``, ``scatter``), or
+        ``None`` while the plot itself is shown."""
+        return self._empty[plot].text() if self._cells[plot].currentIndex() == 0 else None
+
     # ------------------------------------------------------------- following the store
     @Slot()
     def _on_reset(self) -> None:
@@ -181,7 +232,7 @@ class LivePlots(QWidget):
 
     @Slot(str)
     def _on_trial_started(self, _tid: str) -> None:
-        self._dirty |= {"current", "batch"}
+        self._dirty |= {"current", "batch", "best", "scatter"}  # their empty-state text changes
 
     @Slot(str)
     def _on_trial_changed(self, tid: str) -> None:
@@ -210,10 +261,13 @@ class LivePlots(QWidget):
         self._dirty |= {"all", "best", "scatter"}
 
     def _label_axes(self) -> None:
-        described = self.store.objective.describe()
+        name, described = self.store.objective.name, self.store.objective.describe()
         self.all_plot.getPlotItem().setLabel("left", described)
+        self.all_plot.getPlotItem().setTitle(f"All trials ({name} per epoch)", size="10pt")
         self.best_plot.getPlotItem().setLabel("left", f"best {described}")
+        self.best_plot.getPlotItem().setTitle(f"Best {name} so far", size="10pt")
         self.scatter_plot.getPlotItem().setLabel("left", described)
+        self.scatter_plot.getPlotItem().setTitle(f"{name} of each trial", size="10pt")
 
     # ------------------------------------------------------------- state
     @property
@@ -295,7 +349,7 @@ class LivePlots(QWidget):
         for view in self.views():
             view.setBackground(background)
             item = view.getPlotItem()
-            for axis in ("left", "bottom"):
+            for axis in ("left", "bottom", "right"):
                 item.getAxis(axis).setPen(pg.mkPen(text))
                 item.getAxis(axis).setTextPen(pg.mkPen(text))
             item.titleLabel.setAttr("color", text)
@@ -329,32 +383,52 @@ class LivePlots(QWidget):
     def _draw_current(self) -> None:
         current = self.store.current_trial_id
         trial = self.store.trial(current)
+        item = self.current_plot.getPlotItem()
         if trial is None:
             for curve in self._current_curves.values():
                 curve.setData([], [])
+            item.getAxis("right").setLabel("")
+            self._set_current_title("Current trial")
+            self._show_cell("current", False,
+                            "No trial running" if self.store.trial_ids() else "No trials yet")
             return
         x = np.asarray(trial.epochs, dtype=float)
         metric = self._metric_key(trial)
         keys = {"loss": "loss", "val_loss": "val_loss",
                 "metric": metric, "val_metric": f"val_{metric}" if metric else None}
+        drawn = set()
         for slot, curve in self._current_curves.items():
             key = keys[slot]
             values = trial.metrics.get(key) if key else None
-            if values:
-                curve.setData(x, np.asarray(values, dtype=float))
+            y = np.asarray(values, dtype=float) if values else np.empty(0)
+            if np.isfinite(y).any():
+                curve.setData(x, y)
+                drawn.add(slot)
             else:
                 curve.setData([], [])
-        title = ("Refit of the best trial (train + validation)" if current == REFIT_TRIAL
-                 else f"Current trial {current}")
-        # The title doubles as the legend, so no legend box ever hides the newest epochs.
-        names = {"loss": "loss", "val_loss": "val loss", "metric": metric or "",
-                 "val_metric": f"val {metric}" if metric else ""}
+        item.getAxis("right").setLabel(metric or "")
+        title = "Refit of the best trial" if current == REFIT_TRIAL else f"Current trial {current}"
+        # The title doubles as the legend, so no legend box ever hides the newest epochs; it
+        # names only the curves drawn (a refit has no validation curves).
+        names = {"loss": "loss", "val_loss": "val loss", "metric": f"{metric} →",
+                 "val_metric": f"val {metric} →"}
         legend = "  ".join(f"<span style='color:{COLOURS[k]}'>━ {names[k]}</span>"
-                           for k in ("loss", "val_loss", "metric", "val_metric") if names[k])
-        text = f"{title}<br><span style='font-size:8pt'>{legend}</span>"
+                           for k in ("loss", "val_loss", "metric", "val_metric") if k in drawn)
+        self._set_current_title(f"{title}<br><span style='font-size:8pt'>{legend}</span>"
+                                if legend else title)
+        self._show_cell("current", bool(drawn), f"{title}: waiting for its first epoch")
+
+    def _set_current_title(self, text: str) -> None:
         if text != self._title_text:
             self._title_text = text
-            self.current_plot.getPlotItem().setTitle(text, size="10pt")
+            item = self.current_plot.getPlotItem()
+            item.setTitle(text, size="10pt")
+            # A title wider than the plot would push the right axis out of sight.
+            item.titleLabel.setMinimumWidth(0)
+
+    def current_title(self) -> str:
+        """The current-trial plot's title and legend, as plain text."""
+        return QTextDocumentFragment.fromHtml(self._title_text or "").toPlainText()
 
     def _curve(self, trial: TrialCurves) -> tuple[np.ndarray, np.ndarray]:
         """A trial's objective per epoch (NaN where an epoch did not log it), cached until it
@@ -382,6 +456,8 @@ class LivePlots(QWidget):
             self._others.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
         else:
             self._others.setData([], [])
+        self._show_cell("all", any(t is not None and t.epochs for t in map(self.store.trial,
+                                                                          self.store.trial_ids())))
         for wanted, curve in ((best, self._best_curve), (self._selected, self._selected_curve)):
             shown = self.store.trial(wanted) if wanted != REFIT_TRIAL else None
             if shown is not None and shown.epochs:
@@ -389,39 +465,61 @@ class LivePlots(QWidget):
             else:
                 curve.setData([], [])
 
+    def _scored(self) -> list[TrialCurves]:
+        """Ended trials with a score, by trial number."""
+        trials = (self.store.trial(tid) for tid in self.store.trial_ids())
+        return sorted((t for t in trials if t is not None and t.score is not None and t.order >= 0),
+                      key=lambda t: t.number)
+
+    def _no_scores_text(self) -> str:
+        return "No finished trials yet" if self.store.trial_ids() else "No trials yet"
+
     def _draw_best(self) -> None:
-        points = self.store.best_points
-        if not points:
+        scored = self._scored()
+        self._show_cell("best", bool(scored), self._no_scores_text())
+        if not scored:
             self._best_line.setData([], [])
             self._best_marks.setData([], [])
             return
+        objective = self.store.objective
+        # The best among trials 0…n at each trial number n that improved it.
+        points: list[tuple[float, float]] = []
+        for trial in scored:
+            score = trial.score
+            if score is not None and (not points or objective.better(score, points[-1][1])):
+                points.append((float(trial.number), score))
         pts = np.asarray(points, dtype=float)
         # A step line: the best score holds until the next improvement, up to the last trial.
         xs = np.repeat(pts[:, 0], 2)[1:]
         ys = np.repeat(pts[:, 1], 2)[:-1]
-        end = max(self.store.last_elapsed_s, float(pts[-1, 0]))
+        end = max(float(scored[-1].number), float(pts[-1, 0]))
         self._best_line.setData(np.append(xs, end), np.append(ys, pts[-1, 1]))
         self._best_marks.setData(pts[:, 0], pts[:, 1])
+        self._whole_trial_ticks(self.best_plot, len(scored))
 
-    def _draw_scatter(self) -> None:
-        best = self.store.best_trial_id
-        trials = (self.store.trial(tid) for tid in self.store.trial_ids())
-        done = [(t.order, t.score, t.trial_id) for t in trials if t is not None and t.score is not None]
-        axis = self.scatter_plot.getPlotItem().getAxis("bottom")
-        if len(done) <= 15:
+    @staticmethod
+    def _whole_trial_ticks(plot: pg.PlotWidget, count: int) -> None:
+        axis = plot.getPlotItem().getAxis("bottom")
+        if count <= 15:
             axis.setTickSpacing(1, 1)  # whole trial numbers while there are few
         else:
             axis.setTickSpacing()
+
+    def _draw_scatter(self) -> None:
+        best = self.store.best_trial_id
+        done = self._scored()
+        self._show_cell("scatter", bool(done), self._no_scores_text())
+        self._whole_trial_ticks(self.scatter_plot, len(done))
         if not done:
             self._scatter.setData([], [])
             return
         normal = pg.mkBrush(COLOURS["scatter"])
         best_brush = pg.mkBrush(COLOURS["best"])
         self._scatter.setData(
-            x=[o + 1 for o, _s, _t in done], y=[s for _o, s, _t in done],
-            data=[t for _o, _s, t in done],
-            brush=[best_brush if t == best else normal for _o, _s, t in done],
-            size=[12 if t == best else 8 for _o, _s, t in done],
+            x=[t.number for t in done], y=[t.score for t in done],
+            data=[t.trial_id for t in done],
+            brush=[best_brush if t.trial_id == best else normal for t in done],
+            size=[12 if t.trial_id == best else 8 for t in done],
         )
 
     def _draw_batch(self) -> None:

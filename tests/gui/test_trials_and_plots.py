@@ -145,8 +145,8 @@ def test_plots_handle_200_trials_of_100_epochs(qtbot):
     assert np.isnan(ys).sum() == 199
     assert len(plots.series("scores")[0]) == 200
     best = plots.series("best_score")
-    # Trial 000 (ended 1 s in) stays the best: one flat step out to the last trial (200 s in).
-    assert list(best[0]) == [1.0, 200.0] and list(best[1]) == pytest.approx([0.11, 0.11])
+    # Trial 000 stays the best: one flat step out to the last trial (number 199).
+    assert list(best[0]) == [0.0, 199.0] and list(best[1]) == pytest.approx([0.11, 0.11])
     image = plots.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     pixels = np.frombuffer(image.constBits(), np.uint32)
     assert (pixels & 0xFFFFFF == QColor(COLOURS["best"]).rgb() & 0xFFFFFF).sum() > 100, "nothing painted"

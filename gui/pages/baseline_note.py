@@ -1,0 +1,70 @@
+"""The words shown when the best model is no better than its trivial baseline.
+
+A model that predicts the most common class for every row (or the training mean) has learnt
+nothing; presenting it as a success would be untrue. The Search and the Results page both show
+this note, with the likely causes and a one-click *Search longer*.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from automl_studio.engine.core.events import SearchFinished
+from automl_studio.engine.train.metrics import baseline_shortfall
+
+
+def shortfall_of(finish: SearchFinished | None) -> str | None:
+    """Why ``finish``'s best model does not beat its baseline (``None``: it does, or unknown)."""
+    if finish is None or not finish.baseline_metrics or not finish.test_metrics:
+        return None
+    return baseline_shortfall(finish.test_metrics, finish.baseline_metrics)
+
+
+class BaselineNote(QFrame):
+    """A warning strip: the shortfall in words and a *Search longer* button (hidden otherwise).
+
+    Signals:
+        searchLongerRequested(): the user asked to resume the search with a larger budget.
+    """
+
+    searchLongerRequested = Signal()
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")  # the banner's warning look (resources/style.qss)
+        self.setProperty("level", "warning")
+        self.setAccessibleName("The best model does not beat the trivial baseline")
+        self.label = QLabel()
+        self.label.setObjectName(f"{name}Text")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton("Search longer")
+        self.button.setObjectName(f"{name}SearchLonger")
+        self.button.setAccessibleName("Search longer")
+        self.button.setToolTip("Resume this search with twice the trials (and time budget, if one is set)")
+        self.button.clicked.connect(self.searchLongerRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.hide()
+
+    def show_for(self, finish: SearchFinished | None) -> bool:
+        """Shows the note if ``finish``'s best model does not beat its baseline; returns whether
+        it does."""
+        text = shortfall_of(finish)
+        if text is None:
+            self.label.clear()
+            self.hide()
+            return False
+        self.label.setText(f"<b>Not better than guessing.</b> {html.escape(text, quote=False)}")
+        self.setAccessibleDescription(text)
+        self.show()
+        return True
+
+    def text(self) -> str:
+        """The note's words ("" while hidden)."""
+        return "" if self.isHidden() else self.label.text()
