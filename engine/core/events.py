@@ -133,6 +133,8 @@ class FinishedResult(Protocol):
     def message(self) -> str: ...
     @property
     def refits(self) -> int: ...
+    @property
+    def baseline_metrics(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ class SearchFinished(Event):
     (the user stopped it) or ``failed`` (``message`` says why). The best trial so far is reported
     whenever there is one, with its test metrics and the files written for it. ``refits`` counts
     the refits of the best trial averaged in the exported model (0: as trained); ``None`` only in
-    event logs written before it was reported. Make one with :meth:`build` (or
+    event logs written before it was reported. ``baseline_metrics`` are the test metrics of the
+    trivial model on the same test split (the training split's most common class, or its mean
+    for regression), empty where no test metrics were computed. Make one with :meth:`build` (or
     :meth:`from_result`), which every producer uses.
     """
 
@@ -156,12 +160,13 @@ class SearchFinished(Event):
     exported: tuple[str, ...] = ()
     message: str = ""
     refits: int | None = None
+    baseline_metrics: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
               best_score: float | None = None, best_hyperparameters: Mapping[str, Any] | None = None,
               test_metrics: Mapping[str, Any] | None = None, exported: Sequence[str] = (),
-              refits: int = 0) -> SearchFinished:
+              refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None) -> SearchFinished:
         """The one way to make a ``search_finished`` event.
 
         Args:
@@ -170,20 +175,22 @@ class SearchFinished(Event):
             best_score: a non-finite score is reported as ``None``.
             exported: paths of the files written for the best trial.
             refits: refits averaged in the exported model (0: the best trial as trained).
+            baseline_metrics: the trivial model's metrics on the same test split.
         """
         score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
         return cls(status=status, message=message,
                    best_trial_id=None if best_trial_id is None else str(best_trial_id),
                    best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
                    test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
-                   refits=int(refits))
+                   refits=int(refits), baseline_metrics=dict(baseline_metrics or {}))
 
     @classmethod
     def from_result(cls, result: FinishedResult) -> SearchFinished:
         """The event that reports a search's result (see :meth:`build`)."""
         return cls.build(result.status, result.message, best_trial_id=result.best_trial_id,
                          best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
-                         test_metrics=result.test_metrics, exported=result.exported, refits=result.refits)
+                         test_metrics=result.test_metrics, exported=result.exported, refits=result.refits,
+                         baseline_metrics=result.baseline_metrics)
 
 
 @dataclass(frozen=True)
