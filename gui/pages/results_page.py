@@ -124,8 +124,10 @@ class ConfusionMatrixModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or section >= len(self._names):
             return None
-        prefix = "pred. " if orientation == Qt.Orientation.Horizontal else "actual "
-        return prefix + self._names[section]
+        if orientation == Qt.Orientation.Horizontal:
+            # Many classes leave narrow columns: the box's title says they are the predictions.
+            return self._names[section] if len(self._names) > 4 else "pred. " + self._names[section]
+        return "actual " + self._names[section]
 
 
 class ResultsPage(QWidget):
@@ -267,6 +269,9 @@ class ResultsPage(QWidget):
             if widget is not None:
                 widget.setParent(None)  # gone from findChild at once, not only once deleted
                 widget.deleteLater()
+            elif item.layout() is not None:  # a metric's card: its labels would stay on screen
+                self._clear_layout(item.layout())
+                item.layout().deleteLater()
 
     def _fill_best(self, finish: SearchFinished) -> None:
         self._clear_layout(self.best_form)
@@ -319,7 +324,7 @@ class ResultsPage(QWidget):
         matrix = metrics.get("confusion_matrix")
         sample = metrics.get("sample") or {}
         if matrix:
-            self.detail_box.setTitle("Confusion matrix (test split)")
+            self.detail_box.setTitle("Confusion matrix (test split: rows actual, columns predicted)")
             colour = self.palette().color(QPalette.ColorRole.Highlight)
             self.confusion_model.set_matrix(matrix, list(metrics.get("class_names") or []), colour)
             self.detail_stack.setCurrentIndex(0)

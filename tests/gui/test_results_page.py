@@ -90,3 +90,24 @@ def test_the_pyside_refcount_workaround_is_in_effect_where_needed():
         assert sys.getrefcount(None) > 1 << 40
     else:
         assert not qt_workarounds.protect_none_refcount()  # nothing to protect: not applied
+
+
+def test_the_baseline_is_shown_under_each_test_metric_and_a_chance_level_model_is_flagged(qtbot, tmp_path):
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    finish = SearchFinished.build(
+        "completed", best_trial_id="3", best_score=0.5,
+        test_metrics={"accuracy": 0.7, "balanced_accuracy": 0.5, "n": 40,
+                      "confusion_matrix": [[28, 0], [12, 0]], "class_names": ["no", "yes"]},
+        baseline_metrics={"accuracy": 0.7, "balanced_accuracy": 0.5, "n": 40,
+                          "rule": "always the most common class, no (70% of the training rows)"})
+    page.set_result(finish, str(tmp_path))
+    assert page.findChild(QWidget, "baseline_accuracy").text() == "baseline 0.700"
+    assert page.findChild(QWidget, "baseline_n") is None  # a count is no metric to beat
+    assert "does not beat the trivial baseline" in page.baseline_note.text()
+    assert page.findChild(QWidget, "resultsBaselineSearchLonger").isVisibleTo(page)
+    with qtbot.waitSignal(page.searchLongerRequested, timeout=1000):
+        page.findChild(QWidget, "resultsBaselineSearchLonger").click()
+    page.set_result(classification_finish(), str(tmp_path))  # no baseline reported: no flag
+    assert page.baseline_note.text() == ""
+    assert page.findChild(QWidget, "baseline_accuracy") is None
