@@ -8,13 +8,15 @@ milliseconds), so every card shows its output shape and parameter count, every e
 carries, and every fault a red badge, the status line and ``validityChanged``.
 
 Layout: the palette (left), the canvas (centre), the inspector and the KerasTuner code (right).
+The editor wires these together; what is not about widgets lives beside it on plain data: the
+auto-layout in :mod:`.layout`, the rules for edits and the graph's check in :mod:`.graph_rules`,
+the cards' text in :mod:`.card_text`, the undo commands in :mod:`.editor_commands`.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,10 +40,8 @@ from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space import codegen
 from automl_studio.engine.space.shapes import (
     Analysis,
-    analyse,
     evaluate,
     format_shape,
-    head_units,
 )
 from automl_studio.engine.space.spec import (
     LAYER_TYPES,
@@ -52,6 +52,7 @@ from automl_studio.engine.space.spec import (
     instantiate,
 )
 from automl_studio.engine.space.templates import TEMPLATES, template_spec
+from automl_studio.gui.editor.card_text import card_height, card_lines, describe_value, params_text
 from automl_studio.gui.editor.code_view import CodeView
 from automl_studio.gui.editor.editor_commands import (
     AddNodesCommand,
@@ -68,10 +69,19 @@ from automl_studio.gui.editor.editor_commands import (
     SetRepeatRangeCommand,
     UngroupRepeatCommand,
 )
+from automl_studio.gui.editor.graph_rules import (
+    can_connect,
+    check_spec,
+    empty_spec,
+    name_problem,
+    node_base_id,
+    repeatable_chain,
+    taken_ids,
+    unique_id,
+)
 from automl_studio.gui.editor.layout import COLUMN_GAP, layout_positions
 from automl_studio.gui.editor.node_canvas import (
     HEADER,
-    LINE,
     NODE_WIDTH,
     NodeCanvas,
     NodeView,
@@ -80,70 +90,16 @@ from automl_studio.gui.editor.node_canvas import (
 from automl_studio.gui.editor.node_inspector import (
     NodeInspector,
     format_configurations,
-    format_count,
 )
 from automl_studio.gui.editor.node_palette import NodePalette
 
 NODES_MIME = "application/x-automl-studio-nodes"
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # dots and '#' would clash with hp names
 TEMPLATE_TITLES = {
     "tabular": "Tabular MLP",
     "image": "Image CNN",
     "residual": "Residual image block",
     "sequence": "Sequence LSTM",
 }
-MAX_CARD_LINES = 4
-
-
-def empty_spec() -> dict[str, Any]:
-    return {"schema_version": 1, "name": "custom", "nodes": [], "edges": [], "repeats": [], "training": {}}
-
-
-def _node_base_id(kind: str, params: Mapping[str, Any]) -> str:
-    return LAYER_TYPES[kind].node_id_base(params)  # the registry's id prefix
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    k = 2
-    while f"{base}_{k}" in taken:
-        k += 1
-    return f"{base}_{k}"
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
-        return f"{value:g}"
-    return str(value)
-
-
-def describe_value(value: Any) -> str:
-    """A param value as a card shows it: ``16…256 /16``, ``relu | gelu``, ``1e-4…1e-2 log``."""
-    if isinstance(value, Mapping) and "hp" in value:
-        kind = value["hp"]
-        if kind == "int":
-            step = f" /{value.get('step', 1)}" if value.get("step", 1) != 1 else ""
-            return f"{value['min']}…{value['max']}{step}"
-        if kind == "float":
-            extra = " log" if value.get("log") else (f" /{_num(value['step'])}" if value.get("step") else "")
-            return f"{_num(value['min'])}…{_num(value['max'])}{extra}"
-        if kind == "choice":
-            return " | ".join(_num(v) for v in value.get("values", []))
-        return "on | off"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(map(str, value)) + ")"
-    return _num(value)
-
-
-def _params_text(low: int, high: int) -> str:
-    if low == high:
-        return f"{format_count(low)} params"
-    return f"{format_count(low)}–{format_count(high)} params"
 
 
 def data_signature(dataset: Any, profile: Any, *, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
@@ -411,8 +367,8 @@ class NetworkEditor(QWidget):
         """Adds a layer; returns its id. ``connect_from`` also draws an edge into it."""
         if kind not in LAYER_TYPES:
             raise SpecError(f"unknown layer type {kind!r}")
-        taken = {n["id"] for n in self._spec["nodes"]} | {r["id"] for r in self._spec.get("repeats", [])}
-        node_id = _unique(_node_base_id(kind, params or {}), taken)
+        taken = taken_ids(self._spec)
+        node_id = unique_id(node_base_id(kind, params or {}), taken)
         if position is None:
             position = self._free_position(connect_from)
         node = {"id": node_id, "type": kind, "params": dict(params or {}),
@@ -470,14 +426,10 @@ class NetworkEditor(QWidget):
         """Renames a layer (its hyperparameter names follow); False, with the reason shown, if the
         name is taken or not a plain name."""
         new_id = new_id.strip()
-        taken = {n["id"] for n in self._spec["nodes"]} | {r["id"] for r in self._spec.get("repeats", [])}
         if new_id == node_id:
             return True
-        if not NAME_PATTERN.fullmatch(new_id):
-            reason = f"'{new_id}' is not a layer name: use letters, digits, _ and - (no dots)"
-        elif new_id in taken:
-            reason = f"there is already a layer or block called '{new_id}'"
-        else:
+        reason = name_problem(self._spec, new_id)
+        if not reason:
             self.inspector.show_name_error(node_id, "")
             self.undo_stack.push(RenameNodeCommand(self, node_id, new_id))
             self.select_nodes([new_id])
@@ -503,8 +455,8 @@ class NetworkEditor(QWidget):
         if ordered is None:
             self._flash(reason)
             return None
-        taken = {n["id"] for n in self._spec["nodes"]} | {r["id"] for r in self._spec.get("repeats", [])}
-        repeat_id = _unique("block", taken)
+        taken = taken_ids(self._spec)
+        repeat_id = unique_id("block", taken)
         self.undo_stack.push(GroupRepeatCommand(self, repeat_id, ordered, minimum, maximum))
         return repeat_id
 
@@ -572,13 +524,13 @@ class NetworkEditor(QWidget):
             return []
         self._paste_offset += 1
         shift = 40.0 * self._paste_offset
-        taken = {n["id"] for n in self._spec["nodes"]} | {r["id"] for r in self._spec.get("repeats", [])}
+        taken = taken_ids(self._spec)
         renamed: dict[str, str] = {}
         nodes = []
         for node in payload.get("nodes", []):
             if node.get("type") not in LAYER_TYPES:
                 continue
-            new_id = _unique(node["id"], taken)
+            new_id = unique_id(node["id"], taken)
             taken.add(new_id)
             renamed[node["id"]] = new_id
             item = copy.deepcopy(node)
@@ -592,7 +544,7 @@ class NetworkEditor(QWidget):
         repeats = []
         for rep in payload.get("repeats", []):
             if all(n in renamed for n in rep["nodes"]):
-                rep_id = _unique(rep["id"], taken)
+                rep_id = unique_id(rep["id"], taken)
                 taken.add(rep_id)
                 repeats.append({**rep, "id": rep_id, "nodes": [renamed[n] for n in rep["nodes"]]})
         self.undo_stack.push(AddNodesCommand(self, nodes, edges, repeats,
@@ -603,33 +555,7 @@ class NetworkEditor(QWidget):
 
     def repeatable_chain(self, node_ids: Iterable[str]) -> tuple[list[str] | None, str]:
         """The nodes in chain order if they can form a repeat block, else (None, why not)."""
-        ids = list(dict.fromkeys(node_ids))
-        if not ids:
-            return None, "Select a chain of layers to repeat it."
-        in_repeat = {n for r in self._spec.get("repeats", []) for n in r["nodes"]}
-        nodes = {n["id"]: n for n in self._spec["nodes"]}
-        for n in ids:
-            if n not in nodes:
-                return None, f"there is no layer '{n}'"
-            if n in in_repeat:
-                return None, f"'{n}' is already in a repeat block"
-            kind = nodes[n]["type"]
-            if not LAYER_TYPES[kind].can_be_optional:
-                return None, f"a {kind} layer cannot repeat"
-        inputs = {n: [a for a, b in self._spec["edges"] if b == n] for n in ids}
-        outputs = {n: [b for a, b in self._spec["edges"] if a == n] for n in ids}
-        firsts = [n for n in ids if not any(src in ids for src in inputs[n])]
-        if len(firsts) != 1:
-            return None, "the selected layers must form one chain"
-        chain = [firsts[0]]
-        while len(chain) < len(ids):
-            nxt = [b for b in outputs[chain[-1]] if b in ids]
-            if len(nxt) != 1 or outputs[chain[-1]] != nxt or inputs[nxt[0]] != [chain[-1]]:
-                return None, "the selected layers must form a simple chain (no branches inside)"
-            chain.append(nxt[0])
-        if len(inputs[chain[0]]) != 1:
-            return None, f"the chain must start with a layer that has one input ('{chain[0]}')"
-        return chain, ""
+        return repeatable_chain(self._spec, node_ids)
 
     # ------------------------------------------------------------------ commands' target
     def current_spec(self) -> dict[str, Any]:
@@ -649,30 +575,7 @@ class NetworkEditor(QWidget):
         raise KeyError(node_id)
 
     def _can_connect(self, source: str, dest: str, new_dest: dict[str, Any] | None = None) -> tuple[bool, str]:
-        nodes = {n["id"]: n for n in self._spec["nodes"]}
-        if new_dest is not None:
-            nodes[new_dest["id"]] = new_dest
-        if source not in nodes or dest not in nodes:
-            return False, "connect two layers"
-        if source == dest:
-            return False, "a layer cannot feed itself"
-        if LAYER_TYPES[nodes[source]["type"]].role == "output":
-            return False, f"the {nodes[source]['type']} is the end of the network; nothing can follow it"
-        if LAYER_TYPES[nodes[dest]["type"]].inputs == "none":
-            return False, f"an {nodes[dest]['type']} ('{dest}') reads the dataset and takes no input"
-        if [source, dest] in self._spec["edges"]:
-            return False, f"{source} → {dest} is already connected"
-        # dest must not already reach source, or the edge closes a cycle
-        stack, seen = [dest], set()
-        while stack:
-            current = stack.pop()
-            if current == source:
-                return False, f"{source} → {dest} would make a cycle"
-            for a, b in self._spec["edges"]:
-                if a == current and b not in seen:
-                    seen.add(b)
-                    stack.append(b)
-        return True, ""
+        return can_connect(self._spec, source, dest, new_dest)
 
     def _free_position(self, after: str | None) -> tuple[float, float]:
         if after is not None:
@@ -686,14 +589,11 @@ class NetworkEditor(QWidget):
             x, y = x + 30, y + 30
         return x, y
 
-    def _card_height(self, node: Mapping[str, Any]) -> float:
-        return HEADER + 10 + max(1, min(MAX_CARD_LINES, len(node.get("params", {})) + 1) + 2) * LINE
-
     def _layout_positions(self, spec: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
         """Columns by longest path from an input; long chains wrap into bands (:mod:`.layout`)."""
         view = self.canvas.viewport().size()
         return layout_positions([n["id"] for n in spec["nodes"]], spec["edges"],
-                                {n["id"]: self._card_height(n) for n in spec["nodes"]}, NODE_WIDTH,
+                                {n["id"]: card_height(n) for n in spec["nodes"]}, NODE_WIDTH,
                                 repeats=[r["nodes"] for r in spec.get("repeats", [])],
                                 view=(float(view.width()), float(view.height())))
 
@@ -712,29 +612,9 @@ class NetworkEditor(QWidget):
 
     def _analyse(self) -> tuple[bool, str]:
         """Checks the spec; fills the analysis and node errors; returns (valid, reason)."""
-        self._analysis = None
-        self._node_errors = {}
-        if not self._spec["nodes"]:
-            return False, "The network is empty: add an Input, some layers and an Output."
-        try:
-            space = SearchSpace.from_dict(self._spec, source="network")
-        except SpecError as exc:
-            if exc.node:
-                self._node_errors.setdefault(exc.node, []).append(exc.message)
-            return False, exc.message
-        if self._signature is None:
-            return False, "Open a dataset to check the network's shapes."
-        analysis = analyse(space, self._signature)
-        self._analysis = analysis
-        for issue in analysis.issues:
-            if issue.node is not None:
-                self._node_errors.setdefault(issue.node, []).append(issue.message)
-        if analysis.issues:
-            first = analysis.issues[0].message
-            more = len(analysis.issues) - 1
-            return False, first[0].upper() + first[1:] + (f" (and {more} more problem{'s' if more > 1 else ''})"
-                                                          if more else "")
-        return True, ""
+        check = check_spec(self._spec, self._signature)
+        self._analysis, self._node_errors = check.analysis, check.node_errors
+        return check.valid, check.reason
 
     def _refresh(self, analyse_again: bool = True) -> None:
         if analyse_again or self._validity is None:
@@ -758,7 +638,7 @@ class NetworkEditor(QWidget):
             a = self._analysis
             self.status.setText(f"<span style='color:#23A36B'>●</span> Ready to search · "
                                 f"{format_configurations(a.configurations)} · "
-                                f"{_params_text(a.params_min, a.params_max)}")
+                                f"{params_text(a.params_min, a.params_max)}")
         else:
             self.status.setText(f"<span style='color:#E5484D'>●</span> {reason}")
         self.status.setAccessibleDescription(reason or "ready to search")
@@ -804,14 +684,14 @@ class NetworkEditor(QWidget):
                 if last is not None and last in trial_results:
                     shape, count = trial_results[last]
                     view.shape = format_shape(shape)
-                    view.params = _params_text(sum(trial_results[c.id][1] for c in copies if c.id in trial_results),
+                    view.params = params_text(sum(trial_results[c.id][1] for c in copies if c.id in trial_results),
                                                sum(trial_results[c.id][1] for c in copies if c.id in trial_results))
             else:
-                view.lines = self._card_lines(node)
+                view.lines = card_lines(node, self._signature)
                 info = analysis.nodes.get(node["id"]) if analysis is not None else None
                 if info is not None and info.shape is not None:
                     view.shape = format_shape(info.shape)
-                    view.params = _params_text(info.params_min, info.params_max)
+                    view.params = params_text(info.params_min, info.params_max)
                 elif analysis is not None and not view.errors:
                     view.shape = "?"
                     view.params = "after a faulty layer"
@@ -841,33 +721,6 @@ class NetworkEditor(QWidget):
                               if k.startswith("training."))
             self.trial_label.setText("Showing a trial's values" + (f" · {shown}" if shown else ""))
         self.trial_bar.setVisible(self._trial is not None)
-
-    def _card_lines(self, node: Mapping[str, Any]) -> list[str]:
-        """What a card says about its params: searched ones first, then set ones."""
-        layer = LAYER_TYPES[node["type"]]
-        params = node.get("params", {})
-        searched, fixed = [], []
-        if layer.role == "output" and self._signature is not None:
-            sig = self._signature
-            units = head_units(sig)
-            if sig.task == "regression":
-                return ["1 value, in the target's units"]
-            return [f"{sig.n_classes} classes · {'sigmoid' if units == 1 else 'softmax'}"]
-        for i, pdef in enumerate(layer.params):
-            value = params.get(pdef.name, pdef.default)
-            text = f"{pdef.name.replace('_', ' ')} {describe_value(value)}"
-            if isinstance(value, Mapping) and "hp" in value:
-                searched.append("⇄ " + text)
-            elif pdef.name in params and value != pdef.default or i == 0:
-                if pdef.shown_if is not None:  # e.g. an embedding size, shown for the embedding encoding
-                    other, wanted = pdef.shown_if
-                    if params.get(other, layer.param(other).default) != wanted:
-                        continue
-                fixed.append(text)
-        lines = searched + fixed
-        if len(lines) > MAX_CARD_LINES:
-            lines = lines[:MAX_CARD_LINES - 1] + [f"+{len(lines) - MAX_CARD_LINES + 1} more"]
-        return lines
 
     def _update_code(self) -> None:
         if not self._code_dirty:
@@ -904,7 +757,7 @@ class NetworkEditor(QWidget):
         if self._analysis is not None:
             a = self._analysis
             self.inspector.set_summary(format_configurations(a.configurations),
-                                       _params_text(a.params_min, a.params_max).replace(" params", "")
+                                       params_text(a.params_min, a.params_max).replace(" params", "")
                                        if a.valid else "— (fix the marked layers first)")
         else:
             try:
