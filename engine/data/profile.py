@@ -97,20 +97,20 @@ def guess_target(dataset: Dataset) -> str | None:
 def choose_target(dataset: Dataset) -> tuple[str | None, str]:
     """A likely target column and why it was chosen (``"named 'label'"``, ``"last column"``).
 
-    A column named like a target (:data:`TARGET_NAMES`) wins, then the last column, then the
-    last column before it — each only when it is plausible: more than one value and not an
-    identifier or free text.
+    A column named like a target (:data:`TARGET_NAMES`) wins unless it is an identifier or
+    free text (a named target with a single value stays chosen, so the page can say why it
+    cannot be used); then the last column, then the last before it, with more than one value.
     """
     if dataset.kind != "table" or not dataset.columns:
         return None, ""
     frame, names = dataset.frame, dataset.columns
 
-    def plausible(name: str) -> bool:
-        return profile_column(frame[name], len(frame)).kind in (NUMERIC, CATEGORICAL)
+    def plausible(name: str, kinds: tuple[str, ...] = (NUMERIC, CATEGORICAL)) -> bool:
+        return profile_column(frame[name], len(frame)).kind in kinds
 
     for candidate in TARGET_NAMES:
         for name in names:
-            if str(name).lower() == candidate and plausible(name):
+            if str(name).lower() == candidate and plausible(name, (NUMERIC, CATEGORICAL, CONSTANT)):
                 return name, f"named '{name}'"
     for position, name in enumerate(reversed(names)):
         if plausible(name):

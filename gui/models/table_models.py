@@ -8,6 +8,8 @@ million-row file scrolls as smoothly as a small one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -15,6 +17,42 @@ from PySide6.QtGui import QFont
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
+# The role a QSortFilterProxyModel sorts the preview by: numbers as numbers (missing last), text
+# as text, so "10" sorts after "9".
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+HISTOGRAM_BINS = 20
+TOP_CATEGORIES = 10
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """What the Data page's small chart shows for one column: bar labels, heights and a title."""
+
+    labels: Sequence[str]
+    heights: Sequence[int]
+    title: str
+
+
+def column_distribution(series: Any, *, categorical: bool) -> Distribution:
+    """A histogram of a numeric column, or the most frequent values of a categorical one."""
+    import numpy as np
+    import pandas as pd
+
+    present = series.dropna()
+    missing = len(series) - len(present)
+    tail = f"; {missing:,} missing" if missing else ""
+    if not categorical and pd.api.types.is_numeric_dtype(series) and len(present):
+        values = present.to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS, max(len(np.unique(values)), 1)))
+        labels = [f"{edge:.3g}" for edge in edges[:-1]]
+        return Distribution(labels, [int(c) for c in counts],
+                            f"histogram of {len(values):,} values, {edges[0]:.4g} to {edges[-1]:.4g}{tail}")
+    top = present.astype(str).value_counts().head(TOP_CATEGORIES)
+    distinct = int(present.nunique())
+    more = f" (top {len(top)} of {distinct:,})" if distinct > len(top) else ""
+    return Distribution([str(v) for v in top.index], [int(c) for c in top.to_numpy()],
+                        f"{distinct:,} categories{more}{tail}")
 
 
 def format_cell(value: Any) -> str:
@@ -36,6 +74,20 @@ def format_cell(value: Any) -> str:
         pass
     text = str(value)
     return "—" if text in ("nan", "<NA>", "NaT") else text
+
+
+def sort_key(value: Any) -> float | str:
+    """A cell as the preview sorts it: numbers as floats (missing: +inf, last), others as text."""
+    if isinstance(value, bool) or value is None:
+        return str(value) if value is not None else "\uffff"
+    if isinstance(value, (int, float)) or type(value).__module__ == "numpy":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return math.inf if math.isnan(number) else number
+    text = format_cell(value)
+    return "\uffff" if text == "—" else text
 
 
 class DatasetPreviewModel(QAbstractTableModel):
@@ -90,6 +142,8 @@ class DatasetPreviewModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return format_cell(self._column(index.column())[index.row()])
+        if role == SORT_ROLE:
+            return sort_key(self._column(index.column())[index.row()])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             value = self._column(index.column())[index.row()]
             if isinstance(value, (int, float)) or type(value).__module__ == "numpy":

@@ -2,6 +2,10 @@
 
 Loading and profiling run in a worker thread (:class:`~.tasks.TaskRunner`); a failed load shows
 its one-line message in the page's banner and leaves the previous dataset in place.
+
+The page never shows something untrue: a target that cannot be trained on stays selected, marked
+with the reason (beside the target box, in the column table, the warnings and the banner), and
+:meth:`DataPage.start_problem` tells the window to keep Start disabled until it is fixed.
 """
 
 from __future__ import annotations
@@ -9,17 +13,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QItemSelection, QPoint, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -31,7 +40,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from automl_studio.gui.models.table_models import ColumnsModel, DatasetPreviewModel
+from automl_studio.gui.models.table_models import (
+    SORT_ROLE,
+    ColumnsModel,
+    DatasetPreviewModel,
+    column_distribution,
+)
 from automl_studio.gui.undo import ValueCommand
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
 from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, reprofile
@@ -50,6 +64,7 @@ HEADER_CHOICES: tuple[tuple[str, bool | None], ...] = (
 CSV_KEYS = ("delimiter", "decimal", "encoding", "header")
 THUMBNAILS_PER_CLASS = 8
 NO_WARNINGS = "✔ No warnings: the data looks ready to search."
+INVALID_STYLE = "QComboBox { border: 2px solid #c0392b; border-radius: 3px; }"
 
 
 class DataPage(QWidget):
@@ -79,6 +94,8 @@ class DataPage(QWidget):
         self._include: set[str] = set()
         self._pending: dict[str, Any] | None = None
         self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
+        self._image_size = 64
+        self._problem = ""  # why the current choice cannot be searched ("" when it can)
         self._syncing = False
         self._loader = TaskRunner(self)
         self._profiler = TaskRunner(self)
@@ -151,7 +168,13 @@ class DataPage(QWidget):
         return box
 
     def _build_content(self) -> QWidget:
+        # Left: the preview over the column table (and the selected column's distribution), in a
+        # splitter, so both keep several rows at 1024×700; right: the choices and the warnings,
+        # scrollable when the window is small.
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        name_widget(splitter, "dataSplitter", "Data page panes")
+        left_split = name_widget(QSplitter(Qt.Orientation.Vertical), "dataLeftSplitter", "Preview and columns")
+        left_split.setChildrenCollapsible(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -159,9 +182,25 @@ class DataPage(QWidget):
         self.summary_label.setWordWrap(True)
         left_layout.addWidget(self.summary_label)
         left_layout.addWidget(self._build_format_row())
+        left_layout.addWidget(self._build_image_row())
         self.preview_model = DatasetPreviewModel(self)
-        self.table = name_widget(QTableView(), "datasetTable", "Dataset preview")
-        self.table.setModel(self.preview_model)
+        self.preview_proxy = QSortFilterProxyModel(self)
+        self.preview_proxy.setSourceModel(self.preview_model)
+        self.preview_proxy.setSortRole(SORT_ROLE)
+        self.preview_proxy.setFilterKeyColumn(-1)
+        self.preview_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit = name_widget(QLineEdit(), "previewFilter", "Filter rows",
+                                       "Show only rows with a cell containing this text")
+        self.filter_edit.setPlaceholderText("Filter rows…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.preview_proxy.setFilterFixedString)
+        left_layout.addWidget(self.filter_edit)
+        self.table = name_widget(QTableView(), "datasetTable", "Dataset preview",
+                                 "Click a column header to sort")
+        self.table.setModel(self.preview_proxy)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the target and split
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
@@ -174,24 +213,33 @@ class DataPage(QWidget):
         self.thumbnails.setWidgetResizable(True)
         self.thumbnails.hide()
         left_layout.addWidget(self.thumbnails, 1)
-        splitter.addWidget(left)
+        left_split.addWidget(left)
+        left_split.addWidget(self._build_columns_box())
+        left_split.setStretchFactor(0, 3)
+        left_split.setStretchFactor(1, 2)
+        splitter.addWidget(left_split)
 
         right = QWidget()
-        right.setMinimumWidth(340)
+        right.setMinimumWidth(280)
         right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(8, 0, 0, 0)
+        right_layout.setContentsMargins(8, 0, 4, 0)
         target_box = QGroupBox("Prediction")
         form = QFormLayout(target_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.target_combo = name_widget(QComboBox(), "targetColumn", "Target column",
                                         "The column the network learns to predict")
         self.target_combo.currentIndexChanged.connect(self._on_target_edited)
+        self.target_note = name_widget(QLabel(), "targetNote", "About the target")
+        self.target_note.setWordWrap(True)
+        self.target_note.setProperty("role", "hint")
+        self.target_note.hide()
         self.task_combo = name_widget(QComboBox(), "taskChoice", "Task",
                                       "Auto detects classification or regression from the target")
         self.task_combo.addItems([t.capitalize() for t in TASK_CHOICES])
         self.task_combo.currentIndexChanged.connect(self._on_task_edited)
         self.detected_label = name_widget(QLabel("Detected: —"), "detectedTask", "Detected task")
         form.addRow("Target", self.target_combo)
+        form.addRow(self.target_note)
         form.addRow("Task", self.task_combo)
         self.detected_label.setWordWrap(True)
         form.addRow(self.detected_label)  # a row of its own: class lists can be long
@@ -212,33 +260,106 @@ class DataPage(QWidget):
         split.addRow("Seed", self.seed_spin)
         right_layout.addWidget(split_box)
 
-        columns_box = QGroupBox("Columns")
-        columns_layout = QVBoxLayout(columns_box)
-        self.columns_model = ColumnsModel(self)
-        self.columns_model.usageChangeRequested.connect(self._on_usage_requested)
-        self.columns_view = name_widget(QTableView(), "columnList", "Columns",
-                                        "Untick a column to leave it out of the model")
-        self.columns_view.setModel(self.columns_model)
-        self.columns_view.verticalHeader().hide()
-        self.columns_view.verticalHeader().setDefaultSectionSize(24)
-        self.columns_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        header = self.columns_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        columns_layout.addWidget(self.columns_view)
-        right_layout.addWidget(columns_box, 1)
-
         warn_box = QGroupBox("Warnings")
         warn_layout = QVBoxLayout(warn_box)
         self.warnings_label = name_widget(QLabel(NO_WARNINGS), "profileWarnings", "Data warnings")
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         warn_layout.addWidget(self.warnings_label)
-        right_layout.addWidget(warn_box)
-        splitter.addWidget(right)
+        self.leak_row = QWidget()
+        self.leak_layout = QVBoxLayout(self.leak_row)
+        self.leak_layout.setContentsMargins(0, 0, 0, 0)
+        self.leak_buttons: list[QPushButton] = []
+        warn_layout.addWidget(self.leak_row)
+        warn_layout.addStretch(1)
+        right_layout.addWidget(warn_box, 1)
+        right_scroll = name_widget(QScrollArea(), "dataChoices", "Target, split and warnings")
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_scroll.setWidget(right)
+        right_scroll.setMinimumWidth(300)
+        splitter.addWidget(right_scroll)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self._set_tab_order()
         return splitter
+
+    def _build_columns_box(self) -> QWidget:
+        """The column table (tick to use, right-click to change a column's kind) and a small
+        chart of the selected column's values."""
+        columns_box = QGroupBox("Columns")
+        columns_layout = QHBoxLayout(columns_box)
+        self.columns_model = ColumnsModel(self)
+        self.columns_model.usageChangeRequested.connect(self._on_usage_requested)
+        self.columns_view = name_widget(QTableView(), "columnList", "Columns",
+                                        "Untick a column to leave it out of the model; right-click "
+                                        "to treat it as numeric or categorical")
+        self.columns_view.setModel(self.columns_model)
+        self.columns_view.setTabKeyNavigation(False)
+        self.columns_view.verticalHeader().hide()
+        self.columns_view.verticalHeader().setDefaultSectionSize(24)
+        self.columns_view.setMinimumHeight(24 * 5 + 30)  # a header and five rows, even at the minimum size
+        self.columns_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.columns_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.columns_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.columns_view.customContextMenuRequested.connect(self._on_columns_menu)
+        self.columns_view.selectionModel().selectionChanged.connect(self._on_column_selected)
+        header = self.columns_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        columns_layout.addWidget(self.columns_view, 3)
+
+        chart = QWidget()
+        chart_layout = QVBoxLayout(chart)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        self.distribution_title = name_widget(QLabel("Select a column to see its values"),
+                                              "distributionTitle", "Distribution of the selected column")
+        self.distribution_title.setWordWrap(True)
+        self.distribution_plot = name_widget(pg.PlotWidget(), "columnDistribution",
+                                             "Distribution of the selected column")
+        self.distribution_plot.setBackground(None)
+        self.distribution_plot.setMinimumSize(170, 120)
+        self.distribution_plot.setMouseEnabled(x=False, y=False)
+        self.distribution_plot.hideButtons()
+        self.distribution_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#4a90d9")
+        self.distribution_plot.addItem(self.distribution_bars)
+        chart_layout.addWidget(self.distribution_title)
+        chart_layout.addWidget(self.distribution_plot, 1)
+        columns_layout.addWidget(chart, 2)
+        columns_layout.setStretch(0, 5)
+        return columns_box
+
+    def _build_image_row(self) -> QWidget:
+        """For an image folder: the size every image is resized to, which the user may change."""
+        self.image_row = QWidget()
+        row = QHBoxLayout(self.image_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.image_note = name_widget(QLabel(), "imageResizeNote", "How images are read")
+        self.image_size_spin = name_widget(QSpinBox(), "imageSize", "Image size",
+                                           "Every image is resized to this many pixels per side")
+        self.image_size_spin.setRange(8, 512)
+        self.image_size_spin.setSingleStep(8)
+        self.image_size_spin.setSuffix(" px")
+        self.image_size_spin.setValue(self._image_size)
+        self.image_size_spin.setKeyboardTracking(False)
+        self.image_size_spin.valueChanged.connect(self._on_image_size_edited)
+        row.addWidget(self.image_note)
+        row.addWidget(QLabel("Size"))
+        row.addWidget(self.image_size_spin)
+        row.addStretch(1)
+        self._show_image_note()
+        self.image_row.hide()
+        return self.image_row
+
+    def _set_tab_order(self) -> None:
+        chain: list[QWidget] = [*self.format_combos.values(), self.reload_button, self.image_size_spin,
+                                self.filter_edit, self.table, self.target_combo, self.task_combo,
+                                self.validation_spin, self.test_spin, self.seed_spin, self.columns_view]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _build_format_row(self) -> QWidget:
         """What was detected about a CSV file, and controls that read it again another way."""
@@ -251,26 +372,31 @@ class DataPage(QWidget):
                                         "How the file was read; change it below and press Reload")
         self.format_label.setWordWrap(True)
         layout.addWidget(self.format_label)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        # Two rows of two controls: one row of four would make the window wider than 1024 px.
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
         self.format_combos: dict[str, QComboBox] = {}
-        for key, label, choices in (("delimiter", "Separator", DELIMITER_CHOICES),
-                                    ("decimal", "Decimal", DECIMAL_CHOICES),
-                                    ("encoding", "Encoding", ENCODING_CHOICES),
-                                    ("header", "Header", HEADER_CHOICES)):
+        for position, (key, label, choices) in enumerate((("delimiter", "Separator", DELIMITER_CHOICES),
+                                                          ("decimal", "Decimal", DECIMAL_CHOICES),
+                                                          ("encoding", "Encoding", ENCODING_CHOICES),
+                                                          ("header", "Header", HEADER_CHOICES))):
             combo = name_widget(QComboBox(), f"csv{key.capitalize()}", f"CSV {label.lower()}",
                                 f"{label} of the CSV file (Auto: detected)")
             for text, value in choices:
                 combo.addItem(text, value)
-            row.addWidget(QLabel(label))
-            row.addWidget(combo)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+            caption = QLabel(label)
+            caption.setBuddy(combo)
+            grid.addWidget(caption, position // 2, 2 * (position % 2))
+            grid.addWidget(combo, position // 2, 2 * (position % 2) + 1)
             self.format_combos[key] = combo
         self.reload_button = name_widget(QPushButton("Reload"), "reloadCsv", "Reload the CSV",
                                          "Read the file again with these settings")
         self.reload_button.clicked.connect(self.reload_with_format)
-        row.addWidget(self.reload_button)
-        row.addStretch(1)
-        layout.addLayout(row)
+        grid.addWidget(self.reload_button, 0, 4)
+        grid.setColumnStretch(5, 1)
+        layout.addLayout(grid)
         self.format_row.hide()
         return self.format_row
 
@@ -308,6 +434,11 @@ class DataPage(QWidget):
     def detected_task(self) -> str | None:
         return self._profile.task if self._profile is not None else None
 
+    def start_problem(self) -> str:
+        """Why a search cannot start with the data as chosen ("" when it can): the target has a
+        single class, is an identifier, is text for a regression, or leaves no feature."""
+        return self._problem if self._dataset is not None else ""
+
     def config_fields(self) -> dict[str, Any]:
         """The parts of a :class:`SearchConfig` this page decides."""
         return {
@@ -319,6 +450,7 @@ class DataPage(QWidget):
             "validation_fraction": round(self.validation_spin.value(), 4),
             "test_fraction": round(self.test_spin.value(), 4),
             "seed": self.seed_spin.value(),
+            "image_size": (self._image_size, self._image_size),
             **{f"csv_{key}": self._csv.get(key) for key in CSV_KEYS},
         }
 
@@ -335,6 +467,11 @@ class DataPage(QWidget):
         self._syncing = False
         self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
         self._csv = {key: value for key, value in self._csv.items() if value is not None}
+        self._image_size = int(config.image_size[0])
+        self._syncing = True
+        self.image_size_spin.setValue(self._image_size)
+        self._syncing = False
+        self._show_image_note()
         self._start_loading(config.data_path)
 
     # ----------------------------------------------------------------- loading
@@ -351,7 +488,8 @@ class DataPage(QWidget):
         self.banner.clear()
         self.progress_label.setText(f"Loading {os.path.basename(os.path.normpath(path))}…")
         self.load_progress.setValue(0)
-        self._loader.start(load_and_profile, path=str(path), csv=dict(self._csv))
+        self._loader.start(load_and_profile, path=str(path), csv=dict(self._csv),
+                           image_size=(self._image_size, self._image_size))
 
     def csv_overrides(self) -> dict[str, Any]:
         """The CSV settings the user chose (keys of ``CSV_KEYS``); absent keys are detected."""
@@ -369,6 +507,21 @@ class DataPage(QWidget):
             "exclude": set(self._exclude), "include": set(self._include),
         }
         self._start_loading(self._dataset.path)
+
+    @Slot(int)
+    def _on_image_size_edited(self, size: int) -> None:
+        """Reads the image folder again at the new size, keeping the task."""
+        if self._syncing:
+            return
+        self._image_size = size
+        self._show_image_note()
+        if self._dataset is not None and self._dataset.kind == "images":
+            self._pending = {"target": None, "task": self.task(), "exclude": set(), "include": set()}
+            self._start_loading(self._dataset.path)
+
+    def _show_image_note(self) -> None:
+        size = self._image_size
+        self.image_note.setText(f"Images are resized to {size}×{size} RGB")
 
     @Slot()
     def cancel_loading(self) -> None:
@@ -401,7 +554,7 @@ class DataPage(QWidget):
         ds = loaded.dataset
         self._dataset, self._profile = ds, loaded.profile
         self._exclude, self._include = set(), set()
-        self._undo.clear()
+        # The window drops this page's undo steps for the data before and keeps the network's.
         self.preview_model.set_dataset(ds)
         self._syncing = True
         self.target_combo.clear()
@@ -418,10 +571,13 @@ class DataPage(QWidget):
         self._syncing = False
         self._show_media(ds)
         self._show_format(ds)
+        self.image_row.setVisible(ds.kind == "images")
         self.stack.setCurrentIndex(1)
+        self._problem = self._without_path(loaded.profile.problem if loaded.profile is not None
+                                           else loaded.problem)
         self._show_profile()
-        if loaded.problem:
-            self.banner.show_message(loaded.problem, "warning")
+        if self._problem:
+            self.banner.show_message(self._problem, "error")
         self.datasetLoaded.emit({"path": ds.path, "kind": ds.kind, "rows": ds.n_rows,
                                  "columns": ds.columns})
         pending, self._pending = self._pending, None
@@ -521,33 +677,85 @@ class DataPage(QWidget):
         return label
 
     # ----------------------------------------------------------------- profile
+    def _without_path(self, message: str) -> str:
+        """A message without the leading data path (the page names the file already)."""
+        path = self._dataset.path if self._dataset is not None else ""
+        return message.removeprefix(f"{path}: ") if path else message
+
     def _show_profile(self) -> None:
         profile = self._profile
         self.columns_model.set_profile(profile)
-        self.preview_model.set_target(profile.target if profile is not None else None)
+        shown_target = profile.target if profile is not None else self.target()
+        self.preview_model.set_target(shown_target)
         self.table.resizeColumnsToContents()
+        self._show_target_state(profile)
+        self._show_leaks(profile.leaks if profile is not None and not self._problem else ())
+        self._show_distribution()
         if profile is None:
-            self.detected_label.setText("Detected: —")
-            self.warnings_label.setText(NO_WARNINGS)
+            self.detected_label.setText(f"Detected: — <span style='color:#c0392b'>(the target "
+                                        f"'{shown_target}' cannot be used)</span>" if self._problem
+                                        else "Detected: —")
+            self.warnings_label.setText(f"✖ {self._problem}" if self._problem else NO_WARNINGS)
             return
-        classes = ""
-        if profile.class_names:
-            pairs = ", ".join(f"{n} ({c})" for n, c in
-                              zip(profile.class_names[:6], profile.class_counts[:6], strict=False))
-            more = "…" if len(profile.class_names) > 6 else ""
-            classes = f" — {len(profile.class_names)} classes: {pairs}{more}"
-        self.detected_label.setText(f"Detected: <b>{profile.task}</b>{classes}")
-        lines = [f"⚠ {w}" for w in profile.warnings]
+        if self._problem:
+            self.detected_label.setText(
+                f"Detected: <span style='color:#c0392b'><b>nothing to search</b> — the target "
+                f"'{profile.target}' cannot be used</span>")
+        else:
+            classes = ""
+            if profile.class_names:
+                pairs = ", ".join(f"{n} ({c})" for n, c in
+                                  zip(profile.class_names[:6], profile.class_counts[:6], strict=False))
+                more = "…" if len(profile.class_names) > 6 else ""
+                classes = f" — {len(profile.class_names)} classes: {pairs}{more}"
+            self.detected_label.setText(f"Detected: <b>{profile.task}</b>{classes}")
+        lines = [f"✖ {self._problem}"] if self._problem else []
+        lines += [f"⚠ {w}" for w in profile.warnings]
         # What reading changed (empty rows or columns ignored, markers read as missing, another
         # encoding); the delimiter and header notes are already in the format line.
         lines += [f"ℹ {note}" for note in profile.notes
                   if ": read as " not in note and "has no header row" not in note]
         self.warnings_label.setText("\n".join(lines) if lines else NO_WARNINGS)
 
+    def _show_target_state(self, profile: Any) -> None:
+        """Marks the target box invalid with the reason, or says why it was chosen."""
+        invalid = bool(self._problem) and self._dataset is not None and self._dataset.kind == "table"
+        self.target_combo.setProperty("invalid", invalid)
+        self.target_combo.setStyleSheet(INVALID_STYLE if invalid else "")
+        self.target_combo.setToolTip(self._problem if invalid else "The column the network learns to predict")
+        if invalid:
+            self.target_note.setText(f"<span style='color:#c0392b'>✖ Cannot be the target: "
+                                     f"{self._problem}</span>")
+        elif profile is not None and profile.target_reason:
+            self.target_note.setText(f"Chosen automatically: {profile.target_reason}")
+        else:
+            self.target_note.setText("")
+        self.target_note.setVisible(bool(self.target_note.text()))
+
+    def _show_leaks(self, leaks: tuple[str, ...]) -> None:
+        """One button per likely leak that excludes it (undoable)."""
+        for button in self.leak_buttons:
+            button.deleteLater()
+        self.leak_buttons = []
+        previous: QWidget = self.seed_spin
+        for name in leaks:
+            button = name_widget(QPushButton(f"Exclude '{name}' (likely leak)"), "excludeLeak",
+                                 f"Exclude column {name}", f"Leave '{name}' out of the model")
+            button.clicked.connect(lambda _checked=False, n=name: self._on_usage_requested(n, False))
+            self.leak_layout.addWidget(button)
+            button.show()  # now, not after the next event loop pass
+            self.leak_buttons.append(button)
+            QWidget.setTabOrder(previous, button)
+            previous = button
+        self.leak_row.setVisible(bool(leaks))
+
     def _profile_summary(self) -> dict[str, Any]:
         p = self._profile
+        if p is None:
+            return {"target": self.target(), "task": None, "warnings": [], "problem": self._problem,
+                    "data_kind": self._dataset.kind if self._dataset is not None else None, "rows": 0}
         return {"target": p.target, "task": p.task, "warnings": list(p.warnings),
-                "data_kind": p.data_kind, "rows": p.rows}
+                "data_kind": p.data_kind, "rows": p.rows, "problem": self._problem}
 
     def _reprofile(self) -> None:
         if self._dataset is None:
@@ -560,13 +768,70 @@ class DataPage(QWidget):
     @Slot(object)
     def _on_profiled(self, profile: Any) -> None:
         self._profile = profile
-        self.banner.clear()
+        self._problem = self._without_path(profile.problem)
+        if self._problem:
+            self.banner.show_message(self._problem, "error")
+        else:
+            self.banner.clear()
         self._show_profile()
         self.profileChanged.emit(self._profile_summary())
 
     @Slot(str, str)
     def _on_profile_failed(self, kind: str, message: str) -> None:
-        self.banner.show_message(message, "error")
+        if kind == "cancelled":
+            return
+        # Nothing below may describe the previous choice: the page shows the new one as failed.
+        self._profile = None
+        self._problem = self._without_path(message)
+        self.banner.show_message(self._problem, "error")
+        self._show_profile()
+        self.profileChanged.emit(self._profile_summary())
+
+    # ----------------------------------------------------------------- columns
+    @Slot(QItemSelection, QItemSelection)
+    def _on_column_selected(self, *_args: Any) -> None:
+        self._show_distribution()
+
+    def _selected_column(self) -> str | None:
+        rows = self.columns_view.selectionModel().selectedRows()
+        names = self.columns_model.column_names()
+        return names[rows[0].row()] if rows and rows[0].row() < len(names) else None
+
+    def _show_distribution(self) -> None:
+        """A histogram (numbers) or the most frequent values (categories) of the selected column."""
+        name = self._selected_column()
+        ds = self._dataset
+        if name is None or ds is None or ds.kind != "table" or name not in ds.frame.columns:
+            self.distribution_title.setText("Select a column to see its values")
+            self.distribution_bars.setOpts(x=[], height=[])
+            return
+        kind = self._profile.column(name).kind if self._profile is not None else ""
+        dist = column_distribution(ds.frame[name], categorical=kind not in ("numeric",))
+        self.distribution_title.setText(f"<b>{name}</b>: {dist.title}")
+        x = np.arange(len(dist.heights), dtype=float)
+        self.distribution_bars.setOpts(x=x, height=np.asarray(dist.heights, dtype=float), width=0.85)
+        axis = self.distribution_plot.getAxis("bottom")
+        step = max(1, -(-len(dist.labels) // 4))  # at most four labels: they must not overlap
+        axis.setTicks([[(float(i), dist.labels[i]) for i in range(0, len(dist.labels), step)]])
+        self.distribution_plot.setXRange(-0.6, max(len(x) - 0.4, 0.6), padding=0)
+        self.distribution_plot.setYRange(0, max(dist.heights, default=1) * 1.05, padding=0)
+
+    @Slot(QPoint)
+    def _on_columns_menu(self, pos: QPoint) -> None:
+        index = self.columns_view.indexAt(pos)
+        if not index.isValid() or self._profile is None or self._profile.data_kind != "table":
+            return
+        name = self.columns_model.column_names()[index.row()]
+        column = self._profile.column(name)
+        if column.kind in ("target", "constant"):
+            return
+        menu = QMenu(self.columns_view)
+        menu.setObjectName("columnKindMenu")
+        for label, used in ((f"Use '{name}'", True), (f"Exclude '{name}'", False)):
+            action = menu.addAction(label)
+            action.setEnabled(used != column.used)
+            action.triggered.connect(lambda _c=False, n=name, u=used: self._on_usage_requested(n, u))
+        menu.popup(self.columns_view.viewport().mapToGlobal(pos))
 
     # ----------------------------------------------------------------- edits (undoable)
     @Slot(int)

@@ -629,12 +629,13 @@ class SearchPage(QWidget):
                 self._finish_pending = False
                 self.finished.emit(self._finish)
 
-    def set_start_blocker(self, reason: str) -> None:
-        """Disables Start while ``reason`` is not empty (a network that cannot be built) and
-        says why, beside the button and in its tooltip."""
+    def set_start_blocker(self, reason: str, fix: str = "fix the network on the Network page") -> None:
+        """Disables Start while ``reason`` is not empty (a network that cannot be built, a target
+        that cannot be trained on) and says why and where to ``fix`` it, beside the button and in
+        its tooltip."""
         self._start_blocker = reason
-        self.start_note.setText(f"<b>Start is unavailable:</b> {html.escape(reason, quote=False)} — fix the "
-                                "network on the Network page." if reason else "")
+        self.start_note.setText(f"<b>Start is unavailable:</b> {html.escape(reason, quote=False)} — {fix}."
+                                if reason else "")
         self.start_note.setVisible(bool(reason))
         self.start_button.setToolTip(reason or START_TIP)
         self._update_buttons()

@@ -33,7 +33,7 @@ def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: An
     dataset = load_dataset(path, image_size=image_size, csv_options=CsvOptions(**(csv or {})),
                            progress=lambda f: progress(0.9 * f), cancel=cancel)
     try:
-        profile = profile_dataset(dataset)
+        profile = profile_dataset(dataset, keep_going=True)  # an unusable target: profile.problem
     except DataError as exc:
         return LoadedData(dataset, None, str(exc))
     progress(1.0)
@@ -45,4 +45,4 @@ def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str
     """Profiles an already loaded dataset for the user's target, task and column choices."""
     from automl_studio.engine.data.profile import profile_dataset
 
-    return profile_dataset(dataset, target, task, exclude=exclude, include=include)
+    return profile_dataset(dataset, target, task, exclude=exclude, include=include, keep_going=True)
