@@ -608,6 +608,12 @@ class NodeInspector(QScrollArea):
         counts.addWidget(QLabel("times"))
         counts.addStretch(1)
         repeat_layout.addLayout(counts)
+        self.repeat_error = QLabel()
+        self.repeat_error.setObjectName("repeatRangeError")
+        self.repeat_error.setWordWrap(True)
+        self.repeat_error.setStyleSheet("color: #E5484D;")
+        self.repeat_error.hide()
+        repeat_layout.addWidget(self.repeat_error)
         buttons = QHBoxLayout()
         self.group_button = QPushButton("Repeat selection")
         self.group_button.setObjectName("groupRepeat")
@@ -722,6 +728,7 @@ class NodeInspector(QScrollArea):
                                      + html.escape(" → ".join(repeat["nodes"])))
             self.repeat_min.setValue(int(repeat["min"]))
             self.repeat_max.setValue(int(repeat["max"]))
+            self.repeat_error.hide()
             self.group_button.setVisible(False)
             self.ungroup_button.setVisible(True)
         else:
@@ -783,11 +790,20 @@ class NodeInspector(QScrollArea):
         if self._node_id is not None:
             self.optionalChanged.emit(self._node_id, on)
 
+    def _repeat_range(self) -> tuple[int, int] | None:
+        """The typed repeat counts, or None (with the reason shown) when at least > at most."""
+        lo, hi = self.repeat_min.value(), self.repeat_max.value()
+        problem = (f"At least {lo} is more than at most {hi}: lower the first or raise the second."
+                   if lo > hi else "")
+        self.repeat_error.setText(problem)
+        self.repeat_error.setVisible(bool(problem))
+        return None if problem else (lo, hi)
+
     @Slot()
     def _on_group(self) -> None:
-        if self._chain:
-            lo, hi = sorted((self.repeat_min.value(), self.repeat_max.value()))
-            self.groupRequested.emit(list(self._chain), lo, hi)
+        counts = self._repeat_range()
+        if self._chain and counts is not None:
+            self.groupRequested.emit(list(self._chain), *counts)
 
     @Slot()
     def _on_ungroup(self) -> None:
@@ -796,10 +812,9 @@ class NodeInspector(QScrollArea):
 
     @Slot(int)
     def _on_repeat_range(self, _value: int) -> None:
-        if self._repeat_id is None:
-            return
-        lo, hi = sorted((self.repeat_min.value(), self.repeat_max.value()))
-        self.repeatRangeChanged.emit(self._repeat_id, lo, hi)
+        counts = self._repeat_range()
+        if self._repeat_id is not None and counts is not None:
+            self.repeatRangeChanged.emit(self._repeat_id, *counts)
 
 
 __all__ = ["NodeInspector", "ParamEditor", "default_search", "format_configurations", "format_count"]

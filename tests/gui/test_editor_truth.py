@@ -135,6 +135,20 @@ def test_a_range_with_min_above_max_is_refused_with_a_message(qtbot, editor) -> 
     assert not message.isVisible()
 
 
+def test_repeat_counts_with_at_least_above_at_most_are_refused(qtbot, editor) -> None:
+    editor.load_template("tabular")
+    click_node(qtbot, editor, "dense")
+    block = editor.spec()["repeats"][0]
+    message = editor.inspector.findChild(QLabel, "repeatRangeError")
+    type_into(qtbot, editor.inspector.findChild(QSpinBox, "repeatMin"), str(block["max"] + 2))
+    assert editor.spec()["repeats"][0] == block  # not swapped into counts nobody typed
+    assert message.isVisible() and "more than at most" in message.text()
+    type_into(qtbot, editor.inspector.findChild(QSpinBox, "repeatMax"), str(block["max"] + 4))
+    now = editor.spec()["repeats"][0]
+    assert (now["min"], now["max"]) == (block["max"] + 2, block["max"] + 4)
+    assert not message.isVisible()
+
+
 def test_a_refused_name_stays_next_to_the_field_until_fixed(qtbot, editor) -> None:
     ids = chain(editor)
     click_node(qtbot, editor, ids["dense"])
