@@ -45,6 +45,7 @@ from automl_studio.engine.core.app_log import log_path
 from automl_studio.engine.core.events import SearchFinished, event_from_dict
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.gui.autosave import INTERVAL_S, Autosave, Recovered, left_behind
+from automl_studio.gui.editor.editor_commands import SpecCommand
 from automl_studio.gui.editor.network_editor import data_signature
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
@@ -52,6 +53,7 @@ from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.paths import demo_dataset, resource_path
 from automl_studio.gui.settings_store import SettingsStore
+from automl_studio.gui.undo import ReplayCommand, keep_only
 from automl_studio.gui.workers.tasks import TaskRunner
 
 APP_TITLE = "AutoML Studio"
@@ -141,6 +143,19 @@ def resume_refusal(config: dict[str, Any], *, progress: Any = None, cancel: Any 
     except ProjectError as exc:
         return window_words(str(exc))
     return ""
+
+
+def _network_step(step: Any) -> ReplayCommand | None:
+    """A network edit as a step of a rebuilt undo history; ``None`` for the Data page's steps."""
+    import copy
+
+    if isinstance(step, ReplayCommand):
+        return step.again()
+    if not isinstance(step, SpecCommand) or step.before is None or step.after is None:
+        return None
+    target, before, after = step.target, copy.deepcopy(step.before), copy.deepcopy(step.after)
+    return ReplayCommand(step.text(), lambda: target.apply_spec(copy.deepcopy(before)),
+                         lambda: target.apply_spec(copy.deepcopy(after)))
 
 
 def _ask_to_replace(parent: QWidget, folder: str, trials: int) -> str:
@@ -715,10 +730,8 @@ class MainWindow(QMainWindow):
             return
         blocker = self.start_blocker()
         if blocker:
-            data_problem = bool(self.data_page.start_problem())
-            self.nav.setCurrentRow(0 if data_problem else 1)
-            page = self.data_page if data_problem else self.network_page
-            page.banner.show_message(f"Cannot start: {blocker}", "error")
+            self.nav.setCurrentRow(1)
+            self.network_page.banner.show_message(f"Cannot start: {blocker}", "error")
             return
         try:
             config = self.current_config(resume=resume)
@@ -793,6 +806,9 @@ class MainWindow(QMainWindow):
         if os.path.abspath(summary["path"]) != self._data_path:
             self._data_path = os.path.abspath(summary["path"])
             self._forget_search()
+        # The Data page's steps (target, columns, split) were for the data before; the network's
+        # stay until its shapes say whether they still apply (_on_signature_ready).
+        keep_only(self.undo_stack, _network_step)
         if self._project_path is None:
             self._new_data = True  # its signature lays out the data's default template
         self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
@@ -802,12 +818,11 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
         self._update_status_data()
-        self._update_actions()
         ds, profile = self.data_page.dataset, self.data_page.profile
         self.search_page.set_data_task(profile.task if profile else None,
                                        len(profile.class_names) if profile else 0)
         self._check_resume()
-        if ds is None or profile is None or self.data_page.start_problem():
+        if ds is None or profile is None:
             self._signature_task.cancel()
             return
         # The shapes come from the prepared data (a fraction of a second for most tables, more
@@ -822,7 +837,14 @@ class MainWindow(QMainWindow):
         signature = DataSignature.from_dict(data)
         previous = self.network_page.editor.signature()
         inputs_changed = previous is None or set(previous.inputs) != set(signature.inputs)
-        reset = self._project_path is None and not self._shows_project and (self._new_data or inputs_changed)
+        network_edits = self.undo_stack.count() > 0  # only the network's steps are left now
+        reset = self._project_path is None and not self._shows_project and (
+            inputs_changed or (self._new_data and not network_edits))
+        if reset and network_edits and previous is not None:
+            self.undo_stack.clear()  # the data's default network replaces the edited one
+            self.statusBar().showMessage(
+                "The undo history was cleared: the network edits do not fit this data's inputs "
+                f"({', '.join(sorted(signature.inputs))})", 10000)
         self._new_data = False
         self.network_page.set_signature(signature, reset=reset)
         self._update_actions()
@@ -843,12 +865,8 @@ class MainWindow(QMainWindow):
         """Why a search cannot start now ("" if it can, or if clicking Start will explain).
 
         Without data (or before its shapes are known) Start stays enabled: clicking it says
-        what is missing, and the search checks the network itself. A target that cannot be
-        trained on blocks it (the Data page says why).
+        what is missing, and the search checks the network itself.
         """
-        data_problem = self.data_page.start_problem()
-        if data_problem:
-            return data_problem
         valid, reason = self._network_validity
         if valid or self.data_page.dataset is None or self.network_page.editor.signature() is None:
             return ""
@@ -868,14 +886,7 @@ class MainWindow(QMainWindow):
             if ds.kind == "table":
                 parts.append(f"target {profile.target}")
             parts.append(str(profile.task))
-        problem = self.data_page.start_problem()
-        if problem:  # the label stays short; the reason goes in the message area and tooltip
-            parts.append("⚠ cannot start")
-            self.statusBar().showMessage(f"Cannot start: {problem}")
-        elif self.statusBar().currentMessage().startswith("Cannot start: "):
-            self.statusBar().clearMessage()
         self.status_data.setText(" · ".join(parts))
-        self.status_data.setToolTip(problem)
 
     def _update_actions(self) -> None:
         running = self.search_page.running
@@ -883,9 +894,7 @@ class MainWindow(QMainWindow):
         blocker = self.start_blocker()
         self.act_start.setEnabled(not running and not blocker)
         self.act_start.setToolTip(blocker or self.act_start.statusTip())
-        self.search_page.set_start_blocker(
-            blocker, "choose another target on the Data page" if self.data_page.start_problem()
-            else "fix the network on the Network page")
+        self.search_page.set_start_blocker(blocker)
         self.act_stop.setEnabled(running and not stopping)
         self.act_resume.setEnabled(self.search_page.can_resume)
         self.act_new.setEnabled(not running)

@@ -1,11 +1,12 @@
-"""Undo commands for form and column changes (the Edit menu's Undo/Redo)."""
+"""Undo commands for form and column changes (the Edit menu's Undo/Redo), and how the one undo
+history keeps the steps that still apply when the data changes (:func:`keep_only`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 _IDS: dict[str, int] = {}
 
@@ -41,3 +42,61 @@ class ValueCommand(QUndoCommand):
             self.new = other.new
             return True
         return False
+
+
+class ReplayCommand(QUndoCommand):
+    """An undo step rebuilt from another's effect: its text and how to undo and redo it.
+
+    Pushing it changes nothing (the effect it records has already happened); later redos do.
+    """
+
+    def __init__(self, text: str, undo: Callable[[], None], redo: Callable[[], None]) -> None:
+        super().__init__(text)
+        self._undo_fn = undo
+        self._redo_fn = redo
+        self._pushed = False
+
+    def redo(self) -> None:
+        if not self._pushed:
+            self._pushed = True
+            return
+        self._redo_fn()
+
+    def undo(self) -> None:
+        self._undo_fn()
+
+    def again(self) -> ReplayCommand:
+        """The same step, ready to be pushed onto a rebuilt stack."""
+        return ReplayCommand(self.text(), self._undo_fn, self._redo_fn)
+
+
+def keep_only(stack: QUndoStack, replay: Callable[[QUndoCommand], ReplayCommand | None]) -> int:
+    """Rebuilds ``stack`` with the steps that still apply, leaving the current state as it is.
+
+    Args:
+        replay: for each step, its :class:`ReplayCommand`, or ``None`` to drop it.
+
+    Returns:
+        How many steps were dropped (0: the stack is untouched).
+    """
+    index = stack.index()
+    kept: list[ReplayCommand] = []
+    undone = 0
+    for i in range(stack.count()):
+        step = replay(stack.command(i))
+        if step is not None:
+            kept.append(step)
+            undone += i >= index
+    dropped = stack.count() - len(kept)
+    if dropped == 0:
+        return 0
+    clean = stack.isClean()
+    stack.clear()
+    for step in kept:
+        stack.push(step)
+    # The undone steps were pushed as done: undo them again (each puts back the state before it,
+    # and the last one the state now shown).
+    stack.setIndex(len(kept) - undone)
+    if clean:
+        stack.setClean()
+    return dropped

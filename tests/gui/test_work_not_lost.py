@@ -214,3 +214,31 @@ def test_after_a_crash_the_next_launch_offers_the_unsaved_project(qtbot, iris_wi
     qtbot.waitUntil(lambda: third.ready, timeout=10_000)
     qtbot.wait(200)
     assert not isinstance(QApplication.activeModalWidget(), QMessageBox)
+
+
+def test_opening_data_keeps_the_network_edits_that_still_apply(qtbot, iris_window, image_npz, tmp_path):
+    w = iris_window
+    dense = next(n for n in w.network_page.spec()["nodes"] if n["id"] == "dense")
+    before = dense["params"]["units"]["max"]
+    edit_the_network(w, 200)
+    w.data_page.validation_spin.setValue(0.3)  # a Data page step, for the iris data only
+    other = tmp_path / "flowers.csv"
+    other.write_text(IRIS.read_text().replace("species", "kind"))
+    with qtbot.waitSignal(w.data_page.datasetLoaded, timeout=20_000):
+        w.open_dataset(str(other))
+    qtbot.waitUntil(lambda: w.network_page.editor.signature() is not None
+                    and w.status_data.text().startswith("flowers.csv"), timeout=20_000)
+    qtbot.wait(300)  # the new shapes have arrived; nothing else is pending
+    dense = next(n for n in w.network_page.spec()["nodes"] if n["id"] == "dense")
+    assert dense["params"]["units"]["max"] == 200  # the edited network stays for the same inputs
+    assert w.act_undo.isEnabled()
+    w.act_undo.trigger()
+    dense = next(n for n in w.network_page.spec()["nodes"] if n["id"] == "dense")
+    assert dense["params"]["units"]["max"] == before
+    w.act_redo.trigger()
+    assert not w.act_redo.isEnabled() and w.act_undo.isEnabled()
+
+    with qtbot.waitSignal(w.data_page.datasetLoaded, timeout=20_000):
+        w.open_dataset(str(image_npz))
+    qtbot.waitUntil(lambda: "undo history was cleared" in w.statusBar().currentMessage(), timeout=20_000)
+    assert not w.act_undo.isEnabled()
