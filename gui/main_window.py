@@ -730,8 +730,10 @@ class MainWindow(QMainWindow):
             return
         blocker = self.start_blocker()
         if blocker:
-            self.nav.setCurrentRow(1)
-            self.network_page.banner.show_message(f"Cannot start: {blocker}", "error")
+            data_problem = bool(self.data_page.start_problem())
+            self.nav.setCurrentRow(0 if data_problem else 1)
+            page = self.data_page if data_problem else self.network_page
+            page.banner.show_message(f"Cannot start: {blocker}", "error")
             return
         try:
             config = self.current_config(resume=resume)
@@ -818,11 +820,12 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_profile_changed(self, _summary: dict[str, Any]) -> None:
         self._update_status_data()
+        self._update_actions()
         ds, profile = self.data_page.dataset, self.data_page.profile
         self.search_page.set_data_task(profile.task if profile else None,
                                        len(profile.class_names) if profile else 0)
         self._check_resume()
-        if ds is None or profile is None:
+        if ds is None or profile is None or self.data_page.start_problem():
             self._signature_task.cancel()
             return
         # The shapes come from the prepared data (a fraction of a second for most tables, more
@@ -865,8 +868,12 @@ class MainWindow(QMainWindow):
         """Why a search cannot start now ("" if it can, or if clicking Start will explain).
 
         Without data (or before its shapes are known) Start stays enabled: clicking it says
-        what is missing, and the search checks the network itself.
+        what is missing, and the search checks the network itself. A target that cannot be
+        trained on blocks it (the Data page says why).
         """
+        data_problem = self.data_page.start_problem()
+        if data_problem:
+            return data_problem
         valid, reason = self._network_validity
         if valid or self.data_page.dataset is None or self.network_page.editor.signature() is None:
             return ""
@@ -886,7 +893,14 @@ class MainWindow(QMainWindow):
             if ds.kind == "table":
                 parts.append(f"target {profile.target}")
             parts.append(str(profile.task))
+        problem = self.data_page.start_problem()
+        if problem:  # the label stays short; the reason goes in the message area and tooltip
+            parts.append("⚠ cannot start")
+            self.statusBar().showMessage(f"Cannot start: {problem}")
+        elif self.statusBar().currentMessage().startswith("Cannot start: "):
+            self.statusBar().clearMessage()
         self.status_data.setText(" · ".join(parts))
+        self.status_data.setToolTip(problem)
 
     def _update_actions(self) -> None:
         running = self.search_page.running
@@ -894,7 +908,9 @@ class MainWindow(QMainWindow):
         blocker = self.start_blocker()
         self.act_start.setEnabled(not running and not blocker)
         self.act_start.setToolTip(blocker or self.act_start.statusTip())
-        self.search_page.set_start_blocker(blocker)
+        self.search_page.set_start_blocker(
+            blocker, "choose another target on the Data page" if self.data_page.start_problem()
+            else "fix the network on the Network page")
         self.act_stop.setEnabled(running and not stopping)
         self.act_resume.setEnabled(self.search_page.can_resume)
         self.act_new.setEnabled(not running)
