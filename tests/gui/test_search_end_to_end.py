@@ -166,4 +166,4 @@ def test_a_killed_engine_process_reaches_the_window_as_process_exited(qtbot, iri
     assert isinstance(finish, SearchFinished) and finish.status == "failed"
     assert "killed by SIGKILL" in finish.message and "killed by SIGKILL" in w.search_page.banner.text()
     assert w.findChild(QWidget, "resumeSearch").isEnabled()
-    assert w.search_page.plots.batch_progress.format() == "Search failed"
+    assert w.search_page.plots.batch_progress.format().startswith("Failed after")
