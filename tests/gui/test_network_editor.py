@@ -577,3 +577,22 @@ def test_renaming_a_layer_renames_its_hyperparameters(qtbot, editor: NetworkEdit
     assert name.text() == "hidden"
     editor.undo_stack.undo()
     assert "dense" in {n["id"] for n in editor.spec()["nodes"]}
+
+
+def test_the_auto_layout_is_plain_data_in_and_positions_out() -> None:
+    from automl_studio.gui.editor.layout import layout_positions
+
+    ids = ["in", "a", "b", "merge", "out"]
+    edges = [("in", "a"), ("in", "b"), ("a", "merge"), ("b", "merge"), ("merge", "out")]
+    pos = layout_positions(ids, edges, dict.fromkeys(ids, 100.0), 200.0, view=(5000.0, 2000.0))
+    assert pos["in"][0] < pos["a"][0] == pos["b"][0] < pos["merge"][0] < pos["out"][0]  # columns by depth
+    assert pos["a"][1] != pos["b"][1] and pos["a"][1] + pos["b"][1] == 2 * pos["merge"][1]  # a symmetric fork
+    chain = [f"n{k}" for k in range(12)]
+    links = list(zip(chain, chain[1:], strict=False))
+    block = chain[4:8]
+    wrapped = layout_positions(chain, links, dict.fromkeys(chain, 100.0), 200.0, repeats=[block],
+                               view=(900.0, 2000.0))
+    assert len({y for _, y in wrapped.values()}) > 1  # a long chain in a narrow view wraps into rows
+    assert len({wrapped[n][1] for n in block}) == 1  # never inside a repeat block
+    reading = sorted(chain, key=lambda n: (wrapped[n][1], wrapped[n][0]))
+    assert reading == chain  # read like text
