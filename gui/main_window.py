@@ -1100,6 +1100,7 @@ class MainWindow(QMainWindow):
         self.data_page.shutdown()
         self.results_page.shutdown()
         self._signature_task.shutdown()
+        self._resume_check.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()

@@ -242,3 +242,33 @@ def test_opening_data_keeps_the_network_edits_that_still_apply(qtbot, iris_windo
         w.open_dataset(str(image_npz))
     qtbot.waitUntil(lambda: "undo history was cleared" in w.statusBar().currentMessage(), timeout=20_000)
     assert not w.act_undo.isEnabled()
+
+
+def test_resume_is_offered_only_for_the_search_of_the_data_on_screen(qtbot, window, tmp_path):
+    from automl_studio.engine.core.config import SearchConfig, SearchDocument
+    from automl_studio.engine.data.identity import identify
+    from automl_studio.engine.search.project import ProjectFile, write_search_document
+
+    folder = tmp_path / "search"
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(folder), target="species", tuner="random",
+                          max_trials=3)
+    write_search_document(folder, SearchDocument(config, identify(config).to_dict()))
+    (folder / "tuner").mkdir()
+    events = [{"type": "search_started", "time": 1.0},
+              {"type": "trial_started", "trial_id": "0", "hyperparameters": {"units": 8}, "time": 2.0}]
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    path = tmp_path / "irises.automl.json"
+    ProjectFile(config, name="irises").save(path)
+    with qtbot.waitSignal(window.data_page.profileChanged, timeout=20_000):
+        assert window.open_project(str(path))
+    resume = window.findChild(QWidget, "resumeSearch")
+    qtbot.wait(1_000)  # the project check of the data on screen has had its time: the same search
+    assert resume.isEnabled()
+    with qtbot.waitSignal(window.data_page.profileChanged, timeout=10_000):
+        window.findChild(QWidget, "targetColumn").setCurrentText("petal_width")
+    qtbot.waitUntil(lambda: not resume.isEnabled(), timeout=20_000)
+    assert not window.act_resume.isEnabled()
+    text = window.search_page.banner.text()
+    assert "the target differs: the search predicts 'species', this run 'petal_width'" in text
+    assert "press Start, not Resume" in text
+    assert "--fresh" not in text and "--project" not in text
