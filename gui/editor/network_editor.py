@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QGuiApplication, QHideEvent, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -249,6 +249,8 @@ class NetworkEditor(QWidget):
                              widget=self.canvas),
             self._add_action("selectAllAction", K.SelectAll, self.select_all, "Select &all"),
         ]
+        for action in self._edit_actions:
+            action.setEnabled(False)  # until the editor is shown (showEvent)
 
         self.palette_panel.layerActivated.connect(self._on_layer_activated)
         self.canvas.layerDropped.connect(self._on_layer_dropped)
@@ -266,6 +268,17 @@ class NetworkEditor(QWidget):
         self.inspector.ungroupRequested.connect(self.ungroup_repeat)
         self.inspector.repeatRangeChanged.connect(self.set_repeat_range)
         self._refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        for action in self._edit_actions:
+            action.setEnabled(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # In the window's Edit menu these act on this canvas: not while another page is shown.
+        super().hideEvent(event)
+        for action in self._edit_actions:
+            action.setEnabled(False)
 
     def _tool(self, name: str, text: str, tip: str) -> QToolButton:
         button = QToolButton()

@@ -216,11 +216,14 @@ def test_the_edit_menu_edits_the_canvas_and_redo_answers_ctrl_y(qtbot, iris_wind
     from PySide6.QtWidgets import QMenu
 
     w = iris_window
-    w.nav.setCurrentRow(1)
+    w.nav.setCurrentRow(0)
     editor = w.network_page.editor
     edit_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Edit")
     assert isinstance(edit_menu, QMenu)
     entries = {a.text().replace("&", ""): a for a in edit_menu.actions() if a.text()}
+    assert not entries["Delete"].isEnabled()  # the canvas is not shown on the Data page
+    w.nav.setCurrentRow(1)
+    assert entries["Delete"].isEnabled()
     K = QKeySequence.StandardKey
     for text, key in (("Cut", K.Cut), ("Copy", K.Copy), ("Paste", K.Paste), ("Delete", K.Delete),
                       ("Select all", K.SelectAll)):
