@@ -229,3 +229,26 @@ def test_a_real_search_that_cannot_beat_the_majority_class_is_flagged(qtbot, win
     assert page.running and page.max_trials.value() == 6
     assert not page.baseline_note.isVisible()
     assert "Resuming search" in page.log.toPlainText()
+
+
+@pytest.mark.slow
+def test_a_real_search_stopped_by_the_user_says_so_with_no_time_left(qtbot, iris_window, tmp_path):
+    from test_search_end_to_end import SEARCH_TIMEOUT_MS, completed_trials, configure
+
+    w = iris_window
+    page = w.search_page
+    configure(w, tmp_path / "stopped", trials=20, epochs=30)
+    with qtbot.waitSignal(page.controller.runningChanged, timeout=10_000):
+        page.start_button.click()
+    qtbot.waitUntil(lambda: completed_trials(w) >= 2, timeout=SEARCH_TIMEOUT_MS)
+    assert "left" in page.progress_label.text()  # an estimate while it runs …
+    with qtbot.waitSignal(page.finished, timeout=120_000) as done:
+        page.stop_button.click()
+    assert done.args[0].status == "stopped"
+    n = completed_trials(w)
+    said = f"Stopped after {n} trials"
+    assert page.progress_label.text().startswith(said)  # … none once it has stopped
+    assert "left" not in page.progress_label.text()
+    assert page.plots.batch_progress.format().startswith(said)
+    assert w.statusBar().currentMessage().startswith(said)
+    assert "(lower is better) = " in w.statusBar().currentMessage()
