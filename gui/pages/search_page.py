@@ -122,7 +122,8 @@ class SearchPage(QWidget):
         c.searchFinished.connect(self._on_search_finished)
         c.processExited.connect(self._on_process_exited)
         c.runningChanged.connect(self._on_running_changed)
-        for signal in (self.trials.bestChanged, self.trials.searchReset, self.trials.objectiveChanged):
+        for signal in (self.trials.bestChanged, self.trials.searchReset, self.trials.objectiveChanged,
+                       self.trials.trialAdded):
             signal.connect(self._show_best)
         self.trials.searchReset.connect(self.baseline_note.hide)
         self._show_best()
@@ -709,6 +710,8 @@ class SearchPage(QWidget):
     @Slot(str)
     def _show_best(self, *_args: Any) -> None:
         best = self.trials.trial(self.trials.best_trial_id)
+        # Before a search has a trial, the objective it will rank by is the combo's to say.
+        self.best_label.setVisible(len(self.trials) > 0)
         if best is None or best.score is None:
             self.best_label.setText(f"Best so far: no trial has finished · ranked by "
                                     f"{self.trials.objective.describe()}")

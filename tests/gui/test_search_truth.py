@@ -121,7 +121,9 @@ def test_after_a_stop_the_page_says_stopped_and_how_many_trials(qtbot, window):
 
 def test_scores_are_named_by_their_metric_everywhere(qtbot, window):
     page = window.search_page
+    assert not page.best_label.isVisibleTo(page)  # no search yet: nothing ranked by anything
     feed(page, search_events(3, 2, objective="val_accuracy"))
+    assert page.best_label.isVisibleTo(page)
     assert page.best_label.text() == "Best so far: trial 002 · val_accuracy (higher is better) = 0.62"
     assert page.trials_model.headerData(2, Qt.Orientation.Horizontal) == "val_accuracy (higher is better)"
     page.plots.redraw()
