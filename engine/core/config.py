@@ -58,6 +58,8 @@ class SearchConfig:
     refits: int | None = None
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
+    # The user's kind per column ("numeric" or "categorical"), over what the profiler detected.
+    column_kinds: Mapping[str, str] = field(default_factory=dict)
     validation_fraction: float = 0.2
     test_fraction: float = 0.2
     x_key: str | None = None
@@ -112,6 +114,9 @@ class SearchConfig:
             raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):
             raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
+        for name, kind in self.column_kinds.items():
+            if kind not in ("numeric", "categorical"):
+                raise UserError(f"column '{name}': unknown kind {kind!r}; use numeric or categorical")
         if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:
             raise UserError("validation and test fractions must be between 0 and 0.9")
 
@@ -123,6 +128,7 @@ class SearchConfig:
         data["image_size"] = list(self.image_size)
         data["space"] = self.space if isinstance(self.space, str) else dict(self.space)
         data["extra"] = dict(self.extra)
+        data["column_kinds"] = dict(self.column_kinds)
         return data
 
     @classmethod

@@ -206,6 +206,7 @@ def profile_dataset(
     include: tuple[str, ...] = (),
     keep_going: bool = False,
     check_leaks: bool = True,
+    kinds: Mapping[str, str] | None = None,
 ) -> DatasetProfile:
     """Profiles a dataset for a target.
 
@@ -218,19 +219,20 @@ def profile_dataset(
             for regression, no feature left) gives a profile with ``problem`` set, the columns
             still described, instead of raising.
         check_leaks: look for columns that alone predict the target (:mod:`.leakage`).
+        kinds: the user's kind per column (``numeric`` or ``categorical``) over the detected one.
 
     Raises:
         DataError: the target or a named column does not exist, or (without ``keep_going``)
             the target cannot be trained on.
     """
     if dataset.kind == "table":
-        return _profile_table(dataset, target, task, exclude, include, keep_going, check_leaks)
+        return _profile_table(dataset, target, task, exclude, include, keep_going, check_leaks, kinds or {})
     return _profile_arrays(dataset, task)
 
 
 def _profile_table(
     dataset: Dataset, target: str | None, task: str, exclude: tuple[str, ...], include: tuple[str, ...],
-    keep_going: bool = False, check_leaks: bool = True,
+    keep_going: bool = False, check_leaks: bool = True, kinds: Mapping[str, str] | None = None,
 ) -> DatasetProfile:
 
     frame = dataset.frame
@@ -242,7 +244,8 @@ def _profile_table(
             f"{dataset.path}: no column named '{target}'; the columns are: "
             + ", ".join(map(str, frame.columns))
         )
-    for name in (*exclude, *include):
+    kinds = dict(kinds or {})
+    for name in (*exclude, *include, *kinds):
         if name not in frame.columns:
             raise DataError(f"{dataset.path}: no column named '{name}' to include or exclude")
     y = frame[target]
@@ -262,7 +265,7 @@ def _profile_table(
     if dropped and y.notna().any():
         warnings.append(dropped_rows_message(dataset, y, str(target)))
     warnings.extend(target_warnings)
-    columns, column_warnings = _feature_columns(frame, str(target), y, exclude, include)
+    columns, column_warnings = _feature_columns(frame, str(target), y, exclude, include, kinds)
     warnings.extend(column_warnings)
     n = len(frame)
     target_profile = profile_column(y, n)
@@ -357,8 +360,8 @@ def _check_target(dataset: Dataset, y: Any, target: str, chosen: str
     return class_names, counts, warnings
 
 
-def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], include: tuple[str, ...]
-                     ) -> tuple[list[ColumnProfile], list[str]]:
+def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], include: tuple[str, ...],
+                     kinds: Mapping[str, str]) -> tuple[list[ColumnProfile], list[str]]:
     """Every column but the target, profiled with the user's choices, and their warnings."""
     import pandas as pd
 
@@ -377,6 +380,9 @@ def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], 
             kind = NUMERIC if col.kind == ID_LIKE and pd.api.types.is_numeric_dtype(frame[name]) else CATEGORICAL
             col = ColumnProfile(col.name, kind, col.dtype, col.missing, col.unique, True,
                                 "included by you", col.examples)
+        if name in kinds and name not in exclude and col.kind != CONSTANT:
+            col = ColumnProfile(col.name, kinds[name], col.dtype, col.missing, col.unique, True,
+                                f"{kinds[name]}: chosen by you", col.examples)
         columns.append(col)
         if col.used and _mirrors(frame[name], y):
             warnings.append(

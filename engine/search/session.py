@@ -432,7 +432,8 @@ class _Session:
                                csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
                                                       config.csv_encoding, config.csv_header))
         profile = profile_dataset(dataset, config.target, config.task,
-                                  exclude=tuple(config.exclude_columns), include=tuple(config.include_columns))
+                                  exclude=tuple(config.exclude_columns), include=tuple(config.include_columns),
+                                  kinds=config.column_kinds)
         self.profile = profile
         self.prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
                                      test_fraction=config.test_fraction, seed=config.seed)

@@ -92,6 +92,7 @@ class DataPage(QWidget):
         self._profile: Any = None
         self._exclude: set[str] = set()
         self._include: set[str] = set()
+        self._kinds: dict[str, str] = {}  # the user's kind per column (numeric/categorical)
         self._pending: dict[str, Any] | None = None
         self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
         self._image_size = 64
@@ -447,6 +448,7 @@ class DataPage(QWidget):
             "task": self.task(),
             "exclude_columns": tuple(sorted(self._exclude)),
             "include_columns": tuple(sorted(self._include)),
+            "column_kinds": dict(sorted(self._kinds.items())),
             "validation_fraction": round(self.validation_spin.value(), 4),
             "test_fraction": round(self.test_spin.value(), 4),
             "seed": self.seed_spin.value(),
@@ -459,6 +461,7 @@ class DataPage(QWidget):
         self._pending = {
             "target": config.target, "task": config.task,
             "exclude": set(config.exclude_columns), "include": set(config.include_columns),
+            "kinds": dict(config.column_kinds),
         }
         self._syncing = True
         self.validation_spin.setValue(config.validation_fraction)
@@ -504,7 +507,7 @@ class DataPage(QWidget):
                      if combo.currentData() is not None}
         self._pending = {
             "target": self.target(), "task": self.task(),
-            "exclude": set(self._exclude), "include": set(self._include),
+            "exclude": set(self._exclude), "include": set(self._include), "kinds": dict(self._kinds),
         }
         self._start_loading(self._dataset.path)
 
@@ -553,7 +556,7 @@ class DataPage(QWidget):
     def _on_loaded(self, loaded: LoadedData) -> None:
         ds = loaded.dataset
         self._dataset, self._profile = ds, loaded.profile
-        self._exclude, self._include = set(), set()
+        self._exclude, self._include, self._kinds = set(), set(), {}
         # The window drops this page's undo steps for the data before and keeps the network's.
         self.preview_model.set_dataset(ds)
         self._syncing = True
@@ -599,6 +602,7 @@ class DataPage(QWidget):
         # A reload with another header or separator can rename the columns: keep what still exists.
         self._exclude = set(pending["exclude"]) & names if self._dataset.kind == "table" else set(pending["exclude"])
         self._include = set(pending["include"]) & names if self._dataset.kind == "table" else set(pending["include"])
+        self._kinds = {k: v for k, v in pending.get("kinds", {}).items() if k in names}
         self._reprofile()
 
     def _show_format(self, ds: Any) -> None:
@@ -763,7 +767,7 @@ class DataPage(QWidget):
         self._profiler.start(reprofile, dataset=self._dataset,
                              target=self.target() if self._dataset.kind == "table" else None,
                              task=self.task(), exclude=tuple(sorted(self._exclude)),
-                             include=tuple(sorted(self._include)))
+                             include=tuple(sorted(self._include)), kinds=dict(self._kinds))
 
     @Slot(object)
     def _on_profiled(self, profile: Any) -> None:
@@ -831,7 +835,26 @@ class DataPage(QWidget):
             action = menu.addAction(label)
             action.setEnabled(used != column.used)
             action.triggered.connect(lambda _c=False, n=name, u=used: self._on_usage_requested(n, u))
+        menu.addSeparator()
+        for label, kind in (("Treat as numeric", "numeric"), ("Treat as categorical", "categorical"),
+                            ("Use the detected kind", None)):
+            action = menu.addAction(label)
+            action.setCheckable(kind is not None)
+            action.setChecked(kind is not None and self._kinds.get(name) == kind)
+            action.setEnabled(self._kinds.get(name) != kind)
+            action.triggered.connect(lambda _c=False, n=name, k=kind: self._on_kind_requested(n, k))
         menu.popup(self.columns_view.viewport().mapToGlobal(pos))
+
+    def _on_kind_requested(self, name: str, kind: str | None) -> None:
+        old = dict(self._kinds)
+        new = {k: v for k, v in old.items() if k != name}
+        if kind is not None:
+            new[name] = kind
+        self._undo.push(ValueCommand(f"Column {name}: {kind or 'detected kind'}", self._set_kinds, old, new))
+
+    def _set_kinds(self, kinds: dict[str, str]) -> None:
+        self._kinds = dict(kinds)
+        self._reprofile()
 
     # ----------------------------------------------------------------- edits (undoable)
     @Slot(int)

@@ -41,8 +41,11 @@ def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: An
 
 
 def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str, ...],
-              include: tuple[str, ...], progress: Callable[[float], None], cancel: Any) -> Any:
-    """Profiles an already loaded dataset for the user's target, task and column choices."""
+              include: tuple[str, ...], progress: Callable[[float], None], cancel: Any,
+              kinds: dict[str, str] | None = None) -> Any:
+    """Profiles an already loaded dataset for the user's target, task and column choices
+    (``kinds``: a column's kind chosen by the user, numeric or categorical)."""
     from automl_studio.engine.data.profile import profile_dataset
 
-    return profile_dataset(dataset, target, task, exclude=exclude, include=include, keep_going=True)
+    return profile_dataset(dataset, target, task, exclude=exclude, include=include, keep_going=True,
+                           kinds=kinds)

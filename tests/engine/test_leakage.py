@@ -136,3 +136,22 @@ def test_the_command_line_names_a_leak_before_the_first_trial(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stderr.splitlines() if "likely leak" in line]
     assert len(lines) == 1 and lines[0].startswith("automl-studio: warning: column 'refund'")
+
+
+def test_a_kind_chosen_by_the_user_reaches_the_features_and_the_config(tmp_path: Path) -> None:
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.data.features import FeatureSchema
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({**honest_columns(rng), "label": rng.choice(["a", "b"], N)})
+    profile = profile_dataset(table(dict(frame)), "label", kinds={"visits": "categorical", "city": "numeric"})
+    assert profile.column("visits").kind == "categorical"
+    assert profile.column("visits").reason == "categorical: chosen by you"
+    assert profile.column("city").kind == "numeric"
+    schema = FeatureSchema.fit(frame, profile)
+    assert "visits" in [f.name for f in schema.categorical]
+    assert "city" in [f.name for f in schema.numeric]
+    config = SearchConfig(data_path="d.csv", project_dir="p", column_kinds={"visits": "categorical"})
+    assert SearchConfig.from_dict(config.to_dict()).column_kinds == {"visits": "categorical"}
+    with pytest.raises(Exception, match="unknown kind"):
+        SearchConfig(data_path="d.csv", project_dir="p", column_kinds={"visits": "text"})

@@ -246,3 +246,29 @@ def test_iris_says_why_its_target_was_chosen(iris_window):
     note = iris_window.data_page.findChild(QWidget, "targetNote")
     assert note.text() == "Chosen automatically: named 'species'"
     assert str(IRIS).endswith("iris.csv")
+
+
+# A popup menu on the offscreen platform: these two are its own, harmless notes.
+@pytest.mark.qt_log_ignore(r"This plugin does not support (raise|grabbing the keyboard)")
+def test_a_columns_kind_is_chosen_from_the_column_table(qtbot, iris_window):
+    from PySide6.QtWidgets import QMenu
+
+    w = iris_window
+    page = w.data_page
+    view = page.findChild(QWidget, "columnList")
+    model = page.columns_model
+    rect = view.visualRect(model.index(1, 1))
+    view.customContextMenuRequested.emit(rect.center())  # what a right-click on sepal_width sends
+    menu = view.findChild(QMenu, "columnKindMenu")
+    qtbot.waitUntil(menu.isVisible, timeout=5000)
+    action = next(a for a in menu.actions() if a.text() == "Treat as categorical")
+    with qtbot.waitSignal(page.profileChanged, timeout=30_000):
+        action.trigger()
+    menu.close()
+    assert model.index(1, 1).data() == "categorical"
+    assert page.config_fields()["column_kinds"] == {"sepal_width": "categorical"}
+    assert w.current_config().column_kinds == {"sepal_width": "categorical"}
+    with qtbot.waitSignal(page.profileChanged, timeout=30_000):
+        w.act_undo.trigger()
+    assert model.index(1, 1).data() == "numeric"
+    assert page.config_fields()["column_kinds"] == {}
