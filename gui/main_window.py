@@ -806,8 +806,9 @@ class MainWindow(QMainWindow):
         if os.path.abspath(summary["path"]) == self._recent_candidate:
             self.settings.add_recent_file(summary["path"])  # opened by itself, not by a project
         if os.path.abspath(summary["path"]) != self._data_path:
+            if self._data_path is not None:  # the first data keeps a folder typed before it
+                self._forget_search()
             self._data_path = os.path.abspath(summary["path"])
-            self._forget_search()
         # The Data page's steps (target, columns, split) were for the data before; the network's
         # stay until its shapes say whether they still apply (_on_signature_ready).
         keep_only(self.undo_stack, _network_step)
