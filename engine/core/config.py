@@ -2,7 +2,7 @@
 
 The command line builds one from its flags, the window from its forms, and the process runner
 sends it to the child as a dict. ``None`` means "choose for me": the engine fills in what a good
-practitioner would pick for the data (see :func:`automl_studio.engine.search.session.resolve_defaults`).
+practitioner would pick for the data (see :func:`automl_studio.engine.search.defaults.resolve_defaults`).
 
 :class:`SearchDocument` is the one persisted form: ``{"schema_version", "app", "search": config,
 "data": identity of the prepared data, "space": resolved spec}``. The chief writes it into the

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,16 +31,14 @@ from automl_studio.engine.core.events import (
     SearchStarted,
     SearchWarning,
     TrialEnded,
-    TrialStarted,
 )
-from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
 from automl_studio.engine.data.csv_format import CsvOptions
-from automl_studio.engine.data.features import PreparedData, Split, prepare_data
+from automl_studio.engine.data.features import Split, prepare_data
 from automl_studio.engine.data.identity import DataIdentity, data_identity
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
-from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed, oracle_server
+from automl_studio.engine.search.defaults import resolve_defaults
 from automl_studio.engine.search.project import (
     CONFIG_FILE,
     EVENTS_FILE,
@@ -52,52 +49,11 @@ from automl_studio.engine.search.project import (
     write_search_document,
 )
 from automl_studio.engine.space.shapes import analyse, space_summary
-from automl_studio.engine.space.spec import SearchSpace
 from automl_studio.engine.space.templates import resolve_space
 from automl_studio.engine.train import crossval
 
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
-DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
-# How many refits the exported model averages, by train+validation rows (images: one). A refit's
-# initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds: 0.967-0.983;
-# averages of three: 0.983-0.986), and on wine and iris by a test row (averages of five: none).
-ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
-REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (0.1-0.3 s measured)
-# Kept back at the end of a budget, whatever the refits do: writing the files and ending the
-# process, plus EXPORT_STARTUPS times this run's measured start-up of a model (loading the best
-# trial's checkpoint, evaluating, saving, reloading to verify each build or trace a model, warm;
-# a trial's start-up also pays for the process's first traces: 5.7 s against an end of 4.4 s).
-EXPORT_BASE_S = 2.0
-EXPORT_STARTUPS = 1
-# Before a trial has measured this machine, shares of how long this process took to start (its
-# imports and first model slow down together on a busy machine: 15-45 s of imports, 10-24 s for
-# the first trial's first epoch at load average ~8 on 2 vCPUs): a model's start-up, and the
-# first trial's first epoch (which cannot be cut before its first batch).
-WARMUP_STARTUP_SHARE = 0.15
-FIRST_FIT_SHARE = 0.35
-RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """The settings a search actually runs with, after "choose for me" defaults."""
-
-    objective: str  # a name from :mod:`~automl_studio.engine.core.objectives`, checked for the task
-    max_trials: int | None
-    max_epochs: int | None
-    patience: int | None
-    refits: int = 1  # how many refits of the best configuration the exported model averages
-
-    @property
-    def rule(self) -> Objective:
-        """The objective's name, direction and label."""
-        return get_objective(self.objective)
-
-    @property
-    def direction(self) -> str:
-        """``"min"`` or ``"max"``, from the objective rule."""
-        return self.rule.direction
 
 
 @dataclass
@@ -113,312 +69,6 @@ class SearchResult:
     message: str = ""
     refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
     baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
-
-
-class _SearchDone(Exception):
-    """Ends the KerasTuner loop between trials (budget spent, trial count reached)."""
-
-    def __init__(self, status: str, message: str = "") -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
-    """What a good practitioner would choose when the user leaves a setting open.
-
-    The objective is validation loss: on small tables accuracy ties between many trials, so
-    picking (and refitting) by it is close to arbitrary. The exported model averages a few
-    refits of the best configuration where they are cheap: one refit's initial weights decide
-    a point of accuracy on a small table.
-
-    Raises:
-        UserError: an objective the model does not compile for this task (e.g. ``val_auc`` with
-            three classes), naming the objectives that exist for it — before any trial runs.
-    """
-    signature = prepared.signature
-    try:
-        objective = check_objective(config.objective, signature.task, signature.n_classes)
-    except UserError as exc:
-        raise UserError(f"{config.data_path}: {exc}") from None
-    max_trials = config.max_trials
-    if max_trials is None:
-        max_trials = 10_000 if config.time_budget_s else DEFAULT_MAX_TRIALS.get(prepared.input_kind, 20)
-    refits = config.refits
-    if refits is None:
-        rows = len(prepared.train) + len(prepared.validation)
-        refits = next((n for most, n in ENSEMBLE_REFITS if rows <= most), 1) if prepared.input_kind != "images" else 1
-    return Resolved(objective.name, max_trials, config.max_epochs, config.patience,
-                    refits if config.refit else 1)
-
-
-def _tuner_class(name: str) -> type:
-    import keras_tuner as kt
-
-    return {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
-            "hyperband": kt.Hyperband, "grid": kt.GridSearch}[name]
-
-
-def _make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData, resolved: Resolved,
-                listener: Callable[[Event], None], stop: CancelToken | None) -> Any:
-    import keras_tuner as kt
-
-    from automl_studio.engine.train.hypermodel import SpecHyperModel
-
-    hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
-                                listener=listener, stop=stop, max_epochs=resolved.max_epochs,
-                                patience=resolved.patience, objective=resolved.rule,
-                                mixed_precision=config.mixed_precision)
-    base = _tuner_class(config.tuner)
-    tuner_cls = type(f"Studio{base.__name__}", (_EventsMixin, base), {})
-    objective = kt.Objective(resolved.rule.name, resolved.rule.direction)
-    strategy = None
-    if config.distribution == "data-parallel" and importlib.util.find_spec("tensorflow") is not None:
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            strategy = tf.distribute.MirroredStrategy()
-    common: dict[str, Any] = dict(
-        distribution_strategy=strategy,
-        hypermodel=hypermodel, objective=objective, directory=str(Path(config.project_dir)),
-        project_name="tuner", overwrite=False, seed=config.seed,
-        max_consecutive_failed_trials=config.max_consecutive_failures,
-    )
-    if config.tuner == "hyperband":
-        tuner = tuner_cls(max_epochs=hypermodel.epochs_for(), factor=3, **common)
-    else:
-        tuner = tuner_cls(max_trials=resolved.max_trials, executions_per_trial=config.executions_per_trial,
-                          **common)
-    tuner.studio_setup(listener, resolved, config)
-    tuner.studio_rows_ratio = (len(prepared.train) + len(prepared.validation)) / max(1, len(prepared.train))
-    tuner.studio_crossval = config.refit and crossval.applies(
-        prepared.input_kind, len(prepared.train) + len(prepared.validation))
-    if config.tuner in ("random", "bayesian") and distributed.role() != "worker":
-        _start_with_simplest(tuner.oracle, space)  # a worker's oracle is the chief's, remote
-    return tuner
-
-
-def _start_with_simplest(oracle: Any, space: SearchSpace) -> None:
-    """Makes the first trial the simplest network of the space, with a brisk learning rate.
-
-    A good practitioner fits the plain model first: on small tables a linear model often wins
-    and costs seconds; every later trial is the tuner's own choice.
-    """
-    populate = oracle.populate_space
-    repeats = {f"{rep.id}.repeats": rep.min for rep in space.repeats if rep.min != rep.max}
-
-    def populate_space(trial_id: str) -> dict[str, Any]:
-        response = populate(trial_id)
-        if oracle.trials or response.get("status") != "RUNNING":
-            return response
-        values = dict(response["values"])
-        for hp in oracle.hyperparameters.space:
-            if hp.name in repeats:
-                values[hp.name] = repeats[hp.name]
-            elif hp.name.endswith(".enabled") or ".enabled." in hp.name:
-                values[hp.name] = False
-            elif hp.name == "training.learning_rate" and hasattr(hp, "min_value"):
-                values[hp.name] = min(max(1e-2, hp.min_value), hp.max_value)
-        return {**response, "values": values}
-
-    oracle.populate_space = populate_space
-
-
-class _EventsMixin:
-    """Turns KerasTuner's trial hooks into our events; enforces the budget between trials."""
-
-    hypermodel: Any  # provided by the KerasTuner tuner this is mixed into
-    oracle: Any
-
-    def studio_setup(self, listener: Callable[[Event], None], resolved: Resolved, config: SearchConfig) -> None:
-        self.studio_listener = listener
-        self.studio_resolved = resolved
-        self.studio_deadline: float | None = None
-        self.studio_durations: list[float] = []
-        self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
-        self.studio_crossval = False  # set by _make_tuner for small tables
-        self.studio_rows_ratio = 1.0  # train+validation rows over training rows (set by _make_tuner)
-        self.studio_budget_s = config.time_budget_s
-        self.studio_current: str | None = None
-        self.studio_started_at = 0.0
-        self.studio_max_trials = resolved.max_trials
-        self.studio_hyperband = config.tuner == "hyperband"
-        self.studio_recycle_mb = config.recycle_mb
-        self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
-        self.studio_warmup_s = 0.0  # seconds from the budget's start to the search's (set by _run)
-
-    def studio_typical(self) -> float:
-        """The median duration of this process's completed trials (0 before the first)."""
-        return statistics.median(self.studio_durations) if self.studio_durations else 0.0
-
-    def studio_recent_typical(self) -> float:
-        """How long the next trial should take: the median of all trials or of the latest three,
-        whichever is longer (trials slow down as the machine gets busier)."""
-        return max(self.studio_typical(), statistics.median(self.studio_durations[-3:]) if self.studio_durations else 0.0)
-
-    def studio_startup(self, running: Any = None) -> float:
-        """Seconds a model costs before its first steady epoch (building, tracing), as the latest
-        trials measured it on this machine now; at least :data:`REFIT_BUILD_S`."""
-        measured = list(self.hypermodel.startup_s.values())[-3:]
-        if running is not None and len(running.epoch_seconds) >= 2:
-            measured.append(running.startup_s())
-        if not measured:
-            return max(REFIT_BUILD_S, WARMUP_STARTUP_SHARE * self.studio_warmup_s)
-        return max(REFIT_BUILD_S, statistics.median(measured))
-
-    def studio_first_fit_estimate(self) -> float:
-        """Seconds a trial takes at the least: its first epoch, validation included (the deadline
-        is checked at a batch's end, and the first batch also traces the model)."""
-        measured = list(self.hypermodel.first_epoch_s.values())[-3:]
-        return max(measured) if measured else FIRST_FIT_SHARE * self.studio_warmup_s
-
-    def studio_export_reserve(self, running: Any = None) -> float:
-        """Seconds kept for the end of the command whatever the refits do: loading the best
-        trial's checkpoint (if no refit finished), the test evaluation, writing and verifying
-        the export, and the process's exit."""
-        validation = list(self.hypermodel.epoch_validation_s.values())[-3:]
-        return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_startup(running) + 2 * max(validation, default=0.0)
-
-    def studio_reserve(self, running: Any = None) -> float:
-        """Seconds kept back for the refits (and the cross-validation) and the export.
-
-        ``running``: the running trial's :class:`TrialCallback`; before any trial completed,
-        the refits are estimated from its epochs so far.
-        """
-        one = self.studio_refit_estimate(running)
-        # The first refit with a wide margin; a later one is skipped if it has no time left.
-        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + self.studio_export_reserve(running)
-        if not self.studio_crossval:
-            return refits
-        return self.studio_folds_estimate() + refits
-
-    def studio_folds_estimate(self) -> float:
-        """Seconds the cross-validation of the best trial so far should take (at most its share
-        of the budget): five fits early-stopped on their fold, from the trial's measured seconds
-        per epoch of training and of validation; before there is a measure, from trial durations.
-        """
-        best = best_trials(self)
-        hypermodel = self.hypermodel
-        if not best or best[0].trial_id not in hypermodel.epoch_train_s:
-            # That network may be slower or faster than the median trial, and on a fold it may
-            # train longer than it did here.
-            trial_s = max(self.studio_typical(), self.studio_best_duration())
-            return crossval.expected_seconds(trial_s, self.studio_budget_s)
-        tid = best[0].trial_id
-        # Each fold stops `patience` epochs after its best, which lies near this trial's.
-        epochs = min(hypermodel.epochs_for(), int(best[0].best_step or 0) + 1 + hypermodel.patience_for())
-        # A fold trains on 4/5 of train+validation and validates on the other fifth.
-        epoch_s = 0.8 * self.studio_rows_ratio * hypermodel.epoch_train_s[tid] + hypermodel.epoch_validation_s[tid]
-        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + self.studio_startup())
-        return min(seconds, crossval.BUDGET_SHARE * self.studio_budget_s) if self.studio_budget_s else seconds
-
-    def studio_refit_estimate(self, running: Any = None) -> float:
-        """Seconds one refit of the best trial so far should take.
-
-        Its measured time per epoch in training steps as its latest epochs ran (a trial's epoch
-        also validates and checkpoints: 2-5x a refit's on small tables), for the epochs the
-        refit will run, on train+validation rows, plus this run's measured start-up of a model.
-        Before any trial completed, from the ``running`` trial's epochs so far; three quarters
-        of the median trial when there is no measure.
-        """
-        best = best_trials(self)
-        measured = self.hypermodel.epoch_train_s
-        if best and best[0].trial_id in measured:
-            epoch_s, epochs = measured[best[0].trial_id], int(best[0].best_step or 0) + 1
-        elif not best and running is not None and running.epoch_seconds:
-            epoch_s, epochs = running.recent_epoch_s(), len(running.epoch_seconds)
-        else:
-            return 0.75 * self.studio_typical()
-        if self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
-            epochs = min(self.hypermodel.epochs_for(), math.ceil(1.25 * epochs))
-        return epoch_s * epochs * self.studio_rows_ratio + self.studio_startup(running)
-
-    def studio_best_duration(self) -> float:
-        """How long the best completed trial so far took (the median trial's time if none)."""
-        best = best_trials(self)
-        if best and best[0].trial_id in self.studio_duration_of:
-            return self.studio_duration_of[best[0].trial_id]
-        return self.studio_typical()
-
-    def _finished_count(self) -> int:
-        return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
-
-    def pre_create_trial(self) -> None:
-        if self.studio_hyperband and self.studio_max_trials and self._finished_count() >= self.studio_max_trials:
-            raise _SearchDone("completed")
-        if self.studio_recycle_mb and self.studio_warm_mb is not None:
-            grown = (resident_mb() or 0.0) - self.studio_warm_mb
-            if grown > self.studio_recycle_mb:
-                raise _SearchDone(RECYCLE, f"the engine process grew by {grown:.0f} MB over "
-                                           f"{len(self.studio_durations)} trials; restarting it to free that memory")
-        if self.studio_deadline is not None:
-            remaining = self.studio_deadline - time.monotonic()
-            typical = max(self.studio_recent_typical(), self.studio_first_fit_estimate())
-            # Room for one more trial, the refit (shorter than a trial: it stops at the best
-            # epoch) and the export.
-            if remaining < typical + self.studio_reserve() or remaining <= 1.0:
-                raise _SearchDone("budget", "the time budget is spent")
-        super().pre_create_trial()  # type: ignore[misc]
-
-    def on_trial_begin(self, trial: Any) -> None:
-        super().on_trial_begin(trial)  # type: ignore[misc]
-        self.studio_current = trial.trial_id
-        self.studio_started_at = time.monotonic()
-        hypermodel = self.hypermodel
-        hypermodel.trial_id = trial.trial_id
-        if self.studio_deadline is not None:
-            deadline, at_start = self.studio_deadline, self.studio_deadline - time.monotonic()
-
-            def revise(running: Any) -> float:
-                # A trial that runs long is cut at a batch's end (keeping its epochs) before it
-                # eats the reserve, re-estimated at each epoch's end from what the machine does
-                # now; the export's share is never given up.
-                return deadline - max(self.studio_export_reserve(running),
-                                      min(self.studio_reserve(running), 0.75 * at_start))
-
-            hypermodel.revise_deadline = revise
-            hypermodel.deadline = revise(None)
-        epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
-        self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
-                                          max_epochs=int(epochs), worker=distributed.tuner_id()))
-
-    def on_trial_end(self, trial: Any) -> None:
-        duration = time.monotonic() - self.studio_started_at
-        status = {"COMPLETED": "completed"}.get(trial.status, "failed")
-        error = None
-        if status == "failed":
-            error = _reason(trial.message)
-        else:
-            self.studio_durations.append(duration)
-            self.studio_duration_of[trial.trial_id] = duration
-        self.studio_current = None
-        if self.studio_recycle_mb and self.studio_warm_mb is None:
-            self.studio_warm_mb = resident_mb()
-        super().on_trial_end(trial)  # type: ignore[misc]
-        trial = self.oracle.get_trial(trial.trial_id)  # the oracle scores it in end_trial
-        best_step = getattr(trial, "best_step", None)
-        score = trial.score if status == "completed" else None
-        self.studio_listener(TrialEnded(
-            trial_id=trial.trial_id, status=status,
-            score=float(score) if score is not None and math.isfinite(score) else None,
-            duration_s=duration, error=error,
-            best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
-            hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id()))
-
-
-def _reason(message: str | None) -> str:
-    """The last line of a KerasTuner trial traceback, which names the actual error."""
-    if not message:
-        return "the trial failed"
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    last = lines[-1] if lines else message
-    if "ResourceExhausted" in message or "out of memory" in message.lower() or "OOM" in message:
-        return f"out of memory: {last} — try a smaller batch size or model"
-    for prefix in ("keras_tuner.src.errors.FailedTrialError: ", "FailedTrialError: "):
-        if last.startswith(prefix):
-            return last[len(prefix):]
-    return last
 
 
 class _Session:
@@ -446,7 +96,10 @@ class _Session:
         self.resolved = resolve_defaults(config, self.prepared)
 
     def tuner(self) -> Any:
-        return _make_tuner(self.config, self.space, self.prepared, self.resolved, self.listener, self.stop)
+        # KerasTuner (and TensorFlow) load only once the data and the spec have been checked.
+        from automl_studio.engine.search.tuner import make_tuner
+
+        return make_tuner(self.config, self.space, self.prepared, self.resolved, self.listener, self.stop)
 
 
 def _check_project(config: SearchConfig, identity: DataIdentity) -> bool:
@@ -562,6 +215,12 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
 
     configure_accelerator(config, emit)
 
+    from automl_studio.engine.search.tuner import (
+        RECYCLE,
+        SearchDone,
+        best_trials,
+        trial_failure_reason,
+    )
     from automl_studio.engine.train.hypermodel import BudgetSpent, SearchStopped
 
     keras.utils.set_random_seed(config.seed)
@@ -605,7 +264,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
             tuner.search(prepared.train.x, prepared.train.y,
                          validation_data=(prepared.validation.x, prepared.validation.y),
                          callbacks=callbacks, verbose=0)
-    except _SearchDone as exc:
+    except SearchDone as exc:
         status, message = exc.status, exc.message
     except (SearchStopped, BudgetSpent) as exc:
         status = "stopped" if isinstance(exc, SearchStopped) else "budget"
@@ -619,7 +278,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
             raise
         status = "failed"
         last = [t for t in tuner.oracle.trials.values() if t.status == "FAILED"]
-        reason = _reason(last[-1].message) if last else str(exc)
+        reason = trial_failure_reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
     if status == RECYCLE:
@@ -634,7 +293,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     best = best_trials(tuner)
     if not best:
         failed = [t for t in tuner.oracle.trials.values() if t.status in ("FAILED", "INVALID")]
-        why = f" (trial {failed[-1].trial_id}: {_reason(failed[-1].message)})" if failed else ""
+        why = f" (trial {failed[-1].trial_id}: {trial_failure_reason(failed[-1].message)})" if failed else ""
         if status == "budget" and deadline is not None:
             message = (f"the time budget ({config.time_budget_s:g} s, counted from the command's start) ran out "
                        f"before any trial finished, so no model was exported: {searching_at - started:.0f} s "
@@ -771,14 +430,6 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
     return result.epochs
 
 
-def best_trials(tuner: Any) -> list[Any]:
-    """Completed trials, best first (KerasTuner's own ranking also returns unscored ones)."""
-    done = [t for t in tuner.oracle.trials.values()
-            if t.status == "COMPLETED" and t.score is not None and math.isfinite(t.score)]
-    rule = get_objective(tuner.oracle.objective.name)
-    return sorted(done, key=lambda t: (rule.sort_key(t.score), t.trial_id))
-
-
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,
             emit: Callable[[Event], None]) -> None:
     """Evaluates on the test split and exports ``best/best.h5`` (+ ``.keras``, + ``--export``)."""
@@ -856,6 +507,8 @@ def export_best_from_checkpoint(project_dir: str) -> None:
     config = document.config.replace(fresh=False, export_path=None)
     session = _Session(config, lambda event: None)
     tuner = session.tuner()
+    from automl_studio.engine.search.tuner import best_trials
+
     best = best_trials(tuner)
     if not best:
         raise ProjectError(f"{project_dir}: no trial has finished yet, so there is nothing to export")

@@ -114,12 +114,12 @@ def test_a_full_disk_gives_a_clear_error_leaves_no_partial_file_and_the_model_su
 
 
 def test_out_of_memory_failures_suggest_a_smaller_batch_or_model():
-    from automl_studio.engine.search.session import _reason
+    from automl_studio.engine.search.tuner import trial_failure_reason
 
     message = ("Traceback (most recent call last):\n  ...\ntensorflow.python.framework.errors_impl."
                "ResourceExhaustedError: OOM when allocating tensor with shape[100000,100000]")
-    assert "smaller batch size or model" in _reason(message)
-    assert _reason("Traceback...\nkeras_tuner.src.errors.FailedTrialError: the loss became nan at epoch 2") \
+    assert "smaller batch size or model" in trial_failure_reason(message)
+    assert trial_failure_reason("Traceback...\nkeras_tuner.src.errors.FailedTrialError: the loss became nan at epoch 2") \
         == "the loss became nan at epoch 2"
 
 

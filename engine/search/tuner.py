@@ -1,0 +1,359 @@
+"""KerasTuner, extended at its documented seams: the tuner classes a search runs.
+
+* :class:`TrialEvents` — a mixin over KerasTuner's ``Tuner`` hooks (``pre_create_trial``,
+  ``on_trial_begin``, ``on_trial_end``): it turns trials into our events and keeps the time
+  budget between and inside trials, from what this run measured (the reserve for the refits,
+  the cross-validation and the export).
+* :class:`SimplestFirst` — a mixin over ``Oracle.populate_space``: the first trial is the
+  simplest network of the space with a brisk learning rate (a practitioner fits the plain model
+  first; on small tables a linear model often wins and costs seconds).
+* one concrete class per tuner the app offers (:data:`TUNER_CLASSES`), built by
+  :func:`make_tuner`.
+
+Importing this module imports KerasTuner (and so TensorFlow or JAX): the session imports it only
+once the data and the spec have been checked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras_tuner as kt
+
+from automl_studio.engine.core.cancel import CancelToken
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import Event, TrialEnded, TrialStarted
+from automl_studio.engine.core.objectives import get_objective
+from automl_studio.engine.data.features import PreparedData
+from automl_studio.engine.process.memory import resident_mb
+from automl_studio.engine.search import distributed
+from automl_studio.engine.search.defaults import Resolved
+from automl_studio.engine.space.spec import SearchSpace
+from automl_studio.engine.train import crossval
+from automl_studio.engine.train.hypermodel import SpecHyperModel
+
+REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (0.1-0.3 s measured)
+# Kept back at the end of a budget, whatever the refits do: writing the files and ending the
+# process, plus EXPORT_STARTUPS times this run's measured start-up of a model (loading the best
+# trial's checkpoint, evaluating, saving, reloading to verify each build or trace a model, warm;
+# a trial's start-up also pays for the process's first traces: 5.7 s against an end of 4.4 s).
+EXPORT_BASE_S = 2.0
+EXPORT_STARTUPS = 1
+# Before a trial has measured this machine, shares of how long this process took to start (its
+# imports and first model slow down together on a busy machine: 15-45 s of imports, 10-24 s for
+# the first trial's first epoch at load average ~8 on 2 vCPUs): a model's start-up, and the
+# first trial's first epoch (which cannot be cut before its first batch).
+WARMUP_STARTUP_SHARE = 0.15
+FIRST_FIT_SHARE = 0.35
+RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
+
+
+class SearchDone(Exception):
+    """Ends the KerasTuner loop between trials (budget spent, trial count reached)."""
+
+    def __init__(self, status: str, message: str = "") -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData, resolved: Resolved,
+               listener: Callable[[Event], None], stop: CancelToken | None) -> TrialEvents:
+    """The tuner of one search (new, or resumed from ``config.project_dir/tuner``)."""
+    hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
+                                listener=listener, stop=stop, max_epochs=resolved.max_epochs,
+                                patience=resolved.patience, objective=resolved.rule,
+                                mixed_precision=config.mixed_precision)
+    objective = kt.Objective(resolved.rule.name, resolved.rule.direction)
+    strategy = None
+    if config.distribution == "data-parallel" and importlib.util.find_spec("tensorflow") is not None:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            strategy = tf.distribute.MirroredStrategy()
+    common: dict[str, Any] = dict(
+        distribution_strategy=strategy, hypermodel=hypermodel, directory=str(Path(config.project_dir)),
+        project_name="tuner", overwrite=False,
+    )
+    tuner: TrialEvents
+    if config.tuner == "hyperband":
+        tuner = StudioHyperband(objective=objective, max_epochs=hypermodel.epochs_for(), factor=3,
+                                seed=config.seed, max_consecutive_failed_trials=config.max_consecutive_failures,
+                                **common)
+    else:
+        oracle = ORACLES[config.tuner](objective=objective, max_trials=resolved.max_trials, seed=config.seed,
+                                       max_consecutive_failed_trials=config.max_consecutive_failures)
+        if isinstance(oracle, SimplestFirst) and distributed.role() != "worker":
+            oracle.simplest_first(space)  # a worker's oracle is the chief's, remote
+        tuner = StudioTuner(oracle, executions_per_trial=config.executions_per_trial, **common)
+    tuner.studio_setup(listener, resolved, config)
+    tuner.studio_rows_ratio = (len(prepared.train) + len(prepared.validation)) / max(1, len(prepared.train))
+    tuner.studio_crossval = config.refit and crossval.applies(
+        prepared.input_kind, len(prepared.train) + len(prepared.validation))
+    return tuner
+
+
+class SimplestFirst:
+    """An oracle mixin (KerasTuner's seam ``Oracle.populate_space``): the first trial is the
+    simplest network of the space, with a brisk learning rate.
+
+    A good practitioner fits the plain model first: on small tables a linear model often wins
+    and costs seconds; every later trial is the tuner's own choice.
+    """
+
+    trials: dict[str, Any]  # provided by KerasTuner's Oracle
+    hyperparameters: Any
+    _simplest_repeats: Mapping[str, int] | None = None  # None: the tuner's own first trial
+
+    def simplest_first(self, space: SearchSpace) -> None:
+        """Makes this oracle's first trial the simplest network of ``space``."""
+        self._simplest_repeats = {f"{rep.id}.repeats": rep.min for rep in space.repeats if rep.min != rep.max}
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        response: dict[str, Any] = super().populate_space(trial_id)  # type: ignore[misc]
+        repeats = self._simplest_repeats
+        if repeats is None or self.trials or response.get("status") != "RUNNING":
+            return response
+        values = dict(response["values"])
+        for hp in self.hyperparameters.space:
+            if hp.name in repeats:
+                values[hp.name] = repeats[hp.name]
+            elif hp.name.endswith(".enabled") or ".enabled." in hp.name:
+                values[hp.name] = False
+            elif hp.name == "training.learning_rate" and hasattr(hp, "min_value"):
+                values[hp.name] = min(max(1e-2, hp.min_value), hp.max_value)
+        return {**response, "values": values}
+
+
+class SimplestFirstRandomOracle(SimplestFirst, kt.oracles.RandomSearchOracle):
+    """KerasTuner's random search, its first trial the simplest network."""
+
+
+class SimplestFirstBayesianOracle(SimplestFirst, kt.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian optimisation, its first trial the simplest network."""
+
+
+ORACLES: dict[str, type[kt.Oracle]] = {
+    "random": SimplestFirstRandomOracle,
+    "bayesian": SimplestFirstBayesianOracle,
+    "grid": kt.oracles.GridSearchOracle,
+}
+
+
+class TrialEvents:
+    """Turns KerasTuner's trial hooks into our events; enforces the budget between trials."""
+
+    hypermodel: Any  # provided by the KerasTuner tuner this is mixed into
+    oracle: Any
+
+    def studio_setup(self, listener: Callable[[Event], None], resolved: Resolved, config: SearchConfig) -> None:
+        self.studio_listener = listener
+        self.studio_resolved = resolved
+        self.studio_deadline: float | None = None
+        self.studio_durations: list[float] = []
+        self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
+        self.studio_crossval = False  # set by _make_tuner for small tables
+        self.studio_rows_ratio = 1.0  # train+validation rows over training rows (set by _make_tuner)
+        self.studio_budget_s = config.time_budget_s
+        self.studio_current: str | None = None
+        self.studio_started_at = 0.0
+        self.studio_max_trials = resolved.max_trials
+        self.studio_hyperband = config.tuner == "hyperband"
+        self.studio_recycle_mb = config.recycle_mb
+        self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
+        self.studio_warmup_s = 0.0  # seconds from the budget's start to the search's (set by _run)
+
+    def studio_typical(self) -> float:
+        """The median duration of this process's completed trials (0 before the first)."""
+        return statistics.median(self.studio_durations) if self.studio_durations else 0.0
+
+    def studio_recent_typical(self) -> float:
+        """How long the next trial should take: the median of all trials or of the latest three,
+        whichever is longer (trials slow down as the machine gets busier)."""
+        return max(self.studio_typical(), statistics.median(self.studio_durations[-3:]) if self.studio_durations else 0.0)
+
+    def studio_startup(self, running: Any = None) -> float:
+        """Seconds a model costs before its first steady epoch (building, tracing), as the latest
+        trials measured it on this machine now; at least :data:`REFIT_BUILD_S`."""
+        measured = list(self.hypermodel.startup_s.values())[-3:]
+        if running is not None and len(running.epoch_seconds) >= 2:
+            measured.append(running.startup_s())
+        if not measured:
+            return max(REFIT_BUILD_S, WARMUP_STARTUP_SHARE * self.studio_warmup_s)
+        return max(REFIT_BUILD_S, statistics.median(measured))
+
+    def studio_first_fit_estimate(self) -> float:
+        """Seconds a trial takes at the least: its first epoch, validation included (the deadline
+        is checked at a batch's end, and the first batch also traces the model)."""
+        measured = list(self.hypermodel.first_epoch_s.values())[-3:]
+        return max(measured) if measured else FIRST_FIT_SHARE * self.studio_warmup_s
+
+    def studio_export_reserve(self, running: Any = None) -> float:
+        """Seconds kept for the end of the command whatever the refits do: loading the best
+        trial's checkpoint (if no refit finished), the test evaluation, writing and verifying
+        the export, and the process's exit."""
+        validation = list(self.hypermodel.epoch_validation_s.values())[-3:]
+        return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_startup(running) + 2 * max(validation, default=0.0)
+
+    def studio_reserve(self, running: Any = None) -> float:
+        """Seconds kept back for the refits (and the cross-validation) and the export.
+
+        ``running``: the running trial's :class:`TrialCallback`; before any trial completed,
+        the refits are estimated from its epochs so far.
+        """
+        one = self.studio_refit_estimate(running)
+        # The first refit with a wide margin; a later one is skipped if it has no time left.
+        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + self.studio_export_reserve(running)
+        if not self.studio_crossval:
+            return refits
+        return self.studio_folds_estimate() + refits
+
+    def studio_folds_estimate(self) -> float:
+        """Seconds the cross-validation of the best trial so far should take (at most its share
+        of the budget): five fits early-stopped on their fold, from the trial's measured seconds
+        per epoch of training and of validation; before there is a measure, from trial durations.
+        """
+        best = best_trials(self)
+        hypermodel = self.hypermodel
+        if not best or best[0].trial_id not in hypermodel.epoch_train_s:
+            # That network may be slower or faster than the median trial, and on a fold it may
+            # train longer than it did here.
+            trial_s = max(self.studio_typical(), self.studio_best_duration())
+            return crossval.expected_seconds(trial_s, self.studio_budget_s)
+        tid = best[0].trial_id
+        # Each fold stops `patience` epochs after its best, which lies near this trial's.
+        epochs = min(hypermodel.epochs_for(), int(best[0].best_step or 0) + 1 + hypermodel.patience_for())
+        # A fold trains on 4/5 of train+validation and validates on the other fifth.
+        epoch_s = 0.8 * self.studio_rows_ratio * hypermodel.epoch_train_s[tid] + hypermodel.epoch_validation_s[tid]
+        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + self.studio_startup())
+        return min(seconds, crossval.BUDGET_SHARE * self.studio_budget_s) if self.studio_budget_s else seconds
+
+    def studio_refit_estimate(self, running: Any = None) -> float:
+        """Seconds one refit of the best trial so far should take.
+
+        Its measured time per epoch in training steps as its latest epochs ran (a trial's epoch
+        also validates and checkpoints: 2-5x a refit's on small tables), for the epochs the
+        refit will run, on train+validation rows, plus this run's measured start-up of a model.
+        Before any trial completed, from the ``running`` trial's epochs so far; three quarters
+        of the median trial when there is no measure.
+        """
+        best = best_trials(self)
+        measured = self.hypermodel.epoch_train_s
+        if best and best[0].trial_id in measured:
+            epoch_s, epochs = measured[best[0].trial_id], int(best[0].best_step or 0) + 1
+        elif not best and running is not None and running.epoch_seconds:
+            epoch_s, epochs = running.recent_epoch_s(), len(running.epoch_seconds)
+        else:
+            return 0.75 * self.studio_typical()
+        if self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
+            epochs = min(self.hypermodel.epochs_for(), math.ceil(1.25 * epochs))
+        return epoch_s * epochs * self.studio_rows_ratio + self.studio_startup(running)
+
+    def studio_best_duration(self) -> float:
+        """How long the best completed trial so far took (the median trial's time if none)."""
+        best = best_trials(self)
+        if best and best[0].trial_id in self.studio_duration_of:
+            return self.studio_duration_of[best[0].trial_id]
+        return self.studio_typical()
+
+    def _finished_count(self) -> int:
+        return sum(1 for t in self.oracle.trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
+
+    def pre_create_trial(self) -> None:
+        if self.studio_hyperband and self.studio_max_trials and self._finished_count() >= self.studio_max_trials:
+            raise SearchDone("completed")
+        if self.studio_recycle_mb and self.studio_warm_mb is not None:
+            grown = (resident_mb() or 0.0) - self.studio_warm_mb
+            if grown > self.studio_recycle_mb:
+                raise SearchDone(RECYCLE, f"the engine process grew by {grown:.0f} MB over "
+                                           f"{len(self.studio_durations)} trials; restarting it to free that memory")
+        if self.studio_deadline is not None:
+            remaining = self.studio_deadline - time.monotonic()
+            typical = max(self.studio_recent_typical(), self.studio_first_fit_estimate())
+            # Room for one more trial, the refit (shorter than a trial: it stops at the best
+            # epoch) and the export.
+            if remaining < typical + self.studio_reserve() or remaining <= 1.0:
+                raise SearchDone("budget", "the time budget is spent")
+        super().pre_create_trial()  # type: ignore[misc]
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self.studio_current = trial.trial_id
+        self.studio_started_at = time.monotonic()
+        hypermodel = self.hypermodel
+        hypermodel.trial_id = trial.trial_id
+        if self.studio_deadline is not None:
+            deadline, at_start = self.studio_deadline, self.studio_deadline - time.monotonic()
+
+            def revise(running: Any) -> float:
+                # A trial that runs long is cut at a batch's end (keeping its epochs) before it
+                # eats the reserve, re-estimated at each epoch's end from what the machine does
+                # now; the export's share is never given up.
+                return deadline - max(self.studio_export_reserve(running),
+                                      min(self.studio_reserve(running), 0.75 * at_start))
+
+            hypermodel.revise_deadline = revise
+            hypermodel.deadline = revise(None)
+        epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
+        self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
+                                          max_epochs=int(epochs), worker=distributed.tuner_id()))
+
+    def on_trial_end(self, trial: Any) -> None:
+        duration = time.monotonic() - self.studio_started_at
+        status = {"COMPLETED": "completed"}.get(trial.status, "failed")
+        error = None
+        if status == "failed":
+            error = trial_failure_reason(trial.message)
+        else:
+            self.studio_durations.append(duration)
+            self.studio_duration_of[trial.trial_id] = duration
+        self.studio_current = None
+        if self.studio_recycle_mb and self.studio_warm_mb is None:
+            self.studio_warm_mb = resident_mb()
+        super().on_trial_end(trial)  # type: ignore[misc]
+        trial = self.oracle.get_trial(trial.trial_id)  # the oracle scores it in end_trial
+        best_step = getattr(trial, "best_step", None)
+        score = trial.score if status == "completed" else None
+        self.studio_listener(TrialEnded(
+            trial_id=trial.trial_id, status=status,
+            score=float(score) if score is not None and math.isfinite(score) else None,
+            duration_s=duration, error=error,
+            best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
+            hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id()))
+
+
+def trial_failure_reason(message: str | None) -> str:
+    """The last line of a KerasTuner trial traceback, which names the actual error."""
+    if not message:
+        return "the trial failed"
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else message
+    if "ResourceExhausted" in message or "out of memory" in message.lower() or "OOM" in message:
+        return f"out of memory: {last} — try a smaller batch size or model"
+    for prefix in ("keras_tuner.src.errors.FailedTrialError: ", "FailedTrialError: "):
+        if last.startswith(prefix):
+            return last[len(prefix):]
+    return last
+
+
+def best_trials(tuner: Any) -> list[Any]:
+    """Completed trials, best first (KerasTuner's own ranking also returns unscored ones)."""
+    done = [t for t in tuner.oracle.trials.values()
+            if t.status == "COMPLETED" and t.score is not None and math.isfinite(t.score)]
+    rule = get_objective(tuner.oracle.objective.name)
+    return sorted(done, key=lambda t: (rule.sort_key(t.score), t.trial_id))
+
+
+class StudioTuner(TrialEvents, kt.Tuner):
+    """Random, Bayesian and grid search: KerasTuner's ``Tuner`` driven by an oracle of :data:`ORACLES`."""
+
+
+class StudioHyperband(TrialEvents, kt.Hyperband):
+    """Hyperband (KerasTuner's own, whose ``run_trial`` sets each bracket's epochs)."""
