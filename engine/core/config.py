@@ -23,6 +23,7 @@ from typing import Any
 
 from automl_studio.engine.core.errors import ProjectError, UserError
 
+RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
 # 2: one document for search_config.json and project files ("search", "data", "space"). 1: project

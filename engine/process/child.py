@@ -47,7 +47,7 @@ def _write(out: IO[str], lock: threading.Lock, data: dict[str, Any]) -> None:
 
 
 def _search(out: IO[str]) -> int:
-    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.config import RECYCLE_STATUS, SearchConfig
     from automl_studio.engine.core.errors import UserError
 
     lock = threading.Lock()
@@ -89,7 +89,7 @@ def _search(out: IO[str]) -> int:
         log.error("search failed: %s", traceback.format_exc())
         return 1
     log.info("search ended: %s", result.status)
-    return RECYCLE_EXIT if result.status == search.RECYCLE else 0
+    return RECYCLE_EXIT if result.status == RECYCLE_STATUS else 0
 
 
 def _call(target: str, out: IO[str]) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 import keras_tuner as kt
 
 from automl_studio.engine.core.cancel import CancelToken
+from automl_studio.engine.core.config import RECYCLE_STATUS as RECYCLE
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.events import Event, TrialEnded, TrialStarted
 from automl_studio.engine.core.objectives import get_objective
@@ -51,7 +52,6 @@ EXPORT_STARTUPS = 1
 # first trial's first epoch (which cannot be cut before its first batch).
 WARMUP_STARTUP_SHARE = 0.15
 FIRST_FIT_SHARE = 0.35
-RECYCLE = "recycle"  # a run's status when it ended itself to be restarted (SearchConfig.recycle_mb)
 
 
 class SearchDone(Exception):
