@@ -6,7 +6,8 @@ Both sides train the same network on the same rows with the same hyperparameter 
   and encoded once by the engine's own ``prepare_data`` (seed 1); the bare script gets those
   very arrays, so preprocessing is identical.
 * network: Normalization (train mean/variance) → Dense 64 relu → Dense 64 relu → sigmoid head,
-  binary cross-entropy, Adam, batch 32, a fixed number of epochs, no early stopping
+  binary cross-entropy, Adam, batch 32, accuracy and ROC AUC compiled (the engine compiles every
+  objective it offers for two classes), a fixed number of epochs, no early stopping
   (``patience=0`` in the engine; no EarlyStopping in the bare script).
 * tuner: ``RandomSearch``, seed 1, objective ``val_loss``, over one hyperparameter that does
   not change the amount of work: ``training.learning_rate`` (log 1e-4…1e-2), registered under
@@ -162,7 +163,8 @@ def run_bare(csv: Path, workdir: Path, trials: int, epochs: int) -> dict:
         outputs = keras.layers.Dense(1, activation="sigmoid")(x)
         model = keras.Model(inputs, outputs)
         model.compile(optimizer=keras.optimizers.Adam(lr), loss=keras.losses.BinaryCrossentropy(),
-                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+                      # The metrics the engine compiles for two classes (every objective it offers).
+                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")])
         return model
 
     marks: dict[str, float] = {}

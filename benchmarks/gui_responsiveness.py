@@ -14,8 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from automl_studio.engine.core.events import SearchFinished
-
 
 def main() -> int:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 4
@@ -77,7 +75,8 @@ def main() -> int:
             print(f"  {name:<12} at +{phases[name] - t0:6.2f} s after Start")
     print("  longest gaps began at " + ", ".join(
         f"{a - t0:+.2f} s ({(b - a) * 1000:.0f} ms)" for a, b in reversed(worst)))
-    stop = measure_stop(app, window, scratch)
+    # The stop's latency is measured by benchmarks/stop_and_budget.py.
+    stop: dict[str, float] = {}
     window.close()
     from results_file import write_results
 
@@ -86,43 +85,6 @@ def main() -> int:
         "gap_ms": {"median": statistics.median(gaps), "p99": p99, "max": gaps[-1]},
         "phases_s": {name: at - t0 for name, at in phases.items()}, "stop": stop})
     return 0
-
-
-def measure_stop(app, window, scratch: Path) -> dict[str, float]:
-    """Start a long search, press Stop during its second trial; how long until it has stopped?"""
-    from PySide6.QtCore import QTimer
-
-    page = window.search_page
-    page.project_dir.setText(str(scratch / "stop-project"))
-    page.max_trials.setValue(50)
-    page.max_epochs.setValue(200)
-    marks: dict[str, float] = {}
-
-    def on_epoch(event: dict) -> None:
-        if page.trials_model.count("completed") >= 1 and "stop" not in marks:
-            marks["stop"] = time.perf_counter()
-            page.stop_button.click()
-
-    def on_finished(event: SearchFinished) -> None:
-        marks.setdefault("search_finished", time.perf_counter())
-        marks["status"] = event.status  # type: ignore[assignment]
-
-    def on_exit(_event: dict) -> None:
-        marks.setdefault("process exited", time.perf_counter())
-        QTimer.singleShot(100, app.quit)
-
-    page.controller.epochEnded.connect(on_epoch)
-    page.controller.searchFinished.connect(on_finished)
-    page.controller.processExited.connect(on_exit)
-    page.start_button.click()
-    app.exec()
-    if "stop" in marks:
-        print(f"Stop pressed mid-trial: search_finished ({marks.get('status')}) after "
-              f"{(marks['search_finished'] - marks['stop']) * 1000:.0f} ms, child exited after "
-              f"{(marks['process exited'] - marks['stop']) * 1000:.0f} ms")
-        return {"search_finished_ms": (marks["search_finished"] - marks["stop"]) * 1000,
-                "process_exited_ms": (marks["process exited"] - marks["stop"]) * 1000}
-    return {}
 
 
 if __name__ == "__main__":

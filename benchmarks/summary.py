@@ -163,6 +163,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "gui_responsiveness": gui_responsiveness, "plot_redraw": plot_redraw, "editor_validation": editor_validation,
     "large_data": large_data, "workers_throughput": workers_throughput, "memory_soak": memory_soak,
     "gpu_epoch": gpu_epoch, "stop_and_budget": stop_and_budget, "budget_overrun": budget_overrun,
+    "budget_overrun_quiet": budget_overrun,
 }
 
 
