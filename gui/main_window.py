@@ -53,7 +53,7 @@ from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.paths import demo_dataset, resource_path
 from automl_studio.gui.settings_store import SettingsStore
-from automl_studio.gui.undo import ReplayCommand, keep_only
+from automl_studio.gui.undo import ReplayCommand, keep_only, replay_value
 from automl_studio.gui.workers.tasks import TaskRunner
 
 APP_TITLE = "AutoML Studio"
@@ -150,12 +150,12 @@ def _network_step(step: Any) -> ReplayCommand | None:
     import copy
 
     if isinstance(step, ReplayCommand):
-        return step.again()
+        return step.again() if step.group == "network" else None
     if not isinstance(step, SpecCommand) or step.before is None or step.after is None:
         return None
     target, before, after = step.target, copy.deepcopy(step.before), copy.deepcopy(step.after)
     return ReplayCommand(step.text(), lambda: target.apply_spec(copy.deepcopy(before)),
-                         lambda: target.apply_spec(copy.deepcopy(after)))
+                         lambda: target.apply_spec(copy.deepcopy(after)), "network")
 
 
 def _ask_to_replace(parent: QWidget, folder: str, trials: int) -> str:
@@ -841,13 +841,15 @@ class MainWindow(QMainWindow):
         signature = DataSignature.from_dict(data)
         previous = self.network_page.editor.signature()
         inputs_changed = previous is None or set(previous.inputs) != set(signature.inputs)
-        network_edits = self.undo_stack.count() > 0  # only the network's steps are left now
+        stack = self.undo_stack
+        network_edits = any(isinstance(c, SpecCommand) or getattr(c, "group", "") == "network"
+                            for c in map(stack.command, range(stack.count())))
         reset = self._project_path is None and not self._shows_project and (
             inputs_changed or (self._new_data and not network_edits))
         if reset and network_edits and previous is not None:
-            self.undo_stack.clear()  # the data's default network replaces the edited one
+            keep_only(stack, replay_value)  # the data's default network replaces the edited one
             self.statusBar().showMessage(
-                "The undo history was cleared: the network edits do not fit this data's inputs "
+                "The network edits left the undo history: they do not fit this data's inputs "
                 f"({', '.join(sorted(signature.inputs))})", 10000)
         self._new_data = False
         self.network_page.set_signature(signature, reset=reset)

@@ -50,11 +50,13 @@ class ReplayCommand(QUndoCommand):
     Pushing it changes nothing (the effect it records has already happened); later redos do.
     """
 
-    def __init__(self, text: str, undo: Callable[[], None], redo: Callable[[], None]) -> None:
+    def __init__(self, text: str, undo: Callable[[], None], redo: Callable[[], None],
+                 group: str = "") -> None:
         super().__init__(text)
         self._undo_fn = undo
         self._redo_fn = redo
         self._pushed = False
+        self.group = group  # whose step it was ("network", "data"): what a later rebuild keeps
 
     def redo(self) -> None:
         if not self._pushed:
@@ -67,7 +69,18 @@ class ReplayCommand(QUndoCommand):
 
     def again(self) -> ReplayCommand:
         """The same step, ready to be pushed onto a rebuilt stack."""
-        return ReplayCommand(self.text(), self._undo_fn, self._redo_fn)
+        return ReplayCommand(self.text(), self._undo_fn, self._redo_fn, self.group)
+
+
+def replay_value(step: QUndoCommand) -> ReplayCommand | None:
+    """A :class:`ValueCommand` (a form or column change) as a step of a rebuilt history, group
+    ``"data"``; ``None`` for any other step."""
+    if isinstance(step, ReplayCommand):
+        return step.again() if step.group == "data" else None
+    if not isinstance(step, ValueCommand):
+        return None
+    apply, old, new = step._apply, step.old, step.new
+    return ReplayCommand(step.text(), lambda: apply(old), lambda: apply(new), "data")
 
 
 def keep_only(stack: QUndoStack, replay: Callable[[QUndoCommand], ReplayCommand | None]) -> int:

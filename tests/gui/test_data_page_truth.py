@@ -268,6 +268,10 @@ def test_a_columns_kind_is_chosen_from_the_column_table(qtbot, iris_window):
     assert model.index(1, 1).data() == "categorical"
     assert page.config_fields()["column_kinds"] == {"sepal_width": "categorical"}
     assert w.current_config().column_kinds == {"sepal_width": "categorical"}
+    # The network's new input shapes arrive after the profile: the change stays undoable after them.
+    qtbot.waitUntil(lambda: not w._signature_task.running, timeout=30_000)
+    qtbot.wait(200)
+    assert w.act_undo.isEnabled()
     with qtbot.waitSignal(page.profileChanged, timeout=30_000):
         w.act_undo.trigger()
     assert model.index(1, 1).data() == "numeric"

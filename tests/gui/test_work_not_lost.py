@@ -240,7 +240,7 @@ def test_opening_data_keeps_the_network_edits_that_still_apply(qtbot, iris_windo
 
     with qtbot.waitSignal(w.data_page.datasetLoaded, timeout=20_000):
         w.open_dataset(str(image_npz))
-    qtbot.waitUntil(lambda: "undo history was cleared" in w.statusBar().currentMessage(), timeout=20_000)
+    qtbot.waitUntil(lambda: "network edits left the undo history" in w.statusBar().currentMessage(), timeout=20_000)
     assert not w.act_undo.isEnabled()
 
 
