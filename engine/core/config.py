@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automl_studio.engine.core.errors import ProjectError, UserError
+from automl_studio.engine.core.jsonfile import (
+    check_schema_version,
+    parse_json_document,
+    read_json_document,
+)
 
 RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
@@ -214,16 +219,11 @@ class SearchDocument:
         """
         if not isinstance(data, dict):
             raise ProjectError(f"{source}: not an automl-studio {what}")
-        version = data.get("schema_version")
-        legacy = version == 1 and "search" not in data and isinstance(data.get("config"), dict)
+        legacy = data.get("schema_version") == 1 and "search" not in data and isinstance(data.get("config"), dict)
         if data.get("app") != APP and not legacy:
             raise ProjectError(f"{source}: not an automl-studio {what}")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise ProjectError(f"{source}: the {what} has no schema_version")
-        if version > CONFIG_SCHEMA_VERSION:
-            raise ProjectError(
-                f"{source}: written by a newer automl-studio ({what.split()[0]} schema {version}; this version "
-                f"reads up to {CONFIG_SCHEMA_VERSION}) — update automl-studio to open it")
+        version = check_schema_version(data, newest=CONFIG_SCHEMA_VERSION, source=source, kind=what,
+                                       error=ProjectError)
         search = data.get("config") if legacy else data.get("search")
         if not isinstance(search, dict) or not isinstance(search.get("data_path"), str) \
                 or not isinstance(search.get("project_dir"), str):
@@ -252,11 +252,8 @@ class SearchDocument:
     @classmethod
     def from_json(cls, text: str, *, source: str = "search configuration") -> SearchDocument:
         """Parses :meth:`to_json` output; errors as :meth:`from_dict` (invalid JSON included)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProjectError(f"{source}: not a search configuration (not valid JSON: {exc})") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(parse_json_document(text, source=source, kind="search configuration",
+                                                 error=ProjectError), source=source)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> SearchDocument:
@@ -265,11 +262,6 @@ class SearchDocument:
         Raises:
             ProjectError: the file is missing, unreadable or not a valid document (names ``path``).
         """
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise ProjectError(f"{path}: no such search configuration file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProjectError(f"{path}: cannot read the search configuration ({exc})") from None
-        return cls.from_json(text, source=str(path))
+        data = read_json_document(path, kind="search configuration file", error=ProjectError,
+                                  schema_version=CONFIG_SCHEMA_VERSION)
+        return cls.from_dict(data, source=str(path))

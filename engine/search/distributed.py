@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import os
 import shlex
 import socket
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
-from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.core.errors import SpecError, UserError
 from automl_studio.engine.core.events import (
     Event,
     PhaseChanged,
@@ -46,6 +44,7 @@ from automl_studio.engine.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.core.objectives import check_objective
 from automl_studio.engine.data.identity import identify
 from automl_studio.engine.process.runner import CPUS_ENV
@@ -55,6 +54,7 @@ from automl_studio.engine.search.project import (
     clear_project,
     write_search_document,
 )
+from automl_studio.engine.space.spec import SPEC_SCHEMA_VERSION
 
 CHIEF_ID = "chief"
 LOOPBACK = "127.0.0.1"
@@ -157,12 +157,9 @@ def publish_search(config: SearchConfig) -> SearchDocument:
     check_resume(config, identity)
     published = config.replace(fresh=False)
     if isinstance(config.space, str) and os.path.isfile(config.space):
-        try:
-            spec = json.loads(Path(config.space).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"{config.space}: cannot read the search-space spec ({exc})") from None
-        if isinstance(spec, dict):
-            published = published.replace(space=spec)
+        spec = read_json_document(config.space, kind="spec file", error=SpecError,
+                                  schema_version=SPEC_SCHEMA_VERSION)
+        published = published.replace(space=spec)
     document = SearchDocument(published, identity.to_dict())
     write_search_document(config.project_dir, document)
     return document

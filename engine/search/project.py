@@ -24,6 +24,7 @@ from typing import Any
 
 from automl_studio.engine.core.config import CONFIG_SCHEMA_VERSION, SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ProjectError
+from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.data.identity import DataIdentity, differences, short
 
 PROJECT_SCHEMA_VERSION = CONFIG_SCHEMA_VERSION  # a project file is a search document
@@ -64,14 +65,9 @@ class ProjectFile:
         Raises:
             ProjectError: missing, not JSON, not a project file, from a newer version or malformed.
         """
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ProjectError(f"{p}: no such project file") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProjectError(f"{p}: not a project file (not valid JSON: {exc})") from exc
-        return cls.from_dict(data, source=str(p))
+        data = read_json_document(path, kind="project file", error=ProjectError,
+                                  schema_version=PROJECT_SCHEMA_VERSION)
+        return cls.from_dict(data, source=str(Path(path)))
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "project") -> ProjectFile:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.core.jsonfile import check_schema_version, read_json_document
 from automl_studio.engine.space.registry import (  # noqa: F401 - the catalogue's names, re-exported
     ACTIVATIONS,
     LAYER_TYPES,
@@ -263,14 +264,8 @@ class SearchSpace:
         """Parses and checks the structure of a spec (not yet its shapes: see :func:`validate`)."""
         if not isinstance(data, Mapping):
             raise SpecError(f"{source}: a search-space spec is a JSON object")
-        version = data.get("schema_version")
-        if not isinstance(version, int):
-            raise SpecError(f"{source}: the spec has no schema_version")
-        if version > SPEC_SCHEMA_VERSION:
-            raise SpecError(
-                f"{source}: written by a newer automl-studio (spec schema {version}; this version "
-                f"reads up to {SPEC_SCHEMA_VERSION})"
-            )
+        version = check_schema_version(data, newest=SPEC_SCHEMA_VERSION, source=source, kind="spec",
+                                       error=SpecError)
         raw_nodes = data.get("nodes")
         if not isinstance(raw_nodes, list) or not raw_nodes:
             raise SpecError(f"{source}: the spec has no nodes")
@@ -344,14 +339,10 @@ class SearchSpace:
 
     @classmethod
     def load(cls, path: str | Path) -> SearchSpace:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise SpecError(f"{p}: no such spec file") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SpecError(f"{p}: not a spec file (not valid JSON: {exc})") from exc
-        return cls.from_dict(data, source=str(p))
+        """Reads a spec file (errors as :func:`~automl_studio.engine.core.jsonfile.read_json_document`,
+        then as :meth:`from_dict`)."""
+        data = read_json_document(path, kind="spec file", error=SpecError, schema_version=SPEC_SCHEMA_VERSION)
+        return cls.from_dict(data, source=str(Path(path)))
 
 
 def _json_list(data: Mapping[str, Any], key: str, source: str) -> list[Any]:

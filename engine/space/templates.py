@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.space.spec import SearchSpace
 
 TEMPLATES = ("tabular", "image", "residual", "sequence")
@@ -228,10 +229,7 @@ def resolve_space(space: str | Mapping[str, Any], input_sources: Iterable[str],
 
 
 def _relaid(space: SearchSpace, sources: list[str], path: str, train_rows: int = 0) -> SearchSpace:
-    import json
-    from pathlib import Path
-
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = read_json_document(path, kind="spec file", error=SpecError)  # read once already by load()
     template = data.get("template")
     if isinstance(template, Mapping) and template.get("name") in TEMPLATES:
         return SearchSpace.from_dict(template_spec(template["name"], template.get("options"), sources,
