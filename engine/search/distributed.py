@@ -201,8 +201,11 @@ def _thread_env(workers: int, index: int) -> dict[str, str]:
 
 
 def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Event], None],
-                      stop: CancelToken | None = None, *, max_restarts: int = 3) -> Mapping[str, Any]:
+                      stop: CancelToken | None = None, *, max_restarts: int = 3,
+                      background: bool = False) -> SearchFinished:
     """Runs a search with a local chief and ``workers`` worker processes; returns the final event.
+
+    ``background`` runs every process at a lower priority (see :class:`SearchProcess`).
 
     The chief listens on ``config.chief_address`` (127.0.0.1 when empty) and ``config.chief_port``
     (a free port when 0). Its first events say where: a ``phase_changed`` whose message is
@@ -231,7 +234,8 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
     # The local workers report their own trials (with epochs); the chief's oracle reports those
     # of workers that joined from elsewhere.
     chief = SearchProcess(base.replace(extra={**config.extra, "chief_reports_trials": True}),
-                          env={**roles_env(CHIEF_ID, address, port), SELF_REPORTING_ENV: ",".join(names)})
+                          env={**roles_env(CHIEF_ID, address, port), SELF_REPORTING_ENV: ",".join(names)},
+                          background=background)
     command, warning = chief_notices(config, address, port)
     chief.start()
     listener(PhaseChanged(phase="searching", message=f"{workers} local worker{'s' if workers > 1 else ''}; "
@@ -245,7 +249,7 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
         # A worker checks it prepares the very data and split of the published document.
         worker = base.replace(export_path=None, extra={**base.extra, CHIEF_DATA: dict(document.data)})
         process = SearchProcess(worker, env={**roles_env(name, dial, port), **share},
-                                log_name=f"engine-{name}.log")
+                                log_name=f"engine-{name}.log", background=background)
         process.start()
         return process
 

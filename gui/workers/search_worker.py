@@ -63,7 +63,7 @@ class SearchWorker(QObject):
         from automl_studio.engine.search.distributed import run_local_workers
 
         try:
-            run_local_workers(config, config.workers, self.eventReceived.emit, stop=self._stop)
+            run_local_workers(config, config.workers, self.eventReceived.emit, stop=self._stop, background=True)
         except Exception as exc:  # noqa: BLE001 - report, don't crash the window
             self.eventReceived.emit(SearchFinished.build("failed", f"the workers could not run: {exc}"))
         self.eventReceived.emit(ProcessExited.from_returncode(0))
@@ -79,7 +79,7 @@ class SearchWorker(QObject):
             return
 
         try:
-            process = SearchProcess(SearchConfig.from_dict(self._config))
+            process = SearchProcess(SearchConfig.from_dict(self._config), background=True)
             process.start()
         except Exception as exc:  # noqa: BLE001 - e.g. an invalid config: report, don't crash
             self.eventReceived.emit(SearchFinished.build("failed", f"could not start the search: {exc}"))

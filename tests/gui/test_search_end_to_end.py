@@ -150,6 +150,7 @@ def test_two_trials_at_once_show_which_worker_ran_each(qtbot, iris_window, tmp_p
 
 def test_a_killed_engine_process_reaches_the_window_as_process_exited(qtbot, iris_window, tmp_path):
     from automl_studio.engine.core.events import ProcessExited, SearchFinished
+    from automl_studio.engine.process.runner import BACKGROUND_NICE
 
     w = iris_window
     configure(w, tmp_path / "killed-project", trials=20, epochs=30)
@@ -157,6 +158,8 @@ def test_a_killed_engine_process_reaches_the_window_as_process_exited(qtbot, iri
     with qtbot.waitSignal(controller.processStarted, timeout=30_000) as started:
         qtbot.mouseClick(w.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.search_page.trials_model.rowCount() >= 1, timeout=SEARCH_TIMEOUT_MS)
+    # The window's engine trains at a background priority, so the window keeps its share of the CPU.
+    assert os.getpriority(os.PRIO_PROCESS, started.args[0]) >= BACKGROUND_NICE
     with qtbot.waitSignal(w.search_page.finished, timeout=60_000) as finished, \
             qtbot.waitSignal(controller.processExited, timeout=60_000) as exited:
         os.kill(started.args[0], signal.SIGKILL)  # as a crash of the engine would end it
