@@ -7,9 +7,11 @@ A table to score is matched to the model's columns by name, so order does not ma
 columns are ignored (with a note). A name that differs only in case is matched with a warning;
 a needed column that is absent is refused, since filling a whole column with the training median
 would score every row on a guess. Within the matched columns, a missing value is filled as in
-training, a category never seen in training gets the unknown code, and a value that is not a
-number in a numeric column leaves its row unscored (blank in the output). Each of these is told
-in one line that names the file, the column and the rows.
+training (the median for a number, the unknown code for a category). The rest is checked row by
+row: a value that is not a number in a numeric column, or a category the model never saw in
+training, leaves its row unscored with the reason (``Predictions.problems``) while the other rows
+are scored; only a file where no row can be scored is refused. Each problem is told in one line
+that names the file, the rows and the column (many rows of one problem in one line).
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class ScoringData:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     target_column: str | None = None  # the file's name of the target column, when it has one
+    # Why each row of the file cannot be scored ("" for a row that can), e.g.
+    # "column 'age': 'abc' is not a number"; empty when every row can be scored.
+    problems: tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -165,6 +170,30 @@ def _rows(dataset: Dataset, positions: np.ndarray) -> str:
     return ("row " if len(positions) == 1 else "rows ") + shown + (", …" if len(positions) > _SHOWN else "")
 
 
+def _some_rows(dataset: Dataset, positions: np.ndarray, shown: int = 3) -> str:
+    """``row 17`` / ``rows 3, 9 and 12`` / ``rows 3, 9, 12 and 40 more``: the file's row numbers."""
+    numbers = [str(row_number(dataset, int(i))) for i in positions[:shown]]
+    if len(positions) == 1:
+        return f"row {numbers[0]}"
+    if len(positions) <= shown:
+        return f"rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"rows {', '.join(numbers)} and {len(positions) - shown} more"
+
+
+def _row_problem(source: Path, dataset: Dataset, positions: np.ndarray, column: str,
+                 values: Sequence[str], one: str, many: str) -> str:
+    """One line for one problem of one column in many rows.
+
+    ``one`` says it of a single value (``'{}' is not a number``), ``many`` of several different
+    values (``values are not numbers``), e.g. ``data.csv: rows 3, 9, 12 and 40 more, column 'age':
+    'abc' is not a number; not scored``.
+    """
+    distinct = list(dict.fromkeys(values))
+    what = one.format(distinct[0]) if len(distinct) == 1 else f"{many} ({_quoted(distinct, _SHOWN)})"
+    return (f"{source}: {_some_rows(dataset, positions)}, column '{column}': {what}; "
+            f"{'that row is' if len(positions) == 1 else 'those rows are'} not scored")
+
+
 def _match_columns(needed: Sequence[str], present: Sequence[str], source: Path,
                    *, no_header: bool) -> tuple[dict[str, str], str | None]:
     """The file's column for each needed name: the same name, else the one equal up to case.
@@ -235,10 +264,10 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
     if unused:
         notes.append(f"{source}: {len(unused)} column(s) the model does not use are ignored: {_quoted(unused)}")
     n = len(frame)
-    unscorable = np.zeros(n, dtype=bool)
+    reasons = np.full(n, "", dtype=object)  # why each row cannot be scored; "" when it can
     decimal = dataset.csv_format.decimal if dataset.csv_format is not None else None
     columns: dict[str, Any] = {}
-    first_bad: tuple[str, str, int] | None = None
+    lines: list[str] = []  # one line per problem, for the error when no row is left
     for f in schema.numeric:
         raw = frame[mapping[f.name]]
         values = np.array(to_numbers(raw, decimal).to_numpy(dtype=np.float64, na_value=np.nan))
@@ -248,12 +277,10 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
         bad = np.flatnonzero(given & ~np.isfinite(values))
         gaps = np.flatnonzero(~given)
         if len(bad):
-            unscorable[bad] = True
-            examples = ", ".join(f"'{raw.iloc[i]}' in row {row_number(dataset, int(i))}" for i in bad[:_SHOWN])
-            first_bad = first_bad or (f.name, str(raw.iloc[bad[0]]), row_number(dataset, int(bad[0])))
-            problems.append(f"{source}: column '{f.name}': {len(bad)} value(s) are not numbers ({examples}"
-                            f"{', …' if len(bad) > _SHOWN else ''}); "
-                            f"{'that row is' if len(bad) == 1 else 'those rows are'} not scored")
+            texts = [str(v) for v in raw.iloc[bad]]
+            _mark(reasons, bad, [f"column '{f.name}': '{t}' is not a number" for t in texts])
+            lines.append(_row_problem(source, dataset, bad, f.name, texts, "'{}' is not a number",
+                                      "values are not numbers"))
         if len(gaps):
             never = "" if f.flag else "; it had no missing values in training"
             notes.append(f"{source}: column '{f.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
@@ -267,24 +294,33 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
         unseen = np.flatnonzero(given & ~texts.isin(set(c.vocabulary)).to_numpy())
         gaps = np.flatnonzero(~given)
         if len(unseen):
-            new_values = [str(v) for v in dict.fromkeys(texts.iloc[unseen])]
-            problems.append(f"{source}: column '{c.name}': {len(unseen)} row(s) have values the model never "
-                            f"saw in training ({_quoted(new_values, _SHOWN)}; {_rows(dataset, unseen)}); "
-                            "they are scored as an unknown category")
+            # The unknown code of a value never seen learnt nothing about it: a guess, so not scored.
+            new_values = [str(v) for v in texts.iloc[unseen]]
+            _mark(reasons, unseen, [f"column '{c.name}': '{v}' was never seen in training" for v in new_values])
+            lines.append(_row_problem(source, dataset, unseen, c.name, new_values,
+                                      "'{}' was never seen in training", "values never seen in training"))
         if len(gaps):
             notes.append(f"{source}: column '{c.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
                          "scored as an unknown category, as in training")
         columns[c.name] = raw.to_numpy(dtype=object)
-    scored = np.flatnonzero(~unscorable)
+    scored = np.flatnonzero(reasons == "")
     if len(scored) == 0:
-        assert first_bad is not None
-        name, value, row = first_bad
-        raise DataError(f"{source}: no row can be scored: every row has a value that is not a number in a "
-                        f"numeric column (first '{value}' in row {row}, column '{name}')")
+        shown = "; ".join(line.removeprefix(f"{source}: ").split("; ")[0] for line in lines[:2])
+        more = f" and {len(lines) - 2} more problem(s)" if len(lines) > 2 else ""
+        raise DataError(f"{source}: no row can be scored: {shown}{more}")
+    problems.extend(lines)
     table = pd.DataFrame({name: values[scored] for name, values in columns.items()})
     inputs = schema.transform(table, source=str(source))
     labels = frame[target_column].iloc[scored] if target_column is not None else None
-    return ScoringData(inputs, labels, dataset, scored, tuple(notes), tuple(problems), target_column)
+    row_problems = tuple(reasons.tolist()) if len(scored) < n else ()
+    return ScoringData(inputs, labels, dataset, scored, tuple(notes), tuple(problems), target_column,
+                       row_problems)
+
+
+def _mark(reasons: np.ndarray, positions: np.ndarray, texts: Sequence[str]) -> None:
+    """Adds a reason to some rows (a row with several problems lists them all, joined by '; ')."""
+    before = reasons[positions]
+    reasons[positions] = [f"{b}; {t}" if b else t for b, t in zip(before, texts, strict=True)]
 
 
 def _folder_labels(root: Path, files: tuple[str, ...], names: list[str] | tuple[str, ...]) -> Any:
@@ -329,7 +365,10 @@ def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Predictions:
-    """One entry per row of the data file; ``None`` (and NaN probabilities) for a row not scored."""
+    """One entry per row of the data file; ``None`` (and NaN probabilities) for a row not scored.
+
+    ``problems`` says why each row was not scored ("" for a scored row); empty when every row was.
+    """
 
     keys: list[Any]  # the file's row number (tables), index (arrays) or image path
     labels: list[Any]
@@ -337,12 +376,73 @@ class Predictions:
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def n_scored(self) -> int:
+        """How many rows have a prediction."""
+        return sum(label is not None for label in self.labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (NaN probabilities as ``None``), as the window receives it from a child."""
+        proba = None
+        if self.proba is not None:
+            proba = [[None if np.isnan(v) else float(v) for v in row] for row in self.proba.tolist()]
+        return {"keys": list(self.keys), "labels": [_plain(v) for v in self.labels], "proba": proba,
+                "class_names": list(self.class_names), "notes": list(self.notes),
+                "warnings": list(self.warnings), "problems": list(self.problems)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Predictions:
+        """The inverse of :meth:`to_dict`."""
+        proba = None
+        if data.get("proba") is not None:
+            proba = np.array([[np.nan if v is None else v for v in row] for row in data["proba"]],
+                             dtype=np.float64).reshape(len(data["proba"]), -1)
+        return cls(list(data["keys"]), list(data["labels"]), proba, tuple(data["class_names"]),
+                   tuple(data.get("notes", ())), tuple(data.get("warnings", ())),
+                   tuple(data.get("problems", ())))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def predict_data(model: Any, metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
                  x_key: str | None = None, csv_options: CsvOptions | None = None) -> Predictions:
-    """Scores every row of a data file that can be scored with a loaded model."""
-    data = read_for_model(metadata, data_path, x_key=x_key, csv_options=csv_options)
+    """Scores every row of a data file that can be scored with a loaded model.
+
+    Raises:
+        DataError: the file does not fit the model or no row of it can be scored.
+    """
+    return _predict(model, metadata, read_for_model(metadata, data_path, x_key=x_key, csv_options=csv_options))
+
+
+def predict_records(model: Any, metadata: dict[str, Any], records: Sequence[dict[str, Any]], *,
+                    source: str = "the form") -> Predictions:
+    """Scores rows given as ``{column: value}`` (values as typed: text, numbers or ``None``).
+
+    Read exactly like the rows of a CSV file with those columns, so a typed row scores as the same
+    row in a file does; ``source`` names them in messages.
+
+    Raises:
+        DataError: a column the model needs is absent, no row can be scored, or the model does
+            not take a table.
+    """
+    import pandas as pd
+
+    if metadata.get("input_kind") != "table":
+        raise DataError(f"{source}: this model takes {metadata.get('input_kind')}, not table rows")
+    # A blank entry is a missing value, as an empty CSV cell is.
+    rows = [{k: None if isinstance(v, str) and not v.strip() else v for k, v in r.items()} for r in records]
+    frame = pd.DataFrame.from_records(rows)
+    dataset = Dataset(path=source, kind="table", fingerprint="", frame=frame)
+    data = _read_table(FeatureSchema.from_dict(metadata["feature_schema"]), dataset, Path(source),
+                       target=None, model_target=metadata.get("target"))
+    return _predict(model, metadata, data)
+
+
+def _predict(model: Any, metadata: dict[str, Any], data: ScoringData) -> Predictions:
     labels, proba = _decode(metadata, run_model(model, data.inputs))
     n = data.n_rows
     all_labels: list[Any] = [None] * n
@@ -360,7 +460,59 @@ def predict_data(model: Any, metadata: dict[str, Any], data_path: str | os.PathL
     else:
         keys = list(range(n))
     return Predictions(keys, all_labels, all_proba, tuple(metadata.get("class_names") or ()),
-                       data.notes, data.warnings)
+                       data.notes, data.warnings, data.problems)
+
+
+def predict_for_window(model_path: str, data_path: str | None = None,
+                       records: list[dict[str, Any]] | None = None, *,
+                       allow_unsafe: bool = False) -> dict[str, Any]:
+    """Predictions for the window, run in a child process: :meth:`Predictions.to_dict`.
+
+    Scores a data file (``data_path``) or typed rows (``records``, see :func:`predict_records`);
+    adds ``task`` (classification or regression).
+
+    Raises:
+        DataError, ModelFileError: as :func:`predict_data` and :func:`load_model`.
+    """
+    model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
+    if records is not None:
+        result = predict_records(model, metadata, records)
+    elif data_path is not None:
+        result = predict_data(model, metadata, data_path)
+    else:
+        raise DataError(f"{model_path}: nothing to score (no data file and no rows)")
+    return {**result.to_dict(), "task": metadata.get("task")}
+
+
+def write_predictions(result: Predictions, out: Path) -> Path:
+    """Writes predictions as CSV: the row (or file), ``prediction``, one probability per class.
+
+    A ``problem`` column follows when some row was not scored: its reason, with empty cells
+    before it. Written to a temporary file first, so a failed write leaves no half file.
+
+    Raises:
+        DataError: the file cannot be written (naming it and the reason).
+    """
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            first = "file" if result.keys and isinstance(result.keys[0], str) else "row"
+            probability = [f"probability_{n}" for n in result.class_names] if result.proba is not None else []
+            problems = list(result.problems)
+            writer.writerow([first, "prediction", *probability, *(["problem"] if problems else [])])
+            for i, (key, label) in enumerate(zip(result.keys, result.labels, strict=True)):
+                row = [key, "" if label is None else label]
+                if result.proba is not None:
+                    row += ["" if np.isnan(v) else f"{v:.6g}" for v in result.proba[i]]
+                if problems:
+                    row.append(problems[i])
+                writer.writerow(row)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"{out}: cannot write predictions ({exc.strerror})") from exc
+    return out
 
 
 def predict_file(model_path: str, data_path: str, output: str | None = None, *,
@@ -371,10 +523,12 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
     """Writes a CSV with a ``prediction`` column (and one probability column per class).
 
     The first column is ``row`` (the data file's row number, as messages count rows) or ``file``
-    (images). A row that cannot be scored is written with empty cells. ``on_note`` receives one
+    (images). A row that cannot be scored is written with empty cells and its reason in a last
+    ``problem`` column (present only when some row was not scored). ``on_note`` receives one
     line per thing worth knowing about the input, e.g. how many entries of an image folder were
-    skipped; ``on_warning`` one line per thing that changes what is scored (rows not scored,
-    unseen categories); without it, those go to ``on_note`` too.
+    skipped; ``on_warning`` one line per thing that changes what is scored (one per problem and
+    column, naming the rows; unseen categories; names matched by case); without it, those go to
+    ``on_note`` too.
 
     Raises:
         DataError: the file does not fit the model or no row of it can be scored.
@@ -383,23 +537,7 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
     result = predict_data(model, metadata, data_path, x_key=x_key, csv_options=csv_options)
     _tell(result.notes, result.warnings, on_note, on_warning)
     out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + ".predictions.csv")
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            first = "file" if result.keys and isinstance(result.keys[0], str) else "row"
-            probability = [f"probability_{n}" for n in result.class_names] if result.proba is not None else []
-            writer.writerow([first, "prediction", *probability])
-            for i, (key, label) in enumerate(zip(result.keys, result.labels, strict=True)):
-                row = [key, "" if label is None else label]
-                if result.proba is not None:
-                    row += ["" if np.isnan(v) else f"{v:.6g}" for v in result.proba[i]]
-                writer.writerow(row)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"{out}: cannot write predictions ({exc.strerror})") from exc
-    return out
+    return write_predictions(result, out)
 
 
 def _tell(notes: Sequence[str], warnings_: Sequence[str], on_note: Callable[[str], None] | None,

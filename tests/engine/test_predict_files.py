@@ -12,9 +12,10 @@ The rules these tests hold ``engine/export/predict.py`` to:
 - a column the model needs that is absent is refused (filling a whole column would be a guess);
 - a name that differs only in case is matched, with a warning naming both spellings; two
   spellings of one needed name are refused;
-- an unseen category is scored with the unknown code, with a warning naming the column and rows;
-- a value that is not a number in a numeric column leaves its row unscored (empty in the output),
-  with a warning naming the column and rows; nothing scorable at all is an error (exit 2).
+- a value that is not a number in a numeric column, or a category never seen in training, leaves
+  its row unscored (empty in the output, its reason in a ``problem`` column) while the other rows
+  are scored, with one warning per column naming the rows ("rows 3, 9, 12 and 40 more, column
+  'age': ..."); nothing scorable at all is an error (exit 2).
 """
 
 from __future__ import annotations
@@ -245,31 +246,34 @@ def test_two_spellings_of_one_needed_name_are_refused(trained: Trained, tmp_path
 
 @SETTINGS
 @given(row_samples(), st.sampled_from(CATEGORICAL_COLUMNS), st.data())
-def test_unseen_categories_are_scored_as_unknown_with_a_warning(
+def test_unseen_categories_leave_their_rows_unscored_with_the_reason(
         trained: Trained, tmp_path: Path, picks: list[int], column: str, data: st.DataObject) -> None:
     header, rows = derive(trained, picks, NEEDED)
     j = header.index(column)
     changed = data.draw(st.sets(st.integers(0, len(picks) - 1), min_size=1))
     for k in changed:
         rows[k][j] = data.draw(st.sampled_from(UNSEEN[column]))
-    result = predict_rows(trained, tmp_path, header, rows)
-    assert all(label is not None for label in result.labels)  # every row scored
+    path = write_table(tmp_path / "new.csv", header, rows)
+    if len(changed) == len(picks):
+        with pytest.raises(DataError) as caught:
+            predict_data(trained.model, trained.metadata, path)
+        check_one_line(caught.value.message, path)
+        assert f"no row can be scored: {'row' if len(picks) == 1 else 'rows'} 2" in caught.value.message
+        assert f"column '{column}': " in caught.value.message
+        return
+    result = predict_data(trained.model, trained.metadata, path)
+    assert {k for k, label in enumerate(result.labels) if label is None} == changed
+    assert [p for k, p in enumerate(result.problems) if k in changed] == [
+        f"column '{column}': '{rows[k][j]}' was never seen in training" for k in sorted(changed)]
+    assert all(p == "" for k, p in enumerate(result.problems) if k not in changed)
     assert_same_as_training(trained, result, picks, skip=changed)
     (warning,) = result.warnings
-    assert warning.startswith(f"{tmp_path / 'new.csv'}: column '{column}': {len(changed)} row(s) have values "
-                              "the model never saw in training")
-    first = sorted(changed)[:5]
-    assert ("row " if len(changed) == 1 else "rows ") + ", ".join(str(k + 2) for k in first) in warning
-    # The unknown code, exactly as a missing value of that column is scored.
-    inputs = read_for_model(trained.metadata, tmp_path / "new.csv").inputs
-    feature = next(c for c in trained.metadata["feature_schema"]["categorical"] if c["name"] == column)
-    at = CATEGORICAL_COLUMNS.index(column)
-    assert all(inputs["categorical"][k, at] == feature["offset"] for k in changed)
-    for k in changed:
-        rows[k][j] = ""
-    blanked = predict_rows(trained, tmp_path, header, rows)
-    assert blanked.proba is not None and result.proba is not None
-    np.testing.assert_allclose(result.proba, blanked.proba, rtol=1e-5, atol=1e-6)
+    first = [str(k + 2) for k in sorted(changed)[:3]]
+    rows_said = {1: f"row {first[0]}", 2: f"rows {first[0]} and {first[-1]}",
+                 3: f"rows {', '.join(first[:2])} and {first[-1]}"}.get(
+        len(changed), f"rows {', '.join(first)} and {len(changed) - 3} more")
+    assert warning.startswith(f"{path}: {rows_said}, column '{column}': ")
+    assert warning.endswith("not scored")
 
 
 # --- values that are not numbers ----------------------------------------------------------------------
@@ -296,18 +300,28 @@ def test_values_that_are_not_numbers_leave_their_rows_unscored(
         message = caught.value.message
         check_one_line(message, path)
         first = min(bad)
-        assert ("no row can be scored" in message and f"'{rows[first][j]}' in row {first + 2}, "
-                f"column '{column}'" in message)
+        assert message.startswith(f"{path}: no row can be scored: {'row' if len(bad) == 1 else 'rows'} "
+                                  f"{first + 2}")
+        assert f"column '{column}': " in message
         return
     result = predict_data(trained.model, trained.metadata, path)
     assert result.proba is not None
     assert {k for k, label in enumerate(result.labels) if label is None} == bad
     assert np.isnan(result.proba[sorted(bad)]).all()
+    assert [result.problems[k] for k in sorted(bad)] == [
+        f"column '{column}': '{rows[k][j]}' is not a number" for k in sorted(bad)]
     assert_same_as_training(trained, result, picks, skip=bad)
     (warning,) = result.warnings
-    assert warning.startswith(f"{path}: column '{column}': {len(bad)} value(s) are not numbers")
-    for k in sorted(bad)[:5]:
-        assert f"'{rows[k][j]}' in row {k + 2}" in warning
+    shown = sorted(bad)[:3]
+    assert warning.startswith(f"{path}: {'row' if len(bad) == 1 else 'rows'} {shown[0] + 2}")
+    assert f"column '{column}': " in warning
+    values = {rows[k][j] for k in bad}
+    if len(values) == 1:
+        assert f"column '{column}': '{values.pop()}' is not a number" in warning
+    else:
+        assert f"column '{column}': values are not numbers (" in warning
+    if len(bad) > 3:
+        assert f" and {len(bad) - 3} more, column" in warning
     assert warning.endswith("not scored")
 
 
@@ -318,11 +332,11 @@ def test_cli_predict_writes_what_it_can_and_one_line_per_problem(
         trained: Trained, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from automl_studio.engine.cli import main
 
-    header, rows = derive(trained, [0, 1, 2, 3], ["city", "income", "Größe", "grade"])
+    header, rows = derive(trained, [0, 1, 2, 3, 5], ["city", "income", "Größe", "grade"])
     header = ["CITY", *header[1:], "notes"]
     rows = [[*row, "n"] for row in rows]
-    rows[1][2] = "abc"
-    rows[2][0] = "Berlin"
+    rows[1][2] = "abc"  # file row 3: not a number
+    rows[2][0] = "Berlin"  # file row 4: a city never seen in training
     data = write_table(tmp_path / "new.csv", header, rows)
     out = tmp_path / "pred.csv"
     assert main(["predict", str(trained.model_path), str(data), "--output", str(out)]) == 0
@@ -330,24 +344,67 @@ def test_cli_predict_writes_what_it_can_and_one_line_per_problem(
     warnings = [line for line in err if line.startswith("automl-studio: warning: ")]
     assert len(warnings) == 3, err
     assert any("read 'CITY' as 'city'" in w for w in warnings)
-    assert any("column 'Größe': 1 value(s) are not numbers ('abc' in row 3)" in w for w in warnings)
-    assert any("column 'city': 1 row(s) have values the model never saw in training ('Berlin'; row 4)" in w
-               for w in warnings)
+    assert f"automl-studio: warning: {data}: row 3, column 'Größe': 'abc' is not a number; that row is not " \
+           "scored" in warnings
+    assert f"automl-studio: warning: {data}: row 4, column 'city': 'Berlin' was never seen in training; that " \
+           "row is not scored" in warnings
     assert any("ignored: 'notes'" in line for line in err if line.startswith("automl-studio: note: "))
-    lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "row,prediction,probability_high,probability_low"
-    assert [line.split(",")[0] for line in lines[1:]] == ["2", "3", "4", "5"]
-    assert lines[2] == "3,,,"  # the row with 'abc' is kept, unscored
-    assert all(line.split(",")[1] in ("high", "low") for line in lines[1:] if not line.startswith("3,"))
+    with open(out, newline="", encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[0] == ["row", "prediction", "probability_high", "probability_low", "problem"]
+    assert [line[0] for line in lines[1:]] == ["2", "3", "4", "5", "6"]  # every row, scored or not
+    assert lines[2] == ["3", "", "", "", "column 'Größe': 'abc' is not a number"]
+    assert lines[3] == ["4", "", "", "", "column 'city': 'Berlin' was never seen in training"]
+    for line in (lines[1], lines[4], lines[5]):
+        assert line[1] in ("high", "low") and line[4] == ""
+        assert abs(float(line[2]) + float(line[3]) - 1) < 1e-4
 
+    # Many rows of one problem: one line, the first rows named and the rest counted.
+    many = [list(rows[0]) for _ in range(8)]
+    for k, row in enumerate(many):
+        row[2] = "twelve" if k % 2 else row[2]
+    write_table(data, header, many)
+    assert main(["predict", str(trained.model_path), str(data), "--output", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert f"automl-studio: warning: {data}: rows 3, 5, 7 and 1 more, column 'Größe': 'twelve' is not a " \
+           "number; those rows are not scored" in err
+
+    # Nothing scorable: exit 2, one error line, no output written.
+    out.unlink()
     for row in rows:
         row[2] = "twelve"
     write_table(data, header, rows)
     assert main(["predict", str(trained.model_path), str(data), "--output", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()
     errors = [line for line in err if line.startswith("automl-studio: error: ")]
-    assert errors == [f"automl-studio: error: {data}: no row can be scored: every row has a value that is not "
-                      "a number in a numeric column (first 'twelve' in row 2, column 'Größe')"]
+    assert errors == [f"automl-studio: error: {data}: no row can be scored: rows 2, 3, 4 and 2 more, column "
+                      "'Größe': 'twelve' is not a number; row 4, column 'city': 'Berlin' was never seen in training"]
+    assert not out.exists()
+
+    # A column the model needs is absent: no row can be scored, the column is named.
+    header_without, rows_without = derive(trained, [0, 1], ["city", "Größe", "grade"])
+    write_table(data, header_without, rows_without)
+    assert main(["predict", str(trained.model_path), str(data), "--output", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("automl-studio: error: ")] == [
+        f"automl-studio: error: {data}: missing column(s) the model needs: income"]
+    assert not out.exists()
+
+
+def test_one_row_typed_scores_as_the_same_row_in_a_file(trained: Trained, tmp_path: Path) -> None:
+    from automl_studio.engine.export.predict import predict_records
+
+    header, rows = derive(trained, [4, 7, 11], NEEDED)  # row 4 has a gap in 'Größe'
+    from_file = predict_rows(trained, tmp_path, header, rows)
+    typed = predict_records(trained.model, trained.metadata, [dict(zip(header, row, strict=True)) for row in rows])
+    assert typed.labels == from_file.labels
+    assert typed.proba is not None and from_file.proba is not None
+    np.testing.assert_allclose(typed.proba, from_file.proba, rtol=1e-6)
+    bad = predict_records(trained.model, trained.metadata,
+                          [dict(zip(header, rows[1], strict=True)), {**dict(zip(header, rows[0], strict=True)),
+                                                                     "income": "lots"}])
+    assert bad.labels[1] is None and bad.problems[1] == "column 'income': 'lots' is not a number"
+    assert bad.labels[0] == from_file.labels[1]
 
 
 def test_evaluate_leaves_out_rows_without_a_target_or_a_score(trained: Trained, tmp_path: Path) -> None:
@@ -356,13 +413,13 @@ def test_evaluate_leaves_out_rows_without_a_target_or_a_score(trained: Trained, 
     picks = list(range(30))
     header, rows = derive(trained, picks, ["label", *NEEDED])
     rows[0][0] = ""  # no target
-    rows[1][2] = "abc"  # Größe is not a number
+    rows[1][2] = "abc"  # income is not a number
     data = write_table(tmp_path / "labelled.csv", header, rows)
     warnings: list[str] = []
     metrics = evaluate_file(str(trained.model_path), str(data), on_warning=warnings.append)
     assert metrics["n"] == 28
     assert any(w.endswith("1 row(s) have no 'label' value (row 2) and are not evaluated") for w in warnings)
-    assert any("'abc' in row 3" in w for w in warnings)
+    assert any(w.endswith("row 3, column 'income': 'abc' is not a number; that row is not scored") for w in warnings)
 
 
 def test_a_file_larger_than_one_batch_scores_like_its_rows(trained: Trained, tmp_path: Path) -> None:
