@@ -61,11 +61,11 @@ def test_trials_model_rows_hyperparameters_and_failures(qtbot):
     assert model.rowCount() == 3
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers == ["Trial", "Status", "val_loss (lower is better)", "Epochs", "Duration", "Reason",
-                       "Worker", "units", "lr"]
+                       "Worker", "Diagnosis", "units", "lr"]
     assert model.index(0, 1).data() == "completed"
     assert model.index(0, 3).data() == "4"
     assert model.index(2, 6).data() == "local"  # the worker that ran it
-    assert model.index(2, 7).data() == "48"
+    assert model.index(2, 8).data() == "48"
     assert model.index(1, 1).data() == "failed"
     assert model.index(1, 5).data() == "ResourceExhaustedError: out of memory"
     assert "out of memory" in model.index(1, 1).data(Qt.ItemDataRole.ToolTipRole)
@@ -164,6 +164,23 @@ def test_redraw_on_the_timer_only_when_something_changed(qtbot):
     qtbot.waitUntil(lambda: len(plots.series("loss")[0]) == 3, timeout=2000)
     plots.stop_timer()
     assert not plots.timer_active
+
+
+def test_each_timer_tick_redraws_at_most_one_plot(qtbot):
+    # The window paints every changed plot in one event: one plot per tick keeps each freeze short.
+    from PySide6.QtCore import QTimer
+
+    store = fed_store(2, 3)
+    plots = LivePlots(store)
+    qtbot.addWidget(plots)
+    timer = plots.findChild(QTimer)
+    drawn = []
+    for _tick in range(4):
+        timer.timeout.emit()
+        drawn.append((len(plots.series("loss")[0]) > 0, len(plots.series("others")[0]) > 0
+                      or len(plots.series("best")[0]) > 0, len(plots.series("best_score")[0]) > 0,
+                      len(plots.series("scores")[0]) > 0))
+    assert [sum(state) for state in drawn] == [1, 2, 3, 4]  # one more plot each tick, all in the end
 
 
 def test_the_store_ranks_by_the_objective_direction(qtbot):
