@@ -12,7 +12,7 @@ import importlib.util
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ExportError, ProjectError, SpecError, UserError
 from automl_studio.engine.core.events import (
+    REFIT_TRIAL,
     Broadcast,
+    EpochEnded,
     Event,
     JsonLinesWriter,
     PhaseChanged,
@@ -316,10 +318,15 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     # What is left once the end of the command (checkpoint, evaluation, export, exit) is kept back.
     remaining = (deadline - time.monotonic() - tuner.studio_export_reserve()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
+    refit_epochs: list[tuple[int, Mapping[str, float]]] = []  # the Results page's refit curves
+    emit.add(lambda event: refit_epochs.append((event.epoch, event.metrics))
+             if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL else None)
     # A refit that cannot finish would be cut and thrown away.
     model, result.refits = _final_model(session, tuner, best_trial,
                                         do_refit and remaining > tuner.studio_refit_estimate(), emit, stop, deadline)
-    _finish(session, model, best_trial, result, emit)
+    # The permutation importance may use half of what is kept for the end of the command.
+    evaluated_by = deadline - 0.5 * tuner.studio_export_reserve() if deadline is not None else None
+    _finish(session, model, best_trial, result, emit, refit_epochs=refit_epochs, deadline=evaluated_by)
     emit(SearchFinished.from_result(result))
     return result
 
@@ -431,9 +438,16 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
 
 
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,
-            emit: Callable[[Event], None]) -> None:
-    """Evaluates on the test split and exports ``best/best.h5`` (+ ``.keras``, + ``--export``)."""
+            emit: Callable[[Event], None], *, refit_epochs: Sequence[tuple[int, Mapping[str, float]]] = (),
+            deadline: float | None = None) -> None:
+    """Evaluates on the test split and exports ``best/best.h5`` (+ ``.keras``, + ``--export``).
+
+    The evaluation the Results page shows (per-class scores, curves, permutation importance,
+    layer list, ``refit_epochs``' curves) goes to ``best/evaluation.json``; its importance
+    leaves out the columns not started by ``deadline`` (a :func:`time.monotonic` reading).
+    """
     from automl_studio.engine.export.writers import build_metadata, export_model
+    from automl_studio.engine.train.evaluation import evaluate, write_evaluation
     from automl_studio.engine.train.hypermodel import predict_arrays
     from automl_studio.engine.train.metrics import (
         baseline_metrics,
@@ -445,9 +459,17 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
 
     config, prepared = session.config, session.prepared
     test = prepared.test
+    evaluation = None
     if len(test):
         emit(PhaseChanged(phase="evaluating", message=f"test split: {len(test)} rows"))
         predicted = predict_arrays(model, test.x)
+        evaluation = evaluate(lambda x: predict_arrays(model, x), test.x, test.y, predicted,
+                              task=prepared.signature.task, class_names=prepared.class_names,
+                              objective=session.resolved.objective, direction=session.resolved.direction,
+                              input_kind=prepared.input_kind, schema=prepared.schema,
+                              inputs=prepared.signature.inputs, model=model, refit_epochs=refit_epochs,
+                              best_trial_id=str(best_trial.trial_id),
+                              seed=config.seed, deadline=deadline)
         if prepared.signature.task == "classification":
             result.test_metrics = classification_metrics(test.y, predicted, prepared.class_names)
             if predicted.shape[1] == 1:
@@ -492,6 +514,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     best_dir.mkdir(parents=True, exist_ok=True)
     np.savez(best_dir / SAMPLE_FILE, **sample)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     formats = ["h5", "keras"] if config.export_keras else ["h5"]
+    if evaluation is not None:
+        write_evaluation(best_dir, evaluation)
     written = export_model(model, best_dir / "best.h5", metadata, sample, formats)
     result.exported = list(written["files"])
     if config.export_path:
