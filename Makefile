@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/automl-studio gui $(ARGS)
+	$(BIN)/automl-studio gui --demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check engine gui tests benchmarks packaging

@@ -57,7 +57,7 @@ def main() -> int:
     page.controller.trialStarted.connect(lambda _e: phases.setdefault("first trial", time.perf_counter()))
     timer.start()
     QTimer.singleShot(200, lambda: (phases.setdefault("start clicked", time.perf_counter()),
-                                    page.start_button.click()))
+                                    window.act_start.trigger()))
     app.exec()
     timer.stop()
     pairs = list(zip(ticks, ticks[1:], strict=False))

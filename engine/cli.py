@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--keras", action="store_true", help="also write the .keras twin")
 
     g = sub.add_parser("gui", help="open the desktop app")
-    g.add_argument("path", nargs="?", help="a data file or project to open")
+    g.add_argument("path", nargs="?", help="a data file or project to open (default: the welcome view)")
+    g.add_argument("--demo", action="store_true", help="open the bundled iris demo data")
     g.add_argument("--version", action="version", version=f"automl-studio {_version()}")
 
     d = sub.add_parser("install-desktop-entry",
@@ -416,7 +417,8 @@ def _main(args: argparse.Namespace, own_process: bool = False) -> int:
         except ImportError as exc:
             print(f"automl-studio: the desktop app is not available ({exc})", file=sys.stderr)
             return 2
-        return int(app.main([args.path] if getattr(args, "path", None) else []))
+        return int(app.main(([args.path] if getattr(args, "path", None) else [])
+                            + (["--demo"] if getattr(args, "demo", False) else [])))
     if args.command == "install-desktop-entry":
         return _desktop_entry(uninstall=args.uninstall)
     try:

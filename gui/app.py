@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from automl_studio.gui.paths import demo_dataset, resource_path
 
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["create_application", "demo_dataset", "has_display", "launch", "main"]
 
 log = logging.getLogger(__name__)
-
-FIRST_RUN_HINT = ("This is the demo data (iris flowers, target: species). Next: press Start search "
-                  "(Ctrl+R) to find a network for it, or open your own data with File ▸ Open dataset…")
 
 NO_DISPLAY_MESSAGE = """\
 automl-studio: no display found (DISPLAY and WAYLAND_DISPLAY are not set).
@@ -50,7 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="automl-studio gui",
                                      description="Open the automl-studio desktop app.")
     parser.add_argument("path", nargs="?", help="a data file, image folder or *.automl.json "
-                        "project (default: the bundled iris demo)")
+                        "project (default: the welcome view, with recent files)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the bundled iris demo data (when no PATH is given)")
     return parser.parse_args(argv)
 
 
@@ -83,10 +82,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def launch(argv: list[str], settings: SettingsStore | None = None) -> MainWindow:
-    """Starts the app log, shows the window and opens ``PATH`` (default: the demo data).
+    """Starts the app log, shows the window and opens ``PATH``; with no path, the demo data
+    (``--demo``, and the Data page says in one line what to do next) or else the welcome view.
 
     What ``main`` does before the event loop runs; the window is returned for the caller to keep.
-    Opened on the demo data, the Data page says in one line what to do next.
     """
     args = parse_args(argv)
     create_application()
@@ -99,18 +98,14 @@ def launch(argv: list[str], settings: SettingsStore | None = None) -> MainWindow
     log.info(startup_line())
     window = MainWindow(settings)
     window.firstFramePainted.connect(lambda: log.info("window shown"))
+    if args.path is None and not args.demo:
+        window.show_welcome()
     window.show()
-    path = os.path.abspath(args.path or demo_dataset())
-    if args.path is None:
-        page = window.data_page
-
-        def hint(summary: dict[str, Any]) -> None:
-            page.datasetLoaded.disconnect(hint)
-            if os.path.abspath(summary["path"]) == path and not page.banner.text():
-                page.banner.show_message(FIRST_RUN_HINT, "info")
-
-        page.datasetLoaded.connect(hint)
-    QTimer.singleShot(0, lambda: window.open_path(path))
+    if args.path is not None:
+        path = os.path.abspath(args.path)
+        QTimer.singleShot(0, lambda: window.open_path(path))
+    elif args.demo:
+        QTimer.singleShot(0, window.open_demo)
     return window
 
 

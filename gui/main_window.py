@@ -25,7 +25,6 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QStackedWidget,
     QStyle,
-    QTextBrowser,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -47,13 +45,15 @@ from automl_studio.engine.data.signature import DataSignature
 from automl_studio.gui.autosave import INTERVAL_S, Autosave, Recovered, left_behind
 from automl_studio.gui.editor.editor_commands import SpecCommand
 from automl_studio.gui.editor.network_editor import data_signature
+from automl_studio.gui.help_window import HelpWindow
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
 from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
+from automl_studio.gui.pages.welcome_page import WelcomePage
 from automl_studio.gui.paths import demo_dataset, resource_path
 from automl_studio.gui.settings_store import SettingsStore
-from automl_studio.gui.undo import ReplayCommand, keep_only, replay_value
+from automl_studio.gui.undo import ReplayCommand, ValueCommand, keep_only, replay_value
 from automl_studio.gui.workers.tasks import TaskRunner
 
 APP_TITLE = "AutoML Studio"
@@ -62,6 +62,8 @@ DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy")
 DATA_FILTER = ("Data files (*.csv *.tsv *.txt *.parquet *.pq *.npz *.npy);;"
                "CSV (*.csv *.tsv *.txt);;Parquet (*.parquet *.pq);;NumPy (*.npz *.npy);;All files (*)")
 PAGES = ("Data", "Network", "Search", "Results")
+DEMO_HINT = ("This is the demo data (iris flowers, target: species). Next: press Start search "
+             "(Ctrl+R) to find a network for it, or open your own data with File ▸ Open dataset…")
 VERSIONED_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "PySide6-Essentials",
                       "pyqtgraph", "numpy", "pandas")
 
@@ -77,23 +79,9 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def readme_path() -> Path | None:
-    """The README beside the sources (a checkout or an editable install), if there is one."""
-    path = Path(__file__).resolve().parent.parent / "README.md"
-    return path if path.is_file() else None
-
-
-def readme_text() -> str:
-    """The README as Markdown: the file beside the sources, else the installed package's
-    long description (the same text, as the wheel's metadata carries it)."""
-    path = readme_path()
-    if path is not None:
-        return path.read_text(encoding="utf-8")
-    try:
-        text = str(metadata.metadata("automl-studio")["Description"] or "")
-    except (metadata.PackageNotFoundError, KeyError):
-        text = ""
-    return text or "The README is not available in this installation."
+def is_demo(path: str) -> bool:
+    """Whether ``path`` is the bundled demo data (it lives in the app's install folder)."""
+    return os.path.normcase(os.path.abspath(path)) == os.path.normcase(os.path.abspath(demo_dataset()))
 
 
 def _finish_event(data: Any) -> SearchFinished | None:
@@ -146,11 +134,14 @@ def resume_refusal(config: dict[str, Any], *, progress: Any = None, cancel: Any 
 
 
 def _network_step(step: Any) -> ReplayCommand | None:
-    """A network edit as a step of a rebuilt undo history; ``None`` for the Data page's steps."""
+    """A network edit or a search-settings change as a step of a rebuilt undo history; ``None``
+    for the Data page's steps."""
     import copy
 
     if isinstance(step, ReplayCommand):
-        return step.again() if step.group == "network" else None
+        return step.again() if step.group in ("network", "search") else None
+    if isinstance(step, ValueCommand):
+        return replay_value(step) if step.group == "search" else None
     if not isinstance(step, SpecCommand) or step.before is None or step.after is None:
         return None
     target, before, after = step.target, copy.deepcopy(step.before), copy.deepcopy(step.after)
@@ -232,6 +223,7 @@ class MainWindow(QMainWindow):
         self._new_data = False  # a dataset opened since the last signature: lay out its default
         self._signature_task = TaskRunner(self)
         self._signature_failed = False
+        self._help: HelpWindow | None = None
         self.setWindowIcon(QIcon(resource_path("icon.svg")))
         self.setAcceptDrops(True)
         self._build_pages()
@@ -248,6 +240,7 @@ class MainWindow(QMainWindow):
         state = self.settings.window_state()
         if state is not None:
             self.restoreState(state)
+            self.toolbar.show()
         self._started = False  # set last: event() runs during construction too
 
     # ----------------------------------------------------------------- layout
@@ -285,10 +278,13 @@ class MainWindow(QMainWindow):
         self.pages.setObjectName("pages")
         self.data_page = DataPage(self.undo_stack)
         self.network_page = NetworkPage(self.undo_stack)
-        self.search_page = SearchPage()
+        self.search_page = SearchPage(self.undo_stack)
+        self.search_page.start_folder = self.settings.last_directory
         self.results_page = ResultsPage(self.search_page.trials)
         for page in (self.data_page, self.network_page, self.search_page, self.results_page):
             self.pages.addWidget(page)
+        self.welcome_page = WelcomePage()  # shown by show_welcome(), outside the workflow steps
+        self.pages.addWidget(self.welcome_page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         layout.addWidget(side)
@@ -328,6 +324,8 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export best model…", "actionExport", self.export_best_model,
                                        "Ctrl+E")
         self.act_quit = self._action("&Quit", "actionQuit", self.close, K.Quit)
+        self.act_welcome = self._action("&Welcome", "actionWelcome", self.show_welcome,
+                                        tip="Recent projects and data files, and the demo")
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence(K.Undo))
         self.act_undo.setObjectName("actionUndo")
@@ -344,8 +342,10 @@ class MainWindow(QMainWindow):
                                        "Ctrl+Shift+R", S.SP_BrowserReload,
                                        "Continue a stopped search")
         self.act_about = self._action("&About AutoML Studio", "actionAbout", self.show_about)
-        self.act_readme = self._action("Read the &README", "actionReadme", self.open_readme,
-                                       K.HelpContents)
+        self.act_guide = self._action("&User guide", "actionUserGuide", self.show_user_guide,
+                                      K.HelpContents, tip="How to use AutoML Studio (F1)")
+        if QKeySequence("F1") not in self.act_guide.shortcuts():  # HelpContents is not F1 everywhere
+            self.act_guide.setShortcuts([*self.act_guide.shortcuts(), QKeySequence("F1")])
         self.act_show_log = self._action("Show &log", "actionShowLog", self.show_log,
                                          tip="Open the app's log file (window and engine)")
         self.page_actions = []
@@ -376,6 +376,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addActions(self.network_page.editor.edit_actions())  # the network canvas's
         view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.act_welcome)
+        view_menu.addSeparator()
         for act in self.page_actions:
             view_menu.addAction(act)
         search_menu = bar.addMenu("&Search")
@@ -383,7 +385,7 @@ class MainWindow(QMainWindow):
         search_menu.addAction(self.act_stop)
         search_menu.addAction(self.act_resume)
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_readme)
+        help_menu.addAction(self.act_guide)
         help_menu.addAction(self.act_show_log)
         help_menu.addAction(self.act_about)
         help_menu.aboutToShow.connect(self._update_log_action)
@@ -391,7 +393,7 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
 
     def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Main toolbar")
+        self.toolbar = toolbar = QToolBar("Main toolbar")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -399,8 +401,17 @@ class MainWindow(QMainWindow):
         for act in (self.act_open_data, self.act_save):
             toolbar.addAction(act)
         toolbar.addSeparator()
-        for act in (self.act_start, self.act_stop, self.act_resume):
+        # The one place Start, Stop and Resume are shown, on every page (the Search menu and
+        # Ctrl+R, Ctrl+. and Ctrl+Shift+R run the same actions).
+        for act, name, role in ((self.act_start, "startSearch", "primary"),
+                                (self.act_stop, "stopSearch", "danger"),
+                                (self.act_resume, "resumeSearch", "")):
             toolbar.addAction(act)
+            button = toolbar.widgetForAction(act)
+            button.setObjectName(name)
+            button.setAccessibleName(act.text().replace("&", ""))
+            button.setProperty("role", role)
+        toolbar.toggleViewAction().setEnabled(False)  # it holds Start: it cannot be hidden
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -416,12 +427,14 @@ class MainWindow(QMainWindow):
         d, s, r = self.data_page, self.search_page, self.results_page
         d.openRequested.connect(self._choose_dataset)
         d.demoRequested.connect(self._open_demo)
+        welcome = self.welcome_page
+        welcome.openDatasetRequested.connect(self._choose_dataset)
+        welcome.openProjectRequested.connect(self._choose_project)
+        welcome.demoRequested.connect(self._open_demo)
+        welcome.recentRequested.connect(self.open_path)
         d.datasetLoaded.connect(self._on_dataset_loaded)
         d.profileChanged.connect(self._on_profile_changed)
         d.loadFailed.connect(self._on_load_failed)
-        s.startRequested.connect(self.start_search)
-        s.stopRequested.connect(self.stop_search)
-        s.resumeRequested.connect(self.resume_search)
         s.controller.runningChanged.connect(self._on_search_running)
         s.stateChanged.connect(self.status_search.setText)
         s.finished.connect(self._on_search_finished)
@@ -435,9 +448,6 @@ class MainWindow(QMainWindow):
         self._signature_task.finished.connect(self._on_signature_ready)
         self._signature_task.failed.connect(self._on_signature_failed)
         self._resume_check.finished.connect(self._on_resume_checked)
-        # One seed, shown on both the Data and the Search page.
-        d.seed_spin.valueChanged.connect(s.seed.setValue)
-        s.seed.valueChanged.connect(d.seed_spin.setValue)
         self.undo_stack.cleanChanged.connect(self._update_title)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
@@ -460,8 +470,11 @@ class MainWindow(QMainWindow):
             self._show_error("Stop the running search before opening other data.")
             return
         self._shows_project = False
-        self._recent_candidate = os.path.abspath(path)
-        self.settings.set_last_directory(path)
+        # The bundled demo is no file of the user's: neither recent nor where dialogs start.
+        demo = is_demo(path)
+        self._recent_candidate = None if demo else os.path.abspath(path)
+        if not demo:
+            self.settings.set_last_directory(path)
         self.nav.setCurrentRow(0)
         self.status_search.setText("Loading data…")
         self.data_page.open_dataset(path)
@@ -592,7 +605,6 @@ class MainWindow(QMainWindow):
         if not fields["data_path"]:
             raise UserError("open a dataset first (File ▸ Open dataset…)")
         settings = self.search_page.settings()
-        fields.pop("seed", None)
         space = self.network_page.spec({"epochs": settings["max_epochs"],
                                         "patience": settings["patience"]})
         project_dir = self.search_page.project_dir.text().strip() or self.new_search_dir(
@@ -783,6 +795,13 @@ class MainWindow(QMainWindow):
     def _on_export_requested(self) -> None:
         self.export_best_model()
 
+    def export_name(self) -> str:
+        """The name the Export dialog proposes: the dataset's (``iris`` for iris.csv, the folder's
+        name for an image folder), else the project's."""
+        ds = self.data_page.dataset
+        stem = Path(os.path.normpath(ds.path)).stem if ds is not None else ""
+        return stem or self._project_name
+
     def export_best_model(self, dest: str | None = None) -> None:
         """Exports the best model (asks where, unless ``dest`` is given)."""
         if not self.results_page.export_button.isEnabled() and dest is None:
@@ -790,10 +809,11 @@ class MainWindow(QMainWindow):
             return
         self.nav.setCurrentRow(3)
         if dest is None:
-            dest = self.results_page.choose_destination(self.settings.last_directory())
+            dest = self.results_page.choose_destination(self.settings.last_export_directory(),
+                                                        self.export_name())
             if not dest:
                 return
-            self.settings.set_last_directory(dest)
+        self.settings.set_last_export_directory(dest)
         formats = self.results_page.formats()
         suffix = Path(dest).suffix.lower().lstrip(".")
         if suffix in ("h5", "keras") and suffix not in formats:
@@ -926,6 +946,9 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, message: str) -> None:
         page = self.pages.currentWidget()
+        if page is self.welcome_page:
+            self.nav.setCurrentRow(0)
+            page = self.data_page
         banner = getattr(page, "banner", self.data_page.banner)
         banner.show_message(message, "error")
 
@@ -939,7 +962,35 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _open_demo(self) -> None:
-        self.open_dataset(demo_dataset())
+        self.open_demo()
+
+    def open_demo(self) -> None:
+        """Opens the bundled iris data; once it has loaded, the Data page says in one line what
+        to do next (:data:`DEMO_HINT`) unless it already shows a message."""
+        path, page = os.path.abspath(demo_dataset()), self.data_page
+
+        def hint(summary: dict[str, Any]) -> None:
+            page.datasetLoaded.disconnect(hint)
+            if os.path.abspath(summary["path"]) == path and not page.banner.text():
+                page.banner.show_message(DEMO_HINT, "info")
+
+        page.datasetLoaded.connect(hint)
+        self.open_dataset(path)
+
+    @Slot()
+    def show_welcome(self) -> None:
+        """Shows the welcome view: recent projects and data files, and the ways in."""
+        self.welcome_page.set_recent(self.settings.recent_files())
+        self.nav.setCurrentRow(-1)  # no step is current: clicking any one shows it
+        self.pages.setCurrentWidget(self.welcome_page)
+        # The keyboard starts on the welcome view: a list view given focus with no current row
+        # makes its first row current, which would leave the view for the Data page.
+        self.welcome_page.open_dataset_button.setFocus()
+
+    @property
+    def shows_welcome(self) -> bool:
+        """Whether the welcome view is on screen (not one of the workflow's pages)."""
+        return self.pages.currentWidget() is self.welcome_page
 
     @Slot()
     def _choose_image_folder(self) -> None:
@@ -974,14 +1025,11 @@ class MainWindow(QMainWindow):
         versions = package_versions()
         rows = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{ver}</td></tr>"
                        for name, ver in versions.items())
-        path = readme_path()
-        link = (f"<a href='{QUrl.fromLocalFile(str(path)).toString()}'>README</a>" if path
-                else "the README (Help ▸ Read the README)")
         return (f"<h3>{APP_TITLE} {versions['automl-studio']}</h3>"
                 "<p>A desktop AutoML app for Keras: load data, search networks with KerasTuner, "
                 "export a self-contained model.</p>"
                 f"<table>{rows}</table>"
-                f"<p>How to use it: {link}.</p>")
+                "<p>How to use it: Help ▸ User guide (F1).</p>")
 
     @Slot()
     def show_about(self) -> None:
@@ -999,22 +1047,16 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path())))
 
     @Slot()
-    def open_readme(self) -> QDialog:
-        """Shows the README in a window of its own (rendered Markdown, links open outside)."""
-        dialog = QDialog(self)
-        dialog.setObjectName("readmeDialog")
-        dialog.setWindowTitle(f"{APP_TITLE} — README")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        browser = QTextBrowser()
-        browser.setObjectName("readmeText")
-        browser.setAccessibleName("README")
-        browser.setOpenExternalLinks(True)
-        browser.setMarkdown(readme_text())
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(browser)
-        dialog.resize(820, 700)
-        dialog.show()
-        return dialog
+    def show_user_guide(self) -> HelpWindow:
+        """Shows the user guide (Help ▸ User guide, F1) in its window, raised if already open."""
+        if self._help is None:
+            self._help = HelpWindow(self)
+        if self._help.isVisible():
+            self._help.raise_()
+            self._help.activateWindow()
+        else:
+            self._help.show()
+        return self._help
 
     # ----------------------------------------------------------------- drag and drop
     @staticmethod

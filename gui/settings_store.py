@@ -1,4 +1,4 @@
-"""What the window remembers between runs: geometry, recent files and the last directory.
+"""What the window remembers between runs: geometry, recent files and the last directories.
 
 Everything goes through one :class:`SettingsStore` on top of ``QSettings``. The organisation and
 application names decide where the file lives; tests point ``QSettings`` at a temporary folder
@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 ORGANIZATION = "automl-studio"
 APPLICATION = "automl-studio"
 MAX_RECENT = 8
+
+
+def default_directory() -> str:
+    """Where file dialogs start before the user has picked a file: the documents folder, else
+    the home folder (never the app's install folder, nor the working directory)."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return documents if documents and os.path.isdir(documents) else os.path.expanduser("~")
 
 
 class SettingsStore:
@@ -45,12 +52,22 @@ class SettingsStore:
         self._settings.setValue("recent/files", [])
 
     def last_directory(self) -> str:
+        """The folder of the last file opened or saved, else :func:`default_directory`."""
         value = self._settings.value("paths/last_directory", "")
-        return str(value) if value and os.path.isdir(str(value)) else os.path.expanduser("~")
+        return str(value) if value and os.path.isdir(str(value)) else default_directory()
 
     def set_last_directory(self, path: str) -> None:
-        folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-        self._settings.setValue("paths/last_directory", folder)
+        """Remembers ``path``'s folder (``path`` itself when it is a folder) for the next dialog."""
+        self._settings.setValue("paths/last_directory", _folder(path))
+
+    def last_export_directory(self) -> str:
+        """The folder of the last exported model, else :meth:`last_directory`."""
+        value = self._settings.value("paths/last_export_directory", "")
+        return str(value) if value and os.path.isdir(str(value)) else self.last_directory()
+
+    def set_last_export_directory(self, path: str) -> None:
+        """Remembers the folder a model was exported to (``path``: the model file)."""
+        self._settings.setValue("paths/last_export_directory", _folder(path))
 
     def geometry(self) -> QByteArray | None:
         value = self._settings.value("window/geometry")
@@ -66,3 +83,7 @@ class SettingsStore:
 
     def sync(self) -> None:
         self._settings.sync()
+
+
+def _folder(path: str) -> str:
+    return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))

@@ -15,16 +15,18 @@ class ValueCommand(QUndoCommand):
     """Sets one value through ``apply(value)``; undo applies the old value.
 
     Consecutive changes with the same ``merge_key`` (a spin box being stepped) merge into one
-    undo step.
+    undo step. ``group`` says whose step it is (``"data"``: the Data page's, ``"search"``: the
+    Search page's settings), which decides what a rebuilt history keeps.
     """
 
     def __init__(self, text: str, apply: Callable[[Any], None], old: Any, new: Any,
-                 merge_key: str | None = None) -> None:
+                 merge_key: str | None = None, group: str = "data") -> None:
         super().__init__(text)
         self._apply = apply
         self.old = old
         self.new = new
         self._key = merge_key
+        self.group = group
 
     def redo(self) -> None:
         self._apply(self.new)
@@ -40,6 +42,7 @@ class ValueCommand(QUndoCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if isinstance(other, ValueCommand) and other._key == self._key and self._key is not None:
             self.new = other.new
+            self.setText(other.text())  # it may name the value
             return True
         return False
 
@@ -73,14 +76,14 @@ class ReplayCommand(QUndoCommand):
 
 
 def replay_value(step: QUndoCommand) -> ReplayCommand | None:
-    """A :class:`ValueCommand` (a form or column change) as a step of a rebuilt history, group
-    ``"data"``; ``None`` for any other step."""
+    """A :class:`ValueCommand` (a form, column or search-settings change) as a step of a rebuilt
+    history, in its own group; ``None`` for any other step."""
     if isinstance(step, ReplayCommand):
-        return step.again() if step.group == "data" else None
+        return step.again() if step.group in ("data", "search") else None
     if not isinstance(step, ValueCommand):
         return None
     apply, old, new = step._apply, step.old, step.new
-    return ReplayCommand(step.text(), lambda: apply(old), lambda: apply(new), "data")
+    return ReplayCommand(step.text(), lambda: apply(old), lambda: apply(new), step.group)
 
 
 def keep_only(stack: QUndoStack, replay: Callable[[QUndoCommand], ReplayCommand | None]) -> int:

@@ -181,7 +181,8 @@ def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str
                 raise ExportError(_explain(OSError(errno.ENOSPC, "No space left"), path)) from exc
             raise ExportError(f"{path}: export failed ({exc.__class__.__name__}: {exc})") from exc
         written.append(str(path))
-    return {"files": written, "verified": True, "max_abs_diff": max_diff}
+    return {"files": written, "verified": True, "max_abs_diff": max_diff, "tolerance": TOLERANCE,
+            "checked_rows": int(len(expected))}
 
 
 def _json_default(value: Any) -> Any:

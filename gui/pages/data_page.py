@@ -251,11 +251,15 @@ class DataPage(QWidget):
         split.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.validation_spin = self._fraction_spin("validationFraction", "Validation fraction", 0.2)
         self.test_spin = self._fraction_spin("testFraction", "Test fraction", 0.2, minimum=0.0)
+        # The one seed of a search: the split, the networks' initial weights and the tuner.
         self.seed_spin = name_widget(QSpinBox(), "splitSeed", "Random seed",
-                                     "Seed for the split and the search")
+                                     "Seed for the split, the networks' initial weights and the "
+                                     "tuner: the same seed repeats a search")
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setMinimumWidth(90)
         self.seed_spin.setValue(1)
+        self.seed_spin.setProperty("lastValue", 1)
+        self.seed_spin.valueChanged.connect(lambda v: self._on_spin_edited(self.seed_spin, "splitSeed", v))
         split.addRow("Validation", self.validation_spin)
         split.addRow("Test", self.test_spin)
         split.addRow("Seed", self.seed_spin)
@@ -887,13 +891,13 @@ class DataPage(QWidget):
         self._syncing = False
         self._reprofile()
 
-    def _on_spin_edited(self, spin: QDoubleSpinBox, key: str, value: float) -> None:
+    def _on_spin_edited(self, spin: QDoubleSpinBox | QSpinBox, key: str, value: Any) -> None:
         if self._syncing:
             spin.setProperty("lastValue", value)
             return
         old = spin.property("lastValue")
 
-        def apply(v: float, s: QDoubleSpinBox = spin) -> None:
+        def apply(v: Any, s: QDoubleSpinBox | QSpinBox = spin) -> None:
             self._syncing = True
             s.setValue(v)
             s.setProperty("lastValue", v)

@@ -74,6 +74,20 @@ def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any
         raise ExportError(str(exc)) from None
 
 
+def round_trip_text(result: dict[str, Any]) -> str:
+    """The export's round-trip check in words, from ``export_model``'s result (its
+    ``max_abs_diff``, ``tolerance`` and ``checked_rows``)."""
+    rows = int(result.get("checked_rows", 0))
+    on_rows = f" on {rows} test row{'' if rows == 1 else 's'}" if rows else ""
+    tolerance = float(result.get("tolerance", 1e-4))
+    if result.get("verified"):
+        return (f"✔ Reloaded and checked: the file's predictions match the search's model to within "
+                f"{tolerance:g}{on_rows}.")
+    diff = float(result.get("max_abs_diff", float("nan")))
+    return (f"✘ Reloaded and checked: the file's predictions differ from the search's model by up to "
+            f"{diff:.1e}{on_rows} (more than the {tolerance:g} allowed).")
+
+
 def _format_metric(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.3f}" if abs(value) < 1000 else f"{value:.4g}"
 
@@ -362,9 +376,10 @@ class ResultsPage(QWidget):
                    if box.isChecked()]
         return formats or ["h5"]
 
-    def choose_destination(self, start_dir: str) -> str | None:
+    def choose_destination(self, start_dir: str, name: str = "model") -> str | None:
+        """Asks where to export, proposing ``<name>.h5`` in ``start_dir`` (``None``: cancelled)."""
         path, _ = QFileDialog.getSaveFileName(self, "Export best model",
-                                              os.path.join(start_dir, "best_model.h5"),
+                                              os.path.join(start_dir, f"{name}.h5"),
                                               "Keras HDF5 (*.h5);;Keras v3 (*.keras)")
         return path or None
 
@@ -387,12 +402,7 @@ class ResultsPage(QWidget):
     def _on_exported(self, result: dict[str, Any]) -> None:
         self.export_button.setEnabled(True)
         files = "\n".join(map(str, result.get("files", [])))
-        if result.get("verified"):
-            check = (f"✔ round-trip check passed (reloaded model matches, max |Δ| = "
-                     f"{float(result.get('max_abs_diff', 0.0)):.2g})")
-        else:
-            check = (f"✘ round-trip check FAILED (max |Δ| = "
-                     f"{float(result.get('max_abs_diff', float('nan'))):.2g})")
+        check = round_trip_text(result)
         self._set_export_status(f"{check}\n{files}", "ok" if result.get("verified") else "bad")
         self.exportFinished.emit(dict(result))
 

@@ -1,17 +1,21 @@
-"""The Search page: search settings, Start/Stop/Resume, live plots, the trials table and a log.
+"""The Search page: search settings, live plots, the trials table and a log.
 
 The page shows a search; :class:`~.search_worker.SearchController` runs it. The window builds the
-:class:`SearchConfig` (from every page) and calls :meth:`SearchPage.run`.
+:class:`SearchConfig` (from every page) and calls :meth:`SearchPage.run`; Start, Stop and Resume
+are the window's commands (its toolbar and Search menu), shown once for every page.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,7 +29,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
@@ -57,13 +60,14 @@ from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
 from automl_studio.gui.pages.baseline_note import BaselineNote
+from automl_studio.gui.settings_store import default_directory
+from automl_studio.gui.undo import ValueCommand
 from automl_studio.gui.widgets import Banner, name_widget, page_header
 from automl_studio.gui.workers.search_worker import SearchController
 
 TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
           ("hyperband", "Hyperband"), ("grid", "Grid search"))
 LOG_LINES = 5000
-START_TIP = "Start a new search (Ctrl+R)"
 WINDOW_NEW_SEARCH_HINT = ("Resume only continues that same search: press Start, not Resume, to begin a "
                           "new search (the window asks before it replaces the one in that folder)")
 UNAUTHENTICATED = ("KerasTuner's oracle port is unauthenticated: anyone who can reach it can join the "
@@ -77,6 +81,16 @@ def window_words(message: str) -> str:
             .replace("; start over with --fresh", ". " + WINDOW_NEW_SEARCH_HINT))
 
 
+def _value_of(widget: QWidget) -> Any:
+    if isinstance(widget, QSpinBox):
+        return widget.value()
+    if isinstance(widget, QComboBox):
+        return widget.currentData()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    return widget.text() if isinstance(widget, QLineEdit) else None
+
+
 def _trials(n: int) -> str:
     return f"{n} trial{'' if n == 1 else 's'}"
 
@@ -84,8 +98,10 @@ def _trials(n: int) -> str:
 class SearchPage(QWidget):
     """Search settings and the live view of a running (or opened) search.
 
+    Every settings change is a step of the window's undo history (``undo_stack``), so it marks
+    the project modified and Edit ▸ Undo takes it back.
+
     Signals:
-        startRequested / resumeRequested / stopRequested: the buttons (the window acts on them).
         finished(event): the search ended and its worker is done (its :class:`SearchFinished`, or
             one built from the :class:`ProcessExited` when the process died without sending it).
         trialSelected(trial_id): the user picked a trial in the table.
@@ -96,17 +112,16 @@ class SearchPage(QWidget):
     table and the live plots show that store.
     """
 
-    startRequested = Signal()
-    resumeRequested = Signal()
-    stopRequested = Signal()
     finished = Signal(object)
     stateChanged = Signal(str)
     trialSelected = Signal(str)
     searchLongerRequested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, undo_stack: QUndoStack | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         name_widget(self, "searchPage", "Search page")
+        self._undo = undo_stack or QUndoStack(self)
+        self._syncing = False  # set while the page itself sets a value (no undo step)
         self.controller = SearchController(self)
         self.trials = TrialStore(self)
         self._finish: SearchFinished | None = None
@@ -115,6 +130,9 @@ class SearchPage(QWidget):
         self._can_resume = False
         self._start_blocker = ""
         self._finish_pending = False
+        # Where the project-folder dialog starts when the field names no folder (the window
+        # passes its last folder used).
+        self.start_folder: Callable[[], str] = default_directory
         self._build()
         c = self.controller
         c.eventReceived.connect(self.trials.apply)  # first, so the log below sees the new state
@@ -130,31 +148,16 @@ class SearchPage(QWidget):
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._update_progress)
-        self._update_buttons()
+        self._track_settings()
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 14)
         layout.setSpacing(8)
-        top = QHBoxLayout()
-        top.addWidget(page_header("Search", "KerasTuner tries networks from the search space; "
-                                  "every trial trains in a separate process."), 1)
-        self.start_button = name_widget(QPushButton("▶  Start"), "startSearch", "Start search",
-                                        START_TIP)
-        self.start_button.setProperty("role", "primary")
-        self.stop_button = name_widget(QPushButton("■  Stop"), "stopSearch", "Stop search",
-                                       "Stop after the current batch (Ctrl+.)")
-        self.stop_button.setProperty("role", "danger")
-        self.resume_button = name_widget(QPushButton("⟳  Resume"), "resumeSearch", "Resume search",
-                                         "Continue the stopped search in the same project folder")
-        for button in (self.start_button, self.stop_button, self.resume_button):
-            button.setMinimumWidth(96)
-            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-        self.start_button.clicked.connect(self.startRequested)
-        self.stop_button.clicked.connect(self.stopRequested)
-        self.resume_button.clicked.connect(self.resumeRequested)
-        layout.addLayout(top)
+        layout.addWidget(page_header("Search", "KerasTuner tries networks from the search space; "
+                                     "every trial trains in a separate process. Start, Stop and "
+                                     "Resume are on the toolbar."))
         self.start_note = name_widget(QLabel(), "startBlockedReason", "Why Start is unavailable")
         self.start_note.setProperty("role", "hint")
         self.start_note.setWordWrap(True)
@@ -256,15 +259,12 @@ class SearchPage(QWidget):
         self.patience = self._spin("patience", "Early-stopping patience", 0, 1000, 0,
                                    "Stop a trial after this many epochs without improvement",
                                    "automatic")
-        self.seed = self._spin("searchSeed", "Random seed", 0, 2**31 - 1, 1,
-                               "Seed for the split and the tuner (same as on the Data page)")
         self.refits = self._spin("refits", "Refits averaged in the exported model", 0, 20, 0,
                                  "Retrain the best network this many times on train + validation, "
                                  "each from its own seed, and export their average (automatic: 5 "
                                  "up to 10,000 rows, 3 up to 100,000, else and for images 1)", "automatic")
         form.addRow("Max epochs", self.max_epochs)
         form.addRow("Patience", self.patience)
-        form.addRow("Seed", self.seed)
         form.addRow("Refits averaged", self.refits)
         layout.addWidget(train_box)
         layout.addWidget(self._build_distributed())
@@ -413,11 +413,19 @@ class SearchPage(QWidget):
             "chief_port": self.chief_port.value() if serve else 0,
             "objective": self.objective_combo.currentData(),
             "patience": self.patience.value() or None,
-            "seed": self.seed.value(),
             "refits": self.refits.value() or None,
         }
 
     def apply_settings(self, config: Any) -> None:
+        """Shows a saved config's search settings (an opened project: no undo step)."""
+        self._syncing = True
+        try:
+            self._apply_settings(config)
+        finally:
+            self._syncing = False
+        self._remember_values()
+
+    def _apply_settings(self, config: Any) -> None:
         index = self.tuner_combo.findData(config.tuner)
         self.tuner_combo.setCurrentIndex(max(index, 0))
         self.max_trials.setValue(config.max_trials or 10)
@@ -431,9 +439,57 @@ class SearchPage(QWidget):
         self._wanted_objective = config.objective
         self._show_objectives()
         self.patience.setValue(config.patience or 0)
-        self.seed.setValue(config.seed)
         self.refits.setValue(config.refits or 0)
         self.project_dir.setText(config.project_dir)
+
+    # ----------------------------------------------------------------- undo
+    def _tracked(self) -> tuple[QWidget, ...]:
+        return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
+                self.max_epochs, self.patience, self.refits, self.serve_workers, self.chief_address,
+                self.chief_port)
+
+    def _track_settings(self) -> None:
+        """Makes every settings change (the objective's too, see :meth:`_on_objective_chosen`)
+        an undo step."""
+        for widget in self._tracked():
+            if isinstance(widget, QSpinBox):
+                widget.valueChanged.connect(lambda v, w=widget: self._on_setting_edited(w, v))
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(
+                    lambda _i, w=widget: self._on_setting_edited(w, w.currentData()))
+            elif isinstance(widget, QCheckBox):
+                widget.toggled.connect(lambda v, w=widget: self._on_setting_edited(w, v))
+            elif isinstance(widget, QLineEdit):
+                widget.textEdited.connect(lambda v, w=widget: self._on_setting_edited(w, v))
+        self._remember_values()
+
+    def _remember_values(self) -> None:
+        for widget in self._tracked():
+            widget.setProperty("lastValue", _value_of(widget))
+
+    def _on_setting_edited(self, widget: QWidget, value: Any) -> None:
+        old = widget.property("lastValue")
+        widget.setProperty("lastValue", value)
+        if self._syncing or old == value:
+            return
+        shown = widget.currentText() if isinstance(widget, QComboBox) else value
+        self._undo.push(ValueCommand(f"{widget.accessibleName()}: {shown}", partial(self._set_setting, widget),
+                                     old, value, merge_key=f"search.{widget.objectName()}", group="search"))
+
+    def _set_setting(self, widget: QWidget, value: Any) -> None:
+        self._syncing = True
+        try:
+            if isinstance(widget, QSpinBox):
+                widget.setValue(int(value))
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentIndex(max(widget.findData(value), 0))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText(str(value))
+            widget.setProperty("lastValue", value)
+        finally:
+            self._syncing = False
 
     # ----------------------------------------------------------------- objectives
     def set_data_task(self, task: str | None, n_classes: int = 0) -> None:
@@ -470,12 +526,22 @@ class SearchPage(QWidget):
 
     @Slot(int)
     def _on_objective_chosen(self, index: int) -> None:
-        self._wanted_objective = self.objective_combo.itemData(index)
+        old, new = self._wanted_objective, self.objective_combo.itemData(index)
+        self._wanted_objective = new
         self.objective_note.setVisible(False)
+        if not self._syncing and old != new:
+            self._undo.push(ValueCommand(f"Objective: {self.objective_combo.currentText()}",
+                                         self._set_objective, old, new, group="search"))
+
+    def _set_objective(self, name: str | None) -> None:
+        self._wanted_objective = name
+        self._show_objectives()
 
     @Slot()
     def _browse_project_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Project folder", self.project_dir.text())
+        current = self.project_dir.text().strip()
+        start = current if current and os.path.isdir(current) else self.start_folder()
+        folder = QFileDialog.getExistingDirectory(self, "Project folder", start)
         if folder:
             self.project_dir.setText(folder)
 
@@ -498,7 +564,6 @@ class SearchPage(QWidget):
         self._can_resume = value
         if why_not:
             self.banner.show_message(why_not, "warning")
-        self._update_buttons()
 
     def reset(self) -> None:
         """Shows no search: other data was opened, or a new project (not while one runs).
@@ -520,7 +585,6 @@ class SearchPage(QWidget):
         self.overall_progress.setRange(0, max(self.max_trials.value(), 1))
         self.overall_progress.setValue(0)
         self.progress_label.setText("Not started")
-        self._update_buttons()
 
     def run(self, config_dict: dict[str, Any], *, resume: bool = False) -> None:
         """Starts the search described by ``config_dict`` (``SearchConfig.to_dict()``)."""
@@ -546,7 +610,6 @@ class SearchPage(QWidget):
             self._log("Stopping after the current batch…")
             self.controller.request_stop()
             self.stateChanged.emit("Stopping…")
-            self._update_buttons()
 
     def show_history(self, records: dict[str, Any], objective: str | None,
                      finish: SearchFinished | None) -> None:
@@ -622,7 +685,6 @@ class SearchPage(QWidget):
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
-        self._update_buttons()
         if not running:
             self._update_progress()  # no estimate of the time left once it has ended
             self.stateChanged.emit(f"Search {self._finish.status if self._finish else 'ended'}")
@@ -638,18 +700,10 @@ class SearchPage(QWidget):
         self.start_note.setText(f"<b>Start is unavailable:</b> {html.escape(reason, quote=False)} — {fix}."
                                 if reason else "")
         self.start_note.setVisible(bool(reason))
-        self.start_button.setToolTip(reason or START_TIP)
-        self._update_buttons()
 
     @property
     def start_blocker(self) -> str:
         return self._start_blocker
-
-    def _update_buttons(self) -> None:
-        running = self.controller.running
-        self.start_button.setEnabled(not running and not self._start_blocker)
-        self.stop_button.setEnabled(running and not self.controller.stopping)
-        self.resume_button.setEnabled(not running and self._can_resume)
 
     @Slot()
     @Slot(int)

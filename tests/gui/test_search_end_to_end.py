@@ -66,7 +66,7 @@ def run_and_export(qtbot, window, tmp_path):
         window.export_best_model(str(dest))
     result = done.args[0]
     assert result["verified"] and str(dest) in result["files"]
-    assert "round-trip check passed" in window.results_page.export_status.text()
+    assert "Reloaded and checked: the file's predictions match" in window.results_page.export_status.text()
     assert "params" in load_in_fresh_process(str(dest))
     return finish
 

@@ -217,7 +217,7 @@ def test_a_real_search_that_cannot_beat_the_majority_class_is_flagged(qtbot, win
     page.tuner_combo.setCurrentIndex(page.tuner_combo.findData("random"))
     page.project_dir.setText(str(tmp_path / "search"))
     with qtbot.waitSignal(page.finished, timeout=300_000) as done:
-        page.start_button.click()
+        window.findChild(QWidget, "startSearch").click()
     assert done.args[0].status == "completed", done.args[0].message
     assert done.args[0].baseline_metrics["n"] == done.args[0].test_metrics["n"]
     assert "does not beat the trivial baseline" in page.baseline_note.text(), \
@@ -241,11 +241,11 @@ def test_a_real_search_stopped_by_the_user_says_so_with_no_time_left(qtbot, iris
     page = w.search_page
     configure(w, tmp_path / "stopped", trials=20, epochs=30)
     with qtbot.waitSignal(page.controller.runningChanged, timeout=10_000):
-        page.start_button.click()
+        w.findChild(QWidget, "startSearch").click()
     qtbot.waitUntil(lambda: completed_trials(w) >= 2, timeout=SEARCH_TIMEOUT_MS)
     assert "left" in page.progress_label.text()  # an estimate while it runs …
     with qtbot.waitSignal(page.finished, timeout=120_000) as done:
-        page.stop_button.click()
+        w.findChild(QWidget, "stopSearch").click()
     assert done.args[0].status == "stopped"
     n = completed_trials(w)
     said = f"Stopped after {n} trials"

@@ -75,7 +75,7 @@ def test_menus_and_shortcuts(window):
     assert window.act_start.shortcut().toString() == "Ctrl+R"
     for action in (window.act_new, window.act_open_project, window.act_save_as, window.act_export,
                    window.act_quit, window.act_undo, window.act_redo, window.act_stop,
-                   window.act_resume, window.act_about, window.act_readme):
+                   window.act_resume, window.act_about, window.act_guide):
         assert action.text()
 
 
@@ -94,12 +94,6 @@ def test_about_lists_versions_without_importing_tensorflow(window):
     assert result.stdout.strip() == ""
 
 
-def test_readme_opens_in_the_app(qtbot, window):
-    dialog = window.open_readme()
-    qtbot.addWidget(dialog)
-    assert dialog.findChild(QWidget, "readmeText").toPlainText().strip()
-
-
 def test_pages_reachable_from_the_sidebar(qtbot, window):
     for row, name in enumerate(("dataPage", "networkPage", "searchPage", "resultsPage")):
         window.nav.setCurrentRow(row)
@@ -115,15 +109,18 @@ def test_geometry_and_recent_files_are_remembered(qtbot, settings_store, tmp_pat
     qtbot.addWidget(first)
     first.resize(900, 640)
     first.show()
+    data = tmp_path / "data" / "flowers.csv"  # the bundled demo itself is no recent file
+    data.parent.mkdir()
+    data.write_bytes(IRIS.read_bytes())
     with qtbot.waitSignal(first.data_page.datasetLoaded, timeout=20_000):
-        first.open_dataset(str(IRIS))
+        first.open_dataset(str(data))
     first.close()
     assert settings_store.geometry() == first.saveGeometry()
     second = MainWindow(settings_store)
     qtbot.addWidget(second)
     assert (second.width(), second.height()) != (1360, 860)  # restored, not the default size
-    assert settings_store.recent_files()[0] == str(IRIS)
-    assert settings_store.last_directory() == str(IRIS.parent)
+    assert settings_store.recent_files()[0] == str(data)
+    assert settings_store.last_directory() == str(data.parent)
     assert str(tmp_path) in settings_store.file_name
 
 
