@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("project"), x.add_argument("dest")
     x.add_argument("--keras", action="store_true", help="also write the .keras twin")
 
+    r = sub.add_parser("report", help="write a search's report: one self-contained HTML file")
+    r.add_argument("project", help="the search's project folder")
+    r.add_argument("--output", metavar="FILE.html", help="where to write it (default: PROJECT/report.html)")
+
     g = sub.add_parser("gui", help="open the desktop app")
     g.add_argument("path", nargs="?", help="a data file or project to open (default: the welcome view)")
     g.add_argument("--demo", action="store_true", help="open the bundled iris demo data")
@@ -443,6 +447,11 @@ def _main(args: argparse.Namespace, own_process: bool = False) -> int:
             from automl_studio.engine.export.model_info import describe
 
             print(json.dumps(describe(args.model), indent=2))
+            return 0
+        if args.command == "report":
+            from automl_studio.engine.search.report import write_report
+
+            print(f"wrote {write_report(args.project, args.output)}")
             return 0
         if args.command == "export":
             from automl_studio.engine.search.session import export_project

@@ -23,6 +23,7 @@ def test_wheel_contains_every_subpackage_and_the_demo_data(tmp_path):
             member = f"{package}/{source.relative_to(REPO / folder).as_posix()}"
             assert member in names, f"{source} is missing from the wheel"
     assert "automl_studio/resources/iris.csv" in names
+    assert "automl_studio/resources/templates/report.html.j2" in names  # the search report's page
     assert "automl_studio/resources/help/user_guide.md" in names  # Help ▸ User guide
     assert not any(n.startswith(("engine/", "gui/", "tests/")) for n in names)
 

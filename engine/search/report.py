@@ -1,0 +1,580 @@
+"""A search's report: one self-contained HTML file to read, keep and send.
+
+:func:`write_report` reads a project directory (its ``search_config.json``, event log and exported
+best model, see :mod:`~automl_studio.engine.search.project`) and writes one HTML file that needs
+no network to be read: the CSS is inline and every plot is an embedded PNG (``data:`` URI) drawn
+with matplotlib's Agg canvas. It holds the data profile and its warnings, the search space, the
+settings, every trial (a table and its learning curves), the best model's test metrics beside the
+trivial baseline's, the best model's layers, and the environment the report was made in.
+
+The page comes from the Jinja2 template ``resources/templates/report.html.j2`` with autoescaping
+on; only the images this module draws are inserted unescaped. The best model's layers are read
+with Keras (its output shapes and ``count_params()``), so the window runs this in an engine child
+(``call_in_child``), never in its own process.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import importlib
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl_studio.engine.core.errors import ModelFileError, ProjectError, SpecError
+from automl_studio.engine.core.events import Event
+from automl_studio.engine.search.project import (
+    CONFIG_FILE,
+    EVENTS_FILE,
+    TrialRecord,
+    atomic_write_text,
+    last_finish,
+    read_events,
+    read_search_document,
+    read_trials,
+)
+from automl_studio.engine.space.spec import (
+    HyperParameter,
+    SearchSpace,
+    fixed_chooser,
+    hyperparameter_items,
+    instantiate,
+)
+
+REPORT_FILE = "report.html"  # the default name, inside the project directory
+TEMPLATE = "report.html.j2"
+ANALYSIS_MODULE = "automl_studio.engine.search.analysis"  # hyperparameter importance, when present
+MAX_CURVE_PANELS = 240  # learning-curve panels drawn; the table still lists every trial
+CURVE_COLUMNS = 6
+ENVIRONMENT_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn")
+_HIDDEN_METRICS = ("confusion_matrix", "class_names", "sample", "n", "rule")
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as the report lists it; ``hyperparameters`` are only those the trial used."""
+
+    trial_id: str
+    status: str
+    score: float | None
+    hyperparameters: Mapping[str, Any]
+    epochs: int
+    duration_s: float | None
+    best_epoch: int | None = None
+    error: str | None = None
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of the best model: ``output_shape`` leaves out nothing (``None`` is the batch)."""
+
+    name: str
+    class_name: str
+    output_shape: str
+    params: int
+    depth: int = 0  # 1: a layer of a nested model (one refit of an averaged model)
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One test metric of the best model and of the trivial baseline (``None``: not computed)."""
+
+    name: str
+    model: float | None
+    baseline: float | None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The best model's layers, or why they could not be read (``problem``)."""
+
+    path: str = ""
+    layers: tuple[LayerRow, ...] = ()
+    total_params: int = 0
+    problem: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An embedded image: a ``data:`` URI and its alternative text."""
+
+    uri: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass
+class ReportData:
+    """Everything the template shows, as plain values."""
+
+    project_dir: str
+    title: str
+    generated: str
+    status: str
+    message: str
+    profile: Mapping[str, Any]
+    warnings: list[str]
+    search_warnings: list[str]
+    space_summary: Mapping[str, Any]
+    space_nodes: list[dict[str, str]]
+    hyperparameters: list[tuple[str, str]]
+    settings: list[tuple[str, str]]
+    objective: str
+    direction: str
+    trials: list[TrialRow]
+    best_trial_id: str | None
+    best_score: float | None
+    metrics: list[MetricRow]
+    baseline_rule: str
+    confusion: Mapping[str, Any] | None
+    architecture: Architecture
+    environment: list[tuple[str, str]]
+    figures: dict[str, Figure] = field(default_factory=dict)
+    importance: Figure | None = None
+    importance_note: str = ""
+
+
+def require_search(project_dir: str | os.PathLike[str]) -> Path:
+    """``project_dir`` as a path, once it is known to hold a search (its event log or configuration).
+
+    Raises:
+        ProjectError: the folder does not exist or holds no search (one line naming it).
+    """
+    project = Path(project_dir)
+    if not project.is_dir():
+        raise ProjectError(f"{project}: no such project folder")
+    if not (project / EVENTS_FILE).is_file() and not (project / CONFIG_FILE).is_file():
+        raise ProjectError(f"{project}: this folder holds no search (no {EVENTS_FILE} or {CONFIG_FILE}); "
+                           "run a search with --project there first")
+    return project
+
+
+def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
+    """Reads what the report shows from a project directory (no plots drawn yet).
+
+    Raises:
+        ProjectError: the folder does not exist or holds no search (one line naming it).
+    """
+    project = require_search(project_dir)
+    document = read_search_document(project)
+    events = _event_dicts(project)
+    started: dict[str, Any] = next((e for e in reversed(events) if e.get("type") == "search_started"), {})
+    finish = _finish_dict(project)
+    config = document.config.to_dict() if document is not None else {}
+    settings = dict(started.get("settings") or config)
+    space = _space(document.space if document is not None else None)
+    records = read_trials(project)
+    best_id = finish.get("best_trial_id")
+    profile = dict(started.get("profile") or {})
+    data_name = Path(str(settings.get("data_path") or profile.get("path") or project.name)).name
+    metrics = dict(finish.get("test_metrics") or {})
+    baseline = dict(finish.get("baseline_metrics") or {})
+    return ReportData(
+        project_dir=str(project.resolve()),
+        title=f"Search report — {data_name}",
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        status=str(finish.get("status") or ("unfinished" if records else "no trials")),
+        message=str(finish.get("message") or ""),
+        profile=profile,
+        warnings=[str(w) for w in profile.get("warnings", ())],
+        search_warnings=[str(e.get("message")) for e in events if e.get("type") == "warning"],
+        space_summary=dict(started.get("space_summary") or {}),
+        space_nodes=_space_nodes(space),
+        hyperparameters=[(name, _domain_text(hp)) for name, hp in hyperparameter_items(space)] if space else [],
+        settings=[(key, _value_text(value)) for key, value in settings.items() if value not in (None, {}, [], "")],
+        objective=str(settings.get("objective") or "val_loss"),
+        direction=str(settings.get("direction") or "min"),
+        trials=[_trial_row(record, space, record.trial_id == best_id) for record in records.values()],
+        best_trial_id=None if best_id is None else str(best_id),
+        best_score=finish.get("best_score"),
+        metrics=_metric_rows(metrics, baseline),
+        baseline_rule=str(baseline.get("rule") or ""),
+        confusion=({"matrix": metrics["confusion_matrix"], "classes": list(metrics.get("class_names") or [])}
+                   if metrics.get("confusion_matrix") else None),
+        architecture=Architecture(problem="not read yet"),
+        environment=environment(),
+    )
+
+
+def _event_dicts(project: Path) -> list[dict[str, Any]]:
+    """The project's event log as plain dicts (the event's wire form)."""
+    return [e.to_dict() if isinstance(e, Event) else dict(e) for e in read_events(project)]
+
+
+def _finish_dict(project: str | os.PathLike[str]) -> dict[str, Any]:
+    """The last ``search_finished`` event as a plain dict (``{}``: none)."""
+    finish = last_finish(project)
+    if finish is None:
+        return {}
+    return finish.to_dict() if isinstance(finish, Event) else dict(finish)
+
+
+def _space(data: Mapping[str, Any] | None) -> SearchSpace | None:
+    if not data:
+        return None
+    try:
+        return SearchSpace.from_dict(dict(data), source=CONFIG_FILE)
+    except SpecError:
+        return None
+
+
+def _space_nodes(space: SearchSpace | None) -> list[dict[str, str]]:
+    if space is None:
+        return []
+    repeat_of = {n: rep for rep in space.repeats for n in rep.nodes}
+    rows = []
+    for node in space.nodes:
+        params = ", ".join(f"{k}={_domain_text(v) if hasattr(v, 'to_dict') else _value_text(v)}"
+                           for k, v in node.params.items())
+        rep = repeat_of.get(node.id)
+        rows.append({"id": node.id, "type": node.type, "params": params,
+                     "inputs": ", ".join(space.inputs_of(node.id)),
+                     "notes": "; ".join(filter(None, (
+                         "optional" if node.optional else "",
+                         f"repeated {rep.min}–{rep.max}× ({rep.id})" if rep else "")))})
+    return rows
+
+
+def _domain_text(hp: HyperParameter | Any) -> str:
+    data = hp.to_dict()
+    kind = data.get("hp")
+    if kind == "int":
+        return f"integer {data['min']}…{data['max']}" + (f" step {data['step']}" if data.get("step", 1) != 1 else "")
+    if kind == "float":
+        scale = " (log scale)" if data.get("log") else ""
+        step = f" step {data['step']:g}" if data.get("step") else ""
+        return f"float {data['min']:g}…{data['max']:g}{step}{scale}"
+    if kind == "choice":
+        return "one of " + ", ".join(_value_text(v) for v in data["values"])
+    return "true or false"
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def active_hyperparameters(values: Mapping[str, Any], space: SearchSpace | None) -> dict[str, Any]:
+    """The values a trial's network used: those of skipped layers and unused repeat copies left out.
+
+    The space's expansion (:func:`~automl_studio.engine.space.spec.instantiate`) asks only for the
+    hyperparameters that are active for the values chosen so far; training settings are always
+    active. Without a space, every value but KerasTuner's own (``tuner/…``) is kept.
+    """
+    if space is None:
+        return {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    asked: set[str] = set()
+    choose = fixed_chooser(values)
+
+    def record(name: str, hp: Any) -> Any:
+        asked.add(name)
+        return choose(name, hp)
+
+    try:
+        instantiate(space, record)
+    except SpecError:
+        return {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    return {k: v for k, v in values.items() if k in asked or k.startswith("training.")}
+
+
+def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool) -> TrialRow:
+    return TrialRow(trial_id=record.trial_id, status=record.status, score=record.score,
+                    hyperparameters=active_hyperparameters(record.hyperparameters, space),
+                    epochs=len(record.history), duration_s=record.duration_s,
+                    best_epoch=record.best_epoch, error=record.error, best=best)
+
+
+def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[MetricRow]:
+    rows = []
+    for name in list(metrics) + [k for k in baseline if k not in metrics]:
+        if name in _HIDDEN_METRICS:
+            continue
+        model, base = metrics.get(name), baseline.get(name)
+        if isinstance(model, (int, float)) or isinstance(base, (int, float)):
+            rows.append(MetricRow(name, _number(model), _number(base)))
+    return rows
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def environment() -> list[tuple[str, str]]:
+    """Where the report was made: package versions, Python, OS, CPU count and date (UTC)."""
+    rows = []
+    for name in ENVIRONMENT_PACKAGES:
+        try:
+            rows.append((name, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            rows.append((name, "not installed"))
+    rows += [("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
+             ("OS", platform.platform()),
+             ("CPU cores", str(os.cpu_count() or "unknown")),
+             ("Date", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))]
+    return rows
+
+
+def best_model_path(project_dir: str | os.PathLike[str], finish: Mapping[str, Any] | None = None) -> Path | None:
+    """The exported best model of a project: ``best/best.h5``, else the first ``.h5`` exported."""
+    best = Path(project_dir) / "best" / "best.h5"
+    if best.is_file():
+        return best
+    for path in (finish or {}).get("exported") or ():
+        if str(path).endswith(".h5") and Path(path).is_file():
+            return Path(path)
+    return None
+
+
+def read_architecture(path: Path | None) -> Architecture:
+    """The layers of an exported model, read with Keras (loaded without compiling).
+
+    A model that averages refits holds one nested model per refit; the first one's layers are
+    listed under it (the others have the same layers). Never raises: a model that cannot be read
+    gives an :class:`Architecture` whose ``problem`` says why.
+    """
+    if path is None:
+        return Architecture(problem="no model was exported for this search")
+    from automl_studio.engine.export.model_info import check_safe
+
+    try:
+        check_safe(path)
+        import keras
+
+        model = keras.models.load_model(path, compile=False)
+    except ModelFileError as exc:
+        return Architecture(str(path), problem=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the report is still written without the layers
+        return Architecture(str(path), problem=f"{path}: Keras could not load it ({type(exc).__name__}: {exc})")
+    rows: list[LayerRow] = []
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    for layer in model.layers:
+        rows.append(LayerRow(layer.name, type(layer).__name__, _output_shape(layer), int(layer.count_params())))
+        if nested and layer is nested[0]:
+            rows += [LayerRow(inner.name, type(inner).__name__, _output_shape(inner), int(inner.count_params()), 1)
+                     for inner in layer.layers]
+    note = (f"The model averages {len(nested)} nested models; the layers of {nested[0].name} are listed "
+            "(the others have the same layers, each with its own weights)." if len(nested) > 1 else "")
+    return Architecture(str(path), tuple(rows), int(model.count_params()), note=note)
+
+
+def _output_shape(layer: Any) -> str:
+    try:
+        outputs = layer.output
+    except (AttributeError, ValueError):
+        return "?"
+    shapes = [tuple(t.shape) for t in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    return ", ".join("(" + ", ".join("None" if d is None else str(d) for d in s) + ")" for s in shapes)
+
+
+# ---------------------------------------------------------------------------------------- plots
+
+def _png(figure: Any) -> str:
+    """A matplotlib figure as a ``data:image/png;base64`` URI (Agg canvas, no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _curve_metric(objective: str, records: Mapping[str, TrialRecord]) -> str:
+    """The logged metric to draw: the objective if every curve logged it, else ``val_loss``."""
+    logged = {key for record in records.values() for point in record.history for key in point}
+    return objective if objective in logged else "val_loss"
+
+
+def learning_curves_figure(records: Mapping[str, TrialRecord], objective: str, best_id: str | None) -> Figure | None:
+    """Small multiples: one panel per trial with its training and validation curve per epoch."""
+    from matplotlib.figure import Figure as MplFigure
+    from matplotlib.ticker import MaxNLocator
+
+    drawn = [r for r in records.values() if r.history][:MAX_CURVE_PANELS]
+    if not drawn:
+        return None
+    metric = _curve_metric(objective, records)
+    train = metric.removeprefix("val_")
+    columns = min(CURVE_COLUMNS, len(drawn))
+    rows = math.ceil(len(drawn) / columns)
+    figure = MplFigure(figsize=(2.3 * columns, 1.7 * rows + 0.4), layout="constrained")
+    values = [p[k] for r in drawn for p in r.history for k in (metric, train)
+              if isinstance(p.get(k), (int, float)) and math.isfinite(p[k])]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=False)
+    for index, axis in enumerate(axes.flat):
+        if index >= len(drawn):
+            axis.set_axis_off()
+            continue
+        record = drawn[index]
+        epochs = [p["epoch"] for p in record.history]
+        for key, style, label in ((train, "--", "train"), (metric, "-", "validation")):
+            ys = [p.get(key, math.nan) for p in record.history]
+            if any(isinstance(y, (int, float)) and math.isfinite(y) for y in ys):
+                axis.plot(epochs, ys, style, linewidth=1.2, label=label,
+                          color="#c0392b" if record.trial_id == best_id else "#2c6fbb")
+        if high > low:
+            axis.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+        best = " ★ best" if record.trial_id == best_id else ""
+        axis.set_title(f"trial {record.trial_id}{best}", fontsize=8)
+        axis.tick_params(labelsize=6)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.flat[0].legend(fontsize=6, loc="best")
+    figure.suptitle(f"{metric} (solid) and {train} (dashed) per epoch", fontsize=9)
+    more = len([r for r in records.values() if r.history]) - len(drawn)
+    caption = f"{more} more trials are in the table but not drawn." if more > 0 else ""
+    return Figure(_png(figure), f"learning curves of {len(drawn)} trials ({metric} per epoch)", caption)
+
+
+def scores_figure(trials: Sequence[TrialRow], objective: str, direction: str) -> Figure | None:
+    """Each completed trial's score in the order they ran, with the best so far as a line."""
+    from matplotlib.figure import Figure as MplFigure
+    from matplotlib.ticker import MaxNLocator
+
+    scored = [(i, t.score) for i, t in enumerate(trials) if t.score is not None and math.isfinite(t.score)]
+    if not scored:
+        return None
+    figure = MplFigure(figsize=(7, 2.6), layout="constrained")
+    axis = figure.add_subplot()
+    xs, ys = [i + 1 for i, _ in scored], [s for _, s in scored]
+    pick = min if direction == "min" else max
+    best_so_far = [pick(ys[: k + 1]) for k in range(len(ys))]
+    axis.plot(xs, ys, "o", markersize=4, color="#2c6fbb", label="trial")
+    axis.step(xs, best_so_far, where="post", color="#c0392b", label="best so far")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel("trial (in the order run)")
+    axis.set_ylabel(objective)
+    axis.legend(fontsize=7)
+    return Figure(_png(figure), f"{objective} of each trial and the best so far")
+
+
+def regression_figure(sample: Mapping[str, Any]) -> Figure | None:
+    """Predicted against actual on the test sample of a regression (``None`` without one)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    actual, predicted = list(sample.get("actual") or []), list(sample.get("predicted") or [])
+    if not actual or len(actual) != len(predicted):
+        return None
+    figure = MplFigure(figsize=(3.6, 3.4), layout="constrained")
+    axis = figure.add_subplot()
+    axis.scatter(actual, predicted, s=8, alpha=0.7, color="#2c6fbb")
+    low, high = min(actual + predicted), max(actual + predicted)
+    axis.plot([low, high], [low, high], color="#888888", linewidth=1)
+    axis.set_xlabel("actual")
+    axis.set_ylabel("predicted")
+    return Figure(_png(figure), "predicted against actual on the test rows")
+
+
+def importance_figure(project_dir: str | os.PathLike[str]) -> tuple[Figure | None, str]:
+    """Hook for hyperparameter importance (``engine/search/analysis.py``, in progress).
+
+    When that module provides ``importance_figure(project_dir)`` returning a ``data:`` URI (or
+    ``importances(project_dir)`` returning ``{name: share}``), the report shows it; until then the
+    section says it is not available. Returns the figure (or ``None``) and a note.
+    """
+    try:
+        analysis = importlib.import_module(ANALYSIS_MODULE)
+    except ImportError:
+        return None, "Hyperparameter importance is not available in this version."
+    if hasattr(analysis, "importances"):
+        try:
+            shares = dict(analysis.importances(project_dir))
+        except Exception as exc:  # noqa: BLE001 - the report is still written without it
+            return None, f"Hyperparameter importance could not be computed: {exc}"
+        if shares:
+            return _importance_bars(shares), ""
+    return None, "Hyperparameter importance needs more completed trials."
+
+
+def _importance_bars(shares: Mapping[str, float]) -> Figure:
+    from matplotlib.figure import Figure as MplFigure
+
+    items = sorted(shares.items(), key=lambda kv: kv[1])
+    figure = MplFigure(figsize=(6, 0.3 * len(items) + 0.8), layout="constrained")
+    axis = figure.add_subplot()
+    axis.barh([k for k, _ in items], [float(v) for _, v in items], color="#2c6fbb")
+    axis.set_xlabel("importance")
+    axis.tick_params(labelsize=7)
+    return Figure(_png(figure), "hyperparameter importance")
+
+
+# ---------------------------------------------------------------------------------------- output
+
+def render_report(project_dir: str | os.PathLike[str]) -> str:
+    """The report of a project directory as one self-contained HTML document.
+
+    Raises:
+        ProjectError: the folder does not exist or holds no search.
+    """
+    import jinja2
+
+    data = collect_report(project_dir)
+    records = read_trials(project_dir)
+    finish = _finish_dict(project_dir)
+    data.architecture = read_architecture(best_model_path(project_dir, finish))
+    figures = {
+        "curves": learning_curves_figure(records, data.objective, data.best_trial_id),
+        "scores": scores_figure(data.trials, data.objective, data.direction),
+        "regression": regression_figure(dict((finish.get("test_metrics") or {}).get("sample") or {}))
+        if data.confusion is None else None,
+    }
+    data.figures = {k: v for k, v in figures.items() if v is not None}
+    data.importance, data.importance_note = importance_figure(project_dir)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("automl_studio.resources", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["number"] = _format_number
+    env.filters["duration"] = _format_duration
+    env.filters["value"] = _value_text
+    return env.get_template(TEMPLATE).render(report=data)
+
+
+def _format_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
+
+
+def _format_duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "—"
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def write_report(project_dir: str, output: str | None = None) -> str:
+    """Writes the report of ``project_dir`` (default: ``PROJECT/report.html``); returns its path.
+
+    Raises:
+        ProjectError: the folder does not exist or holds no search, or the file cannot be written.
+    """
+    project = require_search(project_dir)
+    path = Path(output) if output else project / REPORT_FILE
+    try:  # before the work: a folder that cannot be made is said at once
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ProjectError(f"{path}: cannot write the report ({path.parent} is a file, not a folder)") from None
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+    html = render_report(project_dir)
+    try:
+        atomic_write_text(path, html)
+        path.chmod(0o644)  # a file to share, not a private temporary one
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+    return str(path)

@@ -1,0 +1,148 @@
+"""The search report: one self-contained HTML file made from a real finished project."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from automl_studio.engine.cli import main
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.search.project import last_finish, read_trials
+from automl_studio.engine.search.report import active_hyperparameters
+from automl_studio.engine.space.spec import SearchSpace
+
+REPO = Path(__file__).resolve().parents[2]
+IRIS = REPO / "resources" / "iris.csv"
+
+
+class ReportPage(HTMLParser):
+    """What a test reads back from the report: every tag's attributes, ids, tables' cells, text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.ids: set[str] = set()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.text: list[str] = []
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, attributes))
+        if "id" in attributes:
+            self.ids.add(attributes["id"])
+        if tag == "table":
+            self._table = attributes.get("id", f"table{len(self.tables)}")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._table:
+            self.tables[self._table][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture(scope="module")
+def finished_project(tmp_path_factory) -> Path:
+    """A real, tiny, finished iris search whose exported model averages two refits."""
+    from automl_studio.engine.search.session import run_search
+
+    project = tmp_path_factory.mktemp("report") / "iris"
+    result = run_search(SearchConfig(data_path=str(IRIS), project_dir=str(project), tuner="random",
+                                     max_trials=3, max_epochs=2, refits=2, export_keras=False))
+    assert result.status == "completed"
+    return project
+
+
+@pytest.mark.slow
+def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_with_no_network(
+        finished_project, tmp_path, capsys):
+    out = tmp_path / "iris report.html"
+    assert main(["report", str(finished_project), "--output", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    page = ReportPage(out.read_text(encoding="utf-8"))
+
+    # Nothing to fetch: no attribute points outside the file (no CDN, no web font, no script).
+    for tag, attributes in page.tags:
+        for name, value in attributes.items():
+            if name in ("src", "href", "srcset", "data", "action"):
+                assert not value.lower().startswith(("http:", "https:", "//", "ftp:")), (tag, name, value)
+                assert tag != "script"
+    assert not any(tag in ("script", "link", "iframe") for tag, _ in page.tags)
+    images = [a["src"] for tag, a in page.tags if tag == "img"]
+    assert len(images) >= 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    for src in images:  # each is a real PNG
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+    trials = read_trials(finished_project)
+    assert len(trials) == 3
+    rows = page.tables["trials-table"][1:]
+    assert [r[0] for r in rows] == list(trials)
+    assert {f"trial-{tid}" for tid in trials} <= page.ids
+    assert all(r[1] == "completed" and r[3] == "2" for r in rows)  # status, epochs
+
+    finish = last_finish(finished_project)
+    finish = finish.to_dict() if hasattr(finish, "to_dict") else finish
+    metrics = {r[0]: r[1:] for r in page.tables["metrics"][1:]}
+    assert metrics["accuracy"] == [f"{finish['test_metrics']['accuracy']:.4f}",
+                                   f"{finish['baseline_metrics']['accuracy']:.4f}"]
+    assert "most common class" in " ".join(page.text)
+    assert page.tables["confusion-matrix"][0][1:] == ["setosa", "versicolor", "virginica"]
+    best_row = next(r for r in rows if r[0] == finish["best_trial_id"])
+    assert best_row[2] == f"{finish['best_score']:.4f}"
+
+    # The best model's layers, with shapes and parameter counts: two refits nested in one model.
+    layers = page.tables["layers"][1:]
+    names = [r[0] for r in layers]
+    assert "refit_1" in names and "refit_2" in names
+    dense = [r for r in layers if r[1] == "Dense"]
+    assert dense and all(r[2].startswith("(None,") and int(r[3].replace(",", "")) > 0 for r in dense)
+    # Profile, space, settings and the environment are there too.
+    for section in ("data", "space", "settings", "trials", "curves", "best", "architecture", "importance",
+                    "environment"):
+        assert section in page.ids
+    text = " ".join(page.text)
+    assert "species" in text and "sepal_length" in text and "block.repeats" in text
+    environment = {r[0]: r[1] for r in page.tables["environment-table"]}
+    assert {"automl-studio", "tensorflow", "keras", "keras-tuner", "Python", "OS", "CPU cores", "Date"} <= set(environment)
+    settings = {r[0]: r[1] for r in page.tables["settings-table"][1:]}
+    assert settings["max_trials"] == "3" and settings["tuner"] == "random"
+
+
+def test_a_folder_without_a_search_is_refused_in_one_line_naming_it(tmp_path, capsys):
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+    assert main(["report", str(empty)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(empty) in err[0] and "holds no search" in err[0]
+    assert not (empty / "report.html").exists()
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "no such project folder" in capsys.readouterr().err
+
+
+def test_a_trial_lists_only_the_hyperparameters_its_network_used():
+    from automl_studio.engine.space.templates import resolve_space
+
+    space = resolve_space("tabular", ["numeric"], 100)
+    assert isinstance(space, SearchSpace)
+    values = {"block.repeats": 1, "dense.units.0": 32, "dense.activation.0": "relu",
+              "dense.units.1": 64, "dense.activation.1": "gelu",  # a copy the network does not have
+              "training.optimizer": "adam", "tuner/epochs": 4}
+    active = active_hyperparameters(values, space)
+    assert active["dense.units.0"] == 32 and active["training.optimizer"] == "adam"
+    assert "dense.units.1" not in active and "tuner/epochs" not in active
