@@ -6,6 +6,7 @@ where the engine chooses, as a good practitioner would for the data at hand. Ker
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from automl_studio.engine.core.config import SearchConfig
@@ -18,6 +19,12 @@ DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10
 # initial weights alone moved digits' test accuracy by up to 1.7 points (six seeds: 0.967-0.983;
 # averages of three: 0.983-0.986), and on wine and iris by a test row (averages of five: none).
 ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
+# The most of a time budget kept back from the trials for the work after them (cross-validating
+# the refit's length, the refits), beyond the export's own reserve. Iris at 150 s ran ONE trial
+# while five folds and four refits took 108 s; a budget buys trials first.
+POST_SEARCH_SHARE = 0.25
+FIRST_REFIT_MARGIN = 1.5  # the first refit is planned with room to spare: a cut one is thrown away
+MIN_FOLDS = 2  # fewer finished folds give no median worth retraining for
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,90 @@ class Resolved:
     def direction(self) -> str:
         """``"min"`` or ``"max"``, from the objective rule."""
         return self.rule.direction
+
+
+@dataclass(frozen=True)
+class FinishPlan:
+    """What runs after the trials: how many cross-validation folds and refits fit in the time.
+
+    ``folds`` 0: the refit runs for the best trial's own best epoch; ``refits`` 0: the best
+    trial's own weights are exported. ``wanted_folds``/``wanted_refits``: what would run with
+    time to spare. ``seconds``: what the planned work should take, margins included;
+    ``fold_s``/``refit_s``: the measured estimates it was planned from; ``available_s``: the
+    time it was planned for (``inf``: no time budget).
+    """
+
+    folds: int
+    refits: int
+    wanted_folds: int
+    wanted_refits: int
+    seconds: float = 0.0
+    fold_s: float = 0.0
+    refit_s: float = 0.0
+    available_s: float = math.inf
+
+    @property
+    def refit_seconds(self) -> float:
+        """What the planned refits should take (the first with its margin)."""
+        if not self.refits:
+            return 0.0
+        return (FIRST_REFIT_MARGIN + self.refits - 1) * self.refit_s
+
+    def describe(self) -> str:
+        """One line for the log: what runs after the search and why not more."""
+        parts = []
+        if self.wanted_folds:
+            parts.append(f"{self.folds} of {self.wanted_folds} cross-validation folds" if self.folds
+                         else "no cross-validation (the refit runs for the best trial's best epoch)")
+        if self.wanted_refits:
+            parts.append(f"{self.refits} of {self.wanted_refits} refits" if self.refits
+                         else "no refit (the best trial's own weights are exported)")
+        what = " and ".join(parts) or "nothing"
+        if not math.isfinite(self.available_s):
+            return f"after the search: {what}"
+        measured = f"a refit ~{self.refit_s:.0f} s" + (f", a fold ~{self.fold_s:.0f} s" if self.wanted_folds else "")
+        return (f"after the search: {what} fit in the {self.available_s:.0f} s left "
+                f"({measured}, from the trials' measured seconds per epoch)")
+
+
+def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int, refits: int) -> FinishPlan:
+    """How many folds and refits fit in ``available_s`` seconds, most useful first.
+
+    One refit first (with :data:`FIRST_REFIT_MARGIN`: a refit cut by the budget is discarded);
+    then the cross-validation's :data:`MIN_FOLDS` folds (without them none); then further
+    refits and folds in turn. Everything fits when ``available_s`` is ``inf`` (no budget).
+
+    Args:
+        available_s: seconds for the folds and refits (the export's reserve already deducted).
+        fold_s: one fold's expected seconds; refit_s: one refit's (both measured on the trials).
+        folds: folds wanted (0: no cross-validation for this data); refits: refits wanted.
+    """
+    spent, n_folds, n_refits = 0.0, 0, 0
+
+    def fits(cost: float) -> bool:
+        nonlocal spent
+        if spent + cost > available_s:
+            return False
+        spent += cost
+        return True
+
+    if refits and fits(FIRST_REFIT_MARGIN * refit_s):
+        n_refits = 1
+        if folds >= MIN_FOLDS and fits(MIN_FOLDS * fold_s):
+            n_folds = MIN_FOLDS
+        more_refits, more_folds = n_refits < refits, 0 < n_folds < folds
+        while more_refits or more_folds:
+            if more_refits and fits(refit_s):
+                n_refits += 1
+                more_refits = n_refits < refits
+            else:
+                more_refits = False
+            if more_folds and fits(fold_s):
+                n_folds += 1
+                more_folds = n_folds < folds
+            else:
+                more_folds = False
+    return FinishPlan(n_folds, n_refits, folds, refits, spent, fold_s, refit_s, available_s)
 
 
 def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:

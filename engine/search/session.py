@@ -321,9 +321,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     refit_epochs: list[tuple[int, Mapping[str, float]]] = []  # the Results page's refit curves
     emit.add(lambda event: refit_epochs.append((event.epoch, event.metrics))
              if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL else None)
-    # A refit that cannot finish would be cut and thrown away.
-    model, result.refits = _final_model(session, tuner, best_trial,
-                                        do_refit and remaining > tuner.studio_refit_estimate(), emit, stop, deadline)
+    model, result.refits, exported = _final_model(session, tuner, best_trial, do_refit, remaining, emit, stop,
+                                                  deadline)
+    if exported:
+        result.message = f"{result.message}; {exported}" if result.message else exported
     # The permutation importance may use half of what is kept for the end of the command.
     evaluated_by = deadline - 0.5 * tuner.studio_export_reserve() if deadline is not None else None
     _finish(session, model, best_trial, result, emit, refit_epochs=refit_epochs, deadline=evaluated_by)
@@ -331,15 +332,25 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     return result
 
 
-def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, emit: Callable[[Event], None],
-                 stop: CancelToken | None, deadline: float | None) -> tuple[Any, int]:
+OWN_WEIGHTS = "exported the best trial's own weights"
+
+
+def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, remaining: float,
+                 emit: Callable[[Event], None], stop: CancelToken | None,
+                 deadline: float | None) -> tuple[Any, int, str]:
     """Retrains the best configuration on train+validation for its best number of epochs.
 
-    On a small table that number comes from cross-validation (:mod:`.crossval`), when the budget
-    allows. The model averages ``resolved.refits`` such refits, seeded ``seed``, ``seed + 1``…; a
-    refit after the first starts only if the budget has time for it, and one cut short is left
-    out. Falls back to the best trial's own checkpoint when there is no time or the user stopped.
-    Returns the model and how many refits it averages (0: the checkpoint).
+    What runs is planned first from the trials' measured seconds per epoch to fit in
+    ``remaining`` seconds (:meth:`~.tuner.TrialEvents.studio_plan`): on a small table the
+    number of epochs comes from cross-validation (:mod:`.crossval`) on as many folds as fit; the
+    model averages as many refits (of ``resolved.refits``, seeded ``seed``, ``seed + 1``…) as
+    fit, a refit after the first starting only if the last one's measured time is left. A refit
+    cut by the budget or a stop is discarded: the model is the finished refits, else the best
+    trial's own checkpoint, never a half-trained refit.
+
+    Returns:
+        The model, how many refits it averages (0: the best trial's own weights) and, where it
+        differs from what was asked, a sentence saying which model is exported and why.
     """
     from automl_studio.engine.train.hypermodel import (
         BudgetSpent,
@@ -351,20 +362,36 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
 
     prepared = session.prepared
     if not refit:
-        return tuner.load_model(best_trial), 0
+        return tuner.load_model(best_trial), 0, ""
+    plan = tuner.studio_plan(remaining)
+    if math.isfinite(remaining):  # without a time budget everything runs
+        emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))
+    if not plan.refits:
+        return tuner.load_model(best_trial), 0, (
+            f"{OWN_WEIGHTS}: a refit on train+validation would not finish in the time budget")
     import keras
 
     epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
     hypermodel = tuner.hypermodel
     both = _merge(prepared.train, prepared.validation)
     batch = hypermodel._batch_size(best_trial.hyperparameters)
-    count = session.resolved.refits
+    count = plan.wanted_refits
     members: list[Any] = []
     # A refit is cut at a batch's end where the end of the command (evaluation, export) begins.
     refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
     try:
-        if tuner.studio_crossval:
-            epochs = _cross_validated_epochs(session, tuner, best_trial, both, epochs, emit, stop, deadline)
+        if plan.folds:
+            # The folds may not eat into the refits' planned time.
+            folds_deadline = refits_deadline - plan.refit_seconds if refits_deadline is not None else None
+            epochs = _cross_validated_epochs(session, hypermodel, best_trial, both, epochs, plan.folds, emit,
+                                             stop, folds_deadline)
+        if refits_deadline is not None:
+            # The folds may have chosen a longer refit than the plan assumed.
+            needed = tuner.studio_refit_estimate(epochs=epochs)
+            if refits_deadline - time.monotonic() < needed:
+                return tuner.load_model(best_trial), 0, (
+                    f"{OWN_WEIGHTS}: a refit on train+validation for {epochs} epochs (~{needed:.0f} s) would "
+                    "not finish in the time budget")
         took = 0.0
         for index in range(count):
             which = f" (refit {index + 1} of {count}, averaged in the exported model)" if count > 1 else ""
@@ -383,46 +410,53 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, em
                 TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True)])
             members.append(model)
             took = time.monotonic() - started
-    except (SearchStopped, BudgetSpent):
+    except (SearchStopped, BudgetSpent) as exc:
+        why = "was stopped" if isinstance(exc, SearchStopped) else "did not finish in the time budget"
         if not members:
-            emit(SearchWarning(message="the refit was cut short; exporting the best trial as trained"))
-            return tuner.load_model(best_trial), 0
-        emit(SearchWarning(message=f"refit {len(members) + 1} of {count} was cut short; "
-                                   f"the model averages the {len(members)} that finished"))
+            emit(SearchWarning(message=f"the refit {why}; it is discarded and the best trial's own weights "
+                                       "are exported"))
+            return tuner.load_model(best_trial), 0, f"{OWN_WEIGHTS}: the refit on train+validation {why}"
+        emit(SearchWarning(message=f"refit {len(members) + 1} of {count} {why}; it is discarded and the "
+                                   f"model averages the {len(members)} that finished"))
+    note = f"the exported model averages {len(members)} of {count} refits" if len(members) < count else ""
     if len(members) == 1:
-        return members[0], 1
-    return average_models(members, prepared.signature), len(members)
+        return members[0], 1, note
+    return average_models(members, prepared.signature), len(members), note
 
 
-def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both: Split, epochs: int,
-                            emit: Callable[[Event], None], stop: CancelToken | None, deadline: float | None) -> int:
-    """The refit's length from k-fold cross-validation, or ``epochs`` when the budget is too short."""
+def _cross_validated_epochs(session: _Session, hypermodel: Any, best_trial: Any, both: Split, epochs: int,
+                            folds: int, emit: Callable[[Event], None], stop: CancelToken | None,
+                            deadline: float | None) -> int:
+    """The refit's length from k-fold cross-validation on at most ``folds`` of
+    :data:`~.crossval.FOLDS` folds, each started only if the last one's measured time is left
+    before ``deadline``; ``epochs`` (the validation split's best) when fewer than two finish."""
     from automl_studio.engine.train.hypermodel import BudgetSpent, TrialCallback, fit_arrays
 
-    refit_s = 1.5 * tuner.studio_refit_estimate() + tuner.studio_export_reserve()  # one refit and the export
-    folds_deadline = deadline - refit_s if deadline is not None else None
-    two_folds = 2 / crossval.FOLDS * tuner.studio_folds_estimate()  # at least two must finish
-    if folds_deadline is not None and folds_deadline - time.monotonic() < two_folds:
-        emit(PhaseChanged(phase="refitting", message=f"no time left to cross-validate the refit's length; "
-                                                     f"using the validation split's best epoch ({epochs})"))
-        return epochs
-    hypermodel, hp = tuner.hypermodel, best_trial.hyperparameters
+    hp = best_trial.hyperparameters
     resolved = session.resolved
+    planned = f" ({folds} of the folds fit in the time)" if folds < crossval.FOLDS else ""
     emit(PhaseChanged(phase="validating", message=(
-        f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id} on {len(both)} rows, "
+        f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id} on {len(both)} rows{planned}, "
         "to choose how long to retrain it")))
     labels = both.y if session.prepared.signature.task == "classification" and np.ndim(both.y) == 1 else None
     batch = hypermodel._batch_size(hp)
 
     def callbacks(_fold: int) -> list[Any]:
-        return [TrialCallback("refit", lambda _event: None, stop, folds_deadline, None, hard_deadline=True)]
+        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True)]
+
+    def may_start(fold: int, seconds: tuple[float, ...]) -> bool:
+        # Planned from the trials; then as long as the slowest finished fold (this machine, now).
+        if fold >= folds:
+            return False
+        return deadline is None or not seconds or deadline - time.monotonic() >= 1.1 * max(seconds)
 
     try:
         result = crossval.cross_validate(
             lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.rule,
             epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
-            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels, cut=(BudgetSpent,))
-    except BudgetSpent:
+            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels, cut=(BudgetSpent,),
+            may_start=may_start)
+    except (BudgetSpent, crossval.TooFewFolds):
         emit(SearchWarning(message="the time budget ended the cross-validation before two folds finished; "
                                    f"using the validation split's best epoch ({epochs})"))
         return epochs
@@ -431,9 +465,9 @@ def _cross_validated_epochs(session: _Session, tuner: Any, best_trial: Any, both
         return epochs
     done = len(result.fold_epochs)
     emit(PhaseChanged(phase="validating", message=(
-        f"{done} of {crossval.FOLDS} folds: mean best {resolved.objective} {result.score:.4g}, refit for "
-        f"{result.epochs} epochs (the median of the folds' best: {', '.join(map(str, result.fold_epochs))}; "
-        f"the validation split said {epochs})")))
+        f"{done} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s: mean best {resolved.objective} "
+        f"{result.score:.4g}, refit for {result.epochs} epochs (the median of the folds' best: "
+        f"{', '.join(map(str, result.fold_epochs))}; the validation split said {epochs})")))
     return result.epochs
 
 

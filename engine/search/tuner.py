@@ -34,7 +34,12 @@ from automl_studio.engine.core.objectives import get_objective
 from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed
-from automl_studio.engine.search.defaults import Resolved
+from automl_studio.engine.search.defaults import (
+    POST_SEARCH_SHARE,
+    FinishPlan,
+    Resolved,
+    plan_finish,
+)
 from automl_studio.engine.space.spec import SearchSpace
 from automl_studio.engine.train import crossval
 from automl_studio.engine.train.hypermodel import SpecHyperModel
@@ -160,6 +165,7 @@ class TrialEvents:
         self.studio_durations: list[float] = []
         self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
         self.studio_crossval = False  # set by _make_tuner for small tables
+        self.studio_refits = config.refit  # whether the best configuration is refitted after the search
         self.studio_rows_ratio = 1.0  # train+validation rows over training rows (set by _make_tuner)
         self.studio_budget_s = config.time_budget_s
         self.studio_current: str | None = None
@@ -203,58 +209,72 @@ class TrialEvents:
         return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_startup(running) + 2 * max(validation, default=0.0)
 
     def studio_reserve(self, running: Any = None) -> float:
-        """Seconds kept back for the refits (and the cross-validation) and the export.
+        """Seconds kept back from the trials for the work after them and the export.
 
-        ``running``: the running trial's :class:`TrialCallback`; before any trial completed,
-        the refits are estimated from its epochs so far.
+        The cross-validation and the refits get what fits in :data:`POST_SEARCH_SHARE` of the
+        budget (:meth:`studio_plan`: fewer folds and refits when they are slow); the export's
+        reserve comes on top. ``running``: the running trial's :class:`TrialCallback`; before
+        any trial completed, the estimates come from its epochs so far.
         """
-        one = self.studio_refit_estimate(running)
-        # The first refit with a wide margin; a later one is skipped if it has no time left.
-        refits = 1.5 * one + one * (self.studio_resolved.refits - 1) + self.studio_export_reserve(running)
-        if not self.studio_crossval:
-            return refits
-        return self.studio_folds_estimate() + refits
+        share = POST_SEARCH_SHARE * self.studio_budget_s if self.studio_budget_s else math.inf
+        return self.studio_plan(share, running).seconds + self.studio_export_reserve(running)
 
-    def studio_folds_estimate(self) -> float:
-        """Seconds the cross-validation of the best trial so far should take (at most its share
-        of the budget): five fits early-stopped on their fold, from the trial's measured seconds
-        per epoch of training and of validation; before there is a measure, from trial durations.
+    def studio_plan(self, available_s: float, running: Any = None) -> FinishPlan:
+        """What runs after the trials in ``available_s`` seconds (the export's reserve deducted):
+        planned from the best trial's measured seconds per epoch (:func:`plan_finish`)."""
+        folds = crossval.FOLDS if self.studio_crossval else 0
+        refits = self.studio_resolved.refits if self.studio_refits else 0
+        return plan_finish(available_s, fold_s=self.studio_fold_estimate(running) if folds else 0.0,
+                           refit_s=self.studio_refit_estimate(running), folds=folds, refits=refits)
+
+    def studio_fold_estimate(self, running: Any = None) -> float:
+        """Seconds one cross-validation fold of the best trial so far should take: a fit
+        early-stopped on its fold, from the trial's measured seconds per epoch of training and
+        of validation; before there is a measure, from trial durations.
         """
         best = best_trials(self)
         hypermodel = self.hypermodel
-        if not best or best[0].trial_id not in hypermodel.epoch_train_s:
+        patience = hypermodel.patience_for()
+        if best and best[0].trial_id in hypermodel.epoch_train_s:
+            tid = best[0].trial_id
+            train_s, validation_s = hypermodel.epoch_train_s[tid], hypermodel.epoch_validation_s[tid]
+            # Each fold stops `patience` epochs after its best, which lies near this trial's.
+            epochs = int(best[0].best_step or 0) + 1 + patience
+        elif not best and running is not None and running.epoch_seconds:
+            train_s = running.recent_epoch_s()
+            validation_s = running.validation_seconds / len(running.epoch_seconds)
+            epochs = len(running.epoch_seconds) + patience
+        else:
             # That network may be slower or faster than the median trial, and on a fold it may
             # train longer than it did here.
-            trial_s = max(self.studio_typical(), self.studio_best_duration())
-            return crossval.expected_seconds(trial_s, self.studio_budget_s)
-        tid = best[0].trial_id
-        # Each fold stops `patience` epochs after its best, which lies near this trial's.
-        epochs = min(hypermodel.epochs_for(), int(best[0].best_step or 0) + 1 + hypermodel.patience_for())
+            return crossval.fold_seconds_from_trial(max(self.studio_typical(), self.studio_best_duration()))
+        epochs = min(hypermodel.epochs_for(), epochs)
         # A fold trains on 4/5 of train+validation and validates on the other fifth.
-        epoch_s = 0.8 * self.studio_rows_ratio * hypermodel.epoch_train_s[tid] + hypermodel.epoch_validation_s[tid]
-        seconds = crossval.FOLDS * (1.25 * epochs * epoch_s + self.studio_startup())
-        return min(seconds, crossval.BUDGET_SHARE * self.studio_budget_s) if self.studio_budget_s else seconds
+        epoch_s = 0.8 * self.studio_rows_ratio * train_s + validation_s
+        return 1.25 * epochs * epoch_s + self.studio_startup(running)
 
-    def studio_refit_estimate(self, running: Any = None) -> float:
+    def studio_refit_estimate(self, running: Any = None, epochs: int | None = None) -> float:
         """Seconds one refit of the best trial so far should take.
 
         Its measured time per epoch in training steps as its latest epochs ran (a trial's epoch
         also validates and checkpoints: 2-5x a refit's on small tables), for the epochs the
-        refit will run, on train+validation rows, plus this run's measured start-up of a model.
-        Before any trial completed, from the ``running`` trial's epochs so far; three quarters
-        of the median trial when there is no measure.
+        refit will run (``epochs``, else its best epoch), on train+validation rows, plus this
+        run's measured start-up of a model. Before any trial completed, from the ``running``
+        trial's epochs so far; three quarters of the median trial when there is no measure.
         """
         best = best_trials(self)
         measured = self.hypermodel.epoch_train_s
         if best and best[0].trial_id in measured:
-            epoch_s, epochs = measured[best[0].trial_id], int(best[0].best_step or 0) + 1
+            epoch_s, planned = measured[best[0].trial_id], int(best[0].best_step or 0) + 1
         elif not best and running is not None and running.epoch_seconds:
-            epoch_s, epochs = running.recent_epoch_s(), len(running.epoch_seconds)
+            epoch_s, planned = running.recent_epoch_s(), len(running.epoch_seconds)
         else:
             return 0.75 * self.studio_typical()
-        if self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
-            epochs = min(self.hypermodel.epochs_for(), math.ceil(1.25 * epochs))
-        return epoch_s * epochs * self.studio_rows_ratio + self.studio_startup(running)
+        if epochs is not None:
+            planned = epochs
+        elif self.studio_crossval:  # the folds' median best epoch: near this one, a little longer
+            planned = min(self.hypermodel.epochs_for(), math.ceil(1.25 * planned))
+        return epoch_s * planned * self.studio_rows_ratio + self.studio_startup(running)
 
     def studio_best_duration(self) -> float:
         """How long the best completed trial so far took (the median trial's time if none)."""
@@ -277,8 +297,8 @@ class TrialEvents:
         if self.studio_deadline is not None:
             remaining = self.studio_deadline - time.monotonic()
             typical = max(self.studio_recent_typical(), self.studio_first_fit_estimate())
-            # Room for one more trial, the refit (shorter than a trial: it stops at the best
-            # epoch) and the export.
+            # Room for one more trial, the work after the trials (at most its share of the
+            # budget) and the export.
             if remaining < typical + self.studio_reserve() or remaining <= 1.0:
                 raise SearchDone("budget", "the time budget is spent")
         super().pre_create_trial()  # type: ignore[misc]

@@ -7,11 +7,13 @@ validation loss bottomed out at epoch 8 while its training loss was still fallin
 epochs it scored R² 0.42–0.50 on the test rows (three seeds), for 25–100 epochs 0.51–0.55, and
 the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :data:`MAX_ROWS` rows the best trial is
 trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
-median of the folds' best epochs. When the time budget runs short, the folds that finished decide.
+median of the folds' best epochs. Under a time budget the session plans how many folds fit
+(:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds that finished decide.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,17 +25,22 @@ from automl_studio.engine.data.features import Split
 
 FOLDS = 5
 MAX_ROWS = 1_000  # train+validation rows (~200 validation rows); above, one split is informative enough
-BUDGET_SHARE = 0.25  # the most of a time budget kept back for the folds; fewer folds run if short
 FOLD_COST = 0.9  # a fold's fit relative to a search trial (4/5 of the rows, no TensorBoard)
+
+
+class TooFewFolds(Exception):
+    """Fewer folds than needed for an answer could run in the time left."""
 
 
 @dataclass(frozen=True)
 class CrossValidation:
-    """The outcome: the refit's epoch count, the folds' mean best score and each fold's best epoch."""
+    """The outcome: the refit's epoch count, the folds' mean best score, each finished fold's best
+    epoch and its wall-clock seconds (building and fitting)."""
 
     epochs: int
     score: float
     fold_epochs: tuple[int, ...]
+    fold_seconds: tuple[float, ...] = ()
 
 
 def applies(input_kind: str, rows: int) -> bool:
@@ -41,10 +48,9 @@ def applies(input_kind: str, rows: int) -> bool:
     return input_kind in ("table", "features") and FOLDS * 2 <= rows <= MAX_ROWS
 
 
-def expected_seconds(trial_seconds: float, budget_s: float | None = None) -> float:
-    """What to keep back for the folds, given a trial's duration and the whole time budget."""
-    cost = FOLDS * FOLD_COST * trial_seconds
-    return min(cost, BUDGET_SHARE * budget_s) if budget_s else cost
+def fold_seconds_from_trial(trial_seconds: float) -> float:
+    """One fold's expected seconds from a search trial's duration, before any epoch was measured."""
+    return FOLD_COST * trial_seconds
 
 
 def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:
@@ -67,7 +73,8 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
                    epochs: int, patience: int, batch_size: int, seed: int,
                    callbacks: Callable[[int], list[Any]], labels: np.ndarray | None = None,
                    folds: int = FOLDS, cut: tuple[type[BaseException], ...] = (),
-                   min_folds: int = 2) -> CrossValidation:
+                   min_folds: int = 2,
+                   may_start: Callable[[int, tuple[float, ...]], bool] | None = None) -> CrossValidation:
     """Trains ``build()`` once per fold, early-stopped on the fold; the refit length is the median
     of the folds' best epochs.
 
@@ -76,9 +83,15 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     its direction, and its best epoch is the best value in that direction. A fold interrupted
     by one of ``cut`` (the time budget) is dropped and no further fold starts: the answer comes
     from the folds that finished, if there are ``min_folds`` of them (else the exception
-    propagates). The median, not
-    the mean curve: folds stop at different epochs, and padding the short ones would favour the
-    longest fold's last epoch.
+    propagates). ``may_start(k, seconds)`` is asked before fold ``k`` with the seconds each
+    finished fold took; ``False`` starts no further fold (the time budget, planned from those
+    measures), and fewer than ``min_folds`` finished folds then raise :class:`TooFewFolds`.
+    The median, not the mean curve: folds stop at different epochs, and padding the short ones
+    would favour the longest fold's last epoch.
+
+    Raises:
+        TooFewFolds: ``may_start`` refused a fold before ``min_folds`` folds finished.
+        ValueError: no fold reported the objective.
     """
     import keras
 
@@ -86,8 +99,15 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     n = len(y)
     best_epochs: list[int] = []
     best_scores: list[float] = []
+    seconds: list[float] = []
     everything = np.arange(n)
     for k, held_out in enumerate(fold_indices(n, labels, folds, seed)):
+        if may_start is not None and not may_start(k, tuple(seconds)):
+            if len(best_epochs) < min_folds:
+                raise TooFewFolds(f"{len(best_epochs)} of {folds} folds finished in the time left; "
+                                  f"at least {min_folds} are needed")
+            break
+        started = time.monotonic()
         train = np.setdiff1d(everything, held_out, assume_unique=True)
         model = build()
         extra = list(callbacks(k))
@@ -101,6 +121,7 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
             if len(best_epochs) >= min_folds:
                 break
             raise
+        seconds.append(time.monotonic() - started)
         curve = np.array([float(v) for v in history.history.get(objective.name, [])])
         finite = np.isfinite(curve)
         if finite.any():
@@ -110,8 +131,9 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     if not best_epochs:
         raise ValueError(f"no fold reported {objective.name}")
     return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
-                           score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs))
+                           score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs),
+                           fold_seconds=tuple(seconds))
 
 
-__all__ = ["BUDGET_SHARE", "CrossValidation", "FOLDS", "MAX_ROWS", "applies", "cross_validate",
-           "expected_seconds", "fold_indices"]
+__all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "cross_validate",
+           "fold_indices", "fold_seconds_from_trial"]

@@ -15,11 +15,19 @@ import numpy as np
 import pytest
 
 from automl_studio.engine.core.config import SearchConfig
-from automl_studio.engine.core.events import Event, ProcessExited, SearchFinished, TrialStarted
+from automl_studio.engine.core.events import (
+    Event,
+    PhaseChanged,
+    ProcessExited,
+    SearchFinished,
+    TrialEnded,
+    TrialStarted,
+)
 from automl_studio.engine.export.model_info import read_metadata
 from automl_studio.engine.process.runner import SearchProcess
+from automl_studio.engine.search.defaults import plan_finish
 from automl_studio.engine.search.project import read_trials
-from automl_studio.engine.search.session import run_search
+from automl_studio.engine.search.session import export_best_from_checkpoint, run_search
 from automl_studio.engine.train.hypermodel import BudgetSpent, TrialCallback
 
 SLEEP_S = 30.0  # spent by a process before it searches: its whole time budget
@@ -131,3 +139,96 @@ def test_the_command_counts_the_budget_from_its_process_start(tmp_path, iris_csv
     assert "no model was exported" in summary["message"]
     assert not Path(project / "best" / "best.h5").exists()
     assert read_trials(project) == {}
+
+
+def test_the_work_after_the_trials_is_planned_to_fit_the_time_left():
+    # Iris as measured at 150 s: a fold ~24 s, a refit ~14 s; a quarter of the budget is 37.5 s.
+    plan = plan_finish(37.5, fold_s=24.0, refit_s=14.0, folds=5, refits=5)
+    assert (plan.folds, plan.refits) == (0, 2)  # two folds do not fit beside a refit: none run
+    assert plan.seconds <= 37.5 and "no cross-validation" in plan.describe()
+    assert "2 of 5 refits fit in the 38 s left" in plan.describe()
+    # Cheap folds and refits take turns once the first refit and two folds are in.
+    plan = plan_finish(30.0, fold_s=4.0, refit_s=4.0, folds=5, refits=5)
+    assert (plan.folds, plan.refits) == (4, 3) and plan.seconds == pytest.approx(30.0)
+    # Without a budget everything runs; with too little, nothing (the trial's own weights).
+    assert (plan_finish(float("inf"), fold_s=99, refit_s=99, folds=5, refits=5).folds,
+            plan_finish(float("inf"), fold_s=99, refit_s=99, folds=5, refits=5).refits) == (5, 5)
+    nothing = plan_finish(5.0, fold_s=1.0, refit_s=4.0, folds=5, refits=5)
+    assert (nothing.folds, nothing.refits) == (0, 0)
+    assert "no refit (the best trial's own weights are exported)" in nothing.describe()
+    # Data too large to cross-validate: refits only.
+    assert plan_finish(100.0, fold_s=1.0, refit_s=10.0, folds=0, refits=3).refits == 3
+
+
+def _phase_messages(events: list[Event], phase: str) -> list[str]:
+    return [e.message for e in events if isinstance(e, PhaseChanged) and e.phase == phase]
+
+
+@pytest.mark.slow
+def test_a_budget_buys_trials_and_the_work_after_them_keeps_to_its_share(tmp_path, iris_csv):
+    events: list[Event] = []
+    # Iris, 5 epochs a trial: 8-12 s a trial at load ~12 on 2 CPUs (the model's start-up and
+    # checkpoints dominate). The work after the trials (folds, five refits) keeps to a quarter
+    # of the budget; before it was planned, it kept back more than the trials got.
+    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                                     time_budget_s=120, max_epochs=5, patience=0), events.append)
+    assert result.status == "budget" and result.exported
+    completed = [e for e in events if isinstance(e, TrialEnded) and e.status == "completed"]
+    assert len(completed) >= 4, ([e.duration_s for e in completed],
+                                 [e.message for e in events if isinstance(e, PhaseChanged)])
+    plan = next(m for m in _phase_messages(events, "validating") + _phase_messages(events, "refitting")
+                if m.startswith("after the search: "))
+    ran = [m for m in _phase_messages(events, "validating") if " folds in " in m]
+    if "no cross-validation" in plan:
+        assert not ran  # the refit runs for the best trial's own best epoch
+    else:
+        planned = int(plan.split("after the search: ")[1].split(" of 5 cross-validation folds")[0])
+        assert 2 <= planned <= 5
+        assert ran, plan  # the folds report how many ran: never more than planned
+        assert int(ran[0].split(" of 5 folds")[0]) <= planned
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cut_by", ["budget", "stop"])
+def test_a_refit_that_cannot_finish_never_replaces_the_trials_model(tmp_path, iris_csv, cut_by):
+    project = tmp_path / "p"
+    budget_s = 45.0
+    started = time.monotonic()
+    events: list[Event] = []
+
+    class StopAtRefit:
+        stopped = False
+
+        def is_set(self) -> bool:
+            return self.stopped
+
+    stop = StopAtRefit()
+
+    def listener(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, PhaseChanged) and event.message.startswith("retraining"):
+            if cut_by == "stop":
+                stop.stopped = True  # the user stops during the refit
+            else:  # the machine turns slow: the refit reaches the end of its budget
+                time.sleep(max(0.0, started + budget_s - time.monotonic()))
+
+    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(project), tuner="random",
+                                     max_trials=2, max_epochs=4, patience=0, refits=1,
+                                     time_budget_s=budget_s if cut_by == "budget" else None),
+                        listener, stop, budget_started_at=started)
+    assert any(isinstance(e, PhaseChanged) and e.message.startswith("retraining") for e in events), \
+        [e for e in events if isinstance(e, PhaseChanged)]
+    why = "did not finish in the time budget" if cut_by == "budget" else "was stopped"
+    assert result.refits == 0
+    finished = next(e for e in events if isinstance(e, SearchFinished))
+    assert f"exported the best trial's own weights: the refit on train+validation {why}" in finished.message
+    assert finished.refits == 0 and read_metadata(project / "best" / "best.h5")["refits"] == 0
+    # The exported model is the best trial's, as KerasTuner's checkpoint rebuilds it.
+    exported = project / "exported.h5"
+    (project / "best" / "best.h5").rename(exported)
+    export_best_from_checkpoint(str(project))
+    with np.load(project / "best" / "sample_inputs.npz") as stored:
+        sample = {k: stored[k] for k in stored.files}
+    ours = keras.models.load_model(exported).predict(sample, verbose=0)
+    trials = keras.models.load_model(project / "best" / "best.h5").predict(sample, verbose=0)
+    assert np.allclose(ours, trials, atol=1e-6)

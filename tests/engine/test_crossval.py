@@ -27,10 +27,30 @@ def test_folds_partition_the_rows_and_keep_the_class_mix():
     assert sorted(len(f) for f in unlabelled) == [2, 2, 2, 2, 3]
 
 
-def test_the_folds_never_keep_more_than_a_quarter_of_the_budget():
-    assert crossval.expected_seconds(10.0) == pytest.approx(crossval.FOLDS * crossval.FOLD_COST * 10.0)
-    assert crossval.expected_seconds(10.0, budget_s=1000) == pytest.approx(45.0)
-    assert crossval.expected_seconds(40.0, budget_s=150) == pytest.approx(37.5)
+def test_only_the_folds_that_may_start_run_and_they_decide():
+    curves = iter([[3, 2, 1], [3, 1, 2], [1, 2, 3], [2, 1, 3]])  # best at epochs 3, 2, 1, 2
+    started: list[tuple[int, int]] = []
+
+    class History:
+        def __init__(self, curve):
+            self.history = {"val_loss": curve}
+
+    def fit(*_args, **_kwargs):
+        return History(next(curves))
+
+    def may_start(fold: int, seconds: tuple[float, ...]) -> bool:
+        started.append((fold, len(seconds)))
+        return fold < 3  # the time left holds three folds
+
+    data = Split(x=np.zeros((50, 1)), y=np.zeros(50))
+    result = crossval.cross_validate(lambda: None, fit, data, objective=VAL_LOSS, epochs=3, patience=0,
+                                     batch_size=8, seed=0, callbacks=lambda _k: [], may_start=may_start)
+    assert started == [(0, 0), (1, 1), (2, 2), (3, 3)]  # asked with each finished fold's seconds
+    assert result.fold_epochs == (3, 2, 1) and result.epochs == 2 and len(result.fold_seconds) == 3
+    with pytest.raises(crossval.TooFewFolds):  # one fold is no median
+        crossval.cross_validate(lambda: None, fit, data, objective=VAL_LOSS, epochs=3, patience=0,
+                                batch_size=8, seed=0, callbacks=lambda _k: [],
+                                may_start=lambda fold, _seconds: fold < 1)
 
 
 def test_only_small_tables_are_cross_validated():
