@@ -5,7 +5,9 @@ best model, see :mod:`~automl_studio.engine.search.project`) and writes one HTML
 no network to be read: the CSS is inline and every plot is an embedded PNG (``data:`` URI) drawn
 with matplotlib's Agg canvas. It holds the data profile and its warnings, the search space, the
 settings, every trial (a table and its learning curves), the best model's test metrics beside the
-trivial baseline's, the best model's layers, and the environment the report was made in.
+trivial baseline's, the best model's layers, the searched hyperparameters' importance and what each
+trial's curves say (:mod:`~automl_studio.engine.search.analysis`), and the environment the report
+was made in.
 
 The page comes from the Jinja2 template ``resources/templates/report.html.j2`` with autoescaping
 on; only the images this module draws are inserted unescaped. The best model's layers are read
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import importlib
 import importlib.metadata
 import io
 import json
@@ -31,6 +32,14 @@ from typing import Any
 
 from automl_studio.engine.core.errors import ModelFileError, ProjectError, SpecError
 from automl_studio.engine.core.events import Event
+from automl_studio.engine.core.objectives import Objective, get_objective
+from automl_studio.engine.search.analysis import (
+    active_hyperparameters,
+    curves_from_history,
+    diagnose,
+    hyperparameter_importance,
+    searched_hyperparameters,
+)
 from automl_studio.engine.search.project import (
     CONFIG_FILE,
     EVENTS_FILE,
@@ -41,17 +50,10 @@ from automl_studio.engine.search.project import (
     read_search_document,
     read_trials,
 )
-from automl_studio.engine.space.spec import (
-    HyperParameter,
-    SearchSpace,
-    fixed_chooser,
-    hyperparameter_items,
-    instantiate,
-)
+from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperparameter_items
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
 TEMPLATE = "report.html.j2"
-ANALYSIS_MODULE = "automl_studio.engine.search.analysis"  # hyperparameter importance, when present
 MAX_CURVE_PANELS = 240  # learning-curve panels drawn; the table still lists every trial
 CURVE_COLUMNS = 6
 ENVIRONMENT_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn")
@@ -71,6 +73,7 @@ class TrialRow:
     best_epoch: int | None = None
     error: str | None = None
     best: bool = False
+    diagnosis: tuple[str, ...] = ()  # what its curves say: over-fitting, under-fitting, stopped early
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class ReportData:
     environment: list[tuple[str, str]]
     figures: dict[str, Figure] = field(default_factory=dict)
     importance: Figure | None = None
+    importance_values: list[tuple[str, float]] = field(default_factory=list)
     importance_note: str = ""
 
 
@@ -194,7 +198,8 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
         settings=[(key, _value_text(value)) for key, value in settings.items() if value not in (None, {}, [], "")],
         objective=str(settings.get("objective") or "val_loss"),
         direction=str(settings.get("direction") or "min"),
-        trials=[_trial_row(record, space, record.trial_id == best_id) for record in records.values()],
+        trials=[_trial_row(record, space, record.trial_id == best_id, _objective(settings),
+                           settings.get("max_epochs")) for record in records.values()],
         best_trial_id=None if best_id is None else str(best_id),
         best_score=finish.get("best_score"),
         metrics=_metric_rows(metrics, baseline),
@@ -267,34 +272,30 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def active_hyperparameters(values: Mapping[str, Any], space: SearchSpace | None) -> dict[str, Any]:
-    """The values a trial's network used: those of skipped layers and unused repeat copies left out.
-
-    The space's expansion (:func:`~automl_studio.engine.space.spec.instantiate`) asks only for the
-    hyperparameters that are active for the values chosen so far; training settings are always
-    active. Without a space, every value but KerasTuner's own (``tuner/…``) is kept.
-    """
-    if space is None:
-        return {k: v for k, v in values.items() if not k.startswith("tuner/")}
-    asked: set[str] = set()
-    choose = fixed_chooser(values)
-
-    def record(name: str, hp: Any) -> Any:
-        asked.add(name)
-        return choose(name, hp)
-
+def _objective(settings: Mapping[str, Any]) -> Objective | None:
     try:
-        instantiate(space, record)
-    except SpecError:
-        return {k: v for k, v in values.items() if not k.startswith("tuner/")}
-    return {k: v for k, v in values.items() if k in asked or k.startswith("training.")}
+        return get_objective(settings.get("objective") or "val_loss")
+    except ValueError:
+        return None
 
 
-def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool) -> TrialRow:
+def _active(values: Mapping[str, Any], space: SearchSpace | None) -> dict[str, Any]:
+    try:
+        return active_hyperparameters(values, space)
+    except SpecError:  # a space the values do not fit: show them all
+        return active_hyperparameters(values)
+
+
+def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool, objective: Objective | None,
+               max_epochs: Any) -> TrialRow:
+    diagnosis: tuple[str, ...] = ()
+    if objective is not None and record.history:
+        limit = int(max_epochs) if isinstance(max_epochs, int) else None
+        diagnosis = diagnose(curves_from_history(record.history), objective, max_epochs=limit).badges
     return TrialRow(trial_id=record.trial_id, status=record.status, score=record.score,
-                    hyperparameters=active_hyperparameters(record.hyperparameters, space),
+                    hyperparameters=_active(record.hyperparameters, space),
                     epochs=len(record.history), duration_s=record.duration_s,
-                    best_epoch=record.best_epoch, error=record.error, best=best)
+                    best_epoch=record.best_epoch, error=record.error, best=best, diagnosis=diagnosis)
 
 
 def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[MetricRow]:
@@ -477,25 +478,29 @@ def regression_figure(sample: Mapping[str, Any]) -> Figure | None:
     return Figure(_png(figure), "predicted against actual on the test rows")
 
 
-def importance_figure(project_dir: str | os.PathLike[str]) -> tuple[Figure | None, str]:
-    """Hook for hyperparameter importance (``engine/search/analysis.py``, in progress).
+def importance_section(records: Mapping[str, TrialRecord], space: SearchSpace | None,
+                       ) -> tuple[Figure | None, list[tuple[str, float]], str]:
+    """The searched hyperparameters' importance for the score, from the trials alone.
 
-    When that module provides ``importance_figure(project_dir)`` returning a ``data:`` URI (or
-    ``importances(project_dir)`` returning ``{name: share}``), the report shows it; until then the
-    section says it is not available. Returns the figure (or ``None``) and a note.
+    :func:`~automl_studio.engine.search.analysis.hyperparameter_importance` (a random-forest
+    surrogate and scikit-learn's permutation importance). Returns the bar chart (``None`` when
+    nothing is explained), ``(name, share)`` most important first, and a sentence on the method
+    or on why there is nothing to show.
     """
+    values = [record.hyperparameters for record in records.values()]
+    names = searched_hyperparameters(space, values)
+    trials = [(_active(record.hyperparameters, space), record.score) for record in records.values()
+              if record.status == "completed"]
     try:
-        analysis = importlib.import_module(ANALYSIS_MODULE)
-    except ImportError:
-        return None, "Hyperparameter importance is not available in this version."
-    if hasattr(analysis, "importances"):
-        try:
-            shares = dict(analysis.importances(project_dir))
-        except Exception as exc:  # noqa: BLE001 - the report is still written without it
-            return None, f"Hyperparameter importance could not be computed: {exc}"
-        if shares:
-            return _importance_bars(shares), ""
-    return None, "Hyperparameter importance needs more completed trials."
+        found = hyperparameter_importance(trials, names)
+    except ValueError as exc:  # the surrogate could not be fitted (odd values): the report goes on
+        return None, [], f"Hyperparameter importance could not be computed: {exc}"
+    shares = [(name, float(share)) for name, share in found.values.items()]
+    if found.note or not any(share > 0 for _, share in shares):
+        return None, shares, f"Nothing to show: {found.note or 'no hyperparameter explains the score'}."
+    fit = f", the surrogate's R² {found.fit_r2:.2f}" if found.fit_r2 is not None else ""
+    note = f"From {found.trials} completed trials{fit}; {found.method}."
+    return _importance_bars(dict(shares)), shares, note
 
 
 def _importance_bars(shares: Mapping[str, float]) -> Figure:
@@ -531,7 +536,8 @@ def render_report(project_dir: str | os.PathLike[str]) -> str:
         if data.confusion is None else None,
     }
     data.figures = {k: v for k, v in figures.items() if v is not None}
-    data.importance, data.importance_note = importance_figure(project_dir)
+    data.importance, data.importance_values, data.importance_note = importance_section(
+        records, _space(document.space) if (document := read_search_document(project_dir)) else None)
     env = jinja2.Environment(loader=jinja2.PackageLoader("automl_studio.resources", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)

@@ -11,8 +11,6 @@ import pytest
 from automl_studio.engine.cli import main
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.search.project import last_finish, read_trials
-from automl_studio.engine.search.report import active_hyperparameters
-from automl_studio.engine.space.spec import SearchSpace
 
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "resources" / "iris.csv"
@@ -120,6 +118,12 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
     assert "species" in text and "sepal_length" in text and "block.repeats" in text
     environment = {r[0]: r[1] for r in page.tables["environment-table"]}
     assert {"automl-studio", "tensorflow", "keras", "keras-tuner", "Python", "OS", "CPU cores", "Date"} <= set(environment)
+    # The searched hyperparameters' importance, from the three trials.
+    searched = {r[0] for r in page.tables["importance-table"][1:]}
+    assert "training.learning_rate" in searched
+    assert searched <= {r[0] for r in page.tables["hyperparameters-table"][1:]}
+    shares = [float(r[1]) for r in page.tables["importance-table"][1:]]
+    assert all(0 <= v <= 1 for v in shares) and round(sum(shares), 2) in (0.0, 1.0)
     settings = {r[0]: r[1] for r in page.tables["settings-table"][1:]}
     assert settings["max_trials"] == "3" and settings["tuner"] == "random"
 
@@ -133,16 +137,3 @@ def test_a_folder_without_a_search_is_refused_in_one_line_naming_it(tmp_path, ca
     assert not (empty / "report.html").exists()
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "no such project folder" in capsys.readouterr().err
-
-
-def test_a_trial_lists_only_the_hyperparameters_its_network_used():
-    from automl_studio.engine.space.templates import resolve_space
-
-    space = resolve_space("tabular", ["numeric"], 100)
-    assert isinstance(space, SearchSpace)
-    values = {"block.repeats": 1, "dense.units.0": 32, "dense.activation.0": "relu",
-              "dense.units.1": 64, "dense.activation.1": "gelu",  # a copy the network does not have
-              "training.optimizer": "adam", "tuner/epochs": 4}
-    active = active_hyperparameters(values, space)
-    assert active["dense.units.0"] == 32 and active["training.optimizer"] == "adam"
-    assert "dense.units.1" not in active and "tuner/epochs" not in active
