@@ -239,7 +239,8 @@ def _find_column(name: str, present: Sequence[str]) -> str | None:
 
 
 def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target: str | None,
-                model_target: str | None) -> ScoringData:
+                model_target: str | None, refuse_unscorable: bool = True) -> ScoringData:
+    """The rows of a table the model can score; with ``refuse_unscorable``, none is an error."""
     import pandas as pd
 
     frame = dataset.frame
@@ -304,7 +305,7 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
                          "scored as an unknown category, as in training")
         columns[c.name] = raw.to_numpy(dtype=object)
     scored = np.flatnonzero(reasons == "")
-    if len(scored) == 0:
+    if len(scored) == 0 and refuse_unscorable:
         shown = "; ".join(line.removeprefix(f"{source}: ").split("; ")[0] for line in lines[:2])
         more = f" and {len(lines) - 2} more problem(s)" if len(lines) > 2 else ""
         raise DataError(f"{source}: no row can be scored: {shown}{more}")
@@ -348,19 +349,37 @@ def _decode(metadata: dict[str, Any], raw: np.ndarray) -> tuple[list[Any], np.nd
     return [names[i] for i in proba.argmax(axis=1)], proba
 
 
-def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
+def run_model(model: Any, inputs: dict[str, np.ndarray], *,
+              on_progress: Callable[[float], None] | None = None) -> np.ndarray:
     """The model's raw outputs for some inputs: a small input in one call, a large one in batches.
 
     Batches hold about :data:`_BATCH_VALUES` input values, so that images are scored a few dozen
-    at a time and table rows a few thousand.
+    at a time and table rows a few thousand. ``on_progress`` receives the fraction of rows scored
+    (0–1) after each batch.
     """
     n = len(next(iter(inputs.values())))
     per_row = max(1, sum(int(np.prod(v.shape[1:])) for v in inputs.values()))
     batch = max(1, min(_MAX_BATCH_ROWS, _BATCH_VALUES // per_row))
     if n <= batch:
         # predict() builds a tf.data pipeline and a traced function each call: slow for a few rows.
-        return np.asarray(model.predict_on_batch(inputs))
-    return np.asarray(model.predict(inputs, verbose=0, batch_size=batch))
+        out = np.asarray(model.predict_on_batch(inputs))
+    else:
+        callbacks = [] if on_progress is None else [_batch_progress(on_progress, batch, n)]
+        out = np.asarray(model.predict(inputs, verbose=0, batch_size=batch, callbacks=callbacks))
+    if on_progress is not None:
+        on_progress(1.0)
+    return out
+
+
+def _batch_progress(on_progress: Callable[[float], None], batch: int, n: int) -> Any:
+    """A Keras callback that reports the fraction of ``n`` rows scored after each batch."""
+    import keras
+
+    class BatchProgress(keras.callbacks.Callback):
+        def on_predict_batch_end(self, index: int, logs: Any = None) -> None:
+            on_progress(min(1.0, (index + 1) * batch / n))
+
+    return BatchProgress()
 
 
 @dataclass(frozen=True)
@@ -409,13 +428,17 @@ def _plain(value: Any) -> Any:
 
 
 def predict_data(model: Any, metadata: dict[str, Any], data_path: str | os.PathLike[str], *,
-                 x_key: str | None = None, csv_options: CsvOptions | None = None) -> Predictions:
+                 x_key: str | None = None, csv_options: CsvOptions | None = None,
+                 on_progress: Callable[[float], None] | None = None) -> Predictions:
     """Scores every row of a data file that can be scored with a loaded model.
+
+    ``on_progress`` receives the fraction of rows scored (0–1) as the model runs.
 
     Raises:
         DataError: the file does not fit the model or no row of it can be scored.
     """
-    return _predict(model, metadata, read_for_model(metadata, data_path, x_key=x_key, csv_options=csv_options))
+    data = read_for_model(metadata, data_path, x_key=x_key, csv_options=csv_options)
+    return _predict(model, metadata, data, on_progress)
 
 
 def predict_records(model: Any, metadata: dict[str, Any], records: Sequence[dict[str, Any]], *,
@@ -423,11 +446,11 @@ def predict_records(model: Any, metadata: dict[str, Any], records: Sequence[dict
     """Scores rows given as ``{column: value}`` (values as typed: text, numbers or ``None``).
 
     Read exactly like the rows of a CSV file with those columns, so a typed row scores as the same
-    row in a file does; ``source`` names them in messages.
+    row in a file does; ``source`` names them in messages. A row that cannot be scored gets its
+    reason in ``problems``, even when no row can be scored.
 
     Raises:
-        DataError: a column the model needs is absent, no row can be scored, or the model does
-            not take a table.
+        DataError: a column the model needs is absent, or the model does not take a table.
     """
     import pandas as pd
 
@@ -438,13 +461,18 @@ def predict_records(model: Any, metadata: dict[str, Any], records: Sequence[dict
     frame = pd.DataFrame.from_records(rows)
     dataset = Dataset(path=source, kind="table", fingerprint="", frame=frame)
     data = _read_table(FeatureSchema.from_dict(metadata["feature_schema"]), dataset, Path(source),
-                       target=None, model_target=metadata.get("target"))
+                       target=None, model_target=metadata.get("target"), refuse_unscorable=False)
     return _predict(model, metadata, data)
 
 
-def _predict(model: Any, metadata: dict[str, Any], data: ScoringData) -> Predictions:
-    labels, proba = _decode(metadata, run_model(model, data.inputs))
+def _predict(model: Any, metadata: dict[str, Any], data: ScoringData,
+             on_progress: Callable[[float], None] | None = None) -> Predictions:
     n = data.n_rows
+    if len(data.scored):
+        labels, proba = _decode(metadata, run_model(model, data.inputs, on_progress=on_progress))
+    else:  # typed rows, none of them scorable (a file is refused before)
+        names = metadata.get("class_names") or ()
+        labels, proba = [], None if metadata["task"] == "regression" else np.zeros((0, len(names)))
     all_labels: list[Any] = [None] * n
     for i, label in zip(data.scored.tolist(), labels, strict=True):
         all_labels[i] = label
@@ -465,20 +493,31 @@ def _predict(model: Any, metadata: dict[str, Any], data: ScoringData) -> Predict
 
 def predict_for_window(model_path: str, data_path: str | None = None,
                        records: list[dict[str, Any]] | None = None, *,
-                       allow_unsafe: bool = False) -> dict[str, Any]:
+                       allow_unsafe: bool = False, progress_path: str | None = None) -> dict[str, Any]:
     """Predictions for the window, run in a child process: :meth:`Predictions.to_dict`.
 
     Scores a data file (``data_path``) or typed rows (``records``, see :func:`predict_records`);
-    adds ``task`` (classification or regression).
+    adds ``task`` (classification or regression). With ``progress_path``, the fraction done
+    (0–1: the model loaded, the data read, then batch by batch) is kept in that file, replaced
+    whole each time, for the window to poll.
 
     Raises:
         DataError, ModelFileError: as :func:`predict_data` and :func:`load_model`.
     """
+    def report(fraction: float) -> None:
+        if progress_path is not None:
+            tmp = f"{progress_path}.tmp"
+            Path(tmp).write_text(f"{fraction:.4f}", encoding="utf-8")
+            os.replace(tmp, progress_path)
+
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
+    report(0.1)
     if records is not None:
         result = predict_records(model, metadata, records)
     elif data_path is not None:
-        result = predict_data(model, metadata, data_path)
+        data = read_for_model(metadata, data_path)
+        report(0.3)
+        result = _predict(model, metadata, data, lambda f: report(0.3 + 0.7 * f))
     else:
         raise DataError(f"{model_path}: nothing to score (no data file and no rows)")
     return {**result.to_dict(), "task": metadata.get("task")}

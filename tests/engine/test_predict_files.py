@@ -405,6 +405,10 @@ def test_one_row_typed_scores_as_the_same_row_in_a_file(trained: Trained, tmp_pa
                                                                      "income": "lots"}])
     assert bad.labels[1] is None and bad.problems[1] == "column 'income': 'lots' is not a number"
     assert bad.labels[0] == from_file.labels[1]
+    # One typed row that cannot be scored is answered with its reason, not refused.
+    (alone,) = predict_records(trained.model, trained.metadata,
+                               [{**dict(zip(header, rows[0], strict=True)), "city": "Berlin"}]).problems
+    assert alone == "column 'city': 'Berlin' was never seen in training"
 
 
 def test_evaluate_leaves_out_rows_without_a_target_or_a_score(trained: Trained, tmp_path: Path) -> None:
@@ -426,7 +430,10 @@ def test_a_file_larger_than_one_batch_scores_like_its_rows(trained: Trained, tmp
     picks = [i % ROWS for i in range(4500)]  # past the 4096 rows scored in one call
     header, rows = derive(trained, picks, NEEDED)
     rows[4400][0] = "abc"
-    result = predict_rows(trained, tmp_path, header, rows)
+    fractions: list[float] = []
+    result = predict_data(trained.model, trained.metadata, write_table(tmp_path / "new.csv", header, rows),
+                          on_progress=fractions.append)
+    assert len(fractions) >= 2 and fractions == sorted(fractions) and fractions[-1] == 1.0  # batch by batch
     assert len(result.labels) == 4500 and result.labels[4400] is None
     assert_same_as_training(trained, result, picks, skip={4400})
 
