@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+from automl_studio.engine.export.formats import FORMATS, QUANTIZE
     s = sub.add_parser("search", help="search for the best network for a data file")
     _search_options(s)
     s.add_argument("--workers", type=int, default=1, metavar="N",
@@ -91,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--demo", action="store_true", help="open the bundled iris demo data")
     g.add_argument("--version", action="version", version=f"automl-studio {_version()}")
 
+    x.add_argument("--format", action="append", choices=FORMATS, dest="formats", metavar="FORMAT",
+                   help=f"a format to write, repeatable: {', '.join(FORMATS)} (default: h5); each is reloaded "
+                        "in a fresh process with its own runtime and checked on held-out test rows")
+    x.add_argument("--quantize", choices=QUANTIZE, default="none",
+                   help="TFLite weights: none, float16 or dynamic (8-bit dynamic range)")
     d = sub.add_parser("install-desktop-entry",
                        help="add the app to this user's desktop menu (Linux: $XDG_DATA_HOME)")
     d.add_argument("--uninstall", action="store_true", help="remove what an install wrote")
@@ -456,7 +462,12 @@ def _main(args: argparse.Namespace, own_process: bool = False) -> int:
         if args.command == "export":
             from automl_studio.engine.search.session import export_project
 
-            result = export_project(args.project, args.dest, ["h5", "keras"] if args.keras else ["h5"])
+            formats = list(dict.fromkeys(args.formats or ["h5"]))
+            if args.keras and "keras" not in formats:
+                formats.append("keras")
+            result = export_project(args.project, args.dest, formats, quantize=args.quantize)
+            for check in result.get("checks", []):
+                print(check["words"], file=sys.stderr)
             print(json.dumps(result, indent=2))
             return 0
     except UserError as exc:

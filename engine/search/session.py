@@ -574,18 +574,27 @@ def export_best_from_checkpoint(project_dir: str) -> None:
     _finish(session, tuner.load_model(best[0]), best[0], result, lambda event: None)
 
 
-def export_project(project_dir: str, dest: str, formats: Sequence[str] = ("h5",)) -> dict[str, Any]:
+def export_project(project_dir: str, dest: str, formats: Sequence[str] = ("h5",),
+                   quantize: str = "none") -> dict[str, Any]:
     """Exports a project's best model to ``dest`` (for the window's *Export best model…*).
 
     Uses the refitted best model the search saved (``best/best.h5``); for a search that was
     stopped before its refit, it rebuilds the best trial's model from KerasTuner's checkpoint.
-    The result is reloaded and checked against the source before success is reported.
+    ``formats`` are any of ``h5``, ``keras``, ``savedmodel``, ``tflite`` and ``onnx``
+    (:mod:`~automl_studio.engine.export.deploy`); beside them go ``schema.json``,
+    ``reference.csv`` and ``MODEL_CARD.md``. Each file is reloaded in a fresh process with its
+    own runtime and checked against the model on held-out test rows before anything is written.
+
+    Raises:
+        ExportError: nothing to export, a format cannot convert (the layer is named), or a check
+            failed; nothing was written.
     """
     import keras
 
+    from automl_studio.engine.export.deploy import check_request, export_bundle
     from automl_studio.engine.export.model_info import read_metadata
-    from automl_studio.engine.export.writers import export_model
 
+    check_request(formats, quantize)
     source = Path(project_dir) / "best" / "best.h5"
     if not source.exists():
         export_best_from_checkpoint(project_dir)
@@ -600,5 +609,58 @@ def export_project(project_dir: str, dest: str, formats: Sequence[str] = ("h5",)
         inputs = {k: stored[k] for k in stored.files}
     if not inputs:
         raise ExportError(f"{source}: no sample inputs stored to verify the export")
-    return export_model(model, dest, metadata, inputs, formats)
+    document = read_search_document(project_dir)
+    held_out, raw, reference_inputs, counts = _held_out_rows(document.config if document else None)
+    settings: dict[str, Any] = {}
+    if document is not None:
+        c = document.config
+        settings = {"Tuner": c.tuner, "Max trials": c.max_trials if c.max_trials is not None else "auto",
+                    "Max epochs": c.max_epochs if c.max_epochs is not None else "auto",
+                    "Time budget (s)": c.time_budget_s if c.time_budget_s is not None else "none",
+                    "Validation / test fraction": f"{c.validation_fraction:g} / {c.test_fraction:g}",
+                    "Seed": c.seed}
+    return export_bundle(model, metadata, dest, formats=list(formats), quantize=quantize,
+                         held_out=held_out or inputs, reference_raw=raw, reference_inputs=reference_inputs,
+                         settings=settings, class_counts=counts)
 
+
+_HELD_OUT_ROWS = 200  # test rows each export format is compared on
+_REFERENCE_ROWS = 20  # test rows written to reference.csv
+
+
+def _held_out_rows(config: SearchConfig | None) -> tuple[dict[str, np.ndarray], Any, dict[str, np.ndarray],
+                                                          tuple[int, ...]]:
+    """The project's test rows, read and split again as the search did.
+
+    Returns model inputs of up to 200 test rows, the file's columns for the first 20 of them (a
+    DataFrame; ``None`` for arrays), their model inputs, and the class counts of the data. All
+    empty when the data file is gone (the stored sample rows are used instead).
+    """
+    if config is None or not Path(config.data_path).exists():
+        return {}, None, {}, ()
+    try:
+        dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
+                               image_size=tuple(config.image_size),  # type: ignore[arg-type]
+                               csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
+                                                      config.csv_encoding, config.csv_header))
+        # As data.identity.prepare_for_search, keeping the dataset for the file's own columns.
+        profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
+                                  include=tuple(config.include_columns), kinds=config.column_kinds)
+        prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
+                                test_fraction=config.test_fraction, seed=config.seed)
+    except UserError:
+        return {}, None, {}, ()
+    test = prepared.test
+    if not len(test):
+        return {}, None, {}, tuple(prepared.profile.class_counts)
+    held_out = {k: np.asarray(v[:_HELD_OUT_ROWS]) for k, v in test.x.items()}
+    reference_inputs = {k: v[:_REFERENCE_ROWS] for k, v in held_out.items()}
+    raw = None
+    if dataset.kind == "table" and prepared.schema is not None:
+        frame = dataset.frame
+        target = prepared.profile.target
+        kept = frame[frame[target].notna()].reset_index(drop=True)
+        used = set(prepared.schema.columns) | {target}
+        columns = [c for c in kept.columns if c in used]
+        raw = kept.iloc[prepared.split_indices[2][:_REFERENCE_ROWS]][columns]
+    return held_out, raw, reference_inputs, tuple(prepared.profile.class_counts)
