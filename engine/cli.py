@@ -29,6 +29,7 @@ from automl_studio.engine.data.csv_format import (
     parse_delimiter,
     parse_encoding,
 )
+from automl_studio.engine.export.formats import FORMATS, QUANTIZE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-from automl_studio.engine.export.formats import FORMATS, QUANTIZE
     s = sub.add_parser("search", help="search for the best network for a data file")
     _search_options(s)
     s.add_argument("--workers", type=int, default=1, metavar="N",
@@ -82,6 +82,11 @@ from automl_studio.engine.export.formats import FORMATS, QUANTIZE
     x = sub.add_parser("export", help="export a project's best model")
     x.add_argument("project"), x.add_argument("dest")
     x.add_argument("--keras", action="store_true", help="also write the .keras twin")
+    x.add_argument("--format", action="append", choices=FORMATS, dest="formats", metavar="FORMAT",
+                   help=f"a format to write, repeatable: {', '.join(FORMATS)} (default: h5); each is reloaded "
+                        "in a fresh process with its own runtime and checked on held-out test rows")
+    x.add_argument("--quantize", choices=QUANTIZE, default="none",
+                   help="TFLite weights: none, float16 or dynamic (8-bit dynamic range)")
 
     r = sub.add_parser("report", help="write a search's report: one self-contained HTML file")
     r.add_argument("project", help="the search's project folder")
@@ -92,11 +97,6 @@ from automl_studio.engine.export.formats import FORMATS, QUANTIZE
     g.add_argument("--demo", action="store_true", help="open the bundled iris demo data")
     g.add_argument("--version", action="version", version=f"automl-studio {_version()}")
 
-    x.add_argument("--format", action="append", choices=FORMATS, dest="formats", metavar="FORMAT",
-                   help=f"a format to write, repeatable: {', '.join(FORMATS)} (default: h5); each is reloaded "
-                        "in a fresh process with its own runtime and checked on held-out test rows")
-    x.add_argument("--quantize", choices=QUANTIZE, default="none",
-                   help="TFLite weights: none, float16 or dynamic (8-bit dynamic range)")
     d = sub.add_parser("install-desktop-entry",
                        help="add the app to this user's desktop menu (Linux: $XDG_DATA_HOME)")
     d.add_argument("--uninstall", action="store_true", help="remove what an install wrote")
