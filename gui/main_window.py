@@ -54,7 +54,9 @@ from automl_studio.gui.pages.welcome_page import WelcomePage
 from automl_studio.gui.paths import demo_dataset, resource_path
 from automl_studio.gui.settings_store import SettingsStore
 from automl_studio.gui.undo import ReplayCommand, ValueCommand, keep_only, replay_value
+from automl_studio.gui.workers.report import report_file_name, run_report
 from automl_studio.gui.workers.tasks import TaskRunner
+from automl_studio.gui.workers.tensorboard import TensorBoardLauncher, unavailable_reason
 
 APP_TITLE = "AutoML Studio"
 PROJECT_SUFFIX = ".automl.json"
@@ -167,6 +169,12 @@ def _ask_to_replace(parent: QWidget, folder: str, trials: int) -> str:
     return "new" if clicked is new else "erase" if clicked is erase else "cancel"
 
 
+def choose_report_file(parent: QWidget, proposed: str) -> str | None:
+    """Asks where to write the search's report, proposing ``proposed`` (``None``: cancelled)."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Export report", proposed, "HTML files (*.html);;All files (*)")
+    return path or None
+
+
 def ask_to_save(parent: QWidget, name: str) -> QMessageBox.StandardButton:
     """The desktop's "Save changes?" question: Save, Discard or Cancel."""
     buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
@@ -198,6 +206,7 @@ class MainWindow(QMainWindow):
     """
 
     firstFramePainted = Signal()
+    reportExported = Signal(str)  # the path of the search report written by File ▸ Export report…
 
     def __init__(self, settings: SettingsStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -222,6 +231,13 @@ class MainWindow(QMainWindow):
         self._network_validity: tuple[bool, str] = (False, "")
         self._new_data = False  # a dataset opened since the last signature: lay out its default
         self._signature_task = TaskRunner(self)
+        self.choose_report_file: Callable[[QWidget, str], str | None] = choose_report_file
+        self._report_task = TaskRunner(self)
+        self._report_task.finished.connect(self._on_report_written)
+        self._report_task.failed.connect(self._on_report_failed)
+        self.tensorboard = TensorBoardLauncher(self)
+        self.tensorboard.answered.connect(self._on_tensorboard_answered)
+        self.tensorboard.failed.connect(self._on_tensorboard_failed)
         self._signature_failed = False
         self._help: HelpWindow | None = None
         self.setWindowIcon(QIcon(resource_path("icon.svg")))
@@ -323,6 +339,10 @@ class MainWindow(QMainWindow):
                                             self._choose_image_folder)
         self.act_export = self._action("&Export best model…", "actionExport", self.export_best_model,
                                        "Ctrl+E")
+        self.act_export_report = self._action("Export &report…", "actionExportReport", self.export_report,
+                                              tip="Write the search's report: one HTML file to read and share")
+        self.act_tensorboard = self._action("Open in &TensorBoard", "actionTensorBoard", self.open_tensorboard,
+                                            tip="Show the trials' training logs in TensorBoard, in the browser")
         self.act_quit = self._action("&Quit", "actionQuit", self.close, K.Quit)
         self.act_welcome = self._action("&Welcome", "actionWelcome", self.show_welcome,
                                         tip="Recent projects and data files, and the demo")
@@ -368,6 +388,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open_data)
         file_menu.addAction(self.act_open_folder)
         file_menu.addAction(self.act_export)
+        file_menu.addAction(self.act_export_report)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit_menu = bar.addMenu("&Edit")
@@ -384,6 +405,9 @@ class MainWindow(QMainWindow):
         search_menu.addAction(self.act_start)
         search_menu.addAction(self.act_stop)
         search_menu.addAction(self.act_resume)
+        search_menu.addSeparator()
+        search_menu.addAction(self.act_tensorboard)
+        search_menu.aboutToShow.connect(self._update_search_folder_actions)  # logs appear as trials run
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_guide)
         help_menu.addAction(self.act_show_log)
@@ -820,6 +844,70 @@ class MainWindow(QMainWindow):
             formats.append(suffix)
         self.results_page.export_to(dest, formats)
 
+    # ----------------------------------------------------------------- report and TensorBoard
+    def _search_folder_problem(self) -> str:
+        """Why the search on screen has nothing to report ("" when it has)."""
+        from automl_studio.engine.search.project import EVENTS_FILE
+
+        if not self._search_dir or not (Path(self._search_dir) / EVENTS_FILE).is_file():
+            return "No search yet: run or open a search first"
+        return ""
+
+    @Slot()
+    def _update_search_folder_actions(self) -> None:
+        problem = self._search_folder_problem()
+        self.act_export_report.setEnabled(not problem and not self._report_task.running)
+        self.act_export_report.setToolTip(problem or self.act_export_report.statusTip())
+        reason = unavailable_reason(self._search_dir)
+        self.act_tensorboard.setEnabled(not reason)
+        self.act_tensorboard.setToolTip(reason or self.act_tensorboard.statusTip())
+
+    def export_report(self, dest: str | None = None) -> None:
+        """Writes the search's report (asks where, proposing ``<project name> report.html``,
+        unless ``dest`` is given) in an engine child; :attr:`reportExported` says where."""
+        problem = self._search_folder_problem()
+        if problem:
+            self.statusBar().showMessage(problem, 4000)
+            return
+        if dest is None:
+            proposed = os.path.join(self.settings.last_directory(), report_file_name(self._project_name))
+            dest = self.choose_report_file(self, proposed)
+            if not dest:
+                return
+            self.settings.set_last_directory(dest)
+        self.statusBar().showMessage(f"Writing the report to {dest}…")
+        self._report_task.start(run_report, project_dir=str(self._search_dir), dest=dest)
+        self._update_search_folder_actions()
+
+    @Slot(object)
+    def _on_report_written(self, path: object) -> None:
+        self.statusBar().showMessage(f"Report written to {path}", 10000)
+        self._update_search_folder_actions()
+        self.reportExported.emit(str(path))
+
+    @Slot(str, str)
+    def _on_report_failed(self, _kind: str, message: str) -> None:
+        self.statusBar().clearMessage()
+        self._update_search_folder_actions()
+        self._show_error(f"The report could not be written: {message}")
+
+    def open_tensorboard(self) -> None:
+        """Starts TensorBoard on the search's logs (loopback only) and opens it in the browser."""
+        reason = unavailable_reason(self._search_dir)
+        if reason or self._search_dir is None:
+            self.statusBar().showMessage(reason, 6000)
+            return
+        self.statusBar().showMessage("Starting TensorBoard…")
+        self.tensorboard.open(self._search_dir)
+
+    @Slot(str)
+    def _on_tensorboard_answered(self, url: str) -> None:
+        self.statusBar().showMessage(f"TensorBoard is at {url} (it stops when this window closes)", 10000)
+
+    @Slot(str)
+    def _on_tensorboard_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
     # ----------------------------------------------------------------- reactions
     @Slot(dict)
     def _on_dataset_loaded(self, summary: dict[str, Any]) -> None:
@@ -939,6 +1027,7 @@ class MainWindow(QMainWindow):
         self.act_new.setEnabled(not running)
         self.act_open_project.setEnabled(not running)
         self.act_export.setEnabled(self.results_page.export_button.isEnabled())
+        self._update_search_folder_actions()
 
     def _update_title(self, *_args: Any) -> None:
         self.setWindowTitle(f"{self._project_name}[*] — {APP_TITLE}")
@@ -1146,6 +1235,8 @@ class MainWindow(QMainWindow):
         self.results_page.shutdown()
         self._signature_task.shutdown()
         self._resume_check.shutdown()
+        self._report_task.shutdown()
+        self.tensorboard.stop()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()
