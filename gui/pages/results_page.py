@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from automl_studio.engine.core.events import SearchFinished
+from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.baseline_note import BaselineNote
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
@@ -61,15 +63,19 @@ def model_description(refits: int) -> str:
 
 
 def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any,
-               cancel: Any) -> dict[str, Any]:
-    """Exports the best model in a child process (Keras never loads in the window's process)."""
+               cancel: Any, quantize: str = "none") -> dict[str, Any]:
+    """Exports the best model in a child process (Keras never loads in the window's process).
+
+    ``formats``: any of ``engine.export.formats.FORMATS``; ``quantize``: TFLite's weights.
+    """
     from automl_studio.engine.core.errors import ExportError
     from automl_studio.engine.process.runner import ChildCallError, call_in_child
 
     try:
         return dict(call_in_child("automl_studio.engine.search.session:export_project",
-                                  {"project_dir": project_dir, "dest": dest, "formats": formats},
-                                  timeout=600))
+                                  {"project_dir": project_dir, "dest": dest, "formats": formats,
+                                   "quantize": quantize},
+                                  timeout=1800))  # each format is checked in a fresh process
     except ChildCallError as exc:
         raise ExportError(str(exc)) from None
 
@@ -175,6 +181,7 @@ class ResultsPage(QWidget):
         self._exporter = TaskRunner(self)
         self._exporter.finished.connect(self._on_exported)
         self._exporter.failed.connect(self._on_export_failed)
+        self.exportFinished.connect(self._show_format_checks)
         self._build()
         self.set_result(None, None)
         self.trials.objectiveChanged.connect(self._on_objective_changed)
@@ -194,7 +201,24 @@ class ResultsPage(QWidget):
                                          "Write the best model as .h5 and/or .keras and check it")
         self.export_button.setProperty("role", "primary")
         self.export_button.clicked.connect(self.exportRequested)
-        for w in (self.h5_check, self.keras_check, self.export_button):
+        # Deployment formats beside .h5/.keras; each is checked in a fresh process with its runtime.
+        self.deploy_checks: dict[str, QCheckBox] = {}
+        for fmt, label in (("savedmodel", "SavedModel"), ("tflite", "TFLite"), ("onnx", "ONNX")):
+            box = name_widget(QCheckBox(label), f"export{label}", FORMAT_NAMES[fmt])
+            missing = missing_message(fmt)
+            box.setEnabled(missing is None)
+            box.setToolTip(missing or f"Also write {FORMAT_NAMES[fmt]} and check it with {RUNTIMES[fmt]}")
+            self.deploy_checks[fmt] = box
+        self.quantize_combo = name_widget(QComboBox(), "exportQuantize", "TFLite quantisation")
+        for value, text in (("none", "TFLite: float32"), ("float16", "TFLite: float16"),
+                            ("dynamic", "TFLite: 8-bit dynamic")):
+            self.quantize_combo.addItem(text, value)
+        self.quantize_combo.setToolTip("How TFLite stores the weights: float32 (exact), float16 "
+                                       "(half the size) or 8-bit dynamic-range quantisation")
+        self.quantize_combo.setEnabled(False)
+        self.deploy_checks["tflite"].toggled.connect(self.quantize_combo.setEnabled)
+        for w in (self.h5_check, self.keras_check, *self.deploy_checks.values(), self.quantize_combo,
+                  self.export_button):
             top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         self.banner = Banner("resultsBanner")
@@ -372,9 +396,13 @@ class ResultsPage(QWidget):
 
     # ----------------------------------------------------------------- export
     def formats(self) -> list[str]:
-        formats = [f for f, box in (("h5", self.h5_check), ("keras", self.keras_check))
-                   if box.isChecked()]
+        formats = [f for f, box in (("h5", self.h5_check), ("keras", self.keras_check),
+                                    *self.deploy_checks.items()) if box.isChecked()]
         return formats or ["h5"]
+
+    def quantize(self) -> str:
+        """TFLite's quantisation: ``none``, ``float16`` or ``dynamic``."""
+        return str(self.quantize_combo.currentData())
 
     def choose_destination(self, start_dir: str, name: str = "model") -> str | None:
         """Asks where to export, proposing ``<name>.h5`` in ``start_dir`` (``None``: cancelled)."""
@@ -392,7 +420,7 @@ class ResultsPage(QWidget):
         self._set_export_status(f"Exporting to {dest}…  (Keras loads in a separate process)", "busy")
         self.export_button.setEnabled(False)
         self._exporter.start(run_export, project_dir=self._project_dir, dest=str(dest),
-                             formats=list(formats or self.formats()))
+                             formats=list(formats or self.formats()), quantize=self.quantize())
 
     @property
     def exporting(self) -> bool:
@@ -405,6 +433,13 @@ class ResultsPage(QWidget):
         check = round_trip_text(result)
         self._set_export_status(f"{check}\n{files}", "ok" if result.get("verified") else "bad")
         self.exportFinished.emit(dict(result))
+
+    @Slot(dict)
+    def _show_format_checks(self, result: dict[str, Any]) -> None:
+        """Adds each format's fresh-process check, in words, under the round-trip line."""
+        lines = [str(check.get("words", "")) for check in result.get("checks", [])]
+        if lines:
+            self.export_status.setText("\n".join([self.export_status.text(), *lines]))
 
     def _set_export_status(self, text: str, level: str) -> None:
         self.export_status.setProperty("level", level)

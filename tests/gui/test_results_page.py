@@ -111,3 +111,41 @@ def test_the_baseline_is_shown_under_each_test_metric_and_a_chance_level_model_i
     page.set_result(classification_finish(), str(tmp_path))  # no baseline reported: no flag
     assert page.baseline_note.text() == ""
     assert page.findChild(QWidget, "baseline_accuracy") is None
+
+
+@pytest.mark.slow
+def test_export_to_deployment_formats_shows_each_check_in_words(qtbot, tmp_path):
+    import subprocess
+
+    from conftest import IRIS
+
+    from automl_studio.engine.search.project import last_finish
+
+    # A real tiny search, in its own process as the window runs them.
+    project = tmp_path / "project"
+    done = subprocess.run([sys.executable, "-m", "automl_studio.engine.cli", "search", str(IRIS),
+                           "--project", str(project), "--tuner", "random", "--max-trials", "1",
+                           "--max-epochs", "1", "--no-refit"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    finish = last_finish(str(project))
+    assert finish is not None
+    # (older projects' readers gave the event as a dict)
+    event = finish if isinstance(finish, SearchFinished) else event_from_dict(dict(finish))
+    page.set_result(event, str(project))
+    quantize = page.findChild(QWidget, "exportQuantize")
+    assert not quantize.isEnabled()  # only TFLite is quantised
+    page.findChild(QWidget, "exportTFLite").setChecked(True)
+    assert quantize.isEnabled()
+    quantize.setCurrentIndex(quantize.findData("float16"))
+    page.findChild(QWidget, "exportONNX").setChecked(True)
+    assert page.formats() == ["h5", "tflite", "onnx"] and page.quantize() == "float16"
+    with qtbot.waitSignal(page.exportFinished, timeout=900_000) as blocker:
+        page.export_to(str(tmp_path / "out" / "iris.h5"))
+    result = blocker.args[0]
+    assert [c["format"] for c in result["checks"]] == ["h5", "tflite", "onnx"]
+    status = page.findChild(QWidget, "exportStatus").text()
+    assert "TensorFlow Lite (.tflite), float16-quantised: reloaded with tf.lite.Interpreter" in status
+    assert "ONNX (.onnx): reloaded with onnxruntime.InferenceSession in a fresh process" in status
+    assert (tmp_path / "out" / "iris.onnx").exists() and (tmp_path / "out" / "MODEL_CARD.md").exists()
