@@ -21,7 +21,17 @@ from typing import IO, Any
 from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
 from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
-from automl_studio.engine.core.events import Event, JsonLinesWriter, SearchFinished
+from automl_studio.engine.core.events import (
+    EpochEnded,
+    Event,
+    JsonLinesWriter,
+    PhaseChanged,
+    SearchFinished,
+    SearchStarted,
+    SearchWarning,
+    TrialEnded,
+    TrialStarted,
+)
 from automl_studio.engine.core.objectives import objectives_help
 from automl_studio.engine.data.csv_format import (
     CsvOptions,
@@ -181,29 +191,26 @@ class _Progress:
         self.started = time.monotonic()
 
     def __call__(self, event: Event) -> None:
-        kind = event.type
-        data = event.to_dict()
-        if kind == "search_started":
-            self.max_trials = data["settings"].get("max_trials")
-            self.done = data.get("completed_trials", 0)
-        elif kind == "trial_started":
-            self.trial, self.epoch = data["trial_id"], ""
-        elif kind == "epoch_ended":
-            self.epoch = f" epoch {data['epoch']}"
-        elif kind == "trial_ended":
+        if isinstance(event, SearchStarted):
+            self.max_trials = event.settings.get("max_trials")
+            self.done = event.completed_trials
+        elif isinstance(event, TrialStarted):
+            self.trial, self.epoch = event.trial_id, ""
+        elif isinstance(event, EpochEnded):
+            self.epoch = f" epoch {event.epoch}"
+        elif isinstance(event, TrialEnded):
             self.done += 1
-            score = data.get("score")
-            if score is not None:
-                self.best = score if self.best is None else min(self.best, score)
-            if data["status"] != "completed":
-                self._line(f"trial {data['trial_id']} {data['status']}: {data.get('error')}\n")
-        elif kind == "phase_changed":
-            self._line(f"{data['phase']}: {data['message']}\n")
+            if event.score is not None:
+                self.best = event.score if self.best is None else min(self.best, event.score)
+            if event.status != "completed":
+                self._line(f"trial {event.trial_id} {event.status}: {event.error}\n")
+        elif isinstance(event, PhaseChanged):
+            self._line(f"{event.phase}: {event.message}\n")
             return
-        elif kind == "warning":
-            self._line(f"warning: {data['message']}\n")
+        elif isinstance(event, SearchWarning):
+            self._line(f"warning: {event.message}\n")
             return
-        elif kind == "search_finished":
+        elif isinstance(event, SearchFinished):
             self._line("\n")
             return
         total = self.max_trials if self.max_trials and self.max_trials < 10_000 else None
@@ -274,15 +281,14 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
 
 def _print_warning_event(event: Event) -> None:
     """The search's warnings (dropped rows, how a file was read...) on stderr when no progress line is."""
-    if event.type == "warning":
-        print(f"automl-studio: warning: {event.to_dict()['message']}", file=sys.stderr, flush=True)
+    if isinstance(event, SearchWarning):
+        print(f"automl-studio: warning: {event.message}", file=sys.stderr, flush=True)
 
 
 def _print_leak_warnings(event: Event) -> None:
     """Columns that alone predict the target (likely leaks), on stderr before the first trial."""
-    if event.type == "search_started":
-        profile = event.to_dict().get("profile") or {}
-        for warning in profile.get("warnings", ()):
+    if isinstance(event, SearchStarted):
+        for warning in event.profile.get("warnings", ()):
             if "likely leak" in warning or "leaks the answer" in warning:
                 print(f"automl-studio: warning: {warning}", file=sys.stderr, flush=True)
 
@@ -290,6 +296,7 @@ def _print_leak_warnings(event: Event) -> None:
 def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
+    from automl_studio.engine.train.metrics import baseline_note
 
     # The budget counts from the command's start: the interpreter, imports and loading included
     # (from this call when the command runs inside another program).
@@ -317,7 +324,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     began: list[Callable[[], None]] = []  # tells the start-up watchdog that the search has started
 
     def listener(event: Event) -> None:
-        if began and event.type == "search_started":
+        if began and isinstance(event, SearchStarted):
             began.pop()()
         for item in listeners:
             item(event)
@@ -358,26 +365,25 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     try:
         with redirect:
             if config.workers > 1:
-                final = distributed.run_local_workers(config, config.workers, listener)
-                from automl_studio.engine.search.session import SearchResult
-
-                result = SearchResult(final.get("status", "failed"), final.get("best_trial_id"),
-                                      final.get("best_score"), dict(final.get("best_hyperparameters") or {}),
-                                      dict(final.get("test_metrics") or {}), list(final.get("exported") or []),
-                                      final.get("message", ""))
+                finish = distributed.run_local_workers(config, config.workers, listener)
             else:
-                result = run_search(config, listener, budget_started_at=started)
+                finish = SearchFinished.from_result(run_search(config, listener, budget_started_at=started))
     finally:
         if handle:
             handle.close()
-    summary = {"status": result.status, "best_trial": result.best_trial_id, "best_score": result.best_score,
-               "test_metrics": {k: v for k, v in result.test_metrics.items() if k not in ("sample",)},
-               "exported": result.exported, "message": result.message, "project": project}
+    note = baseline_note(finish.test_metrics, finish.baseline_metrics)
+    summary = {"status": finish.status, "best_trial": finish.best_trial_id, "best_score": finish.best_score,
+               "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},
+               "baseline_note": note, "exported": list(finish.exported), "message": finish.message,
+               "project": project}
     if args.events != "-":
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{result.status}: best trial {result.best_trial_id}, exported {', '.join(result.exported)}", file=sys.stderr)
-    return 0 if result.status in ("completed", "budget", "stopped") else 1
+        print(f"{finish.status}: best trial {finish.best_trial_id}, exported {', '.join(finish.exported)}",
+              file=sys.stderr)
+    if note:
+        print(f"automl-studio: {note}", file=sys.stderr)
+    return 0 if finish.status in ("completed", "budget", "stopped") else 1
 
 
 def _print_note(note: str) -> None:

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from automl_studio.engine.core.app_log import log_path
-from automl_studio.engine.core.events import SearchFinished, event_from_dict
+from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.gui.autosave import INTERVAL_S, Autosave, Recovered, left_behind
 from automl_studio.gui.editor.editor_commands import SpecCommand
@@ -84,18 +84,6 @@ def package_versions() -> dict[str, str]:
 def is_demo(path: str) -> bool:
     """Whether ``path`` is the bundled demo data (it lives in the app's install folder)."""
     return os.path.normcase(os.path.abspath(path)) == os.path.normcase(os.path.abspath(demo_dataset()))
-
-
-def _finish_event(data: Any) -> SearchFinished | None:
-    """A project's last ``search_finished`` (read from its event log), or ``None`` if it has
-    none or it cannot be read as one."""
-    if data is None:
-        return None
-    try:
-        event = event_from_dict(data)
-    except ValueError:
-        return None
-    return event if isinstance(event, SearchFinished) else None
 
 
 def existing_search(folder: str) -> int | None:
@@ -539,7 +527,7 @@ class MainWindow(QMainWindow):
         self.network_page.apply_space(config.space)
         self.search_page.apply_settings(config)
         records = read_trials(config.project_dir) if os.path.isdir(config.project_dir) else {}
-        finish = _finish_event(last_finish(config.project_dir)) if records else None
+        finish = last_finish(config.project_dir) if records else None
         self.search_page.show_history(records, config.objective, finish)
         unfinished = bool(records) and (finish is None or finish.status in ("stopped", "budget", "failed"))
         self.search_page.set_can_resume(unfinished)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_studio.engine.core.errors import ModelFileError
+from automl_studio.engine.train.metrics import baseline_note
 
 METADATA_ATTR = "automl_studio"
 METADATA_MEMBER = "automl_studio.json"
@@ -119,12 +120,22 @@ def check_safe(path: str | Path, *, allow_unsafe: bool = False) -> None:
 
 
 def describe(path: str | Path) -> dict[str, Any]:
-    """A summary for ``automl-studio info``: metadata plus the layers of the model."""
+    """A summary for ``automl-studio info``: metadata plus the layers of the model.
+
+    ``baseline_note`` compares the model's test metrics with its trivial baseline's, in the words
+    the search printed (:func:`~automl_studio.engine.train.metrics.baseline_note`); ``""`` for a
+    model whose metadata keeps no baseline (made elsewhere, or before baselines were kept).
+    """
     config = model_config(path)
     layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
+    metadata = read_metadata(path)
+    known = metadata if isinstance(metadata, dict) else {}
+    test_metrics, baseline = known.get("test_metrics"), known.get("baseline_metrics")
     return {
         "path": str(path),
         "layers": [layer.get("class_name") for layer in layers if isinstance(layer, dict)],
-        "metadata": read_metadata(path),
+        "metadata": metadata,
+        "baseline_note": baseline_note(test_metrics, baseline)
+        if isinstance(test_metrics, dict) and isinstance(baseline, dict) else "",
         "unsafe": unsafe_objects(config),
     }

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from automl_studio.engine.core.app_log import start_app_log, startup_line
 from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
-from automl_studio.engine.core.events import SearchFinished
+from automl_studio.engine.core.events import Event, SearchFinished, SearchStarted
 from automl_studio.engine.process.runner import CPUS_ENV, RECYCLE_EXIT
 
 log = logging.getLogger("automl_studio.engine.process.child")  # not __name__: "__main__" under -m
@@ -72,8 +72,8 @@ def _search(out: IO[str]) -> int:
 
         began.append(startup_watchdog(started + config.time_budget_s, give_up))
 
-    def listener(event: Any) -> None:
-        if began and event.type == "search_started":
+    def listener(event: Event) -> None:
+        if began and isinstance(event, SearchStarted):
             began.pop()()
         _write(out, lock, event.to_dict())
 

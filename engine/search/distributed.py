@@ -29,13 +29,14 @@ import os
 import shlex
 import socket
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import SpecError, UserError
 from automl_studio.engine.core.events import (
+    BatchProgress,
+    EpochEnded,
     Event,
     PhaseChanged,
     ProcessExited,
@@ -58,7 +59,7 @@ from automl_studio.engine.space.spec import SPEC_SCHEMA_VERSION
 
 CHIEF_ID = "chief"
 LOOPBACK = "127.0.0.1"
-TRIAL_EVENTS = ("trial_started", "epoch_ended", "batch_progress", "trial_ended")
+TRIAL_EVENTS = (TrialStarted, EpochEnded, BatchProgress, TrialEnded)
 # Tuner ids (comma-separated) whose own process reports their trials, so the chief's oracle
 # does not report them again (see oracle_server.report_oracle_trials).
 SELF_REPORTING_ENV = "AUTOML_STUDIO_SELF_REPORTING_TUNERS"
@@ -179,11 +180,10 @@ def chief_notices(config: SearchConfig, address: str, port: int) -> tuple[str, s
     return command, warning
 
 
-def joining_command(event: Mapping[str, Any]) -> str | None:
-    """The worker command announced by :func:`run_local_workers`, if ``event`` (a dict) is that."""
-    message = str(event.get("message") or "")
-    if event.get("type") == PhaseChanged.type and message.startswith(JOIN_PREFIX):
-        return message[len(JOIN_PREFIX):]
+def joining_command(event: Event) -> str | None:
+    """The worker command announced by :func:`run_local_workers`, if ``event`` is that."""
+    if isinstance(event, PhaseChanged) and event.message.startswith(JOIN_PREFIX):
+        return event.message[len(JOIN_PREFIX):]
     return None
 
 
@@ -279,7 +279,7 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                         running[name] = start_worker(name)
                 elif isinstance(event, SearchFinished) and event.status == "failed":
                     listener(SearchWarning(message=f"{name}: {event.message or 'failed'}"))
-                elif event.type in TRIAL_EVENTS or isinstance(event, SearchWarning):
+                elif isinstance(event, (*TRIAL_EVENTS, SearchWarning)):
                     if isinstance(event, TrialStarted):
                         local_trials.add(event.trial_id)
                         event = dataclasses.replace(event, worker=name)
@@ -294,7 +294,7 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                     finished = SearchFinished.build(
                         "failed", f"the chief process ended with status {event.exitcode}")
                 listener(finished)
-                return finished.to_dict()
+                return finished
             elif isinstance(event, (TrialStarted, TrialEnded)):
                 if event.worker in names or event.trial_id in local_trials:
                     continue  # a local worker reports it, with its epochs
@@ -303,7 +303,7 @@ def run_local_workers(config: SearchConfig, workers: int, listener: Callable[[Ev
                 else:
                     joined_running.discard(event.trial_id)
                 listener(event)
-            elif event.type not in TRIAL_EVENTS:
+            elif not isinstance(event, TRIAL_EVENTS):
                 if isinstance(event, PhaseChanged):
                     chief_phase = event.phase
                 listener(event)

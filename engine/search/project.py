@@ -24,6 +24,14 @@ from typing import Any
 
 from automl_studio.engine.core.config import CONFIG_SCHEMA_VERSION, SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ProjectError
+from automl_studio.engine.core.events import (
+    EpochEnded,
+    Event,
+    SearchFinished,
+    TrialEnded,
+    TrialStarted,
+    event_from_dict,
+)
 from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.data.identity import DataIdentity, differences, short
 
@@ -189,8 +197,12 @@ class TrialRecord:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def read_events(project_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every event ever logged in a project directory; a torn last line (a kill) is skipped."""
+def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
+    """Every event ever logged in a project directory, in order.
+
+    A torn last line (a kill) is skipped, as is a line no event of this version reads (a newer
+    engine's event type, or one missing a field).
+    """
     path = Path(project_dir) / EVENTS_FILE
     if not path.exists():
         return []
@@ -198,8 +210,8 @@ def read_events(project_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
+                events.append(event_from_dict(json.loads(line)))
+            except (json.JSONDecodeError, ValueError, TypeError, AttributeError):
                 continue
     return events
 
@@ -208,19 +220,18 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
     """The trials of a project, latest outcome first wins; interrupted ones show as ``stopped``."""
     trials: dict[str, TrialRecord] = {}
     for event in read_events(project_dir):
-        kind, tid = event.get("type"), event.get("trial_id")
-        if kind == "trial_started" and tid is not None:
-            trials[tid] = TrialRecord(tid, "running", dict(event.get("hyperparameters", {})),
-                                      worker=str(event.get("worker", "local")))
-        elif kind == "epoch_ended" and tid in trials:
-            trials[tid].history.append({"epoch": event["epoch"], **event.get("metrics", {})})
-        elif kind == "trial_ended" and tid in trials:
-            record = trials[tid]
-            record.status = event.get("status", "completed")
-            record.score = event.get("score")
-            record.duration_s = event.get("duration_s")
-            record.error = event.get("error")
-            record.best_epoch = event.get("best_epoch")
+        if isinstance(event, TrialStarted):
+            trials[event.trial_id] = TrialRecord(event.trial_id, "running", dict(event.hyperparameters),
+                                                 worker=event.worker)
+        elif isinstance(event, EpochEnded) and event.trial_id in trials:
+            trials[event.trial_id].history.append({"epoch": event.epoch, **event.metrics})
+        elif isinstance(event, TrialEnded) and event.trial_id in trials:
+            record = trials[event.trial_id]
+            record.status = event.status
+            record.score = event.score
+            record.duration_s = event.duration_s
+            record.error = event.error
+            record.best_epoch = event.best_epoch
     for record in trials.values():
         if record.status == "running":
             record.status = "stopped"
@@ -228,7 +239,7 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
     return trials
 
 
-def last_finish(project_dir: str | os.PathLike[str]) -> Mapping[str, Any] | None:
+def last_finish(project_dir: str | os.PathLike[str]) -> SearchFinished | None:
     """The last ``search_finished`` event of a project, if any run ended normally."""
-    finished = [e for e in read_events(project_dir) if e.get("type") == "search_finished"]
+    finished = [e for e in read_events(project_dir) if isinstance(e, SearchFinished)]
     return finished[-1] if finished else None

@@ -6,13 +6,15 @@ and ROC AUC for two classes. Regression: RMSE, MAE and R².
 Every result is also shown against its trivial baseline on the same test split
 (:func:`baseline_metrics`): the training split's most common class, or its mean for regression.
 A model that does not beat it learnt nothing the class counts or the mean did not already say,
-and :func:`baseline_shortfall` says so in words.
+and :func:`compare_with_baseline` says so in words (the one wording of this comparison: the
+command line, ``automl-studio info`` and the window all show :func:`baseline_note`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -140,9 +142,43 @@ def baseline_metrics(task: str, y_train: np.ndarray, y_test: np.ndarray,
     return out
 
 
-def baseline_shortfall(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str | None:
-    """Why the model is no better than its trivial baseline, in words; ``None`` when it is
-    better (or when either side has no metrics to compare).
+@dataclass(frozen=True)
+class BaselineComparison:
+    """A model's test metrics against its trivial baseline's on the same test split.
+
+    Attributes:
+        beats: whether the model is better than the baseline (see :func:`compare_with_baseline`).
+        metric: the metric that decided it, as shown (``accuracy``, ``balanced accuracy``, ``RMSE``).
+        model: the model's value of ``metric``.
+        baseline: the baseline's value of ``metric``.
+        rule: what the baseline predicts, in words (``baseline_metrics``' ``rule``).
+    """
+
+    beats: bool
+    metric: str
+    model: float
+    baseline: float
+    rule: str
+
+    @property
+    def note(self) -> str:
+        """The comparison in words: one sentence when the model beats its baseline, with the
+        likely causes and what to do when it does not. The window and the command line show it."""
+        shown = f"{self.model:.4g} against {self.baseline:.4g}" if self.metric == "RMSE" \
+            else f"{self.model:.3f} against {self.baseline:.3f}"
+        verb = "beats" if self.beats else "does not beat"
+        text = (f"The best model {verb} the trivial baseline ({self.rule}) on the test split: "
+                f"{self.metric} {shown}.")
+        if self.beats:
+            return text
+        return (f"{text} Likely causes: too few epochs or trials, a learning rate too high or too "
+                "low, or too little data for this network. Search longer, or change the network or data.")
+
+
+def compare_with_baseline(test_metrics: Mapping[str, Any],
+                          baseline: Mapping[str, Any]) -> BaselineComparison | None:
+    """The model's test metrics against :func:`baseline_metrics` of the same test split;
+    ``None`` when either side has no metrics to compare.
 
     A classifier beats the baseline when its accuracy is higher, or when its balanced
     accuracy is higher by more than guessing gives on ``n`` test rows (1/√n: finding a rare
@@ -154,23 +190,30 @@ def baseline_shortfall(test_metrics: Mapping[str, Any], baseline: Mapping[str, A
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     rule = str(baseline.get("rule") or "the trivial baseline")
-    if number(baseline, "accuracy") is not None and number(test_metrics, "accuracy") is not None:
+    model_acc, base_acc = number(test_metrics, "accuracy"), number(baseline, "accuracy")
+    if model_acc is not None and base_acc is not None:
+        if model_acc > base_acc + 1e-12:
+            return BaselineComparison(True, "accuracy", model_acc, base_acc, rule)
         rows = number(test_metrics, "n") or number(baseline, "n") or 1.0
-        margins = {"accuracy": 1e-12, "balanced_accuracy": 1 / math.sqrt(max(rows, 1.0))}
-        for key, margin in margins.items():
-            model, base = number(test_metrics, key), number(baseline, key)
-            if model is not None and base is not None and model > base + margin:
-                return None
-        model_acc, base_acc = number(test_metrics, "accuracy"), number(baseline, "accuracy")
-        compared = f"accuracy {model_acc:.3f} against {base_acc:.3f}"
-    elif number(baseline, "rmse") is not None and number(test_metrics, "rmse") is not None:
-        model_rmse, base_rmse = number(test_metrics, "rmse"), number(baseline, "rmse")
-        assert model_rmse is not None and base_rmse is not None
-        if model_rmse < base_rmse - 1e-12:
-            return None
-        compared = f"RMSE {model_rmse:.4g} against {base_rmse:.4g}"
-    else:
-        return None
-    return (f"The best model does not beat the trivial baseline ({rule}) on the test split: "
-            f"{compared}. Likely causes: too few epochs or trials, a learning rate too high or too "
-            "low, or too little data for this network. Search longer, or change the network or data.")
+        model_bal, base_bal = number(test_metrics, "balanced_accuracy"), number(baseline, "balanced_accuracy")
+        if model_bal is not None and base_bal is not None and model_bal > base_bal + 1 / math.sqrt(max(rows, 1.0)):
+            return BaselineComparison(True, "balanced accuracy", model_bal, base_bal, rule)
+        return BaselineComparison(False, "accuracy", model_acc, base_acc, rule)
+    model_rmse, base_rmse = number(test_metrics, "rmse"), number(baseline, "rmse")
+    if model_rmse is not None and base_rmse is not None:
+        return BaselineComparison(model_rmse < base_rmse - 1e-12, "RMSE", model_rmse, base_rmse, rule)
+    return None
+
+
+def baseline_note(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+    """:attr:`BaselineComparison.note` of :func:`compare_with_baseline`, ``""`` when there is
+    nothing to compare (no test split, or a model exported before baselines were kept)."""
+    comparison = compare_with_baseline(test_metrics, baseline)
+    return comparison.note if comparison is not None else ""
+
+
+def baseline_shortfall(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str | None:
+    """Why the model is no better than its trivial baseline (:attr:`BaselineComparison.note`);
+    ``None`` when it is better, or when either side has no metrics to compare."""
+    comparison = compare_with_baseline(test_metrics, baseline)
+    return comparison.note if comparison is not None and not comparison.beats else None

@@ -17,10 +17,9 @@ from automl_studio.engine.train.metrics import baseline_shortfall
 
 
 def shortfall_of(finish: SearchFinished | None) -> str | None:
-    """Why ``finish``'s best model does not beat its baseline (``None``: it does, or unknown)."""
-    if finish is None or not finish.baseline_metrics or not finish.test_metrics:
-        return None
-    return baseline_shortfall(finish.test_metrics, finish.baseline_metrics)
+    """Why ``finish``'s best model does not beat its baseline (``None``: it does, or unknown),
+    in the engine's words (the command line prints the same sentence)."""
+    return None if finish is None else baseline_shortfall(finish.test_metrics, finish.baseline_metrics)
 
 
 class BaselineNote(QFrame):

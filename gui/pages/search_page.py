@@ -635,7 +635,7 @@ class SearchPage(QWidget):
                 self._log("Search started")
                 self.stateChanged.emit("Searching")
             case PhaseChanged():
-                command = joining_command(event.to_dict())
+                command = joining_command(event)
                 if command is not None:
                     self.worker_command.setText(command)
                     self.worker_command.setCursorPosition(0)

@@ -11,9 +11,11 @@ import pytest
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.events import SearchFinished, event_from_dict
+from automl_studio.engine.export.model_info import describe
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train.metrics import (
     baseline_metrics,
+    baseline_note,
     baseline_shortfall,
     classification_metrics,
     regression_metrics,
@@ -61,6 +63,46 @@ def test_a_regressor_must_have_a_lower_rmse_than_the_mean():
     assert baseline_shortfall(regression_metrics(y, y + 0.1), base) is None
     assert "RMSE" in (baseline_shortfall(regression_metrics(y, np.full(4, 2.5) + 0.5), base) or "")
     assert baseline_shortfall({}, base) is None and baseline_shortfall(regression_metrics(y, y), {}) is None
+
+
+def test_the_comparison_is_one_sentence_whichever_way_it_goes():
+    y = np.array([0, 0, 0, 1])
+    base = baseline_metrics("classification", y, y, ("no", "yes"))
+    right = classification_metrics(y, np.eye(2)[y], ("no", "yes"))
+    assert baseline_note(right, base) == ("The best model beats the trivial baseline (always the most common "
+                                          "class, no (75% of the training rows)) on the test split: accuracy "
+                                          "1.000 against 0.750.")
+    wrong = classification_metrics(y, np.tile([1.0, 0.0], (4, 1)), ("no", "yes"))
+    note = baseline_note(wrong, base)
+    assert note.startswith("The best model does not beat the trivial baseline (always the most common class, "
+                           "no (75% of the training rows)) on the test split: accuracy 0.750 against 0.750. "
+                           "Likely causes:")
+    assert baseline_shortfall(wrong, base) == note and baseline_shortfall(right, base) is None
+    r = np.array([1.0, 2.0, 3.0, 4.0])
+    assert baseline_note(regression_metrics(r, r + 0.1), baseline_metrics("regression", r, r)) == (
+        "The best model beats the trivial baseline (always the training mean (2.5)) on the test split: "
+        "RMSE 0.1 against 1.118.")
+    assert baseline_note({}, base) == "" and baseline_note(right, {}) == ""
+
+
+def model_file(path: Path, metadata: dict) -> Path:
+    """An .h5 as the export writes it, without weights: a Keras model config and our metadata."""
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {}}, {"class_name": "Dense", "config": {}}]}})
+        h5.attrs["automl_studio"] = json.dumps(metadata)
+    return path
+
+
+def test_info_shows_the_comparison_when_the_model_keeps_its_baseline(tmp_path):
+    y = np.array([0, 0, 0, 1])
+    base = baseline_metrics("classification", y, y, ("no", "yes"))
+    right = classification_metrics(y, np.eye(2)[y], ("no", "yes"))
+    kept = describe(model_file(tmp_path / "kept.h5", {"test_metrics": right, "baseline_metrics": base}))
+    assert kept["baseline_note"] == baseline_note(right, base) and kept["layers"] == ["InputLayer", "Dense"]
+    # A model exported before baselines were kept (or made elsewhere) has nothing to compare.
+    assert describe(model_file(tmp_path / "old.h5", {"test_metrics": right}))["baseline_note"] == ""
+    assert describe(model_file(tmp_path / "other.h5", [1, 2]))["baseline_note"] == ""
 
 
 def noise_csv(path: Path) -> Path:

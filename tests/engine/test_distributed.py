@@ -17,6 +17,7 @@ import pytest
 
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import UserError
+from automl_studio.engine.core.events import SearchStarted, TrialEnded
 from automl_studio.engine.data.identity import identify
 from automl_studio.engine.search.distributed import (
     chief_notices,
@@ -53,7 +54,7 @@ def config(tmp_path: Path, iris: Path, trials: int) -> SearchConfig:
 def test_two_local_workers_run_every_trial_exactly_once(tmp_path, iris_csv):
     events: list = []
     final = run_local_workers(config(tmp_path, iris_csv, 5), 2, events.append)
-    assert final["status"] == "completed" and final["exported"]
+    assert final.status == "completed" and final.exported
     ended = [e for e in events if e.type == "trial_ended"]
     assert Counter(e.trial_id for e in ended) == Counter([str(i) for i in range(5)])
     assert all(e.status == "completed" for e in ended)
@@ -76,7 +77,7 @@ def test_a_worker_killed_mid_trial_is_restarted_and_its_trial_rerun(tmp_path, ir
 
     cfg = config(tmp_path, iris_csv, 4).replace(max_epochs=4)
     final = run_local_workers(cfg, 2, listener)
-    assert killed and final["status"] == "completed"
+    assert killed and final.status == "completed"
     completed = [e.trial_id for e in events if e.type == "trial_ended" and e.status == "completed"]
     assert sorted(completed) == ["0", "1", "2", "3"]  # none lost, none run twice to completion
     assert any("restarting" in e.message for e in events if e.type == "warning")
@@ -173,7 +174,7 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
 
     def listener(event):
         events.append(event)
-        command = joining_command(event.to_dict())
+        command = joining_command(event)
         if command and not joined:
             argv = shlex.split(command)
             assert argv[:4] == ["automl-studio", "worker", "--chief", f"127.0.0.1:{port}"]
@@ -197,7 +198,7 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
             if process.poll() is None:
                 process.kill()
         log.close()
-    assert final["status"] == "completed" and final["exported"], final
+    assert final.status == "completed" and final.exported, final
     assert not [e for e in events if e.type == "warning" and "unauthenticated" in e.message]  # loopback
     started = Counter(e.trial_id for e in events if e.type == "trial_started")
     ended = Counter(e.trial_id for e in events if e.type == "trial_ended")
@@ -208,13 +209,13 @@ def test_a_worker_that_joins_with_the_announced_command_shows_its_trials(tmp_pat
     assert {e.worker for e in events if e.type == "trial_ended"} == {"worker0", "elsewhere"}
     # Epochs are only known for local trials: the joined worker's stay on its machine.
     assert {e.trial_id for e in events if e.type == "epoch_ended"} <= {t for t, w in workers.items() if w == "worker0"}
-    logged = Counter(e["trial_id"] for e in read_events(tmp_path / "p") if e["type"] == "trial_ended")
+    logged = Counter(e.trial_id for e in read_events(tmp_path / "p") if isinstance(e, TrialEnded))
     assert logged == every  # the project's log holds each trial once too
     assert {r.worker for r in read_trials(tmp_path / "p").values()} == {"worker0", "elsewhere"}
 
     # The joined worker ran with the chief's split settings (it logs them in its own folder) and
     # passed the fingerprint check, which compares the hashes of its train/validation/test indices.
-    settings = next(e for e in read_events(tmp_path / "elsewhere") if e["type"] == "search_started")["settings"]
+    settings = next(e for e in read_events(tmp_path / "elsewhere") if isinstance(e, SearchStarted)).settings
     assert (settings["validation_fraction"], settings["test_fraction"], settings["include_columns"]) == (0.3, 0.1, ["id"])
     chief = SearchDocument.read(tmp_path / "p" / CONFIG_FILE).data
     worker = identify(cfg.replace(data_path=str(tmp_path / "copy" / "mixed.csv"))).to_dict()

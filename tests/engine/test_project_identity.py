@@ -14,6 +14,7 @@ import pytest
 from automl_studio.engine import cli
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ProjectError
+from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.data.identity import identify
 from automl_studio.engine.search.project import (
     CONFIG_FILE,
@@ -144,8 +145,8 @@ def test_a_real_search_refuses_another_target_resumes_the_same_and_starts_fresh_
     assert code == 2, err
     assert err[-1].startswith("automl-studio: error: ") and "the target differs" in err[-1] and "--fresh" in err[-1]
     assert SearchDocument.read(Path(project) / CONFIG_FILE).config.target == "species"
-    failed = [e for e in read_events(project) if e["type"] == "search_finished"][-1]
-    assert failed["status"] == "failed" and "the target differs" in failed["message"]  # what the window shows
+    failed = [e for e in read_events(project) if isinstance(e, SearchFinished)][-1]
+    assert failed.status == "failed" and "the target differs" in failed.message  # what the window shows
 
     # The same search resumes: its trial is kept.
     events: list = []

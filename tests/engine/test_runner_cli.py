@@ -22,9 +22,11 @@ from automl_studio.engine.core.events import (
     SearchFinished,
     SearchStarted,
     TrialEnded,
+    event_from_dict,
 )
 from automl_studio.engine.process.runner import SearchProcess, call_in_child
 from automl_studio.engine.search.project import read_trials
+from automl_studio.engine.train.metrics import baseline_note
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "automl_studio.engine.cli"]
@@ -213,6 +215,12 @@ def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
                                           "search_finished"}
     assert all("trial_id" in e for e in events if e["type"].startswith(("trial_", "epoch_", "batch_")))
     assert all({"status", "score"} <= set(e) for e in events if e["type"] == "trial_ended")
+    # At the end: the best model against its trivial baseline, in the window's words.
+    finish = event_from_dict(events[-1])
+    assert isinstance(finish, SearchFinished) and finish.baseline_metrics
+    note = baseline_note(finish.test_metrics, finish.baseline_metrics)
+    assert note.startswith("The best model ") and "the trivial baseline (always the most common class" in note
+    assert f"automl-studio: {note}" in proc.stderr.splitlines()
 
     unlabeled = tmp_path / "new.csv"
     lines = mixed_csv.read_text().splitlines()
@@ -235,6 +243,7 @@ def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
     proc = run_cli("info", "model.h5", cwd=tmp_path)
     info = json.loads(proc.stdout)
     assert info["metadata"]["target"] == "label" and info["unsafe"] == []
+    assert info["baseline_note"] == note  # the model file keeps the comparison the search printed
 
 
 def test_cli_user_errors_exit_2_with_one_line(tmp_path, iris_csv):
