@@ -24,6 +24,7 @@ from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ExportError, ProjectError, SpecError, UserError
 from automl_studio.engine.core.events import (
     REFIT_TRIAL,
+    BatchProgress,
     Broadcast,
     EpochEnded,
     Event,
@@ -193,7 +194,7 @@ def run_search(config: SearchConfig, listener: Callable[[Event], None] | None = 
     log = JsonLinesWriter(log_handle)
 
     def to_log(event: Event) -> None:
-        if event.type != "batch_progress":
+        if not isinstance(event, BatchProgress):
             log(event)
 
     emit = Broadcast(to_log, listener) if listener else Broadcast(to_log)
