@@ -54,7 +54,8 @@ from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperpa
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
 TEMPLATE = "report.html.j2"
-MAX_CURVE_PANELS = 240  # learning-curve panels drawn; the table still lists every trial
+MAX_CURVE_PANELS = 24  # the best trials drawn large (matplotlib: ~0.1-0.4 s a panel); every trial has a sparkline
+SPARKLINE_SIZE = (120, 28)  # px of each trial's sparkline in the trials table
 CURVE_COLUMNS = 6
 ENVIRONMENT_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn")
 _HIDDEN_METRICS = ("confusion_matrix", "class_names", "sample", "n", "rule")
@@ -143,6 +144,7 @@ class ReportData:
     architecture: Architecture
     environment: list[tuple[str, str]]
     figures: dict[str, Figure] = field(default_factory=dict)
+    sparklines: dict[str, str] = field(default_factory=dict)  # trial id -> inline SVG markup
     importance: Figure | None = None
     importance_values: list[tuple[str, float]] = field(default_factory=list)
     importance_note: str = ""
@@ -398,23 +400,67 @@ def _curve_metric(objective: str, records: Mapping[str, TrialRecord]) -> str:
     return objective if objective in logged else "val_loss"
 
 
-def learning_curves_figure(records: Mapping[str, TrialRecord], objective: str, best_id: str | None) -> Figure | None:
-    """Small multiples: one panel per trial with its training and validation curve per epoch."""
+def _curve_range(records: Sequence[TrialRecord], keys: Sequence[str]) -> tuple[float, float]:
+    values = [p[k] for r in records for p in r.history for k in keys
+              if isinstance(p.get(k), (int, float)) and math.isfinite(p[k])]
+    return (min(values), max(values)) if values else (0.0, 1.0)
+
+
+def sparklines(records: Mapping[str, TrialRecord], objective: str) -> dict[str, str]:
+    """Per trial, an inline SVG of its validation (solid) and training (dashed) curve per epoch.
+
+    Every sparkline has the same scale, so they compare down the trials table. Only numbers go
+    into the markup.
+    """
+    metric = _curve_metric(objective, records)
+    train = metric.removeprefix("val_")
+    drawn = [r for r in records.values() if r.history]
+    low, high = _curve_range(drawn, (metric, train))
+    width, height = SPARKLINE_SIZE
+    span = (high - low) or 1.0
+    out = {}
+    for record in drawn:
+        last = max(len(record.history) - 1, 1)
+        lines = []
+        for key, dash, color in ((train, ' stroke-dasharray="3 2"', "#8a99a8"), (metric, "", "#2c6fbb")):
+            points = [f"{2 + (width - 4) * i / last:.1f},{2 + (height - 4) * (1 - (p[key] - low) / span):.1f}"
+                      for i, p in enumerate(record.history)
+                      if isinstance(p.get(key), (int, float)) and math.isfinite(p[key])]
+            if points:
+                lines.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.3"{dash} '
+                             f'points="{" ".join(points)}"/>')
+        out[record.trial_id] = (f'<svg width="{width}" height="{height}" '
+                                f'viewBox="0 0 {width} {height}" role="img" class="sparkline">'
+                                f"<title>{metric} and {train} per epoch</title>{''.join(lines)}</svg>")
+    return out
+
+
+def learning_curves_figure(records: Mapping[str, TrialRecord], objective: str, direction: str,
+                           best_id: str | None) -> Figure | None:
+    """Small multiples: one panel per trial with its training and validation curve per epoch.
+
+    At most :data:`MAX_CURVE_PANELS` panels: the best trials by score, in the order they ran
+    (every trial has a sparkline in the table).
+    """
     from matplotlib.figure import Figure as MplFigure
     from matplotlib.ticker import MaxNLocator
 
-    drawn = [r for r in records.values() if r.history][:MAX_CURVE_PANELS]
-    if not drawn:
+    with_curves = [r for r in records.values() if r.history]
+    if not with_curves:
         return None
+    ranked = sorted(with_curves, key=lambda r: _rank(r.score, direction))[:MAX_CURVE_PANELS]
+    drawn = [r for r in with_curves if r in ranked]
     metric = _curve_metric(objective, records)
     train = metric.removeprefix("val_")
     columns = min(CURVE_COLUMNS, len(drawn))
     rows = math.ceil(len(drawn) / columns)
-    figure = MplFigure(figsize=(2.3 * columns, 1.7 * rows + 0.4), layout="constrained")
-    values = [p[k] for r in drawn for p in r.history for k in (metric, train)
-              if isinstance(p.get(k), (int, float)) and math.isfinite(p[k])]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    axes = figure.subplots(rows, columns, squeeze=False, sharex=False)
+    width, height = 2.3 * columns, 1.7 * rows + 0.5
+    figure = MplFigure(figsize=(width, height))
+    # Fixed margins in inches: constrained layout took seconds per dozen panels.
+    figure.subplots_adjust(left=0.45 / width, right=1 - 0.1 / width, bottom=0.3 / height, top=1 - 0.55 / height,
+                           wspace=0.15, hspace=0.45)
+    low, high = _curve_range(drawn, (metric, train))
+    axes = figure.subplots(rows, columns, squeeze=False, sharey=True)  # one scale: panels compare at a glance
     for index, axis in enumerate(axes.flat):
         if index >= len(drawn):
             axis.set_axis_off()
@@ -426,17 +472,24 @@ def learning_curves_figure(records: Mapping[str, TrialRecord], objective: str, b
             if any(isinstance(y, (int, float)) and math.isfinite(y) for y in ys):
                 axis.plot(epochs, ys, style, linewidth=1.2, label=label,
                           color="#c0392b" if record.trial_id == best_id else "#2c6fbb")
-        if high > low:
-            axis.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
         best = " ★ best" if record.trial_id == best_id else ""
         axis.set_title(f"trial {record.trial_id}{best}", fontsize=8)
         axis.tick_params(labelsize=6)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.flat[0].legend(fontsize=6, loc="best")
+    if high > low:
+        axes.flat[0].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+    axes.flat[0].legend(fontsize=6, loc="upper right")
     figure.suptitle(f"{metric} (solid) and {train} (dashed) per epoch", fontsize=9)
-    more = len([r for r in records.values() if r.history]) - len(drawn)
-    caption = f"{more} more trials are in the table but not drawn." if more > 0 else ""
+    more = len(with_curves) - len(drawn)
+    caption = (f"The {len(drawn)} best trials by score; the other {more} have their curves as sparklines in the "
+               "trials table." if more > 0 else "")
     return Figure(_png(figure), f"learning curves of {len(drawn)} trials ({metric} per epoch)", caption)
+
+
+def _rank(score: float | None, direction: str) -> float:
+    if score is None or not math.isfinite(score):
+        return math.inf
+    return score if direction == "min" else -score
 
 
 def scores_figure(trials: Sequence[TrialRow], objective: str, direction: str) -> Figure | None:
@@ -530,12 +583,13 @@ def render_report(project_dir: str | os.PathLike[str]) -> str:
     finish = _finish_dict(project_dir)
     data.architecture = read_architecture(best_model_path(project_dir, finish))
     figures = {
-        "curves": learning_curves_figure(records, data.objective, data.best_trial_id),
+        "curves": learning_curves_figure(records, data.objective, data.direction, data.best_trial_id),
         "scores": scores_figure(data.trials, data.objective, data.direction),
         "regression": regression_figure(dict((finish.get("test_metrics") or {}).get("sample") or {}))
         if data.confusion is None else None,
     }
     data.figures = {k: v for k, v in figures.items() if v is not None}
+    data.sparklines = sparklines(records, data.objective)
     data.importance, data.importance_values, data.importance_note = importance_section(
         records, _space(document.space) if (document := read_search_document(project_dir)) else None)
     env = jinja2.Environment(loader=jinja2.PackageLoader("automl_studio.resources", "templates"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
 
     trials = read_trials(finished_project)
     assert len(trials) == 3
+    assert sum(tag == "svg" for tag, _ in page.tags) == 3  # a sparkline per trial
     rows = page.tables["trials-table"][1:]
     assert [r[0] for r in rows] == list(trials)
     assert {f"trial-{tid}" for tid in trials} <= page.ids
@@ -137,3 +139,33 @@ def test_a_folder_without_a_search_is_refused_in_one_line_naming_it(tmp_path, ca
     assert not (empty / "report.html").exists()
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "no such project folder" in capsys.readouterr().err
+
+
+def test_a_stopped_search_without_a_model_still_gets_a_report_of_its_trials(tmp_path):
+    from automl_studio.engine.search.report import write_report
+
+    project = tmp_path / "stopped"
+    project.mkdir()
+    events = [{"type": "search_started", "profile": {"rows": 10, "target": "y", "task": "regression",
+                                                     "warnings": ["column x: 3 missing values"]},
+               "space_summary": {}, "settings": {"objective": "val_loss", "max_epochs": 5}, "project_dir": str(project)}]
+    for tid, lr in (("0", 0.01), ("1", 0.001)):
+        events.append({"type": "trial_started", "trial_id": tid, "hyperparameters": {"training.learning_rate": lr}})
+        events += [{"type": "epoch_ended", "trial_id": tid, "epoch": e, "metrics": {"loss": 1 / e, "val_loss": 1.5 / e}}
+                   for e in (1, 2, 3)]
+    events.append({"type": "trial_ended", "trial_id": "0", "status": "completed", "score": 0.5, "duration_s": 2.0})
+    events.append({"type": "search_finished", "status": "stopped", "best_trial_id": "0", "best_score": 0.5,
+                   "message": "stopped by the user"})  # trial 1 was cut: no trial_ended
+    (project / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+
+    path = Path(write_report(str(project)))
+    assert path == project / "report.html"
+    page = ReportPage(path.read_text(encoding="utf-8"))
+    rows = page.tables["trials-table"][1:]
+    assert [r[0] for r in rows] == ["0", "1"]
+    assert rows[0][1] == "completed" and rows[1][1].startswith("stopped")
+    assert sum(tag == "svg" for tag, _ in page.tags) == 2
+    text = " ".join(" ".join(page.text).split())
+    assert "no model was exported" in text and "column x: 3 missing values" in text
+    assert "needs at least 3 completed trials" in text and "stopped by the user" in text
+
