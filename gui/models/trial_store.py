@@ -44,6 +44,7 @@ class TrialRecord:
             clock times: ``order + 1``).
         number: the trial's number, the one x rule of every plot: its id read as a number
             (KerasTuner's ids are ``"00"``, ``"01"``…), else its row; the same live and reopened.
+        max_epochs: the epoch limit the trial started with (None when the events did not say).
     """
 
     trial_id: str
@@ -58,6 +59,7 @@ class TrialRecord:
     order: int = -1
     elapsed_s: float | None = None
     number: int = -1
+    max_epochs: int | None = None
 
     @property
     def epochs_run(self) -> int:
@@ -189,7 +191,8 @@ class TrialStore(QObject):
         for tid, rec in records.items():
             record = TrialRecord(str(tid), status=rec.status, score=_score(rec.score),
                                  hyperparameters=dict(rec.hyperparameters), worker=rec.worker,
-                                 duration_s=rec.duration_s, error=rec.error)
+                                 duration_s=rec.duration_s, error=rec.error,
+                                 max_epochs=getattr(rec, "max_epochs", None))
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)
@@ -221,12 +224,13 @@ class TrialStore(QObject):
         hps = dict(event.hyperparameters)
         record = self._trials.get(event.trial_id)
         if record is None:
-            self._insert(TrialRecord(event.trial_id, hyperparameters=hps, worker=event.worker))
+            self._insert(TrialRecord(event.trial_id, hyperparameters=hps, worker=event.worker,
+                                     max_epochs=event.max_epochs))
             self.trialAdded.emit(event.trial_id)
             return
         # A resumed search runs a stopped trial again, from its first epoch.
         fresh = TrialRecord(event.trial_id, hyperparameters=hps or record.hyperparameters,
-                            worker=event.worker, number=record.number)
+                            worker=event.worker, number=record.number, max_epochs=event.max_epochs)
         self._trials[event.trial_id] = fresh
         self._add_names(fresh.hyperparameters)
         self.trialChanged.emit(event.trial_id)

@@ -3,12 +3,20 @@ hyperparameter.
 
 :class:`TrialsModel` is a plain ``QAbstractTableModel`` that shows the store and follows its
 signals (it keeps no trials of its own); the view sorts and filters through
-:class:`TrialsProxyModel`, which keeps trials without a score at the bottom.
+:class:`TrialsProxyModel`, which keeps trials without a score at the bottom and can keep only the
+trials inside ranges of some columns (the parallel-coordinates plot's brushes).
+
+Given the search space (:meth:`TrialsModel.set_space`), a hyperparameter the trial's network did
+not use (a repeat copy beyond its count, a skipped node's setting) shows as "—", sorts as missing
+and never passes a range. The Diagnosis column reads each ended trial's learning curves
+(:func:`~automl_studio.engine.search.analysis.diagnose`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -21,14 +29,25 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from automl_studio.engine.search.analysis import (
+    Diagnosis,
+    active_hyperparameters,
+    diagnose,
+    epoch_limit,
+)
+from automl_studio.engine.space.spec import SearchSpace
 from automl_studio.gui.models.trial_store import TrialRecord, TrialStore
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
-FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker")
+FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "Diagnosis")
 SCORE_COLUMN = 2
+DIAGNOSIS_COLUMN = 7
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
+WARNING_COLOUR = "#b7791f"
+INACTIVE_COLOUR = "#9aa0a6"
+NOT_USED = "—"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -62,6 +81,10 @@ class TrialsModel(QAbstractTableModel):
         # What the view has been told about: the store is ahead of these until the slots run.
         self._rows = len(store)
         self._hp_names = store.hyperparameter_names()
+        self._space: SearchSpace | None = None
+        self._max_epochs: int | None = None
+        self._active: dict[str, dict[str, Any]] = {}
+        self._diagnoses: dict[str, Diagnosis | None] = {}
         store.searchReset.connect(self._on_reset)
         store.trialAdded.connect(self._on_added)
         store.trialChanged.connect(self._on_changed)
@@ -71,6 +94,8 @@ class TrialsModel(QAbstractTableModel):
     # ------------------------------------------------------------- following the store
     @Slot()
     def _on_reset(self) -> None:
+        self._active.clear()
+        self._diagnoses.clear()
         self.beginResetModel()
         self._rows = len(self.store)
         self._hp_names = self.store.hyperparameter_names()
@@ -86,16 +111,64 @@ class TrialsModel(QAbstractTableModel):
 
     @Slot(str)
     def _on_changed(self, tid: str) -> None:
+        self._active.pop(tid, None)
+        self._diagnoses.pop(tid, None)
         self._add_hp_columns()
         self._row_changed(tid)
 
     @Slot(str, int)
     def _on_epoch(self, tid: str, _epoch: int) -> None:
+        self._diagnoses.pop(tid, None)
         self._row_changed(tid, 3)
 
     @Slot(str)
     def _on_objective(self, _name: str) -> None:
+        self._diagnoses.clear()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, SCORE_COLUMN, SCORE_COLUMN)
+        self._column_changed(DIAGNOSIS_COLUMN)
+
+    def set_space(self, space: SearchSpace | None, max_epochs: int | None = None) -> None:
+        """Reads the trials against the search space they were drawn from (None: unknown), and
+        ``max_epochs``, the search's epoch limit, for trials whose events did not give one."""
+        self._space, self._max_epochs = space, max_epochs
+        self._active.clear()
+        self._diagnoses.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, self.columnCount() - 1))
+
+    @property
+    def space(self) -> SearchSpace | None:
+        return self._space
+
+    def active_hyperparameters(self, tid: str) -> dict[str, Any]:
+        """The values trial ``tid``'s network used (all recorded ones without a space)."""
+        if tid not in self._active:
+            trial = self.store.trial(tid)
+            values = trial.hyperparameters if trial is not None else {}
+            try:
+                self._active[tid] = active_hyperparameters(values, self._space)
+            except (ValueError, KeyError, TypeError):  # a space that does not fit these trials
+                self._active[tid] = active_hyperparameters(values)
+        return self._active[tid]
+
+    def diagnosis(self, tid: str) -> Diagnosis | None:
+        """What trial ``tid``'s learning curves say, None while it runs."""
+        if tid not in self._diagnoses:
+            trial = self.store.trial(tid)
+            if trial is None or trial.status == "running" or not trial.epochs:
+                self._diagnoses[tid] = None
+            else:
+                limit = trial.max_epochs or epoch_limit(trial.hyperparameters, self._space, self._max_epochs)
+                self._diagnoses[tid] = diagnose(trial.metrics, self.store.objective, max_epochs=limit)
+        return self._diagnoses[tid]
+
+    def column_of(self, name: str) -> int:
+        """The column of a hyperparameter (raises ``ValueError`` for an unknown name)."""
+        return len(FIXED_COLUMNS) + self._hp_names.index(name)
+
+    def _column_changed(self, column: int) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, column), self.index(self._rows - 1, column))
 
     def _row_changed(self, tid: str, column: int | None = None) -> None:
         row = self.store.row_of(tid)
@@ -135,15 +208,33 @@ class TrialsModel(QAbstractTableModel):
     def _raw(self, trial: TrialRecord, column: int) -> Any:
         if column >= len(FIXED_COLUMNS):
             return trial.hyperparameters.get(self._hp_names[column - len(FIXED_COLUMNS)])
+        if column == DIAGNOSIS_COLUMN:
+            found = self.diagnosis(trial.trial_id)
+            return " · ".join(found.badges) if found is not None else ""
         return (trial.trial_id, trial.status, trial.score, trial.epochs_run, trial.duration_s,
                 trial.error, trial.worker)[column]
+
+    def _unused(self, trial: TrialRecord, column: int) -> bool:
+        if column < len(FIXED_COLUMNS) or self._space is None:
+            return False
+        name = self._hp_names[column - len(FIXED_COLUMNS)]
+        return name in trial.hyperparameters and name not in self.active_hyperparameters(trial.trial_id)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row = self.store.trial_at(index.row())
         column = index.column()
+        if self._unused(row, column):
+            return self._unused_data(row, column, role)
         value = self._raw(row, column)
+        if column == DIAGNOSIS_COLUMN and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+            found = self.diagnosis(row.trial_id)
+            if found is None or not found.reasons:
+                return None
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return "\n".join(r[0].upper() + r[1:] for r in found.reasons)
+            return QBrush(QColor(WARNING_COLOUR)) if found.overfitting or found.underfitting else None
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
                 return format_duration(value)
@@ -160,6 +251,19 @@ class TrialsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    def _unused_data(self, trial: TrialRecord, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return NOT_USED
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(INACTIVE_COLOUR))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            name = self._hp_names[column - len(FIXED_COLUMNS)]
+            return (f"Trial {trial.trial_id}'s network did not use {name} (KerasTuner recorded "
+                    f"{format_value(trial.hyperparameters.get(name))} for it)")
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None  # sorts as missing, passes no range
+
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
@@ -171,14 +275,51 @@ class TrialsModel(QAbstractTableModel):
         return self._hp_names[section - len(FIXED_COLUMNS)]
 
 
+@dataclass(frozen=True)
+class ColumnRange:
+    """What a column's value must be for a row to stay: within ``low``..``high`` (numbers), or
+    one of ``values`` (categories) when those are given. A missing value never passes."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    values: tuple[Any, ...] | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        if self.values is not None:
+            return any(value == v and type(value) is type(v) for v in self.values)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return self.low <= value <= self.high
+
+
 class TrialsProxyModel(QSortFilterProxyModel):
-    """Sorts on raw values (numbers as numbers) with empty cells last; filters on any column."""
+    """Sorts on raw values (numbers as numbers) with empty cells last; filters on any column's
+    text and, with :meth:`set_ranges`, on ranges of some columns."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._ranges: dict[int, ColumnRange] = {}
+
+    def set_ranges(self, ranges: Mapping[int, ColumnRange]) -> None:
+        """Keeps only the rows whose source column values pass every range (column → range)."""
+        self.beginFilterChange()
+        self._ranges = dict(ranges)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def ranges(self) -> dict[int, ColumnRange]:
+        return dict(self._ranges)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        model = self.sourceModel()
+        for column, allowed in self._ranges.items():
+            if not allowed.accepts(model.index(source_row, column, source_parent).data(SORT_ROLE)):
+                return False
+        return super().filterAcceptsRow(source_row, source_parent)
 
     def lessThan(self, left: _Index, right: _Index) -> bool:
         a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)

@@ -61,11 +61,11 @@ def test_trials_model_rows_hyperparameters_and_failures(qtbot):
     assert model.rowCount() == 3
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers == ["Trial", "Status", "val_loss (lower is better)", "Epochs", "Duration", "Reason",
-                       "Worker", "units", "lr"]
+                       "Worker", "Diagnosis", "units", "lr"]
     assert model.index(0, 1).data() == "completed"
     assert model.index(0, 3).data() == "4"
     assert model.index(2, 6).data() == "local"  # the worker that ran it
-    assert model.index(2, 7).data() == "48"
+    assert model.index(2, 8).data() == "48"
     assert model.index(1, 1).data() == "failed"
     assert model.index(1, 5).data() == "ResourceExhaustedError: out of memory"
     assert "out of memory" in model.index(1, 1).data(Qt.ItemDataRole.ToolTipRole)
