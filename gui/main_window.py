@@ -46,9 +46,9 @@ from automl_studio.gui.autosave import INTERVAL_S, Autosave, Recovered, left_beh
 from automl_studio.gui.editor.editor_commands import SpecCommand
 from automl_studio.gui.editor.network_editor import data_signature
 from automl_studio.gui.help_window import HelpWindow
+from automl_studio.gui.pages.compare_page import ComparePage
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
-from automl_studio.gui.pages.predict_page import PredictPage
 from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.pages.welcome_page import WelcomePage
@@ -64,7 +64,7 @@ PROJECT_SUFFIX = ".automl.json"
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy")
 DATA_FILTER = ("Data files (*.csv *.tsv *.txt *.parquet *.pq *.npz *.npy);;"
                "CSV (*.csv *.tsv *.txt);;Parquet (*.parquet *.pq);;NumPy (*.npz *.npy);;All files (*)")
-PAGES = ("Data", "Network", "Search", "Results", "Predict")
+PAGES = ("Data", "Network", "Search", "Results")
 DEMO_HINT = ("This is the demo data (iris flowers, target: species). Next: press Start search "
              "(Ctrl+R) to find a network for it, or open your own data with File ▸ Open dataset…")
 VERSIONED_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "PySide6-Essentials",
@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_pages()
         self._build_actions()
+        self._add_compare_page()
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
@@ -286,9 +287,7 @@ class MainWindow(QMainWindow):
         self.search_page = SearchPage(self.undo_stack)
         self.search_page.start_folder = self.settings.last_directory
         self.results_page = ResultsPage(self.search_page.trials)
-        self.predict_page = PredictPage(lambda: self._search_dir)
-        for page in (self.data_page, self.network_page, self.search_page, self.results_page,
-                     self.predict_page):
+        for page in (self.data_page, self.network_page, self.search_page, self.results_page):
             self.pages.addWidget(page)
         self.welcome_page = WelcomePage()  # shown by show_welcome(), outside the workflow steps
         self.pages.addWidget(self.welcome_page)
@@ -669,6 +668,26 @@ class MainWindow(QMainWindow):
         if refusal and not self.search_page.running:
             self.search_page.set_can_resume(False, refusal)
             self._update_actions()
+
+    # ----------------------------------------------------------------- compare
+    def _add_compare_page(self) -> None:
+        """The Compare step, after the workflow's other steps (its row is its page's index)."""
+        self.compare_page = ComparePage(self.search_page.trials)
+        row = self.nav.count()
+        item = QListWidgetItem(QIcon(resource_path("nav-compare.svg")), "  Compare")
+        item.setToolTip(f"Compare trials (Ctrl+{row + 1})")
+        self.nav.addItem(item)
+        self.pages.insertWidget(row, self.compare_page)
+        self.page_actions.append(self._action(f"&{row + 1} Compare", "actionPageCompare",
+                                              lambda: self.nav.setCurrentRow(row), f"Ctrl+{row + 1}"))
+        self.search_page.controller.eventReceived.connect(self.compare_page.follow_event)
+        self.search_page.trials.searchReset.connect(self._on_trials_reset)
+        self.compare_page.trialSelected.connect(self._on_trial_selected)
+
+    @Slot()
+    def _on_trials_reset(self) -> None:
+        # Another search (or an opened project's): read its space from its folder, if it has one.
+        self.compare_page.set_project_dir(self._search_dir)
 
     @property
     def modified(self) -> bool:
@@ -1224,7 +1243,6 @@ class MainWindow(QMainWindow):
         self.search_page.shutdown()
         self.data_page.shutdown()
         self.results_page.shutdown()
-        self.predict_page.shutdown()
         self._signature_task.shutdown()
         self._resume_check.shutdown()
         self._report_task.shutdown()
