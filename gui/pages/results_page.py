@@ -36,10 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.errors import ProjectError
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
+from automl_studio.engine.train.evaluation import read_evaluation
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.baseline_note import BaselineNote
+from automl_studio.gui.pages.results_views import EvaluationTabs
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
 from automl_studio.gui.workers.tasks import TaskRunner
 
@@ -235,7 +238,8 @@ class ResultsPage(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(empty_state("No results yet\n\nRun a search on the Search page; "
                                          "its best network appears here.", "resultsEmptyState"))
-        self.stack.addWidget(self._build_content())
+        self.tabs = EvaluationTabs(self._build_content())
+        self.stack.addWidget(self.tabs)
         layout.addWidget(self.stack, 1)
 
     def _build_content(self) -> QWidget:
@@ -294,6 +298,20 @@ class ResultsPage(QWidget):
         self._fill_detail(metrics)
         self.files_label.setText("Saved by the search: " + ", ".join(finish.exported)
                                  if finish.exported else "")
+        self._show_evaluation(finish, project_dir)
+
+    def _show_evaluation(self, finish: SearchFinished, project_dir: str | None) -> None:
+        """The tabs beyond the summary, from the project's ``best/evaluation.json``."""
+        try:
+            evaluation = read_evaluation(os.path.join(project_dir, "best")) if project_dir else None
+        except ProjectError as exc:
+            self.tabs.show_evaluation(None, f"The stored evaluation cannot be shown: {exc}")
+            return
+        if evaluation is not None and evaluation.best_trial_id not in ("", finish.best_trial_id):
+            evaluation = None  # an earlier run's model: this run stopped before its evaluation
+        self.tabs.show_evaluation(evaluation, (
+            "No test evaluation is stored for this search: it ran when a search finishes its refit "
+            "and export (a stopped search gets one when its best model is exported)."))
 
     @Slot(str)
     def _on_objective_changed(self, _name: str) -> None:

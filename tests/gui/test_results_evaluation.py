@@ -1,0 +1,152 @@
+"""The Results page's tabs for a real finished search: per-class scores, ROC/PR curves or
+residuals, permutation importance, the layer list and the refit's curves, all read from the
+project's best/evaluation.json, and the same again for a reopened project (no retraining)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import IRIS
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import SearchFinished, event_from_dict
+from automl_studio.engine.search.project import ProjectFile
+from automl_studio.engine.train.evaluation import read_evaluation
+from automl_studio.gui.pages.results_page import ResultsPage
+
+pytestmark = pytest.mark.slow
+
+
+def finished_search(folder: Path, data: Path, target: str, **settings) -> SearchConfig:
+    """A real tiny search run to its end in ``folder/search`` (the engine, in this process)."""
+    from automl_studio.engine.search.session import run_search
+
+    config = SearchConfig(data_path=str(data), project_dir=str(folder / "search"), target=target,
+                          tuner="random", max_trials=1, max_epochs=3, export_keras=False, tensorboard=False,
+                          **settings)
+    result = run_search(config)
+    assert result.status == "completed", result.message
+    return config
+
+
+@pytest.fixture(scope="module")
+def iris_search(tmp_path_factory) -> SearchConfig:
+    return finished_search(tmp_path_factory.mktemp("iris"), IRIS, "species", refits=2)
+
+
+@pytest.fixture(scope="module")
+def regression_search(tmp_path_factory) -> SearchConfig:
+    folder = tmp_path_factory.mktemp("regression")
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=100), rng.normal(size=100)
+    lines = ["x1,x2,y"] + [f"{a:.4f},{b:.4f},{2 * a - b:.4f}" for a, b in zip(x1, x2, strict=True)]
+    (folder / "reg.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return finished_search(folder, folder / "reg.csv", "y", task="regression", refits=1)
+
+
+def finish_event(project_dir: str) -> SearchFinished:
+    """The search's ``search_finished`` event, as its event log has it."""
+    lines = (Path(project_dir) / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    event = event_from_dict([e for e in map(json.loads, lines) if e["type"] == "search_finished"][-1])
+    assert isinstance(event, SearchFinished)
+    return event
+
+
+def show(qtbot, config: SearchConfig) -> ResultsPage:
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.resize(1024, 700)
+    page.set_result(finish_event(config.project_dir), config.project_dir)
+    return page
+
+
+def check_iris_tabs(tabs, config: SearchConfig) -> None:
+    evaluation = read_evaluation(Path(config.project_dir) / "best")
+    assert evaluation is not None
+    assert tabs.tab_titles() == ["Summary", "Per class", "ROC / PR curves", "Feature importance", "Network",
+                                 "Refit curves"]
+    model = tabs.class_view.model()
+    assert model.rowCount() == 3
+    assert [model.index(r, 0).data() for r in range(3)] == ["setosa", "versicolor", "virginica"]
+    assert [model.index(r, 4).data() for r in range(3)] == [str(c.support) for c in evaluation.per_class]
+    assert model.index(0, 3).data() == f"{evaluation.per_class[0].f1:.3f}"
+
+    curves = tabs.class_curves
+    names = curves.curve_names(curves.roc_plot)
+    assert [n.split(" (")[0] for n in names] == ["setosa", "versicolor", "virginica"]
+    assert all("AUC" in n for n in names)
+    assert len(curves.curve_names(curves.pr_plot)) == 3
+
+    assert tabs.importance_plot.bar_count() == 4
+    table = tabs.importance_view.model()
+    assert sorted(table.index(r, 0).data() for r in range(table.rowCount())) == sorted(
+        ["sepal_length", "sepal_width", "petal_length", "petal_width"])
+    caption = tabs.importance_tab.caption.text()
+    assert "test loss" in caption and "(lower is better)" in caption
+
+    layers = tabs.layer_view.model()
+    assert evaluation.network is not None and layers.rowCount() == len(evaluation.network.layers)
+    assert f"{evaluation.network.total_params:,} parameters" in tabs.network_tab.caption.text()
+    assert "averages 2 refits" in tabs.network_tab.caption.text()
+    assert tabs.refit_curves.run_count() == 2
+
+
+def test_a_finished_search_shows_every_tab(qtbot, iris_search):
+    page = show(qtbot, iris_search)
+    check_iris_tabs(page.tabs, iris_search)
+    # Sorting a table by a header sorts by the number, not the text.
+    view = page.tabs.importance_view
+    view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    shown = [float(view.model().index(r, 1).data()) for r in range(4)]
+    assert shown == sorted(shown, reverse=True)
+    assert view.model().index(0, 3).data() == "1"  # the top column is ranked first
+
+
+def test_a_reopened_project_shows_the_same_without_retraining(qtbot, window, iris_search, tmp_path):
+    events = (Path(iris_search.project_dir) / "events.jsonl").read_text(encoding="utf-8")
+    path = tmp_path / "iris.automl.json"
+    ProjectFile(iris_search, name="iris").save(path)
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
+        assert window.open_project(str(path))
+    check_iris_tabs(window.results_page.tabs, iris_search)
+    assert not window.search_page.running
+    assert (Path(iris_search.project_dir) / "events.jsonl").read_text(encoding="utf-8") == events
+
+
+def test_regression_shows_residuals_and_no_per_class_tab(qtbot, regression_search):
+    page = show(qtbot, regression_search)
+    tabs = page.tabs
+    assert tabs.tab_titles() == ["Summary", "Residuals", "Feature importance", "Network", "Refit curves"]
+    rows = finish_event(regression_search.project_dir).test_metrics["n"]
+    x, y = tabs.regression.residual_points.getData()
+    assert len(x) == len(y) == rows
+    actual, predicted = tabs.regression.fit_points.getData()
+    assert np.allclose(y, actual - predicted)
+    assert tabs.importance_plot.bar_count() == 2
+    assert tabs.refit_curves.run_count() == 1
+    assert f"All {rows} test rows" in tabs.curves_tab.caption.text()
+
+
+def test_a_damaged_or_stale_evaluation_is_explained(qtbot, regression_search, tmp_path):
+    import shutil
+
+    project = tmp_path / "copy"
+    shutil.copytree(regression_search.project_dir, project)
+    config = regression_search.replace(project_dir=str(project))
+    stored = project / "best" / "evaluation.json"
+    data = json.loads(stored.read_text(encoding="utf-8"))
+    data["best_trial_id"] = "another"  # an earlier run's model
+    stored.write_text(json.dumps(data), encoding="utf-8")
+    page = show(qtbot, config)
+    empty = page.findChild(QWidget, "importanceTabEmpty")
+    assert page.tabs.importance_tab.stack.currentWidget() is empty
+    assert "No test evaluation is stored" in empty.text()
+
+    stored.write_text("{", encoding="utf-8")
+    page.set_result(finish_event(config.project_dir), config.project_dir)
+    assert "cannot be shown" in empty.text() and "evaluation.json" in empty.text()
