@@ -49,6 +49,7 @@ from automl_studio.gui.help_window import HelpWindow
 from automl_studio.gui.pages.compare_page import ComparePage
 from automl_studio.gui.pages.data_page import DataPage
 from automl_studio.gui.pages.network_page import NetworkPage
+from automl_studio.gui.pages.predict_page import PredictPage
 from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.pages.welcome_page import WelcomePage
@@ -64,7 +65,7 @@ PROJECT_SUFFIX = ".automl.json"
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy")
 DATA_FILTER = ("Data files (*.csv *.tsv *.txt *.parquet *.pq *.npz *.npy);;"
                "CSV (*.csv *.tsv *.txt);;Parquet (*.parquet *.pq);;NumPy (*.npz *.npy);;All files (*)")
-PAGES = ("Data", "Network", "Search", "Results")
+PAGES = ("Data", "Network", "Search", "Results", "Predict")
 DEMO_HINT = ("This is the demo data (iris flowers, target: species). Next: press Start search "
              "(Ctrl+R) to find a network for it, or open your own data with File ▸ Open dataset…")
 VERSIONED_PACKAGES = ("automl-studio", "tensorflow", "keras", "keras-tuner", "PySide6-Essentials",
@@ -287,7 +288,9 @@ class MainWindow(QMainWindow):
         self.search_page = SearchPage(self.undo_stack)
         self.search_page.start_folder = self.settings.last_directory
         self.results_page = ResultsPage(self.search_page.trials)
-        for page in (self.data_page, self.network_page, self.search_page, self.results_page):
+        self.predict_page = PredictPage(lambda: self._search_dir)
+        for page in (self.data_page, self.network_page, self.search_page, self.results_page,
+                     self.predict_page):
             self.pages.addWidget(page)
         self.welcome_page = WelcomePage()  # shown by show_welcome(), outside the workflow steps
         self.pages.addWidget(self.welcome_page)
@@ -1243,6 +1246,7 @@ class MainWindow(QMainWindow):
         self.search_page.shutdown()
         self.data_page.shutdown()
         self.results_page.shutdown()
+        self.predict_page.shutdown()
         self._signature_task.shutdown()
         self._resume_check.shutdown()
         self._report_task.shutdown()
