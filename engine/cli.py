@@ -73,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--id", help="this worker's tuner id (default: worker-<host>-<pid>)")
     w.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
 
-    p = sub.add_parser("predict", help="predict with an exported model")
+    p = sub.add_parser("predict", help="predict with an exported model",
+                       description="Writes a CSV of predictions, one row per data row. A row that cannot be scored "
+                                   "(a value that is not a number, a category never seen in training) keeps its "
+                                   "place with empty cells and its reason in a 'problem' column, and is named on "
+                                   "stderr; the exit status is 2 only when no row can be scored.")
     p.add_argument("model"), p.add_argument("data")
     p.add_argument("--output", help="CSV to write (default: DATA.predictions.csv)")
     p.add_argument("--x-key")
