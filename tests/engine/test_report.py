@@ -168,4 +168,3 @@ def test_a_stopped_search_without_a_model_still_gets_a_report_of_its_trials(tmp_
     text = " ".join(" ".join(page.text).split())
     assert "no model was exported" in text and "column x: 3 missing values" in text
     assert "needs at least 3 completed trials" in text and "stopped by the user" in text
-
