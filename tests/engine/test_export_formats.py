@@ -177,7 +177,7 @@ def test_a_layer_tflite_cannot_run_is_named_and_nothing_is_written(tmp_path):
 
     codes = keras.Input(shape=(2,), dtype="int32", name="categorical")
     counts = keras.layers.CategoryEncoding(num_tokens=5, output_mode="count", name="counts")(codes)
-    model = keras.Model(codes, keras.layers.Dense(1, activation="sigmoid", name="head")(counts))
+    model = keras.Model({"categorical": codes}, keras.layers.Dense(1, activation="sigmoid", name="head")(counts))
     held_out = {"categorical": np.array([[1, 2], [3, 3], [0, 4]], dtype="int32")}
     metadata = {"task": "classification", "class_names": ["a", "b"], "input_kind": "features"}
     out = tmp_path / "out"
