@@ -7,26 +7,13 @@ Runs offscreen when there is no display; needs no dataset file (the signatures a
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from pathlib import Path
+from screenshots import OUT, offscreen_without_display, save_shot, settle
 
-REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "docs" / "screenshots"
 SIZE = (1440, 860)
 
 
-def settle(app, seconds: float = 0.3) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
-
-
 def main() -> int:
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     from automl_studio.engine.data.signature import DataSignature
     from automl_studio.gui.app import create_application
     from automl_studio.gui.editor.network_editor import NetworkEditor
@@ -38,10 +25,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
 
     def shot(editor: NetworkEditor, name: str) -> None:
-        settle(app)
-        path = OUT / f"{name}.png"
-        editor.grab().save(str(path))
-        print("wrote", path.relative_to(REPO))
+        save_shot(app, editor, name)
 
     def new_editor(signature: DataSignature) -> NetworkEditor:
         editor = NetworkEditor()

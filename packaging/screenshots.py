@@ -27,15 +27,29 @@ def wait_until(app, condition, timeout_s: float, what: str) -> None:
 
 
 def settle(app, seconds: float = 0.4) -> None:
+    """Lets the window run its events (layouts, timers, paints) for ``seconds``."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
 
 
-def main() -> int:
+def offscreen_without_display() -> None:
+    """Qt's offscreen platform on a Linux machine with no display (a CI runner, a container)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def save_shot(app, widget, name: str) -> None:
+    """Writes ``widget`` as it looks once settled to docs/screenshots/``name``.png."""
+    settle(app)
+    path = OUT / f"{name}.png"
+    widget.grab().save(str(path))
+    print("wrote", path.relative_to(REPO))
+
+
+def main() -> int:
+    offscreen_without_display()
     from PySide6.QtCore import QSettings
 
     scratch = Path(tempfile.mkdtemp(prefix="automl-studio-shots-"))
@@ -54,10 +68,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
 
     def shot(name: str) -> None:
-        settle(app)
-        path = OUT / f"{name}.png"
-        window.grab().save(str(path))
-        print("wrote", path.relative_to(REPO))
+        save_shot(app, window, name)
 
     shot("01-empty")
     window.open_dataset(demo_dataset())

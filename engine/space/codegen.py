@@ -21,7 +21,7 @@ import json
 import keyword
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -383,9 +383,10 @@ def _if_chain(variable: str, results: list[tuple[Any, list[tuple[int, str]]]]) -
     return out
 
 
-def _top_level_split(text: str) -> list[str]:
-    """Splits call arguments at the commas outside brackets and strings."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
+def _code_chars(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """``(index, character, bracket depth after it)`` for each character of ``text`` from
+    ``start`` that is Python code, not inside a string literal."""
+    depth, quote, i = 0, "", start
     while i < len(text):
         ch = text[i]
         if quote:
@@ -395,14 +396,19 @@ def _top_level_split(text: str) -> list[str]:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
+        else:
+            depth += (ch in "([{") - (ch in ")]}")
+            yield i, ch, depth
+        i += 1
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Splits call arguments at the commas outside brackets and strings."""
+    parts, start = [], 0
+    for i, ch, depth in _code_chars(text):
+        if ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
-        i += 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
 
@@ -414,21 +420,7 @@ def _wrap(indent: str, line: str, width: int = 100) -> list[str]:
     opening = line.find("(")
     if opening < 0:
         return [indent + line]
-    depth, quote, closing = 0, "", -1
-    for i in range(opening, len(line)):
-        ch = line[i]
-        if quote:
-            if ch == quote and line[i - 1] != "\\":
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                closing = i
-                break
+    closing = next((i for i, ch, depth in _code_chars(line, opening) if ch in ")]}" and depth == 0), -1)
     args = _top_level_split(line[opening + 1:closing]) if closing > 0 else []
     if len(args) < 2:
         return [indent + line]

@@ -35,3 +35,20 @@ def make_image_folder(root: Path, counts: dict[str, int]) -> Path:
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def write_mixed_table(path: Path, rows: int = 160, seed: int = 0) -> Path:
+    """A table with numbers, categories, missing values, an ID column and string labels."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40, 12, rows).round(1)
+    income = rng.lognormal(10, 0.5, rows).round(0)
+    city = rng.choice(["Paris", "Lyon", "Nice"], rows)
+    score = age / 10 + (city == "Paris") * 2 + rng.normal(0, 1, rows)
+    label = np.where(score > np.median(score), "Yes", "no")
+    lines = ["id,age,income,city,label"]
+    for i in range(rows):
+        a = "" if i % 11 == 0 else str(age[i])
+        c = "NA" if i % 13 == 0 else city[i]
+        lines.append(f"{1000 + i},{a},{income[i]:.0f},{c},{label[i]}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -2,7 +2,10 @@
 the same faults get the same words, each naming the file, and JSON syntax errors their place."""
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,81 +19,81 @@ SPEC = {"schema_version": SPEC_SCHEMA_VERSION, "nodes": [
     {"id": "out", "type": "Output"}], "edges": [["in", "out"]]}
 DOCUMENT = SearchDocument(SearchConfig(data_path="d.csv", project_dir="p")).to_dict()
 
-# (reader, its error, its kind in messages, a valid document, the newest version it reads)
+@dataclass(frozen=True)
+class Kind:
+    """One kind of document: its reader, its error, its words in messages, a valid document and
+    the newest schema version it reads."""
+
+    read: Callable[[Path], Any]
+    error: type[Exception]
+    words: str
+    document: dict[str, Any]
+    newest: int
+
+    def refusal(self, path: Path, content: str | bytes | None = None) -> str:
+        """The message reading ``path`` (written with ``content`` first, unless None) fails with."""
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        elif content is not None:
+            path.write_bytes(content)
+        with pytest.raises(self.error) as caught:
+            self.read(path)
+        return str(caught.value)
+
+
 KINDS = {
-    "project": (ProjectFile.load, ProjectError, "project file", {**DOCUMENT, "name": "n"}, CONFIG_SCHEMA_VERSION),
-    "spec": (SearchSpace.load, SpecError, "spec file", SPEC, SPEC_SCHEMA_VERSION),
-    "search configuration": (SearchDocument.read, ProjectError, "search configuration file", DOCUMENT,
-                             CONFIG_SCHEMA_VERSION),
+    "project": Kind(ProjectFile.load, ProjectError, "project file", {**DOCUMENT, "name": "n"},
+                    CONFIG_SCHEMA_VERSION),
+    "spec": Kind(SearchSpace.load, SpecError, "spec file", SPEC, SPEC_SCHEMA_VERSION),
+    "search configuration": Kind(SearchDocument.read, ProjectError, "search configuration file", DOCUMENT,
+                                 CONFIG_SCHEMA_VERSION),
 }
 
 
 @pytest.fixture(params=list(KINDS))
-def kind(request):
+def kind(request) -> Kind:
     return KINDS[request.param]
 
 
-def test_the_valid_document_reads(kind, tmp_path: Path) -> None:
-    read, _, _, document, _ = kind
+def test_the_valid_document_reads(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / "good.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    read(path)
+    path.write_text(json.dumps(kind.document), encoding="utf-8")
+    kind.read(path)
 
 
-def test_a_json_syntax_error_names_the_file_line_and_column(kind, tmp_path: Path) -> None:
-    read, error, words, _, _ = kind
+def test_a_json_syntax_error_names_the_file_line_and_column(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / "comma.json"
-    path.write_text('{\n  "schema_version": 1\n  "nodes": []\n}', encoding="utf-8")  # no comma on line 2
-    with pytest.raises(error) as caught:
-        read(path)
-    assert str(caught.value) == f"{path}: not a {words} (not valid JSON at line 3, column 3: Expecting ',' delimiter)"
+    no_comma_on_line_2 = '{\n  "schema_version": 1\n  "nodes": []\n}'
+    assert kind.refusal(path, no_comma_on_line_2) == (
+        f"{path}: not a {kind.words} (not valid JSON at line 3, column 3: Expecting ',' delimiter)")
 
 
-def test_a_newer_schema_version_is_refused_with_both_versions(kind, tmp_path: Path) -> None:
-    read, error, words, document, newest = kind
+def test_a_newer_schema_version_is_refused_with_both_versions(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / "future.json"
-    path.write_text(json.dumps({**document, "schema_version": newest + 5}), encoding="utf-8")
-    with pytest.raises(error) as caught:
-        read(path)
-    assert str(caught.value) == (f"{path}: written by a newer automl-studio ({words.split()[0]} schema "
-                                 f"{newest + 5}; this version reads up to {newest}) — update automl-studio "
-                                 "to open it")
+    newer = kind.newest + 5
+    assert kind.refusal(path, json.dumps({**kind.document, "schema_version": newer})) == (
+        f"{path}: written by a newer automl-studio ({kind.words.split()[0]} schema {newer}; this version "
+        f"reads up to {kind.newest}) — update automl-studio to open it")
 
 
 @pytest.mark.parametrize("version", [None, "2", True])
-def test_a_document_without_an_integer_schema_version_is_refused(kind, tmp_path: Path, version) -> None:
-    read, error, _, document, _ = kind
+def test_a_document_without_an_integer_schema_version_is_refused(kind: Kind, tmp_path: Path, version) -> None:
     path = tmp_path / "unversioned.json"
-    path.write_text(json.dumps({**document, "schema_version": version}), encoding="utf-8")
-    with pytest.raises(error, match=r"has no schema_version$") as caught:
-        read(path)
-    assert str(caught.value).startswith(f"{path}: ")
+    message = kind.refusal(path, json.dumps({**kind.document, "schema_version": version}))
+    assert message.startswith(f"{path}: ") and message.endswith("has no schema_version")
 
 
-def test_a_missing_file_is_named(kind, tmp_path: Path) -> None:
-    read, error, words, _, _ = kind
+def test_a_missing_file_is_named(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / "nowhere.json"
-    with pytest.raises(error) as caught:
-        read(path)
-    assert str(caught.value) == f"{path}: no such {words}"
+    assert kind.refusal(path) == f"{path}: no such {kind.words}"
 
 
-def test_a_binary_file_or_a_folder_is_one_clear_line(kind, tmp_path: Path) -> None:
-    read, error, words, _, _ = kind
+def test_a_binary_file_or_a_folder_is_one_clear_line(kind: Kind, tmp_path: Path) -> None:
     binary = tmp_path / "junk.json"
-    binary.write_bytes(b"\xff\xfe\x00\x81" * 8)
-    with pytest.raises(error) as caught:
-        read(binary)
-    assert str(caught.value) == f"{binary}: not a {words} (not UTF-8 text)"
-    with pytest.raises(error) as caught:
-        read(tmp_path)
-    assert str(caught.value).startswith(f"{tmp_path}: cannot read the {words} (")
+    assert kind.refusal(binary, b"\xff\xfe\x00\x81" * 8) == f"{binary}: not a {kind.words} (not UTF-8 text)"
+    assert kind.refusal(tmp_path).startswith(f"{tmp_path}: cannot read the {kind.words} (")
 
 
-def test_json_that_is_not_an_object_is_refused(kind, tmp_path: Path) -> None:
-    read, error, words, _, _ = kind
+def test_json_that_is_not_an_object_is_refused(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / "list.json"
-    path.write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(error) as caught:
-        read(path)
-    assert str(caught.value) == f"{path}: not an automl-studio {words}"
+    assert kind.refusal(path, "[1, 2]") == f"{path}: not an automl-studio {kind.words}"

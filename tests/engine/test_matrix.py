@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from datafiles import IRIS, make_image_folder
+from datafiles import IRIS, make_image_folder, write_mixed_table
 
 from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
@@ -63,20 +63,7 @@ def numeric_table(folder: Path) -> DataFile:
 
 def mixed_table(folder: Path, rows: int = 160) -> DataFile:
     """Numbers, a category, missing values (empty and ``NA``), an ID column and string labels."""
-    rng = np.random.default_rng(0)
-    age = rng.normal(40, 12, rows).round(1)
-    income = rng.lognormal(10, 0.5, rows).round(0)
-    city = rng.choice(["Paris", "Lyon", "Nice"], rows)
-    score = age / 10 + (city == "Paris") * 2 + rng.normal(0, 1, rows)
-    label = np.where(score > np.median(score), "Yes", "no")
-    lines = ["id,age,income,city,label"]
-    for i in range(rows):
-        a = "" if i % 11 == 0 else str(age[i])
-        c = "NA" if i % 13 == 0 else city[i]
-        lines.append(f"{1000 + i},{a},{income[i]:.0f},{c},{label[i]}")
-    path = folder / "mixed.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return DataFile(path, "label", "binary")
+    return DataFile(write_mixed_table(folder / "mixed.csv", rows), "label", "binary")
 
 
 def string_labels(folder: Path) -> DataFile:
@@ -162,19 +149,32 @@ def over_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the matrix -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cell:
+class Combination:
+    """A tuner, an objective and a data kind, through one entry point: "engine" (run_search in
+    this process), "cli" or "window"."""
+
     tuner: str
     objective: str
     kind: str
-    entry: str  # "engine" (run_search in this process), "cli" or "window"
-    # 0: export the best trial as trained; n: average n refits on train+validation (on a small
-    # table after a 5-fold cross-validation of their length, which costs as much as 5 cells).
-    refits: int = 0
+    entry: str
 
     @property
     def id(self) -> str:
+        """The test id: tuner-objective-kind-entry."""
         return f"{self.tuner}-{self.objective}-{self.kind}-{self.entry}"
+
+
+@dataclass(frozen=True)
+class Cell(Combination):
+    """A combination that trains, exports and predicts."""
+
+    tuner: str
+    objective: str
+    kind: str
+    entry: str
+    # 0: export the best trial as trained; n: average n refits on train+validation (on a small
+    # table after a 5-fold cross-validation of their length, which costs as much as 5 cells).
+    refits: int = 0
 
 
 # Each data kind meets every tuner; each task meets every objective it has (binary: loss,
@@ -229,17 +229,14 @@ CELLS = [
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """A combination that makes no sense: the command line says why (exit 2, one line)."""
+class Refusal(Combination):
+    """A combination that makes no sense with any tuner: the command line says why (exit 2, one line)."""
 
+    tuner = "any"
     objective: str
     kind: str
     entry: str
     says: str  # part of that line
-
-    @property
-    def id(self) -> str:
-        return f"any-{self.objective}-{self.kind}-{self.entry}"
 
 
 REFUSALS = [
@@ -252,16 +249,10 @@ REFUSALS = [
 ]
 
 
-def engine_cells() -> list[Any]:
-    return [pytest.param(c, id=c.id) for c in CELLS if c.entry == "engine"]
-
-
-def cli_cells() -> list[Any]:
-    return [pytest.param(c, id=c.id) for c in CELLS if c.entry == "cli"]
-
-
-def window_cells() -> list[Any]:
-    return [pytest.param(c, id=c.id) for c in CELLS if c.entry == "window"]
+def run_through(entry: str, table: list[Cell] | list[Refusal]) -> list[Any]:
+    """The rows of ``table`` (:data:`CELLS` or :data:`REFUSALS`) that ``entry`` runs, as pytest
+    params named by their id."""
+    return [pytest.param(row, id=row.id) for row in table if row.entry == entry]
 
 
 def test_the_matrix_covers_every_pair_it_promises(tmp_path):
@@ -374,7 +365,7 @@ def reload_sample(model_path: Path, project: Path) -> np.ndarray:
 # --- the cells, by entry point --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cell", engine_cells())
+@pytest.mark.parametrize("cell", run_through("engine", CELLS))
 def test_engine_cell(cell: Cell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from automl_studio.engine.cli import main
     from automl_studio.engine.search.session import run_search
@@ -414,7 +405,7 @@ def cli_search_args(cell: Cell, data: DataFile) -> list[str]:
     return args + (["--refits", str(cell.refits)] if cell.refits else ["--no-refit"])
 
 
-@pytest.mark.parametrize("cell", cli_cells())
+@pytest.mark.parametrize("cell", run_through("cli", CELLS))
 def test_cli_cell(cell: Cell, tmp_path: Path) -> None:
     data = DATA_KINDS[cell.kind](tmp_path)
     proc = run_cli(*cli_search_args(cell, data), cwd=tmp_path)
@@ -432,7 +423,7 @@ def test_cli_cell(cell: Cell, tmp_path: Path) -> None:
                reload_sample(model_path, tmp_path / "project"))
 
 
-@pytest.mark.parametrize("refusal", [pytest.param(r, id=r.id) for r in REFUSALS if r.entry == "cli"])
+@pytest.mark.parametrize("refusal", run_through("cli", REFUSALS))
 def test_cli_refuses_with_exit_2_and_one_line(refusal: Refusal, tmp_path: Path) -> None:
     data = DATA_KINDS[refusal.kind](tmp_path)
     cell = Cell("random", refusal.objective, refusal.kind, "cli")
@@ -448,7 +439,7 @@ def test_cli_refuses_with_exit_2_and_one_line(refusal: Refusal, tmp_path: Path) 
     assert not (tmp_path / "project" / "tuner").exists()  # refused before any trial
 
 
-@pytest.mark.parametrize("refusal", [pytest.param(r, id=r.id) for r in REFUSALS if r.entry == "engine"])
+@pytest.mark.parametrize("refusal", run_through("engine", REFUSALS))
 def test_engine_refuses_before_any_trial(refusal: Refusal, tmp_path: Path) -> None:
     from automl_studio.engine.search.session import run_search
 

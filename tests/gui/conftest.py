@@ -86,6 +86,31 @@ def input_sources(window) -> set[str]:
     return {n["params"].get("source") for n in window.network_page.spec()["nodes"] if n["type"] == "Input"}
 
 
+@pytest.fixture(scope="module")
+def iris_signature():
+    """The signature the search computes for the demo table (4 numbers, 3 classes)."""
+    from automl_studio.engine.data.features import prepare_data
+    from automl_studio.engine.data.loading import load_dataset
+    from automl_studio.engine.data.profile import profile_dataset
+
+    dataset = load_dataset(IRIS)
+    return prepare_data(dataset, profile_dataset(dataset)).signature
+
+
+@pytest.fixture
+def editor(qtbot, iris_signature):
+    """A shown network editor, alone, that knows the demo table's shapes."""
+    from automl_studio.gui.editor.network_editor import NetworkEditor
+
+    widget = NetworkEditor()
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.set_signature(iris_signature)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 @pytest.fixture
 def image_npz(tmp_path: Path) -> Path:
     """60 tiny RGB images of two classes that a small network can tell apart."""

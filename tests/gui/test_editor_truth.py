@@ -4,9 +4,6 @@ said, the code note follows the status), its text stays readable and its entries
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QSpinBox, QWidget
 
@@ -15,30 +12,7 @@ from automl_studio.gui.editor.network_editor import NetworkEditor
 from automl_studio.gui.editor.node_inspector import ParamEditor
 from automl_studio.gui.pages.network_page import NetworkPage
 
-REPO = Path(__file__).resolve().parents[2]
-IRIS = REPO / "resources" / "iris.csv"
 MIXED = DataSignature("classification", 2, {"numeric": (3,), "categorical": (2,)}, categorical_tokens=12)
-
-
-@pytest.fixture(scope="module")
-def iris_signature() -> DataSignature:
-    from automl_studio.engine.data.features import prepare_data
-    from automl_studio.engine.data.loading import load_dataset
-    from automl_studio.engine.data.profile import profile_dataset
-
-    dataset = load_dataset(IRIS)
-    return prepare_data(dataset, profile_dataset(dataset)).signature
-
-
-@pytest.fixture
-def editor(qtbot, iris_signature: DataSignature) -> NetworkEditor:
-    widget = NetworkEditor()
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.set_signature(iris_signature)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def click_node(qtbot, editor: NetworkEditor, node_id: str) -> None:

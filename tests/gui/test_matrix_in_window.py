@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from test_matrix import DATA_KINDS, REFUSALS, Cell, DataFile, check_cell, window_cells  # noqa: E402
+from test_matrix import CELLS, DATA_KINDS, REFUSALS, Cell, DataFile, check_cell, run_through  # noqa: E402
 
 from automl_studio.engine.core.config import TUNERS  # noqa: E402
 from automl_studio.engine.core.objectives import OBJECTIVES, objectives_for  # noqa: E402
@@ -68,7 +68,7 @@ def offered_tuners(window) -> list[str]:
     return [combo.itemData(i) for i in range(combo.count())]
 
 
-@pytest.mark.parametrize("cell", window_cells())
+@pytest.mark.parametrize("cell", run_through("window", CELLS))
 def test_window_cell(cell: Cell, qtbot, window, tmp_path: Path) -> None:
     data = DATA_KINDS[cell.kind](tmp_path)
     open_data(qtbot, window, data)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import IRIS
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import (
@@ -30,34 +31,8 @@ from automl_studio.engine.space.spec import SearchSpace, hyperparameter_items
 from automl_studio.gui.editor.network_editor import NetworkEditor
 from automl_studio.gui.editor.node_inspector import ParamEditor
 
-REPO = Path(__file__).resolve().parents[2]
-IRIS = REPO / "resources" / "iris.csv"
-
-
-@pytest.fixture(scope="module")
-def iris_signature() -> DataSignature:
-    """The signature the search computes for the demo table (4 numbers, 3 classes)."""
-    from automl_studio.engine.data.features import prepare_data
-    from automl_studio.engine.data.loading import load_dataset
-    from automl_studio.engine.data.profile import profile_dataset
-
-    dataset = load_dataset(IRIS)
-    return prepare_data(dataset, profile_dataset(dataset)).signature
-
-
 IMAGE = DataSignature("classification", 2, {"image": (16, 16, 3)}, image_scale=1 / 255)
 SEQUENCE = DataSignature("regression", 0, {"sequence": (20, 2)}, target_mean=1.0, target_std=2.0)
-
-
-@pytest.fixture
-def editor(qtbot, iris_signature: DataSignature) -> NetworkEditor:
-    widget = NetworkEditor()
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.set_signature(iris_signature)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 # -- driving helpers -------------------------------------------------------------------------
