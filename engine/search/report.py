@@ -51,6 +51,7 @@ from automl_studio.engine.search.project import (
     read_trials,
 )
 from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperparameter_items
+from automl_studio.engine.train.evaluation import EVALUATION_FILE, Evaluation, read_evaluation
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
 TEMPLATE = "report.html.j2"
@@ -145,6 +146,7 @@ class ReportData:
     environment: list[tuple[str, str]]
     figures: dict[str, Figure] = field(default_factory=dict)
     sparklines: dict[str, str] = field(default_factory=dict)  # trial id -> inline SVG markup
+    evaluation: Evaluation | None = None  # best/evaluation.json of this best trial: per class, input columns
     importance: Figure | None = None
     importance_values: list[tuple[str, float]] = field(default_factory=list)
     importance_note: str = ""
@@ -339,6 +341,33 @@ def best_model_path(project_dir: str | os.PathLike[str], finish: Mapping[str, An
         if str(path).endswith(".h5") and Path(path).is_file():
             return Path(path)
     return None
+
+
+def stored_evaluation(project_dir: str | os.PathLike[str], best_trial_id: str | None) -> Evaluation | None:
+    """The search's ``best/evaluation.json`` when it is this best trial's (``None`` otherwise).
+
+    The engine writes it when the search evaluates its exported model; the window's Results page
+    shows the same file.
+    """
+    try:
+        evaluation = read_evaluation(Path(project_dir) / "best")
+    except ProjectError:
+        return None
+    if evaluation is None or evaluation.best_trial_id not in ("", best_trial_id or ""):
+        return None  # an earlier run's model: this run stopped before its evaluation
+    return evaluation
+
+
+def stored_architecture(project_dir: str | os.PathLike[str], evaluation: Evaluation | None) -> Architecture | None:
+    """The best model's layers as the search's evaluation recorded them (no Keras needed)."""
+    if evaluation is None or evaluation.network is None:
+        return None
+    network = evaluation.network
+    note = (f"The exported model averages {network.members} refits of this network, each with its own "
+            "weights; the total counts them all." if network.members > 1 else "")
+    return Architecture(str(Path(project_dir) / "best" / EVALUATION_FILE),
+                        tuple(LayerRow(r.name, r.type, r.output_shape, r.params) for r in network.layers),
+                        network.total_params, note=note)
 
 
 def read_architecture(path: Path | None) -> Architecture:
@@ -581,7 +610,9 @@ def render_report(project_dir: str | os.PathLike[str]) -> str:
     data = collect_report(project_dir)
     records = read_trials(project_dir)
     finish = _finish_dict(project_dir)
-    data.architecture = read_architecture(best_model_path(project_dir, finish))
+    data.evaluation = stored_evaluation(project_dir, data.best_trial_id)
+    data.architecture = (stored_architecture(project_dir, data.evaluation)
+                         or read_architecture(best_model_path(project_dir, finish)))
     figures = {
         "curves": learning_curves_figure(records, data.objective, data.direction, data.best_trial_id),
         "scores": scores_figure(data.trials, data.objective, data.direction),
