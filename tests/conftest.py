@@ -6,7 +6,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -23,14 +22,3 @@ IRIS = REPO / "resources" / "iris.csv"
 @pytest.fixture
 def iris_csv() -> Path:
     return IRIS
-
-
-@pytest.fixture
-def image_npz(tmp_path: Path) -> Path:
-    """60 tiny RGB images of two classes that differ in brightness."""
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1], 30)
-    x = (rng.uniform(0, 120, (60, 12, 12, 3)) + y[:, None, None, None] * 100).astype(np.uint8)
-    path = tmp_path / "images.npz"
-    np.savez(path, x=x, y=y)
-    return path

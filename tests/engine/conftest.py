@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from datafiles import write_mixed_table
+from datafiles import write_image_npz, write_mixed_table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -14,3 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 @pytest.fixture
 def mixed_csv(tmp_path: Path) -> Path:
     return write_mixed_table(tmp_path / "mixed.csv")
+
+
+@pytest.fixture
+def image_npz(tmp_path: Path) -> Path:
+    return write_image_npz(tmp_path / "images.npz")

@@ -37,6 +37,15 @@ def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+def write_image_npz(path: Path) -> Path:
+    """60 tiny RGB images (12×12) of two classes that differ in brightness, as ``x`` and ``y``."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    x = (rng.uniform(0, 120, (60, 12, 12, 3)) + y[:, None, None, None] * 100).astype(np.uint8)
+    np.savez(path, x=x, y=y)
+    return path
+
+
 def write_mixed_table(path: Path, rows: int = 160, seed: int = 0) -> Path:
     """A table with numbers, categories, missing values, an ID column and string labels."""
     rng = np.random.default_rng(seed)

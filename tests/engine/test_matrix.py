@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from datafiles import IRIS, make_image_folder, write_mixed_table
+from datafiles import IRIS, make_image_folder, write_image_npz, write_mixed_table
 
 from automl_studio.engine.core.config import TUNERS, SearchConfig
 from automl_studio.engine.core.errors import UserError
@@ -86,12 +86,7 @@ def image_folder(folder: Path) -> DataFile:
 
 
 def image_npz(folder: Path) -> DataFile:
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1], 30)
-    x = (rng.uniform(0, 120, (60, 12, 12, 3)) + y[:, None, None, None] * 100).astype(np.uint8)
-    path = folder / "images.npz"
-    np.savez(path, x=x, y=y)
-    return DataFile(path, None, "binary")
+    return DataFile(write_image_npz(folder / "images.npz"), None, "binary")
 
 
 def sequence_npz(folder: Path) -> DataFile:
