@@ -148,7 +148,7 @@ class PredictPage(QWidget):
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         self._scorer = TaskRunner(self)
         self._scorer.finished.connect(self._on_scored)
-        self._scorer.failed.connect(self._on_failed)
+        self._scorer.failed.connect(self._on_file_failed)
         self._scorer.runningChanged.connect(self._on_running)
         self._scorer.progressed.connect(self._on_progress)
         self._row_scorer = TaskRunner(self)
@@ -475,6 +475,12 @@ class PredictPage(QWidget):
         self.summary.setText(text)
         notes = [*result.get("warnings", []), *result.get("notes", [])]
         self.summary.setToolTip("\n".join(notes))
+        warnings = list(result.get("warnings", []))
+        if warnings:
+            # One line per problem and column, as the command line says them.
+            more = f"\n… and {len(warnings) - 4} more (see the tooltip of the line above the table)" \
+                if len(warnings) > 4 else ""
+            self.banner.show_message("\n".join(warnings[:4]) + more, "warning")
         self.save_button.setEnabled(n > 0)
 
     def _on_row_scored(self, result: dict[str, Any]) -> None:
@@ -491,6 +497,11 @@ class PredictPage(QWidget):
             self.row_result.setText(f"<b>Prediction: {label:.6g}</b>" if isinstance(label, float)
                                     else f"<b>Prediction: {label}</b>")
         self.rowPredicted.emit(result)
+
+    def _on_file_failed(self, kind: str, message: str) -> None:
+        if kind != "cancelled":
+            self._show_predictions(None)  # not the previous file's rows under this file's name
+        self._on_failed(kind, message)
 
     def _on_failed(self, kind: str, message: str) -> None:
         if kind == "cancelled":

@@ -133,6 +133,9 @@ def test_a_csv_with_a_bad_row_is_scored_except_that_row_sortable_filterable_and_
     assert all(predictions[k] in ("big", "small") for k in (0, 2, 4, 5))
     assert "4 of 6 rows scored" in page.summary.text() and "2 not scored" in page.summary.text()
     assert not page.table.isColumnHidden(column(page, "problem"))
+    assert page.banner.text().splitlines() == [
+        f"{data}: row 3, column 'size': 'abc' is not a number; that row is not scored",
+        f"{data}: row 5, column 'colour': 'purple' was never seen in training; that row is not scored"]
     QApplication.processEvents()  # the layout, before the picture
     window.grab().save(str(tmp_path / "predict_table.png"))
 
@@ -194,6 +197,8 @@ def test_a_missing_column_is_said_in_the_banner_and_nothing_is_shown(
         qtbot, window, table_model: Trained, tmp_path: Path) -> None:
     page = show_predict_page(window)
     assert page.open_model(str(table_model.model))
+    score(qtbot, page, write_table(tmp_path / "good.csv", table_model.header, table_model.rows[:3]))
+    assert page.model.rowCount() == 3
     rows = [[r[0], r[1], r[3]] for r in table_model.rows[:3]]
     data = write_table(tmp_path / "short.csv", ["size", "colour", "kind"], rows)
     with qtbot.waitSignal(page.failed, timeout=SCORE_MS) as failed:
