@@ -195,6 +195,7 @@ class TrialRecord:
     best_epoch: int | None = None
     worker: str = "local"
     history: list[dict[str, float]] = field(default_factory=list)
+    max_epochs: int | None = None  # the epoch limit it started with (None in older event logs)
 
 
 def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
@@ -222,7 +223,7 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
     for event in read_events(project_dir):
         if isinstance(event, TrialStarted):
             trials[event.trial_id] = TrialRecord(event.trial_id, "running", dict(event.hyperparameters),
-                                                 worker=event.worker)
+                                                 worker=event.worker, max_epochs=event.max_epochs)
         elif isinstance(event, EpochEnded) and event.trial_id in trials:
             trials[event.trial_id].history.append({"epoch": event.epoch, **event.metrics})
         elif isinstance(event, TrialEnded) and event.trial_id in trials:
@@ -232,6 +233,10 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
             record.duration_s = event.duration_s
             record.error = event.error
             record.best_epoch = event.best_epoch
+            if event.hyperparameters:
+                # KerasTuner registers a hyperparameter when the model first asks for it, so the
+                # values a trial began with miss those its own build added; the end has them all.
+                record.hyperparameters = dict(event.hyperparameters)
     for record in trials.values():
         if record.status == "running":
             record.status = "stopped"

@@ -192,7 +192,7 @@ class TrialStore(QObject):
             record = TrialRecord(str(tid), status=rec.status, score=_score(rec.score),
                                  hyperparameters=dict(rec.hyperparameters), worker=rec.worker,
                                  duration_s=rec.duration_s, error=rec.error,
-                                 max_epochs=getattr(rec, "max_epochs", None))
+                                 max_epochs=rec.max_epochs)
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)

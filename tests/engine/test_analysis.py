@@ -120,6 +120,23 @@ def test_epoch_limit_prefers_the_trials_own():
     assert epoch_limit({}, SPACE) == 50  # the space's default epochs
 
 
+def test_read_trials_keeps_the_values_a_trial_ended_with(tmp_path):
+    # KerasTuner registers a hyperparameter when the build first asks for it: the values a trial
+    # starts with lack the ones its own build added, and only its end has every active one.
+    events = [
+        {"type": "trial_started", "time": 1.0, "trial_id": "0", "max_epochs": 20,
+         "hyperparameters": {"block.repeats": 2}},
+        {"type": "epoch_ended", "time": 2.0, "trial_id": "0", "epoch": 1, "metrics": {"loss": 1.0, "val_loss": 1.1}},
+        {"type": "trial_ended", "time": 3.0, "trial_id": "0", "status": "completed", "score": 1.1,
+         "duration_s": 2.0, "hyperparameters": {"block.repeats": 2, "dense.units.0": 16, "dense.units.1": 32}},
+    ]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    trial = read_trials(tmp_path)["0"]
+    assert trial.hyperparameters == {"block.repeats": 2, "dense.units.0": 16, "dense.units.1": 32}
+    assert trial.max_epochs == 20
+    assert active_hyperparameters(trial.hyperparameters, SPACE)["dense.units.1"] == 32
+
+
 @pytest.mark.slow
 def test_a_real_search_read_back_from_its_project(tmp_path, iris_csv):
     from automl_studio.engine.search.session import run_search
@@ -135,8 +152,14 @@ def test_a_real_search_read_back_from_its_project(tmp_path, iris_csv):
               if e["type"] == "trial_started"}
     names = searched_hyperparameters(space, [t.hyperparameters for t in trials.values()])
     assert "block.repeats" in names and "training.learning_rate" in names
+    ended = {e["trial_id"]: e for e in map(json.loads, (project / "events.jsonl").read_text().splitlines())
+             if e["type"] == "trial_ended"}
     for trial in trials.values():
+        assert trial.hyperparameters == ended[trial.trial_id]["hyperparameters"]
+        assert trial.max_epochs == starts[trial.trial_id]["max_epochs"] == 3
         active = active_hyperparameters(trial.hyperparameters, space)
+        # Every copy the network had is there (the values the trial ended with are complete).
+        assert {f"dense.units.{i}" for i in range(active["block.repeats"])} <= set(active)
         repeats = active["block.repeats"]
         assert all(int(n.rsplit(".", 1)[1]) < repeats for n in active if n.startswith("dense.units."))
         for name in active:
