@@ -450,6 +450,8 @@ class ResultsPage(QWidget):
         files = "\n".join(map(str, result.get("files", [])))
         check = round_trip_text(result)
         self._set_export_status(f"{check}\n{files}", "ok" if result.get("verified") else "bad")
+        if self._result is not None:  # a stopped search's export also evaluated its model
+            self._show_evaluation(self._result, self._project_dir)
         self.exportFinished.emit(dict(result))
 
     @Slot(dict)

@@ -399,4 +399,3 @@ class EvaluationTabs(QTabWidget):
             f"The best configuration retrained on train + validation for {epochs} epochs ({runs}); "
             f"final training loss {final:.4g}. The refit has no validation split, so only training "
             "metrics are logged.")
-

@@ -150,3 +150,23 @@ def test_a_damaged_or_stale_evaluation_is_explained(qtbot, regression_search, tm
     stored.write_text("{", encoding="utf-8")
     page.set_result(finish_event(config.project_dir), config.project_dir)
     assert "cannot be shown" in empty.text() and "evaluation.json" in empty.text()
+
+
+def test_exporting_a_stopped_search_shows_the_evaluation_it_wrote(qtbot, tmp_path):
+    """A search stopped before its export has no evaluation; exporting its best trial (in a
+    child process) evaluates it, and the tabs fill in."""
+    import dataclasses
+    import shutil
+
+    config = finished_search(tmp_path, IRIS, "species", refit=False)
+    shutil.rmtree(Path(config.project_dir) / "best")  # as a stop leaves it: no export yet
+    finish = dataclasses.replace(finish_event(config.project_dir), status="stopped", exported=())
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(finish, config.project_dir)
+    assert "No test evaluation is stored" in page.findChild(QWidget, "importanceTabEmpty").text()
+    with qtbot.waitSignal(page.exportFinished, timeout=300_000):
+        page.export_to(str(tmp_path / "out.h5"))
+    assert page.tabs.importance_plot.bar_count() == 4
+    assert page.tabs.class_view.model().rowCount() == 3
+    assert "No refit curves" in page.findChild(QWidget, "refitTabEmpty").text()
