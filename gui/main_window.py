@@ -348,12 +348,12 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts(redo_keys + [k for k in (QKeySequence("Ctrl+Y"),) if k not in redo_keys])
         self.act_redo.setObjectName("actionRedo")
         self.act_start = self._action("&Start search", "actionStart", self.start_search, "Ctrl+R",
-                                      S.SP_MediaPlay, "Start a new search")
+                                      S.SP_MediaPlay, "Start a new search (Ctrl+R)")
         self.act_stop = self._action("S&top search", "actionStop", self.stop_search, "Ctrl+.",
-                                     S.SP_MediaStop, "Stop the search after the current batch")
+                                     S.SP_MediaStop, "Stop the search after the current batch (Ctrl+.)")
         self.act_resume = self._action("&Resume search", "actionResume", self.resume_search,
                                        "Ctrl+Shift+R", S.SP_BrowserReload,
-                                       "Continue a stopped search")
+                                       "Continue a stopped search (Ctrl+Shift+R)")
         self.act_about = self._action("&About AutoML Studio", "actionAbout", self.show_about)
         self.act_guide = self._action("&User guide", "actionUserGuide", self.show_user_guide,
                                       K.HelpContents, tip="How to use AutoML Studio (F1)")
