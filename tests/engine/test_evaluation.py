@@ -159,3 +159,30 @@ def test_permutation_importance_is_the_score_drop_of_shuffling_one_column():
     assert result.rows == 200 and result.score == pytest.approx(0.0)
     assert a.mean > 1.0 and a.std > 0 and len(a.drops) == 5
     assert b.drops == c.drops == (0.0,) * 5
+
+
+def test_images_and_wide_tables_get_a_note_instead_of_importance():
+    """Permutation importance is for table columns: images are skipped, and so is a table
+    wider than the cap, each with a note that says why (a plain function as the model)."""
+    from automl_studio.engine.train.evaluation import IMPORTANCE_COLUMNS, evaluate
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 10)
+    output = np.where(y[:, None] == 1, 0.8, 0.3)
+
+    def predict(inputs):
+        raise AssertionError("no importance is computed, so the model is not called")
+
+    images = evaluate(predict, {"image": rng.integers(0, 255, (20, 4, 4, 3))}, y, output, task="classification",
+                      class_names=("cat", "dog"), objective="val_loss", direction="min", input_kind="images",
+                      schema=None, inputs={"image": (4, 4, 3)})
+    assert images.importance is not None and not images.importance.columns
+    assert "not for images" in images.importance.note
+    assert [c.support for c in images.per_class] == [10, 10] and images.roc[0].area == 1.0
+
+    width = IMPORTANCE_COLUMNS + 1
+    wide = evaluate(predict, {"numeric": rng.normal(size=(20, width))}, y, output, task="classification",
+                    class_names=("cat", "dog"), objective="val_accuracy", direction="max", input_kind="features",
+                    schema=None, inputs={"numeric": (width,)})
+    assert wide.importance is not None and f"{width} input columns" in wide.importance.note
+    assert Evaluation.from_dict(json.loads(json.dumps(wide.to_dict()))) == wide
