@@ -1247,6 +1247,7 @@ class MainWindow(QMainWindow):
         self.data_page.shutdown()
         self.results_page.shutdown()
         self.predict_page.shutdown()
+        self.compare_page.shutdown()
         self._signature_task.shutdown()
         self._resume_check.shutdown()
         self._report_task.shutdown()
