@@ -56,7 +56,7 @@ class FinishPlan:
     trial's own weights are exported. ``wanted_folds``/``wanted_refits``: what would run with
     time to spare. ``seconds``: what the planned work should take, margins included;
     ``fold_s``/``refit_s``: the measured estimates it was planned from; ``available_s``: the
-    time it was planned for (``inf``: no time budget).
+    time it was planned for (``inf``: no time budget); ``margin``: the first refit's margin.
     """
 
     folds: int
@@ -67,13 +67,14 @@ class FinishPlan:
     fold_s: float = 0.0
     refit_s: float = 0.0
     available_s: float = math.inf
+    margin: float = FIRST_REFIT_MARGIN
 
     @property
     def refit_seconds(self) -> float:
         """What the planned refits should take (the first with its margin)."""
         if not self.refits:
             return 0.0
-        return (FIRST_REFIT_MARGIN + self.refits - 1) * self.refit_s
+        return (self.margin + self.refits - 1) * self.refit_s
 
     def describe(self) -> str:
         """One line for the log: what runs after the search and why not more."""
@@ -88,14 +89,15 @@ class FinishPlan:
         if not math.isfinite(self.available_s):
             return f"after the search: {what}"
         measured = f"a refit ~{self.refit_s:.0f} s" + (f", a fold ~{self.fold_s:.0f} s" if self.wanted_folds else "")
-        return (f"after the search: {what} fit in the {self.available_s:.0f} s left "
+        return (f"after the search: {what} fit in the {max(0.0, self.available_s):.0f} s left "
                 f"({measured}, from the trials' measured seconds per epoch)")
 
 
-def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int, refits: int) -> FinishPlan:
+def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int, refits: int,
+                margin: float = FIRST_REFIT_MARGIN) -> FinishPlan:
     """How many folds and refits fit in ``available_s`` seconds, most useful first.
 
-    One refit first (with :data:`FIRST_REFIT_MARGIN`: a refit cut by the budget is discarded);
+    One refit first (``margin`` times its estimate: a refit cut by the budget is discarded);
     then the cross-validation's :data:`MIN_FOLDS` folds (without them none); then further
     refits and folds in turn. Everything fits when ``available_s`` is ``inf`` (no budget).
 
@@ -103,6 +105,8 @@ def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int
         available_s: seconds for the folds and refits (the export's reserve already deducted).
         fold_s: one fold's expected seconds; refit_s: one refit's (both measured on the trials).
         folds: folds wanted (0: no cross-validation for this data); refits: refits wanted.
+        margin: :data:`FIRST_REFIT_MARGIN` while time is kept back from the trials; 1 once they
+            are over and the time left would otherwise go unused.
     """
     spent, n_folds, n_refits = 0.0, 0, 0
 
@@ -113,7 +117,7 @@ def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int
         spent += cost
         return True
 
-    if refits and fits(FIRST_REFIT_MARGIN * refit_s):
+    if refits and fits(margin * refit_s):
         n_refits = 1
         if folds >= MIN_FOLDS and fits(MIN_FOLDS * fold_s):
             n_folds = MIN_FOLDS
@@ -129,7 +133,7 @@ def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int
                 more_folds = n_folds < folds
             else:
                 more_folds = False
-    return FinishPlan(n_folds, n_refits, folds, refits, spent, fold_s, refit_s, available_s)
+    return FinishPlan(n_folds, n_refits, folds, refits, spent, fold_s, refit_s, available_s, margin)
 
 
 def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:

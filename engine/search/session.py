@@ -364,7 +364,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     prepared = session.prepared
     if not refit:
         return tuner.load_model(best_trial), 0, ""
-    plan = tuner.studio_plan(remaining)
+    plan = tuner.studio_plan(remaining, final=True)
     if math.isfinite(remaining):  # without a time budget everything runs
         emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))
     if not plan.refits:
@@ -412,13 +412,14 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             members.append(model)
             took = time.monotonic() - started
     except (SearchStopped, BudgetSpent) as exc:
-        why = "was stopped" if isinstance(exc, SearchStopped) else "did not finish in the time budget"
+        stopped = isinstance(exc, SearchStopped)
+        why = "was stopped" if stopped else "did not finish in the time budget"
+        cut = f"cut short ({'stopped by the user' if stopped else 'the time budget'}); it is discarded and"
         if not members:
-            emit(SearchWarning(message=f"the refit {why}; it is discarded and the best trial's own weights "
-                                       "are exported"))
+            emit(SearchWarning(message=f"the refit was {cut} the best trial's own weights are exported"))
             return tuner.load_model(best_trial), 0, f"{OWN_WEIGHTS}: the refit on train+validation {why}"
-        emit(SearchWarning(message=f"refit {len(members) + 1} of {count} {why}; it is discarded and the "
-                                   f"model averages the {len(members)} that finished"))
+        emit(SearchWarning(message=f"refit {len(members) + 1} of {count} was {cut} the model averages the "
+                                   f"{len(members)} that finished"))
     note = f"the exported model averages {len(members)} of {count} refits" if len(members) < count else ""
     if len(members) == 1:
         return members[0], 1, note

@@ -35,6 +35,7 @@ from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed
 from automl_studio.engine.search.defaults import (
+    FIRST_REFIT_MARGIN,
     POST_SEARCH_SHARE,
     FinishPlan,
     Resolved,
@@ -49,6 +50,9 @@ REFIT_BUILD_S = 0.5  # building and tracing a refit's model, beyond its epochs (
 # process, plus EXPORT_STARTUPS times this run's measured start-up of a model (loading the best
 # trial's checkpoint, evaluating, saving, reloading to verify each build or trace a model, warm;
 # a trial's start-up also pays for the process's first traces: 5.7 s against an end of 4.4 s).
+# The start-up is a trial's first epoch beyond a steady epoch's training steps (building, and
+# tracing training and validation): at load ~10 on 2 CPUs iris's end took 8 s (4.1 s to load
+# the checkpoint) while the training steps' start-up alone kept ~3 s, and the command ran 5 s over.
 EXPORT_BASE_S = 2.0
 EXPORT_STARTUPS = 1
 # Before a trial has measured this machine, shares of how long this process took to start (its
@@ -206,7 +210,19 @@ class TrialEvents:
         trial's checkpoint (if no refit finished), the test evaluation, writing and verifying
         the export, and the process's exit."""
         validation = list(self.hypermodel.epoch_validation_s.values())[-3:]
-        return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_startup(running) + 2 * max(validation, default=0.0)
+        return EXPORT_BASE_S + EXPORT_STARTUPS * self.studio_model_start(running) + 2 * max(validation, default=0.0)
+
+    def studio_model_start(self, running: Any = None) -> float:
+        """Seconds a model costs before it computes: the latest trials' first epoch beyond a
+        steady epoch's training steps (building it, tracing training and validation), at least
+        :meth:`studio_startup`."""
+        hypermodel = self.hypermodel
+        measured = [hypermodel.first_epoch_s[t] - hypermodel.epoch_train_s.get(t, 0.0)
+                    for t in list(hypermodel.first_epoch_s)[-3:]]
+        if running is not None and running.first_epoch_s and len(running.epoch_seconds) >= 2:
+            measured.append(running.first_epoch_s - running.recent_epoch_s())
+        startup = self.studio_startup(running)
+        return max(startup, statistics.median(measured)) if measured else startup
 
     def studio_reserve(self, running: Any = None) -> float:
         """Seconds kept back from the trials for the work after them and the export.
@@ -219,13 +235,18 @@ class TrialEvents:
         share = POST_SEARCH_SHARE * self.studio_budget_s if self.studio_budget_s else math.inf
         return self.studio_plan(share, running).seconds + self.studio_export_reserve(running)
 
-    def studio_plan(self, available_s: float, running: Any = None) -> FinishPlan:
+    def studio_plan(self, available_s: float, running: Any = None, *, final: bool = False) -> FinishPlan:
         """What runs after the trials in ``available_s`` seconds (the export's reserve deducted):
-        planned from the best trial's measured seconds per epoch (:func:`plan_finish`)."""
+        planned from the best trial's measured seconds per epoch (:func:`plan_finish`).
+
+        ``final``: the trials are over, so the first refit needs no margin: what it would not use
+        goes unused, and a refit cut by the budget is discarded (the best trial's weights stay).
+        """
         folds = crossval.FOLDS if self.studio_crossval else 0
         refits = self.studio_resolved.refits if self.studio_refits else 0
         return plan_finish(available_s, fold_s=self.studio_fold_estimate(running) if folds else 0.0,
-                           refit_s=self.studio_refit_estimate(running), folds=folds, refits=refits)
+                           refit_s=self.studio_refit_estimate(running), folds=folds, refits=refits,
+                           margin=1.0 if final else FIRST_REFIT_MARGIN)
 
     def studio_fold_estimate(self, running: Any = None) -> float:
         """Seconds one cross-validation fold of the best trial so far should take: a fit
