@@ -359,6 +359,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         TrialCallback,
         average_models,
         fit_arrays,
+        schedule_callbacks,
     )
 
     prepared = session.prepared
@@ -408,7 +409,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             keras.utils.set_random_seed(session.config.seed + index)
             model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
-                TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True)])
+                TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True),
+                *schedule_callbacks(hypermodel.training(best_trial.hyperparameters), validation=False)])
             members.append(model)
             took = time.monotonic() - started
     except (SearchStopped, BudgetSpent) as exc:
@@ -432,7 +434,12 @@ def _cross_validated_epochs(session: _Session, hypermodel: Any, best_trial: Any,
     """The refit's length from k-fold cross-validation on at most ``folds`` of
     :data:`~.crossval.FOLDS` folds, each started only if the last one's measured time is left
     before ``deadline``; ``epochs`` (the validation split's best) when fewer than two finish."""
-    from automl_studio.engine.train.hypermodel import BudgetSpent, TrialCallback, fit_arrays
+    from automl_studio.engine.train.hypermodel import (
+        BudgetSpent,
+        TrialCallback,
+        fit_arrays,
+        schedule_callbacks,
+    )
 
     hp = best_trial.hyperparameters
     resolved = session.resolved
@@ -444,7 +451,8 @@ def _cross_validated_epochs(session: _Session, hypermodel: Any, best_trial: Any,
     batch = hypermodel._batch_size(hp)
 
     def callbacks(_fold: int) -> list[Any]:
-        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True)]
+        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True),
+                *schedule_callbacks(hypermodel.training(hp), validation=True)]
 
     def may_start(fold: int, seconds: tuple[float, ...]) -> bool:
         # Planned from the trials; then as long as the slowest finished fold (this machine, now).

@@ -27,6 +27,16 @@ from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.optimizers import (
+    EXPONENTIAL_DECAY_RATE,
+    OPTIMIZER_SETTINGS,
+    OPTIMIZER_TYPES,
+    PLATEAU_FACTOR,
+    PLATEAU_PATIENCE,
+    RESTART_EPOCHS,
+    WARMUP_EPOCHS,
+    optimizers_taking,
+)
 from automl_studio.engine.space.registry import AsTuple, Call, DataArray, DataInput, ShapeError
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
@@ -49,7 +59,7 @@ from automl_studio.engine.space.spec import (
 _FIXED_NAMES = {
     "hp", "keras", "kt", "np", "layers", "inputs", "outputs", "model", "x", "i", "build",
     "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
-    "batch_size", "epochs", "patience", "HyperModel",
+    "batch_size", "epochs", "patience", "HyperModel", "clipnorm", "clipvalue", *OPTIMIZER_SETTINGS,
 }
 _RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"}
 
@@ -449,6 +459,22 @@ def _training_lines(space: SearchSpace) -> tuple[list[str], dict[str, str]]:
             local = "optimizer_name" if key == "optimizer" else key
             lines.append(f"{local} = {call}")
             values[key] = local
+    # The optimizer's own settings, asked (as the engine asks them) only when it takes them.
+    optimizer = space.training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
+    chosen = tuple(optimizer.values) if isinstance(optimizer, Choice) else (optimizer,)
+    for key in OPTIMIZER_SETTINGS:
+        value = space.training.get(key)
+        takers = optimizers_taking(key, chosen)
+        if not is_hp(value) or not takers:
+            continue
+        call = _hp_call(_q(f"training.{key}"), value)
+        if isinstance(optimizer, Choice):
+            lines.append(f"if optimizer_name in {tuple(takers)!r}:")
+            lines.append(f"    with hp.conditional_scope(\"training.optimizer\", {takers!r}):")
+            lines.append(f"        {key} = {call}")
+        else:
+            lines.append(f"{key} = {call}")
+        values[key] = key
     l1, l2 = values["l1"], values["l2"]
     raw = [space.training.get(k, TRAINING_DEFAULTS[k]) for k in ("l1", "l2")]
     if any(is_hp(v) for v in raw):
@@ -467,18 +493,28 @@ def _fit_value(space: SearchSpace, key: str) -> str:
     return f'hp.get("training.{key}")' if is_hp(value) else _lit(value)
 
 
-_OPTIMIZERS = {
-    "adam": "keras.optimizers.Adam(lr)",
-    "adamw": "keras.optimizers.AdamW(lr, weight_decay=1e-4)",
-    "sgd": "keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)",
-    "rmsprop": "keras.optimizers.RMSprop(lr)",
-    "adagrad": "keras.optimizers.Adagrad(lr)",
-    "adadelta": "keras.optimizers.Adadelta(lr)",
-}
+def _optimizer_call(space: SearchSpace, name: str, values: Mapping[str, str]) -> str:
+    """``keras.optimizers.Cls(learning_rate=lr, ...)`` for one optimizer: each setting it takes
+    from the spec (a literal, or the trial's value) or its own default; clipping when set."""
+    optimizer = OPTIMIZER_TYPES[name]
+    args = ["learning_rate=lr"]
+    for key, default in optimizer.settings.items():
+        args.append(f"{key}={values[key] if key in values else _lit(space.training.get(key, default))}")
+    for key in ("clipnorm", "clipvalue"):
+        if is_hp(space.training.get(key)) or float(space.training.get(key, 0.0) or 0.0) > 0:
+            args.append(f"{key}={values[key]}")
+    return f"keras.optimizers.{optimizer.keras_class}({', '.join(args)})"
+
+
 _SCHEDULES = {
     "cosine": "lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, STEPS_PER_EPOCH * {epochs}))",
     "exponential": "lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=STEPS_PER_EPOCH, "
-                   "decay_rate=0.95)",
+                   f"decay_rate={EXPONENTIAL_DECAY_RATE})",
+    "cosine_restarts": "lr = keras.optimizers.schedules.CosineDecayRestarts(lr, first_decay_steps=STEPS_PER_EPOCH"
+                       f" * {RESTART_EPOCHS})",
+    "warmup_cosine": "lr = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, STEPS_PER_EPOCH * "
+                     f"({{epochs}} - {WARMUP_EPOCHS})), warmup_target=lr, warmup_steps=STEPS_PER_EPOCH * "
+                     f"{WARMUP_EPOCHS})",
 }
 
 
@@ -572,8 +608,12 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     optimizer = space.training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
     schedule_table = {k: v.format(epochs=training["epochs"]) for k, v in _SCHEDULES.items()}
     schedule_lines = _branches(schedule, "lr_schedule", schedule_table, None)
-    optimizer_table = {k: "optimizer = " + v for k, v in _OPTIMIZERS.items()}
+    optimizer_table = {k: "optimizer = " + _optimizer_call(space, k, training) for k in OPTIMIZER_TYPES}
     optimizer_lines = _branches(optimizer, "optimizer_name", optimizer_table, None)
+    if "learning_rate" not in space.training:  # the optimizer's own starting rate
+        rates = {k: OPTIMIZER_TYPES[k].learning_rate for k in OPTIMIZER_TYPES}
+        training = {**training, "learning_rate": (_lit(rates[optimizer]) if not is_hp(optimizer) else
+                                                  f"{ {k: rates[k] for k in optimizer.values}!r}[optimizer_name]")}
     model_name = space.name.replace(" ", "_") or "model"
 
     out: list[str] = []
@@ -634,6 +674,14 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append("        if patience:")
     out.append('            callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience,')
     out.append("                                                           restore_best_weights=True))")
+    schedule_value = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
+    plateau = ('hp.get("training.lr_schedule") == "reduce_on_plateau"' if is_hp(schedule_value)
+               else "True" if schedule_value == "reduce_on_plateau" else None)
+    if plateau is not None:
+        monitor = '"val_loss" if "validation_data" in kwargs or "validation_split" in kwargs else "loss"'
+        out.append(f"        if {plateau}:" if plateau != "True" else "        if True:  # reduce_on_plateau")
+        out.append(f"            callbacks.append(keras.callbacks.ReduceLROnPlateau({monitor}, "
+                   f"factor={PLATEAU_FACTOR}, patience={PLATEAU_PATIENCE}, min_lr=1e-7))")
     out.append(f'        kwargs.setdefault("epochs", {epochs})')
     out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
     out.append("")

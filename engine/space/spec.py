@@ -25,6 +25,12 @@ from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.jsonfile import check_schema_version, read_json_document
+from automl_studio.engine.space.optimizers import (  # noqa: F401 - re-exported
+    LR_SCHEDULES,
+    OPTIMIZER_SETTINGS,
+    OPTIMIZERS,
+    optimizers_taking,
+)
 from automl_studio.engine.space.registry import (  # noqa: F401 - the catalogue's names, re-exported
     ACTIVATIONS,
     LAYER_TYPES,
@@ -163,9 +169,9 @@ def is_hp(value: Any) -> bool:
 # re-exports its ``LAYER_TYPES`` (the live table: a type registered later is known here too),
 # ``LayerType``, ``ParamDef`` and ``ACTIVATIONS``.
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta")
-LR_SCHEDULES = ("constant", "cosine", "exponential")
-
+# The optimizers and schedules are declared in :mod:`automl_studio.engine.space.optimizers`.
+# ``learning_rate`` left out of a spec is the optimizer's own starting rate (1e-3 for Adam);
+# ``clipnorm``/``clipvalue`` 0 mean no gradient clipping.
 TRAINING_DEFAULTS: dict[str, Any] = {
     "optimizer": "adam",
     "learning_rate": 1e-3,
@@ -175,6 +181,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "patience": 5,
     "l1": 0.0,
     "l2": 0.0,
+    "clipnorm": 0.0,
+    "clipvalue": 0.0,
 }
 
 
@@ -329,9 +337,9 @@ class SearchSpace:
             raise SpecError(f"{source}: 'training' must be an object")
         training = {}
         for key, value in training_raw.items():
-            if key not in TRAINING_DEFAULTS:
+            if key not in TRAINING_DEFAULTS and key not in OPTIMIZER_SETTINGS:
                 raise SpecError(f"{source}: unknown training setting '{key}'; known: "
-                                + ", ".join(TRAINING_DEFAULTS))
+                                + ", ".join([*TRAINING_DEFAULTS, *OPTIMIZER_SETTINGS]))
             training[key] = hp_from_json(value, f"{source}: training '{key}'")
         _check_training(training, source)
         return cls(tuple(nodes), tuple(edges), tuple(repeats), training,
@@ -408,10 +416,23 @@ def _check_training(training: Mapping[str, Any], source: str) -> None:
     for v in domain("patience"):
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise SpecError(f"{source}: training 'patience' must be a whole number ≥ 0, got {v!r}")
-    for name in ("l1", "l2"):
+    for name in ("l1", "l2", "clipnorm", "clipvalue"):
         for v in domain(name):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise SpecError(f"{source}: training '{name}' must be ≥ 0, got {v!r}")
+    for name, pdef in OPTIMIZER_SETTINGS.items():
+        if name not in training:
+            continue
+        # A setting no chosen optimizer takes is kept and unused (switching optimizer in the editor
+        # must not make the spec invalid).
+        for v in _domain(training[name]):
+            if pdef.kind == "bool":
+                if not isinstance(v, bool):
+                    raise SpecError(f"{source}: training '{name}' must be true or false, got {v!r}")
+            elif (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                  or not pdef.min <= v <= pdef.max):  # type: ignore[operator]
+                raise SpecError(f"{source}: training '{name}' must be a number in "
+                                f"{pdef.min}…{pdef.max}, got {v!r}")
 
 
 # --- instantiation: one concrete network for one set of values ------------------------------

@@ -61,14 +61,39 @@ def kt_chooser(hp: keras_tuner.HyperParameters) -> Callable[[str, Any], Any]:
     return choose
 
 
-def training_values(space: SearchSpace, choose: Callable[[str, Any], Any]) -> dict[str, Any]:
-    """The training settings of one trial (each fixed or chosen)."""
+def training_values(space: SearchSpace, choose: Callable[[str, Any], Any],
+                    conditional: Callable[[str, list[Any]], Any] | None = None) -> dict[str, Any]:
+    """The training settings of one trial (each fixed or chosen).
+
+    The optimizer's own settings (:data:`~automl_studio.engine.space.optimizers.OPTIMIZER_SETTINGS`)
+    are asked only when the chosen optimizer takes them, and default to its own values; an absent
+    learning rate is the optimizer's starting rate. ``conditional`` (KerasTuner's
+    ``hp.conditional_scope``) declares each such setting active only for those optimizers.
+    """
+    from automl_studio.engine.space.optimizers import (
+        OPTIMIZER_SETTINGS,
+        OPTIMIZER_TYPES,
+        optimizers_taking,
+    )
     from automl_studio.engine.space.spec import TRAINING_DEFAULTS, is_hp
 
     out = {}
     for key, default in TRAINING_DEFAULTS.items():
         value = space.training.get(key, default)
         out[key] = choose(f"training.{key}", value) if is_hp(value) else value
+    optimizer = OPTIMIZER_TYPES[out["optimizer"]]
+    if "learning_rate" not in space.training:
+        out["learning_rate"] = optimizer.learning_rate
+    searched = space.training.get("optimizer")
+    for key in OPTIMIZER_SETTINGS:
+        if key not in optimizer.settings:
+            continue
+        value = space.training.get(key, optimizer.default(key))
+        if is_hp(value) and isinstance(searched, Choice) and conditional is not None:
+            with conditional("training.optimizer", optimizers_taking(key, tuple(searched.values))):
+                out[key] = choose(f"training.{key}", value)
+        else:
+            out[key] = choose(f"training.{key}", value) if is_hp(value) else value
     return out
 
 
@@ -139,13 +164,15 @@ def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
 
 def build_model(space: SearchSpace, signature: DataSignature,
                 choose: Callable[[str, Any], Any], *, steps_per_epoch: int = 100,
-                mixed_precision: bool = False) -> keras.Model:
-    """Builds and compiles one network of the space for the values ``choose`` returns."""
+                mixed_precision: bool = False,
+                conditional: Callable[[str, list[Any]], Any] | None = None) -> keras.Model:
+    """Builds and compiles one network of the space for the values ``choose`` returns
+    (``conditional``: as :func:`training_values` takes it)."""
     if mixed_precision:
         # Set here, not once: KerasTuner clears the Keras session (and this policy) per trial.
         keras.mixed_precision.set_global_policy("mixed_float16")
     nodes = instantiate(space, choose)
-    training = training_values(space, choose)
+    training = training_values(space, choose, conditional)
     reg = _regularizer(training)
     inputs: dict[str, Any] = {}
     tensors: dict[str, Any] = {}
@@ -202,27 +229,40 @@ def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
 
 
 def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The ``keras.optimizers`` instance of a trial's training values (:func:`training_values`),
+    its learning rate following the schedule (steps are batches)."""
+    from automl_studio.engine.space import optimizers as table
+
     lr: Any = float(training["learning_rate"])
     schedule = training["lr_schedule"]
+    steps = max(1, steps_per_epoch)
+    total = max(1, steps * int(training["epochs"]))
+    schedules = keras.optimizers.schedules
     if schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * int(training["epochs"])))
+        lr = schedules.CosineDecay(lr, decay_steps=total)
     elif schedule == "exponential":
-        lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95)
-    name = training["optimizer"]
-    optimizers = keras.optimizers
-    if name == "adam":
-        return optimizers.Adam(lr)
-    if name == "adamw":
-        return optimizers.AdamW(lr, weight_decay=1e-4)
-    if name == "sgd":
-        return optimizers.SGD(lr, momentum=0.9, nesterov=True)
-    if name == "rmsprop":
-        return optimizers.RMSprop(lr)
-    if name == "adagrad":
-        return optimizers.Adagrad(lr)
-    if name == "adadelta":
-        return optimizers.Adadelta(lr)
-    raise ValueError(f"unknown optimizer {name}")
+        lr = schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=table.EXPONENTIAL_DECAY_RATE)
+    elif schedule == "cosine_restarts":
+        lr = schedules.CosineDecayRestarts(lr, first_decay_steps=steps * table.RESTART_EPOCHS)
+    elif schedule == "warmup_cosine":
+        warmup = min(steps * table.WARMUP_EPOCHS, total - 1)
+        lr = schedules.CosineDecay(0.0, decay_steps=max(1, total - warmup), warmup_target=lr,
+                                   warmup_steps=warmup)
+    optimizer = table.OPTIMIZER_TYPES[training["optimizer"]]
+    settings = {key: training[key] for key in optimizer.settings}
+    clipping = {key: float(training[key]) for key in ("clipnorm", "clipvalue") if float(training[key]) > 0}
+    return getattr(keras.optimizers, optimizer.keras_class)(learning_rate=lr, **settings, **clipping)
+
+
+def schedule_callbacks(training: dict[str, Any], *, validation: bool) -> list[keras.callbacks.Callback]:
+    """The callbacks a schedule needs besides the optimizer's own: ``reduce_on_plateau`` watches
+    the validation loss (the training loss in a refit, which has no validation data)."""
+    from automl_studio.engine.space import optimizers as table
+
+    if training["lr_schedule"] != "reduce_on_plateau":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau("val_loss" if validation else "loss", factor=table.PLATEAU_FACTOR,
+                                              patience=table.PLATEAU_PATIENCE, min_lr=1e-7, verbose=0)]
 
 
 class TrialCallback(keras.callbacks.Callback):
@@ -395,12 +435,16 @@ class SpecHyperModel(keras_tuner.HyperModel):
         value = self.space.training.get("batch_size", 32)
         return int(hp.get("training.batch_size")) if "training.batch_size" in hp.values else int(value)
 
+    def training(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
+        """The trial's training values, its optimizer's settings declared conditional on it."""
+        return training_values(self.space, kt_chooser(hp), hp.conditional_scope)
+
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         choose = kt_chooser(hp)
-        training = training_values(self.space, choose)
+        training = self.training(hp)
         steps = max(1, math.ceil(self.n_train / int(training["batch_size"])))
         return build_model(self.space, self.signature, choose, steps_per_epoch=steps,
-                           mixed_precision=self.mixed_precision)
+                           mixed_precision=self.mixed_precision, conditional=hp.conditional_scope)
 
     def epochs_for(self) -> int:
         epochs = int(self.space.training_value("epochs"))
@@ -419,6 +463,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
         reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches,
                                  revise_deadline=self.revise_deadline)
         callbacks.append(reporter)
+        callbacks.extend(schedule_callbacks(self.training(hp), validation=kwargs.get("validation_data") is not None))
         if patience > 0:
             callbacks.append(keras.callbacks.EarlyStopping(self.objective.name, patience=patience,
                                                            mode=self.objective.direction,

@@ -38,22 +38,57 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.space.optimizers import (
+    OPTIMIZER_SETTINGS,
+    OPTIMIZER_TYPES,
+    optimizers_taking,
+)
 from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, ParamDef
 from automl_studio.engine.space.spec import LR_SCHEDULES, OPTIMIZERS, TRAINING_DEFAULTS
 
 INT_LIMIT = 10_000_000
 TRAINING_PARAMS = (
-    ParamDef("optimizer", "choice", "adam", OPTIMIZERS),
-    ParamDef("learning_rate", "float", 1e-3, min=1e-6, max=10.0),
-    ParamDef("lr_schedule", "choice", "constant", LR_SCHEDULES),
-    ParamDef("batch_size", "int", 32, min=1, max=65536),
-    ParamDef("l1", "float", 0.0, min=0.0, max=1.0),
-    ParamDef("l2", "float", 0.0, min=0.0, max=1.0),
+    ParamDef("optimizer", "choice", "adam", OPTIMIZERS,
+             doc="How the weights are updated from the gradients; Adam is the usual first choice."),
+    ParamDef("learning_rate", "float", 1e-3, min=1e-6, max=10.0,
+             doc="The size of each update step; too large diverges, too small barely learns."),
+    ParamDef("lr_schedule", "choice", "constant", LR_SCHEDULES,
+             doc="How the learning rate changes during training (cosine decay, warm-up, restarts, "
+                 "or halved when the validation loss stalls)."),
+    ParamDef("batch_size", "int", 32, min=1, max=65536,
+             doc="Rows per update step; smaller batches give noisier, more frequent updates."),
+    ParamDef("l1", "float", 0.0, min=0.0, max=1.0, doc="Penalty on the weights' absolute size (sparser weights)."),
+    ParamDef("l2", "float", 0.0, min=0.0, max=1.0, doc="Penalty on the weights' squared size (smaller weights)."),
+    ParamDef("clipnorm", "float", 0.0, min=0.0, max=100.0,
+             doc="Scales each gradient down to this norm when it is larger (0: no clipping)."),
+    ParamDef("clipvalue", "float", 0.0, min=0.0, max=100.0,
+             doc="Cuts each gradient value to ± this (0: no clipping)."),
+    *OPTIMIZER_SETTINGS.values(),
 )
 
 
 TRAINING_LABELS = {"optimizer": "Optimizer", "learning_rate": "Learning rate", "lr_schedule": "LR schedule",
-                   "batch_size": "Batch size", "l1": "L1 penalty", "l2": "L2 penalty"}
+                   "batch_size": "Batch size", "l1": "L1 penalty", "l2": "L2 penalty",
+                   "clipnorm": "Clip gradient norm", "clipvalue": "Clip gradient value",
+                   "momentum": "Momentum", "nesterov": "Nesterov", "beta_1": "β₁", "beta_2": "β₂",
+                   "epsilon": "ε", "weight_decay": "Weight decay", "rho": "ρ"}
+
+
+def training_shown(name: str, training: dict[str, Any]) -> tuple[bool, Any]:
+    """Whether the training box shows setting ``name`` for a spec's ``training`` section, and the
+    value it shows: an optimizer's setting only while a chosen optimizer takes it, its default
+    that optimizer's own; an absent learning rate is the optimizer's starting rate."""
+    optimizer = training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
+    chosen = tuple(optimizer["values"]) if isinstance(optimizer, dict) else (optimizer,)
+    chosen = tuple(c for c in chosen if c in OPTIMIZER_TYPES)
+    if name in OPTIMIZER_SETTINGS:
+        takers = optimizers_taking(name, chosen)
+        if not takers:
+            return False, OPTIMIZER_SETTINGS[name].default
+        return True, training.get(name, OPTIMIZER_TYPES[takers[0]].default(name))
+    if name == "learning_rate" and name not in training and chosen:
+        return True, OPTIMIZER_TYPES[chosen[0]].learning_rate
+    return True, training.get(name, TRAINING_DEFAULTS[name])
 
 
 def default_search(pdef: ParamDef, current: Any) -> dict[str, Any]:
@@ -639,8 +674,11 @@ class NodeInspector(QScrollArea):
             editor = ParamEditor(pdef)
             editor.setObjectName(f"training_{pdef.name}")
             editor.changed.connect(lambda value, key=pdef.name: self.trainingChanged.emit(key, value))
+            editor.setToolTip(pdef.doc)
             self.training_editors[pdef.name] = editor
             training_form.addRow(TRAINING_LABELS.get(pdef.name, pdef.name), editor)
+            training_form.labelForField(editor).setToolTip(pdef.doc)
+        self._training_form = training_form
         self._layout.addWidget(self.training_box)
         self._layout.addStretch(1)
 
@@ -748,7 +786,9 @@ class NodeInspector(QScrollArea):
         self.training_box.setVisible(not selected)
         training = spec.get("training", {})
         for name, editor in self.training_editors.items():
-            editor.set_value(training.get(name, TRAINING_DEFAULTS[name]))
+            shown, value = training_shown(name, training)
+            self._training_form.setRowVisible(editor, shown)
+            editor.set_value(value)
 
     def _rebuild(self, node_id: str | None, node_type: str | None) -> None:
         while self.params_form.rowCount():

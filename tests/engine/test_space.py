@@ -184,12 +184,15 @@ def test_impossible_dropout_rate_names_node(value: Any, needle: str) -> None:
 @pytest.mark.parametrize("training, needle", [
     ({"learning_rate": {"hp": "float", "min": 0.0, "max": 0.1, "log": True}}, "learning_rate"),
     ({"learning_rate": 0}, "learning rate must be in"),
-    ({"optimizer": "adamax"}, "unknown optimizer 'adamax'"),
+    ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
     ({"batch_size": {"hp": "int", "min": 0, "max": 64}}, "'batch_size'"),
     ({"epochs": 0}, "'epochs'"),
     ({"patience": -1}, "'patience'"),
     ({"l2": -0.1}, "'l2'"),
-    ({"momentum": 0.9}, "unknown training setting 'momentum'"),
+    ({"dampening": 0.9}, "unknown training setting 'dampening'"),
+    ({"optimizer": "sgd", "momentum": 1.5}, "'momentum' must be a number in 0.0…0.9999"),
+    ({"optimizer": "sgd", "nesterov": 1}, "'nesterov' must be true or false"),
+    ({"clipnorm": -1.0}, "'clipnorm' must be ≥ 0"),
     ({"lr_schedule": "linear"}, "schedule"),
 ])
 def test_impossible_training_settings_name_the_setting(training: dict[str, Any], needle: str) -> None:
