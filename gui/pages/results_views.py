@@ -335,7 +335,7 @@ class EvaluationTabs(QTabWidget):
                 return
             self.class_curves.show_curves(evaluation.roc, evaluation.precision_recall)
             self.curves_stack.setCurrentWidget(self.class_curves)
-            which = ("the positive class, " + evaluation.roc[0].name if len(evaluation.class_names) == 2
+            which = (f"class “{evaluation.roc[0].name}” as the positive class" if len(evaluation.class_names) == 2
                      else "each class against the rest")
             notes = "".join(f" Note: {n}." for n in evaluation.notes)
             self.curves_tab.show_content(f"Test split, {which}; the dashed line is a model that guesses.{notes}")
