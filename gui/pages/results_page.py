@@ -201,7 +201,7 @@ class ResultsPage(QWidget):
         self.keras_check = name_widget(QCheckBox(".keras"), "exportKeras", "Export Keras (.keras)")
         self.export_button = name_widget(QPushButton("Export best model…"), "exportModel",
                                          "Export best model",
-                                         "Write the best model as .h5 and/or .keras and check it")
+                                         "Write the best model in the formats ticked below and check each one")
         self.export_button.setProperty("role", "primary")
         self.export_button.clicked.connect(self.exportRequested)
         # Deployment formats beside .h5/.keras; each is checked in a fresh process with its runtime.
@@ -220,10 +220,16 @@ class ResultsPage(QWidget):
                                        "(half the size) or 8-bit dynamic-range quantisation")
         self.quantize_combo.setEnabled(False)
         self.deploy_checks["tflite"].toggled.connect(self.quantize_combo.setEnabled)
-        for w in (self.h5_check, self.keras_check, *self.deploy_checks.values(), self.quantize_combo,
-                  self.export_button):
-            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
+        # The formats get a row of their own: beside the header they set the window's minimum width.
+        formats = QHBoxLayout()
+        formats.setSpacing(10)
+        formats.addWidget(QLabel("Export as:"))
+        for w in (self.h5_check, self.keras_check, *self.deploy_checks.values(), self.quantize_combo):
+            formats.addWidget(w)
+        formats.addStretch(1)
+        layout.addLayout(formats)
         self.banner = Banner("resultsBanner")
         layout.addWidget(self.banner)
         self.baseline_note = BaselineNote("resultsBaseline")
