@@ -82,6 +82,7 @@ def main() -> int:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="automl-studio-bench-")  # no real settings
+    env["AUTOML_STUDIO_AUTOSAVE_DIR"] = tempfile.mkdtemp(prefix="automl-studio-bench-")  # nor autosaves
     print(f"{repeats} runs each, platform {env['QT_QPA_PLATFORM']}, {os.cpu_count()} CPUs")
     measured: dict[str, dict[str, list[float]]] = {}
     for label, code in CASES:

@@ -20,9 +20,11 @@ def main() -> int:
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QMessageBox
 
     scratch = Path(tempfile.mkdtemp(prefix="automl-studio-bench-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+    os.environ["AUTOML_STUDIO_AUTOSAVE_DIR"] = str(scratch / "autosave")  # no recovery question
     from automl_studio.gui.app import create_application, demo_dataset
     from automl_studio.gui.main_window import MainWindow
     from automl_studio.gui.settings_store import SettingsStore
@@ -30,6 +32,7 @@ def main() -> int:
     app = create_application()
     window = MainWindow(SettingsStore(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat)))
     window.confirm_close = lambda _parent: True
+    window.ask_to_save = lambda *_args: QMessageBox.StandardButton.Discard  # a scripted run keeps nothing
     window.show()
     window.open_dataset(demo_dataset())
     while window.data_page.profile is None:

@@ -40,16 +40,18 @@ def main() -> None:
         runner.RECYCLE_MB = 0
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QAbstractButton, QSpinBox
+    from PySide6.QtWidgets import QAbstractButton, QMessageBox, QSpinBox
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    os.environ["AUTOML_STUDIO_AUTOSAVE_DIR"] = tempfile.mkdtemp()  # no recovery question
     from automl_studio.gui.app import create_application
     from automl_studio.gui.main_window import MainWindow
 
     app = create_application([])
     window = MainWindow()
     window.confirm_close = lambda _parent: True
+    window.ask_to_save = lambda *_args: QMessageBox.StandardButton.Discard  # a scripted run keeps nothing
     window.show()
     window.open_dataset(str(REPO / "resources" / "iris.csv"))
     deadline = time.monotonic() + 60

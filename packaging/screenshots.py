@@ -51,9 +51,11 @@ def save_shot(app, widget, name: str) -> None:
 def main() -> int:
     offscreen_without_display()
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
 
     scratch = Path(tempfile.mkdtemp(prefix="automl-studio-shots-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+    os.environ["AUTOML_STUDIO_AUTOSAVE_DIR"] = str(scratch / "autosave")  # no recovery question
 
     from automl_studio.gui.app import create_application, demo_dataset
     from automl_studio.gui.main_window import MainWindow
@@ -63,6 +65,7 @@ def main() -> int:
     window = MainWindow(SettingsStore(QSettings(str(scratch / "settings.ini"),
                                                 QSettings.Format.IniFormat)))
     window.confirm_close = lambda _parent: True
+    window.ask_to_save = lambda *_args: QMessageBox.StandardButton.Discard  # a scripted run keeps nothing
     window.resize(*SIZE)
     window.show()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ Qt models behind sortable views; plots are in ``gui.plots.evaluation_plots``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Slot,
 )
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -285,6 +286,10 @@ class EvaluationTabs(QTabWidget):
         self.refit_curves = RefitCurvesView()
         self.refit_tab = _Tab("refitTab", self.refit_curves, "")
         self.addTab(self.refit_tab, "Refit curves")
+        # A tab is filled when it is first shown: drawing all five plots when a search ends froze
+        # the window for ~150 ms.
+        self._pending: dict[QWidget, Callable[[], None]] = {}
+        self.currentChanged.connect(self._fill_shown)
         self.show_evaluation(None, "")
 
     def tab_titles(self) -> list[str]:
@@ -292,8 +297,10 @@ class EvaluationTabs(QTabWidget):
         return [self.tabText(i) for i in range(self.count()) if self.isTabVisible(i)]
 
     def show_evaluation(self, evaluation: Evaluation | None, why_none: str) -> None:
-        """Fills every tab from ``evaluation``; without one, each says ``why_none``."""
+        """Fills every tab from ``evaluation`` (each when it is first shown); without one, each says
+        ``why_none``."""
         tabs = (self.class_tab, self.curves_tab, self.importance_tab, self.network_tab, self.refit_tab)
+        self._pending = {}
         if evaluation is None:
             for tab in tabs:
                 tab.show_empty(why_none)
@@ -304,11 +311,20 @@ class EvaluationTabs(QTabWidget):
         self.setTabVisible(1, classes)
         self.setTabText(2, "ROC / PR curves" if classes else "Residuals")
         metric = test_metric(evaluation)
-        self._fill_classes(evaluation)
-        self._fill_curves(evaluation)
-        self._fill_importance(evaluation.importance, metric)
-        self._fill_network(evaluation)
-        self._fill_refit(evaluation, metric.name)
+        self._pending = {
+            self.class_tab: lambda: self._fill_classes(evaluation),
+            self.curves_tab: lambda: self._fill_curves(evaluation),
+            self.importance_tab: lambda: self._fill_importance(evaluation.importance, metric),
+            self.network_tab: lambda: self._fill_network(evaluation),
+            self.refit_tab: lambda: self._fill_refit(evaluation, metric.name),
+        }
+        self._fill_shown()
+
+    @Slot(int)
+    def _fill_shown(self, *_args: object) -> None:
+        fill = self._pending.pop(self.currentWidget(), None)
+        if fill is not None:
+            fill()
 
     def _fill_classes(self, evaluation: Evaluation) -> None:
         self.class_model.colour = self.palette().color(self.palette().ColorRole.Highlight)

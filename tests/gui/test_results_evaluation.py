@@ -70,18 +70,21 @@ def check_iris_tabs(tabs, config: SearchConfig) -> None:
     assert evaluation is not None
     assert tabs.tab_titles() == ["Summary", "Per class", "ROC / PR curves", "Feature importance", "Network",
                                  "Refit curves"]
+    tabs.setCurrentWidget(tabs.class_tab)  # each tab is drawn when it is first shown
     model = tabs.class_view.model()
     assert model.rowCount() == 3
     assert [model.index(r, 0).data() for r in range(3)] == ["setosa", "versicolor", "virginica"]
     assert [model.index(r, 4).data() for r in range(3)] == [str(c.support) for c in evaluation.per_class]
     assert model.index(0, 3).data() == f"{evaluation.per_class[0].f1:.3f}"
 
+    tabs.setCurrentWidget(tabs.curves_tab)
     curves = tabs.class_curves
     names = curves.curve_names(curves.roc_plot)
     assert [n.split(" (")[0] for n in names] == ["setosa", "versicolor", "virginica"]
     assert all("AUC" in n for n in names)
     assert len(curves.curve_names(curves.pr_plot)) == 3
 
+    tabs.setCurrentWidget(tabs.importance_tab)
     assert tabs.importance_plot.bar_count() == 4
     table = tabs.importance_view.model()
     assert sorted(table.index(r, 0).data() for r in range(table.rowCount())) == sorted(
@@ -89,10 +92,12 @@ def check_iris_tabs(tabs, config: SearchConfig) -> None:
     caption = tabs.importance_tab.caption.text()
     assert "test loss" in caption and "(lower is better)" in caption
 
+    tabs.setCurrentWidget(tabs.network_tab)
     layers = tabs.layer_view.model()
     assert evaluation.network is not None and layers.rowCount() == len(evaluation.network.layers)
     assert f"{evaluation.network.total_params:,} parameters" in tabs.network_tab.caption.text()
     assert "averages 2 refits" in tabs.network_tab.caption.text()
+    tabs.setCurrentWidget(tabs.refit_tab)
     assert tabs.refit_curves.run_count() == 2
 
 
@@ -123,11 +128,15 @@ def test_regression_shows_residuals_and_no_per_class_tab(qtbot, regression_searc
     tabs = page.tabs
     assert tabs.tab_titles() == ["Summary", "Residuals", "Feature importance", "Network", "Refit curves"]
     rows = finish_event(regression_search.project_dir).test_metrics["n"]
+    assert tabs.regression.residual_points.getData()[0] is None or not len(tabs.regression.residual_points.getData()[0])
+    tabs.setCurrentWidget(tabs.curves_tab)  # drawn when first shown
     x, y = tabs.regression.residual_points.getData()
     assert len(x) == len(y) == rows
     actual, predicted = tabs.regression.fit_points.getData()
     assert np.allclose(y, actual - predicted)
+    tabs.setCurrentWidget(tabs.importance_tab)
     assert tabs.importance_plot.bar_count() == 2
+    tabs.setCurrentWidget(tabs.refit_tab)
     assert tabs.refit_curves.run_count() == 1
     assert f"All {rows} test rows" in tabs.curves_tab.caption.text()
 
@@ -167,6 +176,9 @@ def test_exporting_a_stopped_search_shows_the_evaluation_it_wrote(qtbot, tmp_pat
     assert "No test evaluation is stored" in page.findChild(QWidget, "importanceTabEmpty").text()
     with qtbot.waitSignal(page.exportFinished, timeout=300_000):
         page.export_to(str(tmp_path / "out.h5"))
+    page.tabs.setCurrentWidget(page.tabs.importance_tab)
     assert page.tabs.importance_plot.bar_count() == 4
+    page.tabs.setCurrentWidget(page.tabs.class_tab)
     assert page.tabs.class_view.model().rowCount() == 3
+    page.tabs.setCurrentWidget(page.tabs.refit_tab)
     assert "No refit curves" in page.findChild(QWidget, "refitTabEmpty").text()
