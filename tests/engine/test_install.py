@@ -117,15 +117,15 @@ def test_a_default_search_runs_to_an_exported_model(installed: Path) -> None:
 
 def test_the_sdist_carries_the_package_data_and_the_installed_app_finds_it(installed: Path, sdist: Path) -> None:
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    data = sorted({p.name for pattern in patterns["automl_studio.resources"]
-                   for p in (REPO / "resources").glob(pattern)})
+    data = sorted({p.relative_to(REPO / "resources").as_posix() for pattern in patterns["automl_studio.resources"]
+                   for p in (REPO / "resources").glob(pattern)})  # subfolders too: help/, templates/
     assert "iris.csv" in data and "automl-studio.desktop" in data and "icon-48.png" in data
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert "README.md" in names
     assert [f"resources/{n}" for n in data if f"resources/{n}" not in names] == []
-    code = ("import importlib.resources as r; "
-            "print('\\n'.join(sorted(p.name for p in r.files('automl_studio.resources').iterdir())))")
+    code = ("import importlib.resources as r, pathlib; root = pathlib.Path(str(r.files('automl_studio.resources'))); "
+            "print('\\n'.join(sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.is_file())))")
     out = subprocess.run([str(_bin(installed, "python")), "-c", code], capture_output=True, text=True,
                          check=True, env=_clean_env(), cwd=installed.parent).stdout.split()
     assert [n for n in data if n not in out] == []
