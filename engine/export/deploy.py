@@ -474,7 +474,7 @@ def export_bundle(model: Any, metadata: Mapping[str, Any], dest: str | os.PathLi
         ExportError: a format cannot convert or does not reproduce the model's outputs; nothing
             was written.
     """
-    from automl_studio.engine.export.writers import export_model
+    from automl_studio.engine.export.writers import export_model, json_default
 
     check_request(formats, quantize)
     dest = Path(dest)
@@ -513,7 +513,7 @@ def export_bundle(model: Any, metadata: Mapping[str, Any], dest: str | os.PathLi
         names = {f: finals[f].name for f in formats}
         task, classes = str(metadata.get("task")), list(metadata.get("class_names") or [])
         (work / SCHEMA_FILE).write_text(json.dumps(schema_document(model, metadata, names), indent=2,
-                                                   default=_json_default) + "\n", encoding="utf-8")
+                                                   default=json_default) + "\n", encoding="utf-8")
         ref_inputs = dict(reference_inputs) if reference_inputs else {k: v[:REFERENCE_ROWS] for k, v in held_out.items()}
         write_reference(work / REFERENCE_FILE, reference_raw, task, classes,
                         np.asarray(model.predict_on_batch(ref_inputs)))
@@ -545,9 +545,3 @@ def _move(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

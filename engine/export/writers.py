@@ -138,7 +138,7 @@ def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str
     dest = Path(dest)
     if dest.suffix.lower() not in (".h5", ".keras"):
         dest = dest.with_suffix(".h5")
-    document = json.dumps(metadata, allow_nan=False, default=_json_default)
+    document = json.dumps(metadata, allow_nan=False, default=json_default)
     expected = _predict(model, sample_inputs)
     targets = []
     for fmt in formats:
@@ -185,7 +185,9 @@ def export_model(model: Any, dest: str | os.PathLike[str], metadata: Mapping[str
             "checked_rows": int(len(expected))}
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for export documents: NumPy scalars as Python numbers, sets
+    and tuples as lists. Raises TypeError for anything else."""
     if hasattr(value, "item"):
         return value.item()
     if isinstance(value, (set, tuple)):
