@@ -20,6 +20,7 @@ import numpy as np
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.data.csv_format import CsvOptions
+from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import PreparedData, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
@@ -98,10 +99,19 @@ def prepare_for_search(config: SearchConfig) -> PreparedData:
     Raises:
         UserError: the data cannot be read or does not fit the target/columns.
     """
-    dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
-                           image_size=tuple(config.image_size),  # type: ignore[arg-type]
-                           csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
-                                                  config.csv_encoding, config.csv_header))
+    return prepare_loaded(load_config_dataset(config), config)
+
+
+def load_config_dataset(config: SearchConfig) -> Dataset:
+    """Reads ``config``'s data file with its CSV, array and image settings (UserError if it cannot)."""
+    return load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
+                        image_size=tuple(config.image_size),  # type: ignore[arg-type]
+                        csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
+                                               config.csv_encoding, config.csv_header))
+
+
+def prepare_loaded(dataset: Dataset, config: SearchConfig) -> PreparedData:
+    """Profiles and splits an already read ``dataset`` as a search on ``config`` does."""
     profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
                               include=tuple(config.include_columns), kinds=config.column_kinds)
     return prepare_data(dataset, profile, validation_fraction=config.validation_fraction,

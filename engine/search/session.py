@@ -37,7 +37,12 @@ from automl_studio.engine.core.events import (
 )
 from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.features import Split, prepare_data
-from automl_studio.engine.data.identity import DataIdentity, data_identity
+from automl_studio.engine.data.identity import (
+    DataIdentity,
+    data_identity,
+    load_config_dataset,
+    prepare_loaded,
+)
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
 from automl_studio.engine.search import distributed, oracle_server
@@ -660,15 +665,9 @@ def _held_out_rows(config: SearchConfig | None) -> tuple[dict[str, np.ndarray], 
     if config is None or not Path(config.data_path).exists():
         return {}, None, {}, ()
     try:
-        dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
-                               image_size=tuple(config.image_size),  # type: ignore[arg-type]
-                               csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
-                                                      config.csv_encoding, config.csv_header))
         # As data.identity.prepare_for_search, keeping the dataset for the file's own columns.
-        profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
-                                  include=tuple(config.include_columns), kinds=config.column_kinds)
-        prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
-                                test_fraction=config.test_fraction, seed=config.seed)
+        dataset = load_config_dataset(config)
+        prepared = prepare_loaded(dataset, config)
     except UserError:
         return {}, None, {}, ()
     test = prepared.test
