@@ -9,6 +9,9 @@ its per-epoch curves), so the window, the command line and the tests ask them th
   lists ``dropout.rate.0``. The search space's structure says which ones were asked for:
   :func:`~automl_studio.engine.space.spec.instantiate` asks only the active ones, so replaying
   the trial's values through it gives exactly the set the hypermodel used.
+* :func:`trial_network` — the network a trial's values built: its layers in order, each with its
+  settings, output shape and parameter count, from the same registry rules the editor shows (no
+  Keras model is built), so the Compare page can set two trials' networks side by side.
 * :func:`hyperparameter_importance` — how much each searched hyperparameter explains the score.
   A random forest (scikit-learn's ``RandomForestRegressor``) is fitted as a surrogate from the
   active values to the score, and each hyperparameter's importance is the drop in the surrogate's
@@ -34,7 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import Objective
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.registry import LAYER_TYPES, Shape, ShapeError
+from automl_studio.engine.space.shapes import layer_output
 from automl_studio.engine.space.spec import (
     TRAINING_DEFAULTS,
     FloatRange,
@@ -97,6 +104,93 @@ def searched_hyperparameters(space: SearchSpace | None, trials: Iterable[Mapping
     names = [name for name, domain in hyperparameter_items(space)
              if not (isinstance(domain, FloatRange) and domain.min == domain.max) and domain.cardinality() > 1]
     return [n for n in names if n in seen] if seen else names
+
+
+# --- a trial's network ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkLayer:
+    """One layer of the network a trial built.
+
+    Attributes:
+        name: the layer's id in the network, ``#i`` for the i-th copy in a repeat block
+            (``dense#0``, ``dense#1``); equal names in two trials are the same place in the space.
+        kind: the layer type (``Dense``, ``Dropout``, ``Input``...).
+        settings: its settings as the trial fixed them, e.g. ``"units 64, activation relu"``.
+        shape: its output shape without the batch axis (None when the data's shapes are unknown).
+        params: its parameter count (None when unknown).
+    """
+
+    name: str
+    kind: str
+    settings: str
+    shape: Shape | None = None
+    params: int | None = None
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "×".join(str(v) for v in value)
+    return str(value)
+
+
+def trial_network(values: Mapping[str, Any], space: SearchSpace,
+                  signature: DataSignature | None = None) -> list[NetworkLayer]:
+    """The layers trial ``values`` built from ``space``, in the order the network runs them.
+
+    Args:
+        values: the trial's hyperparameter values as KerasTuner recorded them.
+        space: the search space the trial was drawn from.
+        signature: the data's shapes; without one (or when a shape rule fails, e.g. a categorical
+            input whose vocabulary size is not known) shapes and parameter counts are None.
+
+    Raises:
+        SpecError: the space is malformed (a cycle, a broken repeat chain).
+    """
+    nodes = instantiate(space, fixed_chooser({k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}))
+    shapes: dict[str, tuple[Shape, int] | None] = {}
+    layers = []
+    for node in nodes:
+        layer_type = LAYER_TYPES[node.type]
+        shown = []
+        for place, pdef in enumerate(layer_type.params):
+            value = node.params.get(pdef.name, pdef.default)
+            if pdef.shown_if is not None and node.params.get(pdef.shown_if[0]) != pdef.shown_if[1]:
+                continue
+            if pdef.name == "encoding" and node.params.get("source") != "categorical":
+                continue  # only categorical columns are encoded
+            # A layer's first two settings (units and activation, a rate, filters and kernel)
+            # always; the rest only where they differ from Keras' default, so a row stays short.
+            if place < 2 or value != pdef.default:
+                shown.append(f"{pdef.name} {_setting(value)}")
+        result: tuple[Shape, int] | None = None
+        inputs = [shapes.get(i) for i in node.inputs]
+        if signature is not None and all(i is not None for i in inputs):
+            try:
+                result = layer_output(node.type, node.params, [i[0] for i in inputs if i is not None], signature)
+            except (ShapeError, SpecError, KeyError, ValueError, TypeError, ZeroDivisionError):
+                result = None
+        shapes[node.id] = result
+        layers.append(NetworkLayer(node.id, node.type, ", ".join(shown),
+                                   result[0] if result else None, result[1] if result else None))
+    return layers
+
+
+def signature_of(data: Mapping[str, Any]) -> DataSignature | None:
+    """A :class:`DataSignature` from a search document's ``data`` identity (task, inputs, classes).
+
+    The identity does not keep a categorical input's vocabulary size, so a search with
+    categorical columns gets None (its embedding and one-hot sizes would be guesses); so does an
+    identity without inputs (the data was not prepared yet).
+    """
+    inputs = data.get("inputs") or {}
+    if not inputs or "categorical" in inputs or not data.get("task"):
+        return None
+    return DataSignature(task=str(data["task"]), n_classes=len(data.get("class_names") or ()),
+                         inputs={k: tuple(int(d) for d in v) for k, v in inputs.items()})
 
 
 # --- importance ------------------------------------------------------------------------------

@@ -8,17 +8,23 @@
   thread by a :class:`~automl_studio.gui.workers.tasks.TaskRunner`), and the score against the
   hyperparameter picked in the chart or the combo box.
 * **Compare trials**: the trials selected in the table side by side — their active
-  hyperparameters (differences highlighted), scores, diagnoses and learning curves overlaid.
+  hyperparameters (differences highlighted), scores, diagnoses, learning curves overlaid, and
+  their networks layer by layer with output shapes and parameter counts
+  (:func:`~automl_studio.engine.search.analysis.trial_network`, the editor's shape rules; no
+  Keras model is built).
 
 The page shows the window's :class:`~automl_studio.gui.models.trial_store.TrialStore`; its plots
 (and pyqtgraph) are built when it is first shown, so the window starts as fast without it. The
 search space (to tell active hyperparameters from recorded ones) comes from the project's
-``search_config.json`` (:meth:`ComparePage.set_project_dir`).
+``search_config.json`` (:meth:`ComparePage.set_project_dir`); the data's shapes (for the
+networks' shapes and parameter counts) from the best model's metadata when the search exported
+one, else from that file's data identity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
@@ -39,13 +45,22 @@ from PySide6.QtWidgets import (
 )
 
 from automl_studio.engine.core.events import Event, SearchStarted
+from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.search.analysis import (
     Importance,
     hyperparameter_importance,
     searched_hyperparameters,
+    signature_of,
+    trial_network,
 )
+from automl_studio.engine.space.registry import format_shape
 from automl_studio.engine.space.spec import FloatRange, SearchSpace, hyperparameter_items
-from automl_studio.gui.models.comparison_model import ComparedTrial, ComparisonModel
+from automl_studio.gui.models.comparison_model import (
+    ComparedNetwork,
+    ComparedTrial,
+    ComparisonModel,
+    NetworkComparisonModel,
+)
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import (
     FIXED_COLUMNS,
@@ -108,6 +123,9 @@ class ComparePage(QWidget):
         self.trials_proxy = TrialsProxyModel(self)
         self.trials_proxy.setSourceModel(self.trials_model)
         self.comparison = ComparisonModel(self)
+        self.networks = NetworkComparisonModel(self)
+        self._space: SearchSpace | None = None
+        self._signature: DataSignature | None = None
         self.importance: Importance | None = None
         self._importance_key: Any = None
         self._axis_names: list[str] = []
@@ -216,7 +234,16 @@ class ComparePage(QWidget):
         self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.compare_table.verticalHeader().setDefaultSectionSize(21)
         self.compare_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        left.addWidget(self.compare_table, 1)
+        self.network_table = name_widget(QTableView(), "networkComparisonTable", "Compared networks")
+        self.network_table.setModel(self.networks)
+        self.network_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.network_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.network_table.setWordWrap(True)
+        self.network_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.compare_views = name_widget(QTabWidget(), "compareViews", "Compared trials' hyperparameters or networks")
+        self.compare_views.addTab(self.compare_table, "Hyperparameters")
+        self.compare_views.addTab(self.network_table, "Networks")
+        left.addWidget(self.compare_views, 1)
         layout.addLayout(left, 1)
         self.curves_host = _host()
         layout.addWidget(self.curves_host, 1)
@@ -295,19 +322,24 @@ class ComparePage(QWidget):
         self._project_dir = project_dir
         space: SearchSpace | None = None
         max_epochs: int | None = None
+        signature: DataSignature | None = None
         if project_dir:
             try:
                 document = read_search_document(project_dir)
                 if document is not None and document.space is not None:
                     space = SearchSpace.from_dict(document.space)
                     max_epochs = document.config.max_epochs
+                    signature = signature_of(document.data)
             except (UserError, OSError, ValueError):
                 space = None
+            signature = _exported_signature(project_dir) or signature
+        self._signature = signature
         self.set_space(space, max_epochs)
 
     def set_space(self, space: SearchSpace | None, max_epochs: int | None = None) -> None:
         """The search space the trials were drawn from (None: unknown) and the search's epoch limit."""
         self._max_epochs = max_epochs
+        self._space = space
         self.trials_model.set_space(space, max_epochs)
         self._importance_key = None
         self._schedule_refresh()
@@ -550,6 +582,7 @@ class ComparePage(QWidget):
         self.compare_button.setEnabled(len(chosen) >= 2)
         if len(chosen) < 2:
             self.comparison.set_trials([])
+            self.networks.set_networks([])
             self.curves.set_curves([])
             self.compare_stack.setCurrentWidget(self.compare_empty)
             return
@@ -573,12 +606,26 @@ class ComparePage(QWidget):
             summary.append(f'<span style="color:{colour}">■</span> <b>Trial {tid}</b>: {score}'
                            + (f' · <span style="color:#b7791f">{badges}</span>' if badges else ""))
         self.comparison.set_trials(compared)
+        self.networks.set_networks([self._network(tid) for tid in self.comparison.trial_ids()])
         self.curves.set_curves(curves)
         differing = len(self.comparison.differing())
         summary.append(f"{differing} of {len(self.comparison.hyperparameter_names())} hyperparameters differ "
                        "(highlighted); only those the networks used are listed.")
         self.compare_summary.setText("<br>".join(summary))
         self.compare_stack.setCurrentIndex(1)
+
+    def _network(self, tid: str) -> ComparedNetwork:
+        """Trial ``tid``'s layers as the comparison shows them (none without a search space)."""
+        trial = self.store.trial(tid)
+        if self._space is None or trial is None:
+            return ComparedNetwork(tid, [])
+        try:
+            layers = trial_network(trial.hyperparameters, self._space, self._signature)
+        except (ValueError, KeyError, TypeError):  # a space that does not fit this trial's values
+            return ComparedNetwork(tid, [])
+        return ComparedNetwork(tid, [(layer.name, layer.kind, layer.settings,
+                                      format_shape(layer.shape) if layer.shape is not None else "", layer.params)
+                                     for layer in layers])
 
     def shutdown(self) -> None:
         """Stops the importance task (before the window goes)."""
@@ -592,3 +639,18 @@ def _host() -> QWidget:
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     return box
+
+
+def _exported_signature(project_dir: str) -> DataSignature | None:
+    """The data's shapes as the search's exported best model records them (None without one)."""
+    from automl_studio.engine.core.errors import UserError
+    from automl_studio.engine.export.model_info import read_metadata
+
+    path = Path(project_dir) / "best" / "best.h5"
+    if not path.is_file():
+        return None
+    try:
+        data = read_metadata(path).get("signature")
+        return DataSignature.from_dict(data) if data else None
+    except (UserError, OSError, ValueError, KeyError, TypeError):  # a damaged file: the identity's shapes
+        return None

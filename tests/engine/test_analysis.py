@@ -10,6 +10,7 @@ import pytest
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.objectives import get_objective
+from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.search.analysis import (
     active_hyperparameters,
     curves_from_history,
@@ -17,6 +18,8 @@ from automl_studio.engine.search.analysis import (
     epoch_limit,
     hyperparameter_importance,
     searched_hyperparameters,
+    signature_of,
+    trial_network,
 )
 from automl_studio.engine.search.project import read_search_document, read_trials
 from automl_studio.engine.space.spec import SearchSpace
@@ -50,6 +53,33 @@ def test_active_hyperparameters_drop_skipped_repeat_copies_and_disabled_nodes():
     assert {"dropout.rate.0", "dense.units.1", "dropout.enabled.1", "dropout.rate.1"} <= set(two)
     # Without the space only KerasTuner's bookkeeping goes.
     assert "tuner/epochs" not in active_hyperparameters(recorded) and "dense.units.1" in active_hyperparameters(recorded)
+
+
+def test_a_trial_s_network_has_its_layers_shapes_and_keras_parameter_counts():
+    from automl_studio.engine.space.spec import fixed_chooser
+    from automl_studio.engine.train.hypermodel import build_model
+
+    signature = DataSignature(task="classification", n_classes=3, inputs={"numeric": (4,)},
+                              numeric_mean=(0.0,) * 4, numeric_variance=(1.0,) * 4)
+    recorded = {"block.repeats": 2, "dense.units.0": 32, "dropout.enabled.0": True, "dropout.rate.0": 0.25,
+                "dense.units.1": 16, "dropout.enabled.1": False, "dropout.rate.1": 0.4,
+                "dense.units.2": 64, "training.learning_rate": 0.001, "training.optimizer": "adam", "tuner/epochs": 4}
+    layers = trial_network(recorded, SPACE, signature)
+    assert [(layer.name, layer.kind) for layer in layers] == [
+        ("in", "Input"), ("dense#0", "Dense"), ("dropout#0", "Dropout"), ("dense#1", "Dense"), ("out", "Output")]
+    dense0 = layers[1]
+    assert dense0.settings.startswith("units 32") and dense0.shape == (32,) and dense0.params == 4 * 32 + 32
+    assert layers[2].settings == "rate 0.25" and layers[2].params == 0
+    assert layers[3].shape == (16,) and layers[-1].shape == (3,)
+    # The same counts Keras gives the network the trial built (the registry's rules, not a guess).
+    model = build_model(SPACE, signature, fixed_chooser(recorded))
+    assert sum(layer.params or 0 for layer in layers) == model.count_params()
+    # Without the data's shapes: the layers still, their sizes unknown.
+    assert [layer.params for layer in trial_network(recorded, SPACE)] == [None] * 5
+    # The data identity of a search document gives the shapes, unless a vocabulary size is needed.
+    identity = {"task": "classification", "inputs": {"numeric": [4]}, "class_names": ["a", "b", "c"]}
+    assert signature_of(identity) == DataSignature(task="classification", n_classes=3, inputs={"numeric": (4,)})
+    assert signature_of({**identity, "inputs": {"numeric": [4], "categorical": [2]}}) is None
 
 
 def test_searched_hyperparameters_follow_the_space_and_what_trials_recorded():

@@ -155,6 +155,34 @@ def test_comparing_two_trials_shows_only_their_active_hyperparameters(qtbot, fin
     assert "val_loss" in page.compare_summary.text() and "(lower is better)" in page.compare_summary.text()
 
 
+def test_comparing_two_trials_shows_their_networks_layer_by_layer(qtbot, finished_project):
+    page = open_page(qtbot, finished_project)
+    trials = page.store.trial_ids()
+    repeats = {t: page.trials_model.active_hyperparameters(t)["block.repeats"] for t in trials}
+    few, many = min(trials, key=repeats.get), max(trials, key=repeats.get)
+    page.select_trials([few, many])
+    qtbot.mouseClick(page.compare_button, Qt.MouseButton.LeftButton)
+    page.compare_views.setCurrentIndex(1)
+    assert page.compare_views.currentWidget() is page.network_table and page.network_table.isVisible()
+    networks = page.networks
+    assert networks.trial_ids() == page.comparison.trial_ids()
+    names = networks.layer_names()
+    deepest = f"dense#{repeats[many] - 1}"  # a layer only the deeper network has
+    few_column, many_column = networks.trial_ids().index(few), networks.trial_ids().index(many)
+    assert names[0] == "numeric" and names[-1] == "head" and deepest in names
+    row = names.index(deepest)
+    assert networks.index(row, few_column).data() == NOT_USED
+    assert networks.index(row, many_column).data(DIFFERS_ROLE) is True
+    # The first Dense of the deeper network reads the 4 iris columns: units × 4 weights + units biases.
+    units = page.store.trial(many).hyperparameters["dense.units.0"]
+    first = networks.index(names.index("dense#0"), many_column).data()
+    assert first.startswith(f"Dense: units {units}") and f"({units},) · {5 * units:,} params" in first
+    assert networks.index(names.index("head"), many_column).data().split("\n")[1].startswith("(3,)")
+    total = networks.index(networks.rowCount() - 1, many_column).data()
+    assert networks.headerData(networks.rowCount() - 1, Qt.Orientation.Vertical) == "Total parameters"
+    assert int(total.replace(",", "")) > 5 * units
+
+
 def overfitting_events(tid: str, max_epochs: int = 30) -> list:
     events: list = [TrialStarted(trial_id=tid, hyperparameters={"units": 32}, max_epochs=max_epochs)]
     for epoch in range(1, 11):
