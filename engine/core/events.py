@@ -135,6 +135,40 @@ class FinishedResult(Protocol):
     def refits(self) -> int: ...
     @property
     def baseline_metrics(self) -> Mapping[str, Any]: ...
+    @property
+    def baselines(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class BaselinesScored(Event):
+    """The baselines raced beside the search, scored on the search's own splits.
+
+    ``trivial`` names the trivial model in words ("the majority class", "the training mean") and
+    ``linear`` the scikit-learn linear model (``LogisticRegression`` or ``Ridge``, at defaults).
+    ``trivial_score`` and ``linear_score`` are their values of the search ``objective`` on the
+    validation split (compare them with the trials' scores, in ``direction``);
+    ``linear_test_metrics`` are the linear model's test metrics, with the same keys as the best
+    model's (empty without a test split). ``skipped`` says why there is no linear model ("" when
+    there is one); ``seconds`` is how long both took.
+    """
+
+    type: ClassVar[str] = "baselines_scored"
+    objective: str
+    direction: str
+    trivial: str
+    trivial_score: float | None
+    linear: str
+    linear_score: float | None
+    linear_test_metrics: Mapping[str, Any] = field(default_factory=dict)
+    skipped: str = ""
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The event's fields without ``type`` and ``time``: what ``SearchFinished.baselines`` keeps."""
+        data = self.to_dict()
+        data.pop("type", None)
+        data.pop("time", None)
+        return data
 
 
 @dataclass(frozen=True)
@@ -147,7 +181,9 @@ class SearchFinished(Event):
     the refits of the best trial averaged in the exported model (0: as trained); ``None`` only in
     event logs written before it was reported. ``baseline_metrics`` are the test metrics of the
     trivial model on the same test split (the training split's most common class, or its mean
-    for regression), empty where no test metrics were computed. Make one with :meth:`build` (or
+    for regression), empty where no test metrics were computed. ``baselines`` is the search's
+    :class:`BaselinesScored` (its :meth:`~BaselinesScored.summary`; empty when they were not
+    scored, and in older event logs). Make one with :meth:`build` (or
     :meth:`from_result`), which every producer uses.
     """
 
@@ -161,12 +197,14 @@ class SearchFinished(Event):
     message: str = ""
     refits: int | None = None
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)
+    baselines: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
               best_score: float | None = None, best_hyperparameters: Mapping[str, Any] | None = None,
               test_metrics: Mapping[str, Any] | None = None, exported: Sequence[str] = (),
-              refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None) -> SearchFinished:
+              refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None,
+              baselines: Mapping[str, Any] | None = None) -> SearchFinished:
         """The one way to make a ``search_finished`` event.
 
         Args:
@@ -176,13 +214,15 @@ class SearchFinished(Event):
             exported: paths of the files written for the best trial.
             refits: refits averaged in the exported model (0: the best trial as trained).
             baseline_metrics: the trivial model's metrics on the same test split.
+            baselines: the raced baselines (:meth:`BaselinesScored.summary`).
         """
         score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
         return cls(status=status, message=message,
                    best_trial_id=None if best_trial_id is None else str(best_trial_id),
                    best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
                    test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
-                   refits=int(refits), baseline_metrics=dict(baseline_metrics or {}))
+                   refits=int(refits), baseline_metrics=dict(baseline_metrics or {}),
+                   baselines=dict(baselines or {}))
 
     @classmethod
     def from_result(cls, result: FinishedResult) -> SearchFinished:
@@ -190,7 +230,7 @@ class SearchFinished(Event):
         return cls.build(result.status, result.message, best_trial_id=result.best_trial_id,
                          best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
                          test_metrics=result.test_metrics, exported=result.exported, refits=result.refits,
-                         baseline_metrics=result.baseline_metrics)
+                         baseline_metrics=result.baseline_metrics, baselines=result.baselines)
 
 
 @dataclass(frozen=True)
@@ -240,6 +280,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EpochEnded,
         BatchProgress,
         TrialEnded,
+        BaselinesScored,
         SearchFinished,
         SearchWarning,
         ProcessExited,

@@ -125,6 +125,8 @@ def describe(path: str | Path) -> dict[str, Any]:
     ``baseline_note`` compares the model's test metrics with its trivial baseline's, in the words
     the search printed (:func:`~automl_studio.engine.train.metrics.baseline_note`); ``""`` for a
     model whose metadata keeps no baseline (made elsewhere, or before baselines were kept).
+    ``baselines_note`` is the network against the linear and trivial models on the validation
+    split (:func:`~automl_studio.engine.train.baselines.race_note`), ``""`` where none was raced.
     """
     config = model_config(path)
     layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
@@ -137,5 +139,6 @@ def describe(path: str | Path) -> dict[str, Any]:
         "metadata": metadata,
         "baseline_note": baseline_note(test_metrics, baseline)
         if isinstance(test_metrics, dict) and isinstance(baseline, dict) else "",
+        "baselines_note": str(known.get("baselines_note") or ""),
         "unsafe": unsafe_objects(config),
     }

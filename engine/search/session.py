@@ -24,6 +24,7 @@ from automl_studio.engine.core.config import SearchConfig, SearchDocument
 from automl_studio.engine.core.errors import ExportError, ProjectError, SpecError, UserError
 from automl_studio.engine.core.events import (
     REFIT_TRIAL,
+    BaselinesScored,
     BatchProgress,
     Broadcast,
     EpochEnded,
@@ -53,15 +54,19 @@ from automl_studio.engine.search.project import (
     check_resume,
     check_worker_data,
     clear_project,
+    read_events,
     read_search_document,
     write_search_document,
 )
 from automl_studio.engine.space.shapes import analyse, space_summary
 from automl_studio.engine.space.templates import resolve_space
 from automl_studio.engine.train import crossval
+from automl_studio.engine.train.baselines import BaselineRace
 
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
+BASELINE_WAIT_S = 3.0  # the most the first trial waits for the baselines (they go on beside it)
+BASELINE_LATE_WAIT_S = 60.0  # the most the end of a search waits for baselines still being fitted
 
 
 @dataclass
@@ -77,6 +82,7 @@ class SearchResult:
     message: str = ""
     refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
     baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
+    baselines: dict[str, Any] = field(default_factory=dict)  # the raced baselines (BaselinesScored.summary())
 
 
 class _Session:
@@ -249,6 +255,26 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
                        settings=settings, project_dir=str(project), resumed=resuming, completed_trials=done))
     for note in prepared.notes:
         emit(SearchWarning(message=note))
+    raced: dict[str, Any] = {}
+    if resuming:  # a resumed (or recycled) search keeps the baselines its split already has
+        kept = [e for e in read_events(project) if isinstance(e, BaselinesScored) and e.objective == resolved.objective]
+        raced.update(kept[-1].summary() if kept else {})
+    race = None if role == "worker" or raced else BaselineRace(prepared, resolved.objective, resolved.direction)
+
+    def collect_baselines(wait: float) -> dict[str, Any]:
+        # Sent from this thread, where every listener expects its events.
+        nonlocal race
+        outcome = race.result(wait) if race is not None else None
+        if isinstance(outcome, BaselinesScored):
+            emit(outcome)
+            raced.update(outcome.summary())
+        elif isinstance(outcome, str) and outcome:
+            emit(SearchWarning(message=outcome))
+        if outcome is not None or wait >= BASELINE_LATE_WAIT_S:
+            race = None
+        return raced
+
+    collect_baselines(BASELINE_WAIT_S)
     callbacks = []
     if config.tensorboard:
         if importlib.util.find_spec("tensorflow") is not None:
@@ -289,6 +315,8 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         reason = trial_failure_reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
+    # A stop must land at once and a spent budget has no time to wait: they take what is done.
+    collect_baselines(BASELINE_LATE_WAIT_S if status in ("completed", "failed") else 0.0)
     if status == RECYCLE:
         # No search_finished: the SearchProcess that started this child starts another one on
         # the same project, which resumes where this one stopped.
@@ -308,12 +336,13 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
                        f"went to starting up and preparing the data, and the end of the budget is kept for "
                        f"the export; give a larger time budget{why}")
         result = SearchResult(status if status != "completed" else "failed",
-                              message=message or f"no trial completed, so there is no model to export{why}")
+                              message=message or f"no trial completed, so there is no model to export{why}",
+                              baselines=dict(raced))
         emit(SearchFinished.from_result(result))
         return result
     best_trial = best[0]
     result = SearchResult(status, best_trial.trial_id, float(best_trial.score),
-                          dict(best_trial.hyperparameters.values), message=message)
+                          dict(best_trial.hyperparameters.values), message=message, baselines=dict(raced))
     if status == "stopped":
         # Stop must land at once; the best trial's checkpoint stays exportable on demand
         # (export_project / `automl-studio export`), so no refit or export happens here.
@@ -496,6 +525,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     leaves out the columns not started by ``deadline`` (a :func:`time.monotonic` reading).
     """
     from automl_studio.engine.export.writers import build_metadata, export_model
+    from automl_studio.engine.train.baselines import race_note
     from automl_studio.engine.train.evaluation import evaluate, write_evaluation
     from automl_studio.engine.train.hypermodel import predict_arrays
     from automl_studio.engine.train.metrics import (
@@ -557,6 +587,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         baseline_metrics=dict(result.baseline_metrics),
         beats_baseline=None if not result.baseline_metrics else shortfall is None,
         baseline_note=shortfall or "",
+        baselines=dict(result.baselines),
+        baselines_note=race_note(result.baselines, result.best_score),
     )
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR

@@ -1,0 +1,278 @@
+"""The baselines raced beside every search: the trivial model and a linear model.
+
+A network earns its keep only if it beats what needs no search at all. Two baselines are scored
+on exactly the search's splits, with the search objective on the validation rows (so they compare
+with every trial's score) and with the reported test metrics on the test rows:
+
+* the trivial model: the training split's class shares (its most common class wins every row) or
+  its mean, as scikit-learn's ``DummyClassifier(strategy="prior")`` / ``DummyRegressor()``;
+* a linear model at scikit-learn's defaults: ``LogisticRegression`` (multinomial for more than two
+  classes) or ``Ridge``, on the features the network gets (numeric columns standardised with the
+  training statistics the model's ``Normalization`` layer holds, categorical columns one-hot, text as a bag of its token ids,
+  pixels and sequences flattened, images scaled as the model's ``Rescaling`` does).
+
+Both are fitted on the training split for the validation score and refitted on training +
+validation for the test metrics, as the search's own refit and the trivial test baseline
+(:func:`~automl_studio.engine.train.metrics.baseline_metrics`) are. :class:`BaselineRace` runs
+this in a background thread of the search process, so the first trial does not wait for it;
+:func:`race_note` is the one wording of the comparison (window, command line, report, model card).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.core.events import BaselinesScored
+from automl_studio.engine.data.features import PreparedData
+from automl_studio.engine.train.metrics import classification_metrics, regression_metrics, roc_auc
+
+MAX_FEATURES = 20_000  # wider inputs (large images) would make the linear fit slow and meaningless
+MAX_CELLS = 20_000_000  # rows × features beyond which a fit no longer takes seconds on a laptop CPU
+MAX_ITER = 1000  # LogisticRegression's lbfgs converges well within this on standardised features
+
+
+def linear_features(x: Mapping[str, Any], prepared: PreparedData) -> np.ndarray:
+    """The rows of ``x`` (a split's model inputs, by source) as one float matrix (rows × features).
+
+    Numeric columns are standardised with the training statistics of the data signature,
+    categorical tokens one-hot encoded (``signature.categorical_tokens`` columns), images scaled
+    by ``signature.image_scale`` and flattened, sequences flattened.
+    """
+    sig = prepared.signature
+    blocks: list[np.ndarray] = []
+    for source in sorted(x):
+        values = np.asarray(x[source])
+        rows = len(values)
+        if source == "numeric":
+            mean = np.asarray(sig.numeric_mean, dtype=np.float64)
+            scale = np.sqrt(np.asarray(sig.numeric_variance, dtype=np.float64))
+            blocks.append(np.nan_to_num((values.astype(np.float64) - mean) / scale))
+        elif source == "categorical":
+            onehot = np.zeros((rows, max(sig.categorical_tokens, 1)), dtype=np.float32)
+            tokens = values.astype(np.int64).reshape(rows, -1)
+            for column in range(tokens.shape[1]):
+                onehot[np.arange(rows), np.clip(tokens[:, column], 0, onehot.shape[1] - 1)] = 1.0
+            blocks.append(onehot)
+        elif source == "text":  # token ids, 0 pads: a bag of words
+            width = max(int(getattr(sig, "text_tokens", 0)), int(values.max(initial=0)) + 1)
+            bag = np.zeros((rows, width), dtype=np.float32)
+            ids = values.astype(np.int64).reshape(rows, -1)
+            np.add.at(bag, (np.repeat(np.arange(rows), ids.shape[1]), ids.reshape(-1)), 1.0)
+            bag[:, 0] = 0.0
+            blocks.append(bag)
+        elif source == "image":
+            blocks.append(values.reshape(rows, -1).astype(np.float32) * np.float32(sig.image_scale))
+        else:
+            blocks.append(values.reshape(rows, -1).astype(np.float32))
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((0, 0))
+
+
+def feature_count(prepared: PreparedData) -> int:
+    """How many columns :func:`linear_features` gives for ``prepared``'s inputs."""
+    sig = prepared.signature
+    total = 0
+    for source, shape in sig.inputs.items():
+        if source == "categorical":
+            total += max(sig.categorical_tokens, 1)
+        elif source == "text":
+            total += max(int(getattr(sig, "text_tokens", 0)), 1)
+        else:
+            total += int(np.prod(shape))
+    return total
+
+
+def objective_value(objective: str, y_true: np.ndarray, output: np.ndarray, n_classes: int) -> float | None:
+    """The objective's value (``val_loss``, ``val_accuracy``, ``val_auc``, ``val_rmse``,
+    ``val_mae``) of a model's ``output`` on rows with targets ``y_true``, as Keras logs it.
+
+    ``output`` is class probabilities (rows × ``n_classes``) for classification (``n_classes``
+    > 0) and predicted values for regression. The loss is the network's: cross-entropy for
+    classes, mean squared error for regression. ``None`` when the value is undefined (a ROC AUC
+    on rows of one class).
+    """
+    name = objective.removeprefix("val_")
+    if n_classes:
+        y = np.asarray(y_true).astype(int).reshape(-1)
+        proba = np.clip(np.asarray(output, dtype=np.float64), 1e-7, 1 - 1e-7)  # Keras' epsilon
+        if name == "loss":
+            return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
+        if name == "accuracy":
+            return float(np.mean(proba.argmax(axis=1) == y))
+        if name == "auc":
+            return roc_auc(y, proba[:, 1]) if proba.shape[1] == 2 else None
+        return None
+    err = np.asarray(output, dtype=np.float64).reshape(-1) - np.asarray(y_true, dtype=np.float64).reshape(-1)
+    value = {"loss": np.mean(err ** 2), "rmse": np.sqrt(np.mean(err ** 2)), "mae": np.mean(np.abs(err))}.get(name)
+    return None if value is None else float(value)
+
+
+def _fit_linear(task: str, features: np.ndarray, y: np.ndarray, n_classes: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if task == "classification":
+        return LogisticRegression(max_iter=MAX_ITER).fit(features, y)
+    return Ridge().fit(features, y)
+
+
+def _linear_output(model: Any, task: str, features: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class probabilities over all ``n_classes`` (a class missing from the fitting rows gets 0),
+    or predicted values."""
+    if task != "classification":
+        return np.asarray(model.predict(features), dtype=np.float64)
+    full = np.zeros((len(features), n_classes))
+    full[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(features)
+    return full
+
+
+def _prior(y: np.ndarray, n_classes: int, rows: int) -> np.ndarray:
+    counts = np.bincount(np.asarray(y).astype(int).reshape(-1), minlength=n_classes).astype(np.float64)
+    return np.tile(counts / max(counts.sum(), 1.0), (rows, 1))
+
+
+def _test_metrics(task: str, y: np.ndarray, output: np.ndarray, class_names: tuple[str, ...]) -> dict[str, Any]:
+    if task != "classification":
+        return regression_metrics(y, output)
+    metrics = classification_metrics(y, output, class_names)
+    for key in ("confusion_matrix", "class_names"):
+        metrics.pop(key, None)
+    return metrics
+
+
+def score_baselines(prepared: PreparedData, objective: str, direction: str) -> BaselinesScored:
+    """Fits and scores both baselines on ``prepared``'s splits (see the module's docstring).
+
+    The linear model is skipped, with the reason in ``skipped``, when the inputs are wider than
+    :data:`MAX_FEATURES` or the training table larger than :data:`MAX_CELLS`, or when
+    scikit-learn cannot fit it (one class in the training split).
+    """
+    started = time.monotonic()
+    task = prepared.signature.task
+    n_classes = len(prepared.class_names) if task == "classification" else 0
+    train, validation, test = prepared.train, prepared.validation, prepared.test
+    y_train = np.asarray(train.y).reshape(len(train), -1)[:, 0] if task != "classification" \
+        else np.asarray(train.y).astype(int).reshape(-1)
+    y_seen = np.concatenate([y_train, np.asarray(validation.y).reshape(len(validation), -1)[:, 0]
+                             if task != "classification" else np.asarray(validation.y).astype(int).reshape(-1)])
+    if task == "classification":
+        trivial = "the majority class"
+        trivial_output = _prior(y_train, n_classes, len(validation))
+    else:
+        trivial = "the training mean"
+        trivial_output = np.full(len(validation), float(np.mean(y_train)) if len(y_train) else 0.0)
+    trivial_score = objective_value(objective, validation.y, trivial_output, n_classes)
+    linear = "LogisticRegression" if task == "classification" else "Ridge"
+    width = feature_count(prepared)
+    skipped, linear_score, linear_test = "", None, {}
+    if width > MAX_FEATURES:
+        skipped = (f"the inputs have {width:,} features (more than {MAX_FEATURES:,}), too many for a quick "
+                   "linear model")
+    elif width * (len(train) + len(validation)) > MAX_CELLS:
+        skipped = (f"{len(train) + len(validation):,} rows × {width:,} features is too large to fit a linear "
+                   "model in seconds")
+    elif task == "classification" and len(np.unique(y_train)) < 2:
+        skipped = "the training split holds one class only"
+    else:
+        features = linear_features(train.x, prepared)
+        model = _fit_linear(task, features, y_train, n_classes)
+        linear_score = objective_value(objective, validation.y,
+                                       _linear_output(model, task, linear_features(validation.x, prepared),
+                                                      n_classes), n_classes)
+        if len(test):
+            seen = np.concatenate([features, linear_features(validation.x, prepared)])
+            refit = _fit_linear(task, seen, y_seen, n_classes)
+            linear_test = _test_metrics(task, test.y, _linear_output(refit, task, linear_features(test.x, prepared),
+                                                                     n_classes), tuple(prepared.class_names))
+    return BaselinesScored(objective=objective, direction=direction, trivial=trivial, trivial_score=trivial_score,
+                           linear=linear, linear_score=linear_score, linear_test_metrics=linear_test,
+                           skipped=skipped, seconds=round(time.monotonic() - started, 3))
+
+
+class BaselineRace:
+    """:func:`score_baselines` in a daemon thread, started at once; :meth:`result` collects it.
+
+    The thread only computes: its event is sent by whoever calls :meth:`result`, on that
+    caller's thread, as every listener expects.
+    """
+
+    def __init__(self, prepared: PreparedData, objective: str, direction: str) -> None:
+        self._result: BaselinesScored | None = None
+        self._error: str = ""
+        self._thread = threading.Thread(target=self._run, args=(prepared, objective, direction),
+                                        name="baselines", daemon=True)
+        self._thread.start()
+
+    def _run(self, prepared: PreparedData, objective: str, direction: str) -> None:
+        try:
+            self._result = score_baselines(prepared, objective, direction)
+        except (ValueError, MemoryError, ArithmeticError) as exc:  # scikit-learn's refusals; never the search's end
+            self._error = f"the baselines could not be scored ({exc})"
+
+    def result(self, timeout: float) -> BaselinesScored | str | None:
+        """The scored baselines once done (waiting up to ``timeout`` seconds), the reason they
+        failed as a string, or ``None`` while they are still being scored."""
+        self._thread.join(max(timeout, 0.0))
+        if self._thread.is_alive():
+            return None
+        return self._result if self._result is not None else self._error
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) else None
+
+
+def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
+    """The network against its baselines, in one or two plain sentences (``""``: nothing to say).
+
+    ``baselines`` is a :class:`~automl_studio.engine.core.events.BaselinesScored` as a dict
+    (``SearchFinished.baselines``, or ``to_dict()`` of the event); ``network_score`` the best
+    trial's value of the same validation objective. E.g. "The network (val_accuracy 0.910) beats
+    the linear model (0.880) and the majority class (0.340) on the validation split." When a
+    baseline scores as well or better, the sentence says so and what to consider.
+    """
+    objective = str(baselines.get("objective") or "")
+    if not objective:
+        return ""
+    maximize = baselines.get("direction") == "max"
+    trivial, trivial_score = str(baselines.get("trivial") or "the trivial baseline"), _number(
+        baselines.get("trivial_score"))
+    linear_score = _number(baselines.get("linear_score"))
+    named = [(name, score) for name, score in (("the linear model", linear_score), (trivial, trivial_score))
+             if score is not None]
+    skipped = str(baselines.get("skipped") or "")
+    why_no_linear = f" (no linear model: {skipped})" if skipped else ""
+    if network_score is None or not math.isfinite(network_score):
+        if not named:
+            return ""
+        scores = " and ".join(f"{name} {score:.3f}" for name, score in named)
+        return f"Baselines on the validation split ({objective}): {scores}{why_no_linear}."
+
+    def better(a: float, b: float) -> bool:
+        return a > b if maximize else a < b
+
+    beaten = [(name, score) for name, score in named if better(network_score, score)]
+    unbeaten = [(name, score) for name, score in named if not better(network_score, score)]
+    network = f"The network ({objective} {network_score:.3f})"
+    if not unbeaten:
+        if not beaten:
+            return ""
+        scores = " and ".join(f"{name} ({score:.3f})" for name, score in beaten)
+        return f"{network} beats {scores} on the validation split{why_no_linear}."
+    lead_name, lead_score = unbeaten[0]
+    subject = lead_name[0].upper() + lead_name[1:]
+    text = f"{subject} ({lead_score:.3f}) scores as well as or better than the best network ({objective} " \
+           f"{network_score:.3f}) on the validation split, so the network does not earn its keep yet"
+    if lead_name == "the linear model":
+        text += (f" — consider the linear model ({baselines.get('linear') or 'scikit-learn'}) itself, or search "
+                 "longer, with more epochs, other networks or more data")
+    else:
+        text += " — it learnt nothing the class counts or the mean did not already say; search longer, " \
+                "check the learning rate, or add data"
+    others = [f"{name} scores {score:.3f}" for name, score in named if name != lead_name]
+    return text + (f" ({'; '.join(others)})" if others else "") + f"{why_no_linear}."

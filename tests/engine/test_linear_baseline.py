@@ -1,0 +1,157 @@
+"""The linear baseline raced beside every search: scikit-learn on the search's own splits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from datafiles import IRIS, write_image_npz, write_mixed_table
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.events import BaselinesScored, SearchFinished, event_from_dict
+from automl_studio.engine.data.features import prepare_data
+from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.export.model_info import describe
+from automl_studio.engine.search.project import last_finish, read_events
+from automl_studio.engine.search.session import run_search
+from automl_studio.engine.train.baselines import (
+    MAX_FEATURES,
+    linear_features,
+    race_note,
+    score_baselines,
+)
+
+
+def prepared_from(path: Path, target: str | None, task: str | None = None, seed: int = 1):
+    dataset = load_dataset(path)
+    profile = profile_dataset(dataset, target, task)
+    return prepare_data(dataset, profile, validation_fraction=0.2, test_fraction=0.2, seed=seed)
+
+
+def separable_csv(path: Path, rows: int = 400) -> Path:
+    """Two classes split by a line through four numeric columns: a linear model gets them all."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(rows, 4))
+    label = np.where(x @ np.array([2.0, -1.5, 1.0, 0.5]) > 0, "up", "down")
+    lines = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in row) + f",{lab}" for row, lab in
+                                 zip(x, label, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_linear_model_is_scored_on_the_search_split_with_the_objective_metric(tmp_path):
+    prepared = prepared_from(write_mixed_table(tmp_path / "mixed.csv"), "label")
+    scored = score_baselines(prepared, "val_accuracy", "max")
+    assert scored.linear == "LogisticRegression" and scored.trivial == "the majority class"
+    assert scored.skipped == ""
+    # The same rows as the search: fit on its training split, scored on its validation split …
+    features = linear_features(prepared.train.x, prepared)
+    assert len(features) == len(prepared.train)
+    model = LogisticRegression(max_iter=1000).fit(features, prepared.train.y)
+    expected = float(np.mean(model.predict(linear_features(prepared.validation.x, prepared))
+                             == prepared.validation.y))
+    assert scored.linear_score == pytest.approx(expected)
+    majority = np.bincount(prepared.train.y).argmax()
+    assert scored.trivial_score == pytest.approx(float(np.mean(prepared.validation.y == majority)))
+    # … and refitted on training + validation for the test split's metrics.
+    assert scored.linear_test_metrics["n"] == len(prepared.test)
+    assert set(scored.linear_test_metrics) >= {"accuracy", "balanced_accuracy", "f1_macro"}
+    # Numeric columns are standardised with the training statistics, categories one-hot.
+    numeric = prepared.train.x["numeric"].shape[1]
+    assert np.allclose(features[:, -numeric:].mean(axis=0), 0.0, atol=1e-6)  # sources in name order
+    assert features.shape[1] == prepared.signature.categorical_tokens + numeric
+
+
+def test_regression_gets_ridge_and_the_loss_is_the_mean_squared_error(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = x @ np.array([1.0, 2.0, -1.0]) + 5 + rng.normal(0, 0.1, 200)
+    path = tmp_path / "reg.csv"
+    path.write_text("a,b,c,y\n" + "\n".join(",".join(f"{v:.5f}" for v in (*row, t)) for row, t in
+                                            zip(x, y, strict=True)) + "\n")
+    prepared = prepared_from(path, "y", "regression")
+    scored = score_baselines(prepared, "val_loss", "min")
+    assert scored.linear == "Ridge" and scored.trivial == "the training mean"
+    model = Ridge().fit(linear_features(prepared.train.x, prepared), prepared.train.y)
+    err = model.predict(linear_features(prepared.validation.x, prepared)) - prepared.validation.y
+    assert scored.linear_score == pytest.approx(float(np.mean(err ** 2)), rel=1e-5)
+    assert scored.linear_score < 0.1 < scored.trivial_score
+    assert scored.linear_test_metrics["rmse"] < 0.3
+
+
+def test_images_are_flattened_and_too_wide_inputs_are_skipped_with_the_reason(tmp_path, monkeypatch):
+    prepared = prepared_from(write_image_npz(tmp_path / "images.npz"), None, "classification")
+    assert linear_features(prepared.train.x, prepared).shape == (len(prepared.train), 12 * 12 * 3)
+    assert score_baselines(prepared, "val_accuracy", "max").linear_score == pytest.approx(1.0)
+    monkeypatch.setattr("automl_studio.engine.train.baselines.MAX_FEATURES", 100)
+    skipped = score_baselines(prepared, "val_accuracy", "max")
+    assert skipped.linear_score is None and "432 features" in skipped.skipped and "100" in skipped.skipped
+    assert skipped.trivial_score is not None
+    assert "no linear model: the inputs have 432 features" in race_note(skipped.summary(), 0.9)
+    assert MAX_FEATURES == 20_000
+
+
+def test_the_comparison_is_said_plainly_both_ways():
+    race = {"objective": "val_accuracy", "direction": "max", "trivial": "the majority class",
+            "trivial_score": 0.34, "linear": "LogisticRegression", "linear_score": 0.88}
+    assert race_note(race, 0.91) == ("The network (val_accuracy 0.910) beats the linear model (0.880) and the "
+                                     "majority class (0.340) on the validation split.")
+    losing = race_note(race, 0.85)
+    assert losing.startswith("The linear model (0.880) scores as well as or better than the best network "
+                             "(val_accuracy 0.850) on the validation split, so the network does not earn its keep")
+    assert "consider the linear model (LogisticRegression)" in losing and "majority class scores 0.340" in losing
+    assert "the majority class scores 0.340" in race_note(race, 0.30)
+    alone = race_note({**race, "linear_score": None, "skipped": "the training split holds one class only"}, 0.30)
+    assert alone.startswith("The majority class (0.340) scores as well as or better than the best network")
+    assert alone.endswith("(no linear model: the training split holds one class only).")
+    lower = {**race, "objective": "val_loss", "direction": "min", "trivial_score": 0.69, "linear_score": 0.2}
+    assert race_note(lower, 0.1).startswith("The network (val_loss 0.100) beats")
+    assert race_note(lower, 0.3).startswith("The linear model (0.200) scores as well as or better")
+    assert race_note(race, None) == ("Baselines on the validation split (val_accuracy): the linear model 0.880 "
+                                     "and the majority class 0.340.")
+    assert race_note({}, 0.9) == ""
+
+
+@pytest.mark.slow
+def test_a_search_races_the_linear_model_and_says_plainly_when_it_loses(tmp_path):
+    """A line-separable table and a 1-epoch search: logistic regression wins, and every place says so."""
+    events: list = []
+    project = tmp_path / "p"
+    config = SearchConfig(data_path=str(separable_csv(tmp_path / "line.csv")), project_dir=str(project),
+                          target="label", tuner="random", max_trials=1, max_epochs=1, refit=False, seed=1)
+    result = run_search(config, events.append)
+    scored = [e for e in events if isinstance(e, BaselinesScored)]
+    assert len(scored) == 1 and scored[0].linear == "LogisticRegression" and scored[0].objective == "val_loss"
+    finish = events[-1]
+    assert isinstance(finish, SearchFinished) and finish.baselines == scored[0].summary() == result.baselines
+    # The linear model's test metrics are on the network's test split.
+    assert finish.baselines["linear_test_metrics"]["n"] == finish.test_metrics["n"]
+    assert finish.baselines["linear_score"] < finish.best_score  # a lower val_loss
+    note = race_note(finish.baselines, finish.best_score)
+    assert note.startswith("The linear model (") and "does not earn its keep" in note
+    # Stored in the project: a reopened project reads the same.
+    assert [e for e in read_events(project) if isinstance(e, BaselinesScored)][0].summary() == scored[0].summary()
+    again = last_finish(project)
+    assert again is not None and again.baselines == finish.baselines
+    assert event_from_dict(json.loads(json.dumps(finish.to_dict()))) == finish
+    # The exported model keeps it, and `automl-studio info` says it.
+    with h5py.File(project / "best" / "best.h5", "r") as h5:
+        meta = json.loads(h5.attrs["automl_studio"])
+    assert meta["baselines_note"] == note and meta["baselines"]["linear"] == "LogisticRegression"
+    assert describe(project / "best" / "best.h5")["baselines_note"] == note
+
+
+@pytest.mark.slow
+def test_iris_network_and_baselines_share_the_objective(tmp_path):
+    events: list = []
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(tmp_path / "p"), tuner="random", max_trials=1,
+                          max_epochs=2, refit=False, seed=1, objective="val_accuracy")
+    run_search(config, events.append)
+    finish = events[-1]
+    assert finish.baselines["objective"] == "val_accuracy" and 0 <= finish.baselines["linear_score"] <= 1
+    assert finish.baselines["trivial_score"] == pytest.approx(1 / 3, abs=0.1)
