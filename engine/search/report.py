@@ -5,8 +5,8 @@ best model, see :mod:`~automl_studio.engine.search.project`) and writes one HTML
 no network to be read: the CSS is inline and every plot is an embedded PNG (``data:`` URI) drawn
 with matplotlib's Agg canvas. It holds the data profile and its warnings, the search space, the
 settings, every trial (a table and its learning curves), the best model's test metrics beside the
-trivial baseline's, the best model's layers, the searched hyperparameters' importance and what each
-trial's curves say (:mod:`~automl_studio.engine.search.analysis`), and the environment the report
+trivial baseline's, the best model's layers, the searched hyperparameters' importance and a
+parallel-coordinates plot of every completed trial, what each trial's curves say (:mod:`~automl_studio.engine.search.analysis`), and the environment the report
 was made in.
 
 The page comes from the Jinja2 template ``resources/templates/report.html.j2`` with autoescaping
@@ -150,6 +150,7 @@ class ReportData:
     importance: Figure | None = None
     importance_values: list[tuple[str, float]] = field(default_factory=list)
     importance_note: str = ""
+    parallel: Figure | None = None
 
 
 def require_search(project_dir: str | os.PathLike[str]) -> Path:
@@ -585,6 +586,87 @@ def importance_section(records: Mapping[str, TrialRecord], space: SearchSpace | 
     return _importance_bars(dict(shares)), shares, note
 
 
+MAX_PARALLEL_AXES = 8  # hyperparameter axes drawn (the most important first), as the window's default
+
+
+def _axis_positions(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
+    """Each value's place on a 0–1 axis and the axis's labelled ticks.
+
+    Numbers (not booleans) are placed linearly, or on a log scale when all are positive and span
+    two decades or more (a learning rate); anything else is a category, evenly spaced in sorted
+    order. ``None`` (the trial did not use the hyperparameter) is NaN: its line breaks there.
+    """
+    present = [v for v in values if v is not None]
+    numeric = bool(present) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    if numeric:
+        low, high = float(min(present)), float(max(present))
+        log = low > 0 and high / low >= 100
+
+        def place(v: float) -> float:
+            if high == low:
+                return 0.5
+            if log:
+                return (math.log10(v) - math.log10(low)) / (math.log10(high) - math.log10(low))
+            return (v - low) / (high - low)
+
+        ticks = [(place(low), f"{low:.3g}"), (place(high), f"{high:.3g}")] if high != low else [(0.5, f"{low:.3g}")]
+        return [math.nan if v is None else place(float(v)) for v in values], ticks
+    categories = sorted({str(v) for v in present})
+    step = 1.0 / (len(categories) - 1) if len(categories) > 1 else 0.0
+    spots = {c: (i * step if len(categories) > 1 else 0.5) for i, c in enumerate(categories)}
+    return ([math.nan if v is None else spots[str(v)] for v in values],
+            [(spots[c], c) for c in categories])
+
+
+def parallel_figure(records: Mapping[str, TrialRecord], space: SearchSpace | None, objective: str,
+                    direction: str, order: Sequence[str] = ()) -> Figure | None:
+    """Every completed trial as one line across an axis per searched hyperparameter and the score.
+
+    Axes follow ``order`` (the importance, most important first) and then the space's order, at
+    most :data:`MAX_PARALLEL_AXES`; a line is coloured by its score (dark: better) and the best
+    trial is drawn thick. Returns None with fewer than two completed trials or nothing searched.
+    """
+    done = [r for r in records.values() if r.status == "completed" and r.score is not None]
+    names = searched_hyperparameters(space, [r.hyperparameters for r in records.values()])
+    names = ([n for n in order if n in names] + [n for n in names if n not in order])[:MAX_PARALLEL_AXES]
+    if len(done) < 2 or not names:
+        return None
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure as MplFigure
+
+    active = [_active(r.hyperparameters, space) for r in done]
+    scores = [float(r.score) for r in done if r.score is not None]
+    columns = [_axis_positions([a.get(n) for a in active]) for n in names]
+    columns.append(_axis_positions(scores))
+    labels = [*names, f"{objective}\n({'lower' if direction == 'min' else 'higher'} is better)"]
+    order_by_score = sorted(range(len(done)), key=lambda i: scores[i], reverse=direction == "min")
+    rank = {trial: place / max(len(done) - 1, 1) for place, trial in enumerate(order_by_score)}
+    best = order_by_score[-1]
+    colours = colormaps["viridis_r"]
+    figure = MplFigure(figsize=(max(6.0, 1.15 * len(labels)), 3.6), layout="constrained")
+    axis = figure.add_subplot()
+    xs = list(range(len(labels)))
+    for trial in order_by_score:  # the best last, on top
+        ys = [column[0][trial] for column in columns]
+        axis.plot(xs, ys, color=colours(0.15 + 0.85 * rank[trial]), linewidth=2.6 if trial == best else 1.1,
+                  alpha=0.95 if trial == best else 0.7, marker="o", markersize=3)
+    for x, (_, ticks) in zip(xs, columns, strict=True):
+        axis.axvline(x, color="#888888", linewidth=0.8)
+        for y, text in ticks[:12]:
+            axis.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", fontsize=7, va="center",
+                          color="#222222", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    axis.set_xticks(xs, labels, fontsize=7, rotation=20, ha="right")
+    axis.set_yticks([])
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_xlim(-0.2, len(labels) - 0.5)
+    for side in ("left", "right", "top"):
+        axis.spines[side].set_visible(False)
+    return Figure(_png(figure), f"parallel coordinates of {len(done)} completed trials",
+                  f"One line per completed trial across {len(names)} searched hyperparameters and the score; "
+                  f"darker lines scored better, the thick one is the best trial (a line breaks at a "
+                  "hyperparameter its network did not use).")
+
+
 def _importance_bars(shares: Mapping[str, float]) -> Figure:
     from matplotlib.figure import Figure as MplFigure
 
@@ -621,8 +703,10 @@ def render_report(project_dir: str | os.PathLike[str]) -> str:
     }
     data.figures = {k: v for k, v in figures.items() if v is not None}
     data.sparklines = sparklines(records, data.objective)
-    data.importance, data.importance_values, data.importance_note = importance_section(
-        records, _space(document.space) if (document := read_search_document(project_dir)) else None)
+    space = _space(document.space) if (document := read_search_document(project_dir)) else None
+    data.importance, data.importance_values, data.importance_note = importance_section(records, space)
+    data.parallel = parallel_figure(records, space, data.objective, data.direction,
+                                    [name for name, _ in data.importance_values])
     env = jinja2.Environment(loader=jinja2.PackageLoader("automl_studio.resources", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)

@@ -131,6 +131,10 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
     assert all(0 <= v <= 1 for v in shares) and round(sum(shares), 2) in (0.0, 1.0)
     settings = {r[0]: r[1] for r in page.tables["settings-table"][1:]}
     assert settings["max_trials"] == "3" and settings["tuner"] == "random"
+    # The parallel-coordinates view: every completed trial as one line, an embedded PNG.
+    parallel = [a for tag, a in page.tags if tag == "img" and a.get("alt") == "parallel coordinates of 3 completed trials"]
+    assert len(parallel) == 1 and parallel[0]["src"].startswith("data:image/png;base64,")
+    assert "parallel-coordinates" in page.ids
 
 
 def test_a_folder_without_a_search_is_refused_in_one_line_naming_it(tmp_path, capsys):
