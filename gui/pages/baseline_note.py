@@ -1,18 +1,23 @@
-"""The words shown when the best model is no better than its trivial baseline.
+"""The words shown when the best model is no better than its baselines.
 
 A model that predicts the most common class for every row (or the training mean) has learnt
 nothing; presenting it as a success would be untrue. The Search and the Results page both show
-this note, with the likely causes and a one-click *Search longer*.
+this note, with the likely causes and a one-click *Search longer*, and :class:`RaceNote`: the
+network against the linear model and the trivial baseline raced beside the search, in the
+engine's words (:func:`~automl_studio.engine.train.baselines.race_note`).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from automl_studio.engine.core.events import SearchFinished
+from automl_studio.engine.train.baselines import race_note
 from automl_studio.engine.train.metrics import baseline_shortfall
 
 
@@ -67,3 +72,28 @@ class BaselineNote(QFrame):
     def text(self) -> str:
         """The note's words ("" while hidden)."""
         return "" if self.isHidden() else self.label.text()
+
+
+class RaceNote(QLabel):
+    """One line: the network's validation score against the linear model's and the trivial
+    baseline's (hidden while there is nothing to compare)."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setAccessibleName("The network against its baselines")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setToolTip("Baselines fitted on the search's own training split and scored on its validation "
+                        "split: scikit-learn's linear model at its defaults, and the majority class or the mean")
+        self.hide()
+
+    def show_race(self, baselines: Mapping[str, Any], network_score: float | None) -> str:
+        """Shows :func:`race_note` of ``baselines`` (``SearchFinished.baselines``) and the best
+        network's validation score; returns the words ("" hides the line)."""
+        text = race_note(baselines, network_score)
+        self.setText(text)
+        self.setAccessibleDescription(text)
+        self.setVisible(bool(text))
+        return text

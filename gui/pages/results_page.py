@@ -8,6 +8,7 @@ Exporting needs Keras, so it runs ``engine.search.session.export_project`` in a 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -41,7 +42,7 @@ from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
 from automl_studio.engine.train.evaluation import read_evaluation
 from automl_studio.gui.models.trial_store import TrialStore
-from automl_studio.gui.pages.baseline_note import BaselineNote
+from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.pages.results_views import EvaluationTabs
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
 from automl_studio.gui.workers.tasks import TaskRunner
@@ -235,6 +236,8 @@ class ResultsPage(QWidget):
         self.baseline_note = BaselineNote("resultsBaseline")
         self.baseline_note.searchLongerRequested.connect(self.searchLongerRequested)
         layout.addWidget(self.baseline_note)
+        self.race_note = RaceNote("resultsRace")
+        layout.addWidget(self.race_note)
         self.export_status = name_widget(QLabel(), "exportStatus", "Export result")
         self.export_status.setWordWrap(True)
         self.export_status.setContentsMargins(10, 6, 10, 6)
@@ -296,11 +299,13 @@ class ResultsPage(QWidget):
         self.export_button.setEnabled(has_best and project_dir is not None)
         self.stack.setCurrentIndex(1 if has_best else 0)
         self.baseline_note.show_for(finish if has_best else None)
+        self.race_note.show_race(finish.baselines if finish is not None and has_best else {},
+                                 finish.best_score if finish is not None else None)
         if not has_best or finish is None:
             return
         self._fill_best(finish)
         metrics = dict(finish.test_metrics)
-        self._fill_metrics(metrics, dict(finish.baseline_metrics))
+        self._fill_metrics(metrics, dict(finish.baseline_metrics), finish.baselines)
         self._fill_detail(metrics)
         self.files_label.setText("Saved by the search: " + ", ".join(finish.exported)
                                  if finish.exported else "")
@@ -347,6 +352,10 @@ class ResultsPage(QWidget):
             rows.append(("Model", "Model", model_description(finish.refits)))
         if finish.baseline_metrics.get("rule"):
             rows.append(("Baseline", "Trivial baseline", str(finish.baseline_metrics["rule"])))
+        if finish.baselines.get("linear"):
+            skipped = str(finish.baselines.get("skipped") or "")
+            rows.append(("Linear", "Linear baseline", f"none: {skipped}" if skipped
+                         else f"{finish.baselines['linear']} (scikit-learn defaults)"))
         for key, value in finish.best_hyperparameters.items():
             rows.append((key, key, f"{value:.4g}" if isinstance(value, float) else str(value)))
         for name, label, value in rows:
@@ -355,9 +364,12 @@ class ResultsPage(QWidget):
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.best_form.addRow(label, text)
 
-    def _fill_metrics(self, metrics: dict[str, Any], baseline: dict[str, Any]) -> None:
+    def _fill_metrics(self, metrics: dict[str, Any], baseline: dict[str, Any],
+                      baselines: Mapping[str, Any] | None = None) -> None:
         self._clear_layout(self.metrics_grid)
-        self.metrics_box.setTitle("Test metrics (trivial baseline below each)" if baseline
+        linear = dict((baselines or {}).get("linear_test_metrics") or {})
+        self.metrics_box.setTitle("Test metrics (trivial and linear baselines below each)" if baseline and linear
+                                  else "Test metrics (trivial baseline below each)" if baseline
                                   else "Test metrics")
         shown = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float))
                  and not isinstance(v, bool)]
@@ -380,6 +392,14 @@ class ResultsPage(QWidget):
                 against.setProperty("role", "hint")
                 against.setToolTip(f"The trivial baseline ({baseline.get('rule', '')}) on the same test split")
                 card.addWidget(against)
+            lin = linear.get(key)
+            if isinstance(lin, (int, float)) and not isinstance(lin, bool) and key != "n":
+                line = QLabel(f"linear {_format_metric(lin)}")
+                line.setObjectName(f"linear_{key}")
+                line.setProperty("role", "hint")
+                line.setToolTip(f"{(baselines or {}).get('linear')} at scikit-learn's defaults, fitted on the "
+                                "training and validation splits, on the same test split")
+                card.addWidget(line)
             self.metrics_grid.addLayout(card, i // 3, i % 3)
 
     def _fill_detail(self, metrics: dict[str, Any]) -> None:

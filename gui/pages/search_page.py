@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from automl_studio.engine.core.events import (
+    BaselinesScored,
     Event,
     PhaseChanged,
     ProcessExited,
@@ -59,7 +60,7 @@ from automl_studio.engine.search.distributed import joining_command
 from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
-from automl_studio.gui.pages.baseline_note import BaselineNote
+from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.settings_store import default_directory
 from automl_studio.gui.undo import ValueCommand
 from automl_studio.gui.widgets import Banner, name_widget, page_header
@@ -183,6 +184,9 @@ class SearchPage(QWidget):
         self.best_label = name_widget(QLabel(), "bestSoFar", "Best trial so far")
         self.best_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.best_label)
+        self._baselines: dict[str, Any] = {}  # the search's BaselinesScored.summary(), once scored
+        self.race_note = RaceNote("searchRace")
+        layout.addWidget(self.race_note)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_settings())
@@ -236,6 +240,11 @@ class SearchPage(QWidget):
                                   "(KerasTuner's chief and workers); the Worker column shows which ran each")
         self.objective_combo = name_widget(QComboBox(), "objectiveChoice", "Objective",
                                            "The validation metric the tuner optimises")
+        # Long entries ("Automatic: validation loss (val_loss, lower is better)") would set the
+        # settings pane's minimum width past its 360 px: the popup shows them whole.
+        for combo in (self.tuner_combo, self.objective_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
         self.objective_note = name_widget(QLabel(), "objectiveNote", "Objective note")
         self.objective_note.setWordWrap(True)
         self._data_task: tuple[str, int] | None = None  # (task, classes) of the loaded data
@@ -286,7 +295,10 @@ class SearchPage(QWidget):
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(290)
+        # Wide enough for the boxes beside the vertical scroll bar (the splitter gives the pane its
+        # minimum, and a scroll area's size hint leaves the bar out: the boxes' right edge was cut).
+        scroll.setMinimumWidth(min(360, max(290, box.minimumSizeHint().width()
+                                            + scroll.verticalScrollBar().sizeHint().width())))
         scroll.setMaximumWidth(360)
         return scroll
 
@@ -367,6 +379,8 @@ class SearchPage(QWidget):
         self.trials_table.selectionModel().currentRowChanged.connect(self._on_row_selected)
         self.trials_table.horizontalHeader().setResizeContentsPrecision(50)
         self.trials_model.columnsInserted.connect(self._fit_columns)
+        self.trials_model.headerDataChanged.connect(self._fit_columns)  # the score's metric name
+        self._fit_columns()
         self.trials_model.rowsInserted.connect(self._fit_columns_to_first_rows)
         layout.addWidget(self.trials_table)
         tabs.addTab(trials, "Trials")
@@ -577,6 +591,8 @@ class SearchPage(QWidget):
         self._started_at = None
         self._can_resume = False
         self.trials.reset()
+        self._baselines = {}
+        self.race_note.show_race({}, None)
         if self._plots is not None:
             self._plots.redraw()
         self.log.clear()
@@ -598,6 +614,8 @@ class SearchPage(QWidget):
         if not resume:
             self.trials.reset(config_dict.get("objective"), started_at=self._started_at)
             self.log.clear()
+            self._baselines = {}
+            self.race_note.show_race({}, None)
         self._log(f"{'Resuming' if resume else 'Starting'} search in {config_dict['project_dir']}")
         self.plots.start_timer()
         self._clock.start()
@@ -624,6 +642,8 @@ class SearchPage(QWidget):
         self.progress_label.setText(text)
         self.plots.show_finished(text)
         self.baseline_note.show_for(finish)
+        self._baselines = dict(finish.baselines) if finish is not None else {}
+        self._show_best()
 
     @Slot(object)
     def _on_event(self, event: Event) -> None:
@@ -653,6 +673,10 @@ class SearchPage(QWidget):
                 self._update_progress()
             case SearchWarning():
                 self._log(f"Warning: {event.message}")
+            case BaselinesScored():
+                self._baselines = event.summary()
+                self._show_best()
+                self._log(self.race_note.text() or "Baselines scored")
 
     @Slot(object)
     def _on_search_finished(self, event: SearchFinished) -> None:
@@ -663,6 +687,9 @@ class SearchPage(QWidget):
             self.banner.show_message(f"The search failed: {window_words(message)}", "error")
         if self.baseline_note.show_for(event):
             self._log(self.baseline_note.accessibleDescription())
+        if event.baselines:
+            self._baselines = dict(event.baselines)
+        self._show_best()
         self._can_resume = status in ("stopped", "budget", "failed")
 
     @Slot(object)
@@ -764,6 +791,10 @@ class SearchPage(QWidget):
     @Slot(str)
     def _show_best(self, *_args: Any) -> None:
         best = self.trials.trial(self.trials.best_trial_id)
+        # The baselines are scored with the search objective: no comparison under another one.
+        same = self._baselines.get("objective") == self.trials.objective.name
+        self.race_note.show_race(self._baselines if same else {},
+                                 best.score if best is not None and same else None)
         # Before a search has a trial, the objective it will rank by is the combo's to say.
         self.best_label.setVisible(len(self.trials) > 0)
         if best is None or best.score is None:
