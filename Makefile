@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck bench bench-summary screenshots bundle clean
+.PHONY: run test lint typecheck bench bench-summary screenshots review-screenshots bundle clean
 
 # mypy resolves automl_studio.engine/gui through a tree of links (the editable install maps
 # the folders with an import hook mypy cannot follow).
@@ -46,6 +46,11 @@ screenshots: $(STAMP)
 	@if command -v xvfb-run >/dev/null 2>&1; then run='xvfb-run -a -s "-screen 0 1600x1000x24 -dpi 96"'; \
 	else run='env QT_QPA_PLATFORM=offscreen'; fi; \
 	eval $$run $(BIN)/python packaging/screenshots.py && eval $$run $(BIN)/python packaging/editor_screenshots.py
+
+# Every screen at 1024×700 and at 2560×1440 (scale 2), for a layout review: build/review-screenshots/.
+review-screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 2600x1500x24 -dpi 96" $(BIN)/python packaging/review_screenshots.py build/review-screenshots/1024x700 1024 700
+	QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 2600x1500x24 -dpi 96" $(BIN)/python packaging/review_screenshots.py build/review-screenshots/2560x1440 1280 720
 
 # A one-folder desktop bundle, dist/automl-studio/ (automl-studio-gui, automl-studio): PyInstaller
 # is installed into .venv here, for this target only (it is no dependency of the app).

@@ -208,6 +208,8 @@ class DataPage(QWidget):
         self.table.horizontalHeader().setDefaultSectionSize(110)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setResizeContentsPrecision(200)  # never scan a million rows
+        # A header, four rows and a scroll bar beside the Columns box (it had one row at 1024×700).
+        self.table.setMinimumHeight(22 * 4 + 30 + self.table.horizontalScrollBar().sizeHint().height())
         left_layout.addWidget(self.table, 1)
         self.thumbnails = QScrollArea()
         name_widget(self.thumbnails, "imageThumbnails", "Example images per class")
@@ -333,6 +335,8 @@ class DataPage(QWidget):
         self.distribution_plot.addItem(self.distribution_bars)
         chart_layout.addWidget(self.distribution_title)
         chart_layout.addWidget(self.distribution_plot, 1)
+        chart_layout.addStretch(0)  # the title stays at the top while the plot is hidden
+        self.distribution_plot.hide()
         columns_layout.addWidget(chart, 2)
         columns_layout.setStretch(0, 5)
         return columns_box
@@ -812,7 +816,9 @@ class DataPage(QWidget):
         if name is None or ds is None or ds.kind != "table" or name not in ds.frame.columns:
             self.distribution_title.setText("Select a column to see its values")
             self.distribution_bars.setOpts(x=[], height=[])
+            self.distribution_plot.hide()  # empty axes would show a made-up 0–1 range
             return
+        self.distribution_plot.show()
         kind = self._profile.column(name).kind if self._profile is not None else ""
         dist = column_distribution(ds.frame[name], categorical=kind not in ("numeric",))
         self.distribution_title.setText(f"<b>{name}</b>: {dist.title}")

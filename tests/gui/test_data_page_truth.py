@@ -218,6 +218,13 @@ def test_the_data_page_fits_at_small_sizes(qtbot, window, tmp_path, size):
         scroll.ensureWidgetVisible(label)
         visible = label.visibleRegion().boundingRect()
         assert visible.width() == label.width(), name  # never cut at the side
+    table = page.findChild(QWidget, "datasetTable")
+    assert table.viewport().height() >= 4 * table.verticalHeader().defaultSectionSize()  # not one row
+    # No column is selected: no distribution plot, rather than empty axes with a made-up 0–1 range.
+    assert not page.findChild(QWidget, "columnDistribution").isVisible()
+    assert page.findChild(QWidget, "distributionTitle").text() == "Select a column to see its values"
+    view.selectRow(1)
+    assert page.findChild(QWidget, "columnDistribution").isVisible()
 
 
 def test_images_say_how_they_are_resized_and_the_size_is_a_choice(qtbot, window, tmp_path):

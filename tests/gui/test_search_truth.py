@@ -254,3 +254,27 @@ def test_a_real_search_stopped_by_the_user_says_so_with_no_time_left(qtbot, iris
     assert page.plots.batch_progress.format().startswith(said)
     assert w.statusBar().currentMessage().startswith(said)
     assert "(lower is better) = " in w.statusBar().currentMessage()
+
+
+def test_the_search_settings_fit_beside_the_plots_in_a_1024_window(qtbot, window):
+    """At 1024×700 the long objective entry set the settings' minimum width past their pane: the
+    boxes were cut at the right, with a blank strip between the pane and the plots."""
+    from PySide6.QtWidgets import QGroupBox, QScrollArea
+
+    window.resize(1024, 700)
+    window.nav.setCurrentRow(2)
+    window.search_page.ensure_plots()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    page = window.search_page
+    scroll = page.findChild(QScrollArea, "searchSettings")
+    assert scroll.widget().width() <= scroll.viewport().width()  # nothing scrolls sideways
+    for box in scroll.widget().findChildren(QGroupBox):
+        assert box.geometry().right() < scroll.viewport().width(), f"{box.title()} is cut"
+    plots = page.findChild(QWidget, "livePlotsHost")
+    gap = plots.mapTo(page, plots.rect().topLeft()).x() - scroll.mapTo(page, scroll.rect().topRight()).x()
+    assert gap < 20, f"{gap} px of nothing between the settings and the plots"
+    header = page.trials_table.horizontalHeader()
+    score = page.trials_model.headerData(2, Qt.Orientation.Horizontal)
+    assert score == "val_loss (lower is better)"
+    assert header.sectionSize(2) > header.fontMetrics().horizontalAdvance(score)  # the name is whole
