@@ -171,6 +171,12 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--events", metavar="-|PATH", help="write every event as JSON Lines to stdout (-) or a file")
     s.add_argument("--fresh", action="store_true", help="start over instead of resuming the project")
     s.add_argument("--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out (repeatable)")
+    s.add_argument("--include", action="append", default=[], metavar="COLUMN",
+                   help="use a column the profiler left out (repeatable)")
+    s.add_argument("--text", action="append", default=[], metavar="COLUMN",
+                   help="read a column as free text: tokenized words (repeatable)")
+    s.add_argument("--categorical", action="append", default=[], metavar="COLUMN",
+                   help="read a column as categories (repeatable)")
     s.add_argument("--x-key"), s.add_argument("--y-key")
     _csv_flags(s)
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
@@ -275,7 +281,9 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
         time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
         objective=args.objective, patience=args.patience, seed=args.seed, export_path=args.export,
-        fresh=args.fresh, exclude_columns=tuple(args.exclude), x_key=args.x_key, y_key=args.y_key,
+        fresh=args.fresh, exclude_columns=tuple(args.exclude), include_columns=tuple(args.include),
+        column_kinds={**{c: "categorical" for c in args.categorical}, **{c: "text" for c in args.text}},
+        x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,

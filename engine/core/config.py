@@ -121,8 +121,8 @@ class SearchConfig:
         if self.distribution not in ("none", "data-parallel"):
             raise UserError(f"unknown distribution {self.distribution!r}; use none or data-parallel")
         for name, kind in self.column_kinds.items():
-            if kind not in ("numeric", "categorical"):
-                raise UserError(f"column '{name}': unknown kind {kind!r}; use numeric or categorical")
+            if kind not in ("numeric", "categorical", "text"):
+                raise UserError(f"column '{name}': unknown kind {kind!r}; use numeric, categorical or text")
         if not 0 < self.validation_fraction < 0.9 or not 0 <= self.test_fraction < 0.9:
             raise UserError("validation and test fractions must be between 0 and 0.9")
 

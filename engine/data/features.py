@@ -8,7 +8,8 @@ training split) and the category encoding (one-hot or embedding over the codes).
 
 Model inputs are a dict keyed by source: ``numeric`` (float32, N×F), ``categorical`` (int32 N×C;
 code 0 of every column means missing or unseen, and columns use disjoint code ranges so one
-encoding layer serves them all), ``image`` (N×H×W×C) or ``sequence`` (N×T×F).
+encoding layer serves them all), ``text`` (int32 N×L token ids of every text column, side by
+side; see :mod:`.text`), ``image`` (N×H×W×C) or ``sequence`` (N×T×F).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.profile import (
     CATEGORICAL,
     NUMERIC,
+    TEXT,
     DatasetProfile,
     dropped_rows_message,
     label_text,
 )
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.data.text import TextFeature
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,12 @@ class FeatureSchema:
 
     numeric: tuple[NumericFeature, ...] = ()
     categorical: tuple[CategoricalFeature, ...] = ()
+    text: tuple[TextFeature, ...] = ()
+
+    @property
+    def text_tokens(self) -> int:
+        """The text embedding's input size: padding id 0 plus every text column's ids."""
+        return 1 + sum(t.ids for t in self.text) if self.text else 0
 
     @property
     def tokens(self) -> int:
@@ -67,12 +76,14 @@ class FeatureSchema:
 
     @property
     def columns(self) -> list[str]:
-        return [f.name for f in self.numeric] + [c.name for c in self.categorical]
+        return ([f.name for f in self.numeric] + [c.name for c in self.categorical]
+                + [t.name for t in self.text])
 
     @classmethod
     def fit(cls, frame: Any, profile: DatasetProfile) -> FeatureSchema:
-        numeric, categorical = [], []
+        numeric, categorical, text = [], [], []
         offset = 0
+        text_offset = 1  # id 0 pads texts
         for col in profile.feature_columns:
             series = frame[col.name]
             if col.kind == NUMERIC:
@@ -84,7 +95,15 @@ class FeatureSchema:
                 vocab = tuple(sorted({label_text(v) for v in series.dropna().unique()}))
                 categorical.append(CategoricalFeature(col.name, vocab, offset))
                 offset += len(vocab) + 1
-        return cls(tuple(numeric), tuple(categorical))
+            elif col.kind == TEXT:
+                texts = [v for v in series.tolist() if isinstance(v, str)]
+                feature = TextFeature.fit(col.name, texts, text_offset)
+                if not feature.vocabulary:
+                    raise DataError(f"text column '{col.name}' has no words in the training rows "
+                                    "(empty or punctuation only); exclude it or treat it as categorical")
+                text.append(feature)
+                text_offset += feature.ids
+        return cls(tuple(numeric), tuple(categorical), tuple(text))
 
     def transform(self, frame: Any, *, source: str = "data") -> dict[str, np.ndarray]:
         """Applies the schema to a DataFrame with (at least) the schema's columns."""
@@ -114,6 +133,8 @@ class FeatureSchema:
                                           if v == v and v is not None else 0)
                 codes_block[:, j] = codes.to_numpy(dtype=np.int64) + c.offset
             out["categorical"] = codes_block
+        if self.text:
+            out["text"] = np.concatenate([t.encode(frame[t.name].tolist()) for t in self.text], axis=1)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +142,7 @@ class FeatureSchema:
             "numeric": [{"name": f.name, "fill": f.fill, "missing_flag": f.flag} for f in self.numeric],
             "categorical": [{"name": c.name, "vocabulary": list(c.vocabulary), "offset": c.offset}
                             for c in self.categorical],
+            **({"text": [t.to_dict() for t in self.text]} if self.text else {}),
         }
 
     @classmethod
@@ -130,6 +152,7 @@ class FeatureSchema:
                   for f in data.get("numeric", [])),
             tuple(CategoricalFeature(c["name"], tuple(c["vocabulary"]), int(c["offset"]))
                   for c in data.get("categorical", [])),
+            tuple(TextFeature.from_dict(t) for t in data.get("text", [])),
         )
 
 
@@ -291,7 +314,8 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         target_std = float(np.std(y[train_idx])) or 1.0
     return DataSignature(
         task=task, n_classes=len(class_names) if task == "classification" else 0, inputs=inputs,
-        categorical_tokens=schema.tokens if schema else 0, numeric_mean=mean,
+        categorical_tokens=schema.tokens if schema else 0,
+        text_tokens=schema.text_tokens if schema else 0, numeric_mean=mean,
         numeric_variance=variance, image_scale=image_scale, target_mean=target_mean,
         target_std=target_std, train_rows=len(train_idx),
     )

@@ -17,10 +17,13 @@ from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.csv_format import to_numbers
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.leakage import find_leaks
+from automl_studio.engine.data.text import length_percentiles, words
 
 NUMERIC, CATEGORICAL, ID_LIKE, TEXT, CONSTANT = "numeric", "categorical", "id_like", "text", "constant"
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 MAX_CATEGORIES = 200
+MIN_TEXT_WORDS = 3  # median words per value from which a many-valued column is free text
+TEXT_SAMPLE = 5000  # values tokenized to detect and describe a text column
 # Names a target column often has, in order of preference (compared without case).
 TARGET_NAMES = ("target", "label", "class", "y", "outcome", "species", "diagnosis", "price")
 
@@ -151,6 +154,8 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
             name, NUMERIC, dtype, missing, unique, True,
             f"{int(numeric.isna().sum())} non-numeric values treated as missing", examples,
         )
+    if _looks_like_text(text, unique, present):
+        return ColumnProfile(name, TEXT, dtype, missing, unique, True, text_statistics(text), examples)
     if unique == present and present >= 20:
         long_text = float(text.str.len().mean()) > 30
         kind = TEXT if long_text else ID_LIKE
@@ -162,6 +167,28 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
             f"excluded: {unique} distinct values in {present} rows (free text?)", examples,
         )
     return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+
+
+def _looks_like_text(text: Any, unique: int, present: int) -> bool:
+    """Free text: many distinct values (over half the rows, at least 10) of several words each
+    (a median of 3 or more) — unlike identifiers (one word) or categories (few values)."""
+    if unique < max(10, 0.5 * present):
+        return False
+    sample = text.iloc[:TEXT_SAMPLE]
+    return float(np.median([len(words(v)) for v in sample])) >= MIN_TEXT_WORDS
+
+
+def text_statistics(text: Any) -> str:
+    """``text: 812 distinct words; 4–18 words per value (median 9, 95th percentile 18)``.
+
+    Counted over up to :data:`TEXT_SAMPLE` values with the tokenizer the model uses
+    (:mod:`.text`); the vocabulary the search learns comes from the training split only.
+    """
+    sample = [str(v) for v in text.iloc[:TEXT_SAMPLE]]
+    vocabulary = {w for v in sample for w in words(v)}
+    p5, p50, p95 = length_percentiles(sample)
+    return (f"text: {len(vocabulary)} distinct words; {p5}–{p95} words per value "
+            f"(median {p50}, 95th percentile {p95})")
 
 
 def _is_sequence(values: Any) -> bool:
@@ -219,7 +246,8 @@ def profile_dataset(
             for regression, no feature left) gives a profile with ``problem`` set, the columns
             still described, instead of raising.
         check_leaks: look for columns that alone predict the target (:mod:`.leakage`).
-        kinds: the user's kind per column (``numeric`` or ``categorical``) over the detected one.
+        kinds: the user's kind per column (``numeric``, ``categorical`` or ``text``) over the
+            detected one.
 
     Raises:
         DataError: the target or a named column does not exist, or (without ``keep_going``)
@@ -276,6 +304,10 @@ def _profile_table(
     ))
     if not problem and not any(c.used and c.name != target for c in columns):
         problem = f"{dataset.path}: no usable feature columns besides the target '{target}'"
+        unused = [f"'{c.name}' {c.reason.removeprefix('dropped: ').removeprefix('excluded: ')}"
+                   for c in columns if c.kind == CONSTANT and c.name != target]
+        if unused:
+            problem += " (" + "; ".join(unused[:3]) + ")"
         if not keep_going:
             raise DataError(problem)
     leaks: list[str] = []
@@ -283,7 +315,7 @@ def _profile_table(
         mirrored = {name for name in (c.name for c in columns)
                     if any(f"column '{name}' matches the target exactly" in w for w in warnings)}
         checked = [(c.name, c.kind == CATEGORICAL) for c in columns
-                   if c.used and c.kind != "target" and c.name not in mirrored]
+                   if c.used and c.kind not in ("target", TEXT) and c.name not in mirrored]
         found = find_leaks(frame, str(target), chosen, checked)
         leaks = sorted(mirrored) + [leak.column for leak in found]
         warnings.extend(leak.message() for leak in found)
@@ -380,7 +412,9 @@ def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], 
             kind = NUMERIC if col.kind == ID_LIKE and pd.api.types.is_numeric_dtype(frame[name]) else CATEGORICAL
             col = ColumnProfile(col.name, kind, col.dtype, col.missing, col.unique, True,
                                 "included by you", col.examples)
-        if name in kinds and name not in exclude and col.kind != CONSTANT:
+        if name in kinds and name not in exclude and kinds[name] == TEXT:
+            col = _as_text(frame[name], col)
+        elif name in kinds and name not in exclude and col.kind != CONSTANT:
             col = ColumnProfile(col.name, kinds[name], col.dtype, col.missing, col.unique, True,
                                 f"{kinds[name]}: chosen by you", col.examples)
         columns.append(col)
@@ -400,6 +434,19 @@ def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], 
         listed = ", ".join(f"'{name}' ({100 * count / n:.0f}%)" for name, count in missing)
         warnings.append(f"{len(missing)} columns have missing values: {listed}; they are filled and flagged")
     return columns, warnings
+
+
+def _as_text(series: Any, col: ColumnProfile) -> ColumnProfile:
+    """A column the user chose to read as text, or a DataError naming it when it holds none."""
+    values = series.dropna().astype(str)
+    if not any(words(v) for v in values.iloc[:TEXT_SAMPLE]):
+        raise DataError(f"text column '{col.name}' has no words (it is empty, missing or punctuation "
+                        "only); exclude it")
+    if col.unique <= 1:
+        raise DataError(f"text column '{col.name}' holds the same text in every row "
+                        f"('{col.examples[0][:40]}'); it cannot tell rows apart — exclude it")
+    return ColumnProfile(col.name, TEXT, col.dtype, col.missing, col.unique, True,
+                         f"{text_statistics(values)} (text: chosen by you)", col.examples)
 
 
 def row_number(dataset: Dataset, index: int) -> int:

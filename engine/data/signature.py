@@ -15,7 +15,7 @@ from typing import Any
 class DataSignature:
     """What the spec needs to know of the data: task, classes and the shape of each input.
 
-    ``inputs`` maps an input source (``numeric``, ``categorical``, ``image``, ``sequence``) to
+    ``inputs`` maps an input source (``numeric``, ``categorical``, ``text``, ``image``, ``sequence``) to
     its shape without the batch axis. The statistics let the model normalise its own inputs.
     """
 
@@ -23,6 +23,7 @@ class DataSignature:
     n_classes: int
     inputs: Mapping[str, tuple[int, ...]]
     categorical_tokens: int = 0
+    text_tokens: int = 0  # ids of the ``text`` input (0 pads; see data.text)
     numeric_mean: tuple[float, ...] = ()
     numeric_variance: tuple[float, ...] = ()
     image_scale: float = 1.0
@@ -35,6 +36,7 @@ class DataSignature:
             "task": self.task, "n_classes": self.n_classes,
             "inputs": {k: list(v) for k, v in self.inputs.items()},
             "categorical_tokens": self.categorical_tokens,
+            **({"text_tokens": self.text_tokens} if self.text_tokens else {}),
             "numeric_mean": list(self.numeric_mean), "numeric_variance": list(self.numeric_variance),
             "image_scale": self.image_scale, "target_mean": self.target_mean,
             "target_std": self.target_std, "train_rows": self.train_rows,
@@ -46,6 +48,7 @@ class DataSignature:
             task=data["task"], n_classes=int(data["n_classes"]),
             inputs={k: tuple(v) for k, v in data["inputs"].items()},
             categorical_tokens=int(data.get("categorical_tokens", 0)),
+            text_tokens=int(data.get("text_tokens", 0)),
             numeric_mean=tuple(data.get("numeric_mean", ())),
             numeric_variance=tuple(data.get("numeric_variance", ())),
             image_scale=float(data.get("image_scale", 1.0)),

@@ -304,6 +304,14 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
             notes.append(f"{source}: column '{c.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
                          "scored as an unknown category, as in training")
         columns[c.name] = raw.to_numpy(dtype=object)
+    for t in schema.text:
+        raw = frame[mapping[t.name]]
+        gaps = np.flatnonzero(~np.array(raw.notna().to_numpy()))
+        if len(gaps):
+            notes.append(f"{source}: column '{t.name}': {len(gaps)} missing text(s) ({_rows(dataset, gaps)}) "
+                         "scored as empty text")
+        # Tokenized by the rules and vocabulary the model was trained with (data.text).
+        columns[t.name] = raw.to_numpy(dtype=object)
     scored = np.flatnonzero(reasons == "")
     if len(scored) == 0 and refuse_unscorable:
         shown = "; ".join(line.removeprefix(f"{source}: ").split("; ")[0] for line in lines[:2])

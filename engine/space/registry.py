@@ -345,7 +345,7 @@ def _activation(default: str = "relu") -> ParamDef:
 
 # Input: the data, normalised or encoded inside the model.
 
-SOURCES = ("numeric", "categorical", "image", "sequence")
+SOURCES = ("numeric", "categorical", "text", "image", "sequence")
 
 
 def _input_shape(_inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature) -> tuple[Shape, int]:
@@ -354,6 +354,8 @@ def _input_shape(_inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature)
         if p["encoding"] == "embedding":
             return (shape[0] * p["embedding_dim"],), sig.categorical_tokens * p["embedding_dim"]
         return (sig.categorical_tokens,), 0
+    if p["source"] == "text":
+        return (shape[0], p["embedding_dim"]), sig.text_tokens * p["embedding_dim"]
     return shape, 0
 
 
@@ -368,7 +370,7 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
     source = p["source"]
     shape = _source_shape(source, sig)
     steps: list[Call | DataInput] = [
-        DataInput(source, shape, "int32" if source == "categorical" else "float32")]
+        DataInput(source, shape, "int32" if source in ("categorical", "text") else "float32")]
     if source == "numeric":
         note = "Statistics of the training data's numeric columns (the model normalises its inputs)."
         steps.append(Call("Normalization", kwargs={
@@ -382,6 +384,10 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
         else:
             steps.append(Call("CategoryEncoding", (sig.categorical_tokens,),
                               {"output_mode": "multi_hot"}, suffix="_encode"))
+    elif source == "text":
+        # Token ids (data.text): id 0 pads and learns its own vector. No mask_zero: a legacy .h5
+        # cannot reload the NotEqual op a propagated mask adds to a functional graph.
+        steps.append(Call("Embedding", (sig.text_tokens, p["embedding_dim"]), suffix="_embed"))
     elif source == "image" and sig.image_scale != 1.0:
         steps.append(Call("Rescaling", (float(sig.image_scale),), suffix="_rescale"))
     return steps
@@ -597,7 +603,9 @@ for _layer in (
                  doc="which part of the dataset this input reads"),
         ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"),
                  doc="categorical columns: one-hot codes or a learned embedding"),
-        ParamDef("embedding_dim", "int", 8, min=1, max=1024, shown_if=("encoding", "embedding")),
+        ParamDef("embedding_dim", "int", 8, min=1, max=1024, shown_if=("encoding", "embedding"),
+                 doc="width of the learned embedding (categorical columns with embedding encoding, "
+                     "and text)"),
     ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model",
         shape=_input_shape, keras=KerasPlan(_input_steps, branches=("source", "encoding")),
         role="input", id_prefix="input", id_param="source"),

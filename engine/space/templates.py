@@ -3,7 +3,9 @@
 ``tabular``: the profiled columns as inputs (normalised numbers, encoded categories), then an MLP
 block repeated 0–4 times with optional batch-norm and dropout. Zero blocks matters: on small
 tables a linear model often wins. ``image``: optional augmentation (flips, small rotations and
-zooms), conv blocks repeated, pooling, a dense head. ``residual`` (an image block with a skip
+zooms), conv blocks repeated, pooling, a dense head. ``text``: token ids embedded,
+optionally a bidirectional LSTM/GRU, averaged, merged with the table's other columns, a dense
+head. ``residual`` (an image block with a skip
 connection) and ``sequence`` (an LSTM) are starting points for the editor. The output head always
 follows from the task.
 
@@ -20,7 +22,7 @@ from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.space.spec import SearchSpace
 
-TEMPLATES = ("tabular", "image", "residual", "sequence")
+TEMPLATES = ("tabular", "image", "residual", "sequence", "text")
 
 MIN_STEPS = 8  # gradient steps per epoch the default batch sizes aim for
 MIN_BATCH = 8
@@ -44,6 +46,10 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
               "max_filters": 128, **_COMMON, "epochs": 50},
     "residual": {"augment": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
     "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
+    # Text: the first trial is fastText's averaged embeddings into a linear head; the search adds
+    # a bidirectional LSTM/GRU over the tokens and a dense layer after pooling.
+    "text": {"embedding_dims": [32, 64], "min_units": 16, "max_units": 64, "recurrent": True,
+             **_COMMON, "max_lr": 3e-2, "epochs": 60, "patience": 6},
 }
 
 
@@ -187,6 +193,27 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
                    after=last, optional=True)
         add("head", "Output", after=last)
         training = _training(o)
+    elif name == "text":
+        last = add("text", "Input", {"source": "text", "encoding": "embedding",
+                                     "embedding_dim": _choice_or_fixed([int(d) for d in o["embedding_dims"]])})
+        lo, hi = int(o["min_units"]), int(o["max_units"])
+        if o["recurrent"]:
+            last = add("rnn", "Bidirectional", {
+                "layer": {"hp": "choice", "values": ["LSTM", "GRU"]},
+                "units": _int_range(lo, hi, _units_step(lo, hi)), "return_sequences": True},
+                after=last, optional=True)
+        last = add("pool", "GlobalAveragePooling1D", after=last)
+        tabular = [s for s in (inputs or []) if s in ("numeric", "categorical")]
+        if tabular:
+            # Text and table columns feed one model: a branch per input, merged after pooling.
+            branches = [add(s, "Input", {"source": s}) for s in tabular]
+            last = add("features", "Concatenate", after=[last, *branches])
+        last = add("dense", "Dense", {"units": _int_range(lo, 2 * hi, _units_step(lo, 2 * hi)),
+                                      "activation": "relu"}, after=last, optional=True)
+        last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
+                   after=last, optional=True)
+        add("head", "Output", after=last)
+        training = _training(o)
     else:
         raise SpecError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATES)}")
     spec = {
@@ -198,10 +225,13 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
 
 
 def default_template_for(input_sources: Iterable[str]) -> str:
-    """The template that fits the data: images → image, sequences → sequence, else tabular."""
+    """The template that fits the data: images → image, sequences → sequence, text columns →
+    text (with the table's other columns as a second branch), else tabular."""
     sources = set(input_sources)
     if "image" in sources:
         return "image"
+    if "text" in sources:
+        return "text"
     if "sequence" in sources:
         return "sequence"
     return "tabular"

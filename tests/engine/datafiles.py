@@ -61,3 +61,29 @@ def write_mixed_table(path: Path, rows: int = 160, seed: int = 0) -> Path:
         lines.append(f"{1000 + i},{a},{income[i]:.0f},{c},{label[i]}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+_GOOD = ("great", "wonderful", "loved", "excellent", "superb", "délicieux", "très bien", "好看", "😀", "brilliant")
+_BAD = ("awful", "terrible", "hated", "boring", "dreadful", "décevant", "très mauvais", "难看", "😡", "waste")
+_NEUTRAL = ("the film", "this café", "our meal", "the story", "the actors", "the ending", "le service",
+            "the music", "电影", "the book")
+
+
+def write_reviews(path: Path, rows: int = 200, seed: int = 0, *, with_stars: bool = False) -> Path:
+    """Short reviews labelled ``pos``/``neg``: several words each, accents, CJK and emoji mixed in.
+
+    The sentiment lies in the words only, so a model that reads the text learns it and one that
+    treats each review as a category cannot. ``with_stars`` adds a weakly related number column.
+    """
+    rng = np.random.default_rng(seed)
+    lines = ["review,stars,label" if with_stars else "review,label"]
+    for i in range(rows):
+        positive = i % 2 == 0
+        words = _GOOD if positive else _BAD
+        text = (f"{rng.choice(_NEUTRAL)} was {rng.choice(words)}, {rng.choice(_NEUTRAL)} "
+                f"{rng.choice(['really', 'quite', 'so', 'vraiment'])} {rng.choice(words)} #{i}")
+        stars = int(np.clip(rng.normal(4 if positive else 2, 1.2), 1, 5))
+        label = "pos" if positive else "neg"
+        lines.append(f'"{text}",{stars},{label}' if with_stars else f'"{text}",{label}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,156 @@
+"""Free text as token ids: the standardization, tokenization and vocabulary of a text column.
+
+Keras' ``TextVectorization`` cannot be saved in a legacy ``.h5`` file, so, as with category
+codes, text becomes integer ids *before* the model: :class:`TextFeature` (fitted on the training
+split only) is written into the exported model's metadata and applied again by ``predict``.
+
+The rules (:func:`tokenize`): Unicode NFKC normalisation, lower-case (``str.casefold``),
+punctuation dropped (apostrophes inside a word join it: ``don't`` → ``dont``), words split on
+anything that is not a letter, digit or mark — so accented words stay whole (``café``) — each
+CJK ideograph or kana its own token (those scripts write no spaces), and each emoji or other
+symbol its own token. Word n-grams (``ngrams`` > 1) add the joined neighbours (``"very good"``).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 20_000  # vocabulary size cap per column (the most frequent tokens are kept)
+MAX_LENGTH = 400  # sequence length cap, in tokens
+LENGTH_PERCENTILE = 95.0  # the sequence length covers this percentile of training texts
+_APOSTROPHES = {"'", "\u2019", "\u02bc"}
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x3040 <= code <= 0x30FF
+            or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FA1F)
+
+
+def words(text: str) -> list[str]:
+    """The unigram tokens of ``text`` by the rules in this module's docstring."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    tokens: list[str] = []
+    word: list[str] = []
+
+    def flush() -> None:
+        if word:
+            tokens.append("".join(word))
+            word.clear()
+
+    for ch in text:
+        category = unicodedata.category(ch)
+        if _is_cjk(ch):
+            flush()
+            tokens.append(ch)
+        elif category[0] in "LN" or ch == "_":
+            word.append(ch)
+        elif category[0] == "M":
+            # A combining mark belongs to the letter before it; after an emoji (a variation
+            # selector, a skin tone is Sk) it carries nothing.
+            if word:
+                word.append(ch)
+        elif ch in _APOSTROPHES and word:
+            continue
+        elif category == "So":
+            flush()
+            tokens.append(ch)
+        else:
+            flush()
+    flush()
+    return tokens
+
+
+def tokenize(text: str, ngrams: int = 1) -> list[str]:
+    """Unigrams of ``text`` followed by its word n-grams up to ``ngrams`` (joined by a space)."""
+    unigrams = words(text)
+    out = list(unigrams)
+    for n in range(2, ngrams + 1):
+        out.extend(" ".join(unigrams[i:i + n]) for i in range(len(unigrams) - n + 1))
+    return out
+
+
+def length_percentiles(texts: Iterable[str]) -> tuple[int, int, int]:
+    """The 5th, 50th and 95th percentiles of the texts' lengths in words."""
+    lengths = [len(words(t)) for t in texts]
+    if not lengths:
+        return 0, 0, 0
+    p5, p50, p95 = np.percentile(lengths, [5, 50, 95])
+    return int(p5), int(p50), int(math.ceil(p95))
+
+
+@dataclass(frozen=True)
+class TextFeature:
+    """A text column: its vocabulary and the rules that turn a value into ``length`` token ids.
+
+    Ids of this column are ``offset`` (a token not in the vocabulary) and ``offset + 1 + i`` for
+    ``vocabulary[i]``; id 0 pads every text to ``length`` (the model masks it), and columns use
+    disjoint id ranges so one embedding serves them all.
+    """
+
+    name: str
+    vocabulary: tuple[str, ...]
+    offset: int
+    length: int
+    ngrams: int = 1
+
+    @classmethod
+    def fit(cls, name: str, texts: Sequence[str], offset: int, *, ngrams: int = 1,
+            max_tokens: int = MAX_TOKENS) -> TextFeature:
+        """Learns the vocabulary (most frequent first, ties by text) and length from ``texts``."""
+        counts: Counter[str] = Counter()
+        lengths = []
+        for text in texts:
+            tokens = tokenize(text, ngrams)
+            counts.update(tokens)
+            lengths.append(len(tokens))
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:max_tokens]
+        p95 = float(np.percentile(lengths, LENGTH_PERCENTILE)) if lengths else 1.0
+        length = max(1, min(MAX_LENGTH, int(math.ceil(p95))))
+        return cls(name, tuple(token for token, _ in ranked), offset, length, ngrams)
+
+    @property
+    def ids(self) -> int:
+        """How many ids this column uses (its vocabulary plus the out-of-vocabulary id)."""
+        return len(self.vocabulary) + 1
+
+    def encode(self, texts: Sequence[Any]) -> np.ndarray:
+        """``len(texts)`` × ``length`` int32 ids; a missing value (None/NaN) is all padding."""
+        lookup = {token: self.offset + 1 + i for i, token in enumerate(self.vocabulary)}
+        out = np.zeros((len(texts), self.length), dtype=np.int32)
+        for row, text in enumerate(texts):
+            if not isinstance(text, str):
+                if text is None or text != text:
+                    continue
+                text = str(text)
+            ids = [lookup.get(token, self.offset) for token in tokenize(text, self.ngrams)][:self.length]
+            out[row, :len(ids)] = ids
+        return out
+
+    def out_of_vocabulary_rate(self, texts: Sequence[Any]) -> float:
+        """The share of tokens in ``texts`` that are not in the vocabulary (0 without tokens)."""
+        known = set(self.vocabulary)
+        total = unknown = 0
+        for text in texts:
+            if isinstance(text, str):
+                tokens = tokenize(text, self.ngrams)
+                total += len(tokens)
+                unknown += sum(token not in known for token in tokens)
+        return unknown / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "vocabulary": list(self.vocabulary), "offset": self.offset,
+                "length": self.length, "ngrams": self.ngrams,
+                "rules": "nfkc casefold, punctuation dropped, cjk per character, symbols per token"}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TextFeature:
+        return cls(str(data["name"]), tuple(data["vocabulary"]), int(data["offset"]),
+                   int(data["length"]), int(data.get("ngrams", 1)))
