@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model"), p.add_argument("data")
     p.add_argument("--output", help="CSV to write (default: DATA.predictions.csv)")
     p.add_argument("--x-key")
+    p.add_argument("--backtest", action="store_true", help="forecast models: a prediction for every row with a "
+                   "full lookback window before it, instead of the next horizon steps after the last row")
     _csv_flags(p)
     p.add_argument("--allow-unsafe", action="store_true", help="load models with Lambda layers or custom code (only from people you trust)")
 
@@ -177,6 +179,13 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    help="read a column as free text: tokenized words (repeatable)")
     s.add_argument("--categorical", action="append", default=[], metavar="COLUMN",
                    help="read a column as categories (repeatable)")
+    s.add_argument("--time-column", metavar="COLUMN", help="forecast: order rows by this column (dates or whole "
+                   "numbers; 'auto': detected) and split by time, the latest period for testing")
+    s.add_argument("--horizon", type=int, default=1, metavar="H", help="forecast: steps ahead to predict (default 1)")
+    s.add_argument("--lookback", type=int, metavar="L", help="forecast: steps of history per window "
+                   "(default: two seasonal periods, at least 8)")
+    s.add_argument("--stride", type=int, default=1, metavar="S", help="forecast: steps between training windows")
+    s.add_argument("--group", metavar="COLUMN", help="forecast: the column naming each series (one series without it)")
     s.add_argument("--x-key"), s.add_argument("--y-key")
     _csv_flags(s)
     s.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
@@ -288,6 +297,8 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
+        time_column=args.time_column, horizon=args.horizon, lookback=args.lookback, stride=args.stride,
+        group_column=args.group,
     )
 
 
@@ -456,7 +467,8 @@ def _main(args: argparse.Namespace, own_process: bool = False) -> int:
             from automl_studio.engine.export.predict import predict_file
 
             out = predict_file(args.model, args.data, args.output, x_key=args.x_key, allow_unsafe=args.allow_unsafe,
-                              csv_options=_csv_options(args), on_note=_print_note, on_warning=_print_warning)
+                              csv_options=_csv_options(args), on_note=_print_note, on_warning=_print_warning,
+                              backtest=args.backtest)
             print(f"wrote {out}")
             return 0
         if args.command == "evaluate":

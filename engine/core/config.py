@@ -76,6 +76,14 @@ class SearchConfig:
     csv_encoding: str | None = None
     csv_header: bool | None = None  # False: the file has no header row
     image_size: tuple[int, int] = (64, 64)
+    # Forecasting (see engine.data.timeseries): the column rows are ordered by ("auto": detected;
+    # None: rows are independent), steps ahead, steps of history (None: chosen), steps between
+    # training windows, and the column naming each series.
+    time_column: str | None = None
+    horizon: int = 1
+    lookback: int | None = None
+    stride: int = 1
+    group_column: str | None = None
     max_consecutive_failures: int = 5
     tensorboard: bool = True
     device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
@@ -116,6 +124,8 @@ class SearchConfig:
             raise UserError(f"the chief's port must be between 0 (any free port) and 65535, got {self.chief_port}")
         if self.refits is not None and not 1 <= self.refits <= 20:
             raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
+        if self.horizon < 1 or self.stride < 1 or (self.lookback is not None and self.lookback < 1):
+            raise UserError("--horizon, --lookback and --stride must be at least 1")
         if self.recycle_mb < 0:
             raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):

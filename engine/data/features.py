@@ -32,6 +32,7 @@ from automl_studio.engine.data.profile import (
     label_text,
 )
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 from automl_studio.engine.data.text import TextFeature
 
 
@@ -191,6 +192,8 @@ class PreparedData:
     # The rows of train, validation and test (after rows without a target are dropped), so a
     # worker can prove it trains on its chief's split (see data.identity).
     split_indices: tuple[np.ndarray, ...] = ()
+    # A forecast's ForecastSpec.to_dict() (data.timeseries): how raw history becomes windows.
+    forecast: Mapping[str, Any] | None = None
 
 
 def stratified_split(labels: np.ndarray | None, n: int, fractions: tuple[float, float],
@@ -232,16 +235,24 @@ def encode_target(values: Any, task: str, class_names: tuple[str, ...]) -> np.nd
 
 
 def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
-                 test_fraction: float = 0.2, seed: int = 1) -> PreparedData:
+                 test_fraction: float = 0.2, seed: int = 1,
+                 forecast: ForecastOptions | None = None) -> PreparedData:
     """Splits the data (stratified for classification) and builds the model inputs.
 
     The feature schema and normalisation statistics come from the training split only, so the
-    test split is never seen before the final evaluation.
+    test split is never seen before the final evaluation. With ``forecast``, a table becomes
+    windows over time split chronologically (:func:`~.timeseries.prepare_forecast`).
     """
     task = profile.task or "classification"
     class_names = profile.class_names
     notes = dataset.notes
-    if dataset.kind == "table":
+    spec = None
+    if forecast is not None:
+        x_all, y, (tr, va, te), spec, more = prepare_forecast(
+            dataset, profile, forecast, validation_fraction=validation_fraction, test_fraction=test_fraction)
+        task, class_names, schema, input_kind = "regression", (), None, "sequences"
+        notes = (*notes, *more)
+    elif dataset.kind == "table":
         frame = dataset.frame
         if profile.dropped_target_rows:
             # Said again with the search's warnings (console, window, log): no row vanishes unseen.
@@ -279,7 +290,8 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
             y = dataset.y.astype(np.float32)
         tr, va, te = stratified_split(y if task == "classification" else None, len(y),
                                       (validation_fraction, test_fraction), seed)
-    signature = _signature(x_all, tr, y, task, class_names, schema)
+    signature = _signature(x_all, tr, y, task, class_names, schema,
+                           (spec.mean, tuple(v * v for v in spec.std)) if spec is not None else None)
     if "image" in x_all and x_all["image"].dtype != np.uint8:
         x_all["image"] = x_all["image"].astype(np.float32)
     if "sequence" in x_all:
@@ -292,11 +304,12 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
     if len(train) < 2 or len(validation) < 1:
         raise DataError(f"{dataset.path}: too few rows ({len(y)}) to train and validate a model")
     return PreparedData(train, validation, test, signature, profile, schema, class_names,
-                        input_kind, notes, (tr, va, te))
+                        input_kind, notes, (tr, va, te), spec.to_dict() if spec is not None else None)
 
 
 def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.ndarray, task: str,
-               class_names: tuple[str, ...], schema: FeatureSchema | None) -> DataSignature:
+               class_names: tuple[str, ...], schema: FeatureSchema | None,
+               sequence_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> DataSignature:
     inputs = {k: tuple(int(d) for d in v.shape[1:]) for k, v in x_all.items()}
     mean: tuple[float, ...] = ()
     variance: tuple[float, ...] = ()
@@ -304,6 +317,16 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         train = x_all["numeric"][train_idx].astype(np.float64)
         mean = tuple(float(m) for m in train.mean(axis=0))
         variance = tuple(float(max(v, 1e-12)) for v in train.var(axis=0))
+    seq_mean: tuple[float, ...] = ()
+    seq_variance: tuple[float, ...] = ()
+    if sequence_stats is not None:
+        seq_mean, seq_variance = sequence_stats
+    elif "sequence" in x_all:
+        # Per feature over every step of the training sequences, as tables are normalised.
+        steps = np.asarray(x_all["sequence"][train_idx], dtype=np.float64)
+        steps = steps.reshape(-1, steps.shape[-1])
+        seq_mean = tuple(float(m) for m in steps.mean(axis=0))
+        seq_variance = tuple(float(max(v, 1e-12)) for v in steps.var(axis=0))
     image_scale = 1.0
     if "image" in x_all:
         image = x_all["image"]
@@ -317,5 +340,7 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         categorical_tokens=schema.tokens if schema else 0,
         text_tokens=schema.text_tokens if schema else 0, numeric_mean=mean,
         numeric_variance=variance, image_scale=image_scale, target_mean=target_mean,
-        target_std=target_std, train_rows=len(train_idx),
+        target_std=target_std, train_rows=len(train_idx), sequence_mean=seq_mean,
+        sequence_variance=tuple(max(v, 1e-12) for v in seq_variance),
+        target_width=int(y.shape[1]) if task == "regression" and y.ndim == 2 else 1,
     )

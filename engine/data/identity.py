@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.csv_format import CsvOptions
 from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import PreparedData, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.data.timeseries import AUTO, ForecastOptions, detect_time_column
 
 # The fields that make a search what it is; ``path`` is informative only (a moved file with the
 # same bytes is the same data).
@@ -112,10 +114,39 @@ def load_config_dataset(config: SearchConfig) -> Dataset:
 
 def prepare_loaded(dataset: Dataset, config: SearchConfig) -> PreparedData:
     """Profiles and splits an already read ``dataset`` as a search on ``config`` does."""
-    profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
-                              include=tuple(config.include_columns), kinds=config.column_kinds)
+    forecast = forecast_options(dataset, config)
+    exclude, task = tuple(config.exclude_columns), config.task
+    if forecast is not None:
+        # Time and series id order and group the rows; they are no features. A forecast is a regression.
+        exclude += (forecast.time_column,) + ((forecast.group,) if forecast.group else ())
+        task = "regression"
+    profile = profile_dataset(dataset, config.target, task, exclude=exclude,
+                              include=tuple(config.include_columns), kinds=config.column_kinds,
+                              keep_going=forecast is not None)
+    if profile.problem and not (forecast is not None and "no usable feature columns" in profile.problem):
+        raise DataError(profile.problem)  # a forecast's features are its target's past values
     return prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
-                        test_fraction=config.test_fraction, seed=config.seed)
+                        test_fraction=config.test_fraction, seed=config.seed, forecast=forecast)
+
+
+def forecast_options(dataset: Dataset, config: SearchConfig) -> ForecastOptions | None:
+    """The forecast ``config`` asks for (None: rows are independent); ``auto`` finds the time column.
+
+    Raises:
+        DataError: ``auto`` and no column looks like time, or the data is not a table.
+    """
+    if not config.time_column:
+        return None
+    column = config.time_column
+    if dataset.kind != "table":
+        raise DataError(f"{dataset.path}: --time-column needs a table (CSV/Parquet), not {dataset.kind}")
+    if column == AUTO:
+        found = detect_time_column(dataset.frame)
+        if found is None:
+            raise DataError(f"{dataset.path}: no column looks like time (dates, or a column named time/date); "
+                            "name it with --time-column")
+        column = found
+    return ForecastOptions(column, config.horizon, config.lookback, config.stride, config.group_column)
 
 
 def identify(config: SearchConfig) -> DataIdentity:

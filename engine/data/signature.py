@@ -30,6 +30,10 @@ class DataSignature:
     target_mean: float = 0.0
     target_std: float = 1.0
     train_rows: int = 0  # rows the search trains on (0: unknown); templates size batches by it
+    # Per feature (last axis) of the training sequences: the model normalises its sequence input.
+    sequence_mean: tuple[float, ...] = ()
+    sequence_variance: tuple[float, ...] = ()
+    target_width: int = 1  # values a regression predicts per row (a forecast's horizon)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,9 @@ class DataSignature:
             "numeric_mean": list(self.numeric_mean), "numeric_variance": list(self.numeric_variance),
             "image_scale": self.image_scale, "target_mean": self.target_mean,
             "target_std": self.target_std, "train_rows": self.train_rows,
+            **({"sequence_mean": list(self.sequence_mean),
+                "sequence_variance": list(self.sequence_variance)} if self.sequence_mean else {}),
+            **({"target_width": self.target_width} if self.target_width != 1 else {}),
         }
 
     @classmethod
@@ -55,4 +62,7 @@ class DataSignature:
             target_mean=float(data.get("target_mean", 0.0)),
             target_std=float(data.get("target_std", 1.0)),
             train_rows=int(data.get("train_rows", 0)),
+            sequence_mean=tuple(data.get("sequence_mean", ())),
+            sequence_variance=tuple(data.get("sequence_variance", ())),
+            target_width=int(data.get("target_width", 1)),
         )

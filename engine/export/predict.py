@@ -566,8 +566,12 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
                  x_key: str | None = None, allow_unsafe: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  on_warning: Callable[[str], None] | None = None,
-                 csv_options: CsvOptions | None = None) -> Path:
+                 csv_options: CsvOptions | None = None, backtest: bool = False) -> Path:
     """Writes a CSV with a ``prediction`` column (and one probability column per class).
+
+    A forecast model instead forecasts from the file as history
+    (:func:`~automl_studio.engine.export.forecast.forecast_frame`; ``backtest``: a forecast
+    for every row with a full lookback window before it).
 
     The first column is ``row`` (the data file's row number, as messages count rows) or ``file``
     (images). A row that cannot be scored is written with empty cells and its reason in a last
@@ -581,6 +585,14 @@ def predict_file(model_path: str, data_path: str, output: str | None = None, *,
         DataError: the file does not fit the model or no row of it can be scored.
     """
     model, metadata = load_model(model_path, allow_unsafe=allow_unsafe)
+    if metadata.get("forecast"):
+        from automl_studio.engine.export.forecast import write_forecast
+
+        suffix = ".backtest.csv" if backtest else ".forecast.csv"
+        out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + suffix)
+        return write_forecast(model, metadata, data_path, out, backtest=backtest, csv_options=csv_options)
+    if backtest:
+        raise DataError(f"{model_path}: --backtest needs a forecast model (one searched with --time-column)")
     result = predict_data(model, metadata, data_path, x_key=x_key, csv_options=csv_options)
     _tell(result.notes, result.warnings, on_note, on_warning)
     out = Path(output) if output else Path(data_path).with_name(Path(data_path).stem + ".predictions.csv")

@@ -36,16 +36,13 @@ from automl_studio.engine.core.events import (
     SearchWarning,
     TrialEnded,
 )
-from automl_studio.engine.data.csv_format import CsvOptions
-from automl_studio.engine.data.features import Split, prepare_data
+from automl_studio.engine.data.features import Split
 from automl_studio.engine.data.identity import (
     DataIdentity,
     data_identity,
     load_config_dataset,
     prepare_loaded,
 )
-from automl_studio.engine.data.loading import load_dataset
-from automl_studio.engine.data.profile import profile_dataset
 from automl_studio.engine.search import distributed, oracle_server
 from automl_studio.engine.search.defaults import resolve_defaults
 from automl_studio.engine.search.project import (
@@ -91,17 +88,12 @@ class _Session:
     def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: CancelToken | None = None) -> None:
         self.config, self.listener, self.stop = config, listener, stop
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
-        dataset = load_dataset(config.data_path, x_key=config.x_key, y_key=config.y_key,
-                               image_size=tuple(config.image_size),  # type: ignore[arg-type]
-                               csv_options=CsvOptions(config.csv_delimiter, config.csv_decimal,
-                                                      config.csv_encoding, config.csv_header))
-        profile = profile_dataset(dataset, config.target, config.task,
-                                  exclude=tuple(config.exclude_columns), include=tuple(config.include_columns),
-                                  kinds=config.column_kinds)
-        self.profile = profile
-        self.prepared = prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
-                                     test_fraction=config.test_fraction, seed=config.seed)
-        self.space = resolve_space(config.space, self.prepared.signature.inputs.keys(),
+        self.prepared = prepare_loaded(load_config_dataset(config), config)
+        self.profile = self.prepared.profile
+        space = config.space
+        if self.prepared.forecast is not None and space in ("auto", "sequence"):
+            space = "forecast"  # windows of a time series: the forecast template fits them
+        self.space = resolve_space(space, self.prepared.signature.inputs.keys(),
                                    self.prepared.signature.train_rows)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
@@ -563,6 +555,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         seen = np.concatenate([prepared.train.y, prepared.validation.y])
         result.baseline_metrics = baseline_metrics(prepared.signature.task, seen, test.y,
                                                    tuple(prepared.class_names))
+        if prepared.forecast is not None:
+            result.test_metrics.update(_forecast_scores(prepared.forecast, test, predicted, result))
     shortfall = baseline_shortfall(result.test_metrics, result.baseline_metrics)
     emit(PhaseChanged(phase="exporting", message="writing and verifying best.h5"))
     metadata = build_metadata(
@@ -584,6 +578,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                  "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
+        **({"forecast": dict(prepared.forecast)} if prepared.forecast is not None else {}),
         baseline_metrics=dict(result.baseline_metrics),
         beats_baseline=None if not result.baseline_metrics else shortfall is None,
         baseline_note=shortfall or "",
@@ -602,6 +597,22 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     if config.export_path:
         extra = export_model(model, config.export_path, metadata, sample, formats)
         result.exported = list(extra["files"]) + result.exported
+
+
+def _forecast_scores(forecast: Mapping[str, Any], test: Split, predicted: np.ndarray,
+                     result: SearchResult) -> dict[str, Any]:
+    """A forecast's test metrics (MAE, RMSE, MAPE, MASE); the naive forecasts of the same test
+    windows become ``result``'s baseline (seasonal naive when a period was found, else the last
+    value), every naive forecast's metrics listed under ``naive``."""
+    from automl_studio.engine.data.timeseries import ForecastSpec, forecast_metrics, naive_baselines
+
+    spec = ForecastSpec.from_dict(forecast)
+    naive = naive_baselines(np.asarray(test.x["sequence"]), test.y, spec)
+    name = "seasonal naive" if "seasonal naive" in naive else "last value"
+    rule = (f"seasonal naive: the value one period ({spec.period} steps) earlier" if name == "seasonal naive"
+            else "naive: the last value of the window")
+    result.baseline_metrics = {**naive[name], "rule": rule, "naive": naive}
+    return forecast_metrics(test.y, predicted, spec.mase_scale)
 
 
 def _call_model(model: Any, x: Mapping[str, np.ndarray], batch_size: int = 4096) -> np.ndarray:

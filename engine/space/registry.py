@@ -278,8 +278,11 @@ def categories() -> list[str]:
 
 
 def head_units(signature: DataSignature) -> int:
-    """Width of the output layer: one for regression and binary, else one per class."""
-    if signature.task == "regression" or signature.n_classes == 2:
+    """Width of the output layer: one per value a regression predicts per row (a forecast's
+    horizon; usually one), one for binary, else one per class."""
+    if signature.task == "regression":
+        return max(signature.target_width, 1)
+    if signature.n_classes == 2:
         return 1
     return signature.n_classes
 
@@ -390,6 +393,12 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
         steps.append(Call("Embedding", (sig.text_tokens, p["embedding_dim"]), suffix="_embed"))
     elif source == "image" and sig.image_scale != 1.0:
         steps.append(Call("Rescaling", (float(sig.image_scale),), suffix="_rescale"))
+    elif source == "sequence" and sig.sequence_mean:
+        note = "Per-feature statistics of the training sequences (the model normalises its inputs)."
+        steps.append(Call("Normalization", kwargs={
+            "mean": DataArray("SEQUENCE_MEAN", tuple(sig.sequence_mean), note),
+            "variance": DataArray("SEQUENCE_VARIANCE", tuple(sig.sequence_variance), note)},
+            suffix="_normalize"))
     return steps
 
 
@@ -409,7 +418,7 @@ def _output_steps(_p: Mapping[str, Any], sig: DataSignature) -> list[Call | Data
     units = head_units(sig)
     if sig.task == "regression":
         return [
-            Call("Dense", (1,), name="head", dtype="float32"),
+            Call("Dense", (units,), name="head", dtype="float32"),
             Call("Rescaling", kwargs={"scale": float(sig.target_std), "offset": float(sig.target_mean)},
                  name="to_target_units", dtype="float32",
                  comment="The network learns at unit scale; the model answers in the target's units."),

@@ -6,7 +6,9 @@ tables a linear model often wins. ``image``: optional augmentation (flips, small
 zooms), conv blocks repeated, pooling, a dense head. ``text``: token ids embedded,
 optionally a bidirectional LSTM/GRU, averaged, merged with the table's other columns, a dense
 head. ``residual`` (an image block with a skip
-connection) and ``sequence`` (an LSTM) are starting points for the editor. The output head always
+connection) and ``sequence`` (an LSTM) are starting points for the editor. ``forecast`` (windows
+of a time series): optional Conv1D, LSTM and GRU layers over the window, flattened into an optional
+dense layer; with every option off it is a linear autoregression. The output head always
 follows from the task.
 
 A template spec remembers how it was made (its ``template`` key), so the search can lay its inputs
@@ -22,7 +24,7 @@ from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.space.spec import SearchSpace
 
-TEMPLATES = ("tabular", "image", "residual", "sequence", "text")
+TEMPLATES = ("tabular", "image", "residual", "sequence", "forecast", "text")
 
 MIN_STEPS = 8  # gradient steps per epoch the default batch sizes aim for
 MIN_BATCH = 8
@@ -46,6 +48,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
               "max_filters": 128, **_COMMON, "epochs": 50},
     "residual": {"augment": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
     "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
+    "forecast": {"min_units": 16, "max_units": 64, **_COMMON, "epochs": 60},
     # Text: the first trial is fastText's averaged embeddings into a linear head; the search adds
     # a bidirectional LSTM/GRU over the tokens and a dense layer after pooling.
     "text": {"embedding_dims": [32, 64], "min_units": 16, "max_units": 64, "recurrent": True,
@@ -181,6 +184,20 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
             last = add("skip", "Add", after=[stem, c])
             last = add("gap", "GlobalAveragePooling2D", after=last)
         last = add("dense", "Dense", {"units": _int_range(32, 256, 32)}, after=last, optional=True)
+        last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
+                   after=last, optional=True)
+        add("head", "Output", after=last)
+        training = _training(o)
+    elif name == "forecast":
+        last = add("window", "Input", {"source": "sequence"})
+        lo, hi = int(o["min_units"]), int(o["max_units"])
+        units = _int_range(lo, hi, _units_step(lo, hi))
+        last = add("conv", "Conv1D", {"filters": units, "kernel_size": {"hp": "choice", "values": [3, 5]}},
+                   after=last, optional=True)
+        last = add("lstm", "LSTM", {"units": units, "return_sequences": True}, after=last, optional=True)
+        last = add("gru", "GRU", {"units": units, "return_sequences": True}, after=last, optional=True)
+        last = add("flatten", "Flatten", after=last)
+        last = add("dense", "Dense", {"units": units}, after=last, optional=True)
         last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},
                    after=last, optional=True)
         add("head", "Output", after=last)

@@ -257,6 +257,10 @@ def _signature(template: str, task: str, n_classes: int) -> tuple[DataSignature,
     if template == "sequence":
         inputs = {"sequence": (12, 4)}
         return DataSignature(task=task, n_classes=n_classes, inputs=inputs), list(inputs)
+    if template == "forecast":  # three steps ahead, the window normalised in the model
+        inputs = {"sequence": (12, 4)}
+        return DataSignature(task=task, n_classes=n_classes, inputs=inputs, sequence_mean=(1.0,) * 4,
+                             sequence_variance=(4.0,) * 4, target_width=3), list(inputs)
     inputs = {"image": (20, 18, 3)}
     return DataSignature(task=task, n_classes=n_classes, inputs=inputs,
                          image_scale=1 / 255), list(inputs)
@@ -320,6 +324,9 @@ TEMPLATE_SETTINGS += [
                                        "res_conv2.filters": 32, "dense.enabled": True}),
     ("residual", "regression", 0, {"rotate.enabled": True, "dense.enabled": True,
                                    "dense.units": 256}),
+    ("forecast", "regression", 0, {}),
+    ("forecast", "regression", 0, {"conv.enabled": True, "lstm.enabled": True, "gru.enabled": True,
+                                   "dense.enabled": True, "conv.filters": 32, "lstm.units": 16}),
 ]
 
 

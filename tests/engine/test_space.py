@@ -358,7 +358,8 @@ def test_load_names_the_file_for_bad_json_and_missing_files(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_templates_validate_for_their_data(name: str) -> None:
-    signature = {"tabular": FLAT, "image": IMAGE, "residual": IMAGE, "sequence": SEQUENCE}[name]
+    signature = {"tabular": FLAT, "image": IMAGE, "residual": IMAGE, "sequence": SEQUENCE,
+                 "forecast": SEQUENCE}[name]
     space = SearchSpace.from_dict(template_spec(name, inputs=list(signature.inputs)))
     shapes.validate(space, signature)
 

@@ -1,0 +1,454 @@
+"""Forecasting from a table with a time column: ordering, chronological splits and windows.
+
+A table becomes a set of *windows*: the ``lookback`` rows before a point in time (the target's
+past values first, then the numeric covariates: N×lookback×F) and, as the target, the next
+``horizon`` values of the target column (N×horizon). Rows are sorted by the time column (per
+series when a group column names series ids) and split by time: the test split is the latest
+period of every series, validation the period before it, never shuffled. A window belongs to the
+split of its last target row, so no training target lies in the validation or test period.
+
+The model normalises its window with statistics of the training period (see
+:class:`~automl_studio.engine.data.signature.DataSignature`'s ``sequence_mean``); the same
+statistics, and everything ``predict`` needs to rebuild windows from raw history, are in
+:class:`ForecastSpec`, which goes into the exported model's metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.profile import NUMERIC, DatasetProfile, row_number
+
+AUTO = "auto"
+_TIME_NAMES = ("time", "timestamp", "datetime", "date", "ds", "period", "step", "t")
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What the user asked of a forecast: the time column, horizon, lookback, stride, series id.
+
+    ``lookback`` None: chosen from the data (two seasonal periods, at least 8 steps).
+    """
+
+    time_column: str
+    horizon: int = 1
+    lookback: int | None = None
+    stride: int = 1
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ForecastSpec:
+    """How raw history becomes a model's windows; JSON-serialisable into the model's metadata.
+
+    Attributes:
+        time_column: the column rows are ordered by.
+        time_kind: ``datetime`` or ``integer``.
+        step: the spacing of consecutive rows (seconds for datetimes, units for integers).
+        frequency: the pandas frequency alias of a datetime column when pandas can tell it (``h``,
+            ``MS``...), else ``""``.
+        target: the column forecast.
+        features: the window's columns in order; the target is always first.
+        fill: the value that fills a missing covariate (training median), per feature.
+        horizon, lookback, stride: steps ahead, steps of history, steps between training windows.
+        group: the series id column, or None for one series.
+        period: the seasonal period detected on the training period (0: none found).
+        mean, std: per feature, of the training period (what the model normalises with).
+        mase_scale: mean absolute error of the in-sample naive forecast on the training period.
+    """
+
+    time_column: str
+    time_kind: str
+    step: float
+    frequency: str
+    target: str
+    features: tuple[str, ...]
+    fill: tuple[float, ...]
+    horizon: int
+    lookback: int
+    stride: int = 1
+    group: str | None = None
+    period: int = 0
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    mase_scale: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time_column": self.time_column, "time_kind": self.time_kind, "step": self.step,
+            "frequency": self.frequency, "target": self.target, "features": list(self.features),
+            "fill": list(self.fill), "horizon": self.horizon, "lookback": self.lookback,
+            "stride": self.stride, "group": self.group, "period": self.period,
+            "mean": list(self.mean), "std": list(self.std), "mase_scale": self.mase_scale,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForecastSpec:
+        return cls(
+            time_column=str(data["time_column"]), time_kind=str(data["time_kind"]),
+            step=float(data["step"]), frequency=str(data.get("frequency") or ""),
+            target=str(data["target"]), features=tuple(data["features"]),
+            fill=tuple(float(v) for v in data["fill"]), horizon=int(data["horizon"]),
+            lookback=int(data["lookback"]), stride=int(data.get("stride", 1)),
+            group=data.get("group"), period=int(data.get("period", 0)),
+            mean=tuple(float(v) for v in data.get("mean", ())),
+            std=tuple(float(v) for v in data.get("std", ())),
+            mase_scale=float(data.get("mase_scale", 1.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Series:
+    """The rows of one series, sorted by time: positions in the file's table and time values."""
+
+    name: str
+    positions: np.ndarray  # row positions in the table, in time order
+    times: np.ndarray  # float: seconds since the epoch, or the integer time
+    values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # rows × features
+
+
+def detect_time_column(frame: Any) -> str | None:
+    """The column that looks like time: a name such as ``time``/``date`` or all values dates."""
+    import pandas as pd
+
+    for name in frame.columns:
+        if str(name).strip().lower() in _TIME_NAMES:
+            return str(name)
+    for name in frame.columns:
+        series = frame[name]
+        if series.dtype == object or pd.api.types.is_datetime64_any_dtype(series):
+            sample = series.dropna().astype(str).head(50)
+            if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
+                return str(name)
+    return None
+
+
+def parse_times(dataset: Dataset, column: str) -> tuple[np.ndarray, str]:
+    """The time column as floats (seconds since the epoch for dates) and its kind.
+
+    Raises:
+        DataError: the column is absent, or a value is missing or neither a date nor an integer
+            (names the column and the file's row).
+    """
+    import pandas as pd
+
+    frame = dataset.frame
+    if column not in frame.columns:
+        raise DataError(f"{dataset.path}: no column named '{column}' for the time column "
+                        f"(columns: {', '.join(map(str, frame.columns))})")
+    series = frame[column]
+    if series.isna().any():
+        at = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise DataError(f"{dataset.path}: row {row_number(dataset, at)}, column '{column}': the time is missing")
+    if pd.api.types.is_integer_dtype(series):
+        return series.to_numpy(dtype=np.float64), "integer"
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(values != np.round(values))
+        if len(bad):
+            at = int(bad[0])
+            raise DataError(f"{dataset.path}: row {row_number(dataset, at)}, column '{column}': "
+                            f"{series.iloc[at]!r} is not a date or a whole number")
+        return values, "integer"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+    else:
+        text = series.astype(str)
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = np.flatnonzero(parsed.isna().to_numpy())
+        if len(bad):
+            at = int(bad[0])
+            raise DataError(f"{dataset.path}: row {row_number(dataset, at)}, column '{column}': "
+                            f"'{text.iloc[at]}' is not a date or time")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(None)
+    seconds = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    return seconds.astype(np.float64), "datetime"
+
+
+def order_series(dataset: Dataset, column: str, group: str | None) -> tuple[list[Series], str, float, str]:
+    """The table's series sorted by time, checked: no duplicate times, no gaps.
+
+    Returns the series, the time kind, the step between rows and the pandas frequency alias.
+
+    Raises:
+        DataError: unparsable or missing times, a time repeated within a series, or a gap (a
+            step longer than the usual one); one line naming the column and the file's rows.
+    """
+    import pandas as pd
+
+    times, kind = parse_times(dataset, column)
+    frame = dataset.frame
+    if group is not None:
+        if group not in frame.columns:
+            raise DataError(f"{dataset.path}: no column named '{group}' for the series id")
+        keys = frame[group].astype(str).to_numpy()
+        names = list(dict.fromkeys(keys))
+        members = [np.flatnonzero(keys == name) for name in names]
+    else:
+        names, members = [""], [np.arange(len(frame))]
+    found: list[Series] = []
+    steps: list[float] = []
+    for name, rows in zip(names, members, strict=True):
+        order = rows[np.argsort(times[rows], kind="stable")]
+        t = times[order]
+        where = f" (series '{name}')" if group is not None else ""
+        same = np.flatnonzero(np.diff(t) == 0)
+        if len(same):
+            a, b = int(order[same[0]]), int(order[same[0] + 1])
+            raise DataError(f"{dataset.path}: rows {row_number(dataset, a)} and {row_number(dataset, b)}, "
+                            f"column '{column}': the same time twice{where} "
+                            f"('{frame[column].iloc[a]}'); each time may appear once per series")
+        found.append(Series(name, order, t))
+        if len(t) > 1:
+            steps.extend(np.diff(t).tolist())
+    if not steps:
+        raise DataError(f"{dataset.path}: column '{column}': a series needs more than one row")
+    step = float(pd.Series(steps).mode().iloc[0])
+    frequency = ""
+    if kind == "datetime":
+        longest = max(found, key=lambda s: len(s.times))
+        index = pd.DatetimeIndex((longest.times * 1e9).astype("int64").astype("datetime64[ns]"))
+        if len(index) >= 3:
+            with pd.option_context("future.infer_freq_returns_offset", True):
+                offset = pd.infer_freq(index)
+            frequency = offset.freqstr if offset is not None else ""
+    for series in found:
+        diffs = np.diff(series.times)
+        if frequency:
+            index = pd.DatetimeIndex((series.times * 1e9).astype("int64").astype("datetime64[ns]"))
+            expected = pd.date_range(index[0], periods=len(index), freq=frequency)
+            off = np.flatnonzero(expected != index)
+            gap = [int(off[0]) - 1] if len(off) else []
+        else:
+            gap = np.flatnonzero(diffs > step * 1.000001).tolist()
+        if gap:
+            i = max(int(gap[0]), 0)
+            a, b = int(series.positions[i]), int(series.positions[i + 1])
+            where = f" in series '{series.name}'" if group is not None else ""
+            raise DataError(f"{dataset.path}: rows {row_number(dataset, a)} and {row_number(dataset, b)}, "
+                            f"column '{column}': a gap{where} from '{frame[column].iloc[a]}' to "
+                            f"'{frame[column].iloc[b]}' (rows are {_step_words(step, kind)} apart); fill "
+                            "the missing times or split the series")
+    return found, kind, step, frequency
+
+
+def _step_words(step: float, kind: str) -> str:
+    if kind != "datetime":
+        return f"{step:g}"
+    for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if step >= seconds and step % seconds == 0:
+            n = int(step // seconds)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{step:g} seconds"
+
+
+def _numbers(dataset: Dataset, column: str, positions: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
+    from automl_studio.engine.data.csv_format import to_numbers
+
+    series = dataset.frame[column]
+    if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+        series = to_numbers(series)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)[positions]
+
+
+def series_values(dataset: Dataset, series: list[Series], spec_features: Sequence[str],
+                  target: str) -> list[Series]:
+    """Each series with its feature values (rows × features, raw units; NaN where missing).
+
+    Raises:
+        DataError: the target is missing or not a number in a row (names the column and row).
+    """
+    out = []
+    for s in series:
+        columns = [_numbers(dataset, name, s.positions) for name in spec_features]
+        values = np.stack(columns, axis=1) if columns else np.zeros((len(s.positions), 0))
+        bad = np.flatnonzero(~np.isfinite(values[:, 0]))
+        if len(bad):
+            at = int(s.positions[bad[0]])
+            raw = dataset.frame[target].iloc[at]
+            what = "is missing" if raw != raw or raw is None else f"'{raw}' is not a number"
+            raise DataError(f"{dataset.path}: row {row_number(dataset, at)}, column '{target}': the target "
+                            f"{what}; a forecast needs every value of its series")
+        out.append(Series(s.name, s.positions, s.times, values))
+    return out
+
+
+def seasonal_period(values: np.ndarray, max_period: int) -> int:
+    """The lag (2…``max_period``) of the strongest autocorrelation peak above 0.3; 0 if none."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x - x.mean()
+    denom = float((x * x).sum())
+    if denom <= 0 or len(x) < 8:
+        return 0
+    best, best_r = 0, 0.3
+    top = min(max_period, len(x) // 2)
+    r = [float((x[:-k] * x[k:]).sum() / denom) for k in range(1, top + 1)]
+    for k in range(2, top + 1):
+        here = r[k - 1]
+        left = r[k - 2]
+        right = r[k] if k < top else -1.0
+        if here > best_r and here >= left and here >= right:
+            best, best_r = k, here
+    return best
+
+
+def make_windows(values: np.ndarray, lookback: int, horizon: int,
+                 starts: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Windows (N×lookback×F) and targets (N×horizon): for each start ``t``, rows ``t-lookback…t-1``
+    and the target (column 0) of rows ``t…t+horizon-1``."""
+    at = np.asarray(starts, dtype=np.int64)
+    if len(at) == 0:
+        return (np.zeros((0, lookback, values.shape[1]), np.float32), np.zeros((0, horizon), np.float32))
+    back = at[:, None] + np.arange(-lookback, 0)[None, :]
+    ahead = at[:, None] + np.arange(horizon)[None, :]
+    return values[back].astype(np.float32), values[ahead, 0].astype(np.float32)
+
+
+def fill_covariates(values: np.ndarray, fill: Sequence[float]) -> np.ndarray:
+    """``values`` with each missing covariate replaced by its training median."""
+    out = values.copy()
+    for j in range(1, out.shape[1]):
+        gaps = ~np.isfinite(out[:, j])
+        out[gaps, j] = fill[j]
+    return out
+
+
+def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: ForecastOptions, *,
+                     validation_fraction: float = 0.2, test_fraction: float = 0.2) -> tuple[
+                         dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
+                         ForecastSpec, tuple[str, ...]]:
+    """Windows and targets of every series, the chronological split and the spec.
+
+    Returns ``(x, y, (train, validation, test), spec, notes)`` where ``x`` is
+    ``{"sequence": N×lookback×F}`` in raw units and the splits index its windows.
+
+    Raises:
+        DataError: a bad time column (see :func:`order_series`), a target that is not numeric or
+            missing, or a series shorter than lookback + horizon (names the column and rows).
+    """
+    if dataset.kind != "table":
+        raise DataError(f"{dataset.path}: a time column needs a table (CSV/Parquet), not {dataset.kind}")
+    target = profile.target
+    assert target is not None
+    if options.horizon < 1 or options.stride < 1:
+        raise DataError("the horizon and the stride must be at least 1")
+    series, kind, step, frequency = order_series(dataset, options.time_column, options.group)
+    covariates = [c.name for c in profile.feature_columns if c.kind == NUMERIC]
+    skipped = [c.name for c in profile.feature_columns if c.kind != NUMERIC]
+    notes: list[str] = []
+    if skipped:
+        notes.append(f"forecast covariates are numeric columns; left out: {', '.join(skipped)}")
+    features = (target, *covariates)
+    series = series_values(dataset, series, features, target)
+    horizon = options.horizon
+    # Row cut points per series: the last test_fraction of its rows is the test period.
+    cuts = []
+    for s in series:
+        n = len(s.times)
+        n_test = int(round(n * test_fraction))
+        n_val = max(int(round(n * validation_fraction)), 1)
+        cuts.append((n - n_test - n_val, n - n_test))
+    train_values = np.concatenate([s.values[:a] for s, (a, _b) in zip(series, cuts, strict=True)])
+    shortest_train = min(a for a, _b in cuts)
+    period = seasonal_period(series[0].values[:cuts[0][0], 0], max_period=min(400, shortest_train // 3))
+    lookback = options.lookback or max(8, min(2 * period if period else 24, max(shortest_train // 4, 2)))
+    for s in series:
+        n = len(s.times)
+        if n < lookback + horizon + 2:
+            where = f" series '{s.name}'" if options.group else " the series"
+            first, last = int(s.positions[0]), int(s.positions[-1])
+            raise DataError(f"{dataset.path}: column '{target}':{where} has {n} rows (rows "
+                            f"{row_number(dataset, first)}–{row_number(dataset, last)}), fewer than "
+                            f"lookback {lookback} + horizon {horizon} + 2 (a window each to train, "
+                            "validate and test); use a shorter --lookback or --horizon")
+    fill = tuple([0.0] + [float(np.nanmedian(train_values[:, j])) if np.isfinite(train_values[:, j]).any()
+                          else 0.0 for j in range(1, len(features))])
+    xs, ys, which = [], [], []
+    for s, (a, b) in zip(series, cuts, strict=True):
+        values = fill_covariates(s.values, fill)
+        n = len(values)
+        starts = np.arange(lookback, n - horizon + 1)
+        ends = starts + horizon - 1
+        part = np.where(ends < a, 0, np.where(ends < b, 1, 2))
+        keep = (part != 0) | ((starts - lookback) % options.stride == 0)
+        x, y = make_windows(values, lookback, horizon, starts[keep])
+        xs.append(x)
+        ys.append(y)
+        which.append(part[keep])
+    x_all = np.concatenate(xs)
+    y_all = np.concatenate(ys)
+    if horizon == 1:
+        y_all = y_all[:, 0]  # one value per row, as any regression
+    parts = np.concatenate(which)
+    splits = tuple(np.flatnonzero(parts == k) for k in range(3))
+    if len(splits[0]) < 2 or len(splits[1]) < 1:
+        raise DataError(f"{dataset.path}: column '{target}': too few rows for lookback {lookback} and horizon "
+                        f"{horizon}: {len(splits[0])} training and {len(splits[1])} validation windows")
+    filled = fill_covariates(train_values, fill)
+    mean = filled.mean(axis=0)
+    std = filled.std(axis=0)
+    naive = np.concatenate([np.abs(np.diff(s.values[:a, 0], n=1)) if period == 0 or a <= period
+                            else np.abs(s.values[period:a, 0] - s.values[:a - period, 0])
+                            for s, (a, _b) in zip(series, cuts, strict=True)])
+    scale = float(naive.mean()) if len(naive) and naive.mean() > 0 else 1.0
+    spec = ForecastSpec(
+        time_column=options.time_column, time_kind=kind, step=step, frequency=frequency, target=target,
+        features=features, fill=fill, horizon=horizon, lookback=lookback, stride=options.stride,
+        group=options.group, period=period if period <= lookback else 0,
+        mean=tuple(float(v) for v in mean), std=tuple(float(v) if v > 0 else 1.0 for v in std),
+        mase_scale=scale)
+    notes.append(f"forecast: {len(series)} series, lookback {lookback}, horizon {horizon}, "
+                 f"seasonal period {spec.period or 'none found'}; split by time "
+                 f"({len(splits[0])} training, {len(splits[1])} validation, {len(splits[2])} test windows)")
+    return {"sequence": x_all}, y_all, splits, spec, tuple(notes)  # type: ignore[return-value]
+
+
+def naive_forecasts(windows: np.ndarray, horizon: int, period: int) -> dict[str, np.ndarray]:
+    """The naive forecasts of each window's next ``horizon`` target values (N×horizon).
+
+    ``last value``: the window's last target value, repeated. ``seasonal naive``: the value one
+    ``period`` before each step (only when a period was found and fits the window).
+    """
+    last = np.repeat(windows[:, -1:, 0], horizon, axis=1)
+    out = {"last value": last}
+    lookback = windows.shape[1]
+    if 0 < period <= lookback:
+        cols = [lookback - period + (h % period) for h in range(horizon)]
+        out["seasonal naive"] = windows[:, cols, 0]
+    return out
+
+
+def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, mase_scale: float) -> dict[str, Any]:
+    """MAE, RMSE, MAPE (percent; None when a true value is 0) and MASE (MAE over the in-sample
+    naive forecast's MAE on the training period)."""
+    t = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    err = p - t
+    mae = float(np.mean(np.abs(err)))
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    return {
+        "mae": mae, "rmse": float(np.sqrt(np.mean(err ** 2))),
+        "r2": 1 - float((err ** 2).sum()) / ss_tot if ss_tot > 0 else 0.0,
+        "mape": float(np.mean(np.abs(err / t)) * 100) if len(t) and np.all(t != 0) else None,
+        "mase": mae / mase_scale if mase_scale > 0 else None, "n": int(len(t)),
+    }
+
+
+def naive_baselines(windows: np.ndarray, y_true: np.ndarray, spec: ForecastSpec) -> dict[str, dict[str, Any]]:
+    """The test metrics of each naive forecast (see :func:`naive_forecasts`), by name."""
+    return {name: forecast_metrics(y_true, pred, spec.mase_scale)
+            for name, pred in naive_forecasts(windows, spec.horizon, spec.period).items()}
+
+
+__all__ = ["ForecastOptions", "ForecastSpec", "Series", "detect_time_column", "parse_times", "order_series",
+           "series_values", "seasonal_period", "make_windows", "fill_covariates", "prepare_forecast",
+           "naive_forecasts", "forecast_metrics", "naive_baselines", "AUTO"]

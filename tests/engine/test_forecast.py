@@ -1,0 +1,204 @@
+"""Forecasting from a time column, and sequence arrays: chronological splits, windows, the
+forecast template, naive baselines, `predict` on raw history, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_studio.engine.cli import main
+from automl_studio.engine.core.config import SearchConfig
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.identity import prepare_for_search
+from automl_studio.engine.data.timeseries import naive_forecasts, seasonal_period
+
+
+def write_hourly(path: Path, rows: int = 300, *, shuffle: bool = True) -> Path:
+    """An hourly load with a daily cycle that follows a temperature covariate; rows out of order."""
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2024-01-01", periods=rows, freq="h")
+    temp = 10 + 5 * np.sin(2 * np.pi * np.arange(rows) / 24 + 1) + rng.normal(0, 0.5, rows)
+    load = 50 + 10 * np.sin(2 * np.pi * np.arange(rows) / 24) + 0.8 * temp + rng.normal(0, 1, rows)
+    frame = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "temperature": temp.round(3),
+                          "load": load.round(3)})
+    if shuffle:
+        frame = frame.sample(frac=1.0, random_state=1)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def config(path: Path, **changes: object) -> SearchConfig:
+    return SearchConfig(data_path=str(path), project_dir=str(path.parent / "proj"), target="load",
+                        time_column="time", **changes)  # type: ignore[arg-type]
+
+
+def test_rows_are_sorted_by_time_and_the_test_split_is_the_latest_period(tmp_path):
+    prepared = prepare_for_search(config(write_hourly(tmp_path / "h.csv")))
+    spec = prepared.forecast
+    assert spec is not None and spec["period"] == 24 and spec["features"] == ["load", "temperature"]
+    frame = pd.read_csv(tmp_path / "h.csv").sort_values("time").reset_index(drop=True)
+    load = frame["load"].to_numpy(dtype=np.float32)
+    lookback = spec["lookback"]
+    train, validation, test = prepared.train, prepared.validation, prepared.test
+    # Windows in time order: the first training window holds the first rows, the last test
+    # target is the last row of the file, and every training target precedes every test one.
+    np.testing.assert_allclose(train.x["sequence"][0, :, 0], load[:lookback])
+    assert test.y[-1] == pytest.approx(load[-1])
+    assert len(test) == 60 and len(validation) == 60
+    first_test = int(np.flatnonzero(np.isclose(load, test.y[0]))[0])
+    assert first_test == len(load) - 60
+    assert np.isclose(load, train.y[-1]).nonzero()[0][0] < first_test - 60
+    # Scaling statistics come from the training period only (the last 120 rows are unseen).
+    assert spec["mean"][0] == pytest.approx(float(load[:180].mean()), rel=1e-5)
+    assert prepared.signature.sequence_mean[0] == pytest.approx(spec["mean"][0])
+    assert prepared.signature.inputs["sequence"] == (lookback, 2)
+
+
+def test_a_horizon_of_several_steps_predicts_that_many_values_and_integer_time_works(tmp_path):
+    path = tmp_path / "steps.csv"
+    rows = 120
+    values = np.sin(np.arange(rows) / 3.0) * 10
+    pd.DataFrame({"step": np.arange(rows)[::-1], "y": values[::-1]}).to_csv(path, index=False)
+    prepared = prepare_for_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"),
+                                               target="y", time_column="auto", horizon=3, lookback=10))
+    assert prepared.train.y.shape[1] == 3 and prepared.signature.target_width == 3
+    np.testing.assert_allclose(prepared.train.x["sequence"][0, :, 0], values[:10], rtol=1e-5)
+    np.testing.assert_allclose(prepared.train.y[0], values[10:13], rtol=1e-5)
+
+
+def test_series_are_windowed_one_by_one_with_a_group_column(tmp_path):
+    path = tmp_path / "groups.csv"
+    frames = [pd.DataFrame({"day": np.arange(60), "shop": name, "sales": np.arange(60) * k})
+              for name, k in (("a", 1.0), ("b", 100.0))]
+    pd.concat(frames).to_csv(path, index=False)
+    prepared = prepare_for_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"),
+                                               target="sales", time_column="day", group_column="shop",
+                                               lookback=8))
+    windows = np.concatenate([prepared.train.x["sequence"], prepared.test.x["sequence"]])[:, :, 0]
+    # No window mixes the two series: each one is a run of one shop's consecutive values.
+    steps = np.diff(windows, axis=1)
+    assert np.all((steps == 1.0) | (steps == 100.0))
+    assert np.all(steps == steps[:, :1])
+
+
+def test_seasonal_period_and_naive_forecasts():
+    series = np.tile(np.array([1.0, 5.0, 3.0, 8.0, 2.0, 4.0, 7.0]), 12)
+    assert seasonal_period(series, 30) == 7
+    windows = series[:14].reshape(1, 14, 1)
+    naive = naive_forecasts(windows, horizon=2, period=7)
+    assert naive["last value"].tolist() == [[series[13], series[13]]]
+    assert naive["seasonal naive"].tolist() == [[series[14], series[15]]]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda f: f.assign(time=f["time"].where(f.index != 5, "not a date")),
+     "row 7, column 'time': 'not a date' is not a date or time"),
+    (lambda f: f.assign(time=f["time"].where(f.index != 5, f["time"][4])),
+     "rows 6 and 7, column 'time': the same time twice"),
+    (lambda f: f.drop(index=[100, 101]),
+     "rows 101 and 102, column 'time': a gap from '2024-01-05 03:00' to '2024-01-05 06:00' (rows are 1 hour apart)"),
+    (lambda f: f.head(30), "column 'load': the series has 30 rows (rows 2–31), fewer than lookback"),
+    (lambda f: f.assign(load=f["load"].where(f.index != 9, np.nan)),
+     "row 11, column 'load': the target is missing"),
+])
+def test_bad_time_series_input_is_one_line_naming_the_column_and_row(tmp_path, change, expected):
+    path = write_hourly(tmp_path / "h.csv", shuffle=False)
+    change(pd.read_csv(path)).to_csv(path, index=False)
+    with pytest.raises(DataError) as info:
+        prepare_for_search(config(path, lookback=None if "rows 2–31" not in expected else 40))
+    message = str(info.value)
+    assert "\n" not in message and expected in message, message
+
+
+# The model reloads with plain Keras, no automl_studio import, in a fresh process.
+RELOAD = """
+import sys, numpy as np, keras
+model = keras.models.load_model(sys.argv[1], compile=False)
+x = np.load(sys.argv[2])
+print(float(np.asarray(model.predict({"sequence": x}, verbose=0)).reshape(-1)[0]))
+"""
+
+
+@pytest.mark.slow
+def test_a_forecast_search_through_the_command_line_exports_a_model_predict_reproduces(tmp_path, capsys):
+    data = write_hourly(tmp_path / "hourly.csv")
+    model = tmp_path / "forecast.h5"
+    code = main(["search", str(data), "--target", "load", "--time-column", "time", "--max-trials", "2",
+                 "--max-epochs", "3", "--refits", "1", "--tuner", "random", "--project", str(tmp_path / "proj"),
+                 "--export", str(model)])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    metrics = summary["test_metrics"]
+    assert {"mae", "rmse", "mape", "mase"} <= set(metrics) and metrics["n"] == 60
+    from automl_studio.engine.export.model_info import read_metadata
+
+    metadata = read_metadata(model)
+    assert metadata["forecast"]["time_column"] == "time" and metadata["input_kind"] == "sequences"
+    assert "seasonal naive" in metadata["baseline_metrics"]["naive"]
+    assert metadata["baseline_metrics"]["rule"].startswith("seasonal naive")
+    assert metadata["search_space"]["name"] == "forecast"
+
+    # In-app predictions of the test windows, as the search made them.
+    from automl_studio.engine.export.predict import load_model
+    from automl_studio.engine.train.hypermodel import predict_arrays
+
+    keras_model, _ = load_model(model)
+    prepared = prepare_for_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "proj"),
+                                               target="load", time_column="time"))
+    in_app = predict_arrays(keras_model, prepared.test.x).reshape(-1)
+    assert np.sqrt(np.mean((in_app - prepared.test.y) ** 2)) == pytest.approx(metrics["rmse"], rel=1e-4)
+
+    backtest = tmp_path / "backtest.csv"
+    assert main(["predict", str(model), str(data), "--backtest", "--output", str(backtest)]) == 0
+    rows = pd.read_csv(backtest)
+    lookback = metadata["forecast"]["lookback"]
+    assert list(rows.columns) == ["time", "prediction"] and len(rows) == 300 - lookback
+    assert rows["time"].is_monotonic_increasing
+    np.testing.assert_allclose(rows["prediction"].to_numpy()[-60:], in_app, rtol=1e-5, atol=1e-5)
+
+    ahead = tmp_path / "ahead.csv"
+    assert main(["predict", str(model), str(data), "--output", str(ahead)]) == 0
+    assert pd.read_csv(ahead).to_dict("list")["time"] == ["2024-01-13 12:00"]
+
+    window = tmp_path / "window.npy"
+    np.save(window, prepared.test.x["sequence"][:1])
+    proc = subprocess.run([sys.executable, "-c", RELOAD, str(model), str(window)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(float(in_app[0]), rel=1e-5)
+
+    short = tmp_path / "short.csv"
+    pd.read_csv(data).sort_values("time").head(lookback - 1).to_csv(short, index=False)
+    assert main(["predict", str(model), str(short)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"column 'time': the file has {lookback - 1} rows" in err and "lookback of" in err
+
+
+@pytest.mark.slow
+def test_a_search_on_sequence_arrays_normalises_them_and_reloads(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (160, 12, 3)) * np.array([1.0, 100.0, 0.01]) + np.array([0.0, 1000.0, 5.0])
+    y = (x[:, :, 0].mean(axis=1) > 0).astype(np.int64)
+    data = tmp_path / "seq.npz"
+    np.savez(data, x=x.astype(np.float32), y=y)
+    prepared = prepare_for_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "p")))
+    train = prepared.train.x["sequence"].reshape(-1, 3)
+    np.testing.assert_allclose(prepared.signature.sequence_mean, train.mean(axis=0), rtol=1e-4)
+    model = tmp_path / "seq.h5"
+    assert main(["search", str(data), "--max-trials", "1", "--max-epochs", "2", "--refits", "1",
+                 "--project", str(tmp_path / "proj"), "--export", str(model)]) == 0
+    capsys.readouterr()
+    import keras
+
+    loaded = keras.models.load_model(model, compile=False)
+    normalize = [layer for layer in loaded.layers if layer.__class__.__name__ == "Normalization"]
+    assert normalize, [layer.name for layer in loaded.layers]
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(model), str(data), "--output", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 160
