@@ -32,8 +32,8 @@ from automl_studio.engine.data.profile import (
     label_text,
 )
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 from automl_studio.engine.data.text import TextFeature
+from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 
 
 @dataclass(frozen=True)
