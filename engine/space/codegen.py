@@ -37,7 +37,14 @@ from automl_studio.engine.space.optimizers import (
     WARMUP_EPOCHS,
     optimizers_taking,
 )
-from automl_studio.engine.space.registry import AsTuple, Call, DataArray, DataInput, ShapeError
+from automl_studio.engine.space.registry import (
+    AsTuple,
+    Call,
+    DataArray,
+    DataInput,
+    Regularizer,
+    ShapeError,
+)
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
     LAYER_TYPES,
@@ -291,12 +298,16 @@ class _Writer:
         else:
             head = f"layers.{cls}"
         parts = [self.code(a, state) for a in call.args]
+        written = set()
         for key, value in call.kwargs.items():
             if key in call.keras_defaults and _fixed_to(value, call.keras_defaults[key]):
                 continue
+            if isinstance(value, Regularizer) and _fixed_zero(value.l1) and _fixed_zero(value.l2):
+                continue  # no penalty of the layer's own (the engine passes None)
             parts.append(f"{key}={self.code(value, state)}")
+            written.add(key)
         if self.regularizer is not None:
-            parts.extend(f"{key}={self.regularizer}" for key in call.regularized)
+            parts.extend(f"{key}={self.regularizer}" for key in call.regularized if key not in written)
         if name is not None:
             parts.append(f"name={name}")
         if call.dtype is not None:
@@ -311,6 +322,9 @@ class _Writer:
             return value.code
         if isinstance(value, Call):
             return self.call(value, None, state)
+        if isinstance(value, Regularizer):
+            return (f"keras.regularizers.L1L2(l1={self.code(value.l1, state)}, "
+                    f"l2={self.code(value.l2, state)})")
         if isinstance(value, AsTuple):
             inner = value.value
             if isinstance(inner, _Expr) and inner.fixed:
@@ -356,7 +370,15 @@ def _fixed_to(value: Any, default: Any) -> bool:
     """Whether an argument is fixed to ``default`` (the code may then leave it out)."""
     if isinstance(value, _Expr):
         return value.fixed and _lit(value.value) == _lit(default)
-    return not isinstance(value, (Call, AsTuple, DataArray)) and _lit(value) == _lit(default)
+    return (not isinstance(value, (Call, AsTuple, DataArray, Regularizer))
+            and _lit(value) == _lit(default))
+
+
+def _fixed_zero(value: Any) -> bool:
+    """Whether a penalty factor is fixed to 0."""
+    if isinstance(value, _Expr):
+        return value.fixed and not float(value.value)
+    return not float(value)
 
 
 def _if_chain(variable: str, results: list[tuple[Any, list[tuple[int, str]]]]) -> list[tuple[int, str]]:

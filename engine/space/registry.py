@@ -8,7 +8,8 @@ A :class:`LayerType` says all there is to know about one node type of a spec:
   plain Python (:mod:`automl_studio.engine.space.shapes` runs it on every edit);
 * how it becomes Keras, as *data* — a :class:`KerasLayer`: the ``keras.layers`` class name, a
   function from params to positional and keyword arguments, the keyword arguments that receive
-  the L1/L2 regularizer, and how the layer is called on its inputs. The engine builds
+  the training's global L1/L2 regularizer (a layer's own :class:`Regularizer` overrides it),
+  and how the layer is called on its inputs. The engine builds
   ``getattr(keras.layers, cls)(*args, **kwargs)`` from it
   (:mod:`automl_studio.engine.train.hypermodel`) and the code view prints
   ``layers.Cls(args...)`` from the very same description
@@ -105,6 +106,16 @@ class AsTuple:
     """A param passed as a tuple (a JSON list arrives as a list or tuple)."""
 
     value: Any
+
+
+@dataclass(frozen=True)
+class Regularizer:
+    """A keyword argument that is ``keras.regularizers.L1L2(l1=l1, l2=l2)``; left out (``None``)
+    when both factors are fixed to 0. On a key in ``regularized`` the spec's global L1/L2 then
+    applies, so a layer's own factors override the global ones."""
+
+    l1: Any
+    l2: Any
 
 
 @dataclass(frozen=True)
@@ -330,6 +341,16 @@ def need_image(shape: Shape) -> None:
     need_rank(shape, 3, IMAGE)
 
 
+def _need_rank(rank: int, what: str) -> ShapeRule:
+    """Output = the input, no weights, for an input of ``rank`` only."""
+
+    def rule(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        need_rank(inputs[0], rank, what)
+        return inputs[0], 0
+
+    return rule
+
+
 def same_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
     """Output = the (first) input, no weights."""
     return inputs[0], 0
@@ -344,6 +365,45 @@ def _units(default: int = 64) -> ParamDef:
 
 def _activation(default: str = "relu") -> ParamDef:
     return ParamDef("activation", "choice", default, ACTIVATIONS)
+
+
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                "lecun_normal")
+"""The weight initialisers a layer with weights offers (Keras' names; Glorot uniform is its
+default). He suits ReLU-like activations, LeCun SELU, Glorot tanh and sigmoid."""
+
+# Kernel, bias and activity penalties of a layer with weights, as Keras' ``*_regularizer``
+# arguments take them (the loss adds l1·Σ|w| + l2·Σw²).
+_PENALTY_TARGETS = {
+    "kernel": "the weights",
+    "bias": "the biases",
+    "activity": "the layer's outputs",
+}
+
+
+def _weight_params() -> tuple[ParamDef, ...]:
+    """The initialiser and the L1/L2 factors every layer with a kernel takes (0: none)."""
+    params = [ParamDef("kernel_initializer", "choice", "glorot_uniform", INITIALIZERS,
+                       doc="How the weights start: Glorot suits tanh/sigmoid, He ReLU, LeCun SELU.")]
+    for target, what in _PENALTY_TARGETS.items():
+        fallback = "the training L1/L2 applies" if target == "kernel" else "none"
+        params.append(ParamDef(f"{target}_l1", "float", 0.0, min=0.0, max=1.0,
+                               doc=f"L1 penalty on {what}, pushing them to exactly zero (0: {fallback})."))
+        params.append(ParamDef(f"{target}_l2", "float", 0.0, min=0.0, max=1.0,
+                               doc=f"L2 penalty on {what}, keeping them small (0: {fallback})."))
+    return tuple(params)
+
+
+def _weight_arguments(p: Mapping[str, Any], kernels: tuple[str, ...] = ("kernel",)) -> dict[str, Any]:
+    """The keyword arguments of :func:`_weight_params` (``kernels``: the layer's kernel names)."""
+    kwargs: dict[str, Any] = {f"{k}_initializer": p["kernel_initializer"] for k in kernels}
+    kwargs.update({f"{k}_regularizer": Regularizer(p["kernel_l1"], p["kernel_l2"]) for k in kernels})
+    for target in ("bias", "activity"):
+        kwargs[f"{target}_regularizer"] = Regularizer(p[f"{target}_l1"], p[f"{target}_l2"])
+    return kwargs
+
+
+_WEIGHT_DEFAULTS = {"kernel_initializer": "glorot_uniform"}
 
 
 # Input: the data, normalised or encoded inside the model.
@@ -504,7 +564,13 @@ def _global_pool_shape(spatial: int) -> ShapeRule:
 
 def _conv_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
     return (p["filters"], p["kernel_size"]), {"strides": p["strides"], "padding": p["padding"],
-                                              "activation": p["activation"]}
+                                              "activation": p["activation"], **_weight_arguments(p)}
+
+
+def _separable_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (p["filters"], p["kernel_size"]), {
+        "strides": p["strides"], "padding": p["padding"], "activation": p["activation"],
+        **_weight_arguments(p, ("depthwise", "pointwise"))}
 
 
 def _pool_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
@@ -528,14 +594,17 @@ def _rnn_shape(inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature, ce
     return ((x[0], width) if p["return_sequences"] else (width,)), params
 
 
+_RNN_DEFAULTS = {"return_sequences": False, "dropout": 0.0, "recurrent_dropout": 0.0, **_WEIGHT_DEFAULTS}
+
+
 def _recurrent_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
-    return (p["units"],), {"return_sequences": p["return_sequences"]}
+    return (p["units"],), {"return_sequences": p["return_sequences"], "dropout": p["dropout"],
+                           "recurrent_dropout": p["recurrent_dropout"], **_weight_arguments(p)}
 
 
 def _bidirectional_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
-    inner = Call(p["layer"], (p["units"],), {"return_sequences": p["return_sequences"]},
-                 keras_defaults={"return_sequences": False})
-    return (inner,), {}
+    args, kwargs = _recurrent_arguments(p)
+    return (Call(p["layer"], tuple(args), kwargs, keras_defaults=_RNN_DEFAULTS),), {}
 
 
 # Attention and embedding
@@ -598,12 +667,23 @@ _CONV_PARAMS = (
     ParamDef("strides", "int", 1, min=1, max=16),
     ParamDef("padding", "choice", "same", ("same", "valid")),
     _activation(),
+    *_weight_params(),
 )
+_DROP_RATE = ParamDef("rate", "float", 0.2, min=0.0, max=0.95,
+                      doc="Fraction of channels set to zero in each training step.")
 _POOL_PARAMS = (
     ParamDef("pool_size", "int", 2, min=1, max=64),
     ParamDef("padding", "choice", "valid", ("valid", "same")),
 )
-_RNN_PARAMS = (_units(32), ParamDef("return_sequences", "bool", False))
+_RNN_PARAMS = (
+    _units(32), ParamDef("return_sequences", "bool", False),
+    ParamDef("dropout", "float", 0.0, min=0.0, max=0.95,
+             doc="Fraction of the inputs dropped at each step while training."),
+    ParamDef("recurrent_dropout", "float", 0.0, min=0.0, max=0.95,
+             doc="Fraction of the recurrent state dropped at each step while training (slower: no "
+                 "fused kernel)."),
+    *_weight_params(),
+)
 _FLAT, _SEQ, _IMG = ((12,),), ((10, 6),), ((16, 16, 3),)
 
 for _layer in (
@@ -618,30 +698,44 @@ for _layer in (
     ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model",
         shape=_input_shape, keras=KerasPlan(_input_steps, branches=("source", "encoding")),
         role="input", id_prefix="input", id_param="source"),
-    LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True)),
+    LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True),
+                                *_weight_params()),
               shape=_dense_shape, example=_FLAT,
               keras=KerasLayer("Dense", lambda p: ((p["units"],), {
-                  "activation": p["activation"], "use_bias": p["use_bias"]}),
-                  regularized=("kernel_regularizer",), keras_defaults={"use_bias": True})),
+                  "activation": p["activation"], "use_bias": p["use_bias"], **_weight_arguments(p)}),
+                  regularized=("kernel_regularizer",),
+                  keras_defaults={"use_bias": True, **_WEIGHT_DEFAULTS})),
     LayerType("Activation", "Core", (_activation(),), shape=same_shape, example=_FLAT,
               keras=KerasLayer("Activation", _one("activation"))),
     LayerType("Dropout", "Core", (ParamDef("rate", "float", 0.2, min=0.0, max=0.95),),
               shape=same_shape, example=_FLAT, keras=KerasLayer("Dropout", _one("rate"))),
+    LayerType("SpatialDropout1D", "Core", (_DROP_RATE,), shape=_need_rank(2, SEQUENCE), example=_SEQ,
+              doc="Drops whole feature channels of a sequence (neighbouring steps are correlated)",
+              id_prefix="spatial_dropout", keras=KerasLayer("SpatialDropout1D", _one("rate"))),
+    LayerType("SpatialDropout2D", "Core", (_DROP_RATE,), shape=_need_rank(3, IMAGE), example=_IMG,
+              doc="Drops whole feature maps of an image (neighbouring pixels are correlated)",
+              id_prefix="spatial_dropout", keras=KerasLayer("SpatialDropout2D", _one("rate"))),
+    LayerType("GaussianNoise", "Core", (
+        ParamDef("stddev", "float", 0.1, min=0.0, max=10.0,
+                 doc="Standard deviation of the noise added to each value while training."),),
+        shape=same_shape, example=_FLAT, doc="Adds zero-mean noise while training (none at inference)",
+        id_prefix="noise", keras=KerasLayer("GaussianNoise", _one("stddev"))),
     LayerType("Flatten", "Core", shape=_flatten_shape, example=_SEQ, keras=KerasLayer("Flatten")),
     LayerType("Reshape", "Core", (ParamDef("target_shape", "ints", (-1,)),),
               shape=_reshape_shape, example=_FLAT,
               keras=KerasLayer("Reshape", lambda p: ((AsTuple(p["target_shape"]),), {}))),
     LayerType("Conv1D", "Convolution", _CONV_PARAMS, shape=_conv_shape(1), example=_SEQ,
               keras=KerasLayer("Conv1D", _conv_arguments, regularized=("kernel_regularizer",),
-                               keras_defaults={"strides": 1})),
+                               keras_defaults={"strides": 1, **_WEIGHT_DEFAULTS})),
     LayerType("Conv2D", "Convolution", _CONV_PARAMS, shape=_conv_shape(2), example=_IMG,
               keras=KerasLayer("Conv2D", _conv_arguments, regularized=("kernel_regularizer",),
-                               keras_defaults={"strides": 1})),
+                               keras_defaults={"strides": 1, **_WEIGHT_DEFAULTS})),
     LayerType("SeparableConv2D", "Convolution", _CONV_PARAMS, shape=_conv_shape(2, separable=True),
               example=_IMG, id_prefix="sep_conv",
-              keras=KerasLayer("SeparableConv2D", _conv_arguments,
+              keras=KerasLayer("SeparableConv2D", _separable_arguments,
                                regularized=("depthwise_regularizer", "pointwise_regularizer"),
-                               keras_defaults={"strides": 1})),
+                               keras_defaults={"strides": 1, "depthwise_initializer": "glorot_uniform",
+                                               "pointwise_initializer": "glorot_uniform"})),
     LayerType("MaxPooling1D", "Pooling", _POOL_PARAMS, shape=_pool_shape(1), example=_SEQ,
               keras=KerasLayer("MaxPooling1D", _pool_arguments)),
     LayerType("MaxPooling2D", "Pooling", _POOL_PARAMS, shape=_pool_shape(2), example=_IMG,
@@ -660,12 +754,10 @@ for _layer in (
               id_prefix="layer_norm", keras=KerasLayer("LayerNormalization")),
     LayerType("LSTM", "Recurrent", _RNN_PARAMS, example=_SEQ,
               shape=lambda i, p, s: _rnn_shape(i, p, s, "LSTM", 1),
-              keras=KerasLayer("LSTM", _recurrent_arguments,
-                               keras_defaults={"return_sequences": False})),
+              keras=KerasLayer("LSTM", _recurrent_arguments, keras_defaults=_RNN_DEFAULTS)),
     LayerType("GRU", "Recurrent", _RNN_PARAMS, example=_SEQ,
               shape=lambda i, p, s: _rnn_shape(i, p, s, "GRU", 1),
-              keras=KerasLayer("GRU", _recurrent_arguments,
-                               keras_defaults={"return_sequences": False})),
+              keras=KerasLayer("GRU", _recurrent_arguments, keras_defaults=_RNN_DEFAULTS)),
     LayerType("Bidirectional", "Recurrent", (
         ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU")), *_RNN_PARAMS),
         shape=lambda i, p, s: _rnn_shape(i, p, s, p["layer"], 2), example=_SEQ,
@@ -705,7 +797,7 @@ del _layer
 
 
 __all__ = [
-    "ACTIVATIONS", "CATEGORIES", "LAYER_TYPES", "AsTuple", "Call", "DataArray", "DataInput",
-    "KerasLayer", "KerasPlan", "LayerType", "ParamDef", "ShapeError", "categories", "format_shape",
+    "ACTIVATIONS", "CATEGORIES", "INITIALIZERS", "LAYER_TYPES", "AsTuple", "Call", "DataArray",
+    "DataInput", "KerasLayer", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
     "head_units", "register", "registered", "unregister",
 ]

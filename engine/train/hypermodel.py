@@ -22,7 +22,14 @@ from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.events import BatchProgress, EpochEnded, Event
 from automl_studio.engine.core.objectives import Objective, get_objective
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.registry import LAYER_TYPES, AsTuple, Call, DataArray, DataInput
+from automl_studio.engine.space.registry import (
+    LAYER_TYPES,
+    AsTuple,
+    Call,
+    DataArray,
+    DataInput,
+    Regularizer,
+)
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
     Boolean,
@@ -112,6 +119,9 @@ def _argument(value: Any) -> Any:
         return tuple(value.value)
     if isinstance(value, DataArray):
         return np.asarray(value.values, dtype="float32")
+    if isinstance(value, Regularizer):
+        l1, l2 = float(value.l1), float(value.l2)
+        return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
     if isinstance(value, (tuple, list)):
         return type(value)(_argument(v) for v in value)
     return value
@@ -120,7 +130,8 @@ def _argument(value: Any) -> Any:
 def _make_layer(call: Call, name: str | None, reg: Any) -> keras.layers.Layer:
     """``getattr(keras.layers, cls)(*args, **kwargs)`` for one step of a registry declaration."""
     kwargs = {key: _argument(value) for key, value in call.kwargs.items()}
-    kwargs.update({key: reg for key in call.regularized})
+    # The global L1/L2 where the layer sets no penalty of its own.
+    kwargs.update({key: reg for key in call.regularized if kwargs.get(key) is None})
     if name is not None:
         kwargs["name"] = name
     if call.dtype is not None:

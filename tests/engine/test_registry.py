@@ -1,6 +1,6 @@
 """The layer registry: a layer type declared once is known everywhere.
 
-A throwaway type (``GaussianNoise``, mapped to ``keras.layers.GaussianNoise``) is registered
+A throwaway type (``GaussianDropout``, mapped to ``keras.layers.GaussianDropout``) is registered
 through the registry alone and must then show up in spec checks, shape inference, the real Keras
 build, the generated KerasTuner code (which must run and build the same network) and the
 editor's palette, inspector and id naming (real widgets). It is removed after each test.
@@ -30,11 +30,11 @@ from automl_studio.engine.space.registry import (
 from automl_studio.engine.space.spec import SearchSpace, fixed_chooser
 
 NOISE = LayerType(
-    "GaussianNoise", "Noise",
-    (ParamDef("stddev", "float", 0.1, min=0.0, max=5.0, doc="standard deviation of the noise"),),
-    doc="Adds Gaussian noise while training (a regularizer)",
+    "GaussianDropout", "Noise",
+    (ParamDef("rate", "float", 0.1, min=0.0, max=0.95, doc="fraction of the noise variance, rate / (1 - rate)"),),
+    doc="Multiplies by Gaussian noise of mean 1 while training (a regularizer)",
     shape=same_shape,
-    keras=KerasLayer("GaussianNoise", lambda p: ((p["stddev"],), {})),
+    keras=KerasLayer("GaussianDropout", lambda p: ((p["rate"],), {})),
     id_prefix="noise",
     example=((12,),),
 )
@@ -47,16 +47,16 @@ TABLE = DataSignature("classification", 3, {"numeric": (4,)}, numeric_mean=(0.0,
 def noise() -> Iterator[LayerType]:
     with registered(NOISE) as layer:
         yield layer
-    assert "GaussianNoise" not in LAYER_TYPES  # the throwaway type is gone again
+    assert "GaussianDropout" not in LAYER_TYPES  # the throwaway type is gone again
 
 
-def noisy_spec(stddev: Any = None) -> dict[str, Any]:
-    """numeric → GaussianNoise → Dense → Output, the noise's stddev searched unless given."""
-    if stddev is None:
-        stddev = {"hp": "float", "min": 0.05, "max": 0.5}
+def noisy_spec(rate: Any = None) -> dict[str, Any]:
+    """numeric → GaussianDropout → Dense → Output, the noise's rate searched unless given."""
+    if rate is None:
+        rate = {"hp": "float", "min": 0.05, "max": 0.5}
     return {"schema_version": 1, "name": "noisy", "nodes": [
         {"id": "numeric", "type": "Input", "params": {"source": "numeric"}},
-        {"id": "noise", "type": "GaussianNoise", "params": {"stddev": stddev}},
+        {"id": "noise", "type": "GaussianDropout", "params": {"rate": rate}},
         {"id": "dense", "type": "Dense", "params": {"units": {"hp": "int", "min": 4, "max": 8}}},
         {"id": "head", "type": "Output", "params": {}},
     ], "edges": [["numeric", "noise"], ["noise", "dense"], ["dense", "head"]],
@@ -68,18 +68,18 @@ def noisy_spec(stddev: Any = None) -> dict[str, Any]:
 
 def test_a_registered_type_is_checked_like_the_built_in_ones(noise: LayerType) -> None:
     space = SearchSpace.from_dict(noisy_spec())
-    assert space.node("noise").type == "GaussianNoise"
-    with pytest.raises(SpecError, match=r"'stddev' = 9.0 is outside 0.0…5.0"):
+    assert space.node("noise").type == "GaussianDropout"
+    with pytest.raises(SpecError, match=r"'rate' = 9.0 is outside 0.0…0.95"):
         SearchSpace.from_dict(noisy_spec(9.0))
-    with pytest.raises(SpecError, match=r"has no param 'rate'; it takes stddev"):
+    with pytest.raises(SpecError, match=r"has no param 'stddev'; it takes rate"):
         SearchSpace.from_dict({**noisy_spec(), "nodes": [
-            {**n, "params": {"rate": 0.1}} if n["id"] == "noise" else n for n in noisy_spec()["nodes"]]})
+            {**n, "params": {"stddev": 0.1}} if n["id"] == "noise" else n for n in noisy_spec()["nodes"]]})
 
 
 def test_an_unregistered_type_is_unknown_again() -> None:
     with registered(NOISE):
         SearchSpace.from_dict(noisy_spec())
-    with pytest.raises(SpecError, match=r"node 'noise' has unknown layer type 'GaussianNoise'"):
+    with pytest.raises(SpecError, match=r"node 'noise' has unknown layer type 'GaussianDropout'"):
         SearchSpace.from_dict(noisy_spec())
 
 
@@ -90,9 +90,9 @@ def test_shape_inference_runs_the_registered_rule(noise: LayerType) -> None:
     assert analysis.nodes["noise"].shape == (4,)
     assert (analysis.nodes["noise"].params_min, analysis.nodes["noise"].params_max) == (0, 0)
     assert analysis.nodes["dense"].shape == (8,)
-    assert shapes.layer_output("GaussianNoise", {"stddev": 0.1}, [(5, 3)], TABLE) == ((5, 3), 0)
+    assert shapes.layer_output("GaussianDropout", {"rate": 0.1}, [(5, 3)], TABLE) == ((5, 3), 0)
     with pytest.raises(shapes.ShapeError, match="takes one input"):
-        shapes.layer_output("GaussianNoise", {"stddev": 0.1}, [(5,), (5,)], TABLE)
+        shapes.layer_output("GaussianDropout", {"rate": 0.1}, [(5,), (5,)], TABLE)
 
 
 def test_the_engine_builds_the_registered_keras_layer(noise: LayerType) -> None:
@@ -101,12 +101,12 @@ def test_the_engine_builds_the_registered_keras_layer(noise: LayerType) -> None:
     from automl_studio.engine.train.hypermodel import build_model
 
     space = SearchSpace.from_dict(noisy_spec())
-    choose = fixed_chooser({"noise.stddev": 0.25, "dense.units": 6})
+    choose = fixed_chooser({"noise.rate": 0.25, "dense.units": 6})
     model = build_model(space, TABLE, choose)
 
     layer = model.get_layer("noise")
-    assert isinstance(layer, keras.layers.GaussianNoise)
-    assert layer.stddev == 0.25
+    assert isinstance(layer, keras.layers.GaussianDropout)
+    assert layer.rate == 0.25
     results, issues = shapes.evaluate(space, TABLE, choose)
     assert issues == []
     assert sum(p for _, p in results.values()) == model.count_params() == 4 * 6 + 6 + 6 * 3 + 3
@@ -116,10 +116,10 @@ def test_the_engine_builds_the_registered_keras_layer(noise: LayerType) -> None:
 def test_the_code_view_writes_the_registered_layer_and_it_builds_the_same_network(noise: LayerType) -> None:
     space = SearchSpace.from_dict(noisy_spec())
     source = check_code_builds_the_engines_network("noisy", space, TABLE)
-    assert 'x = layers.GaussianNoise(hp.Float("noise.stddev", 0.05, 0.5), name="noise")(x)' in source
+    assert 'x = layers.GaussianDropout(hp.Float("noise.rate", 0.05, 0.5), name="noise")(x)' in source
 
     fixed = kerastuner_code(SearchSpace.from_dict(noisy_spec(0.3)), TABLE)
-    assert 'layers.GaussianNoise(0.3, name="noise")' in fixed
+    assert 'layers.GaussianDropout(0.3, name="noise")' in fixed
 
 
 def test_a_registered_type_repeats_and_is_optional_like_any_layer(noise: LayerType) -> None:
@@ -169,17 +169,17 @@ def test_the_palette_offers_a_registered_type_in_its_group(qtbot, noise: LayerTy
     qtbot.addWidget(palette)
     palette.show()
 
-    assert "GaussianNoise" in palette.labels()
+    assert "GaussianDropout" in palette.labels()
     groups = [palette.proxy.index(r, 0).data() for r in range(palette.proxy.rowCount())]
     assert groups[-1] == "Noise"  # a group no built-in type uses comes after the others
-    index = palette.index_of("GaussianNoise")
+    index = palette.index_of("GaussianDropout")
     assert index.parent().data() == "Noise"
     assert "Gaussian noise" in index.data(0x0003)  # ToolTipRole: the type's help text
-    assert json.loads(index.data(PAYLOAD_ROLE)) == {"type": "GaussianNoise", "params": {}}
-    assert palette.mime_for("GaussianNoise").text() == "GaussianNoise"
+    assert json.loads(index.data(PAYLOAD_ROLE)) == {"type": "GaussianDropout", "params": {}}
+    assert palette.mime_for("GaussianDropout").text() == "GaussianDropout"
 
-    qtbot.keyClicks(palette.search, "noise")
-    assert palette.labels() == ["GaussianNoise"]
+    qtbot.keyClicks(palette.search, "gaussiandrop")
+    assert palette.labels() == ["GaussianDropout"]
 
 
 def test_the_editor_adds_names_and_inspects_a_registered_type(qtbot, noise: LayerType) -> None:
@@ -192,13 +192,13 @@ def test_the_editor_adds_names_and_inspects_a_registered_type(qtbot, noise: Laye
     qtbot.waitExposed(editor)
 
     source = editor.add_node("Input", (0, 0), {"source": "numeric"})
-    node = editor.add_node("GaussianNoise", (240, 0), connect_from=source)
+    node = editor.add_node("GaussianDropout", (240, 0), connect_from=source)
     dense = editor.add_node("Dense", (480, 0), connect_from=node)
     editor.add_node("Output", (720, 0), connect_from=dense)
 
     assert node == "noise"  # the registry's id prefix
     editor.select_nodes([node])
-    assert set(editor.inspector.editors) == {"stddev"}
+    assert set(editor.inspector.editors) == {"rate"}
     assert editor.inspector.optional.isVisibleTo(editor.inspector)
     qtbot.waitUntil(lambda: editor.analysis() is not None and editor.analysis().valid, timeout=5_000)
     assert editor.analysis().nodes["noise"].shape == (4,)
@@ -210,9 +210,9 @@ def test_without_the_type_the_palette_no_longer_offers_it(qtbot) -> None:
     with registered(NOISE):
         palette = NodePalette()
         qtbot.addWidget(palette)
-        assert "GaussianNoise" in palette.labels()
+        assert "GaussianDropout" in palette.labels()
     palette.set_signature(None)
-    assert "GaussianNoise" not in palette.labels()
+    assert "GaussianDropout" not in palette.labels()
     groups = [palette.proxy.index(r, 0).data() for r in range(palette.proxy.rowCount())]
     assert "Noise" not in groups
 
@@ -226,9 +226,9 @@ def test_params_the_call_asks_for_out_of_order_are_asked_for_first() -> None:
     from automl_studio.engine.train.hypermodel import build_model, kt_chooser
 
     reordered = LayerType(
-        "GaussianNoise", "Noise",
-        (ParamDef("seed", "int", 1, min=0, max=100), ParamDef("stddev", "float", 0.1, min=0.0, max=5.0)),
-        shape=same_shape, keras=KerasLayer("GaussianNoise", lambda p: ((p["stddev"],), {"seed": p["seed"]})),
+        "GaussianDropout", "Noise",
+        (ParamDef("seed", "int", 1, min=0, max=100), ParamDef("rate", "float", 0.1, min=0.0, max=5.0)),
+        shape=same_shape, keras=KerasLayer("GaussianDropout", lambda p: ((p["rate"],), {"seed": p["seed"]})),
         id_prefix="noise", example=((12,),))
     doc = noisy_spec()
     doc["nodes"][1]["params"]["seed"] = {"hp": "int", "min": 1, "max": 3}
@@ -242,5 +242,5 @@ def test_params_the_call_asks_for_out_of_order_are_asked_for_first() -> None:
         build_model(space, TABLE, kt_chooser(engine))
         keras.backend.clear_session()
     assert 'seed = hp.Int("noise.seed", 1, 3)' in source
-    assert "layers.GaussianNoise(stddev, seed=seed, name=" in source
+    assert "layers.GaussianDropout(rate, seed=seed, name=" in source
     assert [h.name for h in ours.space] == [h.name for h in engine.space]

@@ -79,6 +79,10 @@ def keras_layer(kind: str, p: dict[str, Any]) -> keras.layers.Layer:
         return L.RandomRotation(p["factor"])
     if kind == "RandomZoom":
         return L.RandomZoom(p["height_factor"])
+    if kind in ("SpatialDropout1D", "SpatialDropout2D"):
+        return getattr(L, kind)(p["rate"])
+    if kind == "GaussianNoise":
+        return L.GaussianNoise(p["stddev"])
     raise AssertionError(f"no Keras twin for {kind}")
 
 
@@ -99,6 +103,10 @@ case("Activation", [(6,)], activation="gelu")
 case("Activation", [(4, 5, 2)], activation="sigmoid")
 case("Dropout", [(10,)], rate=0.5)
 case("Dropout", [(3, 4)], rate=0.0)
+case("SpatialDropout1D", [(9, 4)], rate=0.3)
+case("SpatialDropout2D", [(6, 5, 3)], rate=0.5)
+case("GaussianNoise", [(7,)], stddev=0.5)
+case("GaussianNoise", [(4, 5, 2)], stddev=0.0)
 case("Flatten", [(4, 5, 3)])
 case("Flatten", [(7,)])
 case("Reshape", [(12,)], target_shape=[3, 4])
