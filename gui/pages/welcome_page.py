@@ -114,7 +114,8 @@ class WelcomePage(QWidget):
             label.setProperty("role", "sectionTitle")
             lists.addWidget(label, 0, column)
             lists.addWidget(view, 1, column)
-            lists.addWidget(empty, 2, column)
+            # In the list's cell (only one of the two is shown), under the heading, not at the foot.
+            lists.addWidget(empty, 1, column, Qt.AlignmentFlag.AlignTop)
         lists.setRowStretch(1, 1)
         layout.addSpacing(6)
         layout.addLayout(lists, 1)

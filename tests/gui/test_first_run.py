@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel
 
 from automl_studio.gui.app import launch
 from automl_studio.gui.main_window import DEMO_HINT
@@ -63,6 +64,9 @@ def test_the_first_launch_shows_the_welcome_view_not_the_demo(qtbot, tmp_path, l
     assert texts == {"Open dataset…", "Open project…", "Try the demo (iris)"}
     assert welcome.recent_paths() == ([], [])
     assert welcome.projects_empty.isVisible() and welcome.data_empty.isVisible()
+    heading = next(label for label in welcome.findChildren(QLabel) if label.text() == "Recent projects")
+    for empty in (welcome.projects_empty, welcome.data_empty):  # under its heading, not at the foot
+        assert empty.y() - heading.geometry().bottom() <= 20, empty.text()
     # Try the demo: the Data page, iris, and the line that says what to do next.
     with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=30_000):
         qtbot.mouseClick(welcome.demo_button, Qt.MouseButton.LeftButton)
