@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPalette, QTextDocumentFragment
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -197,7 +197,7 @@ class LivePlots(QWidget):
 
     def _cell(self, key: str, plot: pg.PlotWidget) -> QStackedWidget:
         """A plot with the text shown in its place while it has nothing to draw."""
-        cell = QStackedWidget()
+        cell = _PlotCell(plot.sizeHint())
         label = empty_state("No trials yet", f"{plot.objectName()}Empty")
         label.setAutoFillBackground(True)
         cell.addWidget(label)
@@ -387,6 +387,11 @@ class LivePlots(QWidget):
     def _draw(self, key: str) -> None:
         {"current": self._draw_current, "all": self._draw_all, "best": self._draw_best,
          "scatter": self._draw_scatter, "batch": self._draw_batch}[key]()
+        view = dict(zip(PLOT_ORDER, self.views(), strict=True)).get(key)
+        if view is not None and view.isVisible():
+            # Fit the axes to the new data now: pyqtgraph would do it inside the paint, and axes
+            # that change there schedule a second paint of the whole plot.
+            view.scene().prepareForPaint()
 
     def _metric_key(self, trial: TrialCurves) -> str | None:
         for key in ("accuracy", "mae", "mean_absolute_error", "auc", "rmse"):
@@ -559,6 +564,30 @@ class LivePlots(QWidget):
             tid = points[0].data()
             if tid is not None:
                 self.trialClicked.emit(str(tid))
+
+
+class _PlotCell(QStackedWidget):
+    """One cell of the plots' grid: a plot, or the text shown while it has nothing to draw.
+
+    Its size hints are fixed, so the grid never moves when a cell swaps plot and text: a
+    pyqtgraph view hints its current size once shown and the wrapped text hints a height for
+    its width, and either would make a swap resize and repaint all four plots (~60 ms when the
+    first trial ends).
+    """
+
+    def __init__(self, hint: QSize) -> None:
+        super().__init__()
+        self._hint = QSize(hint)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._hint)
+
+    def minimumSizeHint(self) -> QSize:
+        plot = self.widget(1)
+        return plot.minimumSizeHint() if plot is not None else super().minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 _NAN1 = np.array([np.nan])

@@ -183,6 +183,54 @@ def test_each_timer_tick_redraws_at_most_one_plot(qtbot):
     assert [sum(state) for state in drawn] == [1, 2, 3, 4]  # one more plot each tick, all in the end
 
 
+def shown_plots(qtbot) -> tuple[TrialStore, LivePlots]:
+    store = TrialStore()
+    plots = LivePlots(store)
+    qtbot.addWidget(plots)
+    plots.resize(1100, 650)
+    plots.show()
+    qtbot.waitExposed(plots)
+    store.reset("val_loss", started_at=1000.0)
+    return store, plots
+
+
+def test_a_plot_swapping_with_its_empty_text_leaves_the_others_in_place(qtbot):
+    # A swap that moved the grid would resize and repaint all four plots at once (the window's
+    # longest freeze of a search, when the first trial ended).
+    store, plots = shown_plots(qtbot)
+    events = search_events(2, 3)
+    second = next(i for i, e in enumerate(events) if isinstance(e, TrialStarted) and e.trial_id == "001")
+    for event in events[:second - 1]:  # the first trial's epochs: only its two plots are drawn
+        store.apply(event)
+    plots.redraw()
+    qtbot.wait(1)
+    cells = [view.parentWidget() for view in plots.views()]
+    before = [cell.geometry() for cell in cells]
+    store.apply(events[second - 1])  # it ends: its score shows the best and scatter plots
+    plots.redraw()
+    qtbot.wait(1)
+    assert plots.empty_text("best") is None and plots.empty_text("scatter") is None
+    assert [cell.geometry() for cell in cells] == before
+    store.apply(events[second])  # the next trial starts: its plot says it waits for an epoch
+    plots.redraw()
+    qtbot.wait(1)
+    assert plots.empty_text("current") == "Current trial 001: waiting for its first epoch"
+    assert [cell.geometry() for cell in cells] == before
+
+
+def test_a_redraw_fits_the_axes_to_the_new_data_before_the_paint(qtbot):
+    # pyqtgraph fits them in the paint by default, and axes changed there paint the plot twice.
+    store, plots = shown_plots(qtbot)
+    for event in search_events(1, 3)[:-1]:  # the trial is still running
+        store.apply(event)
+    plots.redraw()
+    qtbot.wait(1)
+    store.apply(EpochEnded(trial_id="000", epoch=4, metrics={"loss": 5.0, "val_loss": 6.0}))
+    plots.redraw()  # no event processed between this and the asserts: nothing painted yet
+    (x_low, x_high), (_y_low, y_high) = plots.current_plot.getPlotItem().vb.viewRange()
+    assert x_low <= 1 and x_high >= 4 and y_high >= 6.0
+
+
 def test_the_store_ranks_by_the_objective_direction(qtbot):
     assert get_objective("val_accuracy").maximize and get_objective("val_auc").maximize
     assert not get_objective("val_loss").maximize and not get_objective(None).maximize
