@@ -319,6 +319,7 @@ def _print_leak_warnings(event: Event) -> None:
 def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
+    from automl_studio.engine.train.baselines import race_note
     from automl_studio.engine.train.metrics import baseline_note
 
     # The budget counts from the command's start: the interpreter, imports and loading included
@@ -395,17 +396,20 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
         if handle:
             handle.close()
     note = baseline_note(finish.test_metrics, finish.baseline_metrics)
+    race = race_note(finish.baselines, finish.best_score)
     summary = {"status": finish.status, "best_trial": finish.best_trial_id, "best_score": finish.best_score,
                "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},
-               "baseline_note": note, "exported": list(finish.exported), "message": finish.message,
+               "baseline_note": note, "baselines_note": race, "exported": list(finish.exported),
+               "message": finish.message,
                "project": project}
     if args.events != "-":
         print(json.dumps(summary, indent=2))
     else:
         print(f"{finish.status}: best trial {finish.best_trial_id}, exported {', '.join(finish.exported)}",
               file=sys.stderr)
-    if note:
-        print(f"automl-studio: {note}", file=sys.stderr)
+    for said in (note, race):
+        if said:
+            print(f"automl-studio: {said}", file=sys.stderr)
     return 0 if finish.status in ("completed", "budget", "stopped") else 1
 
 

@@ -26,6 +26,7 @@ from automl_studio.engine.core.events import (
 )
 from automl_studio.engine.process.runner import SearchProcess, call_in_child
 from automl_studio.engine.search.project import read_trials
+from automl_studio.engine.train.baselines import race_note
 from automl_studio.engine.train.metrics import baseline_note
 
 pytestmark = pytest.mark.slow
@@ -221,6 +222,10 @@ def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
     note = baseline_note(finish.test_metrics, finish.baseline_metrics)
     assert note.startswith("The best model ") and "the trivial baseline (always the most common class" in note
     assert f"automl-studio: {note}" in proc.stderr.splitlines()
+    # … and against the linear model and the majority class, on the validation split.
+    race = race_note(finish.baselines, finish.best_score)
+    assert "the linear model (" in race.lower() and f"automl-studio: {race}" in proc.stderr.splitlines()
+    assert any(e["type"] == "baselines_scored" for e in events)
 
     unlabeled = tmp_path / "new.csv"
     lines = mixed_csv.read_text().splitlines()
@@ -244,6 +249,7 @@ def test_cli_search_predict_evaluate_info(tmp_path, mixed_csv):
     info = json.loads(proc.stdout)
     assert info["metadata"]["target"] == "label" and info["unsafe"] == []
     assert info["baseline_note"] == note  # the model file keeps the comparison the search printed
+    assert info["baselines_note"] == race
 
 
 def test_cli_user_errors_exit_2_with_one_line(tmp_path, iris_csv):
