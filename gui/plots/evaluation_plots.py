@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from automl_studio.engine.core.errors import UserError
@@ -240,7 +240,14 @@ class ImportancePlot(pg.PlotWidget):
         self.bars.setOpts(x0=np.zeros(len(ranked)), y=ys, width=means, height=0.62, brushes=colours)
         self.errors.setData(x=means, y=ys, left=stds, right=stds, beam=0.2)
         item = self.getPlotItem()
-        item.getAxis("left").setTicks([[(float(i), c.column) for i, c in enumerate(ranked)]])
+        left = item.getAxis("left")
+        left.setTicks([[(float(i), c.column) for i, c in enumerate(ranked)]])
+        # Wide enough for the longest name now: pyqtgraph widens an axis for its labels only after
+        # a paint, and hides the labels that do not fit that paint, so a plot filled in a hidden tab
+        # showed its bars with no column names (seen in the README screenshots).
+        metrics = QFontMetrics(left.style["tickFont"] or self.font())
+        longest = max((metrics.horizontalAdvance(c.column) for c in ranked), default=0)
+        left.setWidth(longest + 18)
         word = "increase" if not metric.maximize else "drop"
         item.setLabel("bottom", f"{word} in test {metric.name} when the column is shuffled "
                                 f"(mean ± sd of {importance.repeats})")

@@ -182,3 +182,29 @@ def test_exporting_a_stopped_search_shows_the_evaluation_it_wrote(qtbot, tmp_pat
     assert page.tabs.class_view.model().rowCount() == 3
     page.tabs.setCurrentWidget(page.tabs.refit_tab)
     assert "No refit curves" in page.findChild(QWidget, "refitTabEmpty").text()
+
+
+def test_importance_bars_are_named_even_when_drawn_in_a_hidden_tab(qtbot):
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QTabWidget
+
+    from automl_studio.engine.core.objectives import get_objective
+    from automl_studio.engine.train.evaluation import ColumnImportance, Importance
+    from automl_studio.gui.plots.evaluation_plots import ImportancePlot
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QWidget(), "Summary")
+    plot = ImportancePlot()
+    tabs.addTab(plot, "Feature importance")
+    tabs.resize(900, 500)
+    tabs.show()
+    names = ("petal_width", "a much longer column name", "sepal_length")
+    columns = tuple(ColumnImportance(name, mean, 0.05, (mean,)) for name, mean in zip(names, (0.9, 0.3, 0.1), strict=True))
+    plot.show_importance(Importance(metric="loss", direction="min", score=0.1, rows=30, repeats=5, columns=columns,
+                                    note=""), get_objective("val_loss"))
+    tabs.setCurrentIndex(1)
+    left = plot.getPlotItem().getAxis("left")
+    longest = QFontMetrics(left.style["tickFont"] or plot.font()).horizontalAdvance("a much longer column name")
+    assert left.width() > longest  # every name fits beside its bar, so pyqtgraph draws it
+    assert plot.bar_count() == 3
