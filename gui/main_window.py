@@ -800,6 +800,7 @@ class MainWindow(QMainWindow):
         self._search_dir = config.project_dir
         self.search_page.project_dir.setText(config.project_dir)
         self.results_page.set_result(None, None)
+        self.statusBar().clearMessage()  # the previous run's "Stopped after …" is over
         self.nav.setCurrentRow(2)
         self.search_page.run(config.to_dict(), resume=resume)
 

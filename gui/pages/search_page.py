@@ -127,6 +127,7 @@ class SearchPage(QWidget):
         self.trials = TrialStore(self)
         self._finish: SearchFinished | None = None
         self._started_at: float | None = None
+        self._done_before = 0  # trials a resumed search had finished before this run started
         self._max_trials = 0
         self._can_resume = False
         self._start_blocker = ""
@@ -616,6 +617,10 @@ class SearchPage(QWidget):
             self.log.clear()
             self._baselines = {}
             self.race_note.show_race({}, None)
+        # A resumed search's trials from before ran in another run's time: the estimate counts
+        # only this run's, and the plots' "Stopped after …" gives way to this run's progress.
+        self._done_before = self.trials.count("completed") + self.trials.count("failed")
+        self.plots.invalidate()
         self._log(f"{'Resuming' if resume else 'Starting'} search in {config_dict['project_dir']}")
         self.plots.start_timer()
         self._clock.start()
@@ -753,8 +758,8 @@ class SearchPage(QWidget):
         text = f"{done} of {total} trials · {format_duration(elapsed)} elapsed"
         if self.controller.stopping:
             text += " · stopping…"
-        elif self.controller.running and 0 < done < total:
-            remaining = elapsed / done * (total - done)
+        elif self.controller.running and self._done_before < done < total:
+            remaining = elapsed / (done - self._done_before) * (total - done)
             text += f" · ~{format_duration(remaining)} left"
         self.progress_label.setText(text)
 

@@ -245,7 +245,7 @@ class LivePlots(QWidget):
         self._curves.pop(tid, None)
         self._dirty |= {"all", "best", "scatter"}
         trial = self.store.trial(tid)
-        if trial is not None and trial.status == "running":
+        if trial is not None and (trial.status == "running" or tid == self.store.current_trial_id):
             self._dirty |= {"current", "batch"}
 
     @Slot(str, int)
@@ -437,7 +437,10 @@ class LivePlots(QWidget):
                            for k in ("loss", "val_loss", "metric", "val_metric") if k in drawn)
         self._set_current_title(f"{title}<br><span style='font-size:8pt'>{legend}</span>"
                                 if legend else title)
-        self._show_cell("current", bool(drawn), f"{title}: waiting for its first epoch")
+        # A trial stopped (or failed) before its first epoch is not waiting for one any more.
+        waiting = "waiting for its first epoch" if trial.status == "running" else \
+            f"{trial.status} before its first epoch"
+        self._show_cell("current", bool(drawn), f"{title}: {waiting}")
 
     def _set_current_title(self, text: str) -> None:
         if text != self._title_text:

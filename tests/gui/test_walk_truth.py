@@ -1,0 +1,55 @@
+"""What a new user's walk through the window found untrue: a trial stopped before its first epoch
+said to be "waiting" for one, and a resumed search still saying how the previous run stopped, with
+an estimate of the time left made from trials that ran before it (real window, real searches)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+from test_search_truth import end_search, feed
+from test_trials_and_plots import search_events
+
+from automl_studio.engine.core.events import SearchFinished, TrialEnded, TrialStarted
+
+
+def test_a_trial_stopped_before_its_first_epoch_is_not_waiting_for_one(qtbot, window):
+    page = window.search_page
+    feed(page, search_events(1, 2))
+    feed(page, [TrialStarted(trial_id="001", time=1002.0, hyperparameters={"units": 32}),
+                TrialEnded(trial_id="001", status="stopped", score=None, duration_s=1.0, time=1003.0)])
+    end_search(qtbot, page, SearchFinished.build("stopped", "stopped by the user", best_trial_id="000",
+                                                 best_score=0.6))
+    text = page.plots.empty_text("current")
+    assert text is not None and "waiting" not in text
+    assert text == "Current trial 001: stopped before its first epoch"
+
+
+def test_a_resumed_search_drops_the_stopped_runs_words_and_estimates_from_its_own_trials(
+        qtbot, iris_window, tmp_path):
+    from test_search_end_to_end import SEARCH_TIMEOUT_MS, completed_trials, configure
+
+    w = iris_window
+    page = w.search_page
+    configure(w, tmp_path / "resumed", trials=4, epochs=2)
+    with qtbot.waitSignal(page.controller.runningChanged, timeout=10_000):
+        w.findChild(QWidget, "startSearch").click()
+    qtbot.waitUntil(lambda: completed_trials(w) >= 1, timeout=SEARCH_TIMEOUT_MS)
+    with qtbot.waitSignal(page.finished, timeout=120_000) as done:
+        w.findChild(QWidget, "stopSearch").click()
+    assert done.args[0].status == "stopped"
+    n = completed_trials(w)
+    said = f"Stopped after {n} trial"
+    assert page.plots.batch_progress.format().startswith(said)
+    assert w.statusBar().currentMessage().startswith(said)
+
+    qtbot.waitUntil(lambda: w.act_resume.isEnabled(), timeout=30_000)
+    w.act_resume.trigger()
+    assert page.running
+    page.plots.redraw()
+    assert not page.plots.batch_progress.format().startswith("Stopped")
+    assert not w.statusBar().currentMessage().startswith("Stopped")
+    # No trial of this run has ended yet: nothing to estimate the time left from.
+    assert page.progress_label.text().startswith(f"{n} of 4 trials")
+    assert "left" not in page.progress_label.text()
+
+    with qtbot.waitSignal(page.finished, timeout=120_000):
+        w.findChild(QWidget, "stopSearch").click()
