@@ -100,7 +100,7 @@ class FeatureSchema:
                 texts = [v for v in series.tolist() if isinstance(v, str)]
                 feature = TextFeature.fit(col.name, texts, text_offset)
                 if not feature.vocabulary:
-                    raise DataError(f"text column '{col.name}' has no words in the training rows "
+                    raise DataError(f"{profile.path}: text column '{col.name}' has no words in the training rows "
                                     "(empty or punctuation only); exclude it or treat it as categorical")
                 text.append(feature)
                 text_offset += feature.ids

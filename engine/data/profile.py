@@ -293,7 +293,7 @@ def _profile_table(
     if dropped and y.notna().any():
         warnings.append(dropped_rows_message(dataset, y, str(target)))
     warnings.extend(target_warnings)
-    columns, column_warnings = _feature_columns(frame, str(target), y, exclude, include, kinds)
+    columns, column_warnings = _feature_columns(frame, str(target), y, exclude, include, kinds, dataset.path)
     warnings.extend(column_warnings)
     n = len(frame)
     target_profile = profile_column(y, n)
@@ -393,7 +393,7 @@ def _check_target(dataset: Dataset, y: Any, target: str, chosen: str
 
 
 def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], include: tuple[str, ...],
-                     kinds: Mapping[str, str]) -> tuple[list[ColumnProfile], list[str]]:
+                     kinds: Mapping[str, str], path: str = "data") -> tuple[list[ColumnProfile], list[str]]:
     """Every column but the target, profiled with the user's choices, and their warnings."""
     import pandas as pd
 
@@ -413,7 +413,7 @@ def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], 
             col = ColumnProfile(col.name, kind, col.dtype, col.missing, col.unique, True,
                                 "included by you", col.examples)
         if name in kinds and name not in exclude and kinds[name] == TEXT:
-            col = _as_text(frame[name], col)
+            col = _as_text(frame[name], col, path)
         elif name in kinds and name not in exclude and col.kind != CONSTANT:
             col = ColumnProfile(col.name, kinds[name], col.dtype, col.missing, col.unique, True,
                                 f"{kinds[name]}: chosen by you", col.examples)
@@ -436,14 +436,14 @@ def _feature_columns(frame: Any, target: str, y: Any, exclude: tuple[str, ...], 
     return columns, warnings
 
 
-def _as_text(series: Any, col: ColumnProfile) -> ColumnProfile:
+def _as_text(series: Any, col: ColumnProfile, path: str) -> ColumnProfile:
     """A column the user chose to read as text, or a DataError naming it when it holds none."""
     values = series.dropna().astype(str)
     if not any(words(v) for v in values.iloc[:TEXT_SAMPLE]):
-        raise DataError(f"text column '{col.name}' has no words (it is empty, missing or punctuation "
+        raise DataError(f"{path}: text column '{col.name}' has no words (it is empty, missing or punctuation "
                         "only); exclude it")
     if col.unique <= 1:
-        raise DataError(f"text column '{col.name}' holds the same text in every row "
+        raise DataError(f"{path}: text column '{col.name}' holds the same text in every row "
                         f"('{col.examples[0][:40]}'); it cannot tell rows apart — exclude it")
     return ColumnProfile(col.name, TEXT, col.dtype, col.missing, col.unique, True,
                          f"{text_statistics(values)} (text: chosen by you)", col.examples)

@@ -92,7 +92,7 @@ class DataPage(QWidget):
         self._profile: Any = None
         self._exclude: set[str] = set()
         self._include: set[str] = set()
-        self._kinds: dict[str, str] = {}  # the user's kind per column (numeric/categorical)
+        self._kinds: dict[str, str] = {}  # the user's kind per column (numeric/categorical/text)
         self._pending: dict[str, Any] | None = None
         self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
         self._image_size = 64
@@ -847,7 +847,7 @@ class DataPage(QWidget):
             action.triggered.connect(lambda _c=False, n=name, u=used: self._on_usage_requested(n, u))
         menu.addSeparator()
         for label, kind in (("Treat as numeric", "numeric"), ("Treat as categorical", "categorical"),
-                            ("Use the detected kind", None)):
+                            ("Treat as text (words)", "text"), ("Use the detected kind", None)):
             action = menu.addAction(label)
             action.setCheckable(kind is not None)
             action.setChecked(kind is not None and self._kinds.get(name) == kind)

@@ -154,4 +154,4 @@ def test_a_kind_chosen_by_the_user_reaches_the_features_and_the_config(tmp_path:
     config = SearchConfig(data_path="d.csv", project_dir="p", column_kinds={"visits": "categorical"})
     assert SearchConfig.from_dict(config.to_dict()).column_kinds == {"visits": "categorical"}
     with pytest.raises(Exception, match="unknown kind"):
-        SearchConfig(data_path="d.csv", project_dir="p", column_kinds={"visits": "text"})
+        SearchConfig(data_path="d.csv", project_dir="p", column_kinds={"visits": "image"})

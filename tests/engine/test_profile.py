@@ -70,7 +70,7 @@ def test_column_kinds(tmp_path: Path) -> None:
                      "flag": CATEGORICAL, "country": CONSTANT, "comment": TEXT, "code": ID_LIKE,
                      "target": "target"}
     used = {c.name for c in profile.feature_columns}
-    assert used == {"height", "rooms", "colour", "flag"}
+    assert used == {"height", "rooms", "colour", "flag", "comment"}  # free text is read as words
     assert [c.name for c in profile.columns] == list(frame.columns)  # the file's order
 
 

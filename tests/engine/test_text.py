@@ -1,0 +1,198 @@
+"""Text columns (issue #17): tokenization, the text kind, and a search from raw text to predict."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from datafiles import write_reviews
+
+from automl_studio.engine.core.errors import DataError
+from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.features import FeatureSchema, prepare_data
+from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.profile import CONSTANT, TEXT, profile_dataset
+from automl_studio.engine.data.text import TextFeature, tokenize, words
+from automl_studio.engine.space.templates import default_template_for, template_spec
+
+
+def test_words_keep_accents_and_split_cjk_and_emoji() -> None:
+    assert words("Café CRÈME, très bon!") == ["café", "crème", "très", "bon"]
+    # A decomposed accent (e + combining acute) is the same word as the composed one.
+    assert words("e\u0301te\u0301") == words("été") == ["été"]
+    assert words("这部电影很好看") == ["这", "部", "电", "影", "很", "好", "看"]
+    assert words("ok😀👍🏽great") == ["ok", "😀", "👍", "great"]
+    assert words("I don't like it... at ALL?!") == ["i", "dont", "like", "it", "at", "all"]
+    assert words("naïve (résumé) — Straße") == ["naïve", "résumé", "strasse"]
+    assert words("!!! ...") == []
+
+
+def test_word_ngrams_follow_the_unigrams() -> None:
+    assert tokenize("very good film", 2) == ["very", "good", "film", "very good", "good film"]
+    assert tokenize("good", 3) == ["good"]
+
+
+def test_vocabulary_comes_from_the_fitted_texts_only_and_unknown_words_get_the_oov_id() -> None:
+    train = ["good film", "good book", "bad film", "a good good day", "fine"] * 4
+    feature = TextFeature.fit("review", train, offset=1)
+    assert feature.vocabulary[0] == "good"  # the most frequent first
+    assert "awful" not in feature.vocabulary
+    assert feature.length == 4  # the 95th percentile of lengths (1, 2 or 4 words)
+    ids = feature.encode(["good awful film", None, "", "a good good day and more words"])
+    good = 1 + 1 + feature.vocabulary.index("good")
+    film = 1 + 1 + feature.vocabulary.index("film")
+    assert ids.dtype == np.int32 and ids.shape == (4, 4)
+    assert ids[0].tolist() == [good, 1, film, 0]  # 1: out of vocabulary, 0: padding
+    assert ids[1].tolist() == ids[2].tolist() == [0, 0, 0, 0]
+    assert len(ids[3]) == 4 and 0 not in ids[3]  # cut at the sequence length
+    assert TextFeature.from_dict(json.loads(json.dumps(feature.to_dict()))) == feature
+    assert feature.out_of_vocabulary_rate(["good awful"]) == 0.5
+
+
+def test_free_text_is_detected_as_text_and_used_with_token_statistics(tmp_path: Path) -> None:
+    profile = profile_dataset(load_dataset(str(write_reviews(tmp_path / "r.csv"))), "label")
+    review = profile.column("review")
+    assert review.kind == TEXT and review.used
+    assert review.reason.startswith("text: ") and "distinct words" in review.reason
+    assert "95th percentile" in review.reason
+    assert [c.name for c in profile.feature_columns] == ["review"]
+    assert not any("review" in w for w in profile.warnings)
+
+
+def test_text_and_table_columns_feed_one_two_branch_model(tmp_path: Path) -> None:
+    dataset = load_dataset(str(write_reviews(tmp_path / "r.csv", with_stars=True)))
+    profile = profile_dataset(dataset, "label")
+    data = prepare_data(dataset, profile)
+    assert data.schema is not None and [t.name for t in data.schema.text] == ["review"]
+    assert set(data.signature.inputs) == {"categorical", "text"}
+    assert data.signature.text_tokens == data.schema.text_tokens > 50
+    # The vocabulary is learnt on the training rows: a word only in a held-out review is unknown.
+    train_rows = set(data.split_indices[0].tolist())
+    held_out = [i for i in range(len(dataset.frame)) if i not in train_rows]
+    tag = f"#{held_out[0]}"
+    assert tag[1:] not in data.schema.text[0].vocabulary
+    spec = template_spec(default_template_for(data.signature.inputs), inputs=list(data.signature.inputs))
+    assert spec["name"] == "text"
+    sources = {n["params"]["source"] for n in spec["nodes"] if n["type"] == "Input"}
+    assert sources == {"text", "categorical"}
+    assert any(n["type"] == "Concatenate" for n in spec["nodes"])
+
+
+def test_forcing_text_on_a_column_kind_and_back(tmp_path: Path) -> None:
+    path = write_reviews(tmp_path / "r.csv", with_stars=True)
+    dataset = load_dataset(str(path))
+    as_category = profile_dataset(dataset, "label", kinds={"review": "categorical"})
+    assert as_category.column("review").kind == "categorical"
+    excluded = profile_dataset(dataset, "label", exclude=("review",))
+    assert not excluded.column("review").used
+    frame = dataset.frame.assign(note=[f"n{i % 7}" for i in range(len(dataset.frame))])
+    table = Dataset(path=str(path), kind="table", fingerprint="", frame=frame)
+    forced = profile_dataset(table, "label", kinds={"note": "text"})
+    assert forced.column("note").kind == TEXT and "chosen by you" in forced.column("note").reason
+
+
+def _table(tmp_path: Path, column: list) -> Dataset:
+    frame = pd.DataFrame({"review": column, "label": ["pos", "neg"] * (len(column) // 2)})
+    return Dataset(path=str(tmp_path / "t.csv"), kind="table", fingerprint="", frame=frame)
+
+
+def test_a_text_column_that_is_all_identical_or_empty_is_refused_naming_it(tmp_path: Path) -> None:
+    same = _table(tmp_path, ["the same review every time"] * 40)
+    assert profile_dataset(same, "label", keep_going=True).column("review").kind == CONSTANT
+    with pytest.raises(DataError, match=r"no usable feature columns besides the target 'label' "
+                                        r"\('review' has a single value\)"):
+        profile_dataset(same, "label")
+    with pytest.raises(DataError, match=r"t\.csv: text column 'review' holds the same text in every row"):
+        profile_dataset(same, "label", kinds={"review": "text"})
+    punctuation = _table(tmp_path, ["...", "!!", "?", "--"] * 10)
+    with pytest.raises(DataError, match=r"t\.csv: text column 'review' has no words"):
+        profile_dataset(punctuation, "label", kinds={"review": "text"})
+    empty = _table(tmp_path, [None] * 40)
+    with pytest.raises(DataError, match=r"\('review' is empty\)"):
+        profile_dataset(empty, "label")
+    with pytest.raises(DataError) as raised:
+        profile_dataset(same, "label", kinds={"review": "text"})
+    assert "\n" not in str(raised.value)  # one line
+
+
+def test_feature_schema_refuses_a_text_column_without_words_in_training(tmp_path: Path) -> None:
+    dataset = _table(tmp_path, ["good film here"] + ["..."] * 39)
+    profile = profile_dataset(dataset, "label", kinds={"review": "text"}, check_leaks=False)
+    with pytest.raises(DataError, match=r"t\.csv: text column 'review' has no words in the training rows"):
+        FeatureSchema.fit(dataset.frame.iloc[1:], profile)
+
+
+LOAD_WITHOUT_APP = r"""
+import sys, json
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "automl_studio":
+            raise ImportError("automl_studio is not installed here")
+        return None
+sys.meta_path.insert(0, Block())
+import keras, numpy as np
+model = keras.models.load_model(sys.argv[1])
+with np.load(sys.argv[2]) as data:
+    inputs = {k: data[k] for k in data.files}
+print(json.dumps({"inputs": sorted(inputs), "pred": np.asarray(model.predict(inputs, verbose=0)).tolist()}))
+"""
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "automl_studio.engine.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=1200)
+
+
+@pytest.mark.slow
+def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
+    import keras
+
+    from automl_studio.engine.export.model_info import read_metadata
+
+    write_reviews(tmp_path / "reviews.csv", with_stars=True)
+    proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
+                "--max-trials", "2", "--max-epochs", "8", "--refits", "1", "--project", "p",
+                "--export", "model.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert summary["test_metrics"]["accuracy"] >= 0.8  # the words carry the label
+
+    meta = read_metadata(tmp_path / "model.h5")
+    [text] = meta["feature_schema"]["text"]
+    assert text["name"] == "review" and text["length"] >= 9 and "très" in text["vocabulary"]
+    assert "电" in text["vocabulary"] and "😀" in text["vocabulary"]
+
+    # A fresh interpreter without automl_studio reloads the .h5 with plain Keras.
+    sample = tmp_path / "p" / "best" / "sample_inputs.npz"
+    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"), str(sample)],
+                           capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    assert reply["inputs"] == ["categorical", "text"]
+
+    # predict on raw text, with new reviews (unseen words included) and a missing one.
+    rows = ["the film was brilliant, so wonderful 😀", "电影 was 难看, really awful", "",
+            "this café was délicieux, vraiment superb and unheard-of"]
+    with open(tmp_path / "new.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "stars"])
+        writer.writerows([[r, 3] for r in rows])
+    proc = _cli("predict", "model.h5", "new.csv", "--output", "pred.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    predicted = pd.read_csv(tmp_path / "pred.csv")
+    assert len(predicted) == 4
+    assert predicted["prediction"].iloc[0] == "pos" and predicted["prediction"].iloc[1] == "neg"
+
+    # The same rows through the schema and the model in this process: the same probabilities.
+    schema = FeatureSchema.from_dict(meta["feature_schema"])
+    frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
+    probabilities = keras.models.load_model(tmp_path / "model.h5").predict(schema.transform(frame), verbose=0)
+    assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
