@@ -356,13 +356,29 @@ class ResultsPage(QWidget):
             skipped = str(finish.baselines.get("skipped") or "")
             rows.append(("Linear", "Linear baseline", f"none: {skipped}" if skipped
                          else f"{finish.baselines['linear']} (scikit-learn defaults)"))
-        for key, value in finish.best_hyperparameters.items():
+        for key, value in self._active(finish.best_hyperparameters).items():
             rows.append((key, key, f"{value:.4g}" if isinstance(value, float) else str(value)))
         for name, label, value in rows:
             text = QLabel(value)
             text.setObjectName(f"best_{name}")
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.best_form.addRow(label, text)
+
+    def _active(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The best trial's values its network used: KerasTuner also records those of repeat copies
+        beyond the trial's count and of skipped layers (the search space says which; without its
+        ``search_config.json`` every recorded value is shown)."""
+        from automl_studio.engine.core.errors import UserError
+        from automl_studio.engine.search.analysis import active_hyperparameters
+        from automl_studio.engine.search.project import read_search_document
+        from automl_studio.engine.space.spec import SearchSpace
+
+        try:
+            document = read_search_document(self._project_dir) if self._project_dir else None
+            space = SearchSpace.from_dict(document.space) if document is not None and document.space else None
+            return active_hyperparameters(values, space)
+        except (UserError, OSError, ValueError, KeyError, TypeError):  # a damaged file: all recorded values
+            return active_hyperparameters(values)
 
     def _fill_metrics(self, metrics: dict[str, Any], baseline: dict[str, Any],
                       baselines: Mapping[str, Any] | None = None) -> None:

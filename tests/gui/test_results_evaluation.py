@@ -208,3 +208,25 @@ def test_importance_bars_are_named_even_when_drawn_in_a_hidden_tab(qtbot):
     longest = QFontMetrics(left.style["tickFont"] or plot.font()).horizontalAdvance("a much longer column name")
     assert left.width() > longest  # every name fits beside its bar, so pyqtgraph draws it
     assert plot.bar_count() == 3
+
+
+def test_the_best_trial_lists_only_the_hyperparameters_its_network_used(qtbot, iris_search):
+    import dataclasses
+
+    from PySide6.QtWidgets import QLabel
+
+    finish = finish_event(iris_search.project_dir)
+    # KerasTuner keeps values of repeat copies beyond the count and of skipped layers; with one
+    # repeat and no dropout, dense.units.1 and dropout.rate.0 were not used.
+    recorded = {**finish.best_hyperparameters, "block.repeats": 1, "dense.units.0": 32, "dense.units.1": 99,
+                "dropout.enabled.0": False, "dropout.rate.0": 0.3}
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(dataclasses.replace(finish, best_hyperparameters=recorded), iris_search.project_dir)
+    assert page.findChild(QLabel, "best_dense.units.0").text() == "32"
+    assert page.findChild(QLabel, "best_block.repeats").text() == "1"
+    assert page.findChild(QLabel, "best_dense.units.1") is None
+    assert page.findChild(QLabel, "best_dropout.rate.0") is None
+    # Without the project's search space every recorded value is shown, as before.
+    page.set_result(dataclasses.replace(finish, best_hyperparameters=recorded), None)
+    assert page.findChild(QLabel, "best_dense.units.1").text() == "99"
