@@ -269,6 +269,10 @@ def _signature(template: str, task: str, n_classes: int) -> tuple[DataSignature,
         inputs = {"sequence": (12, 4)}
         return DataSignature(task=task, n_classes=n_classes, inputs=inputs, sequence_mean=(1.0,) * 4,
                              sequence_variance=(4.0,) * 4, target_width=3), list(inputs)
+    if template == "text":  # token ids beside a table's numbers: two branches merged
+        inputs = {"text": (12,), "numeric": (3,)}
+        return DataSignature(task=task, n_classes=n_classes, inputs=inputs, text_tokens=40,
+                             numeric_mean=(0.0,) * 3, numeric_variance=(1.0,) * 3), list(inputs)
     inputs = {"image": (20, 18, 3)}
     return DataSignature(task=task, n_classes=n_classes, inputs=inputs,
                          image_scale=1 / 255), list(inputs)
@@ -299,7 +303,7 @@ def keras_output_shape(model: keras.Model, node_id: str, node_type: str,
         name = "to_target_units" if signature.task == "regression" else "head"
         return tuple(model.get_layer(name).output.shape[1:])
     if node_type == "Input":
-        for suffix in ("_normalize", "_flatten", "_encode", "_rescale"):
+        for suffix in ("_normalize", "_flatten", "_encode", "_rescale", "_embed"):
             try:
                 return tuple(model.get_layer(safe + suffix).output.shape[1:])
             except ValueError:
@@ -332,6 +336,10 @@ TEMPLATE_SETTINGS += [
                                        "res_conv2.filters": 32, "dense.enabled": True}),
     ("residual", "regression", 0, {"rotate.enabled": True, "dense.enabled": True,
                                    "dense.units": 256}),
+    ("text", "classification", 2, {}),
+    ("text", "classification", 3, {"text.embedding_dim": 64, "rnn.enabled": True, "rnn.layer": "GRU",
+                                    "rnn.units": 32, "dense.enabled": True}),
+    ("text", "regression", 0, {"rnn.enabled": True, "dropout.enabled": True}),
     ("forecast", "regression", 0, {}),
     ("forecast", "regression", 0, {"conv.enabled": True, "lstm.enabled": True, "gru.enabled": True,
                                    "dense.enabled": True, "conv.filters": 32, "lstm.units": 16}),

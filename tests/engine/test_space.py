@@ -27,6 +27,8 @@ from automl_studio.engine.space.templates import TEMPLATES, template_defaults, t
 FLAT = DataSignature(task="classification", n_classes=3, inputs={"numeric": (6,)})
 IMAGE = DataSignature(task="classification", n_classes=3, inputs={"image": (16, 16, 3)})
 SEQUENCE = DataSignature(task="regression", n_classes=0, inputs={"sequence": (10, 4)})
+TEXT = DataSignature(task="classification", n_classes=2, inputs={"text": (12,), "numeric": (3,)},
+                     text_tokens=50, numeric_mean=(0.0,) * 3, numeric_variance=(1.0,) * 3)
 
 
 def spec(nodes: list[dict[str, Any]], edges: list[list[str]], **extra: Any) -> dict[str, Any]:
@@ -359,7 +361,7 @@ def test_load_names_the_file_for_bad_json_and_missing_files(tmp_path: Path) -> N
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_templates_validate_for_their_data(name: str) -> None:
     signature = {"tabular": FLAT, "image": IMAGE, "residual": IMAGE, "sequence": SEQUENCE,
-                 "forecast": SEQUENCE}[name]
+                 "forecast": SEQUENCE, "text": TEXT}[name]
     space = SearchSpace.from_dict(template_spec(name, inputs=list(signature.inputs)))
     shapes.validate(space, signature)
 

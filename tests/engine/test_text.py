@@ -152,6 +152,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two CLI processes and a search: ~5 minutes on a busy 2-core machine
 def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
     import keras
 
@@ -159,7 +160,7 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
 
     write_reviews(tmp_path / "reviews.csv", with_stars=True)
     proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
-                "--max-trials", "2", "--max-epochs", "8", "--refits", "1", "--project", "p",
+                "--max-trials", "2", "--max-epochs", "6", "--refits", "1", "--project", "p",
                 "--export", "model.h5", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])

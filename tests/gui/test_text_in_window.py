@@ -70,6 +70,7 @@ def load_in_fresh_process(path: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a search in the engine's child process on a busy 2-core machine
 def test_a_text_search_runs_in_the_window_and_exports_a_reloadable_h5(qtbot, window, tmp_path):
     open_reviews(qtbot, window, tmp_path)
     page = window.search_page
