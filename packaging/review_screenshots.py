@@ -112,16 +112,17 @@ def main() -> int:
 
     search = window.search_page
     search.project_dir.setText(str(scratch / "project"))
-    search.max_trials.setValue(4)
-    search.max_epochs.setValue(12)
+    search.max_trials.setValue(3)
+    search.max_epochs.setValue(6)
+    search.refits.setValue(1)
     search.tuner_combo.setCurrentIndex(search.tuner_combo.findData("random"))
     window.start_search()
     wait_until(app, lambda: search.trials_model.count("completed") >= 1
                and search.trials_model.count("running") == 1
-               and search.plots.current_epochs() >= 3, 600, "a trial and a running one")
+               and search.plots.current_epochs() >= 2, 900, "a trial and a running one")
     search.plots.redraw()
     shot("search-running")
-    wait_until(app, lambda: not search.running, 900, "the search to finish")
+    wait_until(app, lambda: not search.running, 1800, "the search to finish")
     shot("search-finished")
 
     window.nav.setCurrentRow(3)
