@@ -115,13 +115,29 @@ def get_objective(name: str | None) -> Objective:
         raise UserError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}") from None
 
 
-def check_objective(name: str | None, task: str, n_classes: int) -> Objective:
-    """The objective, after checking the model compiles it for this task.
+IMBALANCED_OBJECTIVE = "val_auc"
+"""The default objective of a two-class table with a rare class: ROC AUC ranks the rare class
+against the other whatever their proportions, where accuracy and loss mostly follow the common
+class (the rule for "rare" is :mod:`automl_studio.engine.data.imbalance`)."""
+
+
+def default_objective(task: str, n_classes: int, *, imbalanced: bool = False) -> Objective:
+    """The objective a search uses when none is chosen: :data:`DEFAULT_OBJECTIVE`, or
+    :data:`IMBALANCED_OBJECTIVE` for two classes one of which is rare. (With more classes no
+    compiled metric is balanced, so it stays the loss; balanced class weights are searched.)"""
+    if imbalanced and task_kind(task, n_classes) == "binary":
+        return OBJECTIVES[IMBALANCED_OBJECTIVE]
+    return OBJECTIVES[DEFAULT_OBJECTIVE]
+
+
+def check_objective(name: str | None, task: str, n_classes: int, *, imbalanced: bool = False) -> Objective:
+    """The objective (``None``: :func:`default_objective`), after checking the model compiles
+    it for this task.
 
     Raises:
         UserError: naming the objectives that do exist for the task.
     """
-    objective = get_objective(name)
+    objective = get_objective(name) if name else default_objective(task, n_classes, imbalanced=imbalanced)
     allowed = objectives_for(task, n_classes)
     if objective not in allowed:
         raise UserError(f"objective {objective.name} does not exist for {describe_task(task, n_classes)}; "

@@ -7,12 +7,14 @@ where the engine chooses, as a good practitioner would for the data at hand. Ker
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
 from automl_studio.engine.data.features import PreparedData
+from automl_studio.engine.data.imbalance import rare_classes
+from automl_studio.engine.space.spec import Choice, SearchSpace
 
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
 # How many refits the exported model averages, by train+validation rows (images: one). A refit's
@@ -136,6 +138,22 @@ def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int
     return FinishPlan(n_folds, n_refits, folds, refits, spent, fold_s, refit_s, available_s, margin)
 
 
+def imbalance_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
+    """The space a search runs for this data: when the profile has a rare class
+    (:func:`~automl_studio.engine.data.imbalance.rare_classes`), balanced class weights or none
+    become a searched dimension, and for two classes focal loss or cross-entropy — each only
+    where the spec leaves the setting at its default."""
+    signature = prepared.signature
+    if signature.task != "classification" or not rare_classes(prepared.profile.class_counts):
+        return space
+    training = dict(space.training)
+    if "class_weight" not in training:
+        training["class_weight"] = Choice(("balanced", "none"))
+    if signature.n_classes == 2 and training.get("loss", "auto") == "auto":
+        training["loss"] = Choice(("crossentropy", "focal"))
+    return replace(space, training=training)
+
+
 def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     """What a good practitioner would choose when the user leaves a setting open.
 
@@ -149,8 +167,9 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
             three classes), naming the objectives that exist for it — before any trial runs.
     """
     signature = prepared.signature
+    imbalanced = signature.task == "classification" and bool(rare_classes(prepared.profile.class_counts))
     try:
-        objective = check_objective(config.objective, signature.task, signature.n_classes)
+        objective = check_objective(config.objective, signature.task, signature.n_classes, imbalanced=imbalanced)
     except UserError as exc:
         raise UserError(f"{config.data_path}: {exc}") from None
     max_trials = config.max_trials

@@ -44,7 +44,7 @@ from automl_studio.engine.data.identity import (
     prepare_loaded,
 )
 from automl_studio.engine.search import distributed, oracle_server
-from automl_studio.engine.search.defaults import resolve_defaults
+from automl_studio.engine.search.defaults import imbalance_space, resolve_defaults
 from automl_studio.engine.search.project import (
     CONFIG_FILE,
     EVENTS_FILE,
@@ -93,8 +93,8 @@ class _Session:
         space = config.space
         if self.prepared.forecast is not None and space in ("auto", "sequence"):
             space = "forecast"  # windows of a time series: the forecast template fits them
-        self.space = resolve_space(space, self.prepared.signature.inputs.keys(),
-                                   self.prepared.signature.train_rows)
+        self.space = imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
+                                                   self.prepared.signature.train_rows), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
             first = analysis.issues[0]
@@ -436,7 +436,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             model = hypermodel.build(best_trial.hyperparameters)
             fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
                 TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True),
-                *schedule_callbacks(hypermodel.training(best_trial.hyperparameters), validation=False)])
+                *schedule_callbacks(hypermodel.training(best_trial.hyperparameters), validation=False)],
+                class_weight=hypermodel.class_weight(best_trial.hyperparameters, both.y))
             members.append(model)
             took = time.monotonic() - started
     except (SearchStopped, BudgetSpent) as exc:

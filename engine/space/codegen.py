@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.core.objectives import task_kind
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.losses import keras_loss
 from automl_studio.engine.space.optimizers import (
     EXPONENTIAL_DECAY_RATE,
     OPTIMIZER_SETTINGS,
@@ -67,6 +69,7 @@ _FIXED_NAMES = {
     "hp", "keras", "kt", "np", "layers", "inputs", "outputs", "model", "x", "i", "build",
     "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
     "batch_size", "epochs", "patience", "HyperModel", "clipnorm", "clipvalue", *OPTIMIZER_SETTINGS,
+    "loss", "loss_fn", "label_smoothing", "class_weight",
 }
 _RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"}
 
@@ -556,16 +559,35 @@ def _branches(value: Any, variable: str, table: Mapping[str, str], default: str 
     return lines
 
 
-def _loss_and_metrics(signature: DataSignature) -> tuple[str, str]:
+def _loss_lines(space: SearchSpace, signature: DataSignature,
+                values: Mapping[str, str]) -> tuple[list[str], str]:
+    """The loss as the engine compiles it (:func:`~automl_studio.engine.space.losses.keras_loss`):
+    lines choosing it (an ``if`` over a searched loss) and the expression to compile."""
+    kind = task_kind(signature.task, signature.n_classes)
+    loss = space.training.get("loss", TRAINING_DEFAULTS["loss"])
+    smoothing = space.training.get("label_smoothing", TRAINING_DEFAULTS["label_smoothing"])
+
+    def call(name: str) -> str:
+        try:
+            cls, _kwargs = keras_loss(name, kind)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        smoothed = kind == "binary" and (is_hp(smoothing) or bool(smoothing))
+        return f"keras.losses.{cls}({'label_smoothing=' + values['label_smoothing'] if smoothed else ''})"
+
+    if not is_hp(loss):
+        return [], call(loss)
+    table = {name: "loss_fn = " + call(name) for name in loss.values}
+    return _branches(loss, values["loss"], table, None), "loss_fn"
+
+
+def _metrics(signature: DataSignature) -> str:
     if signature.task == "regression":
-        return ("keras.losses.MeanSquaredError()",
-                '[keras.metrics.RootMeanSquaredError(name="rmse"), '
+        return ('[keras.metrics.RootMeanSquaredError(name="rmse"), '
                 'keras.metrics.MeanAbsoluteError(name="mae")]')
     if head_units(signature) == 1:
-        return ("keras.losses.BinaryCrossentropy()",
-                '[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]')
-    return ("keras.losses.SparseCategoricalCrossentropy()",
-            '[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]')
+        return '[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]'
+    return '[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]'
 
 
 def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
@@ -625,7 +647,8 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         if result != "x":
             writer.emit(1, f"{result} = x")
 
-    loss, metrics = _loss_and_metrics(signature)
+    loss_lines, loss = _loss_lines(space, signature, training)
+    metrics = _metrics(signature)
     schedule = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
     optimizer = space.training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
     schedule_table = {k: v.format(epochs=training["epochs"]) for k, v in _SCHEDULES.items()}
@@ -675,6 +698,7 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append(f"    lr = {training['learning_rate']}")
     out.extend("    " + line for line in schedule_lines)
     out.extend("    " + line for line in optimizer_lines)
+    out.extend("    " + line for line in loss_lines)
     out.append(f"    model = keras.Model(inputs={{k: inputs[k] for k in sorted(inputs)}}, outputs=outputs, "
                f"name={_q(model_name)})")
     out.append(f"    model.compile(optimizer=optimizer, loss={loss}, metrics={metrics})")
@@ -704,6 +728,18 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         out.append(f"        if {plateau}:" if plateau != "True" else "        if True:  # reduce_on_plateau")
         out.append(f"            callbacks.append(keras.callbacks.ReduceLROnPlateau({monitor}, "
                    f"factor={PLATEAU_FACTOR}, patience={PLATEAU_PATIENCE}, min_lr=1e-7))")
+    weighting = space.training.get("class_weight", TRAINING_DEFAULTS["class_weight"])
+    balanced = ('hp.get("training.class_weight") == "balanced"' if is_hp(weighting)
+                else "True" if weighting == "balanced" else None)
+    if balanced is not None and signature.task == "classification":
+        out.append(f"        if {balanced}:" if balanced != "True" else "        if True:  # balanced class weights")
+        out.append("            # Each class weighs the same in total: rows / (classes * rows of the class).")
+        out.append("            import numpy")
+        out.append("            from sklearn.utils.class_weight import compute_class_weight")
+        out.append("            labels = numpy.asarray(args[1]).reshape(-1).astype(int)")
+        out.append("            classes = numpy.unique(labels)")
+        out.append("            weights = compute_class_weight(\"balanced\", classes=classes, y=labels)")
+        out.append("            kwargs[\"class_weight\"] = dict(zip(classes.tolist(), weights.tolist()))")
     out.append(f'        kwargs.setdefault("epochs", {epochs})')
     out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
     out.append("")

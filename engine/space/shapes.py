@@ -15,6 +15,7 @@ from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.losses import loss_problem
 from automl_studio.engine.space.registry import (  # noqa: F401 - re-exported for the editor
     LAYER_TYPES,
     Shape,
@@ -165,6 +166,9 @@ def _structural_issues(space: SearchSpace, signature: DataSignature) -> list[Nod
         for node in space.nodes:
             if node.id not in reaching and node.id != outputs[0].id:
                 issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' does not lead to the Output"))
+    problem = loss_problem(space.training, signature.task, signature.n_classes)
+    if problem:
+        issues.append(NodeIssue(outputs[0].id if outputs else None, problem))
     if signature.task == "classification" and signature.n_classes < 2:
         issues.append(NodeIssue(outputs[0].id if outputs else None,
                                 "the head does not fit the task: classification needs two classes"))

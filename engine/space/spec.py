@@ -25,6 +25,7 @@ from typing import Any
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.jsonfile import check_schema_version, read_json_document
+from automl_studio.engine.space.losses import LABEL_SMOOTHING_MAX, LOSSES
 from automl_studio.engine.space.optimizers import (  # noqa: F401 - re-exported
     LR_SCHEDULES,
     OPTIMIZER_SETTINGS,
@@ -171,7 +172,9 @@ def is_hp(value: Any) -> bool:
 
 # The optimizers and schedules are declared in :mod:`automl_studio.engine.space.optimizers`.
 # ``learning_rate`` left out of a spec is the optimizer's own starting rate (1e-3 for Adam);
-# ``clipnorm``/``clipvalue`` 0 mean no gradient clipping.
+# ``clipnorm``/``clipvalue`` 0 mean no gradient clipping. ``loss`` "auto" is the task's usual
+# loss (:mod:`automl_studio.engine.space.losses`); ``l1``/``l2`` apply to the kernels of layers
+# that set no penalty of their own.
 TRAINING_DEFAULTS: dict[str, Any] = {
     "optimizer": "adam",
     "learning_rate": 1e-3,
@@ -183,7 +186,14 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "l2": 0.0,
     "clipnorm": 0.0,
     "clipvalue": 0.0,
+    "loss": "auto",
+    "label_smoothing": 0.0,
+    "class_weight": "none",
 }
+
+CLASS_WEIGHTS = ("none", "balanced")
+"""``training.class_weight``: every row weighs the same, or each class weighs the same in total
+(:func:`automl_studio.engine.data.imbalance.balanced_class_weights`; classification only)."""
 
 
 # --- the spec -------------------------------------------------------------------------------
@@ -406,6 +416,15 @@ def _check_training(training: Mapping[str, Any], source: str) -> None:
         if v not in LR_SCHEDULES:
             raise SpecError(f"{source}: unknown learning-rate schedule {v!r}; choose from "
                             + ", ".join(LR_SCHEDULES))
+    for v in domain("loss"):
+        if v not in LOSSES:
+            raise SpecError(f"{source}: unknown loss {v!r}; choose from {', '.join(LOSSES)}")
+    for v in domain("label_smoothing"):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= LABEL_SMOOTHING_MAX:
+            raise SpecError(f"{source}: label smoothing must be in 0…{LABEL_SMOOTHING_MAX}, got {v!r}")
+    for v in domain("class_weight"):
+        if v not in CLASS_WEIGHTS:
+            raise SpecError(f"{source}: unknown class weighting {v!r}; choose from {', '.join(CLASS_WEIGHTS)}")
     for v in domain("learning_rate"):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 10:
             raise SpecError(f"{source}: learning rate must be in (0, 10], got {v!r}")

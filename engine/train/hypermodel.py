@@ -193,7 +193,7 @@ def build_model(space: SearchSpace, signature: DataSignature,
     output = next(tensors[n.id] for n in nodes if LAYER_TYPES[n.type].role == "output")
     ordered = {k: inputs[k] for k in sorted(inputs)}
     model = keras.Model(inputs=ordered, outputs=output, name=space.name.replace(" ", "_") or "model")
-    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature),
+    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature, training),
                   metrics=make_metrics(signature))
     return model
 
@@ -216,12 +216,24 @@ def average_models(members: list[keras.Model], signature: DataSignature) -> kera
     return model
 
 
-def make_loss(signature: DataSignature) -> keras.losses.Loss:
-    if signature.task == "regression":
-        return keras.losses.MeanSquaredError()
-    if head_units(signature) == 1:
-        return keras.losses.BinaryCrossentropy()
-    return keras.losses.SparseCategoricalCrossentropy()
+def make_loss(signature: DataSignature, training: dict[str, Any] | None = None) -> keras.losses.Loss:
+    """The ``keras.losses`` object of a trial's ``loss`` and ``label_smoothing`` (none given: the
+    task's usual loss), as :func:`automl_studio.engine.space.losses.keras_loss` declares it.
+
+    Raises:
+        SpecError: the loss does not apply to the task.
+    """
+    from automl_studio.engine.core.errors import SpecError
+    from automl_studio.engine.core.objectives import task_kind
+    from automl_studio.engine.space.losses import keras_loss
+
+    training = training or {}
+    try:
+        cls, kwargs = keras_loss(str(training.get("loss", "auto")), task_kind(signature.task, signature.n_classes),
+                                 float(training.get("label_smoothing", 0.0)))
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    return getattr(keras.losses, cls)(**kwargs)
 
 
 def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
@@ -457,6 +469,15 @@ class SpecHyperModel(keras_tuner.HyperModel):
         return build_model(self.space, self.signature, choose, steps_per_epoch=steps,
                            mixed_precision=self.mixed_precision, conditional=hp.conditional_scope)
 
+    def class_weight(self, hp: keras_tuner.HyperParameters, y: np.ndarray) -> dict[int, float] | None:
+        """The trial's class weights for ``model.fit`` (``y``: its training targets), or None
+        when every row weighs the same (``training.class_weight`` "none", or regression)."""
+        from automl_studio.engine.data.imbalance import balanced_class_weights
+
+        if self.signature.task == "regression" or self.training(hp)["class_weight"] != "balanced":
+            return None
+        return balanced_class_weights(np.asarray(y), self.signature.n_classes)
+
     def epochs_for(self) -> int:
         epochs = int(self.space.training_value("epochs"))
         return min(epochs, self.max_epochs) if self.max_epochs else epochs
@@ -481,6 +502,9 @@ class SpecHyperModel(keras_tuner.HyperModel):
                                                            restore_best_weights=True))
         kwargs.setdefault("verbose", 0)
         x, y = args[0], args[1]
+        weights = self.class_weight(hp, y)
+        if weights is not None:
+            kwargs["class_weight"] = weights
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
         if reporter.epoch_seconds:
