@@ -38,13 +38,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.space.losses import LABEL_SMOOTHING_MAX, LOSSES
 from automl_studio.engine.space.optimizers import (
     OPTIMIZER_SETTINGS,
     OPTIMIZER_TYPES,
     optimizers_taking,
 )
 from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, ParamDef
-from automl_studio.engine.space.spec import LR_SCHEDULES, OPTIMIZERS, TRAINING_DEFAULTS
+from automl_studio.engine.space.spec import (
+    CLASS_WEIGHTS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    TRAINING_DEFAULTS,
+)
 
 INT_LIMIT = 10_000_000
 TRAINING_PARAMS = (
@@ -63,6 +69,15 @@ TRAINING_PARAMS = (
              doc="Scales each gradient down to this norm when it is larger (0: no clipping)."),
     ParamDef("clipvalue", "float", 0.0, min=0.0, max=100.0,
              doc="Cuts each gradient value to ± this (0: no clipping)."),
+    ParamDef("loss", "choice", "auto", LOSSES,
+             doc="What training minimises: auto is cross-entropy for classes and MSE for numbers; focal "
+                 "loss favours hard (often rare-class) rows; MAE, Huber and log-cosh mind outliers less."),
+    ParamDef("label_smoothing", "float", 0.0, min=0.0, max=LABEL_SMOOTHING_MAX,
+             doc="Trains towards 1 − s and s instead of 1 and 0, so the model is less over-confident "
+                 "(two classes)."),
+    ParamDef("class_weight", "choice", "none", CLASS_WEIGHTS,
+             doc="Balanced makes each class weigh the same in the loss in total, so a rare class is not "
+                 "ignored (searched by default when a class is rare)."),
     *OPTIMIZER_SETTINGS.values(),
 )
 
@@ -70,6 +85,7 @@ TRAINING_PARAMS = (
 TRAINING_LABELS = {"optimizer": "Optimizer", "learning_rate": "Learning rate", "lr_schedule": "LR schedule",
                    "batch_size": "Batch size", "l1": "L1 penalty", "l2": "L2 penalty",
                    "clipnorm": "Clip gradient norm", "clipvalue": "Clip gradient value",
+                   "loss": "Loss", "label_smoothing": "Label smoothing", "class_weight": "Class weights",
                    "momentum": "Momentum", "nesterov": "Nesterov", "beta_1": "β₁", "beta_2": "β₂",
                    "epsilon": "ε", "weight_decay": "Weight decay", "rho": "ρ"}
 
