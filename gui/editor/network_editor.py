@@ -99,6 +99,7 @@ TEMPLATE_TITLES = {
     "image": "Image CNN",
     "residual": "Residual image block",
     "sequence": "Sequence LSTM",
+    "text": "Text (embeddings, Bi-LSTM/GRU)",
 }
 
 

@@ -33,6 +33,8 @@ from automl_studio.gui.editor.node_inspector import ParamEditor
 
 IMAGE = DataSignature("classification", 2, {"image": (16, 16, 3)}, image_scale=1 / 255)
 SEQUENCE = DataSignature("regression", 0, {"sequence": (20, 2)}, target_mean=1.0, target_std=2.0)
+TEXT_AND_TABLE = DataSignature("classification", 2, {"text": (12,), "numeric": (3,)}, text_tokens=40,
+                               numeric_mean=(0.0,) * 3, numeric_variance=(1.0,) * 3)
 
 
 # -- driving helpers -------------------------------------------------------------------------
@@ -336,7 +338,7 @@ def test_a_selected_chain_becomes_a_repeat_block_from_the_inspector(qtbot, edito
 
 
 @pytest.mark.parametrize(("name", "signature"), [("tabular", None), ("image", IMAGE), ("residual", IMAGE),
-                                                 ("sequence", SEQUENCE)])
+                                                 ("sequence", SEQUENCE), ("text", TEXT_AND_TABLE)])
 def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris_signature, name: str,
                                                signature: DataSignature | None) -> None:
     signature = signature or iris_signature
@@ -349,6 +351,9 @@ def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris
     assert editor.validity() == (True, "")
     assert_searchable(spec, signature)
     assert not any(item.view.errors for item in (editor.canvas.node_item(n["id"]) for n in spec["nodes"]))
+    if name == "text":  # a branch per input, merged: the token ids and the table's numbers
+        inputs = sorted(n["params"]["source"] for n in spec["nodes"] if n["type"] == "Input")
+        assert inputs == ["numeric", "text"] and any(n["type"] == "Concatenate" for n in spec["nodes"])
     editor.undo_stack.undo()
     assert editor.spec()["nodes"] == []
 
