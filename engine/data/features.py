@@ -157,6 +157,13 @@ class FeatureSchema:
         )
 
 
+def text_note(feature: TextFeature, validation: list[Any]) -> str:
+    """What the tokenizer learnt of a text column, and how much of the validation text it knows."""
+    return (f"text column '{feature.name}': {len(feature.vocabulary)} tokens learnt from the training rows, "
+            f"sequences of {feature.length} tokens (95th percentile of lengths); "
+            f"{feature.out_of_vocabulary_rate(validation):.0%} of validation tokens out of vocabulary")
+
+
 def _to_numeric(series: Any) -> np.ndarray:
     import pandas as pd
 
@@ -268,6 +275,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         schema = FeatureSchema.fit(frame.iloc[tr], profile)
         x_all = schema.transform(frame, source=dataset.path)
         input_kind = "table"
+        notes = (*notes, *(text_note(t, frame[t.name].iloc[va].tolist()) for t in schema.text))
     else:
         assert dataset.x is not None and dataset.y is not None
         schema = None

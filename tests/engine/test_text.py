@@ -73,6 +73,8 @@ def test_text_and_table_columns_feed_one_two_branch_model(tmp_path: Path) -> Non
     assert data.schema is not None and [t.name for t in data.schema.text] == ["review"]
     assert set(data.signature.inputs) == {"categorical", "text"}
     assert data.signature.text_tokens == data.schema.text_tokens > 50
+    [note] = [n for n in data.notes if n.startswith("text column 'review'")]
+    assert "tokens learnt from the training rows" in note and "of validation tokens out of vocabulary" in note
     # The vocabulary is learnt on the training rows: a word only in a held-out review is unknown.
     train_rows = set(data.split_indices[0].tolist())
     held_out = [i for i in range(len(dataset.frame)) if i not in train_rows]
