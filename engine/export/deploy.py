@@ -108,6 +108,33 @@ def layers_of_ops(model: Any, op_paths: Sequence[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ converters
+def _replace_erfc(proto: Any) -> None:
+    """Rewrites each ``Erfc(x)`` node of an ONNX graph as ``1 - Erf(x)``, in place.
+
+    Keras' exact GELU (``gelu`` in the search space's activations) computes
+    ``0.5·x·erfc(-x/√2)``; tf2onnx copies TensorFlow's ``Erfc`` op through, but ONNX has only
+    ``Erf``, so the checker refused the model ("No Op registered for Erfc"). ``CastLike`` gives
+    the 1 the input's type (float16 or float32).
+    """
+    from onnx import TensorProto, helper
+
+    nodes = []
+    for node in proto.graph.node:
+        if node.op_type != "Erfc" or node.domain not in ("", "ai.onnx"):
+            nodes.append(node)
+            continue
+        base = node.name or node.output[0]
+        one, typed, erf = f"{base}/one", f"{base}/one_typed", f"{base}/erf"
+        nodes += [helper.make_node("Constant", [], [one], name=one,
+                                   value=helper.make_tensor(one, TensorProto.FLOAT, [], [1.0])),
+                  helper.make_node("CastLike", [one, node.input[0]], [typed], name=typed),
+                  helper.make_node("Erf", [node.input[0]], [erf], name=erf),
+                  helper.make_node("Sub", [typed, erf], [node.output[0]], name=base)]
+    if len(nodes) != len(proto.graph.node):
+        del proto.graph.node[:]
+        proto.graph.node.extend(nodes)
+
+
 def _serving_function(model: Any) -> Any:
     import tensorflow as tf
 
@@ -244,6 +271,7 @@ def write_onnx(model: Any, path: Path) -> None:
             detail = (f"layer {', '.join(layers)} uses TensorFlow op {', '.join(sorted(set(unsupported)))} "
                       "that tf2onnx cannot convert" if layers else f"{exc.__class__.__name__}: {exc}")
             raise ExportError(f"ONNX: cannot convert ({detail}); nothing was written") from None
+    _replace_erfc(proto)
     unsupported_nodes = [n for n in proto.graph.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml")]
     if unsupported_nodes:
         layers = layers_of_ops(model, [n.name for n in unsupported_nodes])

@@ -199,3 +199,20 @@ def test_unknown_format_or_quantisation_is_refused_before_anything_runs():
         check_request(["tflite"], "int4")
     assert missing_message("onnx") is None  # the dev extra installs automl-studio[deploy]
     assert missing_message("tflite") is None  # comes with TensorFlow
+
+
+def test_a_gelu_network_exports_to_onnx_and_round_trips(tmp_path):
+    """Keras' exact GELU uses TensorFlow's Erfc, which ONNX lacks; the export writes 1 - Erf."""
+    import keras
+
+    from automl_studio.engine.export.deploy import verify_exports, write_onnx
+
+    numbers = keras.Input(shape=(4,), name="numeric")
+    hidden = keras.layers.Dense(16, activation="gelu", name="dense_0")(numbers)
+    model = keras.Model({"numeric": numbers}, keras.layers.Dense(3, activation="softmax", name="head")(hidden))
+    inputs = {"numeric": np.random.default_rng(0).normal(size=(40, 4)).astype("float32")}
+    path = tmp_path / "model.onnx"
+    write_onnx(model, path)  # refused before: "No Op registered for Erfc"
+    expected = np.asarray(model.predict(inputs, verbose=0))
+    checks = verify_exports({"onnx": path}, inputs, expected, "classification", "none", tmp_path)
+    assert len(checks) == 1 and checks[0].passed and checks[0].rows == 40 and checks[0].same_class == 40
