@@ -56,7 +56,7 @@ from automl_studio.engine.search.project import (
     write_search_document,
 )
 from automl_studio.engine.space.shapes import analyse, space_summary
-from automl_studio.engine.space.templates import resolve_space
+from automl_studio.engine.space.templates import TEMPLATES, resolve_space
 from automl_studio.engine.train import crossval
 from automl_studio.engine.train.baselines import BaselineRace
 
@@ -91,8 +91,10 @@ class _Session:
         self.prepared = prepare_loaded(load_config_dataset(config), config)
         self.profile = self.prepared.profile
         space = config.space
-        if self.prepared.forecast is not None and space in ("auto", "sequence"):
-            space = "forecast"  # windows of a time series: the forecast template fits them
+        if self.prepared.forecast is not None and _cannot_read_windows(space):
+            # Windows of a time series: the forecast template fits them (a spec without a
+            # sequence input, as the window's editor picks from the columns, cannot read them).
+            space = "forecast"
         self.space = imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
                                                    self.prepared.signature.train_rows), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
@@ -106,6 +108,16 @@ class _Session:
         from automl_studio.engine.search.tuner import make_tuner
 
         return make_tuner(self.config, self.space, self.prepared, self.resolved, self.listener, self.stop)
+
+
+def _cannot_read_windows(space: Any) -> bool:
+    """Whether ``space`` is ``auto``, a built-in template, or a spec with no input for windows
+    (the window's editor sends the template it chose for the columns: a table's or text's)."""
+    if isinstance(space, str):
+        return space == "auto" or space in TEMPLATES
+    nodes = space.get("nodes", []) if isinstance(space, Mapping) else []
+    return not any(isinstance(node, Mapping) and node.get("type") == "Input"
+                   and (node.get("params") or {}).get("source") == "sequence" for node in nodes)
 
 
 def _check_project(config: SearchConfig, identity: DataIdentity) -> bool:

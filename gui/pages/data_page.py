@@ -52,6 +52,8 @@ from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, 
 from automl_studio.gui.workers.tasks import TaskRunner
 
 TASK_CHOICES = ("auto", "classification", "regression")
+NO_TIME_COLUMN = "None (rows are independent)"
+ONE_SERIES = "None (one series)"
 # How a CSV may be read, as (label, value) per control; None: detected. The values are those of
 # engine.data.csv_format.CsvOptions (and SearchConfig's csv_* fields).
 DELIMITER_CHOICES: tuple[tuple[str, str | None], ...] = (
@@ -97,6 +99,7 @@ class DataPage(QWidget):
         self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
         self._image_size = 64
         self._problem = ""  # why the current choice cannot be searched ("" when it can)
+        self._forecast_pending: tuple[str | None, int, str | None] | None = None  # from a saved config
         self._syncing = False
         self._loader = TaskRunner(self)
         self._profiler = TaskRunner(self)
@@ -266,6 +269,7 @@ class DataPage(QWidget):
         split.addRow("Test", self.test_spin)
         split.addRow("Seed", self.seed_spin)
         right_layout.addWidget(split_box)
+        right_layout.addWidget(self._build_forecast_box())
 
         warn_box = QGroupBox("Warnings")
         warn_layout = QVBoxLayout(warn_box)
@@ -340,6 +344,56 @@ class DataPage(QWidget):
         columns_layout.addWidget(chart, 2)
         columns_layout.setStretch(0, 5)
         return columns_box
+
+    def _build_forecast_box(self) -> QWidget:
+        """Forecasting: the time column that orders rows (split by time), steps ahead, series id."""
+        self.forecast_box = QGroupBox("Forecast")
+        form = QFormLayout(self.forecast_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.time_combo = name_widget(QComboBox(), "timeColumn", "Time column",
+                                      "A column of dates or whole numbers: rows are sorted by it, split by "
+                                      "time (the latest period is the test split) and the target is forecast")
+        self.horizon_spin = name_widget(QSpinBox(), "forecastHorizon", "Forecast horizon",
+                                        "How many steps ahead the network forecasts")
+        self.horizon_spin.setRange(1, 1000)
+        self.group_combo = name_widget(QComboBox(), "seriesColumn", "Series column",
+                                       "A column naming each series when the table holds several")
+        self.time_combo.currentIndexChanged.connect(self._show_forecast_choices)
+        form.addRow("Time column", self.time_combo)
+        form.addRow("Horizon", self.horizon_spin)
+        form.addRow("Series", self.group_combo)
+        self._show_forecast_choices()
+        return self.forecast_box
+
+    def _show_forecast_choices(self) -> None:
+        on = self.time_combo.currentIndex() > 0
+        self.horizon_spin.setEnabled(on)
+        self.group_combo.setEnabled(on)
+
+    def _fill_forecast_choices(self, ds: Any) -> None:
+        """The Forecast box's column lists for a newly loaded table (hidden for other data)."""
+        columns = ds.columns if ds.kind == "table" else []
+        self.time_combo.clear()
+        self.time_combo.addItems([NO_TIME_COLUMN, *columns])
+        self.group_combo.clear()
+        self.group_combo.addItems([ONE_SERIES, *columns])
+        self.horizon_spin.setValue(1)
+        self.forecast_box.setVisible(ds.kind == "table")
+        pending, self._forecast_pending = self._forecast_pending, None
+        if pending is not None:
+            time_column, horizon, group = pending
+            if time_column is not None and time_column in columns:
+                self.time_combo.setCurrentText(time_column)
+            self.horizon_spin.setValue(horizon)
+            if group is not None and group in columns:
+                self.group_combo.setCurrentText(group)
+        self._show_forecast_choices()
+
+    def _forecast_fields(self) -> dict[str, Any]:
+        time_column = self.time_combo.currentText() if self.time_combo.currentIndex() > 0 else None
+        group = self.group_combo.currentText() if self.group_combo.currentIndex() > 0 else None
+        return {"time_column": time_column, "horizon": self.horizon_spin.value() if time_column else 1,
+                "group_column": group if time_column else None}
 
     def _build_image_row(self) -> QWidget:
         """For an image folder: the size every image is resized to, which the user may change."""
@@ -461,6 +515,7 @@ class DataPage(QWidget):
             "test_fraction": round(self.test_spin.value(), 4),
             "seed": self.seed_spin.value(),
             "image_size": (self._image_size, self._image_size),
+            **self._forecast_fields(),
             **{f"csv_{key}": self._csv.get(key) for key in CSV_KEYS},
         }
 
@@ -479,6 +534,7 @@ class DataPage(QWidget):
         self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
         self._csv = {key: value for key, value in self._csv.items() if value is not None}
         self._image_size = int(config.image_size[0])
+        self._forecast_pending = (config.time_column, config.horizon, config.group_column)
         self._syncing = True
         self.image_size_spin.setValue(self._image_size)
         self._syncing = False
@@ -577,6 +633,7 @@ class DataPage(QWidget):
         if ds.kind == "table" and target:
             self.target_combo.setCurrentText(target)
         self.target_combo.setProperty("lastValue", target or "")
+        self._fill_forecast_choices(ds)
         self.task_combo.setCurrentIndex(0)
         self.task_combo.setProperty("lastValue", "auto")
         self._syncing = False
