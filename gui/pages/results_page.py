@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -268,7 +269,16 @@ class ResultsPage(QWidget):
         self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         left.addWidget(self.files_label)
         left.addStretch(1)
-        grid.addLayout(left, 2)
+        # The best trial lists every hyperparameter (30 rows for a repeated block): unscrolled, it
+        # made the window's minimum 1245×1157, taller than a 1024×700 screen.
+        left_scroll = name_widget(QScrollArea(), "resultsSummaryScroll", "Best trial and test metrics")
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        left.setContentsMargins(0, 0, 0, 0)
+        left_host = QWidget()
+        left_host.setLayout(left)
+        left_scroll.setWidget(left_host)
+        grid.addWidget(left_scroll, 2)
 
         self.detail_box = QGroupBox("Confusion matrix (test split)")
         detail = QVBoxLayout(self.detail_box)

@@ -149,3 +149,23 @@ def test_export_to_deployment_formats_shows_each_check_in_words(qtbot, tmp_path)
     assert "TensorFlow Lite (.tflite), float16-quantised: reloaded with tf.lite.Interpreter" in status
     assert "ONNX (.onnx): reloaded with onnxruntime.InferenceSession in a fresh process" in status
     assert (tmp_path / "out" / "iris.onnx").exists() and (tmp_path / "out" / "MODEL_CARD.md").exists()
+
+
+def test_a_best_trial_with_many_hyperparameters_scrolls_rather_than_growing_the_window(qtbot, tmp_path):
+    """A repeated block of four gives 30 hyperparameters: listed unscrolled they made the page's
+    minimum height about 1100 px, so a 1024×700 window grew past the screen."""
+    hps = {f"dense.units.{i}": 16 for i in range(10)} | {f"dense.activation.{i}": "relu" for i in range(10)}
+    hps |= {f"dropout.enabled.{i}": True for i in range(10)}
+    finish = SearchFinished.build(
+        "completed", best_trial_id="2", best_score=0.37, best_hyperparameters=hps,
+        test_metrics={"accuracy": 0.9, "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["no", "yes"]},
+        exported=["/p/best/best.h5"], refits=1)
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(finish, str(tmp_path))
+    page.resize(810, 600)  # what a 1024×700 window leaves the page
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.minimumSizeHint().height() <= 600
+    assert page.height() == 600
+    assert page.findChild(QWidget, "best_dropout.enabled.9") is not None  # listed, in the scroll area
