@@ -129,7 +129,7 @@ def main() -> int:
     results = window.results_page
     for i in range(results.tabs.count()):
         results.tabs.setCurrentIndex(i)
-        name = results.tabs.tabText(i).lower().replace(" ", "-")
+        name = "-".join(results.tabs.tabText(i).lower().replace("/", " ").split())  # "ROC / PR curves"
         shot(f"results-{name}")
     results.tabs.setCurrentIndex(0)
 
