@@ -469,6 +469,9 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
     baseline = {k: v for k, v in (metadata.get("baseline_metrics") or {}).items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
+    raced = dict(metadata.get("baselines") or {})
+    linear = {k: v for k, v in (raced.get("linear_test_metrics") or {}).items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
     dataset = dict(metadata.get("dataset") or {})
     return env.get_template(CARD_TEMPLATE).render(
         meta=metadata, dataset=dataset, file_name=Path(str(dataset.get("path", "?"))).name,
@@ -476,7 +479,9 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
         + len((metadata.get("feature_schema") or {}).get("categorical", [])),
         metrics=metrics, baseline=baseline, baseline_rule=(metadata.get("baseline_metrics") or {}).get("rule", ""),
         test_rows=int((metadata.get("test_metrics") or {}).get("n") or 0),
-        limitations=limitations(metadata, class_counts), settings=settings, checks=checks, files=files)
+        limitations=limitations(metadata, class_counts), settings=settings, checks=checks, files=files,
+        linear=linear, linear_model=str(raced.get("linear") or ""),
+        baselines_note=str(metadata.get("baselines_note") or ""))
 
 
 # ------------------------------------------------------------------ the whole export

@@ -51,6 +51,7 @@ from automl_studio.engine.search.project import (
     read_trials,
 )
 from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperparameter_items
+from automl_studio.engine.train.baselines import race_note
 from automl_studio.engine.train.evaluation import EVALUATION_FILE, Evaluation, read_evaluation
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
@@ -91,11 +92,13 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One test metric of the best model and of the trivial baseline (``None``: not computed)."""
+    """One test metric of the best model, the trivial baseline and the linear baseline
+    (``None``: not computed)."""
 
     name: str
     model: float | None
     baseline: float | None
+    linear: float | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class ReportData:
     importance_values: list[tuple[str, float]] = field(default_factory=list)
     importance_note: str = ""
     parallel: Figure | None = None
+    linear_model: str = ""  # the linear baseline's scikit-learn class ("" where none was raced)
+    baselines_note: str = ""  # the network against its baselines (engine.train.baselines.race_note)
 
 
 def require_search(project_dir: str | os.PathLike[str]) -> Path:
@@ -188,6 +193,8 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
     data_name = Path(str(settings.get("data_path") or profile.get("path") or project.name)).name
     metrics = dict(finish.get("test_metrics") or {})
     baseline = dict(finish.get("baseline_metrics") or {})
+    raced = dict(finish.get("baselines") or {})
+    linear = dict(raced.get("linear_test_metrics") or {})
     return ReportData(
         project_dir=str(project.resolve()),
         title=f"Search report — {data_name}",
@@ -207,7 +214,9 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
                            settings.get("max_epochs")) for record in records.values()],
         best_trial_id=None if best_id is None else str(best_id),
         best_score=finish.get("best_score"),
-        metrics=_metric_rows(metrics, baseline),
+        metrics=_metric_rows(metrics, baseline, linear),
+        linear_model=str(raced.get("linear") or "") if linear else "",
+        baselines_note=race_note(raced, _number(finish.get("best_score"))),
         baseline_rule=str(baseline.get("rule") or ""),
         confusion=({"matrix": metrics["confusion_matrix"], "classes": list(metrics.get("class_names") or [])}
                    if metrics.get("confusion_matrix") else None),
@@ -303,14 +312,15 @@ def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool, objec
                     best_epoch=record.best_epoch, error=record.error, best=best, diagnosis=diagnosis)
 
 
-def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[MetricRow]:
+def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any],
+                 linear: Mapping[str, Any]) -> list[MetricRow]:
     rows = []
     for name in list(metrics) + [k for k in baseline if k not in metrics]:
         if name in _HIDDEN_METRICS:
             continue
         model, base = metrics.get(name), baseline.get(name)
         if isinstance(model, (int, float)) or isinstance(base, (int, float)):
-            rows.append(MetricRow(name, _number(model), _number(base)))
+            rows.append(MetricRow(name, _number(model), _number(base), _number(linear.get(name))))
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from automl_studio.engine.core.events import BaselinesScored, SearchFinished, ev
 from automl_studio.engine.data.features import prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.export.deploy import render_model_card
 from automl_studio.engine.export.model_info import describe
 from automl_studio.engine.search.project import last_finish, read_events
+from automl_studio.engine.search.report import write_report
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train.baselines import (
     MAX_FEATURES,
@@ -144,6 +147,14 @@ def test_a_search_races_the_linear_model_and_says_plainly_when_it_loses(tmp_path
         meta = json.loads(h5.attrs["automl_studio"])
     assert meta["baselines_note"] == note and meta["baselines"]["linear"] == "LogisticRegression"
     assert describe(project / "best" / "best.h5")["baselines_note"] == note
+    # The HTML report and the model card say it too, with the linear model's test metrics.
+    page = Path(write_report(str(project))).read_text(encoding="utf-8")
+    assert html.escape(note, quote=False) in page and "<th>linear model</th>" in page
+    assert "scikit-learn's LogisticRegression at its defaults" in page
+    card = render_model_card(meta, settings={}, class_counts=(), checks=(), files={})
+    assert note in card and "| Linear model (LogisticRegression) |" in card
+    linear_accuracy = finish.baselines["linear_test_metrics"]["accuracy"]
+    assert f"| accuracy | {finish.test_metrics['accuracy']:.4g} |" in card and f"{linear_accuracy:.4g} |" in card
 
 
 @pytest.mark.slow
