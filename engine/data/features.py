@@ -255,7 +255,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
     notes = dataset.notes
     spec = None
     if forecast is not None:
-        x_all, y, (tr, va, te), spec, more = prepare_forecast(
+        x_all, y, (tr, va, te), spec, more, first_rows = prepare_forecast(
             dataset, profile, forecast, validation_fraction=validation_fraction, test_fraction=test_fraction)
         task, class_names, schema, input_kind = "regression", (), None, "sequences"
         notes = (*notes, *more)
@@ -312,7 +312,11 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
     if len(train) < 2 or len(validation) < 1:
         raise DataError(f"{dataset.path}: too few rows ({len(y)}) to train and validate a model")
     return PreparedData(train, validation, test, signature, profile, schema, class_names,
-                        input_kind, notes, (tr, va, te), spec.to_dict() if spec is not None else None)
+                        input_kind, notes,
+                        # A forecast's identity: the file rows its windows forecast from, so another
+                        # time column, series, lookback or horizon is another search.
+                        tuple(first_rows[s] for s in (tr, va, te)) if spec is not None else (tr, va, te),
+                        spec.to_dict() if spec is not None else None)
 
 
 def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.ndarray, task: str,

@@ -325,11 +325,12 @@ def fill_covariates(values: np.ndarray, fill: Sequence[float]) -> np.ndarray:
 def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: ForecastOptions, *,
                      validation_fraction: float = 0.2, test_fraction: float = 0.2) -> tuple[
                          dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
-                         ForecastSpec, tuple[str, ...]]:
+                         ForecastSpec, tuple[str, ...], np.ndarray]:
     """Windows and targets of every series, the chronological split and the spec.
 
-    Returns ``(x, y, (train, validation, test), spec, notes)`` where ``x`` is
-    ``{"sequence": N×lookback×F}`` in raw units and the splits index its windows.
+    Returns ``(x, y, (train, validation, test), spec, notes, rows)`` where ``x`` is
+    ``{"sequence": N×lookback×F}`` in raw units, the splits index its windows and ``rows`` holds
+    the table position of each window's first target row (what a search's identity hashes).
 
     Raises:
         DataError: a bad time column (see :func:`order_series`), a target that is not numeric or
@@ -372,7 +373,7 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
                             "validate and test); use a shorter --lookback or --horizon")
     fill = tuple([0.0] + [float(np.nanmedian(train_values[:, j])) if np.isfinite(train_values[:, j]).any()
                           else 0.0 for j in range(1, len(features))])
-    xs, ys, which = [], [], []
+    xs, ys, which, firsts = [], [], [], []
     for s, (a, b) in zip(series, cuts, strict=True):
         values = fill_covariates(s.values, fill)
         n = len(values)
@@ -384,6 +385,7 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
         xs.append(x)
         ys.append(y)
         which.append(part[keep])
+        firsts.append(s.positions[starts[keep]])
     x_all = np.concatenate(xs)
     y_all = np.concatenate(ys)
     if horizon == 1:
@@ -409,7 +411,8 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
     notes.append(f"forecast: {len(series)} series, lookback {lookback}, horizon {horizon}, "
                  f"seasonal period {spec.period or 'none found'}; split by time "
                  f"({len(splits[0])} training, {len(splits[1])} validation, {len(splits[2])} test windows)")
-    return {"sequence": x_all}, y_all, splits, spec, tuple(notes)  # type: ignore[return-value]
+    return ({"sequence": x_all}, y_all, splits, spec, tuple(notes),  # type: ignore[return-value]
+            np.concatenate(firsts).astype(np.int64))
 
 
 def naive_forecasts(windows: np.ndarray, horizon: int, period: int) -> dict[str, np.ndarray]:

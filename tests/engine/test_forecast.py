@@ -34,8 +34,8 @@ def write_hourly(path: Path, rows: int = 300, *, shuffle: bool = True) -> Path:
 
 
 def config(path: Path, **changes: object) -> SearchConfig:
-    return SearchConfig(data_path=str(path), project_dir=str(path.parent / "proj"), target="load",
-                        time_column="time", **changes)  # type: ignore[arg-type]
+    fields: dict[str, object] = {"target": "load", "time_column": "time", **changes}
+    return SearchConfig(data_path=str(path), project_dir=str(path.parent / "proj"), **fields)  # type: ignore[arg-type]
 
 
 def test_rows_are_sorted_by_time_and_the_test_split_is_the_latest_period(tmp_path):
@@ -85,6 +85,20 @@ def test_series_are_windowed_one_by_one_with_a_group_column(tmp_path):
     steps = np.diff(windows, axis=1)
     assert np.all((steps == 1.0) | (steps == 100.0))
     assert np.all(steps == steps[:, :1])
+
+
+def test_another_time_column_is_another_search_for_resume_and_workers(tmp_path):
+    from automl_studio.engine.data.identity import differences, identify
+
+    path = write_hourly(tmp_path / "h.csv")
+    frame = pd.read_csv(path)
+    frame["tick"] = np.random.default_rng(2).permutation(len(frame))  # another order of the rows
+    frame.to_csv(path, index=False)
+    first = identify(config(path, lookback=24, exclude_columns=("tick",)))
+    assert identify(config(path, lookback=24, exclude_columns=("tick",))).fingerprint == first.fingerprint
+    again = identify(config(path, lookback=24, time_column="tick", exclude_columns=("time",)))
+    assert again.fingerprint != first.fingerprint
+    assert "split differs" in " ".join(differences(first.to_dict(), again))
 
 
 def test_seasonal_period_and_naive_forecasts():
