@@ -946,7 +946,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         ds, profile = self.data_page.dataset, self.data_page.profile
         self.search_page.set_data_task(profile.task if profile else None,
-                                       len(profile.class_names) if profile else 0)
+                                       len(profile.class_names) if profile else 0,
+                                       tuple(profile.class_counts) if profile else ())
         self._check_resume()
         if ds is None or profile is None or self.data_page.start_problem():
             self._signature_task.cancel()

@@ -52,10 +52,13 @@ from automl_studio.engine.core.events import (
 )
 from automl_studio.engine.core.objectives import (
     OBJECTIVES,
+    Objective,
+    default_objective,
     describe_task,
     get_objective,
     objectives_for,
 )
+from automl_studio.engine.data.imbalance import rare_classes
 from automl_studio.engine.search.distributed import joining_command
 from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
@@ -249,6 +252,7 @@ class SearchPage(QWidget):
         self.objective_note = name_widget(QLabel(), "objectiveNote", "Objective note")
         self.objective_note.setWordWrap(True)
         self._data_task: tuple[str, int] | None = None  # (task, classes) of the loaded data
+        self._imbalanced = False  # whether the loaded data has a rare class
         self._wanted_objective: str | None = None  # the user's (or the project's) choice
         self._show_objectives()
         self.objective_combo.currentIndexChanged.connect(self._on_objective_chosen)
@@ -507,14 +511,23 @@ class SearchPage(QWidget):
             self._syncing = False
 
     # ----------------------------------------------------------------- objectives
-    def set_data_task(self, task: str | None, n_classes: int = 0) -> None:
-        """Offers the objectives the model compiles for the loaded data (``None``: no data).
+    def set_data_task(self, task: str | None, n_classes: int = 0, class_counts: tuple[int, ...] = ()) -> None:
+        """Offers the objectives the model compiles for the loaded data (``None``: no data);
+        ``class_counts`` (rows per class) tell whether a class is rare, which changes the
+        automatic objective (:func:`~automl_studio.engine.core.objectives.default_objective`).
 
         The chosen objective stays chosen while it applies; where it does not (say ``val_auc``
         with three classes) the search falls back to automatic and a note says so.
         """
         self._data_task = (task, n_classes) if task else None
+        self._imbalanced = task == "classification" and bool(rare_classes(class_counts))
         self._show_objectives()
+
+    def _automatic(self) -> Objective:
+        """The objective the search uses when none is chosen, for the loaded data."""
+        if self._data_task is None:
+            return get_objective(None)
+        return default_objective(*self._data_task, imbalanced=self._imbalanced)
 
     def objective_names(self) -> list[str | None]:
         """The objectives offered, in order (``None``: automatic)."""
@@ -525,7 +538,7 @@ class SearchPage(QWidget):
         offered = objectives_for(*self._data_task) if self._data_task else tuple(OBJECTIVES.values())
         combo.blockSignals(True)
         combo.clear()
-        combo.addItem(f"Automatic: {get_objective(None).choice_text()}", None)
+        combo.addItem(f"Automatic: {self._automatic().choice_text()}", None)
         for objective in offered:
             combo.addItem(objective.choice_text(), objective.name)
         if wanted and not self._data_task and combo.findData(wanted) < 0:
@@ -536,7 +549,7 @@ class SearchPage(QWidget):
         if index < 0 and self._data_task:
             self.objective_note.setText(
                 f"The objective {wanted} does not exist for {describe_task(*self._data_task)}; "
-                f"the search will use the automatic objective ({get_objective(None).name}).")
+                f"the search will use the automatic objective ({self._automatic().name}).")
         self.objective_note.setVisible(index < 0)
 
     @Slot(int)
