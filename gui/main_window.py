@@ -337,6 +337,8 @@ class MainWindow(QMainWindow):
         self.act_tensorboard = self._action("Open in &TensorBoard", "actionTensorBoard", self.open_tensorboard,
                                             tip="Show the trials' training logs in TensorBoard, in the browser")
         self.act_quit = self._action("&Quit", "actionQuit", self.close, K.Quit)
+        # Windows and desktops without a theme bind no key to Quit: Ctrl+Q, as most apps use.
+        self.act_quit.setShortcuts(QKeySequence.keyBindings(K.Quit) or [QKeySequence("Ctrl+Q")])
         self.act_welcome = self._action("&Welcome", "actionWelcome", self.show_welcome,
                                         tip="Recent projects and data files, and the demo")
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")

@@ -688,6 +688,7 @@ class DataPage(QWidget):
     def _show_media(self, ds: Any) -> None:
         is_images = ds.x is not None and ds.x.ndim == 4
         self.table.setVisible(not is_images)
+        self.filter_edit.setVisible(not is_images)  # it filters the table's rows; images have none
         self.thumbnails.setVisible(is_images)
         if is_images:
             self.thumbnails.setWidget(self._thumbnail_strip(ds))

@@ -4,6 +4,8 @@ an estimate of the time left made from trials that ran before it (real window, r
 
 from __future__ import annotations
 
+from conftest import IRIS
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from test_search_truth import end_search, feed
 from test_trials_and_plots import search_events
@@ -53,3 +55,21 @@ def test_a_resumed_search_drops_the_stopped_runs_words_and_estimates_from_its_ow
 
     with qtbot.waitSignal(page.finished, timeout=120_000):
         w.findChild(QWidget, "stopSearch").click()
+
+
+def test_ctrl_q_quits_where_the_platform_binds_no_key_to_quit(qtbot, window):
+    assert window.act_quit.shortcut().toString() != ""
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+def test_images_offer_no_row_filter_and_a_table_does(qtbot, window, image_npz):
+    page = window.data_page
+    with qtbot.waitSignal(page.datasetLoaded, timeout=120_000):
+        window.open_dataset(str(image_npz))
+    assert page.findChild(QWidget, "imageThumbnails").isVisible()
+    assert not page.findChild(QWidget, "previewFilter").isVisible()
+    with qtbot.waitSignal(page.datasetLoaded, timeout=120_000):
+        window.open_dataset(str(IRIS))
+    assert page.findChild(QWidget, "previewFilter").isVisible()
