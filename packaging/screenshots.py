@@ -2,6 +2,8 @@
 
 Runs offscreen when there is no display, with settings in a temporary folder, and drives a real
 search (TensorFlow trains in the engine's child process), writing docs/screenshots/*.png.
+``--reopen PROJECT_DIR`` takes only the views of a finished search (Compare, the Results tabs,
+Export, Predict) from a search already run there; ``--out DIR`` writes the pictures elsewhere.
 """
 
 from __future__ import annotations
@@ -41,14 +43,65 @@ def offscreen_without_display() -> None:
 
 
 def save_shot(app, widget, name: str) -> None:
-    """Writes ``widget`` as it looks once settled to docs/screenshots/``name``.png."""
+    """Writes ``widget`` as it looks once settled to docs/screenshots/``name``.png (or the folder
+    given as ``--out DIR``, to look at new pictures without touching the README's)."""
     settle(app)
     path = OUT / f"{name}.png"
     widget.grab().save(str(path))
-    print("wrote", path.relative_to(REPO))
+    print("wrote", path)
+
+
+def results_views(app, window, scratch: Path, model: Path, shot) -> None:
+    """The views for understanding a finished search (issue #19): Compare (trials side by side,
+    their networks), the Results tabs, the Export formats with their round trips, and Predict with
+    a row it cannot score."""
+    results = window.results_page
+    for index, name in ((2, "10-results-curves"), (3, "11-results-importance"), (4, "12-results-network")):
+        results.tabs.setCurrentIndex(index)
+        shot(name)
+    results.tabs.setCurrentIndex(0)
+    for box in results.deploy_checks.values():
+        box.setChecked(True)
+    window.export_best_model(str(scratch / "deploy" / "iris_model.h5"))
+    wait_until(app, lambda: not results.exporting, 600, "the export in every format")
+    shot("13-export")
+
+    compare = window.compare_page
+    window.nav.setCurrentRow(window.pages.indexOf(compare))
+    wait_until(app, lambda: compare.importance is not None, 120, "the hyperparameter importance")
+    trials = [t for t in compare.store.trial_ids() if (r := compare.store.trial(t)) and r.status == "completed"]
+    repeats = {t: compare.trials_model.active_hyperparameters(t).get("block.repeats", 0) for t in trials}
+    best = compare.store.best_trial_id or trials[0]
+    other = max(trials, key=lambda t: (repeats[t] != repeats[best], t != best))
+    compare.tabs.setCurrentIndex(0)
+    shot("08-compare-parallel")
+    compare.select_trials([best, other])
+    compare.compare_button.click()
+    compare.compare_views.setCurrentIndex(0)
+    shot("09-compare-trials")
+    compare.compare_views.setCurrentIndex(1)
+    shot("09-compare-networks")
+    compare.compare_views.setCurrentIndex(0)
+
+    predict = window.predict_page
+    window.nav.setCurrentRow(window.pages.indexOf(predict))
+    predict.open_model(str(model))
+    lines = (REPO / "resources" / "iris.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], [line.split(",") for line in lines[1:]][::10][:14]
+    rows[2][1] = "wide"  # file row 4: not a number, so it is marked and the rest are scored
+    data = scratch / "new_flowers.csv"
+    data.write_text("\n".join([header, *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    scored: list[object] = []
+    predict.predictionsReady.connect(scored.append)
+    predict.score_file(str(data))
+    wait_until(app, lambda: bool(scored), 300, "the predictions")
+    shot("14-predict")
 
 
 def main() -> int:
+    global OUT
+    if "--out" in sys.argv:
+        OUT = Path(sys.argv[sys.argv.index("--out") + 1]).resolve()
     offscreen_without_display()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMessageBox
@@ -73,6 +126,21 @@ def main() -> int:
     def shot(name: str) -> None:
         save_shot(app, window, name)
 
+    if "--reopen" in sys.argv:  # a search already run (`automl-studio search ... --project DIR`)
+        from automl_studio.engine.search.project import ProjectFile, read_search_document
+
+        project_dir = Path(sys.argv[sys.argv.index("--reopen") + 1]).resolve()
+        document = read_search_document(project_dir)
+        if document is None:
+            raise SystemExit(f"screenshots: {project_dir} holds no search")
+        project_file = scratch / "reopened.automl.json"
+        ProjectFile(document.config, name=project_dir.name).save(project_file)
+        window.open_project(str(project_file))
+        wait_until(app, lambda: window.data_page.profile is not None, 60, "the project's data")
+        window.nav.setCurrentRow(3)
+        results_views(app, window, scratch, project_dir / "best" / "best.h5", shot)
+        window.close()
+        return 0
     shot("01-empty")
     window.open_dataset(demo_dataset())
     wait_until(app, lambda: window.data_page.profile is not None, 30, "the demo data")
@@ -107,6 +175,7 @@ def main() -> int:
     window.export_best_model(str(dest))
     wait_until(app, lambda: not window.results_page.exporting, 300, "the export")
     shot("06-results")
+    results_views(app, window, scratch, dest, shot)
 
     import numpy as np
 
