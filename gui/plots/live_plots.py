@@ -423,7 +423,7 @@ class LivePlots(QWidget):
             values = trial.metrics.get(key) if key else None
             y = np.asarray(values, dtype=float) if values else np.empty(0)
             if np.isfinite(y).any():
-                curve.setData(x, y)
+                curve.setData(x, y, **_dots(len(x), COLOURS[slot]))
                 drawn.add(slot)
             else:
                 curve.setData([], [])
@@ -477,7 +477,9 @@ class LivePlots(QWidget):
             ys.append(y)
             ys.append(_NAN1)
         if xs:
-            self._others.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
+            longest = max(len(x) for x in xs)
+            self._others.setData(np.concatenate(xs), np.concatenate(ys), connect="finite",
+                                 **_dots(longest, COLOURS["others"]))
         else:
             self._others.setData([], [])
         self._show_cell("all", any(t is not None and t.epochs for t in map(self.store.trial,
@@ -485,7 +487,8 @@ class LivePlots(QWidget):
         for wanted, curve in ((best, self._best_curve), (self._selected, self._selected_curve)):
             shown = self.store.trial(wanted) if wanted != REFIT_TRIAL else None
             if shown is not None and shown.epochs:
-                curve.setData(*self._curve(shown))
+                x, y = self._curve(shown)
+                curve.setData(x, y, **_dots(len(x), curve.opts["pen"].color()))
             else:
                 curve.setData([], [])
 
@@ -594,3 +597,10 @@ class _PlotCell(QStackedWidget):
 
 
 _NAN1 = np.array([np.nan])
+
+
+def _dots(points: int, colour: Any) -> dict[str, Any]:
+    """Symbols for a curve of a single point (one epoch), which a line alone does not draw."""
+    if points == 1:
+        return {"symbol": "o", "symbolSize": 7, "symbolPen": None, "symbolBrush": colour}
+    return {"symbol": None}

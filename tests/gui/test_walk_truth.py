@@ -73,3 +73,18 @@ def test_images_offer_no_row_filter_and_a_table_does(qtbot, window, image_npz):
     with qtbot.waitSignal(page.datasetLoaded, timeout=120_000):
         window.open_dataset(str(IRIS))
     assert page.findChild(QWidget, "previewFilter").isVisible()
+
+
+def test_a_one_epoch_trial_is_drawn_as_a_point_not_left_invisible(qtbot):
+    from test_trials_and_plots import plots_after
+
+    plots = plots_after(qtbot, 2, 1)
+    plots.redraw()
+    assert len(plots.series("val_loss")[0]) == 1
+    assert plots._current_curves["val_loss"].opts["symbol"] == "o"  # a line of one point draws nothing
+    assert plots._best_curve.opts["symbol"] == "o"
+    assert plots._others.opts["symbol"] == "o"
+    longer = plots_after(qtbot, 2, 3)
+    longer.redraw()
+    assert longer._current_curves["val_loss"].opts["symbol"] is None
+    assert longer._best_curve.opts["symbol"] is None
