@@ -94,6 +94,9 @@ class _Session:
         if self.prepared.forecast is not None and _cannot_read_windows(space):
             # Windows of a time series: the forecast template fits them (a spec without a
             # sequence input, as the window's editor picks from the columns, cannot read them).
+            if isinstance(space, Mapping):
+                listener(SearchWarning(message="the network has no sequence input for the time series' "
+                                               "windows; the forecast template is searched instead"))
             space = "forecast"
         self.space = imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
                                                    self.prepared.signature.train_rows), self.prepared)

@@ -68,6 +68,7 @@ def test_a_forecast_search_runs_in_the_window_and_exports_a_verified_h5(qtbot, w
     assert finish.status == "completed", finish
     assert {"mase", "mape"} <= set(finish.test_metrics)
     assert finish.baseline_metrics["rule"].startswith("seasonal naive")
+    assert "the forecast template is searched instead" in page.log.toPlainText()
     dest = tmp_path / "exported" / "hourly.h5"
     with qtbot.waitSignal(window.results_page.exportFinished, timeout=SEARCH_TIMEOUT_MS) as done:
         window.export_best_model(str(dest))
