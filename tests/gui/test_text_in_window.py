@@ -76,10 +76,14 @@ def test_a_text_search_runs_in_the_window_and_exports_a_reloadable_h5(qtbot, win
     page = window.search_page
     page.project_dir.setText(str(tmp_path / "reviews-project"))
     window.findChild(QWidget, "maxTrials").setValue(2)
-    page.max_epochs.setValue(3)
+    page.max_epochs.setValue(2)
+    page.refits.setValue(1)  # one refit, not five: the search is what is tested here
     combo = window.findChild(QWidget, "tunerChoice")
     combo.setCurrentIndex(combo.findData("random"))
-    qtbot.mouseClick(window.findChild(QWidget, "startSearch"), Qt.MouseButton.LeftButton)
+    start = window.findChild(QWidget, "startSearch")
+    assert start.isEnabled(), start.toolTip()
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
+    assert not start.isEnabled()
     qtbot.waitUntil(lambda: page.last_finish is not None, timeout=SEARCH_TIMEOUT_MS)
     finish = page.last_finish
     assert finish.status == "completed", finish
