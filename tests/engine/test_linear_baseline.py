@@ -166,3 +166,16 @@ def test_iris_network_and_baselines_share_the_objective(tmp_path):
     finish = events[-1]
     assert finish.baselines["objective"] == "val_accuracy" and 0 <= finish.baselines["linear_score"] <= 1
     assert finish.baselines["trivial_score"] == pytest.approx(1 / 3, abs=0.1)
+
+
+@pytest.mark.slow
+def test_a_resumed_search_keeps_the_baselines_its_split_already_has(tmp_path):
+    project = tmp_path / "p"
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(project), tuner="random", max_trials=1,
+                          max_epochs=1, refit=False, seed=1)
+    first = run_search(config)
+    again: list = []
+    second = run_search(config.replace(max_trials=2), again.append)
+    assert second.baselines == first.baselines and second.baselines["linear"] == "LogisticRegression"
+    assert not [e for e in again if isinstance(e, BaselinesScored)]  # not fitted a second time
+    assert len([e for e in read_events(project) if isinstance(e, BaselinesScored)]) == 1
