@@ -371,6 +371,7 @@ class ResultsPage(QWidget):
         for name, label, value in rows:
             text = QLabel(value)
             text.setObjectName(f"best_{name}")
+            text.setWordWrap(True)  # long values (the trivial baseline's rule) wrap, not scroll sideways
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.best_form.addRow(label, text)
 

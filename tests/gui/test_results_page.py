@@ -169,3 +169,5 @@ def test_a_best_trial_with_many_hyperparameters_scrolls_rather_than_growing_the_
     assert page.minimumSizeHint().height() <= 600
     assert page.height() == 600
     assert page.findChild(QWidget, "best_dropout.enabled.9") is not None  # listed, in the scroll area
+    scroll = page.findChild(QWidget, "resultsSummaryScroll")
+    assert not scroll.horizontalScrollBar().isVisible()  # long values wrap
