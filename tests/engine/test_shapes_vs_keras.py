@@ -413,7 +413,8 @@ def test_analyse_ranges_are_the_smallest_and_largest_keras_models(template: str,
         if copies:
             expected = keras_output_shape(large, copies[-1], node.type, signature)
             assert analysis.nodes[node.id].shape == expected, node.id
-    assert analysis.nodes["head"].shape == (1 if task == "regression" else n_classes,)
+    width = signature.target_width or 1  # a forecast's head predicts every step of its horizon
+    assert analysis.nodes["head"].shape == (width if task == "regression" else n_classes,)
     assert analysis.head_units == analysis.nodes["head"].shape[0]
 
 
