@@ -25,7 +25,9 @@ MAX_CATEGORIES = 200
 MIN_TEXT_WORDS = 3  # median words per value from which a many-valued column is free text
 TEXT_SAMPLE = 5000  # values tokenized to detect and describe a text column
 # Names a target column often has, in order of preference (compared without case).
-TARGET_NAMES = ("target", "label", "class", "y", "outcome", "species", "diagnosis", "price")
+# Most specific first. "y" comes last and counts only without an "x" beside it: with one it is a
+# coordinate (the diamonds table's x, y, z are lengths in mm beside its price).
+TARGET_NAMES = ("target", "label", "class", "outcome", "species", "diagnosis", "price", "y")
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,10 @@ def guess_target(dataset: Dataset) -> str | None:
 def choose_target(dataset: Dataset) -> tuple[str | None, str]:
     """A likely target column and why it was chosen (``"named 'label'"``, ``"last column"``).
 
-    A column named like a target (:data:`TARGET_NAMES`) wins unless it is an identifier or
-    free text (a named target with a single value stays chosen, so the page can say why it
-    cannot be used); then the last column, then the last before it, with more than one value.
+    A column named like a target (:data:`TARGET_NAMES`, most specific first; ``y`` only where
+    no ``x`` column sits beside it) wins unless it is an identifier or free text (a named target
+    with a single value stays chosen, so the page can say why it cannot be used); then the last
+    column, then the last before it, with more than one value.
     """
     if dataset.kind != "table" or not dataset.columns:
         return None, ""
@@ -111,7 +114,10 @@ def choose_target(dataset: Dataset) -> tuple[str | None, str]:
     def plausible(name: str, kinds: tuple[str, ...] = (NUMERIC, CATEGORICAL)) -> bool:
         return profile_column(frame[name], len(frame)).kind in kinds
 
+    lowered = {str(name).lower() for name in names}
     for candidate in TARGET_NAMES:
+        if candidate == "y" and "x" in lowered:
+            continue
         for name in names:
             if str(name).lower() == candidate and plausible(name, (NUMERIC, CATEGORICAL, CONSTANT)):
                 return name, f"named '{name}'"

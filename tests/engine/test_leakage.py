@@ -104,6 +104,12 @@ def test_a_text_id_target_is_called_an_identifier() -> None:
     # A constant last column and an ID named "y" are not plausible targets.
     ({"a": [1.5, 2.5] * 20, "b": ["x", "y"] * 20, "y": [f"id{i}" for i in range(40)], "c": [1] * 40},
      ("b", "last usable column")),
+    # The diamonds table's layout: x, y, z are lengths in mm; its price is the target.
+    ({"carat": [0.3, 0.5] * 20, "price": [326.0, 950.0] * 20, "x": [4.0, 5.1] * 20,
+      "y": [4.1, 5.0] * 20, "z": [2.4, 3.1] * 20}, ("price", "named 'price'")),
+    ({"width_mm": [3.0, 4.0] * 20, "y": [1.0, 2.0] * 20, "price": [9.0, 12.0] * 20},
+     ("price", "named 'price'")),
+    ({"a": [1.5, 2.5] * 20, "y": [0, 1] * 20, "b": [2.0, 1.0] * 20}, ("y", "named 'y'")),
 ])
 def test_the_target_is_chosen_only_when_plausible_and_says_why(
         columns: dict[str, list[object]], expected: tuple[str, str]) -> None:
