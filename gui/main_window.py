@@ -54,6 +54,7 @@ from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.pages.welcome_page import WelcomePage
 from automl_studio.gui.paths import demo_dataset, resource_path
+from automl_studio.gui.qt_workarounds import collect_garbage_on_gui_thread
 from automl_studio.gui.settings_store import SettingsStore
 from automl_studio.gui.undo import ReplayCommand, ValueCommand, keep_only, replay_value
 from automl_studio.gui.workers.report import report_file_name, run_report
@@ -200,6 +201,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: SettingsStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        collect_garbage_on_gui_thread()  # the window's worker threads never free a Qt object
         self.setObjectName("mainWindow")
         self.setAccessibleName(APP_TITLE)
         self.settings = settings or SettingsStore()
