@@ -1019,11 +1019,12 @@ class MainWindow(QMainWindow):
             self.status_data.setText("No dataset")
             return
         parts = [os.path.basename(os.path.normpath(ds.path)), f"{ds.n_rows:,} rows"]
+        problem = self.data_page.start_problem()
         if profile is not None:
             if ds.kind == "table":
                 parts.append(f"target {profile.target}")
-            parts.append(str(profile.task))
-        problem = self.data_page.start_problem()
+            # Like the page's "Detected" line: a blocked target has no task to name.
+            parts.append("nothing to search" if problem else str(profile.task))
         if problem:  # the label stays short; the reason goes in the message area and tooltip
             parts.append("⚠ cannot start")
             self.statusBar().showMessage(f"Cannot start: {problem}")

@@ -58,6 +58,9 @@ def test_a_single_class_target_stays_chosen_marked_invalid_and_blocks_start(qtbo
     assert not start and not action
     assert "the target 'label' has a single class" in tip and tip == action_tip
     assert "single class" in window.statusBar().currentMessage()
+    status = window.status_data.text()
+    assert "nothing to search" in status and "cannot start" in status
+    assert "classification" not in status and "regression" not in status
     reason = window.findChild(QWidget, "startBlockedReason")
     assert "single class" in reason.text() and "Data page" in reason.text()
 
@@ -72,6 +75,7 @@ def test_a_single_class_target_stays_chosen_marked_invalid_and_blocks_start(qtbo
     start, action, _tip, _ = start_state(window)
     assert start and action
     assert "cannot start" not in window.status_data.text()
+    assert "nothing to search" not in window.status_data.text()
 
 
 def test_an_id_target_and_regression_on_text_describe_the_new_choice(qtbot, window, tmp_path):
