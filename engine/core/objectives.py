@@ -40,11 +40,15 @@ class Objective:
         """Whether a higher value is better."""
         return self.direction == "max"
 
+    @property
+    def better_words(self) -> str:
+        """``"lower is better"`` or ``"higher is better"``."""
+        return f"{'higher' if self.maximize else 'lower'} is better"
+
     def describe(self, value: float | None = None) -> str:
         """``"val_loss (lower is better)"``, or with a value ``"val_loss 0.113 (lower is better)"``."""
-        better = "higher" if self.maximize else "lower"
         shown = "" if value is None else f" {value:.4g}"
-        return f"{self.name}{shown} ({better} is better)"
+        return f"{self.name}{shown} ({self.better_words})"
 
     def better(self, a: float, b: float) -> bool:
         """Whether score ``a`` is strictly better than ``b``."""
@@ -56,8 +60,7 @@ class Objective:
 
     def choice_text(self) -> str:
         """What a list of objectives shows: ``"validation loss (val_loss, lower is better)"``."""
-        better = "higher" if self.maximize else "lower"
-        return f"{self.label} ({self.name}, {better} is better)"
+        return f"{self.label} ({self.name}, {self.better_words})"
 
 
 _ALL = frozenset({"regression", "binary", "multiclass"})

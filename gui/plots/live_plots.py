@@ -266,10 +266,13 @@ class LivePlots(QWidget):
         self._dirty |= {"all", "best", "scatter"}
 
     def _label_axes(self) -> None:
-        name, described = self.store.objective.name, self.store.objective.describe()
+        objective = self.store.objective
+        name = objective.name
+        # Two lines: "val_loss (lower is better)" in one ran past plots ~100 px high (1024×700).
+        described = f"{name}<br>({objective.better_words})"
         self.all_plot.getPlotItem().setLabel("left", described)
-        self.all_plot.getPlotItem().setTitle(f"All trials ({name} per epoch)", size="10pt")
-        self.best_plot.getPlotItem().setLabel("left", f"best {described}")
+        self.all_plot.getPlotItem().setTitle("All trials, per epoch", size="10pt")
+        self.best_plot.getPlotItem().setLabel("left", described)
         self.best_plot.getPlotItem().setTitle(f"Best {name} so far", size="10pt")
         self.scatter_plot.getPlotItem().setLabel("left", described)
         self.scatter_plot.getPlotItem().setTitle(f"{name} of each trial", size="10pt")

@@ -112,7 +112,7 @@ def test_plots_draw_synthetic_events(qtbot):
     sel_x, _ = plots.series("selected")
     assert len(sel_x) == 5
     assert "batch 3 of 10" in plots.batch_progress.format()
-    assert plots.all_plot.getPlotItem().getAxis("left").labelText == "val_loss (lower is better)"
+    assert plots.all_plot.getPlotItem().getAxis("left").labelText == "val_loss<br>(lower is better)"
 
 
 def test_each_averaged_refit_starts_its_own_curve(qtbot):
@@ -258,7 +258,7 @@ def test_the_store_feeds_table_and_plots_from_one_event_stream(qtbot):
     # … and the plots the same trials: two scores, the higher one the best.
     assert plots.best_trial() == "002" and store.best_trial_id == "002"
     assert sorted(plots.series("scores")[1]) == pytest.approx([0.6, 0.62])
-    assert plots.scatter_plot.getPlotItem().getAxis("left").labelText == "val_accuracy (higher is better)"
+    assert plots.scatter_plot.getPlotItem().getAxis("left").labelText == "val_accuracy<br>(higher is better)"
     # A resumed search reruns a trial: its row is reused and its old curve is gone.
     store.apply(TrialStarted(trial_id="001", hyperparameters={"units": 32, "lr": 0.01}, time=1010.0))
     plots.redraw()
