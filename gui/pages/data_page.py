@@ -52,8 +52,8 @@ from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, 
 from automl_studio.gui.workers.tasks import TaskRunner
 
 TASK_CHOICES = ("auto", "classification", "regression")
-NO_TIME_COLUMN = "None (rows are independent)"
-ONE_SERIES = "None (one series)"
+NO_TIME_COLUMN = "None"  # the tooltip says what None means: the combo is ~150 px wide at 1024×700
+ONE_SERIES = "None"
 # How a CSV may be read, as (label, value) per control; None: detected. The values are those of
 # engine.data.csv_format.CsvOptions (and SearchConfig's csv_* fields).
 DELIMITER_CHOICES: tuple[tuple[str, str | None], ...] = (
@@ -352,12 +352,14 @@ class DataPage(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.time_combo = name_widget(QComboBox(), "timeColumn", "Time column",
                                       "A column of dates or whole numbers: rows are sorted by it, split by "
-                                      "time (the latest period is the test split) and the target is forecast")
+                                      "time (the latest period is the test split) and the target is forecast. "
+                                      "None: rows are independent and split at random")
         self.horizon_spin = name_widget(QSpinBox(), "forecastHorizon", "Forecast horizon",
                                         "How many steps ahead the network forecasts")
         self.horizon_spin.setRange(1, 1000)
         self.group_combo = name_widget(QComboBox(), "seriesColumn", "Series column",
-                                       "A column naming each series when the table holds several")
+                                       "A column naming each series when the table holds several "
+                                       "(None: the table is one series)")
         self.time_combo.currentIndexChanged.connect(self._show_forecast_choices)
         form.addRow("Time column", self.time_combo)
         form.addRow("Horizon", self.horizon_spin)
