@@ -40,10 +40,13 @@ from automl_studio.engine.space.optimizers import (
     optimizers_taking,
 )
 from automl_studio.engine.space.registry import (
+    NODE_INPUT,
+    PREVIOUS,
     AsTuple,
     Call,
     DataArray,
     DataInput,
+    InputWidth,
     Regularizer,
     ShapeError,
 )
@@ -63,6 +66,8 @@ from automl_studio.engine.space.spec import (
     topological_order,
 )
 
+_BLOCK_INPUT = "block_input"
+
 # Names the code itself uses; a node's variable never takes one. A param asked for ahead of its
 # layer's call is held in a local named after it (an Input's ``encoding``, ``embedding_dim``).
 _FIXED_NAMES = {
@@ -70,6 +75,8 @@ _FIXED_NAMES = {
     "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
     "batch_size", "epochs", "patience", "HyperModel", "clipnorm", "clipvalue", *OPTIMIZER_SETTINGS,
     "loss", "loss_fn", "label_smoothing", "class_weight",
+    # A block's input kept for its residual, and the Transformer block's kept tensor.
+    _BLOCK_INPUT, "attended",
 }
 _RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"}
 
@@ -215,7 +222,7 @@ class _Writer:
         # ask in another order, or not at all, the params are asked for first, into locals.
         hoist = bool(searched) and bool(keras_spec.branches)
         if searched and not hoist:
-            state = _State(set(self.sources_made), {})
+            state = _State(set(self.sources_made), {}, first=first)
             try:
                 self.steps(node, layer, p, operand, out, loop, state)
             except _Branching:
@@ -225,7 +232,7 @@ class _Writer:
             local = self.local_for(name)
             self.emit(depth, f"{local} = {p[name].code}")
             p[name] = _Expr(local, name, fixed=False, value=p[name].value)
-        state = _State(self.sources_made, self.constants)
+        state = _State(self.sources_made, self.constants, first=first)
         for rel, line in self.branches(node, layer, p, operand, out, loop, state):
             self.emit(depth + rel, line)
 
@@ -252,7 +259,7 @@ class _Writer:
             made: set[str] = set()
             results = []
             for option in options:
-                sub = _State(set(state.sources_made), state.constants)
+                sub = _State(set(state.sources_made), state.constants, first=state.first)
                 fixed = dict(p)
                 fixed[branch] = _Expr(_lit(option), branch, fixed=True, value=option)
                 results.append((option, self.branches(node, layer, fixed, operand, out, loop, sub)))
@@ -275,6 +282,11 @@ class _Writer:
             raise SpecError(f"{node.type} '{node.id}' {exc}", node=node.id) from exc
         lines: list[tuple[int, str]] = []
         current = operand
+        calls = [step for step in steps if isinstance(step, Call)]
+        if state.first == out and any(NODE_INPUT in c.inputs or _takes_width(c) for c in calls[1:]):
+            # The first step overwrites the node's input, which a later step still reads.
+            lines.append((0, f"{_BLOCK_INPUT} = {state.first}"))
+            state.first = _BLOCK_INPUT
         for step in steps:
             if isinstance(step, DataInput):
                 current = f"inputs[{_q(step.name)}]"
@@ -287,8 +299,13 @@ class _Writer:
             if step.comment:
                 lines.append((0, "# " + step.comment))
             name = _q(step.name) if step.name else self.layer_name(node.id, loop, step.suffix)
-            lines.append((0, f"{out} = {self.call(step, name, state)}({current})"))
-            current = out
+            operands = current
+            if step.inputs:
+                taken = [{NODE_INPUT: state.first, PREVIOUS: current}.get(k, k) for k in step.inputs]
+                operands = "[" + ", ".join(taken) + "]" if step.merge else ", ".join(taken)
+            target = step.keep or out
+            lines.append((0, f"{target} = {self.call(step, name, state)}({operands})"))
+            current = target
         if current != out:
             lines.append((0, f"{out} = {current}"))
         return lines
@@ -325,6 +342,8 @@ class _Writer:
             return value.code
         if isinstance(value, Call):
             return self.call(value, None, state)
+        if isinstance(value, InputWidth):
+            return f"{state.first}.shape[-1]"
         if isinstance(value, Regularizer):
             return (f"keras.regularizers.L1L2(l1={self.code(value.l1, state)}, "
                     f"l2={self.code(value.l2, state)})")
@@ -363,6 +382,12 @@ class _State:
     sources_made: set[str]
     constants: dict[str, DataArray]
     asked: list[str] = field(default_factory=list)
+    first: str = "None"  # the variable holding the node's (first) input
+
+
+def _takes_width(call: Call) -> bool:
+    """Whether a step's arguments hold an :class:`InputWidth`."""
+    return any(isinstance(a, InputWidth) for a in (*call.args, *call.kwargs.values()))
 
 
 class _Branching(Exception):

@@ -88,6 +88,12 @@ class Call:
     spec's L1/L2 regularizer. A step of a node is named after the node (plus ``suffix``), or
     ``name`` when that is given; a :class:`Call` nested in another's arguments has no name.
     ``comment``: a line the code view writes before the step.
+
+    A step of a :class:`KerasPlan` that is not a chain (a residual block) says where its operands
+    come from: ``inputs`` names them (:data:`NODE_INPUT`, :data:`PREVIOUS` or an earlier step's
+    ``keep``; empty: the previous step's output), ``merge`` passes them as one list (as ``Add``
+    takes them) rather than as positional arguments, and ``keep`` names this step's output for
+    a later step (the code view holds it in a variable of that name).
     """
 
     cls: Any
@@ -99,6 +105,22 @@ class Call:
     suffix: str = ""
     dtype: str | None = None
     comment: str = ""
+    inputs: tuple[str, ...] = ()
+    merge: bool = False
+    keep: str = ""
+
+
+NODE_INPUT = "<input>"
+"""In a :class:`Call`'s ``inputs``: the node's (first) input tensor."""
+
+PREVIOUS = "<previous>"
+"""In a :class:`Call`'s ``inputs``: the previous step's output."""
+
+
+@dataclass(frozen=True)
+class InputWidth:
+    """An argument that is the size of the last axis of the node's input (a residual block's
+    projection back to its input width); the code view writes ``x.shape[-1]``."""
 
 
 @dataclass(frozen=True)
@@ -543,6 +565,42 @@ def _conv_shape(spatial: int, separable: bool = False) -> ShapeRule:
     return rule
 
 
+def _transpose_length(n: int | None, k: int, s: int, padding: str) -> int | None:
+    """The length of one axis after a transposed convolution (Keras' ``deconv_output_length``)."""
+    if n is None:
+        return None
+    return n * s if padding == "same" else n * s + max(k - s, 0)
+
+
+def _conv_transpose_shape(spatial: int) -> ShapeRule:
+    def rule(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        x = inputs[0]
+        need_rank(x, spatial + 1, SEQUENCE if spatial == 1 else IMAGE)
+        k, s, f = p["kernel_size"], p["strides"], p["filters"]
+        dims = tuple(_transpose_length(n, k, s, p["padding"]) for n in x[:-1])
+        return dims + (f,), k ** spatial * last_axis(x) * f + f
+
+    return rule
+
+
+def _resize_shape(spatial: int, param: str, resize: Callable[[int, int], int]) -> ShapeRule:
+    """Each spatial axis resized by ``resize(length, value of param)``; no weights."""
+
+    def rule(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+        x = inputs[0]
+        need_rank(x, spatial + 1, SEQUENCE if spatial == 1 else IMAGE)
+        dims = tuple(None if n is None else resize(n, p[param]) for n in x[:-1])
+        return dims + (x[-1],), 0
+
+    return rule
+
+
+def _cropped(n: int, c: int) -> int:
+    if n - 2 * c < 1:
+        raise ShapeError(f"cropping {c} from both ends of an axis of length {n} leaves nothing")
+    return n - 2 * c
+
+
 def _pool_shape(spatial: int) -> ShapeRule:
     def rule(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
         x = inputs[0]
@@ -581,6 +639,8 @@ def _pool_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, A
 
 
 def _rnn_params(cell: str, units: int, d: int) -> int:
+    if cell == "SimpleRNN":
+        return units * (d + units) + units
     return 4 * (units * (d + units) + units) if cell == "LSTM" else 3 * units * (d + units) + 6 * units
 
 
@@ -621,6 +681,51 @@ def _attention_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignat
     need_sequence(x)
     d, h, k = last_axis(x), p["num_heads"], p["key_dim"]
     return x, 3 * (d * h * k + h * k) + h * k * d + d  # query, key, value and output projections
+
+
+def _score_attention_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    """Attention/AdditiveAttention over ``[query, value]`` or ``[query, value, key]``."""
+    if len(inputs) not in (2, 3):
+        raise ShapeError(f"takes two inputs (query, then value) or three (query, value, key), got "
+                         f"{len(inputs)}")
+    for x in inputs:
+        need_sequence(x)
+    query, value = inputs[0], inputs[1]
+    key = inputs[2] if len(inputs) == 3 else value
+    if last_axis(query) != last_axis(key):
+        raise ShapeError(f"the query and the key must have the same width, got "
+                         f"{format_shape(query)} and {format_shape(key)}")
+    if len(inputs) == 3 and None not in (key[0], value[0]) and key[0] != value[0]:
+        raise ShapeError(f"the value and the key must have the same length, got "
+                         f"{format_shape(value)} and {format_shape(key)}")
+    if "score_mode" in p:  # dot-product Attention: a scalar scale, a scalar concat weight
+        weights = int(p["use_scale"]) + int(p["score_mode"] == "concat")
+    else:  # AdditiveAttention: one scale per feature
+        weights = last_axis(query) if p["use_scale"] else 0
+    return (query[0], last_axis(value)), weights
+
+
+def _transformer_shape(inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    _, attention = _attention_shape(inputs, p, sig)
+    d, ff = last_axis(x), p["ff_units"]
+    return x, attention + (d * ff + ff) + (ff * d + d) + 2 * 2 * d  # two Dense, two LayerNorm
+
+
+def _transformer_steps(p: Mapping[str, Any], _sig: DataSignature) -> list[Call | DataInput]:
+    """Post-norm encoder block, as in Keras' "Text classification with Transformer" example,
+    in standard layers (so a legacy .h5 reloads it with plain ``keras.models.load_model``)."""
+    return [
+        Call("MultiHeadAttention", (p["num_heads"], p["key_dim"]), suffix="_attention"),
+        Call("Dropout", (p["dropout"],), suffix="_attention_dropout"),
+        Call("Add", inputs=(NODE_INPUT, PREVIOUS), merge=True, suffix="_attention_residual"),
+        Call("LayerNormalization", suffix="_attention_norm", keep="attended"),
+        Call("Dense", (p["ff_units"],), {"activation": "relu"}, suffix="_ff"),
+        Call("Dense", (InputWidth(),), suffix="_ff_out"),
+        Call("Dropout", (p["dropout"],), suffix="_ff_dropout"),
+        Call("Add", inputs=("attended", PREVIOUS), merge=True, suffix="_ff_residual"),
+        Call("LayerNormalization"),
+    ]
 
 
 def _augmentation_shape(inputs: list[Shape], _p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
@@ -685,6 +790,15 @@ _RNN_PARAMS = (
     *_weight_params(),
 )
 _FLAT, _SEQ, _IMG = ((12,),), ((10, 6),), ((16, 16, 3),)
+_SIZE = ParamDef("size", "int", 2, min=1, max=64, doc="How many times each step or pixel is repeated.")
+_ZERO_PADDING = ParamDef("padding", "int", 1, min=0, max=256,
+                         doc="Zeros added at both ends of each spatial axis.")
+_CROPPING = ParamDef("cropping", "int", 1, min=0, max=256,
+                     doc="Steps or pixels removed from both ends of each spatial axis.")
+_ATTENTION_DROPOUT = ParamDef("dropout", "float", 0.0, min=0.0, max=0.95,
+                              doc="Fraction of the attention scores dropped while training.")
+_TRANSPOSE_DOC = ("Learned upsampling: with strides 2 the output is twice as long (a decoder's "
+                  "counterpart of {}")
 
 for _layer in (
     LayerType("Input", "Input", (
@@ -736,6 +850,38 @@ for _layer in (
                                regularized=("depthwise_regularizer", "pointwise_regularizer"),
                                keras_defaults={"strides": 1, "depthwise_initializer": "glorot_uniform",
                                                "pointwise_initializer": "glorot_uniform"})),
+    LayerType("Conv1DTranspose", "Convolution", _CONV_PARAMS, shape=_conv_transpose_shape(1),
+              example=_SEQ, id_prefix="deconv", doc=_TRANSPOSE_DOC.format("Conv1D)"),
+              keras=KerasLayer("Conv1DTranspose", _conv_arguments, regularized=("kernel_regularizer",),
+                               keras_defaults={"strides": 1, **_WEIGHT_DEFAULTS})),
+    LayerType("Conv2DTranspose", "Convolution", _CONV_PARAMS, shape=_conv_transpose_shape(2),
+              example=_IMG, id_prefix="deconv", doc=_TRANSPOSE_DOC.format("Conv2D)"),
+              keras=KerasLayer("Conv2DTranspose", _conv_arguments, regularized=("kernel_regularizer",),
+                               keras_defaults={"strides": 1, **_WEIGHT_DEFAULTS})),
+    LayerType("UpSampling1D", "Convolution", (_SIZE,), shape=_resize_shape(1, "size", lambda n, k: n * k),
+              example=_SEQ, id_prefix="upsample", doc="Repeats each step of a sequence size times",
+              keras=KerasLayer("UpSampling1D", _one("size"))),
+    LayerType("UpSampling2D", "Convolution", (
+        _SIZE, ParamDef("interpolation", "choice", "nearest", ("nearest", "bilinear"),
+                        doc="nearest repeats pixels; bilinear blends neighbours")),
+        shape=_resize_shape(2, "size", lambda n, k: n * k), example=_IMG, id_prefix="upsample",
+        doc="Enlarges an image size times along height and width",
+        keras=KerasLayer("UpSampling2D", lambda p: ((p["size"],), {"interpolation": p["interpolation"]}),
+                         keras_defaults={"interpolation": "nearest"})),
+    LayerType("ZeroPadding1D", "Convolution", (_ZERO_PADDING,),
+              shape=_resize_shape(1, "padding", lambda n, k: n + 2 * k), example=_SEQ,
+              id_prefix="zero_pad", doc="Adds zero steps at both ends of a sequence",
+              keras=KerasLayer("ZeroPadding1D", _one("padding"))),
+    LayerType("ZeroPadding2D", "Convolution", (_ZERO_PADDING,),
+              shape=_resize_shape(2, "padding", lambda n, k: n + 2 * k), example=_IMG,
+              id_prefix="zero_pad", doc="Adds a border of zeros around an image",
+              keras=KerasLayer("ZeroPadding2D", _one("padding"))),
+    LayerType("Cropping1D", "Convolution", (_CROPPING,), shape=_resize_shape(1, "cropping", _cropped),
+              example=_SEQ, id_prefix="crop", doc="Removes steps at both ends of a sequence",
+              keras=KerasLayer("Cropping1D", _one("cropping"))),
+    LayerType("Cropping2D", "Convolution", (_CROPPING,), shape=_resize_shape(2, "cropping", _cropped),
+              example=_IMG, id_prefix="crop", doc="Removes a border of pixels around an image",
+              keras=KerasLayer("Cropping2D", _one("cropping"))),
     LayerType("MaxPooling1D", "Pooling", _POOL_PARAMS, shape=_pool_shape(1), example=_SEQ,
               keras=KerasLayer("MaxPooling1D", _pool_arguments)),
     LayerType("MaxPooling2D", "Pooling", _POOL_PARAMS, shape=_pool_shape(2), example=_IMG,
@@ -748,6 +894,12 @@ for _layer in (
               id_prefix="global_pool", keras=KerasLayer("GlobalAveragePooling1D")),
     LayerType("GlobalAveragePooling2D", "Pooling", shape=_global_pool_shape(2), example=_IMG,
               id_prefix="global_pool", keras=KerasLayer("GlobalAveragePooling2D")),
+    LayerType("GlobalMaxPooling1D", "Pooling", shape=_global_pool_shape(1), example=_SEQ,
+              id_prefix="global_max_pool", doc="The largest value of each feature over the steps",
+              keras=KerasLayer("GlobalMaxPooling1D")),
+    LayerType("GlobalMaxPooling2D", "Pooling", shape=_global_pool_shape(2), example=_IMG,
+              id_prefix="global_max_pool", doc="The largest value of each channel over the image",
+              keras=KerasLayer("GlobalMaxPooling2D")),
     LayerType("BatchNormalization", "Normalization", shape=_batch_norm_shape, example=_FLAT,
               id_prefix="batch_norm", keras=KerasLayer("BatchNormalization")),
     LayerType("LayerNormalization", "Normalization", shape=_layer_norm_shape, example=_SEQ,
@@ -758,8 +910,12 @@ for _layer in (
     LayerType("GRU", "Recurrent", _RNN_PARAMS, example=_SEQ,
               shape=lambda i, p, s: _rnn_shape(i, p, s, "GRU", 1),
               keras=KerasLayer("GRU", _recurrent_arguments, keras_defaults=_RNN_DEFAULTS)),
+    LayerType("SimpleRNN", "Recurrent", _RNN_PARAMS, example=_SEQ,
+              doc="The plain recurrent layer (tanh of input and previous state; short memory)",
+              shape=lambda i, p, s: _rnn_shape(i, p, s, "SimpleRNN", 1),
+              keras=KerasLayer("SimpleRNN", _recurrent_arguments, keras_defaults=_RNN_DEFAULTS)),
     LayerType("Bidirectional", "Recurrent", (
-        ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU")), *_RNN_PARAMS),
+        ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU", "SimpleRNN")), *_RNN_PARAMS),
         shape=lambda i, p, s: _rnn_shape(i, p, s, p["layer"], 2), example=_SEQ,
         id_prefix="bidirectional", keras=KerasLayer("Bidirectional", _bidirectional_arguments)),
     LayerType("Embedding", "Attention & embedding", (
@@ -772,6 +928,39 @@ for _layer in (
         doc="self-attention over a sequence", shape=_attention_shape, example=_SEQ,
         id_prefix="attention",
         keras=KerasLayer("MultiHeadAttention", _one("num_heads", "key_dim"), call="self")),
+    LayerType("Attention", "Attention & embedding", (
+        ParamDef("use_scale", "bool", False, doc="Learn a scalar that scales the scores."),
+        ParamDef("score_mode", "choice", "dot", ("dot", "concat"),
+                 doc="dot: query·key scores (Luong); concat: tanh(query + key) summed"),
+        _ATTENTION_DROPOUT),
+        inputs="many", shape=_score_attention_shape, example=_SEQ * 2, id_prefix="attention",
+        doc="Dot-product attention of a query sequence over a value sequence: connect the query "
+            "first, then the value (and optionally a key); query and key must be equally wide",
+        keras=KerasLayer("Attention", lambda p: ((), {
+            "use_scale": p["use_scale"], "score_mode": p["score_mode"], "dropout": p["dropout"]}),
+            keras_defaults={"use_scale": False, "score_mode": "dot", "dropout": 0.0}, call="list")),
+    LayerType("AdditiveAttention", "Attention & embedding", (
+        ParamDef("use_scale", "bool", True, doc="Learn one scale per feature of the scores."),
+        _ATTENTION_DROPOUT),
+        inputs="many", shape=_score_attention_shape, example=_SEQ * 2, id_prefix="attention",
+        doc="Additive (Bahdanau) attention of a query sequence over a value sequence: connect "
+            "the query first, then the value (and optionally a key)",
+        keras=KerasLayer("AdditiveAttention", lambda p: ((), {
+            "use_scale": p["use_scale"], "dropout": p["dropout"]}),
+            keras_defaults={"use_scale": True, "dropout": 0.0}, call="list")),
+    LayerType("TransformerEncoder", "Attention & embedding", (
+        ParamDef("num_heads", "int", 2, min=1, max=128, doc="Attention heads."),
+        ParamDef("key_dim", "int", 16, min=1, max=4096, doc="Width of each head's query and key."),
+        ParamDef("ff_units", "int", 64, min=1, max=65536,
+                 doc="Width of the feed-forward layer between the attention and the output."),
+        ParamDef("dropout", "float", 0.1, min=0.0, max=0.95,
+                 doc="Fraction dropped after the attention and after the feed-forward layer.")),
+        shape=_transformer_shape, example=_SEQ, id_prefix="transformer",
+        doc="A Transformer encoder block over a sequence: multi-head self-attention, dropout, "
+            "residual and LayerNormalization, then Dense(ff_units, relu) and Dense back to the "
+            "input width, dropout, residual and LayerNormalization; the output is as wide as the "
+            "input",
+        keras=KerasPlan(_transformer_steps, call="self")),
     LayerType("RandomFlip", "Augmentation", (
         ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),),
         shape=_augmentation_shape, example=_IMG, keras=KerasLayer("RandomFlip", _one("mode"))),
@@ -798,6 +987,6 @@ del _layer
 
 __all__ = [
     "ACTIVATIONS", "CATEGORIES", "INITIALIZERS", "LAYER_TYPES", "AsTuple", "Call", "DataArray",
-    "DataInput", "KerasLayer", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
+    "DataInput", "InputWidth", "KerasLayer", "NODE_INPUT", "PREVIOUS", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
     "head_units", "register", "registered", "unregister",
 ]

@@ -18,6 +18,7 @@ from layer_examples import example_signature, example_spec, layer_kinds
 
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space import shapes
+from automl_studio.engine.space.registry import KerasPlan
 from automl_studio.engine.space.spec import (
     LAYER_TYPES,
     Boolean,
@@ -28,7 +29,7 @@ from automl_studio.engine.space.spec import (
     fixed_chooser,
 )
 from automl_studio.engine.space.templates import TEMPLATES, template_spec
-from automl_studio.engine.train.hypermodel import build_model
+from automl_studio.engine.train.hypermodel import build_model, build_node
 from automl_studio.engine.train.hypermodel import keras_layer as engine_layer
 
 SIG = DataSignature(task="classification", n_classes=3, inputs={"numeric": (4,)})
@@ -56,15 +57,28 @@ def keras_layer(kind: str, p: dict[str, Any]) -> keras.layers.Layer:
         return L.Flatten()
     if kind == "Reshape":
         return L.Reshape(tuple(p["target_shape"]))
-    if kind in ("Conv1D", "Conv2D", "SeparableConv2D"):
+    if kind in ("Conv1D", "Conv2D", "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose"):
         return getattr(L, kind)(p["filters"], p["kernel_size"], strides=p["strides"],
                                 padding=p["padding"], activation=p["activation"])
     if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
         return getattr(L, kind)(pool_size=p["pool_size"], padding=p["padding"])
-    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization",
+    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+                "GlobalMaxPooling2D", "BatchNormalization",
                 "LayerNormalization", "Add", "Concatenate", "Multiply"):
         return getattr(L, kind)()
-    if kind in ("LSTM", "GRU"):
+    if kind == "UpSampling1D":
+        return L.UpSampling1D(p["size"])
+    if kind == "UpSampling2D":
+        return L.UpSampling2D((p["size"], p["size"]), interpolation=p["interpolation"])
+    if kind in ("ZeroPadding1D", "ZeroPadding2D"):
+        return getattr(L, kind)(p["padding"])
+    if kind in ("Cropping1D", "Cropping2D"):
+        return getattr(L, kind)(p["cropping"])
+    if kind == "Attention":
+        return L.Attention(use_scale=p["use_scale"], score_mode=p["score_mode"], dropout=p["dropout"])
+    if kind == "AdditiveAttention":
+        return L.AdditiveAttention(use_scale=p["use_scale"], dropout=p["dropout"])
+    if kind in ("LSTM", "GRU", "SimpleRNN"):
         return getattr(L, kind)(p["units"], return_sequences=p["return_sequences"])
     if kind == "Bidirectional":
         inner = getattr(L, p["layer"])(p["units"], return_sequences=p["return_sequences"])
@@ -84,6 +98,16 @@ def keras_layer(kind: str, p: dict[str, Any]) -> keras.layers.Layer:
     if kind == "GaussianNoise":
         return L.GaussianNoise(p["stddev"])
     raise AssertionError(f"no Keras twin for {kind}")
+
+
+def transformer_twin(x: Any, p: dict[str, Any]) -> Any:
+    """The Transformer encoder block of Keras' text classification example, on tensor ``x``."""
+    L = keras.layers
+    attended = L.MultiHeadAttention(p["num_heads"], p["key_dim"])(x, x)
+    x = L.LayerNormalization()(x + L.Dropout(p["dropout"])(attended))
+    ff = L.Dense(p["ff_units"], activation="relu")(x)
+    ff = L.Dropout(p["dropout"])(L.Dense(x.shape[-1])(ff))
+    return L.LayerNormalization()(x + ff)
 
 
 # (layer type, params, input shapes) — one row per case; every type in the catalogue appears.
@@ -137,6 +161,39 @@ for kind in ("LSTM", "GRU"):
         for seq in (False, True):
             case(kind, [(12, 5)], units=units, return_sequences=seq)
     case(kind, [(None, 3)], units=4, return_sequences=True)
+for units in (1, 8, 33):
+    for seq in (False, True):
+        case("SimpleRNN", [(12, 5)], units=units, return_sequences=seq)
+case("SimpleRNN", [(None, 3)], units=4, return_sequences=True)
+for kind, shape in (("Conv1DTranspose", (11, 3)), ("Conv2DTranspose", (7, 6, 3))):
+    for padding in ("same", "valid"):
+        for strides in (1, 2, 3):
+            for kernel in (1, 2, 5):
+                case(kind, [shape], filters=4, kernel_size=kernel, strides=strides, padding=padding)
+case("Conv1DTranspose", [(None, 3)], filters=2, kernel_size=3, strides=2, padding="valid")
+case("GlobalMaxPooling1D", [(11, 6)])
+case("GlobalMaxPooling1D", [(None, 6)])
+case("GlobalMaxPooling2D", [(8, 7, 5)])
+for size in (1, 3):
+    case("UpSampling1D", [(9, 4)], size=size)
+    for interpolation in ("nearest", "bilinear"):
+        case("UpSampling2D", [(5, 7, 2)], size=size, interpolation=interpolation)
+case("UpSampling1D", [(None, 4)], size=2)
+for amount in (0, 2):
+    case("ZeroPadding1D", [(9, 4)], padding=amount)
+    case("ZeroPadding2D", [(5, 7, 2)], padding=amount)
+    case("Cropping1D", [(9, 4)], cropping=amount)
+    case("Cropping2D", [(6, 7, 2)], cropping=amount)
+case("ZeroPadding1D", [(None, 4)], padding=3)
+for use_scale in (False, True):
+    for mode in ("dot", "concat"):
+        case("Attention", [(6, 5), (8, 5)], use_scale=use_scale, score_mode=mode)
+    case("AdditiveAttention", [(6, 5), (8, 5)], use_scale=use_scale)
+case("Attention", [(6, 5), (8, 3), (8, 5)])
+case("AdditiveAttention", [(4, 3), (None, 2), (None, 3)], dropout=0.2)
+for heads, key_dim, ff_units in ((1, 4, 8), (2, 8, 16), (4, 3, 5)):
+    case("TransformerEncoder", [(6, 10)], num_heads=heads, key_dim=key_dim, ff_units=ff_units)
+case("TransformerEncoder", [(None, 5)], num_heads=2, key_dim=2, ff_units=7, dropout=0.0)
 for inner in ("LSTM", "GRU"):
     for units in (3, 16):
         for seq in (False, True):
@@ -175,6 +232,12 @@ def test_every_registered_type_builds_what_its_shape_rule_says(kind: str) -> Non
     layer = LAYER_TYPES[kind]
     params = layer.default_params()
     tensors = [keras.Input(shape=s) for s in layer.example]
+    shape, count = shapes.layer_output(kind, params, list(layer.example), SIG)
+    if isinstance(layer.keras, KerasPlan):  # several layers: counted as a model
+        out = build_node(kind, params, "node", tensors, SIG, {}, None)
+        assert shape == tuple(out.shape[1:])
+        assert count == keras.Model(tensors, out).count_params()
+        return
     built = engine_layer(kind, params)
     if layer.keras.call == "list":
         out = built(tensors)
@@ -182,8 +245,6 @@ def test_every_registered_type_builds_what_its_shape_rule_says(kind: str) -> Non
         out = built(tensors[0], tensors[0])
     else:
         out = built(tensors[0])
-
-    shape, count = shapes.layer_output(kind, params, list(layer.example), SIG)
 
     assert type(built).__name__ == layer.keras.cls
     assert shape == tuple(out.shape[1:])
@@ -196,6 +257,12 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     params = full_params(kind, **given)
     dtype = "int32" if kind == "Embedding" else "float32"
     tensors = [keras.Input(shape=s, dtype=dtype) for s in input_shapes]
+    shape, count = shapes.layer_output(kind, params, list(input_shapes), SIG)
+    if kind == "TransformerEncoder":
+        out = transformer_twin(tensors[0], params)
+        assert shape == tuple(out.shape[1:])
+        assert count == keras.Model(tensors, out).count_params()
+        return
     layer = keras_layer(kind, params)
     if kind == "MultiHeadAttention":
         out = layer(tensors[0], tensors[0])
@@ -203,8 +270,6 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
         out = layer(tensors)
     else:
         out = layer(tensors[0])
-
-    shape, count = shapes.layer_output(kind, params, list(input_shapes), SIG)
 
     assert shape == tuple(out.shape[1:])
     assert count == layer.count_params()
@@ -229,6 +294,17 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     ("Dense", {}, [(4,), (4,)], "takes one input"),
     ("Dense", {}, [], "no input"),
     ("Output", {}, [(4, 4)], "flat input"),
+    ("Conv1DTranspose", {}, [(8,)], "rank 2"),
+    ("Conv2DTranspose", {}, [(8, 3)], "rank 3"),
+    ("UpSampling2D", {}, [(8, 3)], "image"),
+    ("GlobalMaxPooling1D", {}, [(4, 4, 3)], "sequence"),
+    ("Cropping1D", {"cropping": 2}, [(4, 3)], "leaves nothing"),
+    ("Cropping2D", {"cropping": 3}, [(8, 6, 3)], "leaves nothing"),
+    ("Attention", {}, [(4, 3)], "two inputs"),
+    ("Attention", {}, [(4, 3), (5, 2)], "same width"),
+    ("AdditiveAttention", {}, [(4, 3), (5, 3), (6, 3)], "same length"),
+    ("AdditiveAttention", {}, [(4,), (4,)], "sequence"),
+    ("TransformerEncoder", {}, [(8,)], "sequence"),
 ])
 def test_layer_output_refuses_shapes_keras_cannot_build(kind: str, params: dict[str, Any],
                                                         inputs: list[Any], needle: str) -> None:

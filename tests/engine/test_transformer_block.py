@@ -1,0 +1,82 @@
+"""The Transformer encoder block: one node that trains, exports to .h5 and reloads with plain Keras.
+
+The block is standard Keras layers composed in the functional graph (no custom Layer), so a
+fresh interpreter without automl_studio loads the legacy .h5 with ``keras.models.load_model``
+and predicts exactly what the trained model predicted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.spec import SearchSpace, fixed_chooser
+
+LOAD_WITHOUT_APP = r"""
+import sys, json
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "automl_studio":
+            raise ImportError("automl_studio is not installed here")
+        return None
+sys.meta_path.insert(0, Block())
+import keras, numpy as np
+model = keras.models.load_model(sys.argv[1])
+with np.load(sys.argv[2]) as data:
+    inputs = {k: data[k] for k in data.files}
+print(json.dumps({"layers": sorted(type(layer).__name__ for layer in model.layers),
+                  "pred": np.asarray(model.predict(inputs, verbose=0)).tolist()}))
+"""
+
+SPEC = {
+    "schema_version": 1, "name": "transformer", "repeats": [], "training": {},
+    "nodes": [
+        {"id": "input", "type": "Input", "params": {"source": "sequence"}},
+        {"id": "encoder", "type": "TransformerEncoder",
+         "params": {"num_heads": 2, "key_dim": 4, "ff_units": 16, "dropout": 0.1}},
+        {"id": "pool", "type": "GlobalMaxPooling1D", "params": {}},
+        {"id": "head", "type": "Output", "params": {}},
+    ],
+    "edges": [["input", "encoder"], ["encoder", "pool"], ["pool", "head"]],
+}
+
+
+def test_a_transformer_block_trains_exports_to_h5_and_reloads_with_plain_keras(tmp_path: Path) -> None:
+    from automl_studio.engine.export.writers import export_model
+    from automl_studio.engine.train.hypermodel import build_model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 8, 3)).astype("float32")
+    y = (x[:, :, 0].mean(axis=1) > 0).astype("int64")
+    signature = DataSignature(task="classification", n_classes=2, inputs={"sequence": (8, 3)},
+                              sequence_mean=(0.0, 0.0, 0.0), sequence_variance=(1.0, 1.0, 1.0))
+    space = SearchSpace.from_dict(SPEC)
+    model = build_model(space, signature, fixed_chooser({}))
+    history = model.fit({"sequence": x}, y, epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+    results, issues = shapes.evaluate(space, signature, fixed_chooser({}))
+    assert issues == [] and sum(p for _, p in results.values()) == model.count_params()
+    layer_types = {type(layer).__name__ for layer in model.layers}
+    assert {"MultiHeadAttention", "Add", "LayerNormalization", "Dense", "Dropout"} <= layer_types
+
+    sample = {"sequence": x[:5]}
+    expected = np.asarray(model.predict(sample, verbose=0))
+    export_model(model, tmp_path / "model.h5", {"name": "transformer"}, sample)
+    np.savez(tmp_path / "sample.npz", **sample)
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"),
+                            str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
+                           env=env)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    assert reply["layers"].count("LayerNormalization") == 2 and "MultiHeadAttention" in reply["layers"]
+    np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
