@@ -134,6 +134,46 @@ def test_palette_search_filters_and_offers_the_datas_inputs(qtbot, editor: Netwo
     assert "Images (16, 16, 3)" in editor.palette_panel.labels()
 
 
+NEW_LAYERS = {  # the layer types issue #18 added, by palette group
+    "Recurrent": ("SimpleRNN",),
+    "Convolution": ("Conv1DTranspose", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",
+                    "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D"),
+    "Pooling": ("GlobalMaxPooling1D", "GlobalMaxPooling2D"),
+    "Attention & embedding": ("Attention", "AdditiveAttention", "TransformerEncoder"),
+}
+
+
+def test_the_palette_offers_the_new_layer_types_and_a_transformer_graph_is_searchable(
+        qtbot, editor: NetworkEditor) -> None:
+    editor.set_signature(SEQUENCE)
+    palette = editor.palette_panel
+    for group, names in NEW_LAYERS.items():
+        for name in names:
+            index = palette.index_of(name)
+            assert index.isValid() and index.parent().data() == group, name
+            assert index.data(Qt.ItemDataRole.ToolTipRole), name  # its help text
+    qtbot.keyClicks(palette.search, "transformer")
+    assert palette.labels() == ["TransformerEncoder"]
+    palette.search.clear()
+
+    ids = {
+        "input": drop_from_palette(editor, "Sequences (20, 2)", (0, 0)),
+        "encoder": drop_from_palette(editor, "TransformerEncoder", (280, 0)),
+        "pool": drop_from_palette(editor, "GlobalMaxPooling1D", (560, 0)),
+        "head": drop_from_palette(editor, "Output", (840, 0)),
+    }
+    editor.canvas.fit_all()
+    drag_port(qtbot, editor, ids["input"], ids["encoder"])
+    drag_port(qtbot, editor, ids["encoder"], ids["pool"])
+    drag_port(qtbot, editor, ids["pool"], ids["head"])
+    spec = editor.spec()
+    assert ids["encoder"] == "transformer"
+    assert {n["type"] for n in spec["nodes"]} == {"Input", "TransformerEncoder", "GlobalMaxPooling1D",
+                                                  "Output"}
+    assert editor.validity() == (True, "")
+    assert_searchable(spec, SEQUENCE)
+
+
 def test_a_graph_drawn_with_the_mouse_is_searchable(qtbot, editor: NetworkEditor, iris_signature,
                                                       tmp_path: Path) -> None:
     with qtbot.waitSignal(editor.validityChanged, timeout=2000,
