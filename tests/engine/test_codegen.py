@@ -133,6 +133,34 @@ EMBEDDED = {
               ["join", "head"]],
     "repeats": [], "training": {},
 }
+LAYERS_18 = {  # the layer types of issue #18: a Transformer block repeated and optional, attention
+    "schema_version": 1, "name": "layers 18",
+    "nodes": [
+        {"id": "seq", "type": "Input", "params": {"source": "sequence"}},
+        {"id": "deconv", "type": "Conv1DTranspose", "params": {
+            "filters": {"hp": "int", "min": 4, "max": 8, "step": 4},
+            "strides": {"hp": "choice", "values": [1, 2]}, "padding": "valid"}},
+        {"id": "crop", "type": "Cropping1D", "params": {"cropping": 1}},
+        {"id": "encoder", "type": "TransformerEncoder", "params": {
+            "num_heads": {"hp": "choice", "values": [1, 2]}, "key_dim": 4,
+            "ff_units": {"hp": "int", "min": 8, "max": 16, "step": 8},
+            "dropout": {"hp": "float", "min": 0.0, "max": 0.2}}, "optional": True},
+        {"id": "pad", "type": "ZeroPadding1D", "params": {"padding": {"hp": "int", "min": 0, "max": 1}}},
+        {"id": "up", "type": "UpSampling1D", "params": {"size": 2}},
+        {"id": "rnn", "type": "SimpleRNN", "params": {"units": 4, "return_sequences": True}},
+        {"id": "memory", "type": "SimpleRNN", "params": {"units": 4, "return_sequences": True,
+                                                         "dropout": {"hp": "float", "min": 0.0, "max": 0.3}}},
+        {"id": "attend", "type": "AdditiveAttention", "params": {"use_scale": {"hp": "bool"}}},
+        {"id": "look", "type": "Attention", "params": {"score_mode": {"hp": "choice", "values": ["dot", "concat"]}}},
+        {"id": "gmp", "type": "GlobalMaxPooling1D", "params": {}},
+        {"id": "head", "type": "Output", "params": {}},
+    ],
+    "edges": [["seq", "deconv"], ["deconv", "crop"], ["crop", "encoder"], ["encoder", "pad"], ["pad", "up"],
+              ["up", "rnn"], ["seq", "memory"], ["rnn", "attend"], ["memory", "attend"],
+              ["attend", "look"], ["memory", "look"], ["look", "gmp"], ["gmp", "head"]],
+    "repeats": [{"id": "blocks", "nodes": ["encoder", "pad"], "min": 1, "max": 2}],
+    "training": {},
+}
 REGRESSION_TABLE = DataSignature("regression", 0, {"categorical": (3,), "numeric": (2,)}, categorical_tokens=10,
                                  numeric_mean=(0.5, 1.5), numeric_variance=(2.0, 0.25), target_mean=-3.0,
                                  target_std=0.5)
@@ -147,6 +175,7 @@ CASES = [
     ("sequence-zoo", SEQUENCE_ZOO, SEQUENCE),
     ("image-zoo", IMAGE_ZOO, IMAGE_10),
     ("embedded", EMBEDDED, REGRESSION_TABLE),
+    ("layers-18", LAYERS_18, SEQUENCE),
 ]
 
 

@@ -315,6 +315,8 @@ def test_layer_output_refuses_shapes_keras_cannot_build(kind: str, params: dict[
 @pytest.mark.parametrize("kind, given, shape", [
     ("Conv2D", {"kernel_size": 5, "padding": "valid"}, (4, 4, 3)),
     ("MaxPooling2D", {"pool_size": 4, "padding": "valid"}, (3, 3, 1)),
+    ("Cropping1D", {"cropping": 2}, (4, 3)),
+    ("Cropping2D", {"cropping": 3}, (8, 6, 3)),
     ("Add", {}, None),
 ])
 def test_keras_refuses_what_layer_output_refuses(kind: str, given: dict[str, Any],
