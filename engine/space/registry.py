@@ -654,6 +654,22 @@ def _rnn_shape(inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature, ce
     return ((x[0], width) if p["return_sequences"] else (width,)), params
 
 
+def _conv_lstm_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_rank(x, 3, "a sequence of 1D signals (steps, length, channels)")
+    k, f = p["kernel_size"], p["filters"]
+    rows = conv_length(x[1], k, p["strides"], p["padding"])
+    # Input and recurrent kernels and biases of the four gates.
+    params = 4 * (k * last_axis(x) * f + k * f * f + f)
+    return ((x[0], rows, f) if p["return_sequences"] else (rows, f)), params
+
+
+def _conv_lstm_arguments(p: Mapping[str, Any]) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    return (p["filters"], p["kernel_size"]), {
+        "strides": p["strides"], "padding": p["padding"], "return_sequences": p["return_sequences"],
+        "dropout": p["dropout"], "recurrent_dropout": p["recurrent_dropout"], **_weight_arguments(p)}
+
+
 _RNN_DEFAULTS = {"return_sequences": False, "dropout": 0.0, "recurrent_dropout": 0.0, **_WEIGHT_DEFAULTS}
 
 
@@ -914,6 +930,17 @@ for _layer in (
               doc="The plain recurrent layer (tanh of input and previous state; short memory)",
               shape=lambda i, p, s: _rnn_shape(i, p, s, "SimpleRNN", 1),
               keras=KerasLayer("SimpleRNN", _recurrent_arguments, keras_defaults=_RNN_DEFAULTS)),
+    LayerType("ConvLSTM1D", "Recurrent", (
+        ParamDef("filters", "int", 16, min=1, max=4096),
+        ParamDef("kernel_size", "int", 3, min=1, max=64),
+        ParamDef("strides", "int", 1, min=1, max=16),
+        ParamDef("padding", "choice", "same", ("same", "valid")),
+        *_RNN_PARAMS[1:]),
+        shape=_conv_lstm_shape, example=_IMG, id_prefix="conv_lstm",
+        doc="An LSTM whose gates are 1D convolutions, over a sequence of 1D signals (steps, length, "
+            "channels): an image's rows as steps, or a Reshape of a sequence",
+        keras=KerasLayer("ConvLSTM1D", _conv_lstm_arguments, regularized=("kernel_regularizer",),
+                         keras_defaults={"strides": 1, **_RNN_DEFAULTS})),
     LayerType("Bidirectional", "Recurrent", (
         ParamDef("layer", "choice", "LSTM", ("LSTM", "GRU", "SimpleRNN")), *_RNN_PARAMS),
         shape=lambda i, p, s: _rnn_shape(i, p, s, p["layer"], 2), example=_SEQ,

@@ -78,6 +78,9 @@ def keras_layer(kind: str, p: dict[str, Any]) -> keras.layers.Layer:
         return L.Attention(use_scale=p["use_scale"], score_mode=p["score_mode"], dropout=p["dropout"])
     if kind == "AdditiveAttention":
         return L.AdditiveAttention(use_scale=p["use_scale"], dropout=p["dropout"])
+    if kind == "ConvLSTM1D":
+        return L.ConvLSTM1D(p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
+                            return_sequences=p["return_sequences"])
     if kind in ("LSTM", "GRU", "SimpleRNN"):
         return getattr(L, kind)(p["units"], return_sequences=p["return_sequences"])
     if kind == "Bidirectional":
@@ -165,6 +168,12 @@ for units in (1, 8, 33):
     for seq in (False, True):
         case("SimpleRNN", [(12, 5)], units=units, return_sequences=seq)
 case("SimpleRNN", [(None, 3)], units=4, return_sequences=True)
+for padding in ("same", "valid"):
+    for strides in (1, 2):
+        for seq in (False, True):
+            case("ConvLSTM1D", [(5, 9, 2)], filters=3, kernel_size=3, strides=strides, padding=padding,
+                 return_sequences=seq)
+case("ConvLSTM1D", [(None, 8, 1)], filters=2, kernel_size=1, return_sequences=True)
 for kind, shape in (("Conv1DTranspose", (11, 3)), ("Conv2DTranspose", (7, 6, 3))):
     for padding in ("same", "valid"):
         for strides in (1, 2, 3):
@@ -305,6 +314,7 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     ("AdditiveAttention", {}, [(4, 3), (5, 3), (6, 3)], "same length"),
     ("AdditiveAttention", {}, [(4,), (4,)], "sequence"),
     ("TransformerEncoder", {}, [(8,)], "sequence"),
+    ("ConvLSTM1D", {}, [(8, 3)], "rank 3"),
 ])
 def test_layer_output_refuses_shapes_keras_cannot_build(kind: str, params: dict[str, Any],
                                                         inputs: list[Any], needle: str) -> None:

@@ -135,7 +135,7 @@ def test_palette_search_filters_and_offers_the_datas_inputs(qtbot, editor: Netwo
 
 
 NEW_LAYERS = {  # the layer types issue #18 added, by palette group
-    "Recurrent": ("SimpleRNN",),
+    "Recurrent": ("SimpleRNN", "ConvLSTM1D"),
     "Convolution": ("Conv1DTranspose", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",
                     "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D"),
     "Pooling": ("GlobalMaxPooling1D", "GlobalMaxPooling2D"),
