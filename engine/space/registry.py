@@ -986,7 +986,8 @@ for _layer in (
         doc="A Transformer encoder block over a sequence: multi-head self-attention, dropout, "
             "residual and LayerNormalization, then Dense(ff_units, relu) and Dense back to the "
             "input width, dropout, residual and LayerNormalization; the output is as wide as the "
-            "input",
+            "input. It sees no order by itself: put a Conv1D or recurrent layer before it where the "
+            "order of the steps matters",
         keras=KerasPlan(_transformer_steps, call="self")),
     LayerType("RandomFlip", "Augmentation", (
         ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),),
