@@ -477,6 +477,8 @@ class ParamEditor(QWidget):
             return
         self.range_error.setText(problem)
         self.range_error.setVisible(bool(problem))
+        if problem:  # the inspector's form rows gave a wrapped label too few lines: it was cut
+            self.range_error.setMinimumHeight(self.range_error.heightForWidth(max(self.range_page.width(), 60)))
         for box in (self.min_box, self.max_box):
             box.setStyleSheet("border: 1px solid #E5484D;" if problem else "")
 

@@ -62,7 +62,7 @@ def input_items(signature: DataSignature | None) -> list[tuple[str, dict[str, An
             # Short enough to read whole in a narrow palette, under its "Input" group.
             items.append(("Categories as one-hot", {"source": source, "encoding": "one_hot"},
                           f"An Input that reads the dataset's {text} ({detail}), encoded as one-hot columns"))
-            items.append(("Categories as embeddings", {"source": source, "encoding": "embedding"},
+            items.append(("Category embeddings", {"source": source, "encoding": "embedding"},
                           f"An Input that reads the dataset's {text} ({detail}), each code a learned vector"))
             continue
         items.append((f"{text.capitalize()} {format_shape(tuple(shape))}", {"source": source},

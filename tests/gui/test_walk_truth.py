@@ -92,3 +92,55 @@ def test_a_one_epoch_trial_is_drawn_as_a_point_not_left_invisible(qtbot):
     longer.redraw()
     assert longer._current_curves["val_loss"].opts["symbol"] is None
     assert longer._best_curve.opts["symbol"] is None
+
+
+def mixed_table(tmp_path):
+    """Two category and two number columns, a yes/no label (the palette offers both category Inputs)."""
+    path = tmp_path / "mixed.csv"
+    rows = ["colour,shape,size,weight,label"] + [
+        f"{['red', 'green', 'blue'][i % 3]},{['round', 'square'][i % 2]},{i % 7},{(i * 3) % 11},"
+        f"{['yes', 'no'][(i // 3) % 2]}" for i in range(120)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def network_page_at_1024(qtbot, window, tmp_path):
+    from conftest import wait_for_shapes
+
+    window.resize(1024, 700)
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=60_000):
+        window.open_dataset(str(mixed_table(tmp_path)))
+    wait_for_shapes(qtbot, window)
+    window.nav.setCurrentRow(1)
+    assert window.pages.currentWidget() is window.network_page
+    return window.network_page.editor
+
+
+def test_at_1024_by_700_every_palette_entry_reads_whole_in_the_window(qtbot, window, tmp_path):
+    palette = network_page_at_1024(qtbot, window, tmp_path).palette_panel
+    labels = palette.labels()
+    assert len(labels) == len(set(labels))
+    assert sum("ategor" in label for label in labels) == 2
+    for label in labels:
+        room = palette.tree.visualRect(palette.index_of(label)).width()
+        assert palette.tree.fontMetrics().horizontalAdvance(label) + 8 <= room, f"{label!r} is cut"
+
+
+def test_at_1024_by_700_a_refused_range_says_why_in_whole_lines(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QLabel, QSpinBox
+    from test_editor_truth import type_into
+
+    from automl_studio.gui.editor.node_inspector import ParamEditor
+
+    editor = network_page_at_1024(qtbot, window, tmp_path)
+    editor.select_nodes(["dense"])
+    units = editor.inspector.findChild(ParamEditor, "param_units")
+    if not units.search.isChecked():
+        qtbot.mouseClick(units.search, Qt.MouseButton.LeftButton)
+    before = next(n for n in editor.spec()["nodes"] if n["id"] == "dense")["params"]["units"]
+    type_into(qtbot, editor.inspector.findChild(QSpinBox, "param_units_min"), "4000")
+    assert next(n for n in editor.spec()["nodes"] if n["id"] == "dense")["params"]["units"] == before
+    message = editor.inspector.findChild(QLabel, "param_units_rangeError")
+    assert message.isVisible() and "above the maximum" in message.text()
+    # Wrapped in the narrow inspector, the message had fewer lines of room than it needs: cut.
+    qtbot.waitUntil(lambda: message.height() >= message.heightForWidth(message.width()), timeout=5_000)
