@@ -615,8 +615,17 @@ class DataPage(QWidget):
             self.banner.show_message("Loading cancelled; the previous data is unchanged.", "info")
         else:
             prefix = "" if kind == "user" else "Could not load the data: "
-            self.banner.show_message(prefix + message, "error")
+            message = prefix + message
+            if self._dataset is not None:
+                message += ("" if message.rstrip().endswith(".") else ".") + self._still_open()
+            self.banner.show_message(message, "error")
         self.loadFailed.emit(message)
+
+    def _still_open(self) -> str:
+        """Says which data stays open after a failed load (the red banner alone reads as if
+        the window held no data, or the broken file)."""
+        name = os.path.basename(os.path.normpath(self._dataset.path)) if self._dataset is not None else ""
+        return f" The open data is still {name}, unchanged."
 
     @Slot(object)
     def _on_loaded(self, loaded: LoadedData) -> None:

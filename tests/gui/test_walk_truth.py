@@ -144,3 +144,13 @@ def test_at_1024_by_700_a_refused_range_says_why_in_whole_lines(qtbot, window, t
     assert message.isVisible() and "above the maximum" in message.text()
     # Wrapped in the narrow inspector, the message had fewer lines of room than it needs: cut.
     qtbot.waitUntil(lambda: message.height() >= message.heightForWidth(message.width()), timeout=5_000)
+
+
+def test_a_load_error_says_the_previous_data_is_still_the_one_open(qtbot, iris_window, tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("a,b,c\n1,2\n3,4,5,6\n")
+    with qtbot.waitSignal(iris_window.data_page.loadFailed, timeout=20_000):
+        iris_window.open_dataset(str(bad))
+    text = iris_window.data_page.banner.text()
+    assert "broken.csv" in text and text.endswith("The open data is still iris.csv, unchanged.")
+    assert iris_window.data_page.dataset.path.endswith("iris.csv")
