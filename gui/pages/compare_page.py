@@ -134,6 +134,7 @@ class ComparePage(QWidget):
         self._project_dir: str | None = None
         self._brushes: dict[str, Brush] = {}
         self.plots_built = False
+        self._fitted_to_rows = False
         self.task = TaskRunner(self)
         self.task.finished.connect(self._on_importance)
         self.task.failed.connect(self._on_importance_failed)
@@ -536,12 +537,17 @@ class ComparePage(QWidget):
         self.clear_button.setEnabled(bool(brushed))
 
     def _fit_table(self) -> None:
-        header = self.table.horizontalHeader()
         for column in range(len(FIXED_COLUMNS)):
             if column in (5, 6):  # reason and worker: rarely needed here
                 self.table.setColumnHidden(column, True)
-        if self.trials_model.rowCount() and header.sectionSize(0) == header.defaultSectionSize():
+        if not self.trials_model.rowCount():
+            # No rows: the columns fit their names (at the default width the score's read
+            # "s (lower is"); the first rows fit them once more, to their values.
             self.table.resizeColumnsToContents()
+            self._fitted_to_rows = False
+        elif not self._fitted_to_rows:  # once: a column the user resized stays as it is
+            self.table.resizeColumnsToContents()
+            self._fitted_to_rows = True
 
     # ----------------------------------------------------------------- comparison
     def selected_trials(self) -> list[str]:

@@ -154,3 +154,17 @@ def test_a_load_error_says_the_previous_data_is_still_the_one_open(qtbot, iris_w
     text = iris_window.data_page.banner.text()
     assert "broken.csv" in text and text.endswith("The open data is still iris.csv, unchanged.")
     assert iris_window.data_page.dataset.path.endswith("iris.csv")
+
+
+def test_the_compare_table_with_no_trials_shows_its_column_names_whole(qtbot, iris_window):
+    page = iris_window.compare_page
+    iris_window.pages.setCurrentWidget(page)
+    table = page.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.model().columnCount() > 0, timeout=5_000)
+    assert table.model().rowCount() == 0
+    for column in range(table.model().columnCount()):
+        if table.isColumnHidden(column):
+            continue
+        name = str(table.model().headerData(column, Qt.Orientation.Horizontal))
+        assert header.fontMetrics().horizontalAdvance(name) <= header.sectionSize(column), f"{name!r} is cut"
