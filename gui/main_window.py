@@ -488,7 +488,9 @@ class MainWindow(QMainWindow):
         """
         path = str(path)
         if self.search_page.running and os.path.abspath(path) != self._data_path:
-            self._show_error("Stop the running search before opening other data.")
+            running_on = os.path.basename(self._data_path or "")
+            self._show_error(f"A search is running on {running_on}: stop it before opening "
+                             f"{os.path.basename(path)}. The open data is still {running_on}.")
             return
         self._shows_project = False
         # The bundled demo is no file of the user's: neither recent nor where dialogs start.
@@ -655,6 +657,8 @@ class MainWindow(QMainWindow):
         self.search_page.reset()
         self.results_page.set_result(None, None)
         self.status_search.setText("Idle")
+        # "Finished: … the model is on the Results page" spoke of the search just forgotten.
+        self.statusBar().clearMessage()
         self._update_actions()
 
     def _check_resume(self) -> None:

@@ -168,3 +168,31 @@ def test_the_compare_table_with_no_trials_shows_its_column_names_whole(qtbot, ir
             continue
         name = str(table.model().headerData(column, Qt.Orientation.Horizontal))
         assert header.fontMetrics().horizontalAdvance(name) <= header.sectionSize(column), f"{name!r} is cut"
+
+
+def test_other_data_is_refused_by_name_during_a_search_and_after_it_starts_an_empty_one(
+        qtbot, iris_window, tmp_path):
+    from test_search_end_to_end import SEARCH_TIMEOUT_MS, completed_trials, configure
+
+    w = iris_window
+    other = tmp_path / "other.csv"
+    lines = IRIS.read_text().splitlines()
+    other.write_text("\n".join(lines[:1] + lines[1::2]) + "\n")
+    configure(w, tmp_path / "first", trials=3, epochs=2)
+    with qtbot.waitSignal(w.search_page.controller.runningChanged, timeout=10_000):
+        w.findChild(QWidget, "startSearch").click()
+    qtbot.waitUntil(lambda: completed_trials(w) >= 1, timeout=SEARCH_TIMEOUT_MS)
+    w.open_dataset(str(other))
+    said = w.search_page.banner.text()
+    assert "running on iris.csv" in said and "other.csv" in said and "still iris.csv" in said
+    assert w.search_page.running and w.data_page.dataset.path.endswith("iris.csv")
+
+    qtbot.waitUntil(lambda: not w.search_page.running and w.search_page.last_finish is not None,
+                    timeout=SEARCH_TIMEOUT_MS)
+    assert w.statusBar().currentMessage().startswith("Finished")
+    with qtbot.waitSignal(w.data_page.datasetLoaded, timeout=60_000):
+        w.open_dataset(str(other))
+    # A new, empty search: nothing of the first one is said or offered.
+    assert w.search_page.trials_model.rowCount() == 0
+    assert not w.act_resume.isEnabled()
+    assert w.statusBar().currentMessage() == ""  # was "Finished: … the model is on the Results page"
