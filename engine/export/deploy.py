@@ -447,9 +447,9 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
         notes.append(f"Small test set: the metrics come from {test_rows} held-out rows, so they may be "
                      "several points off the model's real performance.")
     if metadata.get("beats_baseline") is False:
-        notes.append("The model does NOT beat its trivial baseline on the test split"
-                     + (f": {metadata['baseline_note']}" if metadata.get("baseline_note") else "")
-                     + ". Do not deploy it as is.")
+        # The note is whole sentences (it ends in a period): it follows, not precedes, the advice.
+        notes.append("The model does NOT beat its trivial baseline on the test split: do not deploy it as is."
+                     + (f" {metadata['baseline_note']}" if metadata.get("baseline_note") else ""))
     if metadata.get("refit") is False:
         notes.append("The model is the best trial as trained, not refit on train + validation.")
     return notes

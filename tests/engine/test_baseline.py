@@ -139,3 +139,15 @@ def test_the_engine_flags_a_model_that_predicts_the_majority_class(tmp_path):
     assert meta["beats_baseline"] is False
     assert meta["baseline_note"] == note
     assert meta["baseline_metrics"]["accuracy"] == pytest.approx(base["accuracy"])
+
+
+def test_the_model_card_says_a_model_below_its_baseline_in_whole_sentences():
+    from automl_studio.engine.export.deploy import limitations
+
+    note = baseline_shortfall({"accuracy": 0.68, "n": 60}, {"accuracy": 0.7, "n": 60, "rule": "always no"})
+    assert note is not None and note.endswith(".")
+    said = [line for line in limitations({"beats_baseline": False, "baseline_note": note,
+                                          "test_metrics": {"n": 500}}, [])
+            if "baseline" in line]
+    assert len(said) == 1 and ".." not in said[0]  # was "… or data.. Do not deploy it as is."
+    assert said[0].endswith(note) and "do not deploy it as is" in said[0]
