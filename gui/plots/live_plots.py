@@ -40,6 +40,7 @@ protect_none_refcount()  # pyqtgraph's painting hits a PySide6 6.12 refcount bug
 # a 2-core machine that is also training). Each plot still updates at least every 4 × 40 ms.
 REDRAW_INTERVAL_MS = 40
 PLOT_ORDER = ("current", "all", "best", "scatter")
+NO_SEARCH = "No search running"  # the batch bar while idle
 COLOURS = {"loss": "#2b6cd4", "val_loss": "#e07b00", "metric": "#2f9e44", "val_metric": "#c2255c",
            "best": "#e07b00", "selected": "#7048e8", "others": (128, 128, 128, 90),
            "scatter": "#2b6cd4"}
@@ -139,7 +140,7 @@ class LivePlots(QWidget):
         self.batch_progress.setObjectName("batchProgress")
         self.batch_progress.setAccessibleName("Progress of the current epoch")
         self.batch_progress.setRange(0, 1000)
-        self.batch_progress.setFormat("Waiting for the first batch")
+        self.batch_progress.setFormat(NO_SEARCH)
         self.batch_progress.setValue(0)
         self.batch_progress.setMaximumHeight(18)
         self.batch_progress.setTextVisible(True)
@@ -556,8 +557,11 @@ class LivePlots(QWidget):
         current, progress = self.store.current_trial_id, self.store.batch
         if progress is None:
             self.batch_progress.setValue(0)
-            self.batch_progress.setFormat("Waiting for the first batch" if current is None
-                                          else f"Trial {current}: starting")
+            if current is not None:
+                self.batch_progress.setFormat(f"Trial {current}: starting")
+            else:  # idle (no search yet, or other data cleared it): nothing waits for a batch
+                self.batch_progress.setFormat("Waiting for the first batch" if self._timer.isActive()
+                                              else NO_SEARCH)
             return
         epoch, batch, batches = progress
         who = "Refit" if current == REFIT_TRIAL else f"Trial {current}"

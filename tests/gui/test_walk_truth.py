@@ -196,3 +196,12 @@ def test_other_data_is_refused_by_name_during_a_search_and_after_it_starts_an_em
     assert w.search_page.trials_model.rowCount() == 0
     assert not w.act_resume.isEnabled()
     assert w.statusBar().currentMessage() == ""  # was "Finished: … the model is on the Results page"
+    assert w.search_page.plots.batch_progress.format() == "No search running"  # not "Waiting for …"
+
+
+def test_an_idle_search_page_says_no_search_runs_not_that_it_waits_for_a_batch(qtbot, iris_window):
+    page = iris_window.search_page
+    iris_window.pages.setCurrentWidget(page)
+    page.plots.redraw()
+    assert not page.running
+    assert page.plots.batch_progress.format() == "No search running"  # was "Waiting for the first batch"
