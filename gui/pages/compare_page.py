@@ -415,9 +415,11 @@ class ComparePage(QWidget):
         count = (f"the {len(shown)} most important of {len(names)} hyperparameters" if len(shown) < len(names)
                  else f"{len(names)} hyperparameters, {order}")
         self.parallel_hint.setText(
-            f"{len(done)} completed trials across {count}. Blue lines have the best score ({better} "
-            f"{objective.name}), orange the worst. Drag along an axis to keep only the trials in that "
-            "range; click the axis to clear it.")
+            (f"{len(done)} completed trials across {count}. Blue lines have the best score ({better} "
+             f"{objective.name}), orange the worst. " if len(done) > 1 else
+             f"1 completed trial across {count}; with more, blue lines have the best score ({better} "
+             f"{objective.name}) and orange the worst. ")
+            + "Drag along an axis to keep only the trials in that range; click the axis to clear it.")
         self.parallel.highlight(self.selected_trials())
 
     # ----------------------------------------------------------------- importance
@@ -532,7 +534,9 @@ class ComparePage(QWidget):
         if brushed:
             text = f"{shown} of {total} trials in the ranges dragged on {', '.join(brushed)}"
         else:
-            text = f"{total} trials. Select two or more to compare them."
+            # With one trial there is nothing to select two of: say what comparing needs.
+            text = (f"{total} trials. Select two or more to compare them." if total >= 2 else
+                    f"{total} trial{'' if total == 1 else 's'}: comparing needs two or more completed trials.")
         self.filter_label.setText(text)
         self.clear_button.setEnabled(bool(brushed))
 

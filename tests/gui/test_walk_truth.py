@@ -205,3 +205,15 @@ def test_an_idle_search_page_says_no_search_runs_not_that_it_waits_for_a_batch(q
     page.plots.redraw()
     assert not page.running
     assert page.plots.batch_progress.format() == "No search running"  # was "Waiting for the first batch"
+
+
+def test_the_compare_page_with_one_trial_says_comparing_needs_two(qtbot, window):
+    feed(window.search_page, search_events(1, 2))
+    page = window.compare_page
+    window.pages.setCurrentWidget(page)
+    page.refresh()
+    assert page.trials_model.rowCount() == 1
+    # It said "1 trials. Select two or more to compare them." with one row to select.
+    assert page.filter_label.text() == "1 trial: comparing needs two or more completed trials."
+    hint = page.parallel_hint.text()
+    assert not hint or hint.startswith("1 completed trial across")
