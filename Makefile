@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The suite is long (~70 min on 2 cores): name its slowest tests at the end of every run.
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: run test lint typecheck bench bench-summary screenshots review-screenshots bundle clean
 
