@@ -299,6 +299,7 @@ class PredictPage(QWidget):
         self.best_model_button.setEnabled(best is not None)
         self.best_model_button.setToolTip(f"Open {best}" if best else
                                           "No best model yet: run a search to the end first")
+        self._set_model_state()
         super().showEvent(event)
 
     @Slot()
@@ -350,8 +351,10 @@ class PredictPage(QWidget):
             self.model_label.setText(f"<b>{Path(self.model_path).name}</b> — {describe_model(self.metadata)}"
                                      f"<br><span style='color:#6b7280'>{self.model_path}</span>")
         else:
-            self.model_label.setText("No model open. Open an exported .h5 model, or use the best model of "
-                                     "the current search.")
+            self.model_label.setText(
+                "No model open. Open an exported .h5 model, or use the best model of the current search."
+                if self.best_model_path() else
+                "No model open. Open an exported .h5 model (a search run to its end offers its best model here).")
         self.row_box.setVisible(not has or table)
         self.predict_row_button.setEnabled(has and table)
         self.open_data_button.setEnabled(has)

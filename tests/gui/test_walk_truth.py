@@ -217,3 +217,12 @@ def test_the_compare_page_with_one_trial_says_comparing_needs_two(qtbot, window)
     assert page.filter_label.text() == "1 trial: comparing needs two or more completed trials."
     hint = page.parallel_hint.text()
     assert not hint or hint.startswith("1 completed trial across")
+
+
+def test_the_predict_page_offers_the_best_model_only_when_a_search_has_one(qtbot, window):
+    window.nav.setCurrentRow(window.pages.indexOf(window.predict_page))
+    qtbot.waitUntil(window.predict_page.isVisible, timeout=5000)
+    page = window.predict_page
+    assert not page.best_model_button.isEnabled()
+    assert "No model open" in page.model_label.text()
+    assert "use the best model" not in page.model_label.text()
