@@ -594,6 +594,12 @@ class ComparePage(QWidget):
             self.comparison.set_trials([])
             self.networks.set_networks([])
             self.curves.set_curves([])
+            completed = self.trials_model.rowCount()
+            self.compare_empty.setText(
+                "Select two or more trials in the table below (Ctrl+click or Shift+click) to compare "
+                "them here." if completed >= 2 else
+                f"{'One trial' if completed == 1 else 'No trials'} so far: comparing needs two or more "
+                "completed trials.")
             self.compare_stack.setCurrentWidget(self.compare_empty)
             return
         objective = self.store.objective

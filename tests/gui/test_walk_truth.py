@@ -217,6 +217,8 @@ def test_the_compare_page_with_one_trial_says_comparing_needs_two(qtbot, window)
     assert page.filter_label.text() == "1 trial: comparing needs two or more completed trials."
     hint = page.parallel_hint.text()
     assert not hint or hint.startswith("1 completed trial across")
+    # The Compare trials tab did not ask for a selection of two there is no second trial for.
+    assert page.compare_empty.text() == "One trial so far: comparing needs two or more completed trials."
 
 
 def test_the_predict_page_offers_the_best_model_only_when_a_search_has_one(qtbot, window):
