@@ -9,6 +9,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "resources" / "iris.csv"
 
+# The start of a fresh-process script that proves an exported file needs no automl_studio: any
+# import of the package fails (it is installed in this venv, so it must be blocked).
+WITHOUT_APP = r"""import sys, json
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "automl_studio":
+            raise ImportError("automl_studio is not installed here")
+        return None
+sys.meta_path.insert(0, Block())
+"""
+
 
 def write_png(path: Path, size: tuple[int, int] = (8, 6), seed: int = 0) -> Path:
     """Writes a small random RGB PNG."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datafiles import WITHOUT_APP
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import DataError, SpecError
@@ -19,15 +20,7 @@ from automl_studio.engine.search.session import run_search
 
 pytestmark = pytest.mark.slow
 
-LOAD_WITHOUT_APP = r"""
-import sys, json
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "automl_studio":
-            raise ImportError("automl_studio is not installed here")
-        return None
-sys.meta_path.insert(0, Block())
-import h5py, keras, numpy as np
+LOAD_WITHOUT_APP = WITHOUT_APP + r"""import h5py, keras, numpy as np
 path, sample = sys.argv[1], sys.argv[2]
 model = keras.models.load_model(path)
 with np.load(sample) as data:

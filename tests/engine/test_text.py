@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from datafiles import write_reviews
+from datafiles import WITHOUT_APP, write_reviews
 
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.dataset import Dataset
@@ -131,15 +131,7 @@ def test_feature_schema_refuses_a_text_column_without_words_in_training(tmp_path
         FeatureSchema.fit(dataset.frame.iloc[1:], profile)
 
 
-LOAD_WITHOUT_APP = r"""
-import sys, json
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "automl_studio":
-            raise ImportError("automl_studio is not installed here")
-        return None
-sys.meta_path.insert(0, Block())
-import keras, numpy as np
+LOAD_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
 model = keras.models.load_model(sys.argv[1])
 with np.load(sys.argv[2]) as data:
     inputs = {k: data[k] for k in data.files}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datafiles import WITHOUT_APP
 from layer_examples import example_signature, example_spec
 
 from automl_studio.engine.data.signature import DataSignature
@@ -26,15 +27,7 @@ NEW_TYPES = ["SimpleRNN", "ConvLSTM1D", "Conv1DTranspose", "Conv2DTranspose", "G
              "GlobalMaxPooling2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
              "Cropping1D", "Cropping2D", "Attention", "AdditiveAttention", "TransformerEncoder"]
 
-LOAD_WITHOUT_APP = r"""
-import sys, json
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "automl_studio":
-            raise ImportError("automl_studio is not installed here")
-        return None
-sys.meta_path.insert(0, Block())
-import keras, numpy as np
+LOAD_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
 model = keras.models.load_model(sys.argv[1])
 with np.load(sys.argv[2]) as data:
     inputs = {k: data[k] for k in data.files}
