@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from screenshots import offscreen_without_display, settle, wait_until
+from screenshots import offscreen_without_display, settle, start_random_search, wait_until
 
 
 def customer_table(path: Path, rows: int = 240, *, one_class: bool = False) -> None:
@@ -111,12 +111,7 @@ def main() -> int:
     editor.select_nodes([])
 
     search = window.search_page
-    search.project_dir.setText(str(scratch / "project"))
-    search.max_trials.setValue(3)
-    search.max_epochs.setValue(6)
-    search.refits.setValue(1)
-    search.tuner_combo.setCurrentIndex(search.tuner_combo.findData("random"))
-    window.start_search()
+    start_random_search(window, scratch / "project", trials=3, epochs=6, refits=1)
     wait_until(app, lambda: search.trials_model.count("completed") >= 1
                and search.trials_model.count("running") == 1
                and search.plots.current_epochs() >= 2, 900, "a trial and a running one")

@@ -51,6 +51,18 @@ def save_shot(app, widget, name: str) -> None:
     print("wrote", path)
 
 
+def start_random_search(window, project: Path, trials: int, epochs: int, refits: int | None = None) -> None:
+    """Starts a random search of ``trials`` × ``epochs`` into ``project`` (``refits`` if given)."""
+    page = window.search_page
+    page.project_dir.setText(str(project))
+    page.max_trials.setValue(trials)
+    page.max_epochs.setValue(epochs)
+    if refits is not None:
+        page.refits.setValue(refits)
+    page.tuner_combo.setCurrentIndex(page.tuner_combo.findData("random"))
+    window.start_search()
+
+
 def results_views(app, window, scratch: Path, model: Path, shot) -> None:
     """The views for understanding a finished search (issue #19): Compare (trials side by side,
     their networks), the Results tabs, the Export formats with their round trips, and Predict with
@@ -155,11 +167,7 @@ def main() -> int:
     editor.select_nodes([])
 
     page = window.search_page
-    page.project_dir.setText(str(scratch / "project"))
-    page.max_trials.setValue(8)
-    page.max_epochs.setValue(40)
-    page.tuner_combo.setCurrentIndex(page.tuner_combo.findData("random"))
-    window.start_search()
+    start_random_search(window, scratch / "project", trials=8, epochs=40)
     wait_until(app, lambda: page.trials_model.count("completed") >= 3
                and page.trials_model.count("running") == 1
                and page.plots.current_trial() in page.trials_model.trial_ids()
