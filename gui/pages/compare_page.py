@@ -100,6 +100,8 @@ def compute_importance(progress: Callable[[float], None], cancel: Any,
     progress(1.0)
     return result
 
+SELECT_TWO = "Select two or more trials in the table below (Ctrl+click or Shift+click) to compare them here."
+
 
 class ComparePage(QWidget):
     """Parallel coordinates, importance and side-by-side trials of one search.
@@ -220,8 +222,7 @@ class ComparePage(QWidget):
 
     def _build_comparison(self) -> QWidget:
         self.compare_stack = QStackedWidget()
-        self.compare_empty = empty_state("Select two or more trials in the table below (Ctrl+click or "
-                                         "Shift+click) to compare them here.", "compareEmpty")
+        self.compare_empty = empty_state(SELECT_TWO, "compareEmpty")
         self.compare_stack.addWidget(self.compare_empty)
         box = QWidget()
         layout = QHBoxLayout(box)
@@ -596,8 +597,7 @@ class ComparePage(QWidget):
             self.curves.set_curves([])
             completed = self.trials_model.rowCount()
             self.compare_empty.setText(
-                "Select two or more trials in the table below (Ctrl+click or Shift+click) to compare "
-                "them here." if completed >= 2 else
+                SELECT_TWO if completed >= 2 else
                 f"{'One trial' if completed == 1 else 'No trials'} so far: comparing needs two or more "
                 "completed trials.")
             self.compare_stack.setCurrentWidget(self.compare_empty)
