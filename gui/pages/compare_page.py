@@ -100,6 +100,7 @@ def compute_importance(progress: Callable[[float], None], cancel: Any,
     progress(1.0)
     return result
 
+
 SELECT_TWO = "Select two or more trials in the table below (Ctrl+click or Shift+click) to compare them here."
 
 
