@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# The suite is long (~70 min on 2 cores): name its slowest tests at the end of every run.
-PYTEST_ARGS ?= --durations=30
+# The suite is long (~85 min of work on 2 cores): it runs on two workers (pytest-xdist, one test
+# file at a time per worker, tests/conftest.py) and names its slowest tests at the end.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=30
 
 .PHONY: run test lint typecheck bench bench-summary screenshots review-screenshots bundle clean
 

@@ -22,3 +22,17 @@ IRIS = REPO / "resources" / "iris.csv"
 @pytest.fixture
 def iris_csv() -> Path:
     return IRIS
+
+
+# `make test` runs the suite on two pytest-xdist workers with `--dist loadgroup`: each test file
+# is one group (its module fixtures, a trained model or a window, are built once), and the files
+# that build the package in the source tree (egg-info, build/) share one group, so that no two
+# builds of the tree run at the same time.
+SOURCE_TREE_BUILDS = {"test_install.py", "test_packaging.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        group = "source-tree" if name in SOURCE_TREE_BUILDS else str(item.path.relative_to(REPO))
+        item.add_marker(pytest.mark.xdist_group(group))
