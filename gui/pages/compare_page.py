@@ -660,12 +660,12 @@ def _host() -> QWidget:
 
 def _exported_signature(project_dir: str) -> DataSignature | None:
     """The data's shapes as the search's exported best model records them (None without one)."""
+    path = Path(project_dir) / "best" / "best.h5"
+    if not path.is_file():  # a new search (on Start): no import while the window repaints
+        return None
     from automl_studio.engine.core.errors import UserError
     from automl_studio.engine.export.model_info import read_metadata
 
-    path = Path(project_dir) / "best" / "best.h5"
-    if not path.is_file():
-        return None
     try:
         data = read_metadata(path).get("signature")
         return DataSignature.from_dict(data) if data else None
