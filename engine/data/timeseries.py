@@ -415,6 +415,20 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
             np.concatenate(firsts).astype(np.int64))
 
 
+def window_times(dataset: Dataset, spec: ForecastSpec,
+                 positions: np.ndarray) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """The time (number and text as in the file) and series id of the table rows at ``positions``
+    (a split's first forecast rows, ``PreparedData.split_indices``); the series id is "" without a
+    group column."""
+    at = np.asarray(positions, dtype=np.int64)
+    times, _kind = parse_times(dataset, spec.time_column)
+    frame = dataset.frame
+    labels = tuple(str(v) for v in frame[spec.time_column].to_numpy()[at])
+    series = (tuple(str(v) for v in frame[spec.group].astype(str).to_numpy()[at]) if spec.group
+              else ("",) * len(at))
+    return times[at], labels, series
+
+
 def naive_forecasts(windows: np.ndarray, horizon: int, period: int) -> dict[str, np.ndarray]:
     """The naive forecasts of each window's next ``horizon`` target values (N×horizon).
 
@@ -453,5 +467,5 @@ def naive_baselines(windows: np.ndarray, y_true: np.ndarray, spec: ForecastSpec)
 
 
 __all__ = ["ForecastOptions", "ForecastSpec", "Series", "detect_time_column", "parse_times", "order_series",
-           "series_values", "seasonal_period", "make_windows", "fill_covariates", "prepare_forecast",
+           "series_values", "seasonal_period", "make_windows", "fill_covariates", "prepare_forecast", "window_times",
            "naive_forecasts", "forecast_metrics", "naive_baselines", "AUTO"]

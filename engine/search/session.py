@@ -8,6 +8,7 @@ project directory resumes: completed trials are kept and the interrupted one is 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import os
@@ -88,8 +89,16 @@ class _Session:
     def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: CancelToken | None = None) -> None:
         self.config, self.listener, self.stop = config, listener, stop
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
-        self.prepared = prepare_loaded(load_config_dataset(config), config)
+        dataset = load_config_dataset(config)
+        self.prepared = prepare_loaded(dataset, config)
         self.profile = self.prepared.profile
+        # A forecast's test windows' times and series, for the Results page's plot over time.
+        self.test_times: tuple[np.ndarray, tuple[str, ...], tuple[str, ...]] | None = None
+        if self.prepared.forecast is not None:
+            from automl_studio.engine.data.timeseries import ForecastSpec, window_times
+
+            self.test_times = window_times(dataset, ForecastSpec.from_dict(self.prepared.forecast),
+                                           self.prepared.split_indices[2])
         space = config.space
         if self.prepared.forecast is not None and _cannot_read_windows(space):
             # Windows of a time series: the forecast template fits them (a spec without a
@@ -534,7 +543,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     """
     from automl_studio.engine.export.writers import build_metadata, export_model
     from automl_studio.engine.train.baselines import race_note
-    from automl_studio.engine.train.evaluation import evaluate, write_evaluation
+    from automl_studio.engine.train.evaluation import evaluate, forecast_test, write_evaluation
     from automl_studio.engine.train.hypermodel import predict_arrays
     from automl_studio.engine.train.metrics import (
         baseline_metrics,
@@ -573,6 +582,9 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                                                    tuple(prepared.class_names))
         if prepared.forecast is not None:
             result.test_metrics.update(_forecast_scores(prepared.forecast, test, predicted, result))
+            if session.test_times is not None:
+                evaluation = dataclasses.replace(evaluation, forecast=forecast_test(
+                    prepared.forecast, *session.test_times, np.asarray(test.x["sequence"]), test.y, predicted))
     shortfall = baseline_shortfall(result.test_metrics, result.baseline_metrics)
     emit(PhaseChanged(phase="exporting", message="writing and verifying best.h5"))
     metadata = build_metadata(

@@ -14,7 +14,9 @@ shows it again for a reopened project without loading Keras or retraining:
   scikit-learn's ``permutation_importance`` defines it (``s - s_kj``, averaged over
   :data:`IMPORTANCE_REPEATS` shuffles; https://scikit-learn.org/stable/modules/permutation_importance.html);
 * the network as a layer list (name, type, output shape, parameters) and its parameter totals;
-* the refit's own training curves (one run per refit averaged in the exported model).
+* the refit's own training curves (one run per refit averaged in the exported model);
+* for a forecast, the test period in time order: each test window's time, the actual values and
+  the model's and the naive forecasts of them (:class:`ForecastTest`).
 
 Keras-free: the model comes in as a ``predict`` function and, for the layer list, any object
 with Keras' ``layers``/``count_params``/``trainable_weights``.
@@ -42,6 +44,7 @@ REGRESSION_POINTS = 2000  # most test rows kept for the residual and predicted-v
 IMPORTANCE_REPEATS = 5  # shuffles per column (scikit-learn's n_repeats)
 IMPORTANCE_ROWS = 2000  # most test rows the importance is computed on
 IMPORTANCE_COLUMNS = 50  # a table with more input columns gets no importance (cost)
+FORECAST_POINTS = 5000  # most test windows kept of a forecast's test period (the latest ones)
 
 Predict = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
@@ -137,6 +140,52 @@ class NetworkSummary:
 
 
 @dataclass(frozen=True)
+class ForecastTest:
+    """A forecast's test period, what the Results page plots against time.
+
+    One entry per test window, in time order within each series (series one after the other):
+    ``times[i]`` is the time of the window's first forecast row, ``actual[i]`` the target's next
+    ``horizon`` values from there and ``predicted[i]`` the model's forecast of them (in the target's
+    units); ``naive[i]`` is the forecast of ``naive_rule``, the search's naive baseline. Step ``h``
+    of window ``i`` forecasts the time of window ``i + h`` of the same series.
+
+    Attributes:
+        time_column, target: the columns the rows are ordered by and forecast.
+        time_kind: ``datetime`` (``times`` in seconds since the epoch, UTC) or ``integer``.
+        times, labels: each window's first forecast time, as a number and as the file writes it.
+        series: each window's series id ("" for a table that is one series).
+        actual, predicted, naive: N×horizon values.
+        naive_rule: the naive forecast's name (``seasonal naive`` or ``last value``).
+        horizon: steps ahead of every window.
+        windows: test windows in the split (more than kept when over :data:`FORECAST_POINTS`).
+    """
+
+    time_column: str
+    time_kind: str
+    target: str
+    times: tuple[float, ...]
+    labels: tuple[str, ...]
+    series: tuple[str, ...]
+    actual: tuple[tuple[float, ...], ...]
+    predicted: tuple[tuple[float, ...], ...]
+    naive: tuple[tuple[float, ...], ...]
+    naive_rule: str
+    horizon: int
+    windows: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForecastTest:
+        """Reads ``asdict`` output (KeyError/TypeError/ValueError when malformed)."""
+        def rows(key: str) -> tuple[tuple[float, ...], ...]:
+            return tuple(tuple(map(_num, row)) for row in data[key])
+
+        return cls(str(data["time_column"]), str(data["time_kind"]), str(data["target"]),
+                   tuple(map(_num, data["times"])), tuple(map(str, data["labels"])),
+                   tuple(map(str, data["series"])), rows("actual"), rows("predicted"), rows("naive"),
+                   str(data["naive_rule"]), int(data["horizon"]), int(data["windows"]))
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Everything ``evaluation.json`` holds (see the module docstring).
 
@@ -145,6 +194,7 @@ class Evaluation:
     ``epoch`` (counted from 1). ``best_trial_id`` is the trial whose configuration the model
     is (the Results page shows the evaluation only with that trial's result). ``actual``/``predicted`` are regression test rows (a random
     sample of ``regression_rows`` when there are more than :data:`REGRESSION_POINTS`).
+    ``forecast`` is a forecast's test period over time (None for rows without a time column).
     """
 
     task: str
@@ -163,6 +213,7 @@ class Evaluation:
     network: NetworkSummary | None = None
     runs: tuple[tuple[Mapping[str, float], ...], ...] = ()
     notes: tuple[str, ...] = ()
+    forecast: ForecastTest | None = None
     schema_version: int = EVALUATION_SCHEMA_VERSION
 
     @property
@@ -219,6 +270,7 @@ class Evaluation:
                 runs=tuple(tuple({str(k): _num(v) for k, v in epoch.items()} for epoch in run)
                            for run in data.get("runs", ())),
                 notes=tuple(map(str, data.get("notes", ()))),
+                forecast=None if data.get("forecast") is None else ForecastTest.from_dict(data["forecast"]),
                 schema_version=version,
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -427,6 +479,39 @@ def refit_runs(epochs: Sequence[tuple[int, Mapping[str, float]]]) -> tuple[tuple
             runs.append([])
         runs[-1].append({"epoch": float(epoch), **{k: float(v) for k, v in metrics.items()}})
     return tuple(tuple(run) for run in runs)
+
+
+# ------------------------------------------------------------------ forecasts
+def forecast_test(spec: Mapping[str, Any], times: np.ndarray, labels: Sequence[str], series: Sequence[str],
+                  windows: np.ndarray, y_true: np.ndarray, output: np.ndarray) -> ForecastTest:
+    """The test period of a forecast (see :class:`ForecastTest`) from its test windows.
+
+    Args:
+        spec: the search's ``ForecastSpec.to_dict()``.
+        times, labels, series: per test window, its first forecast time (number and text) and
+            series id, in the windows' order.
+        windows: the test windows (N×lookback×F, raw units), for the naive forecast.
+        y_true, output: the test targets and the model's output (N or N×horizon).
+    """
+    from automl_studio.engine.data.timeseries import naive_forecasts
+
+    horizon = int(spec["horizon"])
+    n = len(y_true)
+    actual = np.asarray(y_true, dtype=np.float64).reshape(n, horizon)
+    predicted = np.asarray(output, dtype=np.float64).reshape(n, horizon)
+    naive_all = naive_forecasts(np.asarray(windows), horizon, int(spec.get("period", 0)))
+    rule = "seasonal naive" if "seasonal naive" in naive_all else "last value"
+    keep = slice(max(n - FORECAST_POINTS, 0), n)
+
+    def rows(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(map(float, row)) for row in values[keep])
+
+    return ForecastTest(
+        time_column=str(spec["time_column"]), time_kind=str(spec["time_kind"]), target=str(spec["target"]),
+        times=tuple(map(float, np.asarray(times, dtype=np.float64)[keep])),
+        labels=tuple(map(str, list(labels)[keep])), series=tuple(map(str, list(series)[keep])),
+        actual=rows(actual), predicted=rows(predicted), naive=rows(np.asarray(naive_all[rule], dtype=np.float64)),
+        naive_rule=rule, horizon=horizon, windows=int(n))
 
 
 # ------------------------------------------------------------------ the whole evaluation

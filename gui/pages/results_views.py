@@ -1,5 +1,6 @@
 """The Results page's tabs beyond its summary: per-class scores, ROC/PR curves (or residuals),
-permutation feature importance, the network's layers and the refit's curves.
+permutation feature importance, the network's layers, the refit's curves and, for a forecast, the
+forecast against the actual values over the test period.
 
 Everything shown comes from the engine's ``best/evaluation.json``
 (:class:`~automl_studio.engine.train.evaluation.Evaluation`), computed when the search ran its
@@ -37,6 +38,7 @@ from automl_studio.engine.train.evaluation import ClassScores, Evaluation, Impor
 from automl_studio.gui.plots.evaluation_plots import (
     ClassCurvesView,
     ClassScoresPlot,
+    ForecastView,
     ImportancePlot,
     RefitCurvesView,
     RegressionView,
@@ -237,7 +239,8 @@ class _Tab(QWidget):
 
 
 class EvaluationTabs(QTabWidget):
-    """The Results page's tabs: its summary (given) then the evaluation's five.
+    """The Results page's tabs: its summary (given), the evaluation's five, then for a forecast's
+    evaluation its plot over time (the Forecast tab, hidden otherwise).
 
     :meth:`show_evaluation` fills them from an :class:`Evaluation`; without one each says why.
     """
@@ -286,6 +289,10 @@ class EvaluationTabs(QTabWidget):
         self.refit_curves = RefitCurvesView()
         self.refit_tab = _Tab("refitTab", self.refit_curves, "")
         self.addTab(self.refit_tab, "Refit curves")
+        # Last, so the other tabs keep their places (a hidden tab still has its index).
+        self.forecast_view = ForecastView()
+        self.forecast_tab = _Tab("forecastTab", self.forecast_view, "")
+        self.addTab(self.forecast_tab, "Forecast")
         # A tab is filled when it is first shown: drawing all five plots when a search ends froze
         # the window for ~150 ms.
         self._pending: dict[QWidget, Callable[[], None]] = {}
@@ -301,17 +308,20 @@ class EvaluationTabs(QTabWidget):
         ``why_none``."""
         tabs = (self.class_tab, self.curves_tab, self.importance_tab, self.network_tab, self.refit_tab)
         self._pending = {}
+        curves, classes_at = self.indexOf(self.curves_tab), self.indexOf(self.class_tab)
+        self.setTabVisible(self.indexOf(self.forecast_tab), evaluation is not None and evaluation.forecast is not None)
         if evaluation is None:
             for tab in tabs:
                 tab.show_empty(why_none)
-            self.setTabText(2, "Curves")
-            self.setTabVisible(1, True)
+            self.setTabText(curves, "Curves")
+            self.setTabVisible(classes_at, True)
             return
         classes = evaluation.task == "classification"
-        self.setTabVisible(1, classes)
-        self.setTabText(2, "ROC / PR curves" if classes else "Residuals")
+        self.setTabVisible(classes_at, classes)
+        self.setTabText(curves, "ROC / PR curves" if classes else "Residuals")
         metric = test_metric(evaluation)
         self._pending = {
+            self.forecast_tab: lambda: self._fill_forecast(evaluation),
             self.class_tab: lambda: self._fill_classes(evaluation),
             self.curves_tab: lambda: self._fill_curves(evaluation),
             self.importance_tab: lambda: self._fill_importance(evaluation.importance, metric),
@@ -325,6 +335,20 @@ class EvaluationTabs(QTabWidget):
         fill = self._pending.pop(self.currentWidget(), None)
         if fill is not None:
             fill()
+
+    def _fill_forecast(self, evaluation: Evaluation) -> None:
+        forecast = evaluation.forecast
+        if forecast is None or not forecast.times:
+            self.forecast_tab.show_empty("No forecast to plot: the test period is empty.")
+            return
+        self.forecast_view.show_forecast(forecast)
+        kept = len(forecast.times)
+        shown = (f"the latest {kept} of the {forecast.windows} test windows" if kept < forecast.windows
+                 else f"all {kept} test windows")
+        self.forecast_tab.show_content(
+            f"The best model's forecast of {forecast.target} against its actual values over the test period "
+            f"({shown}, the latest period of the data, never trained on); dashed: the {forecast.naive_rule} "
+            "forecast the search compares it with.")
 
     def _fill_classes(self, evaluation: Evaluation) -> None:
         self.class_model.colour = self.palette().color(self.palette().ColorRole.Highlight)

@@ -1,6 +1,6 @@
 """Plots of the best model's test evaluation (``engine.train.evaluation``): ROC and
-precision-recall curves, residuals and predicted-vs-actual, permutation importance bars and the
-refit's training curves.
+precision-recall curves, residuals and predicted-vs-actual, permutation importance bars, the
+refit's training curves and a forecast against the actual values over its test period.
 
 Each plot is drawn once from an :class:`~automl_studio.engine.train.evaluation.Evaluation`
 (plain data read from ``best/evaluation.json``); none keeps data of its own beyond its items.
@@ -16,12 +16,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.objectives import Objective, get_objective
-from automl_studio.engine.train.evaluation import Curve, Evaluation, Importance
+from automl_studio.engine.train.evaluation import Curve, Evaluation, ForecastTest, Importance
 from automl_studio.gui.qt_workarounds import protect_none_refcount
+from automl_studio.gui.widgets import name_widget
 
 protect_none_refcount()  # pyqtgraph's painting hits a PySide6 6.12 refcount bug (see module)
 
@@ -300,3 +301,94 @@ class RefitCurvesView(QWidget):
     def run_count(self) -> int:
         """How many refit curves the loss plot draws."""
         return len(self.loss_plot.getPlotItem().listDataItems())
+
+
+class ForecastView(QWidget):
+    """A forecast against the actual values over the test period, with the search's naive
+    forecast dashed beside it: one series and one step ahead at a time (chosen above the plot
+    when the search has several series or forecasts several steps)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        choices = QHBoxLayout()
+        self.series_combo = name_widget(QComboBox(), "forecastSeries", "Series shown",
+                                        "The series whose test period is plotted")
+        self.step_spin = name_widget(QSpinBox(), "forecastStep", "Steps ahead shown",
+                                     "Which step of each forecast is plotted: 1 is the next time")
+        self.series_label, self.step_label = QLabel("Series"), QLabel("Steps ahead")
+        for w in (self.series_label, self.series_combo, self.step_label, self.step_spin):
+            choices.addWidget(w)
+        choices.addStretch(1)
+        layout.addLayout(choices)
+        self.plot = evaluation_plot("forecastPlot", "Forecast vs actual (test period)", "time", "value")
+        item = self.plot.getPlotItem()
+        legend(item, (8, 8))
+        self.actual_curve = item.plot([], [], pen=pg.mkPen("#555555", width=2), name="actual")
+        self.forecast_curve = item.plot([], [], pen=pg.mkPen(series_colour(0), width=2), name="forecast")
+        self.naive_curve = item.plot([], [], pen=pg.mkPen(series_colour(1), width=1.5, style=Qt.PenStyle.DashLine),
+                                     name="naive")
+        self._date_axis: pg.DateAxisItem | None = None
+        layout.addWidget(self.plot, 1)
+        self._forecast: ForecastTest | None = None
+        self.series_combo.currentIndexChanged.connect(self._draw)
+        self.step_spin.valueChanged.connect(self._draw)
+
+    def show_forecast(self, forecast: ForecastTest) -> None:
+        """Draws ``forecast``'s first series one step ahead (the choices reset)."""
+        self._forecast = None  # the choices' signals draw nothing while they are reset
+        names = list(dict.fromkeys(forecast.series))
+        self.series_combo.clear()
+        self.series_combo.addItems(names)
+        for widget in (self.series_label, self.series_combo, self.step_label, self.step_spin):
+            shown = len(names) > 1 if widget in (self.series_label, self.series_combo) else forecast.horizon > 1
+            widget.setVisible(shown)
+        self.step_spin.setRange(1, max(forecast.horizon, 1))
+        self.step_spin.setValue(1)
+        item = self.plot.getPlotItem()
+        if forecast.time_kind == "datetime" and self._date_axis is None:
+            # Times are seconds since the epoch of the file's own clock: shown as UTC, unshifted.
+            self._date_axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
+            item.setAxisItems({"bottom": self._date_axis})
+        elif forecast.time_kind != "datetime" and self._date_axis is not None:
+            item.setAxisItems({"bottom": pg.AxisItem(orientation="bottom")})
+            self._date_axis = None
+        item.setLabel("bottom", forecast.time_column)
+        item.setLabel("left", forecast.target)
+        self._forecast = forecast
+        self._draw()
+
+    def points(self, series: str, step: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The (time, value) points of ``series`` for ``step`` steps ahead (1…horizon): the
+        actual values, and the model's and the naive forecasts of them."""
+        forecast = self._forecast
+        if forecast is None:
+            return {}
+        at = [i for i, name in enumerate(forecast.series) if name == series]
+        times = np.asarray(forecast.times, dtype=float)[at]
+        h = step - 1
+        # Step h of window j forecasts the time of window j + h.
+        ahead = at[:len(at) - h] if h else at
+        return {
+            "actual": (times, np.asarray([forecast.actual[i][0] for i in at], dtype=float)),
+            "forecast": (times[h:], np.asarray([forecast.predicted[i][h] for i in ahead], dtype=float)),
+            "naive": (times[h:], np.asarray([forecast.naive[i][h] for i in ahead], dtype=float)),
+        }
+
+    def _draw(self, *_args: object) -> None:
+        if self._forecast is None:
+            return
+        shown = self.points(self.series_combo.currentText(), self.step_spin.value())
+        for curve, key in ((self.actual_curve, "actual"), (self.forecast_curve, "forecast"),
+                           (self.naive_curve, "naive")):
+            curve.setData(*shown[key])
+        step = self.step_spin.value()
+        ahead = "one step ahead" if step == 1 else f"{step} steps ahead"
+        self.plot.getPlotItem().setTitle(f"Forecast {ahead} vs actual (test period)", size="10pt")
+        self.naive_curve.opts["name"] = self._forecast.naive_rule
+        legend_item = self.plot.getPlotItem().legend
+        if legend_item is not None:
+            legend_item.clear()
+            for curve in (self.actual_curve, self.forecast_curve, self.naive_curve):
+                legend_item.addItem(curve, curve.opts["name"])

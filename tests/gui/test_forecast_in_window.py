@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import wait_for_shapes
 from PySide6.QtCore import Qt
@@ -73,3 +74,55 @@ def test_a_forecast_search_runs_in_the_window_and_exports_a_verified_h5(qtbot, w
     with qtbot.waitSignal(window.results_page.exportFinished, timeout=SEARCH_TIMEOUT_MS) as done:
         window.export_best_model(str(dest))
     assert done.args[0]["verified"]
+
+
+@pytest.mark.slow
+def test_the_results_page_plots_the_engines_forecast_against_the_actual_values(qtbot, tmp_path):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import SearchFinished
+    from automl_studio.engine.data.identity import prepare_for_search
+    from automl_studio.engine.export.predict import load_model
+    from automl_studio.engine.search.session import run_search
+    from automl_studio.engine.train.hypermodel import predict_arrays
+    from automl_studio.gui.pages.results_page import ResultsPage
+
+    data = write_hourly(tmp_path / "hourly.csv")
+    config = SearchConfig(data_path=str(data), project_dir=str(tmp_path / "search"), target="load",
+                          time_column="time", horizon=2, lookback=24, tuner="random", max_trials=1,
+                          max_epochs=2, refits=1, export_keras=False, tensorboard=False)
+    result = run_search(config)
+    assert result.status == "completed", result.message
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.resize(1024, 700)
+    finish = SearchFinished.from_result(result)
+    page.set_result(finish, config.project_dir)
+    tabs = page.tabs
+    assert tabs.tab_titles()[-1] == "Forecast"
+    tabs.setCurrentWidget(tabs.forecast_tab)  # drawn when first shown
+    view = tabs.forecast_view
+    assert view.step_spin.isVisibleTo(view) and not view.series_combo.isVisibleTo(view)
+
+    # The engine's numbers: the exported model on the test windows, the file's own values.
+    prepared = prepare_for_search(config)
+    model, _ = load_model(Path(config.project_dir) / "best" / "best.h5")
+    predicted = np.asarray(predict_arrays(model, prepared.test.x), dtype=np.float64).reshape(-1, 2)
+    frame = pd.read_csv(data).sort_values("time")
+    load_at = dict(zip(frame["time"], frame["load"], strict=True))
+    times = pd.to_datetime(frame["time"]).to_numpy(dtype="datetime64[s]").astype(np.int64).astype(float)
+    time_of = dict(zip(times, frame["time"], strict=True))
+
+    x, actual = view.actual_curve.getData()
+    assert len(x) == len(prepared.test) == len(predicted)
+    np.testing.assert_allclose(actual, [load_at[time_of[t]] for t in x], rtol=1e-6)
+    fx, forecast = view.forecast_curve.getData()
+    np.testing.assert_allclose(fx, x)
+    np.testing.assert_allclose(forecast, predicted[:, 0], rtol=1e-4, atol=1e-4)
+    view.step_spin.setValue(2)  # two steps ahead: window i's second value is at window i+1's time
+    fx, forecast = view.forecast_curve.getData()
+    np.testing.assert_allclose(fx, x[1:])
+    np.testing.assert_allclose(forecast, predicted[:-1, 1], rtol=1e-4, atol=1e-4)
+    rmse = np.sqrt(np.mean((predicted - prepared.test.y) ** 2))
+    assert rmse == pytest.approx(finish.test_metrics["rmse"], rel=1e-4)
+    _, naive = view.naive_curve.getData()
+    assert len(naive) == len(forecast) and "naive" in tabs.forecast_tab.caption.text()
