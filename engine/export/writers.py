@@ -17,7 +17,7 @@ import os
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ def render(model: Any, fmt: str, document: str) -> bytes:
     ordinary ``OSError`` s.
     """
     import h5py
+    import keras
 
     buffer = io.BytesIO()
     if fmt == "h5":
@@ -100,6 +101,10 @@ def render(model: Any, fmt: str, document: str) -> bytes:
 
         with h5py.File(buffer, "w") as handle:
             legacy_h5_format.save_model_to_hdf5(model, handle)
+            operations = _operations(model, keras)
+            if operations:
+                config = json.loads(handle.attrs["model_config"])
+                handle.attrs["model_config"] = json.dumps(h5_config(config, operations)).encode("utf8")
             write_metadata_attrs(handle, document)
     else:
         from keras.src.saving import saving_lib
@@ -108,6 +113,86 @@ def render(model: Any, fmt: str, document: str) -> bytes:
         with zipfile.ZipFile(buffer, "a") as archive:
             archive.writestr(METADATA_MEMBER, document)
     return buffer.getvalue()
+
+
+def _history(value: Any) -> Iterator[str]:
+    """The names of the layers/ops whose outputs a serialized call argument refers to."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            yield value["config"]["keras_history"][0]
+        else:
+            for item in value.values():
+                yield from _history(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _history(item)
+
+
+def _operations(model: Any, keras: Any) -> set[str]:
+    """The names of the non-layer ops in ``model``'s graph and in the models nested in it."""
+    names: set[str] = set()
+    for op in getattr(model, "operations", ()):
+        if isinstance(op, keras.Model):
+            names |= _operations(op, keras)
+        elif not isinstance(op, keras.layers.Layer):
+            names.add(op.name)
+    return names
+
+
+def _output_names(value: Any) -> Iterator[str]:
+    """The layer names in a config's ``output_layers`` (``[name, node, tensor]`` lists, nested)."""
+    if isinstance(value, list):
+        if len(value) == 3 and isinstance(value[0], str):
+            yield value[0]
+        else:
+            for item in value:
+                yield from _output_names(item)
+
+
+def h5_config(config: dict[str, Any], operations: set[str]) -> dict[str, Any]:
+    """A functional model's legacy-HDF5 config without the ops that only compute masks.
+
+    Keras 3 records a propagated mask (an ``Embedding(mask_zero=True)``'s ``not_equal(ids, 0)``,
+    a merge's combined masks) as op nodes feeding the ``mask`` / ``*_mask`` arguments of the
+    layers after it, and the legacy loader knows layers only ("Unknown layer: 'NotEqual'"). A
+    reload derives those masks again from ``mask_zero`` when it rebuilds the graph, so the ops
+    and the arguments that carry their masks are dropped. ``operations``: the names of the
+    model's non-layer ops (nested models' included); one that feeds anything but a mask (or is
+    an output) is kept.
+    """
+    if not isinstance(config.get("config"), dict) or "layers" not in config["config"]:
+        return config
+    layers = config["config"]["layers"]
+    for layer in layers:  # the members of an average of refits are models themselves
+        h5_config(layer, operations)
+    masks_only = set(operations) - set(_output_names(config["config"].get("output_layers", [])))
+
+    def is_mask(key: str) -> bool:
+        return key == "mask" or key.endswith("_mask")
+
+    changed = True
+    while changed:  # an op that feeds data (to a layer or to a kept op) is kept, and what feeds it
+        changed = False
+        for layer in layers:
+            if layer["name"] in masks_only:
+                continue
+            keeps_op = layer["name"] in operations
+            for node in layer["inbound_nodes"]:
+                data = [node["args"], *(v for k, v in node["kwargs"].items() if keeps_op or not is_mask(k))]
+                used = set(_history(data)) & masks_only
+                if used:
+                    masks_only -= used
+                    changed = True
+    kept = []
+    for layer in layers:
+        if layer["name"] in masks_only:
+            continue
+        for node in layer["inbound_nodes"]:
+            node["kwargs"] = {k: v for k, v in node["kwargs"].items()
+                              if not set(_history(v)) & masks_only}
+        kept.append(layer)
+    config["config"]["layers"] = kept
+    return config
 
 
 def write_metadata_attrs(handle: Any, document: str) -> None:

@@ -470,9 +470,11 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
             steps.append(Call("CategoryEncoding", (sig.categorical_tokens,),
                               {"output_mode": "multi_hot"}, suffix="_encode"))
     elif source == "text":
-        # Token ids (data.text): id 0 pads and learns its own vector. No mask_zero: a legacy .h5
-        # cannot reload the NotEqual op a propagated mask adds to a functional graph.
-        steps.append(Call("Embedding", (sig.text_tokens, p["embedding_dim"]), suffix="_embed"))
+        # Token ids (data.text): id 0 pads, and the mask keeps padding out of recurrent layers,
+        # attention and pooling. The .h5 writer drops the mask's ops from the saved graph
+        # (export.writers.h5_config), since a reload derives them again from mask_zero.
+        steps.append(Call("Embedding", (sig.text_tokens, p["embedding_dim"]), {"mask_zero": True},
+                          suffix="_embed"))
     elif source == "image" and sig.image_scale != 1.0:
         steps.append(Call("Rescaling", (float(sig.image_scale),), suffix="_rescale"))
     elif source == "sequence" and sig.sequence_mean:

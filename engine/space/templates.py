@@ -3,9 +3,9 @@
 ``tabular``: the profiled columns as inputs (normalised numbers, encoded categories), then an MLP
 block repeated 0–4 times with optional batch-norm and dropout. Zero blocks matters: on small
 tables a linear model often wins. ``image``: optional augmentation (flips, small rotations and
-zooms), conv blocks repeated, pooling, a dense head. ``text``: token ids embedded,
-optionally a bidirectional LSTM/GRU, averaged, merged with the table's other columns, a dense
-head. ``residual`` (an image block with a skip
+zooms), conv blocks repeated, pooling, a dense head. ``text``: token ids embedded (padding
+masked), optionally a bidirectional LSTM/GRU, a Transformer encoder block and a Conv1D, averaged,
+merged with the table's other columns, a dense head. ``residual`` (an image block with a skip
 connection) and ``sequence`` (an LSTM) are starting points for the editor. ``forecast`` (windows
 of a time series): optional Conv1D, LSTM and GRU layers over the window, flattened into an optional
 dense layer; with every option off it is a linear autoregression. The output head always
@@ -50,9 +50,10 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
     "forecast": {"min_units": 16, "max_units": 64, **_COMMON, "epochs": 60},
     # Text: the first trial is fastText's averaged embeddings into a linear head; the search adds
-    # a bidirectional LSTM/GRU over the tokens and a dense layer after pooling.
+    # a bidirectional LSTM/GRU, a Transformer encoder block and a Conv1D over the tokens, and a
+    # dense layer after pooling.
     "text": {"embedding_dims": [32, 64], "min_units": 16, "max_units": 64, "recurrent": True,
-             **_COMMON, "max_lr": 3e-2, "epochs": 60, "patience": 6},
+             "attention": True, "conv": True, **_COMMON, "max_lr": 3e-2, "epochs": 60, "patience": 6},
 }
 
 
@@ -214,11 +215,21 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
         last = add("text", "Input", {"source": "text", "encoding": "embedding",
                                      "embedding_dim": _choice_or_fixed([int(d) for d in o["embedding_dims"]])})
         lo, hi = int(o["min_units"]), int(o["max_units"])
+        units = _int_range(lo, hi, _units_step(lo, hi))
+        # The Embedding masks padding; recurrent layers, attention and pooling honour the mask.
+        # Conv1D cannot, so it comes last: with it on, pooling also sees the padded steps.
         if o["recurrent"]:
             last = add("rnn", "Bidirectional", {
                 "layer": {"hp": "choice", "values": ["LSTM", "GRU"]},
-                "units": _int_range(lo, hi, _units_step(lo, hi)), "return_sequences": True},
+                "units": units, "return_sequences": True},
                 after=last, optional=True)
+        if o["attention"]:
+            last = add("transformer", "TransformerEncoder", {
+                "num_heads": 2, "key_dim": 16, "ff_units": _int_range(lo, 2 * hi, _units_step(lo, 2 * hi)),
+                "dropout": 0.1}, after=last, optional=True)
+        if o["conv"]:
+            last = add("conv", "Conv1D", {"filters": units, "kernel_size": {"hp": "choice", "values": [3, 5]},
+                                          "activation": "relu"}, after=last, optional=True)
         last = add("pool", "GlobalAveragePooling1D", after=last)
         tabular = [s for s in (inputs or []) if s in ("numeric", "categorical")]
         if tabular:

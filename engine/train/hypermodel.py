@@ -9,9 +9,11 @@ strings: string losses fail to reload from ``.h5``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import keras
@@ -156,6 +158,15 @@ def keras_layer(kind: str, params: dict[str, Any], *, name: str | None = None,
     return _make_layer(steps[0], name, regularizer)
 
 
+@contextlib.contextmanager
+def _masks_may_end() -> Iterator[None]:
+    """Quiets Keras' warning that a layer without mask support (a Conv1D after the text
+    template's masked Embedding) ends the mask: by design, the layers after it see padding."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*does not support masking", category=UserWarning)
+        yield
+
+
 def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
                signature: DataSignature, model_inputs: dict[str, Any], reg: Any) -> Any:
     """One node's output tensor: the steps its registry declaration lists, applied to ``args``.
@@ -183,7 +194,8 @@ def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
             taken = [kept[key] for key in step.inputs]
             operands = (taken,) if step.merge else tuple(taken)
         layer = _make_layer(step, step.name or safe + step.suffix, reg, width)
-        operands = (layer(*operands),)
+        with _masks_may_end():
+            operands = (layer(*operands),)
         if step.keep:
             kept[step.keep] = operands[0]
     return operands[0]
@@ -226,7 +238,9 @@ def average_models(members: list[keras.Model], signature: DataSignature) -> kera
     for index, member in enumerate(members, 1):
         member.name = f"refit_{index}"
     # float32 like the members' heads, also under a mixed-precision policy.
-    output = keras.layers.Average(name="average", dtype="float32")([member(inputs) for member in members])
+    with _masks_may_end():
+        outputs = [member(inputs) for member in members]
+    output = keras.layers.Average(name="average", dtype="float32")(outputs)
     model = keras.Model(inputs=inputs, outputs=output, name=f"average_of_{len(members)}")
     model.compile(loss=make_loss(signature), metrics=make_metrics(signature))
     return model

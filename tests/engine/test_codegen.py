@@ -165,12 +165,15 @@ REGRESSION_TABLE = DataSignature("regression", 0, {"categorical": (3,), "numeric
                                  numeric_mean=(0.5, 1.5), numeric_variance=(2.0, 0.25), target_mean=-3.0,
                                  target_std=0.5)
 IMAGE_10 = DataSignature("classification", 10, {"image": (12, 12, 3)}, image_scale=1.0)
+TEXT_AND_TABLE = DataSignature("classification", 2, {"text": (10,), "numeric": (2,)}, text_tokens=30,
+                               numeric_mean=(0.0, 1.0), numeric_variance=(1.0, 4.0))
 
 CASES = [
     ("tabular", template_spec("tabular", inputs=["numeric", "categorical"]), TABULAR),
     ("image", template_spec("image"), IMAGE),
     ("residual", template_spec("residual"), IMAGE),
     ("sequence", template_spec("sequence"), SEQUENCE),
+    ("text", template_spec("text", inputs=["text", "numeric"]), TEXT_AND_TABLE),
     ("branched", BRANCHED, TABULAR),
     ("sequence-zoo", SEQUENCE_ZOO, SEQUENCE),
     ("image-zoo", IMAGE_ZOO, IMAGE_10),

@@ -428,6 +428,8 @@ TEMPLATE_SETTINGS += [
     ("text", "classification", 3, {"text.embedding_dim": 64, "rnn.enabled": True, "rnn.layer": "GRU",
                                     "rnn.units": 32, "dense.enabled": True}),
     ("text", "regression", 0, {"rnn.enabled": True, "dropout.enabled": True}),
+    ("text", "classification", 2, {"rnn.enabled": True, "transformer.enabled": True, "conv.enabled": True,
+                                    "transformer.ff_units": 48, "conv.filters": 32, "conv.kernel_size": 5}),
     ("forecast", "regression", 0, {}),
     ("forecast", "regression", 0, {"conv.enabled": True, "lstm.enabled": True, "gru.enabled": True,
                                    "dense.enabled": True, "conv.filters": 32, "lstm.units": 16}),

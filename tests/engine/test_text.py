@@ -191,3 +191,67 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
     frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
     probabilities = keras.models.load_model(tmp_path / "model.h5").predict(schema.transform(frame), verbose=0)
     assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
+
+
+def _text_model(tmp_path: Path, **values: object):
+    """The text template's network for ``values`` on 12-token texts of ids 0…29, fitted one epoch."""
+    from automl_studio.engine.data.signature import DataSignature
+    from automl_studio.engine.space.spec import SearchSpace, fixed_chooser
+    from automl_studio.engine.train.hypermodel import build_model
+
+    signature = DataSignature(task="classification", n_classes=2, inputs={"text": (12,)}, text_tokens=30)
+    space = SearchSpace.from_dict(template_spec("text", inputs=["text"]))
+    model = build_model(space, signature, fixed_chooser({"text.embedding_dim": 32, **values}))
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 30, size=(32, 12)).astype("int32")
+    for row, length in enumerate(rng.integers(2, 12, size=32)):
+        ids[row, length:] = 0  # padded like TextFeature.encode
+    model.fit({"text": ids}, (ids[:, 0] > 15).astype("int64"), epochs=1, batch_size=16, verbose=0)
+    return model, {"text": ids[:6]}
+
+
+def test_the_text_template_masks_padding_in_recurrent_attention_and_pooling_layers(tmp_path: Path) -> None:
+    import keras
+
+    # fastText first (no optional layer), then the recurrent and attention layers over the tokens.
+    for values in ({}, {"rnn.enabled": True, "rnn.layer": "GRU", "transformer.enabled": True}):
+        model, sample = _text_model(tmp_path, **values)
+        before = model.predict(sample, verbose=0)
+        embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
+        assert embedding.mask_zero
+        weights = embedding.get_weights()[0]
+        weights[0] += 3.0  # the padding id's vector: masked, so it changes nothing
+        embedding.set_weights([weights])
+        np.testing.assert_allclose(model.predict(sample, verbose=0), before, rtol=0, atol=1e-6)
+
+
+def test_the_text_template_search_covers_recurrent_conv_and_transformer_layers() -> None:
+    spec = template_spec("text", inputs=["text"])
+    optional = {n["id"]: n["type"] for n in spec["nodes"] if n.get("optional")}
+    assert {"rnn": "Bidirectional", "transformer": "TransformerEncoder", "conv": "Conv1D"}.items() <= optional.items()
+    chain = [n["type"] for n in spec["nodes"]]
+    assert chain.index("Bidirectional") < chain.index("TransformerEncoder") < chain.index("Conv1D") \
+        < chain.index("GlobalAveragePooling1D")
+    without = template_spec("text", {"attention": False, "conv": False}, inputs=["text"])
+    assert not {"TransformerEncoder", "Conv1D"} & {n["type"] for n in without["nodes"]}
+
+
+@pytest.mark.slow
+def test_a_masked_text_model_exports_to_h5_and_reloads_with_plain_keras_in_a_fresh_process(tmp_path: Path) -> None:
+    from automl_studio.engine.export.writers import export_model
+    from automl_studio.engine.train.hypermodel import average_models
+
+    first, sample = _text_model(tmp_path, **{"rnn.enabled": True, "transformer.enabled": True})
+    second, _ = _text_model(tmp_path, **{"conv.enabled": True, "dense.enabled": True})
+    from automl_studio.engine.data.signature import DataSignature
+    signature = DataSignature(task="classification", n_classes=2, inputs={"text": (12,)}, text_tokens=30)
+    for name, model in (("masked", first), ("average", average_models([first, second], signature))):
+        expected = np.asarray(model.predict(sample, verbose=0))
+        export_model(model, tmp_path / f"{name}.h5", {"name": name}, sample)
+        np.savez(tmp_path / "sample.npz", **sample)
+        fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / f"{name}.h5"),
+                                str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        assert fresh.returncode == 0, fresh.stderr[-3000:]
+        reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+        np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
