@@ -185,6 +185,7 @@ class LivePlots(QWidget):
         self._selected: str | None = None
         self._curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # objective curve per trial
         self._title_text: str | None = None
+        self._labelled: str | None = None  # the objective the axes are labelled with
         self._dirty: set[str] = set()
         store.searchReset.connect(self._on_reset)
         store.objectiveChanged.connect(self._on_objective)
@@ -269,6 +270,9 @@ class LivePlots(QWidget):
     def _label_axes(self) -> None:
         objective = self.store.objective
         name = objective.name
+        if name == self._labelled:  # a new label lays the plots out again (3 ms on Start)
+            return
+        self._labelled = name
         # Two lines: "val_loss (lower is better)" in one ran past plots ~100 px high (1024×700).
         described = f"{name}<br>({objective.better_words})"
         self.all_plot.getPlotItem().setLabel("left", described)
