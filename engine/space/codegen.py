@@ -28,7 +28,12 @@ from typing import Any
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import task_kind
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.losses import keras_loss
+from automl_studio.engine.space.losses import (
+    ONE_HOT_LOSSES,
+    SMOOTHED_MULTICLASS,
+    keras_loss,
+    resolved_loss,
+)
 from automl_studio.engine.space.optimizers import (
     EXPONENTIAL_DECAY_RATE,
     OPTIMIZER_SETTINGS,
@@ -74,7 +79,7 @@ _FIXED_NAMES = {
     "hp", "keras", "kt", "np", "layers", "inputs", "outputs", "model", "x", "i", "build",
     "regularizer", "optimizer", "optimizer_name", "learning_rate", "lr", "lr_schedule", "l1", "l2",
     "batch_size", "epochs", "patience", "HyperModel", "clipnorm", "clipvalue", *OPTIMIZER_SETTINGS,
-    "loss", "loss_fn", "label_smoothing", "class_weight",
+    "loss", "loss_fn", "label_smoothing", "class_weight", "accuracy", "ONE_HOT_LOSSES",
     # A block's input kept for its residual, and the Transformer block's kept tensor.
     _BLOCK_INPUT, "attended",
 }
@@ -572,7 +577,7 @@ def _branches(value: Any, variable: str, table: Mapping[str, str], default: str 
     """An ``if/elif`` over the values of a searched setting (or the one line of a fixed one)."""
     if not is_hp(value):
         line = table.get(value, default)
-        return [line] if line else []
+        return line.split("\n") if line else []
     options = list(value.values) if isinstance(value, Choice) else list(table)
     lines: list[str] = []
     for option in options:
@@ -580,38 +585,72 @@ def _branches(value: Any, variable: str, table: Mapping[str, str], default: str 
         if not line:
             continue
         lines.append(f"{'if' if not lines else 'elif'} {variable} == {_q(option)}:")
-        lines.append("    " + line)
+        lines.extend("    " + part for part in line.split("\n"))
     return lines
 
 
 def _loss_lines(space: SearchSpace, signature: DataSignature,
                 values: Mapping[str, str]) -> tuple[list[str], str]:
     """The loss as the engine compiles it (:func:`~automl_studio.engine.space.losses.keras_loss`):
-    lines choosing it (an ``if`` over a searched loss) and the expression to compile."""
+    lines choosing it (an ``if`` over a searched loss or smoothing) and the expression to compile."""
     kind = task_kind(signature.task, signature.n_classes)
     loss = space.training.get("loss", TRAINING_DEFAULTS["loss"])
     smoothing = space.training.get("label_smoothing", TRAINING_DEFAULTS["label_smoothing"])
+    smoothed = kind != "regression" and (is_hp(smoothing) or bool(smoothing))
 
     def call(name: str) -> str:
+        """The loss's expression, or (a searched smoothing of the sparse cross-entropy) the
+        lines that set ``loss_fn``."""
         try:
             cls, _kwargs = keras_loss(name, kind)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
-        smoothed = kind == "binary" and (is_hp(smoothing) or bool(smoothing))
-        return f"keras.losses.{cls}({'label_smoothing=' + values['label_smoothing'] if smoothed else ''})"
+        if not smoothed:
+            return f"keras.losses.{cls}()"
+        ls = values["label_smoothing"]
+        if cls != "SparseCategoricalCrossentropy":
+            return f"keras.losses.{cls}(label_smoothing={ls})"
+        # More than two classes: the sparse cross-entropy takes no smoothing, its one-hot twin does.
+        one_hot = f"keras.losses.{SMOOTHED_MULTICLASS}(label_smoothing={ls})"
+        if not is_hp(smoothing):
+            return one_hot
+        return f"if {ls}:\n    loss_fn = {one_hot}\nelse:\n    loss_fn = keras.losses.{cls}()"
+
+    def statement(name: str) -> str:
+        expression = call(name)
+        return expression if expression.startswith("if ") else f"loss_fn = {expression}"
 
     if not is_hp(loss):
-        return [], call(loss)
-    table = {name: "loss_fn = " + call(name) for name in loss.values}
+        expression = call(loss)
+        return ([], expression) if not expression.startswith("if ") else (expression.split("\n"), "loss_fn")
+    table = {name: statement(name) for name in loss.values}
     return _branches(loss, values["loss"], table, None), "loss_fn"
 
 
-def _metrics(signature: DataSignature) -> str:
+def _one_hot(space: SearchSpace, signature: DataSignature) -> bool | None:
+    """Whether the generated model's loss reads one-hot targets: always (True), never (False),
+    or depending on the trial's values (None)."""
+    if task_kind(signature.task, signature.n_classes) != "multiclass":
+        return False
+    loss = space.training.get("loss", TRAINING_DEFAULTS["loss"])
+    smoothing = space.training.get("label_smoothing", TRAINING_DEFAULTS["label_smoothing"])
+    names = {resolved_loss(name, "multiclass") for name in (loss.values if isinstance(loss, Choice) else (loss,))}
+    if is_hp(smoothing) and "crossentropy" in names:
+        return None
+    one_hot = {name == "focal" or bool(smoothing) for name in names}
+    return one_hot.pop() if len(one_hot) == 1 else None
+
+
+def _metrics(signature: DataSignature, one_hot: bool | None = False) -> str:
     if signature.task == "regression":
         return ('[keras.metrics.RootMeanSquaredError(name="rmse"), '
                 'keras.metrics.MeanAbsoluteError(name="mae")]')
     if head_units(signature) == 1:
         return '[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]'
+    if one_hot is None:
+        return "[accuracy]"
+    if one_hot:
+        return '[keras.metrics.CategoricalAccuracy(name="accuracy")]'
     return '[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]'
 
 
@@ -673,7 +712,16 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
             writer.emit(1, f"{result} = x")
 
     loss_lines, loss = _loss_lines(space, signature, training)
-    metrics = _metrics(signature)
+    one_hot = _one_hot(space, signature)
+    if one_hot is None:
+        if loss != "loss_fn":
+            loss_lines.append(f"loss_fn = {loss}")
+            loss = "loss_fn"
+        loss_lines += ["if isinstance(loss_fn, ONE_HOT_LOSSES):  # accuracy reads the targets as the loss does",
+                       '    accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")',
+                       "else:",
+                       '    accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")']
+    metrics = _metrics(signature, one_hot)
     schedule = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
     optimizer = space.training.get("optimizer", TRAINING_DEFAULTS["optimizer"])
     schedule_table = {k: v.format(epochs=training["epochs"]) for k, v in _SCHEDULES.items()}
@@ -700,6 +748,10 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         out.append("import numpy as np")
     out.append("from keras import layers")
     out.append("")
+    if one_hot is not False:
+        out.append("# Losses that read one-hot targets: HyperModel.fit() encodes the class indices for them.")
+        out.append(f"ONE_HOT_LOSSES = ({', '.join('keras.losses.' + name for name in ONE_HOT_LOSSES)})")
+        out.append("")
     noted: set[str] = set()
     for constant in writer.constants.values():
         if constant.comment and constant.comment not in noted:
@@ -765,6 +817,13 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         out.append("            classes = numpy.unique(labels)")
         out.append("            weights = compute_class_weight(\"balanced\", classes=classes, y=labels)")
         out.append("            kwargs[\"class_weight\"] = dict(zip(classes.tolist(), weights.tolist()))")
+    if one_hot is not False:
+        classes = signature.n_classes
+        out.append("        if isinstance(model.loss, ONE_HOT_LOSSES):  # y holds class indices")
+        out.append(f"            args = (args[0], keras.utils.to_categorical(args[1], {classes}), *args[2:])")
+        out.append('            if "validation_data" in kwargs:')
+        out.append('                x_val, y_val = kwargs["validation_data"]')
+        out.append(f'                kwargs["validation_data"] = (x_val, keras.utils.to_categorical(y_val, {classes}))')
     out.append(f'        kwargs.setdefault("epochs", {epochs})')
     out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
     out.append("")

@@ -221,8 +221,9 @@ def build_model(space: SearchSpace, signature: DataSignature,
     output = next(tensors[n.id] for n in nodes if LAYER_TYPES[n.type].role == "output")
     ordered = {k: inputs[k] for k in sorted(inputs)}
     model = keras.Model(inputs=ordered, outputs=output, name=space.name.replace(" ", "_") or "model")
-    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=make_loss(signature, training),
-                  metrics=make_metrics(signature))
+    loss = make_loss(signature, training)
+    model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=loss,
+                  metrics=make_metrics(signature, loss))
     return model
 
 
@@ -266,19 +267,39 @@ def make_loss(signature: DataSignature, training: dict[str, Any] | None = None) 
     return getattr(keras.losses, cls)(**kwargs)
 
 
-def make_metrics(signature: DataSignature) -> list[keras.metrics.Metric]:
+def make_metrics(signature: DataSignature, loss: keras.losses.Loss | None = None) -> list[keras.metrics.Metric]:
     """The metrics compiled for the task: those behind every objective
     :func:`~automl_studio.engine.core.objectives.objectives_for` offers for it.
 
     Each metric's ``name`` makes its history key (``val_`` + name), which is the objective's name:
     ``rmse`` and ``mae`` for regression, ``accuracy`` for classification and, with two classes
-    (one sigmoid unit), ``auc`` (ROC AUC).
+    (one sigmoid unit), ``auc`` (ROC AUC). Accuracy reads targets as ``loss`` does: one-hot for
+    a loss of :func:`takes_one_hot`, class indices otherwise.
     """
     if signature.task == "regression":
         return [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
     if head_units(signature) == 1:
         return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    if loss is not None and takes_one_hot(loss):
+        return [keras.metrics.CategoricalAccuracy(name="accuracy")]
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def takes_one_hot(loss: Any) -> bool:
+    """Whether a compiled loss reads one-hot targets (one of
+    :data:`~automl_studio.engine.space.losses.ONE_HOT_LOSSES`) rather than class indices."""
+    from automl_studio.engine.space.losses import ONE_HOT_LOSSES
+
+    return isinstance(loss, tuple(getattr(keras.losses, name) for name in ONE_HOT_LOSSES))
+
+
+def fit_targets(model: keras.Model, y: np.ndarray) -> np.ndarray:
+    """``y`` as ``model``'s loss reads it: class indices one-hot encoded (N×classes) when the
+    loss takes one-hot targets (:func:`takes_one_hot`), else ``y`` unchanged."""
+    y = np.asarray(y)
+    if not takes_one_hot(getattr(model, "loss", None)) or (y.ndim == 2 and y.shape[1] > 1):
+        return y
+    return keras.utils.to_categorical(y.reshape(-1).astype(int), int(model.outputs[0].shape[-1]))
 
 
 def make_optimizer(training: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -452,7 +473,11 @@ def predict_arrays(model: keras.Model, x: Any, batch_size: int = 256) -> np.ndar
 def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, epochs: int,
                validation_data: tuple[Any, np.ndarray] | None = None, **kwargs: Any) -> Any:
     """``model.fit`` on arrays; past :data:`STREAM_BYTES` of inputs (or for images decoded on
-    demand) they are fed batch by batch."""
+    demand) they are fed batch by batch. Targets are class indices; a model whose loss reads
+    them one-hot gets them so (:func:`fit_targets`), validation targets too."""
+    y = fit_targets(model, y)
+    if validation_data is not None:
+        validation_data = (validation_data[0], fit_targets(model, validation_data[1]))
     if _in_memory(x) and (validation_data is None or _in_memory(validation_data[0])):
         return model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
     train = ArrayBatches(x, y, batch_size, shuffle=True)

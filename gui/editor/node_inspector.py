@@ -73,8 +73,8 @@ TRAINING_PARAMS = (
              doc="What training minimises: auto is cross-entropy for classes and MSE for numbers; focal "
                  "loss favours hard (often rare-class) rows; MAE, Huber and log-cosh mind outliers less."),
     ParamDef("label_smoothing", "float", 0.0, min=0.0, max=LABEL_SMOOTHING_MAX,
-             doc="Trains towards 1 − s and s instead of 1 and 0, so the model is less over-confident "
-                 "(two classes)."),
+             doc="Moves the targets s of the way from 1 and 0 towards an even share per class, so the "
+                 "model is less over-confident."),
     ParamDef("class_weight", "choice", "none", CLASS_WEIGHTS,
              doc="Balanced makes each class weigh the same in the loss in total, so a rare class is not "
                  "ignored (searched by default when a class is rare)."),

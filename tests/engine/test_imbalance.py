@@ -1,6 +1,6 @@
-"""Class imbalance: a table where a class is rare gets balanced class weights (and, with two
-classes, focal loss) as search dimensions and a balanced objective (validation ROC AUC) by
-default; a balanced table keeps the plain defaults."""
+"""Class imbalance: a table where a class is rare gets balanced class weights and focal loss as
+search dimensions and, with two classes, a balanced objective (validation ROC AUC) by default; a
+balanced table keeps the plain defaults."""
 
 from __future__ import annotations
 
@@ -63,6 +63,19 @@ def test_a_table_with_5_percent_positives_searches_class_weights_under_a_balance
     # A chosen objective is kept.
     chosen = SearchConfig(**{**config.to_dict(), "objective": "val_loss"})
     assert resolve_defaults(chosen, prepared).objective == "val_loss"
+
+
+def test_a_rare_class_among_three_searches_focal_loss_and_class_weights_under_the_loss(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    labels = ["a"] * 90 + ["b"] * 90 + ["c"] * 12  # c: 6 % of the rows, under 13.3 %
+    rows = ["x,label"] + [f"{rng.normal() + 2 * 'abc'.index(c):.4f},{c}" for c in labels]
+    (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
+    config, prepared = prepared_for(tmp_path / "three.csv", tmp_path)
+    space = imbalance_space(SearchSpace.from_dict(template_spec("tabular")), prepared)
+
+    assert space.training["class_weight"] == Choice(("balanced", "none"))
+    assert space.training["loss"] == Choice(("crossentropy", "focal"))  # categorical focal loss
+    assert resolve_defaults(config, prepared).objective == "val_loss"  # no ROC AUC for three classes
 
 
 def test_a_balanced_table_keeps_the_plain_defaults(tmp_path) -> None:

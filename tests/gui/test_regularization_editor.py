@@ -91,6 +91,10 @@ def test_the_training_box_sets_the_loss_label_smoothing_and_class_weights(qtbot,
     assert spec["class_weight"] == {"hp": "choice", "values": ["none", "balanced"]}
     space = SearchSpace.from_dict(editor.spec())  # a valid spec, read back
     assert space.training["loss"] == "focal"
-    # The demo table has three classes: focal loss is named as the problem before any trial.
+    # The demo table has three classes: a regression loss is named as the problem before any
+    # trial; focal loss (categorical, on one-hot targets) trains them.
+    loss.setCurrentIndex(loss.findData("mae"))
     qtbot.waitUntil(lambda: editor.analysis() is not None and not editor.analysis().valid, timeout=5_000)
-    assert any("focal" in issue.message for issue in editor.analysis().issues)
+    assert any("'mae' does not apply" in issue.message for issue in editor.analysis().issues)
+    loss.setCurrentIndex(loss.findData("focal"))
+    qtbot.waitUntil(lambda: editor.analysis() is not None and editor.analysis().valid, timeout=5_000)
