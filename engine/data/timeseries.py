@@ -322,6 +322,61 @@ def fill_covariates(values: np.ndarray, fill: Sequence[float]) -> np.ndarray:
     return out
 
 
+def _plan(dataset: Dataset, features: tuple[str, ...], options: ForecastOptions, validation_fraction: float,
+          test_fraction: float) -> tuple[list[Series], str, float, str, list[tuple[int, int]], int, int]:
+    """The checked series (with ``features``' values, the target first), the time kind, step and
+    frequency, each series' training and test cut rows, the seasonal period and the lookback.
+
+    Raises:
+        DataError: see :func:`prepare_forecast`.
+    """
+    target = features[0]
+    series, kind, step, frequency = order_series(dataset, options.time_column, options.group)
+    series = series_values(dataset, series, features, target)
+    horizon = options.horizon
+    # Row cut points per series: the last test_fraction of its rows is the test period.
+    cuts = []
+    for s in series:
+        n = len(s.times)
+        n_test = int(round(n * test_fraction))
+        n_val = max(int(round(n * validation_fraction)), 1)
+        cuts.append((n - n_test - n_val, n - n_test))
+    shortest_train = min(a for a, _b in cuts)
+    period = seasonal_period(series[0].values[:cuts[0][0], 0], max_period=min(400, shortest_train // 3))
+    lookback = options.lookback or max(8, min(2 * period if period else 24, max(shortest_train // 4, 2)))
+    for s in series:
+        n = len(s.times)
+        if n < lookback + horizon + 2:
+            where = f" series '{s.name}'" if options.group else " the series"
+            first, last = int(s.positions[0]), int(s.positions[-1])
+            raise DataError(f"{dataset.path}: column '{target}':{where} has {n} rows (rows "
+                            f"{row_number(dataset, first)}–{row_number(dataset, last)}), fewer than "
+                            f"lookback {lookback} + horizon {horizon} + 2 (a window each to train, "
+                            "validate and test); use a shorter lookback or horizon")
+    return series, kind, step, frequency, cuts, period, lookback
+
+
+def check_forecast(dataset: Dataset, target: str, options: ForecastOptions, *,
+                   validation_fraction: float = 0.2, test_fraction: float = 0.2) -> None:
+    """Checks that ``dataset`` can be forecast as ``options`` ask, without building its windows:
+    what the window's Data page says as soon as a time column, horizon or series is chosen.
+
+    Raises:
+        DataError: the one-line message :func:`prepare_forecast` would raise for the time column
+            (unparsable, missing or repeated times, gaps), the target (missing or not a number), or
+            a series shorter than lookback + horizon; it names the column and the file's rows.
+    """
+    if dataset.kind != "table":
+        raise DataError(f"{dataset.path}: a time column needs a table (CSV/Parquet), not {dataset.kind}")
+    if target not in dataset.frame.columns:
+        raise DataError(f"{dataset.path}: no column named '{target}' to forecast")
+    if target == options.time_column:
+        raise DataError(f"{dataset.path}: column '{target}' is the time column; choose another target to forecast")
+    if options.horizon < 1 or options.stride < 1:
+        raise DataError("the horizon and the stride must be at least 1")
+    _plan(dataset, (target,), options, validation_fraction, test_fraction)
+
+
 def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: ForecastOptions, *,
                      validation_fraction: float = 0.2, test_fraction: float = 0.2) -> tuple[
                          dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -342,35 +397,16 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
     assert target is not None
     if options.horizon < 1 or options.stride < 1:
         raise DataError("the horizon and the stride must be at least 1")
-    series, kind, step, frequency = order_series(dataset, options.time_column, options.group)
     covariates = [c.name for c in profile.feature_columns if c.kind == NUMERIC]
     skipped = [c.name for c in profile.feature_columns if c.kind != NUMERIC]
     notes: list[str] = []
     if skipped:
         notes.append(f"forecast covariates are numeric columns; left out: {', '.join(skipped)}")
     features = (target, *covariates)
-    series = series_values(dataset, series, features, target)
+    series, kind, step, frequency, cuts, period, lookback = _plan(
+        dataset, features, options, validation_fraction, test_fraction)
     horizon = options.horizon
-    # Row cut points per series: the last test_fraction of its rows is the test period.
-    cuts = []
-    for s in series:
-        n = len(s.times)
-        n_test = int(round(n * test_fraction))
-        n_val = max(int(round(n * validation_fraction)), 1)
-        cuts.append((n - n_test - n_val, n - n_test))
     train_values = np.concatenate([s.values[:a] for s, (a, _b) in zip(series, cuts, strict=True)])
-    shortest_train = min(a for a, _b in cuts)
-    period = seasonal_period(series[0].values[:cuts[0][0], 0], max_period=min(400, shortest_train // 3))
-    lookback = options.lookback or max(8, min(2 * period if period else 24, max(shortest_train // 4, 2)))
-    for s in series:
-        n = len(s.times)
-        if n < lookback + horizon + 2:
-            where = f" series '{s.name}'" if options.group else " the series"
-            first, last = int(s.positions[0]), int(s.positions[-1])
-            raise DataError(f"{dataset.path}: column '{target}':{where} has {n} rows (rows "
-                            f"{row_number(dataset, first)}–{row_number(dataset, last)}), fewer than "
-                            f"lookback {lookback} + horizon {horizon} + 2 (a window each to train, "
-                            "validate and test); use a shorter --lookback or --horizon")
     fill = tuple([0.0] + [float(np.nanmedian(train_values[:, j])) if np.isfinite(train_values[:, j]).any()
                           else 0.0 for j in range(1, len(features))])
     xs, ys, which, firsts = [], [], [], []
@@ -468,4 +504,5 @@ def naive_baselines(windows: np.ndarray, y_true: np.ndarray, spec: ForecastSpec)
 
 __all__ = ["ForecastOptions", "ForecastSpec", "Series", "detect_time_column", "parse_times", "order_series",
            "series_values", "seasonal_period", "make_windows", "fill_covariates", "prepare_forecast", "window_times",
+           "check_forecast",
            "naive_forecasts", "forecast_metrics", "naive_baselines", "AUTO"]

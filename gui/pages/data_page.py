@@ -48,7 +48,12 @@ from automl_studio.gui.models.table_models import (
 )
 from automl_studio.gui.undo import ValueCommand
 from automl_studio.gui.widgets import Banner, empty_state, name_widget, page_header
-from automl_studio.gui.workers.load_worker import LoadedData, load_and_profile, reprofile
+from automl_studio.gui.workers.load_worker import (
+    LoadedData,
+    check_time_column,
+    load_and_profile,
+    reprofile,
+)
 from automl_studio.gui.workers.tasks import TaskRunner
 
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -100,9 +105,11 @@ class DataPage(QWidget):
         self._image_size = 64
         self._problem = ""  # why the current choice cannot be searched ("" when it can)
         self._forecast_pending: tuple[str | None, int, str | None] | None = None  # from a saved config
+        self._forecast_problem = ""  # why the time column, horizon or series cannot be forecast
         self._syncing = False
         self._loader = TaskRunner(self)
         self._profiler = TaskRunner(self)
+        self._forecast_checker = TaskRunner(self)
         self._build()
         self._loader.progressed.connect(self._on_load_progress)
         self._loader.finished.connect(self._on_loaded)
@@ -110,6 +117,8 @@ class DataPage(QWidget):
         self._loader.runningChanged.connect(self._on_loading_changed)
         self._profiler.finished.connect(self._on_profiled)
         self._profiler.failed.connect(self._on_profile_failed)
+        self._forecast_checker.finished.connect(self._on_forecast_checked)
+        self._forecast_checker.failed.connect(self._on_forecast_check_failed)
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -361,6 +370,9 @@ class DataPage(QWidget):
                                        "A column naming each series when the table holds several "
                                        "(None: the table is one series)")
         self.time_combo.currentIndexChanged.connect(self._show_forecast_choices)
+        for signal in (self.time_combo.currentIndexChanged, self.horizon_spin.valueChanged,
+                       self.group_combo.currentIndexChanged):
+            signal.connect(self._on_forecast_choice)
         form.addRow("Time column", self.time_combo)
         form.addRow("Horizon", self.horizon_spin)
         form.addRow("Series", self.group_combo)
@@ -390,6 +402,47 @@ class DataPage(QWidget):
             if group is not None and group in columns:
                 self.group_combo.setCurrentText(group)
         self._show_forecast_choices()
+
+    @Slot()
+    def _on_forecast_choice(self, *_args: object) -> None:
+        if not self._syncing:
+            self._check_forecast()
+
+    def _check_forecast(self) -> None:
+        """Checks the chosen time column, horizon and series in the background (the engine's
+        check of a forecast's data); a problem goes in the banner and blocks Start."""
+        fields = self._forecast_fields()
+        if self._dataset is None or self._dataset.kind != "table" or not fields["time_column"] \
+                or self._problem:
+            self._forecast_checker.cancel()
+            self._set_forecast_problem("")
+            return
+        self._forecast_checker.start(check_time_column, dataset=self._dataset, target=self.target(),
+                                     time_column=fields["time_column"], horizon=fields["horizon"],
+                                     group=fields["group_column"],
+                                     validation_fraction=self.validation_spin.value(),
+                                     test_fraction=self.test_spin.value())
+
+    @Slot(object)
+    def _on_forecast_checked(self, _result: object) -> None:
+        self._set_forecast_problem("")
+
+    @Slot(str, str)
+    def _on_forecast_check_failed(self, kind: str, message: str) -> None:
+        if kind != "cancelled":
+            self._set_forecast_problem(self._without_path(message))
+
+    def _set_forecast_problem(self, problem: str) -> None:
+        """Shows (or clears) the forecast's problem; the window hears of a change by
+        ``profileChanged``, as of any other reason Start is blocked."""
+        if problem == self._forecast_problem:
+            return
+        self._forecast_problem = problem
+        if problem:
+            self.banner.show_message(problem, "error")
+        elif not self._problem:
+            self.banner.clear()
+        self.profileChanged.emit(self._profile_summary())
 
     def _forecast_fields(self) -> dict[str, Any]:
         time_column = self.time_combo.currentText() if self.time_combo.currentIndex() > 0 else None
@@ -501,8 +554,9 @@ class DataPage(QWidget):
 
     def start_problem(self) -> str:
         """Why a search cannot start with the data as chosen ("" when it can): the target has a
-        single class, is an identifier, is text for a regression, or leaves no feature."""
-        return self._problem if self._dataset is not None else ""
+        single class, is an identifier, is text for a regression, or leaves no feature; or the
+        chosen time column, horizon or series cannot be forecast (the engine's one-line message)."""
+        return (self._problem or self._forecast_problem) if self._dataset is not None else ""
 
     def config_fields(self) -> dict[str, Any]:
         """The parts of a :class:`SearchConfig` this page decides."""
@@ -631,6 +685,8 @@ class DataPage(QWidget):
     def _on_loaded(self, loaded: LoadedData) -> None:
         ds = loaded.dataset
         self._dataset, self._profile = ds, loaded.profile
+        self._forecast_checker.cancel()
+        self._forecast_problem = ""  # the previous data's; this data's is checked below
         self._exclude, self._include, self._kinds = set(), set(), {}
         # The window drops this page's undo steps for the data before and keeps the network's.
         self.preview_model.set_dataset(ds)
@@ -664,6 +720,7 @@ class DataPage(QWidget):
             self._restore(pending)
         elif loaded.profile is not None:
             self.profileChanged.emit(self._profile_summary())
+            self._check_forecast()
 
     def _restore(self, pending: dict[str, Any]) -> None:
         self._syncing = True
@@ -832,11 +889,12 @@ class DataPage(QWidget):
 
     def _profile_summary(self) -> dict[str, Any]:
         p = self._profile
+        problem = self._problem or self._forecast_problem
         if p is None:
-            return {"target": self.target(), "task": None, "warnings": [], "problem": self._problem,
+            return {"target": self.target(), "task": None, "warnings": [], "problem": problem,
                     "data_kind": self._dataset.kind if self._dataset is not None else None, "rows": 0}
         return {"target": p.target, "task": p.task, "warnings": list(p.warnings),
-                "data_kind": p.data_kind, "rows": p.rows, "problem": self._problem}
+                "data_kind": p.data_kind, "rows": p.rows, "problem": problem}
 
     def _reprofile(self) -> None:
         if self._dataset is None:
@@ -850,12 +908,13 @@ class DataPage(QWidget):
     def _on_profiled(self, profile: Any) -> None:
         self._profile = profile
         self._problem = self._without_path(profile.problem)
-        if self._problem:
-            self.banner.show_message(self._problem, "error")
+        if self._problem or self._forecast_problem:
+            self.banner.show_message(self._problem or self._forecast_problem, "error")
         else:
             self.banner.clear()
         self._show_profile()
         self.profileChanged.emit(self._profile_summary())
+        self._check_forecast()  # another target: the forecast's check again
 
     @Slot(str, str)
     def _on_profile_failed(self, kind: str, message: str) -> None:
@@ -867,6 +926,7 @@ class DataPage(QWidget):
         self.banner.show_message(self._problem, "error")
         self._show_profile()
         self.profileChanged.emit(self._profile_summary())
+        self._check_forecast()
 
     # ----------------------------------------------------------------- columns
     @Slot(QItemSelection, QItemSelection)
@@ -1004,3 +1064,4 @@ class DataPage(QWidget):
     def shutdown(self) -> None:
         self._loader.shutdown()
         self._profiler.shutdown()
+        self._forecast_checker.shutdown()

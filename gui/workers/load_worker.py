@@ -49,3 +49,14 @@ def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str
 
     return profile_dataset(dataset, target, task, exclude=exclude, include=include, keep_going=True,
                            kinds=kinds)
+
+
+def check_time_column(dataset: Any, *, target: str, time_column: str, horizon: int, group: str | None,
+                      validation_fraction: float, test_fraction: float, progress: Callable[[float], None],
+                      cancel: Any) -> None:
+    """Checks that a loaded table can be forecast from ``time_column`` (the engine's
+    ``check_forecast``); raises its DataError, a one-line message naming the column and rows."""
+    from automl_studio.engine.data.timeseries import ForecastOptions, check_forecast
+
+    check_forecast(dataset, target, ForecastOptions(time_column, horizon, group=group),
+                   validation_fraction=validation_fraction, test_fraction=test_fraction)

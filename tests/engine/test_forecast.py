@@ -16,7 +16,13 @@ from automl_studio.engine.cli import main
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.identity import prepare_for_search
-from automl_studio.engine.data.timeseries import naive_forecasts, seasonal_period
+from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.timeseries import (
+    ForecastOptions,
+    check_forecast,
+    naive_forecasts,
+    seasonal_period,
+)
 
 
 def write_hourly(path: Path, rows: int = 300, *, shuffle: bool = True) -> Path:
@@ -124,10 +130,22 @@ def test_seasonal_period_and_naive_forecasts():
 def test_bad_time_series_input_is_one_line_naming_the_column_and_row(tmp_path, change, expected):
     path = write_hourly(tmp_path / "h.csv", shuffle=False)
     change(pd.read_csv(path)).to_csv(path, index=False)
+    lookback = None if "rows 2–31" not in expected else 40
     with pytest.raises(DataError) as info:
-        prepare_for_search(config(path, lookback=None if "rows 2–31" not in expected else 40))
+        prepare_for_search(config(path, lookback=lookback))
     message = str(info.value)
     assert "\n" not in message and expected in message, message
+    # The window's check, without windows, says the same.
+    with pytest.raises(DataError) as checked:
+        check_forecast(load_dataset(path), "load", ForecastOptions("time", lookback=lookback))
+    assert str(checked.value) == message
+
+
+def test_the_check_passes_good_history_and_refuses_the_time_column_as_target(tmp_path):
+    dataset = load_dataset(write_hourly(tmp_path / "h.csv"))
+    assert check_forecast(dataset, "load", ForecastOptions("time", horizon=3)) is None
+    with pytest.raises(DataError, match="column 'time' is the time column; choose another target"):
+        check_forecast(dataset, "time", ForecastOptions("time"))
 
 
 # The model reloads with plain Keras, no automl_studio import, in a fresh process.

@@ -126,3 +126,36 @@ def test_the_results_page_plots_the_engines_forecast_against_the_actual_values(q
     assert rmse == pytest.approx(finish.test_metrics["rmse"], rel=1e-4)
     _, naive = view.naive_curve.getData()
     assert len(naive) == len(forecast) and "naive" in tabs.forecast_tab.caption.text()
+
+
+@pytest.mark.parametrize("change, horizon, expected", [
+    (lambda f: f.assign(time=f["time"].where(f.index != 5, f["time"][4])), 1,
+     "rows 6 and 7, column 'time': the same time twice ('2024-01-01 04:00')"),
+    (lambda f: f.assign(time=f["time"].where(f.index != 5, "not a date")), 1,
+     "row 7, column 'time': 'not a date' is not a date or time"),
+    (lambda f: f.head(30), 25,
+     "column 'load': the series has 30 rows (rows 2–31), fewer than lookback 8 + horizon 25 + 2"),
+])
+def test_bad_time_input_is_one_line_in_the_data_banner_and_the_data_stays(qtbot, window, tmp_path, change,
+                                                                          horizon, expected):
+    from PySide6.QtWidgets import QApplication
+
+    path = write_hourly(tmp_path / "hourly.csv", shuffle=False)
+    change(pd.read_csv(path)).to_csv(path, index=False)
+    with qtbot.waitSignal(window.data_page.profileChanged, timeout=60_000):
+        window.open_dataset(str(path))
+    page = window.data_page
+    rows = page.dataset.n_rows
+    assert not page.banner.isVisibleTo(page)
+    window.findChild(QWidget, "timeColumn").setCurrentText("time")
+    window.findChild(QWidget, "forecastHorizon").setValue(horizon)
+    qtbot.waitUntil(lambda: expected in page.banner.text(), timeout=60_000)
+    message = page.banner.text()
+    assert "\n" not in message and str(path) not in message, message
+    assert page.banner.isVisibleTo(page) and QApplication.activeModalWidget() is None
+    assert page.dataset.path == str(path) and page.dataset.n_rows == rows  # the data is kept
+    assert window.start_blocker() == message and not window.act_start.isEnabled()
+    # Rows independent again: nothing to forecast, nothing wrong.
+    window.findChild(QWidget, "timeColumn").setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not page.banner.isVisibleTo(page), timeout=60_000)
+    assert window.start_blocker() == ""
