@@ -179,6 +179,10 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    help="read a column as free text: tokenized words (repeatable)")
     s.add_argument("--categorical", action="append", default=[], metavar="COLUMN",
                    help="read a column as categories (repeatable)")
+    s.add_argument("--ngrams", type=int, default=1, metavar="N",
+                   help="text columns: word n-grams up to N beside the words (default 1: words only)")
+    s.add_argument("--max-tokens", type=int, metavar="N",
+                   help="text columns: keep each column's N most frequent tokens (default 20000)")
     s.add_argument("--time-column", metavar="COLUMN", help="forecast: order rows by this column (dates or whole "
                    "numbers; 'auto': detected) and split by time, the latest period for testing")
     s.add_argument("--horizon", type=int, default=1, metavar="H", help="forecast: steps ahead to predict (default 1)")
@@ -298,7 +302,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
         time_column=args.time_column, horizon=args.horizon, lookback=args.lookback, stride=args.stride,
-        group_column=args.group,
+        group_column=args.group, ngrams=args.ngrams, max_tokens=args.max_tokens,
     )
 
 

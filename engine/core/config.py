@@ -35,6 +35,7 @@ TASKS = ("auto", "classification", "regression")
 # files (the same "search" section) and search_config.json with "config" and "fingerprint".
 CONFIG_SCHEMA_VERSION = 2
 APP = "automl-studio"
+MAX_NGRAMS = 3  # word n-grams of text columns: longer ones are too rare to learn from
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -84,6 +85,10 @@ class SearchConfig:
     lookback: int | None = None
     stride: int = 1
     group_column: str | None = None
+    # Text columns (see engine.data.text): word n-grams up to this length beside the words, and
+    # each column's vocabulary size (None: 20,000).
+    ngrams: int = 1
+    max_tokens: int | None = None
     max_consecutive_failures: int = 5
     tensorboard: bool = True
     device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
@@ -126,6 +131,11 @@ class SearchConfig:
             raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
         if self.horizon < 1 or self.stride < 1 or (self.lookback is not None and self.lookback < 1):
             raise UserError("--horizon, --lookback and --stride must be at least 1")
+        if not 1 <= self.ngrams <= MAX_NGRAMS:
+            raise UserError(f"--ngrams must be 1 (words only) to {MAX_NGRAMS} (word n-grams up to that length), "
+                            f"got {self.ngrams}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
         if self.recycle_mb < 0:
             raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):

@@ -32,7 +32,7 @@ from automl_studio.engine.data.profile import (
     label_text,
 )
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.data.text import TextFeature
+from automl_studio.engine.data.text import TextFeature, TextOptions
 from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 
 
@@ -81,7 +81,10 @@ class FeatureSchema:
                 + [t.name for t in self.text])
 
     @classmethod
-    def fit(cls, frame: Any, profile: DatasetProfile) -> FeatureSchema:
+    def fit(cls, frame: Any, profile: DatasetProfile, text_options: TextOptions | None = None) -> FeatureSchema:
+        """Learns fills, vocabularies and token rules from ``frame`` (the training rows); text
+        columns are tokenized as ``text_options`` say (None: words, :data:`~.text.MAX_TOKENS`)."""
+        options = text_options or TextOptions()
         numeric, categorical, text = [], [], []
         offset = 0
         text_offset = 1  # id 0 pads texts
@@ -98,7 +101,8 @@ class FeatureSchema:
                 offset += len(vocab) + 1
             elif col.kind == TEXT:
                 texts = [v for v in series.tolist() if isinstance(v, str)]
-                feature = TextFeature.fit(col.name, texts, text_offset)
+                feature = TextFeature.fit(col.name, texts, text_offset, ngrams=options.ngrams,
+                                          max_tokens=options.max_tokens)
                 if not feature.vocabulary:
                     raise DataError(f"{profile.path}: text column '{col.name}' has no words in the training rows "
                                     "(empty or punctuation only); exclude it or treat it as categorical")
@@ -159,7 +163,8 @@ class FeatureSchema:
 
 def text_note(feature: TextFeature, validation: list[Any]) -> str:
     """What the tokenizer learnt of a text column, and how much of the validation text it knows."""
-    return (f"text column '{feature.name}': {len(feature.vocabulary)} tokens learnt from the training rows, "
+    grams = f" (words and word n-grams up to {feature.ngrams})" if feature.ngrams > 1 else ""
+    return (f"text column '{feature.name}': {len(feature.vocabulary)} tokens{grams} learnt from the training rows, "
             f"sequences of {feature.length} tokens (95th percentile of lengths); "
             f"{feature.out_of_vocabulary_rate(validation):.0%} of validation tokens out of vocabulary")
 
@@ -243,12 +248,13 @@ def encode_target(values: Any, task: str, class_names: tuple[str, ...]) -> np.nd
 
 def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
                  test_fraction: float = 0.2, seed: int = 1,
-                 forecast: ForecastOptions | None = None) -> PreparedData:
+                 forecast: ForecastOptions | None = None, text: TextOptions | None = None) -> PreparedData:
     """Splits the data (stratified for classification) and builds the model inputs.
 
     The feature schema and normalisation statistics come from the training split only, so the
     test split is never seen before the final evaluation. With ``forecast``, a table becomes
-    windows over time split chronologically (:func:`~.timeseries.prepare_forecast`).
+    windows over time split chronologically (:func:`~.timeseries.prepare_forecast`). ``text``:
+    how text columns are tokenized (n-grams, vocabulary size).
     """
     task = profile.task or "classification"
     class_names = profile.class_names
@@ -272,7 +278,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         y = encode_target(raw_y, task, class_names)
         fractions = (validation_fraction, test_fraction)
         tr, va, te = stratified_split(y if task == "classification" else None, len(y), fractions, seed)
-        schema = FeatureSchema.fit(frame.iloc[tr], profile)
+        schema = FeatureSchema.fit(frame.iloc[tr], profile, text)
         x_all = schema.transform(frame, source=dataset.path)
         input_kind = "table"
         notes = (*notes, *(text_note(t, frame[t.name].iloc[va].tolist()) for t in schema.text))

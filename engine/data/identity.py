@@ -25,6 +25,7 @@ from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import PreparedData, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.data.text import MAX_TOKENS, TextOptions
 from automl_studio.engine.data.timeseries import AUTO, ForecastOptions, detect_time_column
 
 # The fields that make a search what it is; ``path`` is informative only (a moved file with the
@@ -126,7 +127,8 @@ def prepare_loaded(dataset: Dataset, config: SearchConfig) -> PreparedData:
     if profile.problem and not (forecast is not None and "no usable feature columns" in profile.problem):
         raise DataError(profile.problem)  # a forecast's features are its target's past values
     return prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
-                        test_fraction=config.test_fraction, seed=config.seed, forecast=forecast)
+                        test_fraction=config.test_fraction, seed=config.seed, forecast=forecast,
+                        text=TextOptions(config.ngrams, config.max_tokens or MAX_TOKENS))
 
 
 def forecast_options(dataset: Dataset, config: SearchConfig) -> ForecastOptions | None:
@@ -141,10 +143,11 @@ def forecast_options(dataset: Dataset, config: SearchConfig) -> ForecastOptions 
     if dataset.kind != "table":
         raise DataError(f"{dataset.path}: --time-column needs a table (CSV/Parquet), not {dataset.kind}")
     if column == AUTO:
-        found = detect_time_column(dataset.frame)
+        found = detect_time_column(dataset.frame, exclude=(config.target,) if config.target else (),
+                                   group=config.group_column)
         if found is None:
-            raise DataError(f"{dataset.path}: no column looks like time (dates, or a column named time/date); "
-                            "name it with --time-column")
+            raise DataError(f"{dataset.path}: no column looks like time (dates, evenly spaced whole numbers, or "
+                            "a column named time/date); name it with --time-column")
         column = found
     return ForecastOptions(column, config.horizon, config.lookback, config.stride, config.group_column)
 

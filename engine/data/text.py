@@ -9,6 +9,7 @@ punctuation dropped (apostrophes inside a word join it: ``don't`` → ``dont``),
 anything that is not a letter, digit or mark — so accented words stay whole (``café``) — each
 CJK ideograph or kana its own token (those scripts write no spaces), and each emoji or other
 symbol its own token. Word n-grams (``ngrams`` > 1) add the joined neighbours (``"very good"``).
+:class:`TextOptions` holds what a search may set: the n-gram length and the vocabulary size.
 """
 
 from __future__ import annotations
@@ -87,12 +88,28 @@ def length_percentiles(texts: Iterable[str]) -> tuple[int, int, int]:
 
 
 @dataclass(frozen=True)
+class TextOptions:
+    """How a search tokenizes its text columns (Keras ``TextVectorization``'s names).
+
+    Attributes:
+        ngrams: word n-grams up to this length join the words (1: words only, 2: words and
+            pairs of neighbours). ``SearchConfig`` checks the range.
+        max_tokens: the vocabulary of each column keeps its most frequent tokens, at most this many.
+    """
+
+    ngrams: int = 1
+    max_tokens: int = MAX_TOKENS
+
+
+@dataclass(frozen=True)
 class TextFeature:
     """A text column: its vocabulary and the rules that turn a value into ``length`` token ids.
 
     Ids of this column are ``offset`` (a token not in the vocabulary) and ``offset + 1 + i`` for
     ``vocabulary[i]``; id 0 pads every text to ``length`` (the model masks it), and columns use
-    disjoint id ranges so one embedding serves them all.
+    disjoint id ranges so one embedding serves them all. A text without tokens (empty, missing,
+    punctuation only) is one out-of-vocabulary id: a row that were all padding would leave the
+    model's masked average pooling nothing to average (0/0, a NaN prediction).
     """
 
     name: str
@@ -100,6 +117,7 @@ class TextFeature:
     offset: int
     length: int
     ngrams: int = 1
+    max_tokens: int = MAX_TOKENS  # the cap the vocabulary was learnt under (a record; encode ignores it)
 
     @classmethod
     def fit(cls, name: str, texts: Sequence[str], offset: int, *, ngrams: int = 1,
@@ -114,7 +132,7 @@ class TextFeature:
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:max_tokens]
         p95 = float(np.percentile(lengths, LENGTH_PERCENTILE)) if lengths else 1.0
         length = max(1, min(MAX_LENGTH, int(math.ceil(p95))))
-        return cls(name, tuple(token for token, _ in ranked), offset, length, ngrams)
+        return cls(name, tuple(token for token, _ in ranked), offset, length, ngrams, max_tokens)
 
     @property
     def ids(self) -> int:
@@ -122,16 +140,14 @@ class TextFeature:
         return len(self.vocabulary) + 1
 
     def encode(self, texts: Sequence[Any]) -> np.ndarray:
-        """``len(texts)`` × ``length`` int32 ids; a missing value (None/NaN) is all padding."""
+        """``len(texts)`` × ``length`` int32 ids; a missing value (None/NaN) reads as an empty text."""
         lookup = {token: self.offset + 1 + i for i, token in enumerate(self.vocabulary)}
         out = np.zeros((len(texts), self.length), dtype=np.int32)
         for row, text in enumerate(texts):
             if not isinstance(text, str):
-                if text is None or text != text:
-                    continue
-                text = str(text)
+                text = "" if text is None or text != text else str(text)
             ids = [lookup.get(token, self.offset) for token in tokenize(text, self.ngrams)][:self.length]
-            out[row, :len(ids)] = ids
+            out[row, :len(ids) or 1] = ids or [self.offset]
         return out
 
     def out_of_vocabulary_rate(self, texts: Sequence[Any]) -> float:
@@ -147,10 +163,10 @@ class TextFeature:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "vocabulary": list(self.vocabulary), "offset": self.offset,
-                "length": self.length, "ngrams": self.ngrams,
+                "length": self.length, "ngrams": self.ngrams, "max_tokens": self.max_tokens,
                 "rules": "nfkc casefold, punctuation dropped, cjk per character, symbols per token"}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TextFeature:
         return cls(str(data["name"]), tuple(data["vocabulary"]), int(data["offset"]),
-                   int(data["length"]), int(data.get("ngrams", 1)))
+                   int(data["length"]), int(data.get("ngrams", 1)), int(data.get("max_tokens", MAX_TOKENS)))

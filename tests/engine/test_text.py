@@ -50,7 +50,8 @@ def test_vocabulary_comes_from_the_fitted_texts_only_and_unknown_words_get_the_o
     film = 1 + 1 + feature.vocabulary.index("film")
     assert ids.dtype == np.int32 and ids.shape == (4, 4)
     assert ids[0].tolist() == [good, 1, film, 0]  # 1: out of vocabulary, 0: padding
-    assert ids[1].tolist() == ids[2].tolist() == [0, 0, 0, 0]
+    # No tokens: one unknown word, never all padding (a masked average of nothing is NaN).
+    assert ids[1].tolist() == ids[2].tolist() == [1, 0, 0, 0]
     assert len(ids[3]) == 4 and 0 not in ids[3]  # cut at the sequence length
     assert TextFeature.from_dict(json.loads(json.dumps(feature.to_dict()))) == feature
     assert feature.out_of_vocabulary_rate(["good awful"]) == 0.5
@@ -98,6 +99,37 @@ def test_forcing_text_on_a_column_kind_and_back(tmp_path: Path) -> None:
     table = Dataset(path=str(path), kind="table", fingerprint="", frame=frame)
     forced = profile_dataset(table, "label", kinds={"note": "text"})
     assert forced.column("note").kind == TEXT and "chosen by you" in forced.column("note").reason
+
+
+def test_ngrams_and_max_tokens_from_the_search_config_shape_the_vocabulary(tmp_path: Path) -> None:
+    from automl_studio.engine.core.config import SearchConfig, SearchDocument
+    from automl_studio.engine.core.errors import UserError
+    from automl_studio.engine.data.identity import prepare_for_search
+
+    path = write_reviews(tmp_path / "r.csv")
+    words_only = prepare_for_search(SearchConfig(str(path), str(tmp_path / "p"), target="label"))
+    config = SearchConfig(str(path), str(tmp_path / "p"), target="label", ngrams=2, max_tokens=40)
+    pairs = prepare_for_search(config)
+    [unigram], [text] = words_only.schema.text, pairs.schema.text
+    assert unigram.ngrams == 1 and not any(" " in t for t in unigram.vocabulary) and len(unigram.vocabulary) > 40
+    assert text.ngrams == 2 and text.max_tokens == 40 and len(text.vocabulary) == 40
+    assert any(" " in t for t in text.vocabulary)  # word pairs compete with words for the 40 places
+    assert text.length > unigram.length  # a text of n words has n + (n - 1) tokens
+    assert pairs.signature.text_tokens == 1 + 41
+    assert "tokens (words and word n-grams up to 2) learnt" in " ".join(pairs.notes)
+    # What the exported model's metadata holds, and what predict rebuilds from it.
+    stored = FeatureSchema.from_dict(json.loads(json.dumps(pairs.schema.to_dict())))
+    assert stored.text[0].to_dict()["ngrams"] == 2 and stored.text[0].to_dict()["max_tokens"] == 40
+    pair = next(t for t in text.vocabulary if " " in t)
+    assert text.offset + 1 + text.vocabulary.index(pair) in stored.transform(
+        pd.DataFrame({"review": [pair.upper()]}))["text"][0]
+    # The project document keeps both settings; out-of-range ones are refused naming the flag.
+    assert SearchConfig.from_json(config.to_json()) == config
+    assert SearchDocument(config).to_dict()["search"]["ngrams"] == 2
+    with pytest.raises(UserError, match="--ngrams must be 1 .* to 3"):
+        config.replace(ngrams=4)
+    with pytest.raises(UserError, match="--max-tokens must be at least 1"):
+        config.replace(max_tokens=0)
 
 
 def _table(tmp_path: Path, column: list) -> Dataset:
@@ -155,7 +187,7 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
     write_reviews(tmp_path / "reviews.csv", with_stars=True)
     proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
                 "--max-trials", "2", "--max-epochs", "6", "--refits", "1", "--project", "p",
-                "--export", "model.h5", cwd=tmp_path)
+                "--ngrams", "2", "--max-tokens", "300", "--export", "model.h5", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert summary["test_metrics"]["accuracy"] >= 0.8  # the words carry the label
@@ -164,6 +196,9 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
     [text] = meta["feature_schema"]["text"]
     assert text["name"] == "review" and text["length"] >= 9 and "très" in text["vocabulary"]
     assert "电" in text["vocabulary"] and "😀" in text["vocabulary"]
+    assert text["ngrams"] == 2 and text["max_tokens"] == 300 and len(text["vocabulary"]) <= 300
+    assert "the film" in text["vocabulary"]  # a word pair, which predict's first row holds too
+    assert json.loads((tmp_path / "p" / "search_config.json").read_text())["search"]["ngrams"] == 2
 
     # A fresh interpreter without automl_studio reloads the .h5 with plain Keras.
     sample = tmp_path / "p" / "best" / "sample_inputs.npz"
