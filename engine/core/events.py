@@ -101,7 +101,14 @@ class BatchProgress(Event):
 
 @dataclass(frozen=True)
 class TrialEnded(Event):
-    """A trial ended: ``status`` is ``completed``, ``failed`` or ``stopped``."""
+    """A trial ended: ``status`` is ``completed``, ``failed`` or ``stopped``.
+
+    ``class_recall`` is a completed classification trial's recall of each class on the
+    validation split (the share of the class's rows it predicts as that class, 0–1), by class
+    name in class-index order; ``None`` for a class with no validation rows. It is empty for
+    regression, for a trial that did not complete, for one a distributed worker ran without
+    reporting its own events, and in older event logs.
+    """
 
     type: ClassVar[str] = "trial_ended"
     trial_id: str
@@ -112,6 +119,7 @@ class TrialEnded(Event):
     best_epoch: int | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     worker: str = "local"
+    class_recall: Mapping[str, float | None] = field(default_factory=dict)
 
 
 class FinishedResult(Protocol):

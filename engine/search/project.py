@@ -196,6 +196,7 @@ class TrialRecord:
     worker: str = "local"
     history: list[dict[str, float]] = field(default_factory=list)
     max_epochs: int | None = None  # the epoch limit it started with (None in older event logs)
+    class_recall: dict[str, float | None] = field(default_factory=dict)  # TrialEnded.class_recall
 
 
 def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
@@ -233,6 +234,7 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
             record.duration_s = event.duration_s
             record.error = event.error
             record.best_epoch = event.best_epoch
+            record.class_recall = dict(event.class_recall)
             if event.hyperparameters:
                 # KerasTuner registers a hyperparameter when the model first asks for it, so the
                 # values a trial began with miss those its own build added; the end has them all.

@@ -77,7 +77,7 @@ def make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData,
     hypermodel = SpecHyperModel(space, prepared.signature, n_train=len(prepared.train),
                                 listener=listener, stop=stop, max_epochs=resolved.max_epochs,
                                 patience=resolved.patience, objective=resolved.rule,
-                                mixed_precision=config.mixed_precision)
+                                mixed_precision=config.mixed_precision, class_names=tuple(prepared.class_names))
     objective = kt.Objective(resolved.rule.name, resolved.rule.direction)
     strategy = None
     if config.distribution == "data-parallel" and importlib.util.find_spec("tensorflow") is not None:
@@ -362,12 +362,14 @@ class TrialEvents:
         trial = self.oracle.get_trial(trial.trial_id)  # the oracle scores it in end_trial
         best_step = getattr(trial, "best_step", None)
         score = trial.score if status == "completed" else None
+        recall = self.hypermodel.class_recall.pop(trial.trial_id, {})
         self.studio_listener(TrialEnded(
             trial_id=trial.trial_id, status=status,
             score=float(score) if score is not None and math.isfinite(score) else None,
             duration_s=duration, error=error,
             best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
-            hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id()))
+            hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id(),
+            class_recall=recall if status == "completed" else {}))
 
 
 def trial_failure_reason(message: str | None) -> str:

@@ -487,14 +487,23 @@ def fit_arrays(model: keras.Model, x: Any, y: np.ndarray, *, batch_size: int, ep
 
 class SpecHyperModel(keras_tuner.HyperModel):
     """A KerasTuner HyperModel built from a spec; trains with our callbacks and batch size, and
-    early-stops on ``objective`` (default ``val_loss``) in that objective's direction."""
+    early-stops on ``objective`` (default ``val_loss``) in that objective's direction.
+
+    After a classification trial's training it keeps the trained model's recall of each class on
+    the validation split (:attr:`class_recall`, by trial id; ``class_names`` name the classes).
+    """
 
     def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
                  listener: Callable[[Event], None], stop: CancelToken | None = None,
                  max_epochs: int | None = None, patience: int | None = None,
-                 objective: Objective | None = None, mixed_precision: bool = False) -> None:
+                 objective: Objective | None = None, mixed_precision: bool = False,
+                 class_names: tuple[str, ...] = ()) -> None:
         super().__init__(name=space.name)
         self.space, self.signature, self.n_train = space, signature, n_train
+        self.class_names = tuple(class_names) or tuple(str(i) for i in range(max(signature.n_classes, 2)))
+        # Each trial's per-class validation recall (metrics.class_recall), its weights as fit left
+        # them: the best epoch's when early stopping restored them.
+        self.class_recall: dict[str, dict[str, float | None]] = {}
         self.listener, self.stop = listener, stop
         self.max_epochs, self.patience = max_epochs, patience
         self.objective = objective or get_objective(None)
@@ -562,6 +571,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
             kwargs["class_weight"] = weights
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
+        validation = kwargs.get("validation_data")
+        if self.signature.task == "classification" and validation is not None:
+            from automl_studio.engine.train.metrics import class_recall
+
+            self.class_recall[self.trial_id] = class_recall(validation[1], predict_arrays(model, validation[0]),
+                                                            self.class_names)
         if reporter.epoch_seconds:
             # Not the first epoch (it also pays for TensorFlow's start-up), and as the latest
             # epochs ran: a refit runs after them, on the machine as busy as it is then.

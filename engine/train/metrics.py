@@ -1,4 +1,5 @@
-"""Test-split metrics in plain NumPy (no scikit-learn needed at run time).
+"""Test-split metrics in plain NumPy, and each trial's per-class recall (:func:`class_recall`,
+scikit-learn's).
 
 Classification: accuracy, balanced accuracy, macro precision/recall/F1, the confusion matrix,
 and ROC AUC for two classes. Regression: RMSE, MAE and R².
@@ -57,6 +58,27 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: t
         if auc is not None:
             out["roc_auc"] = auc
     return out
+
+
+def class_recall(y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ...]) -> dict[str, float | None]:
+    """The recall of each class: the share of its rows predicted as it (scikit-learn's
+    ``recall_score(average=None)``), by class name in class-index order.
+
+    ``y_true`` holds class indices (or one-hot rows); ``proba`` is N×1 (sigmoid, class 1 from
+    0.5) or N×K (softmax, the most probable class). A class with no row in ``y_true`` has no
+    recall: ``None``.
+    """
+    from sklearn.metrics import recall_score
+
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 2 and proba.shape[1] == 1:
+        predicted = (proba[:, 0] >= 0.5).astype(int)
+    else:
+        predicted = np.argmax(proba, axis=1)
+    values = recall_score(_class_indices(y_true), predicted, labels=list(range(len(class_names))),
+                          average=None, zero_division=np.nan)
+    return {name: None if math.isnan(value) else float(value)
+            for name, value in zip(class_names, values, strict=True)}
 
 
 def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:

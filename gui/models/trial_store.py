@@ -45,6 +45,9 @@ class TrialRecord:
         number: the trial's number, the one x rule of every plot: its id read as a number
             (KerasTuner's ids are ``"00"``, ``"01"``…), else its row; the same live and reopened.
         max_epochs: the epoch limit the trial started with (None when the events did not say).
+        class_recall: a completed classification trial's recall of each class on the validation
+            split, by class name in class-index order (``None``: no validation rows of that
+            class); empty otherwise (:attr:`TrialEnded.class_recall`).
     """
 
     trial_id: str
@@ -60,6 +63,7 @@ class TrialRecord:
     elapsed_s: float | None = None
     number: int = -1
     max_epochs: int | None = None
+    class_recall: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def epochs_run(self) -> int:
@@ -192,7 +196,7 @@ class TrialStore(QObject):
             record = TrialRecord(str(tid), status=rec.status, score=_score(rec.score),
                                  hyperparameters=dict(rec.hyperparameters), worker=rec.worker,
                                  duration_s=rec.duration_s, error=rec.error,
-                                 max_epochs=rec.max_epochs)
+                                 max_epochs=rec.max_epochs, class_recall=dict(rec.class_recall))
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)
@@ -241,6 +245,7 @@ class TrialStore(QObject):
         record.score = _score(event.score)
         record.duration_s = event.duration_s
         record.error = event.error
+        record.class_recall = dict(event.class_recall)
         if event.hyperparameters:
             record.hyperparameters = dict(event.hyperparameters)
             self._add_names(record.hyperparameters)

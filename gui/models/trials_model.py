@@ -9,7 +9,9 @@ trials inside ranges of some columns (the parallel-coordinates plot's brushes).
 Given the search space (:meth:`TrialsModel.set_space`), a hyperparameter the trial's network did
 not use (a repeat copy beyond its count, a skipped node's setting) shows as "—", sorts as missing
 and never passes a range. The Diagnosis column reads each ended trial's learning curves
-(:func:`~automl_studio.engine.search.analysis.diagnose`).
+(:func:`~automl_studio.engine.search.analysis.diagnose`). The Recall per class column shows a
+classification trial's recall of each class on the validation split ("0: 0.98 · 1: 0.61", the
+class names in its tooltip) and sorts by the lowest: a trial that ignores a rare class sorts first.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ from automl_studio.gui.models.trial_store import TrialRecord, TrialStore
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
-FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "Diagnosis")
+FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "Diagnosis",
+                 "Recall per class")
 SCORE_COLUMN = 2
 DIAGNOSIS_COLUMN = 7
+RECALL_COLUMN = 8
+RECALL_CLASSES_SHOWN = 5  # more classes: the cell shows the lowest recalls, the tooltip all of them
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 WARNING_COLOUR = "#b7791f"
 INACTIVE_COLOUR = "#9aa0a6"
@@ -62,6 +67,27 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}:{sec:02d}"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{sec:02d}"
+
+
+def format_class_recall(recall: Mapping[str, float | None]) -> str:
+    """A trial's per-class recall in a cell, by class index: ``"0: 0.98 · 1: 0.61"`` ("–" for a
+    class without validation rows); past :data:`RECALL_CLASSES_SHOWN` classes, the three lowest
+    (``"lowest 7: 0.42 · 3: 0.50 · 1: 0.55"``). ``""`` when there is none."""
+    pairs = list(enumerate(recall.values()))
+    if len(pairs) > RECALL_CLASSES_SHOWN:
+        lowest = sorted((p for p in pairs if p[1] is not None), key=lambda p: (p[1], p[0]))[:3]
+        return "lowest " + " · ".join(f"{i}: {v:.2f}" for i, v in lowest)
+    return " · ".join(f"{i}: {'–' if v is None else f'{v:.2f}'}" for i, v in pairs)
+
+
+def class_recall_tooltip(trial_id: str, recall: Mapping[str, float | None]) -> str:
+    """One line per class, its index and name: the share of its validation rows the trial found."""
+    lines = [f"Trial {trial_id}'s recall on the validation split (the share of each class's rows it predicts "
+             "as that class):"]
+    for i, (name, value) in enumerate(recall.items()):
+        lines.append(f"{i}  {name}: " + ("no rows of this class in the validation split" if value is None
+                                           else f"{value:.3f}"))
+    return "\n".join(lines)
 
 
 def format_value(value: Any) -> str:
@@ -211,6 +237,9 @@ class TrialsModel(QAbstractTableModel):
         if column == DIAGNOSIS_COLUMN:
             found = self.diagnosis(trial.trial_id)
             return " · ".join(found.badges) if found is not None else ""
+        if column == RECALL_COLUMN:
+            known = [v for v in trial.class_recall.values() if v is not None]
+            return min(known) if known else None  # sorts by the class the trial finds least
         return (trial.trial_id, trial.status, trial.score, trial.epochs_run, trial.duration_s,
                 trial.error, trial.worker)[column]
 
@@ -235,6 +264,12 @@ class TrialsModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return "\n".join(r[0].upper() + r[1:] for r in found.reasons)
             return QBrush(QColor(WARNING_COLOUR)) if found.overfitting or found.underfitting else None
+        if column == RECALL_COLUMN and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if not row.class_recall:
+                return "" if role == Qt.ItemDataRole.DisplayRole else None
+            if role == Qt.ItemDataRole.DisplayRole:
+                return format_class_recall(row.class_recall)
+            return class_recall_tooltip(row.trial_id, row.class_recall)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
                 return format_duration(value)
@@ -247,7 +282,7 @@ class TrialsModel(QAbstractTableModel):
             return f"Trial {row.trial_id} {row.status}: {row.error}"
         if role == Qt.ItemDataRole.ForegroundRole and column == 1 and row.status in STATUS_COLOURS:
             return QBrush(QColor(STATUS_COLOURS[row.status]))
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
+        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)) and column != RECALL_COLUMN:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

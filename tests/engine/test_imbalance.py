@@ -97,6 +97,7 @@ def test_a_spec_that_sets_its_class_weights_keeps_them(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_search_on_an_imbalanced_table_trains_with_class_weights(tmp_path) -> None:
+    from automl_studio.engine.search.project import read_trials
     from automl_studio.engine.search.session import run_search
 
     events: list = []
@@ -109,3 +110,16 @@ def test_a_search_on_an_imbalanced_table_trains_with_class_weights(tmp_path) -> 
     trials = [e for e in events if isinstance(e, TrialEnded)]
     assert trials and all(t.hyperparameters["training.class_weight"] in ("balanced", "none") for t in trials)
     assert result.status == "completed"
+    # Each completed trial reports its recall of each class on the validation split (38 "no" and
+    # 2 "yes" rows of the 200: each recall is a count of those), kept with it.
+    completed = [t for t in trials if t.status == "completed"]
+    assert completed
+    for trial in completed:
+        assert list(trial.class_recall) == ["no", "yes"], trial.class_recall
+        for name, rows in (("no", 38), ("yes", 2)):
+            found = trial.class_recall[name]
+            assert found is not None and 0.0 <= found <= 1.0
+            assert found * rows == pytest.approx(round(found * rows)), (name, found)
+    kept = read_trials(config.project_dir)
+    assert {t.trial_id: dict(t.class_recall) for t in completed} == {
+        t.trial_id: kept[t.trial_id].class_recall for t in completed}

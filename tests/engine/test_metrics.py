@@ -9,6 +9,7 @@ import pytest
 from sklearn import metrics as sk
 
 from automl_studio.engine.train.metrics import (
+    class_recall,
     classification_metrics,
     regression_metrics,
     roc_auc,
@@ -92,6 +93,17 @@ def test_class_absent_from_the_truth() -> None:
     ours = classification_metrics(y, proba, ("a", "b", "c"))
     compare(ours, y, proba.argmax(axis=1), 3)
     assert ours["confusion_matrix"][0] == [1, 0, 2]
+
+
+def test_class_recall_by_name_from_softmax_and_sigmoid_outputs() -> None:
+    # Softmax: class a 2 of 3 rows found, b 1 of 2, c has no rows (no recall, not 0).
+    y = np.array([0, 0, 0, 1, 1])
+    proba = np.eye(3)[[0, 0, 2, 1, 0]]
+    assert class_recall(y, proba, ("a", "b", "c")) == {"a": pytest.approx(2 / 3), "b": 0.5, "c": None}
+    # One sigmoid unit: class 1 from 0.5; one-hot targets read as indices.
+    sigmoid = np.array([[0.2], [0.7], [0.5], [0.1]])
+    assert class_recall(np.array([0, 0, 1, 1]), sigmoid, ("no", "yes")) == {"no": 0.5, "yes": 0.5}
+    assert class_recall(np.eye(2)[[0, 0, 1, 1]], sigmoid, ("no", "yes")) == {"no": 0.5, "yes": 0.5}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -18,7 +18,7 @@ from automl_studio.engine.core.events import (
 )
 from automl_studio.engine.core.objectives import get_objective
 from automl_studio.gui.models.trial_store import TrialStore
-from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel
+from automl_studio.gui.models.trials_model import RECALL_COLUMN, TrialsModel, TrialsProxyModel
 from automl_studio.gui.plots.live_plots import COLOURS, LivePlots
 
 
@@ -61,11 +61,12 @@ def test_trials_model_rows_hyperparameters_and_failures(qtbot):
     assert model.rowCount() == 3
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers == ["Trial", "Status", "val_loss (lower is better)", "Epochs", "Duration", "Reason",
-                       "Worker", "Diagnosis", "units", "lr"]
+                       "Worker", "Diagnosis", "Recall per class", "units", "lr"]
     assert model.index(0, 1).data() == "completed"
     assert model.index(0, 3).data() == "4"
     assert model.index(2, 6).data() == "local"  # the worker that ran it
-    assert model.index(2, 8).data() == "48"
+    assert model.index(2, model.column_of("units")).data() == "48"
+    assert model.index(2, RECALL_COLUMN).data() == ""  # these events carry no per-class recall
     assert model.index(1, 1).data() == "failed"
     assert model.index(1, 5).data() == "ResourceExhaustedError: out of memory"
     assert "out of memory" in model.index(1, 1).data(Qt.ItemDataRole.ToolTipRole)
@@ -85,6 +86,46 @@ def test_trials_proxy_sorts_numbers_and_keeps_missing_scores_last(qtbot):
     assert scores[:-1] == sorted(scores[:-1])
     proxy.setFilterFixedString("failed")
     assert proxy.rowCount() == 1
+
+
+def test_the_recall_per_class_column_shows_each_classification_trials_recall_and_sorts_by_the_lowest(qtbot):
+    store = TrialStore()
+    model = TrialsModel(store)
+    proxy = TrialsProxyModel()
+    proxy.setSourceModel(model)
+    names = ("setosa", "versicolor", "virginica")
+    recalls = {"000": (1.0, 0.8, 0.95), "001": (1.0, 0.25, 0.9), "002": (0.9, None, 1.0)}
+    store.apply(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_loss"}, project_dir="p"))
+    for tid, values in recalls.items():
+        store.apply(TrialStarted(trial_id=tid, hyperparameters={"units": 8}))
+        with qtbot.waitSignal(store.trialChanged, timeout=1000):
+            store.apply(TrialEnded(trial_id=tid, status="completed", score=0.3, duration_s=1.0,
+                                   class_recall=dict(zip(names, values, strict=True))))
+    store.apply(TrialStarted(trial_id="003", hyperparameters={"units": 8}))
+    store.apply(TrialEnded(trial_id="003", status="failed", score=None, duration_s=1.0, error="boom"))
+
+    assert model.headerData(RECALL_COLUMN, Qt.Orientation.Horizontal) == "Recall per class"
+    cells = [model.index(r, RECALL_COLUMN).data() for r in range(4)]
+    assert cells == ["0: 1.00 · 1: 0.80 · 2: 0.95", "0: 1.00 · 1: 0.25 · 2: 0.90", "0: 0.90 · 1: – · 2: 1.00", ""]
+    tip = model.index(1, RECALL_COLUMN).data(Qt.ItemDataRole.ToolTipRole)
+    assert "1  versicolor: 0.250" in tip and "0  setosa: 1.000" in tip and "validation split" in tip
+    assert "no rows of this class" in model.index(2, RECALL_COLUMN).data(Qt.ItemDataRole.ToolTipRole)
+    # Sorted by its lowest class: the trial that misses versicolor most comes first, none last.
+    proxy.sort(RECALL_COLUMN, Qt.SortOrder.AscendingOrder)
+    assert [proxy.index(r, 0).data() for r in range(4)] == ["001", "000", "002", "003"]
+    # An opened project shows what the event log kept.
+    from automl_studio.engine.search.project import TrialRecord as SavedTrial
+
+    saved = SavedTrial("007", "completed", {"units": 8}, score=0.2, class_recall={"a": 0.5, "b": 1.0})
+    store.load_records({"007": saved}, "val_loss")
+    assert model.index(0, RECALL_COLUMN).data() == "0: 0.50 · 1: 1.00"
+
+
+def test_recall_of_many_classes_shows_the_lowest_three():
+    from automl_studio.gui.models.trials_model import format_class_recall
+
+    recall = {f"c{i}": 1.0 - i / 20 for i in range(10)} | {"c3": 0.1, "c10": None}
+    assert format_class_recall(recall) == "lowest 3: 0.10 · 9: 0.55 · 8: 0.60"
 
 
 def plots_after(qtbot, trials: int, epochs: int) -> LivePlots:
