@@ -113,20 +113,38 @@ class Series:
     values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # rows × features
 
 
-def detect_time_column(frame: Any) -> str | None:
-    """The column that looks like time: a name such as ``time``/``date`` or all values dates."""
+def detect_time_column(frame: Any, exclude: Sequence[str] = (), group: str | None = None) -> str | None:
+    """The column that looks like time, leaving out ``exclude`` (the target, the series id): first
+    a name such as ``time``/``date``, then a column whose values are all dates, then an ordered
+    integer column (whole numbers evenly spaced once sorted, each once per series of ``group``:
+    years, periods, steps)."""
     import pandas as pd
 
-    for name in frame.columns:
+    names = [name for name in frame.columns if str(name) not in exclude and name != group]
+    for name in names:
         if str(name).strip().lower() in _TIME_NAMES:
             return str(name)
-    for name in frame.columns:
+    for name in names:
         series = frame[name]
         if series.dtype == object or pd.api.types.is_datetime64_any_dtype(series):
             sample = series.dropna().astype(str).head(50)
             if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
                 return str(name)
+    parts = [frame] if group is None or group not in frame.columns else [
+        part for _key, part in frame.groupby(group, sort=False)]
+    for name in names:
+        if pd.api.types.is_integer_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]) \
+                and all(_evenly_spaced(part[name].to_numpy(dtype=np.int64)) for part in parts):
+            return str(name)
     return None
+
+
+def _evenly_spaced(values: np.ndarray) -> bool:
+    """Whether ``values`` (at least 3) are distinct and evenly spaced once sorted."""
+    if len(values) < 3:
+        return False
+    steps = np.diff(np.sort(values))
+    return bool(steps[0] > 0 and np.all(steps == steps[0]))
 
 
 def parse_times(dataset: Dataset, column: str) -> tuple[np.ndarray, str]:

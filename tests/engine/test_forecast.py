@@ -234,3 +234,26 @@ def test_a_search_on_sequence_arrays_normalises_them_and_reloads(tmp_path, capsy
     out = tmp_path / "out.csv"
     assert main(["predict", str(model), str(data), "--output", str(out)]) == 0
     assert len(pd.read_csv(out)) == 160
+
+
+def test_an_evenly_spaced_integer_column_is_found_as_the_time_column(tmp_path):
+    from automl_studio.engine.data.identity import forecast_options
+
+    rng = np.random.default_rng(3)
+    years = np.arange(1950, 2030)
+    frame = pd.DataFrame({"rating": rng.integers(1, 6, len(years)), "year": years,
+                          "sales": np.sin(years / 4.0) * 10}).sample(frac=1.0, random_state=0)
+    path = tmp_path / "years.csv"
+    frame.to_csv(path, index=False)
+    chosen = SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), target="sales", time_column="auto")
+    assert forecast_options(load_dataset(path), chosen).time_column == "year"
+    prepared = prepare_for_search(chosen)
+    ordered = frame.sort_values("year")["sales"].to_numpy(dtype=np.float32)
+    assert prepared.test.y[-1] == pytest.approx(ordered[-1])  # sorted by year: the last year is tested
+    # Repeated per series, it is still time; a column with a hole or repeats in one series is not.
+    shops = pd.concat([frame.assign(shop=name) for name in ("a", "b")])
+    shops.to_csv(path, index=False)
+    assert forecast_options(load_dataset(path), chosen.replace(group_column="shop")).time_column == "year"
+    shops.assign(year=shops["year"].where(shops["year"] != 1990, 1989)).drop(columns="rating").to_csv(path, index=False)
+    with pytest.raises(DataError, match="no column looks like time"):
+        forecast_options(load_dataset(path), chosen.replace(group_column="shop"))
