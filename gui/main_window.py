@@ -1044,7 +1044,7 @@ class MainWindow(QMainWindow):
         self.act_start.setEnabled(not running and not blocker)
         self.act_start.setToolTip(blocker or self.act_start.statusTip())
         self.search_page.set_start_blocker(
-            blocker, "choose another target on the Data page" if self.data_page.start_problem()
+            blocker, self.data_page.start_fix() if self.data_page.start_problem()
             else "fix the network on the Network page")
         self.act_stop.setEnabled(running and not stopping)
         self.act_resume.setEnabled(self.search_page.can_resume)

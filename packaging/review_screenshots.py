@@ -123,6 +123,8 @@ def main() -> int:
     window.nav.setCurrentRow(3)
     results = window.results_page
     for i in range(results.tabs.count()):
+        if not results.tabs.isTabVisible(i):  # the Forecast tab, for data without a time column
+            continue
         results.tabs.setCurrentIndex(i)
         name = "-".join(results.tabs.tabText(i).lower().replace("/", " ").split())  # "ROC / PR curves"
         shot(f"results-{name}")

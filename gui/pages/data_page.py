@@ -558,6 +558,12 @@ class DataPage(QWidget):
         chosen time column, horizon or series cannot be forecast (the engine's one-line message)."""
         return (self._problem or self._forecast_problem) if self._dataset is not None else ""
 
+    def start_fix(self) -> str:
+        """Where the user fixes :meth:`start_problem`, in words for after it."""
+        if not self._problem and self._forecast_problem:
+            return "choose another time column, horizon or series on the Data page, or fix the file"
+        return "choose another target on the Data page"
+
     def config_fields(self) -> dict[str, Any]:
         """The parts of a :class:`SearchConfig` this page decides."""
         return {

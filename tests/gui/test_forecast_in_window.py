@@ -155,6 +155,7 @@ def test_bad_time_input_is_one_line_in_the_data_banner_and_the_data_stays(qtbot,
     assert page.banner.isVisibleTo(page) and QApplication.activeModalWidget() is None
     assert page.dataset.path == str(path) and page.dataset.n_rows == rows  # the data is kept
     assert window.start_blocker() == message and not window.act_start.isEnabled()
+    assert "choose another time column, horizon or series" in window.search_page.start_note.text()
     # Rows independent again: nothing to forecast, nothing wrong.
     window.findChild(QWidget, "timeColumn").setCurrentIndex(0)
     qtbot.waitUntil(lambda: not page.banner.isVisibleTo(page), timeout=60_000)
