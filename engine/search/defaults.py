@@ -141,15 +141,16 @@ def plan_finish(available_s: float, *, fold_s: float, refit_s: float, folds: int
 def imbalance_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
     """The space a search runs for this data: when the profile has a rare class
     (:func:`~automl_studio.engine.data.imbalance.rare_classes`), balanced class weights or none
-    become a searched dimension, and so do focal loss or cross-entropy — each only where the spec
-    leaves the setting at its default."""
+    become a searched dimension, and for two classes focal loss or cross-entropy — each only
+    where the spec leaves the setting at its default. (With more classes trials are ranked by
+    validation loss, which focal loss measures on another scale, so it is not searched there.)"""
     signature = prepared.signature
     if signature.task != "classification" or not rare_classes(prepared.profile.class_counts):
         return space
     training = dict(space.training)
     if "class_weight" not in training:
         training["class_weight"] = Choice(("balanced", "none"))
-    if training.get("loss", "auto") == "auto":
+    if signature.n_classes == 2 and training.get("loss", "auto") == "auto":
         training["loss"] = Choice(("crossentropy", "focal"))
     return replace(space, training=training)
 
