@@ -40,6 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.config import MAX_NGRAMS
+from automl_studio.engine.data.profile import TEXT
+from automl_studio.engine.data.text import MAX_TOKENS
 from automl_studio.gui.models.table_models import (
     SORT_ROLE,
     ColumnsModel,
@@ -279,6 +282,7 @@ class DataPage(QWidget):
         split.addRow("Seed", self.seed_spin)
         right_layout.addWidget(split_box)
         right_layout.addWidget(self._build_forecast_box())
+        right_layout.addWidget(self._build_text_box())
 
         warn_box = QGroupBox("Warnings")
         warn_layout = QVBoxLayout(warn_box)
@@ -379,6 +383,30 @@ class DataPage(QWidget):
         self._show_forecast_choices()
         return self.forecast_box
 
+    def _build_text_box(self) -> QWidget:
+        """Text columns: word n-grams and vocabulary size (shown while a column is read as text)."""
+        self.text_box = QGroupBox("Text")
+        form = QFormLayout(self.text_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.ngrams_spin = name_widget(QSpinBox(), "textNgrams", "Word n-grams",
+                                       "Word n-grams up to this length join the words of text columns "
+                                       "(1: words only, 2: also pairs of neighbouring words)")
+        self.ngrams_spin.setRange(1, MAX_NGRAMS)
+        self.max_tokens_spin = name_widget(QSpinBox(), "textMaxTokens", "Vocabulary size",
+                                           "Each text column keeps this many of its most frequent "
+                                           "tokens, learnt from the training rows; the rest are unknown")
+        self.max_tokens_spin.setRange(1, 10_000_000)
+        self.max_tokens_spin.setSingleStep(1000)
+        self.max_tokens_spin.setGroupSeparatorShown(True)
+        self.max_tokens_spin.setValue(MAX_TOKENS)
+        for spin, key in ((self.ngrams_spin, "textNgrams"), (self.max_tokens_spin, "textMaxTokens")):
+            spin.setProperty("lastValue", spin.value())
+            spin.valueChanged.connect(lambda v, s=spin, k=key: self._on_spin_edited(s, k, v))
+        form.addRow("Word n-grams", self.ngrams_spin)
+        form.addRow("Vocabulary", self.max_tokens_spin)
+        self.text_box.hide()
+        return self.text_box
+
     def _show_forecast_choices(self) -> None:
         on = self.time_combo.currentIndex() > 0
         self.horizon_spin.setEnabled(on)
@@ -429,8 +457,11 @@ class DataPage(QWidget):
 
     @Slot(str, str)
     def _on_forecast_check_failed(self, kind: str, message: str) -> None:
-        if kind != "cancelled":
-            self._set_forecast_problem(self._without_path(message))
+        if kind == "cancelled":
+            return
+        # Only the data's own problems block Start; a failure of the check itself does not (the
+        # search reads the data again and says what it finds).
+        self._set_forecast_problem(self._without_path(message) if kind == "user" else "")
 
     def _set_forecast_problem(self, problem: str) -> None:
         """Shows (or clears) the forecast's problem; the window hears of a change by
@@ -578,6 +609,8 @@ class DataPage(QWidget):
             "seed": self.seed_spin.value(),
             "image_size": (self._image_size, self._image_size),
             **self._forecast_fields(),
+            "ngrams": self.ngrams_spin.value(),
+            "max_tokens": None if self.max_tokens_spin.value() == MAX_TOKENS else self.max_tokens_spin.value(),
             **{f"csv_{key}": self._csv.get(key) for key in CSV_KEYS},
         }
 
@@ -592,6 +625,8 @@ class DataPage(QWidget):
         self.validation_spin.setValue(config.validation_fraction)
         self.test_spin.setValue(config.test_fraction)
         self.seed_spin.setValue(config.seed)
+        self.ngrams_spin.setValue(config.ngrams)
+        self.max_tokens_spin.setValue(config.max_tokens or MAX_TOKENS)
         self._syncing = False
         self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
         self._csv = {key: value for key, value in self._csv.items() if value is not None}
@@ -835,6 +870,7 @@ class DataPage(QWidget):
         self._show_target_state(profile)
         self._show_leaks(profile.leaks if profile is not None and not self._problem else ())
         self._show_distribution()
+        self.text_box.setVisible(profile is not None and any(c.kind == TEXT for c in profile.feature_columns))
         if profile is None:
             self.detected_label.setText(f"Detected: — <span style='color:#c0392b'>(the target "
                                         f"'{shown_target}' cannot be used)</span>" if self._problem

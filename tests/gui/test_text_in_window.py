@@ -95,3 +95,26 @@ def test_a_text_search_runs_in_the_window_and_exports_a_reloadable_h5(qtbot, win
     assert "Reloaded and checked: the file's predictions match" in window.results_page.export_status.text()
     reply = load_in_fresh_process(str(dest))
     assert "params" in reply and "text" in reply
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support (raise|grabbing the keyboard)")
+def test_the_data_page_sets_ngrams_and_vocabulary_size_for_text_columns(qtbot, window, tmp_path):
+    page = window.data_page
+    assert page.text_box.isHidden()  # no data, no text column
+    open_reviews(qtbot, window, tmp_path)
+    assert not page.text_box.isHidden()
+    ngrams, max_tokens = page.findChild(QWidget, "textNgrams"), page.findChild(QWidget, "textMaxTokens")
+    assert (window.current_config().ngrams, window.current_config().max_tokens) == (1, None)
+    ngrams.setValue(2)
+    max_tokens.setValue(500)
+    config = window.current_config()
+    assert (config.ngrams, config.max_tokens) == (2, 500)
+    # A saved project's settings come back with it.
+    ngrams.setValue(1)
+    max_tokens.setValue(20_000)
+    with qtbot.waitSignal(page.profileChanged, timeout=300_000):
+        page.apply_config(config)
+    assert (ngrams.value(), max_tokens.value()) == (2, 500)
+    # Reading the review as categories leaves no text column: the box goes.
+    choose_kind(qtbot, page, 0, "Treat as categorical")
+    assert page.text_box.isHidden()
