@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 from conftest import input_sources, wait_for_shapes
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
+
+from automl_studio.gui.models.trials_model import RECALL_COLUMN
 
 pytestmark = pytest.mark.slow
 SEARCH_TIMEOUT_MS = 300_000
@@ -77,6 +80,14 @@ def test_iris_search_export_and_reload(qtbot, iris_window, tmp_path):
     metrics = finish.test_metrics
     assert "accuracy" in metrics and metrics.get("confusion_matrix")
     assert iris_window.results_page.confusion_model.rowCount() == 3
+    # Each completed trial's recall of the three classes on the validation split, from the
+    # engine's process through the window's store to the trials table.
+    model = iris_window.search_page.trials_model
+    for row in range(model.rowCount()):
+        if model.index(row, 1).data() == "completed":
+            cell = model.index(row, RECALL_COLUMN).data()
+            assert re.fullmatch(r"0: \d\.\d\d · 1: \d\.\d\d · 2: \d\.\d\d", cell), cell
+            assert "versicolor" in model.index(row, RECALL_COLUMN).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_image_npz_search_export_and_reload(qtbot, window, image_npz, tmp_path):
