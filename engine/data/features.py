@@ -23,8 +23,10 @@ import numpy as np
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.csv_format import to_numbers
 from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.dates import DateFeature
 from automl_studio.engine.data.profile import (
     CATEGORICAL,
+    DATETIME,
     NUMERIC,
     TEXT,
     DatasetProfile,
@@ -61,6 +63,8 @@ class FeatureSchema:
     numeric: tuple[NumericFeature, ...] = ()
     categorical: tuple[CategoricalFeature, ...] = ()
     text: tuple[TextFeature, ...] = ()
+    # Date columns, expanded into calendar parts that follow the numeric columns in ``numeric``.
+    dates: tuple[DateFeature, ...] = ()
 
     @property
     def text_tokens(self) -> int:
@@ -73,19 +77,19 @@ class FeatureSchema:
 
     @property
     def numeric_width(self) -> int:
-        return len(self.numeric) + sum(f.flag for f in self.numeric)
+        return len(self.numeric) + sum(f.flag for f in self.numeric) + sum(d.width for d in self.dates)
 
     @property
     def columns(self) -> list[str]:
-        return ([f.name for f in self.numeric] + [c.name for c in self.categorical]
-                + [t.name for t in self.text])
+        return ([f.name for f in self.numeric] + [d.name for d in self.dates]
+                + [c.name for c in self.categorical] + [t.name for t in self.text])
 
     @classmethod
     def fit(cls, frame: Any, profile: DatasetProfile, text_options: TextOptions | None = None) -> FeatureSchema:
         """Learns fills, vocabularies and token rules from ``frame`` (the training rows); text
         columns are tokenized as ``text_options`` say (None: words, :data:`~.text.MAX_TOKENS`)."""
         options = text_options or TextOptions()
-        numeric, categorical, text = [], [], []
+        numeric, categorical, text, dates = [], [], [], []
         offset = 0
         text_offset = 1  # id 0 pads texts
         for col in profile.feature_columns:
@@ -108,7 +112,9 @@ class FeatureSchema:
                                     "(empty or punctuation only); exclude it or treat it as categorical")
                 text.append(feature)
                 text_offset += feature.ids
-        return cls(tuple(numeric), tuple(categorical), tuple(text))
+            elif col.kind == DATETIME:
+                dates.append(DateFeature.fit(col.name, series))
+        return cls(tuple(numeric), tuple(categorical), tuple(text), tuple(dates))
 
     def transform(self, frame: Any, *, source: str = "data") -> dict[str, np.ndarray]:
         """Applies the schema to a DataFrame with (at least) the schema's columns."""
@@ -117,7 +123,7 @@ class FeatureSchema:
             raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
         out: dict[str, np.ndarray] = {}
         n = len(frame)
-        if self.numeric:
+        if self.numeric or self.dates:
             # Filled column by column into one float32 block: a copy per column, not per table.
             numeric = np.empty((n, self.numeric_width), dtype=np.float32)
             j = 0
@@ -129,6 +135,9 @@ class FeatureSchema:
                 if f.flag:
                     numeric[:, j] = gaps
                     j += 1
+            for d in self.dates:
+                numeric[:, j:j + d.width] = d.transform(frame[d.name])
+                j += d.width
             out["numeric"] = numeric
         if self.categorical:
             codes_block = np.empty((n, len(self.categorical)), dtype=np.int32)
@@ -148,6 +157,7 @@ class FeatureSchema:
             "categorical": [{"name": c.name, "vocabulary": list(c.vocabulary), "offset": c.offset}
                             for c in self.categorical],
             **({"text": [t.to_dict() for t in self.text]} if self.text else {}),
+            **({"dates": [d.to_dict() for d in self.dates]} if self.dates else {}),
         }
 
     @classmethod
@@ -158,6 +168,7 @@ class FeatureSchema:
             tuple(CategoricalFeature(c["name"], tuple(c["vocabulary"]), int(c["offset"]))
                   for c in data.get("categorical", [])),
             tuple(TextFeature.from_dict(t) for t in data.get("text", [])),
+            tuple(DateFeature.from_dict(d) for d in data.get("dates", [])),
         )
 
 
@@ -350,9 +361,13 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         image = x_all["image"]
         image_scale = 1 / 255.0 if image.dtype == np.uint8 or float(np.max(image[:1000])) > 2.0 else 1.0
     target_mean, target_std = 0.0, 1.0
+    log_mean = log_std = log_max = 0.0
     if task == "regression":
         target_mean = float(np.mean(y[train_idx]))
         target_std = float(np.std(y[train_idx])) or 1.0
+        if y.ndim == 1 and len(train_idx) and float(np.min(y[train_idx])) >= 0:
+            logs = np.log1p(y[train_idx].astype(np.float64))
+            log_mean, log_std, log_max = float(np.mean(logs)), float(np.std(logs)), float(np.max(logs))
     return DataSignature(
         task=task, n_classes=len(class_names) if task == "classification" else 0, inputs=inputs,
         categorical_tokens=schema.tokens if schema else 0,
@@ -361,4 +376,5 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         target_std=target_std, train_rows=len(train_idx), sequence_mean=seq_mean,
         sequence_variance=tuple(max(v, 1e-12) for v in seq_variance),
         target_width=int(y.shape[1]) if task == "regression" and y.ndim == 2 else 1,
+        log_target_mean=log_mean, log_target_std=log_std, log_target_max=log_max,
     )

@@ -20,10 +20,20 @@ from automl_studio.engine.data.leakage import find_leaks
 from automl_studio.engine.data.text import length_percentiles, words
 
 NUMERIC, CATEGORICAL, ID_LIKE, TEXT, CONSTANT = "numeric", "categorical", "id_like", "text", "constant"
+DATETIME = "datetime"  # dates or times: expanded into calendar features (data.dates)
+# A regression target this skewed (Fisher-Pearson skewness, scipy.stats.skew) and never negative
+# makes a log1p target transform a searched choice (search.defaults.target_space).
+SKEWED_TARGET = 1.0
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 MAX_CATEGORIES = 200
 MIN_TEXT_WORDS = 3  # median words per value from which a many-valued column is free text
 TEXT_SAMPLE = 5000  # values tokenized to detect and describe a text column
+DATE_SAMPLE = 200  # values parsed to detect a date column
+# A date written with digits (year first or last), optionally a time and a UTC offset; month
+# names are left out, so that categories such as "May" stay categories.
+_DATE_PATTERN = (r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
+                 r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?")
+DATE_REASON = "date/time: expanded into year, month, day of week, day of year (and hour) features"
 # Names a target column often has, in order of preference (compared without case).
 # Most specific first. "y" comes last and counts only without an "x" beside it: with one it is a
 # coordinate (the diamonds table's x, y, z are lengths in mm beside its price).
@@ -67,6 +77,14 @@ class DatasetProfile:
     problem: str = ""
     leaks: tuple[str, ...] = ()  # feature columns that alone predict the target almost perfectly
     target_reason: str = ""  # why this target was chosen when none was given ("last column", ...)
+    # A regression target's skewness over its rows (scipy.stats.skew) when it is never negative;
+    # None otherwise (classification, negative values, too few rows).
+    target_skew: float | None = None
+
+    @property
+    def skewed_target(self) -> bool:
+        """A non-negative regression target skewed past :data:`SKEWED_TARGET` (prices, counts)."""
+        return self.target_skew is not None and self.target_skew > SKEWED_TARGET
 
     @property
     def feature_columns(self) -> list[ColumnProfile]:
@@ -143,6 +161,9 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
         return ColumnProfile(name, CONSTANT, dtype, missing, unique, False, f"dropped: {reason}", examples)
     if pd.api.types.is_bool_dtype(series):
         return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+    if pd.api.types.is_datetime64_any_dtype(series) or (
+            not pd.api.types.is_numeric_dtype(series) and looks_like_dates(values)):
+        return ColumnProfile(name, DATETIME, dtype, missing, unique, True, DATE_REASON, examples)
     if pd.api.types.is_numeric_dtype(series):
         integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
         if integral and unique == present and present >= 20 and _is_sequence(values):
@@ -173,6 +194,17 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
             f"excluded: {unique} distinct values in {present} rows (free text?)", examples,
         )
     return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+
+
+def looks_like_dates(values: Any) -> bool:
+    """Whether every value (of a sample) is written like a date or a date and time
+    (``2024-03-05``, ``2024-03-05 14:30``, ``05/03/2024``) and pandas parses it as one."""
+    import pandas as pd
+
+    sample = values.iloc[:DATE_SAMPLE].astype(str).str.strip()
+    if not len(sample) or not sample.str.fullmatch(_DATE_PATTERN).all():
+        return False
+    return bool(pd.to_datetime(sample, errors="coerce", format="mixed").notna().all())
 
 
 def _looks_like_text(text: Any, unique: int, present: int) -> bool:
@@ -321,7 +353,7 @@ def _profile_table(
         mirrored = {name for name in (c.name for c in columns)
                     if any(f"column '{name}' matches the target exactly" in w for w in warnings)}
         checked = [(c.name, c.kind == CATEGORICAL) for c in columns
-                   if c.used and c.kind not in ("target", TEXT) and c.name not in mirrored]
+                   if c.used and c.kind not in ("target", TEXT, DATETIME) and c.name not in mirrored]
         found = find_leaks(frame, str(target), chosen, checked)
         leaks = sorted(mirrored) + [leak.column for leak in found]
         warnings.extend(leak.message() for leak in found)
@@ -332,7 +364,20 @@ def _profile_table(
         fingerprint=dataset.fingerprint,
         csv_format=dataset.csv_format.to_dict() if dataset.csv_format is not None else {},
         problem=problem, leaks=tuple(leaks), target_reason=target_reason,
+        target_skew=_target_skew(y) if chosen == "regression" and not problem else None,
     )
+
+
+def _target_skew(y: Any) -> float | None:
+    """The skewness of a numeric target's values, or None when one is negative or too few."""
+    import pandas as pd
+    from scipy.stats import skew
+
+    values = pd.to_numeric(y, errors="coerce").dropna().to_numpy(dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 20 or values.min() < 0 or values.std() == 0:
+        return None
+    return float(skew(values))
 
 
 def _without_path(message: str, path: str) -> str:
@@ -358,6 +403,9 @@ def _check_target(dataset: Dataset, y: Any, target: str, chosen: str
             f"{dataset.path}: the target '{target}' looks like an identifier or free text (unique per "
             "row), not something to predict — choose another target"
         )
+    if kind == DATETIME:
+        raise DataError(f"{dataset.path}: the target '{target}' holds dates, not something to predict — "
+                        "choose another target (a date column orders a forecast as its time column)")
     if chosen == "regression":
         numeric = pd.to_numeric(present, errors="coerce")
         if numeric.isna().any():

@@ -34,6 +34,19 @@ class DataSignature:
     sequence_mean: tuple[float, ...] = ()
     sequence_variance: tuple[float, ...] = ()
     target_width: int = 1  # values a regression predicts per row (a forecast's horizon)
+    # log1p(target) over the training rows of a regression target without negative values (std
+    # 0: none), for the log1p target transform; its maximum caps the model's log-unit output.
+    log_target_mean: float = 0.0
+    log_target_std: float = 0.0
+    log_target_max: float = 0.0
+    # The target transform this model is built with (``none`` or ``log1p``): set per trial by the
+    # hypermodel, never by the data (see train.hypermodel.build_model).
+    target_transform: str = "none"
+
+    @property
+    def can_log_target(self) -> bool:
+        """Whether the target allows the log1p transform (regression, never negative)."""
+        return self.task == "regression" and self.log_target_std > 0 and self.target_width == 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +60,9 @@ class DataSignature:
             **({"sequence_mean": list(self.sequence_mean),
                 "sequence_variance": list(self.sequence_variance)} if self.sequence_mean else {}),
             **({"target_width": self.target_width} if self.target_width != 1 else {}),
+            **({"log_target_mean": self.log_target_mean, "log_target_std": self.log_target_std,
+                "log_target_max": self.log_target_max} if self.log_target_std else {}),
+            **({"target_transform": self.target_transform} if self.target_transform != "none" else {}),
         }
 
     @classmethod
@@ -65,4 +81,8 @@ class DataSignature:
             sequence_mean=tuple(data.get("sequence_mean", ())),
             sequence_variance=tuple(data.get("sequence_variance", ())),
             target_width=int(data.get("target_width", 1)),
+            log_target_mean=float(data.get("log_target_mean", 0.0)),
+            log_target_std=float(data.get("log_target_std", 0.0)),
+            log_target_max=float(data.get("log_target_max", 0.0)),
+            target_transform=str(data.get("target_transform", "none")),
         )

@@ -374,6 +374,17 @@ def schema_document(model: Any, metadata: Mapping[str, Any], files: Mapping[str,
                          "the value was missing, else 0.0",
                 "columns": numeric,
             },
+            **({"dates": {
+                "input": "numeric",
+                "columns_in_order": [d["name"] for d in feature_schema["dates"]],
+                "steps": "per column, after the numeric columns' slots: parse the date (ISO 8601, in UTC "
+                         "where an offset is given); one slot per name in 'parts' (year, month, day, "
+                         "day_of_week with Monday 0, day_of_year, hour with minutes as its fraction; "
+                         "*_sin/*_cos = sin/cos(2π·v/period) of month-1 (12), day_of_week (7) and hour "
+                         "(24)); a missing date takes 'fill', and when 'missing_flag' is true the next "
+                         "slot holds 1.0 if it was missing, else 0.0",
+                "columns": feature_schema["dates"],
+            }} if feature_schema.get("dates") else {}),
             "categorical": {
                 "input": "categorical",
                 "columns_in_order": [c["name"] for c in categorical],

@@ -30,6 +30,7 @@ import numpy as np
 from automl_studio.engine.core.errors import DataError, ModelFileError
 from automl_studio.engine.data.csv_format import SOFT_MISSING, CsvOptions, to_numbers
 from automl_studio.engine.data.dataset import Dataset
+from automl_studio.engine.data.dates import parse_dates
 from automl_studio.engine.data.features import FeatureSchema, encode_target
 from automl_studio.engine.data.images import IMAGE_SUFFIXES, load_images_to_score
 from automl_studio.engine.data.loading import load_dataset
@@ -304,6 +305,25 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
             notes.append(f"{source}: column '{c.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
                          "scored as an unknown category, as in training")
         columns[c.name] = raw.to_numpy(dtype=object)
+    for d in schema.dates:
+        raw = frame[mapping[d.name]]
+        given = np.array(raw.notna().to_numpy())
+        if not pd.api.types.is_datetime64_any_dtype(raw):
+            given &= ~raw.astype(str).str.strip().isin(SOFT_MISSING).to_numpy()
+        parsed = parse_dates(raw)
+        bad = np.flatnonzero(given & parsed.isna().to_numpy())
+        gaps = np.flatnonzero(~given)
+        if len(bad):
+            texts = [str(v) for v in raw.iloc[bad]]
+            _mark(reasons, bad, [f"column '{d.name}': '{t}' is not a date" for t in texts])
+            lines.append(_row_problem(source, dataset, bad, d.name, texts, "'{}' is not a date",
+                                      "values are not dates"))
+        if len(gaps):
+            never = "" if d.flag else "; it had no missing dates in training"
+            notes.append(f"{source}: column '{d.name}': {len(gaps)} missing date(s) ({_rows(dataset, gaps)}) "
+                         f"filled with the training medians of its calendar parts{never}")
+        # Parsed once here; the schema's expansion (data.dates) reads datetimes as they are.
+        columns[d.name] = parsed.to_numpy()
     for t in schema.text:
         raw = frame[mapping[t.name]]
         gaps = np.flatnonzero(~np.array(raw.notna().to_numpy()))

@@ -7,7 +7,9 @@ where the engine chooses, as a good practitioner would for the data at hand. Ker
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import UserError
@@ -155,13 +157,49 @@ def imbalance_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
     return replace(space, training=training)
 
 
-def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
+def target_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
+    """The space a search runs for this data: when the profile finds a skewed regression target
+    without negative values (:attr:`~automl_studio.engine.data.profile.DatasetProfile.skewed_target`:
+    prices, counts), the target transform ``none`` or ``log1p`` becomes a searched dimension —
+    only where the spec leaves it (and the loss: ``log1p`` trains with squared error in log
+    units) at its default."""
+    signature = prepared.signature
+    training = dict(space.training)
+    if (not prepared.profile.skewed_target or not signature.can_log_target or "target_transform" in training
+            or training.get("loss", "auto") not in ("auto", "mse")):
+        return space
+    training["target_transform"] = Choice(("none", "log1p"))
+    return replace(space, training=training)
+
+
+def transforms_target(space: SearchSpace | None) -> bool:
+    """Whether some trial of ``space`` may learn a transformed target (a fixed or searched log1p)."""
+    if space is None:
+        return False
+    value = space.training.get("target_transform", "none")
+    return "log1p" in (value.values if isinstance(value, Choice) else (value,))
+
+
+def target_transform_note(space: SearchSpace, hyperparameters: Mapping[str, Any]) -> dict[str, str]:
+    """The exported model's target transform for its metadata: its name and where it is undone."""
+    value = hyperparameters.get("training.target_transform", space.training_value("target_transform"))
+    name = value if isinstance(value, str) else "none"
+    if name == "none":
+        return {"name": "none"}
+    return {"name": name, "inverse": "expm1 inside the model (its last layers non_negative_log_units, "
+                                     "cap_log_units, exp and to_target_units): predictions are in the target's own units"}
+
+
+def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: SearchSpace | None = None) -> Resolved:
     """What a good practitioner would choose when the user leaves a setting open.
 
     The objective is validation loss: on small tables accuracy ties between many trials, so
     picking (and refitting) by it is close to arbitrary. The exported model averages a few
     refits of the best configuration where they are cheap: one refit's initial weights decide
-    a point of accuracy on a small table.
+    a point of accuracy on a small table. Where ``space`` may learn a transformed target
+    (:func:`target_space`) the objective is validation RMSE instead: a trial's loss is in its
+    own units (squared log error for ``log1p``), its RMSE in the target's, so trials compare by
+    the latter.
 
     Raises:
         UserError: an objective the model does not compile for this task (e.g. ``val_auc`` with
@@ -169,8 +207,11 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData) -> Resolved:
     """
     signature = prepared.signature
     imbalanced = signature.task == "classification" and bool(rare_classes(prepared.profile.class_counts))
+    chosen = config.objective
+    if chosen is None and signature.task == "regression" and transforms_target(space):
+        chosen = "val_rmse"
     try:
-        objective = check_objective(config.objective, signature.task, signature.n_classes, imbalanced=imbalanced)
+        objective = check_objective(chosen, signature.task, signature.n_classes, imbalanced=imbalanced)
     except UserError as exc:
         raise UserError(f"{config.data_path}: {exc}") from None
     max_trials = config.max_trials

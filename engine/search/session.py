@@ -45,7 +45,12 @@ from automl_studio.engine.data.identity import (
     prepare_loaded,
 )
 from automl_studio.engine.search import distributed, oracle_server
-from automl_studio.engine.search.defaults import imbalance_space, resolve_defaults
+from automl_studio.engine.search.defaults import (
+    imbalance_space,
+    resolve_defaults,
+    target_space,
+    target_transform_note,
+)
 from automl_studio.engine.search.project import (
     CONFIG_FILE,
     EVENTS_FILE,
@@ -107,13 +112,14 @@ class _Session:
                 listener(SearchWarning(message="the network has no sequence input for the time series' "
                                                "windows; the forecast template is searched instead"))
             space = "forecast"
-        self.space = imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
-                                                   self.prepared.signature.train_rows), self.prepared)
+        self.space = target_space(imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
+                                                                self.prepared.signature.train_rows),
+                                                  self.prepared), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
             first = analysis.issues[0]
             raise SpecError(f"the search space is invalid: {first.message}", node=first.node)
-        self.resolved = resolve_defaults(config, self.prepared)
+        self.resolved = resolve_defaults(config, self.prepared, self.space)
 
     def tuner(self) -> Any:
         # KerasTuner (and TensorFlow) load only once the data and the spec have been checked.
@@ -606,6 +612,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                  "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
+        **({"target_transform": target_transform_note(session.space, result.best_hyperparameters)}
+           if prepared.signature.task == "regression" else {}),
         **({"forecast": dict(prepared.forecast)} if prepared.forecast is not None else {}),
         baseline_metrics=dict(result.baseline_metrics),
         beats_baseline=None if not result.baseline_metrics else shortfall is None,

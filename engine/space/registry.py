@@ -498,8 +498,28 @@ def _output_shape(inputs: list[Shape], _p: Mapping[str, Any], sig: DataSignature
     return (units,), last_axis(x) * units + units
 
 
+LOG_CAP_MARGIN = 5.0  # log units above the largest training target that a log1p model may answer
+
+
 def _output_steps(_p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataInput]:
     units = head_units(sig)
+    if sig.task == "regression" and sig.target_transform == "log1p":
+        return [
+            Call("Dense", (units,), name="head", dtype="float32"),
+            Call("Rescaling", kwargs={"scale": float(sig.log_target_std), "offset": float(sig.log_target_mean)},
+                 name="to_log_units", dtype="float32",
+                 comment="The network learns log1p(target) at unit scale."),
+            # log1p of a target without negative values is >= 0: softplus keeps the answer there
+            # with a gradient everywhere (a prediction below 0 would stall the log loss, which
+            # clips it), and the cap, e^LOG_CAP_MARGIN times the largest training target, keeps
+            # exp() finite in float32 for any input.
+            Call("Activation", ("softplus",), name="non_negative_log_units", dtype="float32"),
+            Call("ReLU", kwargs={"max_value": float(sig.log_target_max) + LOG_CAP_MARGIN},
+                 name="cap_log_units", dtype="float32"),
+            Call("Activation", ("exponential",), name="exp", dtype="float32"),
+            Call("Rescaling", kwargs={"scale": 1.0, "offset": -1.0}, name="to_target_units", dtype="float32",
+                 comment="expm1: the inverse of log1p, so the model answers in the target's units."),
+        ]
     if sig.task == "regression":
         return [
             Call("Dense", (units,), name="head", dtype="float32"),

@@ -189,7 +189,14 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "loss": "auto",
     "label_smoothing": 0.0,
     "class_weight": "none",
+    "target_transform": "none",
 }
+
+TARGET_TRANSFORMS = ("none", "log1p")
+"""``training.target_transform`` (regression): the network learns the target as it is, or
+``log1p(target)`` with mean squared error in log units (``keras.losses.MeanSquaredLogarithmicError``)
+and ``expm1`` inside the model, so its outputs, metrics and objective are in the target's units.
+``log1p`` needs a target without negative values."""
 
 CLASS_WEIGHTS = ("none", "balanced")
 """``training.class_weight``: every row weighs the same, or each class weighs the same in total
@@ -416,6 +423,9 @@ def _check_training(training: Mapping[str, Any], source: str) -> None:
         if v not in LR_SCHEDULES:
             raise SpecError(f"{source}: unknown learning-rate schedule {v!r}; choose from "
                             + ", ".join(LR_SCHEDULES))
+    for v in domain("target_transform"):
+        if v not in TARGET_TRANSFORMS:
+            raise SpecError(f"{source}: unknown target transform {v!r}; choose from {', '.join(TARGET_TRANSFORMS)}")
     for v in domain("loss"):
         if v not in LOSSES:
             raise SpecError(f"{source}: unknown loss {v!r}; choose from {', '.join(LOSSES)}")

@@ -391,6 +391,9 @@ def input_columns(input_kind: str, schema: Any, inputs: Mapping[str, Sequence[in
             width = 2 if feature.flag else 1
             out.append((feature.name, {"numeric": list(range(j, j + width))}))
             j += width
+        for date in schema.dates:  # its calendar parts follow the numbers
+            out.append((date.name, {"numeric": list(range(j, j + date.width))}))
+            j += date.width
         out += [(c.name, {"categorical": [i]}) for i, c in enumerate(schema.categorical)]
         return out
     if input_kind == "features" and "numeric" in inputs and len(inputs["numeric"]) == 1:

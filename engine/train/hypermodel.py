@@ -212,6 +212,7 @@ def build_model(space: SearchSpace, signature: DataSignature,
         keras.mixed_precision.set_global_policy("mixed_float16")
     nodes = instantiate(space, choose)
     training = training_values(space, choose, conditional)
+    signature = with_target_transform(signature, str(training["target_transform"]))
     reg = _regularizer(training)
     inputs: dict[str, Any] = {}
     tensors: dict[str, Any] = {}
@@ -225,6 +226,25 @@ def build_model(space: SearchSpace, signature: DataSignature,
     model.compile(optimizer=make_optimizer(training, steps_per_epoch), loss=loss,
                   metrics=make_metrics(signature, loss))
     return model
+
+
+def with_target_transform(signature: DataSignature, transform: str) -> DataSignature:
+    """The signature a trial's network is built for: ``log1p`` puts ``expm1`` after its head
+    (:func:`~automl_studio.engine.space.registry._output_steps`).
+
+    Raises:
+        SpecError: ``log1p`` for a target that is not a regression target without negative values.
+    """
+    from dataclasses import replace
+
+    from automl_studio.engine.core.errors import SpecError
+
+    if transform == "none":
+        return signature
+    if not signature.can_log_target:
+        raise SpecError("the log1p target transform needs a regression target without negative values; "
+                        "set training.target_transform to none")
+    return replace(signature, target_transform=transform)
 
 
 def average_models(members: list[keras.Model], signature: DataSignature) -> keras.Model:
@@ -259,6 +279,13 @@ def make_loss(signature: DataSignature, training: dict[str, Any] | None = None) 
     from automl_studio.engine.space.losses import keras_loss
 
     training = training or {}
+    if training.get("target_transform", "none") == "log1p":
+        if str(training.get("loss", "auto")) not in ("auto", "mse"):
+            raise SpecError(f"the log1p target transform trains with mean squared error in log units; "
+                            f"the loss {training['loss']!r} has no such form — use loss auto or mse")
+        # Mean squared error of log1p(prediction) and log1p(target): the model answers in the
+        # target's units (expm1 inside it), so this is the squared error in log units.
+        return keras.losses.MeanSquaredLogarithmicError()
     try:
         cls, kwargs = keras_loss(str(training.get("loss", "auto")), task_kind(signature.task, signature.n_classes),
                                  float(training.get("label_smoothing", 0.0)))

@@ -112,7 +112,7 @@ def describe_model(metadata: dict[str, Any]) -> str:
         what = f"predicts {target or 'a value'} (a number)"
     if kind == "table":
         schema = metadata.get("feature_schema") or {}
-        n = len(schema.get("numeric", [])) + len(schema.get("categorical", []))
+        n = sum(len(schema.get(part, [])) for part in ("numeric", "categorical", "dates"))
         return f"{what} from {n} column{'s' if n != 1 else ''}"
     if kind == "images":
         height, width, *_ = metadata.get("inputs", {}).get("image", (0, 0))
@@ -385,6 +385,14 @@ class PredictPage(QWidget):
             self.fields[name] = name_widget(combo, f"field_{name}", f"Value of {name}",
                                             "One of the values seen in training")
             self.form.addRow(f"{name}", combo)
+        for feature in schema.get("dates", []):
+            edit = QLineEdit()
+            name = feature["name"]
+            edit.setPlaceholderText("a date, e.g. 2024-03-05" + (" 14:30" if "hour" in feature["parts"] else ""))
+            edit.returnPressed.connect(self.predict_row)
+            self.fields[name] = name_widget(edit, f"field_{name}", f"Value of {name}",
+                                            "A date (and time); the model reads its calendar parts")
+            self.form.addRow(f"{name}", edit)
 
     def set_field(self, name: str, value: str) -> None:
         """Types ``value`` into the form's field for column ``name`` (a category picks its entry)."""
