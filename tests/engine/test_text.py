@@ -290,3 +290,24 @@ def test_a_masked_text_model_exports_to_h5_and_reloads_with_plain_keras_in_a_fre
         assert fresh.returncode == 0, fresh.stderr[-3000:]
         reply = json.loads(fresh.stdout.strip().splitlines()[-1])
         np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
+
+
+def test_the_h5_config_drops_only_the_ops_that_compute_masks() -> None:
+    from automl_studio.engine.export.writers import h5_config
+
+    def tensor(name: str) -> dict:
+        return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
+
+    def layer(name: str, *args: str, **kwargs: str) -> dict:
+        return {"name": name, "class_name": name.title(),
+                "inbound_nodes": [{"args": [tensor(a) for a in args], "kwargs": {k: tensor(v) for k, v in kwargs.items()}}]
+                if args else []}
+
+    config = {"class_name": "Functional", "config": {"output_layers": [["head", 0, 0]], "layers": [
+        layer("text"), layer("embed", "text"), layer("not_equal", "text"), layer("any", "not_equal"),
+        layer("rnn", "embed", mask="any"), layer("scale", "rnn"),  # an op whose output is data
+        layer("attention", "scale", "scale", query_mask="not_equal", value_mask="not_equal"),
+        layer("head", "attention")]}}
+    out = h5_config(config, {"not_equal", "any", "scale"})["config"]["layers"]
+    assert [entry["name"] for entry in out] == ["text", "embed", "rnn", "scale", "attention", "head"]
+    assert all(not node["kwargs"] for entry in out for node in entry["inbound_nodes"])
