@@ -16,6 +16,7 @@ Nothing here imports Keras: the visual editor validates and measures a spec on e
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -305,9 +306,8 @@ class SearchSpace:
             seen.add(node_id)
             kind = raw.get("type")
             if not isinstance(kind, str) or kind not in LAYER_TYPES:
-                raise SpecError(
-                    f"{source}: node '{node_id}' has unknown layer type {kind!r}; known types: "
-                    + ", ".join(LAYER_TYPES), node=node_id)
+                raise SpecError(f"{source}: node '{node_id}' has unknown layer type {kind!r}"
+                                + _known_types_hint(kind), node=node_id)
             layer = LAYER_TYPES[kind]
             params_raw = raw.get("params", {}) or {}
             if not isinstance(params_raw, Mapping):
@@ -407,6 +407,10 @@ def _check_param(pdef: ParamDef, value: Any, node_id: str, source: str) -> None:
         elif pdef.kind == "ints":
             if not isinstance(v, (tuple, list)) or not all(isinstance(d, int) for d in v):
                 raise SpecError(f"{where} must be a list of whole numbers, got {v!r}", node=node_id)
+            continue
+        elif pdef.kind == "path":
+            if is_hp(value) or not isinstance(v, str):
+                raise SpecError(f"{where} must be a file's path, got {v!r}", node=node_id)
             continue
         if pdef.min is not None and v < pdef.min or pdef.max is not None and v > pdef.max:
             raise SpecError(f"{where} = {v} is outside {pdef.min}…{pdef.max}", node=node_id)
@@ -645,3 +649,12 @@ def count_configurations(space: SearchSpace) -> float:
         if is_hp(value):
             total *= value.cardinality()
     return total
+
+
+def _known_types_hint(kind: object) -> str:
+    """The closest known layer types to a misspelt ``kind`` (difflib's ratio), else where all
+    of them are listed: the whole list (50-odd names) made a one-line message unreadable."""
+    close = difflib.get_close_matches(kind, LAYER_TYPES, n=3) if isinstance(kind, str) else []
+    if close:
+        return "; did you mean " + " or ".join(repr(name) for name in close) + "?"
+    return "; the Network page's palette lists the known types"

@@ -127,6 +127,15 @@ def test_unknown_layer_type_names_the_node(kind: Any) -> None:
     with pytest.raises(SpecError, match=r"node 'd' has unknown layer type") as info:
         SearchSpace.from_dict(data)
     assert info.value.node == "d"
+    assert len(str(info.value)) < 200, "one readable line, not the list of every layer type"
+
+
+@pytest.mark.parametrize(("kind", "closest"), [("Dense2", "'Dense'"), ("dense", "'Dense'"), ("LTSM", "'LSTM'")])
+def test_a_misspelt_layer_type_gets_the_closest_names(kind: str, closest: str) -> None:
+    data = mlp()
+    data["nodes"][1]["type"] = kind
+    with pytest.raises(SpecError, match="did you mean " + closest):
+        SearchSpace.from_dict(data)
 
 
 def test_unknown_param_names_the_node_and_the_param() -> None:
