@@ -28,6 +28,7 @@ from typing import Any
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import task_kind
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.backbones import FINE_TUNE_SOURCE
 from automl_studio.engine.space.losses import (
     ONE_HOT_LOSSES,
     SMOOTHED_MULTICLASS,
@@ -47,6 +48,7 @@ from automl_studio.engine.space.optimizers import (
 from automl_studio.engine.space.registry import (
     NODE_INPUT,
     PREVIOUS,
+    Application,
     AsTuple,
     Call,
     DataArray,
@@ -83,7 +85,8 @@ _FIXED_NAMES = {
     # A block's input kept for its residual, and the Transformer block's kept tensor.
     _BLOCK_INPUT, "attended",
 }
-_RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"}
+_BACKBONE_NAMES = {"re", "backbone_model", "fine_tune_top_blocks"}  # a Backbone node's code
+_RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"} | _BACKBONE_NAMES
 
 
 def _q(text: str) -> str:
@@ -151,6 +154,7 @@ class _Writer:
         self.sources_made: set[str] = set()
         self.constants: dict[str, DataArray] = {}  # arrays from the data the code defines
         self.regularizer = training.get("regularizer")
+        self.backbones = False  # whether a Backbone's keras.applications network was written
 
     def emit(self, depth: int, line: str) -> None:
         self.lines.extend(_wrap("    " * depth, line))
@@ -304,6 +308,11 @@ class _Writer:
             if step.comment:
                 lines.append((0, "# " + step.comment))
             name = _q(step.name) if step.name else self.layer_name(node.id, loop, step.suffix)
+            if isinstance(step, Application):
+                lines.extend((0, line) for line in self.application(step, name, current, state))
+                lines.append((0, f"{step.keep or out} = backbone_model({current})"))
+                current = step.keep or out
+                continue
             operands = current
             if step.inputs:
                 taken = [{NODE_INPUT: state.first, PREVIOUS: current}.get(k, k) for k in step.inputs]
@@ -338,6 +347,17 @@ class _Writer:
         if call.dtype is not None:
             parts.append(f"dtype={_q(call.dtype)}")
         return f"{head}({', '.join(parts)})"
+
+    def application(self, step: Application, name: str, operand: str, state: _State) -> list[str]:
+        """A Backbone's ``keras.applications`` network, as the engine builds it
+        (:func:`automl_studio.engine.train.hypermodel.application`), in ``backbone_model``."""
+        self.backbones = True
+        arguments = ["include_top=False", f"input_shape=tuple({operand}.shape[1:])"]
+        arguments += [f"{key}={self.code(value, state)}" for key, value in step.kwargs.items()]
+        return [f"backbone_model = keras.applications.{step.cls}({', '.join(arguments)})",
+                f"backbone_model.name = {name}",
+                f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "
+                f"{_q(step.blocks)})"]
 
     def code(self, value: Any, state: _State) -> str:
         """An argument as code."""
@@ -742,6 +762,9 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append('"block.repeats", "training.learning_rate"), so a trial\'s values rebuild its network.')
     out.append('"""')
     out.append("")
+    if writer.backbones:
+        out.append("import re")
+        out.append("")
     out.append("import keras")
     out.append("import keras_tuner as kt")
     if writer.constants:
@@ -761,6 +784,10 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     if schedule_lines:
         out.append("STEPS_PER_EPOCH = 100  # set to ceil(training rows / batch size)")
     if writer.constants or schedule_lines:
+        out.append("")
+    if writer.backbones:
+        out.append("")
+        out.extend(FINE_TUNE_SOURCE.rstrip().splitlines())
         out.append("")
     out.append("")
     out.append("def build(hp):")

@@ -38,13 +38,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.backbones import (
+    BACKBONES,
+    IMAGENET_MEAN_BGR,
+    MIN_SIZE,
+    WEIGHTS,
+    weights_problem,
+)
 
 Shape = tuple[int | None, ...]
 
 ACTIVATIONS = ("relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "softplus", "linear")
 
 # The palette's groups, in the order it lists them (a group a new type names goes at the end).
-CATEGORIES = ("Input", "Core", "Convolution", "Pooling", "Normalization", "Recurrent",
+CATEGORIES = ("Input", "Core", "Convolution", "Pretrained", "Pooling", "Normalization", "Recurrent",
               "Attention & embedding", "Augmentation", "Merge", "Output")
 
 
@@ -62,6 +69,9 @@ class ParamDef:
     ``searchable``: whether the param may be a hyperparameter (an Input's data source may not).
     ``shown_if``: ``(other param, value)`` when the param only matters for that value of another
     (an Input's embedding size, for the embedding encoding); the editor's cards hide it otherwise.
+    ``check_each``: shape inference checks every value of a searched choice of it, not only the
+    smallest and largest network's (a Backbone's each backbone needs its own weights file).
+    Kind ``path``: a file's path, as text (never searched).
     """
 
     name: str
@@ -73,6 +83,7 @@ class ParamDef:
     doc: str = ""
     searchable: bool = True
     shown_if: tuple[str, Any] | None = None
+    check_each: bool = False
 
 
 # --- Keras, as data -------------------------------------------------------------------------
@@ -158,6 +169,19 @@ class DataInput:
     dtype: str = "float32"
 
 
+@dataclass(frozen=True)
+class Application(Call):
+    """A step that is a whole ``keras.applications`` network without its classifier:
+    ``getattr(keras.applications, cls)(include_top=False, input_shape=<the node's input>,
+    **kwargs)``, named after the node, then frozen but for its top ``trainable_blocks`` blocks
+    (:func:`automl_studio.engine.space.backbones.fine_tune_top_blocks` with ``blocks``, the
+    pattern that groups its layers into blocks). The code view writes the same calls.
+    """
+
+    blocks: str = ""
+    trainable_blocks: Any = 0
+
+
 Arguments = Callable[[Mapping[str, Any]], tuple[Sequence[Any], Mapping[str, Any]]]
 
 
@@ -219,7 +243,8 @@ class LayerType:
     ``"input"``, ``"output"`` (the head, exactly one per graph) or ``"layer"``. ``id_prefix``:
     how the editor names a new node (``id_param``: a param whose value names it instead).
     ``example``: input shapes the layer accepts with its default params (the tests build every
-    registered type on them).
+    registered type on them); ``example_params``: params the tests fix instead of the defaults
+    (a Backbone's weights: none, since tests cannot download ImageNet weights).
     """
 
     name: str
@@ -233,6 +258,7 @@ class LayerType:
     id_prefix: str = ""
     id_param: str = ""
     example: tuple[Shape, ...] = ()
+    example_params: Mapping[str, Any] = field(default_factory=dict)
 
     def param(self, name: str) -> ParamDef:
         for p in self.params:
@@ -258,7 +284,7 @@ class LayerType:
 LAYER_TYPES: dict[str, LayerType] = {}
 """Every registered layer type by name, in declaration order (the palette's order)."""
 
-_KINDS = ("int", "float", "choice", "bool", "ints")
+_KINDS = ("int", "float", "choice", "bool", "ints", "path")
 
 
 def register(layer: LayerType, *, replace: bool = False) -> LayerType:
@@ -1035,8 +1061,77 @@ for _layer in (
 del _layer
 
 
+# Backbone: a pretrained keras.applications network as one node (issue #18).
+
+
+def _backbone_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_image(x)
+    if x[2] != 3:
+        raise ShapeError(f"needs colour images (height, width, 3), got {format_shape(x)}")
+    if any(d is not None and d < MIN_SIZE for d in x[:2]):
+        raise ShapeError(f"needs images of at least {MIN_SIZE}×{MIN_SIZE} pixels, got {format_shape(x)}")
+    problem = weights_problem(p["backbone"], p["weights"], p["weights_file"], x[0] if x[0] == x[1] else None)
+    if problem:
+        raise ShapeError(problem)
+    backbone = BACKBONES[p["backbone"]]
+    return (backbone.features,), backbone.params + (3 * 3 + 3 if backbone.preprocessing == "caffe" else 0)
+
+
+def _backbone_steps(p: Mapping[str, Any], _sig: DataSignature) -> list[Call | DataInput]:
+    """The backbone's own preprocessing of 0…1 pixels, in standard layers (a legacy .h5 reloads
+    it with plain Keras), then the network (see :mod:`automl_studio.engine.space.backbones`)."""
+    backbone = BACKBONES[p["backbone"]]
+    how = backbone.preprocessing
+    steps: list[Call | DataInput] = []
+    if how == "tf":
+        steps.append(Call("Rescaling", (2.0,), {"offset": -1.0}, suffix="_preprocess",
+                          comment=f"{backbone.name} takes pixels in -1…1."))
+    elif how == "inside":
+        steps.append(Call("Rescaling", (255.0,), suffix="_preprocess",
+                          comment=f"{backbone.name} takes pixels in 0…255 and normalises them itself."))
+    else:  # "caffe"
+        flip = [[0.0, 0.0, 255.0], [0.0, 255.0, 0.0], [255.0, 0.0, 0.0]]
+        steps.append(Call("Dense", (3,), {
+            "kernel_initializer": {"class_name": "Constant", "config": {"value": flip}},
+            "bias_initializer": {"class_name": "Constant", "config": {"value": [-m for m in IMAGENET_MEAN_BGR]}},
+            "trainable": False}, suffix="_preprocess",
+            comment=f"{backbone.name} takes BGR pixels in 0…255 less the ImageNet mean (a fixed Dense(3))."))
+    weights = {"imagenet": "imagenet", "file": p["weights_file"], "none": None}[p["weights"]]
+    steps.append(Application(backbone.name, kwargs={"weights": weights, "pooling": p["pooling"]},
+                             blocks=backbone.blocks, trainable_blocks=p["trainable_blocks"]))
+    return steps
+
+
+def _backbone_params() -> tuple[ParamDef, ...]:
+    return (
+        ParamDef("backbone", "choice", "MobileNetV2", tuple(BACKBONES), check_each=True,
+                 doc="The keras.applications network, without its classifier."),
+        ParamDef("weights", "choice", "imagenet", WEIGHTS, check_each=True,
+                 doc="imagenet: Keras' cached ImageNet weights (never downloaded during a search); "
+                     "file: a weights file of the same network; none: random, trained from scratch."),
+        ParamDef("weights_file", "path", "", searchable=False, shown_if=("weights", "file"),
+                 doc="A weights file of this network without its top (keras.applications' "
+                     "*_notop.h5, or one saved with model.save_weights)."),
+        ParamDef("pooling", "choice", "avg", ("avg", "max"),
+                 doc="How the last feature map becomes one vector: its average or its maximum."),
+        ParamDef("trainable_blocks", "int", 0, min=0, max=64,
+                 doc="Blocks at the top of the backbone that train with the head (0: the backbone "
+                     "is frozen; BatchNormalization stays frozen in any case)."),
+    )
+
+
+register(LayerType(
+    "Backbone", "Pretrained", _backbone_params(), shape=_backbone_shape,
+    keras=KerasPlan(_backbone_steps, branches=("backbone", "weights")), id_prefix="backbone",
+    doc="A pretrained image network from keras.applications (MobileNetV2, EfficientNetB0–B2, "
+        "ResNet50) as one layer, with its own preprocessing of 0…1 pixels; outputs one feature "
+        "vector. Needs colour images of at least 32×32 pixels",
+    example=((32, 32, 3),), example_params={"backbone": "MobileNetV2", "weights": "none"}))
+
+
 __all__ = [
-    "ACTIVATIONS", "CATEGORIES", "INITIALIZERS", "LAYER_TYPES", "AsTuple", "Call", "DataArray",
+    "ACTIVATIONS", "CATEGORIES", "INITIALIZERS", "LAYER_TYPES", "Application", "AsTuple", "Call", "DataArray",
     "DataInput", "InputWidth", "KerasLayer", "NODE_INPUT", "PREVIOUS", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
     "head_units", "register", "registered", "unregister",
 ]

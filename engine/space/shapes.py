@@ -8,8 +8,9 @@ output shapes and ``count_params()``. Shapes leave out the batch axis; ``None`` 
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,33 @@ def _ancestors(space: SearchSpace, node_id: str) -> set[str]:
     return seen
 
 
+def _each_value_choosers(space: SearchSpace) -> Iterator[Any]:
+    """Small networks with each combination of the values of a node's searched choices that
+    are checked each (:attr:`~automl_studio.engine.space.registry.ParamDef.check_each`): a
+    Backbone's every backbone and weights source, whose files the three networks may not reach."""
+    low = _structure_chooser("low", "low")
+    for node in space.nodes:
+        searched = [(f"{node.id}.{pdef.name}", node.params[pdef.name].values)
+                    for pdef in LAYER_TYPES[node.type].params
+                    if pdef.check_each and isinstance(node.params.get(pdef.name), Choice)]
+        if not searched:
+            continue
+        for combination in itertools.product(*(values for _, values in searched)):
+            pinned = dict(zip((name for name, _ in searched), combination, strict=True))
+            yield _pinning(low, pinned)
+
+
+def _pinning(choose: Any, pinned: Mapping[str, Any]) -> Any:
+    """``choose``, but the hyperparameters named in ``pinned`` (and their repeat copies, with a
+    ``.i`` suffix) take the value given there."""
+
+    def pinned_choose(name: str, hp: Any) -> Any:
+        base = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() else name
+        return pinned[base] if base in pinned else choose(name, hp)
+
+    return pinned_choose
+
+
 def analyse(space: SearchSpace, signature: DataSignature) -> Analysis:
     """Validates a spec against a dataset and measures it.
 
@@ -207,6 +235,10 @@ def analyse(space: SearchSpace, signature: DataSignature) -> Analysis:
         results, found = evaluate(space, signature, choose)
         evaluated[name] = results
         for issue in found:
+            if issue not in issues:
+                issues.append(issue)
+    for choose in _each_value_choosers(space):
+        for issue in evaluate(space, signature, choose)[1]:
             if issue not in issues:
                 issues.append(issue)
     nodes: dict[str, NodeInfo] = {}

@@ -28,6 +28,7 @@ from automl_studio.engine.space.registry import (
     LAYER_TYPES,
     NODE_INPUT,
     PREVIOUS,
+    Application,
     AsTuple,
     Call,
     DataArray,
@@ -149,6 +150,37 @@ def _make_layer(call: Call, name: str | None, reg: Any, width: int | None = None
     return getattr(keras.layers, call.cls)(*(_argument(a, width) for a in call.args), **kwargs)
 
 
+def application(step: Application, input_shape: tuple[int | None, ...], name: str) -> keras.Model:
+    """The ``keras.applications`` network of a Backbone step for inputs of ``input_shape``
+    (without the batch axis), renamed ``name`` and frozen but for its top blocks.
+
+    Its weights come from a local file only: ``imagenet`` is built (and so checked against its
+    hash) from the file Keras caches, which must be there, since a search never downloads.
+
+    Raises:
+        SpecError: the weights file is missing (the message names it and its folder).
+    """
+    from pathlib import Path
+
+    from automl_studio.engine.core.errors import SpecError
+    from automl_studio.engine.space.backbones import fine_tune_top_blocks, weights_problem
+
+    weights = step.kwargs.get("weights")
+    source = "none" if weights is None else "imagenet" if weights == "imagenet" else "file"
+    size = input_shape[0] if input_shape[0] == input_shape[1] else None
+    problem = weights_problem(step.cls, source, str(weights or ""), size)
+    if problem:
+        raise SpecError(f"Backbone '{name}' {problem}", node=name)
+    kwargs = dict(step.kwargs)
+    if source == "file":
+        kwargs["weights"] = str(Path(str(weights)).expanduser())
+    network = getattr(keras.applications, step.cls)(include_top=False, input_shape=input_shape, **kwargs)
+    # Renamed after building: EfficientNet names its cached weights file after its own name.
+    network.name = name
+    fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks)
+    return network
+
+
 def keras_layer(kind: str, params: dict[str, Any], *, name: str | None = None,
                 regularizer: Any = None) -> keras.layers.Layer:
     """The Keras layer of a registered type that is one layer (not an Input or the head)."""
@@ -188,6 +220,9 @@ def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
             if step.name not in model_inputs:
                 model_inputs[step.name] = keras.Input(shape=step.shape, name=step.name, dtype=step.dtype)
             operands = (model_inputs[step.name],)
+            continue
+        if isinstance(step, Application):
+            operands = (application(step, tuple(operands[0].shape[1:]), step.name or safe + step.suffix)(operands[0]),)
             continue
         if step.inputs:
             kept[PREVIOUS] = operands[0]

@@ -3,7 +3,8 @@
 Each type declares ``example``: input shapes it accepts with its default params. Here those
 shapes become a dataset (rank 1: numeric columns, rank 2: a sequence, rank 3: an image) and the
 type a node between Input nodes and a Flatten before the Output,
-with every searchable param fixed or, with ``searched``, a small range around its default.
+with every searchable param fixed or, with ``searched``, a small range around its default (but the
+type's ``example_params``, which stay fixed).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def example_spec(kind: str, *, searched: bool = False, node_id: str | None = Non
     layer = LAYER_TYPES[kind]
     node_id = node_id or layer.node_id_base({})
     params = {p.name: searched_value(p) for p in layer.params} if searched else {}
+    params.update(layer.example_params)  # fixed: a Backbone's weights none (tests cannot download)
     nodes: list[dict[str, Any]] = []
     edges: list[list[str]] = []
     for i, shape in enumerate(layer.example):

@@ -14,7 +14,7 @@ from layer_examples import example_signature, example_spec, layer_kinds
 
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.space.codegen import kerastuner_code
-from automl_studio.engine.space.registry import LAYER_TYPES, Call
+from automl_studio.engine.space.registry import LAYER_TYPES, Application, Call
 from automl_studio.engine.space.shapes import analyse
 from automl_studio.engine.space.spec import (
     Boolean,
@@ -252,9 +252,10 @@ def test_code_for_every_registered_type_builds_the_engines_network(kind: str) ->
     signature = example_signature(LAYER_TYPES[kind])
     source = check_code_builds_the_engines_network(kind, space, signature, 3)
     layer = LAYER_TYPES[kind]
-    steps = layer.keras.plan(layer.default_params(), signature)
+    steps = layer.keras.plan({**layer.default_params(), **layer.example_params}, signature)
     for step in steps:
-        assert isinstance(step, Call) and f"layers.{step.cls}(" in source
+        module = "applications" if isinstance(step, Application) else "layers"
+        assert isinstance(step, Call) and f"{module}.{step.cls}(" in source
 
 
 def test_hyperparameters_are_registered_in_the_search_order() -> None:

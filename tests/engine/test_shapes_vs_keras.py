@@ -113,6 +113,16 @@ def transformer_twin(x: Any, p: dict[str, Any]) -> Any:
     return L.LayerNormalization()(x + ff)
 
 
+def backbone_twin(x: Any, p: dict[str, Any]) -> Any:
+    """A ``keras.applications`` network without its top, after its preprocessing of 0…1 pixels
+    (only ResNet50's, a frozen Dense(3) from RGB to BGR less the mean, has weights)."""
+    if p["backbone"] == "ResNet50":
+        x = keras.layers.Dense(3, trainable=False)(x)
+    network = getattr(keras.applications, p["backbone"])(include_top=False, weights=None,
+                                                         input_shape=tuple(x.shape[1:]), pooling=p["pooling"])
+    return network(x)
+
+
 # (layer type, params, input shapes) — one row per case; every type in the catalogue appears.
 CASES: list[tuple[str, dict[str, Any], list[tuple[int | None, ...]]]] = []
 
@@ -155,6 +165,8 @@ for kind, shape in (("MaxPooling1D", (21, 4)), ("AveragePooling1D", (20, 3)),
 case("GlobalAveragePooling1D", [(11, 6)])
 case("GlobalAveragePooling1D", [(None, 6)])
 case("GlobalAveragePooling2D", [(8, 7, 5)])
+case("Backbone", [(48, 48, 3)], weights="none")
+case("Backbone", [(32, 40, 3)], backbone="ResNet50", weights="none", pooling="max")
 case("BatchNormalization", [(9,)])
 case("BatchNormalization", [(6, 6, 4)])
 case("LayerNormalization", [(9,)])
@@ -239,7 +251,7 @@ def test_every_layer_type_has_a_case() -> None:
 def test_every_registered_type_builds_what_its_shape_rule_says(kind: str) -> None:
     """The registry's Keras description, built as the engine builds it, on the type's example."""
     layer = LAYER_TYPES[kind]
-    params = layer.default_params()
+    params = {**layer.default_params(), **layer.example_params}
     tensors = [keras.Input(shape=s) for s in layer.example]
     shape, count = shapes.layer_output(kind, params, list(layer.example), SIG)
     if isinstance(layer.keras, KerasPlan):  # several layers: counted as a model
@@ -267,8 +279,8 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     dtype = "int32" if kind == "Embedding" else "float32"
     tensors = [keras.Input(shape=s, dtype=dtype) for s in input_shapes]
     shape, count = shapes.layer_output(kind, params, list(input_shapes), SIG)
-    if kind == "TransformerEncoder":
-        out = transformer_twin(tensors[0], params)
+    if kind in ("TransformerEncoder", "Backbone"):
+        out = (transformer_twin if kind == "TransformerEncoder" else backbone_twin)(tensors[0], params)
         assert shape == tuple(out.shape[1:])
         assert count == keras.Model(tensors, out).count_params()
         return

@@ -1,0 +1,233 @@
+"""Transfer learning (#18): a Backbone node over ``keras.applications``, with local weights only.
+
+Tests cannot download ImageNet weights, so the weights are those of a freshly built network of
+the same architecture, saved with ``model.save_weights`` into a temporary folder; a search must
+then fine-tune from them, export a ``.h5`` that a fresh interpreter without automl_studio loads
+with plain Keras, and say which file is missing (and where Keras expects it) before any trial
+when the weights are not there. Shape inference and the generated code are checked against
+Keras; only one test trains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from datafiles import WITHOUT_APP
+from PIL import Image
+
+from automl_studio.engine.core.errors import SpecError
+from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space import shapes
+from automl_studio.engine.space.backbones import BACKBONES, imagenet_file
+from automl_studio.engine.space.spec import SearchSpace, fixed_chooser
+
+SIG = DataSignature(task="classification", n_classes=2, inputs={"image": (32, 32, 3)}, image_scale=1 / 255)
+
+LOAD_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
+model = keras.models.load_model(sys.argv[1])
+backbone = model.get_layer("backbone")
+with np.load(sys.argv[2]) as data:
+    inputs = {k: data[k] for k in data.files}
+print(json.dumps({"backbone": type(backbone).__name__, "layers": len(backbone.layers),
+                  "trainable": sorted(l.name for l in backbone.layers if l.trainable and l.weights),
+                  "pred": np.asarray(model.predict(inputs, verbose=0)).tolist()}))
+"""
+
+
+def backbone_spec(**params: Any) -> dict[str, Any]:
+    """image → Backbone(params) → Output."""
+    return {"schema_version": 1, "name": "pretrained", "repeats": [], "training": {},
+            "nodes": [{"id": "image", "type": "Input", "params": {"source": "image"}},
+                      {"id": "backbone", "type": "Backbone", "params": params},
+                      {"id": "head", "type": "Output", "params": {}}],
+            "edges": [["image", "backbone"], ["backbone", "head"]]}
+
+
+def save_backbone_weights(name: str, path: Path) -> Path:
+    """Weights of a new ``keras.applications`` network without its top (what a download of its
+    ImageNet weights would hold), saved with ``model.save_weights``."""
+    import keras
+
+    network = getattr(keras.applications, name)(include_top=False, weights=None, input_shape=(32, 32, 3))
+    network.save_weights(path)
+    keras.backend.clear_session()
+    return path
+
+
+def _image_folder(root: Path, per_class: int = 6) -> Path:
+    """Two classes of 32×32 colour pictures: reddish and bluish noise."""
+    rng = np.random.default_rng(0)
+    for cls, channel in (("red", 0), ("blue", 2)):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 90, (32, 32, 3))
+            pixels[..., channel] += 160
+            Image.fromarray(pixels.astype(np.uint8)).save(root / cls / f"{i}.png")
+    return root
+
+
+@pytest.mark.slow
+def test_a_backbone_fine_tunes_from_a_local_weights_file_and_its_h5_reloads_with_plain_keras(
+        tmp_path: Path) -> None:
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
+
+    weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")
+    folder = _image_folder(tmp_path / "pictures")
+    spec = backbone_spec(backbone="MobileNetV2", weights="file", weights_file=str(weights), trainable_blocks=1)
+    spec["training"] = {"epochs": 1, "batch_size": 4}
+    result = run_search(SearchConfig(
+        data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
+        tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
+        export_keras=False, refit=False))
+    assert result.status == "completed"
+
+    sample = {"image": np.stack([np.asarray(Image.open(folder / c / "0.png")) for c in ("red", "blue")])}
+    np.savez(tmp_path / "sample.npz", **sample)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "best.h5"),
+                            str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
+                           env=env)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    assert reply["backbone"] == "Functional" and reply["layers"] > 100
+    # The top block (block_16) and the final convolution after it train; nothing below.
+    assert reply["trainable"] and all(name.startswith(("block_16_", "Conv_1")) for name in reply["trainable"])
+    assert "Conv_1" in reply["trainable"] and not any(n.endswith(("_bn", "_BN")) for n in reply["trainable"])
+    probabilities = np.asarray(reply["pred"])
+    assert probabilities.shape == (2, 1) and np.all((probabilities >= 0) & (probabilities <= 1))
+
+    # The .h5 holds the fine-tuned backbone: its top block moved away from the file's weights (a
+    # little: a random network passes small gradients), the frozen stem did not.
+    import keras
+
+    start = keras.applications.MobileNetV2(include_top=False, weights=str(weights), input_shape=(32, 32, 3))
+    tuned = keras.models.load_model(tmp_path / "best.h5").get_layer("backbone")
+    for name, trained in (("block_16_project", True), ("Conv_1", True), ("Conv1", False), ("block_15_project", False)):
+        same = np.array_equal(start.get_layer(name).get_weights()[0], tuned.get_layer(name).get_weights()[0])
+        assert same != trained, name
+
+
+def test_missing_imagenet_weights_name_the_file_and_folder_before_any_trial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import TrialStarted
+    from automl_studio.engine.search.session import run_search
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    folder = _image_folder(tmp_path / "pictures", per_class=3)
+    events: list[Any] = []
+    with pytest.raises(SpecError) as caught:
+        run_search(SearchConfig(data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1,
+                                tuner="random", image_size=(32, 32),
+                                space=backbone_spec(backbone={"hp": "choice", "values": ["MobileNetV2", "ResNet50"]},
+                                                    weights="imagenet")),
+                   listener=events.append)
+    message = str(caught.value)
+    models = tmp_path / "keras_home" / "models"
+    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5" in message
+    assert f"in {models}" in message and caught.value.node == "backbone"
+    assert not any(isinstance(e, TrialStarted) for e in events)
+
+    # The second backbone of the choice is checked too, not only the smallest network's.
+    (models).mkdir(parents=True)
+    imagenet_file("MobileNetV2", 32).write_bytes(b"")
+    analysis = shapes.analyse(SearchSpace.from_dict(backbone_spec(
+        backbone={"hp": "choice", "values": ["MobileNetV2", "ResNet50"]})), SIG)
+    (issue,) = analysis.issues
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in issue.message and issue.node == "backbone"
+
+    given = tmp_path / "nowhere.weights.h5"
+    with pytest.raises(SpecError, match=f"Backbone 'backbone' needs the weights file {given}, which does not exist"):
+        shapes.validate(SearchSpace.from_dict(backbone_spec(weights="file", weights_file=str(given))), SIG)
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_the_table_of_backbones_matches_keras(name: str) -> None:
+    """Shape inference never builds a network: each one's width and size come from the table."""
+    import keras
+
+    network = getattr(keras.applications, name)(include_top=False, weights=None, input_shape=(32, 40, 3),
+                                                pooling="avg")
+    assert tuple(network.output.shape[1:]) == (BACKBONES[name].features,)
+    assert network.count_params() == BACKBONES[name].params
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("name", ["EfficientNetB0", "ResNet50"])  # MobileNetV2: the other tests
+def test_shape_inference_of_a_backbone_node_matches_the_engines_model(name: str) -> None:
+    import keras
+
+    from automl_studio.engine.train.hypermodel import build_model
+
+    space = SearchSpace.from_dict(backbone_spec(backbone=name, weights="none", pooling="max"))
+    results, issues = shapes.evaluate(space, SIG, fixed_chooser({}))
+    model = build_model(space, SIG, fixed_chooser({}))
+    assert issues == []
+    assert results["backbone"][0] == tuple(model.get_layer("backbone").output.shape[1:]) == (BACKBONES[name].features,)
+    assert sum(p for _, p in results.values()) == model.count_params()
+    assert not model.get_layer("backbone").trainable_weights  # trainable_blocks 0: frozen
+    if name == "ResNet50":  # RGB in 0…1 to BGR in 0…255 less the ImageNet mean, as Keras' own
+        pixels = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+        ours = model.get_layer("backbone_preprocess")(pixels)
+        theirs = keras.applications.resnet50.preprocess_input(pixels * 255.0)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-3)
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("shape, needle", [
+    ((32, 32, 1), "needs colour images"), ((31, 64, 3), "at least 32×32"), ((32,), "rank 3")])
+def test_a_backbone_refuses_inputs_it_cannot_take(shape: tuple[int, ...], needle: str) -> None:
+    with pytest.raises(shapes.ShapeError, match=needle):
+        shapes.layer_output("Backbone", {"backbone": "MobileNetV2", "weights": "none", "weights_file": "",
+                                         "pooling": "avg", "trainable_blocks": 0}, [shape], SIG)
+
+
+def test_the_generated_code_builds_the_same_fine_tuned_backbone(tmp_path: Path) -> None:
+    import keras
+    import keras_tuner as kt
+
+    from automl_studio.engine.space.codegen import kerastuner_code
+    from automl_studio.engine.train.hypermodel import build_model
+
+    weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")
+    space = SearchSpace.from_dict(backbone_spec(
+        backbone={"hp": "choice", "values": ["MobileNetV2", "EfficientNetB0"]},
+        weights={"hp": "choice", "values": ["file", "none"]}, weights_file=str(weights),
+        pooling={"hp": "choice", "values": ["avg", "max"]}, trainable_blocks={"hp": "int", "min": 0, "max": 3}))
+    source = kerastuner_code(space, SIG)
+    assert "keras.applications.MobileNetV2(" in source and "keras.applications.EfficientNetB0(" in source
+    assert "def fine_tune_top_blocks(" in source
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - the code under test
+    for values in ({"backbone.backbone": "MobileNetV2", "backbone.weights": "file", "backbone.pooling": "max",
+                    "backbone.trainable_blocks": 2},
+                   {"backbone.backbone": "EfficientNetB0", "backbone.weights": "none", "backbone.pooling": "avg",
+                    "backbone.trainable_blocks": 0}):
+        keras.backend.clear_session()
+        engine = build_model(space, SIG, fixed_chooser(values))
+        hp = kt.HyperParameters()
+        hp.values.update(values)
+        keras.backend.clear_session()
+        code = namespace["build"](hp)
+        for model in (engine, code):
+            assert [type(layer).__name__ for layer in model.layers] == [
+                "InputLayer", "Rescaling", "Rescaling", "Functional", "Dense"]
+        assert code.count_params() == engine.count_params()
+        trainable = [sum(int(np.prod(w.shape)) for w in m.trainable_weights) for m in (engine, code)]
+        assert trainable[0] == trainable[1]
+        tuned = [layer.name for layer in code.get_layer("backbone").layers if layer.trainable and layer.weights]
+        if values["backbone.trainable_blocks"]:
+            assert tuned and {n.split("_")[1] for n in tuned if n.startswith("block_")} == {"15", "16"}
+        else:
+            assert tuned == []
+        if values["backbone.weights"] == "file":  # both started from the file's weights
+            first = engine.get_layer("backbone").get_layer("Conv1").get_weights()[0]
+            assert np.array_equal(first, code.get_layer("backbone").get_layer("Conv1").get_weights()[0])
