@@ -237,7 +237,7 @@ class ParamEditor(QWidget):
         self.search.setText("Search")
         self.search.setCheckable(True)
         self.search.setToolTip("Let the search try several values of this param")
-        self.search.setEnabled(pdef.kind != "ints")
+        self.search.setEnabled(pdef.kind not in ("ints", "path"))
         self.search.toggled.connect(self._on_search_toggled)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -289,6 +289,11 @@ class ParamEditor(QWidget):
             check = QCheckBox("on")
             check.toggled.connect(self._emit)
             self.value_box = self._named(check, "value", "value")
+        elif kind == "path":
+            line = QLineEdit()
+            line.setPlaceholderText("path of a file")
+            line.editingFinished.connect(self._emit)
+            self.value_box = self._named(line, "value", "value")
         else:  # "ints": a shape
             line = QLineEdit()
             line.setPlaceholderText("e.g. -1, 8")
@@ -318,7 +323,11 @@ class ParamEditor(QWidget):
                 self.min_box: Any = self._int_box("min", "minimum")
                 self.max_box: Any = self._int_box("max", "maximum")
                 self.step_box: Any = self._int_box("step", "step")
+                # Silently: for a param whose minimum is 0 the step moves 0 → 1, and the change
+                # would be emitted before this page's widgets exist.
+                blocker = QSignalBlocker(self.step_box)
                 self.step_box.setRange(1, INT_LIMIT)
+                del blocker
             else:
                 self.min_box = self._float_box("min", "minimum")
                 self.max_box = self._float_box("max", "maximum")
@@ -387,6 +396,8 @@ class ParamEditor(QWidget):
             box.setCurrentIndex(max(0, box.findData(fixed)))
         elif isinstance(box, QCheckBox):
             box.setChecked(bool(fixed))
+        elif isinstance(box, QLineEdit) and kind == "path":
+            box.setText(str(fixed or ""))
         elif isinstance(box, QLineEdit):
             box.setText(", ".join(str(v) for v in (fixed or ())))
         self._show_range_problem("")
@@ -431,6 +442,8 @@ class ParamEditor(QWidget):
             if isinstance(box, QCheckBox):
                 return box.isChecked()
             assert isinstance(box, QLineEdit)
+            if kind == "path":
+                return box.text().strip()
             parsed = _parse_list(box.text(), "int")
             return [int(v) for v in parsed] if parsed else None
         if kind in ("int", "float"):
