@@ -175,13 +175,17 @@ def test_a_budget_buys_trials_and_the_work_after_them_keeps_to_its_share(tmp_pat
     events: list[Event] = []
     # Iris, 5 epochs a trial: 8-12 s a trial at load ~12 on 2 CPUs (the model's start-up and
     # checkpoints dominate). The work after the trials (folds, five refits) keeps to a quarter
-    # of the budget; before it was planned, it kept back more than the trials got.
+    # of the budget; before it was planned, it kept back more than the trials got. Shares of
+    # the run's own time, not trial counts: a busy machine slows both sides alike.
     result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                                      time_budget_s=120, max_epochs=5, patience=0), events.append)
     assert result.status == "budget" and result.exported
     completed = [e for e in events if isinstance(e, TrialEnded) and e.status == "completed"]
-    assert len(completed) >= 4, ([e.duration_s for e in completed],
-                                 [e.message for e in events if isinstance(e, PhaseChanged)])
+    trials = [e for e in events if isinstance(e, TrialStarted | TrialEnded) and e.trial_id.isdigit()]
+    trials_s, run_s = trials[-1].time - trials[0].time, events[-1].time - events[0].time
+    why = ([e.duration_s for e in completed], [e.message for e in events if isinstance(e, PhaseChanged)])
+    assert len(completed) >= 2, why
+    assert trials_s >= 0.5 * run_s, (trials_s, run_s, why)
     plan = next(m for m in _phase_messages(events, "validating") + _phase_messages(events, "refitting")
                 if m.startswith("after the search: "))
     ran = [m for m in _phase_messages(events, "validating") if " folds in " in m]
