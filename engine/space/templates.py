@@ -3,7 +3,8 @@
 ``tabular``: the profiled columns as inputs (normalised numbers, encoded categories), then an MLP
 block repeated 0–4 times with optional batch-norm and dropout. Zero blocks matters: on small
 tables a linear model often wins. ``image``: optional augmentation (flips, small rotations and
-zooms), conv blocks repeated, pooling, a dense head. ``text``: token ids embedded (padding
+zooms), conv blocks repeated, pooling, a dense head; with the ``backbone`` option
+(:data:`BACKBONE_OPTIONS`), a pretrained Backbone node fine-tuned instead of the conv blocks. ``text``: token ids embedded (padding
 masked), optionally a bidirectional LSTM/GRU, a Transformer encoder block and a Conv1D, averaged,
 merged with the table's other columns, a dense head. ``residual`` (an image block with a skip
 connection) and ``sequence`` (an LSTM) are starting points for the editor. ``forecast`` (windows
@@ -45,7 +46,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "tabular": {"min_blocks": 0, "max_blocks": 4, "min_units": 16, "max_units": 256,
                 "dropout": True, "batch_norm": True, **_COMMON},
     "image": {"augment": True, "min_blocks": 1, "max_blocks": 3, "min_filters": 16,
-              "max_filters": 128, **_COMMON, "epochs": 50},
+              "max_filters": 128, "backbone": [], **_COMMON, "epochs": 50},
     "residual": {"augment": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
     "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
     "forecast": {"min_units": 16, "max_units": 64, **_COMMON, "epochs": 60},
@@ -107,6 +108,26 @@ def _training(o: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+BACKBONE_OPTIONS = {"backbone": ["MobileNetV2", "EfficientNetB0"]}
+"""Options of the image template that fine-tune pretrained ImageNet backbones instead of
+searching convolution blocks (the editor's *Image, pretrained backbone* template)."""
+
+BACKBONE_MAX_LR = 1e-3  # fine-tuning at the template's usual 1e-2 would wreck pretrained weights
+
+
+def _backbone(add: Any, o: dict[str, Any], last: str) -> str:
+    """The image template's feature extractor as a Backbone node: the ``backbone`` option's
+    networks (a choice when several) with Keras' cached ImageNet weights, their top 0–2 blocks
+    fine-tuned. The learning rate's range tops at :data:`BACKBONE_MAX_LR` (a given ``max_lr``
+    counts)."""
+    names = list(o["backbone"]) if isinstance(o["backbone"], (list, tuple)) else [o["backbone"]]
+    o["max_lr"] = min(float(o["max_lr"]), BACKBONE_MAX_LR)
+    o["min_lr"] = min(float(o["min_lr"]), o["max_lr"] / 10)
+    return add("backbone", "Backbone", {
+        "backbone": names[0] if len(names) == 1 else {"hp": "choice", "values": names},
+        "weights": "imagenet", "trainable_blocks": {"hp": "int", "min": 0, "max": 2}}, after=last)
+
+
 def _units_step(lo: int, hi: int) -> int:
     return 16 if lo % 16 == 0 and hi % 16 == 0 and hi - lo >= 32 else 1
 
@@ -166,7 +187,9 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
             last = add("rotate", "RandomRotation", {"factor": 0.05}, after=last, optional=True)
             last = add("zoom", "RandomZoom", {"height_factor": 0.1}, after=last, optional=True)
         lo, hi = int(o["min_filters"]), int(o["max_filters"])
-        if name == "image":
+        if name == "image" and o["backbone"]:
+            last = _backbone(add, o, last)
+        elif name == "image":
             conv = add("conv", "Conv2D", {"filters": _int_range(lo, hi, _units_step(lo, hi)),
                                           "kernel_size": {"hp": "choice", "values": [3, 5]}}, after=last)
             norm = add("conv_norm", "BatchNormalization", after=conv, optional=True)

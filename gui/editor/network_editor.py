@@ -51,7 +51,7 @@ from automl_studio.engine.space.spec import (
     fixed_chooser,
     instantiate,
 )
-from automl_studio.engine.space.templates import TEMPLATES, template_spec
+from automl_studio.engine.space.templates import BACKBONE_OPTIONS, TEMPLATES, template_spec
 from automl_studio.gui.editor.card_text import card_height, card_lines, describe_value, params_text
 from automl_studio.gui.editor.code_view import CodeView
 from automl_studio.gui.editor.editor_commands import (
@@ -165,6 +165,10 @@ class NetworkEditor(QWidget):
             action = menu.addAction(TEMPLATE_TITLES.get(name, name))
             action.setObjectName(f"template_{name}")
             action.triggered.connect(lambda _checked=False, n=name: self.load_template(n))
+            if name == "image":
+                pretrained = menu.addAction("Image, pretrained backbone")
+                pretrained.setObjectName("template_image_backbone")
+                pretrained.triggered.connect(lambda _checked=False: self.load_template("image", BACKBONE_OPTIONS))
         self.template_button.setMenu(menu)
         self.undo_button = self._tool("undoEdit", "Undo", "Undo (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo_stack.undo)
@@ -331,15 +335,17 @@ class NetworkEditor(QWidget):
         """The spec as the engine reads it (``SearchConfig.space``)."""
         return copy.deepcopy(self._spec)
 
-    def load_template(self, name: str, *, undoable: bool = True) -> None:
-        """Opens a template as an editable graph, with Inputs for the data's inputs.
+    def load_template(self, name: str, options: Mapping[str, Any] | None = None, *, undoable: bool = True) -> None:
+        """Opens a template (with ``options``, see
+        :func:`~automl_studio.engine.space.templates.template_spec`) as an editable graph, with
+        Inputs for the data's inputs.
 
         Undoable (the user picked it), it is one undo step; otherwise (a default chosen for newly
         opened data) it replaces the graph like :meth:`set_spec`.
         """
         sources = list(self._signature.inputs) if self._signature is not None else None
         rows = self._signature.train_rows if self._signature is not None else 0
-        data = template_spec(name, inputs=sources, train_rows=rows)
+        data = template_spec(name, options, inputs=sources, train_rows=rows)
         data.pop("template", None)
         self._fill_positions(data, force=True)
         if undoable:

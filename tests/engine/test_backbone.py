@@ -231,3 +231,25 @@ def test_the_generated_code_builds_the_same_fine_tuned_backbone(tmp_path: Path) 
         if values["backbone.weights"] == "file":  # both started from the file's weights
             first = engine.get_layer("backbone").get_layer("Conv1").get_weights()[0]
             assert np.array_equal(first, code.get_layer("backbone").get_layer("Conv1").get_weights()[0])
+
+
+def test_the_image_template_offers_pretrained_backbones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_studio.engine.space.templates import BACKBONE_OPTIONS, template_spec
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    spec = template_spec("image", BACKBONE_OPTIONS, inputs=["image"])
+    space = SearchSpace.from_dict(spec)
+    (node,) = [n for n in space.nodes if n.type == "Backbone"]
+    assert not any(n.type == "Conv2D" for n in space.nodes) and space.training["learning_rate"].max == 1e-3
+    assert node.params["backbone"].values == ("MobileNetV2", "EfficientNetB0")
+
+    missing = {i.message for i in shapes.analyse(space, SIG).issues}
+    assert any("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5" in m for m in missing)
+    assert any("efficientnetb0_notop.h5" in m for m in missing)
+    (tmp_path / "models").mkdir()
+    for name in ("MobileNetV2", "EfficientNetB0"):
+        imagenet_file(name, 32).write_bytes(b"")  # present is all shape inference asks
+    analysis = shapes.analyse(space, SIG)
+    assert analysis.valid, analysis.issues
+    assert analysis.nodes["backbone"].shape == (1280,)
+    assert analysis.params_min > BACKBONES["MobileNetV2"].params

@@ -63,3 +63,27 @@ def test_the_editor_inspects_a_backbone_and_names_the_missing_weights_file(
     weights.setCurrentIndex(weights.findData("none"))
     qtbot.waitUntil(lambda: editor.analysis() is not None and editor.analysis().valid, timeout=5_000)
     assert editor.analysis().nodes[node].shape == (1280,)
+
+
+def test_the_template_menu_opens_the_image_template_with_a_pretrained_backbone(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QAction
+
+    from automl_studio.gui.editor.network_editor import NetworkEditor
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    editor = NetworkEditor()
+    qtbot.addWidget(editor)
+    editor.set_signature(IMAGES)
+    editor.show()
+    qtbot.waitExposed(editor)
+    action = editor.template_button.menu().findChild(QAction, "template_image_backbone")
+    assert action is not None and action.text() == "Image, pretrained backbone"
+    action.trigger()
+
+    kinds = {n["id"]: n["type"] for n in editor.spec()["nodes"]}
+    assert kinds["backbone"] == "Backbone" and "Conv2D" not in kinds.values()
+    qtbot.waitUntil(lambda: bool(editor.node_errors().get("backbone")), timeout=5_000)
+    assert "needs the ImageNet weights file" in editor.node_errors()["backbone"][0]
+    editor.undo_stack.undo()  # one undo step, like any template
+    assert "backbone" not in {n["id"] for n in editor.spec()["nodes"]}
