@@ -80,6 +80,7 @@ def test_a_log1p_model_answers_in_the_target_units_and_reloads_without_the_app(t
 
     path = skewed_csv(tmp_path / "prices.csv")
     spec = template_spec("tabular")
+    del spec["template"]  # a plain spec: a template's would be laid out afresh, its training too
     spec["training"] = {**spec.get("training", {}), "target_transform": "log1p"}
     out = tmp_path / "model.h5"
     result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), space=spec,
@@ -87,6 +88,7 @@ def test_a_log1p_model_answers_in_the_target_units_and_reloads_without_the_app(t
                                      export_path=str(out)))
     assert result.status == "completed"
     meta = read_metadata(out)
+    assert meta["search_space"]["training"]["target_transform"] == "log1p"
     assert meta["target_transform"]["name"] == "log1p" and "expm1" in meta["target_transform"]["inverse"]
     assert meta["objective"]["name"] == "val_rmse"
 
