@@ -7,6 +7,7 @@ the lines these return.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 from automl_studio.engine.data.signature import DataSignature
@@ -65,7 +66,9 @@ def card_lines(node: Mapping[str, Any], signature: DataSignature | None) -> list
         return [f"{signature.n_classes} classes · {'sigmoid' if units == 1 else 'softmax'}"]
     for i, pdef in enumerate(layer.params):
         value = params.get(pdef.name, pdef.default)
-        text = f"{pdef.name.replace('_', ' ')} {describe_value(value)}"
+        # A file's name, not its whole path: the card is narrow (the inspector holds the path).
+        shown = PurePath(value).name if pdef.kind == "path" and isinstance(value, str) else value
+        text = f"{pdef.name.replace('_', ' ')} {describe_value(shown)}"
         if isinstance(value, Mapping) and "hp" in value:
             searched.append("⇄ " + text)
         elif pdef.name in params and value != pdef.default or i == 0:

@@ -17,6 +17,7 @@ IMAGES = DataSignature(task="classification", n_classes=2, inputs={"image": (32,
 
 def test_the_editor_inspects_a_backbone_and_names_the_missing_weights_file(
         qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_studio.gui.editor.card_text import card_lines
     from automl_studio.gui.editor.network_editor import NetworkEditor
     from automl_studio.gui.editor.node_palette import NodePalette
 
@@ -54,8 +55,9 @@ def test_the_editor_inspects_a_backbone_and_names_the_missing_weights_file(
     qtbot.keyClicks(path_box, str(missing))
     qtbot.keyClick(path_box, Qt.Key.Key_Return)
 
-    params = next(n for n in editor.spec()["nodes"] if n["id"] == node)["params"]
-    assert params["weights"] == "file" and params["weights_file"] == str(missing)
+    spec_node = next(n for n in editor.spec()["nodes"] if n["id"] == node)
+    assert spec_node["params"]["weights"] == "file" and spec_node["params"]["weights_file"] == str(missing)
+    assert "weights file mine.weights.h5" in card_lines(spec_node, IMAGES)  # the name, not the path
     qtbot.waitUntil(lambda: any("which does not exist" in m for m in editor.node_errors().get(node, [])),
                     timeout=5_000)
     assert str(missing) in editor.node_errors()[node][0]
