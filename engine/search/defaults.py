@@ -13,10 +13,15 @@ from typing import Any
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import UserError
-from automl_studio.engine.core.objectives import Objective, check_objective, get_objective
+from automl_studio.engine.core.objectives import (
+    Objective,
+    check_objective,
+    default_objective,
+    get_objective,
+)
 from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.data.imbalance import rare_classes
-from automl_studio.engine.space.spec import Choice, SearchSpace
+from automl_studio.engine.space.spec import Choice, SearchSpace, is_hp
 
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
 # How many refits the exported model averages, by train+validation rows (images: one). A refit's
@@ -180,6 +185,12 @@ def transforms_target(space: SearchSpace | None) -> bool:
     return "log1p" in (value.values if isinstance(value, Choice) else (value,))
 
 
+def searches_loss(space: SearchSpace | None) -> bool:
+    """Whether trials of ``space`` may train on different losses: a searched ``loss`` or
+    ``label_smoothing`` (focal loss, say, measures on another scale than cross-entropy)."""
+    return space is not None and any(is_hp(space.training.get(key)) for key in ("loss", "label_smoothing"))
+
+
 def target_transform_note(space: SearchSpace, hyperparameters: Mapping[str, Any]) -> dict[str, str]:
     """The exported model's target transform for its metadata: its name and where it is undone."""
     value = hyperparameters.get("training.target_transform", space.training_value("target_transform"))
@@ -199,7 +210,8 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: Search
     a point of accuracy on a small table. Where ``space`` may learn a transformed target
     (:func:`target_space`) the objective is validation RMSE instead: a trial's loss is in its
     own units (squared log error for ``log1p``), its RMSE in the target's, so trials compare by
-    the latter.
+    the latter; likewise where trials train on different losses (:func:`searches_loss`), by
+    validation accuracy (RMSE for regression). A rare class among two keeps ROC AUC.
 
     Raises:
         UserError: an objective the model does not compile for this task (e.g. ``val_auc`` with
@@ -208,8 +220,11 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: Search
     signature = prepared.signature
     imbalanced = signature.task == "classification" and bool(rare_classes(prepared.profile.class_counts))
     chosen = config.objective
-    if chosen is None and signature.task == "regression" and transforms_target(space):
-        chosen = "val_rmse"
+    if chosen is None and default_objective(signature.task, signature.n_classes, imbalanced=imbalanced).name \
+            == "val_loss" and (searches_loss(space) or signature.task == "regression" and transforms_target(space)):
+        # Trials trained on different losses (or target units) have validation losses on
+        # different scales: rank them by a metric every trial reports alike.
+        chosen = "val_rmse" if signature.task == "regression" else "val_accuracy"
     try:
         objective = check_objective(chosen, signature.task, signature.n_classes, imbalanced=imbalanced)
     except UserError as exc:

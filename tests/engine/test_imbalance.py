@@ -88,6 +88,23 @@ def test_a_balanced_table_keeps_the_plain_defaults(tmp_path) -> None:
     assert check_objective(None, "classification", 3, imbalanced=True).name == "val_loss"
 
 
+def test_a_searched_loss_ranks_trials_by_a_metric_every_loss_reports_alike(tmp_path) -> None:
+    # Focal loss and smoothed cross-entropy measure on other scales than cross-entropy: ranked
+    # by validation loss, a focal trial won an iris search while finding 0.2 of one class.
+    from dataclasses import replace
+
+    config, prepared = prepared_for(table(tmp_path / "even.csv", 0.5), tmp_path)
+    space = SearchSpace.from_dict(template_spec("tabular"))
+    assert resolve_defaults(config, prepared, space).objective == "val_loss"
+    for training in ({"loss": Choice(("crossentropy", "focal"))}, {"label_smoothing": Choice((0.0, 0.1))}):
+        searched = replace(space, training={**space.training, **training})
+        assert resolve_defaults(config, prepared, searched).objective == "val_accuracy"
+    fixed = replace(space, training={**space.training, "loss": "focal"})
+    assert resolve_defaults(config, prepared, fixed).objective == "val_loss"  # one scale for all
+    chosen = SearchConfig(**{**config.to_dict(), "objective": "val_loss"})
+    assert resolve_defaults(chosen, prepared, searched).objective == "val_loss"  # the user's choice
+
+
 def test_a_spec_that_sets_its_class_weights_keeps_them(tmp_path) -> None:
     from dataclasses import replace
 
