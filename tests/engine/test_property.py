@@ -81,7 +81,8 @@ def test_csv_reader_on_arbitrary_text(text: str, encoding: str, name: str) -> No
 def test_csv_reader_on_table_like_text(rows: list[list[str]], delimiter: str) -> None:
     text = "\n".join(delimiter.join(r) for r in rows) + "\n"
     dataset = read_csv_bytes(text.encode())
-    blank = any(not "".join(r).strip() for r in rows)  # pandas skips blank lines
+    # pandas skips blank lines, and the reader drops a row of nothing but missing markers
+    blank = any(all(cell.strip() in ("", "NA", "?") for cell in r) for r in rows)
     if dataset is not None and len({len(r) for r in rows}) == 1 and len(rows) > 1 and not blank:
         assert dataset.n_rows in (len(rows) - 1, len(rows))
 
