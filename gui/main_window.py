@@ -54,7 +54,10 @@ from automl_studio.gui.pages.results_page import ResultsPage
 from automl_studio.gui.pages.search_page import SearchPage, window_words
 from automl_studio.gui.pages.welcome_page import WelcomePage
 from automl_studio.gui.paths import demo_dataset, resource_path
-from automl_studio.gui.qt_workarounds import collect_garbage_on_gui_thread
+from automl_studio.gui.qt_workarounds import (
+    collect_garbage_on_gui_thread,
+    freeze_long_lived_objects,
+)
 from automl_studio.gui.settings_store import SettingsStore
 from automl_studio.gui.undo import ReplayCommand, ValueCommand, keep_only, replay_value
 from automl_studio.gui.workers.report import report_file_name, run_report
@@ -970,6 +973,7 @@ class MainWindow(QMainWindow):
             self._signature_failed = False
             self.network_page.banner.clear()
         signature = DataSignature.from_dict(data)
+        freeze_long_lived_objects()  # what loading the data imported (pandas, scipy, ...)
         previous = self.network_page.editor.signature()
         inputs_changed = previous is None or set(previous.inputs) != set(signature.inputs)
         stack = self.undo_stack
@@ -1220,6 +1224,7 @@ class MainWindow(QMainWindow):
         steps: list[Any] = [self._import_engine_settings, self._lay_out_search_page]
         QTimer.singleShot(0, self, self.offer_recovery)
         steps += [view.grab for view in plots.views()]
+        steps.append(lambda: freeze_long_lived_objects(full=False))  # last: start-up is never walked again
         self._warm_up(steps)
 
     def _warm_up(self, steps: list[Any]) -> None:
