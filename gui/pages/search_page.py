@@ -190,6 +190,9 @@ class SearchPage(QWidget):
         layout.addWidget(self.best_label)
         self._baselines: dict[str, Any] = {}  # the search's BaselinesScored.summary(), once scored
         self.race_note = RaceNote("searchRace")
+        # Two lines from the start: its words, once the network's score is known, wrap to a
+        # second line, which moved (and repainted) the live plots at the first trial's end.
+        self.race_note.setMinimumHeight(2 * self.race_note.fontMetrics().lineSpacing())
         layout.addWidget(self.race_note)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
