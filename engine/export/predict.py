@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import label_text, row_number
 from automl_studio.engine.export.model_info import check_safe, read_metadata
 from automl_studio.engine.train.metrics import classification_metrics, regression_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SHOWN = 5  # rows or values named in one line; the count says how many there are in all
 _MAX_BATCH_ROWS = 4096  # rows scored in one call
@@ -181,6 +184,27 @@ def _some_rows(dataset: Dataset, positions: np.ndarray, shown: int = 3) -> str:
     return f"rows {', '.join(numbers)} and {len(positions) - shown} more"
 
 
+def _given(raw: pd.Series, typed: bool) -> np.ndarray:
+    """Which cells of ``raw`` hold a value: not missing, nor (unless the column already has the
+    ``typed`` dtype) a soft-missing text such as ``NA`` or ``?``. Shape (rows,), bool."""
+    given = np.array(raw.notna().to_numpy())
+    if not typed:
+        given &= ~raw.astype(str).str.strip().isin(SOFT_MISSING).to_numpy()
+    return given
+
+
+def _refuse_unreadable(source: Path, dataset: Dataset, reasons: np.ndarray, lines: list[str], raw: pd.Series,
+                       unreadable: np.ndarray, name: str, kind: str) -> None:
+    """Leaves the rows where ``unreadable`` (bool, per row) unscored, each with its reason
+    ("column 'x': 'abc' is not a number"), and adds the column's one line to ``lines``."""
+    bad = np.flatnonzero(unreadable)
+    if len(bad):
+        texts = [str(v) for v in raw.iloc[bad]]
+        _mark(reasons, bad, [f"column '{name}': '{t}' is not a {kind}" for t in texts])
+        lines.append(_row_problem(source, dataset, bad, name, texts, f"'{{}}' is not a {kind}",
+                                  f"values are not {kind}s"))
+
+
 def _row_problem(source: Path, dataset: Dataset, positions: np.ndarray, column: str,
                  values: Sequence[str], one: str, many: str) -> str:
     """One line for one problem of one column in many rows.
@@ -273,16 +297,10 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
     for f in schema.numeric:
         raw = frame[mapping[f.name]]
         values = np.array(to_numbers(raw, decimal).to_numpy(dtype=np.float64, na_value=np.nan))
-        given = np.array(raw.notna().to_numpy())
-        if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
-            given &= ~raw.astype(str).str.strip().isin(SOFT_MISSING).to_numpy()
-        bad = np.flatnonzero(given & ~np.isfinite(values))
+        typed = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+        given = _given(raw, typed)
+        _refuse_unreadable(source, dataset, reasons, lines, raw, given & ~np.isfinite(values), f.name, "number")
         gaps = np.flatnonzero(~given)
-        if len(bad):
-            texts = [str(v) for v in raw.iloc[bad]]
-            _mark(reasons, bad, [f"column '{f.name}': '{t}' is not a number" for t in texts])
-            lines.append(_row_problem(source, dataset, bad, f.name, texts, "'{}' is not a number",
-                                      "values are not numbers"))
         if len(gaps):
             never = "" if f.flag else "; it had no missing values in training"
             notes.append(f"{source}: column '{f.name}': {len(gaps)} missing value(s) ({_rows(dataset, gaps)}) "
@@ -307,17 +325,10 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
         columns[c.name] = raw.to_numpy(dtype=object)
     for d in schema.dates:
         raw = frame[mapping[d.name]]
-        given = np.array(raw.notna().to_numpy())
-        if not pd.api.types.is_datetime64_any_dtype(raw):
-            given &= ~raw.astype(str).str.strip().isin(SOFT_MISSING).to_numpy()
+        given = _given(raw, pd.api.types.is_datetime64_any_dtype(raw))
         parsed = parse_dates(raw)
-        bad = np.flatnonzero(given & parsed.isna().to_numpy())
+        _refuse_unreadable(source, dataset, reasons, lines, raw, given & parsed.isna().to_numpy(), d.name, "date")
         gaps = np.flatnonzero(~given)
-        if len(bad):
-            texts = [str(v) for v in raw.iloc[bad]]
-            _mark(reasons, bad, [f"column '{d.name}': '{t}' is not a date" for t in texts])
-            lines.append(_row_problem(source, dataset, bad, d.name, texts, "'{}' is not a date",
-                                      "values are not dates"))
         if len(gaps):
             never = "" if d.flag else "; it had no missing dates in training"
             notes.append(f"{source}: column '{d.name}': {len(gaps)} missing date(s) ({_rows(dataset, gaps)}) "
