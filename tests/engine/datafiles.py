@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +24,15 @@ class Block:
         return None
 sys.meta_path.insert(0, Block())
 """
+
+
+def run_without_app(script: str, *args: Path | str, timeout: int = 600) -> Any:
+    """Runs ``script`` (one that starts with :data:`WITHOUT_APP`) with ``args`` in a fresh
+    interpreter and returns the JSON its last line of output prints; a failure shows its stderr."""
+    fresh = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
+                           timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    return json.loads(fresh.stdout.strip().splitlines()[-1])
 
 
 def write_png(path: Path, size: tuple[int, int] = (8, 6), seed: int = 0) -> Path:

@@ -10,16 +10,12 @@ Keras; only one test trains.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from datafiles import WITHOUT_APP
+from datafiles import WITHOUT_APP, run_without_app
 from PIL import Image
 
 from automl_studio.engine.core.errors import SpecError
@@ -91,12 +87,7 @@ def test_a_backbone_fine_tunes_from_a_local_weights_file_and_its_h5_reloads_with
 
     sample = {"image": np.stack([np.asarray(Image.open(folder / c / "0.png")) for c in ("red", "blue")])}
     np.savez(tmp_path / "sample.npz", **sample)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "best.h5"),
-                            str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
-                           env=env)
-    assert fresh.returncode == 0, fresh.stderr[-3000:]
-    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / "best.h5", tmp_path / "sample.npz")
     assert reply["backbone"] == "Functional" and reply["layers"] > 100
     # The top block (block_16) and the final convolution after it train; nothing below.
     assert reply["trainable"] and all(name.startswith(("block_16_", "Conv_1")) for name in reply["trainable"])

@@ -7,10 +7,7 @@ plain Keras."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
-from datafiles import IRIS, WITHOUT_APP
+from datafiles import IRIS, WITHOUT_APP, run_without_app
 
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.data.imbalance import balanced_class_weights
@@ -213,11 +210,7 @@ def test_iris_trains_an_epoch_with_focal_loss_or_smoothing_and_its_h5_reloads_wi
     expected_pred = np.asarray(model.predict(sample, verbose=0))
     export_model(model, tmp_path / "model.h5", {"name": "iris"}, sample)
     np.savez(tmp_path / "sample.npz", **sample)
-    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"),
-                            str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert fresh.returncode == 0, fresh.stderr[-3000:]
-    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / "model.h5", tmp_path / "sample.npz")
     assert reply["loss"] == expected
     assert reply["loss_config"].get("label_smoothing", 0.0) == pytest.approx(training.get("label_smoothing", 0.0))
     np.testing.assert_allclose(np.asarray(reply["pred"]), expected_pred, atol=1e-5)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from datafiles import WITHOUT_APP, write_reviews
+from datafiles import WITHOUT_APP, run_without_app, write_reviews
 
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.dataset import Dataset
@@ -284,11 +284,7 @@ def test_a_masked_text_model_exports_to_h5_and_reloads_with_plain_keras_in_a_fre
         expected = np.asarray(model.predict(sample, verbose=0))
         export_model(model, tmp_path / f"{name}.h5", {"name": name}, sample)
         np.savez(tmp_path / "sample.npz", **sample)
-        fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / f"{name}.h5"),
-                                str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        assert fresh.returncode == 0, fresh.stderr[-3000:]
-        reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+        reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / f"{name}.h5", tmp_path / "sample.npz")
         np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
 
 

@@ -8,15 +8,11 @@ epoch in a small network too.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import WITHOUT_APP
+from datafiles import WITHOUT_APP, run_without_app
 from layer_examples import example_signature, example_spec
 
 from automl_studio.engine.data.signature import DataSignature
@@ -72,12 +68,7 @@ def test_a_transformer_block_trains_exports_to_h5_and_reloads_with_plain_keras(t
     export_model(model, tmp_path / "model.h5", {"name": "transformer"}, sample)
     np.savez(tmp_path / "sample.npz", **sample)
 
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"),
-                            str(tmp_path / "sample.npz")], capture_output=True, text=True, timeout=600,
-                           env=env)
-    assert fresh.returncode == 0, fresh.stderr[-3000:]
-    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
+    reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / "model.h5", tmp_path / "sample.npz")
     assert reply["layers"].count("LayerNormalization") == 2 and "MultiHeadAttention" in reply["layers"]
     np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
 
