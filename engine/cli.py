@@ -196,6 +196,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
     s.add_argument("--refits", type=int, metavar="N", help="average N refits of the best configuration, each with its own seed, "
                    "in the exported model (default: 5 up to 10,000 rows, 3 up to 100,000, else and for images 1)")
+    s.add_argument("--no-ensemble", action="store_true",
+                   help="never export a weighted ensemble of the best trials (by default one is exported, "
+                   "instead of the refits, when greedy selection on the validation split beats the best trial)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
@@ -298,6 +301,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         column_kinds={**{c: "categorical" for c in args.categorical}, **{c: "text" for c in args.text}},
         x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
+        ensemble=not args.no_ensemble,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,

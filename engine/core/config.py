@@ -63,6 +63,9 @@ class SearchConfig:
     # How many refits of the best configuration (seeds seed, seed+1, …) the exported model
     # averages. None: 5 for tables and feature arrays up to 10,000 rows, 3 up to 100,000, else 1.
     refits: int | None = None
+    # A weighted ensemble of the best different trials (greedy selection on validation, see
+    # engine.train.ensemble), exported instead of the refits when it beats the best trial there.
+    ensemble: bool = True
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
     # The user's kind per column ("numeric" or "categorical"), over what the profiler detected.

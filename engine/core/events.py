@@ -145,6 +145,8 @@ class FinishedResult(Protocol):
     def baseline_metrics(self) -> Mapping[str, Any]: ...
     @property
     def baselines(self) -> Mapping[str, Any]: ...
+    @property
+    def ensemble(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,9 @@ class SearchFinished(Event):
     trivial model on the same test split (the training split's most common class, or its mean
     for regression), empty where no test metrics were computed. ``baselines`` is the search's
     :class:`BaselinesScored` (its :meth:`~BaselinesScored.summary`; empty when they were not
-    scored, and in older event logs). Make one with :meth:`build` (or
+    scored, and in older event logs). ``ensemble`` is set where the exported model is a weighted
+    ensemble of the best trials (``trials``, ``weights``: see
+    :mod:`automl_studio.engine.train.ensemble`; ``refits`` is then 0). Make one with :meth:`build` (or
     :meth:`from_result`), which every producer uses.
     """
 
@@ -206,13 +210,15 @@ class SearchFinished(Event):
     refits: int | None = None
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)
     baselines: Mapping[str, Any] = field(default_factory=dict)
+    ensemble: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
               best_score: float | None = None, best_hyperparameters: Mapping[str, Any] | None = None,
               test_metrics: Mapping[str, Any] | None = None, exported: Sequence[str] = (),
               refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None,
-              baselines: Mapping[str, Any] | None = None) -> SearchFinished:
+              baselines: Mapping[str, Any] | None = None,
+              ensemble: Mapping[str, Any] | None = None) -> SearchFinished:
         """The one way to make a ``search_finished`` event.
 
         Args:
@@ -223,6 +229,8 @@ class SearchFinished(Event):
             refits: refits averaged in the exported model (0: the best trial as trained).
             baseline_metrics: the trivial model's metrics on the same test split.
             baselines: the raced baselines (:meth:`BaselinesScored.summary`).
+            ensemble: where the exported model is a weighted ensemble of trials, its record
+                (``trials``, ``weights``, ``score``, ``single_score``); empty otherwise.
         """
         score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
         return cls(status=status, message=message,
@@ -230,7 +238,7 @@ class SearchFinished(Event):
                    best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
                    test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
                    refits=int(refits), baseline_metrics=dict(baseline_metrics or {}),
-                   baselines=dict(baselines or {}))
+                   baselines=dict(baselines or {}), ensemble=dict(ensemble or {}))
 
     @classmethod
     def from_result(cls, result: FinishedResult) -> SearchFinished:
@@ -238,7 +246,8 @@ class SearchFinished(Event):
         return cls.build(result.status, result.message, best_trial_id=result.best_trial_id,
                          best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
                          test_metrics=result.test_metrics, exported=result.exported, refits=result.refits,
-                         baseline_metrics=result.baseline_metrics, baselines=result.baselines)
+                         baseline_metrics=result.baseline_metrics, baselines=result.baselines,
+                         ensemble=result.ensemble)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_studio.engine.core.errors import ModelFileError
+from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.metrics import baseline_note
 
 METADATA_ATTR = "automl_studio"
@@ -127,6 +128,9 @@ def describe(path: str | Path) -> dict[str, Any]:
     model whose metadata keeps no baseline (made elsewhere, or before baselines were kept).
     ``baselines_note`` is the network against the linear and trivial models on the validation
     split (:func:`~automl_studio.engine.train.baselines.race_note`), ``""`` where none was raced.
+    ``model`` says what the exported network is: "ensemble of 3 trials (ids …; weights …)",
+    "average of N refits of trial T", "refit of trial T" or "trial T as trained" (``""`` for
+    a model made elsewhere).
     """
     config = model_config(path)
     layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
@@ -140,5 +144,20 @@ def describe(path: str | Path) -> dict[str, Any]:
         "baseline_note": baseline_note(test_metrics, baseline)
         if isinstance(test_metrics, dict) and isinstance(baseline, dict) else "",
         "baselines_note": str(known.get("baselines_note") or ""),
+        "model": _model_words(known),
         "unsafe": unsafe_objects(config),
     }
+
+
+def _model_words(metadata: dict[str, Any]) -> str:
+    """What the exported network is, from its metadata (see :func:`describe`)."""
+    ensemble = metadata.get("ensemble")
+    if isinstance(ensemble, dict) and describe_ensemble(ensemble):
+        return describe_ensemble(ensemble)
+    if "best_trial_id" not in metadata:
+        return ""
+    trial, refits = metadata.get("best_trial_id"), metadata.get("refits")
+    if isinstance(refits, int) and refits > 1:
+        return f"average of {refits} refits of trial {trial}"
+    return f"refit of trial {trial}" if refits == 1 or (refits is None and metadata.get("refit")) \
+        else f"trial {trial} as trained"

@@ -65,7 +65,7 @@ TRIAL_EVENTS = (TrialStarted, EpochEnded, BatchProgress, TrialEnded)
 SELF_REPORTING_ENV = "AUTOML_STUDIO_SELF_REPORTING_TUNERS"
 JOIN_PREFIX = "other machines join as workers with: "
 CHIEF_DATA = "chief_data"  # SearchConfig.extra key: the chief's data identity, which a worker must match
-_AFTER_SERVING = ("validating", "refitting", "evaluating", "exporting")  # the chief works on: never linger-stop it
+_AFTER_SERVING = ("ensembling", "validating", "refitting", "evaluating", "exporting")  # the chief works on: never linger-stop it
 _CHIEF_LINGER_S = 5.0  # longer than oracle_server.serve_oracle's linger, so a chief can end by itself
 
 

@@ -65,6 +65,7 @@ from automl_studio.engine.space.shapes import analyse, space_summary
 from automl_studio.engine.space.templates import TEMPLATES, resolve_space
 from automl_studio.engine.train import crossval
 from automl_studio.engine.train.baselines import BaselineRace
+from automl_studio.engine.train.ensemble import describe_ensemble
 
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
@@ -86,6 +87,7 @@ class SearchResult:
     refits: int = 0  # refits averaged in the exported model; 0: the best trial as trained
     baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
     baselines: dict[str, Any] = field(default_factory=dict)  # the raced baselines (BaselinesScored.summary())
+    ensemble: dict[str, Any] = field(default_factory=dict)  # trials and weights when the model is an ensemble
 
 
 class _Session:
@@ -378,8 +380,17 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     refit_epochs: list[tuple[int, Mapping[str, float]]] = []  # the Results page's refit curves
     emit.add(lambda event: refit_epochs.append((event.epoch, event.metrics))
              if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL else None)
-    model, result.refits, exported = _final_model(session, tuner, best_trial, do_refit, remaining, emit, stop,
-                                                  deadline)
+    ensembled = None
+    if config.ensemble and status in ("completed", "budget") and not (stop is not None and stop.is_set()):
+        ensembled = _ensemble_model(session, tuner, best, emit, deadline)
+    if ensembled is not None:
+        model, result.ensemble = ensembled
+        exported = f"the exported model is an {describe_ensemble(result.ensemble)}"
+    else:
+        if deadline is not None:  # the ensemble's look at the trials took some of it
+            remaining = deadline - time.monotonic() - tuner.studio_export_reserve()
+        model, result.refits, exported = _final_model(session, tuner, best_trial, do_refit, remaining, emit, stop,
+                                                      deadline)
     if exported:
         result.message = f"{result.message}; {exported}" if result.message else exported
     # The permutation importance may use half of what is kept for the end of the command.
@@ -390,6 +401,99 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
 
 
 OWN_WEIGHTS = "exported the best trial's own weights"
+ENSEMBLE_LOAD_MARGIN = 1.5  # a member's measured load and prediction, times this, must fit in what is left
+
+
+def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Callable[[Event], None],
+                    deadline: float | None) -> tuple[Any, dict[str, Any]] | None:
+    """A weighted ensemble of the best different trials, if it beats the best trial on validation.
+
+    The best :data:`~automl_studio.engine.train.ensemble.ENSEMBLE_CANDIDATES` completed trials
+    are loaded from their own checkpoints (nothing is trained) and predict the validation split;
+    greedy selection (:func:`~automl_studio.engine.train.ensemble.greedy_selection`) weighs
+    them by the search's objective. A candidate is loaded only while its load and prediction
+    (measured on the previous ones), and one more load per member for the export's check, fit
+    before ``deadline`` less the export's reserve. Candidates whose inputs differ from the best
+    trial's are left out.
+
+    Returns:
+        The ensemble model (:func:`~automl_studio.engine.train.hypermodel.weighted_models`) and
+        its record (``trials``, ``weights``, ``objective``, ``score``, ``single_score``,
+        ``seconds``), or ``None`` where fewer than two candidates were loaded or the best single
+        trial scores as well on validation.
+    """
+    from automl_studio.engine.train.ensemble import (
+        ENSEMBLE_CANDIDATES,
+        ENSEMBLE_MEMBER_PREFIX,
+        FORCE_ENSEMBLE,
+        forced,
+        greedy_selection,
+    )
+    from automl_studio.engine.train.hypermodel import predict_arrays, weighted_models
+
+    prepared, resolved = session.prepared, session.resolved
+    candidates = list(best[:ENSEMBLE_CANDIDATES])
+    if len(candidates) < 2 or not len(prepared.validation):
+        return None
+    emit(PhaseChanged(phase="ensembling", message=(
+        f"weighing the best {len(candidates)} trials' validation predictions for an ensemble")))
+    started = time.monotonic()
+    slowest = tuner.studio_model_start()
+    models: list[Any] = []
+    trials: list[Any] = []
+    predictions: list[np.ndarray] = []
+    shapes: dict[str, tuple[Any, ...]] | None = None
+    for trial in candidates:
+        if deadline is not None:
+            left = deadline - time.monotonic() - tuner.studio_export_reserve()
+            # This load and, at the export, one more load per member (the reload check).
+            if left < ENSEMBLE_LOAD_MARGIN * slowest * (len(models) + 2):
+                emit(PhaseChanged(phase="ensembling", message=(
+                    f"no time left to load more trials for the ensemble ({len(models)} loaded)")))
+                break
+        began = time.monotonic()
+        try:
+            model = tuner.load_model(trial)
+        except (OSError, ValueError) as exc:  # a checkpoint gone or unreadable: leave the trial out
+            emit(SearchWarning(message=f"trial {trial.trial_id} left out of the ensemble: its checkpoint "
+                                       f"did not load ({exc.__class__.__name__})"))
+            continue
+        inputs = {name: tuple(tensor.shape[1:]) for name, tensor in model.input.items()}
+        if shapes is not None and inputs != shapes:
+            continue  # another input layout (a searched image size): it cannot share the inputs
+        shapes = shapes or inputs
+        predictions.append(predict_arrays(model, prepared.validation.x))
+        models.append(model)
+        trials.append(trial)
+        slowest = max(slowest, time.monotonic() - began)
+    if len(models) < 2:
+        return None
+    try:
+        selection = greedy_selection(predictions, prepared.validation.y, resolved.rule,
+                                     prepared.signature.task)
+    except ValueError as exc:
+        emit(SearchWarning(message=f"no ensemble: the validation objective cannot be computed ({exc})"))
+        return None
+    if session.config.extra.get(FORCE_ENSEMBLE):
+        selection = forced(selection, resolved.rule)
+    seconds = time.monotonic() - started
+    rule = resolved.rule
+    if len(selection.members) < 2:
+        emit(PhaseChanged(phase="ensembling", message=(
+            f"no ensemble of the best {len(models)} trials beats trial {trials[selection.single].trial_id} on "
+            f"validation ({rule.describe(selection.single_score)}; {seconds:.1f} s)")))
+        return None
+    members = [models[i] for i in selection.members]
+    ids = [str(trials[i].trial_id) for i in selection.members]
+    record = {"trials": ids, "weights": list(selection.weights), "objective": rule.name,
+              "score": selection.score, "single_score": selection.single_score, "wins": selection.wins,
+              "candidates": len(models), "seconds": round(seconds, 2)}
+    emit(PhaseChanged(phase="ensembling", message=(
+        f"{'an' if selection.wins else f'a forced ({FORCE_ENSEMBLE})'} ensemble of {len(ids)} trials ({', '.join(ids)}; weights "
+        f"{', '.join(map(str, selection.weights))}) scores {rule.name} {selection.score:.4g} on validation "
+        f"against {selection.single_score:.4g} for trial {ids[0]} alone ({seconds:.1f} s)")))
+    return weighted_models(members, list(selection.weights), [ENSEMBLE_MEMBER_PREFIX + i for i in ids],
+                           prepared.signature), record
 
 
 def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, remaining: float,
@@ -612,6 +716,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
                  "csv_format": dict(prepared.profile.csv_format)},
         refit=result.refits > 0,
         refits=result.refits,
+        **({"ensemble": dict(result.ensemble), "model": describe_ensemble(result.ensemble)}
+           if result.ensemble else {}),
         **({"target_transform": target_transform_note(session.space, result.best_hyperparameters)}
            if prepared.signature.task == "regression" else {}),
         **({"forecast": dict(prepared.forecast)} if prepared.forecast is not None else {}),

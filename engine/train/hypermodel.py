@@ -302,6 +302,40 @@ def average_models(members: list[keras.Model], signature: DataSignature) -> kera
     return model
 
 
+def weighted_models(members: list[keras.Model], weights: list[int], names: list[str],
+                    signature: DataSignature) -> keras.Model:
+    """One model whose output is the weighted mean of the members' (class probabilities or
+    values in the target's units): ``sum(w_i * member_i) / sum(w)``.
+
+    Standard layers only (each member's output through ``Rescaling(w_i / sum(w))``, then ``Add``),
+    so the result saves as legacy HDF5 and reloads with plain ``keras.models.load_model``. The
+    members are nested whole, renamed ``names`` (unique), behind inputs named and shaped like
+    the first member's; every member must take those same inputs.
+
+    Raises:
+        ValueError: a member's inputs differ from the first's, or the lists' lengths differ.
+    """
+    if not members or len(members) != len(weights) or len(members) != len(names):
+        raise ValueError("one weight and one name per member")
+    first = members[0]
+    shapes = {name: tuple(tensor.shape[1:]) for name, tensor in first.input.items()}
+    for member in members[1:]:
+        if {name: tuple(tensor.shape[1:]) for name, tensor in member.input.items()} != shapes:
+            raise ValueError(f"member {member.name} takes other inputs than {first.name}")
+    inputs = {name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+              for name, tensor in first.input.items()}
+    for member, name in zip(members, names, strict=True):
+        member.name = name
+    total = float(sum(weights))
+    with _masks_may_end():
+        outputs = [keras.layers.Rescaling(weight / total, name=f"weight_{name}", dtype="float32")(member(inputs))
+                   for member, weight, name in zip(members, weights, names, strict=True)]
+    output = keras.layers.Add(name="weighted_sum", dtype="float32")(outputs)
+    model = keras.Model(inputs=inputs, outputs=output, name=f"ensemble_of_{len(members)}")
+    model.compile(loss=make_loss(signature), metrics=make_metrics(signature))
+    return model
+
+
 def make_loss(signature: DataSignature, training: dict[str, Any] | None = None) -> keras.losses.Loss:
     """The ``keras.losses`` object of a trial's ``loss`` and ``label_smoothing`` (none given: the
     task's usual loss), as :func:`automl_studio.engine.space.losses.keras_loss` declares it.
