@@ -408,6 +408,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     summary = {"status": finish.status, "best_trial": finish.best_trial_id, "best_score": finish.best_score,
                "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},
                "baseline_note": note, "baselines_note": race, "exported": list(finish.exported),
+               "refits": finish.refits, "ensemble": dict(finish.ensemble),
                "message": finish.message,
                "project": project}
     if args.events != "-":

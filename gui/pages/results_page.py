@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from automl_studio.engine.core.errors import ProjectError
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
+from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.evaluation import read_evaluation
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
@@ -58,8 +59,11 @@ METRIC_LABELS = {
 }
 
 
-def model_description(refits: int) -> str:
-    """What the exported model is, from ``search_finished``'s ``refits``."""
+def model_description(refits: int, ensemble: Mapping[str, Any] | None = None) -> str:
+    """What the exported model is, from ``search_finished``'s ``refits`` and ``ensemble``
+    (e.g. "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)")."""
+    if ensemble and describe_ensemble(ensemble):
+        return describe_ensemble(ensemble)
     if refits > 1:
         return f"average of {refits} refits on train + validation (one seed each)"
     if refits == 1:
@@ -359,7 +363,7 @@ class ResultsPage(QWidget):
                  f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
                 ("Search", "Search", finish.status)]
         if finish.refits is not None:  # older projects' events do not say
-            rows.append(("Model", "Model", model_description(finish.refits)))
+            rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble)))
         if finish.baseline_metrics.get("rule"):
             rows.append(("Baseline", "Trivial baseline", str(finish.baseline_metrics["rule"])))
         if finish.baselines.get("linear"):

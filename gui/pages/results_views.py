@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.train.ensemble import ENSEMBLE_MEMBER_PREFIX
 from automl_studio.engine.train.evaluation import ClassScores, Evaluation, Importance, LayerRow
 from automl_studio.gui.plots.evaluation_plots import (
     ClassCurvesView,
@@ -416,9 +417,14 @@ class EvaluationTabs(QTabWidget):
             self.layer_model.set_rows([])
             return
         self.layer_model.set_rows(network.layers)
-        members = (f" The exported model averages {network.members} refits of this network, so it holds "
-                   f"{network.members} × {network.total_params // network.members:,} parameters."
-                   if network.members > 1 else "")
+        if network.members > 1 and network.name.startswith(ENSEMBLE_MEMBER_PREFIX):
+            members = (f" The exported model is a weighted ensemble of {network.members} trials' networks; "
+                       f"these are the layers of the best one ({network.name}).")
+        elif network.members > 1:
+            members = (f" The exported model averages {network.members} refits of this network, so it holds "
+                       f"{network.members} × {network.total_params // network.members:,} parameters.")
+        else:
+            members = ""
         self.network_tab.show_content(
             f"{len(network.layers)} layers; {network.total_params:,} parameters in the exported model "
             f"({network.trainable_params:,} trainable, {network.non_trainable_params:,} not).{members}")

@@ -283,6 +283,13 @@ class SearchPage(QWidget):
         form.addRow("Max epochs", self.max_epochs)
         form.addRow("Patience", self.patience)
         form.addRow("Refits averaged", self.refits)
+        self.ensemble = name_widget(
+            QCheckBox("Ensemble of the best trials when it wins"), "ensemble", "Ensemble of the best trials",
+            "After the search, weigh the best trials' predictions on the validation split (greedy "
+            "ensemble selection) and export their weighted average instead of the refits when it "
+            "beats the best trial there; nothing is trained again")
+        self.ensemble.setChecked(True)
+        form.addRow("Ensemble", self.ensemble)
         layout.addWidget(train_box)
         layout.addWidget(self._build_distributed())
 
@@ -436,6 +443,7 @@ class SearchPage(QWidget):
             "objective": self.objective_combo.currentData(),
             "patience": self.patience.value() or None,
             "refits": self.refits.value() or None,
+            "ensemble": self.ensemble.isChecked(),
         }
 
     def apply_settings(self, config: Any) -> None:
@@ -462,13 +470,14 @@ class SearchPage(QWidget):
         self._show_objectives()
         self.patience.setValue(config.patience or 0)
         self.refits.setValue(config.refits or 0)
+        self.ensemble.setChecked(config.ensemble)
         self.project_dir.setText(config.project_dir)
 
     # ----------------------------------------------------------------- undo
     def _tracked(self) -> tuple[QWidget, ...]:
         return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
-                self.max_epochs, self.patience, self.refits, self.serve_workers, self.chief_address,
-                self.chief_port)
+                self.max_epochs, self.patience, self.refits, self.ensemble, self.serve_workers,
+                self.chief_address, self.chief_port)
 
     def _track_settings(self) -> None:
         """Makes every settings change (the objective's too, see :meth:`_on_objective_chosen`)

@@ -3,6 +3,7 @@ predicted-vs-actual plot; exporting reports failures in place."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -41,6 +42,23 @@ def test_classification_result(qtbot, tmp_path):
     assert model.index(0, 1).data() == "1"
     assert "actual cat, predicted dog" in model.index(0, 1).data(3)  # ToolTipRole
     assert "best.h5" in page.findChild(QWidget, "exportedFiles").text()
+
+
+def test_an_ensemble_of_trials_is_named_as_the_model(qtbot, tmp_path):
+    # As the engine's process sends it: through the JSON of the event log.
+    sent = SearchFinished.build(
+        "completed", best_trial_id="04", best_score=0.08, test_metrics={"accuracy": 0.95}, refits=0,
+        ensemble={"trials": ["04", "01", "07"], "weights": [3, 1, 1], "objective": "val_loss",
+                  "score": 0.071, "single_score": 0.08})
+    finish = event_from_dict(json.loads(json.dumps(sent.to_dict())))
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(finish, str(tmp_path))
+    model = page.findChild(QWidget, "best_Model")
+    assert page.best_form.labelForField(model).text() == "Model"
+    assert model.text() == "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)"
+    page.set_result(classification_finish(), str(tmp_path))  # the next search's refits replace it
+    assert page.findChild(QWidget, "best_Model").text().startswith("average of 3 refits")
 
 
 def test_the_score_is_labelled_with_the_objective_of_the_trial_store(qtbot, tmp_path):
