@@ -34,7 +34,12 @@ from automl_studio.engine.data.profile import (
     label_text,
 )
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.data.text import TextFeature, TextOptions
+from automl_studio.engine.data.text import (
+    TextFeature,
+    TextOptions,
+    TokenStatistics,
+    token_statistics,
+)
 from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 
 
@@ -257,6 +262,37 @@ def encode_target(values: Any, task: str, class_names: tuple[str, ...]) -> np.nd
     return np.asarray(values, dtype=np.float32)
 
 
+def table_split(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
+                test_fraction: float = 0.2, seed: int = 1) -> tuple[Any, np.ndarray, tuple[np.ndarray, ...]]:
+    """A table's rows with a target value (a new DataFrame, index 0…n-1), their encoded targets
+    and the train/validation/test row indices into it: the split :func:`prepare_data` makes."""
+    task = profile.task or "classification"
+    frame = dataset.frame
+    frame = frame[frame[profile.target].notna()].reset_index(drop=True)
+    raw_y = frame[profile.target]
+    if task == "regression":
+        import pandas as pd
+        raw_y = pd.to_numeric(raw_y, errors="coerce")
+    y = encode_target(raw_y, task, profile.class_names)
+    fractions = (validation_fraction, test_fraction)
+    return frame, y, stratified_split(y if task == "classification" else None, len(y), fractions, seed)
+
+
+def text_token_statistics(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
+                          test_fraction: float = 0.2, seed: int = 1,
+                          text: TextOptions | None = None) -> tuple[TokenStatistics, ...]:
+    """What a search with these settings feeds its model of each text column of a table: its
+    vocabulary learnt from the training rows, token lengths with the n-grams, and the validation
+    rows' out-of-vocabulary rate (:class:`~.text.TokenStatistics`; none without text columns)."""
+    columns = [c.name for c in profile.feature_columns if c.kind == TEXT]
+    if dataset.kind != "table" or not columns or profile.target is None:
+        return ()
+    frame, _, (tr, va, _) = table_split(dataset, profile, validation_fraction=validation_fraction,
+                                        test_fraction=test_fraction, seed=seed)
+    return tuple(token_statistics(name, frame[name].iloc[tr].tolist(), frame[name].iloc[va].tolist(), text)
+                 for name in columns)
+
+
 def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fraction: float = 0.2,
                  test_fraction: float = 0.2, seed: int = 1,
                  forecast: ForecastOptions | None = None, text: TextOptions | None = None) -> PreparedData:
@@ -277,18 +313,11 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         task, class_names, schema, input_kind = "regression", (), None, "sequences"
         notes = (*notes, *more)
     elif dataset.kind == "table":
-        frame = dataset.frame
         if profile.dropped_target_rows:
             # Said again with the search's warnings (console, window, log): no row vanishes unseen.
-            notes = (*notes, dropped_rows_message(dataset, frame[profile.target], str(profile.target)))
-        frame = frame[frame[profile.target].notna()].reset_index(drop=True)
-        raw_y = frame[profile.target]
-        if task == "regression":
-            import pandas as pd
-            raw_y = pd.to_numeric(raw_y, errors="coerce")
-        y = encode_target(raw_y, task, class_names)
-        fractions = (validation_fraction, test_fraction)
-        tr, va, te = stratified_split(y if task == "classification" else None, len(y), fractions, seed)
+            notes = (*notes, dropped_rows_message(dataset, dataset.frame[profile.target], str(profile.target)))
+        frame, y, (tr, va, te) = table_split(dataset, profile, validation_fraction=validation_fraction,
+                                             test_fraction=test_fraction, seed=seed)
         schema = FeatureSchema.fit(frame.iloc[tr], profile, text)
         x_all = schema.transform(frame, source=dataset.path)
         input_kind = "table"

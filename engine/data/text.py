@@ -170,3 +170,47 @@ class TextFeature:
     def from_dict(cls, data: Mapping[str, Any]) -> TextFeature:
         return cls(str(data["name"]), tuple(data["vocabulary"]), int(data["offset"]),
                    int(data["length"]), int(data.get("ngrams", 1)), int(data.get("max_tokens", MAX_TOKENS)))
+
+
+@dataclass(frozen=True)
+class TokenStatistics:
+    """What a search's model gets of one text column, as the Data page shows it.
+
+    Counted with the search's own tokenizer options on its own split: ``vocabulary`` (tokens kept,
+    the column's ids less the out-of-vocabulary one) of ``distinct`` tokens in the training rows;
+    ``lengths``: the 5th, 50th and 95th percentile of the training texts' lengths in tokens (words
+    and, with n-grams, the n-grams beside them); ``length``: the sequence length the model reads
+    (the 95th percentile, capped at :data:`MAX_LENGTH`); ``out_of_vocabulary``: the share (0–1)
+    of the validation rows' tokens the vocabulary lacks.
+    """
+
+    name: str
+    ngrams: int
+    vocabulary: int
+    distinct: int
+    lengths: tuple[int, int, int]
+    length: int
+    out_of_vocabulary: float
+
+    def describe(self) -> str:
+        """``text: 812 tokens (words and 2-grams) of 950; 4–18 tokens per value (median 9; ...)``."""
+        grams = "words" if self.ngrams == 1 else f"words and {'2' if self.ngrams == 2 else f'2–{self.ngrams}'}-grams"
+        kept = f" (the {self.vocabulary:,} most frequent of {self.distinct:,})" if self.distinct > self.vocabulary else ""
+        p5, p50, p95 = self.lengths
+        return (f"text: {self.vocabulary:,} tokens{kept}, {grams}; {p5}–{p95} tokens per value (median {p50}), "
+                f"sequences of {self.length}; {self.out_of_vocabulary:.0%} of validation tokens out of vocabulary")
+
+
+def token_statistics(name: str, train: Sequence[Any], validation: Sequence[Any],
+                     options: TextOptions | None = None) -> TokenStatistics:
+    """The :class:`TokenStatistics` of a text column: ``train`` and ``validation`` are its values in
+    the search's training and validation rows (missing values read as empty texts)."""
+    options = options or TextOptions()
+    texts = [t for t in train if isinstance(t, str)]
+    feature = TextFeature.fit(name, texts, 1, ngrams=options.ngrams, max_tokens=options.max_tokens)
+    lengths = [len(tokenize(t, options.ngrams)) for t in texts]
+    distinct = len({token for t in texts for token in tokenize(t, options.ngrams)})
+    p5, p50, p95 = np.percentile(lengths, [5, 50, 95]) if lengths else (0, 0, 0)
+    return TokenStatistics(name, options.ngrams, len(feature.vocabulary), distinct,
+                           (int(p5), int(p50), int(math.ceil(p95))), feature.length,
+                           feature.out_of_vocabulary_rate(list(validation)))

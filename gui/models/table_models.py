@@ -180,13 +180,22 @@ class ColumnsModel(QAbstractTableModel):
         super().__init__(parent)
         self._columns: list[Any] = []
         self._checkable = False
+        self._notes: dict[str, str] = {}
 
     def set_profile(self, profile: Any) -> None:
         self.beginResetModel()
         self._columns = list(profile.columns) if profile is not None else []
+        self._notes = {}
         # Arrays and images have one input, x: nothing to switch on or off.
         self._checkable = profile is not None and profile.data_kind == "table"
         self.endResetModel()
+
+    def set_notes(self, notes: dict[str, str]) -> None:
+        """Shows ``notes`` (by column name) in the Note column instead of the profile's, until the
+        next :meth:`set_profile` (a text column's token statistics for the current settings)."""
+        self._notes = dict(notes)
+        if self._columns:
+            self.dataChanged.emit(self.index(0, 4), self.index(len(self._columns) - 1, 4))
 
     def column_names(self) -> list[str]:
         return [c.name for c in self._columns]
@@ -213,15 +222,16 @@ class ColumnsModel(QAbstractTableModel):
             return None
         col = self._columns[index.row()]
         c = index.column()
+        note = self._notes.get(col.name, col.reason)
         if role == Qt.ItemDataRole.DisplayRole:
             unique = str(col.unique) if self._checkable or col.unique else "—"
-            return (col.name, col.kind, str(col.missing), unique, col.reason)[c]
+            return (col.name, col.kind, str(col.missing), unique, note)[c]
         if role == Qt.ItemDataRole.CheckStateRole and c == 0 and col.kind != "target" \
                 and self._checkable:
             return Qt.CheckState.Checked if col.used else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             examples = ", ".join(col.examples) if col.examples else "—"
-            return f"{col.name} ({col.dtype})\nexamples: {examples}\n{col.reason}".strip()
+            return f"{col.name} ({col.dtype})\nexamples: {examples}\n{note}".strip()
         if role == Qt.ItemDataRole.FontRole and col.kind == "target":
             font = QFont()
             font.setBold(True)

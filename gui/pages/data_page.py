@@ -56,6 +56,7 @@ from automl_studio.gui.workers.load_worker import (
     check_time_column,
     load_and_profile,
     reprofile,
+    token_statistics,
 )
 from automl_studio.gui.workers.tasks import TaskRunner
 
@@ -113,6 +114,7 @@ class DataPage(QWidget):
         self._loader = TaskRunner(self)
         self._profiler = TaskRunner(self)
         self._forecast_checker = TaskRunner(self)
+        self._token_counter = TaskRunner(self)
         self._build()
         self._loader.progressed.connect(self._on_load_progress)
         self._loader.finished.connect(self._on_loaded)
@@ -122,6 +124,8 @@ class DataPage(QWidget):
         self._profiler.failed.connect(self._on_profile_failed)
         self._forecast_checker.finished.connect(self._on_forecast_checked)
         self._forecast_checker.failed.connect(self._on_forecast_check_failed)
+        self._token_counter.finished.connect(self._on_token_statistics)
+        self._token_counter.failed.connect(self._on_token_count_failed)
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -404,6 +408,13 @@ class DataPage(QWidget):
             spin.valueChanged.connect(lambda v, s=spin, k=key: self._on_spin_edited(s, k, v))
         form.addRow("Word n-grams", self.ngrams_spin)
         form.addRow("Vocabulary", self.max_tokens_spin)
+        # What the model gets with these settings, on the search's own split (also in the Note column).
+        self.text_statistics = name_widget(QLabel(), "textStatistics", "Token statistics")
+        self.text_statistics.setWordWrap(True)
+        form.addRow(self.text_statistics)
+        for setting in (self.ngrams_spin, self.max_tokens_spin, self.validation_spin, self.test_spin,
+                        self.seed_spin):
+            setting.valueChanged.connect(self._count_tokens)
         self.text_box.hide()
         return self.text_box
 
@@ -871,6 +882,7 @@ class DataPage(QWidget):
         self._show_leaks(profile.leaks if profile is not None and not self._problem else ())
         self._show_distribution()
         self.text_box.setVisible(profile is not None and any(c.kind == TEXT for c in profile.feature_columns))
+        self._count_tokens()
         if profile is None:
             self.detected_label.setText(f"Detected: — <span style='color:#c0392b'>(the target "
                                         f"'{shown_target}' cannot be used)</span>" if self._problem
@@ -896,6 +908,32 @@ class DataPage(QWidget):
         lines += [f"ℹ {note}" for note in profile.notes
                   if ": read as " not in note and "has no header row" not in note]
         self.warnings_label.setText("\n".join(lines) if lines else NO_WARNINGS)
+
+    @Slot()
+    def _count_tokens(self, *_args: object) -> None:
+        """Counts, in the background, what a search with the page's settings feeds its model of each
+        text column (vocabulary, token lengths with the n-grams, validation out-of-vocabulary rate)."""
+        profile = self._profile
+        if profile is None or self._problem or not any(c.kind == TEXT for c in profile.feature_columns):
+            self._token_counter.cancel()
+            self.text_statistics.setText("")
+            return
+        self.text_statistics.setText("Counting tokens…")
+        self._token_counter.start(token_statistics, dataset=self._dataset, profile=profile,
+                                  validation_fraction=self.validation_spin.value(),
+                                  test_fraction=self.test_spin.value(), seed=self.seed_spin.value(),
+                                  ngrams=self.ngrams_spin.value(), max_tokens=self.max_tokens_spin.value())
+
+    @Slot(object)
+    def _on_token_statistics(self, statistics: Any) -> None:
+        self.columns_model.set_notes({s.name: s.describe() for s in statistics})
+        self.text_statistics.setText("\n".join(f"{s.name}: {s.describe().removeprefix('text: ')}"
+                                               for s in statistics))
+
+    @Slot(str, str)
+    def _on_token_count_failed(self, kind: str, message: str) -> None:
+        if kind != "cancelled":  # the search reads the data again and says what it finds
+            self.text_statistics.setText(f"No token statistics: {self._without_path(message)}")
 
     def _show_target_state(self, profile: Any) -> None:
         """Marks the target box invalid with the reason, or says why it was chosen."""
@@ -1107,3 +1145,4 @@ class DataPage(QWidget):
         self._loader.shutdown()
         self._profiler.shutdown()
         self._forecast_checker.shutdown()
+        self._token_counter.shutdown()

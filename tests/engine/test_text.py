@@ -67,6 +67,36 @@ def test_free_text_is_detected_as_text_and_used_with_token_statistics(tmp_path: 
     assert not any("review" in w for w in profile.warnings)
 
 
+def test_token_statistics_count_what_the_model_gets_with_ngrams_on(tmp_path: Path) -> None:
+    """The Data page's statistics: the search's own split, vocabulary and n-grams, not the words."""
+    from automl_studio.engine.data.features import text_token_statistics
+    from automl_studio.engine.data.text import TextOptions
+
+    dataset = load_dataset(str(write_reviews(tmp_path / "r.csv")))
+    profile = profile_dataset(dataset, "label")
+    for options in (TextOptions(ngrams=1), TextOptions(ngrams=2), TextOptions(ngrams=3, max_tokens=60)):
+        [stats] = text_token_statistics(dataset, profile, validation_fraction=0.25, test_fraction=0.15, seed=4,
+                                        text=options)
+        data = prepare_data(dataset, profile, validation_fraction=0.25, test_fraction=0.15, seed=4, text=options)
+        [feature] = data.schema.text
+        validation = dataset.frame["review"].iloc[data.split_indices[1]].tolist()
+        assert stats.vocabulary == len(feature.vocabulary) and stats.length == feature.length
+        assert stats.out_of_vocabulary == pytest.approx(feature.out_of_vocabulary_rate(validation))
+        assert stats.ngrams == options.ngrams
+        if options.max_tokens == 60:
+            assert stats.vocabulary == 60 < stats.distinct and "the 60 most frequent of" in stats.describe()
+    # A text of n words is n tokens, and n + (n - 1) with word pairs: lengths count the pairs.
+    words_only, pairs = (text_token_statistics(dataset, profile, text=TextOptions(ngrams=n))[0] for n in (1, 2))
+    train = dataset.frame["review"].iloc[prepare_data(dataset, profile).split_indices[0]]
+    for stats, tokens in ((words_only, lambda n: n), (pairs, lambda n: 2 * n - 1)):
+        p5, p50, p95 = np.percentile([tokens(len(words(t))) for t in train], [5, 50, 95])
+        assert stats.lengths == (int(p5), int(p50), int(np.ceil(p95))) and stats.length == int(np.ceil(p95))
+    assert pairs.lengths[2] > words_only.lengths[2] and pairs.vocabulary > words_only.vocabulary
+    # Each review ends in its own number (#17): unknown to the vocabulary, and pairs with it too.
+    assert pairs.out_of_vocabulary > words_only.out_of_vocabulary > 0
+    assert "words and 2-grams" in pairs.describe() and "13 tokens" not in words_only.describe()
+
+
 def test_text_and_table_columns_feed_one_two_branch_model(tmp_path: Path) -> None:
     dataset = load_dataset(str(write_reviews(tmp_path / "r.csv", with_stars=True)))
     profile = profile_dataset(dataset, "label")

@@ -46,7 +46,9 @@ def test_a_review_column_shows_as_text_with_token_statistics_and_switches_kind(q
     model = page.columns_model
     assert model.column_names()[:2] == ["review", "stars"]
     assert model.index(0, 1).data() == "text"
-    assert "distinct words" in model.index(0, 4).data() and "95th percentile" in model.index(0, 4).data()
+    # The profile's word counts first, then what the model gets on the search's split.
+    qtbot.waitUntil(lambda: "out of vocabulary" in model.index(0, 4).data(), timeout=60_000)
+    assert "tokens per value" in model.index(0, 4).data()
     assert model.used_columns() == ["review", "stars"]
     choose_kind(qtbot, page, 0, "Treat as categorical")
     assert model.index(0, 1).data() == "categorical"
@@ -54,6 +56,37 @@ def test_a_review_column_shows_as_text_with_token_statistics_and_switches_kind(q
     choose_kind(qtbot, page, 1, "Treat as text (words)")
     assert model.index(1, 1).data() == "text"
     assert window.current_config().column_kinds == {"review": "categorical", "stars": "text"}
+
+
+def test_the_token_statistics_follow_the_ngram_and_vocabulary_settings(qtbot, window, tmp_path):
+    """The Note column and the Text box count what the model gets: with word pairs on, the
+    vocabulary and lengths hold the pairs; a smaller vocabulary leaves more validation tokens unknown."""
+    import re
+
+    open_reviews(qtbot, window, tmp_path)
+    page = window.data_page
+    label = page.findChild(QWidget, "textStatistics")
+
+    def shown() -> tuple[int, int, int]:
+        """(vocabulary, 95th percentile of lengths, % out of vocabulary) in the Note column, once counted."""
+        qtbot.waitUntil(lambda: "out of vocabulary" in page.columns_model.index(0, 4).data(), timeout=60_000)
+        note = page.columns_model.index(0, 4).data()
+        assert label.text() == "review: " + note.removeprefix("text: ")
+        vocabulary = int(re.search(r"text: ([\d,]+) tokens", note)[1].replace(",", ""))
+        p95 = int(re.search(r"–(\d+) tokens per value", note)[1])
+        oov = int(re.search(r"(\d+)% of validation tokens out of vocabulary", note)[1])
+        return vocabulary, p95, oov
+
+    words_vocabulary, words_p95, words_oov = shown()
+    assert "words;" in page.columns_model.index(0, 4).data()
+    page.findChild(QWidget, "textNgrams").setValue(2)
+    qtbot.waitUntil(lambda: "2-grams" in page.columns_model.index(0, 4).data(), timeout=60_000)
+    pairs_vocabulary, pairs_p95, pairs_oov = shown()
+    assert pairs_vocabulary > words_vocabulary and pairs_p95 > words_p95 and pairs_oov > words_oov
+    page.findChild(QWidget, "textMaxTokens").setValue(20)
+    qtbot.waitUntil(lambda: "the 20 most frequent of" in page.columns_model.index(0, 4).data(), timeout=60_000)
+    capped_vocabulary, _, capped_oov = shown()
+    assert capped_vocabulary == 20 and capped_oov > pairs_oov
 
 
 def load_in_fresh_process(path: str) -> str:
