@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
-from automl_studio.engine.core.config import TUNERS, SearchConfig
+from automl_studio.engine.core.config import TUNERS, SearchConfig, parse_lookback
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import (
     EpochEnded,
@@ -186,8 +186,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--time-column", metavar="COLUMN", help="forecast: order rows by this column (dates or whole "
                    "numbers; 'auto': detected) and split by time, the latest period for testing")
     s.add_argument("--horizon", type=int, default=1, metavar="H", help="forecast: steps ahead to predict (default 1)")
-    s.add_argument("--lookback", type=int, metavar="L", help="forecast: steps of history per window "
-                   "(default: two seasonal periods, at least 8)")
+    s.add_argument("--lookback", type=_checked(parse_lookback), metavar="L|MIN:MAX", help="forecast: steps of history per "
+                   "window, or a range MIN:MAX the search tries (windows hold MAX steps; default: two "
+                   "seasonal periods, at least 8)")
     s.add_argument("--stride", type=int, default=1, metavar="S", help="forecast: steps between training windows")
     s.add_argument("--group", metavar="COLUMN", help="forecast: the column naming each series (one series without it)")
     s.add_argument("--x-key"), s.add_argument("--y-key")
@@ -305,7 +306,8 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
-        time_column=args.time_column, horizon=args.horizon, lookback=args.lookback, stride=args.stride,
+        time_column=args.time_column, horizon=args.horizon, lookback=args.lookback[0] if args.lookback else None,
+        lookback_max=args.lookback[1] if args.lookback else None, stride=args.stride,
         group_column=args.group, ngrams=args.ngrams, max_tokens=args.max_tokens,
     )
 

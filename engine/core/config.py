@@ -31,9 +31,10 @@ from automl_studio.engine.core.jsonfile import (
 RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
-# 2: one document for search_config.json and project files ("search", "data", "space"). 1: project
-# files (the same "search" section) and search_config.json with "config" and "fingerprint".
-CONFIG_SCHEMA_VERSION = 2
+# 3: search.lookback_max (a searched lookback range; a version-2 reader would silently search one
+# lookback). 2: one document for search_config.json and project files ("search", "data", "space").
+# 1: project files (the same "search" section) and search_config.json with "config" and "fingerprint".
+CONFIG_SCHEMA_VERSION = 3
 APP = "automl-studio"
 MAX_NGRAMS = 3  # word n-grams of text columns: longer ones are too rare to learn from
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
@@ -82,10 +83,13 @@ class SearchConfig:
     image_size: tuple[int, int] = (64, 64)
     # Forecasting (see engine.data.timeseries): the column rows are ordered by ("auto": detected;
     # None: rows are independent), steps ahead, steps of history (None: chosen), steps between
-    # training windows, and the column naming each series.
+    # training windows, and the column naming each series. With ``lookback_max`` the lookback is
+    # searched from ``lookback`` to ``lookback_max`` (windows hold lookback_max steps; each network
+    # keeps its last ``lookback.steps``: see engine.search.defaults.lookback_space).
     time_column: str | None = None
     horizon: int = 1
     lookback: int | None = None
+    lookback_max: int | None = None
     stride: int = 1
     group_column: str | None = None
     # Text columns (see engine.data.text): word n-grams up to this length beside the words, and
@@ -134,6 +138,9 @@ class SearchConfig:
             raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
         if self.horizon < 1 or self.stride < 1 or (self.lookback is not None and self.lookback < 1):
             raise UserError("--horizon, --lookback and --stride must be at least 1")
+        if self.lookback_max is not None and (self.lookback is None or self.lookback_max < self.lookback):
+            raise UserError(f"a lookback range needs its smallest value first (--lookback MIN:MAX), got "
+                            f"{self.lookback}:{self.lookback_max}")
         if not 1 <= self.ngrams <= MAX_NGRAMS:
             raise UserError(f"--ngrams must be 1 (words only) to {MAX_NGRAMS} (word n-grams up to that length), "
                             f"got {self.ngrams}")
@@ -190,6 +197,23 @@ class SearchConfig:
             ProjectError: not such a document, from a newer version, or malformed (names ``source``).
         """
         return SearchDocument.from_json(text, source=source).config
+
+
+def parse_lookback(text: str) -> tuple[int, int | None]:
+    """``--lookback``'s value: ``"24"`` is ``(24, None)``, one lookback; ``"12:48"`` is ``(12, 48)``,
+    a range the search tries (both ends at least 1, the smaller first).
+
+    Raises:
+        UserError: neither form, or a bad range (one line quoting the value).
+    """
+    low, sep, high = text.strip().partition(":")
+    try:
+        first, last = int(low), int(high) if sep else None
+    except ValueError:
+        raise UserError(f"--lookback {text!r}: give a number of steps (24) or a range MIN:MAX (12:48)") from None
+    if first < 1 or (last is not None and last < first):
+        raise UserError(f"--lookback {text!r}: steps must be at least 1 and a range's smallest value comes first")
+    return first, last if last != first else None
 
 
 @dataclass(frozen=True)

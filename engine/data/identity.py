@@ -149,7 +149,8 @@ def forecast_options(dataset: Dataset, config: SearchConfig) -> ForecastOptions 
             raise DataError(f"{dataset.path}: no column looks like time (dates, evenly spaced whole numbers, or "
                             "a column named time/date); name it with --time-column")
         column = found
-    return ForecastOptions(column, config.horizon, config.lookback, config.stride, config.group_column)
+    return ForecastOptions(column, config.horizon, config.lookback, config.stride, config.group_column,
+                           config.lookback_max)
 
 
 def identify(config: SearchConfig) -> DataIdentity:

@@ -23,10 +23,10 @@ import numpy as np
 
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.dataset import Dataset
-from automl_studio.engine.data.profile import NUMERIC, DatasetProfile, row_number
+from automl_studio.engine.data.profile import ID_LIKE, NUMERIC, DatasetProfile, row_number
 
 AUTO = "auto"
-_TIME_NAMES = ("time", "timestamp", "datetime", "date", "ds", "period", "step", "t")
+TIME_NAMES = ("time", "timestamp", "datetime", "date", "ds", "period", "step", "t")  # lower-case
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ForecastOptions:
     """What the user asked of a forecast: the time column, horizon, lookback, stride, series id.
 
     ``lookback`` None: chosen from the data (two seasonal periods, at least 8 steps).
+    ``lookback_max``: with ``lookback``, a range the search tries; windows hold ``lookback_max``
+    steps and each network keeps its last ones (a ``LastSteps`` node).
     """
 
     time_column: str
@@ -41,6 +43,7 @@ class ForecastOptions:
     lookback: int | None = None
     stride: int = 1
     group: str | None = None
+    lookback_max: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class ForecastSpec:
         features: the window's columns in order; the target is always first.
         fill: the value that fills a missing covariate (training median), per feature.
         horizon, lookback, stride: steps ahead, steps of history, steps between training windows.
+            ``lookback`` is what a window holds and what ``predict`` feeds the model.
+        lookback_min: with a searched lookback range, its smallest value (each network keeps the
+            last ``lookback.steps`` of the window, between this and ``lookback``); 0: one lookback.
         group: the series id column, or None for one series.
         period: the seasonal period detected on the training period (0: none found).
         mean, std: per feature, of the training period (what the model normalises with).
@@ -78,6 +84,7 @@ class ForecastSpec:
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
     mase_scale: float = 1.0
+    lookback_min: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +93,7 @@ class ForecastSpec:
             "fill": list(self.fill), "horizon": self.horizon, "lookback": self.lookback,
             "stride": self.stride, "group": self.group, "period": self.period,
             "mean": list(self.mean), "std": list(self.std), "mase_scale": self.mase_scale,
+            "lookback_min": self.lookback_min,
         }
 
     @classmethod
@@ -100,6 +108,7 @@ class ForecastSpec:
             mean=tuple(float(v) for v in data.get("mean", ())),
             std=tuple(float(v) for v in data.get("std", ())),
             mase_scale=float(data.get("mase_scale", 1.0)),
+            lookback_min=int(data.get("lookback_min", 0)),
         )
 
 
@@ -122,7 +131,7 @@ def detect_time_column(frame: Any, exclude: Sequence[str] = (), group: str | Non
 
     names = [name for name in frame.columns if str(name) not in exclude and name != group]
     for name in names:
-        if str(name).strip().lower() in _TIME_NAMES:
+        if str(name).strip().lower() in TIME_NAMES:
             return str(name)
     for name in names:
         series = frame[name]
@@ -137,6 +146,28 @@ def detect_time_column(frame: Any, exclude: Sequence[str] = (), group: str | Non
                 and all(_evenly_spaced(part[name].to_numpy(dtype=np.int64)) for part in parts):
             return str(name)
     return None
+
+
+def suggest_time_column(dataset: Dataset, profile: DatasetProfile | None) -> str | None:
+    """The column a loaded table is a time series over, for the window to pick when the table
+    opens: :func:`detect_time_column`'s find, kept only where the profile's target can be
+    forecast from it (no repeated times, no gaps, enough history: :func:`check_forecast`). A
+    running number the profile calls an ID is left out unless named like time (an ordinary
+    table's row id is evenly spaced too). None: no such column."""
+    target = profile.target if profile is not None else None
+    if dataset.kind != "table" or profile is None or not target:
+        return None
+    found = detect_time_column(dataset.frame, exclude=(target,))
+    if found is None:
+        return None
+    kinds = {c.name: c.kind for c in profile.columns}
+    if kinds.get(found) == ID_LIKE and found.strip().lower() not in TIME_NAMES:
+        return None
+    try:
+        check_forecast(dataset, target, ForecastOptions(found))
+    except DataError:
+        return None
+    return found
 
 
 def _evenly_spaced(values: np.ndarray) -> bool:
@@ -361,7 +392,8 @@ def _plan(dataset: Dataset, features: tuple[str, ...], options: ForecastOptions,
         cuts.append((n - n_test - n_val, n - n_test))
     shortest_train = min(a for a, _b in cuts)
     period = seasonal_period(series[0].values[:cuts[0][0], 0], max_period=min(400, shortest_train // 3))
-    lookback = options.lookback or max(8, min(2 * period if period else 24, max(shortest_train // 4, 2)))
+    lookback = options.lookback_max or options.lookback or max(
+        8, min(2 * period if period else 24, max(shortest_train // 4, 2)))
     for s in series:
         n = len(s.times)
         if n < lookback + horizon + 2:
@@ -461,8 +493,9 @@ def prepare_forecast(dataset: Dataset, profile: DatasetProfile, options: Forecas
         features=features, fill=fill, horizon=horizon, lookback=lookback, stride=options.stride,
         group=options.group, period=period if period <= lookback else 0,
         mean=tuple(float(v) for v in mean), std=tuple(float(v) if v > 0 else 1.0 for v in std),
-        mase_scale=scale)
-    notes.append(f"forecast: {len(series)} series, lookback {lookback}, horizon {horizon}, "
+        mase_scale=scale, lookback_min=options.lookback if options.lookback_max and options.lookback else 0)
+    searched = f"searched {spec.lookback_min}–{lookback}" if spec.lookback_min else str(lookback)
+    notes.append(f"forecast: {len(series)} series, lookback {searched}, horizon {horizon}, "
                  f"seasonal period {spec.period or 'none found'}; split by time "
                  f"({len(splits[0])} training, {len(splits[1])} validation, {len(splits[2])} test windows)")
     return ({"sequence": x_all}, y_all, splits, spec, tuple(notes),  # type: ignore[return-value]
@@ -520,7 +553,7 @@ def naive_baselines(windows: np.ndarray, y_true: np.ndarray, spec: ForecastSpec)
             for name, pred in naive_forecasts(windows, spec.horizon, spec.period).items()}
 
 
-__all__ = ["ForecastOptions", "ForecastSpec", "Series", "detect_time_column", "parse_times", "order_series",
+__all__ = ["TIME_NAMES", "ForecastOptions", "suggest_time_column", "ForecastSpec", "Series", "detect_time_column", "parse_times", "order_series",
            "series_values", "seasonal_period", "make_windows", "fill_covariates", "prepare_forecast", "window_times",
            "check_forecast",
            "naive_forecasts", "forecast_metrics", "naive_baselines", "AUTO"]

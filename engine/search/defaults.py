@@ -21,7 +21,7 @@ from automl_studio.engine.core.objectives import (
 )
 from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.data.imbalance import rare_classes
-from automl_studio.engine.space.spec import Choice, SearchSpace, is_hp
+from automl_studio.engine.space.spec import Choice, IntRange, Node, SearchSpace, is_hp
 
 DEFAULT_MAX_TRIALS = {"table": 20, "features": 20, "sequences": 12, "images": 10}
 # How many refits the exported model averages, by train+validation rows (images: one). A refit's
@@ -175,6 +175,50 @@ def target_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
         return space
     training["target_transform"] = Choice(("none", "log1p"))
     return replace(space, training=training)
+
+
+LOOKBACK_NODE = "lookback"  # the LastSteps node lookback_space adds; its hyperparameter is lookback.steps
+
+
+def lookback_space(space: SearchSpace, prepared: PreparedData) -> SearchSpace:
+    """The space a forecast with a searched lookback range runs (:func:`keep_last_steps` over the
+    range ``lookback_min``…``lookback`` of its :class:`~automl_studio.engine.data.timeseries.ForecastSpec`);
+    ``space`` itself where the lookback is not searched."""
+    forecast = prepared.forecast
+    low = int(forecast.get("lookback_min", 0)) if forecast is not None else 0
+    return keep_last_steps(space, low, int(forecast["lookback"])) if low and forecast is not None else space
+
+
+def keep_last_steps(space: SearchSpace, low: int, high: int) -> SearchSpace:
+    """``space`` with a ``LastSteps`` node (a Cropping1D in Keras) after each sequence Input that
+    keeps the window's last ``lookback.steps`` steps, searched from ``low`` to ``high``.
+
+    The windows hold ``high`` steps, so the model still takes (and ``predict`` still feeds) that
+    many rows whatever a trial chose. An Input already followed by a ``LastSteps`` node (a spec
+    that chooses its own) is left as it is.
+    """
+    inputs = [n.id for n in space.nodes if n.type == "Input" and n.params.get("source") == "sequence"]
+    nodes, edges = list(space.nodes), list(space.edges)
+    for at, source in enumerate(inputs):
+        if any(space.node(n).type == "LastSteps" for n in space.outputs_of(source)):
+            continue
+        node_id = LOOKBACK_NODE if at == 0 else f"{LOOKBACK_NODE}_{at + 1}"
+        nodes.insert(nodes.index(space.node(source)) + 1,
+                     Node(node_id, "LastSteps", {"steps": IntRange(low, high) if high > low else low}))
+        edges = [(node_id, b) if a == source else (a, b) for a, b in edges] + [(source, node_id)]
+    return replace(space, nodes=tuple(nodes), edges=tuple(edges))
+
+
+def chosen_lookback(space: SearchSpace | None, hyperparameters: Mapping[str, Any]) -> int | None:
+    """The lookback the best network was built with, from its hyperparameters (a searched
+    ``lookback.steps``) or its spec's fixed ``LastSteps``; None where it sees the whole window."""
+    if f"{LOOKBACK_NODE}.steps" in hyperparameters:
+        return int(hyperparameters[f"{LOOKBACK_NODE}.steps"])
+    if space is not None:
+        for node in space.nodes:
+            if node.type == "LastSteps" and not is_hp(node.param("steps")):
+                return int(node.param("steps"))
+    return None
 
 
 def transforms_target(space: SearchSpace | None) -> bool:

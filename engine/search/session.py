@@ -46,7 +46,9 @@ from automl_studio.engine.data.identity import (
 )
 from automl_studio.engine.search import distributed, oracle_server
 from automl_studio.engine.search.defaults import (
+    chosen_lookback,
     imbalance_space,
+    lookback_space,
     resolve_defaults,
     target_space,
     target_transform_note,
@@ -114,9 +116,9 @@ class _Session:
                 listener(SearchWarning(message="the network has no sequence input for the time series' "
                                                "windows; the forecast template is searched instead"))
             space = "forecast"
-        self.space = target_space(imbalance_space(resolve_space(space, self.prepared.signature.inputs.keys(),
-                                                                self.prepared.signature.train_rows),
-                                                  self.prepared), self.prepared)
+        self.space = lookback_space(target_space(imbalance_space(
+            resolve_space(space, self.prepared.signature.inputs.keys(), self.prepared.signature.train_rows),
+            self.prepared), self.prepared), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
             first = analysis.issues[0]
@@ -720,7 +722,10 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
            if result.ensemble else {}),
         **({"target_transform": target_transform_note(session.space, result.best_hyperparameters)}
            if prepared.signature.task == "regression" else {}),
-        **({"forecast": dict(prepared.forecast)} if prepared.forecast is not None else {}),
+        # The lookback the network uses (the last steps it keeps of the window of ``lookback`` rows).
+        **({"forecast": {**prepared.forecast, "model_lookback": chosen_lookback(
+            session.space, result.best_hyperparameters) or prepared.forecast["lookback"]}}
+           if prepared.forecast is not None else {}),
         baseline_metrics=dict(result.baseline_metrics),
         beats_baseline=None if not result.baseline_metrics else shortfall is None,
         baseline_note=shortfall or "",

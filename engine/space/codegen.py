@@ -56,6 +56,7 @@ from automl_studio.engine.space.registry import (
     InputWidth,
     Regularizer,
     ShapeError,
+    StepsBefore,
 )
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
@@ -369,6 +370,8 @@ class _Writer:
             return self.call(value, None, state)
         if isinstance(value, InputWidth):
             return f"{state.first}.shape[-1]"
+        if isinstance(value, StepsBefore):
+            return f"{state.first}.shape[1] - {self.code(value.keep, state)}"
         if isinstance(value, Regularizer):
             return (f"keras.regularizers.L1L2(l1={self.code(value.l1, state)}, "
                     f"l2={self.code(value.l2, state)})")
@@ -411,8 +414,14 @@ class _State:
 
 
 def _takes_width(call: Call) -> bool:
-    """Whether a step's arguments hold an :class:`InputWidth`."""
-    return any(isinstance(a, InputWidth) for a in (*call.args, *call.kwargs.values()))
+    """Whether a step's arguments read the node's input shape (:class:`InputWidth`,
+    :class:`StepsBefore`)."""
+    def reads_input(a: Any) -> bool:
+        if isinstance(a, (tuple, list)):
+            return any(reads_input(v) for v in a)
+        return isinstance(a, (InputWidth, StepsBefore))
+
+    return any(reads_input(a) for a in (*call.args, *call.kwargs.values()))
 
 
 class _Branching(Exception):

@@ -135,6 +135,15 @@ class InputWidth:
 
 
 @dataclass(frozen=True)
+class StepsBefore:
+    """An argument that is the length of the node's input sequence (axis 1) less ``keep``: how
+    many leading steps to crop so that the last ``keep`` remain; the code view writes
+    ``x.shape[1] - keep``. ``keep`` may be a searched param (a lookback range)."""
+
+    keep: Any
+
+
+@dataclass(frozen=True)
 class AsTuple:
     """A param passed as a tuple (a JSON list arrives as a list or tuple)."""
 
@@ -643,6 +652,16 @@ def _resize_shape(spatial: int, param: str, resize: Callable[[int, int], int]) -
     return rule
 
 
+def _last_steps_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
+    x = inputs[0]
+    need_sequence(x)
+    steps = int(p["steps"])
+    if x[0] is not None and steps > x[0]:
+        raise ShapeError(f"keeps the last {steps} steps of a sequence of only {x[0]}; lower its steps or "
+                         "lengthen the windows (the lookback)")
+    return (steps, x[1]), 0
+
+
 def _cropped(n: int, c: int) -> int:
     if n - 2 * c < 1:
         raise ShapeError(f"cropping {c} from both ends of an axis of length {n} leaves nothing")
@@ -943,6 +962,14 @@ for _layer in (
     LayerType("Cropping1D", "Convolution", (_CROPPING,), shape=_resize_shape(1, "cropping", _cropped),
               example=_SEQ, id_prefix="crop", doc="Removes steps at both ends of a sequence",
               keras=KerasLayer("Cropping1D", _one("cropping"))),
+    LayerType("LastSteps", "Convolution", (
+        ParamDef("steps", "int", 8, min=1, max=100_000,
+                 doc="How many of the sequence's latest steps the network sees: a forecast's lookback. "
+                     "Searched, it tries shorter histories on windows of the longest one."),),
+        shape=_last_steps_shape, example=_SEQ, id_prefix="last_steps",
+        doc="Keeps the last steps of a sequence (a searchable lookback); a Cropping1D of the first ones",
+        # A plan, not a KerasLayer: its argument depends on the input's length.
+        keras=KerasPlan(lambda p, _sig: [Call("Cropping1D", kwargs={"cropping": (StepsBefore(p["steps"]), 0)})])),
     LayerType("Cropping2D", "Convolution", (_CROPPING,), shape=_resize_shape(2, "cropping", _cropped),
               example=_IMG, id_prefix="crop", doc="Removes a border of pixels around an image",
               keras=KerasLayer("Cropping2D", _one("cropping"))),
@@ -1132,6 +1159,6 @@ register(LayerType(
 
 __all__ = [
     "ACTIVATIONS", "CATEGORIES", "INITIALIZERS", "LAYER_TYPES", "Application", "AsTuple", "Call", "DataArray",
-    "DataInput", "InputWidth", "KerasLayer", "NODE_INPUT", "PREVIOUS", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
+    "DataInput", "InputWidth", "StepsBefore", "KerasLayer", "NODE_INPUT", "PREVIOUS", "KerasPlan", "LayerType", "ParamDef", "Regularizer", "ShapeError", "categories", "format_shape",
     "head_units", "register", "registered", "unregister",
 ]

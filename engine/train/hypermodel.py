@@ -35,6 +35,7 @@ from automl_studio.engine.space.registry import (
     DataInput,
     InputWidth,
     Regularizer,
+    StepsBefore,
 )
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import (
@@ -117,13 +118,18 @@ def _regularizer(training: dict[str, Any]) -> Any:
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 
-def _argument(value: Any, width: int | None = None) -> Any:
+def _argument(value: Any, width: int | None = None, length: int | None = None) -> Any:
     """A registry argument as Keras takes it: nested layers built, tuples and arrays made
-    (``width``: the node's input width, for :class:`InputWidth`)."""
+    (``width``: the node's input width, for :class:`InputWidth`; ``length``: its steps, for
+    :class:`StepsBefore`)."""
     if isinstance(value, InputWidth):
         if width is None:
             raise ValueError("this layer needs the width of its input")
         return width
+    if isinstance(value, StepsBefore):
+        if length is None:
+            raise ValueError("this layer needs the length of its input sequence")
+        return length - int(value.keep)
     if isinstance(value, Call):
         return _make_layer(value, None, None)
     if isinstance(value, AsTuple):
@@ -134,20 +140,21 @@ def _argument(value: Any, width: int | None = None) -> Any:
         l1, l2 = float(value.l1), float(value.l2)
         return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
     if isinstance(value, (tuple, list)):
-        return type(value)(_argument(v, width) for v in value)
+        return type(value)(_argument(v, width, length) for v in value)
     return value
 
 
-def _make_layer(call: Call, name: str | None, reg: Any, width: int | None = None) -> keras.layers.Layer:
+def _make_layer(call: Call, name: str | None, reg: Any, width: int | None = None,
+                length: int | None = None) -> keras.layers.Layer:
     """``getattr(keras.layers, cls)(*args, **kwargs)`` for one step of a registry declaration."""
-    kwargs = {key: _argument(value, width) for key, value in call.kwargs.items()}
+    kwargs = {key: _argument(value, width, length) for key, value in call.kwargs.items()}
     # The global L1/L2 where the layer sets no penalty of its own.
     kwargs.update({key: reg for key in call.regularized if kwargs.get(key) is None})
     if name is not None:
         kwargs["name"] = name
     if call.dtype is not None:
         kwargs["dtype"] = call.dtype
-    return getattr(keras.layers, call.cls)(*(_argument(a, width) for a in call.args), **kwargs)
+    return getattr(keras.layers, call.cls)(*(_argument(a, width, length) for a in call.args), **kwargs)
 
 
 def application(step: Application, input_shape: tuple[int | None, ...], name: str) -> keras.Model:
@@ -215,6 +222,7 @@ def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
         operands = tuple(args[:1])
     kept: dict[str, Any] = {NODE_INPUT: args[0]} if args else {}
     width = int(args[0].shape[-1]) if args and args[0].shape[-1] is not None else None
+    length = int(args[0].shape[1]) if args and len(args[0].shape) > 2 and args[0].shape[1] is not None else None
     for step in keras_spec.plan(params, signature):
         if isinstance(step, DataInput):
             if step.name not in model_inputs:
@@ -228,7 +236,7 @@ def build_node(kind: str, params: dict[str, Any], node_id: str, args: list[Any],
             kept[PREVIOUS] = operands[0]
             taken = [kept[key] for key in step.inputs]
             operands = (taken,) if step.merge else tuple(taken)
-        layer = _make_layer(step, step.name or safe + step.suffix, reg, width)
+        layer = _make_layer(step, step.name or safe + step.suffix, reg, width, length)
         with _masks_may_end():
             operands = (layer(*operands),)
         if step.keep:

@@ -108,7 +108,8 @@ class DataPage(QWidget):
         self._csv: dict[str, Any] = {}  # the user's CSV overrides (CSV_KEYS); absent: detected
         self._image_size = 64
         self._problem = ""  # why the current choice cannot be searched ("" when it can)
-        self._forecast_pending: tuple[str | None, int, str | None] | None = None  # from a saved config
+        # From a saved config: time column, horizon, series, lookback, largest lookback.
+        self._forecast_pending: tuple[str | None, int, str | None, int | None, int | None] | None = None
         self._forecast_problem = ""  # why the time column, horizon or series cannot be forecast
         self._syncing = False
         self._loader = TaskRunner(self)
@@ -374,15 +375,40 @@ class DataPage(QWidget):
         self.horizon_spin = name_widget(QSpinBox(), "forecastHorizon", "Forecast horizon",
                                         "How many steps ahead the network forecasts")
         self.horizon_spin.setRange(1, 1000)
+        # Lookback: Auto (two seasonal periods) or a number of steps; a second, larger number makes
+        # it a range the search tries (the CLI's --lookback MIN:MAX).
+        self.lookback_spin = name_widget(QSpinBox(), "forecastLookback", "Lookback",
+                                         "Steps of history each forecast sees (Auto: two seasonal periods, "
+                                         "at least 8)")
+        self.lookback_spin.setRange(0, 100_000)
+        self.lookback_spin.setSpecialValueText("Auto")
+        self.lookback_max_spin = name_widget(QSpinBox(), "forecastLookbackMax", "Largest lookback",
+                                             "Search the lookback from the first number up to this one "
+                                             "(one lookback: leave at —)")
+        self.lookback_max_spin.setRange(0, 100_000)
+        self.lookback_max_spin.setSpecialValueText("—")
+        lookback_row = QWidget()
+        lookback_layout = QHBoxLayout(lookback_row)
+        lookback_layout.setContentsMargins(0, 0, 0, 0)
+        lookback_layout.addWidget(self.lookback_spin, 1)
+        lookback_layout.addWidget(QLabel("to"))
+        lookback_layout.addWidget(self.lookback_max_spin, 1)
+        self.time_note = name_widget(QLabel(), "timeColumnNote", "How the time column was chosen")
+        self.time_note.setWordWrap(True)
+        self.time_note.hide()
         self.group_combo = name_widget(QComboBox(), "seriesColumn", "Series column",
                                        "A column naming each series when the table holds several "
                                        "(None: the table is one series)")
         self.time_combo.currentIndexChanged.connect(self._show_forecast_choices)
+        self.time_combo.activated.connect(self._on_time_column_chosen)
         for signal in (self.time_combo.currentIndexChanged, self.horizon_spin.valueChanged,
-                       self.group_combo.currentIndexChanged):
+                       self.group_combo.currentIndexChanged, self.lookback_spin.valueChanged,
+                       self.lookback_max_spin.valueChanged):
             signal.connect(self._on_forecast_choice)
         form.addRow("Time column", self.time_combo)
+        form.addRow(self.time_note)
         form.addRow("Horizon", self.horizon_spin)
+        form.addRow("Lookback", lookback_row)
         form.addRow("Series", self.group_combo)
         self._show_forecast_choices()
         return self.forecast_box
@@ -420,27 +446,44 @@ class DataPage(QWidget):
 
     def _show_forecast_choices(self) -> None:
         on = self.time_combo.currentIndex() > 0
-        self.horizon_spin.setEnabled(on)
-        self.group_combo.setEnabled(on)
+        for widget in (self.horizon_spin, self.group_combo, self.lookback_spin, self.lookback_max_spin):
+            widget.setEnabled(on)
 
-    def _fill_forecast_choices(self, ds: Any) -> None:
-        """The Forecast box's column lists for a newly loaded table (hidden for other data)."""
+    def _fill_forecast_choices(self, ds: Any, suggested: str | None = None) -> None:
+        """The Forecast box's column lists for a newly loaded table (hidden for other data); a
+        ``suggested`` time column (the engine's ``suggest_time_column``) is chosen, and the box
+        says so, unless a saved config chooses."""
         columns = ds.columns if ds.kind == "table" else []
         self.time_combo.clear()
         self.time_combo.addItems([NO_TIME_COLUMN, *columns])
         self.group_combo.clear()
         self.group_combo.addItems([ONE_SERIES, *columns])
         self.horizon_spin.setValue(1)
+        self.lookback_spin.setValue(0)
+        self.lookback_max_spin.setValue(0)
         self.forecast_box.setVisible(ds.kind == "table")
+        self.time_note.hide()
         pending, self._forecast_pending = self._forecast_pending, None
         if pending is not None:
-            time_column, horizon, group = pending
+            time_column, horizon, group, lookback, lookback_max = pending
             if time_column is not None and time_column in columns:
                 self.time_combo.setCurrentText(time_column)
             self.horizon_spin.setValue(horizon)
+            self.lookback_spin.setValue(lookback or 0)
+            self.lookback_max_spin.setValue(lookback_max or 0)
             if group is not None and group in columns:
                 self.group_combo.setCurrentText(group)
+        elif suggested is not None and suggested in columns:
+            self.time_combo.setCurrentText(suggested)
+            self.time_note.setText(f"'{suggested}' looks like time, so the rows are a series: sorted by it, "
+                                   "split by time (the latest period is the test split) and the target is "
+                                   f"forecast. Choose {NO_TIME_COLUMN} for independent rows.")
+            self.time_note.show()
         self._show_forecast_choices()
+
+    @Slot(int)
+    def _on_time_column_chosen(self, _index: int) -> None:
+        self.time_note.hide()  # the person chose: the note about the detected column is stale
 
     @Slot()
     def _on_forecast_choice(self, *_args: object) -> None:
@@ -458,7 +501,8 @@ class DataPage(QWidget):
             return
         self._forecast_checker.start(check_time_column, dataset=self._dataset, target=self.target(),
                                      time_column=fields["time_column"], horizon=fields["horizon"],
-                                     group=fields["group_column"],
+                                     group=fields["group_column"], lookback=fields["lookback"],
+                                     lookback_max=fields["lookback_max"],
                                      validation_fraction=self.validation_spin.value(),
                                      test_fraction=self.test_spin.value())
 
@@ -489,8 +533,12 @@ class DataPage(QWidget):
     def _forecast_fields(self) -> dict[str, Any]:
         time_column = self.time_combo.currentText() if self.time_combo.currentIndex() > 0 else None
         group = self.group_combo.currentText() if self.group_combo.currentIndex() > 0 else None
+        lookback = self.lookback_spin.value() or None
+        top = self.lookback_max_spin.value()
         return {"time_column": time_column, "horizon": self.horizon_spin.value() if time_column else 1,
-                "group_column": group if time_column else None}
+                "group_column": group if time_column else None,
+                "lookback": lookback if time_column else None,
+                "lookback_max": top if time_column and lookback and top > lookback else None}
 
     def _build_image_row(self) -> QWidget:
         """For an image folder: the size every image is resized to, which the user may change."""
@@ -642,7 +690,8 @@ class DataPage(QWidget):
         self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
         self._csv = {key: value for key, value in self._csv.items() if value is not None}
         self._image_size = int(config.image_size[0])
-        self._forecast_pending = (config.time_column, config.horizon, config.group_column)
+        self._forecast_pending = (config.time_column, config.horizon, config.group_column, config.lookback,
+                                  config.lookback_max)
         self._syncing = True
         self.image_size_spin.setValue(self._image_size)
         self._syncing = False
@@ -752,7 +801,7 @@ class DataPage(QWidget):
         if ds.kind == "table" and target:
             self.target_combo.setCurrentText(target)
         self.target_combo.setProperty("lastValue", target or "")
-        self._fill_forecast_choices(ds)
+        self._fill_forecast_choices(ds, loaded.time_column)
         self.task_combo.setCurrentIndex(0)
         self.task_combo.setProperty("lastValue", "auto")
         self._syncing = False

@@ -10,11 +10,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class LoadedData:
-    """A loaded dataset with its profile (``None`` with ``problem`` set if profiling failed)."""
+    """A loaded dataset with its profile (``None`` with ``problem`` set if profiling failed).
+
+    ``time_column``: the table's column that looks like time and orders a forecast of the guessed
+    target (the engine's ``suggest_time_column``), or None.
+    """
 
     dataset: Any
     profile: Any
     problem: str = ""
+    time_column: str | None = None
 
 
 def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: Any,
@@ -29,6 +34,7 @@ def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: An
     from automl_studio.engine.data.csv_format import CsvOptions
     from automl_studio.engine.data.loading import load_dataset
     from automl_studio.engine.data.profile import profile_dataset
+    from automl_studio.engine.data.timeseries import suggest_time_column
 
     dataset = load_dataset(path, image_size=image_size, csv_options=CsvOptions(**(csv or {})),
                            progress=lambda f: progress(0.9 * f), cancel=cancel)
@@ -36,8 +42,9 @@ def load_and_profile(path: str, *, progress: Callable[[float], None], cancel: An
         profile = profile_dataset(dataset, keep_going=True)  # an unusable target: profile.problem
     except DataError as exc:
         return LoadedData(dataset, None, str(exc))
+    time_column = suggest_time_column(dataset, profile)
     progress(1.0)
-    return LoadedData(dataset, profile)
+    return LoadedData(dataset, profile, time_column=time_column)
 
 
 def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str, ...],
@@ -65,10 +72,11 @@ def token_statistics(dataset: Any, *, profile: Any, validation_fraction: float, 
 
 def check_time_column(dataset: Any, *, target: str, time_column: str, horizon: int, group: str | None,
                       validation_fraction: float, test_fraction: float, progress: Callable[[float], None],
-                      cancel: Any) -> None:
+                      cancel: Any, lookback: int | None = None, lookback_max: int | None = None) -> None:
     """Checks that a loaded table can be forecast from ``time_column`` (the engine's
     ``check_forecast``); raises its DataError, a one-line message naming the column and rows."""
     from automl_studio.engine.data.timeseries import ForecastOptions, check_forecast
 
-    check_forecast(dataset, target, ForecastOptions(time_column, horizon, group=group),
+    check_forecast(dataset, target, ForecastOptions(time_column, horizon, lookback, group=group,
+                                                    lookback_max=lookback_max),
                    validation_fraction=validation_fraction, test_fraction=test_fraction)

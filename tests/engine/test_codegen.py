@@ -13,6 +13,7 @@ import pytest
 from layer_examples import example_signature, example_spec, layer_kinds
 
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.search.defaults import keep_last_steps
 from automl_studio.engine.space.codegen import kerastuner_code
 from automl_studio.engine.space.registry import LAYER_TYPES, Application, Call
 from automl_studio.engine.space.shapes import analyse
@@ -144,7 +145,8 @@ LAYERS_18 = {  # the layer types of issue #18: a Transformer block repeated and 
         {"id": "encoder", "type": "TransformerEncoder", "params": {
             "num_heads": {"hp": "choice", "values": [1, 2]}, "key_dim": 4,
             "ff_units": {"hp": "int", "min": 8, "max": 16, "step": 8},
-            "dropout": {"hp": "float", "min": 0.0, "max": 0.2}}, "optional": True},
+            "dropout": {"hp": "float", "min": 0.0, "max": 0.2},
+            "position_embedding": {"hp": "bool"}}, "optional": True},  # searched: an `if` in the code
         {"id": "pad", "type": "ZeroPadding1D", "params": {"padding": {"hp": "int", "min": 0, "max": 1}}},
         {"id": "up", "type": "UpSampling1D", "params": {"size": 2}},
         {"id": "rnn", "type": "SimpleRNN", "params": {"units": 4, "return_sequences": True}},
@@ -179,6 +181,9 @@ CASES = [
     ("image-zoo", IMAGE_ZOO, IMAGE_10),
     ("embedded", EMBEDDED, REGRESSION_TABLE),
     ("layers-18", LAYERS_18, SEQUENCE),
+    # A searched lookback: the window's last 4-12 steps (a Cropping1D of x.shape[1] - steps).
+    ("forecast-lookback", keep_last_steps(SearchSpace.from_dict(template_spec("forecast")), 4, 12).to_dict(),
+     SEQUENCE),
 ]
 
 

@@ -213,6 +213,82 @@ def test_a_forecast_search_through_the_command_line_exports_a_model_predict_repr
 
 
 @pytest.mark.slow
+def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(tmp_path, capsys):
+    data = write_hourly(tmp_path / "hourly.csv")
+    model = tmp_path / "forecast.h5"
+    events = tmp_path / "events.jsonl"
+    code = main(["search", str(data), "--target", "load", "--time-column", "time", "--lookback", "6:30",
+                 "--max-trials", "3", "--max-epochs", "2", "--refits", "1", "--tuner", "random", "--seed", "3",
+                 "--project", str(tmp_path / "proj"), "--export", str(model), "--events", str(events)])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    # Every trial chose its own lookback within the range, and the trials did not all agree.
+    ended = [json.loads(line) for line in events.read_text().splitlines()]
+    started = [e for e in ended if e["type"] == "trial_started"]
+    chosen = [e["hyperparameters"]["lookback.steps"] for e in started]
+    assert len(chosen) == 3 and all(6 <= c <= 30 for c in chosen) and len(set(chosen)) > 1, chosen
+    best = next(e["hyperparameters"]["lookback.steps"] for e in started if e["trial_id"] == summary["best_trial"])
+
+    from automl_studio.engine.export.model_info import read_metadata
+
+    metadata = read_metadata(model)
+    assert metadata["best_hyperparameters"]["lookback.steps"] == best
+    forecast = metadata["forecast"]
+    assert (forecast["lookback"], forecast["lookback_min"], forecast["model_lookback"]) == (30, 6, best)
+    assert metadata["search_space"]["nodes"][1] == {
+        "id": "lookback", "type": "LastSteps", "params": {"steps": {"hp": "int", "min": 6, "max": 30, "step": 1}}}
+
+    # The model takes windows of 30 rows and crops them to the chosen lookback with a plain layer.
+    from automl_studio.engine.export.predict import load_model
+    from automl_studio.engine.train.hypermodel import predict_arrays
+
+    keras_model, _ = load_model(model)
+
+    def crops(layer: object) -> list[tuple[int, int]]:
+        inner = getattr(layer, "layers", None)
+        if inner is not None:  # a nested model (an average or ensemble of networks)
+            return [c for sub in inner for c in crops(sub)]
+        return [tuple(layer.cropping)] if type(layer).__name__ == "Cropping1D" else []  # type: ignore[attr-defined]
+
+    found = crops(keras_model)
+    assert (30 - best, 0) in found and all(0 <= a <= 24 and b == 0 for a, b in found), found
+    prepared = prepare_for_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "proj"),
+                                               target="load", time_column="time", lookback=6, lookback_max=30))
+    assert prepared.test.x["sequence"].shape[1:] == (30, 2)
+    in_app = predict_arrays(keras_model, prepared.test.x).reshape(-1)
+    assert np.sqrt(np.mean((in_app - prepared.test.y) ** 2)) == pytest.approx(summary["test_metrics"]["rmse"],
+                                                                             rel=1e-4)
+    backtest = tmp_path / "backtest.csv"
+    assert main(["predict", str(model), str(data), "--backtest", "--output", str(backtest)]) == 0
+    rows = pd.read_csv(backtest)
+    assert len(rows) == 300 - 30
+    np.testing.assert_allclose(rows["prediction"].to_numpy()[-60:], in_app, rtol=1e-5, atol=1e-5)
+
+    window = tmp_path / "window.npy"
+    np.save(window, prepared.test.x["sequence"][:1])
+    proc = subprocess.run([sys.executable, "-c", RELOAD, str(model), str(window)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(float(in_app[0]), rel=1e-5)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("24", (24, None)), ("12:48", (12, 48)), ("8:8", (8, None))])
+def test_the_lookback_flag_reads_one_value_or_a_range(text, expected):
+    from automl_studio.engine.core.config import parse_lookback
+
+    assert parse_lookback(text) == expected
+
+
+@pytest.mark.parametrize("text", ["48:12", "0", "a:b", "12-48"])
+def test_a_bad_lookback_is_refused_in_one_line(text, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "x.csv", "--lookback", text])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"--lookback '{text}':" in err[-1] and "Traceback" not in "".join(err)
+
+
+@pytest.mark.slow
 def test_a_search_on_sequence_arrays_normalises_them_and_reloads(tmp_path, capsys):
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (160, 12, 3)) * np.array([1.0, 100.0, 0.01]) + np.array([0.0, 1000.0, 5.0])

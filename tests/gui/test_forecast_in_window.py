@@ -27,21 +27,55 @@ def open_hourly(qtbot, window, tmp_path: Path) -> Path:
     return path
 
 
-def test_the_data_page_sets_the_time_column_horizon_and_series(qtbot, window, tmp_path):
+def test_the_data_page_picks_the_detected_time_column_and_the_person_can_change_it(qtbot, window, tmp_path):
     open_hourly(qtbot, window, tmp_path)
     page = window.data_page
     time_combo = window.findChild(QWidget, "timeColumn")
     horizon = window.findChild(QWidget, "forecastHorizon")
-    assert page.forecast_box.isVisibleTo(page) and not horizon.isEnabled()
+    note = window.findChild(QWidget, "timeColumnNote")
+    # The table's rows are hourly measurements: 'time' is chosen, and the box says why and how to undo it.
+    assert page.forecast_box.isVisibleTo(page) and time_combo.currentText() == "time" and horizon.isEnabled()
+    assert note.isVisibleTo(page) and "'time' looks like time" in note.text() and "None" in note.text()
+    assert window.current_config().time_column == "time"
+    # The person chooses: None (rows are independent), and the note about the detection goes.
+    time_combo.setFocus()
+    qtbot.keyClick(time_combo, Qt.Key.Key_Home)
+    assert time_combo.currentText() == "None" and not note.isVisibleTo(page) and not horizon.isEnabled()
     assert window.current_config().time_column is None
-    time_combo.setCurrentText("time")
-    assert horizon.isEnabled()
+
+
+def test_an_ordinary_table_gets_no_time_column(qtbot, window, tmp_path):
+    path = tmp_path / "plain.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"id": np.arange(1, 81), "x": rng.normal(size=80), "y": rng.normal(size=80)}).to_csv(path, index=False)
+    with qtbot.waitSignal(window.data_page.profileChanged, timeout=60_000):
+        window.open_dataset(str(path))
+    assert window.findChild(QWidget, "timeColumn").currentText() == "None"
+    assert not window.findChild(QWidget, "timeColumnNote").isVisibleTo(window.data_page)
+    assert window.current_config().time_column is None
+
+
+def test_the_data_page_sets_the_time_column_horizon_lookback_range_and_series(qtbot, window, tmp_path):
+    open_hourly(qtbot, window, tmp_path)
+    page = window.data_page
+    horizon = window.findChild(QWidget, "forecastHorizon")
+    lookback = window.findChild(QWidget, "forecastLookback")
+    largest = window.findChild(QWidget, "forecastLookbackMax")
+    assert lookback.text() == "Auto" and largest.text() == "—"
     horizon.setValue(3)
     config = window.current_config()
-    assert (config.time_column, config.horizon, config.group_column) == ("time", 3, None)
-    page.apply_config(config.replace(horizon=2))
+    assert (config.time_column, config.horizon, config.group_column, config.lookback) == ("time", 3, None, None)
+    for spin, typed in ((lookback, "12"), (largest, "36")):
+        spin.setFocus()
+        qtbot.keyClick(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(spin, typed)
+    config = window.current_config()
+    assert (config.lookback, config.lookback_max) == (12, 36)
+    # A saved project brings the range back (the document's version 3 holds it).
+    page.apply_config(config.replace(horizon=2, lookback=6, lookback_max=24))
     qtbot.waitUntil(lambda: window.findChild(QWidget, "forecastHorizon").value() == 2, timeout=60_000)
-    assert window.current_config().time_column == "time"
+    restored = window.current_config()
+    assert (restored.time_column, restored.lookback, restored.lookback_max) == ("time", 6, 24)
 
 
 def test_the_forecast_box_is_hidden_for_arrays(qtbot, window, tmp_path):
