@@ -332,8 +332,15 @@ def series_values(dataset: Dataset, series: list[Series], spec_features: Sequenc
 
 
 def seasonal_period(values: np.ndarray, max_period: int) -> int:
-    """The lag (2…``max_period``) of the strongest autocorrelation peak above 0.3; 0 if none."""
+    """The lag (2…``max_period``) of the strongest autocorrelation peak above 0.3; 0 if none.
+
+    The series' straight-line trend is taken out first: on a trending series (monthly CO2) the
+    trend's own autocorrelation shifted the yearly peak from 12 to 11 months.
+    """
     x = np.asarray(values, dtype=np.float64)
+    if len(x) >= 3:
+        steps = np.arange(len(x), dtype=np.float64)
+        x = x - np.polyval(np.polyfit(steps, x, 1), steps)
     x = x - x.mean()
     denom = float((x * x).sum())
     if denom <= 0 or len(x) < 8:

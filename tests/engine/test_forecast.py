@@ -110,6 +110,10 @@ def test_another_time_column_is_another_search_for_resume_and_workers(tmp_path):
 def test_seasonal_period_and_naive_forecasts():
     series = np.tile(np.array([1.0, 5.0, 3.0, 8.0, 2.0, 4.0, 7.0]), 12)
     assert seasonal_period(series, 30) == 7
+    # A trend does not hide or shift the cycle: a rising monthly series with a yearly cycle.
+    months = np.arange(240)
+    rising = 300 + 0.12 * months + 3 * np.sin(2 * np.pi * months / 12) + np.sin(2 * np.pi * months / 6)
+    assert seasonal_period(rising, 80) == 12
     windows = series[:14].reshape(1, 14, 1)
     naive = naive_forecasts(windows, horizon=2, period=7)
     assert naive["last value"].tolist() == [[series[13], series[13]]]
