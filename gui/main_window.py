@@ -290,6 +290,9 @@ class MainWindow(QMainWindow):
         self.pages.setObjectName("pages")
         self.data_page = DataPage(self.undo_stack)
         self.network_page = NetworkPage(self.undo_stack)
+        inspector = self.network_page.editor.inspector
+        inspector.set_advanced_expanded(self.settings.training_advanced_expanded())
+        inspector.advancedToggled.connect(self.settings.set_training_advanced_expanded)
         self.search_page = SearchPage(self.undo_stack)
         self.search_page.start_folder = self.settings.last_directory
         self.results_page = ResultsPage(self.search_page.trials)

@@ -1,4 +1,5 @@
-"""What the window remembers between runs: geometry, recent files and the last directories.
+"""What the window remembers between runs: geometry, recent files, the last directories and
+whether the training box's Advanced section is expanded.
 
 Everything goes through one :class:`SettingsStore` on top of ``QSettings``. The organisation and
 application names decide where the file lives; tests point ``QSettings`` at a temporary folder
@@ -68,6 +69,15 @@ class SettingsStore:
     def set_last_export_directory(self, path: str) -> None:
         """Remembers the folder a model was exported to (``path``: the model file)."""
         self._settings.setValue("paths/last_export_directory", _folder(path))
+
+    def training_advanced_expanded(self) -> bool:
+        """Whether the Network page's training box shows its Advanced section (collapsed at first)."""
+        value = self._settings.value("network/training_advanced", False)
+        return value is True or str(value).lower() == "true"
+
+    def set_training_advanced_expanded(self, expanded: bool) -> None:
+        """Remembers whether the training box's Advanced section is expanded."""
+        self._settings.setValue("network/training_advanced", bool(expanded))
 
     def geometry(self) -> QByteArray | None:
         value = self._settings.value("window/geometry")

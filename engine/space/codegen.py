@@ -831,8 +831,10 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     batch = _fit_value(space, "batch_size")
     out.append(f"        patience = {patience}")
     out.append("        if patience:")
-    out.append('            callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience,')
-    out.append("                                                           restore_best_weights=True))")
+    out.append('            callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience, '
+               f'min_delta={_fit_value(space, "min_delta")},')
+    out.append("                                                           "
+               f'restore_best_weights={_fit_value(space, "restore_best_weights")}))')
     schedule_value = space.training.get("lr_schedule", TRAINING_DEFAULTS["lr_schedule"])
     plateau = ('hp.get("training.lr_schedule") == "reduce_on_plateau"' if is_hp(schedule_value)
                else "True" if schedule_value == "reduce_on_plateau" else None)

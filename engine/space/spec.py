@@ -183,6 +183,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "epochs": 50,
     "patience": 5,
+    "min_delta": 0.0,
+    "restore_best_weights": True,
     "l1": 0.0,
     "l2": 0.0,
     "clipnorm": 0.0,
@@ -198,6 +200,11 @@ TARGET_TRANSFORMS = ("none", "log1p")
 ``log1p(target)`` with mean squared error in log units (``keras.losses.MeanSquaredLogarithmicError``)
 and ``expm1`` inside the model, so its outputs, metrics and objective are in the target's units.
 ``log1p`` needs a target without negative values."""
+
+EARLY_STOPPING_FIXED = ("min_delta", "restore_best_weights")
+"""Early stopping's ``training.min_delta`` (the least change of the objective that counts as
+better, in its units) and ``training.restore_best_weights`` (a trial keeps its best epoch's
+weights, not its last): one value each, never searched."""
 
 CLASS_WEIGHTS = ("none", "balanced")
 """``training.class_weight``: every row weighs the same, or each class weighs the same in total
@@ -449,6 +456,15 @@ def _check_training(training: Mapping[str, Any], source: str) -> None:
     for v in domain("patience"):
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise SpecError(f"{source}: training 'patience' must be a whole number ≥ 0, got {v!r}")
+    for name in EARLY_STOPPING_FIXED:
+        if is_hp(training.get(name)):
+            raise SpecError(f"{source}: training '{name}' is one value, not searched")
+    for v in domain("min_delta"):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            raise SpecError(f"{source}: training 'min_delta' must be a number ≥ 0, got {v!r}")
+    for v in domain("restore_best_weights"):
+        if not isinstance(v, bool):
+            raise SpecError(f"{source}: training 'restore_best_weights' must be true or false, got {v!r}")
     for name in ("l1", "l2", "clipnorm", "clipvalue"):
         for v in domain(name):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:

@@ -443,6 +443,15 @@ def schedule_callbacks(training: dict[str, Any], *, validation: bool) -> list[ke
                                               patience=table.PLATEAU_PATIENCE, min_lr=1e-7, verbose=0)]
 
 
+def early_stopping(training: dict[str, Any], objective: Objective, patience: int) -> keras.callbacks.EarlyStopping:
+    """A trial's early stopping: ends training after ``patience`` epochs (≥ 1) in which
+    ``objective`` improved by no more than the trial's ``min_delta`` (its units), then keeps the
+    best epoch's weights when ``restore_best_weights`` (:func:`training_values` gives both)."""
+    return keras.callbacks.EarlyStopping(objective.name, patience=patience, mode=objective.direction,
+                                         min_delta=float(training["min_delta"]),
+                                         restore_best_weights=bool(training["restore_best_weights"]))
+
+
 class TrialCallback(keras.callbacks.Callback):
     """Reports epochs and (throttled) batches, stops on request or budget, fails on NaN loss."""
 
@@ -663,11 +672,10 @@ class SpecHyperModel(keras_tuner.HyperModel):
         reporter = TrialCallback(self.trial_id, self.listener, self.stop, self.deadline, batches,
                                  revise_deadline=self.revise_deadline)
         callbacks.append(reporter)
-        callbacks.extend(schedule_callbacks(self.training(hp), validation=kwargs.get("validation_data") is not None))
+        training = self.training(hp)
+        callbacks.extend(schedule_callbacks(training, validation=kwargs.get("validation_data") is not None))
         if patience > 0:
-            callbacks.append(keras.callbacks.EarlyStopping(self.objective.name, patience=patience,
-                                                           mode=self.objective.direction,
-                                                           restore_best_weights=True))
+            callbacks.append(early_stopping(training, self.objective, patience))
         kwargs.setdefault("verbose", 0)
         x, y = args[0], args[1]
         weights = self.class_weight(hp, y)

@@ -78,14 +78,23 @@ TRAINING_PARAMS = (
     ParamDef("class_weight", "choice", "none", CLASS_WEIGHTS,
              doc="Balanced makes each class weigh the same in the loss in total, so a rare class is not "
                  "ignored (searched by default when a class is rare)."),
+    ParamDef("min_delta", "float", 0.0, min=0.0, max=1e6, searchable=False,
+             doc="Early stopping counts an epoch as better only when the objective improves by more "
+                 "than this (in the objective's units)."),
+    ParamDef("restore_best_weights", "bool", True, searchable=False,
+             doc="When early stopping ends a trial, it keeps the weights of its best epoch rather than "
+                 "its last."),
     *OPTIMIZER_SETTINGS.values(),
 )
+BASIC_TRAINING = ("optimizer", "learning_rate", "batch_size")
+"""The training settings always shown; the others are in the collapsible Advanced section."""
 
 
 TRAINING_LABELS = {"optimizer": "Optimizer", "learning_rate": "Learning rate", "lr_schedule": "LR schedule",
                    "batch_size": "Batch size", "l1": "L1 penalty", "l2": "L2 penalty",
                    "clipnorm": "Clip gradient norm", "clipvalue": "Clip gradient value",
                    "loss": "Loss", "label_smoothing": "Label smoothing", "class_weight": "Class weights",
+                   "min_delta": "Stop: least gain", "restore_best_weights": "Keep best epoch",
                    "momentum": "Momentum", "nesterov": "Nesterov", "beta_1": "β₁", "beta_2": "β₂",
                    "epsilon": "ε", "weight_decay": "Weight decay", "rho": "ρ"}
 
@@ -565,6 +574,8 @@ class NodeInspector(QScrollArea):
         renameRequested(str, str): node id, the name the user typed.
         optionalChanged(str, bool): node id, optional or not.
         trainingChanged(str, object): training setting, new JSON value.
+        advancedToggled(bool): the training box's Advanced section was expanded (True) or
+            collapsed by the user.
         groupRequested(list, int, int): a chain of node ids to repeat min–max times.
         ungroupRequested(str): a repeat block to dissolve.
         repeatRangeChanged(str, int, int): a repeat block's new min and max.
@@ -574,6 +585,7 @@ class NodeInspector(QScrollArea):
     renameRequested = Signal(str, str)
     optionalChanged = Signal(str, bool)
     trainingChanged = Signal(str, object)
+    advancedToggled = Signal(bool)
     groupRequested = Signal(list, int, int)
     ungroupRequested = Signal(str)
     repeatRangeChanged = Signal(str, int, int)
@@ -700,16 +712,40 @@ class NodeInspector(QScrollArea):
         training_form = QFormLayout(self.training_box)
         training_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         training_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        # Optimizer settings, schedule, clipping, loss, class weights, penalties and early
+        # stopping: folded away until asked for (the window remembers the choice).
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setObjectName("trainingAdvancedToggle")
+        self.advanced_toggle.setAccessibleName("Advanced training settings")
+        self.advanced_toggle.setToolTip("Shows or hides the optimizer's own settings, the learning-rate "
+                                        "schedule, clipping, loss, class weights, penalties and early stopping.")
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced_toggle.clicked.connect(lambda: self._toggle_advanced())
+        self.advanced = QWidget()
+        self.advanced.setObjectName("trainingAdvanced")
+        advanced_form = QFormLayout(self.advanced)
+        advanced_form.setContentsMargins(0, 0, 0, 0)
+        advanced_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        advanced_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.training_editors: dict[str, ParamEditor] = {}
+        self._training_forms: dict[str, QFormLayout] = {}
         for pdef in TRAINING_PARAMS:
             editor = ParamEditor(pdef)
             editor.setObjectName(f"training_{pdef.name}")
             editor.changed.connect(lambda value, key=pdef.name: self.trainingChanged.emit(key, value))
             editor.setToolTip(pdef.doc)
+            if not pdef.searchable:
+                editor.search.setEnabled(False)  # early stopping's settings: one value each
             self.training_editors[pdef.name] = editor
-            training_form.addRow(TRAINING_LABELS.get(pdef.name, pdef.name), editor)
-            training_form.labelForField(editor).setToolTip(pdef.doc)
-        self._training_form = training_form
+            form_of = training_form if pdef.name in BASIC_TRAINING else advanced_form
+            self._training_forms[pdef.name] = form_of
+            form_of.addRow(TRAINING_LABELS.get(pdef.name, pdef.name), editor)
+            form_of.labelForField(editor).setToolTip(pdef.doc)
+        training_form.addRow(self.advanced_toggle)
+        training_form.addRow(self.advanced)
+        self._set_advanced(False)
         self._layout.addWidget(self.training_box)
         self._layout.addStretch(1)
 
@@ -818,8 +854,27 @@ class NodeInspector(QScrollArea):
         training = spec.get("training", {})
         for name, editor in self.training_editors.items():
             shown, value = training_shown(name, training)
-            self._training_form.setRowVisible(editor, shown)
+            self._training_forms[name].setRowVisible(editor, shown)
             editor.set_value(value)
+
+    @property
+    def advanced_expanded(self) -> bool:
+        """Whether the training box's Advanced section is expanded."""
+        return self._advanced_open
+
+    def set_advanced_expanded(self, expanded: bool) -> None:
+        """Expands or collapses the Advanced section (no :attr:`advancedToggled`: the window
+        restoring the user's choice)."""
+        self._set_advanced(expanded)
+
+    def _set_advanced(self, expanded: bool) -> None:
+        self._advanced_open = expanded
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.advanced.setVisible(expanded)
+
+    def _toggle_advanced(self) -> None:
+        self._set_advanced(not self.advanced_expanded)
+        self.advancedToggled.emit(self.advanced_expanded)
 
     def _rebuild(self, node_id: str | None, node_type: str | None) -> None:
         while self.params_form.rowCount():

@@ -473,6 +473,7 @@ def test_fit_zoom_auto_layout_and_training_settings(qtbot, editor: NetworkEditor
     combo.setCurrentIndex(combo.findData("sgd"))
     assert editor.spec()["training"]["optimizer"] == "sgd"
     schedule = editor.inspector.findChild(ParamEditor, "training_lr_schedule")
+    qtbot.mouseClick(editor.inspector.advanced_toggle, Qt.MouseButton.LeftButton)  # folded at first
     qtbot.mouseClick(schedule.search, Qt.MouseButton.LeftButton)
     assert editor.spec()["training"]["lr_schedule"]["hp"] == "choice"
 

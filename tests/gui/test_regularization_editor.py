@@ -77,6 +77,7 @@ def test_recurrent_dropouts_and_spatial_dropout_are_rows_of_their_layers(qtbot, 
 def test_the_training_box_sets_the_loss_label_smoothing_and_class_weights(qtbot, editor) -> None:
     editor.load_template("tabular")
     editor.select_nodes([])
+    qtbot.mouseClick(editor.inspector.advanced_toggle, Qt.MouseButton.LeftButton)  # folded at first
     training = {name: editor.inspector.findChild(ParamEditor, f"training_{name}")
                 for name in ("loss", "label_smoothing", "class_weight")}
     for name, editor_row in training.items():
