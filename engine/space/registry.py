@@ -1090,14 +1090,22 @@ del _layer
 
 # Backbone: a pretrained keras.applications network as one node (issue #18).
 
+BACKBONE_INPUT_SIZES = (0, 32, 48, 64, 96, 128, 160, 192, 224, 256)
+"""A Backbone's input sizes: 0 keeps the images' own; the others resize them first (a Keras
+``Resizing`` layer, which a legacy .h5 reloads). MobileNetV2 has ImageNet weights for 96–224."""
+
 
 def _backbone_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignature) -> tuple[Shape, int]:
     x = inputs[0]
     need_image(x)
     if x[2] != 3:
         raise ShapeError(f"needs colour images (height, width, 3), got {format_shape(x)}")
-    if any(d is not None and d < MIN_SIZE for d in x[:2]):
-        raise ShapeError(f"needs images of at least {MIN_SIZE}×{MIN_SIZE} pixels, got {format_shape(x)}")
+    size = int(p.get("input_size", 0))
+    if size:
+        x = (size, size, 3)  # resized first
+    elif any(d is not None and d < MIN_SIZE for d in x[:2]):
+        raise ShapeError(f"needs images of at least {MIN_SIZE}×{MIN_SIZE} pixels, got {format_shape(x)}; "
+                         "or set an input size")
     problem = weights_problem(p["backbone"], p["weights"], p["weights_file"], x[0] if x[0] == x[1] else None)
     if problem:
         raise ShapeError(problem)
@@ -1111,6 +1119,10 @@ def _backbone_steps(p: Mapping[str, Any], _sig: DataSignature) -> list[Call | Da
     backbone = BACKBONES[p["backbone"]]
     how = backbone.preprocessing
     steps: list[Call | DataInput] = []
+    size = int(p.get("input_size", 0))
+    if size:
+        steps.append(Call("Resizing", (size, size), suffix="_resize",
+                          comment=f"{backbone.name} sees the images resized to {size}×{size} pixels."))
     if how == "tf":
         steps.append(Call("Rescaling", (2.0,), {"offset": -1.0}, suffix="_preprocess",
                           comment=f"{backbone.name} takes pixels in -1…1."))
@@ -1140,6 +1152,9 @@ def _backbone_params() -> tuple[ParamDef, ...]:
         ParamDef("weights_file", "path", "", searchable=False, shown_if=("weights", "file"),
                  doc="A weights file of this network without its top (keras.applications' "
                      "*_notop.h5, or one saved with model.save_weights)."),
+        ParamDef("input_size", "choice", 0, BACKBONE_INPUT_SIZES, check_each=True,
+                 doc="The images are resized to this many pixels square before the backbone (0: their "
+                     "own size); larger sizes show it more detail and cost more time."),
         ParamDef("pooling", "choice", "avg", ("avg", "max"),
                  doc="How the last feature map becomes one vector: its average or its maximum."),
         ParamDef("trainable_blocks", "int", 0, min=0, max=64,
@@ -1150,7 +1165,7 @@ def _backbone_params() -> tuple[ParamDef, ...]:
 
 register(LayerType(
     "Backbone", "Pretrained", _backbone_params(), shape=_backbone_shape,
-    keras=KerasPlan(_backbone_steps, branches=("backbone", "weights")), id_prefix="backbone",
+    keras=KerasPlan(_backbone_steps, branches=("backbone", "weights", "input_size")), id_prefix="backbone",
     doc="A pretrained image network from keras.applications (MobileNetV2, EfficientNetB0–B2, "
         "ResNet50) as one layer, with its own preprocessing of 0…1 pixels; outputs one feature "
         "vector. Needs colour images of at least 32×32 pixels",

@@ -244,3 +244,74 @@ def test_the_image_template_offers_pretrained_backbones(tmp_path: Path, monkeypa
     assert analysis.valid, analysis.issues
     assert analysis.nodes["backbone"].shape == (1280,)
     assert analysis.params_min > BACKBONES["MobileNetV2"].params
+
+
+def test_a_searched_input_size_resizes_before_the_backbone_in_engine_shapes_and_code() -> None:
+    import keras
+    import keras_tuner as kt
+
+    from automl_studio.engine.space.codegen import kerastuner_code
+    from automl_studio.engine.train.hypermodel import build_model
+
+    space = SearchSpace.from_dict(backbone_spec(backbone="MobileNetV2", weights="none",
+                                                input_size={"hp": "choice", "values": [0, 48]}))
+    source = kerastuner_code(space, SIG)
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - the code under test
+    for size, layers in ((0, ["InputLayer", "Rescaling", "Rescaling", "Functional", "Dense"]),
+                         (48, ["InputLayer", "Rescaling", "Resizing", "Rescaling", "Functional", "Dense"])):
+        values = {"backbone.input_size": size}
+        results, issues = shapes.evaluate(space, SIG, fixed_chooser(values))
+        keras.backend.clear_session()
+        engine = build_model(space, SIG, fixed_chooser(values))
+        hp = kt.HyperParameters()
+        hp.values.update(values)
+        keras.backend.clear_session()
+        code = namespace["build"](hp)
+        for model in (engine, code):
+            assert [type(layer).__name__ for layer in model.layers] == layers, size
+            assert tuple(model.get_layer("backbone").input.shape[1:3]) == ((size, size) if size else (32, 32))
+        assert issues == [] and sum(p for _, p in results.values()) == engine.count_params() == code.count_params()
+    keras.backend.clear_session()
+
+
+def test_an_input_size_lets_small_images_through_and_names_its_weights_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    small = DataSignature(task="classification", n_classes=2, inputs={"image": (16, 16, 3)}, image_scale=1 / 255)
+    with pytest.raises(shapes.ShapeError, match="at least 32×32"):
+        shapes.layer_output("Backbone", {"backbone": "MobileNetV2", "weights": "none", "weights_file": ""},
+                            [(16, 16, 3)], small)
+    assert shapes.layer_output("Backbone", {"backbone": "MobileNetV2", "weights": "none", "weights_file": "",
+                                            "input_size": 64, "pooling": "avg"}, [(16, 16, 3)], small)[0] == (1280,)
+    # ImageNet weights of MobileNetV2 depend on the size the backbone sees, not the images'.
+    with pytest.raises(shapes.ShapeError, match="1.0_128_no_top.h5"):
+        shapes.layer_output("Backbone", {"backbone": "MobileNetV2", "weights": "imagenet", "weights_file": "",
+                                         "input_size": 128, "pooling": "avg"}, [(16, 16, 3)], small)
+
+
+@pytest.mark.slow
+def test_a_resized_backbone_fine_tunes_from_a_local_weights_file_and_its_h5_reloads_with_plain_keras(
+        tmp_path: Path) -> None:
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
+
+    weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")  # built at 32×32
+    folder = _image_folder(tmp_path / "pictures")
+    spec = backbone_spec(backbone="MobileNetV2", weights="file", weights_file=str(weights), trainable_blocks=1,
+                         input_size=48)
+    spec["training"] = {"epochs": 1, "batch_size": 4}
+    result = run_search(SearchConfig(
+        data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
+        tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
+        export_keras=False, refit=False))
+    assert result.status == "completed"
+    sample = {"image": np.stack([np.asarray(Image.open(folder / c / "0.png")) for c in ("red", "blue")])}
+    np.savez(tmp_path / "sample.npz", **sample)
+    reply = run_without_app(LOAD_WITHOUT_APP.replace(
+        '"backbone": type(backbone).__name__,',
+        '"backbone": type(backbone).__name__, "sees": list(backbone.input.shape[1:3]), '
+        '"resize": type(model.get_layer("backbone_resize")).__name__,'), tmp_path / "best.h5", tmp_path / "sample.npz")
+    assert reply["resize"] == "Resizing" and reply["sees"] == [48, 48]
+    assert reply["trainable"] and all(name.startswith(("block_16_", "Conv_1")) for name in reply["trainable"])
+    assert np.asarray(reply["pred"]).shape == (2, 1)

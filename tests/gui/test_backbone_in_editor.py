@@ -43,7 +43,7 @@ def test_the_editor_inspects_a_backbone_and_names_the_missing_weights_file(
 
     editor.select_nodes([node])
     editors = editor.inspector.editors
-    assert set(editors) == {"backbone", "weights", "weights_file", "pooling", "trainable_blocks"}
+    assert set(editors) == {"backbone", "weights", "weights_file", "input_size", "pooling", "trainable_blocks"}
     assert not editors["weights_file"].search.isEnabled()  # a path is never searched
     weights = editors["weights"].value_box
     assert isinstance(weights, QComboBox)
