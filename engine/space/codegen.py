@@ -371,6 +371,8 @@ class _Writer:
         if isinstance(value, InputWidth):
             return f"{state.first}.shape[-1]"
         if isinstance(value, StepsBefore):
+            if isinstance(value.keep, int) and value.keep == 0:  # all the steps
+                return f"{state.first}.shape[1]"
             return f"{state.first}.shape[1] - {self.code(value.keep, state)}"
         if isinstance(value, Regularizer):
             return (f"keras.regularizers.L1L2(l1={self.code(value.l1, state)}, "

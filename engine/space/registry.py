@@ -792,16 +792,44 @@ def _transformer_shape(inputs: list[Shape], p: Mapping[str, Any], sig: DataSigna
     x = inputs[0]
     _, attention = _attention_shape(inputs, p, sig)
     d, ff = last_axis(x), p["ff_units"]
-    return x, attention + (d * ff + ff) + (ff * d + d) + 2 * 2 * d  # two Dense, two LayerNorm
+    positions = 0
+    if p["position_embedding"]:
+        if x[0] is None:
+            raise ShapeError(f"a position embedding needs sequences of a known length, got {format_shape(x)}; "
+                             "turn position_embedding off")
+        positions = (d + 1) + x[0] * d  # the frozen Dense(1) that makes a 1, the table of steps × width
+    return x, positions + attention + (d * ff + ff) + (ff * d + d) + 2 * 2 * d  # two Dense, two LayerNorm
 
 
 def _transformer_steps(p: Mapping[str, Any], _sig: DataSignature) -> list[Call | DataInput]:
     """Post-norm encoder block, as in Keras' "Text classification with Transformer" example,
-    in standard layers (so a legacy .h5 reloads it with plain ``keras.models.load_model``)."""
+    in standard layers (so a legacy .h5 reloads it with plain ``keras.models.load_model``).
+
+    The position embedding (keras_hub's ``PositionEmbedding``: a learnt steps × width table added
+    to the input) is no core Keras layer and a custom one would not reload without our code, so
+    it is built from core layers: a frozen ``Dense(1)`` with a zero kernel and a bias of one, averaged
+    over the steps, is the constant 1 per row, and an ``EinsumDense`` whose kernel is the
+    (1, steps, width) table turns that 1 into the table itself.
+    """
+    residual = NODE_INPUT
+    steps: list[Call | DataInput] = []
+    if p["position_embedding"]:
+        residual = "positioned"
+        steps = [
+            Call("Dense", (1,), {"kernel_initializer": "zeros", "bias_initializer": "ones", "trainable": False},
+                 suffix="_ones", comment="position embedding: a learnt vector per step, added to the input"),
+            Call("GlobalAveragePooling1D", suffix="_one"),
+            # StepsBefore(0): all the input's steps.
+            Call("EinsumDense", ("ab,bcd->acd",), {"output_shape": (StepsBefore(0), InputWidth()),
+                                                  "kernel_initializer": "random_uniform"}, suffix="_positions"),
+            Call("Add", inputs=(NODE_INPUT, PREVIOUS), merge=True, suffix="_positioned", keep=residual),
+        ]
     return [
-        Call("MultiHeadAttention", (p["num_heads"], p["key_dim"]), suffix="_attention"),
+        *steps,
+        Call("MultiHeadAttention", (p["num_heads"], p["key_dim"]), inputs=(PREVIOUS, PREVIOUS),
+             suffix="_attention"),
         Call("Dropout", (p["dropout"],), suffix="_attention_dropout"),
-        Call("Add", inputs=(NODE_INPUT, PREVIOUS), merge=True, suffix="_attention_residual"),
+        Call("Add", inputs=(residual, PREVIOUS), merge=True, suffix="_attention_residual"),
         Call("LayerNormalization", suffix="_attention_norm", keep="attended"),
         Call("Dense", (p["ff_units"],), {"activation": "relu"}, suffix="_ff"),
         Call("Dense", (InputWidth(),), suffix="_ff_out"),
@@ -1056,14 +1084,19 @@ for _layer in (
         ParamDef("ff_units", "int", 64, min=1, max=65536,
                  doc="Width of the feed-forward layer between the attention and the output."),
         ParamDef("dropout", "float", 0.1, min=0.0, max=0.95,
-                 doc="Fraction dropped after the attention and after the feed-forward layer.")),
+                 doc="Fraction dropped after the attention and after the feed-forward layer."),
+        # Off unless set: a spec or project made before the option keeps its network (and its
+        # trials' checkpoints still load); the text template turns it on.
+        ParamDef("position_embedding", "bool", False,
+                 doc="Add a learnt vector per step (steps × width weights) to the input, so the "
+                     "attention sees the order of the steps; needs sequences of a known length.")),
         shape=_transformer_shape, example=_SEQ, id_prefix="transformer",
-        doc="A Transformer encoder block over a sequence: multi-head self-attention, dropout, "
-            "residual and LayerNormalization, then Dense(ff_units, relu) and Dense back to the "
-            "input width, dropout, residual and LayerNormalization; the output is as wide as the "
-            "input. It sees no order by itself: put a Conv1D or recurrent layer before it where the "
-            "order of the steps matters",
-        keras=KerasPlan(_transformer_steps, call="self")),
+        doc="A Transformer encoder block over a sequence: a learnt position embedding added to the "
+            "input (optional), multi-head self-attention, dropout, residual and LayerNormalization, "
+            "then Dense(ff_units, relu) and Dense back to the input width, dropout, residual and "
+            "LayerNormalization; the output is as wide as the input. Without the position embedding "
+            "it sees no order: put a Conv1D or recurrent layer before it where the order matters",
+        keras=KerasPlan(_transformer_steps, branches=("position_embedding",))),
     LayerType("RandomFlip", "Augmentation", (
         ParamDef("mode", "choice", "horizontal", ("horizontal", "vertical", "horizontal_and_vertical")),),
         shape=_augmentation_shape, example=_IMG, keras=KerasLayer("RandomFlip", _one("mode"))),

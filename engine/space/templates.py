@@ -249,7 +249,7 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
         if o["attention"]:
             last = add("transformer", "TransformerEncoder", {
                 "num_heads": 2, "key_dim": 16, "ff_units": _int_range(lo, 2 * hi, _units_step(lo, 2 * hi)),
-                "dropout": 0.1}, after=last, optional=True)
+                "dropout": 0.1, "position_embedding": True}, after=last, optional=True)
         if o["conv"]:
             last = add("conv", "Conv1D", {"filters": units, "kernel_size": {"hp": "choice", "values": [3, 5]},
                                           "activation": "relu"}, after=last, optional=True)

@@ -104,8 +104,12 @@ def keras_layer(kind: str, p: dict[str, Any]) -> keras.layers.Layer:
 
 
 def transformer_twin(x: Any, p: dict[str, Any]) -> Any:
-    """The Transformer encoder block of Keras' text classification example, on tensor ``x``."""
+    """The Transformer encoder block of Keras' text classification example, on tensor ``x``: with
+    ``position_embedding``, the example's ``Embedding(steps, width)`` of the step numbers added first."""
     L = keras.layers
+    if p["position_embedding"]:
+        steps = keras.ops.cumsum(keras.ops.ones_like(x[..., 0], dtype="int32"), axis=1) - 1  # 0, 1, 2...
+        x = x + L.Embedding(x.shape[1], x.shape[-1])(steps)
     attended = L.MultiHeadAttention(p["num_heads"], p["key_dim"])(x, x)
     x = L.LayerNormalization()(x + L.Dropout(p["dropout"])(attended))
     ff = L.Dense(p["ff_units"], activation="relu")(x)
@@ -214,6 +218,8 @@ case("Attention", [(6, 5), (8, 3), (8, 5)])
 case("AdditiveAttention", [(4, 3), (None, 2), (None, 3)], dropout=0.2)
 for heads, key_dim, ff_units in ((1, 4, 8), (2, 8, 16), (4, 3, 5)):
     case("TransformerEncoder", [(6, 10)], num_heads=heads, key_dim=key_dim, ff_units=ff_units)
+    case("TransformerEncoder", [(6, 10)], num_heads=heads, key_dim=key_dim, ff_units=ff_units,
+         position_embedding=True)
 case("TransformerEncoder", [(None, 5)], num_heads=2, key_dim=2, ff_units=7, dropout=0.0)
 for inner in ("LSTM", "GRU"):
     for units in (3, 16):
@@ -282,7 +288,10 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     if kind in ("TransformerEncoder", "Backbone"):
         out = (transformer_twin if kind == "TransformerEncoder" else backbone_twin)(tensors[0], params)
         assert shape == tuple(out.shape[1:])
-        assert count == keras.Model(tensors, out).count_params()
+        # The position embedding's constant 1 comes from a frozen Dense(1): width + 1 weights the
+        # example's Embedding of step numbers does without.
+        frozen = input_shapes[0][-1] + 1 if kind == "TransformerEncoder" and params["position_embedding"] else 0
+        assert count == keras.Model(tensors, out).count_params() + frozen
         return
     layer = keras_layer(kind, params)
     if kind == "MultiHeadAttention":
@@ -326,6 +335,7 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     ("AdditiveAttention", {}, [(4, 3), (5, 3), (6, 3)], "same length"),
     ("AdditiveAttention", {}, [(4,), (4,)], "sequence"),
     ("TransformerEncoder", {}, [(8,)], "sequence"),
+    ("TransformerEncoder", {"position_embedding": True}, [(None, 8)], "known length"),
     ("ConvLSTM1D", {}, [(8, 3)], "rank 3"),
 ])
 def test_layer_output_refuses_shapes_keras_cannot_build(kind: str, params: dict[str, Any],

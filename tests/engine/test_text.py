@@ -294,6 +294,8 @@ def test_the_text_template_search_covers_recurrent_conv_and_transformer_layers()
     spec = template_spec("text", inputs=["text"])
     optional = {n["id"]: n["type"] for n in spec["nodes"] if n.get("optional")}
     assert {"rnn": "Bidirectional", "transformer": "TransformerEncoder", "conv": "Conv1D"}.items() <= optional.items()
+    # The encoder block learns a vector per position: attention alone would read a bag of words.
+    assert next(n for n in spec["nodes"] if n["id"] == "transformer")["params"]["position_embedding"] is True
     chain = [n["type"] for n in spec["nodes"]]
     assert chain.index("Bidirectional") < chain.index("TransformerEncoder") < chain.index("Conv1D") \
         < chain.index("GlobalAveragePooling1D")

@@ -36,7 +36,7 @@ SPEC = {
     "nodes": [
         {"id": "input", "type": "Input", "params": {"source": "sequence"}},
         {"id": "encoder", "type": "TransformerEncoder",
-         "params": {"num_heads": 2, "key_dim": 4, "ff_units": 16, "dropout": 0.1}},
+         "params": {"num_heads": 2, "key_dim": 4, "ff_units": 16, "dropout": 0.1, "position_embedding": True}},
         {"id": "pool", "type": "GlobalMaxPooling1D", "params": {}},
         {"id": "head", "type": "Output", "params": {}},
     ],
@@ -70,7 +70,36 @@ def test_a_transformer_block_trains_exports_to_h5_and_reloads_with_plain_keras(t
 
     reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / "model.h5", tmp_path / "sample.npz")
     assert reply["layers"].count("LayerNormalization") == 2 and "MultiHeadAttention" in reply["layers"]
+    assert "EinsumDense" in reply["layers"]  # the position embedding, reloaded with its learnt table
     np.testing.assert_allclose(np.asarray(reply["pred"]), expected, rtol=0, atol=1e-6)
+
+
+def test_the_position_embedding_adds_a_learnt_vector_per_step_so_order_matters() -> None:
+    """With the embedding, the block adds row ``t`` of its table to step ``t`` (whatever the input),
+    so averaging its output tells a sequence from its steps reversed; without, it cannot."""
+    import keras
+
+    from automl_studio.engine.train.hypermodel import build_model
+
+    signature = DataSignature(task="classification", n_classes=2, inputs={"sequence": (8, 3)},
+                              sequence_mean=(0.0, 0.0, 0.0), sequence_variance=(1.0, 1.0, 1.0))
+    x = np.random.default_rng(2).normal(size=(4, 8, 3)).astype("float32")
+    outputs = {}
+    for on in (True, False):
+        spec = {**SPEC, "nodes": [{**n, "params": {**n["params"], "position_embedding": on}}
+                                  if n["id"] == "encoder" else n for n in SPEC["nodes"]]}
+        spec["nodes"][2] = {"id": "pool", "type": "GlobalAveragePooling1D", "params": {}}
+        model = build_model(SearchSpace.from_dict(spec), signature, fixed_chooser({}))
+        pooled = keras.Model(model.inputs, model.get_layer("pool").output)
+        outputs[on] = [np.asarray(pooled({"sequence": v}, training=False)) for v in (x, x[:, ::-1])]
+        if on:
+            added = keras.Model(model.inputs, model.get_layer("encoder_positions").output)
+            table = model.get_layer("encoder_positions").get_weights()[0][0]
+            assert table.shape == (8, 3)
+            np.testing.assert_allclose(np.asarray(added({"sequence": x})), np.broadcast_to(table, (4, 8, 3)),
+                                       rtol=0, atol=1e-6)
+    np.testing.assert_allclose(outputs[False][0], outputs[False][1], rtol=0, atol=1e-5)
+    assert np.abs(outputs[True][0] - outputs[True][1]).max() > 1e-3
 
 
 @pytest.mark.parametrize("kind", NEW_TYPES)
