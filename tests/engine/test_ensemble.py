@@ -152,6 +152,15 @@ def test_a_forced_ensemble_exports_one_h5_that_reloads_without_the_app(tmp_path,
         assert np.allclose(in_app.sum(axis=1), 1.0, atol=1e-5)
     with h5py.File(h5, "r") as handle:
         assert json.loads(handle.attrs["automl_studio"])["refits"] == 0
+    if task == "classification":
+        # Every deployment format converts the ensemble and matches it in a fresh process.
+        from automl_studio.engine.search.session import export_project
+
+        formats = ["h5", "keras", "savedmodel", "tflite", "onnx"]
+        exported = export_project(str(tmp_path / "p"), str(tmp_path / "deploy" / "iris.h5"), formats)
+        checks = {c["format"]: c for c in exported["checks"]}
+        assert sorted(checks) == sorted(formats)
+        assert all(c["passed"] and c["max_abs_diff"] <= c["tolerance"] for c in checks.values()), checks
 
 
 @pytest.mark.slow
