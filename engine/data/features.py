@@ -345,7 +345,8 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         tr, va, te = stratified_split(y if task == "classification" else None, len(y),
                                       (validation_fraction, test_fraction), seed)
     signature = _signature(x_all, tr, y, task, class_names, schema,
-                           (spec.mean, tuple(v * v for v in spec.std)) if spec is not None else None)
+                           (spec.mean, tuple(v * v for v in spec.std)) if spec is not None else None,
+                           forecast=spec is not None)
     if "image" in x_all and x_all["image"].dtype != np.uint8:
         x_all["image"] = x_all["image"].astype(np.float32)
     if "sequence" in x_all:
@@ -367,7 +368,8 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
 
 def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.ndarray, task: str,
                class_names: tuple[str, ...], schema: FeatureSchema | None,
-               sequence_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> DataSignature:
+               sequence_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+               forecast: bool = False) -> DataSignature:
     inputs = {k: tuple(int(d) for d in v.shape[1:]) for k, v in x_all.items()}
     mean: tuple[float, ...] = ()
     variance: tuple[float, ...] = ()
@@ -394,7 +396,7 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
     if task == "regression":
         target_mean = float(np.mean(y[train_idx]))
         target_std = float(np.std(y[train_idx])) or 1.0
-        if y.ndim == 1 and len(train_idx) and float(np.min(y[train_idx])) >= 0:
+        if y.ndim == 1 and len(train_idx) and float(np.min(y[train_idx])) >= 0 and not forecast:
             logs = np.log1p(y[train_idx].astype(np.float64))
             log_mean, log_std, log_max = float(np.mean(logs)), float(np.std(logs)), float(np.max(logs))
     return DataSignature(
@@ -406,4 +408,12 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         sequence_variance=tuple(max(v, 1e-12) for v in seq_variance),
         target_width=int(y.shape[1]) if task == "regression" and y.ndim == 2 else 1,
         log_target_mean=log_mean, log_target_std=log_std, log_target_max=log_max,
+        change_std=_change_std(x_all["sequence"][train_idx], y[train_idx]) if forecast else 0.0,
     )
+
+
+def _change_std(windows: np.ndarray, y: np.ndarray) -> float:
+    """The standard deviation of a forecast's targets less each window's last target value."""
+    last = np.asarray(windows[:, -1, 0], dtype=np.float64)
+    change = np.asarray(y, dtype=np.float64).reshape(len(last), -1) - last[:, None]
+    return float(np.std(change)) or 1.0

@@ -42,11 +42,18 @@ class DataSignature:
     # The target transform this model is built with (``none`` or ``log1p``): set per trial by the
     # hypermodel, never by the data (see train.hypermodel.build_model).
     target_transform: str = "none"
+    # A forecast (windows whose first feature is the target): the standard deviation, over the
+    # training windows, of the target less the window's last target value. Above 0, the head
+    # forecasts that change and adds the last value back (a network at zero is the last-value
+    # naive forecast, and a trend beyond the training period's range needs no extrapolation).
+    change_std: float = 0.0
 
     @property
     def can_log_target(self) -> bool:
-        """Whether the target allows the log1p transform (regression, never negative)."""
-        return self.task == "regression" and self.log_target_std > 0 and self.target_width == 1
+        """Whether the target allows the log1p transform (regression, never negative, and not a
+        forecast of the change from the last value)."""
+        return self.task == "regression" and self.log_target_std > 0 and self.target_width == 1 \
+            and self.change_std == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +70,7 @@ class DataSignature:
             **({"log_target_mean": self.log_target_mean, "log_target_std": self.log_target_std,
                 "log_target_max": self.log_target_max} if self.log_target_std else {}),
             **({"target_transform": self.target_transform} if self.target_transform != "none" else {}),
+            **({"change_std": self.change_std} if self.change_std else {}),
         }
 
     @classmethod
@@ -85,4 +93,5 @@ class DataSignature:
             log_target_std=float(data.get("log_target_std", 0.0)),
             log_target_max=float(data.get("log_target_max", 0.0)),
             target_transform=str(data.get("target_transform", "none")),
+            change_std=float(data.get("change_std", 0.0)),
         )

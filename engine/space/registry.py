@@ -555,6 +555,25 @@ def _output_steps(_p: Mapping[str, Any], sig: DataSignature) -> list[Call | Data
             Call("Rescaling", kwargs={"scale": 1.0, "offset": -1.0}, name="to_target_units", dtype="float32",
                  comment="expm1: the inverse of log1p, so the model answers in the target's units."),
         ]
+    if sig.task == "regression" and sig.change_std > 0 and "sequence" in sig.inputs:
+        steps, features = sig.inputs["sequence"]
+        return [
+            Call("Dense", (units,), name="head", dtype="float32"),
+            Call("Rescaling", kwargs={"scale": float(sig.change_std), "offset": 0.0}, name="to_change_units",
+                 dtype="float32", keep="change",
+                 comment="A forecast: the network learns the change from the window's last value."),
+            # The window's last target value (step -1, feature 0) from the raw input, repeated
+            # for each step ahead, in standard layers (a legacy .h5 reloads them).
+            DataInput("sequence", (steps, features)),
+            Call("Cropping1D", kwargs={"cropping": (steps - 1, 0)}, name="last_step", dtype="float32"),
+            Call("Permute", ((2, 1),), name="last_step_features", dtype="float32"),
+            Call("Cropping1D", kwargs={"cropping": (0, features - 1)}, name="last_target", dtype="float32"),
+            Call("Flatten", name="last_value", dtype="float32"),
+            Call("RepeatVector", (units,), name="last_value_repeated", dtype="float32"),
+            Call("Flatten", name="last_value_ahead", dtype="float32"),
+            Call("Add", name="to_target_units", dtype="float32", inputs=("change", PREVIOUS), merge=True,
+                 comment="The forecast: the last value plus the change."),
+        ]
     if sig.task == "regression":
         return [
             Call("Dense", (units,), name="head", dtype="float32"),

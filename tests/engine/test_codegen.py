@@ -184,6 +184,10 @@ CASES = [
     # A searched lookback: the window's last 4-12 steps (a Cropping1D of x.shape[1] - steps).
     ("forecast-lookback", keep_last_steps(SearchSpace.from_dict(template_spec("forecast")), 4, 12).to_dict(),
      SEQUENCE),
+    # A forecast's head: the change from the window's last target value, added back to it.
+    ("forecast-change", template_spec("forecast"),
+     DataSignature("regression", 0, {"sequence": (12, 3)}, target_mean=4.0, target_std=2.5, target_width=2,
+                   change_std=0.5)),
 ]
 
 

@@ -107,6 +107,27 @@ def test_another_time_column_is_another_search_for_resume_and_workers(tmp_path):
     assert "split differs" in " ".join(differences(first.to_dict(), again))
 
 
+def test_a_forecast_network_learns_the_change_from_the_last_value(tmp_path):
+    import keras
+
+    from automl_studio.engine.space.spec import SearchSpace, fixed_chooser
+    from automl_studio.engine.space.templates import template_spec
+    from automl_studio.engine.train.hypermodel import build_model, predict_arrays
+
+    prepared = prepare_for_search(config(write_hourly(tmp_path / "h.csv"), horizon=2))
+    signature = prepared.signature
+    windows, y = prepared.train.x["sequence"], prepared.train.y
+    assert signature.change_std == pytest.approx(float(np.std(y - windows[:, -1:, 0])), rel=1e-4)
+    assert not signature.can_log_target  # the change can be negative: no log1p transform
+    model = build_model(SearchSpace.from_dict(template_spec("forecast")), signature, fixed_chooser({}))
+    head = model.get_layer("head")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    # A network that has learnt nothing is the last-value naive forecast, in the target's units.
+    np.testing.assert_allclose(predict_arrays(model, prepared.test.x), np.repeat(
+        prepared.test.x["sequence"][:, -1:, 0], 2, axis=1), rtol=1e-5)
+    keras.backend.clear_session()
+
+
 def test_seasonal_period_and_naive_forecasts():
     series = np.tile(np.array([1.0, 5.0, 3.0, 8.0, 2.0, 4.0, 7.0]), 12)
     assert seasonal_period(series, 30) == 7
@@ -252,7 +273,8 @@ def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(
         inner = getattr(layer, "layers", None)
         if inner is not None:  # a nested model (an average or ensemble of networks)
             return [c for sub in inner for c in crops(sub)]
-        return [tuple(layer.cropping)] if type(layer).__name__ == "Cropping1D" else []  # type: ignore[attr-defined]
+        kept = type(layer).__name__ == "Cropping1D" and layer.name == "lookback"  # type: ignore[attr-defined]
+        return [tuple(layer.cropping)] if kept else []  # type: ignore[attr-defined]
 
     found = crops(keras_model)
     assert (30 - best, 0) in found and all(0 <= a <= 24 and b == 0 for a, b in found), found
