@@ -461,7 +461,10 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
         # The note is whole sentences (it ends in a period): it follows, not precedes, the advice.
         notes.append("The model does NOT beat its trivial baseline on the test split: do not deploy it as is."
                      + (f" {metadata['baseline_note']}" if metadata.get("baseline_note") else ""))
-    if metadata.get("refit") is False:
+    if metadata.get("ensemble"):
+        notes.append(f"The model is a weighted {metadata.get('model') or 'ensemble of trials'}, chosen on the "
+                     "validation split; each member is its trial as trained, not refit on train + validation.")
+    elif metadata.get("refit") is False:
         notes.append("The model is the best trial as trained, not refit on train + validation.")
     return notes
 

@@ -52,6 +52,7 @@ from automl_studio.engine.search.project import (
 )
 from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperparameter_items
 from automl_studio.engine.train.baselines import race_note
+from automl_studio.engine.train.ensemble import ENSEMBLE_MEMBER_PREFIX
 from automl_studio.engine.train.evaluation import EVALUATION_FILE, Evaluation, read_evaluation
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
@@ -374,8 +375,14 @@ def stored_architecture(project_dir: str | os.PathLike[str], evaluation: Evaluat
     if evaluation is None or evaluation.network is None:
         return None
     network = evaluation.network
-    note = (f"The exported model averages {network.members} refits of this network, each with its own "
-            "weights; the total counts them all." if network.members > 1 else "")
+    if network.members > 1 and network.name.startswith(ENSEMBLE_MEMBER_PREFIX):
+        note = (f"The exported model is a weighted ensemble of {network.members} trials' networks; these are "
+                f"the layers of the best one ({network.name}), and the total counts them all.")
+    elif network.members > 1:
+        note = (f"The exported model averages {network.members} refits of this network, each with its own "
+                "weights; the total counts them all.")
+    else:
+        note = ""
     return Architecture(str(Path(project_dir) / "best" / EVALUATION_FILE),
                         tuple(LayerRow(r.name, r.type, r.output_shape, r.params) for r in network.layers),
                         network.total_params, note=note)

@@ -403,7 +403,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
 
 
 OWN_WEIGHTS = "exported the best trial's own weights"
-ENSEMBLE_LOAD_MARGIN = 1.5  # a member's measured load and prediction, times this, must fit in what is left
+ENSEMBLE_LOAD_MARGIN = 1.5  # a candidate's measured load and prediction, times this, must fit in its share
+# The most of the time left after the trials (less the export's reserve) that loading candidates
+# may take: the rest stays planned for the folds and refits, which run if the ensemble loses.
+ENSEMBLE_SHARE = 0.25
 
 
 def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Callable[[Event], None],
@@ -413,10 +416,11 @@ def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Ca
     The best :data:`~automl_studio.engine.train.ensemble.ENSEMBLE_CANDIDATES` completed trials
     are loaded from their own checkpoints (nothing is trained) and predict the validation split;
     greedy selection (:func:`~automl_studio.engine.train.ensemble.greedy_selection`) weighs
-    them by the search's objective. A candidate is loaded only while its load and prediction
-    (measured on the previous ones), and one more load per member for the export's check, fit
-    before ``deadline`` less the export's reserve. Candidates whose inputs differ from the best
-    trial's are left out.
+    them by the search's objective. Under a time budget, loading takes at most
+    :data:`ENSEMBLE_SHARE` of the time left before ``deadline`` less the export's reserve: a
+    candidate is loaded only while its load and prediction (the slowest measured so far, times
+    :data:`ENSEMBLE_LOAD_MARGIN`) fit in that share. Candidates whose inputs differ from the
+    best trial's are left out.
 
     Returns:
         The ensemble model (:func:`~automl_studio.engine.train.hypermodel.weighted_models`) and
@@ -441,15 +445,15 @@ def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Ca
         f"weighing the best {len(candidates)} trials' validation predictions for an ensemble")))
     started = time.monotonic()
     slowest = tuner.studio_model_start()
+    share_ends = (started + ENSEMBLE_SHARE * (deadline - started - tuner.studio_export_reserve())
+                  if deadline is not None else None)
     models: list[Any] = []
     trials: list[Any] = []
     predictions: list[np.ndarray] = []
     shapes: dict[str, tuple[Any, ...]] | None = None
     for trial in candidates:
-        if deadline is not None:
-            left = deadline - time.monotonic() - tuner.studio_export_reserve()
-            # This load and, at the export, one more load per member (the reload check).
-            if left < ENSEMBLE_LOAD_MARGIN * slowest * (len(models) + 2):
+        if share_ends is not None:
+            if share_ends - time.monotonic() < ENSEMBLE_LOAD_MARGIN * slowest:
                 emit(PhaseChanged(phase="ensembling", message=(
                     f"no time left to load more trials for the ensemble ({len(models)} loaded)")))
                 break

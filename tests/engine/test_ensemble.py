@@ -161,6 +161,8 @@ def test_a_forced_ensemble_exports_one_h5_that_reloads_without_the_app(tmp_path,
         checks = {c["format"]: c for c in exported["checks"]}
         assert sorted(checks) == sorted(formats)
         assert all(c["passed"] and c["max_abs_diff"] <= c["tolerance"] for c in checks.values()), checks
+        card = (tmp_path / "deploy" / "MODEL_CARD.md").read_text()
+        assert f"weighted {describe_ensemble(ensemble)}" in card and "best trial as trained" not in card
 
 
 @pytest.mark.slow
