@@ -106,7 +106,7 @@ def summary_rows(out: dict) -> list[dict]:
         f"seed {r['seed']} ({r['trials_completed']} trials): single {r['best_single_accuracy']:.4f}, "
         f"greedy {r.get('greedy_ensemble_accuracy', r['best_single_accuracy']):.4f}, exported "
         f"{r['exported_accuracy']:.4f} ({_exported(r)})" for r in runs)
-    mode = "ensemble on (default)" if out.get("ensemble", True) else "--no-ensemble"
+    mode = "--ensemble" if out.get("ensemble", True) else "--no-ensemble (the default)"
     gain = [r.get("greedy_ensemble_accuracy", r["best_single_accuracy"]) - r["best_single_accuracy"] for r in runs]
     return [{"what": f"Greedy ensemble of the best trials vs the best single trial, digits test accuracy, "
                      f"default search `--time-budget {out['budget_s']:g}`, {mode}",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
-from automl_studio.engine.core.config import TUNERS, SearchConfig, parse_lookback
+from automl_studio.engine.core.config import DEFAULT_NGRAMS, TUNERS, SearchConfig, parse_lookback
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import (
     EpochEnded,
@@ -179,8 +179,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    help="read a column as free text: tokenized words (repeatable)")
     s.add_argument("--categorical", action="append", default=[], metavar="COLUMN",
                    help="read a column as categories (repeatable)")
-    s.add_argument("--ngrams", type=int, default=1, metavar="N",
-                   help="text columns: word n-grams up to N beside the words (default 1: words only)")
+    s.add_argument("--ngrams", type=int, default=DEFAULT_NGRAMS, metavar="N",
+                   help=f"text columns: word n-grams up to N beside the words (default {DEFAULT_NGRAMS}: "
+                        "words and pairs of neighbouring words; 1: words only)")
     s.add_argument("--max-tokens", type=int, metavar="N",
                    help="text columns: keep each column's N most frequent tokens (default 20000)")
     s.add_argument("--time-column", metavar="COLUMN", help="forecast: order rows by this column (dates or whole "
@@ -197,9 +198,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--no-refit", action="store_true", help="export the best trial as trained, without retraining on train+validation")
     s.add_argument("--refits", type=int, metavar="N", help="average N refits of the best configuration, each with its own seed, "
                    "in the exported model (default: 5 up to 10,000 rows, 3 up to 100,000, else and for images 1)")
-    s.add_argument("--no-ensemble", action="store_true",
-                   help="never export a weighted ensemble of the best trials (by default one is exported, "
-                   "instead of the refits, when greedy selection on the validation split beats the best trial)")
+    s.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=False,
+                   help="export a weighted ensemble of the best trials instead of the refits when greedy "
+                   "selection on the validation split beats the best trial (default: off, the refits)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
@@ -302,7 +303,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         column_kinds={**{c: "categorical" for c in args.categorical}, **{c: "text" for c in args.text}},
         x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
-        ensemble=not args.no_ensemble,
+        ensemble=args.ensemble,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,

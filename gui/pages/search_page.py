@@ -288,7 +288,7 @@ class SearchPage(QWidget):
             "After the search, weigh the best trials' predictions on the validation split (greedy "
             "ensemble selection) and export their weighted average instead of the refits when it "
             "beats the best trial there; nothing is trained again")
-        self.ensemble.setChecked(True)
+        self.ensemble.setChecked(False)  # opt-in: see SearchConfig.ensemble
         form.addRow("Ensemble", self.ensemble)
         layout.addWidget(train_box)
         layout.addWidget(self._build_distributed())

@@ -123,7 +123,8 @@ def test_a_forced_ensemble_exports_one_h5_that_reloads_without_the_app(tmp_path,
         target = "y"
     events: list = []
     config = SearchConfig(data_path=str(data), project_dir=str(tmp_path / "p"), target=target, tuner="random",
-                          max_trials=3, max_epochs=3, export_keras=False, extra={FORCE_ENSEMBLE: True})
+                          max_trials=3, max_epochs=3, export_keras=False, ensemble=True,
+                          extra={FORCE_ENSEMBLE: True})
     result = run_search(config, events.append)
 
     assert result.status == "completed" and result.refits == 0  # nothing was trained again
