@@ -144,6 +144,15 @@ def _test_metrics(task: str, y: np.ndarray, output: np.ndarray, class_names: tup
     return metrics
 
 
+def _targets(task: str, y: np.ndarray) -> np.ndarray:
+    """Class indices (rows), or values: rows, or rows × steps for a forecast of several steps
+    ahead (scikit-learn's ``Ridge`` fits one line per step)."""
+    if task == "classification":
+        return np.asarray(y).astype(int).reshape(-1)
+    values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
 def score_baselines(prepared: PreparedData, objective: str, direction: str) -> BaselinesScored:
     """Fits and scores both baselines on ``prepared``'s splits (see the module's docstring).
 
@@ -155,16 +164,15 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str) -> B
     task = prepared.signature.task
     n_classes = len(prepared.class_names) if task == "classification" else 0
     train, validation, test = prepared.train, prepared.validation, prepared.test
-    y_train = np.asarray(train.y).reshape(len(train), -1)[:, 0] if task != "classification" \
-        else np.asarray(train.y).astype(int).reshape(-1)
-    y_seen = np.concatenate([y_train, np.asarray(validation.y).reshape(len(validation), -1)[:, 0]
-                             if task != "classification" else np.asarray(validation.y).astype(int).reshape(-1)])
+    y_train, y_validation = _targets(task, train.y), _targets(task, validation.y)
+    y_seen = np.concatenate([y_train, y_validation])
     if task == "classification":
         trivial = "the majority class"
         trivial_output = _prior(y_train, n_classes, len(validation))
     else:
         trivial = "the training mean"
-        trivial_output = np.full(len(validation), float(np.mean(y_train)) if len(y_train) else 0.0)
+        mean = y_train.mean(axis=0) if len(y_train) else np.zeros(y_train.shape[1:])
+        trivial_output = np.tile(mean, (len(validation),) + (1,) * (y_train.ndim - 1))
     trivial_score = objective_value(objective, validation.y, trivial_output, n_classes)
     linear = "LogisticRegression" if task == "classification" else "Ridge"
     width = feature_count(prepared)

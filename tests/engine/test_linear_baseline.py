@@ -87,6 +87,26 @@ def test_regression_gets_ridge_and_the_loss_is_the_mean_squared_error(tmp_path):
     assert scored.linear_test_metrics["rmse"] < 0.3
 
 
+def test_a_forecast_of_several_steps_gets_one_ridge_line_and_one_mean_per_step(tmp_path):
+    """#17: with --horizon 3 the baselines failed ('could not be broadcast ... (120,) (360,)')."""
+    from automl_studio.engine.data.identity import prepare_for_search
+
+    t = np.arange(240)
+    path = tmp_path / "steps.csv"
+    path.write_text("step,y\n" + "\n".join(f"{i},{10 * np.sin(i / 4) + 0.05 * i:.4f}" for i in t) + "\n")
+    prepared = prepare_for_search(SearchConfig(str(path), str(tmp_path / "p"), target="y", time_column="step",
+                                               horizon=3, lookback=12))
+    assert prepared.validation.y.shape[1] == 3
+    scored = score_baselines(prepared, "val_loss", "min")
+    model = Ridge().fit(linear_features(prepared.train.x, prepared), prepared.train.y)
+    err = model.predict(linear_features(prepared.validation.x, prepared)) - prepared.validation.y
+    assert scored.linear_score == pytest.approx(float(np.mean(err ** 2)), rel=1e-5)
+    means = prepared.train.y.mean(axis=0)
+    assert scored.trivial_score == pytest.approx(float(np.mean((prepared.validation.y - means) ** 2)), rel=1e-5)
+    assert scored.linear_score < scored.trivial_score
+    assert scored.linear_test_metrics["n"] == 3 * len(prepared.test)
+
+
 def test_images_are_flattened_and_too_wide_inputs_are_skipped_with_the_reason(tmp_path, monkeypatch):
     prepared = prepared_from(write_image_npz(tmp_path / "images.npz"), None, "classification")
     assert linear_features(prepared.train.x, prepared).shape == (len(prepared.train), 12 * 12 * 3)
