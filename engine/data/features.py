@@ -32,6 +32,7 @@ from automl_studio.engine.data.profile import (
     DatasetProfile,
     dropped_rows_message,
     label_text,
+    row_number,
 )
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.data.text import (
@@ -39,6 +40,7 @@ from automl_studio.engine.data.text import (
     TextOptions,
     TokenStatistics,
     token_statistics,
+    words,
 )
 from automl_studio.engine.data.timeseries import ForecastOptions, prepare_forecast
 
@@ -185,6 +187,20 @@ def text_note(feature: TextFeature, validation: list[Any]) -> str:
             f"{feature.out_of_vocabulary_rate(validation):.0%} of validation tokens out of vocabulary")
 
 
+def wordless_rows_note(dataset: Dataset, name: str, target: str) -> str:
+    """``; 3 rows have no words (rows 5, 9, 12): each reads as one unknown word`` for the
+    rows of text column ``name`` (with a ``target`` value) that are empty, missing or punctuation
+    only; ``""`` when every row has a word."""
+    kept = dataset.frame[target].notna().to_numpy()
+    empty = [i for i, (value, keep) in enumerate(zip(dataset.frame[name], kept, strict=True))
+             if keep and not (isinstance(value, str) and words(value))]
+    if not empty:
+        return ""
+    shown = ", ".join(str(row_number(dataset, i)) for i in empty[:5]) + (", …" if len(empty) > 5 else "")
+    noun = "row has" if len(empty) == 1 else "rows have"
+    return f"; {len(empty)} {noun} no words (row{'s' if len(empty) > 1 else ''} {shown}): each reads as one unknown word"
+
+
 def _to_numeric(series: Any) -> np.ndarray:
     import pandas as pd
 
@@ -321,7 +337,8 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         schema = FeatureSchema.fit(frame.iloc[tr], profile, text)
         x_all = schema.transform(frame, source=dataset.path)
         input_kind = "table"
-        notes = (*notes, *(text_note(t, frame[t.name].iloc[va].tolist()) for t in schema.text))
+        notes = (*notes, *(text_note(t, frame[t.name].iloc[va].tolist())
+                           + wordless_rows_note(dataset, t.name, str(profile.target)) for t in schema.text))
     else:
         assert dataset.x is not None and dataset.y is not None
         schema = None

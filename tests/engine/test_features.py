@@ -259,3 +259,20 @@ def test_prepare_too_few_rows_is_an_error() -> None:
     dataset = Dataset(path="tiny.csv", kind="table", frame=frame, fingerprint="")
     with pytest.raises(DataError, match=r"tiny\.csv: too few rows \(2\) to train and validate"):
         prepare_data(dataset, profile_dataset(dataset, "y"))
+
+
+def test_empty_and_missing_texts_are_said_with_their_rows(tmp_path: Path) -> None:
+    """#17's bad input: a review that is empty, missing or punctuation only is named by its file row."""
+    from datafiles import write_reviews
+
+    path = write_reviews(tmp_path / "r.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for row, value in ((5, '""'), (9, ""), (12, '"?!"')):  # file rows (the header is row 1)
+        lines[row - 1] = f"{value},{lines[row - 1].rsplit(',', 1)[1]}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dataset = load_dataset(path)
+    data = prepare_data(dataset, profile_dataset(dataset, "label"))
+    [note] = [n for n in data.notes if n.startswith("text column 'review'")]
+    assert note.endswith("; 3 rows have no words (rows 5, 9, 12): each reads as one unknown word"), note
+    clean = load_dataset(write_reviews(tmp_path / "clean.csv"))
+    assert not any("no words" in n for n in prepare_data(clean, profile_dataset(clean, "label")).notes)
