@@ -378,7 +378,8 @@ def test_a_selected_chain_becomes_a_repeat_block_from_the_inspector(qtbot, edito
 
 
 @pytest.mark.parametrize(("name", "signature"), [("tabular", None), ("image", IMAGE), ("residual", IMAGE),
-                                                 ("sequence", SEQUENCE), ("text", TEXT_AND_TABLE)])
+                                                 ("sequence", SEQUENCE), ("forecast", SEQUENCE),
+                                                 ("text", TEXT_AND_TABLE)])
 def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris_signature, name: str,
                                                signature: DataSignature | None) -> None:
     signature = signature or iris_signature
@@ -391,9 +392,15 @@ def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris
     assert editor.validity() == (True, "")
     assert_searchable(spec, signature)
     assert not any(item.view.errors for item in (editor.canvas.node_item(n["id"]) for n in spec["nodes"]))
+    # Every edge is drawn with the shape it carries (#17: "shapes shown on every edge").
+    labels = {e.key(): e.label for e in editor.canvas.edge_items()}
+    assert set(labels) == {tuple(edge) for edge in spec["edges"]} and all(labels.values()), labels
     if name == "text":  # a branch per input, merged: the token ids and the table's numbers
         inputs = sorted(n["params"]["source"] for n in spec["nodes"] if n["type"] == "Input")
         assert inputs == ["numeric", "text"] and any(n["type"] == "Concatenate" for n in spec["nodes"])
+        assert labels[("text", "rnn")] == "12×64" and labels[("numeric", "features")] == "3"
+    if name == "forecast":  # the window's steps × columns reach the recurrent layers
+        assert labels[("window", "conv")] == "20×2"
     editor.undo_stack.undo()
     assert editor.spec()["nodes"] == []
 
