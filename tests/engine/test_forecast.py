@@ -78,6 +78,17 @@ def test_a_horizon_of_several_steps_predicts_that_many_values_and_integer_time_w
     np.testing.assert_allclose(prepared.train.y[0], values[10:13], rtol=1e-5)
 
 
+def test_a_stride_thins_the_training_windows_only(tmp_path):
+    path = write_hourly(tmp_path / "h.csv")
+    every, third = (prepare_for_search(config(path, lookback=12, stride=s)) for s in (1, 3))
+    # Training windows start every third step; validation and test keep every window.
+    assert len(third.train) == -(-len(every.train) // 3)
+    np.testing.assert_array_equal(third.train.x["sequence"], every.train.x["sequence"][::3])
+    for a, b in ((every.validation, third.validation), (every.test, third.test)):
+        np.testing.assert_array_equal(a.x["sequence"], b.x["sequence"])
+    assert third.forecast is not None and third.forecast["stride"] == 3
+
+
 def test_series_are_windowed_one_by_one_with_a_group_column(tmp_path):
     path = tmp_path / "groups.csv"
     frames = [pd.DataFrame({"day": np.arange(60), "shop": name, "sales": np.arange(60) * k})
