@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from automl_studio.engine.core.config import MAX_NGRAMS
+from automl_studio.engine.core.config import DEFAULT_NGRAMS, MAX_NGRAMS
 from automl_studio.engine.data.profile import TEXT
 from automl_studio.engine.data.text import MAX_TOKENS
 from automl_studio.gui.models.table_models import (
@@ -422,6 +422,7 @@ class DataPage(QWidget):
                                        "Word n-grams up to this length join the words of text columns "
                                        "(1: words only, 2: also pairs of neighbouring words)")
         self.ngrams_spin.setRange(1, MAX_NGRAMS)
+        self.ngrams_spin.setValue(DEFAULT_NGRAMS)
         self.max_tokens_spin = name_widget(QSpinBox(), "textMaxTokens", "Vocabulary size",
                                            "Each text column keeps this many of its most frequent "
                                            "tokens, learnt from the training rows; the rest are unknown")

@@ -137,7 +137,8 @@ def test_ngrams_and_max_tokens_from_the_search_config_shape_the_vocabulary(tmp_p
     from automl_studio.engine.data.identity import prepare_for_search
 
     path = write_reviews(tmp_path / "r.csv")
-    words_only = prepare_for_search(SearchConfig(str(path), str(tmp_path / "p"), target="label"))
+    assert SearchConfig(str(path), str(tmp_path / "p"), target="label").ngrams == 2  # words and pairs by default
+    words_only = prepare_for_search(SearchConfig(str(path), str(tmp_path / "p"), target="label", ngrams=1))
     config = SearchConfig(str(path), str(tmp_path / "p"), target="label", ngrams=2, max_tokens=40)
     pairs = prepare_for_search(config)
     [unigram], [text] = words_only.schema.text, pairs.schema.text

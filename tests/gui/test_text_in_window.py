@@ -77,11 +77,14 @@ def test_the_token_statistics_follow_the_ngram_and_vocabulary_settings(qtbot, wi
         oov = int(re.search(r"(\d+)% of validation tokens out of vocabulary", note)[1])
         return vocabulary, p95, oov
 
+    qtbot.waitUntil(lambda: "2-grams" in page.columns_model.index(0, 4).data(), timeout=60_000)  # the default
+    pairs_vocabulary, pairs_p95, pairs_oov = shown()
+    page.findChild(QWidget, "textNgrams").setValue(1)
+    qtbot.waitUntil(lambda: "words;" in page.columns_model.index(0, 4).data(), timeout=60_000)
     words_vocabulary, words_p95, words_oov = shown()
-    assert "words;" in page.columns_model.index(0, 4).data()
     page.findChild(QWidget, "textNgrams").setValue(2)
     qtbot.waitUntil(lambda: "2-grams" in page.columns_model.index(0, 4).data(), timeout=60_000)
-    pairs_vocabulary, pairs_p95, pairs_oov = shown()
+    assert shown() == (pairs_vocabulary, pairs_p95, pairs_oov)
     assert pairs_vocabulary > words_vocabulary and pairs_p95 > words_p95 and pairs_oov > words_oov
     page.findChild(QWidget, "textMaxTokens").setValue(20)
     qtbot.waitUntil(lambda: "the 20 most frequent of" in page.columns_model.index(0, 4).data(), timeout=60_000)
@@ -137,17 +140,18 @@ def test_the_data_page_sets_ngrams_and_vocabulary_size_for_text_columns(qtbot, w
     open_reviews(qtbot, window, tmp_path)
     assert not page.text_box.isHidden()
     ngrams, max_tokens = page.findChild(QWidget, "textNgrams"), page.findChild(QWidget, "textMaxTokens")
-    assert (window.current_config().ngrams, window.current_config().max_tokens) == (1, None)
-    ngrams.setValue(2)
+    # Words and word pairs by default, as TF-IDF 1-2-grams read them.
+    assert (window.current_config().ngrams, window.current_config().max_tokens) == (2, None)
+    ngrams.setValue(1)
     max_tokens.setValue(500)
     config = window.current_config()
-    assert (config.ngrams, config.max_tokens) == (2, 500)
+    assert (config.ngrams, config.max_tokens) == (1, 500)
     # A saved project's settings come back with it.
-    ngrams.setValue(1)
+    ngrams.setValue(3)
     max_tokens.setValue(20_000)
     with qtbot.waitSignal(page.profileChanged, timeout=300_000):
         page.apply_config(config)
-    assert (ngrams.value(), max_tokens.value()) == (2, 500)
+    assert (ngrams.value(), max_tokens.value()) == (1, 500)
     # Reading the review as categories leaves no text column: the box goes.
     choose_kind(qtbot, page, 0, "Treat as categorical")
     assert page.text_box.isHidden()
