@@ -530,13 +530,32 @@ def _predict(model: Any, metadata: dict[str, Any], data: ScoringData,
                        data.notes, data.warnings, data.problems)
 
 
+def _forecast_predictions(model: Any, metadata: dict[str, Any], data_path: str) -> Predictions:
+    """A forecast model's next ``horizon`` steps after the history in ``data_path``, as ``predict``
+    writes them (:func:`~.forecast.forecast_frame`), keyed by their times (``series · time`` with
+    a group column).
+
+    Raises:
+        DataError: as :func:`~.forecast.forecast_frame` (a series shorter than the lookback...).
+    """
+    from automl_studio.engine.export.forecast import forecast_frame
+
+    frame = forecast_frame(model, metadata, data_path)
+    spec = metadata["forecast"]
+    times = frame[spec["time_column"]].astype(str)
+    keys = frame[spec["group"]].astype(str) + " · " + times if spec.get("group") else times
+    return Predictions(keys.tolist(), frame["prediction"].astype(float).tolist(), None, ())
+
+
 def predict_for_window(model_path: str, data_path: str | None = None,
                        records: list[dict[str, Any]] | None = None, *,
                        allow_unsafe: bool = False, progress_path: str | None = None) -> dict[str, Any]:
     """Predictions for the window, run in a child process: :meth:`Predictions.to_dict`.
 
     Scores a data file (``data_path``) or typed rows (``records``, see :func:`predict_records`);
-    adds ``task`` (classification or regression). With ``progress_path``, the fraction done
+    adds ``task`` (classification or regression). A forecast model forecasts the next steps after
+    the history in ``data_path`` instead, one entry per forecast time, and adds ``key``: the time
+    column's name (``series · time`` with a group column). With ``progress_path``, the fraction done
     (0–1: the model loaded, the data read, then batch by batch) is kept in that file, replaced
     whole each time, for the window to poll.
 
@@ -553,6 +572,11 @@ def predict_for_window(model_path: str, data_path: str | None = None,
     report(0.1)
     if records is not None:
         result = predict_records(model, metadata, records)
+    elif data_path is not None and metadata.get("forecast"):
+        result = _forecast_predictions(model, metadata, data_path)
+        spec = metadata["forecast"]
+        key = f"{spec['group']} · {spec['time_column']}" if spec.get("group") else spec["time_column"]
+        return {**result.to_dict(), "task": metadata.get("task"), "key": key}
     elif data_path is not None:
         data = read_for_model(metadata, data_path)
         report(0.3)

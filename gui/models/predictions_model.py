@@ -47,11 +47,12 @@ class PredictionsModel(QAbstractTableModel):
         self._headers: list[str] = []
 
     def set_predictions(self, result: dict[str, Any]) -> None:
-        """Shows ``Predictions.to_dict()``'s data (``task`` optional)."""
+        """Shows ``Predictions.to_dict()``'s data (``task`` optional; ``key``, optional, names the
+        first column: a forecast's ``time``)."""
         self.beginResetModel()
         self._result = result
         keys = result["keys"]
-        first = "file" if keys and isinstance(keys[0], str) else "row"
+        first = result.get("key") or ("file" if keys and isinstance(keys[0], str) else "row")
         names = list(result.get("class_names") or [])
         proba = [f"P({n})" for n in names] if result.get("proba") is not None else []
         self._headers = [first, "prediction", PROBLEM, *(["confidence"] if proba else []), *proba]
@@ -81,7 +82,7 @@ class PredictionsModel(QAbstractTableModel):
         result = self._result
         if column == 0:
             key = result["keys"][row]
-            return os.path.basename(key) if isinstance(key, str) else key
+            return os.path.basename(key) if isinstance(key, str) and self._headers[0] == "file" else key
         if name == "prediction":
             return result["labels"][row]
         if name == PROBLEM:
@@ -109,7 +110,7 @@ class PredictionsModel(QAbstractTableModel):
                 return f"{value:.6g}"
             return str(value)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if index.column() == 0 and isinstance(self._result["keys"][index.row()], str):
+            if index.column() == 0 and self._headers[0] == "file":
                 return self._result["keys"][index.row()]
             return str(value) if name == PROBLEM and value else None
         if role == Qt.ItemDataRole.ForegroundRole and name == PROBLEM and value:

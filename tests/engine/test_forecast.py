@@ -247,6 +247,16 @@ def test_a_forecast_search_through_the_command_line_exports_a_model_predict_repr
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"column 'time': the file has {lookback - 1} rows" in err and "lookback of" in err
 
+    # The window's Predict page (an engine child's predict_for_window) forecasts as predict does.
+    from automl_studio.engine.export.predict import predict_for_window
+
+    shown = predict_for_window(str(model), str(data))
+    assert shown["key"] == "time" and shown["keys"] == ["2024-01-13 12:00"]
+    assert shown["labels"] == pytest.approx(pd.read_csv(ahead)["prediction"].tolist(), rel=1e-6)
+    with pytest.raises(DataError) as refused:
+        predict_for_window(str(model), str(short))
+    assert str(refused.value) == err.removeprefix("automl-studio: error: ")
+
 
 @pytest.mark.slow
 def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(tmp_path, capsys):

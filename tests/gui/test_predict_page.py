@@ -257,3 +257,47 @@ def test_an_image_folder_shows_thumbnails_with_their_classes(
     page.filter_edit.clear()
     QApplication.processEvents()
     window.grab().save(str(tmp_path / "predict_images.png"))
+
+
+def test_a_forecast_is_shown_and_saved_by_its_times(qtbot, tmp_path: Path) -> None:
+    """#17: the engine's forecast for the window is keyed by time (``key``: the time column)."""
+    from automl_studio.gui.models.predictions_model import PredictionsModel
+
+    model = PredictionsModel()
+    times = ["2024/01/26 00:00", "2024/01/26 01:00"]  # slashes: not file paths to shorten
+    model.set_predictions({"keys": times, "labels": [91.5, 95.25], "proba": None, "class_names": [],
+                           "problems": [], "task": "regression", "key": "timestamp"})
+    assert model.headerData(0, Qt.Orientation.Horizontal) == "timestamp"
+    assert [model.index(r, 0).data() for r in range(2)] == times
+    assert model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) is None
+    saved = model.save_csv(str(tmp_path / "forecast.csv"))
+    assert saved.read_text(encoding="utf-8").splitlines() == [
+        "timestamp,prediction", "2024/01/26 00:00,91.5", "2024/01/26 01:00,95.25"]
+
+
+def test_a_forecast_model_forecasts_from_history_and_refuses_a_short_one(qtbot, window, tmp_path: Path) -> None:
+    """#17: the Predict page forecasts the next steps after a history file, as ``predict`` does, and a
+    file shorter than the lookback is one line naming the column and rows."""
+    header = ["time", "temp", "load"]
+    hours = [f"2024-01-{1 + h // 24:02d} {h % 24:02d}:00" for h in range(120)]
+    rows = [[t, f"{10 + (h % 24) / 4:.2f}", f"{50 + 10 * ((h % 24) < 12) + h / 50:.2f}"] for h, t in enumerate(hours)]
+    data = write_table(tmp_path / "hourly.csv", header, rows)
+    proc = run_cli("search", str(data), "--target", "load", "--time-column", "time", "--lookback", "8",
+                   "--tuner", "random", "--max-trials", "1", "--max-epochs", "1", "--no-refit",
+                   "--project", "project", "--export", "model.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = show_predict_page(window)
+    assert page.open_model(str(tmp_path / "model.h5"))
+    score(qtbot, page, data)
+    assert page.model.headerData(0, Qt.Orientation.Horizontal) == "time"
+    assert shown_column(page, "time") == ["2024-01-06 00:00"]  # the hour after the last row
+    proc = run_cli("predict", "model.h5", str(data), "--output", "cli.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert page.save_csv(str(tmp_path / "saved.csv"))
+    assert (tmp_path / "saved.csv").read_text(encoding="utf-8") == (tmp_path / "cli.csv").read_text(encoding="utf-8")
+    short = write_table(tmp_path / "short.csv", header, rows[:5])
+    with qtbot.waitSignal(page.failed, timeout=SCORE_MS) as failed:
+        page.score_file(str(short))
+    assert failed.args[0] == (f"{short}: column 'time': the file has 5 rows (rows 2–6), fewer than the "
+                              "model's lookback of 8")
+    assert page.banner.text() == failed.args[0] and page.model.rowCount() == 0
