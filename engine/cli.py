@@ -331,7 +331,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
     from automl_studio.engine.train.baselines import race_note
-    from automl_studio.engine.train.metrics import baseline_note
+    from automl_studio.engine.train.metrics import baseline_note, naive_note
 
     # The budget counts from the command's start: the interpreter, imports and loading included
     # (from this call when the command runs inside another program).
@@ -408,9 +408,11 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
             handle.close()
     note = baseline_note(finish.test_metrics, finish.baseline_metrics)
     race = race_note(finish.baselines, finish.best_score)
+    naive = naive_note(finish.test_metrics, finish.baseline_metrics)  # forecasts: every naive forecast
     summary = {"status": finish.status, "best_trial": finish.best_trial_id, "best_score": finish.best_score,
                "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},
-               "baseline_note": note, "baselines_note": race, "exported": list(finish.exported),
+               "baseline_note": note, "baselines_note": race, **({"naive_note": naive} if naive else {}),
+               "exported": list(finish.exported),
                "refits": finish.refits, "ensemble": dict(finish.ensemble),
                "message": finish.message,
                "project": project}
@@ -419,7 +421,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     else:
         print(f"{finish.status}: best trial {finish.best_trial_id}, exported {', '.join(finish.exported)}",
               file=sys.stderr)
-    for said in (note, race):
+    for said in (note, naive, race):
         if said:
             print(f"automl-studio: {said}", file=sys.stderr)
     return 0 if finish.status in ("completed", "budget", "stopped") else 1

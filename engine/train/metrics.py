@@ -234,6 +234,22 @@ def baseline_note(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) 
     return comparison.note if comparison is not None else ""
 
 
+def naive_note(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+    """A forecast's test MASE beside each naive forecast's on the same test windows, e.g. ``MASE
+    on the test period: the model 0.866, last value 3.200, seasonal naive 0.938 (lower is
+    better).``; ``""`` for a search that is no forecast (``baseline`` has no ``naive`` metrics)."""
+    naive = baseline.get("naive")
+    if not isinstance(naive, Mapping) or not naive:
+        return ""
+
+    def mase(metrics: Any) -> str:
+        value = metrics.get("mase") if isinstance(metrics, Mapping) else None
+        return f"{value:.3f}" if isinstance(value, (int, float)) else "undefined"
+
+    naives = ", ".join(f"{name} {mase(metrics)}" for name, metrics in naive.items())
+    return f"MASE on the test period: the model {mase(test_metrics)}, {naives} (lower is better)."
+
+
 def baseline_shortfall(test_metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> str | None:
     """Why the model is no better than its trivial baseline (:attr:`BaselineComparison.note`);
     ``None`` when it is better, or when either side has no metrics to compare."""

@@ -204,6 +204,9 @@ def test_a_forecast_search_through_the_command_line_exports_a_model_predict_repr
     summary = json.loads(capsys.readouterr().out)
     metrics = summary["test_metrics"]
     assert {"mae", "rmse", "mape", "mase"} <= set(metrics) and metrics["n"] == 60
+    # Both naive forecasts beside the model's, in the summary and on stderr.
+    assert summary["naive_note"].startswith(f"MASE on the test period: the model {metrics['mase']:.3f}, last value ")
+    assert ", seasonal naive " in summary["naive_note"]
     from automl_studio.engine.export.model_info import read_metadata
 
     metadata = read_metadata(model)

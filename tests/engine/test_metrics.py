@@ -11,6 +11,7 @@ from sklearn import metrics as sk
 from automl_studio.engine.train.metrics import (
     class_recall,
     classification_metrics,
+    naive_note,
     regression_metrics,
     roc_auc,
     sample_points,
@@ -160,3 +161,12 @@ def test_sample_points_are_pairs_from_the_data() -> None:
     assert points == sample_points(actual, predicted, limit=100, seed=3)
     small = sample_points(actual[:10], predicted[:10])
     assert small["actual"] == actual[:10].tolist()
+
+
+def test_a_forecast_is_compared_with_every_naive_forecast_in_one_sentence() -> None:
+    baseline = {"rmse": 1.36, "rule": "seasonal naive: the value one period (24 steps) earlier",
+                "naive": {"last value": {"mase": 3.2002, "rmse": 4.4}, "seasonal naive": {"mase": 0.93849}}}
+    assert naive_note({"mase": 0.86609, "rmse": 1.35}, baseline) == (
+        "MASE on the test period: the model 0.866, last value 3.200, seasonal naive 0.938 (lower is better).")
+    assert "the model undefined" in naive_note({"mase": None}, baseline)  # a constant training period
+    assert naive_note({"rmse": 1.0}, {"rmse": 2.0, "rule": "the training mean"}) == ""  # no forecast
