@@ -431,6 +431,16 @@ class ResultsPage(QWidget):
                 line.setToolTip(f"{(baselines or {}).get('linear')} at scikit-learn's defaults, fitted on the "
                                 "training and validation splits, on the same test split")
                 card.addWidget(line)
+            # A forecast's other naive forecasts (the baseline line shows the one the search compares with).
+            for rule, naive in dict(baseline.get("naive") or {}).items():
+                given = naive.get(key) if isinstance(naive, Mapping) else None
+                if rule not in str(baseline.get("rule", "")) and isinstance(given, (int, float)) \
+                        and not isinstance(given, bool) and key != "n":
+                    other = QLabel(f"{rule} {_format_metric(given)}")
+                    other.setObjectName(f"naive_{key}")
+                    other.setProperty("role", "hint")
+                    other.setToolTip(f"The {rule} forecast of the same test windows")
+                    card.addWidget(other)
             self.metrics_grid.addLayout(card, i // 3, i % 3)
 
     def _fill_detail(self, metrics: dict[str, Any]) -> None:

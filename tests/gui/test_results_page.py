@@ -189,3 +189,20 @@ def test_a_best_trial_with_many_hyperparameters_scrolls_rather_than_growing_the_
     assert page.findChild(QWidget, "best_dropout.enabled.9") is not None  # listed, in the scroll area
     scroll = page.findChild(QWidget, "resultsSummaryScroll")
     assert not scroll.horizontalScrollBar().isVisible()  # long values wrap
+
+
+def test_a_forecast_shows_every_naive_forecast_under_its_test_metrics(qtbot, tmp_path):
+    """#17: the naive baselines, last value and seasonal naive, beside every forecast search."""
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    naive = {"last value": {"mae": 3.88, "rmse": 4.43, "mase": 3.2, "n": 120},
+             "seasonal naive": {"mae": 1.14, "rmse": 1.36, "mase": 0.938, "n": 120}}
+    finish = SearchFinished.build(
+        "completed", best_trial_id="0", best_score=2.76,
+        test_metrics={"mae": 1.05, "rmse": 1.35, "mase": 0.866, "n": 120},
+        baseline_metrics={**naive["seasonal naive"], "naive": naive,
+                          "rule": "seasonal naive: the value one period (24 steps) earlier"})
+    page.set_result(finish, str(tmp_path))
+    assert page.findChild(QWidget, "baseline_mase").text() == "baseline 0.938"  # the seasonal naive
+    shown = sorted(label.text() for label in page.findChildren(QWidget, "naive_mase"))
+    assert shown == ["last value 3.200"] and page.findChild(QWidget, "naive_n") is None
