@@ -33,14 +33,31 @@ class Distribution:
     title: str
 
 
-def column_distribution(series: Any, *, categorical: bool) -> Distribution:
-    """A histogram of a numeric column, or the most frequent values of a categorical one."""
+def column_distribution(series: Any, *, categorical: bool, text: bool = False) -> Distribution:
+    """A histogram of a numeric column, the most frequent values of a categorical one, or, for a
+    text column (``text=True``), a histogram of its values' lengths in words (the engine's
+    tokenizer, :func:`automl_studio.engine.data.text.words`): nearly every text is unique, so its
+    top values would be bars of height 1."""
     import numpy as np
     import pandas as pd
 
     present = series.dropna()
     missing = len(series) - len(present)
     tail = f"; {missing:,} missing" if missing else ""
+    if text and len(present):
+        from automl_studio.engine.data.text import words
+
+        lengths = np.array([len(words(str(v))) for v in present], dtype=int)
+        top = int(lengths.max())
+        counts = np.bincount(lengths, minlength=top + 1)
+        if top + 1 > HISTOGRAM_BINS:  # wide ranges: equal-width bins of whole words
+            counts, edges = np.histogram(lengths, bins=HISTOGRAM_BINS, range=(0, top + 1))
+            labels = [f"{edge:.0f}" for edge in edges[:-1]]
+        else:
+            labels = [str(n) for n in range(top + 1)]
+        return Distribution(labels, [int(c) for c in counts],
+                            f"words per value: {len(lengths):,} values, median {float(np.median(lengths)):g}, "
+                            f"longest {top}{tail}")
     if not categorical and pd.api.types.is_numeric_dtype(series) and len(present):
         values = present.to_numpy(dtype=float)
         values = values[np.isfinite(values)]

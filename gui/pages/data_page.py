@@ -1079,7 +1079,7 @@ class DataPage(QWidget):
             return
         self.distribution_plot.show()
         kind = self._profile.column(name).kind if self._profile is not None else ""
-        dist = column_distribution(ds.frame[name], categorical=kind not in ("numeric",))
+        dist = column_distribution(ds.frame[name], categorical=kind not in ("numeric",), text=kind == "text")
         self.distribution_title.setText(f"<b>{name}</b>: {dist.title}")
         x = np.arange(len(dist.heights), dtype=float)
         self.distribution_bars.setOpts(x=x, height=np.asarray(dist.heights, dtype=float), width=0.85)

@@ -287,3 +287,17 @@ def test_a_columns_kind_is_chosen_from_the_column_table(qtbot, iris_window):
         w.act_undo.trigger()
     assert model.index(1, 1).data() == "numeric"
     assert page.config_fields()["column_kinds"] == {}
+
+
+def test_a_text_column_charts_its_lengths_in_words_not_its_unique_values():
+    import pandas as pd
+
+    from automl_studio.gui.models.table_models import column_distribution
+
+    reviews = pd.Series(["Great value", "not what I ordered, sadly", "¡Muy bien! 很好", None, "ok"] * 3)
+    dist = column_distribution(reviews, categorical=True, text=True)
+    assert dist.labels == ["0", "1", "2", "3", "4", "5"]  # words per value, 0 to the longest
+    assert list(dist.heights) == [0, 3, 3, 0, 3, 3]  # "¡Muy bien! 很好" is 4 words: each CJK character is one
+    assert dist.title == "words per value: 12 values, median 3, longest 5; 3 missing"
+    long = column_distribution(pd.Series([" ".join(["w"] * n) for n in range(100)]), categorical=True, text=True)
+    assert len(long.heights) == 20 and sum(long.heights) == 100
