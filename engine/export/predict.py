@@ -35,6 +35,7 @@ from automl_studio.engine.data.features import FeatureSchema, encode_target
 from automl_studio.engine.data.images import IMAGE_SUFFIXES, load_images_to_score
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import label_text, row_number
+from automl_studio.engine.data.text import words
 from automl_studio.engine.export.model_info import check_safe, read_metadata
 from automl_studio.engine.train.metrics import classification_metrics, regression_metrics
 
@@ -337,10 +338,11 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
         columns[d.name] = parsed.to_numpy()
     for t in schema.text:
         raw = frame[mapping[t.name]]
-        gaps = np.flatnonzero(~np.array(raw.notna().to_numpy()))
+        # Missing, empty or punctuation only: no token, so one unknown word (data.text.TextFeature).
+        gaps = np.flatnonzero([not (v == v and v is not None and words(str(v))) for v in raw])
         if len(gaps):
-            notes.append(f"{source}: column '{t.name}': {len(gaps)} missing text(s) ({_rows(dataset, gaps)}) "
-                         "scored as empty text")
+            notes.append(f"{source}: column '{t.name}': {len(gaps)} text(s) without words ({_rows(dataset, gaps)}) "
+                         "scored as one unknown word, as in training")
         # Tokenized by the rules and vocabulary the model was trained with (data.text).
         columns[t.name] = raw.to_numpy(dtype=object)
     scored = np.flatnonzero(reasons == "")

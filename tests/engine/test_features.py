@@ -276,3 +276,21 @@ def test_empty_and_missing_texts_are_said_with_their_rows(tmp_path: Path) -> Non
     assert note.endswith("; 3 rows have no words (rows 5, 9, 12): each reads as one unknown word"), note
     clean = load_dataset(write_reviews(tmp_path / "clean.csv"))
     assert not any("no words" in n for n in prepare_data(clean, profile_dataset(clean, "label")).notes)
+
+
+def test_predict_names_the_rows_whose_text_has_no_words(tmp_path: Path) -> None:
+    """At predict time too: a missing, empty or punctuation-only text is said with its file row."""
+    from datafiles import write_reviews
+
+    from automl_studio.engine.export.predict import read_for_model
+
+    dataset = load_dataset(write_reviews(tmp_path / "r.csv"))
+    data = prepare_data(dataset, profile_dataset(dataset, "label"))
+    assert data.schema is not None
+    metadata = {"input_kind": "table", "feature_schema": data.schema.to_dict(), "target": "label"}
+    new = tmp_path / "new.csv"
+    new.write_text('review,stars\n"great film",1\n,2\n"?!",3\n"",4\n"très bon 😀",5\n', encoding="utf-8")
+    scoring = read_for_model(metadata, new)
+    assert len(scoring.scored) == 5  # every row is scored, the wordless ones as one unknown word
+    assert f"{new}: column 'review': 3 text(s) without words (rows 3, 4, 5) scored as one unknown word, " \
+           "as in training" in scoring.notes
