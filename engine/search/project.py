@@ -122,8 +122,8 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
     """Whether ``project_dir`` holds this same search to resume; refuses another search there.
 
     The same search means the same data identity (file bytes, target, task, feature columns,
-    inputs, classes and split, see :mod:`automl_studio.engine.data.identity`) and the same
-    tuner. A project with no trials yet holds nothing to resume, so a new search may take it.
+    inputs, classes and split, see :mod:`automl_studio.engine.data.identity`), the same
+    tuner and, for a forecast, the same lookback (a searched range included). A project with no trials yet holds nothing to resume, so a new search may take it.
 
     Raises:
         ProjectError: one line naming the project, what differs, and how to start a new search.
@@ -134,10 +134,21 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
     found = differences(document.data, identity)
     if document.config.tuner != config.tuner:
         found.append(f"the tuner differs: the search used {document.config.tuner}, this run {config.tuner}")
+    if _lookback(document.config) != _lookback(config):
+        # KerasTuner keeps a hyperparameter's first range: a resumed search would go on with the old one.
+        found.append(f"the searched lookback differs: the search used {_lookback(document.config)}, "
+                     f"this run {_lookback(config)}")
     if found:
         raise ProjectError(f"{config.project_dir}: this project holds another search — {'; '.join(found)}; "
                            + NEW_SEARCH_HINT)
     return True
+
+
+def _lookback(config: SearchConfig) -> str:
+    """A forecast's lookback as the command line writes it (``auto``, ``24`` or ``12:48``)."""
+    if config.lookback is None:
+        return "auto"
+    return f"{config.lookback}:{config.lookback_max}" if config.lookback_max else str(config.lookback)
 
 
 def check_worker_data(config: SearchConfig, identity: DataIdentity,

@@ -160,3 +160,15 @@ def test_a_real_search_refuses_another_target_resumes_the_same_and_starts_fresh_
     started = next(e for e in events if e.type == "search_started")
     assert fresh.status == "completed" and not started.resumed and started.completed_trials == 0
     assert SearchDocument.read(Path(project) / CONFIG_FILE).data["target"] == "yield_kg"
+
+
+def test_another_searched_lookback_range_is_refused(tmp_path):
+    series = tmp_path / "load.csv"
+    hours = np.arange(200)
+    series.write_text("hour,load\n" + "\n".join(f"{h},{10 + np.sin(h / 4):.4f}" for h in hours) + "\n")
+    config = searched(SearchConfig(data_path=str(series), project_dir=str(tmp_path / "p"), target="load",
+                                   time_column="hour", lookback=6, lookback_max=24))
+    assert check_resume(config, identify(config))
+    # The windows (24 steps) are the same data; only the range each network may keep differs.
+    message = refusal(config.replace(lookback=12))
+    assert "the searched lookback differs: the search used 6:24, this run 12:24" in message
