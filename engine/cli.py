@@ -159,7 +159,8 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("data", help="CSV/TSV/Parquet, .npz, .npy, or a folder of images (one subfolder per class)")
     s.add_argument("--target", help="the column to predict (default: a column named like a label, else the last)")
     s.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
-    s.add_argument("--space", default="auto", help="tabular, image, residual, sequence, or a SPEC.json (default: fits the data)")
+    s.add_argument("--space", default="auto", help="a template: tabular, image, residual, sequence, forecast, text; or a "
+                   "SPEC.json (default: fits the data)")
     s.add_argument("--tuner", choices=TUNERS, default="bayesian")
     s.add_argument("--max-trials", type=int)
     s.add_argument("--max-epochs", type=int)

@@ -383,3 +383,12 @@ def test_an_evenly_spaced_integer_column_is_found_as_the_time_column(tmp_path):
     shops.assign(year=shops["year"].where(shops["year"] != 1990, 1989)).drop(columns="rating").to_csv(path, index=False)
     with pytest.raises(DataError, match="no column looks like time"):
         forecast_options(load_dataset(path), chosen.replace(group_column="shop"))
+
+
+def test_the_search_help_names_every_template(capsys):
+    from automl_studio.engine.space.templates import TEMPLATES
+
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(f" {name}," in text or f" {name};" in text for name in TEMPLATES), text
