@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from automl_studio.engine.core.clock import process_started_at, startup_message, startup_watchdog
-from automl_studio.engine.core.config import DEFAULT_NGRAMS, TUNERS, SearchConfig, parse_lookback
+from automl_studio.engine.core.config import (
+    DEFAULT_NGRAMS,
+    MAX_CHAR_NGRAMS,
+    TUNERS,
+    SearchConfig,
+    parse_lookback,
+)
 from automl_studio.engine.core.errors import UserError
 from automl_studio.engine.core.events import (
     EpochEnded,
@@ -183,6 +189,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--ngrams", type=int, default=DEFAULT_NGRAMS, metavar="N",
                    help=f"text columns: word n-grams up to N beside the words (default {DEFAULT_NGRAMS}: "
                         "words and pairs of neighbouring words; 1: words only)")
+    s.add_argument("--char-ngrams", type=int, default=0, metavar="N",
+                   help=f"text columns: each word's character n-grams of length N (1-{MAX_CHAR_NGRAMS}: fastText "
+                        "subwords of <word>) join its tokens, for misspellings and word forms (default 0: none)")
     s.add_argument("--max-tokens", type=int, metavar="N",
                    help="text columns: keep each column's N most frequent tokens (default 20000)")
     s.add_argument("--time-column", metavar="COLUMN", help="forecast: order rows by this column (dates or whole "
@@ -311,6 +320,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         time_column=args.time_column, horizon=args.horizon, lookback=args.lookback[0] if args.lookback else None,
         lookback_max=args.lookback[1] if args.lookback else None, stride=args.stride,
         group_column=args.group, ngrams=args.ngrams, max_tokens=args.max_tokens,
+        char_ngrams=args.char_ngrams,
     )
 
 

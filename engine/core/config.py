@@ -31,15 +31,17 @@ from automl_studio.engine.core.jsonfile import (
 RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
-# 3: search.lookback_max (a searched lookback range; a version-2 reader would silently search one
-# lookback). 2: one document for search_config.json and project files ("search", "data", "space").
+# 4: search.char_ngrams (character n-grams of text columns; a version-3 reader would silently
+# search without them). 3: search.lookback_max (a searched lookback range; a version-2 reader
+# would silently search one lookback). 2: one document for search_config.json and project files ("search", "data", "space").
 # 1: project files (the same "search" section) and search_config.json with "config" and "fingerprint".
-CONFIG_SCHEMA_VERSION = 3
+CONFIG_SCHEMA_VERSION = 4
 APP = "automl-studio"
 MAX_NGRAMS = 3  # word n-grams of text columns: longer ones are too rare to learn from
 # Words and pairs of neighbouring words by default: the first trial (averaged embeddings into a
 # linear head) then reads what TF-IDF 1-2-grams read (BENCHMARKS.md, "Text classification").
 DEFAULT_NGRAMS = 2
+MAX_CHAR_NGRAMS = 6  # fastText's longest subword (Bojanowski et al. 2017 use lengths 3 to 6)
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -98,9 +100,11 @@ class SearchConfig:
     stride: int = 1
     group_column: str | None = None
     # Text columns (see engine.data.text): word n-grams up to this length beside the words, and
-    # each column's vocabulary size (None: 20,000).
+    # each column's vocabulary size (None: 20,000); character n-grams of this length of each word
+    # (0: none, the default) join the same vocabulary.
     ngrams: int = DEFAULT_NGRAMS
     max_tokens: int | None = None
+    char_ngrams: int = 0
     max_consecutive_failures: int = 5
     tensorboard: bool = True
     device: str = "auto"  # auto (a GPU when present), cpu, gpu, gpu:N
@@ -151,6 +155,9 @@ class SearchConfig:
                             f"got {self.ngrams}")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
+        if not 0 <= self.char_ngrams <= MAX_CHAR_NGRAMS:
+            raise UserError(f"--char-ngrams must be 0 (none) to {MAX_CHAR_NGRAMS} (character n-grams of that "
+                            f"length), got {self.char_ngrams}")
         if self.recycle_mb < 0:
             raise UserError("recycle_mb must be 0 (never) or a positive number of MB")
         if self.distribution not in ("none", "data-parallel"):

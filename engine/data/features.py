@@ -113,7 +113,7 @@ class FeatureSchema:
             elif col.kind == TEXT:
                 texts = [v for v in series.tolist() if isinstance(v, str)]
                 feature = TextFeature.fit(col.name, texts, text_offset, ngrams=options.ngrams,
-                                          max_tokens=options.max_tokens)
+                                          max_tokens=options.max_tokens, char_ngrams=options.char_ngrams)
                 if not feature.vocabulary:
                     raise DataError(f"{profile.path}: text column '{col.name}' has no words in the training rows "
                                     "(empty or punctuation only); exclude it or treat it as categorical")
@@ -182,6 +182,8 @@ class FeatureSchema:
 def text_note(feature: TextFeature, validation: list[Any]) -> str:
     """What the tokenizer learnt of a text column, and how much of the validation text it knows."""
     grams = f" (words and word n-grams up to {feature.ngrams})" if feature.ngrams > 1 else ""
+    if feature.char_ngrams:
+        grams = (grams[:-1] + ", " if grams else " (words, ") + f"character {feature.char_ngrams}-grams)"
     return (f"text column '{feature.name}': {len(feature.vocabulary)} tokens{grams} learnt from the training rows, "
             f"sequences of {feature.length} tokens (95th percentile of lengths); "
             f"{feature.out_of_vocabulary_rate(validation):.0%} of validation tokens out of vocabulary")

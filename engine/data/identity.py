@@ -128,7 +128,7 @@ def prepare_loaded(dataset: Dataset, config: SearchConfig) -> PreparedData:
         raise DataError(profile.problem)  # a forecast's features are its target's past values
     return prepare_data(dataset, profile, validation_fraction=config.validation_fraction,
                         test_fraction=config.test_fraction, seed=config.seed, forecast=forecast,
-                        text=TextOptions(config.ngrams, config.max_tokens or MAX_TOKENS))
+                        text=TextOptions(config.ngrams, config.max_tokens or MAX_TOKENS, config.char_ngrams))
 
 
 def forecast_options(dataset: Dataset, config: SearchConfig) -> ForecastOptions | None:

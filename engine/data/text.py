@@ -9,7 +9,12 @@ punctuation dropped (apostrophes inside a word join it: ``don't`` → ``dont``),
 anything that is not a letter, digit or mark — so accented words stay whole (``café``) — each
 CJK ideograph or kana its own token (those scripts write no spaces), and each emoji or other
 symbol its own token. Word n-grams (``ngrams`` > 1) add the joined neighbours (``"very good"``).
-:class:`TextOptions` holds what a search may set: the n-gram length and the vocabulary size.
+Character n-grams (``char_ngrams`` = N > 0, off by default) add each word's fastText subwords of
+exactly N code points, taken from the word between boundary markers (``<café>`` → ``<ca``, ``caf``,
+``afé``, ``fé>`` for N = 3; Bojanowski et al. 2017), each written with a leading ``#`` so that a
+subword is never the same token as an equal word; a word shorter than N - 2 adds none. They join
+the same vocabulary, so ``max_tokens`` caps words and subwords together.
+:class:`TextOptions` holds what a search may set: the n-gram lengths and the vocabulary size.
 """
 
 from __future__ import annotations
@@ -69,12 +74,32 @@ def words(text: str) -> list[str]:
     return tokens
 
 
-def tokenize(text: str, ngrams: int = 1) -> list[str]:
-    """Unigrams of ``text`` followed by its word n-grams up to ``ngrams`` (joined by a space)."""
+SUBWORD_PREFIX = "#"  # marks a character n-gram token; words never hold punctuation
+
+
+def char_ngrams(word: str, n: int) -> list[str]:
+    """The character n-grams of exactly ``n`` code points of ``<word>``, each prefixed by ``#``.
+
+    ``char_ngrams("café", 3)`` is ``["#<ca", "#caf", "#afé", "#fé>"]``; ``[]`` when ``n`` < 1 or
+    ``<word>`` is shorter than ``n``. Python strings index code points, so an accented letter, a
+    CJK ideograph or an emoji is never split.
+    """
+    if n < 1:
+        return []
+    bounded = f"<{word}>"
+    return [SUBWORD_PREFIX + bounded[i:i + n] for i in range(len(bounded) - n + 1)]
+
+
+def tokenize(text: str, ngrams: int = 1, char_n: int = 0) -> list[str]:
+    """Unigrams of ``text``, then its word n-grams up to ``ngrams`` (joined by a space), then, when
+    ``char_n`` > 0, each word's :func:`char_ngrams` of length ``char_n`` in word order."""
     unigrams = words(text)
     out = list(unigrams)
     for n in range(2, ngrams + 1):
         out.extend(" ".join(unigrams[i:i + n]) for i in range(len(unigrams) - n + 1))
+    if char_n > 0:
+        for word in unigrams:
+            out.extend(char_ngrams(word, char_n))
     return out
 
 
@@ -95,10 +120,13 @@ class TextOptions:
         ngrams: word n-grams up to this length join the words (1: words only, 2: words and
             pairs of neighbours). ``SearchConfig`` checks the range.
         max_tokens: the vocabulary of each column keeps its most frequent tokens, at most this many.
+        char_ngrams: each word's character n-grams of this length join its tokens (0: none; see
+            :func:`char_ngrams`). ``SearchConfig`` checks the range.
     """
 
     ngrams: int = 1
     max_tokens: int = MAX_TOKENS
+    char_ngrams: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,21 +146,22 @@ class TextFeature:
     length: int
     ngrams: int = 1
     max_tokens: int = MAX_TOKENS  # the cap the vocabulary was learnt under (a record; encode ignores it)
+    char_ngrams: int = 0
 
     @classmethod
     def fit(cls, name: str, texts: Sequence[str], offset: int, *, ngrams: int = 1,
-            max_tokens: int = MAX_TOKENS) -> TextFeature:
+            max_tokens: int = MAX_TOKENS, char_ngrams: int = 0) -> TextFeature:
         """Learns the vocabulary (most frequent first, ties by text) and length from ``texts``."""
         counts: Counter[str] = Counter()
         lengths = []
         for text in texts:
-            tokens = tokenize(text, ngrams)
+            tokens = tokenize(text, ngrams, char_ngrams)
             counts.update(tokens)
             lengths.append(len(tokens))
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:max_tokens]
         p95 = float(np.percentile(lengths, LENGTH_PERCENTILE)) if lengths else 1.0
         length = max(1, min(MAX_LENGTH, int(math.ceil(p95))))
-        return cls(name, tuple(token for token, _ in ranked), offset, length, ngrams, max_tokens)
+        return cls(name, tuple(token for token, _ in ranked), offset, length, ngrams, max_tokens, char_ngrams)
 
     @property
     def ids(self) -> int:
@@ -146,7 +175,7 @@ class TextFeature:
         for row, text in enumerate(texts):
             if not isinstance(text, str):
                 text = "" if text is None or text != text else str(text)
-            ids = [lookup.get(token, self.offset) for token in tokenize(text, self.ngrams)][:self.length]
+            ids = [lookup.get(token, self.offset) for token in tokenize(text, self.ngrams, self.char_ngrams)][:self.length]
             out[row, :len(ids) or 1] = ids or [self.offset]
         return out
 
@@ -156,7 +185,7 @@ class TextFeature:
         total = unknown = 0
         for text in texts:
             if isinstance(text, str):
-                tokens = tokenize(text, self.ngrams)
+                tokens = tokenize(text, self.ngrams, self.char_ngrams)
                 total += len(tokens)
                 unknown += sum(token not in known for token in tokens)
         return unknown / total if total else 0.0
@@ -164,12 +193,15 @@ class TextFeature:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "vocabulary": list(self.vocabulary), "offset": self.offset,
                 "length": self.length, "ngrams": self.ngrams, "max_tokens": self.max_tokens,
-                "rules": "nfkc casefold, punctuation dropped, cjk per character, symbols per token"}
+                "char_ngrams": self.char_ngrams,
+                "rules": "nfkc casefold, punctuation dropped, cjk per character, symbols per token"
+                         + (", character n-grams of <word> prefixed #" if self.char_ngrams else "")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TextFeature:
         return cls(str(data["name"]), tuple(data["vocabulary"]), int(data["offset"]),
-                   int(data["length"]), int(data.get("ngrams", 1)), int(data.get("max_tokens", MAX_TOKENS)))
+                   int(data["length"]), int(data.get("ngrams", 1)), int(data.get("max_tokens", MAX_TOKENS)),
+                   int(data.get("char_ngrams", 0)))
 
 
 @dataclass(frozen=True)
@@ -179,9 +211,10 @@ class TokenStatistics:
     Counted with the search's own tokenizer options on its own split: ``vocabulary`` (tokens kept,
     the column's ids less the out-of-vocabulary one) of ``distinct`` tokens in the training rows;
     ``lengths``: the 5th, 50th and 95th percentile of the training texts' lengths in tokens (words
-    and, with n-grams, the n-grams beside them); ``length``: the sequence length the model reads
-    (the 95th percentile, capped at :data:`MAX_LENGTH`); ``out_of_vocabulary``: the share (0–1)
-    of the validation rows' tokens the vocabulary lacks.
+    and, with n-grams, the word and character n-grams beside them); ``length``: the sequence length
+    the model reads (the 95th percentile, capped at :data:`MAX_LENGTH`); ``out_of_vocabulary``: the
+    share (0–1) of the validation rows' tokens the vocabulary lacks; ``char_ngrams``: the character
+    n-gram length (0: none).
     """
 
     name: str
@@ -191,10 +224,13 @@ class TokenStatistics:
     lengths: tuple[int, int, int]
     length: int
     out_of_vocabulary: float
+    char_ngrams: int = 0
 
     def describe(self) -> str:
         """``text: 812 tokens (words and 2-grams) of 950; 4–18 tokens per value (median 9; ...)``."""
         grams = "words" if self.ngrams == 1 else f"words and {'2' if self.ngrams == 2 else f'2–{self.ngrams}'}-grams"
+        if self.char_ngrams:
+            grams += f" and character {self.char_ngrams}-grams"
         kept = f" (the {self.vocabulary:,} most frequent of {self.distinct:,})" if self.distinct > self.vocabulary else ""
         p5, p50, p95 = self.lengths
         return (f"text: {self.vocabulary:,} tokens{kept}, {grams}; {p5}–{p95} tokens per value (median {p50}), "
@@ -207,10 +243,12 @@ def token_statistics(name: str, train: Sequence[Any], validation: Sequence[Any],
     the search's training and validation rows (missing values read as empty texts)."""
     options = options or TextOptions()
     texts = [t for t in train if isinstance(t, str)]
-    feature = TextFeature.fit(name, texts, 1, ngrams=options.ngrams, max_tokens=options.max_tokens)
-    lengths = [len(tokenize(t, options.ngrams)) for t in texts]
-    distinct = len({token for t in texts for token in tokenize(t, options.ngrams)})
+    feature = TextFeature.fit(name, texts, 1, ngrams=options.ngrams, max_tokens=options.max_tokens,
+                              char_ngrams=options.char_ngrams)
+    tokenized = [tokenize(t, options.ngrams, options.char_ngrams) for t in texts]
+    lengths = [len(tokens) for tokens in tokenized]
+    distinct = len({token for tokens in tokenized for token in tokens})
     p5, p50, p95 = np.percentile(lengths, [5, 50, 95]) if lengths else (0, 0, 0)
     return TokenStatistics(name, options.ngrams, len(feature.vocabulary), distinct,
                            (int(p5), int(p50), int(math.ceil(p95))), feature.length,
-                           feature.out_of_vocabulary_rate(list(validation)))
+                           feature.out_of_vocabulary_rate(list(validation)), options.char_ngrams)

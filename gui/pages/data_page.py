@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from automl_studio.engine.core.config import DEFAULT_NGRAMS, MAX_NGRAMS
+from automl_studio.engine.core.config import DEFAULT_NGRAMS, MAX_CHAR_NGRAMS, MAX_NGRAMS
 from automl_studio.engine.data.profile import TEXT
 from automl_studio.engine.data.text import MAX_TOKENS
 from automl_studio.gui.models.table_models import (
@@ -414,7 +414,7 @@ class DataPage(QWidget):
         return self.forecast_box
 
     def _build_text_box(self) -> QWidget:
-        """Text columns: word n-grams and vocabulary size (shown while a column is read as text)."""
+        """Text columns: word and character n-grams and vocabulary size (shown while a column is read as text)."""
         self.text_box = QGroupBox("Text")
         form = QFormLayout(self.text_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
@@ -423,6 +423,13 @@ class DataPage(QWidget):
                                        "(1: words only, 2: also pairs of neighbouring words)")
         self.ngrams_spin.setRange(1, MAX_NGRAMS)
         self.ngrams_spin.setValue(DEFAULT_NGRAMS)
+        self.char_ngrams_spin = name_widget(QSpinBox(), "textCharNgrams", "Character n-grams",
+                                            "Each word's character n-grams of this length (from <word>, "
+                                            "as fastText) join its tokens, so misspellings and word forms "
+                                            "share ids (off: none)")
+        self.char_ngrams_spin.setRange(0, MAX_CHAR_NGRAMS)
+        self.char_ngrams_spin.setSpecialValueText("off")
+        self.char_ngrams_spin.setValue(0)
         self.max_tokens_spin = name_widget(QSpinBox(), "textMaxTokens", "Vocabulary size",
                                            "Each text column keeps this many of its most frequent "
                                            "tokens, learnt from the training rows; the rest are unknown")
@@ -430,17 +437,19 @@ class DataPage(QWidget):
         self.max_tokens_spin.setSingleStep(1000)
         self.max_tokens_spin.setGroupSeparatorShown(True)
         self.max_tokens_spin.setValue(MAX_TOKENS)
-        for spin, key in ((self.ngrams_spin, "textNgrams"), (self.max_tokens_spin, "textMaxTokens")):
+        for spin, key in ((self.ngrams_spin, "textNgrams"), (self.char_ngrams_spin, "textCharNgrams"),
+                          (self.max_tokens_spin, "textMaxTokens")):
             spin.setProperty("lastValue", spin.value())
             spin.valueChanged.connect(lambda v, s=spin, k=key: self._on_spin_edited(s, k, v))
         form.addRow("Word n-grams", self.ngrams_spin)
+        form.addRow("Character n-grams", self.char_ngrams_spin)
         form.addRow("Vocabulary", self.max_tokens_spin)
         # What the model gets with these settings, on the search's own split (also in the Note column).
         self.text_statistics = name_widget(QLabel(), "textStatistics", "Token statistics")
         self.text_statistics.setWordWrap(True)
         form.addRow(self.text_statistics)
-        for setting in (self.ngrams_spin, self.max_tokens_spin, self.validation_spin, self.test_spin,
-                        self.seed_spin):
+        for setting in (self.ngrams_spin, self.char_ngrams_spin, self.max_tokens_spin, self.validation_spin,
+                        self.test_spin, self.seed_spin):
             setting.valueChanged.connect(self._count_tokens)
         self.text_box.hide()
         return self.text_box
@@ -670,6 +679,7 @@ class DataPage(QWidget):
             "image_size": (self._image_size, self._image_size),
             **self._forecast_fields(),
             "ngrams": self.ngrams_spin.value(),
+            "char_ngrams": self.char_ngrams_spin.value(),
             "max_tokens": None if self.max_tokens_spin.value() == MAX_TOKENS else self.max_tokens_spin.value(),
             **{f"csv_{key}": self._csv.get(key) for key in CSV_KEYS},
         }
@@ -686,6 +696,7 @@ class DataPage(QWidget):
         self.test_spin.setValue(config.test_fraction)
         self.seed_spin.setValue(config.seed)
         self.ngrams_spin.setValue(config.ngrams)
+        self.char_ngrams_spin.setValue(config.char_ngrams)
         self.max_tokens_spin.setValue(config.max_tokens or MAX_TOKENS)
         self._syncing = False
         self._csv = {key: getattr(config, f"csv_{key}", None) for key in CSV_KEYS}
@@ -972,7 +983,8 @@ class DataPage(QWidget):
         self._token_counter.start(token_statistics, dataset=self._dataset, profile=profile,
                                   validation_fraction=self.validation_spin.value(),
                                   test_fraction=self.test_spin.value(), seed=self.seed_spin.value(),
-                                  ngrams=self.ngrams_spin.value(), max_tokens=self.max_tokens_spin.value())
+                                  ngrams=self.ngrams_spin.value(), max_tokens=self.max_tokens_spin.value(),
+                                  char_ngrams=self.char_ngrams_spin.value())
 
     @Slot(object)
     def _on_token_statistics(self, statistics: Any) -> None:

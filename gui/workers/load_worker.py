@@ -60,14 +60,14 @@ def reprofile(dataset: Any, *, target: str | None, task: str, exclude: tuple[str
 
 def token_statistics(dataset: Any, *, profile: Any, validation_fraction: float, test_fraction: float,
                      seed: int, ngrams: int, max_tokens: int, progress: Callable[[float], None],
-                     cancel: Any) -> tuple[Any, ...]:
+                     cancel: Any, char_ngrams: int = 0) -> tuple[Any, ...]:
     """What a search with these split and text settings feeds its model of each text column
     (the engine's ``text_token_statistics``: one ``TokenStatistics`` per text column)."""
     from automl_studio.engine.data.features import text_token_statistics
     from automl_studio.engine.data.text import TextOptions
 
     return text_token_statistics(dataset, profile, validation_fraction=validation_fraction,
-                                 test_fraction=test_fraction, seed=seed, text=TextOptions(ngrams, max_tokens))
+                                 test_fraction=test_fraction, seed=seed, text=TextOptions(ngrams, max_tokens, char_ngrams))
 
 
 def check_time_column(dataset: Any, *, target: str, time_column: str, horizon: int, group: str | None,

@@ -99,7 +99,7 @@ def test_the_project_file_is_the_same_document_with_a_name(tmp_path):
 def test_a_lookback_range_is_kept_by_the_document_and_a_version_2_document_reads_as_one_lookback(tmp_path):
     config = full_config(tmp_path).replace(time_column="date", lookback=12, lookback_max=48)
     data = json.loads(config.to_json())
-    assert CONFIG_SCHEMA_VERSION == 3 and data["search"]["lookback_max"] == 48
+    assert CONFIG_SCHEMA_VERSION >= 3 and data["search"]["lookback_max"] == 48
     assert SearchConfig.from_json(config.to_json()) == config
     older = {**data, "schema_version": 2, "search": {k: v for k, v in data["search"].items() if k != "lookback_max"}}
     read = SearchDocument.from_dict(older).config

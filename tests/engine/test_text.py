@@ -19,7 +19,7 @@ from automl_studio.engine.data.dataset import Dataset
 from automl_studio.engine.data.features import FeatureSchema, prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import CONSTANT, TEXT, profile_dataset
-from automl_studio.engine.data.text import TextFeature, tokenize, words
+from automl_studio.engine.data.text import TextFeature, char_ngrams, tokenize, words
 from automl_studio.engine.space.templates import default_template_for, template_spec
 
 
@@ -37,6 +37,43 @@ def test_words_keep_accents_and_split_cjk_and_emoji() -> None:
 def test_word_ngrams_follow_the_unigrams() -> None:
     assert tokenize("very good film", 2) == ["very", "good", "film", "very good", "good film"]
     assert tokenize("good", 3) == ["good"]
+
+
+def test_char_ngrams_are_fasttext_subwords_of_the_bounded_word() -> None:
+    assert char_ngrams("where", 3) == ["#<wh", "#whe", "#her", "#ere", "#re>"]
+    assert char_ngrams("where", 6) == ["#<where", "#where>"]
+    assert char_ngrams("a", 3) == ["#<a>"] and char_ngrams("a", 4) == [] and char_ngrams("a", 0) == []
+    # Whole code points: an accented letter, a CJK ideograph, an emoji outside the BMP.
+    assert char_ngrams("café", 3) == ["#<ca", "#caf", "#afé", "#fé>"]
+    assert char_ngrams("电", 3) == ["#<电>"] and char_ngrams("😀", 2) == ["#<😀", "#😀>"]
+    for word, n in (("naïve", 2), ("😀👍", 3), ("电影", 2), ("e\u0301", 2)):  # the last: a combining accent
+        grams = char_ngrams(word, n)
+        assert all(len(gram) == 1 + n for gram in grams)  # n code points after the '#'
+        assert "".join(gram[1] for gram in grams) + grams[-1][2:] == f"<{word}>"  # they tile the word
+    # Words, then word pairs, then each word's subwords; a subword never equals a word.
+    assert tokenize("Her place", 2, 3) == ["her", "place", "her place", "#<he", "#her", "#er>",
+                                           "#<pl", "#pla", "#lac", "#ace", "#ce>"]
+    assert tokenize("Her place", 2) == tokenize("Her place", 2, 0) == ["her", "place", "her place"]
+    assert tokenize("e\u0301te\u0301 😀!", 1, 3) == ["été", "😀", "#<ét", "#été", "#té>", "#<😀>"]
+
+
+def test_text_feature_with_char_ngrams_knows_a_misspelt_word_by_its_subwords() -> None:
+    train = ["wonderful film", "awful film", "a wonderful day", "an awful day"] * 3
+    feature = TextFeature.fit("review", train, offset=1, ngrams=1, char_ngrams=3)
+    assert feature.char_ngrams == 3 and "#won" in feature.vocabulary and "#ful" in feature.vocabulary
+    assert feature.length == 16  # "a wonderful day": 3 words + 1 + 9 + 3 subwords (one per letter)
+    plain = TextFeature.fit("review", train, offset=1, ngrams=1)
+    # "wonderfull" is unknown as a word, but most of its subwords are known.
+    assert plain.out_of_vocabulary_rate(["wonderfull"]) == 1.0
+    assert feature.out_of_vocabulary_rate(["wonderfull"]) == 3 / 11  # the word, "#ull" and "#ll>" of 1 + 10
+    ids = feature.encode(["wonderfull"])[0]
+    assert ids[0] == 1 and feature.offset + 1 + feature.vocabulary.index("#<wo") in ids.tolist()
+    # The vocabulary cap counts words and subwords together; the rule travels with the feature.
+    capped = TextFeature.fit("review", train, offset=1, ngrams=1, max_tokens=10, char_ngrams=3)
+    assert len(capped.vocabulary) == 10 and any(t.startswith("#") for t in capped.vocabulary)
+    stored = TextFeature.from_dict(json.loads(json.dumps(feature.to_dict())))
+    assert stored == feature and stored.encode(["wonderfull"]).tolist() == feature.encode(["wonderfull"]).tolist()
+    assert TextFeature.from_dict({k: v for k, v in plain.to_dict().items() if k != "char_ngrams"}) == plain
 
 
 def test_vocabulary_comes_from_the_fitted_texts_only_and_unknown_words_get_the_oov_id() -> None:
@@ -163,6 +200,37 @@ def test_ngrams_and_max_tokens_from_the_search_config_shape_the_vocabulary(tmp_p
         config.replace(max_tokens=0)
 
 
+def test_char_ngrams_from_the_search_config_reach_the_vocabulary_notes_and_document(tmp_path: Path) -> None:
+    from automl_studio.engine.core.config import CONFIG_SCHEMA_VERSION, SearchConfig, SearchDocument
+    from automl_studio.engine.core.errors import UserError
+    from automl_studio.engine.data.identity import prepare_for_search
+
+    path = write_reviews(tmp_path / "r.csv")
+    default = SearchConfig(str(path), str(tmp_path / "p"), target="label")
+    assert default.char_ngrams == 0  # opt-in: default searches tokenize as before
+    [plain] = prepare_for_search(default).schema.text
+    config = default.replace(char_ngrams=3)
+    prepared = prepare_for_search(config)
+    [text] = prepared.schema.text
+    assert plain.char_ngrams == 0 and not any(t.startswith("#") for t in plain.vocabulary)
+    assert text.char_ngrams == 3 and "#<fi" in text.vocabulary and text.length > plain.length
+    assert set(plain.vocabulary) < set(text.vocabulary)  # the words and pairs stay; subwords join them
+    assert "(words and word n-grams up to 2, character 3-grams) learnt" in " ".join(prepared.notes)
+    stored = FeatureSchema.from_dict(json.loads(json.dumps(prepared.schema.to_dict())))
+    assert stored.text[0] == text
+    # The project document keeps the setting; a version-3 document (no char_ngrams) reads as off.
+    assert SearchConfig.from_json(config.to_json()) == config
+    document = SearchDocument(config).to_dict()
+    assert document["schema_version"] == CONFIG_SCHEMA_VERSION == 4 and document["search"]["char_ngrams"] == 3
+    older = {**document, "schema_version": 3, "search": {k: v for k, v in document["search"].items()
+                                                        if k != "char_ngrams"}}
+    assert SearchDocument.from_dict(older).config.char_ngrams == 0
+    with pytest.raises(UserError, match="--char-ngrams must be 0 .* to 6"):
+        config.replace(char_ngrams=7)
+    with pytest.raises(UserError, match="--char-ngrams"):
+        config.replace(char_ngrams=-1)
+
+
 def _table(tmp_path: Path, column: list) -> Dataset:
     frame = pd.DataFrame({"review": column, "label": ["pos", "neg"] * (len(column) // 2)})
     return Dataset(path=str(tmp_path / "t.csv"), kind="table", fingerprint="", frame=frame)
@@ -256,6 +324,52 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
     schema = FeatureSchema.from_dict(meta["feature_schema"])
     frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
     probabilities = keras.models.load_model(tmp_path / "model.h5").predict(schema.transform(frame), verbose=0)
+    assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # two CLI processes and a search
+def test_cli_search_with_char_ngrams_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
+    import keras
+
+    from automl_studio.engine.export.model_info import read_metadata
+
+    write_reviews(tmp_path / "reviews.csv", with_stars=True)
+    proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
+                "--max-trials", "1", "--max-epochs", "6", "--refits", "1", "--project", "p",
+                "--char-ngrams", "3", "--export", "model.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert summary["test_metrics"]["accuracy"] >= 0.8
+
+    meta = read_metadata(tmp_path / "model.h5")
+    [text] = meta["feature_schema"]["text"]
+    assert text["char_ngrams"] == 3 and text["ngrams"] == 2
+    assert "#<fi" in text["vocabulary"] and "#<电>" in text["vocabulary"] and "#<😀>" in text["vocabulary"]
+    assert json.loads((tmp_path / "p" / "search_config.json").read_text())["search"]["char_ngrams"] == 3
+
+    sample = tmp_path / "p" / "best" / "sample_inputs.npz"
+    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"), str(sample)],
+                           capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert json.loads(fresh.stdout.strip().splitlines()[-1])["inputs"] == ["categorical", "text"]
+
+    # Raw text with a misspelt word ("brilliantt") whose subwords the vocabulary knows.
+    rows = ["the film was brilliantt, so wonderful 😀", "电影 was 难看, really awful", "",
+            "this café was délicieux, vraiment superb"]
+    with open(tmp_path / "new.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "stars"])
+        writer.writerows([[r, 3] for r in rows])
+    proc = _cli("predict", "model.h5", "new.csv", "--output", "pred.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    predicted = pd.read_csv(tmp_path / "pred.csv")
+    schema = FeatureSchema.from_dict(meta["feature_schema"])
+    frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
+    inputs = schema.transform(frame)
+    brilliant = schema.text[0].offset + 1 + schema.text[0].vocabulary.index("#bri")
+    assert brilliant in inputs["text"][0]  # the subwords reach the model
+    probabilities = keras.models.load_model(tmp_path / "model.h5").predict(inputs, verbose=0)
     assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
 
 

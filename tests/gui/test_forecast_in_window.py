@@ -71,7 +71,7 @@ def test_the_data_page_sets_the_time_column_horizon_lookback_range_and_series(qt
         qtbot.keyClicks(spin, typed)
     config = window.current_config()
     assert (config.lookback, config.lookback_max) == (12, 36)
-    # A saved project brings the range back (the document's version 3 holds it).
+    # A saved project brings the range back (documents from version 3 on hold it).
     page.apply_config(config.replace(horizon=2, lookback=6, lookback_max=24))
     qtbot.waitUntil(lambda: window.findChild(QWidget, "forecastHorizon").value() == 2, timeout=60_000)
     restored = window.current_config()

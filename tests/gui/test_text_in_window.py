@@ -155,3 +155,27 @@ def test_the_data_page_sets_ngrams_and_vocabulary_size_for_text_columns(qtbot, w
     # Reading the review as categories leaves no text column: the box goes.
     choose_kind(qtbot, page, 0, "Treat as categorical")
     assert page.text_box.isHidden()
+
+
+def test_the_character_ngram_spin_box_reaches_the_config_and_the_token_statistics(qtbot, window, tmp_path):
+    """Off by default; N sets the config's char_ngrams, the counted vocabulary grows by the words'
+    subwords, and a saved project brings the setting back."""
+    open_reviews(qtbot, window, tmp_path)
+    page = window.data_page
+    spin = page.findChild(QWidget, "textCharNgrams")
+    note = lambda: page.columns_model.index(0, 4).data()  # noqa: E731
+    assert spin.value() == 0 and spin.text() == "off" and spin.toolTip()
+    assert window.current_config().char_ngrams == 0
+    qtbot.waitUntil(lambda: "out of vocabulary" in note() and "character" not in note(), timeout=60_000)
+    words_only = int(note().split(" tokens")[0].removeprefix("text: ").replace(",", ""))
+    spin.setValue(3)
+    assert window.current_config().char_ngrams == 3
+    qtbot.waitUntil(lambda: "character 3-grams" in note() and "out of vocabulary" in note(), timeout=60_000)
+    with_subwords = int(note().split(" tokens")[0].removeprefix("text: ").replace(",", ""))
+    assert with_subwords > words_only
+    assert "character 3-grams" in page.findChild(QWidget, "textStatistics").text()
+    config = window.current_config()
+    spin.setValue(0)
+    with qtbot.waitSignal(page.profileChanged, timeout=300_000):
+        page.apply_config(config)
+    assert spin.value() == 3 and window.current_config().char_ngrams == 3
