@@ -34,6 +34,7 @@ from automl_studio.engine.core.events import (
 )
 from automl_studio.engine.core.jsonfile import read_json_document
 from automl_studio.engine.data.identity import DataIdentity, differences, short
+from automl_studio.engine.data.text import MAX_TOKENS
 
 PROJECT_SCHEMA_VERSION = CONFIG_SCHEMA_VERSION  # a project file is a search document
 EVENTS_FILE = "events.jsonl"
@@ -123,7 +124,8 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
 
     The same search means the same data identity (file bytes, target, task, feature columns,
     inputs, classes and split, see :mod:`automl_studio.engine.data.identity`), the same
-    tuner and, for a forecast, the same lookback (a searched range included). A project with no trials yet holds nothing to resume, so a new search may take it.
+    tuner, for a forecast the same lookback (a searched range included) and, with text columns, the
+    same tokenization (word and character n-grams, vocabulary size). A project with no trials yet holds nothing to resume, so a new search may take it.
 
     Raises:
         ProjectError: one line naming the project, what differs, and how to start a new search.
@@ -138,10 +140,21 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
         # KerasTuner keeps a hyperparameter's first range: a resumed search would go on with the old one.
         found.append(f"the searched lookback differs: the search used {_lookback(document.config)}, "
                      f"this run {_lookback(config)}")
+    if "text" in identity.inputs and _tokenization(document.config) != _tokenization(config):
+        # The sequence length may not change with them, so the data identity alone can miss it;
+        # the finished trials learnt other token ids than a resumed one would get.
+        found.append(f"the text tokenization differs: the search used {_tokenization(document.config)}, "
+                     f"this run {_tokenization(config)}")
     if found:
         raise ProjectError(f"{config.project_dir}: this project holds another search — {'; '.join(found)}; "
                            + NEW_SEARCH_HINT)
     return True
+
+
+def _tokenization(config: SearchConfig) -> str:
+    """A search's text options as the command line writes them (``--ngrams 2 --char-ngrams 0 ...``)."""
+    return (f"--ngrams {config.ngrams} --char-ngrams {config.char_ngrams} "
+            f"--max-tokens {config.max_tokens or MAX_TOKENS}")
 
 
 def _lookback(config: SearchConfig) -> str:

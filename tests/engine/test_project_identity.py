@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datafiles import write_reviews
 
 from automl_studio.engine import cli
 from automl_studio.engine.core.config import SearchConfig, SearchDocument
@@ -172,3 +173,19 @@ def test_another_searched_lookback_range_is_refused(tmp_path):
     # The windows (24 steps) are the same data; only the range each network may keep differs.
     message = refusal(config.replace(lookback=12))
     assert "the searched lookback differs: the search used 6:24, this run 12:24" in message
+
+
+def test_another_text_tokenization_is_refused_and_table_searches_ignore_it(tmp_path, greenhouse):
+    reviews = write_reviews(tmp_path / "reviews.csv", rows=60)
+    config = searched(SearchConfig(data_path=str(reviews), project_dir=str(tmp_path / "p"), target="label"))
+    assert check_resume(config, identify(config))
+    # Character n-grams of 1 lengthen every text, so the data differs too; the message names the options.
+    message = refusal(config.replace(char_ngrams=1))
+    assert ("the text tokenization differs: the search used --ngrams 2 --char-ngrams 0 --max-tokens 20000, "
+            "this run --ngrams 2 --char-ngrams 1 --max-tokens 20000") in message
+    # Another vocabulary size leaves the sequence length as it was: only this check sees it.
+    message = refusal(config.replace(max_tokens=30))
+    assert "the data differs" not in message and "--max-tokens 30" in message
+    # A table without text resumes whatever its (unused) text options say.
+    table = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "t"), target="species"))
+    assert check_resume(table.replace(char_ngrams=3, ngrams=1), identify(table))
