@@ -13,7 +13,8 @@ Character n-grams (``char_ngrams`` = N > 0, off by default) add each word's fast
 exactly N code points, taken from the word between boundary markers (``<café>`` → ``<ca``, ``caf``,
 ``afé``, ``fé>`` for N = 3; Bojanowski et al. 2017), each written with a leading ``#`` so that a
 subword is never the same token as an equal word; a word shorter than N - 2 adds none. They join
-the same vocabulary, so ``max_tokens`` caps words and subwords together.
+the same vocabulary, so ``max_tokens`` caps words and subwords together, and come after the words
+and word n-grams, so a text cut at the sequence length (:data:`MAX_LENGTH`) loses subwords first.
 :class:`TextOptions` holds what a search may set: the n-gram lengths and the vocabulary size.
 """
 
@@ -228,9 +229,9 @@ class TokenStatistics:
 
     def describe(self) -> str:
         """``text: 812 tokens (words and 2-grams) of 950; 4–18 tokens per value (median 9; ...)``."""
-        grams = "words" if self.ngrams == 1 else f"words and {'2' if self.ngrams == 2 else f'2–{self.ngrams}'}-grams"
-        if self.char_ngrams:
-            grams += f" and character {self.char_ngrams}-grams"
+        parts = ["words"] + ([f"{'2' if self.ngrams == 2 else f'2–{self.ngrams}'}-grams"] if self.ngrams > 1 else [])
+        parts += [f"character {self.char_ngrams}-grams"] if self.char_ngrams else []
+        grams = " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
         kept = f" (the {self.vocabulary:,} most frequent of {self.distinct:,})" if self.distinct > self.vocabulary else ""
         p5, p50, p95 = self.lengths
         return (f"text: {self.vocabulary:,} tokens{kept}, {grams}; {p5}–{p95} tokens per value (median {p50}), "

@@ -74,6 +74,16 @@ def test_text_feature_with_char_ngrams_knows_a_misspelt_word_by_its_subwords() -
     stored = TextFeature.from_dict(json.loads(json.dumps(feature.to_dict())))
     assert stored == feature and stored.encode(["wonderfull"]).tolist() == feature.encode(["wonderfull"]).tolist()
     assert TextFeature.from_dict({k: v for k, v in plain.to_dict().items() if k != "char_ngrams"}) == plain
+    from automl_studio.engine.data.text import TextOptions, token_statistics
+
+    stats = token_statistics("review", train, ["wonderfull day"], TextOptions(2, 10_000, 3))
+    assert stats.char_ngrams == 3 and stats.length == 18  # "a wonderful day": 3 + 2 pairs + 13 subwords
+    assert ", words, 2-grams and character 3-grams; " in stats.describe()
+    # A long text keeps its words and pairs; the cut at the sequence length takes subwords first.
+    long = TextFeature.fit("review", ["one two three four five six seven"], 1, ngrams=2, char_ngrams=3)
+    short = TextFeature(long.name, long.vocabulary, long.offset, 13, 2, long.max_tokens, 3)
+    assert short.encode(["one two three four five six seven"])[0].tolist() == \
+        [2 + long.vocabulary.index(t) for t in tokenize("one two three four five six seven", 2)]
 
 
 def test_vocabulary_comes_from_the_fitted_texts_only_and_unknown_words_get_the_oov_id() -> None:
