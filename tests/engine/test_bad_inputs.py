@@ -35,7 +35,7 @@ from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
 from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.export.model_info import model_config, read_metadata
-from automl_studio.engine.search.project import ProjectFile
+from automl_studio.engine.search.project import PROJECT_SCHEMA_VERSION, ProjectFile
 from automl_studio.engine.space import shapes
 from automl_studio.engine.space.spec import SearchSpace
 
@@ -361,7 +361,8 @@ CASES = [
     Case("project file without version", corpus("project_no_version.automl.json"), project, ProjectError,
          r"{name}: the project file has no schema_version"),
     Case("project file from the future", corpus("project_future.automl.json"), project, ProjectError,
-         r"{name}: written by a newer automl-studio \(project schema 7; this version reads up to 2\)"),
+         r"{name}: written by a newer automl-studio \(project schema 7; this version reads up to "
+         + str(PROJECT_SCHEMA_VERSION) + r"\)"),
     Case("project file without search", corpus("project_no_search.automl.json"), project, ProjectError,
          r"{name}: the project file has no valid 'search' section"),
     Case("project file with a malformed setting", corpus("project_bad_setting.automl.json"), project,
