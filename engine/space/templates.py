@@ -8,8 +8,9 @@ zooms), conv blocks repeated, pooling, a dense head; with the ``backbone`` optio
 masked), optionally a bidirectional LSTM/GRU, a Transformer encoder block and a Conv1D, averaged,
 merged with the table's other columns, a dense head. ``residual`` (an image block with a skip
 connection) and ``sequence`` (an LSTM) are starting points for the editor. ``forecast`` (windows
-of a time series): optional Conv1D, LSTM and GRU layers over the window, flattened into an optional
-dense layer; with every option off it is a linear autoregression. The output head always
+of a time series): optional Conv1D, LSTM and GRU layers and a Transformer encoder block (a Dense
+projection, self-attention with a learnt position embedding) over the window, flattened into an
+optional dense layer; with every option off it is a linear autoregression. The output head always
 follows from the task.
 
 A template spec remembers how it was made (its ``template`` key), so the search can lay its inputs
@@ -49,7 +50,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
               "max_filters": 128, "backbone": [], **_COMMON, "epochs": 50},
     "residual": {"augment": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
     "sequence": {"min_units": 16, "max_units": 128, **_COMMON},
-    "forecast": {"min_units": 16, "max_units": 64, **_COMMON, "epochs": 60},
+    # Forecast: the first trial is a linear autoregression on the window; the search adds Conv1D,
+    # LSTM, GRU and a Transformer encoder block over the steps, and a dense layer.
+    "forecast": {"min_units": 16, "max_units": 64, "attention": True, **_COMMON, "epochs": 60},
     # Text: the first trial is fastText's averaged embeddings into a linear head; the search adds
     # a bidirectional LSTM/GRU, a Transformer encoder block and a Conv1D over the tokens, and a
     # dense layer after pooling.
@@ -220,6 +223,16 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
                    after=last, optional=True)
         last = add("lstm", "LSTM", {"units": units, "return_sequences": True}, after=last, optional=True)
         last = add("gru", "GRU", {"units": units, "return_sequences": True}, after=last, optional=True)
+        if o["attention"]:
+            # Self-attention over the window's steps, with a learnt vector per step for their
+            # order. A Dense projection first: the block's LayerNormalization over a window one or
+            # two columns wide (a series and a covariate) would flatten every step to a constant.
+            # One block, repeated 0–1 times, so the projection and the encoder go on together.
+            project = add("attention_in", "Dense", {"units": units, "activation": "linear"}, after=last)
+            last = add("transformer", "TransformerEncoder", {
+                "num_heads": 2, "key_dim": 16, "ff_units": hi, "dropout": 0.1, "position_embedding": True},
+                after=project)
+            repeats.append({"id": "attention", "nodes": [project, last], "min": 0, "max": 1})
         last = add("flatten", "Flatten", after=last)
         last = add("dense", "Dense", {"units": units}, after=last, optional=True)
         last = add("dropout", "Dropout", {"rate": {"hp": "float", "min": 0.0, "max": 0.5, "step": 0.1}},

@@ -188,6 +188,11 @@ CASES = [
     ("forecast-change", template_spec("forecast"),
      DataSignature("regression", 0, {"sequence": (12, 3)}, target_mean=4.0, target_std=2.5, target_width=2,
                    change_std=0.5)),
+    # The forecast's attention block in every value set (a Dense projection, a Transformer encoder
+    # with a position embedding), over a searched lookback.
+    ("forecast-attention", keep_last_steps(SearchSpace.from_dict({**template_spec("forecast"), "repeats": [
+        {"id": "attention", "nodes": ["attention_in", "transformer"], "min": 1, "max": 1}]}), 4, 12).to_dict(),
+     DataSignature("regression", 0, {"sequence": (12, 2)}, target_mean=4.0, target_std=2.5, change_std=0.5)),
 ]
 
 

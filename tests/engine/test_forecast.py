@@ -17,6 +17,7 @@ from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.errors import DataError
 from automl_studio.engine.data.identity import prepare_for_search
 from automl_studio.engine.data.loading import load_dataset
+from automl_studio.engine.data.signature import DataSignature
 from automl_studio.engine.data.timeseries import (
     ForecastOptions,
     check_forecast,
@@ -193,6 +194,40 @@ print(float(np.asarray(model.predict({"sequence": x}, verbose=0)).reshape(-1)[0]
 """
 
 
+def check_export_reproduces(model: Path, data: Path, tmp_path: Path, rmse: float) -> tuple[np.ndarray, object]:
+    """The exported forecast ``model`` against the search that made it (on ``data``, project
+    ``tmp_path/proj``): its test-window predictions give the search's ``rmse``, ``predict --backtest``
+    writes them again for the latest rows, and plain Keras in a fresh process predicts the first.
+    Returns the in-app predictions and the prepared data."""
+    from automl_studio.engine.export.model_info import read_metadata
+    from automl_studio.engine.export.predict import load_model
+    from automl_studio.engine.train.hypermodel import predict_arrays
+
+    keras_model, _ = load_model(model)
+    forecast = read_metadata(model)["forecast"]
+    prepared = prepare_for_search(SearchConfig(
+        data_path=str(data), project_dir=str(tmp_path / "proj"), target="load", time_column="time",
+        lookback=forecast.get("lookback_min") or forecast["lookback"],
+        lookback_max=forecast["lookback"] if forecast.get("lookback_min") else None))
+    in_app = predict_arrays(keras_model, prepared.test.x).reshape(-1)
+    assert np.sqrt(np.mean((in_app - prepared.test.y) ** 2)) == pytest.approx(rmse, rel=1e-4)
+
+    backtest = tmp_path / "backtest.csv"
+    assert main(["predict", str(model), str(data), "--backtest", "--output", str(backtest)]) == 0
+    rows = pd.read_csv(backtest)
+    assert list(rows.columns) == ["time", "prediction"] and len(rows) == 300 - forecast["lookback"]
+    assert rows["time"].is_monotonic_increasing
+    np.testing.assert_allclose(rows["prediction"].to_numpy()[-60:], in_app, rtol=1e-5, atol=1e-5)
+
+    window = tmp_path / "window.npy"
+    np.save(window, prepared.test.x["sequence"][:1])
+    proc = subprocess.run([sys.executable, "-c", RELOAD, str(model), str(window)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(float(in_app[0]), rel=1e-5)
+    return in_app, prepared
+
+
 @pytest.mark.slow
 def test_a_forecast_search_through_the_command_line_exports_a_model_predict_reproduces(tmp_path, capsys):
     data = write_hourly(tmp_path / "hourly.csv")
@@ -215,34 +250,13 @@ def test_a_forecast_search_through_the_command_line_exports_a_model_predict_repr
     assert metadata["baseline_metrics"]["rule"].startswith("seasonal naive")
     assert metadata["search_space"]["name"] == "forecast"
 
-    # In-app predictions of the test windows, as the search made them.
-    from automl_studio.engine.export.predict import load_model
-    from automl_studio.engine.train.hypermodel import predict_arrays
-
-    keras_model, _ = load_model(model)
-    prepared = prepare_for_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "proj"),
-                                               target="load", time_column="time"))
-    in_app = predict_arrays(keras_model, prepared.test.x).reshape(-1)
-    assert np.sqrt(np.mean((in_app - prepared.test.y) ** 2)) == pytest.approx(metrics["rmse"], rel=1e-4)
-
-    backtest = tmp_path / "backtest.csv"
-    assert main(["predict", str(model), str(data), "--backtest", "--output", str(backtest)]) == 0
-    rows = pd.read_csv(backtest)
+    # In-app predictions of the test windows, as the search made them; predict and plain Keras agree.
+    check_export_reproduces(model, data, tmp_path, metrics["rmse"])
     lookback = metadata["forecast"]["lookback"]
-    assert list(rows.columns) == ["time", "prediction"] and len(rows) == 300 - lookback
-    assert rows["time"].is_monotonic_increasing
-    np.testing.assert_allclose(rows["prediction"].to_numpy()[-60:], in_app, rtol=1e-5, atol=1e-5)
 
     ahead = tmp_path / "ahead.csv"
     assert main(["predict", str(model), str(data), "--output", str(ahead)]) == 0
     assert pd.read_csv(ahead).to_dict("list")["time"] == ["2024-01-13 12:00"]
-
-    window = tmp_path / "window.npy"
-    np.save(window, prepared.test.x["sequence"][:1])
-    proc = subprocess.run([sys.executable, "-c", RELOAD, str(model), str(window)], capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(float(in_app[0]), rel=1e-5)
 
     short = tmp_path / "short.csv"
     pd.read_csv(data).sort_values("time").head(lookback - 1).to_csv(short, index=False)
@@ -392,3 +406,70 @@ def test_the_search_help_names_every_template(capsys):
         main(["search", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(f" {name}," in text or f" {name};" in text for name in TEMPLATES), text
+
+
+def layer_types(layer: object) -> list[str]:
+    """The class names of a Keras model's layers, nested models (averaged refits) included."""
+    inner = getattr(layer, "layers", None)
+    return [t for sub in inner for t in layer_types(sub)] if inner is not None else [type(layer).__name__]
+
+
+FORECAST = DataSignature("regression", 0, {"sequence": (12, 1)}, target_mean=4.0, target_std=2.5,
+                         target_width=1, change_std=0.5, sequence_mean=(4.0,), sequence_variance=(6.0,))
+
+
+def test_the_forecast_template_searches_an_attention_block_off_in_the_first_trial():
+    import keras
+
+    from automl_studio.engine.space.spec import (
+        IntRange,
+        SearchSpace,
+        fixed_chooser,
+        hyperparameter_items,
+    )
+    from automl_studio.engine.space.templates import template_spec
+    from automl_studio.engine.train.hypermodel import build_model
+
+    space = SearchSpace.from_dict(template_spec("forecast"))
+    assert dict(hyperparameter_items(space))["attention.repeats"] == IntRange(0, 1)
+    (block,) = [r for r in space.repeats if r.id == "attention"]
+    assert [space.node(n).type for n in block.nodes] == ["Dense", "TransformerEncoder"]
+    assert space.node("transformer").params["position_embedding"] is True
+    # The first trial (every block at its least, as the tuner's SimplestFirst asks) has no attention.
+    simplest = layer_types(build_model(space, FORECAST, fixed_chooser({})))
+    attended = layer_types(build_model(space, FORECAST, fixed_chooser({"attention.repeats": 1})))
+    assert "MultiHeadAttention" not in simplest and attended.count("MultiHeadAttention") == 1
+    assert "EinsumDense" in attended  # the position embedding's table, in core layers
+    keras.backend.clear_session()
+    without = SearchSpace.from_dict(template_spec("forecast", {"attention": False}))
+    assert "transformer" not in {n.id for n in without.nodes} and not without.repeats
+
+
+def attention_forced_spec() -> dict:
+    """The forecast template with its attention block always on (a plain spec, no template key)."""
+    from automl_studio.engine.space.templates import template_spec
+
+    spec = template_spec("forecast")
+    spec.pop("template")
+    (block,) = [r for r in spec["repeats"] if r["id"] == "attention"]
+    block["min"] = 1
+    return spec
+
+
+@pytest.mark.slow
+def test_a_forecast_search_with_attention_exports_a_model_that_predict_reproduces(tmp_path, capsys):
+    data = write_hourly(tmp_path / "hourly.csv")
+    spec = tmp_path / "attention.json"
+    spec.write_text(json.dumps(attention_forced_spec()), encoding="utf-8")
+    model = tmp_path / "forecast.h5"
+    code = main(["search", str(data), "--target", "load", "--time-column", "time", "--space", str(spec),
+                 "--max-trials", "1", "--max-epochs", "3", "--refits", "1", "--tuner", "random",
+                 "--project", str(tmp_path / "proj"), "--export", str(model)])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    from automl_studio.engine.export.predict import load_model
+
+    keras_model, _ = load_model(model)
+    assert "MultiHeadAttention" in layer_types(keras_model)
+    check_export_reproduces(model, data, tmp_path, summary["test_metrics"]["rmse"])
+

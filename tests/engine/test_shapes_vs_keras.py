@@ -455,6 +455,10 @@ TEMPLATE_SETTINGS += [
     ("forecast", "regression", 0, {}),
     ("forecast", "regression", 0, {"conv.enabled": True, "lstm.enabled": True, "gru.enabled": True,
                                    "dense.enabled": True, "conv.filters": 32, "lstm.units": 16}),
+    # The attention block: a Dense projection, then a Transformer encoder with a position embedding.
+    ("forecast", "regression", 0, {"attention.repeats": 1, "attention_in.units.0": 32}),
+    ("forecast", "regression", 0, {"gru.enabled": True, "gru.units": 48, "attention.repeats": 1,
+                                   "dense.enabled": True}),
 ]
 
 
