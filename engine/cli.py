@@ -338,6 +338,33 @@ def _print_leak_warnings(event: Event) -> None:
                 print(f"automl-studio: warning: {warning}", file=sys.stderr, flush=True)
 
 
+def time_column_note(config: SearchConfig) -> str | None:
+    """The note for a search without ``--time-column`` on a table that looks like a time series:
+    the column the Data page would pick as time (the engine's ``suggest_time_column``), or None.
+
+    Only tables are read (a second time: the search reads the file again); a file that cannot
+    be read gets no note (the search itself says why)."""
+    from automl_studio.engine.data.identity import load_config_dataset
+    from automl_studio.engine.data.profile import profile_dataset
+    from automl_studio.engine.data.timeseries import suggest_time_column
+
+    path = config.data_path
+    if config.time_column or os.path.isdir(path) or path.lower().endswith((".npz", ".npy")):
+        return None
+    try:
+        dataset = load_config_dataset(config)
+        profile = profile_dataset(dataset, config.target, config.task, exclude=tuple(config.exclude_columns),
+                                  include=tuple(config.include_columns), kinds=config.column_kinds,
+                                  keep_going=True, check_leaks=False)
+    except UserError:
+        return None
+    found = suggest_time_column(dataset, profile)
+    if found is None or found in config.exclude_columns:
+        return None
+    return (f"column '{found}' looks like time; rows are split at random — add --time-column {found} "
+            "to forecast (chronological splits)")
+
+
 def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     from automl_studio.engine.search import distributed
     from automl_studio.engine.search.session import run_search
@@ -408,6 +435,10 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
         if "chief" in worker_id:
             raise UserError("a worker id must not contain 'chief'")
         os.environ.update(distributed.roles_env(worker_id, host, int(port)))
+    if args.command == "search":
+        time_note = time_column_note(config)
+        if time_note:
+            _print_note(time_note)
     try:
         with redirect:
             if config.workers > 1:

@@ -473,3 +473,19 @@ def test_a_forecast_search_with_attention_exports_a_model_that_predict_reproduce
     assert "MultiHeadAttention" in layer_types(keras_model)
     check_export_reproduces(model, data, tmp_path, summary["test_metrics"]["rmse"])
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, target, expected", [
+    ("hourly", "load", "automl-studio: note: column 'time' looks like time; rows are split at random — "
+                       "add --time-column time to forecast (chronological splits)"),
+    ("iris", "species", None),
+])
+def test_the_search_notes_a_time_column_it_was_not_given(tmp_path, capsys, name, target, expected):
+    data = (write_hourly(tmp_path / "hourly.csv") if name == "hourly"
+            else Path(__file__).resolve().parents[2] / "resources" / "iris.csv")
+    code = main(["search", str(data), "--target", target, "--max-trials", "1", "--max-epochs", "1",
+                 "--no-refit", "--project", str(tmp_path / "proj")])
+    assert code == 0
+    lines = capsys.readouterr().err.splitlines()
+    notes = [line for line in lines if "looks like time" in line]
+    assert notes == ([expected] if expected else []), lines
