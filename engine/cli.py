@@ -338,6 +338,18 @@ def _print_leak_warnings(event: Event) -> None:
                 print(f"automl-studio: warning: {warning}", file=sys.stderr, flush=True)
 
 
+def _print_dropped_columns(event: Event) -> None:
+    """Feature columns left out because every row holds one value (or none), on stderr before the
+    first trial: the window lists them on the Data page, a script would otherwise never know."""
+    if isinstance(event, SearchStarted):
+        for column in event.profile.get("columns", ()):
+            if column.get("kind") == "constant":
+                value = f" ('{column['examples'][0]}' in every row)" if column.get("examples") else ""
+                print(f"automl-studio: note: column '{column['name']}' "
+                      f"{str(column.get('reason', '')).removeprefix('dropped: ')}{value}; left out",
+                      file=sys.stderr, flush=True)
+
+
 def time_column_note(config: SearchConfig) -> str | None:
     """The note for a search without ``--time-column`` on a table that looks like a time series:
     the column the Data page would pick as time (the engine's ``suggest_time_column``), or None.
@@ -393,6 +405,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
     else:  # no progress line, but warnings (dropped rows, odd encodings...) still reach the console
         listeners.append(_print_warning_event)
     listeners.append(_print_leak_warnings)
+    listeners.append(_print_dropped_columns)
 
     began: list[Callable[[], None]] = []  # tells the start-up watchdog that the search has started
 

@@ -265,6 +265,20 @@ def test_a_text_column_that_is_all_identical_or_empty_is_refused_naming_it(tmp_p
     assert "\n" not in str(raised.value)  # one line
 
 
+def test_the_command_line_names_an_all_identical_text_column_beside_other_columns(tmp_path: Path, capsys) -> None:
+    from automl_studio.engine.cli import main
+
+    data = tmp_path / "same.csv"
+    rows = [f"the same review every time,{i % 5},{'pos' if i % 2 else 'neg'}" for i in range(60)]
+    data.write_text("review,stars,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code = main(["search", str(data), "--target", "label", "--max-trials", "1", "--max-epochs", "1",
+                 "--no-refit", "--project", str(tmp_path / "proj")])
+    assert code == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "left out" in line]
+    assert notes == ["automl-studio: note: column 'review' has a single value "
+                     "('the same review every time' in every row); left out"]
+
+
 def test_feature_schema_refuses_a_text_column_without_words_in_training(tmp_path: Path) -> None:
     dataset = _table(tmp_path, ["good film here"] + ["..."] * 39)
     profile = profile_dataset(dataset, "label", kinds={"review": "text"}, check_leaks=False)
