@@ -209,6 +209,8 @@ for amount in (0, 2):
     case("ZeroPadding2D", [(5, 7, 2)], padding=amount)
     case("Cropping1D", [(9, 4)], cropping=amount)
     case("Cropping2D", [(6, 7, 2)], cropping=amount)
+for steps in (1, 5, 9):  # a searched lookback keeps the window's last steps
+    case("LastSteps", [(9, 4)], steps=steps)
 case("ZeroPadding1D", [(None, 4)], padding=3)
 for use_scale in (False, True):
     for mode in ("dot", "concat"):
@@ -293,6 +295,10 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
         frozen = input_shapes[0][-1] + 1 if kind == "TransformerEncoder" and params["position_embedding"] else 0
         assert count == keras.Model(tensors, out).count_params() + frozen
         return
+    if kind == "LastSteps":  # Keras' own crop of the first (length - steps) steps
+        out = keras.layers.Cropping1D((input_shapes[0][0] - params["steps"], 0))(tensors[0])
+        assert shape == tuple(out.shape[1:]) and count == 0
+        return
     layer = keras_layer(kind, params)
     if kind == "MultiHeadAttention":
         out = layer(tensors[0], tensors[0])
@@ -330,6 +336,8 @@ def test_layer_output_matches_keras(item: tuple[str, dict[str, Any], list[Any]])
     ("GlobalMaxPooling1D", {}, [(4, 4, 3)], "sequence"),
     ("Cropping1D", {"cropping": 2}, [(4, 3)], "leaves nothing"),
     ("Cropping2D", {"cropping": 3}, [(8, 6, 3)], "leaves nothing"),
+    ("LastSteps", {"steps": 10}, [(9, 4)], "last 10 steps of a sequence of only 9"),
+    ("LastSteps", {}, [(9,)], "sequence"),
     ("Attention", {}, [(4, 3)], "two inputs"),
     ("Attention", {}, [(4, 3), (5, 2)], "same width"),
     ("AdditiveAttention", {}, [(4, 3), (5, 3), (6, 3)], "same length"),
