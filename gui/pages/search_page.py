@@ -284,7 +284,7 @@ class SearchPage(QWidget):
         form.addRow("Patience", self.patience)
         form.addRow("Refits averaged", self.refits)
         self.ensemble = name_widget(
-            QCheckBox("Ensemble of the best trials when it wins"), "ensemble", "Ensemble of the best trials",
+            QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",
             "After the search, weigh the best trials' predictions on the validation split (greedy "
             "ensemble selection) and export their weighted average instead of the refits when it "
             "beats the best trial there; nothing is trained again")
