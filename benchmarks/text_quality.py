@@ -46,6 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from cli_runs import predict, search_and_export  # noqa: E402
 from results_file import run_info, write_results  # noqa: E402
 
 DATASETS = ("debian", "docstrings")
@@ -156,44 +157,19 @@ def automl(train_csv: Path, test_csv: Path, labels: list[str], work: Path, budge
     import pandas as pd
     from sklearn.metrics import accuracy_score
 
-    cli = str(Path(sys.executable).with_name("automl-studio"))
-    model = work / "model.h5"
-    command = [cli, "search", str(train_csv), "--target", "label", "--time-budget", f"{budget:g}",
-               "--project", str(work / "project"), "--fresh", "--export", str(model), *extra]
-    started = time.monotonic()
-    search = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - started
-    out: dict[str, Any] = {"command": " ".join(command[1:]), "returncode": search.returncode, "wall_s": wall,
-                           "accuracy": None, "trials": _trials(work / "project" / "events.jsonl")}
-    if search.returncode or not model.exists():
-        out["stderr_tail"] = search.stderr[-2000:]
+    out, model, _search = search_and_export(train_csv, ["--target", "label", "--time-budget", f"{budget:g}"],
+                                            work, extra)
+    out["accuracy"] = None
+    if "stderr_tail" in out:
         return out
     predictions = work / "predictions.csv"
-    scored = subprocess.run([cli, "predict", str(model), str(test_csv), "--output", str(predictions)],
-                            capture_output=True, text=True, check=False)
+    scored = predict(model, test_csv, predictions)
     if scored.returncode:
         out["stderr_tail"] = scored.stderr[-2000:]
         return out
     predicted = pd.read_csv(predictions, keep_default_na=False)["prediction"].astype(str)
     out["accuracy"] = float(accuracy_score(labels, predicted))
     return out
-
-
-def _trials(log: Path) -> dict[str, Any]:
-    """What the search did: completed trials, the winner's hyperparameters, the test accuracy it saw."""
-    import json
-
-    if not log.exists():
-        return {}
-    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
-    ended = [e for e in events if e.get("type") == "trial_ended"]
-    finished = next((e for e in reversed(events) if e.get("type") == "search_finished"), {})
-    return {"completed": sum(e.get("status") == "completed" for e in ended),
-            "scores": [e.get("score") for e in ended],
-            "best_trial": finished.get("best_trial_id"),
-            "best_hyperparameters": finished.get("best_hyperparameters"),
-            "ensemble": (finished.get("ensemble") or {}).get("trials"), "refits": finished.get("refits"),
-            "internal_test_accuracy": (finished.get("test_metrics") or {}).get("accuracy")}
 
 
 def summarise(datasets: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:

@@ -36,10 +36,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +46,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from cli_runs import predict, search_and_export  # noqa: E402
 from results_file import run_info, write_results  # noqa: E402
 
 SERIES = ("co2", "seattle_weather", "seattle_temps")
@@ -103,21 +102,12 @@ def automl(csv: Path, target: str, work: Path, budget: float, seed: int, extra: 
     """The default search on ``csv``, and its model's backtest of the whole file."""
     import pandas as pd
 
-    cli = str(Path(sys.executable).with_name("automl-studio"))
-    model = work / "model.h5"
-    command = [cli, "search", str(csv), "--target", target, "--time-column", "date", "--time-budget",
-               f"{budget:g}", "--seed", str(seed), "--project", str(work / "project"), "--fresh",
-               "--export", str(model), *extra]
-    started = time.monotonic()
-    search = subprocess.run(command, capture_output=True, text=True, check=False)
-    out: dict[str, Any] = {"command": " ".join(command[1:]), "returncode": search.returncode,
-                           "wall_s": time.monotonic() - started}
-    if search.returncode or not model.exists():
-        out["stderr_tail"] = search.stderr[-2000:]
+    out, model, search = search_and_export(csv, ["--target", target, "--time-column", "date", "--time-budget",
+                                                 f"{budget:g}", "--seed", str(seed)], work, extra)
+    if "stderr_tail" in out:
         return out
     summary = json.loads(search.stdout)
     out["engine_test_metrics"] = summary["test_metrics"]
-    out["trials"] = _trials(work / "project" / "events.jsonl")
     import h5py
 
     with h5py.File(model, "r") as handle:  # the metadata the model file carries (README, "The exported model")
@@ -125,25 +115,12 @@ def automl(csv: Path, target: str, work: Path, budget: float, seed: int, extra: 
     out["forecast"] = {k: forecast.get(k) for k in ("period", "lookback", "lookback_min", "model_lookback",
                                                     "mase_scale", "features")}
     backtest = work / "backtest.csv"
-    done = subprocess.run([cli, "predict", str(model), str(csv), "--backtest", "--output", str(backtest)],
-                          capture_output=True, text=True, check=False)
+    done = predict(model, csv, backtest, "--backtest")
     if done.returncode:
         out["stderr_tail"] = done.stderr[-2000:]
         return out
     out["backtest"] = pd.read_csv(backtest)["prediction"].to_numpy(dtype=np.float64).tolist()
     return out
-
-
-def _trials(log: Path) -> dict[str, Any]:
-    """What the search did: completed trials and the winner's hyperparameters."""
-    if not log.exists():
-        return {}
-    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
-    ended = [e for e in events if e.get("type") == "trial_ended"]
-    finished = next((e for e in reversed(events) if e.get("type") == "search_finished"), {})
-    return {"completed": sum(e.get("status") == "completed" for e in ended),
-            "best_trial": finished.get("best_trial_id"),
-            "best_hyperparameters": finished.get("best_hyperparameters")}
 
 
 def summarise(series: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:

@@ -1,0 +1,55 @@
+"""The command line as a user runs it, for the quality benchmarks: one search that exports its
+model, a ``predict`` on a file, and what the search's event log says it did."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CLI = str(Path(sys.executable).with_name("automl-studio"))
+
+
+def search_and_export(data: Path, options: list[str], work: Path,
+                      extra: list[str]) -> tuple[dict[str, Any], Path, subprocess.CompletedProcess[str]]:
+    """``automl-studio search DATA OPTIONS --project WORK/project --fresh --export WORK/model.h5 EXTRA``.
+
+    Returns the run's record (command, return code, wall seconds, the trials from its event log,
+    and the end of stderr when it failed or exported nothing), the model's path and the process.
+    """
+    model = work / "model.h5"
+    command = [CLI, "search", str(data), *options, "--project", str(work / "project"), "--fresh",
+               "--export", str(model), *extra]
+    started = time.monotonic()
+    search = subprocess.run(command, capture_output=True, text=True, check=False)
+    record: dict[str, Any] = {"command": " ".join(command[1:]), "returncode": search.returncode,
+                              "wall_s": time.monotonic() - started,
+                              "trials": search_trials(work / "project" / "events.jsonl")}
+    if search.returncode or not model.exists():
+        record["stderr_tail"] = search.stderr[-2000:]
+    return record, model, search
+
+
+def predict(model: Path, data: Path, output: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``automl-studio predict MODEL DATA FLAGS --output OUTPUT``."""
+    return subprocess.run([CLI, "predict", str(model), str(data), *flags, "--output", str(output)],
+                          capture_output=True, text=True, check=False)
+
+
+def search_trials(log: Path) -> dict[str, Any]:
+    """What the search did (``events.jsonl``): completed trials and their scores, the winner and its
+    hyperparameters, the ensemble and refits exported, the test accuracy it saw (classification)."""
+    if not log.exists():
+        return {}
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    ended = [e for e in events if e.get("type") == "trial_ended"]
+    finished = next((e for e in reversed(events) if e.get("type") == "search_finished"), {})
+    return {"completed": sum(e.get("status") == "completed" for e in ended),
+            "scores": [e.get("score") for e in ended],
+            "best_trial": finished.get("best_trial_id"),
+            "best_hyperparameters": finished.get("best_hyperparameters"),
+            "ensemble": (finished.get("ensemble") or {}).get("trials"), "refits": finished.get("refits"),
+            "internal_test_accuracy": (finished.get("test_metrics") or {}).get("accuracy")}
