@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
@@ -110,46 +111,67 @@ def results_views(app, window, scratch: Path, model: Path, shot) -> None:
     shot("14-predict")
 
 
-def main() -> int:
-    global OUT
-    if "--out" in sys.argv:
-        OUT = Path(sys.argv[sys.argv.index("--out") + 1]).resolve()
+def scripted_window(prefix: str) -> tuple[Any, Any, Path]:
+    """The real window, offscreen, with its settings and autosave in a fresh temporary folder (so
+    no recovery question), closing and discarding without asking, at :data:`SIZE`; and that folder.
+
+    Returns ``(app, window, scratch)``; :data:`OUT` exists afterwards.
+    """
     offscreen_without_display()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMessageBox
 
-    scratch = Path(tempfile.mkdtemp(prefix="automl-studio-shots-"))
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
     os.environ["AUTOML_STUDIO_AUTOSAVE_DIR"] = str(scratch / "autosave")  # no recovery question
 
-    from automl_studio.gui.app import create_application, demo_dataset
+    from automl_studio.gui.app import create_application
     from automl_studio.gui.main_window import MainWindow
     from automl_studio.gui.settings_store import SettingsStore
 
     app = create_application()
-    window = MainWindow(SettingsStore(QSettings(str(scratch / "settings.ini"),
-                                                QSettings.Format.IniFormat)))
+    window = MainWindow(SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)))
     window.confirm_close = lambda _parent: True
     window.ask_to_save = lambda *_args: QMessageBox.StandardButton.Discard  # a scripted run keeps nothing
     window.resize(*SIZE)
     window.show()
     OUT.mkdir(parents=True, exist_ok=True)
+    return app, window, scratch
+
+
+def reopen_search(app: Any, window: Any, scratch: Path, project_dir: Path, timeout_s: float = 120) -> None:
+    """Opens the search already run in ``project_dir`` (``automl-studio search ... --project DIR``)
+    as a project file, waits for its data and shows the Results page.
+
+    Raises:
+        SystemExit: ``project_dir`` holds no search.
+    """
+    from automl_studio.engine.search.project import ProjectFile, read_search_document
+
+    document = read_search_document(project_dir)
+    if document is None:
+        raise SystemExit(f"screenshots: {project_dir} holds no search")
+    project_file = scratch / "reopened.automl.json"
+    ProjectFile(document.config, name=project_dir.name).save(project_file)
+    window.open_project(str(project_file))
+    wait_until(app, lambda: window.data_page.profile is not None, timeout_s, "the project's data")
+    window.nav.setCurrentRow(3)
+
+
+def main() -> int:
+    global OUT
+    if "--out" in sys.argv:
+        OUT = Path(sys.argv[sys.argv.index("--out") + 1]).resolve()
+    from automl_studio.gui.app import demo_dataset
+
+    app, window, scratch = scripted_window("automl-studio-shots-")
 
     def shot(name: str) -> None:
         save_shot(app, window, name)
 
     if "--reopen" in sys.argv:  # a search already run (`automl-studio search ... --project DIR`)
-        from automl_studio.engine.search.project import ProjectFile, read_search_document
-
         project_dir = Path(sys.argv[sys.argv.index("--reopen") + 1]).resolve()
-        document = read_search_document(project_dir)
-        if document is None:
-            raise SystemExit(f"screenshots: {project_dir} holds no search")
-        project_file = scratch / "reopened.automl.json"
-        ProjectFile(document.config, name=project_dir.name).save(project_file)
-        window.open_project(str(project_file))
-        wait_until(app, lambda: window.data_page.profile is not None, 60, "the project's data")
-        window.nav.setCurrentRow(3)
+        reopen_search(app, window, scratch, project_dir, timeout_s=60)
         results_views(app, window, scratch, project_dir / "best" / "best.h5", shot)
         window.close()
         return 0

@@ -10,9 +10,7 @@ Data page, word pairs on, with the description column's token statistics
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -20,46 +18,17 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "benchmarks"))
 
 import screenshots  # noqa: E402
-from screenshots import offscreen_without_display, save_shot, settle, wait_until  # noqa: E402
+from screenshots import reopen_search, save_shot, scripted_window, settle, wait_until  # noqa: E402
 
 
 def main() -> int:
     if "--out" in sys.argv:
         screenshots.OUT = Path(sys.argv[sys.argv.index("--out") + 1]).resolve()
-    offscreen_without_display()
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QMessageBox
-
-    scratch = Path(tempfile.mkdtemp(prefix="automl-studio-text-shots-"))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
-    os.environ["AUTOML_STUDIO_AUTOSAVE_DIR"] = str(scratch / "autosave")  # no recovery question
-
     from text_quality import write_set
 
-    from automl_studio.gui.app import create_application
-    from automl_studio.gui.main_window import MainWindow
-    from automl_studio.gui.settings_store import SettingsStore
-
-    app = create_application()
-    window = MainWindow(SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)))
-    window.confirm_close = lambda _parent: True
-    window.ask_to_save = lambda *_args: QMessageBox.StandardButton.Discard  # a scripted run keeps nothing
-    window.resize(*screenshots.SIZE)
-    window.show()
-    screenshots.OUT.mkdir(parents=True, exist_ok=True)
-
+    app, window, scratch = scripted_window("automl-studio-text-shots-")
     if "--reopen" in sys.argv:
-        from automl_studio.engine.search.project import ProjectFile, read_search_document
-
-        project_dir = Path(sys.argv[sys.argv.index("--reopen") + 1]).resolve()
-        document = read_search_document(project_dir)
-        if document is None:
-            raise SystemExit(f"text screenshots: {project_dir} holds no search")
-        project_file = scratch / "reopened.automl.json"
-        ProjectFile(document.config, name=project_dir.name).save(project_file)
-        window.open_project(str(project_file))
-        wait_until(app, lambda: window.data_page.profile is not None, 120, "the project's data")
-        window.nav.setCurrentRow(3)
+        reopen_search(app, window, scratch, Path(sys.argv[sys.argv.index("--reopen") + 1]).resolve())
         settle(app, 3.0)
         save_shot(app, window, "text-results")
         window.close()
