@@ -31,8 +31,21 @@ from automl_studio.engine.search.project import CONFIG_FILE, read_events, read_t
 pytestmark = pytest.mark.slow
 
 
+def descends_from_this_test(pid: int) -> bool:
+    """Whether ``pid`` is a descendant of this process (another test may run its own ``worker0``)."""
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return False
+
+
 def worker_pid(name: str) -> int | None:
-    """The pid of the local engine child running as KerasTuner tuner ``name``."""
+    """The pid of this test's engine child running as KerasTuner tuner ``name``."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -41,7 +54,8 @@ def worker_pid(name: str) -> int | None:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"automl_studio.engine.process.child" in cmdline and f"KERASTUNER_TUNER_ID={name}".encode() in environ:
+        if b"automl_studio.engine.process.child" in cmdline and f"KERASTUNER_TUNER_ID={name}".encode() in environ \
+                and descends_from_this_test(int(entry.name)):
             return int(entry.name)
     return None
 
