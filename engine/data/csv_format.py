@@ -279,12 +279,14 @@ def _check_printable(path: Path, text: str) -> str:
 
 
 def detect_format(path: Path, text: str, encoding: str, options: CsvOptions | None = None,
-                  *, complete: bool = True) -> CsvFormat:
+                  *, complete: bool = True, expected_columns: Sequence[str] = ()) -> CsvFormat:
     """Detects the delimiter, decimal mark and header row from the decoded start of a file.
 
     Args:
         text: the first part of the file, decoded.
         complete: ``text`` is the whole file (else its last line may be cut and is ignored).
+        expected_columns: column names the caller needs (a model's inputs); a first row that
+            holds all of them (up to case) is the header, whatever its values look like.
 
     Raises:
         DataError: the file holds no data, only blank lines.
@@ -330,7 +332,7 @@ def detect_format(path: Path, text: str, encoding: str, options: CsvOptions | No
         detected.append("decimal")
     thousands = "." if decimal == "," else ","
     if options.header is None:
-        header = _looks_like_header(rows, decimal)
+        header = _names_columns(rows, expected_columns) or _looks_like_header(rows, decimal)
         detected.append("header")
     else:
         header = options.header
@@ -445,6 +447,22 @@ def _detect_decimal(rows: Sequence[list[str]], delimiter: str) -> str:
     if comma == point == 0 and ambiguous and delimiter not in (",", ""):
         return ","  # only "1,234"-like cells, in a file whose fields are not comma-separated
     return "," if comma > point else "."
+
+
+def _names_columns(rows: Sequence[list[str]], expected: Sequence[str]) -> bool:
+    """Whether the first row holds every expected column name (up to case, as predict matches them).
+
+    Values cannot tell a one-column file of short texts headed ``text`` from one without a header
+    (``text`` may also be a value below it); the names a model needs can.
+    """
+    if not expected or not rows:
+        return False
+    first = {_folded(c) for c in rows[0]}
+    return all(_folded(n) in first for n in expected)
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", clean_name(name)).casefold()
 
 
 def _looks_like_header(rows: Sequence[list[str]], decimal: str) -> bool:

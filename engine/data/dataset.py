@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,12 +131,15 @@ def load_csv(
     options: CsvOptions | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    expected_columns: Sequence[str] = (),
 ) -> Dataset:
     """Reads a delimited text file, detecting its encoding, dialect, decimal mark and header.
 
     Args:
         options: what the user said about the file (delimiter, decimal mark, encoding, header);
             the rest is detected (see :mod:`~automl_studio.engine.data.csv_format`).
+        expected_columns: column names the caller needs; a first row holding them all is the
+            header (see :func:`~automl_studio.engine.data.csv_format.detect_format`).
 
     Raises:
         DataError: the file cannot be read as a table; the message names the file and line.
@@ -150,7 +153,7 @@ def load_csv(
     complete = size <= len(raw)
     encoding, text, notes = detect_encoding(path, raw, complete=complete, encoding=options.encoding)
     _check_width(path, text)
-    fmt = detect_format(path, text, encoding, options, complete=complete)
+    fmt = detect_format(path, text, encoding, options, complete=complete, expected_columns=expected_columns)
     if fmt.width > MAX_COLUMNS:
         raise DataError(
             f"{path}: the header has {fmt.width:,} columns; automl-studio reads at most "

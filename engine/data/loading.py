@@ -8,6 +8,7 @@ other's readers.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from automl_studio.engine.core.errors import DataError
@@ -33,6 +34,7 @@ def load_dataset(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     csv_options: CsvOptions | None = None,
+    expected_columns: Sequence[str] = (),
 ) -> Dataset:
     """Loads any supported data file or folder.
 
@@ -46,6 +48,8 @@ def load_dataset(
             (``None``: detect them all).
         cancel: checked while reading; when set, :class:`~automl_studio.engine.data.dataset.LoadCancelled`
             is raised.
+        expected_columns: column names the caller needs (a model's inputs): a CSV file whose first
+            row holds them all has that row as its header, whatever its values look like.
 
     Raises:
         DataError: the path does not exist or cannot be read; the message names the file.
@@ -62,4 +66,4 @@ def load_dataset(
         return load_npz(p, x_key=x_key, y_key=y_key)
     if suffix == ".npy":
         return load_npy(p, y_path=y_key)
-    return load_csv(p, options=csv_options, progress=progress, cancel=cancel)
+    return load_csv(p, options=csv_options, progress=progress, cancel=cancel, expected_columns=expected_columns)

@@ -47,11 +47,11 @@ def forecast_frame(model: Any, metadata: dict[str, Any], data_path: str | os.Pat
 
     spec = ForecastSpec.from_dict(metadata["forecast"])
     p = Path(data_path)
-    dataset = load_dataset(p, csv_options=csv_options)
+    needed = [spec.time_column, *spec.features] + ([spec.group] if spec.group else [])
+    dataset = load_dataset(p, csv_options=csv_options, expected_columns=needed)
     if dataset.kind != "table":
         raise DataError(f"{p}: this model forecasts from a table (CSV/Parquet) with the column "
                         f"'{spec.time_column}', not {dataset.kind}")
-    needed = [spec.time_column, *spec.features] + ([spec.group] if spec.group else [])
     missing = [c for c in needed if c not in dataset.frame.columns]
     if missing:
         raise DataError(f"{p}: missing column(s) the model needs: {', '.join(missing)}")

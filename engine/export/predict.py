@@ -116,7 +116,8 @@ def read_for_model(metadata: dict[str, Any], data_path: str | os.PathLike[str], 
         height, width, *channels = inputs_meta["image"]
         dataset = load_images_to_score(p, image_size=(height, width), channels=channels[0] if channels else 3)
     else:
-        dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options)
+        needed = FeatureSchema.from_dict(metadata["feature_schema"]).columns if kind == "table" else ()
+        dataset = load_dataset(p, x_key=x_key, y_key=y_key, csv_options=csv_options, expected_columns=needed)
     if dataset.kind == "table":
         if kind != "table":
             raise DataError(f"{p}: this model takes {kind}, not a table")

@@ -236,6 +236,22 @@ def test_header_override_both_ways(tmp_path: Path) -> None:
     assert load_dataset(nohead, csv_options=CsvOptions(header=True)).columns == ["1", "2.5", "3"]
 
 
+def test_a_first_row_naming_the_columns_the_caller_needs_is_the_header(tmp_path: Path) -> None:
+    # Short texts headed "text", one of them "text" too: by its values the first row is data.
+    path = write(tmp_path, "short.csv", "text\nok\nlol\ntext\nk\n")
+    guessed = load_dataset(path)
+    assert guessed.columns == ["column_1"] and guessed.n_rows == 5  # detection alone, unchanged
+    for needed in (["text"], ["TEXT"]):
+        dataset = load_dataset(path, expected_columns=needed)
+        assert dataset.columns == ["text"] and dataset.n_rows == 4
+        assert dataset.csv_format is not None and dataset.csv_format.header_line == 1
+    two = write(tmp_path, "two.csv", "id,text\n1,ok\n2,text\n")
+    assert load_dataset(two, expected_columns=["text"]).columns == ["id", "text"]
+    # A first row without all of the names is left to detection; the user's choice wins.
+    assert load_dataset(path, expected_columns=["text", "stars"]).columns == ["column_1"]
+    assert load_dataset(path, expected_columns=["text"], csv_options=CsvOptions(header=False)).n_rows == 5
+
+
 def test_excel_trailing_empty_columns_and_rows(tmp_path: Path) -> None:
     lines = ["age,income,churn,,,"] + [f"{20 + i},{1000 + i}.5,{'yes' if i % 3 else 'no'},,," for i in range(20)]
     lines.insert(5, ",,,,,")

@@ -478,3 +478,32 @@ def test_the_h5_config_drops_only_the_ops_that_compute_masks() -> None:
     out = h5_config(config, {"not_equal", "any", "scale"})["config"]["layers"]
     assert [entry["name"] for entry in out] == ["text", "embed", "rnn", "scale", "attention", "head"]
     assert all(not node["kwargs"] for entry in out for node in entry["inbound_nodes"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # one one-epoch trial, then the predict command in its own process
+def test_cli_predict_reads_the_header_of_one_column_of_short_texts_named_as_the_model_input(
+        tmp_path: Path) -> None:
+    """``text`` above ``ok``, ``lol``, ``text``...: by its values the first row could be data; the
+    model needs a column ``text``, so the row naming it is the header."""
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
+
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "loved it", "superb", "so good"], ["awful", "hated it", "boring", "so bad"]
+    lines = ["text,label"] + [f"{rng.choice(good if i % 2 else bad)},{'pos' if i % 2 else 'neg'}"
+                              for i in range(80)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_search(SearchConfig(
+        data_path=str(tmp_path / "train.csv"), project_dir=str(tmp_path / "p"), target="label",
+        column_kinds={"text": "text"}, tuner="random", max_trials=1, max_epochs=1, refit=False,
+        export_path=str(tmp_path / "model.h5"), export_keras=False, tensorboard=False))
+    assert result.status == "completed"
+
+    (tmp_path / "new.csv").write_text("text\nok\nlol\ntext\nk\n", encoding="utf-8")
+    proc = _cli("predict", "model.h5", "new.csv", "--output", "pred.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "no header row" not in proc.stderr
+    predicted = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
+    assert predicted["row"].tolist() == [2, 3, 4, 5]  # the file's lines, after its header
+    assert set(predicted["prediction"]) <= {"pos", "neg"}
