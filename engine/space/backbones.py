@@ -30,7 +30,7 @@ _MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
 # Each ``keras.applications`` network expects the pixels as its own ``preprocess_input`` makes
 # them from 0…255. The node receives 0…1 (the image Input's rescale), so:
 #   "tf":     x * 2 - 1                       (MobileNetV2, ResNet50V2)
-#   "inside": x * 255; the network rescales itself (EfficientNet)
+#   "inside": x * 255; the network rescales itself (EfficientNet, MobileNetV3, ConvNeXt)
 #   "caffe":  RGB → BGR, x * 255 - ImageNet mean, as a frozen Dense(3) (ResNet50)
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -53,9 +53,8 @@ class BackboneType:
     preprocessing: str
 
 
-# Not offered: MobileNetV3 (Keras cannot reload its `x + 3.0` operations from a legacy .h5: "Only
-# input tensors may be passed as positional arguments") and ConvNeXt (a custom LayerScale layer).
-# More plain-layer networks (DenseNet, Xception) are one row each, plus their preprocessing.
+# MobileNetV3 and ConvNeXt are built through PLAIN_KERAS_SOURCE (below), so that a legacy .h5
+# reloads them. More networks (DenseNet, Xception) are one row each, plus their preprocessing.
 BACKBONES: dict[str, BackboneType] = {b.name: b for b in (
     BackboneType("MobileNetV2", 1280, 2_257_984,
                  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5",
@@ -67,6 +66,12 @@ BACKBONES: dict[str, BackboneType] = {b.name: b for b in (
                  r"^(conv\d_block\d+)_", "caffe"),
     BackboneType("ResNet50V2", 2048, 23_564_800, "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
                  r"^(conv\d_block\d+)_", "tf"),
+    BackboneType("MobileNetV3Small", 576, 939_120, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
+                 r"^(expanded_conv(?:_\d+)?)_", "inside"),
+    BackboneType("MobileNetV3Large", 960, 2_996_352, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
+                 r"^(expanded_conv(?:_\d+)?)_", "inside"),
+    BackboneType("ConvNeXtTiny", 768, 27_820_128, "convnext_tiny_notop.h5",
+                 r"^convnext_tiny_(stage_\d+_block_\d+)_", "inside"),
 )}
 
 WEIGHTS = ("imagenet", "file", "none")
@@ -144,5 +149,75 @@ exec(FINE_TUNE_SOURCE, _namespace)  # noqa: S102 - our own constant text, above
 fine_tune_top_blocks: Callable[[Any, int, str], None] = _namespace["fine_tune_top_blocks"]
 
 
-__all__ = ["BACKBONES", "FINE_TUNE_SOURCE", "MIN_SIZE", "WEIGHTS", "BackboneType", "fine_tune_top_blocks",
+# Like FINE_TUNE_SOURCE, the engine runs this text (with ``contextlib`` and ``keras``; see
+# :func:`automl_studio.engine.train.hypermodel.application`) and the code view writes it.
+PLAIN_KERAS_SOURCE = '''\
+@contextlib.contextmanager
+def operators_as_layers():
+    """While a keras.applications network is built, ``a + b`` and ``a * b`` on its tensors
+    become the Keras layers Add, Multiply and Rescaling instead of operations.
+
+    A legacy .h5 reloads layers but not such operations: MobileNetV3's ``x + 3.0`` fails with
+    "Only input tensors may be passed as positional arguments", ConvNeXt's residual
+    ``inputs + x`` with "too many positional arguments" (Keras 3.15). The results are the same.
+    """
+    tensor = type(keras.Input(shape=(1,)))
+    saved = {name: getattr(tensor, name) for name in ("__add__", "__radd__", "__mul__", "__rmul__")}
+
+    def add(a, b, original):
+        if isinstance(b, tensor):
+            return keras.layers.Add()([a, b])
+        if isinstance(b, (int, float)):
+            return keras.layers.Rescaling(1.0, offset=float(b))(a)
+        return original(a, b)
+
+    def multiply(a, b, original):
+        if isinstance(b, tensor):
+            return keras.layers.Multiply()([a, b])
+        if isinstance(b, (int, float)):
+            return keras.layers.Rescaling(float(b))(a)
+        return original(a, b)
+
+    tensor.__add__ = lambda a, b: add(a, b, saved["__add__"])
+    tensor.__radd__ = lambda a, b: add(a, b, saved["__radd__"])
+    tensor.__mul__ = lambda a, b: multiply(a, b, saved["__mul__"])
+    tensor.__rmul__ = lambda a, b: multiply(a, b, saved["__rmul__"])
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(tensor, name, method)
+
+
+def without_custom_layers(network):
+    """``network`` with ConvNeXt's LayerScale (each channel times its own learnt scale) as a
+    standard DepthwiseConv2D(1, use_bias=False) holding the same scales, every weight kept, so
+    that plain Keras reloads it; any other network is returned as it is."""
+    if not any(type(layer).__name__ == "LayerScale" for layer in network.layers):
+        return network
+
+    def clone(layer):
+        if type(layer).__name__ == "LayerScale":
+            return keras.layers.DepthwiseConv2D(1, use_bias=False, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    with operators_as_layers():
+        plain = keras.models.clone_model(network, clone_function=clone)
+    for old, new in zip(network.layers, plain.layers):
+        weights = old.get_weights()
+        if type(old).__name__ == "LayerScale":
+            weights = [weights[0].reshape(1, 1, -1, 1)]
+        new.set_weights(weights)
+    return plain
+
+
+def plain_application(network, **kwargs):
+    """``network(**kwargs)`` (a keras.applications function) in standard Keras layers only."""
+    with operators_as_layers():
+        built = network(**kwargs)
+    return without_custom_layers(built)
+'''
+
+
+__all__ = ["BACKBONES", "FINE_TUNE_SOURCE", "MIN_SIZE", "PLAIN_KERAS_SOURCE", "WEIGHTS", "BackboneType", "fine_tune_top_blocks",
            "imagenet_file", "keras_models_dir", "weights_problem"]

@@ -28,7 +28,7 @@ from typing import Any
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import task_kind
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.backbones import FINE_TUNE_SOURCE
+from automl_studio.engine.space.backbones import FINE_TUNE_SOURCE, PLAIN_KERAS_SOURCE
 from automl_studio.engine.space.losses import (
     ONE_HOT_LOSSES,
     SMOOTHED_MULTICLASS,
@@ -86,7 +86,8 @@ _FIXED_NAMES = {
     # A block's input kept for its residual, and the Transformer block's kept tensor.
     _BLOCK_INPUT, "attended",
 }
-_BACKBONE_NAMES = {"re", "backbone_model", "fine_tune_top_blocks"}  # a Backbone node's code
+_BACKBONE_NAMES = {"re", "contextlib", "backbone_model", "fine_tune_top_blocks", "operators_as_layers",
+                   "without_custom_layers", "plain_application"}  # a Backbone node's code
 _RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"} | _BACKBONE_NAMES
 
 
@@ -355,7 +356,7 @@ class _Writer:
         self.backbones = True
         arguments = ["include_top=False", f"input_shape=tuple({operand}.shape[1:])"]
         arguments += [f"{key}={self.code(value, state)}" for key, value in step.kwargs.items()]
-        return [f"backbone_model = keras.applications.{step.cls}({', '.join(arguments)})",
+        return [f"backbone_model = plain_application(keras.applications.{step.cls}, {', '.join(arguments)})",
                 f"backbone_model.name = {name}",
                 f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "
                 f"{_q(step.blocks)})"]
@@ -774,6 +775,7 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append('"""')
     out.append("")
     if writer.backbones:
+        out.append("import contextlib")
         out.append("import re")
         out.append("")
     out.append("import keras")
@@ -799,6 +801,9 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     if writer.backbones:
         out.append("")
         out.extend(FINE_TUNE_SOURCE.rstrip().splitlines())
+        out.append("")
+        out.append("")
+        out.extend(PLAIN_KERAS_SOURCE.rstrip().splitlines())
         out.append("")
     out.append("")
     out.append("def build(hp):")

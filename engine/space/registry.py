@@ -1218,8 +1218,8 @@ def _backbone_params() -> tuple[ParamDef, ...]:
 register(LayerType(
     "Backbone", "Pretrained", _backbone_params(), shape=_backbone_shape,
     keras=KerasPlan(_backbone_steps, branches=("backbone", "weights", "input_size")), id_prefix="backbone",
-    doc="A pretrained image network from keras.applications (MobileNetV2, EfficientNetB0–B2, "
-        "ResNet50) as one layer, with its own preprocessing of 0…1 pixels; outputs one feature "
+    doc="A pretrained image network from keras.applications (MobileNetV2, MobileNetV3, EfficientNetB0–B2, "
+        "ResNet50, ConvNeXt-Tiny) as one layer, with its own preprocessing of 0…1 pixels; outputs one feature "
         "vector. Needs colour images of at least 32×32 pixels",
     example=((32, 32, 3),), example_params={"backbone": "MobileNetV2", "weights": "none"}))
 

@@ -10,6 +10,7 @@ strings: string losses fail to reload from ``.h5``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 import warnings
@@ -157,6 +158,16 @@ def _make_layer(call: Call, name: str | None, reg: Any, width: int | None = None
     return getattr(keras.layers, call.cls)(*(_argument(a, width, length) for a in call.args), **kwargs)
 
 
+@functools.cache
+def _plain_keras() -> dict[str, Any]:
+    """The functions of :data:`~automl_studio.engine.space.backbones.PLAIN_KERAS_SOURCE`, by name."""
+    from automl_studio.engine.space.backbones import PLAIN_KERAS_SOURCE
+
+    namespace: dict[str, Any] = {"contextlib": contextlib, "keras": keras}
+    exec(PLAIN_KERAS_SOURCE, namespace)  # noqa: S102 - our own constant text
+    return namespace
+
+
 def application(step: Application, input_shape: tuple[int | None, ...], name: str) -> keras.Model:
     """The ``keras.applications`` network of a Backbone step for inputs of ``input_shape``
     (without the batch axis), renamed ``name`` and frozen but for its top blocks.
@@ -181,7 +192,8 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     kwargs = dict(step.kwargs)
     if source == "file":
         kwargs["weights"] = str(Path(str(weights)).expanduser())
-    network = getattr(keras.applications, step.cls)(include_top=False, input_shape=input_shape, **kwargs)
+    network = _plain_keras()["plain_application"](getattr(keras.applications, step.cls), include_top=False,
+                                                  input_shape=input_shape, **kwargs)
     # Renamed after building: EfficientNet names its cached weights file after its own name.
     network.name = name
     fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks)

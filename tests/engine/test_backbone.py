@@ -32,7 +32,7 @@ backbone = model.get_layer("backbone")
 with np.load(sys.argv[2]) as data:
     inputs = {k: data[k] for k in data.files}
 print(json.dumps({"backbone": type(backbone).__name__, "layers": len(backbone.layers),
-                  "trainable": sorted(l.name for l in backbone.layers if l.trainable and l.weights),
+                  "trainable": sorted(l.name for l in backbone.layers if l.trainable_weights),
                   "pred": np.asarray(model.predict(inputs, verbose=0)).tolist()}))
 """
 
@@ -104,6 +104,52 @@ def test_a_backbone_fine_tunes_from_a_local_weights_file_and_its_h5_reloads_with
     for name, trained in (("block_16_project", True), ("Conv_1", True), ("Conv1", False), ("block_15_project", False)):
         same = np.array_equal(start.get_layer(name).get_weights()[0], tuned.get_layer(name).get_weights()[0])
         assert same != trained, name
+
+
+# The top block of each, by the names Keras gives its layers.
+TOP_BLOCK = {"MobileNetV3Small": ("expanded_conv_10_", "conv_1"),
+             "ConvNeXtTiny": ("convnext_tiny_stage_3_block_2_", "layer_normalization")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TOP_BLOCK))
+def test_networks_built_from_operations_and_custom_layers_fine_tune_and_reload_from_h5(
+        tmp_path: Path, name: str) -> None:
+    """MobileNetV3's ``x + 3.0`` and ConvNeXt's residual ``inputs + x`` are Keras operations and
+    ConvNeXt's LayerScale a custom layer: none of them reloads from a legacy .h5, so the engine
+    builds them as standard layers, with the weights file's values."""
+    import keras
+
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
+
+    weights = save_backbone_weights(name, tmp_path / "net.weights.h5")
+    folder = _image_folder(tmp_path / "pictures")
+    spec = backbone_spec(backbone=name, weights="file", weights_file=str(weights), trainable_blocks=1)
+    spec["training"] = {"epochs": 1, "batch_size": 4}
+    result = run_search(SearchConfig(
+        data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
+        tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
+        export_keras=False, refit=False))
+    assert result.status == "completed", result.message
+
+    sample = {"image": np.stack([np.asarray(Image.open(folder / c / "0.png")) for c in ("red", "blue")])}
+    np.savez(tmp_path / "sample.npz", **sample)
+    reply = run_without_app(LOAD_WITHOUT_APP, tmp_path / "best.h5", tmp_path / "sample.npz")
+    assert reply["backbone"] == "Functional"
+    assert reply["trainable"] and all(n.startswith(TOP_BLOCK[name]) for n in reply["trainable"])
+    exported = keras.models.load_model(tmp_path / "best.h5")
+    np.testing.assert_allclose(reply["pred"], exported.predict(sample, verbose=0), rtol=1e-5, atol=1e-6)
+
+    # Frozen layers hold the file's weights, each in its place (ConvNeXt's scales as 1×1 kernels).
+    start = getattr(keras.applications, name)(include_top=False, weights=str(weights), input_shape=(32, 32, 3))
+    tuned = exported.get_layer("backbone")
+    assert "LayerScale" not in {type(layer).__name__ for layer in tuned.layers}
+    frozen = [layer for layer in start.layers if layer.weights and not layer.name.startswith(TOP_BLOCK[name])]
+    assert len(frozen) > 20
+    for layer in frozen:
+        for theirs, ours in zip(layer.get_weights(), tuned.get_layer(layer.name).get_weights(), strict=True):
+            np.testing.assert_array_equal(theirs.reshape(ours.shape), ours, err_msg=layer.name)
 
 
 def test_missing_imagenet_weights_name_the_file_and_folder_before_any_trial(
@@ -190,17 +236,19 @@ def test_the_generated_code_builds_the_same_fine_tuned_backbone(tmp_path: Path) 
 
     weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")
     space = SearchSpace.from_dict(backbone_spec(
-        backbone={"hp": "choice", "values": ["MobileNetV2", "EfficientNetB0"]},
+        backbone={"hp": "choice", "values": ["MobileNetV2", "EfficientNetB0", "MobileNetV3Small"]},
         weights={"hp": "choice", "values": ["file", "none"]}, weights_file=str(weights),
         pooling={"hp": "choice", "values": ["avg", "max"]}, trainable_blocks={"hp": "int", "min": 0, "max": 3}))
     source = kerastuner_code(space, SIG)
-    assert "keras.applications.MobileNetV2(" in source and "keras.applications.EfficientNetB0(" in source
-    assert "def fine_tune_top_blocks(" in source
+    assert "keras.applications.MobileNetV2," in source and "keras.applications.EfficientNetB0," in source
+    assert "def fine_tune_top_blocks(" in source and "def plain_application(" in source
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # noqa: S102 - the code under test
     for values in ({"backbone.backbone": "MobileNetV2", "backbone.weights": "file", "backbone.pooling": "max",
                     "backbone.trainable_blocks": 2},
                    {"backbone.backbone": "EfficientNetB0", "backbone.weights": "none", "backbone.pooling": "avg",
+                    "backbone.trainable_blocks": 0},
+                   {"backbone.backbone": "MobileNetV3Small", "backbone.weights": "none", "backbone.pooling": "avg",
                     "backbone.trainable_blocks": 0}):
         keras.backend.clear_session()
         engine = build_model(space, SIG, fixed_chooser(values))
