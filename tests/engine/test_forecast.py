@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -194,7 +195,7 @@ print(float(np.asarray(model.predict({"sequence": x}, verbose=0)).reshape(-1)[0]
 """
 
 
-def check_export_reproduces(model: Path, data: Path, tmp_path: Path, rmse: float) -> tuple[np.ndarray, object]:
+def check_export_reproduces(model: Path, data: Path, tmp_path: Path, rmse: float) -> tuple[np.ndarray, Any]:
     """The exported forecast ``model`` against the search that made it (on ``data``, project
     ``tmp_path/proj``): its test-window predictions give the search's ``rmse``, ``predict --backtest``
     writes them again for the latest rows, and plain Keras in a fresh process predicts the first.
@@ -303,7 +304,6 @@ def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(
 
     # The model takes windows of 30 rows and crops them to the chosen lookback with a plain layer.
     from automl_studio.engine.export.predict import load_model
-    from automl_studio.engine.train.hypermodel import predict_arrays
 
     keras_model, _ = load_model(model)
 
@@ -316,24 +316,8 @@ def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(
 
     found = crops(keras_model)
     assert (30 - best, 0) in found and all(0 <= a <= 24 and b == 0 for a, b in found), found
-    prepared = prepare_for_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "proj"),
-                                               target="load", time_column="time", lookback=6, lookback_max=30))
+    _, prepared = check_export_reproduces(model, data, tmp_path, summary["test_metrics"]["rmse"])
     assert prepared.test.x["sequence"].shape[1:] == (30, 2)
-    in_app = predict_arrays(keras_model, prepared.test.x).reshape(-1)
-    assert np.sqrt(np.mean((in_app - prepared.test.y) ** 2)) == pytest.approx(summary["test_metrics"]["rmse"],
-                                                                             rel=1e-4)
-    backtest = tmp_path / "backtest.csv"
-    assert main(["predict", str(model), str(data), "--backtest", "--output", str(backtest)]) == 0
-    rows = pd.read_csv(backtest)
-    assert len(rows) == 300 - 30
-    np.testing.assert_allclose(rows["prediction"].to_numpy()[-60:], in_app, rtol=1e-5, atol=1e-5)
-
-    window = tmp_path / "window.npy"
-    np.save(window, prepared.test.x["sequence"][:1])
-    proc = subprocess.run([sys.executable, "-c", RELOAD, str(model), str(window)], capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(float(in_app[0]), rel=1e-5)
 
 
 @pytest.mark.parametrize(("text", "expected"), [("24", (24, None)), ("12:48", (12, 48)), ("8:8", (8, None))])

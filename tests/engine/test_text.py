@@ -300,40 +300,36 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, env=env, timeout=1200)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)  # two CLI processes and a search: ~5 minutes on a busy 2-core machine
-def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
+def _search_export_and_predict(tmp_path: Path, rows: list[str], *flags: str) -> tuple[dict, pd.DataFrame, dict]:
+    """A command-line search on the reviews (``review`` as text, ``stars`` beside it) with ``flags``,
+    exported to ``model.h5``, then ``predict`` on ``rows`` (each with 3 stars).
+
+    Checks on the way: the search's test accuracy (>= 0.8, the words carry the label), plain Keras
+    in a fresh interpreter reloads the .h5 (inputs ``categorical`` and ``text``), and predict's
+    probabilities are the model's on the rows put through the schema in this process.
+
+    Returns:
+        The model's metadata, predict's output and the model's inputs for ``rows``.
+    """
     import keras
 
     from automl_studio.engine.export.model_info import read_metadata
 
     write_reviews(tmp_path / "reviews.csv", with_stars=True)
     proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
-                "--max-trials", "2", "--max-epochs", "6", "--refits", "1", "--project", "p",
-                "--ngrams", "2", "--max-tokens", "300", "--export", "model.h5", cwd=tmp_path)
+                "--max-epochs", "6", "--refits", "1", "--project", "p", "--export", "model.h5", *flags, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert summary["test_metrics"]["accuracy"] >= 0.8  # the words carry the label
-
     meta = read_metadata(tmp_path / "model.h5")
-    [text] = meta["feature_schema"]["text"]
-    assert text["name"] == "review" and text["length"] >= 9 and "très" in text["vocabulary"]
-    assert "电" in text["vocabulary"] and "😀" in text["vocabulary"]
-    assert text["ngrams"] == 2 and text["max_tokens"] == 300 and len(text["vocabulary"]) <= 300
-    assert "the film" in text["vocabulary"]  # a word pair, which predict's first row holds too
-    assert json.loads((tmp_path / "p" / "search_config.json").read_text())["search"]["ngrams"] == 2
 
     # A fresh interpreter without automl_studio reloads the .h5 with plain Keras.
     sample = tmp_path / "p" / "best" / "sample_inputs.npz"
     fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"), str(sample)],
                            capture_output=True, text=True, timeout=300)
     assert fresh.returncode == 0, fresh.stderr[-2000:]
-    reply = json.loads(fresh.stdout.strip().splitlines()[-1])
-    assert reply["inputs"] == ["categorical", "text"]
+    assert json.loads(fresh.stdout.strip().splitlines()[-1])["inputs"] == ["categorical", "text"]
 
-    # predict on raw text, with new reviews (unseen words included) and a missing one.
-    rows = ["the film was brilliant, so wonderful 😀", "电影 was 难看, really awful", "",
-            "this café was délicieux, vraiment superb and unheard-of"]
     with open(tmp_path / "new.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["review", "stars"])
@@ -341,60 +337,47 @@ def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_p
     proc = _cli("predict", "model.h5", "new.csv", "--output", "pred.csv", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     predicted = pd.read_csv(tmp_path / "pred.csv")
-    assert len(predicted) == 4
-    assert predicted["prediction"].iloc[0] == "pos" and predicted["prediction"].iloc[1] == "neg"
+    assert len(predicted) == len(rows)
 
     # The same rows through the schema and the model in this process: the same probabilities.
     schema = FeatureSchema.from_dict(meta["feature_schema"])
-    frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
-    probabilities = keras.models.load_model(tmp_path / "model.h5").predict(schema.transform(frame), verbose=0)
+    inputs = schema.transform(pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * len(rows)}))
+    probabilities = keras.models.load_model(tmp_path / "model.h5").predict(inputs, verbose=0)
     assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
+    return meta, predicted, inputs
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # two CLI processes and a search: ~5 minutes on a busy 2-core machine
+def test_cli_text_search_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
+    # New reviews (unseen words included) and a missing one.
+    rows = ["the film was brilliant, so wonderful 😀", "电影 was 难看, really awful", "",
+            "this café was délicieux, vraiment superb and unheard-of"]
+    meta, predicted, _ = _search_export_and_predict(tmp_path, rows, "--max-trials", "2", "--ngrams", "2",
+                                                    "--max-tokens", "300")
+    [text] = meta["feature_schema"]["text"]
+    assert text["name"] == "review" and text["length"] >= 9 and "très" in text["vocabulary"]
+    assert "电" in text["vocabulary"] and "😀" in text["vocabulary"]
+    assert text["ngrams"] == 2 and text["max_tokens"] == 300 and len(text["vocabulary"]) <= 300
+    assert "the film" in text["vocabulary"]  # a word pair, which predict's first row holds too
+    assert json.loads((tmp_path / "p" / "search_config.json").read_text())["search"]["ngrams"] == 2
+    assert predicted["prediction"].iloc[0] == "pos" and predicted["prediction"].iloc[1] == "neg"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # two CLI processes and a search
 def test_cli_search_with_char_ngrams_exports_an_h5_that_predict_reproduces_on_raw_text(tmp_path: Path) -> None:
-    import keras
-
-    from automl_studio.engine.export.model_info import read_metadata
-
-    write_reviews(tmp_path / "reviews.csv", with_stars=True)
-    proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
-                "--max-trials", "1", "--max-epochs", "6", "--refits", "1", "--project", "p",
-                "--char-ngrams", "3", "--export", "model.h5", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
-    assert summary["test_metrics"]["accuracy"] >= 0.8
-
-    meta = read_metadata(tmp_path / "model.h5")
+    # Raw text with a misspelt word ("brilliantt") whose subwords the vocabulary knows.
+    rows = ["the film was brilliantt, so wonderful 😀", "电影 was 难看, really awful", "",
+            "this café was délicieux, vraiment superb"]
+    meta, _, inputs = _search_export_and_predict(tmp_path, rows, "--max-trials", "1", "--char-ngrams", "3")
     [text] = meta["feature_schema"]["text"]
     assert text["char_ngrams"] == 3 and text["ngrams"] == 2
     assert "#<fi" in text["vocabulary"] and "#<电>" in text["vocabulary"] and "#<😀>" in text["vocabulary"]
     assert json.loads((tmp_path / "p" / "search_config.json").read_text())["search"]["char_ngrams"] == 3
-
-    sample = tmp_path / "p" / "best" / "sample_inputs.npz"
-    fresh = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_APP, str(tmp_path / "model.h5"), str(sample)],
-                           capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0, fresh.stderr[-2000:]
-    assert json.loads(fresh.stdout.strip().splitlines()[-1])["inputs"] == ["categorical", "text"]
-
-    # Raw text with a misspelt word ("brilliantt") whose subwords the vocabulary knows.
-    rows = ["the film was brilliantt, so wonderful 😀", "电影 was 难看, really awful", "",
-            "this café was délicieux, vraiment superb"]
-    with open(tmp_path / "new.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["review", "stars"])
-        writer.writerows([[r, 3] for r in rows])
-    proc = _cli("predict", "model.h5", "new.csv", "--output", "pred.csv", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    predicted = pd.read_csv(tmp_path / "pred.csv")
     schema = FeatureSchema.from_dict(meta["feature_schema"])
-    frame = pd.DataFrame({"review": [r or None for r in rows], "stars": [3] * 4})
-    inputs = schema.transform(frame)
     brilliant = schema.text[0].offset + 1 + schema.text[0].vocabulary.index("#bri")
     assert brilliant in inputs["text"][0]  # the subwords reach the model
-    probabilities = keras.models.load_model(tmp_path / "model.h5").predict(inputs, verbose=0)
-    assert np.allclose(predicted["probability_pos"].to_numpy(), probabilities[:, 0], atol=1e-5)
 
 
 def _text_model(tmp_path: Path, **values: object):
