@@ -531,6 +531,9 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     prepared = session.prepared
     if not refit:
         return tuner.load_model(best_trial), 0, ""
+    if tuner.hypermodel.has_second_phase(best_trial.hyperparameters):
+        return tuner.load_model(best_trial), 0, (
+            f"{OWN_WEIGHTS}: its backbone trained in two phases, which a refit does not replay")
     plan = tuner.studio_plan(remaining, final=True)
     if math.isfinite(remaining):  # without a time budget everything runs
         emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))

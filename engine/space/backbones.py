@@ -149,6 +149,33 @@ exec(FINE_TUNE_SOURCE, _namespace)  # noqa: S102 - our own constant text, above
 fine_tune_top_blocks: Callable[[Any, int, str], None] = _namespace["fine_tune_top_blocks"]
 
 
+# The second phase of Keras' transfer-learning recipe (https://keras.io/guides/transfer_learning/):
+# once the head has trained on the frozen backbone, its top blocks are unfrozen and the whole
+# network trains on at a lower learning rate. A Backbone that asks for it carries
+# ``second_phase = (blocks, pattern, factor)``; the engine's and the generated HyperModel.fit
+# call this after the first ``fit`` and, when it returns True, fit again. Run with ``keras``
+# and ``fine_tune_top_blocks``, and written into the generated code, like FINE_TUNE_SOURCE.
+SECOND_PHASE_SOURCE = '''\
+def start_second_phase(model, learning_rate):
+    """Unfreezes the top ``blocks`` blocks of each backbone of ``model`` whose ``second_phase``
+    asks for them, and compiles ``model`` again (loss, metrics and optimizer settings kept) at
+    the constant rate ``learning_rate`` times the smallest factor. Returns whether it did."""
+    networks = [layer for layer in model.layers if getattr(layer, "second_phase", (0,))[0] > 0]
+    if not networks:
+        return False
+    for network in networks:
+        blocks, pattern, _factor = network.second_phase
+        fine_tune_top_blocks(network, blocks, pattern)
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # mixed precision wraps it
+    settings = optimizer.get_config()
+    settings["learning_rate"] = learning_rate * min(network.second_phase[2] for network in networks)
+    config = model.get_compile_config()
+    config["optimizer"] = keras.optimizers.serialize(type(optimizer).from_config(settings))
+    model.compile_from_config(config)
+    return True
+'''
+
+
 # Like FINE_TUNE_SOURCE, the engine runs this text (with ``contextlib`` and ``keras``; see
 # :func:`automl_studio.engine.train.hypermodel.application`) and the code view writes it.
 PLAIN_KERAS_SOURCE = '''\
@@ -219,5 +246,5 @@ def plain_application(network, **kwargs):
 '''
 
 
-__all__ = ["BACKBONES", "FINE_TUNE_SOURCE", "MIN_SIZE", "PLAIN_KERAS_SOURCE", "WEIGHTS", "BackboneType", "fine_tune_top_blocks",
+__all__ = ["BACKBONES", "FINE_TUNE_SOURCE", "MIN_SIZE", "PLAIN_KERAS_SOURCE", "SECOND_PHASE_SOURCE", "WEIGHTS", "BackboneType", "fine_tune_top_blocks",
            "imagenet_file", "keras_models_dir", "weights_problem"]

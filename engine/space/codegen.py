@@ -28,7 +28,11 @@ from typing import Any
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import task_kind
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.backbones import FINE_TUNE_SOURCE, PLAIN_KERAS_SOURCE
+from automl_studio.engine.space.backbones import (
+    FINE_TUNE_SOURCE,
+    PLAIN_KERAS_SOURCE,
+    SECOND_PHASE_SOURCE,
+)
 from automl_studio.engine.space.losses import (
     ONE_HOT_LOSSES,
     SMOOTHED_MULTICLASS,
@@ -87,7 +91,8 @@ _FIXED_NAMES = {
     _BLOCK_INPUT, "attended",
 }
 _BACKBONE_NAMES = {"re", "contextlib", "backbone_model", "fine_tune_top_blocks", "operators_as_layers",
-                   "without_custom_layers", "plain_application"}  # a Backbone node's code
+                   "without_custom_layers", "plain_application",
+                   "start_second_phase"}  # a Backbone node's code
 _RESERVED = _FIXED_NAMES | {"encoding", "embedding_dim"} | _BACKBONE_NAMES
 
 
@@ -359,7 +364,9 @@ class _Writer:
         return [f"backbone_model = plain_application(keras.applications.{step.cls}, {', '.join(arguments)})",
                 f"backbone_model.name = {name}",
                 f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "
-                f"{_q(step.blocks)})"]
+                f"{_q(step.blocks)})",
+                f"backbone_model.second_phase = ({self.code(step.second_phase_blocks, state)}, {_q(step.blocks)}, "
+                f"{self.code(step.second_phase_lr, state)})"]
 
     def code(self, value: Any, state: _State) -> str:
         """An argument as code."""
@@ -805,6 +812,9 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         out.append("")
         out.extend(PLAIN_KERAS_SOURCE.rstrip().splitlines())
         out.append("")
+        out.append("")
+        out.extend(SECOND_PHASE_SOURCE.rstrip().splitlines())
+        out.append("")
     out.append("")
     out.append("def build(hp):")
     out.append('    """Builds and compiles one network of the search space for the values in ``hp``."""')
@@ -822,6 +832,8 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
     out.append(f"    model = keras.Model(inputs={{k: inputs[k] for k in sorted(inputs)}}, outputs=outputs, "
                f"name={_q(model_name)})")
     out.append(f"    model.compile(optimizer=optimizer, loss={loss}, metrics={metrics})")
+    if writer.backbones:
+        out.append("    model.first_learning_rate = lr  # a backbone's second phase trains at a fraction of it")
     out.append("    return model")
     out.append("")
     out.append("")
@@ -870,7 +882,22 @@ def kerastuner_code(space: SearchSpace, signature: DataSignature) -> str:
         out.append('                x_val, y_val = kwargs["validation_data"]')
         out.append(f'                kwargs["validation_data"] = (x_val, keras.utils.to_categorical(y_val, {classes}))')
     out.append(f'        kwargs.setdefault("epochs", {epochs})')
-    out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
+    if writer.backbones:
+        out.append(f"        history = model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
+        out.append("        if history.epoch and start_second_phase(model, model.first_learning_rate):")
+        out.append("            # The same callbacks: early stopping starts afresh; KerasTuner keeps the best epoch.")
+        out.append("            # But KerasTuner's TensorBoard hparams callback refuses a second fit.")
+        out.append('            callbacks = [c for c in callbacks if not type(c).__module__.startswith("tensorboard")]')
+        out.append("            done = len(history.epoch)")
+        out.append('            kwargs["epochs"] += done')
+        out.append(f"            second = model.fit(*args, batch_size={batch}, callbacks=callbacks, initial_epoch=done, "
+                   "**kwargs)")
+        out.append("            for key, values in second.history.items():")
+        out.append("                history.history.setdefault(key, []).extend(values)")
+        out.append("            history.epoch.extend(second.epoch)")
+        out.append("        return history")
+    else:
+        out.append(f"        return model.fit(*args, batch_size={batch}, callbacks=callbacks, **kwargs)")
     out.append("")
     out.append("")
     sources = sorted(signature.inputs)

@@ -189,6 +189,10 @@ class Application(Call):
 
     blocks: str = ""
     trainable_blocks: Any = 0
+    # A second phase of training: these top blocks unfrozen, the learning rate times this factor
+    # (:data:`automl_studio.engine.space.backbones.SECOND_PHASE_SOURCE`); 0 blocks: none.
+    second_phase_blocks: Any = 0
+    second_phase_lr: Any = 0.1
 
 
 Arguments = Callable[[Mapping[str, Any]], tuple[Sequence[Any], Mapping[str, Any]]]
@@ -1190,7 +1194,9 @@ def _backbone_steps(p: Mapping[str, Any], _sig: DataSignature) -> list[Call | Da
             comment=f"{backbone.name} takes BGR pixels in 0…255 less the ImageNet mean (a fixed Dense(3))."))
     weights = {"imagenet": "imagenet", "file": p["weights_file"], "none": None}[p["weights"]]
     steps.append(Application(backbone.name, kwargs={"weights": weights, "pooling": p["pooling"]},
-                             blocks=backbone.blocks, trainable_blocks=p["trainable_blocks"]))
+                             blocks=backbone.blocks, trainable_blocks=p["trainable_blocks"],
+                             second_phase_blocks=p.get("second_phase_blocks", 0),
+                             second_phase_lr=p.get("second_phase_lr", 0.1)))
     return steps
 
 
@@ -1212,6 +1218,11 @@ def _backbone_params() -> tuple[ParamDef, ...]:
         ParamDef("trainable_blocks", "int", 0, min=0, max=64,
                  doc="Blocks at the top of the backbone that train with the head (0: the backbone "
                      "is frozen; BatchNormalization stays frozen in any case)."),
+        ParamDef("second_phase_blocks", "int", 0, min=0, max=64,
+                 doc="A second phase of training once the first ends: this many top blocks are unfrozen and "
+                     "the whole network trains on at a lower learning rate (0: no second phase)."),
+        ParamDef("second_phase_lr", "float", 0.1, min=0.001, max=1.0,
+                 doc="The second phase's learning rate, as a fraction of the first phase's."),
     )
 
 

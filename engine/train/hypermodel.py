@@ -168,6 +168,17 @@ def _plain_keras() -> dict[str, Any]:
     return namespace
 
 
+def start_second_phase(model: keras.Model, learning_rate: float) -> bool:
+    """Unfreezes the top blocks of each backbone of ``model`` that asks for a second phase of
+    training and compiles ``model`` again at a fraction of ``learning_rate`` (see
+    :data:`~automl_studio.engine.space.backbones.SECOND_PHASE_SOURCE`); returns whether it did."""
+    from automl_studio.engine.space.backbones import SECOND_PHASE_SOURCE, fine_tune_top_blocks
+
+    namespace: dict[str, Any] = {"keras": keras, "fine_tune_top_blocks": fine_tune_top_blocks}
+    exec(SECOND_PHASE_SOURCE, namespace)  # noqa: S102 - our own constant text
+    return bool(namespace["start_second_phase"](model, learning_rate))
+
+
 def application(step: Application, input_shape: tuple[int | None, ...], name: str) -> keras.Model:
     """The ``keras.applications`` network of a Backbone step for inputs of ``input_shape``
     (without the batch axis), renamed ``name`` and frozen but for its top blocks.
@@ -197,6 +208,7 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     # Renamed after building: EfficientNet names its cached weights file after its own name.
     network.name = name
     fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks)
+    network.second_phase = (int(step.second_phase_blocks), step.blocks, float(step.second_phase_lr))
     return network
 
 
@@ -616,6 +628,8 @@ class SpecHyperModel(keras_tuner.HyperModel):
 
     After a classification trial's training it keeps the trained model's recall of each class on
     the validation split (:attr:`class_recall`, by trial id; ``class_names`` name the classes).
+    A network whose Backbone asks for a second phase trains on after the first, its top blocks
+    unfrozen at a lower learning rate, epochs numbered on (:func:`start_second_phase`).
     """
 
     def __init__(self, space: SearchSpace, signature: DataSignature, *, n_train: int,
@@ -667,6 +681,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
             return None
         return balanced_class_weights(np.asarray(y), self.signature.n_classes)
 
+    def has_second_phase(self, hp: keras_tuner.HyperParameters) -> bool:
+        """Whether the trial's network trains a backbone in a second phase (see :meth:`fit`),
+        which a refit of its configuration does not replay."""
+        return any(node.type == "Backbone" and int(node.params.get("second_phase_blocks", 0)) > 0
+                   for node in instantiate(self.space, kt_chooser(hp)))
+
     def epochs_for(self) -> int:
         epochs = int(self.space.training_value("epochs"))
         return min(epochs, self.max_epochs) if self.max_epochs else epochs
@@ -695,6 +715,18 @@ class SpecHyperModel(keras_tuner.HyperModel):
             kwargs["class_weight"] = weights
         history = fit_arrays(model, x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
                              **kwargs)
+        budget_left = reporter.deadline is None or time.monotonic() < reporter.deadline
+        if history.epoch and budget_left and start_second_phase(model, float(training["learning_rate"])):
+            # The same callbacks: early stopping and reduce-on-plateau start afresh at a fit's
+            # start, KerasTuner's best-epoch checkpoint keeps the best of both phases; but the
+            # TensorBoard hparams callback KerasTuner adds refuses a second fit.
+            done = len(history.epoch)
+            again = [c for c in callbacks if not type(c).__module__.startswith("tensorboard")]
+            second = fit_arrays(model, x, y, batch_size=batch_size, epochs=done + epochs, initial_epoch=done,
+                                callbacks=again, **kwargs)
+            for key, values in second.history.items():
+                history.history.setdefault(key, []).extend(values)
+            history.epoch.extend(second.epoch)
         validation = kwargs.get("validation_data")
         if self.signature.task == "classification" and validation is not None:
             from automl_studio.engine.train.metrics import class_recall

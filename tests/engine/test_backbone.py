@@ -363,3 +363,83 @@ def test_a_resized_backbone_fine_tunes_from_a_local_weights_file_and_its_h5_relo
     assert reply["resize"] == "Resizing" and reply["sees"] == [48, 48]
     assert reply["trainable"] and all(name.startswith(("block_16_", "Conv_1")) for name in reply["trainable"])
     assert np.asarray(reply["pred"]).shape == (2, 1)
+
+
+@pytest.mark.slow
+def test_a_second_phase_unfreezes_the_top_blocks_at_a_lower_rate_and_its_trial_weights_are_exported(
+        tmp_path: Path) -> None:
+    import keras
+
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.session import run_search
+
+    weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")
+    folder = _image_folder(tmp_path / "pictures")
+    spec = backbone_spec(backbone="MobileNetV2", weights="file", weights_file=str(weights), trainable_blocks=0,
+                         second_phase_blocks=1, second_phase_lr=0.5)
+    spec["training"] = {"epochs": 1, "batch_size": 4, "patience": 0}
+    events: list[Any] = []
+    result = run_search(SearchConfig(
+        data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
+        tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
+        export_keras=False, refit=True), listener=events.append)
+    assert result.status == "completed", result.message
+    # One epoch with the backbone frozen, one more with its top block unfrozen.
+    assert [e.epoch for e in events if e.type == "epoch_ended"] == [1, 2]
+    assert any("trained in two phases" in str(getattr(e, "message", "")) for e in events)
+
+    # The exported weights are the best epoch's, whichever phase it fell in.
+    (ended,) = [e for e in events if e.type == "trial_ended"]
+    in_second_phase = ended.best_epoch == 2
+    start = keras.applications.MobileNetV2(include_top=False, weights=str(weights), input_shape=(32, 32, 3))
+    tuned = keras.models.load_model(tmp_path / "best.h5").get_layer("backbone")
+    for name, trained in (("block_16_project", in_second_phase), ("Conv_1", in_second_phase),
+                          ("block_15_project", False)):
+        same = np.array_equal(start.get_layer(name).get_weights()[0], tuned.get_layer(name).get_weights()[0])
+        assert same != trained, (name, ended.best_epoch)
+
+
+def test_the_generated_code_runs_the_same_second_phase(tmp_path: Path) -> None:
+    import keras
+    import keras_tuner as kt
+
+    from automl_studio.engine.space.codegen import kerastuner_code
+    from automl_studio.engine.train.hypermodel import (
+        SpecHyperModel,
+        build_model,
+        start_second_phase,
+    )
+
+    space = SearchSpace.from_dict(backbone_spec(
+        backbone="MobileNetV2", weights="none", trainable_blocks=0,
+        second_phase_blocks={"hp": "int", "min": 0, "max": 2}, second_phase_lr=0.1))
+    source = kerastuner_code(space, SIG)
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - the code under test
+    values = {"backbone.second_phase_blocks": 2, "training.learning_rate": 1e-3}
+    engine = build_model(space, SIG, fixed_chooser(values))
+    hp = kt.HyperParameters()
+    hp.values.update(values)
+    code = namespace["build"](hp)
+    trainable = [lambda m=m: sum(int(np.prod(w.shape)) for w in m.trainable_weights) for m in (engine, code)]
+    assert trainable[0]() == trainable[1]() == 1281 * 1  # the head only: Dense(1) on 1,280 features
+    assert start_second_phase(engine, 1e-3) and namespace["start_second_phase"](code, code.first_learning_rate)
+    assert trainable[0]() == trainable[1]() > 100_000  # blocks 15 and 16 and the final convolution
+    for model in (engine, code):
+        assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-4)
+
+    # Both HyperModels' fit train the second phase after the first, in one history.
+    hp.values["backbone.second_phase_blocks"] = 1
+    rng = np.random.default_rng(0)
+    x, y = {"image": rng.uniform(0, 1, (8, 32, 32, 3)).astype("float32")}, rng.integers(0, 2, 8)
+    one_epoch = {**space.to_dict(), "training": {"epochs": 1, "patience": 0}}
+    engine_hypermodel = SpecHyperModel(SearchSpace.from_dict(one_epoch), SIG, n_train=8, listener=lambda e: None)
+    for hypermodel in (namespace["HyperModel"](), engine_hypermodel):
+        keras.backend.clear_session()
+        model = hypermodel.build(hp)
+        top = model.get_layer("backbone").get_layer("block_16_project")
+        before = top.get_weights()[0]
+        history = hypermodel.fit(hp, model, x, y, epochs=1, validation_data=(x, y), verbose=0)
+        assert history.epoch == [0, 1] and len(history.history["val_loss"]) == 2
+        assert not np.array_equal(before, top.get_weights()[0])  # trained in the second phase
+        assert not model.get_layer("backbone").get_layer("block_15_project").trainable_weights

@@ -268,8 +268,8 @@ def test_code_for_every_registered_type_builds_the_engines_network(kind: str) ->
     layer = LAYER_TYPES[kind]
     steps = layer.keras.plan({**layer.default_params(), **layer.example_params}, signature)
     for step in steps:
-        module = "applications" if isinstance(step, Application) else "layers"
-        assert isinstance(step, Call) and f"{module}.{step.cls}(" in source
+        called = f"keras.applications.{step.cls}," if isinstance(step, Application) else f"layers.{step.cls}("
+        assert isinstance(step, Call) and called in source
 
 
 def test_hyperparameters_are_registered_in_the_search_order() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 
 from automl_studio.engine.data.signature import DataSignature
 
@@ -43,7 +43,13 @@ def test_the_editor_inspects_a_backbone_and_names_the_missing_weights_file(
 
     editor.select_nodes([node])
     editors = editor.inspector.editors
-    assert set(editors) == {"backbone", "weights", "weights_file", "input_size", "pooling", "trainable_blocks"}
+    assert set(editors) == {"backbone", "weights", "weights_file", "input_size", "pooling", "trainable_blocks",
+                            "second_phase_blocks", "second_phase_lr"}
+    phase = editors["second_phase_blocks"].value_box
+    assert isinstance(phase, QSpinBox)
+    phase.setValue(2)
+    spec_node = next(n for n in editor.spec()["nodes"] if n["id"] == node)
+    assert spec_node["params"]["second_phase_blocks"] == 2
     assert not editors["weights_file"].search.isEnabled()  # a path is never searched
     weights = editors["weights"].value_box
     assert isinstance(weights, QComboBox)
