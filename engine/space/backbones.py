@@ -118,14 +118,16 @@ def weights_problem(backbone: str, weights: str, weights_file: str, size: int | 
 # The code view writes this very text into the generated code, so the two freeze the same
 # layers; it is kept as text because a bundled app has no sources for inspect.getsource.
 FINE_TUNE_SOURCE = '''\
-def fine_tune_top_blocks(backbone, blocks, pattern):
+def fine_tune_top_blocks(backbone, blocks, pattern, pretrained=True):
     """Freezes a ``keras.applications`` network except its top ``blocks`` blocks.
 
     A layer belongs to the block the last layer whose name matches ``pattern`` named (the layers
-    after the last block, its final convolution, belong to that block). BatchNormalization layers
-    stay frozen (in inference mode) even in a trained block, as Keras' fine-tuning guide advises:
-    a small dataset's batch statistics would wreck the pretrained ones. ``blocks`` 0: the whole
-    network is frozen; as many as it has or more: every layer but BatchNormalization trains.
+    after the last block, its final convolution, belong to that block). In a ``pretrained``
+    network BatchNormalization layers stay frozen (in inference mode) even in a trained block, as
+    Keras' fine-tuning guide advises: a small dataset's batch statistics would wreck the
+    pretrained ones; in one with random weights they train with their block. ``blocks`` 0: the
+    whole network is frozen; as many as it has or more: every layer trains (but
+    BatchNormalization, when pretrained).
     """
     order, block_of, current = [], {}, None
     for index, layer in enumerate(backbone.layers):
@@ -141,18 +143,18 @@ def fine_tune_top_blocks(backbone, blocks, pattern):
         if type(layer).__name__ == "InputLayer":
             continue
         trains = everything or block_of[index] in top
-        layer.trainable = trains and type(layer).__name__ != "BatchNormalization"
+        layer.trainable = trains and not (pretrained and type(layer).__name__ == "BatchNormalization")
 '''
 
 _namespace: dict[str, Any] = {"re": re}
 exec(FINE_TUNE_SOURCE, _namespace)  # noqa: S102 - our own constant text, above
-fine_tune_top_blocks: Callable[[Any, int, str], None] = _namespace["fine_tune_top_blocks"]
+fine_tune_top_blocks: Callable[..., None] = _namespace["fine_tune_top_blocks"]
 
 
 # The second phase of Keras' transfer-learning recipe (https://keras.io/guides/transfer_learning/):
 # once the head has trained on the frozen backbone, its top blocks are unfrozen and the whole
 # network trains on at a lower learning rate. A Backbone that asks for it carries
-# ``second_phase = (blocks, pattern, factor)``; the engine's and the generated HyperModel.fit
+# ``second_phase = (blocks, pattern, factor, pretrained)``; the engine's and the generated HyperModel.fit
 # call this after the first ``fit`` and, when it returns True, fit again. Run with ``keras``
 # and ``fine_tune_top_blocks``, and written into the generated code, like FINE_TUNE_SOURCE.
 SECOND_PHASE_SOURCE = '''\
@@ -164,8 +166,8 @@ def start_second_phase(model, learning_rate):
     if not networks:
         return False
     for network in networks:
-        blocks, pattern, _factor = network.second_phase
-        fine_tune_top_blocks(network, blocks, pattern)
+        blocks, pattern, _factor, pretrained = network.second_phase
+        fine_tune_top_blocks(network, blocks, pattern, pretrained)
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # mixed precision wraps it
     settings = optimizer.get_config()
     settings["learning_rate"] = learning_rate * min(network.second_phase[2] for network in networks)

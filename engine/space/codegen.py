@@ -359,14 +359,15 @@ class _Writer:
         """A Backbone's ``keras.applications`` network, as the engine builds it
         (:func:`automl_studio.engine.train.hypermodel.application`), in ``backbone_model``."""
         self.backbones = True
+        pretrained = step.kwargs.get("weights") is not None  # a Backbone's weights branch: a fixed value
         arguments = ["include_top=False", f"input_shape=tuple({operand}.shape[1:])"]
         arguments += [f"{key}={self.code(value, state)}" for key, value in step.kwargs.items()]
         return [f"backbone_model = plain_application(keras.applications.{step.cls}, {', '.join(arguments)})",
                 f"backbone_model.name = {name}",
                 f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "
-                f"{_q(step.blocks)})",
+                f"{_q(step.blocks)}, pretrained={pretrained})",
                 f"backbone_model.second_phase = ({self.code(step.second_phase_blocks, state)}, {_q(step.blocks)}, "
-                f"{self.code(step.second_phase_lr, state)})"]
+                f"{self.code(step.second_phase_lr, state)}, {pretrained})"]
 
     def code(self, value: Any, state: _State) -> str:
         """An argument as code."""

@@ -1217,7 +1217,7 @@ def _backbone_params() -> tuple[ParamDef, ...]:
                  doc="How the last feature map becomes one vector: its average or its maximum."),
         ParamDef("trainable_blocks", "int", 0, min=0, max=64,
                  doc="Blocks at the top of the backbone that train with the head (0: the backbone "
-                     "is frozen; BatchNormalization stays frozen in any case)."),
+                     "is frozen; with pretrained weights its BatchNormalization stays frozen)."),
         ParamDef("second_phase_blocks", "int", 0, min=0, max=64,
                  doc="A second phase of training once the first ends: this many top blocks are unfrozen and "
                      "the whole network trains on at a lower learning rate (0: no second phase)."),

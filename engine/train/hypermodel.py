@@ -207,8 +207,9 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
                                                   input_shape=input_shape, **kwargs)
     # Renamed after building: EfficientNet names its cached weights file after its own name.
     network.name = name
-    fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks)
-    network.second_phase = (int(step.second_phase_blocks), step.blocks, float(step.second_phase_lr))
+    pretrained = source != "none"
+    fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks, pretrained)
+    network.second_phase = (int(step.second_phase_blocks), step.blocks, float(step.second_phase_lr), pretrained)
     return network
 
 

@@ -219,6 +219,23 @@ def test_shape_inference_of_a_backbone_node_matches_the_engines_model(name: str)
     keras.backend.clear_session()
 
 
+def test_batch_normalization_trains_from_random_weights_and_stays_frozen_in_pretrained_ones(tmp_path: Path) -> None:
+    """Keras' fine-tuning guide keeps pretrained BatchNormalization statistics; random ones must learn."""
+    import keras
+
+    from automl_studio.engine.train.hypermodel import build_model
+
+    weights = save_backbone_weights("MobileNetV2", tmp_path / "v2.weights.h5")
+    for source, statistics_train in (("none", True), ("file", False)):
+        space = SearchSpace.from_dict(backbone_spec(backbone="MobileNetV2", weights=source, weights_file=str(weights),
+                                                    trainable_blocks=64))
+        network = build_model(space, SIG, fixed_chooser({})).get_layer("backbone")
+        normalizations = [layer for layer in network.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        assert normalizations and all(layer.trainable == statistics_train for layer in normalizations), source
+        assert network.get_layer("Conv1").trainable  # every other layer trains in both
+        keras.backend.clear_session()
+
+
 @pytest.mark.parametrize("shape, needle", [
     ((32, 32, 1), "needs colour images"), ((31, 64, 3), "at least 32×32"), ((32,), "rank 3")])
 def test_a_backbone_refuses_inputs_it_cannot_take(shape: tuple[int, ...], needle: str) -> None:
