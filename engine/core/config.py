@@ -31,16 +31,18 @@ from automl_studio.engine.core.jsonfile import (
 RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
-# 4: search.char_ngrams (character n-grams of text columns; a version-3 reader would silently
+# 5: search.cv_folds (trials scored by k-fold cross-validation; a version-4 reader would silently
+# score them on the validation split). 4: search.char_ngrams (character n-grams of text columns; a version-3 reader would silently
 # search without them). 3: search.lookback_max (a searched lookback range; a version-2 reader
 # would silently search one lookback). 2: one document for search_config.json and project files ("search", "data", "space").
 # 1: project files (the same "search" section) and search_config.json with "config" and "fingerprint".
-CONFIG_SCHEMA_VERSION = 4
+CONFIG_SCHEMA_VERSION = 5
 APP = "automl-studio"
 MAX_NGRAMS = 3  # word n-grams of text columns: longer ones are too rare to learn from
 # Words and pairs of neighbouring words by default: the first trial (averaged embeddings into a
 # linear head) then reads what TF-IDF 1-2-grams read (BENCHMARKS.md, "Text classification").
 DEFAULT_NGRAMS = 2
+MAX_CV_FOLDS = 10  # folds of a cross-validated trial score: each costs a fit
 MAX_CHAR_NGRAMS = 6  # fastText's longest subword (Bojanowski et al. 2017 use lengths 3 to 6)
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -74,6 +76,12 @@ class SearchConfig:
     # Opt-in: on digits it beat the best trial but lost to the refits on train+validation
     # (benchmarks/ensemble_quality.py: 0.9675 vs 0.9768 test accuracy over 3 seeds).
     ensemble: bool = False
+    # Each trial's score is the mean of its best validation objective on this many folds of
+    # train+validation (its standard error beside it; engine.search.defaults.trial_folds); 0 or
+    # 1: one validation split. Opt-in: under a time budget each fold costs what a trial does, and
+    # at --time-budget 150 five folds left one trial on three of four small tables and scored
+    # breast_cancer and diabetes lower (BENCHMARKS.md, "Cross-validated trial scores").
+    cv_folds: int = 0
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
     # The user's kind per column ("numeric" or "categorical"), over what the profiler detected.
@@ -145,6 +153,8 @@ class SearchConfig:
             raise UserError(f"the chief's port must be between 0 (any free port) and 65535, got {self.chief_port}")
         if self.refits is not None and not 1 <= self.refits <= 20:
             raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
+        if not 0 <= self.cv_folds <= MAX_CV_FOLDS:
+            raise UserError(f"--cv-folds must be 0 or 1 (one validation split) to {MAX_CV_FOLDS}, got {self.cv_folds}")
         if self.horizon < 1 or self.stride < 1 or (self.lookback is not None and self.lookback < 1):
             raise UserError("--horizon, --lookback and --stride must be at least 1")
         if self.lookback_max is not None and (self.lookback is None or self.lookback_max < self.lookback):

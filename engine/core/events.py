@@ -108,6 +108,12 @@ class TrialEnded(Event):
     name in class-index order; ``None`` for a class with no validation rows. It is empty for
     regression, for a trial that did not complete, for one a distributed worker ran without
     reporting its own events, and in older event logs.
+
+    A trial scored by k-fold cross-validation (small tables, ``SearchConfig.cv_folds``) has
+    ``score`` the mean of ``fold_scores``, each fold's best validation objective, and
+    ``score_se`` their standard error (sample standard deviation / sqrt(folds), the objective's
+    units); ``best_epoch`` is then the mean of the folds' best epochs and ``class_recall`` the
+    last fold's. Both are empty for a trial scored on the validation split, and in older logs.
     """
 
     type: ClassVar[str] = "trial_ended"
@@ -120,6 +126,8 @@ class TrialEnded(Event):
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     worker: str = "local"
     class_recall: Mapping[str, float | None] = field(default_factory=dict)
+    score_se: float | None = None
+    fold_scores: tuple[float, ...] = ()
 
 
 class FinishedResult(Protocol):
@@ -325,6 +333,8 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     kwargs = {k: v for k, v in data.items() if k in names}
     if "trial_id" in kwargs and kwargs["trial_id"] is not None:
         kwargs["trial_id"] = str(kwargs["trial_id"])
+    if cls is TrialEnded and "fold_scores" in kwargs:
+        kwargs["fold_scores"] = tuple(kwargs["fold_scores"] or ())
     if cls is SearchFinished and "exported" in kwargs:
         kwargs["exported"] = tuple(kwargs["exported"] or ())
     try:

@@ -34,6 +34,12 @@ ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
 POST_SEARCH_SHARE = 0.25
 FIRST_REFIT_MARGIN = 1.5  # the first refit is planned with room to spare: a cut one is thrown away
 MIN_FOLDS = 2  # fewer finished folds give no median worth retraining for
+# Trials scored by k-fold cross-validation of train+validation (issue #16, ``--cv-folds K``): on a
+# small table one validation split of a few dozen rows picks trials by luck. KerasTuner has no
+# cross-validation of its own (keras-team/keras-tuner#139), so each trial fits once per fold and
+# the oracle receives the mean of the folds' best validation objective. Off by default: under a
+# time budget a trial then costs K fits (SearchConfig.cv_folds says what that measured).
+CV_FOLDS = 5  # the usual K, the Search page's suggestion and the refit's folds (train.crossval.FOLDS)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Resolved:
     max_epochs: int | None
     patience: int | None
     refits: int = 1  # how many refits of the best configuration the exported model averages
+    cv_folds: int = 0  # folds each trial is scored on (0: the validation split; see trial_folds)
 
     @property
     def rule(self) -> Objective:
@@ -245,6 +252,33 @@ def target_transform_note(space: SearchSpace, hyperparameters: Mapping[str, Any]
                                      "cap_log_units, exp and to_target_units): predictions are in the target's own units"}
 
 
+def trial_folds(config: SearchConfig, prepared: PreparedData) -> int:
+    """How many folds of train+validation each trial is scored on; 0: the validation split.
+
+    ``config.cv_folds`` of 0 or 1 is 0; K ≥ 2 is K, for tables and feature arrays (not
+    forecasts) with a random, Bayesian or grid search. Hyperband is left out: it warm-starts a
+    trial from another trial's checkpoint, which a fold's model would carry to the next folds'
+    validation rows.
+
+    Raises:
+        UserError: K ≥ 2 for images, sequences or a forecast, with Hyperband, or with fewer than
+            two train+validation rows per fold (names the data file).
+    """
+    if config.cv_folds <= 1:
+        return 0
+    rows = len(prepared.train) + len(prepared.validation)
+    if prepared.input_kind not in ("table", "features") or prepared.forecast is not None:
+        raise UserError(f"{config.data_path}: --cv-folds scores trials on folds of a table or feature "
+                        "arrays; for images, sequences and forecasts use --cv-folds 0")
+    if config.tuner == "hyperband":
+        raise UserError("--cv-folds does not combine with the hyperband tuner (it warm-starts trials from "
+                        "other trials' checkpoints); use --cv-folds 0 or another tuner")
+    if rows < 2 * config.cv_folds:
+        raise UserError(f"{config.data_path}: {rows} train+validation rows are too few for "
+                        f"{config.cv_folds} folds (two rows a fold at the least)")
+    return config.cv_folds
+
+
 def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: SearchSpace | None = None) -> Resolved:
     """What a good practitioner would choose when the user leaves a setting open.
 
@@ -255,10 +289,11 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: Search
     (:func:`target_space`) the objective is validation RMSE instead: a trial's loss is in its
     own units (squared log error for ``log1p``), its RMSE in the target's, so trials compare by
     the latter; likewise where trials train on different losses (:func:`searches_loss`), by
-    validation accuracy (RMSE for regression). A rare class among two keeps ROC AUC.
+    validation accuracy (RMSE for regression). A rare class among two keeps ROC AUC. With
+    ``cv_folds`` each trial is scored by k-fold cross-validation (:func:`trial_folds`).
 
     Raises:
-        UserError: an objective the model does not compile for this task (e.g. ``val_auc`` with
+        UserError: cross-validation asked for data it does not fit (:func:`trial_folds`), or an objective the model does not compile for this task (e.g. ``val_auc`` with
             three classes), naming the objectives that exist for it — before any trial runs.
     """
     signature = prepared.signature
@@ -281,4 +316,4 @@ def resolve_defaults(config: SearchConfig, prepared: PreparedData, space: Search
         rows = len(prepared.train) + len(prepared.validation)
         refits = next((n for most, n in ENSEMBLE_REFITS if rows <= most), 1) if prepared.input_kind != "images" else 1
     return Resolved(objective.name, max_trials, config.max_epochs, config.patience,
-                    refits if config.refit else 1)
+                    refits if config.refit else 1, trial_folds(config, prepared))

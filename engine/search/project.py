@@ -125,7 +125,7 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
     The same search means the same data identity (file bytes, target, task, feature columns,
     inputs, classes and split, see :mod:`automl_studio.engine.data.identity`), the same
     tuner, for a forecast the same lookback (a searched range included) and, with text columns, the
-    same tokenization (word and character n-grams, vocabulary size). A project with no trials yet holds nothing to resume, so a new search may take it.
+    same tokenization (word and character n-grams, vocabulary size) and the same ``--cv-folds``. A project with no trials yet holds nothing to resume, so a new search may take it.
 
     Raises:
         ProjectError: one line naming the project, what differs, and how to start a new search.
@@ -140,6 +140,10 @@ def check_resume(config: SearchConfig, identity: DataIdentity) -> bool:
         # KerasTuner keeps a hyperparameter's first range: a resumed search would go on with the old one.
         found.append(f"the searched lookback differs: the search used {_lookback(document.config)}, "
                      f"this run {_lookback(config)}")
+    if _folds(document.config) != _folds(config):
+        # The finished trials' scores are means over other folds (or one validation split).
+        found.append(f"the trials' cross-validation differs: the search used --cv-folds {_folds(document.config)}, "
+                     f"this run --cv-folds {_folds(config)}")
     if "text" in identity.inputs and _tokenization(document.config) != _tokenization(config):
         # The sequence length may not change with them, so the data identity alone can miss it;
         # the finished trials learnt other token ids than a resumed one would get.
@@ -155,6 +159,11 @@ def _tokenization(config: SearchConfig) -> str:
     """A search's text options as the command line writes them (``--ngrams 2 --char-ngrams 0 ...``)."""
     return (f"--ngrams {config.ngrams} --char-ngrams {config.char_ngrams} "
             f"--max-tokens {config.max_tokens or MAX_TOKENS}")
+
+
+def _folds(config: SearchConfig) -> str:
+    """A search's ``--cv-folds`` as the command line writes it (0: one validation split)."""
+    return str(config.cv_folds if config.cv_folds >= 2 else 0)
 
 
 def _lookback(config: SearchConfig) -> str:
@@ -221,6 +230,8 @@ class TrialRecord:
     history: list[dict[str, float]] = field(default_factory=list)
     max_epochs: int | None = None  # the epoch limit it started with (None in older event logs)
     class_recall: dict[str, float | None] = field(default_factory=dict)  # TrialEnded.class_recall
+    score_se: float | None = None  # TrialEnded.score_se: the fold scores' standard error
+    fold_scores: tuple[float, ...] = ()  # TrialEnded.fold_scores
 
 
 def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
@@ -259,6 +270,7 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
             record.error = event.error
             record.best_epoch = event.best_epoch
             record.class_recall = dict(event.class_recall)
+            record.score_se, record.fold_scores = event.score_se, tuple(event.fold_scores)
             if event.hyperparameters:
                 # KerasTuner registers a hyperparameter when the model first asks for it, so the
                 # values a trial began with miss those its own build added; the end has them all.

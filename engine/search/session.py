@@ -117,7 +117,8 @@ class _Session:
                                                "windows; the forecast template is searched instead"))
             space = "forecast"
         self.space = lookback_space(target_space(imbalance_space(
-            resolve_space(space, self.prepared.signature.inputs.keys(), self.prepared.signature.train_rows),
+            resolve_space(space, self.prepared.signature.inputs.keys(), self.prepared.signature.train_rows,
+                          self.prepared.signature.inputs.get("image")),
             self.prepared), self.prepared), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:
@@ -275,7 +276,8 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     tuner.studio_deadline = deadline
     done = 0 if role == "worker" else sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
     settings = {**config.to_dict(), "objective": resolved.objective, "direction": resolved.direction,
-                "max_trials": resolved.max_trials, "max_epochs": tuner.hypermodel.epochs_for()}
+                "max_trials": resolved.max_trials, "max_epochs": tuner.hypermodel.epochs_for(),
+                "cv_folds": resolved.cv_folds}
     emit(SearchStarted(profile=prepared.profile.to_dict(),
                        space_summary=space_summary(session.space, prepared.signature),
                        settings=settings, project_dir=str(project), resumed=resuming, completed_trials=done))
@@ -307,7 +309,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(project / "tensorboard"), write_graph=False))
         else:
             emit(SearchWarning(message="TensorBoard logs need TensorFlow installed; skipped"))
-    emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials"))
+    scored_by = (f", each scored by {resolved.cv_folds}-fold cross-validation of {len(prepared.train) + len(prepared.validation)} "
+                 "train+validation rows (the mean of the folds' best; the curves show the first fold)"
+                 if resolved.cv_folds else "")
+    emit(PhaseChanged(phase="searching", message=f"{config.tuner} search, up to {resolved.max_trials} trials{scored_by}"))
     searching_at = time.monotonic()
     tuner.studio_warmup_s = searching_at - started
     status, message = "completed", ""
@@ -383,7 +388,12 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     emit.add(lambda event: refit_epochs.append((event.epoch, event.metrics))
              if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL else None)
     ensembled = None
-    if config.ensemble and status in ("completed", "budget") and not (stop is not None and stop.is_set()):
+    if config.ensemble and resolved.cv_folds:
+        # Its weights are chosen on the validation split, which the folds' checkpoints trained on.
+        emit(SearchWarning(message="no ensemble: the trials were cross-validated, so their checkpoints trained on "
+                                   "most of the validation rows the ensemble would be weighed on; use --cv-folds 0 "
+                                   "to ensemble"))
+    elif config.ensemble and status in ("completed", "budget") and not (stop is not None and stop.is_set()):
         ensembled = _ensemble_model(session, tuner, best, emit, deadline)
     if ensembled is not None:
         model, result.ensemble = ensembled
@@ -508,8 +518,10 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     """Retrains the best configuration on train+validation for its best number of epochs.
 
     What runs is planned first from the trials' measured seconds per epoch to fit in
-    ``remaining`` seconds (:meth:`~.tuner.TrialEvents.studio_plan`): on a small table the
-    number of epochs comes from cross-validation (:mod:`.crossval`) on as many folds as fit; the
+    ``remaining`` seconds (:meth:`~.tuner.TrialEvents.studio_plan`): the number of epochs is
+    the median of the folds' best epochs where the trials were scored on folds (``--cv-folds``,
+    :meth:`~.tuner.TrialEvents.studio_refit_epochs`), else on a small table it comes from
+    cross-validation after the search (:mod:`.crossval`) on as many folds as fit; the
     model averages as many refits (of ``resolved.refits``, seeded ``seed``, ``seed + 1``…) as
     fit, a refit after the first starting only if the last one's measured time is left. A refit
     cut by the budget or a stop is discarded: the model is the finished refits, else the best
@@ -542,7 +554,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             f"{OWN_WEIGHTS}: a refit on train+validation would not finish in the time budget")
     import keras
 
-    epochs = int(getattr(best_trial, "best_step", 0) or 0) + 1
+    epochs = tuner.studio_refit_epochs(best_trial)
     hypermodel = tuner.hypermodel
     both = _merge(prepared.train, prepared.validation)
     batch = hypermodel._batch_size(best_trial.hyperparameters)

@@ -3,7 +3,8 @@
 * :class:`TrialEvents` — a mixin over KerasTuner's ``Tuner`` hooks (``pre_create_trial``,
   ``on_trial_begin``, ``on_trial_end``): it turns trials into our events and keeps the time
   budget between and inside trials, from what this run measured (the reserve for the refits,
-  the cross-validation and the export).
+  the cross-validation and the export). With ``--cv-folds K`` it scores each trial by k-fold
+  cross-validation (over ``_build_and_fit_model``, the seam KerasTuner keeps for AutoKeras).
 * :class:`SimplestFirst` — a mixin over ``Oracle.populate_space``: the first trial is the
   simplest network of the space with a brisk learning rate (a practitioner fits the plain model
   first; on small tables a linear model often wins and costs seconds).
@@ -29,7 +30,7 @@ import keras_tuner as kt
 from automl_studio.engine.core.cancel import CancelToken
 from automl_studio.engine.core.config import RECYCLE_STATUS as RECYCLE
 from automl_studio.engine.core.config import SearchConfig
-from automl_studio.engine.core.events import Event, TrialEnded, TrialStarted
+from automl_studio.engine.core.events import EpochEnded, Event, TrialEnded, TrialStarted
 from automl_studio.engine.core.objectives import get_objective
 from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.process.memory import resident_mb
@@ -104,8 +105,11 @@ def make_tuner(config: SearchConfig, space: SearchSpace, prepared: PreparedData,
         tuner = StudioTuner(oracle, executions_per_trial=config.executions_per_trial, **common)
     tuner.studio_setup(listener, resolved, config)
     tuner.studio_rows_ratio = (len(prepared.train) + len(prepared.validation)) / max(1, len(prepared.train))
-    tuner.studio_crossval = config.refit and crossval.applies(
+    # Trials scored on folds already give the refit's length (the folds' median best epoch).
+    tuner.studio_crossval = config.refit and not resolved.cv_folds and crossval.applies(
         prepared.input_kind, len(prepared.train) + len(prepared.validation))
+    if resolved.cv_folds:
+        tuner.studio_fold_data(prepared, resolved.cv_folds, config.seed)
     return tuner
 
 
@@ -249,6 +253,103 @@ class TrialEvents:
         self.studio_recycle_mb = config.recycle_mb
         self.studio_warm_mb: float | None = None  # resident memory after this process's first trial
         self.studio_warmup_s = 0.0  # seconds from the budget's start to the search's (set by _run)
+        # Cross-validated trial scores (studio_fold_data): train+validation, each fold's
+        # validation rows, and by trial id each fold's best objective value and best epoch.
+        self.studio_cv_x: Any = None
+        self.studio_cv_y: Any = None
+        self.studio_folds: list[Any] = []
+        self.studio_fold_scores: dict[str, list[float]] = {}
+        self.studio_fold_epochs: dict[str, list[int]] = {}
+
+    def studio_fold_data(self, prepared: PreparedData, folds: int, seed: int) -> None:
+        """Scores every later trial by ``folds``-fold cross-validation of train+validation.
+
+        The folds are :func:`~automl_studio.engine.train.crossval.fold_indices` of ``seed``
+        (classes dealt round-robin), the same as the refit's cross-validation would make.
+        """
+        import numpy as np
+
+        train, validation = prepared.train, prepared.validation
+        if isinstance(train.x, dict):
+            self.studio_cv_x = {k: np.concatenate([np.asarray(train.x[k]), np.asarray(validation.x[k])])
+                                for k in train.x}
+        else:
+            self.studio_cv_x = np.concatenate([np.asarray(train.x), np.asarray(validation.x)])
+        self.studio_cv_y = np.concatenate([np.asarray(train.y), np.asarray(validation.y)])
+        labels = (self.studio_cv_y if prepared.signature.task == "classification"
+                  and self.studio_cv_y.ndim == 1 else None)
+        self.studio_folds = crossval.fold_indices(len(self.studio_cv_y), labels, folds, seed)
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        """One execution of a trial: KerasTuner's build and fit, once per fold when trials are
+        cross-validated (:meth:`studio_fold_data`).
+
+        The folds' histories go back as a list, which KerasTuner averages: the oracle receives
+        the mean of the folds' best objective values (its ``best_step`` the mean best epoch), and
+        the trial's checkpoint holds the best fold's best epoch. Only the first fold's epochs are
+        reported (the live curves and TensorBoard, whose hparams callback runs once); later folds
+        still report batch progress. A fold starts only while the trial's deadline leaves room
+        for the slowest fold so far (the time budget): the score is then the mean of the folds
+        that ran (``TrialEnded.fold_scores`` says how many).
+        """
+        if not self.studio_folds:
+            return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
+        import numpy as np
+
+        x, y = self.studio_cv_x, self.studio_cv_y
+        hypermodel = self.hypermodel
+        listener = hypermodel.listener
+        rule = get_objective(self.oracle.objective.name)
+        everything = np.arange(len(y))
+        histories: list[Any] = []
+        seconds: list[float] = []
+        scores = self.studio_fold_scores.setdefault(trial.trial_id, [])
+        epochs = self.studio_fold_epochs.setdefault(trial.trial_id, [])
+
+        def first_fold_epochs(event: Event) -> None:
+            if not isinstance(event, EpochEnded):
+                listener(event)
+
+        def rows(idx: Any) -> Any:
+            return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+        try:
+            for k, held_out in enumerate(self.studio_folds):
+                deadline = hypermodel.deadline
+                if seconds and deadline is not None and time.monotonic() + max(seconds) > deadline:
+                    break
+                fold_kwargs = {**kwargs, "validation_data": (rows(held_out), y[held_out])}
+                if k:
+                    hypermodel.listener = first_fold_epochs
+                    fold_kwargs["callbacks"] = [c for c in kwargs.get("callbacks") or () if not on_tensorboard(c)]
+                began = time.monotonic()
+                train = np.setdiff1d(everything, held_out, assume_unique=True)
+                history = super()._build_and_fit_model(trial, rows(train), y[train], **fold_kwargs)  # type: ignore[misc]
+                seconds.append(time.monotonic() - began)
+                histories.append(history)
+                curve = [float(v) for v in getattr(history, "history", {}).get(rule.name, [])]
+                finite = [(rule.sort_key(v), i) for i, v in enumerate(curve) if math.isfinite(v)]
+                if finite:
+                    best = min(finite)[1]
+                    scores.append(curve[best])
+                    epochs.append(best + 1)
+        finally:
+            hypermodel.listener = listener
+        return histories
+
+    def studio_score_se(self, trial_id: str) -> float | None:
+        """The standard error of a cross-validated trial's fold scores (sample standard
+        deviation / sqrt(folds)); None for a trial scored on the validation split or one fold."""
+        scores = self.studio_fold_scores.get(trial_id, [])
+        return statistics.stdev(scores) / math.sqrt(len(scores)) if len(scores) >= 2 else None
+
+    def studio_refit_epochs(self, trial: Any) -> int:
+        """How long a refit of ``trial`` trains: the median of its folds' best epochs where it
+        was cross-validated in this process, else its own best epoch."""
+        folds = self.studio_fold_epochs.get(trial.trial_id)
+        if folds:
+            return max(1, int(round(statistics.median(folds))))
+        return int(getattr(trial, "best_step", 0) or 0) + 1
 
     def studio_typical(self) -> float:
         """The median duration of this process's completed trials (0 before the first)."""
@@ -398,6 +499,8 @@ class TrialEvents:
         super().on_trial_begin(trial)  # type: ignore[misc]
         self.studio_current = trial.trial_id
         self.studio_started_at = time.monotonic()
+        self.studio_fold_scores.pop(trial.trial_id, None)  # a trial run again starts its folds afresh
+        self.studio_fold_epochs.pop(trial.trial_id, None)
         hypermodel = self.hypermodel
         hypermodel.trial_id = trial.trial_id
         if self.studio_deadline is not None:
@@ -433,13 +536,23 @@ class TrialEvents:
         best_step = getattr(trial, "best_step", None)
         score = trial.score if status == "completed" else None
         recall = self.hypermodel.class_recall.pop(trial.trial_id, {})
+        completed = status == "completed"
+        folds = tuple(self.studio_fold_scores.get(trial.trial_id, ())) if completed else ()
         self.studio_listener(TrialEnded(
             trial_id=trial.trial_id, status=status,
             score=float(score) if score is not None and math.isfinite(score) else None,
             duration_s=duration, error=error,
             best_epoch=int(best_step) + 1 if best_step is not None and status == "completed" else None,
             hyperparameters=dict(trial.hyperparameters.values), worker=distributed.tuner_id(),
-            class_recall=recall if status == "completed" else {}))
+            class_recall=recall if completed else {},
+            score_se=self.studio_score_se(trial.trial_id) if completed else None, fold_scores=folds))
+
+
+def on_tensorboard(callback: Any) -> bool:
+    """Whether ``callback`` writes TensorBoard logs (Keras' own, or the hparams one KerasTuner adds)."""
+    import keras
+
+    return isinstance(callback, keras.callbacks.TensorBoard) or type(callback).__module__.startswith("tensorboard")
 
 
 def trial_failure_reason(message: str | None) -> str:

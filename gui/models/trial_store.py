@@ -48,6 +48,9 @@ class TrialRecord:
         class_recall: a completed classification trial's recall of each class on the validation
             split, by class name in class-index order (``None``: no validation rows of that
             class); empty otherwise (:attr:`TrialEnded.class_recall`).
+        score_se: a cross-validated trial's standard error of its fold scores (``score`` is
+            their mean); None for a trial scored on the validation split (:attr:`TrialEnded.score_se`).
+        fold_scores: a cross-validated trial's best objective value on each fold.
     """
 
     trial_id: str
@@ -64,6 +67,8 @@ class TrialRecord:
     number: int = -1
     max_epochs: int | None = None
     class_recall: dict[str, float | None] = field(default_factory=dict)
+    score_se: float | None = None
+    fold_scores: tuple[float, ...] = ()
 
     @property
     def epochs_run(self) -> int:
@@ -196,7 +201,8 @@ class TrialStore(QObject):
             record = TrialRecord(str(tid), status=rec.status, score=_score(rec.score),
                                  hyperparameters=dict(rec.hyperparameters), worker=rec.worker,
                                  duration_s=rec.duration_s, error=rec.error,
-                                 max_epochs=rec.max_epochs, class_recall=dict(rec.class_recall))
+                                 max_epochs=rec.max_epochs, class_recall=dict(rec.class_recall),
+                                 score_se=_score(rec.score_se), fold_scores=tuple(rec.fold_scores))
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)
@@ -246,6 +252,7 @@ class TrialStore(QObject):
         record.duration_s = event.duration_s
         record.error = event.error
         record.class_recall = dict(event.class_recall)
+        record.score_se, record.fold_scores = _score(event.score_se), tuple(event.fold_scores)
         if event.hyperparameters:
             record.hyperparameters = dict(event.hyperparameters)
             self._add_names(record.hyperparameters)

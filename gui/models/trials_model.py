@@ -12,6 +12,9 @@ and never passes a range. The Diagnosis column reads each ended trial's learning
 (:func:`~automl_studio.engine.search.analysis.diagnose`). The Recall per class column shows a
 classification trial's recall of each class on the validation split ("0: 0.98 · 1: 0.61", the
 class names in its tooltip) and sorts by the lowest: a trial that ignores a rare class sorts first.
+The ± SE column holds a cross-validated trial's standard error of its fold scores (the Score is
+their mean; each fold's score in its tooltip); views hide it when no trial has one
+(:meth:`TrialsModel.cross_validated`).
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "Diagnosis",
-                 "Recall per class")
+                 "Recall per class", "± SE")
 SCORE_COLUMN = 2
 DIAGNOSIS_COLUMN = 7
 RECALL_COLUMN = 8
+SE_COLUMN = 9
 RECALL_CLASSES_SHOWN = 5  # more classes: the cell shows the lowest recalls, the tooltip all of them
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 WARNING_COLOUR = "#b7791f"
@@ -224,6 +228,10 @@ class TrialsModel(QAbstractTableModel):
     def hyperparameter_names(self) -> list[str]:
         return list(self._hp_names)
 
+    def cross_validated(self) -> bool:
+        """Whether some trial shown was scored by cross-validation (has a standard error)."""
+        return any(self.store.trial_at(row).score_se is not None for row in range(self._rows))
+
     # ------------------------------------------------------------- Qt model
     def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else self._rows
@@ -240,6 +248,8 @@ class TrialsModel(QAbstractTableModel):
         if column == RECALL_COLUMN:
             known = [v for v in trial.class_recall.values() if v is not None]
             return min(known) if known else None  # sorts by the class the trial finds least
+        if column == SE_COLUMN:
+            return trial.score_se
         return (trial.trial_id, trial.status, trial.score, trial.epochs_run, trial.duration_s,
                 trial.error, trial.worker)[column]
 
@@ -270,7 +280,13 @@ class TrialsModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return format_class_recall(row.class_recall)
             return class_recall_tooltip(row.trial_id, row.class_recall)
+        if column == SE_COLUMN and role == Qt.ItemDataRole.ToolTipRole and row.fold_scores:
+            return (f"Trial {row.trial_id}'s score is the mean of {len(row.fold_scores)} folds' best "
+                    f"{self.store.objective.name}: " + ", ".join(f"{v:.4g}" for v in row.fold_scores)
+                    + " (its learning curves show the first fold)")
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == SE_COLUMN:
+                return "" if value is None else f"± {value:.2g}"
             if column == 4:
                 return format_duration(value)
             if column == 5:

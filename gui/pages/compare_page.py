@@ -65,6 +65,7 @@ from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import (
     FIXED_COLUMNS,
     SCORE_COLUMN,
+    SE_COLUMN,
     ColumnRange,
     TrialsModel,
     TrialsProxyModel,
@@ -275,6 +276,7 @@ class ComparePage(QWidget):
         self.table.setModel(self.trials_proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().moveSection(SE_COLUMN, SCORE_COLUMN + 1)  # "± SE" beside the score
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -546,6 +548,8 @@ class ComparePage(QWidget):
         for column in range(len(FIXED_COLUMNS)):
             if column in (5, 6):  # reason and worker: rarely needed here
                 self.table.setColumnHidden(column, True)
+        # The standard errors only where trials were scored on folds (small tables).
+        self.table.setColumnHidden(SE_COLUMN, not self.trials_model.cross_validated())
         if not self.trials_model.rowCount():
             # No rows: the columns fit their names (at the default width the score's read
             # "s (lower is"); the first rows fit them once more, to their values.

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from automl_studio.engine.core.config import MAX_CV_FOLDS
 from automl_studio.engine.core.events import (
     BaselinesScored,
     Event,
@@ -59,10 +60,17 @@ from automl_studio.engine.core.objectives import (
     objectives_for,
 )
 from automl_studio.engine.data.imbalance import rare_classes
+from automl_studio.engine.search.defaults import CV_FOLDS
 from automl_studio.engine.search.distributed import joining_command
 from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
-from automl_studio.gui.models.trials_model import TrialsModel, TrialsProxyModel, format_duration
+from automl_studio.gui.models.trials_model import (
+    SCORE_COLUMN,
+    SE_COLUMN,
+    TrialsModel,
+    TrialsProxyModel,
+    format_duration,
+)
 from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.settings_store import default_directory
 from automl_studio.gui.undo import ValueCommand
@@ -283,6 +291,12 @@ class SearchPage(QWidget):
         form.addRow("Max epochs", self.max_epochs)
         form.addRow("Patience", self.patience)
         form.addRow("Refits averaged", self.refits)
+        self.cv_folds = self._spin("cvFolds", "Cross-validation folds per trial", 0, MAX_CV_FOLDS, 0,
+                                   "Score each trial by the mean of its best validation objective on this "
+                                   f"many folds of train + validation ({CV_FOLDS} is usual; its standard error "
+                                   "in the trials table). Each fold costs a fit: under a time budget fewer "
+                                   "trials run. Off: one validation split", "off")
+        form.addRow("CV folds", self.cv_folds)
         self.ensemble = name_widget(
             QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",
             "After the search, weigh the best trials' predictions on the validation split (greedy "
@@ -397,6 +411,11 @@ class SearchPage(QWidget):
         self.trials_model.headerDataChanged.connect(self._fit_columns)  # the score's metric name
         self._fit_columns()
         self.trials_model.rowsInserted.connect(self._fit_columns_to_first_rows)
+        # "± SE" beside the score, shown once a trial was scored on folds (small tables).
+        self.trials_table.horizontalHeader().moveSection(SE_COLUMN, SCORE_COLUMN + 1)
+        for signal in (self.trials_model.dataChanged, self.trials_model.rowsInserted, self.trials_model.modelReset):
+            signal.connect(self._show_se_column)
+        self._show_se_column()
         layout.addWidget(self.trials_table)
         tabs.addTab(trials, "Trials")
         self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
@@ -444,6 +463,7 @@ class SearchPage(QWidget):
             "patience": self.patience.value() or None,
             "refits": self.refits.value() or None,
             "ensemble": self.ensemble.isChecked(),
+            "cv_folds": self.cv_folds.value(),
         }
 
     def apply_settings(self, config: Any) -> None:
@@ -471,12 +491,13 @@ class SearchPage(QWidget):
         self.patience.setValue(config.patience or 0)
         self.refits.setValue(config.refits or 0)
         self.ensemble.setChecked(config.ensemble)
+        self.cv_folds.setValue(config.cv_folds)
         self.project_dir.setText(config.project_dir)
 
     # ----------------------------------------------------------------- undo
     def _tracked(self) -> tuple[QWidget, ...]:
         return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
-                self.max_epochs, self.patience, self.refits, self.ensemble, self.serve_workers,
+                self.max_epochs, self.patience, self.refits, self.cv_folds, self.ensemble, self.serve_workers,
                 self.chief_address, self.chief_port)
 
     def _track_settings(self) -> None:
@@ -696,6 +717,8 @@ class SearchPage(QWidget):
                 self._log(f"Trial {event.trial_id} started: {hps}")
             case TrialEnded():
                 text = f"{event.score:.4g}" if isinstance(event.score, (int, float)) else "—"
+                if event.score_se is not None:
+                    text += f" ± {event.score_se:.2g} (mean of {len(event.fold_scores)} folds)"
                 line = f"Trial {event.trial_id} {event.status}: {self.trials.objective.name} {text}"
                 if event.error:
                     line += f" — {event.error}"
@@ -852,6 +875,14 @@ class SearchPage(QWidget):
     def _fit_columns(self, *_args: Any) -> None:
         # New hyperparameter columns: size them to their names once, not on every update.
         self.trials_table.resizeColumnsToContents()
+
+    @Slot()
+    def _show_se_column(self, *_args: Any) -> None:
+        hidden = not self.trials_model.cross_validated()
+        if hidden != self.trials_table.isColumnHidden(SE_COLUMN):
+            self.trials_table.setColumnHidden(SE_COLUMN, hidden)
+            if not hidden:
+                self.trials_table.resizeColumnToContents(SE_COLUMN)
 
     @Slot()
     def _fit_columns_to_first_rows(self, *_args: Any) -> None:
