@@ -345,7 +345,8 @@ class NetworkEditor(QWidget):
         """
         sources = list(self._signature.inputs) if self._signature is not None else None
         rows = self._signature.train_rows if self._signature is not None else 0
-        data = template_spec(name, options, inputs=sources, train_rows=rows)
+        images = self._signature.inputs.get("image") if self._signature is not None else None
+        data = template_spec(name, options, inputs=sources, train_rows=rows, image_shape=images)
         data.pop("template", None)
         self._fill_positions(data, force=True)
         if undoable:

@@ -559,6 +559,34 @@ def test_template_batch_sizes_follow_the_training_rows():
     assert resolve_space("auto", ["numeric"], train_rows=266).training["batch_size"].values == (16, 32)
 
 
+def test_the_image_template_follows_the_images():
+    """Tiny grey digits: no mirror images, and a linear model on the pixels first (issue #16)."""
+    from automl_studio.engine.data.signature import DataSignature
+    from automl_studio.engine.space import shapes
+    from automl_studio.engine.space.templates import resolve_space, template_spec
+
+    def layout(shape):
+        space = resolve_space("auto", ["image"], train_rows=1000, image_shape=shape)
+        return {n.id: n.type for n in space.nodes}, {r.id: (r.min, r.max) for r in space.repeats}, space
+
+    types, repeats, space = layout((8, 8, 1))
+    assert "flip" not in types and types["flatten"] == "Flatten" and repeats["conv_block"] == (0, 3)
+    digits = DataSignature(task="classification", n_classes=10, inputs={"image": (8, 8, 1)}, image_scale=1 / 16)
+    analysis = shapes.analyse(space, digits)
+    assert analysis.valid, analysis.issues
+    assert analysis.params_min == 8 * 8 * 10 + 10  # softmax regression on the 64 pixels
+    types, repeats, _ = layout((28, 28, 1))  # letters, digits: kept unmirrored, convolved
+    assert "flip" not in types and types["gap"] == "GlobalAveragePooling2D" and repeats["conv_block"] == (1, 3)
+    types, repeats, _ = layout((32, 32, 3))  # photos keep every augmentation
+    assert types["flip"] == "RandomFlip" and "flatten" not in types and repeats["conv_block"] == (1, 3)
+    types, _, _ = layout(None)
+    assert "flip" in types  # shape unknown: as before
+    # What the person chose wins over what the images suggest.
+    chosen = template_spec("image", {"flip": True, "flatten": False, "min_blocks": 1}, inputs=["image"],
+                           image_shape=(8, 8, 1))
+    assert {"flip", "gap"} <= {n["id"] for n in chosen["nodes"]}
+
+
 def test_the_data_signature_carries_its_training_rows(tmp_path):
     from automl_studio.engine.data.features import prepare_data
     from automl_studio.engine.data.loading import load_dataset
