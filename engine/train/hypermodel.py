@@ -187,12 +187,17 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     hash) from the file Keras caches, which must be there, since a search never downloads.
 
     Raises:
-        SpecError: the weights file is missing (the message names it and its folder).
+        SpecError: the weights file is missing (the message names it and its folder), or holds
+            another network's weights (the message names it).
     """
     from pathlib import Path
 
     from automl_studio.engine.core.errors import SpecError
-    from automl_studio.engine.space.backbones import fine_tune_top_blocks, weights_problem
+    from automl_studio.engine.space.backbones import (
+        fine_tune_top_blocks,
+        imagenet_file,
+        weights_problem,
+    )
 
     weights = step.kwargs.get("weights")
     source = "none" if weights is None else "imagenet" if weights == "imagenet" else "file"
@@ -203,8 +208,19 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     kwargs = dict(step.kwargs)
     if source == "file":
         kwargs["weights"] = str(Path(str(weights)).expanduser())
-    network = _plain_keras()["plain_application"](getattr(keras.applications, step.cls), include_top=False,
-                                                  input_shape=input_shape, **kwargs)
+    try:
+        network = _plain_keras()["plain_application"](getattr(keras.applications, step.cls), include_top=False,
+                                                      input_shape=input_shape, **kwargs)
+    except (ValueError, OSError) as exc:
+        # Keras refuses a file of another network with a ValueError listing every layer, h5py
+        # one that is not HDF5 with an OSError; the search would end in a traceback.
+        if source == "none":
+            raise
+        path = imagenet_file(step.cls, size) if source == "imagenet" else kwargs["weights"]
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(" Example error")[0]
+        raise SpecError(f"Backbone '{name}': the weights file {path} does not hold the weights of "
+                        f"{step.cls} without its top (Keras: {reason[:200]}); choose that network's "
+                        f"*_notop.h5, or one saved with model.save_weights", node=name) from exc
     # Renamed after building: EfficientNet names its cached weights file after its own name.
     network.name = name
     pretrained = source != "none"

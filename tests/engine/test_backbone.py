@@ -460,3 +460,32 @@ def test_the_generated_code_runs_the_same_second_phase(tmp_path: Path) -> None:
         assert history.epoch == [0, 1] and len(history.history["val_loss"]) == 2
         assert not np.array_equal(before, top.get_weights()[0])  # trained in the second phase
         assert not model.get_layer("backbone").get_layer("block_15_project").trainable_weights
+
+
+@pytest.mark.parametrize("given", ["MobileNetV2", "not HDF5"])
+def test_a_weights_file_of_another_network_is_named_before_any_trial(
+        tmp_path: Path, given: str) -> None:
+    """MobileNetV2's weights given for a MobileNetV3Small (or a file that is no weights file at
+    all) end the search with one line naming the file, not Keras' list of every layer."""
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import SearchFinished, TrialStarted
+    from automl_studio.engine.search.session import run_search
+
+    if given == "not HDF5":
+        weights = tmp_path / "notes.weights.h5"
+        weights.write_text("not a weights file")
+    else:
+        weights = save_backbone_weights(given, tmp_path / "v2.weights.h5")
+    folder = _image_folder(tmp_path / "pictures", per_class=3)
+    events: list[Any] = []
+    with pytest.raises(SpecError) as caught:
+        run_search(SearchConfig(
+            data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, tuner="random",
+            image_size=(32, 32), space=backbone_spec(backbone="MobileNetV3Small", weights="file",
+                                                     weights_file=str(weights))),
+            listener=events.append)
+    message = str(caught.value)
+    assert f"the weights file {weights} does not hold the weights of MobileNetV3Small" in message
+    assert caught.value.node == "backbone" and len(message) < 600 and "\n" not in message
+    assert not any(isinstance(e, TrialStarted) for e in events)
+    assert isinstance(events[-1], SearchFinished) and events[-1].status == "failed"
