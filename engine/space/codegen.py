@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import keyword
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -361,7 +362,11 @@ class _Writer:
         self.backbones = True
         pretrained = step.kwargs.get("weights") is not None  # a Backbone's weights branch: a fixed value
         arguments = ["include_top=False", f"input_shape=tuple({operand}.shape[1:])"]
-        arguments += [f"{key}={self.code(value, state)}" for key, value in step.kwargs.items()]
+        for key, value in step.kwargs.items():
+            if key == "weights" and isinstance(value, _Expr) and value.fixed and isinstance(value.value, str):
+                # A weights file: "~/…" expanded, as the engine does (Keras refuses it as it is).
+                value = _Expr(_lit(os.path.expanduser(value.value)), value.param, fixed=True, value=value.value)
+            arguments.append(f"{key}={self.code(value, state)}")
         return [f"backbone_model = plain_application(keras.applications.{step.cls}, {', '.join(arguments)})",
                 f"backbone_model.name = {name}",
                 f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "

@@ -489,3 +489,31 @@ def test_a_weights_file_of_another_network_is_named_before_any_trial(
     assert caught.value.node == "backbone" and len(message) < 600 and "\n" not in message
     assert not any(isinstance(e, TrialStarted) for e in events)
     assert isinstance(events[-1], SearchFinished) and events[-1].status == "failed"
+
+
+def test_a_weights_file_under_the_home_folder_loads_in_the_engine_and_the_generated_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~/…`` as the weights file: the engine expanded it, the generated code handed it to Keras
+    as it was, which refuses it ("The `weights` argument should be either None, imagenet, or the
+    path to the weights file")."""
+    import keras
+    import keras_tuner as kt
+
+    from automl_studio.engine.space.codegen import kerastuner_code
+    from automl_studio.engine.train.hypermodel import build_model
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    save_backbone_weights("MobileNetV3Small", tmp_path / "v3.weights.h5")
+    space = SearchSpace.from_dict(backbone_spec(backbone="MobileNetV3Small", weights="file",
+                                                weights_file="~/v3.weights.h5"))
+    source = kerastuner_code(space, SIG)
+    assert f'weights="{tmp_path / "v3.weights.h5"}"' in source
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - the code under test
+    engine = build_model(space, SIG, fixed_chooser({}))
+    code = namespace["build"](kt.HyperParameters())
+    for model in (engine, code):
+        first = model.get_layer("backbone").get_layer("conv").get_weights()[0]
+        start = keras.applications.MobileNetV3Small(include_top=False, weights=str(tmp_path / "v3.weights.h5"),
+                                                    input_shape=(32, 32, 3))
+        assert np.array_equal(first, start.get_layer("conv").get_weights()[0])
