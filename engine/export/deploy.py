@@ -499,6 +499,17 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
 
 
 # ------------------------------------------------------------------ the whole export
+def as_model_inputs(model: Any, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``inputs`` (by input name) in the dtypes the model's Inputs declare.
+
+    Images are held as uint8; Keras casts them, but the serving signatures of a SavedModel, a
+    TFLite file and an ONNX graph take exactly their Input's dtype (float32), and refuse uint8.
+    """
+    dtypes = {str(t.name).split(":")[0]: str(t.dtype) for t in model.inputs}
+    return {name: (np.asarray(value).astype(dtypes[name]) if name in dtypes and str(np.asarray(value).dtype)
+                   != dtypes[name] else np.asarray(value)) for name, value in inputs.items()}
+
+
 def export_bundle(model: Any, metadata: Mapping[str, Any], dest: str | os.PathLike[str], *,
                   formats: Sequence[str], quantize: str = "none",
                   held_out: Mapping[str, np.ndarray], reference_raw: Any = None,
@@ -524,6 +535,7 @@ def export_bundle(model: Any, metadata: Mapping[str, Any], dest: str | os.PathLi
     from automl_studio.engine.export.writers import export_model, json_default
 
     check_request(formats, quantize)
+    held_out = as_model_inputs(model, held_out)
     dest = Path(dest)
     if dest.suffix.lower() in (".h5", ".keras"):
         folder, stem = dest.parent, dest.stem

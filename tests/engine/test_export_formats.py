@@ -216,3 +216,21 @@ def test_a_gelu_network_exports_to_onnx_and_round_trips(tmp_path):
     expected = np.asarray(model.predict(inputs, verbose=0))
     checks = verify_exports({"onnx": path}, inputs, expected, "classification", "none", tmp_path)
     assert len(checks) == 1 and checks[0].passed and checks[0].rows == 40 and checks[0].same_class == 40
+
+
+def test_an_image_model_exports_to_every_format_and_each_round_trips(tmp_path):
+    """Images are held as uint8; SavedModel, TFLite and ONNX take their Input's float32 exactly."""
+    from automl_studio.engine.search.session import export_project
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    x = rng.integers(0, 90, (40, 8, 8, 3), dtype=np.uint8)
+    x[y == 1, ..., 0] += 160  # reddish against dark
+    np.savez(tmp_path / "pictures.npz", x=x, y=y)
+    project = search(tmp_path, tmp_path / "pictures.npz", "y")
+    result = export_project(str(project), str(tmp_path / "deploy" / "pictures.h5"), ALL)
+    checks = {c["format"]: c for c in result["checks"]}
+    assert sorted(checks) == sorted(ALL)
+    assert all(check["passed"] for check in checks.values()), [c["words"] for c in checks.values()]
+    schema = json.loads((tmp_path / "deploy" / "schema.json").read_text())
+    assert schema["inputs"] == [{"name": "image", "dtype": "float32", "shape": [None, 8, 8, 3]}]
