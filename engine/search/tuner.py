@@ -21,6 +21,7 @@ import importlib.util
 import math
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -516,8 +517,18 @@ class TrialEvents:
             hypermodel.revise_deadline = revise
             hypermodel.deadline = revise(None)
         epochs = trial.hyperparameters.values.get("tuner/epochs") or hypermodel.epochs_for()
+        if hypermodel.has_second_phase(trial.hyperparameters):
+            epochs *= 2  # a backbone's second phase trains up to as many epochs again
         self.studio_listener(TrialStarted(trial_id=trial.trial_id, hyperparameters=dict(trial.hyperparameters.values),
                                           max_epochs=int(epochs), worker=distributed.tuner_id()))
+
+    def load_model(self, trial: Any) -> Any:
+        """The trial's best checkpoint, without Keras' warning that its optimizer's state is not
+        restored (a model rebuilt for predicting and exporting has not trained yet, so its
+        optimizer has no such state; a second fine-tuning phase's has more)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer")
+            return super().load_model(trial)  # type: ignore[misc]  # kt.Tuner, after this mixin
 
     def on_trial_end(self, trial: Any) -> None:
         duration = time.monotonic() - self.studio_started_at

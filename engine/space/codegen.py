@@ -367,11 +367,12 @@ class _Writer:
                 # A weights file: "~/…" expanded, as the engine does (Keras refuses it as it is).
                 value = _Expr(_lit(os.path.expanduser(value.value)), value.param, fixed=True, value=value.value)
             arguments.append(f"{key}={self.code(value, state)}")
+        first, second = self.code(step.trainable_blocks, state), self.code(step.second_phase_blocks, state)
         return [f"backbone_model = plain_application(keras.applications.{step.cls}, {', '.join(arguments)})",
                 f"backbone_model.name = {name}",
-                f"fine_tune_top_blocks(backbone_model, {self.code(step.trainable_blocks, state)}, "
+                f"fine_tune_top_blocks(backbone_model, {first}, "
                 f"{_q(step.blocks)}, pretrained={pretrained})",
-                f"backbone_model.second_phase = ({self.code(step.second_phase_blocks, state)}, {_q(step.blocks)}, "
+                f"backbone_model.second_phase = (max({second}, {first}) if {second} else 0, {_q(step.blocks)}, "
                 f"{self.code(step.second_phase_lr, state)}, {pretrained})"]
 
     def code(self, value: Any, state: _State) -> str:

@@ -1155,7 +1155,8 @@ def _backbone_shape(inputs: list[Shape], p: Mapping[str, Any], _sig: DataSignatu
     x = inputs[0]
     need_image(x)
     if x[2] != 3:
-        raise ShapeError(f"needs colour images (height, width, 3), got {format_shape(x)}")
+        raise ShapeError(f"needs colour images (height, width, 3), got {format_shape(x)}; repeat grey arrays "
+                         "into three channels (numpy.repeat(x, 3, axis=-1)) — an image folder is read in colour")
     size = int(p.get("input_size", 0))
     if size:
         x = (size, size, 3)  # resized first
@@ -1219,8 +1220,9 @@ def _backbone_params() -> tuple[ParamDef, ...]:
                  doc="Blocks at the top of the backbone that train with the head (0: the backbone "
                      "is frozen; with pretrained weights its BatchNormalization stays frozen)."),
         ParamDef("second_phase_blocks", "int", 0, min=0, max=64,
-                 doc="A second phase of training once the first ends: this many top blocks are unfrozen and "
-                     "the whole network trains on at a lower learning rate (0: no second phase)."),
+                 doc="A second phase of training once the first ends: this many top blocks (at least the "
+                     "trainable blocks) train on at a lower learning rate, for up to as many epochs again "
+                     "(0: no second phase)."),
         ParamDef("second_phase_lr", "float", 0.1, min=0.001, max=1.0,
                  doc="The second phase's learning rate, as a fraction of the first phase's."),
     )

@@ -225,7 +225,10 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     network.name = name
     pretrained = source != "none"
     fine_tune_top_blocks(network, int(step.trainable_blocks), step.blocks, pretrained)
-    network.second_phase = (int(step.second_phase_blocks), step.blocks, float(step.second_phase_lr), pretrained)
+    # The second phase trains at least the blocks the first did (never freezes them again).
+    second = int(step.second_phase_blocks)
+    network.second_phase = (max(second, int(step.trainable_blocks)) if second else 0, step.blocks,
+                            float(step.second_phase_lr), pretrained)
     return network
 
 

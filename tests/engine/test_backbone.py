@@ -10,6 +10,7 @@ Keras; only one test trains.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -396,13 +397,18 @@ def test_a_second_phase_unfreezes_the_top_blocks_at_a_lower_rate_and_its_trial_w
                          second_phase_blocks=1, second_phase_lr=0.5)
     spec["training"] = {"epochs": 1, "batch_size": 4, "patience": 0}
     events: list[Any] = []
-    result = run_search(SearchConfig(
-        data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
-        tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
-        export_keras=False, refit=True), listener=events.append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_search(SearchConfig(
+            data_path=str(folder), project_dir=str(tmp_path / "project"), max_trials=1, max_epochs=1,
+            tuner="random", image_size=(32, 32), space=spec, export_path=str(tmp_path / "best.h5"),
+            export_keras=False, refit=True), listener=events.append)
     assert result.status == "completed", result.message
+    # Reloading the best checkpoint does not warn that its optimizer state is left out.
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
     # One epoch with the backbone frozen, one more with its top block unfrozen.
     assert [e.epoch for e in events if e.type == "epoch_ended"] == [1, 2]
+    assert [e.max_epochs for e in events if e.type == "trial_started"] == [2]  # what the progress bar counts to
     assert any("trained in two phases" in str(getattr(e, "message", "")) for e in events)
 
     # The exported weights are the best epoch's, whichever phase it fell in.
@@ -444,6 +450,17 @@ def test_the_generated_code_runs_the_same_second_phase(tmp_path: Path) -> None:
     assert trainable[0]() == trainable[1]() > 100_000  # blocks 15 and 16 and the final convolution
     for model in (engine, code):
         assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-4)
+
+    # A second phase of fewer blocks than the first trained never freezes them again.
+    space_3_then_1 = SearchSpace.from_dict(backbone_spec(backbone="MobileNetV2", weights="none", trainable_blocks=3,
+                                                         second_phase_blocks=1))
+    namespace_3_then_1: dict[str, Any] = {}
+    exec(kerastuner_code(space_3_then_1, SIG), namespace_3_then_1)  # noqa: S102 - the code under test
+    for model in (build_model(space_3_then_1, SIG, fixed_chooser({})),
+                  namespace_3_then_1["build"](kt.HyperParameters())):
+        first_phase = len(model.trainable_weights)
+        assert namespace_3_then_1["start_second_phase"](model, 1e-3)
+        assert len(model.trainable_weights) == first_phase
 
     # Both HyperModels' fit train the second phase after the first, in one history.
     hp.values["backbone.second_phase_blocks"] = 1
