@@ -125,9 +125,11 @@ def fine_tune_top_blocks(backbone, blocks, pattern, pretrained=True):
     after the last block, its final convolution, belong to that block). In a ``pretrained``
     network BatchNormalization layers stay frozen (in inference mode) even in a trained block, as
     Keras' fine-tuning guide advises: a small dataset's batch statistics would wreck the
-    pretrained ones; in one with random weights they train with their block. ``blocks`` 0: the
-    whole network is frozen; as many as it has or more: every layer trains (but
-    BatchNormalization, when pretrained).
+    pretrained ones; in one with random weights they train with their block, their moving
+    averages at momentum 0.9 (keras.applications' 0.999 suits ImageNet's hundreds of thousands of
+    steps: after a small dataset's few hundred, the statistics a trained network predicts with
+    are still mostly their initial values). ``blocks`` 0: the whole network is frozen; as many
+    as it has or more: every layer trains (but BatchNormalization, when pretrained).
     """
     order, block_of, current = [], {}, None
     for index, layer in enumerate(backbone.layers):
@@ -143,7 +145,10 @@ def fine_tune_top_blocks(backbone, blocks, pattern, pretrained=True):
         if type(layer).__name__ == "InputLayer":
             continue
         trains = everything or block_of[index] in top
-        layer.trainable = trains and not (pretrained and type(layer).__name__ == "BatchNormalization")
+        normalizes = type(layer).__name__ == "BatchNormalization"
+        layer.trainable = trains and not (pretrained and normalizes)
+        if normalizes and not pretrained:
+            layer.momentum = min(layer.momentum, 0.9)
 '''
 
 _namespace: dict[str, Any] = {"re": re}

@@ -233,6 +233,8 @@ def test_batch_normalization_trains_from_random_weights_and_stays_frozen_in_pret
         network = build_model(space, SIG, fixed_chooser({})).get_layer("backbone")
         normalizations = [layer for layer in network.layers if isinstance(layer, keras.layers.BatchNormalization)]
         assert normalizations and all(layer.trainable == statistics_train for layer in normalizations), source
+        # From random weights the moving statistics must catch up within a small dataset's steps.
+        assert {layer.momentum for layer in normalizations} == ({0.9} if statistics_train else {0.999})
         assert network.get_layer("Conv1").trainable  # every other layer trains in both
         keras.backend.clear_session()
 
