@@ -4,6 +4,9 @@ Each param has one :class:`ParamEditor` (objectName ``param_<name>``) with a *Se
 off, the param is one value; on, it is a hyperparameter — an integer range (min, max, step), a
 float range (min, max, step, log scale), a list of values, a choice among the allowed options, or
 "both" for a boolean. Switching to *Search* fills in a sensible range around the current value.
+A param that only matters for one value of another (``ParamDef.shown_if``, e.g. a Backbone's
+weights file) has its row only while that value is chosen or searched; a file's path has a
+Browse… button. Long messages wrap inside the panel, which never grows wider than its dock.
 The inspector also makes a layer optional, groups a selected chain into a repeat block, and shows
 the size of the whole space. It emits what the user asked for; the editor makes the undo command.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -32,6 +37,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -44,13 +50,14 @@ from automl_studio.engine.space.optimizers import (
     OPTIMIZER_TYPES,
     optimizers_taking,
 )
-from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, ParamDef
+from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, LayerType, ParamDef
 from automl_studio.engine.space.spec import (
     CLASS_WEIGHTS,
     LR_SCHEDULES,
     OPTIMIZERS,
     TRAINING_DEFAULTS,
 )
+from automl_studio.gui.settings_store import default_directory
 
 INT_LIMIT = 10_000_000
 TRAINING_PARAMS = (
@@ -86,6 +93,8 @@ TRAINING_PARAMS = (
                  "its last."),
     *OPTIMIZER_SETTINGS.values(),
 )
+PATH_FILTERS = {"weights_file": "Weights (*.h5 *.weights.h5);;All files (*)"}
+"""The file dialog's filters for a kind-``path`` param (others: all files)."""
 BASIC_TRAINING = ("optimizer", "learning_rate", "batch_size")
 """The training settings always shown; the others are in the collapsible Advanced section."""
 
@@ -114,6 +123,50 @@ def training_shown(name: str, training: dict[str, Any]) -> tuple[bool, Any]:
     if name == "learning_rate" and name not in training and chosen:
         return True, OPTIMIZER_TYPES[chosen[0]].learning_rate
     return True, training.get(name, TRAINING_DEFAULTS[name])
+
+
+def param_shown(layer: LayerType, pdef: ParamDef, params: Mapping[str, Any]) -> bool:
+    """Whether the inspector shows param ``pdef`` of a ``layer`` node whose spec params are
+    ``params``: always, unless its ``shown_if`` ``(other, value)`` does not hold. It holds when
+    ``other`` (or its default) is ``value``, or is searched with ``value`` among its values; a
+    searched ``pdef`` stays shown, so its search can be switched off."""
+    if pdef.shown_if is None or isinstance(params.get(pdef.name), Mapping):
+        return True
+    other, wanted = pdef.shown_if
+    # An Input's embedding width also sizes a text input's embedding, whatever its encoding.
+    if layer.name == "Input" and pdef.name == "embedding_dim" and params.get("source") == "text":
+        return True
+    value = params.get(other, layer.param(other).default)
+    if isinstance(value, Mapping):
+        hp = value.get("hp")
+        if hp == "bool":
+            return isinstance(wanted, bool)
+        if hp in ("int", "float"):
+            return isinstance(wanted, (int, float)) and bool(value["min"] <= wanted <= value["max"])
+        return wanted in value.get("values", ())
+    return bool(value == wanted)
+
+
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each '/', '_' and '.', where a word-wrapped label
+    may then break a long path, file name or call (for display only: the spaces are invisible
+    but are part of the text)."""
+    for mark in ("/", "_", "."):
+        text = text.replace(mark, mark + ZERO_WIDTH_SPACE)
+    return text
+
+
+def _fit_width(label: QLabel) -> QLabel:
+    """Makes a word-wrapped label take the width its layout gives it, never ask for more: a
+    word longer than the panel is cut rather than widening the whole inspector."""
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+    label.setMinimumWidth(0)
+    return label
 
 
 def default_search(pdef: ParamDef, current: Any) -> dict[str, Any]:
@@ -303,6 +356,18 @@ class ParamEditor(QWidget):
             line.setPlaceholderText("path of a file")
             line.editingFinished.connect(self._emit)
             self.value_box = self._named(line, "value", "value")
+            self.browse = QPushButton("Browse…")
+            self._named(self.browse, "browse", "browse for the file")
+            self.browse.setToolTip("Choose the file in a file dialog")
+            self.browse.clicked.connect(self._on_browse)
+            page = QWidget()
+            row = QHBoxLayout(page)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            row.addWidget(line, 1)
+            row.addWidget(self.browse)
+            self.search.hide()  # a path is never searched: its room goes to the path
+            return page
         else:  # "ints": a shape
             line = QLineEdit()
             line.setPlaceholderText("e.g. -1, 8")
@@ -523,6 +588,25 @@ class ParamEditor(QWidget):
             self._value = value
             self.changed.emit(value)
 
+    def choose_file(self, start: str) -> str:
+        """Asks for the param's file in a file dialog that opens at ``start`` (a file or a
+        folder); the chosen path, or '' when the user cancels."""
+        title = self.pdef.name.replace("_", " ")
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose the {title}", start,
+                                              PATH_FILTERS.get(self.pdef.name, "All files (*)"))
+        return path
+
+    @Slot()
+    def _on_browse(self) -> None:
+        box = self.value_box
+        assert isinstance(box, QLineEdit)
+        current = os.path.expanduser(box.text().strip())
+        start = current if current and os.path.isdir(os.path.dirname(current)) else default_directory()
+        path = self.choose_file(start)
+        if path:
+            box.setText(path)
+            self._emit()  # one change, so one undo step, as when the path is typed
+
     @Slot(bool)
     def _on_search_toggled(self, on: bool) -> None:
         value = default_search(self.pdef, _fixed_from(self.pdef, self._value)) if on \
@@ -613,9 +697,12 @@ class NodeInspector(QScrollArea):
         self.configurations.setObjectName("spaceConfigurations")
         self.configurations.setAccessibleName("Number of configurations")
         self.configurations.setWordWrap(True)
+        _fit_width(self.configurations)
         self.params_range = QLabel("—")
         self.params_range.setObjectName("spaceParams")
         self.params_range.setAccessibleName("Parameter count range")
+        self.params_range.setWordWrap(True)
+        _fit_width(self.params_range)
         form.addRow("Size", self.configurations)
         form.addRow("Parameters", self.params_range)
         self._layout.addWidget(summary)
@@ -627,6 +714,7 @@ class NodeInspector(QScrollArea):
         self.title.setObjectName("inspectorTitle")
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        _fit_width(self.title)
         self._node_layout.addWidget(self.title)
         name_row = QFormLayout()
         self.name_edit = QLineEdit()
@@ -640,6 +728,8 @@ class NodeInspector(QScrollArea):
         self.name_error.setObjectName("nodeNameError")
         self.name_error.setAccessibleName("Layer name problem")
         self.name_error.setWordWrap(True)
+        self.name_error.setTextFormat(Qt.TextFormat.PlainText)
+        _fit_width(self.name_error)
         self.name_error.setStyleSheet("color: #E5484D;")
         self.name_error.hide()
         name_row.addRow("", self.name_error)
@@ -647,13 +737,24 @@ class NodeInspector(QScrollArea):
         self.errors = QLabel()
         self.errors.setObjectName("inspectorErrors")
         self.errors.setWordWrap(True)
+        self.errors.setTextFormat(Qt.TextFormat.PlainText)
+        _fit_width(self.errors)
         self.errors.setStyleSheet("color: #E5484D;")
         self._node_layout.addWidget(self.errors)
-        self.optional = QCheckBox("Optional — the search may skip this layer")
+        self.optional = QCheckBox("Optional")
         self.optional.setObjectName("nodeOptional")
         self.optional.setAccessibleName("Optional layer")
+        self.optional.setToolTip("The search may leave this layer out of a trial's network.")
         self.optional.toggled.connect(self._on_optional)
-        self._node_layout.addWidget(self.optional)
+        # The explanation is a label beside the box, so that it wraps in a narrow panel.
+        optional_note = _fit_width(QLabel("— the search may skip this layer"))
+        optional_note.setWordWrap(True)
+        self.optional_row = QWidget()
+        optional_layout = QHBoxLayout(self.optional_row)
+        optional_layout.setContentsMargins(0, 0, 0, 0)
+        optional_layout.addWidget(self.optional)
+        optional_layout.addWidget(optional_note, 1)
+        self._node_layout.addWidget(self.optional_row)
         self.params_form = QFormLayout()
         self.params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.params_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -666,6 +767,7 @@ class NodeInspector(QScrollArea):
         self.repeat_note = QLabel()
         self.repeat_note.setObjectName("repeatNote")
         self.repeat_note.setWordWrap(True)
+        _fit_width(self.repeat_note)
         repeat_layout.addWidget(self.repeat_note)
         counts = QHBoxLayout()
         self.repeat_min = QSpinBox()
@@ -689,6 +791,7 @@ class NodeInspector(QScrollArea):
         self.repeat_error = QLabel()
         self.repeat_error.setObjectName("repeatRangeError")
         self.repeat_error.setWordWrap(True)
+        _fit_width(self.repeat_error)
         self.repeat_error.setStyleSheet("color: #E5484D;")
         self.repeat_error.hide()
         repeat_layout.addWidget(self.repeat_error)
@@ -808,20 +911,25 @@ class NodeInspector(QScrollArea):
                 self.name_edit.setText(node["id"])
                 del blocker
             self.name_edit.setVisible(True)
+            params = node.get("params", {})
             for name, editor in self.editors.items():
-                editor.set_value(node.get("params", {}).get(name, layer.param(name).default))
+                editor.set_value(params.get(name, layer.param(name).default))
+                # e.g. a Backbone's weights file, only while its weights are (or may be) a file
+                self.params_form.setRowVisible(editor, param_shown(layer, editor.pdef, params))
             blocker = QSignalBlocker(self.optional)
             self.optional.setChecked(bool(node.get("optional")))
             del blocker
-            self.optional.setVisible(layer.can_be_optional or bool(node.get("optional")))
+            self.optional_row.setVisible(layer.can_be_optional or bool(node.get("optional")))
             messages = list(node_errors or [])
-            self.errors.setText("\n".join(f"⚠ {m}" for m in messages))
+            # Long file names and paths break inside the panel rather than widening it.
+            self.errors.setText(breakable("\n".join(f"⚠ {m}" for m in messages)))
+            self.errors.setAccessibleDescription("\n".join(messages))
             self.errors.setVisible(bool(messages))
         elif selected:
             self._rebuild(None, None)
             self.title.setText(f"<b>{len(selected)} layers selected</b>")
             self.name_edit.setVisible(False)
-            self.optional.setVisible(False)
+            self.optional_row.setVisible(False)
             self.errors.setVisible(False)
 
         # Repeat box
@@ -943,4 +1051,5 @@ class NodeInspector(QScrollArea):
             self.repeatRangeChanged.emit(self._repeat_id, *counts)
 
 
-__all__ = ["NodeInspector", "ParamEditor", "default_search", "format_configurations", "format_count"]
+__all__ = ["NodeInspector", "ParamEditor", "breakable", "default_search", "format_configurations", "format_count",
+           "param_shown"]
