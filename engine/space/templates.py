@@ -62,9 +62,15 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 TINY_IMAGE_PIXELS = 16 * 16
-"""Images of at most this many pixels (8×8 digits) are searched from a linear model on their
-pixels up: no convolution block at first, the feature map flattened rather than averaged. On
-scikit-learn's digits a linear model on the 64 pixels scores 0.955 (issue #16)."""
+"""Images of at most this many pixels (8×8 digits) have their last feature map flattened rather
+than averaged (where its strokes are is what tells one digit from another) and, from
+:data:`LINEAR_IMAGE_ROWS` training images, are searched from a linear model on their pixels up.
+On scikit-learn's digits a linear model on the 64 pixels scores 0.955 (issue #16)."""
+
+LINEAR_IMAGE_ROWS = 500
+"""Training images from which tiny ones start from a linear model. Its raw pixels (0…1, never
+centred) make it slow to learn: 24 images of 6×6 pixels, dim against bright, needed 26 epochs at
+batches of 8, where one convolution block with its bias and ReLU needs a few."""
 
 
 def template_defaults(name: str, train_rows: int = 0,
@@ -81,7 +87,9 @@ def template_defaults(name: str, train_rows: int = 0,
         if channels == 1:
             options["flip"] = False  # a mirrored digit or letter is another symbol, or none
         if name == "image" and height and width and height * width <= TINY_IMAGE_PIXELS:
-            options.update(min_blocks=0, flatten=True)
+            options["flatten"] = True
+            if train_rows >= LINEAR_IMAGE_ROWS:
+                options["min_blocks"] = 0
     return options
 
 

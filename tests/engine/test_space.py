@@ -575,6 +575,10 @@ def test_the_image_template_follows_the_images():
     analysis = shapes.analyse(space, digits)
     assert analysis.valid, analysis.issues
     assert analysis.params_min == 8 * 8 * 10 + 10  # softmax regression on the 64 pixels
+    # Few images: the linear model's raw pixels learn too slowly; one convolution block first.
+    few = resolve_space("auto", ["image"], train_rows=100, image_shape=(8, 8, 1))
+    assert {r.id: (r.min, r.max) for r in few.repeats}["conv_block"] == (1, 3)
+    assert "flatten" in {n.id for n in few.nodes}
     types, repeats, _ = layout((28, 28, 1))  # letters, digits: kept unmirrored, convolved
     assert "flip" not in types and types["gap"] == "GlobalAveragePooling2D" and repeats["conv_block"] == (1, 3)
     types, repeats, _ = layout((32, 32, 3))  # photos keep every augmentation
