@@ -312,6 +312,14 @@ def detect_format(path: Path, text: str, encoding: str, options: CsvOptions | No
         delimiter, quotechar = _detect_dialect(sample, path)
         if _whitespace_table(lines[skip:], delimiter, quotechar):
             delimiter = " "
+        if expected_columns:
+            # The names the caller needs settle the delimiter of their header: a one-column file
+            # of texts with spaces ("text", then "good value for money") reads as a whitespace
+            # table of four columns, its header skipped as a title above it.
+            for candidate in dict.fromkeys((",", ";", "\t", "|", delimiter)):
+                if _names_columns(_parse_rows(body[:1], candidate, quotechar, 1), expected_columns):
+                    delimiter = candidate
+                    break
         detected.append("delimiter")
     rows = _parse_rows(lines[skip:], delimiter, quotechar, _HEADER_SAMPLE_ROWS + 20)
     # A title or notes above the table: leading rows far narrower than the table's rows, or

@@ -245,6 +245,13 @@ def test_a_first_row_naming_the_columns_the_caller_needs_is_the_header(tmp_path:
         dataset = load_dataset(path, expected_columns=needed)
         assert dataset.columns == ["text"] and dataset.n_rows == 4
         assert dataset.csv_format is not None and dataset.csv_format.header_line == 1
+    # Texts of several words: by its values a whitespace table, its one-word header a title above it.
+    rng = np.random.default_rng(0)
+    texts = "\n".join(" ".join(rng.choice(["wheel", "brake", "engine", "apple"], 4)) for _ in range(20))
+    words = write(tmp_path, "words.csv", "text\n" + texts + "\n")
+    assert load_dataset(words).columns != ["text"]  # detection alone
+    sentences = load_dataset(words, expected_columns=["text"])
+    assert sentences.columns == ["text"] and sentences.n_rows == 20
     two = write(tmp_path, "two.csv", "id,text\n1,ok\n2,text\n")
     assert load_dataset(two, expected_columns=["text"]).columns == ["id", "text"]
     # A first row without all of the names is left to detection; the user's choice wins.
