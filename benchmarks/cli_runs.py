@@ -39,6 +39,27 @@ def predict(model: Path, data: Path, output: Path, *flags: str) -> subprocess.Co
                           capture_output=True, text=True, check=False)
 
 
+def search_and_predict(data: Path, options: list[str], test: Path, work: Path,
+                       extra: list[str]) -> tuple[dict[str, Any], Any]:
+    """:func:`search_and_export`, then :func:`predict` on ``test``.
+
+    Returns the run's record and the predictions' ``prediction`` column as text (a pandas Series,
+    empty cells kept as ""), or ``None`` when the search or the prediction failed (the record's
+    ``stderr_tail`` says why).
+    """
+    import pandas as pd
+
+    record, model, _search = search_and_export(data, options, work, extra)
+    if "stderr_tail" in record:
+        return record, None
+    predictions = work / "predictions.csv"
+    scored = predict(model, test, predictions)
+    if scored.returncode:
+        record["stderr_tail"] = scored.stderr[-2000:]
+        return record, None
+    return record, pd.read_csv(predictions, keep_default_na=False, dtype=str)["prediction"]
+
+
 def search_trials(log: Path) -> dict[str, Any]:
     """What the search did (``events.jsonl``): completed trials and their scores, the winner and its
     hyperparameters, the ensemble and refits exported, the test accuracy it saw (classification)."""

@@ -55,7 +55,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from cli_runs import predict, search_and_export  # noqa: E402
+from cli_runs import search_and_predict  # noqa: E402
 from results_file import run_info, write_results  # noqa: E402
 from sklearn_tables import baseline_models, load_frame, with_date_parts  # noqa: E402
 
@@ -304,17 +304,11 @@ def automl(spec: CorpusSet, train_path: Path, test_path: Path, actual: np.ndarra
     """The default search on ``train_path``, its exported model scored on ``test_path`` by ``predict``."""
     import pandas as pd
 
-    record, model, _search = search_and_export(
-        train_path, ["--target", spec.target, "--time-budget", f"{budget:g}"], work, extra)
+    record, column = search_and_predict(
+        train_path, ["--target", spec.target, "--time-budget", f"{budget:g}"], test_path, work, extra)
     record["score"] = None
-    if "stderr_tail" in record:
+    if column is None:
         return record
-    predictions = work / "predictions.csv"
-    scored = predict(model, test_path, predictions)
-    if scored.returncode:
-        record["stderr_tail"] = scored.stderr[-2000:]
-        return record
-    column = pd.read_csv(predictions, keep_default_na=False, dtype=str)["prediction"]
     missing = column.str.strip() == ""
     record["unscored_rows"] = int(missing.sum())
     if spec.task == "regression":

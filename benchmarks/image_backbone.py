@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import predict, search_and_export  # noqa: E402
+from cli_runs import search_and_predict  # noqa: E402
 from heldout_corpus import BY_NAME, baselines, score, split  # noqa: E402
 from results_file import run_info, write_results  # noqa: E402
 
@@ -63,19 +63,12 @@ def backbone_space(path: Path) -> Path:
 def searched(space: list[str], train: Path, test: Path, actual: np.ndarray, work: Path,
              budget: float) -> dict[str, Any]:
     """One search on ``train`` with ``space`` options, its export scored by ``predict`` on ``test``."""
-    import pandas as pd
-
     work.mkdir(parents=True)
-    record, model, _ = search_and_export(train, [*space, "--time-budget", f"{budget:g}"], work, [])
+    record, predicted = search_and_predict(train, [*space, "--time-budget", f"{budget:g}"], test, work, [])
     record["score"] = None
-    if "stderr_tail" in record:
+    if predicted is None:
         return record
-    scored = predict(model, test, work / "predictions.csv")
-    if scored.returncode:
-        record["stderr_tail"] = scored.stderr[-2000:]
-        return record
-    predicted = pd.read_csv(work / "predictions.csv", dtype=str)["prediction"].to_numpy()
-    record["score"] = score("classification", actual, predicted)
+    record["score"] = score("classification", actual, predicted.to_numpy())
     return record
 
 

@@ -46,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from cli_runs import predict, search_and_export  # noqa: E402
+from cli_runs import search_and_predict  # noqa: E402
 from results_file import run_info, write_results  # noqa: E402
 
 DATASETS = ("debian", "docstrings")
@@ -154,20 +154,13 @@ def baseline(train: Any, test: Any) -> dict[str, Any]:
 def automl(train_csv: Path, test_csv: Path, labels: list[str], work: Path, budget: float,
            extra: list[str]) -> dict[str, Any]:
     """The default search on ``train_csv``, its exported model scored on ``test_csv`` by ``predict``."""
-    import pandas as pd
     from sklearn.metrics import accuracy_score
 
-    out, model, _search = search_and_export(train_csv, ["--target", "label", "--time-budget", f"{budget:g}"],
-                                            work, extra)
+    out, predicted = search_and_predict(train_csv, ["--target", "label", "--time-budget", f"{budget:g}"],
+                                        test_csv, work, extra)
     out["accuracy"] = None
-    if "stderr_tail" in out:
+    if predicted is None:
         return out
-    predictions = work / "predictions.csv"
-    scored = predict(model, test_csv, predictions)
-    if scored.returncode:
-        out["stderr_tail"] = scored.stderr[-2000:]
-        return out
-    predicted = pd.read_csv(predictions, keep_default_na=False)["prediction"].astype(str)
     out["accuracy"] = float(accuracy_score(labels, predicted))
     return out
 
