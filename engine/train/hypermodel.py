@@ -159,12 +159,17 @@ def _make_layer(call: Call, name: str | None, reg: Any, width: int | None = None
 
 
 @functools.cache
-def _plain_keras() -> dict[str, Any]:
-    """The functions of :data:`~automl_studio.engine.space.backbones.PLAIN_KERAS_SOURCE`, by name."""
-    from automl_studio.engine.space.backbones import PLAIN_KERAS_SOURCE
+def _backbone_code() -> dict[str, Any]:
+    """The functions of :data:`~automl_studio.engine.space.backbones.PLAIN_KERAS_SOURCE` and
+    :data:`~automl_studio.engine.space.backbones.SECOND_PHASE_SOURCE`, by name (run once)."""
+    from automl_studio.engine.space.backbones import (
+        PLAIN_KERAS_SOURCE,
+        SECOND_PHASE_SOURCE,
+        fine_tune_top_blocks,
+    )
 
-    namespace: dict[str, Any] = {"contextlib": contextlib, "keras": keras}
-    exec(PLAIN_KERAS_SOURCE, namespace)  # noqa: S102 - our own constant text
+    namespace: dict[str, Any] = {"contextlib": contextlib, "keras": keras, "fine_tune_top_blocks": fine_tune_top_blocks}
+    exec(PLAIN_KERAS_SOURCE + "\n\n" + SECOND_PHASE_SOURCE, namespace)  # noqa: S102 - our own constant text
     return namespace
 
 
@@ -172,11 +177,7 @@ def start_second_phase(model: keras.Model, learning_rate: float) -> bool:
     """Unfreezes the top blocks of each backbone of ``model`` that asks for a second phase of
     training and compiles ``model`` again at a fraction of ``learning_rate`` (see
     :data:`~automl_studio.engine.space.backbones.SECOND_PHASE_SOURCE`); returns whether it did."""
-    from automl_studio.engine.space.backbones import SECOND_PHASE_SOURCE, fine_tune_top_blocks
-
-    namespace: dict[str, Any] = {"keras": keras, "fine_tune_top_blocks": fine_tune_top_blocks}
-    exec(SECOND_PHASE_SOURCE, namespace)  # noqa: S102 - our own constant text
-    return bool(namespace["start_second_phase"](model, learning_rate))
+    return bool(_backbone_code()["start_second_phase"](model, learning_rate))
 
 
 def application(step: Application, input_shape: tuple[int | None, ...], name: str) -> keras.Model:
@@ -209,7 +210,7 @@ def application(step: Application, input_shape: tuple[int | None, ...], name: st
     if source == "file":
         kwargs["weights"] = str(Path(str(weights)).expanduser())
     try:
-        network = _plain_keras()["plain_application"](getattr(keras.applications, step.cls), include_top=False,
+        network = _backbone_code()["plain_application"](getattr(keras.applications, step.cls), include_top=False,
                                                       input_shape=input_shape, **kwargs)
     except (ValueError, OSError) as exc:
         # Keras refuses a file of another network with a ValueError listing every layer, h5py
