@@ -54,13 +54,28 @@ class NumericFeature:
     flag: bool
 
 
+MANY_LEVELS = 10
+"""A categorical column with more levels than this in its training rows is a many-level one: its
+rare levels are bucketed (:data:`RARE_LEVEL_ROWS`) and the tabular template searches a learned
+embedding for it beside one-hot codes (``space.templates``)."""
+
+RARE_LEVEL_ROWS = 3
+"""In a many-level column, levels seen in fewer training rows than this share the column's code
+for missing and unseen values, as scikit-learn's ``OneHotEncoder(min_frequency=3,
+handle_unknown="infrequent_if_exist")`` groups them: a weight learnt from one or two rows is
+noise, and the shared code, trained on them, then stands for the values ``predict`` meets that
+training never saw."""
+
+
 @dataclass(frozen=True)
 class CategoricalFeature:
-    """A categorical column: its vocabulary (codes ``offset+1…``; ``offset`` means missing/unseen)."""
+    """A categorical column: its vocabulary (codes ``offset+1…``; ``offset`` means missing, unseen
+    or rare) and its ``rare`` levels (seen in training, too seldom for a code of their own)."""
 
     name: str
     vocabulary: tuple[str, ...]
     offset: int
+    rare: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,11 @@ class FeatureSchema:
     @property
     def tokens(self) -> int:
         return sum(len(c.vocabulary) + 1 for c in self.categorical)
+
+    @property
+    def most_levels(self) -> int:
+        """Levels (before bucketing) of the categorical column with the most; 0 without any."""
+        return max((len(c.vocabulary) + len(c.rare) for c in self.categorical), default=0)
 
     @property
     def numeric_width(self) -> int:
@@ -107,8 +127,12 @@ class FeatureSchema:
                 numeric.append(NumericFeature(col.name, fill, bool(np.isnan(values).any()
                                                                    or col.missing > 0)))
             elif col.kind == CATEGORICAL:
-                vocab = tuple(sorted({label_text(v) for v in series.dropna().unique()}))
-                categorical.append(CategoricalFeature(col.name, vocab, offset))
+                counts = series.dropna().map(label_text).value_counts()
+                rare: tuple[str, ...] = ()
+                if len(counts) > MANY_LEVELS:
+                    rare = tuple(sorted(str(v) for v in counts.index[counts < RARE_LEVEL_ROWS]))
+                vocab = tuple(sorted(str(v) for v in counts.index if counts[v] >= RARE_LEVEL_ROWS or not rare))
+                categorical.append(CategoricalFeature(col.name, vocab, offset, rare))
                 offset += len(vocab) + 1
             elif col.kind == TEXT:
                 texts = [v for v in series.tolist() if isinstance(v, str)]
@@ -161,7 +185,8 @@ class FeatureSchema:
     def to_dict(self) -> dict[str, Any]:
         return {
             "numeric": [{"name": f.name, "fill": f.fill, "missing_flag": f.flag} for f in self.numeric],
-            "categorical": [{"name": c.name, "vocabulary": list(c.vocabulary), "offset": c.offset}
+            "categorical": [{"name": c.name, "vocabulary": list(c.vocabulary), "offset": c.offset,
+                             **({"rare": list(c.rare)} if c.rare else {})}
                             for c in self.categorical],
             **({"text": [t.to_dict() for t in self.text]} if self.text else {}),
             **({"dates": [d.to_dict() for d in self.dates]} if self.dates else {}),
@@ -172,7 +197,8 @@ class FeatureSchema:
         return cls(
             tuple(NumericFeature(f["name"], float(f["fill"]), bool(f["missing_flag"]))
                   for f in data.get("numeric", [])),
-            tuple(CategoricalFeature(c["name"], tuple(c["vocabulary"]), int(c["offset"]))
+            tuple(CategoricalFeature(c["name"], tuple(c["vocabulary"]), int(c["offset"]),
+                                     tuple(c.get("rare", ())))
                   for c in data.get("categorical", [])),
             tuple(TextFeature.from_dict(t) for t in data.get("text", [])),
             tuple(DateFeature.from_dict(d) for d in data.get("dates", [])),
@@ -187,6 +213,15 @@ def text_note(feature: TextFeature, validation: list[Any]) -> str:
     return (f"text column '{feature.name}': {len(feature.vocabulary)} tokens{grams} learnt from the training rows, "
             f"sequences of {feature.length} tokens (95th percentile of lengths); "
             f"{feature.out_of_vocabulary_rate(validation):.0%} of validation tokens out of vocabulary")
+
+
+def rare_levels_note(feature: CategoricalFeature) -> str:
+    """``column 'make': 14 of 37 levels were seen in fewer than 3 training rows (…): they share one
+    code with missing and unseen values`` (see :data:`RARE_LEVEL_ROWS`)."""
+    shown = ", ".join(f"'{v}'" for v in feature.rare[:4]) + (", …" if len(feature.rare) > 4 else "")
+    levels = len(feature.rare) + len(feature.vocabulary)
+    return (f"column '{feature.name}': {len(feature.rare)} of {levels} levels were seen in fewer than "
+            f"{RARE_LEVEL_ROWS} training rows ({shown}): they share one code with missing and unseen values")
 
 
 def wordless_rows_note(dataset: Dataset, name: str, target: str) -> str:
@@ -341,6 +376,7 @@ def prepare_data(dataset: Dataset, profile: DatasetProfile, *, validation_fracti
         input_kind = "table"
         notes = (*notes, *(text_note(t, frame[t.name].iloc[va].tolist())
                            + wordless_rows_note(dataset, t.name, str(profile.target)) for t in schema.text))
+        notes = (*notes, *(rare_levels_note(c) for c in schema.categorical if c.rare))
     else:
         assert dataset.x is not None and dataset.y is not None
         schema = None
@@ -421,6 +457,7 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
     return DataSignature(
         task=task, n_classes=len(class_names) if task == "classification" else 0, inputs=inputs,
         categorical_tokens=schema.tokens if schema else 0,
+        categorical_levels=schema.most_levels if schema else 0,
         text_tokens=schema.text_tokens if schema else 0, numeric_mean=mean,
         numeric_variance=variance, image_scale=image_scale, target_mean=target_mean,
         target_std=target_std, train_rows=len(train_idx), sequence_mean=seq_mean,

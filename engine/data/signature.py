@@ -23,6 +23,9 @@ class DataSignature:
     n_classes: int
     inputs: Mapping[str, tuple[int, ...]]
     categorical_tokens: int = 0
+    # Levels of the categorical column with the most (0: none); from more than
+    # data.features.MANY_LEVELS the tabular template searches an embedding of the codes.
+    categorical_levels: int = 0
     text_tokens: int = 0  # ids of the ``text`` input (0 pads; see data.text)
     numeric_mean: tuple[float, ...] = ()
     numeric_variance: tuple[float, ...] = ()
@@ -60,6 +63,7 @@ class DataSignature:
             "task": self.task, "n_classes": self.n_classes,
             "inputs": {k: list(v) for k, v in self.inputs.items()},
             "categorical_tokens": self.categorical_tokens,
+            **({"categorical_levels": self.categorical_levels} if self.categorical_levels else {}),
             **({"text_tokens": self.text_tokens} if self.text_tokens else {}),
             "numeric_mean": list(self.numeric_mean), "numeric_variance": list(self.numeric_variance),
             "image_scale": self.image_scale, "target_mean": self.target_mean,
@@ -79,6 +83,7 @@ class DataSignature:
             task=data["task"], n_classes=int(data["n_classes"]),
             inputs={k: tuple(v) for k, v in data["inputs"].items()},
             categorical_tokens=int(data.get("categorical_tokens", 0)),
+            categorical_levels=int(data.get("categorical_levels", 0)),
             text_tokens=int(data.get("text_tokens", 0)),
             numeric_mean=tuple(data.get("numeric_mean", ())),
             numeric_variance=tuple(data.get("numeric_variance", ())),

@@ -313,9 +313,13 @@ def _read_table(schema: FeatureSchema, dataset: Dataset, source: Path, *, target
         raw = frame[mapping[c.name]]
         given = np.array(raw.notna().to_numpy())
         texts = raw.map(lambda v: label_text(v) if v == v and v is not None else "")
-        unseen = np.flatnonzero(given & ~texts.isin(set(c.vocabulary)).to_numpy())
+        unseen = np.flatnonzero(given & ~texts.isin({*c.vocabulary, *c.rare}).to_numpy())
         gaps = np.flatnonzero(~given)
-        if len(unseen):
+        if len(unseen) and c.rare:
+            # The shared code learnt from the rare levels: a new value is scored as one of them.
+            notes.append(f"{source}: column '{c.name}': {len(unseen)} value(s) never seen in training "
+                         f"({_rows(dataset, unseen)}) scored as a rare level, as in training")
+        elif len(unseen):
             # The unknown code of a value never seen learnt nothing about it: a guess, so not scored.
             new_values = [str(v) for v in texts.iloc[unseen]]
             _mark(reasons, unseen, [f"column '{c.name}': '{v}' was never seen in training" for v in new_values])

@@ -118,7 +118,7 @@ class _Session:
             space = "forecast"
         self.space = lookback_space(target_space(imbalance_space(
             resolve_space(space, self.prepared.signature.inputs.keys(), self.prepared.signature.train_rows,
-                          self.prepared.signature.inputs.get("image")),
+                          self.prepared.signature.inputs.get("image"), self.prepared.signature.categorical_levels),
             self.prepared), self.prepared), self.prepared)
         analysis = analyse(self.space, self.prepared.signature)
         if analysis.issues:

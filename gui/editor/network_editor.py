@@ -346,7 +346,9 @@ class NetworkEditor(QWidget):
         sources = list(self._signature.inputs) if self._signature is not None else None
         rows = self._signature.train_rows if self._signature is not None else 0
         images = self._signature.inputs.get("image") if self._signature is not None else None
-        data = template_spec(name, options, inputs=sources, train_rows=rows, image_shape=images)
+        levels = self._signature.categorical_levels if self._signature is not None else 0
+        data = template_spec(name, options, inputs=sources, train_rows=rows, image_shape=images,
+                             categorical_levels=levels)
         data.pop("template", None)
         self._fill_positions(data, force=True)
         if undoable:
