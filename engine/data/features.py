@@ -34,7 +34,7 @@ from automl_studio.engine.data.profile import (
     label_text,
     row_number,
 )
-from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.data.signature import QUANTILE_STEPS, DataSignature
 from automl_studio.engine.data.text import (
     TextFeature,
     TextOptions,
@@ -428,10 +428,15 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
     inputs = {k: tuple(int(d) for d in v.shape[1:]) for k, v in x_all.items()}
     mean: tuple[float, ...] = ()
     variance: tuple[float, ...] = ()
+    quantiles: tuple[tuple[float, ...], ...] = ()
     if "numeric" in x_all:
         train = x_all["numeric"][train_idx].astype(np.float64)
         mean = tuple(float(m) for m in train.mean(axis=0))
         variance = tuple(float(max(v, 1e-12)) for v in train.var(axis=0))
+        sample = train[::max(1, len(train) // 100_000)]  # quantiles of a large table: of 100k rows
+        grid = np.quantile(sample, np.linspace(0.0, 1.0, QUANTILE_STEPS + 1), axis=0) if len(train) else None
+        quantiles = tuple(tuple(float(v) for v in grid[:, j]) for j in range(train.shape[1])) \
+            if grid is not None else ()
     seq_mean: tuple[float, ...] = ()
     seq_variance: tuple[float, ...] = ()
     if sequence_stats is not None:
@@ -465,6 +470,7 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         target_width=int(y.shape[1]) if task == "regression" and y.ndim == 2 else 1,
         log_target_mean=log_mean, log_target_std=log_std, log_target_max=log_max,
         change_std=_change_std(x_all["sequence"][train_idx], y[train_idx]) if forecast else 0.0,
+        numeric_quantiles=quantiles,
     )
 
 

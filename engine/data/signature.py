@@ -10,6 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+QUANTILE_STEPS = 32
+"""The numeric columns' training quantiles are kept at steps of 1/32: any bin count dividing 32
+reads its edges exactly, others by linear interpolation between them."""
+
+
+def quantile_edges(points: tuple[float, ...], bins: int) -> list[float]:
+    """The ``bins + 1`` edges of ``bins`` equal-frequency bins, from a column's quantiles at
+    steps of ``1 / (len(points) - 1)`` (interpolated linearly between them)."""
+    steps = len(points) - 1
+    edges = []
+    for t in range(bins + 1):
+        at = t * steps / bins
+        k = min(int(at), steps - 1)
+        edges.append(points[k] + (points[k + 1] - points[k]) * (at - k))
+    return edges
+
 
 @dataclass(frozen=True)
 class DataSignature:
@@ -50,6 +66,9 @@ class DataSignature:
     # forecasts that change and adds the last value back (a network at zero is the last-value
     # naive forecast, and a trend beyond the training period's range needs no extrapolation).
     change_std: float = 0.0
+    # Per numeric input column (tables and feature arrays), its training rows' quantiles at
+    # 0, 1/QUANTILE_STEPS … 1: the bin edges of the piecewise-linear encoding (space.registry).
+    numeric_quantiles: tuple[tuple[float, ...], ...] = ()
 
     @property
     def can_log_target(self) -> bool:
@@ -75,6 +94,8 @@ class DataSignature:
                 "log_target_max": self.log_target_max} if self.log_target_std else {}),
             **({"target_transform": self.target_transform} if self.target_transform != "none" else {}),
             **({"change_std": self.change_std} if self.change_std else {}),
+            **({"numeric_quantiles": [list(q) for q in self.numeric_quantiles]}
+               if self.numeric_quantiles else {}),
         }
 
     @classmethod
@@ -99,4 +120,5 @@ class DataSignature:
             log_target_max=float(data.get("log_target_max", 0.0)),
             target_transform=str(data.get("target_transform", "none")),
             change_std=float(data.get("change_std", 0.0)),
+            numeric_quantiles=tuple(tuple(float(v) for v in q) for q in data.get("numeric_quantiles", ())),
         )

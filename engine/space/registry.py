@@ -35,9 +35,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
-from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.data.signature import DataSignature, quantile_edges
 from automl_studio.engine.space.backbones import (
     BACKBONES,
     IMAGENET_MEAN_BGR,
@@ -474,6 +475,8 @@ SOURCES = ("numeric", "categorical", "text", "image", "sequence")
 
 def _input_shape(_inputs: list[Shape], p: Mapping[str, Any], sig: DataSignature) -> tuple[Shape, int]:
     shape = tuple(_source_shape(p["source"], sig))
+    if p["source"] == "numeric" and p["bins"]:
+        return (shape[0] * p["bins"],), 0
     if p["source"] == "categorical":
         if p["encoding"] == "embedding":
             return (shape[0] * p["embedding_dim"],), sig.categorical_tokens * p["embedding_dim"]
@@ -495,7 +498,9 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
     shape = _source_shape(source, sig)
     steps: list[Call | DataInput] = [
         DataInput(source, shape, "int32" if source in ("categorical", "text") else "float32")]
-    if source == "numeric":
+    if source == "numeric" and p["bins"]:
+        steps.extend(_piecewise_linear_steps(int(p["bins"]), sig))
+    elif source == "numeric":
         note = "Statistics of the training data's numeric columns (the model normalises its inputs)."
         steps.append(Call("Normalization", kwargs={
             "mean": DataArray("NUMERIC_MEAN", tuple(sig.numeric_mean), note),
@@ -523,6 +528,38 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
             "variance": DataArray("SEQUENCE_VARIANCE", tuple(sig.sequence_variance), note)},
             suffix="_normalize"))
     return steps
+
+
+def _piecewise_linear_steps(bins: int, sig: DataSignature) -> list[Call | DataInput]:
+    """The piecewise-linear encoding of numeric columns (Gorishniy, Rubachev & Babenko 2022, "On
+    Embeddings for Numerical Features in Tabular Deep Learning", eq. 1), from standard layers only
+    so that a legacy ``.h5`` keeps it: each column repeated once per bin (``RepeatVector`` then
+    ``Flatten``: bin-major), ``(x - lower edge) / bin width`` (a ``Normalization`` whose mean and
+    variance are the edges and the widths squared), clipped to 0…1 (``ReLU(max_value=1)``). A bin
+    is 1 below the value, 0 above it and the value's position inside the bin where it falls; the
+    edges are equal-frequency bins of the training rows. A bin of zero width (a column of few
+    values) becomes a step: 0 below its edge, 1 from it. A signature without quantiles (made
+    before they were kept) gets the equal-frequency bins of a normal distribution of each
+    column's mean and variance, its outer edges at its 0.1st and 99.9th percentiles."""
+    if sig.numeric_quantiles:
+        edges = [quantile_edges(q, bins) for q in sig.numeric_quantiles]
+    else:
+        edges = [[NormalDist(m, math.sqrt(v) or 1.0).inv_cdf(min(max(t / bins, 0.001), 0.999))
+                  for t in range(bins + 1)] for m, v in zip(sig.numeric_mean, sig.numeric_variance, strict=True)]
+    lower: list[float] = []
+    width: list[float] = []
+    for t in range(bins):
+        for column in edges:
+            lower.append(column[t])
+            width.append(max(column[t + 1] - column[t], 1e-6) ** 2)
+    note = (f"Edges of {bins} equal-frequency bins of each numeric column's training values "
+            "(bin-major: every column's first bin, then every column's second…).")
+    return [Call("RepeatVector", (bins,), suffix="_repeat"),
+            Call("Flatten", suffix="_bins"),
+            Call("Normalization", kwargs={"mean": DataArray(f"BIN_LOWER_EDGES_{bins}", tuple(lower), note),
+                                          "variance": DataArray(f"BIN_WIDTHS_SQUARED_{bins}", tuple(width), note)},
+                 suffix="_position"),
+            Call("ReLU", kwargs={"max_value": 1.0}, suffix="_piecewise_linear")]
 
 
 # Output: the head follows from the task.
@@ -943,8 +980,12 @@ for _layer in (
         ParamDef("embedding_dim", "int", 8, min=1, max=1024, shown_if=("encoding", "embedding"),
                  doc="width of the learned embedding (categorical columns with embedding encoding, "
                      "and text)"),
+        ParamDef("bins", "int", 0, min=0, max=64, shown_if=("source", "numeric"),
+                 doc="numeric columns: 0 reads each value standardised; from 1, a piecewise-linear "
+                     "encoding over this many equal-frequency bins of the training values "
+                     "(Gorishniy et al. 2022), where a threshold is one weight"),
     ), inputs="none", doc="Columns or arrays of the dataset, normalised inside the model",
-        shape=_input_shape, keras=KerasPlan(_input_steps, branches=("source", "encoding")),
+        shape=_input_shape, keras=KerasPlan(_input_steps, branches=("source", "encoding", "bins")),
         role="input", id_prefix="input", id_param="source"),
     LayerType("Dense", "Core", (_units(), _activation(), ParamDef("use_bias", "bool", True),
                                 *_weight_params()),

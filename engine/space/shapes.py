@@ -50,6 +50,16 @@ class NodeInfo:
     shape: Shape | None
     params_min: int
     params_max: int
+    shape_min: Shape | None = None  # the smallest network's, where it differs from ``shape``
+
+    def shape_text(self) -> str:
+        """``(4,)``, or ``(4…64,)`` where the space varies the shape (the smallest and largest)."""
+        small, large = self.shape_min, self.shape
+        if small is None or large is None or len(small) != len(large) or small == large:
+            return format_shape(large)
+        return ("(" + ", ".join("?" if b is None else str(b) if a == b else f"{a}…{b}"
+                                for a, b in zip(small, large, strict=True))
+                + ("," if len(large) == 1 else "") + ")")
 
 
 @dataclass(frozen=True)
@@ -250,7 +260,9 @@ def analyse(space: SearchSpace, signature: DataSignature) -> Analysis:
         shape = large[copies[-1]][0] if copies else (small[small_copies[-1]][0] if small_copies else None)
         p_max = max((large[c][1] for c in copies), default=0)
         p_min = min((small[c][1] for c in small_copies), default=0)
-        nodes[node.id] = NodeInfo(shape, min(p_min, p_max), max(p_min, p_max))
+        shape_min = small[small_copies[-1]][0] if small_copies else None
+        nodes[node.id] = NodeInfo(shape, min(p_min, p_max), max(p_min, p_max),
+                                  shape_min if shape_min != shape else None)
     total_small = sum(p for _, p in small.values())
     total_large = sum(p for _, p in large.values())
     return Analysis(

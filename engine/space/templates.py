@@ -1,6 +1,7 @@
 """Built-in search spaces a user gets with zero architecture work.
 
-``tabular``: the profiled columns as inputs (normalised numbers, encoded categories), then an MLP
+``tabular``: the profiled columns as inputs (numbers standardised or, searched, piecewise-linear
+over quantile bins; categories one-hot or, for many levels, also a learned embedding), then an MLP
 block repeated 0–4 times with optional batch-norm and dropout. Zero blocks matters: on small
 tables a linear model often wins. ``image``: optional augmentation (flips, small rotations and
 zooms), conv blocks repeated, pooling, a dense head; with the ``backbone`` option
@@ -46,7 +47,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     # networks win on tiny validation splits; BENCHMARKS.md): the first trial's linear baseline
     # uses the top of this range instead.
     "tabular": {"min_blocks": 0, "max_blocks": 4, "min_units": 16, "max_units": 256,
-                "dropout": True, "batch_norm": True, **_COMMON},
+                "dropout": True, "batch_norm": True, "numeric_bins": True, **_COMMON},
     "image": {"augment": True, "flip": True, "min_blocks": 1, "max_blocks": 3, "min_filters": 16,
               "max_filters": 128, "flatten": False, "backbone": [], **_COMMON, "epochs": 50},
     "residual": {"augment": True, "flip": True, "min_filters": 16, "max_filters": 64, **_COMMON, "epochs": 50},
@@ -161,7 +162,15 @@ def _backbone(add: Any, o: dict[str, Any], last: str) -> str:
         "weights": "imagenet", "trainable_blocks": {"hp": "int", "min": 0, "max": 2}}, after=last)
 
 
-def _input_params(source: str, categorical_levels: int) -> dict[str, Any]:
+NUMERIC_BINS = [0, 8, 16]
+"""The tabular template's numeric Input: standardised values (0, the first trial's) or the
+piecewise-linear encoding over 8 or 16 equal-frequency bins (Gorishniy et al. 2022), where a
+network reads a threshold — the split a tree makes — as one weight."""
+
+
+def _input_params(source: str, categorical_levels: int, *, bins: bool = False) -> dict[str, Any]:
+    if source == "numeric" and bins:
+        return {"source": source, "bins": {"hp": "choice", "values": list(NUMERIC_BINS)}}
     if source == "categorical" and categorical_levels > MANY_LEVELS:
         return {"source": source, "encoding": {"hp": "choice", "values": ["one_hot", "embedding"]},
                 "embedding_dim": embedding_size(categorical_levels)}
@@ -210,7 +219,8 @@ def template_spec(name: str, options: Mapping[str, Any] | None = None,
 
     if name == "tabular":
         sources = [s for s in (inputs or ["numeric"]) if s in ("numeric", "categorical")] or ["numeric"]
-        heads = [add(s, "Input", _input_params(s, categorical_levels)) for s in sources]
+        heads = [add(s, "Input", _input_params(s, categorical_levels, bins=bool(o["numeric_bins"])))
+                 for s in sources]
         last = add("features", "Concatenate", after=heads) if len(heads) > 1 else heads[0]
         lo, hi = int(o["min_units"]), int(o["max_units"])
         chain = [add("dense", "Dense", {

@@ -713,7 +713,7 @@ class NetworkEditor(QWidget):
                 view.lines = card_lines(node, self._signature)
                 info = analysis.nodes.get(node["id"]) if analysis is not None else None
                 if info is not None and info.shape is not None:
-                    view.shape = format_shape(info.shape)
+                    view.shape = info.shape_text()
                     view.params = params_text(info.params_min, info.params_max)
                 elif analysis is not None and not view.errors:
                     view.shape = "?"
@@ -728,7 +728,7 @@ class NetworkEditor(QWidget):
         elif analysis is not None:
             for node_id, info in analysis.nodes.items():
                 if info.shape is not None:
-                    labels[node_id] = compact_shape(format_shape(info.shape))
+                    labels[node_id] = compact_shape(info.shape_text())
         merges = {n["id"] for n in spec["nodes"] if LAYER_TYPES[n["type"]].inputs == "many"}
         repeats = []
         for rep in spec.get("repeats", []):

@@ -421,7 +421,7 @@ def keras_output_shape(model: keras.Model, node_id: str, node_type: str,
         name = "to_target_units" if signature.task == "regression" else "head"
         return tuple(model.get_layer(name).output.shape[1:])
     if node_type == "Input":
-        for suffix in ("_normalize", "_flatten", "_encode", "_rescale", "_embed"):
+        for suffix in ("_normalize", "_piecewise_linear", "_flatten", "_encode", "_rescale", "_embed"):
             try:
                 return tuple(model.get_layer(safe + suffix).output.shape[1:])
             except ValueError:

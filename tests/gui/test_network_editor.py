@@ -398,7 +398,7 @@ def test_templates_open_as_valid_plain_graphs(qtbot, editor: NetworkEditor, iris
     if name == "text":  # a branch per input, merged: the token ids and the table's numbers
         inputs = sorted(n["params"]["source"] for n in spec["nodes"] if n["type"] == "Input")
         assert inputs == ["numeric", "text"] and any(n["type"] == "Concatenate" for n in spec["nodes"])
-        assert labels[("text", "rnn")] == "12×64" and labels[("numeric", "features")] == "3"
+        assert labels[("text", "rnn")] == "12×32…64" and labels[("numeric", "features")] == "3"
     if name == "forecast":  # the window's steps × columns reach the recurrent layers
         assert labels[("window", "conv")] == "20×2"
     editor.undo_stack.undo()

@@ -28,8 +28,9 @@ def test_iris_opens_as_a_valid_tabular_graph_and_an_invalid_one_blocks_start(qtb
     assert ids == ["numeric", "dense", "batch_norm", "dropout", "head"]  # the tabular template
     assert editor.validity() == (True, "")
     assert "Ready to search" in editor.status_text()
-    # Shapes come from the data: 4 numeric columns in, 3 iris classes out.
-    assert editor.canvas.node_item("numeric").view.shape == "(4,)"
+    # Shapes come from the data: 4 numeric columns in (up to 16 quantile bins each, searched),
+    # 3 iris classes out.
+    assert editor.canvas.node_item("numeric").view.shape == "(4…64,)"
     assert editor.canvas.node_item("head").view.shape == "(3,)"
     assert any("3 classes" in line for line in editor.canvas.node_item("head").view.lines)
     start, note = w.findChild(QWidget, "startSearch"), w.findChild(QWidget, "startBlockedReason")

@@ -1,6 +1,8 @@
-"""Issue #16: categorical columns with many levels — rare levels bucketed with the unknown code,
-an embedding sized from the cardinality searched beside one-hot codes, and predict scoring values
-training never saw as a rare level. Trained for real on a tiny table, exported, reloaded."""
+"""Issue #16's encodings of table columns, the known neural tabular tricks: categorical columns
+with many levels (rare levels bucketed with the unknown code, an embedding sized from the
+cardinality searched beside one-hot codes, predict scoring values training never saw as a rare
+level) and numeric columns' piecewise-linear encoding over quantile bins (Gorishniy et al. 2022).
+Checked against their formulas, trained for real on a tiny table, exported, reloaded."""
 
 from __future__ import annotations
 
@@ -23,8 +25,14 @@ from automl_studio.engine.data.features import (
 )
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
+from automl_studio.engine.data.signature import DataSignature, quantile_edges
 from automl_studio.engine.space.spec import Choice, SearchSpace
-from automl_studio.engine.space.templates import embedding_size, resolve_space, template_spec
+from automl_studio.engine.space.templates import (
+    NUMERIC_BINS,
+    embedding_size,
+    resolve_space,
+    template_spec,
+)
 
 FREQUENT, RARE = 24, 14  # shops with ~12 rows each, shops with one or two rows
 
@@ -95,24 +103,81 @@ def test_the_tabular_template_searches_an_embedding_only_for_many_levels():
     assert isinstance(SearchSpace.from_dict(text), SearchSpace)
 
 
+def ple_model(signature: DataSignature, bins: int):
+    import keras
+
+    from automl_studio.engine.space.spec import fixed_chooser
+    from automl_studio.engine.train.hypermodel import build_model
+
+    space = SearchSpace.from_dict({"schema_version": 1, "name": "ple", "nodes": [
+        {"id": "numeric", "type": "Input", "params": {"source": "numeric", "bins": bins}},
+        {"id": "head", "type": "Output", "params": {}}], "edges": [["numeric", "head"]],
+        "training": {"epochs": 1}})
+    model = build_model(space, signature, fixed_chooser({}))
+    return keras.Model(model.inputs, model.get_layer("numeric_piecewise_linear").output)
+
+
+def test_the_piecewise_linear_encoding_follows_gorishniy_et_al():
+    # Two columns: one of 33 evenly spread values (quantiles 0…32), one of two values (a flag).
+    grid = tuple(float(v) for v in range(33))
+    flag = tuple(0.0 if k < 20 else 1.0 for k in range(33))
+    signature = DataSignature("regression", 0, {"numeric": (2,)}, numeric_mean=(16.0, 0.4),
+                              numeric_variance=(90.0, 0.24), numeric_quantiles=(grid, flag))
+    x = np.array([[-1.0, 0.0], [0.0, 1.0], [3.0, 0.0], [8.0, 1.0], [12.5, 0.0], [33.0, 1.0]], dtype=np.float32)
+    out = np.asarray(ple_model(signature, 4).predict({"numeric": x}, verbose=0))
+    assert out.shape == (6, 8)
+    edges = [quantile_edges(q, 4) for q in (grid, flag)]
+    for t in range(4):
+        for j in range(2):
+            low, high = edges[j][t], edges[j][t + 1]
+            expected = np.clip((x[:, j] - low) / max(high - low, 1e-6), 0.0, 1.0)
+            np.testing.assert_allclose(out[:, t * 2 + j], expected, atol=1e-5)  # bin-major
+    # The first column, by hand: 12.5 is past bin 1 (0…8), half-way through bin 2 (8…16).
+    assert out[4, 0::2].tolist() == pytest.approx([1.0, 0.5625, 0.0, 0.0])
+    # The flag's bins are steps at 0 and 1: zero-width bins read 0 below and 1 from their edge.
+    assert set(np.round(out[:, 1::2], 5).ravel().tolist()) <= {0.0, 1.0}
+
+
+def test_the_numeric_bins_are_searched_and_kept_from_the_training_rows(tmp_path):
+    dataset = load_dataset(shops_csv(tmp_path / "shops.csv"))
+    prepared = prepare_data(dataset, profile_dataset(dataset, "sales"))
+    signature = prepared.signature
+    assert len(signature.numeric_quantiles) == signature.inputs["numeric"][0]
+    train_x = dataset.frame["x"].to_numpy()[prepared.split_indices[0]]
+    (column,) = [q for q in signature.numeric_quantiles if q[0] == pytest.approx(train_x.min())]
+    assert column[-1] == pytest.approx(train_x.max())
+    assert column[16] == pytest.approx(float(np.median(train_x)))
+    assert DataSignature.from_dict(json.loads(json.dumps(signature.to_dict()))) == signature
+    spec = template_spec("tabular", inputs=["numeric"])
+    (node,) = [n for n in spec["nodes"] if n["type"] == "Input"]
+    assert node["params"]["bins"] == {"hp": "choice", "values": NUMERIC_BINS} and NUMERIC_BINS[0] == 0
+    assert "bins" not in template_spec("tabular", {"numeric_bins": False}, inputs=["numeric"])["nodes"][0]["params"]
+    # A signature saved before quantiles were kept: normal bins from the mean and variance.
+    old = DataSignature("regression", 0, {"numeric": (1,)}, numeric_mean=(0.0,), numeric_variance=(1.0,))
+    out = np.asarray(ple_model(old, 2).predict({"numeric": np.array([[-4.0], [0.0], [4.0]])}, verbose=0))
+    np.testing.assert_allclose(out, [[0, 0], [1, 0], [1, 1]], atol=1e-5)
+
+
 @pytest.mark.slow
-def test_an_embedded_many_level_column_exports_and_predict_scores_new_levels_as_rare(tmp_path):
+def test_embedded_levels_and_numeric_bins_export_and_predict_scores_new_levels_as_rare(tmp_path):
     from automl_studio.engine.export.predict import load_model, predict_data
     from automl_studio.engine.search.session import run_search
 
     path = shops_csv(tmp_path / "shops.csv")
     spec = template_spec("tabular", inputs=["numeric", "categorical"], categorical_levels=38)
     del spec["template"]  # a plain spec, so the embedding stays fixed on
-    for node in spec["nodes"]:
+    for node in spec["nodes"]:  # both encodings on: the embedding and 8 quantile bins
         if node["params"].get("source") == "categorical":
             node["params"]["encoding"] = "embedding"
+        if node["params"].get("source") == "numeric":
+            node["params"]["bins"] = 8
     out = tmp_path / "model.h5"
     result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), target="sales",
                                      space=spec, tuner="random", max_trials=1, max_epochs=60, refits=1,
                                      export_path=str(out)))
     assert result.status == "completed"
     model, metadata = load_model(out)
-    assert any(layer.__class__.__name__ == "Embedding" for layer in model.layers)
+    assert {"Embedding", "RepeatVector", "ReLU"} <= {layer.__class__.__name__ for layer in model.layers}
     assert result.test_metrics["r2"] > 0.5  # the shop is most of the signal: the embedding learnt it
 
     # A shop never seen in training is scored, as the rare shops were, with a note.
