@@ -40,7 +40,7 @@ import numpy as np
 from automl_studio.engine.core.errors import SpecError
 from automl_studio.engine.core.objectives import Objective
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.space.registry import LAYER_TYPES, Shape, ShapeError
+from automl_studio.engine.space.registry import LAYER_TYPES, Shape, ShapeError, param_shown
 from automl_studio.engine.space.shapes import layer_output
 from automl_studio.engine.space.spec import (
     TRAINING_DEFAULTS,
@@ -158,10 +158,8 @@ def trial_network(values: Mapping[str, Any], space: SearchSpace,
         shown = []
         for place, pdef in enumerate(layer_type.params):
             value = node.params.get(pdef.name, pdef.default)
-            if pdef.shown_if is not None and node.params.get(pdef.shown_if[0]) != pdef.shown_if[1]:
+            if not param_shown(layer_type, pdef, node.params):  # e.g. a numeric input's encoding
                 continue
-            if pdef.name == "encoding" and node.params.get("source") != "categorical":
-                continue  # only categorical columns are encoded
             # A layer's first two settings (units and activation, a rate, filters and kernel)
             # always; the rest only where they differ from Keras' default, so a row stays short.
             if place < 2 or value != pdef.default:

@@ -68,8 +68,9 @@ class ParamDef:
     """One param of a layer type: its kind (int, float, choice, bool, ints), default and bounds.
 
     ``searchable``: whether the param may be a hyperparameter (an Input's data source may not).
-    ``shown_if``: ``(other param, value)`` when the param only matters for that value of another
-    (an Input's embedding size, for the embedding encoding); the editor's cards hide it otherwise.
+    ``shown_if``: ``(other param, value)`` pairs when the param only matters where one of them
+    holds (an Input's embedding size: for the embedding encoding, or a text source); the editor's
+    cards and inspector, and the trial's description, leave it out otherwise (:func:`param_shown`).
     ``check_each``: shape inference checks every value of a searched choice of it, not only the
     smallest and largest network's (a Backbone's each backbone needs its own weights file).
     Kind ``path``: a file's path, as text (never searched).
@@ -83,7 +84,7 @@ class ParamDef:
     max: float | None = None
     doc: str = ""
     searchable: bool = True
-    shown_if: tuple[str, Any] | None = None
+    shown_if: tuple[tuple[str, Any], ...] = ()
     check_each: bool = False
 
 
@@ -382,6 +383,30 @@ def last_axis(shape: Shape) -> int:
 def need_rank(shape: Shape, rank: int, what: str) -> None:
     if len(shape) != rank:
         raise ShapeError(f"needs {what} (rank {rank}), got shape {format_shape(shape)}")
+
+
+def param_shown(layer: LayerType, pdef: ParamDef, params: Mapping[str, Any]) -> bool:
+    """Whether param ``pdef`` of a ``layer`` node whose spec params are ``params`` matters:
+    always, unless none of its ``shown_if`` ``(other, value)`` pairs holds. A pair holds when
+    ``other`` (or its default) is ``value``, or is searched with ``value`` among its values; a
+    searched ``pdef`` always matters (its search can be switched off)."""
+    if not pdef.shown_if or isinstance(params.get(pdef.name), Mapping):
+        return True
+    for other, wanted in pdef.shown_if:
+        value = params.get(other, layer.param(other).default)
+        if isinstance(value, Mapping):
+            hp = value.get("hp")
+            if hp == "bool":
+                holds = isinstance(wanted, bool)
+            elif hp in ("int", "float"):
+                holds = isinstance(wanted, (int, float)) and bool(value["min"] <= wanted <= value["max"])
+            else:
+                holds = wanted in value.get("values", ())
+        else:
+            holds = bool(value == wanted)
+        if holds:
+            return True
+    return False
 
 
 def format_shape(shape: Shape | None) -> str:
@@ -975,12 +1000,13 @@ for _layer in (
     LayerType("Input", "Input", (
         ParamDef("source", "choice", "numeric", SOURCES, searchable=False,
                  doc="which part of the dataset this input reads"),
-        ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"),
+        ParamDef("encoding", "choice", "one_hot", ("one_hot", "embedding"), shown_if=(("source", "categorical"),),
                  doc="categorical columns: one-hot codes or a learned embedding"),
-        ParamDef("embedding_dim", "int", 8, min=1, max=1024, shown_if=("encoding", "embedding"),
+        ParamDef("embedding_dim", "int", 8, min=1, max=1024,
+                 shown_if=(("encoding", "embedding"), ("source", "text")),
                  doc="width of the learned embedding (categorical columns with embedding encoding, "
                      "and text)"),
-        ParamDef("bins", "int", 0, min=0, max=64, shown_if=("source", "numeric"),
+        ParamDef("bins", "int", 0, min=0, max=64, shown_if=(("source", "numeric"),),
                  doc="numeric columns: 0 reads each value standardised; from 1, a piecewise-linear "
                      "encoding over this many equal-frequency bins of the training values "
                      "(Gorishniy et al. 2022), where a threshold is one weight"),
@@ -1249,7 +1275,7 @@ def _backbone_params() -> tuple[ParamDef, ...]:
         ParamDef("weights", "choice", "imagenet", WEIGHTS, check_each=True,
                  doc="imagenet: Keras' cached ImageNet weights (never downloaded during a search); "
                      "file: a weights file of the same network; none: random, trained from scratch."),
-        ParamDef("weights_file", "path", "", searchable=False, shown_if=("weights", "file"),
+        ParamDef("weights_file", "path", "", searchable=False, shown_if=(("weights", "file"),),
                  doc="A weights file of this network without its top (keras.applications' "
                      "*_notop.h5, or one saved with model.save_weights)."),
         ParamDef("input_size", "choice", 0, BACKBONE_INPUT_SIZES, check_each=True,

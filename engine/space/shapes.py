@@ -53,12 +53,13 @@ class NodeInfo:
     shape_min: Shape | None = None  # the smallest network's, where it differs from ``shape``
 
     def shape_text(self) -> str:
-        """``(4,)``, or ``(4…64,)`` where the space varies the shape (the smallest and largest)."""
+        """``(4,)``, or ``(4…64,)`` where the space varies the shape (its smallest and largest
+        networks', smaller first: an embedding may be narrower than the one-hot codes)."""
         small, large = self.shape_min, self.shape
         if small is None or large is None or len(small) != len(large) or small == large:
             return format_shape(large)
-        return ("(" + ", ".join("?" if b is None else str(b) if a == b else f"{a}…{b}"
-                                for a, b in zip(small, large, strict=True))
+        return ("(" + ", ".join("?" if a is None or b is None else str(b) if a == b
+                                else f"{min(a, b)}…{max(a, b)}" for a, b in zip(small, large, strict=True))
                 + ("," if len(large) == 1 else "") + ")")
 
 

@@ -11,6 +11,7 @@ from pathlib import PurePath
 from typing import Any
 
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.space.registry import param_shown
 from automl_studio.engine.space.shapes import head_units
 from automl_studio.engine.space.spec import LAYER_TYPES
 from automl_studio.gui.editor.node_canvas import HEADER, LINE
@@ -72,10 +73,8 @@ def card_lines(node: Mapping[str, Any], signature: DataSignature | None) -> list
         if isinstance(value, Mapping) and "hp" in value:
             searched.append("⇄ " + text)
         elif pdef.name in params and value != pdef.default or i == 0:
-            if pdef.shown_if is not None:  # e.g. an embedding size, shown for the embedding encoding
-                other, wanted = pdef.shown_if
-                if params.get(other, layer.param(other).default) != wanted:
-                    continue
+            if not param_shown(layer, pdef, params):  # e.g. an embedding size, for the embedding encoding
+                continue
             fixed.append(text)
     lines = searched + fixed
     if len(lines) > MAX_CARD_LINES:

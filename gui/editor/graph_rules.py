@@ -101,7 +101,7 @@ def repeatable_chain(spec: Mapping[str, Any], node_ids: Iterable[str]) -> tuple[
             return None, f"'{n}' is already in a repeat block"
         kind = nodes[n]["type"]
         if not LAYER_TYPES[kind].can_be_optional:
-            return None, f"a {kind} layer cannot repeat"
+            return None, f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind} layer cannot repeat"
     inputs = {n: [a for a, b in spec["edges"] if b == n] for n in ids}
     outputs = {n: [b for a, b in spec["edges"] if a == n] for n in ids}
     firsts = [n for n in ids if not any(src in ids for src in inputs[n])]

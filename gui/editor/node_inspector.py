@@ -50,7 +50,12 @@ from automl_studio.engine.space.optimizers import (
     OPTIMIZER_TYPES,
     optimizers_taking,
 )
-from automl_studio.engine.space.registry import ACTIVATIONS, LAYER_TYPES, LayerType, ParamDef
+from automl_studio.engine.space.registry import (
+    ACTIVATIONS,
+    LAYER_TYPES,
+    ParamDef,
+    param_shown,
+)
 from automl_studio.engine.space.spec import (
     CLASS_WEIGHTS,
     LR_SCHEDULES,
@@ -123,28 +128,6 @@ def training_shown(name: str, training: dict[str, Any]) -> tuple[bool, Any]:
     if name == "learning_rate" and name not in training and chosen:
         return True, OPTIMIZER_TYPES[chosen[0]].learning_rate
     return True, training.get(name, TRAINING_DEFAULTS[name])
-
-
-def param_shown(layer: LayerType, pdef: ParamDef, params: Mapping[str, Any]) -> bool:
-    """Whether the inspector shows param ``pdef`` of a ``layer`` node whose spec params are
-    ``params``: always, unless its ``shown_if`` ``(other, value)`` does not hold. It holds when
-    ``other`` (or its default) is ``value``, or is searched with ``value`` among its values; a
-    searched ``pdef`` stays shown, so its search can be switched off."""
-    if pdef.shown_if is None or isinstance(params.get(pdef.name), Mapping):
-        return True
-    other, wanted = pdef.shown_if
-    # An Input's embedding width also sizes a text input's embedding, whatever its encoding.
-    if layer.name == "Input" and pdef.name == "embedding_dim" and params.get("source") == "text":
-        return True
-    value = params.get(other, layer.param(other).default)
-    if isinstance(value, Mapping):
-        hp = value.get("hp")
-        if hp == "bool":
-            return isinstance(wanted, bool)
-        if hp in ("int", "float"):
-            return isinstance(wanted, (int, float)) and bool(value["min"] <= wanted <= value["max"])
-        return wanted in value.get("values", ())
-    return bool(value == wanted)
 
 
 ZERO_WIDTH_SPACE = "\u200b"

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QPushButton
 from automl_studio.engine.data.signature import DataSignature
 
 IMAGES = DataSignature(task="classification", n_classes=2, inputs={"image": (32, 32, 3)}, image_scale=1 / 255)
-TEXT = DataSignature(task="classification", n_classes=2, inputs={"text": (20,), "categorical": (3,)},
-                     text_tokens=100, categorical_tokens=12)
+TEXT = DataSignature(task="classification", n_classes=2, inputs={"text": (20,), "categorical": (3,), "numeric": (2,)},
+                     text_tokens=100, categorical_tokens=12, numeric_mean=(0.0, 1.0), numeric_variance=(1.0, 4.0))
 
 
 @pytest.fixture
@@ -96,6 +96,31 @@ def test_an_inputs_embedding_width_is_shown_for_an_embedding_and_for_text(qtbot)
     assert row_shown(editor, "embedding_dim")
     editor.select_nodes([text])
     assert row_shown(editor, "embedding_dim")  # text is always embedded
+    assert not row_shown(editor, "encoding") and not row_shown(editor, "bins")
+
+
+def test_an_inputs_encoding_row_is_for_categories_and_bins_for_numbers(qtbot):
+    from automl_studio.gui.editor.network_editor import NetworkEditor
+
+    editor = NetworkEditor()
+    qtbot.addWidget(editor)
+    editor.set_signature(TEXT)
+    editor.show()
+    qtbot.waitExposed(editor)
+    numeric = editor.add_node("Input", (0, 0), {"source": "numeric"})
+    categorical = editor.add_node("Input", (0, 200), {"source": "categorical"})
+    editor.select_nodes([numeric])
+    assert row_shown(editor, "bins") and not row_shown(editor, "encoding") and not row_shown(editor, "embedding_dim")
+    editor.set_param(numeric, "bins", {"hp": "choice", "values": [0, 8]})
+    # The card and the shape say what the search varies: 2 columns standardised, or 2 × 8 bins.
+    view = editor.canvas.node_item(numeric).view
+    assert view.shape == "(2…16,)" and "⇄ bins 0 | 8" in view.lines
+    editor.select_nodes([categorical])
+    assert row_shown(editor, "encoding") and not row_shown(editor, "bins")
+    editor.set_param(categorical, "encoding", {"hp": "choice", "values": ["one_hot", "embedding"]})
+    editor.set_param(categorical, "embedding_dim", 2)
+    # One-hot: 12 codes; embedded: 3 columns × 2. The range reads smaller first.
+    assert editor.canvas.node_item(categorical).view.shape == "(6…12,)"
 
 
 @pytest.fixture
