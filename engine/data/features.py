@@ -7,7 +7,7 @@ again by ``predict``. What *can* live in the model does: normalisation (mean/var
 training split) and the category encoding (one-hot or embedding over the codes).
 
 Model inputs are a dict keyed by source: ``numeric`` (float32, N×F), ``categorical`` (int32 N×C;
-code 0 of every column means missing or unseen, and columns use disjoint code ranges so one
+code 0 of every column means missing, unseen or rare, and columns use disjoint code ranges so one
 encoding layer serves them all), ``text`` (int32 N×L token ids of every text column, side by
 side; see :mod:`.text`), ``image`` (N×H×W×C) or ``sequence`` (N×T×F).
 """
@@ -55,16 +55,16 @@ class NumericFeature:
 
 
 MANY_LEVELS = 10
-"""A categorical column with more levels than this in its training rows is a many-level one: its
-rare levels are bucketed (:data:`RARE_LEVEL_ROWS`) and the tabular template searches a learned
-embedding for it beside one-hot codes (``space.templates``)."""
+"""A categorical column with more levels than this in its training rows is a many-level one: the
+tabular template searches a learned embedding for it beside one-hot codes (``space.templates``)."""
 
 RARE_LEVEL_ROWS = 3
-"""In a many-level column, levels seen in fewer training rows than this share the column's code
-for missing and unseen values, as scikit-learn's ``OneHotEncoder(min_frequency=3,
-handle_unknown="infrequent_if_exist")`` groups them: a weight learnt from one or two rows is
-noise, and the shared code, trained on them, then stands for the values ``predict`` meets that
-training never saw."""
+"""Levels seen in fewer training rows than this share the column's code for missing and unseen
+values, as scikit-learn's ``OneHotEncoder(min_frequency=3, handle_unknown="infrequent_if_exist")``
+groups them: a weight learnt from one or two rows is noise, and the shared code, trained on them,
+then stands for the values ``predict`` meets that training never saw (an integer column of a few
+codes with a stray value, a make of car sold once). Not where fewer than two levels would keep a
+code of their own: a tiny table keeps its levels."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,9 @@ class FeatureSchema:
                                                                    or col.missing > 0)))
             elif col.kind == CATEGORICAL:
                 counts = series.dropna().map(label_text).value_counts()
-                rare: tuple[str, ...] = ()
-                if len(counts) > MANY_LEVELS:
-                    rare = tuple(sorted(str(v) for v in counts.index[counts < RARE_LEVEL_ROWS]))
+                rare = tuple(sorted(str(v) for v in counts.index[counts < RARE_LEVEL_ROWS]))
+                if len(counts) - len(rare) < 2:
+                    rare = ()
                 vocab = tuple(sorted(str(v) for v in counts.index if counts[v] >= RARE_LEVEL_ROWS or not rare))
                 categorical.append(CategoricalFeature(col.name, vocab, offset, rare))
                 offset += len(vocab) + 1

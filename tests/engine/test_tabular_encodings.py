@@ -70,7 +70,7 @@ def test_rare_levels_of_a_many_level_column_share_the_unknown_code(tmp_path):
     shop, colour = (next(c for c in schema.categorical if c.name == name) for name in ("shop", "colour"))
     assert set(shop.rare) == {s for s, k in counts.items() if k < RARE_LEVEL_ROWS} and shop.rare
     assert set(shop.vocabulary) == {s for s, k in counts.items() if k >= RARE_LEVEL_ROWS}
-    assert colour.rare == () and len(colour.vocabulary) == 3  # few levels: every one keeps its code
+    assert colour.rare == () and len(colour.vocabulary) == 3  # every colour is frequent: each keeps its code
     codes = schema.transform(train)["categorical"][:, [c.name for c in schema.categorical].index("shop")]
     is_rare = train["shop"].isin(shop.rare).to_numpy()
     assert (codes[is_rare] == shop.offset).all() and (codes[~is_rare] > shop.offset).all()
@@ -79,6 +79,20 @@ def test_rare_levels_of_a_many_level_column_share_the_unknown_code(tmp_path):
     assert f"{len(shop.rare)} of {len(counts)} levels were seen in fewer than {RARE_LEVEL_ROWS}" in note
     assert prepared.signature.categorical_levels == len(counts)
     assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+
+
+def test_a_few_level_column_buckets_a_stray_value_but_a_tiny_table_keeps_its_levels():
+    from automl_studio.engine.data.dataset import Dataset
+
+    codes = [0] * 30 + [1] * 20 + [2] * 8 + [7, 9]  # a pixel's few intensities, two of them stray
+    frame = pd.DataFrame({"pixel": codes, "y": ["a", "b"] * 30})
+    dataset = Dataset(path="pixels.csv", kind="table", frame=frame, fingerprint="sha256:test")
+    (pixel,) = FeatureSchema.fit(frame, profile_dataset(dataset, "y")).categorical
+    assert pixel.rare == ("7", "9") and pixel.vocabulary == ("0", "1", "2")
+    tiny = pd.DataFrame({"colour": ["red", "red", "blue", "green", "blue", "red"], "y": ["a", "b"] * 3})
+    (colour,) = FeatureSchema.fit(tiny, profile_dataset(
+        Dataset(path="tiny.csv", kind="table", frame=tiny, fingerprint="sha256:tiny"), "y")).categorical
+    assert colour.rare == () and colour.vocabulary == ("blue", "green", "red")
 
 
 def test_the_tabular_template_searches_an_embedding_only_for_many_levels():
