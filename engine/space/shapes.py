@@ -173,6 +173,7 @@ def _structural_issues(space: SearchSpace, signature: DataSignature) -> list[Nod
             issues.append(NodeIssue(node.id, f"{node.type} '{node.id}' cannot be optional"))
         if layer.role == "output" and space.outputs_of(node.id):
             issues.append(NodeIssue(node.id, f"the {node.type} node cannot feed other nodes"))
+        issues.extend(_one_weights_file_per_backbone(node))
     if len(outputs) == 1:
         reaching = _ancestors(space, outputs[0].id)
         for node in space.nodes:
@@ -185,6 +186,21 @@ def _structural_issues(space: SearchSpace, signature: DataSignature) -> list[Nod
         issues.append(NodeIssue(outputs[0].id if outputs else None,
                                 "the head does not fit the task: classification needs two classes"))
     return issues
+
+
+def _one_weights_file_per_backbone(node: Any) -> list[NodeIssue]:
+    """A Backbone's weights file holds one network's weights: a search over several backbones
+    cannot share it (each value is checked alone, and alone each looks fine)."""
+    if node.type != "Backbone":
+        return []
+    weights, backbone = node.params.get("weights"), node.params.get("backbone")
+    uses_file = weights == "file" or isinstance(weights, Choice) and "file" in weights.values
+    if not (uses_file and node.params.get("weights_file") and isinstance(backbone, Choice)
+            and len(backbone.values) > 1):
+        return []
+    return [NodeIssue(node.id, f"Backbone '{node.id}': one weights file cannot hold the weights of every "
+                               f"backbone searched ({', '.join(map(str, backbone.values))}); search one "
+                               "backbone with this file, or use the imagenet weights")]
 
 
 def _ancestors(space: SearchSpace, node_id: str) -> set[str]:

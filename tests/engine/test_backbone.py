@@ -510,6 +510,19 @@ def test_a_weights_file_of_another_network_is_named_before_any_trial(
     assert isinstance(events[-1], SearchFinished) and events[-1].status == "failed"
 
 
+def test_one_weights_file_for_a_searched_choice_of_backbones_is_flagged(tmp_path: Path) -> None:
+    weights = tmp_path / "mine.weights.h5"
+    weights.write_bytes(b"")  # it exists; which network it holds does not matter here
+    chosen = {"hp": "choice", "values": ["MobileNetV2", "EfficientNetB0"]}
+    searched = shapes.analyse(SearchSpace.from_dict(backbone_spec(backbone=chosen, weights="file",
+                                                           weights_file=str(weights))), SIG)
+    assert any(i.node == "backbone" and "one weights file cannot hold the weights of every backbone searched "
+               "(MobileNetV2, EfficientNetB0)" in i.message for i in searched.issues)
+    one = shapes.analyse(SearchSpace.from_dict(backbone_spec(backbone="MobileNetV2", weights="file",
+                                                      weights_file=str(weights))), SIG)
+    assert not any("one weights file" in i.message for i in one.issues)
+
+
 def test_a_weights_file_under_the_home_folder_loads_in_the_engine_and_the_generated_code(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``~/…`` as the weights file: the engine expanded it, the generated code handed it to Keras
