@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict with an exported model",
                        description="Writes a CSV of predictions, one row per data row. A row that cannot be scored "
-                                   "(a value that is not a number, a category never seen in training) keeps its "
+                                   "(a value that is not a number, a category never seen in training where no "
+                                   "rare levels were bucketed) keeps its "
                                    "place with empty cells and its reason in a 'problem' column, and is named on "
                                    "stderr; the exit status is 2 only when no row can be scored.")
     p.add_argument("model"), p.add_argument("data")

@@ -63,8 +63,8 @@ RARE_LEVEL_ROWS = 3
 values, as scikit-learn's ``OneHotEncoder(min_frequency=3, handle_unknown="infrequent_if_exist")``
 groups them: a weight learnt from one or two rows is noise, and the shared code, trained on them,
 then stands for the values ``predict`` meets that training never saw (an integer column of a few
-codes with a stray value, a make of car sold once). Not where fewer than two levels would keep a
-code of their own: a tiny table keeps its levels."""
+codes with a stray value, a make of car sold once). Not where every level is rare: a tiny table
+keeps its levels."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,9 @@ class FeatureSchema:
 
     @property
     def most_levels(self) -> int:
-        """Levels (before bucketing) of the categorical column with the most; 0 without any."""
-        return max((len(c.vocabulary) + len(c.rare) for c in self.categorical), default=0)
+        """Codes of the categorical column with the most, rare levels bucketed as one (its
+        levels that keep a code, plus one where it has rare ones); 0 without any."""
+        return max((len(c.vocabulary) + bool(c.rare) for c in self.categorical), default=0)
 
     @property
     def numeric_width(self) -> int:
@@ -129,7 +130,7 @@ class FeatureSchema:
             elif col.kind == CATEGORICAL:
                 counts = series.dropna().map(label_text).value_counts()
                 rare = tuple(sorted(str(v) for v in counts.index[counts < RARE_LEVEL_ROWS]))
-                if len(counts) - len(rare) < 2:
+                if len(rare) == len(counts):
                     rare = ()
                 vocab = tuple(sorted(str(v) for v in counts.index if counts[v] >= RARE_LEVEL_ROWS or not rare))
                 categorical.append(CategoricalFeature(col.name, vocab, offset, rare))
@@ -433,7 +434,7 @@ def _signature(x_all: Mapping[str, np.ndarray], train_idx: np.ndarray, y: np.nda
         train = x_all["numeric"][train_idx].astype(np.float64)
         mean = tuple(float(m) for m in train.mean(axis=0))
         variance = tuple(float(max(v, 1e-12)) for v in train.var(axis=0))
-        sample = train[::max(1, len(train) // 100_000)]  # quantiles of a large table: of 100k rows
+        sample = train[::max(1, len(train) // 100_000)]  # a large table's quantiles: of 100k–200k rows
         grid = np.quantile(sample, np.linspace(0.0, 1.0, QUANTILE_STEPS + 1), axis=0) if len(train) else None
         quantiles = tuple(tuple(float(v) for v in grid[:, j]) for j in range(train.shape[1])) \
             if grid is not None else ()

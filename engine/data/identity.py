@@ -30,7 +30,7 @@ from automl_studio.engine.data.timeseries import AUTO, ForecastOptions, detect_t
 
 # The fields that make a search what it is; ``path`` is informative only (a moved file with the
 # same bytes is the same data).
-IDENTITY_KEYS = ("file", "target", "task", "columns", "inputs", "class_names", "splits")
+IDENTITY_KEYS = ("file", "target", "task", "columns", "inputs", "class_names", "splits", "category_codes")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class DataIdentity:
         inputs: each model input's shape without the batch axis (image size, array keys).
         class_names: the classes, in label order (empty for regression).
         splits: SHA-256 of the train, validation and test row indices.
+        category_codes: how many codes the model's categorical input reads (0: none); another
+            coding of the same columns (rare levels bucketed) gives checkpoints of another shape.
     """
 
     path: str
@@ -56,6 +58,7 @@ class DataIdentity:
     inputs: Mapping[str, tuple[int, ...]]
     class_names: tuple[str, ...]
     splits: str
+    category_codes: int = 0
 
     @property
     def fingerprint(self) -> str:
@@ -93,7 +96,8 @@ def data_identity(prepared: PreparedData, path: str) -> DataIdentity:
         path=str(path), file=profile.fingerprint, target=profile.target, task=profile.task or "",
         columns=tuple(c.name for c in profile.feature_columns),
         inputs={k: tuple(int(d) for d in v) for k, v in prepared.signature.inputs.items()},
-        class_names=tuple(prepared.class_names), splits="sha256:" + splits.hexdigest())
+        class_names=tuple(prepared.class_names), splits="sha256:" + splits.hexdigest(),
+        category_codes=int(prepared.signature.categorical_tokens))
 
 
 def prepare_for_search(config: SearchConfig) -> PreparedData:
@@ -177,7 +181,8 @@ def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]
     # Say the cause, not its consequences: other columns change the inputs, another target the
     # classes, and any of them the (stratified) split.
     derived = {"inputs": {"file", "columns"}, "class_names": {"file", "target", "task"},
-               "splits": set(IDENTITY_KEYS) - {"splits"}}
+               "splits": set(IDENTITY_KEYS) - {"splits", "category_codes"},
+               "category_codes": set(IDENTITY_KEYS) - {"category_codes"}}
     found: list[str] = []
     for key in changed:
         if derived.get(key, set()) & set(changed):
@@ -202,6 +207,9 @@ def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]
         elif key == "inputs":
             found.append(f"the model inputs differ: {_shapes(before)} in the search, {_shapes(after)} in this "
                          "run (another image size or array key)")
+        elif key == "category_codes":
+            found.append(f"the categorical columns' codes differ: {before} in the search, {after} in this run "
+                         "(levels seen in fewer than 3 training rows now share one code)")
         elif key == "class_names":
             found.append(f"the classes differ: {', '.join(map(str, before))} in the search, "
                          f"{', '.join(map(str, after))} in this run")

@@ -39,8 +39,8 @@ class DataSignature:
     n_classes: int
     inputs: Mapping[str, tuple[int, ...]]
     categorical_tokens: int = 0
-    # Levels of the categorical column with the most (0: none); from more than
-    # data.features.MANY_LEVELS the tabular template searches an embedding of the codes.
+    # Codes of the categorical column with the most, rare levels as one (0: none); from more
+    # than data.features.MANY_LEVELS the tabular template searches an embedding of the codes.
     categorical_levels: int = 0
     text_tokens: int = 0  # ids of the ``text`` input (0 pads; see data.text)
     numeric_mean: tuple[float, ...] = ()

@@ -365,7 +365,8 @@ def schema_document(model: Any, metadata: Mapping[str, Any], files: Mapping[str,
         categorical = feature_schema.get("categorical", [])
         preprocessing = {
             "applies_to": "each row of a table, before the model; the model then normalises 'numeric' "
-                          "itself (training mean and variance) and encodes 'categorical' itself",
+                          "itself (training mean and variance, or its piecewise-linear encoding over "
+                          "the training quantiles' bins) and encodes 'categorical' itself",
             "numeric": {
                 "input": "numeric",
                 "columns_in_order": [f["name"] for f in numeric],
@@ -389,7 +390,8 @@ def schema_document(model: Any, metadata: Mapping[str, Any], files: Mapping[str,
                 "input": "categorical",
                 "columns_in_order": [c["name"] for c in categorical],
                 "steps": "per column: code = offset + 1 + the value's position in 'vocabulary' (values "
-                         "compared as text); a missing or unseen value gets code = offset",
+                         "compared as text); a missing or unseen value, or one of 'rare' (levels seen in "
+                         "fewer than 3 training rows), gets code = offset",
                 "columns": categorical,
             },
         }

@@ -530,7 +530,7 @@ def _input_steps(p: Mapping[str, Any], sig: DataSignature) -> list[Call | DataIn
         steps.append(Call("Normalization", kwargs={
             "mean": DataArray("NUMERIC_MEAN", tuple(sig.numeric_mean), note),
             "variance": DataArray("NUMERIC_VARIANCE", tuple(sig.numeric_variance), note)},
-            suffix="_normalize"))
+            suffix="_normalize", dtype="float32"))  # a float16 variance overflows from a std of 256
     elif source == "categorical":
         if p["encoding"] == "embedding":
             steps.append(Call("Embedding", (sig.categorical_tokens, p["embedding_dim"]), suffix="_embed"))
@@ -562,10 +562,13 @@ def _piecewise_linear_steps(bins: int, sig: DataSignature) -> list[Call | DataIn
     ``Flatten``: bin-major), ``(x - lower edge) / bin width`` (a ``Normalization`` whose mean and
     variance are the edges and the widths squared), clipped to 0…1 (``ReLU(max_value=1)``). A bin
     is 1 below the value, 0 above it and the value's position inside the bin where it falls; the
-    edges are equal-frequency bins of the training rows. A bin of zero width (a column of few
-    values) becomes a step: 0 below its edge, 1 from it. A signature without quantiles (made
-    before they were kept) gets the equal-frequency bins of a normal distribution of each
-    column's mean and variance, its outer edges at its 0.1st and 99.9th percentiles."""
+    edges are equal-frequency bins of the training rows. Unlike eq. 1, the outer bins are clipped
+    too: a value beyond the training range reads as its end (no extrapolation). A bin of zero
+    width (a column of few values) becomes a step: 0 up to its edge, 1 above it (its width is a
+    millionth of the column's range). A signature without quantiles (made before they were
+    kept) gets the equal-frequency bins of a normal distribution of each column's mean and
+    variance, its outer edges at its 0.1st and 99.9th percentiles. In float32 whatever the
+    precision policy: a float16 variance overflows from widths of 256."""
     if sig.numeric_quantiles:
         edges = [quantile_edges(q, bins) for q in sig.numeric_quantiles]
     else:
@@ -573,18 +576,19 @@ def _piecewise_linear_steps(bins: int, sig: DataSignature) -> list[Call | DataIn
                   for t in range(bins + 1)] for m, v in zip(sig.numeric_mean, sig.numeric_variance, strict=True)]
     lower: list[float] = []
     width: list[float] = []
+    floors = [1e-6 * (column[-1] - column[0]) or 1e-6 for column in edges]
     for t in range(bins):
-        for column in edges:
+        for column, floor in zip(edges, floors, strict=True):
             lower.append(column[t])
-            width.append(max(column[t + 1] - column[t], 1e-6) ** 2)
+            width.append(max(column[t + 1] - column[t], floor) ** 2)
     note = (f"Edges of {bins} equal-frequency bins of each numeric column's training values "
             "(bin-major: every column's first bin, then every column's second…).")
-    return [Call("RepeatVector", (bins,), suffix="_repeat"),
-            Call("Flatten", suffix="_bins"),
+    return [Call("RepeatVector", (bins,), suffix="_repeat", dtype="float32"),
+            Call("Flatten", suffix="_bins", dtype="float32"),
             Call("Normalization", kwargs={"mean": DataArray(f"BIN_LOWER_EDGES_{bins}", tuple(lower), note),
                                           "variance": DataArray(f"BIN_WIDTHS_SQUARED_{bins}", tuple(width), note)},
-                 suffix="_position"),
-            Call("ReLU", kwargs={"max_value": 1.0}, suffix="_piecewise_linear")]
+                 suffix="_position", dtype="float32"),
+            Call("ReLU", kwargs={"max_value": 1.0}, suffix="_piecewise_linear", dtype="float32")]
 
 
 # Output: the head follows from the task.

@@ -62,6 +62,7 @@ from automl_studio.engine.space.spec import (
     OPTIMIZERS,
     TRAINING_DEFAULTS,
 )
+from automl_studio.engine.space.templates import NUMERIC_BINS
 from automl_studio.gui.settings_store import default_directory
 
 INT_LIMIT = 10_000_000
@@ -154,6 +155,8 @@ def _fit_width(label: QLabel) -> QLabel:
 
 def default_search(pdef: ParamDef, current: Any) -> dict[str, Any]:
     """A sensible hyperparameter around the current value, one click away."""
+    if pdef.name == "bins":  # an Input's numeric encoding: standardised against the template's bins
+        return {"hp": "choice", "values": list(NUMERIC_BINS)}
     if pdef.kind == "bool":
         return {"hp": "bool"}
     if pdef.kind == "choice":

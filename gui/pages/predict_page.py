@@ -382,8 +382,11 @@ class PredictPage(QWidget):
             combo.addItem(MISSING, "")
             for value in feature["vocabulary"]:
                 combo.addItem(str(value), str(value))
+            for value in feature.get("rare", []):  # seen in fewer than 3 training rows: one shared code
+                combo.addItem(f"{value} (rare)", str(value))
+            rare = " (rare: seen in fewer than 3 training rows, scored alike)" if feature.get("rare") else ""
             self.fields[name] = name_widget(combo, f"field_{name}", f"Value of {name}",
-                                            "One of the values seen in training")
+                                            f"One of the values seen in training{rare}")
             self.form.addRow(f"{name}", combo)
         for feature in schema.get("dates", []):
             edit = QLineEdit()

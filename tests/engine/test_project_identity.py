@@ -124,6 +124,21 @@ def test_another_split_is_another_search(tmp_path, greenhouse):
         assert "the train/validation/test split differs" in refusal(changed)
 
 
+def test_another_coding_of_the_same_categories_is_another_search(tmp_path, greenhouse):
+    import json
+
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    assert identify(config).category_codes == 2 * 4  # soil and grade: 3 levels each, plus one unknown code
+    document = Path(config.project_dir) / CONFIG_FILE
+    recorded = json.loads(document.read_text(encoding="utf-8"))
+    recorded["data"]["category_codes"] = 9  # as a version that coded the levels otherwise would have
+    document.write_text(json.dumps(recorded), encoding="utf-8")
+    assert "the categorical columns' codes differ: 9 in the search, 8 in this run" in refusal(config)
+    del recorded["data"]["category_codes"]  # a record from before codes were recorded: compared on what it knows
+    document.write_text(json.dumps(recorded), encoding="utf-8")
+    assert check_resume(config, identify(config)) is True  # resumed, not refused
+
+
 def test_another_tuner_is_refused_too(tmp_path, greenhouse):
     config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
     assert "the tuner differs: the search used bayesian, this run random" in refusal(config.replace(tuner="random"))

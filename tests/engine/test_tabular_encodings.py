@@ -77,22 +77,26 @@ def test_rare_levels_of_a_many_level_column_share_the_unknown_code(tmp_path):
     # The search says so, the signature carries the column's levels, and the metadata keeps them.
     (note,) = [n for n in prepared.notes if "column 'shop'" in n]
     assert f"{len(shop.rare)} of {len(counts)} levels were seen in fewer than {RARE_LEVEL_ROWS}" in note
-    assert prepared.signature.categorical_levels == len(counts)
+    assert prepared.signature.categorical_levels == len(shop.vocabulary) + 1  # the rare shops: one code
     assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
 
 
 def test_a_few_level_column_buckets_a_stray_value_but_a_tiny_table_keeps_its_levels():
     from automl_studio.engine.data.dataset import Dataset
 
-    codes = [0] * 30 + [1] * 20 + [2] * 8 + [7, 9]  # a pixel's few intensities, two of them stray
-    frame = pd.DataFrame({"pixel": codes, "y": ["a", "b"] * 30})
-    dataset = Dataset(path="pixels.csv", kind="table", frame=frame, fingerprint="sha256:test")
-    (pixel,) = FeatureSchema.fit(frame, profile_dataset(dataset, "y")).categorical
-    assert pixel.rare == ("7", "9") and pixel.vocabulary == ("0", "1", "2")
-    tiny = pd.DataFrame({"colour": ["red", "red", "blue", "green", "blue", "red"], "y": ["a", "b"] * 3})
+    # A pixel's few intensities, two of them stray; an edge pixel, nearly always dark.
+    for codes, kept in (([0] * 30 + [1] * 20 + [2] * 8 + [7, 9], ("0", "1", "2")), ([0] * 58 + [7, 9], ("0",))):
+        frame = pd.DataFrame({"pixel": codes, "y": ["a", "b"] * 30})
+        dataset = Dataset(path="pixels.csv", kind="table", frame=frame, fingerprint="sha256:test")
+        assert profile_dataset(dataset, "y").column("pixel").kind == "categorical"
+        schema = FeatureSchema.fit(frame, profile_dataset(dataset, "y"))
+        (pixel,) = schema.categorical
+        assert pixel.rare == ("7", "9") and pixel.vocabulary == kept
+        assert schema.most_levels == len(kept) + 1  # the rare ones count as one code
+    tiny = pd.DataFrame({"colour": ["red", "red", "blue", "green", "blue", "green"], "y": ["a", "b"] * 3})
     (colour,) = FeatureSchema.fit(tiny, profile_dataset(
         Dataset(path="tiny.csv", kind="table", frame=tiny, fingerprint="sha256:tiny"), "y")).categorical
-    assert colour.rare == () and colour.vocabulary == ("blue", "green", "red")
+    assert colour.rare == () and colour.vocabulary == ("blue", "green", "red")  # every level rare: all kept
 
 
 def test_the_tabular_template_searches_an_embedding_only_for_many_levels():
@@ -117,7 +121,8 @@ def test_the_tabular_template_searches_an_embedding_only_for_many_levels():
     assert isinstance(SearchSpace.from_dict(text), SearchSpace)
 
 
-def ple_model(signature: DataSignature, bins: int):
+def ple_model(signature: DataSignature, bins: int, *, mixed_precision: bool = False):
+    """The model's encoded numeric input (its last preprocessing layer's output)."""
     import keras
 
     from automl_studio.engine.space.spec import fixed_chooser
@@ -127,8 +132,24 @@ def ple_model(signature: DataSignature, bins: int):
         {"id": "numeric", "type": "Input", "params": {"source": "numeric", "bins": bins}},
         {"id": "head", "type": "Output", "params": {}}], "edges": [["numeric", "head"]],
         "training": {"epochs": 1}})
-    model = build_model(space, signature, fixed_chooser({}))
-    return keras.Model(model.inputs, model.get_layer("numeric_piecewise_linear").output)
+    try:
+        model = build_model(space, signature, fixed_chooser({}), mixed_precision=mixed_precision)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    name = "numeric_piecewise_linear" if bins else "numeric_normalize"
+    return keras.Model(model.inputs, model.get_layer(name).output)
+
+
+def test_wide_columns_are_encoded_in_float32_under_mixed_precision():
+    # Prices up to 32,000: a float16 variance of a 2,000-wide bin (4e6) or a std of 9,000 is inf.
+    grid = tuple(1000.0 * k for k in range(33))
+    signature = DataSignature("regression", 0, {"numeric": (1,)}, numeric_mean=(16000.0,),
+                              numeric_variance=(9000.0 ** 2,), numeric_quantiles=(grid,))
+    x = np.array([[1000.0], [17000.0]], dtype=np.float32)
+    binned = np.asarray(ple_model(signature, 16, mixed_precision=True).predict({"numeric": x}, verbose=0))
+    assert binned[0, :2].tolist() == pytest.approx([0.5, 0.0]) and binned[1, 8] == pytest.approx(0.5)
+    standard = np.asarray(ple_model(signature, 0, mixed_precision=True).predict({"numeric": x}, verbose=0))
+    assert standard.ravel().tolist() == pytest.approx([-15 / 9, 1 / 9], rel=1e-3)
 
 
 def test_the_piecewise_linear_encoding_follows_gorishniy_et_al():
@@ -148,7 +169,7 @@ def test_the_piecewise_linear_encoding_follows_gorishniy_et_al():
             np.testing.assert_allclose(out[:, t * 2 + j], expected, atol=1e-5)  # bin-major
     # The first column, by hand: 12.5 is past bin 1 (0…8), half-way through bin 2 (8…16).
     assert out[4, 0::2].tolist() == pytest.approx([1.0, 0.5625, 0.0, 0.0])
-    # The flag's bins are steps at 0 and 1: zero-width bins read 0 below and 1 from their edge.
+    # The flag's bins are steps at 0 and 1: zero-width bins read 0 up to their edge, 1 above it.
     assert set(np.round(out[:, 1::2], 5).ravel().tolist()) <= {0.0, 1.0}
 
 

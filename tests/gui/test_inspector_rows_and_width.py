@@ -111,6 +111,11 @@ def test_an_inputs_encoding_row_is_for_categories_and_bins_for_numbers(qtbot):
     categorical = editor.add_node("Input", (0, 200), {"source": "categorical"})
     editor.select_nodes([numeric])
     assert row_shown(editor, "bins") and not row_shown(editor, "encoding") and not row_shown(editor, "embedding_dim")
+    from automl_studio.engine.space.registry import LAYER_TYPES
+    from automl_studio.gui.editor.node_inspector import default_search
+
+    # One click on Search offers the template's choice: standardised values or 8 or 16 bins.
+    assert default_search(LAYER_TYPES["Input"].param("bins"), 0) == {"hp": "choice", "values": [0, 8, 16]}
     editor.set_param(numeric, "bins", {"hp": "choice", "values": [0, 8]})
     # The card and the shape say what the search varies: 2 columns standardised, or 2 × 8 bins.
     view = editor.canvas.node_item(numeric).view

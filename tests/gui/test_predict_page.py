@@ -193,6 +193,20 @@ def test_the_one_row_form_predicts_as_the_file_does(qtbot, window, table_model: 
     assert "Not scored: column 'size': 'twelve' is not a number" in page.row_result.text()
 
 
+def test_the_form_offers_rare_training_levels_marked_as_rare(qtbot, window, table_model: Trained) -> None:
+    page = show_predict_page(window)
+    assert page.open_model(str(table_model.model))
+    (colour,) = page.metadata["feature_schema"]["categorical"]
+    colour["rare"] = ["purple"]  # as a model whose training rows held two purple ones records it
+    page._build_form()
+    combo = page.fields["colour"]
+    entries = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+    assert entries[-1] == ("purple (rare)", "purple") and ("red", "red") in entries
+    assert "rare" in combo.toolTip()
+    page.set_field("colour", "purple")
+    assert page.typed_row()["colour"] == "purple"
+
+
 def test_a_missing_column_is_said_in_the_banner_and_nothing_is_shown(
         qtbot, window, table_model: Trained, tmp_path: Path) -> None:
     page = show_predict_page(window)
