@@ -173,14 +173,16 @@ def test_comparing_two_trials_shows_their_networks_layer_by_layer(qtbot, finishe
     row = names.index(deepest)
     assert networks.index(row, few_column).data() == NOT_USED
     assert networks.index(row, many_column).data(DIFFERS_ROLE) is True
-    # The first Dense of the deeper network reads the 4 iris columns: units × 4 weights + units biases.
+    # The first Dense of the deeper network reads the 4 iris columns (each over its quantile bins,
+    # where the trial searched them): units × inputs weights + units biases.
     units = page.store.trial(many).hyperparameters["dense.units.0"]
+    inputs = 4 * (page.store.trial(many).hyperparameters.get("numeric.bins") or 1)
     first = networks.index(names.index("dense#0"), many_column).data()
-    assert first.startswith(f"Dense: units {units}") and f"({units},) · {5 * units:,} params" in first
+    assert first.startswith(f"Dense: units {units}") and f"({units},) · {(inputs + 1) * units:,} params" in first
     assert networks.index(names.index("head"), many_column).data().split("\n")[1].startswith("(3,)")
     total = networks.index(networks.rowCount() - 1, many_column).data()
     assert networks.headerData(networks.rowCount() - 1, Qt.Orientation.Vertical) == "Total parameters"
-    assert int(total.replace(",", "")) > 5 * units
+    assert int(total.replace(",", "")) > (inputs + 1) * units
 
 
 def overfitting_events(tid: str, max_epochs: int = 30) -> list:
