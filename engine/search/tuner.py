@@ -7,7 +7,8 @@
   cross-validation (over ``_build_and_fit_model``, the seam KerasTuner keeps for AutoKeras).
 * :class:`SimplestFirst` — a mixin over ``Oracle.populate_space``: the first trial is the
   simplest network of the space with a brisk learning rate (a practitioner fits the plain model
-  first; on small tables a linear model often wins and costs seconds).
+  first; on small tables a linear model often wins and costs seconds): no repeated blocks,
+  optional layers off, inputs in their plainest encoding.
 * one concrete class per tuner the app offers (:data:`TUNER_CLASSES`), built by
   :func:`make_tuner`.
 
@@ -143,6 +144,10 @@ class SimplestFirst:
                 values[hp.name] = False
             elif hp.name == "training.learning_rate" and hasattr(hp, "min_value"):
                 values[hp.name] = min(max(1e-2, hp.min_value), hp.max_value)
+            elif hp.name.endswith((".bins", ".encoding")) and isinstance(hp, kt.engine.hyperparameters.Choice):
+                # An Input's plainest encoding, which the templates list first: standardised
+                # numbers (not quantile bins), one-hot codes (not an embedding).
+                values[hp.name] = hp.values[0]
         return {**response, "values": values}
 
 

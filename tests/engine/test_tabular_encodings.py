@@ -194,6 +194,20 @@ def test_the_numeric_bins_are_searched_and_kept_from_the_training_rows(tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("tuner", ["bayesian", "random"])
+def test_the_first_trial_reads_standardised_numbers_and_one_hot_codes(tmp_path, tuner):
+    from automl_studio.engine.search.session import run_search
+
+    path = shops_csv(tmp_path / "shops.csv")
+    result = run_search(SearchConfig(data_path=str(path), project_dir=str(tmp_path / "p"), target="sales",
+                                     tuner=tuner, max_trials=1, max_epochs=2, refit=False))
+    assert result.status == "completed"
+    values = result.best_hyperparameters
+    assert values["numeric.bins"] == 0 and values["categorical.encoding"] == "one_hot"  # both searched
+    assert values["block.repeats"] == 0 and values["training.learning_rate"] == pytest.approx(1e-2)
+
+
+@pytest.mark.slow
 def test_embedded_levels_and_numeric_bins_export_and_predict_scores_new_levels_as_rare(tmp_path):
     from automl_studio.engine.export.predict import load_model, predict_data
     from automl_studio.engine.search.session import run_search
