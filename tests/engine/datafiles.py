@@ -26,6 +26,16 @@ sys.meta_path.insert(0, Block())
 """
 
 
+# A fresh-process script: loads the .h5 of argv[1] with plain Keras and prints its predictions
+# (flattened) on the inputs of the .npz of argv[2], as JSON.
+PREDICT_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
+model = keras.models.load_model(sys.argv[1])
+with np.load(sys.argv[2]) as data:
+    inputs = {k: data[k] for k in data.files}
+print(json.dumps(np.asarray(model.predict(inputs, verbose=0)).reshape(-1).tolist()))
+"""
+
+
 def run_without_app(script: str, *args: Path | str, timeout: int = 600) -> Any:
     """Runs ``script`` (one that starts with :data:`WITHOUT_APP`) with ``args`` in a fresh
     interpreter and returns the JSON its last line of output prints; a failure shows its stderr."""

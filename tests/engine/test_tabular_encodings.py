@@ -7,14 +7,12 @@ Checked against their formulas, trained for real on a tiny table, exported, relo
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from datafiles import WITHOUT_APP
+from datafiles import PREDICT_WITHOUT_APP, run_without_app
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.data.features import (
@@ -36,12 +34,6 @@ from automl_studio.engine.space.templates import (
 
 FREQUENT, RARE = 24, 14  # shops with ~12 rows each, shops with one or two rows
 
-PREDICT_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
-model = keras.models.load_model(sys.argv[1])
-with np.load(sys.argv[2]) as data:
-    inputs = {k: data[k] for k in data.files}
-print(json.dumps(np.asarray(model.predict(inputs, verbose=0)).reshape(-1).tolist()))
-"""
 
 
 def shops_csv(path: Path) -> Path:
@@ -244,9 +236,6 @@ def test_embedded_levels_and_numeric_bins_export_and_predict_scores_new_levels_a
 
     # A fresh interpreter without automl_studio reloads the .h5 and answers the same.
     sample = tmp_path / "p" / "best" / "sample_inputs.npz"
-    proc = subprocess.run([sys.executable, "-c", PREDICT_WITHOUT_APP, str(out), str(sample)],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    fresh = np.asarray(json.loads(proc.stdout.strip().splitlines()[-1]))
+    fresh = np.asarray(run_without_app(PREDICT_WITHOUT_APP, out, sample, timeout=180))
     here = np.asarray(model.predict(dict(np.load(sample)), verbose=0)).reshape(-1)
     assert np.allclose(fresh, here, rtol=1e-5)

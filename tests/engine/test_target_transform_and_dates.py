@@ -4,14 +4,12 @@ calendar features — each trained for real on a tiny table, exported, reloaded 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from datafiles import WITHOUT_APP
+from datafiles import PREDICT_WITHOUT_APP, run_without_app
 
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.data.dates import DateFeature
@@ -21,13 +19,6 @@ from automl_studio.engine.data.profile import DATETIME, profile_dataset
 from automl_studio.engine.search.defaults import resolve_defaults, target_space
 from automl_studio.engine.space.spec import Choice, SearchSpace
 from automl_studio.engine.space.templates import template_spec
-
-PREDICT_WITHOUT_APP = WITHOUT_APP + r"""import keras, numpy as np
-model = keras.models.load_model(sys.argv[1])
-with np.load(sys.argv[2]) as data:
-    inputs = {k: data[k] for k in data.files}
-print(json.dumps(np.asarray(model.predict(inputs, verbose=0)).reshape(-1).tolist()))
-"""
 
 
 def skewed_csv(path: Path, n: int = 240) -> Path:
@@ -114,10 +105,7 @@ def test_a_log1p_model_answers_in_the_target_units_and_reloads_without_the_app(t
 
     # A fresh interpreter without automl_studio reloads the .h5 and answers the same prices.
     sample = tmp_path / "p" / "best" / "sample_inputs.npz"
-    proc = subprocess.run([sys.executable, "-c", PREDICT_WITHOUT_APP, str(out), str(sample)],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    fresh = np.asarray(json.loads(proc.stdout.strip().splitlines()[-1]))
+    fresh = np.asarray(run_without_app(PREDICT_WITHOUT_APP, out, sample, timeout=180))
     here = np.asarray(model.predict(dict(np.load(sample)), verbose=0)).reshape(-1)
     assert np.allclose(fresh, here, rtol=1e-5)
 

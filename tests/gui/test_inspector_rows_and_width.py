@@ -80,7 +80,9 @@ def test_a_row_is_shown_only_while_the_param_it_depends_on_has_its_value(qtbot, 
     assert not row_shown(editor, "weights_file")
 
 
-def test_an_inputs_embedding_width_is_shown_for_an_embedding_and_for_text(qtbot):
+@pytest.fixture
+def table_and_text_editor(qtbot):
+    """A shown editor on a table of text, categorical and numeric columns, nothing drawn yet."""
     from automl_studio.gui.editor.network_editor import NetworkEditor
 
     editor = NetworkEditor()
@@ -88,6 +90,11 @@ def test_an_inputs_embedding_width_is_shown_for_an_embedding_and_for_text(qtbot)
     editor.set_signature(TEXT)
     editor.show()
     qtbot.waitExposed(editor)
+    return editor
+
+
+def test_an_inputs_embedding_width_is_shown_for_an_embedding_and_for_text(table_and_text_editor):
+    editor = table_and_text_editor
     categorical = editor.add_node("Input", (0, 0), {"source": "categorical"})
     text = editor.add_node("Input", (0, 200), {"source": "text"})
     editor.select_nodes([categorical])
@@ -99,14 +106,8 @@ def test_an_inputs_embedding_width_is_shown_for_an_embedding_and_for_text(qtbot)
     assert not row_shown(editor, "encoding") and not row_shown(editor, "bins")
 
 
-def test_an_inputs_encoding_row_is_for_categories_and_bins_for_numbers(qtbot):
-    from automl_studio.gui.editor.network_editor import NetworkEditor
-
-    editor = NetworkEditor()
-    qtbot.addWidget(editor)
-    editor.set_signature(TEXT)
-    editor.show()
-    qtbot.waitExposed(editor)
+def test_an_inputs_encoding_row_is_for_categories_and_bins_for_numbers(table_and_text_editor):
+    editor = table_and_text_editor
     numeric = editor.add_node("Input", (0, 0), {"source": "numeric"})
     categorical = editor.add_node("Input", (0, 200), {"source": "categorical"})
     editor.select_nodes([numeric])
