@@ -186,7 +186,9 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--text", action="append", default=[], metavar="COLUMN",
                    help="read a column as free text: tokenized words (repeatable)")
     s.add_argument("--categorical", action="append", default=[], metavar="COLUMN",
-                   help="read a column as categories (repeatable)")
+                   help="read a column as categories, e.g. whole numbers that are codes (repeatable)")
+    s.add_argument("--numeric", action="append", default=[], metavar="COLUMN",
+                   help="read a column as a number (repeatable)")
     s.add_argument("--ngrams", type=int, default=DEFAULT_NGRAMS, metavar="N",
                    help=f"text columns: word n-grams up to N beside the words (default {DEFAULT_NGRAMS}: "
                         "words and pairs of neighbouring words; 1: words only)")
@@ -315,7 +317,8 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         time_budget_s=args.time_budget, executions_per_trial=args.executions_per_trial,
         objective=args.objective, patience=args.patience, seed=args.seed, export_path=args.export,
         fresh=args.fresh, exclude_columns=tuple(args.exclude), include_columns=tuple(args.include),
-        column_kinds={**{c: "categorical" for c in args.categorical}, **{c: "text" for c in args.text}},
+        column_kinds={**{c: "numeric" for c in args.numeric}, **{c: "categorical" for c in args.categorical},
+                      **{c: "text" for c in args.text}},
         x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
         ensemble=args.ensemble, cv_folds=args.cv_folds,

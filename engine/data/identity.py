@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from automl_studio.engine.data.timeseries import AUTO, ForecastOptions, detect_t
 
 # The fields that make a search what it is; ``path`` is informative only (a moved file with the
 # same bytes is the same data).
-IDENTITY_KEYS = ("file", "target", "task", "columns", "inputs", "class_names", "splits", "category_codes")
+IDENTITY_KEYS = ("file", "target", "task", "columns", "kinds", "inputs", "class_names", "splits", "category_codes")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class DataIdentity:
         splits: SHA-256 of the train, validation and test row indices.
         category_codes: how many codes the model's categorical input reads (0: none); another
             coding of the same columns (rare levels bucketed) gives checkpoints of another shape.
+        kinds: each feature column's kind (``numeric``, ``categorical``, ``text``...), detected
+            or the user's; the same columns read as another kind give other inputs.
     """
 
     path: str
@@ -59,6 +61,7 @@ class DataIdentity:
     class_names: tuple[str, ...]
     splits: str
     category_codes: int = 0
+    kinds: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -75,6 +78,7 @@ class DataIdentity:
         data["columns"] = list(self.columns)
         data["inputs"] = {k: list(v) for k, v in sorted(self.inputs.items())}
         data["class_names"] = list(self.class_names)
+        data["kinds"] = dict(sorted(self.kinds.items()))
         return data
 
 
@@ -97,7 +101,8 @@ def data_identity(prepared: PreparedData, path: str) -> DataIdentity:
         columns=tuple(c.name for c in profile.feature_columns),
         inputs={k: tuple(int(d) for d in v) for k, v in prepared.signature.inputs.items()},
         class_names=tuple(prepared.class_names), splits="sha256:" + splits.hexdigest(),
-        category_codes=int(prepared.signature.categorical_tokens))
+        category_codes=int(prepared.signature.categorical_tokens),
+        kinds={c.name: c.kind for c in profile.feature_columns})
 
 
 def prepare_for_search(config: SearchConfig) -> PreparedData:
@@ -180,8 +185,9 @@ def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]
     changed = [key for key in IDENTITY_KEYS if key in recorded and recorded[key] != now[key]]
     # Say the cause, not its consequences: other columns change the inputs, another target the
     # classes, and any of them the (stratified) split.
-    derived = {"inputs": {"file", "columns"}, "class_names": {"file", "target", "task"},
-               "splits": set(IDENTITY_KEYS) - {"splits", "category_codes"},
+    derived = {"inputs": {"file", "columns", "kinds"}, "class_names": {"file", "target", "task"},
+               "kinds": {"file", "columns"},
+               "splits": set(IDENTITY_KEYS) - {"splits", "category_codes", "kinds"},
                "category_codes": set(IDENTITY_KEYS) - {"category_codes"}}
     found: list[str] = []
     for key in changed:
@@ -204,9 +210,14 @@ def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]
                     ([f"{', '.join(map(repr, added))} added"] if added else [])
             if parts or set(before) == set(after):
                 found.append(f"the feature columns differ: {'; '.join(parts) or 'another order'}")
+        elif key == "kinds":
+            kinds = "; ".join(f"{name!r} was {kind} in the search, {after[name]} in this run"
+                              for name, kind in sorted(before.items()) if name in after and after[name] != kind)
+            found.append(f"the column kinds differ: {kinds} (to resume, choose the search's kind: right-click "
+                         "the column on the Data page, or --categorical / --numeric / --text COLUMN)")
         elif key == "inputs":
             found.append(f"the model inputs differ: {_shapes(before)} in the search, {_shapes(after)} in this "
-                         "run (another image size or array key)")
+                         "run (another image size or array key, or a column read as another kind)")
         elif key == "category_codes":
             found.append(f"the categorical columns' codes differ: {before} in the search, {after} in this run "
                          "(levels seen in fewer than 3 training rows now share one code)")

@@ -25,6 +25,13 @@ DATETIME = "datetime"  # dates or times: expanded into calendar features (data.d
 # makes a log1p target transform a searched choice (search.defaults.target_space).
 SKEWED_TARGET = 1.0
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# A feature of whole numbers is a number, however few its values (a flag of two stays a category):
+# scikit-learn, LightGBM and AutoGluon read integer columns so, and the order of a grade, a count
+# or a pixel's intensity is information a one-hot code throws away. The tabular template's
+# piecewise-linear bins still give each level its own weight where the search finds that better.
+# Codes that name things (1 = bus, 2 = car) are categories only the user can tell: --categorical.
+FEW_WHOLE_NUMBERS = 10
+ORDERED_LEVELS = "ordered (codes? treat as categorical)"
 MAX_CATEGORIES = 200
 MIN_TEXT_WORDS = 3  # median words per value from which a many-valued column is free text
 TEXT_SAMPLE = 5000  # values tokenized to detect and describe a text column
@@ -171,8 +178,10 @@ def profile_column(series: Any, n_rows: int) -> ColumnProfile:
                 name, ID_LIKE, dtype, missing, unique, False,
                 "excluded: a running number, unique per row (an ID)", examples,
             )
-        if integral and unique <= 10 and unique < max(present // 5, 3):
+        if integral and unique <= 2:
             return ColumnProfile(name, CATEGORICAL, dtype, missing, unique, True, "", examples)
+        if integral and unique <= FEW_WHOLE_NUMBERS and unique < max(present // 5, 3):
+            return ColumnProfile(name, NUMERIC, dtype, missing, unique, True, ORDERED_LEVELS, examples)
         return ColumnProfile(name, NUMERIC, dtype, missing, unique, True, "", examples)
     text = values.astype(str)
     numeric = to_numbers(text)

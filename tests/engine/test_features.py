@@ -84,7 +84,7 @@ def test_numbers_in_a_categorical_column_match_their_text() -> None:
     frame = pd.DataFrame({"grade": [1.0, 2.0, 3.0, np.nan] * 10, "num": np.linspace(0, 1, 40),
                           "y": ["a", "b"] * 20})
     dataset = Dataset(path="g.csv", kind="table", frame=frame, fingerprint="")
-    schema = FeatureSchema.fit(frame, profile_dataset(dataset, "y"))
+    schema = FeatureSchema.fit(frame, profile_dataset(dataset, "y", kinds={"grade": "categorical"}))
     (grade,) = schema.categorical
     assert grade.vocabulary == ("1", "2", "3")
     codes = schema.transform(pd.DataFrame({"grade": [2, "3", 7], "num": [0.0] * 3}))["categorical"]

@@ -62,7 +62,8 @@ class Trained:
 
 
 def training_table(rows: int = ROWS, seed: int = 3) -> tuple[list[str], list[list[str]]]:
-    """Numbers (one with gaps), two categorical columns, an ID, a constant and a string target."""
+    """Numbers (one with gaps), two categorical columns (grade: whole-number codes), an ID, a constant
+    and a string target."""
     rng = np.random.default_rng(seed)
     size = rng.normal(170, 10, rows).round(1)
     income = rng.lognormal(10, 0.4, rows).round(0)
@@ -98,7 +99,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     result = run_search(SearchConfig(
         data_path=str(data), project_dir=str(folder / "project"), target="label", tuner="random",
         max_trials=1, max_epochs=1, export_path=str(model_path), export_keras=False, refit=False,
-        tensorboard=False))
+        tensorboard=False, column_kinds={"grade": "categorical"}))  # whole numbers read as codes
     assert result.status == "completed"
     model, metadata = load_model(model_path)
     schema = metadata["feature_schema"]

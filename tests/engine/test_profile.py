@@ -66,7 +66,7 @@ def test_column_kinds(tmp_path: Path) -> None:
     profile = profile_dataset(csv(tmp_path, frame), "target")
     kinds = {c.name: c.kind for c in profile.columns}
 
-    assert kinds == {"row_id": ID_LIKE, "height": NUMERIC, "rooms": CATEGORICAL, "colour": CATEGORICAL,
+    assert kinds == {"row_id": ID_LIKE, "height": NUMERIC, "rooms": NUMERIC, "colour": CATEGORICAL,
                      "flag": CATEGORICAL, "country": CONSTANT, "comment": TEXT, "code": ID_LIKE,
                      "target": "target"}
     used = {c.name for c in profile.feature_columns}
@@ -88,10 +88,24 @@ def test_shuffled_unique_integers_are_a_number_not_an_id() -> None:
     assert profile.column("area").kind == NUMERIC and profile.column("area").used
 
 
-@pytest.mark.parametrize("levels", [2, 5, 10])
-def test_low_cardinality_integers_are_categorical(levels: int) -> None:
+def test_integer_flags_are_categorical() -> None:
+    profile = profile_dataset(table({"smoker": np.arange(N) % 2, **features(), "y": labels()}), "y")
+    assert profile.column("smoker").kind == CATEGORICAL
+
+
+@pytest.mark.parametrize("levels", [3, 5, 10])
+def test_few_integer_levels_are_an_ordered_number_with_a_note(levels: int) -> None:
     profile = profile_dataset(table({"grade": np.arange(N) % levels, **features(), "y": labels()}), "y")
-    assert profile.column("grade").kind == CATEGORICAL
+    grade = profile.column("grade")
+    assert grade.kind == NUMERIC and grade.used
+    assert grade.reason == "ordered (codes? treat as categorical)" and grade.unique == levels
+
+
+def test_integer_codes_are_categorical_when_the_user_says_so() -> None:
+    frame = table({"mode": np.arange(N) % 4 + 1, **features(), "y": labels()})
+    assert profile_dataset(frame, "y").column("mode").kind == NUMERIC
+    chosen = profile_dataset(frame, "y", kinds={"mode": CATEGORICAL}).column("mode")
+    assert chosen.kind == CATEGORICAL and chosen.reason == "categorical: chosen by you"
 
 
 def test_many_integer_levels_are_numeric() -> None:

@@ -127,7 +127,8 @@ def test_another_split_is_another_search(tmp_path, greenhouse):
 def test_another_coding_of_the_same_categories_is_another_search(tmp_path, greenhouse):
     import json
 
-    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species"))
+    config = searched(SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species",
+                                   column_kinds={"grade": "categorical"}))
     assert identify(config).category_codes == 2 * 4  # soil and grade: 3 levels each, plus one unknown code
     document = Path(config.project_dir) / CONFIG_FILE
     recorded = json.loads(document.read_text(encoding="utf-8"))
@@ -137,6 +138,26 @@ def test_another_coding_of_the_same_categories_is_another_search(tmp_path, green
     del recorded["data"]["category_codes"]  # a record from before codes were recorded: compared on what it knows
     document.write_text(json.dumps(recorded), encoding="utf-8")
     assert check_resume(config, identify(config)) is True  # resumed, not refused
+
+
+def test_a_column_read_as_another_kind_is_another_search_named_in_words(tmp_path, greenhouse):
+    import json
+
+    # grade (1-3) was categorical in a version that read few whole numbers as codes; now a number.
+    config = SearchConfig(data_path=str(greenhouse), project_dir=str(tmp_path / "p"), target="species")
+    assert identify(config).kinds["grade"] == "numeric" and identify(config).category_codes == 4
+    searched(config.replace(column_kinds={"grade": "categorical"}))
+    said = refusal(config)
+    assert "the column kinds differ: 'grade' was categorical in the search, numeric in this run" in said
+    assert "--categorical" in said and "inputs differ" not in said and "codes differ" not in said
+    assert check_resume(config.replace(column_kinds={"grade": "categorical"}),
+                        identify(config.replace(column_kinds={"grade": "categorical"}))) is True
+    # A record from before kinds were recorded still says what changed: the inputs.
+    document = Path(config.project_dir) / CONFIG_FILE
+    recorded = json.loads(document.read_text(encoding="utf-8"))
+    del recorded["data"]["kinds"]
+    document.write_text(json.dumps(recorded), encoding="utf-8")
+    assert "the model inputs differ" in refusal(config)
 
 
 def test_another_tuner_is_refused_too(tmp_path, greenhouse):

@@ -80,8 +80,8 @@ def test_a_few_level_column_buckets_a_stray_value_but_a_tiny_table_keeps_its_lev
     for codes, kept in (([0] * 30 + [1] * 20 + [2] * 8 + [7, 9], ("0", "1", "2")), ([0] * 58 + [7, 9], ("0",))):
         frame = pd.DataFrame({"pixel": codes, "y": ["a", "b"] * 30})
         dataset = Dataset(path="pixels.csv", kind="table", frame=frame, fingerprint="sha256:test")
-        assert profile_dataset(dataset, "y").column("pixel").kind == "categorical"
-        schema = FeatureSchema.fit(frame, profile_dataset(dataset, "y"))
+        assert profile_dataset(dataset, "y").column("pixel").kind == "numeric"  # an intensity: ordered
+        schema = FeatureSchema.fit(frame, profile_dataset(dataset, "y", kinds={"pixel": "categorical"}))
         (pixel,) = schema.categorical
         assert pixel.rare == ("7", "9") and pixel.vocabulary == kept
         assert schema.most_levels == len(kept) + 1  # the rare ones count as one code

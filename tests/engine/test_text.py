@@ -146,7 +146,8 @@ def test_token_statistics_count_what_the_model_gets_with_ngrams_on(tmp_path: Pat
 
 def test_text_and_table_columns_feed_one_two_branch_model(tmp_path: Path) -> None:
     dataset = load_dataset(str(write_reviews(tmp_path / "r.csv", with_stars=True)))
-    profile = profile_dataset(dataset, "label")
+    assert profile_dataset(dataset, "label").column("stars").kind == "numeric"  # 1-5: an ordered number
+    profile = profile_dataset(dataset, "label", kinds={"stars": "categorical"})
     data = prepare_data(dataset, profile)
     assert data.schema is not None and [t.name for t in data.schema.text] == ["review"]
     assert set(data.signature.inputs) == {"categorical", "text"}
@@ -301,7 +302,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def _search_export_and_predict(tmp_path: Path, rows: list[str], *flags: str) -> tuple[dict, pd.DataFrame, dict]:
-    """A command-line search on the reviews (``review`` as text, ``stars`` beside it) with ``flags``,
+    """A command-line search on the reviews (``review`` as text, ``stars`` beside it as categories) with ``flags``,
     exported to ``model.h5``, then ``predict`` on ``rows`` (each with 3 stars).
 
     Checks on the way: the search's test accuracy (>= 0.8, the words carry the label), plain Keras
@@ -316,8 +317,8 @@ def _search_export_and_predict(tmp_path: Path, rows: list[str], *flags: str) -> 
     from automl_studio.engine.export.model_info import read_metadata
 
     write_reviews(tmp_path / "reviews.csv", with_stars=True)
-    proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--tuner", "random",
-                "--max-epochs", "6", "--refits", "1", "--project", "p", "--export", "model.h5", *flags, cwd=tmp_path)
+    proc = _cli("search", "reviews.csv", "--target", "label", "--text", "review", "--categorical", "stars",
+                "--tuner", "random", "--max-epochs", "6", "--refits", "1", "--project", "p", "--export", "model.h5", *flags, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert summary["test_metrics"]["accuracy"] >= 0.8  # the words carry the label
