@@ -394,7 +394,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
                                    "most of the validation rows the ensemble would be weighed on; use --cv-folds 0 "
                                    "to ensemble"))
     elif config.ensemble and status in ("completed", "budget") and not (stop is not None and stop.is_set()):
-        ensembled = _ensemble_model(session, tuner, best, emit, deadline)
+        ensembled = _ensemble_model(session, tuner, best, emit, deadline, refit=do_refit, stop=stop)
     if ensembled is not None:
         model, result.ensemble = ensembled
         exported = f"the exported model is an {describe_ensemble(result.ensemble)}"
@@ -420,7 +420,8 @@ ENSEMBLE_SHARE = 0.25
 
 
 def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Callable[[Event], None],
-                    deadline: float | None) -> tuple[Any, dict[str, Any]] | None:
+                    deadline: float | None, *, refit: bool = False,
+                    stop: CancelToken | None = None) -> tuple[Any, dict[str, Any]] | None:
     """A weighted ensemble of the best different trials, if it beats the best trial on validation.
 
     The best :data:`~automl_studio.engine.train.ensemble.ENSEMBLE_CANDIDATES` completed trials
@@ -432,11 +433,17 @@ def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Ca
     :data:`ENSEMBLE_LOAD_MARGIN`) fit in that share. Candidates whose inputs differ from the
     best trial's are left out.
 
+    With ``refit``, each chosen member is then retrained on train+validation for its own best
+    epoch (:func:`_refit_members`), as the single best configuration is without an ensemble:
+    a checkpoint saw a fifth fewer rows (AutoGluon's ``refit_full`` does the same for its
+    ensembles). A member whose refit does not fit in the time keeps its checkpoint.
+
     Returns:
         The ensemble model (:func:`~automl_studio.engine.train.hypermodel.weighted_models`) and
         its record (``trials``, ``weights``, ``objective``, ``score``, ``single_score``,
-        ``seconds``), or ``None`` where fewer than two candidates were loaded or the best single
-        trial scores as well on validation.
+        ``seconds``, ``refitted``: the members retrained on train+validation), or ``None`` where
+        fewer than two candidates were loaded or the best single trial scores as well on
+        validation.
     """
     from automl_studio.engine.train.ensemble import (
         ENSEMBLE_CANDIDATES,
@@ -503,13 +510,84 @@ def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Ca
     ids = [str(trials[i].trial_id) for i in selection.members]
     record = {"trials": ids, "weights": list(selection.weights), "objective": rule.name,
               "score": selection.score, "single_score": selection.single_score, "wins": selection.wins,
-              "candidates": len(models), "seconds": round(seconds, 2)}
+              "candidates": len(models), "seconds": round(seconds, 2), "refitted": []}
     emit(PhaseChanged(phase="ensembling", message=(
         f"{'an' if selection.wins else f'a forced ({FORCE_ENSEMBLE})'} ensemble of {len(ids)} trials ({', '.join(ids)}; weights "
         f"{', '.join(map(str, selection.weights))}) scores {rule.name} {selection.score:.4g} on validation "
         f"against {selection.single_score:.4g} for trial {ids[0]} alone ({seconds:.1f} s)")))
+    if refit:
+        members, record["refitted"] = _refit_members(session, tuner, [trials[i] for i in selection.members],
+                                                     members, list(selection.weights), emit, stop, deadline)
     return weighted_models(members, list(selection.weights), [ENSEMBLE_MEMBER_PREFIX + i for i in ids],
                            prepared.signature), record
+
+
+def _refit_members(session: _Session, tuner: Any, trials: Sequence[Any], models: Sequence[Any],
+                   weights: Sequence[int], emit: Callable[[Event], None], stop: CancelToken | None,
+                   deadline: float | None) -> tuple[list[Any], list[str]]:
+    """Each ensemble member retrained on train+validation for its own best epoch, heaviest first.
+
+    A member is retrained only while its refit (its measured training seconds per epoch, for
+    the epochs it will run, on train+validation, plus a model's start-up, times 1.2) fits before
+    ``deadline`` less the export's reserve; a refit cut by the budget or a stop is discarded.
+    A member that trained in two phases (a backbone) keeps its checkpoint, as without an ensemble.
+
+    Returns:
+        The members in the given order (a refit where one finished, else the checkpoint in
+        ``models``) and the ids of the trials retrained.
+    """
+    from automl_studio.engine.train.hypermodel import BudgetSpent, SearchStopped
+
+    hypermodel = tuner.hypermodel
+    both = _merge(session.prepared.train, session.prepared.validation)
+    refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
+    refitted: dict[int, Any] = {}
+    order = sorted(range(len(trials)), key=lambda i: (-weights[i], i))
+    for done, i in enumerate(order):
+        trial = trials[i]
+        if hypermodel.has_second_phase(trial.hyperparameters):
+            continue
+        epochs = tuner.studio_refit_epochs(trial)
+        if refits_deadline is not None:
+            needed = tuner.studio_trial_refit_estimate(trial, epochs)
+            if needed is None or refits_deadline - time.monotonic() < 1.2 * needed:
+                why = "not timed in this run" if needed is None else f"~{needed:.0f} s, not left in the time budget"
+                emit(PhaseChanged(phase="refitting", message=(
+                    f"ensemble member {trial.trial_id} is not retrained on train+validation ({why}); it and the "
+                    f"{len(order) - done - 1} lighter members keep their own weights")))
+                break
+        emit(PhaseChanged(phase="refitting", message=(
+            f"retraining ensemble member {trial.trial_id} on train+validation for {epochs} epochs "
+            f"({done + 1} of {len(order)})")))
+        try:
+            refitted[i] = _refit(session, hypermodel, trial.hyperparameters, both, epochs,
+                                 session.config.seed + done, emit, stop, refits_deadline)
+        except (SearchStopped, BudgetSpent) as exc:
+            why = "stopped by the user" if isinstance(exc, SearchStopped) else "the time budget"
+            emit(SearchWarning(message=f"the refit of ensemble member {trial.trial_id} was cut short ({why}); it "
+                                       "is discarded and the member keeps its own weights"))
+            break
+    return [refitted.get(i, models[i]) for i in range(len(trials))], [str(trials[i].trial_id) for i in sorted(refitted)]
+
+
+def _refit(session: _Session, hypermodel: Any, hp: Any, both: Split, epochs: int, seed: int,
+           emit: Callable[[Event], None], stop: CancelToken | None, deadline: float | None) -> Any:
+    """One network of ``hp`` trained on ``both`` (train+validation) for ``epochs``, seeded
+    ``seed``; a cut at a batch's end past ``deadline`` raises
+    :class:`~automl_studio.engine.train.hypermodel.BudgetSpent` (a stop: ``SearchStopped``)."""
+    import keras
+
+    from automl_studio.engine.train.hypermodel import TrialCallback, fit_arrays, schedule_callbacks
+
+    batch = hypermodel._batch_size(hp)
+    # The same seed gives the same refit, whether or not folds ran before it.
+    keras.utils.set_random_seed(seed)
+    model = hypermodel.build(hp)
+    fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
+        TrialCallback("refit", emit, stop, deadline, math.ceil(len(both) / batch), hard_deadline=True),
+        *schedule_callbacks(hypermodel.training(hp), validation=False)],
+        class_weight=hypermodel.class_weight(hp, both.y))
+    return model
 
 
 def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, remaining: float,
@@ -531,14 +609,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         The model, how many refits it averages (0: the best trial's own weights) and, where it
         differs from what was asked, a sentence saying which model is exported and why.
     """
-    from automl_studio.engine.train.hypermodel import (
-        BudgetSpent,
-        SearchStopped,
-        TrialCallback,
-        average_models,
-        fit_arrays,
-        schedule_callbacks,
-    )
+    from automl_studio.engine.train.hypermodel import BudgetSpent, SearchStopped, average_models
 
     prepared = session.prepared
     if not refit:
@@ -552,12 +623,9 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     if not plan.refits:
         return tuner.load_model(best_trial), 0, (
             f"{OWN_WEIGHTS}: a refit on train+validation would not finish in the time budget")
-    import keras
-
     epochs = tuner.studio_refit_epochs(best_trial)
     hypermodel = tuner.hypermodel
     both = _merge(prepared.train, prepared.validation)
-    batch = hypermodel._batch_size(best_trial.hyperparameters)
     count = plan.wanted_refits
     members: list[Any] = []
     # A refit is cut at a batch's end where the end of the command (evaluation, export) begins.
@@ -586,14 +654,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             emit(PhaseChanged(phase="refitting", message=(
                 f"retraining trial {best_trial.trial_id} on train+validation for {epochs} epochs{which}")))
             started = time.monotonic()
-            # The same seed gives the same refit, whether or not folds ran before it.
-            keras.utils.set_random_seed(session.config.seed + index)
-            model = hypermodel.build(best_trial.hyperparameters)
-            fit_arrays(model, both.x, both.y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[
-                TrialCallback("refit", emit, stop, refits_deadline, math.ceil(len(both) / batch), hard_deadline=True),
-                *schedule_callbacks(hypermodel.training(best_trial.hyperparameters), validation=False)],
-                class_weight=hypermodel.class_weight(best_trial.hyperparameters, both.y))
-            members.append(model)
+            members.append(_refit(session, hypermodel, best_trial.hyperparameters, both, epochs,
+                                  session.config.seed + index, emit, stop, refits_deadline))
             took = time.monotonic() - started
     except (SearchStopped, BudgetSpent) as exc:
         stopped = isinstance(exc, SearchStopped)

@@ -474,6 +474,15 @@ class TrialEvents:
             planned = min(self.hypermodel.epochs_for(), math.ceil(1.25 * planned))
         return epoch_s * planned * self.studio_rows_ratio + self.studio_startup(running)
 
+    def studio_trial_refit_estimate(self, trial: Any, epochs: int) -> float | None:
+        """Seconds a refit of ``trial`` for ``epochs`` should take on train+validation: its own
+        measured training seconds per epoch, plus a model's start-up; None where this process
+        did not measure it (a trial run before a resume or by a worker)."""
+        epoch_s = self.hypermodel.epoch_train_s.get(trial.trial_id)
+        if epoch_s is None:
+            return None
+        return epoch_s * epochs * self.studio_rows_ratio + self.studio_startup()
+
     def studio_best_duration(self) -> float:
         """How long the best completed trial so far took (the median trial's time if none)."""
         best = best_trials(self)

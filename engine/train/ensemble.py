@@ -163,11 +163,17 @@ def forced(selection: EnsembleSelection, objective: Objective) -> EnsembleSelect
 
 
 def describe_ensemble(ensemble: Mapping[str, Any]) -> str:
-    """``"ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)"`` from an ensemble record
-    (``{"trials": [...], "weights": [...]}``, as the metadata and ``search_finished`` hold it);
-    ``""`` for an empty or malformed one."""
+    """``"ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1; retrained on train+validation)"``
+    from an ensemble record (``{"trials": [...], "weights": [...], "refitted": [...]}``, as the
+    metadata and ``search_finished`` hold it; ``refitted``: the members retrained, absent in
+    older records); ``""`` for an empty or malformed one."""
     trials, weights = ensemble.get("trials"), ensemble.get("weights")
     if not isinstance(trials, list) or not isinstance(weights, list) or not trials:
         return ""
+    refitted = ensemble.get("refitted")
+    retrained = ""
+    if isinstance(refitted, list) and refitted:
+        retrained = ("; retrained on train+validation" if len(refitted) == len(trials)
+                     else f"; {', '.join(map(str, refitted))} retrained on train+validation")
     return (f"ensemble of {len(trials)} trials (ids {', '.join(map(str, trials))}; "
-            f"weights {', '.join(map(str, weights))})")
+            f"weights {', '.join(map(str, weights))}{retrained})")

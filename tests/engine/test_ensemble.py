@@ -89,6 +89,10 @@ def test_binary_objectives_read_one_sigmoid_column():
 def test_the_ensemble_is_described_by_its_trials_and_weights():
     assert describe_ensemble({"trials": ["04", "01", "07"], "weights": [3, 1, 1]}) == \
         "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)"
+    assert describe_ensemble({"trials": ["04", "01"], "weights": [3, 1], "refitted": ["01", "04"]}) == \
+        "ensemble of 2 trials (ids 04, 01; weights 3, 1; retrained on train+validation)"
+    assert describe_ensemble({"trials": ["04", "01"], "weights": [3, 1], "refitted": ["04"]}) == \
+        "ensemble of 2 trials (ids 04, 01; weights 3, 1; 04 retrained on train+validation)"
     assert describe_ensemble({}) == ""
 
 
@@ -123,11 +127,12 @@ def test_a_forced_ensemble_exports_one_h5_that_reloads_without_the_app(tmp_path,
         target = "y"
     events: list = []
     config = SearchConfig(data_path=str(data), project_dir=str(tmp_path / "p"), target=target, tuner="random",
-                          max_trials=3, max_epochs=3, export_keras=False, ensemble=True,
+                          max_trials=3, max_epochs=3, export_keras=False, ensemble=True, refit=False,
                           extra={FORCE_ENSEMBLE: True})
     result = run_search(config, events.append)
 
     assert result.status == "completed" and result.refits == 0  # nothing was trained again
+    assert result.ensemble["refitted"] == []
     ensemble = result.ensemble
     assert len(ensemble["trials"]) >= 2 and len(ensemble["weights"]) == len(ensemble["trials"])
     assert ensemble["trials"][0] == result.best_trial_id  # selection starts from the best trial
@@ -164,6 +169,66 @@ def test_a_forced_ensemble_exports_one_h5_that_reloads_without_the_app(tmp_path,
         assert all(c["passed"] and c["max_abs_diff"] <= c["tolerance"] for c in checks.values()), checks
         card = (tmp_path / "deploy" / "MODEL_CARD.md").read_text()
         assert f"weighted {describe_ensemble(ensemble)}" in card and "best trial as trained" not in card
+
+
+@pytest.mark.slow
+def test_ensemble_members_are_retrained_on_train_and_validation_and_a_cut_one_keeps_its_weights(tmp_path, iris_csv):
+    import threading
+
+    import keras
+
+    from automl_studio.engine.search.session import run_search
+
+    base = dict(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random", max_trials=3,
+                max_epochs=4, export_keras=False, ensemble=True, extra={FORCE_ENSEMBLE: True})
+    best = tmp_path / "p" / "best" / "best.h5"
+    as_trained = run_search(SearchConfig(refit=False, **base)).ensemble
+    best.rename(tmp_path / "checkpoints.h5")
+    ids = as_trained["trials"]
+    assert len(ids) >= 2 and as_trained["refitted"] == []
+
+    # The same trials (resumed: nothing new to try), refitted: every member is retrained.
+    events: list = []
+    result = run_search(SearchConfig(**base), events.append)
+    assert result.ensemble["trials"] == ids and result.ensemble["weights"] == as_trained["weights"]
+    assert sorted(result.ensemble["refitted"]) == sorted(ids) and result.refits == 0
+    retraining = [e.message for e in events if e.type == "phase_changed" and e.phase == "refitting"]
+    assert [m.split("member ")[1].split(" ")[0] for m in retraining] == \
+        sorted(ids, key=lambda t: (-as_trained["weights"][ids.index(t)], ids.index(t)))  # heaviest first
+    assert f"({len(ids)} of {len(ids)})" in retraining[-1] and "on train+validation for " in retraining[0]
+    assert describe_ensemble(result.ensemble).endswith("; retrained on train+validation)")
+    best.rename(tmp_path / "refitted.h5")
+    reply = run_without_app(RELOAD_ENSEMBLE, tmp_path / "refitted.h5", tmp_path / "p" / "best" / "sample_inputs.npz")
+    assert reply["ensemble"]["refitted"] == result.ensemble["refitted"] and "retrained" in reply["model"]
+
+    # The user stops during the second member's refit: the first keeps its refit, the rest their own weights.
+    stop = threading.Event()
+    events = []
+
+    def listener(event):
+        events.append(event)
+        if event.type == "phase_changed" and event.message.startswith("retraining ensemble member") \
+                and "(2 of " in event.message:
+            stop.set()
+
+    cut = run_search(SearchConfig(**base), listener, stop=stop).ensemble
+    first = retraining[0].split("member ")[1].split(" ")[0]
+    assert cut["refitted"] == [first] and cut["trials"] == ids
+    assert any(e.type == "warning" and "cut short (stopped by the user)" in e.message and "own weights" in e.message
+               for e in events)
+    assert describe_ensemble(cut).endswith(f"; {first} retrained on train+validation)")
+    with np.load(tmp_path / "p" / "best" / "sample_inputs.npz") as stored:
+        sample = {k: stored[k] for k in stored.files}
+    models = {name: keras.models.load_model(tmp_path / name)
+              for name in ("checkpoints.h5", "refitted.h5")} | {"cut.h5": keras.models.load_model(best)}
+
+    def member(name: str, trial: str) -> np.ndarray:
+        return np.asarray(models[name].get_layer(f"trial_{trial}").predict(sample, verbose=0))
+
+    for trial in ids:
+        assert not np.allclose(member("refitted.h5", trial), member("checkpoints.h5", trial), atol=1e-4)
+        kept = np.allclose(member("cut.h5", trial), member("checkpoints.h5", trial), atol=1e-6)
+        assert kept == (trial != first), trial
 
 
 @pytest.mark.slow
