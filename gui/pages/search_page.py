@@ -301,7 +301,8 @@ class SearchPage(QWidget):
             QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",
             "After the search, weigh the best trials' predictions on the validation split (greedy "
             "ensemble selection) and export their weighted average instead of the refits when it "
-            "beats the best trial there; nothing is trained again")
+            "beats the best trial there; each member is then retrained on train + validation "
+            "as time allows")
         self.ensemble.setChecked(False)  # opt-in: see SearchConfig.ensemble
         form.addRow("Ensemble", self.ensemble)
         layout.addWidget(train_box)
