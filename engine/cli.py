@@ -310,6 +310,9 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
     """The configuration of ``search`` and ``chief``, from their flags."""
     data = args.data.rstrip("/")
     project = args.project or os.path.join("automl-projects", os.path.splitext(os.path.basename(data))[0] or "data")
+    chosen = [*args.numeric, *args.categorical, *args.text]
+    if twice := sorted({c for c in chosen if chosen.count(c) > 1}):
+        raise UserError(f"{', '.join(map(repr, twice))}: one kind per column (--numeric, --categorical or --text)")
     space: Any = args.space
     return SearchConfig(
         data_path=data, project_dir=project, target=args.target, task=args.task, space=space,

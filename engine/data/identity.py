@@ -217,7 +217,8 @@ def differences(recorded: Mapping[str, Any], current: DataIdentity) -> list[str]
                          "the column on the Data page, or --categorical / --numeric / --text COLUMN)")
         elif key == "inputs":
             found.append(f"the model inputs differ: {_shapes(before)} in the search, {_shapes(after)} in this "
-                         "run (another image size or array key, or a column read as another kind)")
+                         "run (another image size or array key, or a column read as another kind: a project searched "
+                         "before whole numbers of 3-10 values were read as numbers resumes with --categorical COLUMN)")
         elif key == "category_codes":
             found.append(f"the categorical columns' codes differ: {before} in the search, {after} in this run "
                          "(levels seen in fewer than 3 training rows now share one code)")

@@ -464,8 +464,13 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
         notes.append("The model does NOT beat its trivial baseline on the test split: do not deploy it as is."
                      + (f" {metadata['baseline_note']}" if metadata.get("baseline_note") else ""))
     if metadata.get("ensemble"):
+        ensemble = metadata["ensemble"]
+        refitted = ensemble.get("refitted") if isinstance(ensemble, dict) else None
+        members = ("each member retrained on train + validation" if refitted and len(refitted) == len(ensemble["trials"])
+                   else f"trials {', '.join(map(str, refitted))} retrained on train + validation, the others as trained"
+                   if refitted else "each member is its trial as trained, not refit on train + validation")
         notes.append(f"The model is a weighted {metadata.get('model') or 'ensemble of trials'}, chosen on the "
-                     "validation split; each member is its trial as trained, not refit on train + validation.")
+                     f"validation split; {members}.")
     elif metadata.get("refit") is False:
         notes.append("The model is the best trial as trained, not refit on train + validation.")
     return notes

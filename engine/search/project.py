@@ -193,7 +193,7 @@ def check_worker_data(config: SearchConfig, identity: DataIdentity,
                            "against; start the worker with --config and the chief's search_config.json")
     if expected["fingerprint"] == identity.fingerprint:
         return
-    found = differences(expected, identity) or ["the data preparation differs"]
+    found = differences(expected, identity) or ["the data preparation differs (another version of automl-studio?)"]
     raise ProjectError(
         f"{config.data_path}: this worker's data does not match the chief's (data fingerprint "
         f"{short(identity.fingerprint)} here, {short(expected['fingerprint'])} in {source}) — "

@@ -425,7 +425,7 @@ def _ensemble_model(session: _Session, tuner: Any, best: Sequence[Any], emit: Ca
     """A weighted ensemble of the best different trials, if it beats the best trial on validation.
 
     The best :data:`~automl_studio.engine.train.ensemble.ENSEMBLE_CANDIDATES` completed trials
-    are loaded from their own checkpoints (nothing is trained) and predict the validation split;
+    are loaded from their own checkpoints (nothing is trained for the choice) and predict the validation split;
     greedy selection (:func:`~automl_studio.engine.train.ensemble.greedy_selection`) weighs
     them by the search's objective. Under a time budget, loading takes at most
     :data:`ENSEMBLE_SHARE` of the time left before ``deadline`` less the export's reserve: a
@@ -527,9 +527,10 @@ def _refit_members(session: _Session, tuner: Any, trials: Sequence[Any], models:
                    deadline: float | None) -> tuple[list[Any], list[str]]:
     """Each ensemble member retrained on train+validation for its own best epoch, heaviest first.
 
-    A member is retrained only while its refit (its measured training seconds per epoch, for
+    A member is retrained only where its refit (its measured training seconds per epoch, for
     the epochs it will run, on train+validation, plus a model's start-up, times 1.2) fits before
-    ``deadline`` less the export's reserve; a refit cut by the budget or a stop is discarded.
+    ``deadline`` less the export's reserve and a start-up per further member; a refit cut by
+    the budget or a stop is discarded, and ends the retraining.
     A member that trained in two phases (a backbone) keeps its checkpoint, as without an ensemble.
 
     Returns:
@@ -540,7 +541,10 @@ def _refit_members(session: _Session, tuner: Any, trials: Sequence[Any], models:
 
     hypermodel = tuner.hypermodel
     both = _merge(session.prepared.train, session.prepared.validation)
-    refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
+    # The end of the command evaluates and saves every member: each beyond the first costs a
+    # model's start-up more than the export's reserve (sized for one network) allows.
+    refits_deadline = (deadline - tuner.studio_export_reserve() - (len(trials) - 1) * tuner.studio_model_start()
+                       if deadline is not None else None)
     refitted: dict[int, Any] = {}
     order = sorted(range(len(trials)), key=lambda i: (-weights[i], i))
     for done, i in enumerate(order):
@@ -549,13 +553,13 @@ def _refit_members(session: _Session, tuner: Any, trials: Sequence[Any], models:
             continue
         epochs = tuner.studio_refit_epochs(trial)
         if refits_deadline is not None:
-            needed = tuner.studio_trial_refit_estimate(trial, epochs)
-            if needed is None or refits_deadline - time.monotonic() < 1.2 * needed:
-                why = "not timed in this run" if needed is None else f"~{needed:.0f} s, not left in the time budget"
+            # A trial timed before a resume or on a worker: as long as the best trial's refit.
+            needed = tuner.studio_trial_refit_estimate(trial, epochs) or tuner.studio_refit_estimate(epochs=epochs)
+            if refits_deadline - time.monotonic() < 1.2 * needed:
                 emit(PhaseChanged(phase="refitting", message=(
-                    f"ensemble member {trial.trial_id} is not retrained on train+validation ({why}); it and the "
-                    f"{len(order) - done - 1} lighter members keep their own weights")))
-                break
+                    f"ensemble member {trial.trial_id} is not retrained on train+validation (~{needed:.0f} s, not "
+                    "left in the time budget); it keeps its own weights")))
+                continue  # a lighter member may still fit
         emit(PhaseChanged(phase="refitting", message=(
             f"retraining ensemble member {trial.trial_id} on train+validation for {epochs} epochs "
             f"({done + 1} of {len(order)})")))

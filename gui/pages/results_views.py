@@ -441,7 +441,10 @@ class EvaluationTabs(QTabWidget):
         final = evaluation.runs[-1][-1].get("loss", math.nan)
         count = len(evaluation.runs)
         runs = f"{count} refits, one curve each" if count > 1 else "one refit"
+        network = evaluation.network
+        what = ("The ensemble's members (heaviest first) retrained on train + validation for up to"
+                if network is not None and network.name.startswith(ENSEMBLE_MEMBER_PREFIX)
+                else "The best configuration retrained on train + validation for")
         self.refit_tab.show_content(
-            f"The best configuration retrained on train + validation for {epochs} epochs ({runs}); "
-            f"final training loss {final:.4g}. The refit has no validation split, so only training "
-            "metrics are logged.")
+            f"{what} {epochs} epochs ({runs}); final training loss {final:.4g}. The refit has no validation "
+            "split, so only training metrics are logged.")

@@ -493,3 +493,14 @@ def test_command_line_prints_one_error_line_and_exits_2(name: str, argv: list[st
     assert last.startswith("automl-studio: error: ")
     assert _search(case.pattern.replace("{name}", _escaped(path.name)), last), last
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the automl-studio script is not installed beside Python")
+def test_a_column_given_two_kinds_on_the_command_line_is_refused_naming_it(tmp_path: Path) -> None:
+    done = subprocess.run([str(CLI), "search", str(IRIS), "--numeric", "sepal_length", "--categorical",
+                           "sepal_length", "--text", "petal_width", "--project", str(tmp_path / "project")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == ("automl-studio: error: 'sepal_length': one kind per column "
+                                                    "(--numeric, --categorical or --text)")
+    assert not (tmp_path / "project").exists()

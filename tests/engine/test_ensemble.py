@@ -177,7 +177,7 @@ def test_ensemble_members_are_retrained_on_train_and_validation_and_a_cut_one_ke
 
     import keras
 
-    from automl_studio.engine.search.session import run_search
+    from automl_studio.engine.search.session import export_project, run_search
 
     base = dict(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random", max_trials=3,
                 max_epochs=4, export_keras=False, ensemble=True, extra={FORCE_ENSEMBLE: True})
@@ -197,9 +197,13 @@ def test_ensemble_members_are_retrained_on_train_and_validation_and_a_cut_one_ke
         sorted(ids, key=lambda t: (-as_trained["weights"][ids.index(t)], ids.index(t)))  # heaviest first
     assert f"({len(ids)} of {len(ids)})" in retraining[-1] and "on train+validation for " in retraining[0]
     assert describe_ensemble(result.ensemble).endswith("; retrained on train+validation)")
-    best.rename(tmp_path / "refitted.h5")
-    reply = run_without_app(RELOAD_ENSEMBLE, tmp_path / "refitted.h5", tmp_path / "p" / "best" / "sample_inputs.npz")
+    reply = run_without_app(RELOAD_ENSEMBLE, best, tmp_path / "p" / "best" / "sample_inputs.npz")
     assert reply["ensemble"]["refitted"] == result.ensemble["refitted"] and "retrained" in reply["model"]
+    export_project(str(tmp_path / "p"), str(tmp_path / "deploy" / "iris.h5"), ["h5"])
+    card = (tmp_path / "deploy" / "MODEL_CARD.md").read_text()
+    assert f"| Refit | each member of the weighted {describe_ensemble(result.ensemble)}, on train + validation |" in card
+    assert "each member retrained on train + validation." in card and "as trained" not in card
+    best.rename(tmp_path / "refitted.h5")
 
     # The user stops during the second member's refit: the first keeps its refit, the rest their own weights.
     stop = threading.Event()

@@ -26,9 +26,9 @@ def finished_search(folder: Path, data: Path, target: str, **settings) -> Search
     """A real tiny search run to its end in ``folder/search`` (the engine, in this process)."""
     from automl_studio.engine.search.session import run_search
 
-    config = SearchConfig(data_path=str(data), project_dir=str(folder / "search"), target=target,
-                          tuner="random", max_trials=1, max_epochs=3, export_keras=False, tensorboard=False,
-                          **settings)
+    settings = {"tuner": "random", "max_trials": 1, "max_epochs": 3, "export_keras": False, "tensorboard": False,
+                **settings}
+    config = SearchConfig(data_path=str(data), project_dir=str(folder / "search"), target=target, **settings)
     result = run_search(config)
     assert result.status == "completed", result.message
     return config
@@ -99,6 +99,24 @@ def check_iris_tabs(tabs, config: SearchConfig) -> None:
     assert "averages 2 refits" in tabs.network_tab.caption.text()
     tabs.setCurrentWidget(tabs.refit_tab)
     assert tabs.refit_curves.run_count() == 2
+    assert tabs.refit_tab.caption.text().startswith("The best configuration retrained on train + validation")
+
+
+def test_an_ensemble_of_retrained_trials_says_so_on_every_tab(qtbot, tmp_path):
+    from automl_studio.engine.train.ensemble import FORCE_ENSEMBLE
+
+    config = finished_search(tmp_path, IRIS, "species", max_trials=2, ensemble=True, extra={FORCE_ENSEMBLE: True})
+    page = show(qtbot, config)
+    ensemble = finish_event(config.project_dir).ensemble
+    assert len(ensemble["trials"]) == 2 and sorted(ensemble["refitted"]) == sorted(ensemble["trials"])
+    model_row = page.findChild(QWidget, "best_Model")
+    assert model_row is not None and model_row.text().endswith("; retrained on train+validation)")
+    tabs = page.tabs
+    tabs.setCurrentWidget(tabs.network_tab)
+    assert "weighted ensemble of 2 trials' networks" in tabs.network_tab.caption.text()
+    tabs.setCurrentWidget(tabs.refit_tab)
+    assert tabs.refit_curves.run_count() == 2  # one curve per retrained member
+    assert tabs.refit_tab.caption.text().startswith("The ensemble's members (heaviest first) retrained")
 
 
 def test_a_finished_search_shows_every_tab(qtbot, iris_search):
