@@ -773,7 +773,11 @@ class NodeInspector(QScrollArea):
         counts.addWidget(self.repeat_max)
         counts.addWidget(QLabel("times"))
         counts.addStretch(1)
-        repeat_layout.addLayout(counts)
+        self.repeat_counts = QWidget()  # hidden where the selection cannot repeat
+        self.repeat_counts.setObjectName("repeatCounts")
+        counts.setContentsMargins(0, 0, 0, 0)
+        self.repeat_counts.setLayout(counts)
+        repeat_layout.addWidget(self.repeat_counts)
         self.repeat_error = QLabel()
         self.repeat_error.setObjectName("repeatRangeError")
         self.repeat_error.setWordWrap(True)
@@ -928,6 +932,7 @@ class NodeInspector(QScrollArea):
             self.repeat_min.setValue(int(repeat["min"]))
             self.repeat_max.setValue(int(repeat["max"]))
             self.repeat_error.hide()
+            self.repeat_counts.setVisible(True)
             self.group_button.setVisible(False)
             self.ungroup_button.setVisible(True)
         else:
@@ -938,7 +943,9 @@ class NodeInspector(QScrollArea):
             if self.repeat_max.value() == 0 or self.repeat_min.value() > self.repeat_max.value():
                 self.repeat_min.setValue(1)
                 self.repeat_max.setValue(3)
-            self.group_button.setVisible(True)
+            # Where the selection cannot repeat (an Input, a branch), only the reason shows.
+            self.repeat_counts.setVisible(bool(chain))
+            self.group_button.setVisible(bool(chain))
             self.group_button.setEnabled(bool(chain))
             self.ungroup_button.setVisible(False)
         del blockers

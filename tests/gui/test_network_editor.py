@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QSpinBox,
     QToolButton,
+    QWidget,
 )
 
 from automl_studio.engine.data.signature import DataSignature
@@ -375,6 +376,21 @@ def test_a_selected_chain_becomes_a_repeat_block_from_the_inspector(qtbot, edito
     assert editor.spec()["repeats"][0]["max"] == 6
     qtbot.mouseClick(inspector.findChild(object, "ungroupRepeat"), Qt.MouseButton.LeftButton)
     assert editor.spec()["repeats"] == []
+
+
+def test_a_selection_that_cannot_repeat_shows_only_why(qtbot, editor: NetworkEditor) -> None:
+    ids = build_mlp(qtbot, editor)
+    inspector = editor.inspector
+    counts, group = inspector.findChild(QWidget, "repeatCounts"), inspector.findChild(object, "groupRepeat")
+    note = inspector.findChild(QLabel, "repeatNote")
+    for selection, why in (([ids["input"]], "an Input layer cannot repeat"),
+                           ([ids["input"], ids["dense"]], "an Input layer cannot repeat")):
+        editor.select_nodes(selection)
+        assert inspector.repeat_box.isVisibleTo(inspector) and note.text() == why
+        assert not counts.isVisibleTo(inspector) and not group.isVisibleTo(inspector)
+    editor.select_nodes([ids["dense"], ids["dropout"]])  # a chain that can: the counts and the button return
+    assert counts.isVisibleTo(inspector) and group.isVisibleTo(inspector) and group.isEnabled()
+    assert note.text().startswith("Repeat the selected chain")
 
 
 @pytest.mark.parametrize(("name", "signature"), [("tabular", None), ("image", IMAGE), ("residual", IMAGE),
