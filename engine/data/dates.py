@@ -3,8 +3,11 @@
 A timestamp is unique per row, so as a value it says nothing a model can reuse; its calendar
 parts do (the weekday of a booking, the month of a sale). A date column becomes numbers, as
 AutoGluon and H2O expand dates: year, month, day of month, day of week (Monday 0), day of year,
-the hour (minutes as its fraction) where the training rows hold times of day, and cyclic sin/cos
-encodings of month, day of week and hour, so that December sits next to January. The numbers
+the hour (minutes as its fraction) where the training rows hold times of day, cyclic sin/cos
+encodings of month, day of week and hour, so that December sits next to January, and the date
+itself as a number (days since 1970-01-01, its time of day as the fraction; both libraries keep
+the raw timestamp beside the parts), so that a change at a moment — a new price list, another
+way of labelling — is one threshold rather than a year and a day of the year together. The numbers
 join the model's ``numeric`` input (normalised inside the model like the other numbers); which
 parts a column has, and the values that fill a missing date, are fitted on the training split
 and written into the exported model's metadata, so ``predict`` expands raw files the same way.
@@ -22,7 +25,8 @@ import numpy as np
 # Every part a date column may give, in the order of the numeric slots. The hour's three are
 # present only for columns whose training rows hold a time of day.
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "month_sin", "month_cos",
-                  "day_of_week_sin", "day_of_week_cos")
+                  "day_of_week_sin", "day_of_week_cos", "days_since_1970")
+EPOCH = "1970-01-01"
 HOUR_PARTS = ("hour", "hour_sin", "hour_cos")
 
 
@@ -57,7 +61,13 @@ def calendar_parts(parsed: Any, parts: tuple[str, ...]) -> np.ndarray:
     weekday = dt.day_of_week.to_numpy(dtype=np.float64, na_value=np.nan)
     hour = (dt.hour.to_numpy(dtype=np.float64, na_value=np.nan)
             + dt.minute.to_numpy(dtype=np.float64, na_value=np.nan) / 60.0)
+    def days_since_1970() -> np.ndarray:
+        import pandas as pd
+
+        return ((parsed - pd.Timestamp(EPOCH)) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+
     columns = {
+        "days_since_1970": days_since_1970,
         "year": lambda: dt.year.to_numpy(dtype=np.float64, na_value=np.nan),
         "month": lambda: month,
         "day": lambda: dt.day.to_numpy(dtype=np.float64, na_value=np.nan),

@@ -40,7 +40,7 @@ DATE_SAMPLE = 200  # values parsed to detect a date column
 # names are left out, so that categories such as "May" stay categories.
 _DATE_PATTERN = (r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
                  r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?")
-DATE_REASON = "date/time: expanded into year, month, day of week, day of year (and hour) features"
+DATE_REASON = "date/time: calendar parts (year, month, weekday, day of year, hour) and the date as a number"
 # Names a target column often has, in order of preference (compared without case).
 # Most specific first. "y" comes last and counts only without an "x" beside it: with one it is a
 # coordinate (the diamonds table's x, y, z are lengths in mm beside its price).

@@ -124,6 +124,10 @@ def test_a_date_column_is_profiled_as_dates_and_expanded_into_calendar_parts(tmp
     day_of_week = prepared.train.x["numeric"][:, 1 + feature.parts.index("day_of_week")]
     expected = pd.to_datetime(dataset.frame["when"]).dt.day_of_week.to_numpy()[prepared.split_indices[0]]
     assert np.array_equal(day_of_week, expected)
+    # The date itself as a number: days since 1970-01-01.
+    days = prepared.train.x["numeric"][:, 1 + feature.parts.index("days_since_1970")]
+    expected_days = (pd.to_datetime(dataset.frame["when"]) - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
+    assert np.array_equal(days, expected_days[prepared.split_indices[0]])
 
     # Times of day add the hour; a missing date is filled and flagged; offsets read in UTC.
     stamps = pd.Series(["2024-03-04 06:30", "2024-03-05 18:00+02:00", None, "2024-12-31 23:00"])
@@ -132,6 +136,8 @@ def test_a_date_column_is_profiled_as_dates_and_expanded_into_calendar_parts(tmp
     values = timed.transform(stamps)
     hour = values[:, timed.parts.index("hour")]
     assert hour[0] == pytest.approx(6.5) and hour[1] == pytest.approx(16.0)
+    # 2024-03-04 is day 19,786 after 1970-01-01; 06:30 is 0.2708 of a day (float32: ~0.002 of a day).
+    assert values[0, timed.parts.index("days_since_1970")] == pytest.approx(19786 + 6.5 / 24, abs=0.01)
     assert values[2, -1] == 1.0 and values[0, -1] == 0.0
     assert DateFeature.from_dict(json.loads(json.dumps(timed.to_dict()))) == timed
 
