@@ -97,6 +97,14 @@ def test_a_log1p_model_answers_in_the_target_units_and_reloads_without_the_app(t
     assert prepared.schema is not None
     in_app = np.asarray(model.predict(prepared.schema.transform(dataset.frame), verbose=0)).reshape(-1)
     assert np.allclose(predicted, in_app, rtol=1e-5)
+    # However far the inputs lie outside training, the answer stays within twice the largest
+    # training target (the log cap), where exponentially extrapolating a linear network would not.
+    largest = float(np.expm1(prepared.signature.log_target_max))
+    far = {k: np.asarray(v)[:8] for k, v in prepared.schema.transform(dataset.frame).items()}
+    far["numeric"] = np.where(np.arange(8)[:, None] % 2, -1e4, 1e4) * np.ones_like(far["numeric"])
+    answers = np.asarray(model.predict(far, verbose=0)).reshape(-1)
+    assert np.all(np.isfinite(answers)) and answers.max() <= 2 * largest + 1 + 1e-3 * largest
+    assert largest <= truth.max()
     # The test metrics are in the target's units: the RMSE of the model's prices on its test rows.
     test_rows = prepared.split_indices[2]
     rmse = float(np.sqrt(np.mean((in_app[test_rows] - truth[test_rows]) ** 2)))
