@@ -46,3 +46,27 @@ def test_the_benchmarks_summary_table_is_generated_from_the_results_files():
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "summary.py"), "--check"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_corpus_row_judges_a_group_only_when_each_of_its_sets_has_every_seed():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import summary
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    corpus = {"a": {"tuned_on": True}, "b": {"tuned_on": False}, "c": {"tuned_on": False}}
+
+    def set_summary(seeds, gap, meets):
+        return {"tuned_on": False, "metric": "accuracy", "seeds": seeds, "automl_mean": 0.9, "automl_worst": 0.88,
+                "best_baseline": "random_forest", "best_baseline_mean": 0.9 - gap, "gap": gap,
+                "meets_target": meets, "failed_searches": 0}
+
+    def document(seeds_of_c):
+        return {"targets": {"classification": 0.01, "regression": 0.02}, "budget_scale": 1.0, "engine_args": [],
+                "complete": False, "corpus": corpus, "runs": [{}] * (3 + len(seeds_of_c)),
+                "summary": {"b": set_summary([0, 1, 2], 0.0, True), "c": set_summary(seeds_of_c, -0.05, False)}}
+
+    (row,) = summary.heldout_corpus(document([0, 1, 2]))  # the held-out sets alone, all seeds: judged
+    assert row[0].startswith("Corpus of #16, held-out sets (2 sets, 6 runs") and row[3] == "**not met**: c"
+    (row,) = summary.heldout_corpus(document([0, 1]))  # a seed missing: still open
+    assert row[3].startswith("open: partial run (5 of 9")
