@@ -31,18 +31,20 @@ from automl_studio.engine.core.jsonfile import (
 RECYCLE_STATUS = "recycle"  # a run that ended itself to be restarted (SearchConfig.recycle_mb)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 TASKS = ("auto", "classification", "regression")
-# 5: search.cv_folds (trials scored by k-fold cross-validation; a version-4 reader would silently
+# 6: search.finalists (the exported trial chosen by cross-validating the best few on small tables;
+# a version-5 reader would silently export the validation split's best). 5: search.cv_folds (trials scored by k-fold cross-validation; a version-4 reader would silently
 # score them on the validation split). 4: search.char_ngrams (character n-grams of text columns; a version-3 reader would silently
 # search without them). 3: search.lookback_max (a searched lookback range; a version-2 reader
 # would silently search one lookback). 2: one document for search_config.json and project files ("search", "data", "space").
 # 1: project files (the same "search" section) and search_config.json with "config" and "fingerprint".
-CONFIG_SCHEMA_VERSION = 5
+CONFIG_SCHEMA_VERSION = 6
 APP = "automl-studio"
 MAX_NGRAMS = 3  # word n-grams of text columns: longer ones are too rare to learn from
 # Words and pairs of neighbouring words by default: the first trial (averaged embeddings into a
 # linear head) then reads what TF-IDF 1-2-grams read (BENCHMARKS.md, "Text classification").
 DEFAULT_NGRAMS = 2
 MAX_CV_FOLDS = 10  # folds of a cross-validated trial score: each costs a fit
+MAX_FINALISTS = 10  # trials cross-validated after the search: each costs its folds' fits
 MAX_CHAR_NGRAMS = 6  # fastText's longest subword (Bojanowski et al. 2017 use lengths 3 to 6)
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -82,6 +84,10 @@ class SearchConfig:
     # at --time-budget 150 five folds left one trial on three of four small tables and scored
     # breast_cancer and diabetes lower (BENCHMARKS.md, "Cross-validated trial scores").
     cv_folds: int = 0
+    # On a small table (engine.train.crossval.applies), the validation split's best this many
+    # trials (and the first, linear one) are cross-validated after the search and the best mean
+    # is exported (events.FinalistsScored); 0 or 1: the validation split's best is exported.
+    finalists: int = 3
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
     # The user's kind per column ("numeric" or "categorical"), over what the profiler detected.
@@ -155,6 +161,8 @@ class SearchConfig:
             raise UserError(f"--refits must be between 1 and 20, got {self.refits}")
         if not 0 <= self.cv_folds <= MAX_CV_FOLDS:
             raise UserError(f"--cv-folds must be 0 or 1 (one validation split) to {MAX_CV_FOLDS}, got {self.cv_folds}")
+        if not 0 <= self.finalists <= MAX_FINALISTS:
+            raise UserError(f"--finalists must be 0 (the validation split's best) to {MAX_FINALISTS}, got {self.finalists}")
         if self.horizon < 1 or self.stride < 1 or (self.lookback is not None and self.lookback < 1):
             raise UserError("--horizon, --lookback and --stride must be at least 1")
         if self.lookback_max is not None and (self.lookback is None or self.lookback_max < self.lookback):

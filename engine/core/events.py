@@ -130,6 +130,30 @@ class TrialEnded(Event):
     fold_scores: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True)
+class FinalistsScored(Event):
+    """The best few trials, cross-validated after the search to choose the exported one.
+
+    On a small table (:func:`~automl_studio.engine.train.crossval.applies`) one validation split
+    of a few dozen rows ranks the trials partly by luck, so the finalists (the validation
+    split's best few and the first, linear trial) are each trained once per fold of
+    train+validation, on the same folds, and the one with the best mean fold score is refitted
+    and exported. ``scores`` maps each finalist's trial id to ``{"score": mean, "se": standard
+    error (sample standard deviation / sqrt(folds)), "fold_scores": [...], "epochs": the refit's
+    length (the median of the folds' best epochs)}``, in the ``objective``'s units; a finalist cut
+    short by the time budget is absent. ``chosen`` is the trial exported and ``validation_best``
+    the one the validation split ranked first (the same id when the folds agree); ``folds`` is
+    how many folds each finalist was scored on.
+    """
+
+    type: ClassVar[str] = "finalists_scored"
+    objective: str
+    folds: int
+    scores: Mapping[str, Mapping[str, Any]]
+    chosen: str
+    validation_best: str
+
+
 class FinishedResult(Protocol):
     """What :meth:`SearchFinished.from_result` reads (the engine's ``SearchResult``)."""
 
@@ -305,6 +329,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EpochEnded,
         BatchProgress,
         TrialEnded,
+        FinalistsScored,
         BaselinesScored,
         SearchFinished,
         SearchWarning,
@@ -335,6 +360,10 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         kwargs["trial_id"] = str(kwargs["trial_id"])
     if cls is TrialEnded and "fold_scores" in kwargs:
         kwargs["fold_scores"] = tuple(kwargs["fold_scores"] or ())
+    if cls is FinalistsScored:
+        for key in ("chosen", "validation_best"):
+            if key in kwargs:
+                kwargs[key] = str(kwargs[key])
     if cls is SearchFinished and "exported" in kwargs:
         kwargs["exported"] = tuple(kwargs["exported"] or ())
     try:

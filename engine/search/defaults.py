@@ -32,6 +32,13 @@ ENSEMBLE_REFITS = ((10_000, 5), (100_000, 3))
 # the refit's length, the refits), beyond the export's own reserve. Iris at 150 s ran ONE trial
 # while five folds and four refits took 108 s; a budget buys trials first.
 POST_SEARCH_SHARE = 0.25
+# On a small table whose best few trials are cross-validated after the search (the finalists,
+# SearchConfig.finalists), the work after the trials may take up to this much of the budget
+# instead, and under a budget each finalist runs on FINALIST_FOLDS of the five folds: on held-out
+# grunfeld (150 s) a fold took ~7 s, so one finalist's five folds took 35 s, and 0.4 of the
+# budget did not hold two finalists' three folds as the trials' measures planned them.
+FINALIST_SHARE = 0.5
+FINALIST_FOLDS = 3
 FIRST_REFIT_MARGIN = 1.5  # the first refit is planned with room to spare: a cut one is thrown away
 MIN_FOLDS = 2  # fewer finished folds give no median worth retraining for
 # Trials scored by k-fold cross-validation of train+validation (issue #16, ``--cv-folds K``): on a
@@ -71,8 +78,11 @@ class FinishPlan:
     ``folds`` 0: the refit runs for the best trial's own best epoch; ``refits`` 0: the best
     trial's own weights are exported. ``wanted_folds``/``wanted_refits``: what would run with
     time to spare. ``seconds``: what the planned work should take, margins included;
-    ``fold_s``/``refit_s``: the measured estimates it was planned from; ``available_s``: the
-    time it was planned for (``inf``: no time budget); ``margin``: the first refit's margin.
+    ``fold_s``/``refit_s``: the measured estimates it was planned from (``fold_s``: one fold of
+    every finalist); ``available_s``: the time it was planned for (``inf``: no time budget);
+    ``margin``: the first refit's margin; ``finalists``: how many trials the folds score, the
+    exported one chosen among them by its mean fold score
+    (:attr:`~automl_studio.engine.core.events.FinalistsScored`).
     """
 
     folds: int
@@ -84,6 +94,7 @@ class FinishPlan:
     refit_s: float = 0.0
     available_s: float = math.inf
     margin: float = FIRST_REFIT_MARGIN
+    finalists: int = 1  # trials cross-validated on the folds (the best first; fold_s covers them all)
 
     @property
     def refit_seconds(self) -> float:
@@ -96,7 +107,8 @@ class FinishPlan:
         """One line for the log: what runs after the search and why not more."""
         parts = []
         if self.wanted_folds:
-            parts.append(f"{self.folds} of {self.wanted_folds} cross-validation folds" if self.folds
+            finalists = f" of each of {self.finalists} finalist trials" if self.finalists > 1 else ""
+            parts.append(f"{self.folds} of {self.wanted_folds} cross-validation folds{finalists}" if self.folds
                          else "no cross-validation (the refit runs for the best trial's best epoch)")
         if self.wanted_refits:
             parts.append(f"{self.refits} of {self.wanted_refits} refits" if self.refits

@@ -27,6 +27,7 @@ from automl_studio.engine.core.errors import ProjectError
 from automl_studio.engine.core.events import (
     EpochEnded,
     Event,
+    FinalistsScored,
     SearchFinished,
     TrialEnded,
     TrialStarted,
@@ -232,6 +233,9 @@ class TrialRecord:
     class_recall: dict[str, float | None] = field(default_factory=dict)  # TrialEnded.class_recall
     score_se: float | None = None  # TrialEnded.score_se: the fold scores' standard error
     fold_scores: tuple[float, ...] = ()  # TrialEnded.fold_scores
+    # A finalist cross-validated after the search (FinalistsScored): its "score", "se",
+    # "fold_scores", "epochs", "folds" and "chosen" (True for the trial exported); None otherwise.
+    finalist: dict[str, Any] | None = None
 
 
 def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
@@ -251,6 +255,16 @@ def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
             except (json.JSONDecodeError, ValueError, TypeError, AttributeError):
                 continue
     return events
+
+
+def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
+    """What the window shows of one cross-validated finalist: its ``score`` (the folds' mean),
+    ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``folds`` and whether it was
+    ``chosen`` (exported)."""
+    score = event.scores[trial_id]
+    return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
+            "epochs": score.get("epochs"), "folds": event.folds, "chosen": trial_id == event.chosen,
+            "validation_best": trial_id == event.validation_best}
 
 
 def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
@@ -275,6 +289,12 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
                 # KerasTuner registers a hyperparameter when the model first asks for it, so the
                 # values a trial began with miss those its own build added; the end has them all.
                 record.hyperparameters = dict(event.hyperparameters)
+        elif isinstance(event, FinalistsScored):
+            for record in trials.values():  # a resumed search's finalists replace the earlier ones
+                record.finalist = None
+            for tid, record in trials.items():
+                if tid in event.scores:
+                    record.finalist = finalist_summary(event, tid)
     for record in trials.values():
         if record.status == "running":
             record.status = "stopped"

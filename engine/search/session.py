@@ -30,6 +30,7 @@ from automl_studio.engine.core.events import (
     Broadcast,
     EpochEnded,
     Event,
+    FinalistsScored,
     JsonLinesWriter,
     PhaseChanged,
     SearchFinished,
@@ -401,8 +402,15 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     else:
         if deadline is not None:  # the ensemble's look at the trials took some of it
             remaining = deadline - time.monotonic() - tuner.studio_export_reserve()
-        model, result.refits, exported = _final_model(session, tuner, best_trial, do_refit, remaining, emit, stop,
-                                                      deadline)
+        model, result.refits, exported, chosen = _final_model(session, tuner, best_trial, do_refit, remaining, emit,
+                                                              stop, deadline)
+        if chosen is not best_trial:
+            exported = "; ".join(filter(None, [
+                f"trial {chosen.trial_id} is exported: its cross-validation beat trial {best_trial.trial_id}'s, "
+                "the validation split's best", exported]))
+            best_trial = chosen
+            result.best_trial_id, result.best_score = chosen.trial_id, float(chosen.score)
+            result.best_hyperparameters = dict(chosen.hyperparameters.values)
     if exported:
         result.message = f"{result.message}; {exported}" if result.message else exported
     # The permutation importance may use half of what is kept for the end of the command.
@@ -596,7 +604,7 @@ def _refit(session: _Session, hypermodel: Any, hp: Any, both: Split, epochs: int
 
 def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, remaining: float,
                  emit: Callable[[Event], None], stop: CancelToken | None,
-                 deadline: float | None) -> tuple[Any, int, str]:
+                 deadline: float | None) -> tuple[Any, int, str, Any]:
     """Retrains the best configuration on train+validation for its best number of epochs.
 
     What runs is planned first from the trials' measured seconds per epoch to fit in
@@ -609,24 +617,29 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     cut by the budget or a stop is discarded: the model is the finished refits, else the best
     trial's own checkpoint, never a half-trained refit.
 
+    On a small table the folds also score the runner-up finalists
+    (:meth:`~.tuner.TrialEvents.studio_finalists`), and the one with the best mean fold score is
+    retrained instead (:func:`_cross_validated_finalists`).
+
     Returns:
-        The model, how many refits it averages (0: the best trial's own weights) and, where it
-        differs from what was asked, a sentence saying which model is exported and why.
+        The model, how many refits it averages (0: the trial's own weights), where it differs
+        from what was asked a sentence saying which model is exported and why, and the trial
+        exported (``best_trial`` unless the folds chose another finalist).
     """
     from automl_studio.engine.train.hypermodel import BudgetSpent, SearchStopped, average_models
 
     prepared = session.prepared
     if not refit:
-        return tuner.load_model(best_trial), 0, ""
+        return tuner.load_model(best_trial), 0, "", best_trial
     if tuner.hypermodel.has_second_phase(best_trial.hyperparameters):
         return tuner.load_model(best_trial), 0, (
-            f"{OWN_WEIGHTS}: its backbone trained in two phases, which a refit does not replay")
+            f"{OWN_WEIGHTS}: its backbone trained in two phases, which a refit does not replay"), best_trial
     plan = tuner.studio_plan(remaining, final=True)
     if math.isfinite(remaining):  # without a time budget everything runs
         emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))
     if not plan.refits:
         return tuner.load_model(best_trial), 0, (
-            f"{OWN_WEIGHTS}: a refit on train+validation would not finish in the time budget")
+            f"{OWN_WEIGHTS}: a refit on train+validation would not finish in the time budget"), best_trial
     epochs = tuner.studio_refit_epochs(best_trial)
     hypermodel = tuner.hypermodel
     both = _merge(prepared.train, prepared.validation)
@@ -638,15 +651,17 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         if plan.folds:
             # The folds may not eat into the refits' planned time.
             folds_deadline = refits_deadline - plan.refit_seconds if refits_deadline is not None else None
-            epochs = _cross_validated_epochs(session, hypermodel, best_trial, both, epochs, plan.folds, emit,
-                                             stop, folds_deadline)
+            finalists = tuner.studio_finalists()[:plan.finalists] or [best_trial]
+            best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
+                                                            emit, stop, folds_deadline)
         if refits_deadline is not None:
-            # The folds may have chosen a longer refit than the plan assumed.
-            needed = tuner.studio_refit_estimate(epochs=epochs)
+            # The folds may have chosen a longer refit (or another trial) than the plan assumed.
+            needed = (tuner.studio_trial_refit_estimate(best_trial, epochs)
+                      or tuner.studio_refit_estimate(epochs=epochs))
             if refits_deadline - time.monotonic() < needed:
                 return tuner.load_model(best_trial), 0, (
                     f"{OWN_WEIGHTS}: a refit on train+validation for {epochs} epochs (~{needed:.0f} s) would "
-                    "not finish in the time budget")
+                    "not finish in the time budget"), best_trial
         took = 0.0
         for index in range(count):
             which = f" (refit {index + 1} of {count}, averaged in the exported model)" if count > 1 else ""
@@ -667,21 +682,31 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         cut = f"cut short ({'stopped by the user' if stopped else 'the time budget'}); it is discarded and"
         if not members:
             emit(SearchWarning(message=f"the refit was {cut} the best trial's own weights are exported"))
-            return tuner.load_model(best_trial), 0, f"{OWN_WEIGHTS}: the refit on train+validation {why}"
+            return tuner.load_model(best_trial), 0, f"{OWN_WEIGHTS}: the refit on train+validation {why}", best_trial
         emit(SearchWarning(message=f"refit {len(members) + 1} of {count} was {cut} the model averages the "
                                    f"{len(members)} that finished"))
     note = f"the exported model averages {len(members)} of {count} refits" if len(members) < count else ""
     if len(members) == 1:
-        return members[0], 1, note
-    return average_models(members, prepared.signature), len(members), note
+        return members[0], 1, note, best_trial
+    return average_models(members, prepared.signature), len(members), note, best_trial
 
 
-def _cross_validated_epochs(session: _Session, hypermodel: Any, best_trial: Any, both: Split, epochs: int,
-                            folds: int, emit: Callable[[Event], None], stop: CancelToken | None,
-                            deadline: float | None) -> int:
-    """The refit's length from k-fold cross-validation on at most ``folds`` of
+def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequence[Any], both: Split, epochs: int,
+                               folds: int, emit: Callable[[Event], None], stop: CancelToken | None,
+                               deadline: float | None) -> tuple[Any, int]:
+    """The trial to export and its refit's length, from k-fold cross-validation of ``finalists``.
+
+    The first finalist (the validation split's best) runs on at most ``folds`` of
     :data:`~.crossval.FOLDS` folds, each started only if the last one's measured time is left
-    before ``deadline``; ``epochs`` (the validation split's best) when fewer than two finish."""
+    before ``deadline``; each further finalist runs on as many folds as it did (the same rows,
+    :func:`~.crossval.fold_indices` of the search's seed), and only if they should all finish
+    in time (the slowest of its folds so far, or its planned estimate); a finalist cut short is
+    left out and no further one starts. The finalist with the best mean fold score is chosen
+    (ties: the earlier one) and its refit runs for the median of its folds' best epochs; with
+    fewer than two finished folds, the first finalist and ``epochs`` (its validation split's best).
+    Emits :class:`~automl_studio.engine.core.events.FinalistsScored` when more than one finalist
+    was scored.
+    """
     from automl_studio.engine.train.hypermodel import (
         BudgetSpent,
         TrialCallback,
@@ -689,44 +714,92 @@ def _cross_validated_epochs(session: _Session, hypermodel: Any, best_trial: Any,
         schedule_callbacks,
     )
 
-    hp = best_trial.hyperparameters
+    hypermodel = tuner.hypermodel
     resolved = session.resolved
+    rule = resolved.rule
+    best_trial = finalists[0]
     planned = f" ({folds} of the folds fit in the time)" if folds < crossval.FOLDS else ""
+    others = (f" and of {len(finalists) - 1} runner-up trials ({', '.join(str(t.trial_id) for t in finalists[1:])}), "
+              "to choose which one to export and " if len(finalists) > 1 else ", to choose ")
     emit(PhaseChanged(phase="validating", message=(
-        f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id} on {len(both)} rows{planned}, "
-        "to choose how long to retrain it")))
+        f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id}{others}how long to retrain it, "
+        f"on {len(both)} rows{planned}")))
     labels = both.y if session.prepared.signature.task == "classification" and np.ndim(both.y) == 1 else None
-    batch = hypermodel._batch_size(hp)
+    results: dict[str, crossval.CrossValidation] = {}
+    for index, trial in enumerate(finalists):
+        hp = trial.hyperparameters
+        if index:
+            folds = len(results[str(best_trial.trial_id)].fold_scores)
+            if stop is not None and stop.is_set():
+                break
+            if deadline is not None:
+                # The first finalist's folds as measured now, scaled by how the trials' own measures compare.
+                first = results[str(best_trial.trial_id)]
+                scale = tuner.studio_fold_estimate(None, trial) / max(1e-9, tuner.studio_fold_estimate(None, best_trial))
+                needed = folds * scale * float(np.mean(first.fold_seconds))
+                if deadline - time.monotonic() < 1.1 * needed:
+                    emit(PhaseChanged(phase="validating", message=(
+                        f"no time left to cross-validate trial {trial.trial_id} (~{needed:.0f} s)")))
+                    break
 
-    def callbacks(_fold: int) -> list[Any]:
-        return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True),
-                *schedule_callbacks(hypermodel.training(hp), validation=True)]
+        def callbacks(_fold: int, hp: Any = hp) -> list[Any]:
+            return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True),
+                    *schedule_callbacks(hypermodel.training(hp), validation=True)]
 
-    def may_start(fold: int, seconds: tuple[float, ...]) -> bool:
-        # Planned from the trials; then as long as the slowest finished fold (this machine, now).
-        if fold >= folds:
-            return False
-        return deadline is None or not seconds or deadline - time.monotonic() >= 1.1 * max(seconds)
+        def may_start(fold: int, seconds: tuple[float, ...], folds: int = folds) -> bool:
+            # Planned from the trials; then as long as the slowest finished fold (this machine, now).
+            if fold >= folds:
+                return False
+            return deadline is None or not seconds or deadline - time.monotonic() >= 1.1 * max(seconds)
 
-    try:
-        result = crossval.cross_validate(
-            lambda: hypermodel.build(hp), fit_arrays, both, objective=resolved.rule,
-            epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
-            batch_size=batch, seed=session.config.seed, callbacks=callbacks, labels=labels, cut=(BudgetSpent,),
-            may_start=may_start)
-    except (BudgetSpent, crossval.TooFewFolds):
-        emit(SearchWarning(message="the time budget ended the cross-validation before two folds finished; "
-                                   f"using the validation split's best epoch ({epochs})"))
-        return epochs
-    except ValueError as exc:
-        emit(SearchWarning(message=f"cross-validation gave no result ({exc}); using epoch {epochs}"))
-        return epochs
-    done = len(result.fold_epochs)
+        def build(hp: Any = hp) -> Any:
+            return hypermodel.build(hp)
+
+        try:
+            result = crossval.cross_validate(
+                build, fit_arrays, both, objective=rule,
+                epochs=hypermodel.epochs_for(), patience=hypermodel.patience_for(),
+                batch_size=hypermodel._batch_size(hp), seed=session.config.seed, callbacks=callbacks,
+                labels=labels, cut=(BudgetSpent,), may_start=may_start, min_folds=folds if index else 2)
+        except (BudgetSpent, crossval.TooFewFolds):
+            if not index:
+                emit(SearchWarning(message="the time budget ended the cross-validation before two folds finished; "
+                                           f"using the validation split's best epoch ({epochs})"))
+                return best_trial, epochs
+            emit(PhaseChanged(phase="validating", message=(
+                f"the time budget cut the cross-validation of trial {trial.trial_id}; it is left out")))
+            break
+        except ValueError as exc:
+            if not index:
+                emit(SearchWarning(message=f"cross-validation gave no result ({exc}); using epoch {epochs}"))
+                return best_trial, epochs
+            emit(SearchWarning(message=f"cross-validation of trial {trial.trial_id} gave no result ({exc}); "
+                                       "it is left out", trial_id=str(trial.trial_id)))
+            continue
+        if index and len(result.fold_scores) < folds:  # a fold without a finite score
+            emit(SearchWarning(message=f"trial {trial.trial_id} scored on {len(result.fold_scores)} of {folds} "
+                                       "folds; it is left out", trial_id=str(trial.trial_id)))
+            continue
+        results[str(trial.trial_id)] = result
+        se = f" ± {result.se:.2g}" if result.se is not None else ""
+        emit(PhaseChanged(phase="validating", message=(
+            f"{len(result.fold_epochs)} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s for trial "
+            f"{trial.trial_id}: mean best {resolved.objective} {result.score:.4g}{se} (the folds' best epochs: "
+            f"{', '.join(map(str, result.fold_epochs))})")))
+    by_id = {str(t.trial_id): t for t in finalists}
+    chosen_id = crossval.choose(results, rule)
+    chosen, result = by_id[chosen_id], results[chosen_id]
+    if len(results) > 1:
+        emit(FinalistsScored(
+            objective=resolved.objective, folds=len(result.fold_scores), chosen=chosen_id,
+            validation_best=str(best_trial.trial_id),
+            scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs}
+                    for tid, r in results.items()}))
+    said = f"; the validation split said {epochs}" if chosen is best_trial else ""
+    among = f", the best of {len(results)} finalists by the folds' mean," if len(results) > 1 else ""
     emit(PhaseChanged(phase="validating", message=(
-        f"{done} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s: mean best {resolved.objective} "
-        f"{result.score:.4g}, refit for {result.epochs} epochs (the median of the folds' best: "
-        f"{', '.join(map(str, result.fold_epochs))}; the validation split said {epochs})")))
-    return result.epochs
+        f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})")))
+    return chosen, result.epochs
 
 
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,

@@ -24,6 +24,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from automl_studio.engine.data.features import PreparedData
 from automl_studio.engine.process.memory import resident_mb
 from automl_studio.engine.search import distributed
 from automl_studio.engine.search.defaults import (
+    FINALIST_FOLDS,
+    FINALIST_SHARE,
     FIRST_REFIT_MARGIN,
     POST_SEARCH_SHARE,
     FinishPlan,
@@ -250,6 +253,7 @@ class TrialEvents:
         self.studio_duration_of: dict[str, float] = {}  # completed trials' durations, by id
         self.studio_crossval = False  # set by _make_tuner for small tables
         self.studio_refits = config.refit  # whether the best configuration is refitted after the search
+        self.studio_finalist_count = config.finalists  # the split's best few cross-validated after it
         self.studio_rows_ratio = 1.0  # train+validation rows over training rows (set by _make_tuner)
         self.studio_budget_s = config.time_budget_s
         self.studio_current: str | None = None
@@ -409,7 +413,8 @@ class TrialEvents:
         reserve comes on top. ``running``: the running trial's :class:`TrialCallback`; before
         any trial completed, the estimates come from its epochs so far.
         """
-        share = POST_SEARCH_SHARE * self.studio_budget_s if self.studio_budget_s else math.inf
+        share = (FINALIST_SHARE if len(self.studio_finalists()) > 1 else POST_SEARCH_SHARE)
+        share = share * self.studio_budget_s if self.studio_budget_s else math.inf
         return self.studio_plan(share, running).seconds + self.studio_export_reserve(running)
 
     def studio_plan(self, available_s: float, running: Any = None, *, final: bool = False) -> FinishPlan:
@@ -421,16 +426,44 @@ class TrialEvents:
         """
         folds = crossval.FOLDS if self.studio_crossval else 0
         refits = self.studio_resolved.refits if self.studio_refits else 0
-        return plan_finish(available_s, fold_s=self.studio_fold_estimate(running) if folds else 0.0,
-                           refit_s=self.studio_refit_estimate(running), folds=folds, refits=refits,
-                           margin=1.0 if final else FIRST_REFIT_MARGIN)
+        margin = 1.0 if final else FIRST_REFIT_MARGIN
+        refit_s = self.studio_refit_estimate(running)
+        if not folds:
+            return plan_finish(available_s, fold_s=0.0, refit_s=refit_s, folds=0, refits=refits, margin=margin)
+        finalists = self.studio_finalists()
+        # Every finalist runs on the same folds: a fold of the plan is one fold of each. More
+        # finalists only where FINALIST_FOLDS folds of each fit; else fewer, down to the best
+        # trial alone on up to all FOLDS.
+        each = FINALIST_FOLDS if math.isfinite(available_s) else folds  # without a budget, all folds
+        for n in range(len(finalists), 1, -1):
+            fold_s = sum(self.studio_fold_estimate(running, trial) for trial in finalists[:n])
+            plan = plan_finish(available_s, fold_s=fold_s, refit_s=refit_s, folds=each, refits=refits,
+                               margin=margin)
+            if plan.folds == each:
+                return replace(plan, finalists=n)
+        return plan_finish(available_s, fold_s=self.studio_fold_estimate(running), refit_s=refit_s, folds=folds,
+                           refits=refits, margin=margin)
 
-    def studio_fold_estimate(self, running: Any = None) -> float:
-        """Seconds one cross-validation fold of the best trial so far should take: a fit
-        early-stopped on its fold, from the trial's measured seconds per epoch of training and
-        of validation; before there is a measure, from trial durations.
+    def studio_finalists(self) -> list[Any]:
+        """The trials cross-validated after the search on a small table, to choose the exported
+        one: the validation split's best ``SearchConfig.finalists``, then the first trial (the
+        simplest network, often the best on small tables) where it is not among them; trials
+        that trained in two phases (a backbone) are left out, as a refit cannot replay them."""
+        ranked = best_trials(self)
+        if self.studio_finalist_count <= 1 or not self.studio_crossval:
+            return ranked[:1]
+        chosen = ranked[:self.studio_finalist_count]
+        first = min(ranked, key=lambda t: (len(t.trial_id), t.trial_id), default=None)
+        if first is not None and first not in chosen:
+            chosen.append(first)
+        return [t for t in chosen if not self.hypermodel.has_second_phase(t.hyperparameters)] or ranked[:1]
+
+    def studio_fold_estimate(self, running: Any = None, trial: Any = None) -> float:
+        """Seconds one cross-validation fold of ``trial`` (default: the best trial so far)
+        should take: a fit early-stopped on its fold, from the trial's measured seconds per
+        epoch of training and of validation; before there is a measure, from trial durations.
         """
-        best = best_trials(self)
+        best = [trial] if trial is not None else best_trials(self)
         hypermodel = self.hypermodel
         patience = hypermodel.patience_for()
         if best and best[0].trial_id in hypermodel.epoch_train_s:

@@ -7,14 +7,18 @@ validation loss bottomed out at epoch 8 while its training loss was still fallin
 epochs it scored R² 0.42–0.50 on the test rows (three seeds), for 25–100 epochs 0.51–0.55, and
 the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :data:`MAX_ROWS` rows the best trial is
 trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
-median of the folds' best epochs. Under a time budget the session plans how many folds fit
-(:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds that finished decide.
+median of the folds' best epochs. The same folds also choose which trial is exported: the
+validation split's best few trials (``SearchConfig.finalists``) and the first (linear) one are
+each scored on them, and the best mean wins: on held-out grunfeld (35 validation rows) the split's
+best trial scored test R² -0.115 where the folds of the same 18 configurations picked one at 0.942
+(benchmarks/results/experiments/grunfeld_cv_selection_diagnostic.json). Under a time budget the session plans how many folds and finalists
+fit (:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds that finished decide.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +39,20 @@ class TooFewFolds(Exception):
 @dataclass(frozen=True)
 class CrossValidation:
     """The outcome: the refit's epoch count, the folds' mean best score, each finished fold's best
-    epoch and its wall-clock seconds (building and fitting)."""
+    epoch, its wall-clock seconds (building and fitting) and its best score."""
 
     epochs: int
     score: float
     fold_epochs: tuple[int, ...]
     fold_seconds: tuple[float, ...] = ()
+    fold_scores: tuple[float, ...] = ()
+
+    @property
+    def se(self) -> float | None:
+        """The standard error of the mean score (sample standard deviation / sqrt(folds));
+        None with fewer than two folds."""
+        n = len(self.fold_scores)
+        return float(np.std(self.fold_scores, ddof=1) / np.sqrt(n)) if n >= 2 else None
 
 
 def applies(input_kind: str, rows: int) -> bool:
@@ -51,6 +63,19 @@ def applies(input_kind: str, rows: int) -> bool:
 def fold_seconds_from_trial(trial_seconds: float) -> float:
     """One fold's expected seconds from a search trial's duration, before any epoch was measured."""
     return FOLD_COST * trial_seconds
+
+
+def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
+    """The key of the best mean fold score in ``objective``'s direction; a tie goes to the
+    earlier key (the finalists come best-by-validation first).
+
+    Raises:
+        ValueError: ``results`` is empty.
+    """
+    if not results:
+        raise ValueError("no cross-validated finalist to choose from")
+    order = list(results)
+    return min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
 
 
 def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:
@@ -132,8 +157,8 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         raise ValueError(f"no fold reported {objective.name}")
     return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
                            score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs),
-                           fold_seconds=tuple(seconds))
+                           fold_seconds=tuple(seconds), fold_scores=tuple(best_scores))
 
 
-__all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "cross_validate",
+__all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "choose", "cross_validate",
            "fold_indices", "fold_seconds_from_trial"]

@@ -21,11 +21,13 @@ from automl_studio.engine.core.events import (
     BatchProgress,
     EpochEnded,
     Event,
+    FinalistsScored,
     SearchStarted,
     TrialEnded,
     TrialStarted,
 )
 from automl_studio.engine.core.objectives import Objective, get_objective
+from automl_studio.engine.search.project import finalist_summary
 
 __all__ = ["REFIT_TRIAL", "TrialRecord", "TrialStore", "objective_named"]
 
@@ -51,6 +53,10 @@ class TrialRecord:
         score_se: a cross-validated trial's standard error of its fold scores (``score`` is
             their mean); None for a trial scored on the validation split (:attr:`TrialEnded.score_se`).
         fold_scores: a cross-validated trial's best objective value on each fold.
+        finalist: a trial cross-validated after the search to choose the exported one
+            (:class:`~automl_studio.engine.core.events.FinalistsScored`, read by
+            :func:`~automl_studio.engine.search.project.finalist_summary`: its ``score``, ``se``,
+            ``fold_scores``, ``epochs``, ``folds``, ``chosen``, ``validation_best``); None otherwise.
     """
 
     trial_id: str
@@ -69,6 +75,7 @@ class TrialRecord:
     class_recall: dict[str, float | None] = field(default_factory=dict)
     score_se: float | None = None
     fold_scores: tuple[float, ...] = ()
+    finalist: dict[str, Any] | None = None
 
     @property
     def epochs_run(self) -> int:
@@ -193,6 +200,8 @@ class TrialStore(QObject):
                 self.batchProgressed.emit()
             case TrialEnded():
                 self._end_trial(event)
+            case FinalistsScored():
+                self._score_finalists(event)
 
     def load_records(self, records: Mapping[str, Any], objective: str | None = None) -> None:
         """Shows the trials of an opened project (``project.read_trials`` output) instead."""
@@ -202,7 +211,8 @@ class TrialStore(QObject):
                                  hyperparameters=dict(rec.hyperparameters), worker=rec.worker,
                                  duration_s=rec.duration_s, error=rec.error,
                                  max_epochs=rec.max_epochs, class_recall=dict(rec.class_recall),
-                                 score_se=_score(rec.score_se), fold_scores=tuple(rec.fold_scores))
+                                 score_se=_score(rec.score_se), fold_scores=tuple(rec.fold_scores),
+                                 finalist=dict(rec.finalist) if getattr(rec, "finalist", None) else None)
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)
@@ -258,6 +268,13 @@ class TrialStore(QObject):
             self._add_names(record.hyperparameters)
         self._rank(record, event.time)
         self.trialChanged.emit(event.trial_id)
+
+    def _score_finalists(self, event: FinalistsScored) -> None:
+        changed = [tid for tid, record in self._trials.items() if record.finalist is not None or tid in event.scores]
+        for tid in changed:
+            self._trials[tid].finalist = finalist_summary(event, tid) if tid in event.scores else None
+        for tid in changed:
+            self.trialChanged.emit(tid)
 
     def _rank(self, record: TrialRecord, when: float | None) -> None:
         """Numbers an ended trial and checks whether it is the new best."""
@@ -319,6 +336,19 @@ class TrialStore(QObject):
     @property
     def best_trial_id(self) -> str | None:
         return self._best
+
+    def finalists(self) -> list[TrialRecord]:
+        """The trials cross-validated after the search to choose the exported one, best mean
+        fold score first (empty when there was no such choice)."""
+        found = [t for t in self._trials.values() if t.finalist is not None]
+        return sorted(found, key=lambda t: (self._objective.sort_key(float(t.finalist["score"]))
+                                            if t.finalist and isinstance(t.finalist.get("score"), (int, float))
+                                            else math.inf, t.trial_id))
+
+    @property
+    def exported_trial_id(self) -> str | None:
+        """The finalist the folds chose (the trial exported), None without finalists."""
+        return next((t.trial_id for t in self._trials.values() if t.finalist and t.finalist.get("chosen")), None)
 
     @property
     def best_points(self) -> list[tuple[float, float]]:

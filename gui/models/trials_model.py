@@ -14,7 +14,10 @@ classification trial's recall of each class on the validation split ("0: 0.98 ·
 class names in its tooltip) and sorts by the lowest: a trial that ignores a rare class sorts first.
 The ± SE column holds a cross-validated trial's standard error of its fold scores (the Score is
 their mean; each fold's score in its tooltip); views hide it when no trial has one
-(:meth:`TrialsModel.cross_validated`).
+(:meth:`TrialsModel.cross_validated`). On a small table the Cross-validated column holds the
+finalists' mean fold score and its standard error, from the folds that chose the exported trial
+after the search ("35.2 ± 2.1 · exported"; :class:`~automl_studio.engine.core.events.FinalistsScored`);
+views hide it when no trial has one (:meth:`TrialsModel.has_finalists`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from PySide6.QtCore import (
     Qt,
     Slot,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from automl_studio.engine.search.analysis import (
     Diagnosis,
@@ -47,11 +50,13 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 SORT_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ("Trial", "Status", "Score", "Epochs", "Duration", "Reason", "Worker", "Diagnosis",
-                 "Recall per class", "± SE")
+                 "Recall per class", "± SE", "Cross-validated")
 SCORE_COLUMN = 2
 DIAGNOSIS_COLUMN = 7
 RECALL_COLUMN = 8
 SE_COLUMN = 9
+FINALIST_COLUMN = 10
+EXPORTED_MARK = "exported"
 RECALL_CLASSES_SHOWN = 5  # more classes: the cell shows the lowest recalls, the tooltip all of them
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 WARNING_COLOUR = "#b7791f"
@@ -232,6 +237,10 @@ class TrialsModel(QAbstractTableModel):
         """Whether some trial shown was scored by cross-validation (has a standard error)."""
         return any(self.store.trial_at(row).score_se is not None for row in range(self._rows))
 
+    def has_finalists(self) -> bool:
+        """Whether some trial shown was cross-validated after the search as a finalist."""
+        return any(self.store.trial_at(row).finalist is not None for row in range(self._rows))
+
     # ------------------------------------------------------------- Qt model
     def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else self._rows
@@ -250,6 +259,9 @@ class TrialsModel(QAbstractTableModel):
             return min(known) if known else None  # sorts by the class the trial finds least
         if column == SE_COLUMN:
             return trial.score_se
+        if column == FINALIST_COLUMN:
+            score = (trial.finalist or {}).get("score")
+            return float(score) if isinstance(score, (int, float)) else None
         return (trial.trial_id, trial.status, trial.score, trial.epochs_run, trial.duration_s,
                 trial.error, trial.worker)[column]
 
@@ -284,6 +296,10 @@ class TrialsModel(QAbstractTableModel):
             return (f"Trial {row.trial_id}'s score is the mean of {len(row.fold_scores)} folds' best "
                     f"{self.store.objective.name}: " + ", ".join(f"{v:.4g}" for v in row.fold_scores)
                     + " (its learning curves show the first fold)")
+        if column == FINALIST_COLUMN and row.finalist is not None:
+            finalist_data = self._finalist_data(row, value, role)
+            if finalist_data is not None or role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return finalist_data
         if role == Qt.ItemDataRole.DisplayRole:
             if column == SE_COLUMN:
                 return "" if value is None else f"± {value:.2g}"
@@ -300,6 +316,32 @@ class TrialsModel(QAbstractTableModel):
             return QBrush(QColor(STATUS_COLOURS[row.status]))
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)) and column != RECALL_COLUMN:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _finalist_data(self, trial: TrialRecord, value: float | None, role: int) -> Any:
+        finalist = trial.finalist or {}
+        se = finalist.get("se")
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = "" if value is None else f"{value:.4g}" + (f" ± {se:.2g}" if isinstance(se, (int, float)) else "")
+            return f"{text} · {EXPORTED_MARK}" if finalist.get("chosen") else text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            folds = finalist.get("fold_scores") or ()
+            name = self.store.objective.name
+            lines = [f"Trial {trial.trial_id} was one of the finalists cross-validated after the search, each on the "
+                     f"same {finalist.get('folds')} folds of train+validation: mean best {name} "
+                     f"{format_value(value)}" + (f" ± {se:.2g} (standard error)" if isinstance(se, (int, float)) else "")]
+            if folds:
+                lines.append("Each fold's best: " + ", ".join(f"{v:.4g}" for v in folds))
+            if finalist.get("validation_best"):
+                lines.append("The validation split ranked it first among the trials.")
+            lines.append(f"It is the trial exported, refitted for {finalist.get('epochs')} epochs (the median of its "
+                         "folds' best)." if finalist.get("chosen") else
+                         "Another finalist's mean was better, so that one was exported.")
+            return "\n".join(lines)
+        if role == Qt.ItemDataRole.FontRole and finalist.get("chosen"):
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     def _unused_data(self, trial: TrialRecord, column: int, role: int) -> Any:

@@ -8,7 +8,7 @@ Exporting needs Keras, so it runs ``engine.search.session.export_project`` in a 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -69,6 +69,26 @@ def model_description(refits: int, ensemble: Mapping[str, Any] | None = None) ->
     if refits == 1:
         return "refit on train + validation"
     return "the best trial as trained (no refit)"
+
+
+def finalists_description(finalists: Sequence[Any], exported: str) -> str:
+    """How the folds chose the exported trial among the finalists (the trial store's
+    :meth:`~automl_studio.gui.models.trial_store.TrialStore.finalists`, best first), e.g.
+    "5-fold cross-validation of 4 finalists: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
+    validation split's best)…"; "" when there were none or they do not include ``exported``
+    (an older search's finalists)."""
+    if not finalists or not any(t.trial_id == exported and t.finalist.get("chosen") for t in finalists):
+        return ""
+
+    def one(trial: Any) -> str:
+        f = trial.finalist
+        se = f" ± {f['se']:.2g}" if isinstance(f.get("se"), (int, float)) else ""
+        note = " (the validation split's best)" if f.get("validation_best") else ""
+        return f"trial {trial.trial_id} {f['score']:.4g}{se}{note}"
+
+    folds = finalists[0].finalist.get("folds")
+    return (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best score: "
+            + ", ".join(one(t) for t in finalists))
 
 
 def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any,
@@ -364,6 +384,9 @@ class ResultsPage(QWidget):
                 ("Search", "Search", finish.status)]
         if finish.refits is not None:  # older projects' events do not say
             rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble)))
+        chosen_by = finalists_description(self.trials.finalists(), str(finish.best_trial_id))
+        if chosen_by:
+            rows.append(("ChosenBy", "Chosen by", chosen_by))
         if finish.baseline_metrics.get("rule"):
             rows.append(("Baseline", "Trivial baseline", str(finish.baseline_metrics["rule"])))
         if finish.baselines.get("linear"):

@@ -43,6 +43,7 @@ from automl_studio.engine.core.config import MAX_CV_FOLDS
 from automl_studio.engine.core.events import (
     BaselinesScored,
     Event,
+    FinalistsScored,
     PhaseChanged,
     ProcessExited,
     SearchFinished,
@@ -65,6 +66,7 @@ from automl_studio.engine.search.distributed import joining_command
 from automl_studio.engine.search.project import NEW_SEARCH_HINT
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import (
+    FINALIST_COLUMN,
     SCORE_COLUMN,
     SE_COLUMN,
     TrialsModel,
@@ -414,6 +416,8 @@ class SearchPage(QWidget):
         self.trials_model.rowsInserted.connect(self._fit_columns_to_first_rows)
         # "± SE" beside the score, shown once a trial was scored on folds (small tables).
         self.trials_table.horizontalHeader().moveSection(SE_COLUMN, SCORE_COLUMN + 1)
+        # The finalists' cross-validated scores after them, shown once the folds chose a trial.
+        self.trials_table.horizontalHeader().moveSection(FINALIST_COLUMN, SCORE_COLUMN + 2)
         for signal in (self.trials_model.dataChanged, self.trials_model.rowsInserted, self.trials_model.modelReset):
             signal.connect(self._show_se_column)
         self._show_se_column()
@@ -725,6 +729,12 @@ class SearchPage(QWidget):
                     line += f" — {event.error}"
                 self._log(line)
                 self._update_progress()
+            case FinalistsScored():
+                scores = ", ".join(f"{tid} {s['score']:.4g}" + (f" ± {s['se']:.2g}" if s.get("se") is not None else "")
+                                   for tid, s in event.scores.items())
+                self._log(f"Finalists on {event.folds} folds ({event.objective}): {scores}; trial {event.chosen} "
+                          "is exported" + ("" if event.chosen == event.validation_best else
+                                           f", not trial {event.validation_best} (the validation split's best)"))
             case SearchWarning():
                 self._log(f"Warning: {event.message}")
             case BaselinesScored():
@@ -879,11 +889,12 @@ class SearchPage(QWidget):
 
     @Slot()
     def _show_se_column(self, *_args: Any) -> None:
-        hidden = not self.trials_model.cross_validated()
-        if hidden != self.trials_table.isColumnHidden(SE_COLUMN):
-            self.trials_table.setColumnHidden(SE_COLUMN, hidden)
-            if not hidden:
-                self.trials_table.resizeColumnToContents(SE_COLUMN)
+        for column, shown in ((SE_COLUMN, self.trials_model.cross_validated()),
+                              (FINALIST_COLUMN, self.trials_model.has_finalists())):
+            if shown == self.trials_table.isColumnHidden(column):
+                self.trials_table.setColumnHidden(column, not shown)
+                if shown:
+                    self.trials_table.resizeColumnToContents(column)
 
     @Slot()
     def _fit_columns_to_first_rows(self, *_args: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 from automl_studio.engine.core.config import SearchConfig
 from automl_studio.engine.core.objectives import get_objective
 from automl_studio.engine.data.features import Split
+from automl_studio.engine.export.model_info import read_metadata
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train import crossval
 
@@ -144,18 +145,67 @@ def test_the_refit_length_is_the_median_of_the_folds_best_epochs():
 def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
     events: list = []
     config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
-                          max_trials=2, max_epochs=4, patience=0)
+                          max_trials=1, max_epochs=4, patience=0)
     result = run_search(config, events.append)
     phases = [(e.phase, e.message) for e in events if e.type == "phase_changed"]
     names = [p for p, _ in phases]
     assert names.index("validating") < names.index("refitting") < names.index("exporting")
-    chosen = next(m for p, m in phases if p == "validating" and "refit for" in m)
-    assert chosen.startswith("5 of 5 folds")
-    epochs = int(chosen.split("refit for ")[1].split(" ")[0])
+    ran = next(m for p, m in phases if p == "validating" and " folds in " in m)
+    assert ran.startswith("5 of 5 folds")
+    chosen = next(m for p, m in phases if p == "validating" and "is refitted for" in m)
+    epochs = int(chosen.split("is refitted for ")[1].split(" ")[0])
     assert 1 <= epochs <= 4
     refit = next(m for p, m in phases if p == "refitting")
     assert f"for {epochs} epochs" in refit
+    assert not any(e.type == "finalists_scored" for e in events)  # one trial: nothing to choose
     assert result.status == "completed" and result.exported
+
+
+def _cv(score: float) -> crossval.CrossValidation:
+    return crossval.CrossValidation(epochs=3, score=score, fold_epochs=(3, 3), fold_scores=(score - 1, score + 1))
+
+
+def test_the_finalist_with_the_best_mean_fold_score_is_chosen():
+    results = {"07": _cv(34.3), "12": _cv(33.9), "00": _cv(36.0)}
+    assert crossval.choose(results, VAL_LOSS) == "12"
+    assert crossval.choose(results, get_objective("val_accuracy")) == "00"  # higher is better
+    assert crossval.choose({"07": _cv(1.0), "03": _cv(1.0)}, VAL_LOSS) == "07"  # a tie keeps the split's best
+    assert results["07"].se == pytest.approx(np.std([33.3, 35.3], ddof=1) / np.sqrt(2))
+    assert crossval.CrossValidation(epochs=1, score=1.0, fold_epochs=(1,), fold_scores=(1.0,)).se is None
+    with pytest.raises(ValueError):
+        crossval.choose({}, VAL_LOSS)
+
+
+@pytest.mark.slow
+def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tmp_path, iris_csv):
+    events: list = []
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=3, max_epochs=4, patience=0, refits=1, seed=3)
+    result = run_search(config, events.append)
+    scored = [e for e in events if e.type == "finalists_scored"]
+    assert len(scored) == 1, [e.message for e in events if e.type == "phase_changed"]
+    event = scored[0]
+    completed = {e.trial_id: e.score for e in events if e.type == "trial_ended" and e.status == "completed"}
+    by_split = min(completed, key=lambda tid: (completed[tid], tid))
+    assert event.validation_best == by_split and event.folds == crossval.FOLDS
+    assert set(event.scores) == set(completed)  # three trials: all are finalists (the first among them)
+    for score in event.scores.values():
+        assert len(score["fold_scores"]) == event.folds
+        assert score["score"] == pytest.approx(np.mean(score["fold_scores"]))
+        assert score["se"] == pytest.approx(np.std(score["fold_scores"], ddof=1) / np.sqrt(event.folds))
+    assert event.chosen == min(event.scores, key=lambda tid: event.scores[tid]["score"])
+    # The exported model is the chosen finalist's refit, whatever the validation split said.
+    assert result.best_trial_id == event.chosen
+    assert result.best_hyperparameters == next(e.hyperparameters for e in events
+                                               if e.type == "trial_ended" and e.trial_id == event.chosen)
+    refit = next(e.message for e in events if e.type == "phase_changed" and e.phase == "refitting"
+                 and e.message.startswith("retraining"))
+    assert f"trial {event.chosen} " in refit and f"for {event.scores[event.chosen]['epochs']} epochs" in refit
+    if event.chosen != event.validation_best:
+        assert f"trial {event.chosen} is exported: its cross-validation beat trial {event.validation_best}" \
+            in result.message
+    h5 = next(path for path in result.exported if path.endswith(".h5"))
+    assert str(read_metadata(h5)["best_trial_id"]) == event.chosen
 
 
 @pytest.mark.slow

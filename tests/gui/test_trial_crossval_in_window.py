@@ -1,13 +1,28 @@
 """Cross-validated trial scores in the window (issue #16): the trials table's "± SE" column beside
-the score when trials were scored on folds, the Search page's "CV folds" setting."""
+the score when trials were scored on folds, the Search page's "CV folds" setting, and the
+finalists cross-validated after the search (the Cross-validated column, the log, the Results
+page's "Chosen by")."""
 
 from __future__ import annotations
 
+import pytest
+from conftest import IRIS
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from automl_studio.engine.core.config import SearchConfig
-from automl_studio.engine.core.events import SearchStarted, TrialEnded, TrialStarted
-from automl_studio.gui.models.trials_model import SCORE_COLUMN, SE_COLUMN
+from automl_studio.engine.core.events import (
+    FinalistsScored,
+    SearchStarted,
+    TrialEnded,
+    TrialStarted,
+)
+from automl_studio.gui.models.trials_model import (
+    FINALIST_COLUMN,
+    SCORE_COLUMN,
+    SE_COLUMN,
+    SORT_ROLE,
+)
 
 
 def trial_events(tid: str, score: float, se: float | None, folds: tuple[float, ...] = ()) -> list:
@@ -48,3 +63,72 @@ def test_the_cv_folds_setting_reaches_the_search_config(qtbot, window):
     assert page.settings()["cv_folds"] == 5
     page.apply_settings(SearchConfig("data.csv", "project", cv_folds=3))  # an opened project's
     assert page.cv_folds.value() == 3 and page.settings()["cv_folds"] == 3
+
+
+def test_the_finalists_cross_validation_shows_beside_the_score_and_in_the_log(qtbot, window):
+    page = window.search_page
+    table = page.trials_table
+    send = page.controller.eventReceived.emit
+    send(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_loss"}, project_dir="p"))
+    for tid, score in (("00", 0.52), ("01", 0.40), ("02", 0.44)):
+        for event in trial_events(tid, score, None):
+            send(event)
+    assert table.isColumnHidden(FINALIST_COLUMN)  # nothing cross-validated yet
+    send(FinalistsScored(objective="val_loss", folds=5, chosen="02", validation_best="01", scores={
+        "01": {"score": 0.47, "se": 0.031, "fold_scores": [0.40, 0.45, 0.52, 0.44, 0.54], "epochs": 9},
+        "02": {"score": 0.43, "se": 0.012, "fold_scores": [0.41, 0.42, 0.45, 0.43, 0.44], "epochs": 12},
+        "00": {"score": 0.50, "se": 0.020, "fold_scores": [0.48, 0.50, 0.52, 0.47, 0.53], "epochs": 30}}))
+    qtbot.waitUntil(lambda: not table.isColumnHidden(FINALIST_COLUMN), timeout=2_000)
+    header = table.horizontalHeader()
+    assert header.visualIndex(FINALIST_COLUMN) == header.visualIndex(SCORE_COLUMN) + 2
+    model = page.trials_model
+    cell = model.index(model.trial_ids().index("02"), FINALIST_COLUMN)
+    assert cell.data() == "0.43 ± 0.012 · exported"
+    assert cell.data(Qt.ItemDataRole.FontRole).bold()
+    tip = cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert "same 5 folds" in tip and "0.45" in tip and "refitted for 12 epochs" in tip
+    runner_up = model.index(model.trial_ids().index("01"), FINALIST_COLUMN)
+    assert runner_up.data() == "0.47 ± 0.031"
+    assert "validation split ranked it first" in runner_up.data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(model.trial_ids().index("01"), FINALIST_COLUMN).data(SORT_ROLE) == 0.47
+    assert page.trials.exported_trial_id == "02"
+    assert [t.trial_id for t in page.trials.finalists()] == ["02", "01", "00"]
+    assert ("Finalists on 5 folds (val_loss): 01 0.47 ± 0.031, 02 0.43 ± 0.012, 00 0.5 ± 0.02; trial 02 is "
+            "exported, not trial 01 (the validation split's best)") in page.log.toPlainText()
+
+
+@pytest.mark.slow
+def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qtbot, tmp_path):
+    """Iris, three trials: all three are finalists on five folds; the Results page and the trials
+    table of the reopened project show how the exported one was chosen."""
+    from automl_studio.engine.search.project import last_finish, read_trials
+    from automl_studio.engine.search.session import run_search
+    from automl_studio.gui.models.trial_store import TrialStore
+    from automl_studio.gui.models.trials_model import TrialsModel
+    from automl_studio.gui.pages.results_page import ResultsPage
+
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(tmp_path / "search"), target="species",
+                          tuner="random", max_trials=3, max_epochs=3, refits=1, export_keras=False,
+                          tensorboard=False)
+    result = run_search(config)
+    assert result.status == "completed", result.message
+    records = read_trials(config.project_dir)
+    finalists = {tid: r.finalist for tid, r in records.items() if r.finalist is not None}
+    assert set(finalists) == set(records) and all(f["folds"] == 5 for f in finalists.values())
+    assert [tid for tid, f in finalists.items() if f["chosen"]] == [result.best_trial_id]
+    store = TrialStore()
+    store.load_records(records, "val_loss")
+    page = ResultsPage(trials=store)
+    qtbot.addWidget(page)
+    finish = last_finish(config.project_dir)
+    assert finish is not None and finish.best_trial_id == result.best_trial_id
+    page.set_result(finish, config.project_dir)
+    chosen_by = page.findChild(QLabel, "best_ChosenBy")
+    assert chosen_by is not None
+    assert chosen_by.text().startswith("5-fold cross-validation of 3 finalists, mean best score: "
+                                       f"trial {result.best_trial_id} ")
+    assert "(the validation split's best)" in chosen_by.text()
+    model = TrialsModel(store)
+    assert model.has_finalists()
+    row = model.trial_ids().index(str(result.best_trial_id))
+    assert model.index(row, FINALIST_COLUMN).data().endswith(" · exported")
