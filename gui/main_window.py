@@ -533,7 +533,7 @@ class MainWindow(QMainWindow):
     def _show_project(self, project: Any, path: str | None) -> None:
         """Shows a :class:`ProjectFile` (saved as ``path``, if it was): its data, network,
         settings and its search's trials."""
-        from automl_studio.engine.search.project import last_finish, read_trials
+        from automl_studio.engine.search.project import last_finish, read_trials, search_objective
 
         config = project.config
         self._project_path, self._project_name = path, project.name
@@ -545,7 +545,9 @@ class MainWindow(QMainWindow):
         self.search_page.apply_settings(config)
         records = read_trials(config.project_dir) if os.path.isdir(config.project_dir) else {}
         finish = last_finish(config.project_dir) if records else None
-        self.search_page.show_history(records, config.objective, finish)
+        # An objective left open was chosen for the data: the trials' scores are in its units.
+        objective = config.objective or (search_objective(config.project_dir) if records else None)
+        self.search_page.show_history(records, objective, finish)
         unfinished = bool(records) and (finish is None or finish.status in ("stopped", "budget", "failed"))
         self.search_page.set_can_resume(unfinished)
         self.results_page.set_result(finish, config.project_dir)

@@ -29,6 +29,7 @@ from automl_studio.engine.core.events import (
     Event,
     FinalistsScored,
     SearchFinished,
+    SearchStarted,
     TrialEnded,
     TrialStarted,
     event_from_dict,
@@ -259,11 +260,12 @@ def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
 
 def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
     """What the window shows of one cross-validated finalist: its ``score`` (the folds' mean),
-    ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``folds`` and whether it was
-    ``chosen`` (exported)."""
+    ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``folds``, the ``objective`` they are
+    in, whether it was ``chosen`` (exported) and whether it was the ``validation_best``."""
     score = event.scores[trial_id]
     return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
-            "epochs": score.get("epochs"), "folds": event.folds, "chosen": trial_id == event.chosen,
+            "epochs": score.get("epochs"), "folds": event.folds, "objective": event.objective,
+            "chosen": trial_id == event.chosen,
             "validation_best": trial_id == event.validation_best}
 
 
@@ -300,6 +302,14 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
             record.status = "stopped"
             record.error = record.error or "interrupted; it is rerun on resume"
     return trials
+
+
+def search_objective(project_dir: str | os.PathLike[str]) -> str | None:
+    """The objective the project's latest search ranked trials by, as its ``search_started``
+    said (the one chosen for the data where the configuration left it open); None without one."""
+    started = [e for e in read_events(project_dir) if isinstance(e, SearchStarted)]
+    objective = started[-1].settings.get("objective") if started else None
+    return str(objective) if objective else None
 
 
 def last_finish(project_dir: str | os.PathLike[str]) -> SearchFinished | None:

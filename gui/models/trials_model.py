@@ -326,7 +326,7 @@ class TrialsModel(QAbstractTableModel):
             return f"{text} · {EXPORTED_MARK}" if finalist.get("chosen") else text
         if role == Qt.ItemDataRole.ToolTipRole:
             folds = finalist.get("fold_scores") or ()
-            name = self.store.objective.name
+            name = finalist.get("objective") or self.store.objective.name
             lines = [f"Trial {trial.trial_id} was one of the finalists cross-validated after the search, each on the "
                      f"same {finalist.get('folds')} folds of train+validation: mean best {name} "
                      f"{format_value(value)}" + (f" ± {se:.2g} (standard error)" if isinstance(se, (int, float)) else "")]

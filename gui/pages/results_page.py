@@ -74,7 +74,7 @@ def model_description(refits: int, ensemble: Mapping[str, Any] | None = None) ->
 def finalists_description(finalists: Sequence[Any], exported: str) -> str:
     """How the folds chose the exported trial among the finalists (the trial store's
     :meth:`~automl_studio.gui.models.trial_store.TrialStore.finalists`, best first), e.g.
-    "5-fold cross-validation of 4 finalists: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
+    "5-fold cross-validation of 4 finalists, mean best val_rmse: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
     validation split's best)…"; "" when there were none or they do not include ``exported``
     (an older search's finalists)."""
     if not finalists or not any(t.trial_id == exported and t.finalist.get("chosen") for t in finalists):
@@ -86,8 +86,8 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
         note = " (the validation split's best)" if f.get("validation_best") else ""
         return f"trial {trial.trial_id} {f['score']:.4g}{se}{note}"
 
-    folds = finalists[0].finalist.get("folds")
-    return (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best score: "
+    folds, objective = finalists[0].finalist.get("folds"), finalists[0].finalist.get("objective") or "score"
+    return (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "
             + ", ".join(one(t) for t in finalists))
 
 

@@ -735,6 +735,7 @@ class SearchPage(QWidget):
                 self._log(f"Finalists on {event.folds} folds ({event.objective}): {scores}; trial {event.chosen} "
                           "is exported" + ("" if event.chosen == event.validation_best else
                                            f", not trial {event.validation_best} (the validation split's best)"))
+                self._show_best()
             case SearchWarning():
                 self._log(f"Warning: {event.message}")
             case BaselinesScored():
@@ -849,7 +850,7 @@ class SearchPage(QWidget):
         scored = f"trial {best.trial_id}, {self.trials.objective.describe()} = {best.score:.4g}"
         if self._finish is not None and self._finish.status == "stopped":
             return f"{text} — best so far: {scored}; export it from the Results page"
-        return f"{text} — best: {scored}; the model is on the Results page"
+        return f"{text} — best: {scored}{self._exported_note()}; the model is on the Results page"
 
     @Slot()
     @Slot(str)
@@ -866,7 +867,14 @@ class SearchPage(QWidget):
                                     f"{self.trials.objective.describe()}")
             return
         self.best_label.setText(f"Best so far: trial {best.trial_id} · "
-                                f"{self.trials.objective.describe()} = {best.score:.4g}")
+                                f"{self.trials.objective.describe()} = {best.score:.4g}{self._exported_note()}")
+
+    def _exported_note(self) -> str:
+        """Where the finalists' folds exported another trial than the validation split's best."""
+        exported = self.trials.exported_trial_id
+        if exported is None or exported == self.trials.best_trial_id:
+            return ""
+        return f" · exported: trial {exported}, whose cross-validation was better"
 
     def extend_budget(self) -> None:
         """Raises the budget for a longer search: twice the trials (at least five more than have

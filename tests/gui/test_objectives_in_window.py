@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import IRIS, wait_for_shapes
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 AUTOMATIC = None
@@ -93,3 +94,34 @@ def test_a_saved_objective_that_no_longer_applies_falls_back_to_automatic(qtbot,
     combo.setCurrentIndex(combo.findData("val_accuracy"))
     assert note(window).isHidden()
     assert window.search_page.settings()["objective"] == "val_accuracy"
+
+
+def test_a_reopened_project_ranks_its_trials_by_the_objective_its_search_chose(qtbot, window, tmp_path):
+    """A regression search left on "automatic" ranked by val_rmse: reopened, the trials table and
+    the Results page name that objective, not the configuration's empty one."""
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import (
+        JsonLinesWriter,
+        SearchStarted,
+        TrialEnded,
+        TrialStarted,
+    )
+    from automl_studio.engine.search.project import EVENTS_FILE, ProjectFile
+    from automl_studio.gui.models.trials_model import SCORE_COLUMN
+
+    table = tmp_path / "reg.csv"
+    table.write_text("x,y\n" + "\n".join(f"{i},{2 * i + 1}" for i in range(40)) + "\n", encoding="utf-8")
+    search = tmp_path / "search"
+    search.mkdir()
+    with open(search / EVENTS_FILE, "w", encoding="utf-8") as handle:
+        write = JsonLinesWriter(handle)
+        write(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_rmse"}, project_dir=str(search)))
+        write(TrialStarted(trial_id="00", hyperparameters={"units": 8}))
+        write(TrialEnded(trial_id="00", status="completed", score=3.5, duration_s=1.0))
+    saved = tmp_path / "reg.automl.json"
+    ProjectFile(SearchConfig(data_path=str(table), project_dir=str(search), target="y"), name="reg").save(saved)
+    with qtbot.waitSignal(window.data_page.profileChanged, timeout=20_000):
+        assert window.open_project(str(saved))
+    model = window.search_page.trials_model
+    assert model.headerData(SCORE_COLUMN, Qt.Orientation.Horizontal).startswith("val_rmse")
+    assert window.search_page.settings()["objective"] is AUTOMATIC  # the setting itself stays open

@@ -61,7 +61,7 @@ def test_trials_model_rows_hyperparameters_and_failures(qtbot):
     assert model.rowCount() == 3
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers == ["Trial", "Status", "val_loss (lower is better)", "Epochs", "Duration", "Reason",
-                       "Worker", "Diagnosis", "Recall per class", "± SE", "units", "lr"]
+                       "Worker", "Diagnosis", "Recall per class", "± SE", "Cross-validated", "units", "lr"]
     assert model.index(0, 1).data() == "completed"
     assert model.index(0, 3).data() == "4"
     assert model.index(2, 6).data() == "local"  # the worker that ran it
