@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from automl_studio.engine.core.config import MAX_CV_FOLDS
+from automl_studio.engine.core.config import MAX_CV_FOLDS, MAX_FINALISTS
 from automl_studio.engine.core.events import (
     BaselinesScored,
     Event,
@@ -299,6 +299,12 @@ class SearchPage(QWidget):
                                    "in the trials table). Each fold costs a fit: under a time budget fewer "
                                    "trials run. Off: one validation split", "off")
         form.addRow("CV folds", self.cv_folds)
+        self.finalists = self._spin("finalists", "Finalists cross-validated after the search", 0, MAX_FINALISTS, 3,
+                                    "On a table of up to 1,000 train + validation rows, train the validation "
+                                    "split's best this many trials and the first (linear) one on the same folds "
+                                    "after the search, and export the one with the best mean (the trials "
+                                    "table's Cross-validated column). Off: export the validation split's best", "off")
+        form.addRow("Finalists", self.finalists)
         self.ensemble = name_widget(
             QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",
             "After the search, weigh the best trials' predictions on the validation split (greedy "
@@ -469,6 +475,7 @@ class SearchPage(QWidget):
             "refits": self.refits.value() or None,
             "ensemble": self.ensemble.isChecked(),
             "cv_folds": self.cv_folds.value(),
+            "finalists": self.finalists.value(),
         }
 
     def apply_settings(self, config: Any) -> None:
@@ -497,12 +504,14 @@ class SearchPage(QWidget):
         self.refits.setValue(config.refits or 0)
         self.ensemble.setChecked(config.ensemble)
         self.cv_folds.setValue(config.cv_folds)
+        self.finalists.setValue(config.finalists)
         self.project_dir.setText(config.project_dir)
 
     # ----------------------------------------------------------------- undo
     def _tracked(self) -> tuple[QWidget, ...]:
         return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
-                self.max_epochs, self.patience, self.refits, self.cv_folds, self.ensemble, self.serve_workers,
+                self.max_epochs, self.patience, self.refits, self.cv_folds, self.finalists, self.ensemble,
+                self.serve_workers,
                 self.chief_address, self.chief_port)
 
     def _track_settings(self) -> None:

@@ -214,3 +214,34 @@ def test_no_cross_validation_without_a_refit(tmp_path, iris_csv):
     run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                             max_trials=1, max_epochs=2, refit=False), events.append)
     assert not any(e.type == "phase_changed" and e.phase == "validating" for e in events)
+
+
+def test_too_many_finalists_are_refused_in_one_line(tmp_path, iris_csv, capsys):
+    from automl_studio.engine.cli import main
+    from automl_studio.engine.core.errors import UserError
+
+    with pytest.raises(UserError, match="--finalists must be 0"):
+        SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), finalists=11)
+    code = main(["search", str(iris_csv), "--project", str(tmp_path / "q"), "--finalists", "-1"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--finalists must be 0" in err[-1] and "Traceback" not in "".join(err)
+
+
+@pytest.mark.slow
+def test_finalists_0_exports_the_validation_splits_best(tmp_path, iris_csv, capsys):
+    import json
+
+    from automl_studio.engine.cli import main
+
+    code = main(["search", str(iris_csv), "--project", str(tmp_path / "p"), "--tuner", "random", "--max-trials", "3",
+                 "--max-epochs", "3", "--refits", "1", "--finalists", "0", "--events", str(tmp_path / "events.jsonl")])
+    assert code == 0, capsys.readouterr().err
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert not any(e["type"] == "finalists_scored" for e in events)
+    assert next(e for e in events if e["type"] == "search_started")["settings"]["finalists"] == 0
+    completed = {e["trial_id"]: e["score"] for e in events if e["type"] == "trial_ended" and e["status"] == "completed"}
+    finished = next(e for e in events if e["type"] == "search_finished")
+    assert finished["best_trial_id"] == min(completed, key=lambda tid: (completed[tid], tid))
+    # The refit's length still comes from the folds (of the split's best alone).
+    assert any(e["type"] == "phase_changed" and " folds in " in e["message"] for e in events)

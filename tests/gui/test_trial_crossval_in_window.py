@@ -133,3 +133,13 @@ def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qt
     assert model.has_finalists()
     row = model.trial_ids().index(str(result.best_trial_id))
     assert model.index(row, FINALIST_COLUMN).data().endswith(" · exported")
+
+
+def test_the_finalists_setting_reaches_the_search_config(qtbot, window):
+    page = window.search_page
+    assert page.settings()["finalists"] == 3 == SearchConfig("data.csv", "project").finalists  # on by default
+    page.finalists.setValue(0)
+    assert page.settings()["finalists"] == 0 and page.finalists.text() == "off"
+    page.apply_settings(SearchConfig("data.csv", "project", finalists=5))  # an opened project's
+    assert page.finalists.value() == 5 and page.settings()["finalists"] == 5
+    assert window.undo_stack.count() == 1  # the user's change is one undo step, the opened project's none
