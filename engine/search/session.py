@@ -698,10 +698,11 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
 
     The first finalist (the validation split's best) runs on at most ``folds`` of
     :data:`~.crossval.FOLDS` folds, each started only if the last one's measured time is left
-    before ``deadline``; each further finalist runs on as many folds as it did (the same rows,
+    before ``deadline``; each further finalist runs on the same folds (the same rows,
     :func:`~.crossval.fold_indices` of the search's seed), and only if they should all finish
-    in time (the slowest of its folds so far, or its planned estimate); a finalist cut short is
-    left out and no further one starts. The finalist with the best mean fold score is chosen
+    in time (the first finalist's measured folds, scaled by the two trials' measured seconds per
+    epoch); a finalist cut short, or with a fold that reported no finite score, is left out, and
+    after a cut no further one starts. The finalist with the best mean fold score is chosen
     (ties: the earlier one) and its refit runs for the median of its folds' best epochs; with
     fewer than two finished folds, the first finalist and ``epochs`` (its validation split's best).
     Emits :class:`~automl_studio.engine.core.events.FinalistsScored` when more than one finalist
@@ -719,7 +720,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     rule = resolved.rule
     best_trial = finalists[0]
     planned = f" ({folds} of the folds fit in the time)" if folds < crossval.FOLDS else ""
-    others = (f" and of {len(finalists) - 1} runner-up trials ({', '.join(str(t.trial_id) for t in finalists[1:])}), "
+    others = (f" and of {len(finalists) - 1} other finalists ({', '.join(str(t.trial_id) for t in finalists[1:])}), "
               "to choose which one to export and " if len(finalists) > 1 else ", to choose ")
     emit(PhaseChanged(phase="validating", message=(
         f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id}{others}how long to retrain it, "
@@ -729,7 +730,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     for index, trial in enumerate(finalists):
         hp = trial.hyperparameters
         if index:
-            folds = len(results[str(best_trial.trial_id)].fold_scores)
+            folds = len(results[str(best_trial.trial_id)].fold_seconds)  # the folds it ran
             if stop is not None and stop.is_set():
                 break
             if deadline is not None:
