@@ -269,6 +269,16 @@ def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
             "validation_best": trial_id == event.validation_best}
 
 
+def finalist_text(finalist: Mapping[str, Any] | None) -> str:
+    """A finalist's cross-validated score in a cell, e.g. ``"29 ± 1.6 · exported"``; ``""``
+    for a trial that was no finalist (:func:`finalist_summary`)."""
+    if not finalist or not isinstance(finalist.get("score"), (int, float)):
+        return ""
+    se = finalist.get("se")
+    text = f"{finalist['score']:.4g}" + (f" ± {se:.2g}" if isinstance(se, (int, float)) else "")
+    return f"{text} · exported" if finalist.get("chosen") else text
+
+
 def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
     """The trials of a project, latest outcome first wins; interrupted ones show as ``stopped``."""
     trials: dict[str, TrialRecord] = {}

@@ -45,6 +45,7 @@ from automl_studio.engine.search.project import (
     EVENTS_FILE,
     TrialRecord,
     atomic_write_text,
+    finalist_text,
     last_finish,
     read_events,
     read_search_document,
@@ -78,6 +79,7 @@ class TrialRow:
     error: str | None = None
     best: bool = False
     diagnosis: tuple[str, ...] = ()  # what its curves say: over-fitting, under-fitting, stopped early
+    cross_validated: str = ""  # a finalist's mean fold score ± its standard error (project.finalist_text)
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,8 @@ def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool, objec
     return TrialRow(trial_id=record.trial_id, status=record.status, score=record.score,
                     hyperparameters=_active(record.hyperparameters, space),
                     epochs=len(record.history), duration_s=record.duration_s,
-                    best_epoch=record.best_epoch, error=record.error, best=best, diagnosis=diagnosis)
+                    best_epoch=record.best_epoch, error=record.error, best=best, diagnosis=diagnosis,
+                    cross_validated=finalist_text(record.finalist))
 
 
 def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any],

@@ -43,6 +43,7 @@ from automl_studio.engine.search.analysis import (
     diagnose,
     epoch_limit,
 )
+from automl_studio.engine.search.project import finalist_text
 from automl_studio.engine.space.spec import SearchSpace
 from automl_studio.gui.models.trial_store import TrialRecord, TrialStore
 
@@ -56,7 +57,6 @@ DIAGNOSIS_COLUMN = 7
 RECALL_COLUMN = 8
 SE_COLUMN = 9
 FINALIST_COLUMN = 10
-EXPORTED_MARK = "exported"
 RECALL_CLASSES_SHOWN = 5  # more classes: the cell shows the lowest recalls, the tooltip all of them
 STATUS_COLOURS = {"failed": "#d03030", "running": "#2b6cd4", "stopped": "#b7791f"}
 WARNING_COLOUR = "#b7791f"
@@ -322,8 +322,7 @@ class TrialsModel(QAbstractTableModel):
         finalist = trial.finalist or {}
         se = finalist.get("se")
         if role == Qt.ItemDataRole.DisplayRole:
-            text = "" if value is None else f"{value:.4g}" + (f" ± {se:.2g}" if isinstance(se, (int, float)) else "")
-            return f"{text} · {EXPORTED_MARK}" if finalist.get("chosen") else text
+            return finalist_text(finalist)
         if role == Qt.ItemDataRole.ToolTipRole:
             folds = finalist.get("fold_scores") or ()
             name = finalist.get("objective") or self.store.objective.name

@@ -206,6 +206,15 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
             in result.message
     h5 = next(path for path in result.exported if path.endswith(".h5"))
     assert str(read_metadata(h5)["best_trial_id"]) == event.chosen
+    # The search's HTML report lists the finalists' fold scores and marks the exported one.
+    from automl_studio.engine.search.report import collect_report, render_report
+
+    rows = {row.trial_id: row for row in collect_report(config.project_dir).trials}
+    assert rows[event.chosen].best and rows[event.chosen].cross_validated.endswith(" · exported")
+    assert all(rows[tid].cross_validated and not rows[tid].cross_validated.endswith("exported")
+               for tid in event.scores if tid != event.chosen)
+    html = render_report(config.project_dir)
+    assert "<th>cross-validated</th>" in html and rows[event.chosen].cross_validated in html
 
 
 @pytest.mark.slow
