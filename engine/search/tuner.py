@@ -409,13 +409,20 @@ class TrialEvents:
         """Seconds kept back from the trials for the work after them and the export.
 
         The cross-validation and the refits get what fits in :data:`POST_SEARCH_SHARE` of the
-        budget (:meth:`studio_plan`: fewer folds and refits when they are slow); the export's
+        budget (:meth:`studio_plan`: fewer folds and refits when they are slow), or in
+        :data:`FINALIST_SHARE` where that holds the folds of two finalists or more; the export's
         reserve comes on top. ``running``: the running trial's :class:`TrialCallback`; before
         any trial completed, the estimates come from its epochs so far.
         """
-        share = (FINALIST_SHARE if len(self.studio_finalists()) > 1 else POST_SEARCH_SHARE)
-        share = share * self.studio_budget_s if self.studio_budget_s else math.inf
-        return self.studio_plan(share, running).seconds + self.studio_export_reserve(running)
+        budget = self.studio_budget_s
+        if not budget:
+            return self.studio_plan(math.inf, running).seconds + self.studio_export_reserve(running)
+        plan = self.studio_plan(FINALIST_SHARE * budget, running) if len(self.studio_finalists()) > 1 else None
+        if plan is None or plan.finalists <= 1:
+            # No second finalist fits: the larger share would only buy refits and folds of the
+            # best trial, which the trials need more (held-out modechoice ran 3 trials so).
+            plan = self.studio_plan(POST_SEARCH_SHARE * budget, running)
+        return plan.seconds + self.studio_export_reserve(running)
 
     def studio_plan(self, available_s: float, running: Any = None, *, final: bool = False) -> FinishPlan:
         """What runs after the trials in ``available_s`` seconds (the export's reserve deducted):
