@@ -92,10 +92,14 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
     trials = read_trials(finished_project)
     assert len(trials) == 3
     assert sum(tag == "svg" for tag, _ in page.tags) == 3  # a sparkline per trial
-    rows = page.tables["trials-table"][1:]
+    header, *rows = page.tables["trials-table"]
+    column = {name: i for i, name in enumerate(header)}
     assert [r[0] for r in rows] == list(trials)
     assert {f"trial-{tid}" for tid in trials} <= page.ids
-    assert all(r[1] == "completed" and r[3] == "2" for r in rows)  # status, epochs
+    assert all(r[column["status"]] == "completed" and r[column["epochs"]] == "2" for r in rows)
+    # A small table: the three trials were the finalists, and the exported one is marked.
+    exported = [r[0] for r in rows if r[column["cross-validated"]].endswith("· exported")]
+    assert len(exported) == 1 and all(r[column["cross-validated"]] for r in rows)
 
     finish = last_finish(finished_project)
     finish = finish.to_dict() if hasattr(finish, "to_dict") else finish
@@ -110,7 +114,8 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
     assert {r[0] for r in page.tables["column-importance"][1:]} == {
         "sepal_length", "sepal_width", "petal_length", "petal_width"}
     best_row = next(r for r in rows if r[0] == finish["best_trial_id"])
-    assert best_row[2] == f"{finish['best_score']:.4f}"
+    assert best_row[column["score"]] == f"{finish['best_score']:.4f}"
+    assert exported == [finish["best_trial_id"]]
 
     # The best model's layers, with shapes and parameter counts: two refits nested in one model.
     layers = page.tables["layers"][1:]
