@@ -269,14 +269,25 @@ def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
             "validation_best": trial_id == event.validation_best}
 
 
-def finalist_text(finalist: Mapping[str, Any] | None) -> str:
-    """A finalist's cross-validated score in a cell, e.g. ``"29 ± 1.6 · exported"``; ``""``
-    for a trial that was no finalist (:func:`finalist_summary`)."""
+def finalist_text(finalist: Mapping[str, Any] | None, *, mark_exported: bool = True) -> str:
+    """A finalist's cross-validated score in a cell, e.g. ``"29 ± 1.6 · exported"`` (the mark
+    only with ``mark_exported``); ``""`` for a trial that was no finalist (:func:`finalist_summary`,
+    or one entry of :attr:`FinalistsScored.scores`)."""
     if not finalist or not isinstance(finalist.get("score"), (int, float)):
         return ""
     se = finalist.get("se")
     text = f"{finalist['score']:.4g}" + (f" ± {se:.2g}" if isinstance(se, (int, float)) else "")
-    return f"{text} · exported" if finalist.get("chosen") else text
+    return f"{text} · exported" if mark_exported and finalist.get("chosen") else text
+
+
+def score_finalists(records: Mapping[str, Any], event: FinalistsScored) -> list[str]:
+    """Gives each record (anything with a ``finalist`` attribute, by trial id) its summary from
+    ``event`` and every other record none: a resumed search's finalists replace the earlier
+    ones. Returns the ids whose record changed."""
+    changed = [tid for tid, record in records.items() if record.finalist is not None or tid in event.scores]
+    for tid in changed:
+        records[tid].finalist = finalist_summary(event, tid) if tid in event.scores else None
+    return changed
 
 
 def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
@@ -302,11 +313,7 @@ def read_trials(project_dir: str | os.PathLike[str]) -> dict[str, TrialRecord]:
                 # values a trial began with miss those its own build added; the end has them all.
                 record.hyperparameters = dict(event.hyperparameters)
         elif isinstance(event, FinalistsScored):
-            for record in trials.values():  # a resumed search's finalists replace the earlier ones
-                record.finalist = None
-            for tid, record in trials.items():
-                if tid in event.scores:
-                    record.finalist = finalist_summary(event, tid)
+            score_finalists(trials, event)
     for record in trials.values():
         if record.status == "running":
             record.status = "stopped"

@@ -730,12 +730,12 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     for index, trial in enumerate(finalists):
         hp = trial.hyperparameters
         if index:
-            folds = len(results[str(best_trial.trial_id)].fold_seconds)  # the folds it ran
+            first = results[str(best_trial.trial_id)]
+            folds = len(first.fold_seconds)  # the folds it ran
             if stop is not None and stop.is_set():
                 break
             if deadline is not None:
                 # The first finalist's folds as measured now, scaled by how the trials' own measures compare.
-                first = results[str(best_trial.trial_id)]
                 scale = tuner.studio_fold_estimate(None, trial) / max(1e-9, tuner.studio_fold_estimate(None, best_trial))
                 needed = folds * scale * float(np.mean(first.fold_seconds))
                 if deadline - time.monotonic() < 1.1 * needed:

@@ -27,7 +27,7 @@ from automl_studio.engine.core.events import (
     TrialStarted,
 )
 from automl_studio.engine.core.objectives import Objective, get_objective
-from automl_studio.engine.search.project import finalist_summary
+from automl_studio.engine.search.project import score_finalists
 
 __all__ = ["REFIT_TRIAL", "TrialRecord", "TrialStore", "objective_named"]
 
@@ -212,7 +212,7 @@ class TrialStore(QObject):
                                  duration_s=rec.duration_s, error=rec.error,
                                  max_epochs=rec.max_epochs, class_recall=dict(rec.class_recall),
                                  score_se=_score(rec.score_se), fold_scores=tuple(rec.fold_scores),
-                                 finalist=dict(rec.finalist) if getattr(rec, "finalist", None) else None)
+                                 finalist=dict(rec.finalist) if rec.finalist else None)
             for row in rec.history:
                 record.add_epoch(int(row.get("epoch", 0)), {k: v for k, v in row.items() if k != "epoch"})
             self._insert(record)
@@ -270,10 +270,7 @@ class TrialStore(QObject):
         self.trialChanged.emit(event.trial_id)
 
     def _score_finalists(self, event: FinalistsScored) -> None:
-        changed = [tid for tid, record in self._trials.items() if record.finalist is not None or tid in event.scores]
-        for tid in changed:
-            self._trials[tid].finalist = finalist_summary(event, tid) if tid in event.scores else None
-        for tid in changed:
+        for tid in score_finalists(self._trials, event):
             self.trialChanged.emit(tid)
 
     def _rank(self, record: TrialRecord, when: float | None) -> None:

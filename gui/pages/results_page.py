@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from automl_studio.engine.core.errors import ProjectError
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
+from automl_studio.engine.search.project import finalist_text
 from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.evaluation import read_evaluation
 from automl_studio.gui.models.trial_store import TrialStore
@@ -81,10 +82,8 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
         return ""
 
     def one(trial: Any) -> str:
-        f = trial.finalist
-        se = f" ± {f['se']:.2g}" if isinstance(f.get("se"), (int, float)) else ""
-        note = " (the validation split's best)" if f.get("validation_best") else ""
-        return f"trial {trial.trial_id} {f['score']:.4g}{se}{note}"
+        note = " (the validation split's best)" if trial.finalist.get("validation_best") else ""
+        return f"trial {trial.trial_id} {finalist_text(trial.finalist, mark_exported=False)}{note}"
 
     folds, objective = finalists[0].finalist.get("folds"), finalists[0].finalist.get("objective") or "score"
     return (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "

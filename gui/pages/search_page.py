@@ -63,7 +63,7 @@ from automl_studio.engine.core.objectives import (
 from automl_studio.engine.data.imbalance import rare_classes
 from automl_studio.engine.search.defaults import CV_FOLDS
 from automl_studio.engine.search.distributed import joining_command
-from automl_studio.engine.search.project import NEW_SEARCH_HINT
+from automl_studio.engine.search.project import NEW_SEARCH_HINT, finalist_text
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.models.trials_model import (
     FINALIST_COLUMN,
@@ -425,8 +425,8 @@ class SearchPage(QWidget):
         # The finalists' cross-validated scores after them, shown once the folds chose a trial.
         self.trials_table.horizontalHeader().moveSection(FINALIST_COLUMN, SCORE_COLUMN + 2)
         for signal in (self.trials_model.dataChanged, self.trials_model.rowsInserted, self.trials_model.modelReset):
-            signal.connect(self._show_se_column)
-        self._show_se_column()
+            signal.connect(self._show_fold_columns)
+        self._show_fold_columns()
         layout.addWidget(self.trials_table)
         tabs.addTab(trials, "Trials")
         self.log = name_widget(QPlainTextEdit(), "searchLog", "Search log")
@@ -739,8 +739,7 @@ class SearchPage(QWidget):
                 self._log(line)
                 self._update_progress()
             case FinalistsScored():
-                scores = ", ".join(f"{tid} {s['score']:.4g}" + (f" ± {s['se']:.2g}" if s.get("se") is not None else "")
-                                   for tid, s in event.scores.items())
+                scores = ", ".join(f"{tid} {finalist_text(s)}" for tid, s in event.scores.items())
                 self._log(f"Finalists on {event.folds} folds ({event.objective}): {scores}; trial {event.chosen} "
                           "is exported" + ("" if event.chosen == event.validation_best else
                                            f", not trial {event.validation_best} (the validation split's best)"))
@@ -905,7 +904,7 @@ class SearchPage(QWidget):
         self.trials_table.resizeColumnsToContents()
 
     @Slot()
-    def _show_se_column(self, *_args: Any) -> None:
+    def _show_fold_columns(self, *_args: Any) -> None:
         for column, shown in ((SE_COLUMN, self.trials_model.cross_validated()),
                               (FINALIST_COLUMN, self.trials_model.has_finalists())):
             if shown == self.trials_table.isColumnHidden(column):
