@@ -62,15 +62,20 @@ def search_and_predict(data: Path, options: list[str], test: Path, work: Path,
 
 def search_trials(log: Path) -> dict[str, Any]:
     """What the search did (``events.jsonl``): completed trials and their scores, the winner and its
-    hyperparameters, the ensemble and refits exported, the test accuracy it saw (classification)."""
+    hyperparameters, the ensemble and refits exported, the test accuracy it saw (classification),
+    and the finalists cross-validated after the search (``finalists_scored``: their fold scores,
+    the one chosen and the validation split's best), or None."""
     if not log.exists():
         return {}
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
     ended = [e for e in events if e.get("type") == "trial_ended"]
     finished = next((e for e in reversed(events) if e.get("type") == "search_finished"), {})
+    finalists = next((e for e in reversed(events) if e.get("type") == "finalists_scored"), None)
     return {"completed": sum(e.get("status") == "completed" for e in ended),
             "scores": [e.get("score") for e in ended],
             "best_trial": finished.get("best_trial_id"),
             "best_hyperparameters": finished.get("best_hyperparameters"),
             "ensemble": (finished.get("ensemble") or {}).get("trials"), "refits": finished.get("refits"),
-            "internal_test_accuracy": (finished.get("test_metrics") or {}).get("accuracy")}
+            "internal_test_accuracy": (finished.get("test_metrics") or {}).get("accuracy"),
+            "finalists": None if finalists is None else {
+                key: finalists.get(key) for key in ("objective", "folds", "chosen", "validation_best", "scores")}}

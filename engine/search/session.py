@@ -407,7 +407,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         if chosen is not best_trial:
             exported = "; ".join(filter(None, [
                 f"trial {chosen.trial_id} is exported: its cross-validation beat trial {best_trial.trial_id}'s, "
-                "the validation split's best", exported]))
+                "the validation split's best, by more than a standard error", exported]))
             best_trial = chosen
             result.best_trial_id, result.best_score = chosen.trial_id, float(chosen.score)
             result.best_hyperparameters = dict(chosen.hyperparameters.values)
@@ -618,8 +618,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     trial's own checkpoint, never a half-trained refit.
 
     On a small table the folds also score the runner-up finalists
-    (:meth:`~.tuner.TrialEvents.studio_finalists`), and the one with the best mean fold score is
-    retrained instead (:func:`_cross_validated_finalists`).
+    (:meth:`~.tuner.TrialEvents.studio_finalists`), and one whose mean fold score is better by
+    more than a standard error is retrained instead (:func:`_cross_validated_finalists`).
 
     Returns:
         The model, how many refits it averages (0: the trial's own weights), where it differs
@@ -651,9 +651,11 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         if plan.folds:
             # The folds may not eat into the refits' planned time.
             folds_deadline = refits_deadline - plan.refit_seconds if refits_deadline is not None else None
-            finalists = tuner.studio_finalists()[:plan.finalists] or [best_trial]
+            # All finalists go: those past the plan run where the planned ones left time (the
+            # plan is drawn from estimates, and folds often finish sooner).
+            finalists = tuner.studio_finalists() or [best_trial]
             best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
-                                                            emit, stop, folds_deadline)
+                                                            emit, stop, folds_deadline, planned=plan.finalists)
         if refits_deadline is not None:
             # The folds may have chosen a longer refit (or another trial) than the plan assumed.
             needed = (tuner.studio_trial_refit_estimate(best_trial, epochs)
@@ -693,7 +695,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
 
 def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequence[Any], both: Split, epochs: int,
                                folds: int, emit: Callable[[Event], None], stop: CancelToken | None,
-                               deadline: float | None) -> tuple[Any, int]:
+                               deadline: float | None, planned: int | None = None) -> tuple[Any, int]:
     """The trial to export and its refit's length, from k-fold cross-validation of ``finalists``.
 
     The first finalist (the validation split's best) runs on at most ``folds`` of
@@ -702,8 +704,10 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     :func:`~.crossval.fold_indices` of the search's seed), and only if they should all finish
     in time (the first finalist's measured folds, scaled by the two trials' measured seconds per
     epoch); a finalist cut short, or with a fold that reported no finite score, is left out, and
-    after a cut no further one starts. The finalist with the best mean fold score is chosen
-    (ties: the earlier one) and its refit runs for the median of its folds' best epochs; with
+    after a cut no further one starts. ``planned``: how many finalists the plan made room for
+    (default: all); the others run only where those left the time. The chosen finalist
+    (:func:`~.crossval.choose`: the earliest within one standard error of the best mean fold
+    score) is refitted for the median of its folds' best epochs; with
     fewer than two finished folds, the first finalist and ``epochs`` (its validation split's best).
     Emits :class:`~automl_studio.engine.core.events.FinalistsScored` when more than one finalist
     was scored.
@@ -719,12 +723,14 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     resolved = session.resolved
     rule = resolved.rule
     best_trial = finalists[0]
-    planned = f" ({folds} of the folds fit in the time)" if folds < crossval.FOLDS else ""
-    others = (f" and of {len(finalists) - 1} other finalists ({', '.join(str(t.trial_id) for t in finalists[1:])}), "
-              "to choose which one to export and " if len(finalists) > 1 else ", to choose ")
+    planned = len(finalists) if planned is None else max(1, planned)
+    fit = f" ({folds} of the folds fit in the time)" if folds < crossval.FOLDS else ""
+    named = finalists[1:planned]
+    others = (f" and of {len(named)} other finalists ({', '.join(str(t.trial_id) for t in named)}), "
+              "to choose which one to export and " if named else ", to choose ")
     emit(PhaseChanged(phase="validating", message=(
         f"{crossval.FOLDS}-fold cross-validation of trial {best_trial.trial_id}{others}how long to retrain it, "
-        f"on {len(both)} rows{planned}")))
+        f"on {len(both)} rows{fit}")))
     labels = both.y if session.prepared.signature.task == "classification" and np.ndim(both.y) == 1 else None
     results: dict[str, crossval.CrossValidation] = {}
     for index, trial in enumerate(finalists):
@@ -739,9 +745,13 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
                 scale = tuner.studio_fold_estimate(None, trial) / max(1e-9, tuner.studio_fold_estimate(None, best_trial))
                 needed = folds * scale * float(np.mean(first.fold_seconds))
                 if deadline - time.monotonic() < 1.1 * needed:
-                    emit(PhaseChanged(phase="validating", message=(
-                        f"no time left to cross-validate trial {trial.trial_id} (~{needed:.0f} s)")))
+                    if index < planned:
+                        emit(PhaseChanged(phase="validating", message=(
+                            f"no time left to cross-validate trial {trial.trial_id} (~{needed:.0f} s)")))
                     break
+            if index >= planned:
+                emit(PhaseChanged(phase="validating", message=(
+                    f"time is left: trial {trial.trial_id} is cross-validated too, on the same folds")))
 
         def callbacks(_fold: int, hp: Any = hp) -> list[Any]:
             return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True),
@@ -797,7 +807,12 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
             scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs}
                     for tid, r in results.items()}))
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
-    among = f", the best of {len(results)} finalists by the folds' mean," if len(results) > 1 else ""
+    among = ""
+    if len(results) > 1:
+        top = min(results, key=lambda tid: rule.sort_key(results[tid].score))
+        among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
+                 f", within a standard error of the best mean of {len(results)} finalists (trial {top}'s) and "
+                 "preferred to it,")
     emit(PhaseChanged(phase="validating", message=(
         f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})")))
     return chosen, result.epochs

@@ -9,7 +9,8 @@ the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :dat
 trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
 median of the folds' best epochs. The same folds also choose which trial is exported: the
 validation split's best few trials (``SearchConfig.finalists``) and the first (linear) one are
-each scored on them, and the best mean wins: on held-out grunfeld (35 validation rows) the split's
+each scored on them, and another finalist replaces the split's best where its mean is better by
+more than a standard error (:func:`choose`): on held-out grunfeld (35 validation rows) the split's
 best trial scored test R² -0.115 where the folds of the same 18 configurations picked one at 0.942
 (benchmarks/results/experiments/grunfeld_cv_selection_diagnostic.json). Under a time budget the session plans how many folds and finalists
 fit (:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds that finished decide.
@@ -66,8 +67,16 @@ def fold_seconds_from_trial(trial_seconds: float) -> float:
 
 
 def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
-    """The key of the best mean fold score in ``objective``'s direction; a tie goes to the
-    earlier key (the finalists come best-by-validation first).
+    """The key to export: the earliest whose mean fold score lies within one standard error of the
+    best mean (in ``objective``'s direction).
+
+    This is the one-standard-error rule (Breiman et al., *Classification and Regression Trees*,
+    1984, §3.4.3; Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 2009,
+    §7.10): means a fraction of their spread apart are noise, so among them the preferred one
+    wins. ``results`` come in the order of preference: the validation split's best first, then
+    the simplest (linear) trial, then the split's runners-up, so the folds overturn the split's
+    choice only where they clearly disagree. With fewer than two folds (no standard error) the
+    best mean wins, ties going to the earlier key.
 
     Raises:
         ValueError: ``results`` is empty.
@@ -75,7 +84,10 @@ def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
     if not results:
         raise ValueError("no cross-validated finalist to choose from")
     order = list(results)
-    return min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
+    best = min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
+    tolerance = results[best].se or 0.0
+    best_key = objective.sort_key(results[best].score)
+    return next(key for key in order if objective.sort_key(results[key].score) <= best_key + tolerance)
 
 
 def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:

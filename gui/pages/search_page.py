@@ -302,8 +302,9 @@ class SearchPage(QWidget):
         self.finalists = self._spin("finalists", "Finalists cross-validated after the search", 0, MAX_FINALISTS, 3,
                                     "On a table of up to 1,000 train + validation rows, train the validation "
                                     "split's best this many trials and the first (linear) one on the same folds "
-                                    "after the search, and export the one with the best mean (the trials "
-                                    "table's Cross-validated column). Off: export the validation split's best", "off")
+                                    "after the search, and export another than the split's best only where its mean "
+                                    "is better by more than a standard error (the trials table's Cross-validated "
+                                    "column). Off: export the validation split's best", "off")
         form.addRow("Finalists", self.finalists)
         self.ensemble = name_widget(
             QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",

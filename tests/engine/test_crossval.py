@@ -161,16 +161,26 @@ def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
     assert result.status == "completed" and result.exported
 
 
-def _cv(score: float) -> crossval.CrossValidation:
-    return crossval.CrossValidation(epochs=3, score=score, fold_epochs=(3, 3), fold_scores=(score - 1, score + 1))
+def _cv(score: float, spread: float = 1.0) -> crossval.CrossValidation:
+    return crossval.CrossValidation(epochs=3, score=score, fold_epochs=(3, 3),
+                                    fold_scores=(score - spread, score + spread))
 
 
-def test_the_finalist_with_the_best_mean_fold_score_is_chosen():
-    results = {"07": _cv(34.3), "12": _cv(33.9), "00": _cv(36.0)}
-    assert crossval.choose(results, VAL_LOSS) == "12"
-    assert crossval.choose(results, get_objective("val_accuracy")) == "00"  # higher is better
+def test_a_finalist_replaces_the_earlier_ones_only_beyond_one_standard_error():
+    # Two folds at ±1: a standard error of 1. The order is the order of preference.
+    assert crossval.choose({"07": _cv(34.3), "12": _cv(33.9), "00": _cv(36.0)}, VAL_LOSS) == "07"  # 0.4 apart: noise
+    assert crossval.choose({"07": _cv(35.3), "12": _cv(33.9), "00": _cv(36.0)}, VAL_LOSS) == "12"  # 1.4 apart
+    # The best mean's own standard error is the yardstick: the second (the linear trial) lies
+    # within it, the first does not, so the second is preferred to the best mean's third.
+    assert crossval.choose({"07": _cv(35.3), "00": _cv(34.6), "12": _cv(33.9)}, VAL_LOSS) == "00"
+    higher = get_objective("val_accuracy")  # higher is better
+    assert crossval.choose({"07": _cv(0.90, 0.01), "00": _cv(0.95, 0.01)}, higher) == "00"
+    assert crossval.choose({"07": _cv(0.945, 0.01), "00": _cv(0.95, 0.01)}, higher) == "07"
     assert crossval.choose({"07": _cv(1.0), "03": _cv(1.0)}, VAL_LOSS) == "07"  # a tie keeps the split's best
-    assert results["07"].se == pytest.approx(np.std([33.3, 35.3], ddof=1) / np.sqrt(2))
+    single = {"07": crossval.CrossValidation(epochs=1, score=2.0, fold_epochs=(1,), fold_scores=(2.0,)),
+              "03": crossval.CrossValidation(epochs=1, score=1.9, fold_epochs=(1,), fold_scores=(1.9,))}
+    assert crossval.choose(single, VAL_LOSS) == "03"  # one fold, no standard error: the best mean
+    assert _cv(34.3).se == pytest.approx(np.std([33.3, 35.3], ddof=1) / np.sqrt(2))
     assert crossval.CrossValidation(epochs=1, score=1.0, fold_epochs=(1,), fold_scores=(1.0,)).se is None
     with pytest.raises(ValueError):
         crossval.choose({}, VAL_LOSS)
@@ -193,7 +203,12 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
         assert len(score["fold_scores"]) == event.folds
         assert score["score"] == pytest.approx(np.mean(score["fold_scores"]))
         assert score["se"] == pytest.approx(np.std(score["fold_scores"], ddof=1) / np.sqrt(event.folds))
-    assert event.chosen == min(event.scores, key=lambda tid: event.scores[tid]["score"])
+    # The split's best first, the first (linear) trial second; the earliest within one standard
+    # error of the best mean is exported.
+    assert list(event.scores)[:2] == [event.validation_best, min(completed)] or event.validation_best == min(completed)
+    best = min(event.scores, key=lambda tid: event.scores[tid]["score"])
+    assert event.chosen == next(tid for tid, s in event.scores.items()
+                                if s["score"] <= event.scores[best]["score"] + event.scores[best]["se"])
     # The exported model is the chosen finalist's refit, whatever the validation split said.
     assert result.best_trial_id == event.chosen
     assert result.best_hyperparameters == next(e.hyperparameters for e in events
