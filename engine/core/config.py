@@ -85,9 +85,9 @@ class SearchConfig:
     # breast_cancer and diabetes lower (BENCHMARKS.md, "Cross-validated trial scores").
     cv_folds: int = 0
     # On a small table (engine.train.crossval.applies), the validation split's best this many
-    # trials (and the first, linear one) are cross-validated after the search, and another than the
-    # split's best is exported only where its mean fold score is better by more than a standard
-    # error (train.crossval.choose, events.FinalistsScored); 0 or 1: the split's best is exported.
+    # trials (and the first, linear one) are cross-validated after the search, and the smallest
+    # network within a standard error of the best mean fold score is exported
+    # (train.crossval.choose, events.FinalistsScored); 0 or 1: the split's best is exported.
     finalists: int = 3
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded

@@ -260,11 +260,12 @@ def read_events(project_dir: str | os.PathLike[str]) -> list[Event]:
 
 def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
     """What the window shows of one cross-validated finalist: its ``score`` (the folds' mean),
-    ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``folds``, the ``objective`` they are
-    in, whether it was ``chosen`` (exported) and whether it was the ``validation_best``."""
+    ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``parameters`` (its network's weights;
+    None in logs before they were recorded), ``folds``, the ``objective`` they are in, whether it
+    was ``chosen`` (exported) and whether it was the ``validation_best``."""
     score = event.scores[trial_id]
     return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
-            "epochs": score.get("epochs"), "folds": event.folds, "objective": event.objective,
+            "epochs": score.get("epochs"), "parameters": score.get("parameters"), "folds": event.folds, "objective": event.objective,
             "chosen": trial_id == event.chosen,
             "validation_best": trial_id == event.validation_best}
 

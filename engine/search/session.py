@@ -406,8 +406,9 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
                                                               stop, deadline)
         if chosen is not best_trial:
             exported = "; ".join(filter(None, [
-                f"trial {chosen.trial_id} is exported: its cross-validation beat trial {best_trial.trial_id}'s, "
-                "the validation split's best, by more than a standard error", exported]))
+                f"trial {chosen.trial_id} is exported, not trial {best_trial.trial_id} (the validation split's "
+                "best): the smallest network within a standard error of the finalists' best cross-validation",
+                exported]))
             best_trial = chosen
             result.best_trial_id, result.best_score = chosen.trial_id, float(chosen.score)
             result.best_hyperparameters = dict(chosen.hyperparameters.values)
@@ -618,8 +619,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     trial's own checkpoint, never a half-trained refit.
 
     On a small table the folds also score the runner-up finalists
-    (:meth:`~.tuner.TrialEvents.studio_finalists`), and one whose mean fold score is better by
-    more than a standard error is retrained instead (:func:`_cross_validated_finalists`).
+    (:meth:`~.tuner.TrialEvents.studio_finalists`), and the smallest network within a standard
+    error of the best mean fold score is retrained instead (:func:`_cross_validated_finalists`).
 
     Returns:
         The model, how many refits it averages (0: the trial's own weights), where it differs
@@ -706,8 +707,8 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     epoch); a finalist cut short, or with a fold that reported no finite score, is left out, and
     after a cut no further one starts. ``planned``: how many finalists the plan made room for
     (default: all); the others run only where those left the time. The chosen finalist
-    (:func:`~.crossval.choose`: the earliest within one standard error of the best mean fold
-    score) is refitted for the median of its folds' best epochs; with
+    (:func:`~.crossval.choose`: the smallest network within one standard error of the best mean
+    fold score) is refitted for the median of its folds' best epochs; with
     fewer than two finished folds, the first finalist and ``epochs`` (its validation split's best).
     Emits :class:`~automl_studio.engine.core.events.FinalistsScored` when more than one finalist
     was scored.
@@ -804,15 +805,15 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
         emit(FinalistsScored(
             objective=resolved.objective, folds=len(result.fold_scores), chosen=chosen_id,
             validation_best=str(best_trial.trial_id),
-            scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs}
-                    for tid, r in results.items()}))
+            scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs,
+                          "parameters": r.parameters} for tid, r in results.items()}))
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
     among = ""
     if len(results) > 1:
         top = min(results, key=lambda tid: rule.sort_key(results[tid].score))
         among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
-                 f", within a standard error of the best mean of {len(results)} finalists (trial {top}'s) and "
-                 "preferred to it,")
+                 f", the smallest network ({result.parameters or '?'} weights) within a standard error of the best "
+                 f"mean of {len(results)} finalists (trial {top}'s),")
     emit(PhaseChanged(phase="validating", message=(
         f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})")))
     return chosen, result.epochs

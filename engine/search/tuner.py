@@ -453,19 +453,20 @@ class TrialEvents:
 
     def studio_finalists(self) -> list[Any]:
         """The trials cross-validated after the search on a small table, to choose the exported
-        one, in the order of preference (:func:`~automl_studio.engine.train.crossval.choose`):
-        the validation split's best, the first trial (the simplest network, often the best on
-        small tables; second so that it is scored whenever two finalists fit), then the split's
-        next best up to ``SearchConfig.finalists`` in all, plus the first trial where it was not
-        among them; trials that trained in two phases (a backbone) are left out, as a refit
-        cannot replay them."""
+        one: the validation split's best ``SearchConfig.finalists``, then the first trial (the
+        simplest network, often the best on small tables) where it is not among them; trials
+        that trained in two phases (a backbone) are left out, as a refit cannot replay them.
+        The first trial comes last, though :func:`~automl_studio.engine.train.crossval.choose`
+        prefers it within noise: a linear model trains to the epoch limit, so its folds are
+        the slowest, and second in line it left the plan room for one finalist only (diabetes
+        at 150 s); last, it runs where the others left the time."""
         ranked = best_trials(self)
         if self.studio_finalist_count <= 1 or not self.studio_crossval:
             return ranked[:1]
         chosen = ranked[:self.studio_finalist_count]
         first = min(ranked, key=lambda t: (len(t.trial_id), t.trial_id), default=None)
-        if first is not None and first is not chosen[0]:
-            chosen = [chosen[0], first, *(t for t in chosen[1:] if t is not first)]
+        if first is not None and first not in chosen:
+            chosen.append(first)
         return [t for t in chosen if not self.hypermodel.has_second_phase(t.hyperparameters)] or ranked[:1]
 
     def studio_fold_estimate(self, running: Any = None, trial: Any = None) -> float:

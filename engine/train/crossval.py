@@ -9,8 +9,8 @@ the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :dat
 trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
 median of the folds' best epochs. The same folds also choose which trial is exported: the
 validation split's best few trials (``SearchConfig.finalists``) and the first (linear) one are
-each scored on them, and another finalist replaces the split's best where its mean is better by
-more than a standard error (:func:`choose`): on held-out grunfeld (35 validation rows) the split's
+each scored on them, and the smallest network within a standard error of the best mean is
+exported (:func:`choose`): on held-out grunfeld (35 validation rows) the split's
 best trial scored test R² -0.115 where the folds of the same 18 configurations picked one at 0.942
 (benchmarks/results/experiments/grunfeld_cv_selection_diagnostic.json). Under a time budget the session plans how many folds and finalists
 fit (:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds that finished decide.
@@ -18,6 +18,7 @@ fit (:func:`~automl_studio.engine.search.defaults.plan_finish`) and the folds th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,13 +41,15 @@ class TooFewFolds(Exception):
 @dataclass(frozen=True)
 class CrossValidation:
     """The outcome: the refit's epoch count, the folds' mean best score, each finished fold's best
-    epoch, its wall-clock seconds (building and fitting) and its best score."""
+    epoch, its wall-clock seconds (building and fitting) and its best score, and the network's
+    count of weights (``keras.Model.count_params``; None where unknown)."""
 
     epochs: int
     score: float
     fold_epochs: tuple[int, ...]
     fold_seconds: tuple[float, ...] = ()
     fold_scores: tuple[float, ...] = ()
+    parameters: int | None = None
 
     @property
     def se(self) -> float | None:
@@ -67,16 +70,17 @@ def fold_seconds_from_trial(trial_seconds: float) -> float:
 
 
 def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
-    """The key to export: the earliest whose mean fold score lies within one standard error of the
-    best mean (in ``objective``'s direction).
+    """The key to export: the network with the fewest weights among those whose mean fold score
+    lies within one standard error of the best mean (in ``objective``'s direction).
 
     This is the one-standard-error rule (Breiman et al., *Classification and Regression Trees*,
     1984, §3.4.3; Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 2009,
-    §7.10): means a fraction of their spread apart are noise, so among them the preferred one
-    wins. ``results`` come in the order of preference: the validation split's best first, then
-    the simplest (linear) trial, then the split's runners-up, so the folds overturn the split's
-    choice only where they clearly disagree. With fewer than two folds (no standard error) the
-    best mean wins, ties going to the earlier key.
+    §7.10: "the most parsimonious model whose error is no more than one standard error above
+    the error of the best model"), the weights (:attr:`CrossValidation.parameters`) measuring
+    parsimony: on a small table means a fraction of their folds' spread apart are noise, and
+    there the smaller network (often the first, linear trial) generalises at least as well.
+    Ties, and finalists whose size is unknown, go to the earlier key (the validation split's
+    best comes first). With fewer than two folds (no standard error) the best mean wins.
 
     Raises:
         ValueError: ``results`` is empty.
@@ -85,9 +89,10 @@ def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
         raise ValueError("no cross-validated finalist to choose from")
     order = list(results)
     best = min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
-    tolerance = results[best].se or 0.0
-    best_key = objective.sort_key(results[best].score)
-    return next(key for key in order if objective.sort_key(results[key].score) <= best_key + tolerance)
+    limit = objective.sort_key(results[best].score) + (results[best].se or 0.0)
+    near = [key for key in order if objective.sort_key(results[key].score) <= limit]
+    return min(near, key=lambda key: (math.inf if results[key].parameters is None else results[key].parameters,
+                                      order.index(key)))
 
 
 def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:
@@ -137,6 +142,7 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     best_epochs: list[int] = []
     best_scores: list[float] = []
     seconds: list[float] = []
+    parameters: int | None = None
     everything = np.arange(n)
     for k, held_out in enumerate(fold_indices(n, labels, folds, seed)):
         if may_start is not None and not may_start(k, tuple(seconds)):
@@ -147,6 +153,11 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         started = time.monotonic()
         train = np.setdiff1d(everything, held_out, assume_unique=True)
         model = build()
+        if parameters is None and hasattr(model, "count_params"):
+            try:
+                parameters = int(model.count_params())
+            except ValueError:  # a model not built yet has no count
+                parameters = None
         extra = list(callbacks(k))
         if patience > 0:
             extra.append(keras.callbacks.EarlyStopping(objective.name, patience=patience,
@@ -169,7 +180,7 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         raise ValueError(f"no fold reported {objective.name}")
     return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
                            score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs),
-                           fold_seconds=tuple(seconds), fold_scores=tuple(best_scores))
+                           fold_seconds=tuple(seconds), fold_scores=tuple(best_scores), parameters=parameters)
 
 
 __all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "choose", "cross_validate",

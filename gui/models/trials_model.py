@@ -331,11 +331,14 @@ class TrialsModel(QAbstractTableModel):
                      f"{format_value(value)}" + (f" ± {se:.2g} (standard error)" if isinstance(se, (int, float)) else "")]
             if folds:
                 lines.append("Each fold's best: " + ", ".join(f"{v:.4g}" for v in folds))
+            if isinstance(finalist.get("parameters"), int):
+                lines.append(f"Its network has {finalist['parameters']:,} weights.")
             if finalist.get("validation_best"):
                 lines.append("The validation split ranked it first among the trials.")
             lines.append(f"It is the trial exported, refitted for {finalist.get('epochs')} epochs (the median of its "
                          "folds' best)." if finalist.get("chosen") else
-                         "Another finalist's mean was better, so that one was exported.")
+                         "Another finalist was exported: the smallest network within a standard error of the best "
+                         "mean (the one-standard-error rule).")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.FontRole and finalist.get("chosen"):
             font = QFont()

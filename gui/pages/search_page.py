@@ -302,9 +302,8 @@ class SearchPage(QWidget):
         self.finalists = self._spin("finalists", "Finalists cross-validated after the search", 0, MAX_FINALISTS, 3,
                                     "On a table of up to 1,000 train + validation rows, train the validation "
                                     "split's best this many trials and the first (linear) one on the same folds "
-                                    "after the search, and export another than the split's best only where its mean "
-                                    "is better by more than a standard error (the trials table's Cross-validated "
-                                    "column). Off: export the validation split's best", "off")
+                                    "after the search, and export the smallest network within a standard error of "
+                                    "the best mean (the trials table's Cross-validated column). Off: export the validation split's best", "off")
         form.addRow("Finalists", self.finalists)
         self.ensemble = name_widget(
             QCheckBox("Best trials, if it wins"), "ensemble", "Ensemble of the best trials",
@@ -883,7 +882,7 @@ class SearchPage(QWidget):
         exported = self.trials.exported_trial_id
         if exported is None or exported == self.trials.best_trial_id:
             return ""
-        return f" · exported: trial {exported}, whose cross-validation was better"
+        return f" · exported: trial {exported}, chosen by cross-validation"
 
     def extend_budget(self) -> None:
         """Raises the budget for a longer search: twice the trials (at least five more than have

@@ -161,22 +161,24 @@ def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
     assert result.status == "completed" and result.exported
 
 
-def _cv(score: float, spread: float = 1.0) -> crossval.CrossValidation:
+def _cv(score: float, spread: float = 1.0, parameters: int | None = None) -> crossval.CrossValidation:
     return crossval.CrossValidation(epochs=3, score=score, fold_epochs=(3, 3),
-                                    fold_scores=(score - spread, score + spread))
+                                    fold_scores=(score - spread, score + spread), parameters=parameters)
 
 
-def test_a_finalist_replaces_the_earlier_ones_only_beyond_one_standard_error():
-    # Two folds at ±1: a standard error of 1. The order is the order of preference.
-    assert crossval.choose({"07": _cv(34.3), "12": _cv(33.9), "00": _cv(36.0)}, VAL_LOSS) == "07"  # 0.4 apart: noise
-    assert crossval.choose({"07": _cv(35.3), "12": _cv(33.9), "00": _cv(36.0)}, VAL_LOSS) == "12"  # 1.4 apart
-    # The best mean's own standard error is the yardstick: the second (the linear trial) lies
-    # within it, the first does not, so the second is preferred to the best mean's third.
-    assert crossval.choose({"07": _cv(35.3), "00": _cv(34.6), "12": _cv(33.9)}, VAL_LOSS) == "00"
+def test_the_smallest_network_within_one_standard_error_of_the_best_mean_is_chosen():
+    # Two folds at ±1: a standard error of 1; the split's best comes first.
+    near = {"07": _cv(34.3, parameters=900), "12": _cv(33.9, parameters=400), "00": _cv(34.8, parameters=5)}
+    assert crossval.choose(near, VAL_LOSS) == "00"  # the linear trial, 0.9 behind: noise
+    far = {"07": _cv(34.3, parameters=900), "12": _cv(33.9, parameters=400), "00": _cv(35.0, parameters=5)}
+    assert crossval.choose(far, VAL_LOSS) == "12"  # 1.1 behind the best mean: out; then the smaller of two
+    assert crossval.choose({"07": _cv(35.3, parameters=9), "12": _cv(33.9, parameters=90)}, VAL_LOSS) == "12"
     higher = get_objective("val_accuracy")  # higher is better
-    assert crossval.choose({"07": _cv(0.90, 0.01), "00": _cv(0.95, 0.01)}, higher) == "00"
-    assert crossval.choose({"07": _cv(0.945, 0.01), "00": _cv(0.95, 0.01)}, higher) == "07"
-    assert crossval.choose({"07": _cv(1.0), "03": _cv(1.0)}, VAL_LOSS) == "07"  # a tie keeps the split's best
+    assert crossval.choose({"07": _cv(0.95, 0.01, 900), "00": _cv(0.94, 0.01, 5)}, higher) == "00"
+    assert crossval.choose({"07": _cv(0.95, 0.01, 900), "00": _cv(0.93, 0.01, 5)}, higher) == "07"
+    # Equal sizes, or sizes unknown: the earlier key (the split's best) wins within noise.
+    assert crossval.choose({"07": _cv(34.3), "12": _cv(33.9)}, VAL_LOSS) == "07"
+    assert crossval.choose({"07": _cv(34.3, parameters=50), "12": _cv(33.9, parameters=50)}, VAL_LOSS) == "07"
     single = {"07": crossval.CrossValidation(epochs=1, score=2.0, fold_epochs=(1,), fold_scores=(2.0,)),
               "03": crossval.CrossValidation(epochs=1, score=1.9, fold_epochs=(1,), fold_scores=(1.9,))}
     assert crossval.choose(single, VAL_LOSS) == "03"  # one fold, no standard error: the best mean
@@ -203,12 +205,12 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
         assert len(score["fold_scores"]) == event.folds
         assert score["score"] == pytest.approx(np.mean(score["fold_scores"]))
         assert score["se"] == pytest.approx(np.std(score["fold_scores"], ddof=1) / np.sqrt(event.folds))
-    # The split's best first, the first (linear) trial second; the earliest within one standard
-    # error of the best mean is exported.
-    assert list(event.scores)[:2] == [event.validation_best, min(completed)] or event.validation_best == min(completed)
+    # The smallest network within one standard error of the best mean is exported.
+    assert list(event.scores)[0] == event.validation_best
     best = min(event.scores, key=lambda tid: event.scores[tid]["score"])
-    assert event.chosen == next(tid for tid, s in event.scores.items()
-                                if s["score"] <= event.scores[best]["score"] + event.scores[best]["se"])
+    near = [tid for tid, s in event.scores.items() if s["score"] <= event.scores[best]["score"] + event.scores[best]["se"]]
+    assert all(isinstance(s["parameters"], int) and s["parameters"] > 0 for s in event.scores.values())
+    assert event.chosen == min(near, key=lambda tid: (event.scores[tid]["parameters"], list(event.scores).index(tid)))
     # The exported model is the chosen finalist's refit, whatever the validation split said.
     assert result.best_trial_id == event.chosen
     assert result.best_hyperparameters == next(e.hyperparameters for e in events
@@ -217,7 +219,7 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
                  and e.message.startswith("retraining"))
     assert f"trial {event.chosen} " in refit and f"for {event.scores[event.chosen]['epochs']} epochs" in refit
     if event.chosen != event.validation_best:
-        assert f"trial {event.chosen} is exported: its cross-validation beat trial {event.validation_best}" \
+        assert f"trial {event.chosen} is exported, not trial {event.validation_best} (the validation split's best)" \
             in result.message
     h5 = next(path for path in result.exported if path.endswith(".h5"))
     assert str(read_metadata(h5)["best_trial_id"]) == event.chosen
@@ -269,3 +271,28 @@ def test_finalists_0_exports_the_validation_splits_best(tmp_path, iris_csv, caps
     assert finished["best_trial_id"] == min(completed, key=lambda tid: (completed[tid], tid))
     # The refit's length still comes from the folds (of the split's best alone).
     assert any(e["type"] == "phase_changed" and " folds in " in e["message"] for e in events)
+
+
+@pytest.mark.slow
+def test_finalists_past_the_plan_run_where_the_planned_ones_left_time(tmp_path, iris_csv, monkeypatch):
+    from dataclasses import replace
+
+    from automl_studio.engine.search.tuner import TrialEvents
+
+    planned = TrialEvents.studio_plan
+
+    def one_finalist(self, available_s, running=None, *, final=False):
+        plan = planned(self, available_s, running, final=final)
+        return replace(plan, finalists=1) if final else plan  # the plan after the trials: room for one
+
+    monkeypatch.setattr(TrialEvents, "studio_plan", one_finalist)
+    events: list = []
+    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+                          max_trials=3, max_epochs=3, patience=0, refits=1, seed=3, time_budget_s=600)
+    run_search(config, events.append)
+    said = [e.message for e in events if e.type == "phase_changed" and e.phase == "validating"]
+    assert any(m.startswith("5-fold cross-validation of trial ") and ", to choose how long" in m for m in said), said
+    scored = next(e for e in events if e.type == "finalists_scored")
+    assert len(scored.scores) == 3  # the two past the plan ran in the time it left
+    for tid in list(scored.scores)[1:]:
+        assert f"time is left: trial {tid} is cross-validated too, on the same folds" in said

@@ -92,7 +92,7 @@ def test_the_finalists_cross_validation_shows_beside_the_score_and_in_the_log(qt
     assert "validation split ranked it first" in runner_up.data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(model.trial_ids().index("01"), FINALIST_COLUMN).data(SORT_ROLE) == 0.47
     assert page.trials.exported_trial_id == "02"
-    assert page.best_label.text().endswith("= 0.4 · exported: trial 02, whose cross-validation was better")
+    assert page.best_label.text().endswith("= 0.4 · exported: trial 02, chosen by cross-validation")
     assert [t.trial_id for t in page.trials.finalists()] == ["02", "01", "00"]
     assert ("Finalists on 5 folds (val_loss): 01 0.47 ± 0.031, 02 0.43 ± 0.012, 00 0.5 ± 0.02; trial 02 is "
             "exported, not trial 01 (the validation split's best)") in page.log.toPlainText()
