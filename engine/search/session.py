@@ -47,6 +47,7 @@ from automl_studio.engine.data.identity import (
 )
 from automl_studio.engine.search import distributed, oracle_server
 from automl_studio.engine.search.defaults import (
+    FIRST_REFIT_MARGIN,
     chosen_lookback,
     imbalance_space,
     lookback_space,
@@ -650,13 +651,20 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
     try:
         if plan.folds:
-            # The folds may not eat into the refits' planned time.
-            folds_deadline = refits_deadline - plan.refit_seconds if refits_deadline is not None else None
-            # All finalists go: those past the plan run where the planned ones left time (the
-            # plan is drawn from estimates, and folds often finish sooner).
+            # The first finalist's folds may not eat into the refits' planned time; the others
+            # may, down to one refit of the longest of them (a second finalist outweighs the
+            # averaging of refits: tuned-on iris, wine and breast_cancer at 150 s scored one
+            # finalist where five refits then took 25-30 s).
             finalists = tuner.studio_finalists() or [best_trial]
+            folds_deadline = spare_deadline = None
+            if refits_deadline is not None:
+                folds_deadline = refits_deadline - plan.refit_seconds
+                one_refit = max(tuner.studio_trial_refit_estimate(t, tuner.hypermodel.epochs_for())
+                                or tuner.studio_refit_estimate(epochs=tuner.hypermodel.epochs_for()) for t in finalists)
+                spare_deadline = max(folds_deadline, refits_deadline - FIRST_REFIT_MARGIN * one_refit)
             best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
-                                                            emit, stop, folds_deadline, planned=plan.finalists)
+                                                            emit, stop, folds_deadline, planned=plan.finalists,
+                                                            spare_deadline=spare_deadline)
         if refits_deadline is not None:
             # The folds may have chosen a longer refit (or another trial) than the plan assumed.
             needed = (tuner.studio_trial_refit_estimate(best_trial, epochs)
@@ -696,12 +704,14 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
 
 def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequence[Any], both: Split, epochs: int,
                                folds: int, emit: Callable[[Event], None], stop: CancelToken | None,
-                               deadline: float | None, planned: int | None = None) -> tuple[Any, int]:
+                               deadline: float | None, planned: int | None = None,
+                               spare_deadline: float | None = None) -> tuple[Any, int]:
     """The trial to export and its refit's length, from k-fold cross-validation of ``finalists``.
 
     The first finalist (the validation split's best) runs on at most ``folds`` of
     :data:`~.crossval.FOLDS` folds, each started only if the last one's measured time is left
-    before ``deadline``; each further finalist runs on the same folds (the same rows,
+    before ``deadline``; each further finalist (up to ``spare_deadline`` where given, a later
+    one that leaves fewer refits their time) runs on the same folds (the same rows,
     :func:`~.crossval.fold_indices` of the search's seed), and only if they should all finish
     in time (the first finalist's measured folds, scaled by the two trials' measured seconds per
     epoch); a finalist cut short, or with a fold that reported no finite score, is left out, and
@@ -736,16 +746,17 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     results: dict[str, crossval.CrossValidation] = {}
     for index, trial in enumerate(finalists):
         hp = trial.hyperparameters
+        limit = spare_deadline if index and spare_deadline is not None else deadline
         if index:
             first = results[str(best_trial.trial_id)]
             folds = len(first.fold_seconds)  # the folds it ran
             if stop is not None and stop.is_set():
                 break
-            if deadline is not None:
+            if limit is not None:
                 # The first finalist's folds as measured now, scaled by how the trials' own measures compare.
                 scale = tuner.studio_fold_estimate(None, trial) / max(1e-9, tuner.studio_fold_estimate(None, best_trial))
                 needed = folds * scale * float(np.mean(first.fold_seconds))
-                if deadline - time.monotonic() < 1.1 * needed:
+                if limit - time.monotonic() < 1.1 * needed:
                     if index < planned:
                         emit(PhaseChanged(phase="validating", message=(
                             f"no time left to cross-validate trial {trial.trial_id} (~{needed:.0f} s)")))
@@ -754,15 +765,15 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
                 emit(PhaseChanged(phase="validating", message=(
                     f"time is left: trial {trial.trial_id} is cross-validated too, on the same folds")))
 
-        def callbacks(_fold: int, hp: Any = hp) -> list[Any]:
-            return [TrialCallback("refit", lambda _event: None, stop, deadline, None, hard_deadline=True),
+        def callbacks(_fold: int, hp: Any = hp, limit: float | None = limit) -> list[Any]:
+            return [TrialCallback("refit", lambda _event: None, stop, limit, None, hard_deadline=True),
                     *schedule_callbacks(hypermodel.training(hp), validation=True)]
 
-        def may_start(fold: int, seconds: tuple[float, ...], folds: int = folds) -> bool:
+        def may_start(fold: int, seconds: tuple[float, ...], folds: int = folds, limit: float | None = limit) -> bool:
             # Planned from the trials; then as long as the slowest finished fold (this machine, now).
             if fold >= folds:
                 return False
-            return deadline is None or not seconds or deadline - time.monotonic() >= 1.1 * max(seconds)
+            return limit is None or not seconds or limit - time.monotonic() >= 1.1 * max(seconds)
 
         def build(hp: Any = hp) -> Any:
             return hypermodel.build(hp)
