@@ -76,8 +76,10 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
     """How the folds chose the exported trial among the finalists (the trial store's
     :meth:`~automl_studio.gui.models.trial_store.TrialStore.finalists`, best first), e.g.
     "5-fold cross-validation of 4 finalists, mean best val_rmse: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
-    validation split's best)…"; "" when there were none or they do not include ``exported``
-    (an older search's finalists)."""
+    validation split's best)…", and where ``exported`` is not the best mean, why it was chosen
+    (the one-standard-error rule: the smallest network within a standard error of the best
+    mean); "" when there were none or they do not include ``exported`` (an older search's
+    finalists)."""
     if not finalists or not any(t.trial_id == exported and t.finalist.get("chosen") for t in finalists):
         return ""
 
@@ -86,8 +88,14 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
         return f"trial {trial.trial_id} {finalist_text(trial.finalist, mark_exported=False)}{note}"
 
     folds, objective = finalists[0].finalist.get("folds"), finalists[0].finalist.get("objective") or "score"
-    return (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "
+    text = (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "
             + ", ".join(one(t) for t in finalists))
+    if finalists[0].trial_id != exported:
+        weights = next(t.finalist.get("parameters") for t in finalists if t.trial_id == exported)
+        size = f" ({weights:,} weights)" if isinstance(weights, int) else ""
+        text += (f"; trial {exported} is exported as the smallest network{size} within one standard error "
+                 f"of the best mean")
+    return text
 
 
 def run_export(project_dir: str, dest: str, formats: list[str], *, progress: Any,

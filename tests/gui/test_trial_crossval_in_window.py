@@ -98,6 +98,31 @@ def test_the_finalists_cross_validation_shows_beside_the_score_and_in_the_log(qt
             "exported, not trial 01 (the validation split's best)") in page.log.toPlainText()
 
 
+def test_an_export_within_one_standard_error_says_why_it_was_chosen(qtbot, window):
+    from automl_studio.gui.pages.results_page import finalists_description
+
+    page = window.search_page
+    send = page.controller.eventReceived.emit
+    send(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_loss"}, project_dir="p"))
+    for tid, score in (("00", 0.52), ("01", 0.40), ("02", 0.44)):
+        for event in trial_events(tid, score, None):
+            send(event)
+    # The linear first trial, 0.02 behind the best mean with a standard error of 0.031, is exported.
+    send(FinalistsScored(objective="val_loss", folds=3, chosen="00", validation_best="01", scores={
+        "01": {"score": 0.45, "se": 0.031, "fold_scores": [0.40, 0.45, 0.50], "epochs": 9, "parameters": 1665},
+        "00": {"score": 0.47, "se": 0.010, "fold_scores": [0.46, 0.47, 0.48], "epochs": 30, "parameters": 10},
+        "02": {"score": 0.51, "se": 0.012, "fold_scores": [0.50, 0.51, 0.52], "epochs": 12, "parameters": 8945}}))
+    text = finalists_description(page.trials.finalists(), "00")
+    assert text.startswith("3-fold cross-validation of 3 finalists, mean best val_loss: trial 01 0.45 ± 0.031 "
+                           "(the validation split's best), trial 00 0.47 ± 0.01, trial 02 0.51 ± 0.012")
+    assert text.endswith("; trial 00 is exported as the smallest network (10 weights) within one standard error of "
+                         "the best mean")
+    model = page.trials_model
+    tip = model.index(model.trial_ids().index("01"), FINALIST_COLUMN).data(Qt.ItemDataRole.ToolTipRole)
+    assert "1,665 weights" in tip and "smallest network within a standard error of the best mean" in tip
+    assert page.best_label.text().endswith("· exported: trial 00, chosen by cross-validation")
+
+
 @pytest.mark.slow
 def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qtbot, tmp_path):
     """Iris, three trials: all three are finalists on five folds; the Results page and the trials
@@ -126,9 +151,11 @@ def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qt
     page.set_result(finish, config.project_dir)
     chosen_by = page.findChild(QLabel, "best_ChosenBy")
     assert chosen_by is not None
-    assert chosen_by.text().startswith("5-fold cross-validation of 3 finalists, mean best val_loss: "
-                                       f"trial {result.best_trial_id} ")
+    assert chosen_by.text().startswith("5-fold cross-validation of 3 finalists, mean best val_loss: trial ")
     assert "(the validation split's best)" in chosen_by.text()
+    best_mean = min(finalists, key=lambda tid: finalists[tid]["score"])
+    why = f"; trial {result.best_trial_id} is exported as the smallest network ("
+    assert (why in chosen_by.text()) == (best_mean != result.best_trial_id), chosen_by.text()
     model = TrialsModel(store)
     assert model.has_finalists()
     row = model.trial_ids().index(str(result.best_trial_id))
