@@ -221,7 +221,8 @@ def _search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--finalists", type=int, default=3, metavar="N",
                    help="on a small table (up to 1,000 train+validation rows), cross-validate the validation "
                    "split's best N trials and the first (linear) one after the search, on the same folds, and export "
-                   "the smallest network within a standard error of the best mean, as time allows (default 3; 0: export the validation split's best)")
+                   "the smallest network within a standard error of the best mean, as time allows "
+                   "(default 3; 0: export the validation split's best)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",

@@ -138,11 +138,12 @@ class FinalistsScored(Event):
     of a few dozen rows ranks the trials partly by luck, so the finalists (the validation
     split's best few and the first, linear trial) are each trained once per fold of
     train+validation, on the same folds, and the smallest network within one standard error of
-    the best mean fold score is refitted and exported (:func:`~automl_studio.engine.train.crossval.choose`).
-    ``scores`` maps each finalist's trial id to ``{"score": mean, "se": standard error (sample
-    standard deviation / sqrt(folds)), "fold_scores": [...], "epochs": the refit's length (the
-    median of the folds' best epochs), "parameters": the network's weights}``, in the
-    ``objective``'s units; a finalist cut short by the time budget is absent. ``chosen`` is the trial exported and ``validation_best``
+    the best mean fold score is refitted and exported
+    (:func:`~automl_studio.engine.train.crossval.choose`). ``scores`` maps each finalist's trial
+    id to ``{"score": mean, "se": standard error (sample standard deviation / sqrt(folds)),
+    "fold_scores": [...], "epochs": the refit's length (the median of the folds' best epochs),
+    "parameters": the network's weights}``, in the ``objective``'s units; a finalist cut short
+    by the time budget is absent. ``chosen`` is the trial exported and ``validation_best``
     the one the validation split ranked first (the same id when the folds agree); ``folds`` is
     how many folds each finalist was scored on.
     """

@@ -265,7 +265,8 @@ def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
     was ``chosen`` (exported) and whether it was the ``validation_best``."""
     score = event.scores[trial_id]
     return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
-            "epochs": score.get("epochs"), "parameters": score.get("parameters"), "folds": event.folds, "objective": event.objective,
+            "epochs": score.get("epochs"), "parameters": score.get("parameters"), "folds": event.folds,
+            "objective": event.objective,
             "chosen": trial_id == event.chosen,
             "validation_best": trial_id == event.validation_best}
 

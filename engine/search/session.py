@@ -821,7 +821,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
     among = ""
     if len(results) > 1:
-        top = min(results, key=lambda tid: rule.sort_key(results[tid].score))
+        top = crossval.best_mean(results, rule)
         among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
                  f", the smallest network ({result.parameters or '?'} weights) within a standard error of the best "
                  f"mean of {len(results)} finalists (trial {top}'s),")

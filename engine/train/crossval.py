@@ -69,6 +69,18 @@ def fold_seconds_from_trial(trial_seconds: float) -> float:
     return FOLD_COST * trial_seconds
 
 
+def best_mean(results: Mapping[str, CrossValidation], objective: Objective) -> str:
+    """The key of the best mean fold score in ``objective``'s direction (ties: the earlier key).
+
+    Raises:
+        ValueError: ``results`` is empty.
+    """
+    if not results:
+        raise ValueError("no cross-validated finalist to choose from")
+    order = list(results)
+    return min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
+
+
 def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
     """The key to export: the network with the fewest weights among those whose mean fold score
     lies within one standard error of the best mean (in ``objective``'s direction).
@@ -85,10 +97,8 @@ def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
     Raises:
         ValueError: ``results`` is empty.
     """
-    if not results:
-        raise ValueError("no cross-validated finalist to choose from")
+    best = best_mean(results, objective)
     order = list(results)
-    best = min(order, key=lambda key: (objective.sort_key(results[key].score), order.index(key)))
     limit = objective.sort_key(results[best].score) + (results[best].se or 0.0)
     near = [key for key in order if objective.sort_key(results[key].score) <= limit]
     return min(near, key=lambda key: (math.inf if results[key].parameters is None else results[key].parameters,
@@ -156,8 +166,8 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         if parameters is None and hasattr(model, "count_params"):
             try:
                 parameters = int(model.count_params())
-            except ValueError:  # a model not built yet has no count
-                parameters = None
+            except ValueError:  # a model not built yet has no count (parameters stays None)
+                pass
         extra = list(callbacks(k))
         if patience > 0:
             extra.append(keras.callbacks.EarlyStopping(objective.name, patience=patience,
@@ -183,5 +193,5 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
                            fold_seconds=tuple(seconds), fold_scores=tuple(best_scores), parameters=parameters)
 
 
-__all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "choose", "cross_validate",
+__all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "best_mean", "choose", "cross_validate",
            "fold_indices", "fold_seconds_from_trial"]

@@ -65,14 +65,20 @@ def test_the_cv_folds_setting_reaches_the_search_config(qtbot, window):
     assert page.cv_folds.value() == 3 and page.settings()["cv_folds"] == 3
 
 
-def test_the_finalists_cross_validation_shows_beside_the_score_and_in_the_log(qtbot, window):
-    page = window.search_page
-    table = page.trials_table
+def _three_trials(page):
+    """Starts a val_loss search on ``page`` with trials 00, 01, 02 finished; returns the sender."""
     send = page.controller.eventReceived.emit
     send(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_loss"}, project_dir="p"))
     for tid, score in (("00", 0.52), ("01", 0.40), ("02", 0.44)):
         for event in trial_events(tid, score, None):
             send(event)
+    return send
+
+
+def test_the_finalists_cross_validation_shows_beside_the_score_and_in_the_log(qtbot, window):
+    page = window.search_page
+    table = page.trials_table
+    send = _three_trials(page)
     assert table.isColumnHidden(FINALIST_COLUMN)  # nothing cross-validated yet
     send(FinalistsScored(objective="val_loss", folds=5, chosen="02", validation_best="01", scores={
         "01": {"score": 0.47, "se": 0.031, "fold_scores": [0.40, 0.45, 0.52, 0.44, 0.54], "epochs": 9},
@@ -102,11 +108,7 @@ def test_an_export_within_one_standard_error_says_why_it_was_chosen(qtbot, windo
     from automl_studio.gui.pages.results_page import finalists_description
 
     page = window.search_page
-    send = page.controller.eventReceived.emit
-    send(SearchStarted(profile={}, space_summary={}, settings={"objective": "val_loss"}, project_dir="p"))
-    for tid, score in (("00", 0.52), ("01", 0.40), ("02", 0.44)):
-        for event in trial_events(tid, score, None):
-            send(event)
+    send = _three_trials(page)
     # The linear first trial, 0.02 behind the best mean with a standard error of 0.031, is exported.
     send(FinalistsScored(objective="val_loss", folds=3, chosen="00", validation_best="01", scores={
         "01": {"score": 0.45, "se": 0.031, "fold_scores": [0.40, 0.45, 0.50], "epochs": 9, "parameters": 1665},
