@@ -142,7 +142,9 @@ class FinalistsScored(Event):
     (:func:`~automl_studio.engine.train.crossval.choose`). ``scores`` maps each finalist's trial
     id to ``{"score": mean, "se": standard error (sample standard deviation / sqrt(folds)),
     "fold_scores": [...], "epochs": the refit's length (the median of the folds' best epochs),
-    "parameters": the network's weights}``, in the ``objective``'s units; a finalist cut short
+    "parameters": the network's weights}`` (and ``"unsteady": True`` on a smaller finalist within a
+    standard error that was passed over for its folds' spread, :func:`~automl_studio.engine.train.crossval.unsteady`),
+    in the ``objective``'s units; a finalist cut short
     by the time budget is absent. ``chosen`` is the trial exported and ``validation_best``
     the one the validation split ranked first (the same id when the folds agree); ``folds`` is
     how many folds each finalist was scored on.

@@ -262,11 +262,12 @@ def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
     """What the window shows of one cross-validated finalist: its ``score`` (the folds' mean),
     ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``parameters`` (its network's weights;
     None in logs before they were recorded), ``folds``, the ``objective`` they are in, whether it
-    was ``chosen`` (exported) and whether it was the ``validation_best``."""
+    was ``chosen`` (exported), whether it was the ``validation_best`` and whether it was passed over
+    for its folds' spread (``unsteady``)."""
     score = event.scores[trial_id]
     return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
             "epochs": score.get("epochs"), "parameters": score.get("parameters"), "folds": event.folds,
-            "objective": event.objective,
+            "objective": event.objective, "unsteady": bool(score.get("unsteady")),
             "chosen": trial_id == event.chosen,
             "validation_best": trial_id == event.validation_best}
 

@@ -718,7 +718,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     after a cut no further one starts. ``planned``: how many finalists the plan made room for
     (default: all); the others run only where those left the time. The chosen finalist
     (:func:`~.crossval.choose`: the smallest network within one standard error of the best mean
-    fold score) is refitted for the median of its folds' best epochs; with
+    fold score whose folds spread no wider) is refitted for the median of its folds' best epochs; with
     fewer than two finished folds, the first finalist and ``epochs`` (its validation split's best).
     Emits :class:`~automl_studio.engine.core.events.FinalistsScored` when more than one finalist
     was scored.
@@ -812,12 +812,14 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     by_id = {str(t.trial_id): t for t in finalists}
     chosen_id = crossval.choose(results, rule)
     chosen, result = by_id[chosen_id], results[chosen_id]
+    unsteady = crossval.unsteady(results, rule)
     if len(results) > 1:
         emit(FinalistsScored(
             objective=resolved.objective, folds=len(result.fold_scores), chosen=chosen_id,
             validation_best=str(best_trial.trial_id),
             scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs,
-                          "parameters": r.parameters} for tid, r in results.items()}))
+                          "parameters": r.parameters, **({"unsteady": True} if tid in unsteady else {})}
+                    for tid, r in results.items()}))
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
     among = ""
     if len(results) > 1:
@@ -825,8 +827,11 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
         among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
                  f", the smallest network ({result.parameters or '?'} weights) within a standard error of the best "
                  f"mean of {len(results)} finalists (trial {top}'s),")
+    passed = (f" (trial {', '.join(unsteady)}, smaller and within a standard error of the best mean, is passed over: "
+              "its folds spread wider)" if unsteady else "")
     emit(PhaseChanged(phase="validating", message=(
-        f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})")))
+        f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})"
+        f"{passed}")))
     return chosen, result.epochs
 
 

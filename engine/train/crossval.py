@@ -103,15 +103,39 @@ def choose(results: Mapping[str, CrossValidation], objective: Objective) -> str:
     Raises:
         ValueError: ``results`` is empty.
     """
+    near, _ = _within_noise(results, objective)
+    return min(near, key=lambda key: _size_order(results, key))
+
+
+def unsteady(results: Mapping[str, CrossValidation], objective: Objective) -> list[str]:
+    """The finalists :func:`choose` passes over for their spread alone: smaller than the one it
+    chooses and within one standard error of the best mean, but their mean plus their own
+    standard error is not within one standard error of the best's. Empty when none is.
+
+    Raises:
+        ValueError: ``results`` is empty.
+    """
+    chosen = choose(results, objective)
+    _, spread = _within_noise(results, objective)
+    return [key for key in spread if _size_order(results, key) < _size_order(results, chosen)]
+
+
+def _within_noise(results: Mapping[str, CrossValidation], objective: Objective) -> tuple[list[str], list[str]]:
+    # The keys :func:`choose` picks from, and those within a standard error of the best mean but
+    # spreading too far; both in ``results``' order.
     best = best_mean(results, objective)
-    order = list(results)
     se = results[best].se or 0.0
     mean_limit = objective.sort_key(results[best].score) + se
-    near = [key for key in order
-            if objective.sort_key(results[key].score) <= mean_limit
-            and objective.sort_key(results[key].score) + (results[key].se or 0.0) <= mean_limit + se]
-    return min(near, key=lambda key: (math.inf if results[key].parameters is None else results[key].parameters,
-                                      order.index(key)))
+    near = [key for key in results if objective.sort_key(results[key].score) <= mean_limit]
+    steady = [key for key in near
+              if objective.sort_key(results[key].score) + (results[key].se or 0.0) <= mean_limit + se]
+    return steady, [key for key in near if key not in steady]
+
+
+def _size_order(results: Mapping[str, CrossValidation], key: str) -> tuple[float, int]:
+    # Fewest weights first (unknown: last), then the earlier key.
+    weights = results[key].parameters
+    return (math.inf if weights is None else weights, list(results).index(key))
 
 
 def fold_indices(n: int, labels: np.ndarray | None, folds: int, seed: int) -> list[np.ndarray]:

@@ -78,8 +78,8 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
     "5-fold cross-validation of 4 finalists, mean best val_rmse: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
     validation split's best)…", and where ``exported`` is not the best mean, why it was chosen
     (the one-standard-error rule: the smallest network within a standard error of the best
-    mean); "" when there were none or they do not include ``exported`` (an older search's
-    finalists)."""
+    mean), and which smaller finalist was passed over for its folds' spread; "" when there were
+    none or they do not include ``exported`` (an older search's finalists)."""
     if not finalists or not any(t.trial_id == exported and t.finalist.get("chosen") for t in finalists):
         return ""
 
@@ -87,14 +87,25 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
         note = " (the validation split's best)" if trial.finalist.get("validation_best") else ""
         return f"trial {trial.trial_id} {finalist_text(trial.finalist, mark_exported=False)}{note}"
 
+    def size(trial: Any) -> str:
+        weights = trial.finalist.get("parameters")
+        return f" ({weights:,} weights)" if isinstance(weights, int) else ""
+
     folds, objective = finalists[0].finalist.get("folds"), finalists[0].finalist.get("objective") or "score"
     text = (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "
             + ", ".join(one(t) for t in finalists))
     if finalists[0].trial_id != exported:
-        weights = next(t.finalist.get("parameters") for t in finalists if t.trial_id == exported)
-        size = f" ({weights:,} weights)" if isinstance(weights, int) else ""
-        text += (f"; trial {exported} is exported as the smallest network{size} within one standard error "
-                 f"of the best mean")
+        chosen = next(t for t in finalists if t.trial_id == exported)
+        text += (f"; trial {exported} is exported as the smallest network{size(chosen)} within one standard "
+                 f"error of the best mean")
+    spread = finalists[0].finalist.get("se")  # the best mean's
+    for trial in finalists:
+        if trial.finalist.get("unsteady"):
+            se = trial.finalist.get("se")
+            wider = (f" (± {se:.2g} against the best mean's ± {spread:.2g})"
+                     if isinstance(se, (int, float)) and isinstance(spread, (int, float)) else "")
+            text += (f"; trial {trial.trial_id}{size(trial)} is within a standard error of the best mean too, "
+                     f"but its folds spread wider{wider}, so it is passed over")
     return text
 
 

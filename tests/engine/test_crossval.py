@@ -180,6 +180,10 @@ def test_the_smallest_steady_network_within_one_standard_error_of_the_best_mean_
     # network the rule assumes (held-out barley seed 1: the linear trial at 43 ± 14 vs 39 ± 5).
     assert crossval.choose({"01": _cv(39.1, 4.7, 353), "00": _cv(43.3, 13.6, 21)}, VAL_LOSS) == "01"
     assert crossval.choose({"01": _cv(39.1, 4.7, 353), "00": _cv(43.3, 5.0, 21)}, VAL_LOSS) == "00"
+    # ...and the one passed over for its spread is named, where it is smaller than the export.
+    assert crossval.unsteady({"01": _cv(39.1, 4.7, 353), "00": _cv(43.3, 13.6, 21)}, VAL_LOSS) == ["00"]
+    assert crossval.unsteady({"01": _cv(39.1, 4.7, 21), "00": _cv(43.3, 13.6, 353)}, VAL_LOSS) == []
+    assert crossval.unsteady({"01": _cv(39.1, 4.7, 353), "00": _cv(43.3, 5.0, 21)}, VAL_LOSS) == []
     assert crossval.choose({"07": _cv(0.95, 0.01, 900), "00": _cv(0.945, 0.03, 5)}, higher) == "07"
     assert crossval.choose({"07": _cv(0.95, 0.01, 900), "00": _cv(0.945, 0.012, 5)}, higher) == "00"
     # Equal sizes, or sizes unknown: the earlier key (the split's best) wins within noise.

@@ -125,6 +125,24 @@ def test_an_export_within_one_standard_error_says_why_it_was_chosen(qtbot, windo
     assert page.best_label.text().endswith("· exported: trial 00, chosen by cross-validation")
 
 
+def test_a_smaller_finalist_passed_over_for_its_spread_is_named_on_the_results_page(qtbot, window):
+    from automl_studio.gui.pages.results_page import finalists_description
+
+    page = window.search_page
+    send = _three_trials(page)
+    # Held-out barley seed 1: the linear trial is within the best mean's standard error, but spreads
+    # three times as wide; the best mean is exported and the Results page says why not the smaller one.
+    send(FinalistsScored(objective="val_loss", folds=3, chosen="01", validation_best="01", scores={
+        "01": {"score": 39.1, "se": 4.7, "fold_scores": [33.7, 35.0, 48.5], "epochs": 35, "parameters": 353},
+        "00": {"score": 43.3, "se": 13.6, "fold_scores": [49.3, 17.4, 63.3], "epochs": 48, "parameters": 21,
+               "unsteady": True}}))
+    text = finalists_description(page.trials.finalists(), "01")
+    assert text.endswith("; trial 00 (21 weights) is within a standard error of the best mean too, but its folds "
+                         "spread wider (± 14 against the best mean's ± 4.7), so it is passed over")
+    assert "is exported as the smallest network" not in text
+    assert "exported: trial" not in page.best_label.text()  # the split's best is the export
+
+
 @pytest.mark.slow
 def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qtbot, tmp_path):
     """Iris, three trials: all three are finalists on five folds; the Results page and the trials
