@@ -263,8 +263,11 @@ def finalist_summary(event: FinalistsScored, trial_id: str) -> dict[str, Any]:
     ``se``, ``fold_scores``, ``epochs`` (its refit's length), ``parameters`` (its network's weights;
     None in logs before they were recorded), ``folds``, the ``objective`` they are in, whether it
     was ``chosen`` (exported), whether it was the ``validation_best`` and whether it was passed over
-    for its folds' spread (``unsteady``)."""
+    for its folds' spread (``unsteady``). An entry that is not a mapping (a hand-edited log) reads
+    as one without scores."""
     score = event.scores[trial_id]
+    if not isinstance(score, Mapping):
+        score = {}
     return {"score": score.get("score"), "se": score.get("se"), "fold_scores": tuple(score.get("fold_scores") or ()),
             "epochs": score.get("epochs"), "parameters": score.get("parameters"), "folds": event.folds,
             "objective": event.objective, "unsteady": bool(score.get("unsteady")),

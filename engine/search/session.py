@@ -99,6 +99,7 @@ class _Session:
 
     def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: CancelToken | None = None) -> None:
         self.config, self.listener, self.stop = config, listener, stop
+        self.chosen_because = ""  # why the finalists' folds chose the exported trial, for the result's message
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_config_dataset(config)
         self.prepared = prepare_loaded(dataset, config)
@@ -406,9 +407,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         model, result.refits, exported, chosen = _final_model(session, tuner, best_trial, do_refit, remaining, emit,
                                                               stop, deadline)
         if chosen is not best_trial:
+            because = session.chosen_because or "chosen by the finalists' cross-validation"
             exported = "; ".join(filter(None, [
                 f"trial {chosen.trial_id} is exported, not trial {best_trial.trial_id} (the validation split's "
-                "best): the smallest network within a standard error of the finalists' best cross-validation",
+                f"best): {because}",
                 exported]))
             best_trial = chosen
             result.best_trial_id, result.best_score = chosen.trial_id, float(chosen.score)
@@ -824,6 +826,8 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     among = ""
     if len(results) > 1:
         top = crossval.best_mean(results, rule)
+        session.chosen_because = ("the best mean fold score of the finalists" if top == chosen_id else
+                                  "the smallest network within a standard error of the finalists' best mean fold score")
         among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
                  f", the smallest network ({result.parameters or '?'} weights) within a standard error of the best "
                  f"mean of {len(results)} finalists (trial {top}'s),")

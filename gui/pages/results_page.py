@@ -100,7 +100,7 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
                  f"error of the best mean")
     spread = finalists[0].finalist.get("se")  # the best mean's
     for trial in finalists:
-        if trial.finalist.get("unsteady"):
+        if trial.finalist.get("unsteady") and trial.trial_id != exported:
             se = trial.finalist.get("se")
             wider = (f" (± {se:.2g} against the best mean's ± {spread:.2g})"
                      if isinstance(se, (int, float)) and isinstance(spread, (int, float)) else "")

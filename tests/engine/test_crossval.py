@@ -215,12 +215,18 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
         assert len(score["fold_scores"]) == event.folds
         assert score["score"] == pytest.approx(np.mean(score["fold_scores"]))
         assert score["se"] == pytest.approx(np.std(score["fold_scores"], ddof=1) / np.sqrt(event.folds))
-    # The smallest network within one standard error of the best mean is exported.
+    # The smallest network within one standard error of the best mean, and no less steady, is exported;
+    # a smaller one passed over for its spread is flagged.
     assert list(event.scores)[0] == event.validation_best
     best = min(event.scores, key=lambda tid: event.scores[tid]["score"])
-    near = [tid for tid, s in event.scores.items() if s["score"] <= event.scores[best]["score"] + event.scores[best]["se"]]
+    limit = event.scores[best]["score"] + event.scores[best]["se"]
+    near = [tid for tid, s in event.scores.items() if s["score"] <= limit]
+    steady = [tid for tid in near if event.scores[tid]["score"] + event.scores[tid]["se"] <= limit + event.scores[best]["se"]]
     assert all(isinstance(s["parameters"], int) and s["parameters"] > 0 for s in event.scores.values())
-    assert event.chosen == min(near, key=lambda tid: (event.scores[tid]["parameters"], list(event.scores).index(tid)))
+    size = {tid: (event.scores[tid]["parameters"], list(event.scores).index(tid)) for tid in event.scores}
+    assert event.chosen == min(steady, key=size.__getitem__)
+    assert {tid for tid, s in event.scores.items() if s.get("unsteady")} == \
+        {tid for tid in near if tid not in steady and size[tid] < size[event.chosen]}
     # The exported model is the chosen finalist's refit, whatever the validation split said.
     assert result.best_trial_id == event.chosen
     assert result.best_hyperparameters == next(e.hyperparameters for e in events
@@ -229,8 +235,10 @@ def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tm
                  and e.message.startswith("retraining"))
     assert f"trial {event.chosen} " in refit and f"for {event.scores[event.chosen]['epochs']} epochs" in refit
     if event.chosen != event.validation_best:
-        assert f"trial {event.chosen} is exported, not trial {event.validation_best} (the validation split's best)" \
-            in result.message
+        because = ("the best mean fold score of the finalists" if event.chosen == best else
+                   "the smallest network within a standard error of the finalists' best mean fold score")
+        assert (f"trial {event.chosen} is exported, not trial {event.validation_best} (the validation split's "
+                f"best): {because}") in result.message
     h5 = next(path for path in result.exported if path.endswith(".h5"))
     assert str(read_metadata(h5)["best_trial_id"]) == event.chosen
     # The search's HTML report lists the finalists' fold scores and marks the exported one.

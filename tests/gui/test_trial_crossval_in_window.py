@@ -143,6 +143,21 @@ def test_a_smaller_finalist_passed_over_for_its_spread_is_named_on_the_results_p
     assert "exported: trial" not in page.best_label.text()  # the split's best is the export
 
 
+def test_a_hand_edited_finalist_entry_neither_breaks_the_window_nor_misleads(qtbot, window):
+    from automl_studio.gui.pages.results_page import finalists_description
+
+    page = window.search_page
+    send = _three_trials(page)
+    # An entry that is no mapping reads as a finalist without scores; "unsteady" on the export is ignored.
+    send(FinalistsScored(objective="val_loss", folds=3, chosen="01", validation_best="01", scores={
+        "01": {"score": 39.1, "se": 4.7, "fold_scores": [33.7, 35.0, 48.5], "epochs": 35, "parameters": 353,
+               "unsteady": True},
+        "00": None}))
+    text = finalists_description(page.trials.finalists(), "01")
+    assert text.startswith("3-fold cross-validation of 2 finalists, mean best val_loss: trial 01 39.1 ± 4.7")
+    assert "passed over" not in text
+
+
 @pytest.mark.slow
 def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qtbot, tmp_path):
     """Iris, three trials: all three are finalists on five folds; the Results page and the trials
