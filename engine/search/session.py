@@ -826,11 +826,13 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     among = ""
     if len(results) > 1:
         top = crossval.best_mean(results, rule)
-        session.chosen_because = ("the best mean fold score of the finalists" if top == chosen_id else
-                                  "the smallest network within a standard error of the finalists' best mean fold score")
-        among = (f", the best of {len(results)} finalists by the folds' mean," if top == chosen_id else
-                 f", the smallest network ({result.parameters or '?'} weights) within a standard error of the best "
-                 f"mean of {len(results)} finalists (trial {top}'s),")
+        if top == chosen_id:
+            session.chosen_because = "the best mean fold score of the finalists"
+            among = f", the best of {len(results)} finalists by the folds' mean,"
+        else:
+            session.chosen_because = "the smallest network within a standard error of the finalists' best mean fold score"
+            among = (f", the smallest network ({result.parameters or '?'} weights) within a standard error of the "
+                     f"best mean of {len(results)} finalists (trial {top}'s),")
     passed = (f" (trial {', '.join(unsteady)}, smaller and within a standard error of the best mean, is passed over: "
               "its folds spread wider)" if unsteady else "")
     emit(PhaseChanged(phase="validating", message=(
