@@ -129,6 +129,27 @@ def resume_refusal(config: dict[str, Any], *, progress: Any = None, cancel: Any 
     return ""
 
 
+def resume_state(finish: Any, completed: int) -> tuple[str, str]:
+    """How a reopened search that can be resumed ended: the status bar's words and the Search
+    page banner's sentence. ``finish`` is its last ``SearchFinished`` (``None``: its process ended
+    before the search did, e.g. it was killed); ``completed`` counts its completed trials."""
+    trials = f"{completed} completed trial{'s' if completed != 1 else ''}"
+    if finish is None:
+        return ("Interrupted — can resume",
+                f"This search was interrupted after {trials}: its process ended before the search did. "
+                "Resume continues it where it stopped.")
+    if finish.status == "budget":
+        return ("Time budget spent — can resume",
+                f"This search spent its time budget after {trials}; its best model is on the Results page. "
+                "Resume searches on from there, for the time budget set on this page.")
+    if finish.status == "stopped":
+        return ("Stopped — can resume",
+                f"This search was stopped after {trials}. Resume continues it where it stopped.")
+    reason = f": {finish.message}" if finish.message else ""
+    return ("Failed — can resume",
+            f"This search failed after {trials}{reason}. Resume continues it where it stopped.")
+
+
 def _network_step(step: Any) -> ReplayCommand | None:
     """A network edit or a search-settings change as a step of a rebuilt undo history; ``None``
     for the Data page's steps."""
@@ -446,6 +467,8 @@ class MainWindow(QMainWindow):
         self.status_data = QLabel("No dataset")
         self.status_data.setObjectName("statusData")
         self.status_search = QLabel("Idle")
+        # What the status bar says while no search runs: "Idle", or how a reopened search ended.
+        self._resting_status = "Idle"
         self.status_search.setObjectName("statusSearch")
         bar.addPermanentWidget(self.status_data)
         bar.addPermanentWidget(self.status_search)
@@ -552,14 +575,15 @@ class MainWindow(QMainWindow):
         self.search_page.set_can_resume(unfinished)
         self.results_page.set_result(finish, config.project_dir)
         if unfinished:
-            self.search_page.banner.show_message(
-                f"This search was interrupted after {sum(r.status == 'completed' for r in records.values())} "
-                "completed trials. Resume continues it where it stopped.", "info")
+            status, banner = resume_state(finish, sum(r.status == "completed" for r in records.values()))
+            self.search_page.banner.show_message(banner, "warning" if finish is not None
+                                                 and finish.status == "failed" else "info")
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._update_title()
         self._update_actions()
-        self.status_search.setText("Interrupted — can resume" if unfinished else "Idle")
+        self._resting_status = status if unfinished else "Idle"
+        self.status_search.setText(self._resting_status)
 
     # ----------------------------------------------------------------- autosave
     @Slot()
@@ -664,6 +688,7 @@ class MainWindow(QMainWindow):
         self._search_dir = None
         self.search_page.reset()
         self.results_page.set_result(None, None)
+        self._resting_status = "Idle"
         self.status_search.setText("Idle")
         # "Finished: … the model is on the Results page" spoke of the search just forgotten.
         self.statusBar().clearMessage()
@@ -827,6 +852,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_search_running(self, running: bool) -> None:
+        if running:
+            self._resting_status = "Idle"  # this run's end says how it went
         self.status_search.setText("Searching…" if running else self.status_search.text())
         self.network_page.set_search_running(running)
         self._update_actions()
@@ -952,7 +979,7 @@ class MainWindow(QMainWindow):
         keep_only(self.undo_stack, _network_step)
         if self._project_path is None:
             self._new_data = True  # its signature lays out the data's default template
-        self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
+        self.status_search.setText(self._resting_status if not self.search_page.running else "Searching…")
         self._update_status_data()
         self._update_actions()
 
@@ -1024,7 +1051,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_load_failed(self, _message: str) -> None:
-        self.status_search.setText("Idle" if not self.search_page.running else "Searching…")
+        self.status_search.setText(self._resting_status if not self.search_page.running else "Searching…")
 
     def _update_status_data(self) -> None:
         ds, profile = self.data_page.dataset, self.data_page.profile

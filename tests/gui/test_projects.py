@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import IRIS, open_second_window
 from PySide6.QtWidgets import QWidget
 
@@ -89,6 +90,39 @@ def test_an_interrupted_search_shows_its_trials_and_offers_resume(qtbot, window,
     assert window.search_page.plots.trial_ids() == ["0", "1"]
     assert "interrupted" in window.search_page.banner.text()
     assert not window.findChild(QWidget, "exportModel").isEnabled()
+
+
+@pytest.mark.parametrize(("ending", "status", "banner"), [
+    (None, "Interrupted — can resume", "interrupted after 1 completed trial: its process ended"),
+    ({"status": "budget"}, "Time budget spent — can resume", "spent its time budget after 1 completed trial"),
+    ({"status": "stopped"}, "Stopped — can resume", "stopped after 1 completed trial"),
+    ({"status": "failed", "message": "the disk is full"}, "Failed — can resume",
+     "failed after 1 completed trial: the disk is full"),
+])
+def test_a_reopened_search_says_how_it_ended(qtbot, window, tmp_path, ending, status, banner):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.search.project import ProjectFile
+
+    search_dir = tmp_path / "search"
+    search_dir.mkdir()
+    events = [
+        {"type": "search_started", "time": 10.0},
+        {"type": "trial_started", "trial_id": "0", "hyperparameters": {"units": 32}, "time": 11.0},
+        {"type": "epoch_ended", "trial_id": "0", "epoch": 1, "metrics": {"loss": 1.0, "val_loss": 1.1}},
+        {"type": "trial_ended", "trial_id": "0", "status": "completed", "score": 1.1, "duration_s": 3.0},
+    ]
+    if ending is not None:
+        events.append({"type": "search_finished", "best_trial_id": "0", "best_score": 1.1, **ending})
+    (search_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(search_dir), target="species", max_trials=5)
+    path = tmp_path / "ended.automl.json"
+    ProjectFile(config, name="ended").save(path)
+    with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
+        assert window.open_project(str(path))
+    assert window.status_search.text() == status
+    assert banner in window.search_page.banner.text()
+    assert window.act_resume.isEnabled()
+    assert ("interrupted" in window.search_page.banner.text()) == (ending is None)
 
 
 def test_start_without_data_explains_instead_of_failing(qtbot, window):
