@@ -195,7 +195,10 @@ class BaselinesScored(Event):
     validation split (compare them with the trials' scores, in ``direction``);
     ``linear_test_metrics`` are the linear model's test metrics, with the same keys as the best
     model's (empty without a test split). ``skipped`` says why there is no linear model ("" when
-    there is one); ``seconds`` is how long both took.
+    there is one). ``forest`` names the scikit-learn random forest at its defaults
+    (``RandomForestClassifier`` or ``RandomForestRegressor``; ``""`` in event logs written before it
+    was raced), with ``forest_score``, ``forest_test_metrics`` and ``forest_skipped`` as for the
+    linear model; ``seconds`` is how long all of them took.
     """
 
     type: ClassVar[str] = "baselines_scored"
@@ -208,6 +211,10 @@ class BaselinesScored(Event):
     linear_test_metrics: Mapping[str, Any] = field(default_factory=dict)
     skipped: str = ""
     seconds: float = 0.0
+    forest: str = ""
+    forest_score: float | None = None
+    forest_test_metrics: Mapping[str, Any] = field(default_factory=dict)
+    forest_skipped: str = ""
 
     def summary(self) -> dict[str, Any]:
         """The event's fields without ``type`` and ``time``: what ``SearchFinished.baselines`` keeps."""

@@ -493,6 +493,8 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
     raced = dict(metadata.get("baselines") or {})
     linear = {k: v for k, v in (raced.get("linear_test_metrics") or {}).items()
               if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
+    forest = {k: v for k, v in (raced.get("forest_test_metrics") or {}).items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
     dataset = dict(metadata.get("dataset") or {})
     return env.get_template(CARD_TEMPLATE).render(
         meta=metadata, dataset=dataset, file_name=Path(str(dataset.get("path", "?"))).name,
@@ -502,6 +504,7 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
         test_rows=int((metadata.get("test_metrics") or {}).get("n") or 0),
         limitations=limitations(metadata, class_counts), settings=settings, checks=checks, files=files,
         linear=linear, linear_model=str(raced.get("linear") or ""),
+        forest=forest, forest_model=str(raced.get("forest") or ""),
         baselines_note=str(metadata.get("baselines_note") or ""))
 
 

@@ -95,13 +95,14 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One test metric of the best model, the trivial baseline and the linear baseline
-    (``None``: not computed)."""
+    """One test metric of the best model, the trivial baseline, the linear baseline and the
+    random forest baseline (``None``: not computed)."""
 
     name: str
     model: float | None
     baseline: float | None
     linear: float | None = None
+    forest: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class ReportData:
     importance_note: str = ""
     parallel: Figure | None = None
     linear_model: str = ""  # the linear baseline's scikit-learn class ("" where none was raced)
+    forest_model: str = ""  # the random forest baseline's scikit-learn class ("" where none was raced)
     baselines_note: str = ""  # the network against its baselines (engine.train.baselines.race_note)
 
 
@@ -198,6 +200,7 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
     baseline = dict(finish.get("baseline_metrics") or {})
     raced = dict(finish.get("baselines") or {})
     linear = dict(raced.get("linear_test_metrics") or {})
+    forest = dict(raced.get("forest_test_metrics") or {})
     return ReportData(
         project_dir=str(project.resolve()),
         title=f"Search report — {data_name}",
@@ -217,8 +220,9 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
                            settings.get("max_epochs")) for record in records.values()],
         best_trial_id=None if best_id is None else str(best_id),
         best_score=finish.get("best_score"),
-        metrics=_metric_rows(metrics, baseline, linear),
+        metrics=_metric_rows(metrics, baseline, linear, forest),
         linear_model=str(raced.get("linear") or "") if linear else "",
+        forest_model=str(raced.get("forest") or "") if forest else "",
         baselines_note=race_note(raced, _number(finish.get("best_score"))),
         baseline_rule=str(baseline.get("rule") or ""),
         confusion=({"matrix": metrics["confusion_matrix"], "classes": list(metrics.get("class_names") or [])}
@@ -317,14 +321,15 @@ def _trial_row(record: TrialRecord, space: SearchSpace | None, best: bool, objec
 
 
 def _metric_rows(metrics: Mapping[str, Any], baseline: Mapping[str, Any],
-                 linear: Mapping[str, Any]) -> list[MetricRow]:
+                 linear: Mapping[str, Any], forest: Mapping[str, Any]) -> list[MetricRow]:
     rows = []
     for name in list(metrics) + [k for k in baseline if k not in metrics]:
         if name in _HIDDEN_METRICS:
             continue
         model, base = metrics.get(name), baseline.get(name)
         if isinstance(model, (int, float)) or isinstance(base, (int, float)):
-            rows.append(MetricRow(name, _number(model), _number(base), _number(linear.get(name))))
+            rows.append(MetricRow(name, _number(model), _number(base), _number(linear.get(name)),
+                                  _number(forest.get(name))))
     return rows
 
 

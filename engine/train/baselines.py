@@ -1,6 +1,6 @@
-"""The baselines raced beside every search: the trivial model and a linear model.
+"""The baselines raced beside every search: the trivial model, a linear model and a random forest.
 
-A network earns its keep only if it beats what needs no search at all. Two baselines are scored
+A network earns its keep only if it beats what needs no search at all. Three baselines are scored
 on exactly the search's splits, with the search objective on the validation rows (so they compare
 with every trial's score) and with the reported test metrics on the test rows:
 
@@ -9,9 +9,15 @@ with every trial's score) and with the reported test metrics on the test rows:
 * a linear model at scikit-learn's defaults: ``LogisticRegression`` (multinomial for more than two
   classes) or ``Ridge``, on the features the network gets (numeric columns standardised with the
   training statistics the model's ``Normalization`` layer holds, categorical columns one-hot, text as a bag of its token ids,
-  pixels and sequences flattened, images scaled as the model's ``Rescaling`` does).
+  pixels and sequences flattened, images scaled as the model's ``Rescaling`` does);
+* a random forest at scikit-learn's defaults (``RandomForestClassifier`` or
+  ``RandomForestRegressor``, 100 trees, ``random_state=0``) on the same features — what a person
+  comparing the network with a scikit-learn pipeline tries first, and on many tables the one to
+  beat (Grinsztajn, Oyallon & Varoquaux 2022, "Why do tree-based models still outperform deep
+  learning on typical tabular data?"). Tables and feature arrays only: on images, sequences and
+  text a forest of raw pixels or token ids says little.
 
-Both are fitted on the training split for the validation score and refitted on training +
+All are fitted on the training split for the validation score and refitted on training +
 validation for the test metrics, as the search's own refit and the trivial test baseline
 (:func:`~automl_studio.engine.train.metrics.baseline_metrics`) are. :class:`BaselineRace` runs
 this in a background thread of the search process, so the first trial does not wait for it;
@@ -35,6 +41,11 @@ from automl_studio.engine.train.metrics import classification_metrics, regressio
 MAX_FEATURES = 20_000  # wider inputs (large images) would make the linear fit slow and meaningless
 MAX_CELLS = 20_000_000  # rows × features beyond which a fit no longer takes seconds on a laptop CPU
 MAX_ITER = 1000  # LogisticRegression's lbfgs converges well within this on standardised features
+# A forest's fit grows as rows × log(rows) × features^0.5 per tree; beyond these it no longer takes
+# seconds on a laptop CPU, while the search trains beside it.
+FOREST_MAX_ROWS = 50_000
+FOREST_MAX_FEATURES = 500
+FOREST_INPUTS = ("table", "features")  # PreparedData.input_kind values a forest is raced on
 
 
 def linear_features(x: Mapping[str, Any], prepared: PreparedData) -> np.ndarray:
@@ -120,7 +131,7 @@ def _fit_linear(task: str, features: np.ndarray, y: np.ndarray, n_classes: int) 
     return Ridge().fit(features, y)
 
 
-def _linear_output(model: Any, task: str, features: np.ndarray, n_classes: int) -> np.ndarray:
+def _output(model: Any, task: str, features: np.ndarray, n_classes: int) -> np.ndarray:
     """Class probabilities over all ``n_classes`` (a class missing from the fitting rows gets 0),
     or predicted values."""
     if task != "classification":
@@ -128,6 +139,24 @@ def _linear_output(model: Any, task: str, features: np.ndarray, n_classes: int) 
     full = np.zeros((len(features), n_classes))
     full[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(features)
     return full
+
+
+def _fit_forest(task: str, features: np.ndarray, y: np.ndarray) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    kind = RandomForestClassifier if task == "classification" else RandomForestRegressor
+    return kind(random_state=0, n_jobs=1).fit(features, y)  # one core: the search trains on the others
+
+
+def _forest_skip(prepared: PreparedData, width: int, rows: int) -> str:
+    """Why no forest is raced on ``prepared`` ("" when one is)."""
+    if prepared.input_kind not in FOREST_INPUTS or "text" in prepared.signature.inputs:
+        return f"no random forest for {prepared.input_kind if 'text' not in prepared.signature.inputs else 'text'}"
+    if width > FOREST_MAX_FEATURES:
+        return f"the inputs have {width:,} features (more than {FOREST_MAX_FEATURES:,})"
+    if rows > FOREST_MAX_ROWS:
+        return f"{rows:,} rows (more than {FOREST_MAX_ROWS:,}) is too many to fit a forest in seconds"
+    return ""
 
 
 def _prior(y: np.ndarray, n_classes: int, rows: int) -> np.ndarray:
@@ -154,11 +183,13 @@ def _targets(task: str, y: np.ndarray) -> np.ndarray:
 
 
 def score_baselines(prepared: PreparedData, objective: str, direction: str) -> BaselinesScored:
-    """Fits and scores both baselines on ``prepared``'s splits (see the module's docstring).
+    """Fits and scores the baselines on ``prepared``'s splits (see the module's docstring).
 
     The linear model is skipped, with the reason in ``skipped``, when the inputs are wider than
     :data:`MAX_FEATURES` or the training table larger than :data:`MAX_CELLS`, or when
-    scikit-learn cannot fit it (one class in the training split).
+    scikit-learn cannot fit it (one class in the training split). The random forest is skipped,
+    with the reason in ``forest_skipped``, for inputs other than :data:`FOREST_INPUTS`, text, more
+    than :data:`FOREST_MAX_FEATURES` features or :data:`FOREST_MAX_ROWS` rows, and one class.
     """
     started = time.monotonic()
     task = prepared.signature.task
@@ -189,16 +220,33 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str) -> B
         features = linear_features(train.x, prepared)
         model = _fit_linear(task, features, y_train, n_classes)
         linear_score = objective_value(objective, validation.y,
-                                       _linear_output(model, task, linear_features(validation.x, prepared),
+                                       _output(model, task, linear_features(validation.x, prepared),
                                                       n_classes), n_classes)
         if len(test):
             seen = np.concatenate([features, linear_features(validation.x, prepared)])
             refit = _fit_linear(task, seen, y_seen, n_classes)
-            linear_test = _test_metrics(task, test.y, _linear_output(refit, task, linear_features(test.x, prepared),
+            linear_test = _test_metrics(task, test.y, _output(refit, task, linear_features(test.x, prepared),
+                                                                     n_classes), tuple(prepared.class_names))
+    forest = "RandomForestClassifier" if task == "classification" else "RandomForestRegressor"
+    forest_skipped = _forest_skip(prepared, width, len(train) + len(validation))
+    if not forest_skipped and task == "classification" and len(np.unique(y_train)) < 2:
+        forest_skipped = "the training split holds one class only"
+    forest_score, forest_test = None, {}
+    if not forest_skipped:
+        features = linear_features(train.x, prepared)
+        held = linear_features(validation.x, prepared)
+        model = _fit_forest(task, features, y_train)
+        forest_score = objective_value(objective, validation.y, _output(model, task, held, n_classes),
+                                       n_classes)
+        if len(test):
+            refit = _fit_forest(task, np.concatenate([features, held]), y_seen)
+            forest_test = _test_metrics(task, test.y, _output(refit, task, linear_features(test.x, prepared),
                                                                      n_classes), tuple(prepared.class_names))
     return BaselinesScored(objective=objective, direction=direction, trivial=trivial, trivial_score=trivial_score,
                            linear=linear, linear_score=linear_score, linear_test_metrics=linear_test,
-                           skipped=skipped, seconds=round(time.monotonic() - started, 3))
+                           skipped=skipped, seconds=round(time.monotonic() - started, 3), forest=forest,
+                           forest_score=forest_score, forest_test_metrics=forest_test,
+                           forest_skipped=forest_skipped)
 
 
 class BaselineRace:
@@ -235,14 +283,20 @@ def _number(value: Any) -> float | None:
         and math.isfinite(value) else None
 
 
+def and_list(items: list[str]) -> str:
+    """The items as words: ``a``, ``a and b``, ``a, b and c`` (``items`` must not be empty)."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     """The network against its baselines, in one or two plain sentences (``""``: nothing to say).
 
     ``baselines`` is a :class:`~automl_studio.engine.core.events.BaselinesScored` as a dict
     (``SearchFinished.baselines``, or ``to_dict()`` of the event); ``network_score`` the best
     trial's value of the same validation objective. E.g. "The network (val_accuracy 0.910) beats
-    the linear model (0.880) and the majority class (0.340) on the validation split." When a
-    baseline scores as well or better, the sentence says so and what to consider.
+    the linear model (0.880), a random forest (0.900) and the majority class (0.340) on the
+    validation split." When a baseline scores as well or better, the sentence names the strongest
+    such baseline, says so and what to consider.
     """
     objective = str(baselines.get("objective") or "")
     if not objective:
@@ -251,14 +305,15 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     trivial, trivial_score = str(baselines.get("trivial") or "the trivial baseline"), _number(
         baselines.get("trivial_score"))
     linear_score = _number(baselines.get("linear_score"))
-    named = [(name, score) for name, score in (("the linear model", linear_score), (trivial, trivial_score))
-             if score is not None]
+    forest_score = _number(baselines.get("forest_score"))
+    named = [(name, score) for name, score in (("the linear model", linear_score), ("a random forest", forest_score),
+                                               (trivial, trivial_score)) if score is not None]
     skipped = str(baselines.get("skipped") or "")
     why_no_linear = f" (no linear model: {skipped})" if skipped else ""
     if network_score is None or not math.isfinite(network_score):
         if not named:
             return ""
-        scores = " and ".join(f"{name} {score:.3f}" for name, score in named)
+        scores = and_list([f"{name} {score:.3f}" for name, score in named])
         return f"Baselines on the validation split ({objective}): {scores}{why_no_linear}."
 
     def better(a: float, b: float) -> bool:
@@ -270,15 +325,24 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     if not unbeaten:
         if not beaten:
             return ""
-        scores = " and ".join(f"{name} ({score:.3f})" for name, score in beaten)
+        scores = and_list([f"{name} ({score:.3f})" for name, score in beaten])
         return f"{network} beats {scores} on the validation split{why_no_linear}."
     lead_name, lead_score = unbeaten[0]
+    for name, score in unbeaten[1:]:  # the strongest baseline leads the sentence
+        if better(score, lead_score):
+            lead_name, lead_score = name, score
     subject = lead_name[0].upper() + lead_name[1:]
     text = f"{subject} ({lead_score:.3f}) scores as well as or better than the best network ({objective} " \
-           f"{network_score:.3f}) on the validation split, so the network does not earn its keep yet"
+           f"{network_score:.3f}) on the validation split"
+    if lead_name != "a random forest":
+        text += ", so the network does not earn its keep yet"
     if lead_name == "the linear model":
         text += (f" — consider the linear model ({baselines.get('linear') or 'scikit-learn'}) itself, or search "
                  "longer, with more epochs, other networks or more data")
+    elif lead_name == "a random forest":
+        text += (f" — on this table a forest at scikit-learn's defaults ({baselines.get('forest') or 'scikit-learn'}) "
+                 "finds what the networks tried so far do not; search longer or with wider networks, or consider "
+                 "the forest itself")
     else:
         text += " — it learnt nothing the class counts or the mean did not already say; search longer, " \
                 "check the learning rate, or add data"

@@ -3,7 +3,7 @@
 A model that predicts the most common class for every row (or the training mean) has learnt
 nothing; presenting it as a success would be untrue. The Search and the Results page both show
 this note, with the likely causes and a one-click *Search longer*, and :class:`RaceNote`: the
-network against the linear model and the trivial baseline raced beside the search, in the
+network against the linear model, the random forest and the trivial baseline raced beside the search, in the
 engine's words (:func:`~automl_studio.engine.train.baselines.race_note`).
 """
 
@@ -75,8 +75,8 @@ class BaselineNote(QFrame):
 
 
 class RaceNote(QLabel):
-    """One line: the network's validation score against the linear model's and the trivial
-    baseline's (hidden while there is nothing to compare)."""
+    """One line: the network's validation score against the linear model's, the random forest's
+    and the trivial baseline's (hidden while there is nothing to compare)."""
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +86,8 @@ class RaceNote(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setToolTip("Baselines fitted on the search's own training split and scored on its validation "
-                        "split: scikit-learn's linear model at its defaults, and the majority class or the mean")
+                        "split: scikit-learn's linear model and random forest at their defaults, and the "
+                        "majority class or the mean")
         self.hide()
 
     def show_race(self, baselines: Mapping[str, Any], network_score: float | None) -> str:

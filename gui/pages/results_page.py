@@ -42,6 +42,7 @@ from automl_studio.engine.core.errors import ProjectError
 from automl_studio.engine.core.events import SearchFinished
 from automl_studio.engine.export.formats import FORMAT_NAMES, RUNTIMES, missing_message
 from automl_studio.engine.search.project import finalist_text
+from automl_studio.engine.train.baselines import and_list
 from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.evaluation import read_evaluation
 from automl_studio.gui.models.trial_store import TrialStore
@@ -411,6 +412,10 @@ class ResultsPage(QWidget):
             skipped = str(finish.baselines.get("skipped") or "")
             rows.append(("Linear", "Linear baseline", f"none: {skipped}" if skipped
                          else f"{finish.baselines['linear']} (scikit-learn defaults)"))
+        if finish.baselines.get("forest"):
+            skipped = str(finish.baselines.get("forest_skipped") or "")
+            rows.append(("Forest", "Forest baseline", f"none: {skipped}" if skipped
+                         else f"{finish.baselines['forest']} (scikit-learn defaults, 100 trees)"))
         for key, value in self._active(finish.best_hyperparameters).items():
             rows.append((key, key, f"{value:.4g}" if isinstance(value, float) else str(value)))
         for name, label, value in rows:
@@ -440,9 +445,10 @@ class ResultsPage(QWidget):
                       baselines: Mapping[str, Any] | None = None) -> None:
         self._clear_layout(self.metrics_grid)
         linear = dict((baselines or {}).get("linear_test_metrics") or {})
-        self.metrics_box.setTitle("Test metrics (trivial and linear baselines below each)" if baseline and linear
-                                  else "Test metrics (trivial baseline below each)" if baseline
-                                  else "Test metrics")
+        forest = dict((baselines or {}).get("forest_test_metrics") or {})
+        below = [name for name, given in (("trivial", baseline), ("linear", linear), ("forest", forest)) if given]
+        self.metrics_box.setTitle(f"Test metrics ({and_list(below)} baseline{'s' if len(below) > 1 else ''} below each)"
+                                  if below else "Test metrics")
         shown = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float))
                  and not isinstance(v, bool)]
         if not shown:
@@ -471,6 +477,14 @@ class ResultsPage(QWidget):
                 line.setProperty("role", "hint")
                 line.setToolTip(f"{(baselines or {}).get('linear')} at scikit-learn's defaults, fitted on the "
                                 "training and validation splits, on the same test split")
+                card.addWidget(line)
+            trees = forest.get(key)
+            if isinstance(trees, (int, float)) and not isinstance(trees, bool) and key != "n":
+                line = QLabel(f"forest {_format_metric(trees)}")
+                line.setObjectName(f"forest_{key}")
+                line.setProperty("role", "hint")
+                line.setToolTip(f"{(baselines or {}).get('forest')} at scikit-learn's defaults (100 trees), fitted "
+                                "on the training and validation splits, on the same test split")
                 card.addWidget(line)
             # A forecast's other naive forecasts (the baseline line shows the one the search compares with).
             for rule, naive in dict(baseline.get("naive") or {}).items():

@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 from datafiles import IRIS, write_image_npz, write_mixed_table
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from automl_studio.engine.core.config import SearchConfig
@@ -70,6 +71,39 @@ def test_the_linear_model_is_scored_on_the_search_split_with_the_objective_metri
     assert features.shape[1] == prepared.signature.categorical_tokens + numeric
 
 
+def test_the_random_forest_is_scored_on_the_same_split_and_features(tmp_path):
+    prepared = prepared_from(write_mixed_table(tmp_path / "mixed.csv"), "label")
+    scored = score_baselines(prepared, "val_accuracy", "max")
+    assert scored.forest == "RandomForestClassifier" and scored.forest_skipped == ""
+    features = linear_features(prepared.train.x, prepared)
+    held = linear_features(prepared.validation.x, prepared)
+    forest = RandomForestClassifier(random_state=0).fit(features, prepared.train.y)
+    assert scored.forest_score == pytest.approx(float(np.mean(forest.predict(held) == prepared.validation.y)))
+    # Refitted on training + validation for the test metrics, as the linear model is.
+    seen = RandomForestClassifier(random_state=0).fit(np.concatenate([features, held]),
+                                                      np.concatenate([prepared.train.y, prepared.validation.y]))
+    accuracy = float(np.mean(seen.predict(linear_features(prepared.test.x, prepared)) == prepared.test.y))
+    assert scored.forest_test_metrics["accuracy"] == pytest.approx(accuracy)
+    assert scored.forest_test_metrics["n"] == len(prepared.test)
+
+
+def test_a_forest_regression_scores_the_mean_squared_error_and_beats_a_line_on_a_step(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(300, 2))
+    y = np.where(x[:, 0] > 0.2, 10.0, 0.0) + rng.normal(0, 0.1, 300)  # a step: no line fits it
+    path = tmp_path / "step.csv"
+    path.write_text("a,b,y\n" + "\n".join(f"{a:.5f},{b:.5f},{t:.5f}" for (a, b), t in zip(x, y, strict=True)) + "\n")
+    prepared = prepared_from(path, "y", "regression")
+    scored = score_baselines(prepared, "val_loss", "min")
+    assert scored.forest == "RandomForestRegressor"
+    forest = RandomForestRegressor(random_state=0).fit(linear_features(prepared.train.x, prepared), prepared.train.y)
+    err = forest.predict(linear_features(prepared.validation.x, prepared)) - prepared.validation.y
+    assert scored.forest_score == pytest.approx(float(np.mean(err ** 2)), rel=1e-6)
+    assert scored.forest_score < 0.5 < scored.linear_score
+    assert race_note(scored.summary(), scored.linear_score).startswith(
+        f"A random forest ({scored.forest_score:.3f}) scores as well as or better than the best network")
+
+
 def test_regression_gets_ridge_and_the_loss_is_the_mean_squared_error(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
@@ -117,6 +151,9 @@ def test_images_are_flattened_and_too_wide_inputs_are_skipped_with_the_reason(tm
     assert skipped.trivial_score is not None
     assert "no linear model: the inputs have 432 features" in race_note(skipped.summary(), 0.9)
     assert MAX_FEATURES == 20_000
+    # A forest of raw pixels says little: none is raced on images.
+    assert skipped.forest_score is None and skipped.forest_skipped == "no random forest for images"
+    assert skipped.forest_test_metrics == {}
 
 
 def test_the_comparison_is_said_plainly_both_ways():
@@ -138,6 +175,23 @@ def test_the_comparison_is_said_plainly_both_ways():
     assert race_note(race, None) == ("Baselines on the validation split (val_accuracy): the linear model 0.880 "
                                      "and the majority class 0.340.")
     assert race_note({}, 0.9) == ""
+    # With the random forest: every baseline beaten, or the strongest unbeaten one leads.
+    trees = {**race, "forest": "RandomForestClassifier", "forest_score": 0.9}
+    assert race_note(trees, 0.95) == ("The network (val_accuracy 0.950) beats the linear model (0.880), a random "
+                                      "forest (0.900) and the majority class (0.340) on the validation split.")
+    behind = race_note(trees, 0.85)
+    assert behind.startswith("A random forest (0.900) scores as well as or better than the best network "
+                             "(val_accuracy 0.850) on the validation split — on this table a forest at "
+                             "scikit-learn's defaults (RandomForestClassifier) finds what the networks")
+    assert "earn its keep" not in behind
+    assert "the linear model scores 0.880; the majority class scores 0.340" in behind
+    assert race_note(trees, 0.89).startswith("A random forest (0.900)")  # ahead of the line, behind the forest
+    assert race_note(trees, None) == ("Baselines on the validation split (val_accuracy): the linear model 0.880, "
+                                      "a random forest 0.900 and the majority class 0.340.")
+    # An event log written before the forest was raced reads as none raced.
+    old = event_from_dict({"type": "baselines_scored", **{k: v for k, v in race.items()}})
+    assert isinstance(old, BaselinesScored) and old.forest == "" and old.forest_score is None
+    assert race_note(old.summary(), 0.91) == race_note(race, 0.91)
 
 
 @pytest.mark.slow
@@ -166,14 +220,19 @@ def test_a_search_races_the_linear_model_and_says_plainly_when_it_loses(tmp_path
     with h5py.File(project / "best" / "best.h5", "r") as h5:
         meta = json.loads(h5.attrs["automl_studio"])
     assert meta["baselines_note"] == note and meta["baselines"]["linear"] == "LogisticRegression"
+    assert meta["baselines"]["forest"] == "RandomForestClassifier"
+    assert meta["baselines"]["forest_test_metrics"]["n"] == finish.test_metrics["n"]
     assert describe(project / "best" / "best.h5")["baselines_note"] == note
     # The HTML report and the model card say it too, with the linear model's test metrics.
     page = Path(write_report(str(project))).read_text(encoding="utf-8")
     assert html.escape(note, quote=False) in page and "<th>linear model</th>" in page
+    assert "<th>random forest</th>" in page and "scikit-learn's RandomForestClassifier at its defaults" in page
     assert "scikit-learn's LogisticRegression at its defaults" in page
     card = render_model_card(meta, settings={}, class_counts=(), checks=(), files={})
-    assert note in card and "| Linear model (LogisticRegression) |" in card
     linear_accuracy = finish.baselines["linear_test_metrics"]["accuracy"]
+    assert note in card and "| Linear model (LogisticRegression) | Random forest (RandomForestClassifier) |" in card
+    forest_accuracy = finish.baselines["forest_test_metrics"]["accuracy"]
+    assert f"| {linear_accuracy:.4g} | {forest_accuracy:.4g} |" in card
     assert f"| accuracy | {finish.test_metrics['accuracy']:.4g} |" in card and f"{linear_accuracy:.4g} |" in card
 
 

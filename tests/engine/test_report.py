@@ -106,9 +106,12 @@ def test_the_report_holds_every_trial_its_curves_the_best_metrics_and_baseline_w
     metrics = {r[0]: r[1:] for r in page.tables["metrics"][1:]}
     assert metrics["accuracy"] == [f"{finish['test_metrics']['accuracy']:.4f}",
                                    f"{finish['baseline_metrics']['accuracy']:.4f}",
-                                   f"{finish['baselines']['linear_test_metrics']['accuracy']:.4f}"]
+                                   f"{finish['baselines']['linear_test_metrics']['accuracy']:.4f}",
+                                   f"{finish['baselines']['forest_test_metrics']['accuracy']:.4f}"]
+    assert page.tables["metrics"][0] == ["metric", "best model", "baseline", "linear model", "random forest"]
+    assert "RandomForestClassifier" in " ".join(page.text)
     assert "most common class" in " ".join(page.text)
-    assert "LogisticRegression" in " ".join(page.text) and "the linear model (" in " ".join(page.text).lower()
+    assert "LogisticRegression" in " ".join(page.text) and "the linear model" in " ".join(page.text).lower()
     assert page.tables["confusion-matrix"][0][1:] == ["setosa", "versicolor", "virginica"]
     assert [r[0] for r in page.tables["per-class"][1:]] == ["setosa", "versicolor", "virginica"]
     assert {r[0] for r in page.tables["column-importance"][1:]} == {

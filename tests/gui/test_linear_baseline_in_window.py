@@ -47,6 +47,26 @@ def test_the_search_page_shows_the_race_live_beside_the_best_trial(qtbot, window
 
 
 @pytest.mark.slow
+def test_the_results_page_shows_the_random_forest_beside_the_linear_model(qtbot, window, tmp_path):
+    page, results = window.search_page, window.results_page
+    feed(page, search_events(1, 2))
+    trees = BaselinesScored(**{**scored(0.2).summary(), "forest": "RandomForestClassifier", "forest_score": 0.05,
+                               "forest_test_metrics": {"accuracy": 0.99, "balanced_accuracy": 0.985, "n": 30}})
+    feed(page, [trees])
+    assert page.race_note.text().startswith("A random forest (0.050) scores as well as or better than the best "
+                                            "network (val_loss 0.600)")
+    finish = SearchFinished.build("completed", best_trial_id="000", best_score=0.1,
+                                  test_metrics={"accuracy": 0.97, "balanced_accuracy": 0.97, "n": 30},
+                                  baselines=trees.summary(), exported=["/p/best/best.h5"])
+    end_search(qtbot, page, finish)
+    assert results.race_note.text().startswith("A random forest (0.050)")
+    assert results.findChild(QWidget, "forest_accuracy").text() == "forest 0.990"
+    assert results.findChild(QWidget, "linear_accuracy").text() == "linear 0.950"
+    assert results.findChild(QWidget, "forest_n") is None
+    assert results.metrics_box.title() == "Test metrics (linear and forest baselines below each)"
+    assert "RandomForestClassifier" in results.findChild(QWidget, "best_Forest").text()
+
+
 def test_a_reopened_finished_project_shows_the_linear_baseline_on_both_pages(qtbot, window, tmp_path):
     events: list = []
     search_dir = tmp_path / "search"
@@ -60,9 +80,12 @@ def test_a_reopened_finished_project_shows_the_linear_baseline_on_both_pages(qtb
     with qtbot.waitSignal(window.data_page.datasetLoaded, timeout=20_000):
         assert window.open_project(str(path))
     expected = race_note(finish.baselines, finish.best_score)
-    assert "the linear model (" in expected.lower() and "the majority class" in expected
+    assert "the linear model" in expected.lower() and "a random forest (" in expected.lower()
+    assert "the majority class" in expected
     page, results = window.search_page, window.results_page
     assert page.race_note.text() == expected and page.race_note.isVisibleTo(page)
     assert results.race_note.text() == expected
     linear = finish.baselines["linear_test_metrics"]["accuracy"]
     assert results.findChild(QWidget, "linear_accuracy").text() == f"linear {linear:.3f}"
+    forest = finish.baselines["forest_test_metrics"]["accuracy"]
+    assert results.findChild(QWidget, "forest_accuracy").text() == f"forest {forest:.3f}"
