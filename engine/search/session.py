@@ -292,16 +292,16 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         raced.update(kept[-1].summary() if kept else {})
     race = None if role == "worker" or raced else BaselineRace(prepared, resolved.objective, resolved.direction)
 
-    def collect_baselines(wait: float) -> dict[str, Any]:
+    def collect_baselines(wait: float, final: bool = False) -> dict[str, Any]:
         # Sent from this thread, where every listener expects its events.
         nonlocal race
-        outcome = race.result(wait) if race is not None else None
+        outcome = race.result(wait, final=final) if race is not None else None
         if isinstance(outcome, BaselinesScored):
             emit(outcome)
             raced.update(outcome.summary())
         elif isinstance(outcome, str) and outcome:
             emit(SearchWarning(message=outcome))
-        if outcome is not None or wait >= BASELINE_LATE_WAIT_S:
+        if outcome is not None or wait >= BASELINE_LATE_WAIT_S or final:
             race = None
         return raced
 
@@ -349,8 +349,12 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         reason = trial_failure_reason(last[-1].message) if last else str(exc)
         message = (f"{config.max_consecutive_failures} trials failed in a row; the last one "
                    f"({last[-1].trial_id if last else '?'}) said: {reason}")
-    # A stop must land at once and a spent budget has no time to wait: they take what is done.
-    collect_baselines(BASELINE_LATE_WAIT_S if status in ("completed", "failed") else 0.0)
+    # A stop must land at once and a spent budget has no time to wait: they take what is done;
+    # a search that completed early waits for them only as long as its time budget allows.
+    late_wait = BASELINE_LATE_WAIT_S if status in ("completed", "failed") else 0.0
+    if deadline is not None:
+        late_wait = min(late_wait, max(0.0, deadline - tuner.studio_export_reserve() - time.monotonic()))
+    collect_baselines(late_wait, final=True)
     if status == RECYCLE:
         # No search_finished: the SearchProcess that started this child starts another one on
         # the same project, which resumes where this one stopped.

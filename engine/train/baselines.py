@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -182,7 +182,8 @@ def _targets(task: str, y: np.ndarray) -> np.ndarray:
     return values[:, 0] if values.shape[1] == 1 else values
 
 
-def score_baselines(prepared: PreparedData, objective: str, direction: str) -> BaselinesScored:
+def score_baselines(prepared: PreparedData, objective: str, direction: str,
+                    on_partial: Callable[[BaselinesScored], None] | None = None) -> BaselinesScored:
     """Fits and scores the baselines on ``prepared``'s splits (see the module's docstring).
 
     The linear model is skipped, with the reason in ``skipped``, when the inputs are wider than
@@ -229,6 +230,12 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str) -> B
                                                                      n_classes), tuple(prepared.class_names))
     forest = "RandomForestClassifier" if task == "classification" else "RandomForestRegressor"
     forest_skipped = _forest_skip(prepared, width, len(train) + len(validation))
+    if on_partial is not None and not forest_skipped:  # what is known while the forest grows
+        on_partial(BaselinesScored(
+            objective=objective, direction=direction, trivial=trivial, trivial_score=trivial_score, linear=linear,
+            linear_score=linear_score, linear_test_metrics=linear_test, skipped=skipped,
+            seconds=round(time.monotonic() - started, 3), forest=forest,
+            forest_skipped="the random forest was still being fitted when the search ended"))
     if not forest_skipped and task == "classification" and len(np.unique(y_train)) < 2:
         forest_skipped = "the training split holds one class only"
     forest_score, forest_test = None, {}
@@ -258,6 +265,7 @@ class BaselineRace:
 
     def __init__(self, prepared: PreparedData, objective: str, direction: str) -> None:
         self._result: BaselinesScored | None = None
+        self._partial: BaselinesScored | None = None  # the linear and trivial ones, before the forest
         self._error: str = ""
         self._thread = threading.Thread(target=self._run, args=(prepared, objective, direction),
                                         name="baselines", daemon=True)
@@ -265,16 +273,21 @@ class BaselineRace:
 
     def _run(self, prepared: PreparedData, objective: str, direction: str) -> None:
         try:
-            self._result = score_baselines(prepared, objective, direction)
+            self._result = score_baselines(prepared, objective, direction, on_partial=self._keep_partial)
         except (ValueError, MemoryError, ArithmeticError) as exc:  # scikit-learn's refusals; never the search's end
             self._error = f"the baselines could not be scored ({exc})"
 
-    def result(self, timeout: float) -> BaselinesScored | str | None:
+    def _keep_partial(self, scored: BaselinesScored) -> None:
+        self._partial = scored
+
+    def result(self, timeout: float, *, final: bool = False) -> BaselinesScored | str | None:
         """The scored baselines once done (waiting up to ``timeout`` seconds), the reason they
-        failed as a string, or ``None`` while they are still being scored."""
+        failed as a string, or ``None`` while they are still being scored — except that a
+        ``final`` call takes the linear and trivial baselines without the forest still being
+        fitted (``forest_skipped`` says so) rather than nothing."""
         self._thread.join(max(timeout, 0.0))
         if self._thread.is_alive():
-            return None
+            return self._partial if final else None
         return self._result if self._result is not None else self._error
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 
 import h5py
@@ -25,6 +26,7 @@ from automl_studio.engine.search.report import write_report
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train.baselines import (
     MAX_FEATURES,
+    BaselineRace,
     linear_features,
     race_note,
     score_baselines,
@@ -102,6 +104,27 @@ def test_a_forest_regression_scores_the_mean_squared_error_and_beats_a_line_on_a
     assert scored.forest_score < 0.5 < scored.linear_score
     assert race_note(scored.summary(), scored.linear_score).startswith(
         f"A random forest ({scored.forest_score:.3f}) scores as well as or better than the best network")
+
+
+def test_the_end_of_a_search_takes_the_linear_model_while_the_forest_still_grows(tmp_path):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(20_000, 10))
+    y = x[:, 0] * 3 + np.sin(x[:, 1] * 3) + rng.normal(0, 0.3, 20_000)
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"x{i}" for i in range(10)) + ",y\n" + "\n".join(
+        ",".join(f"{v:.4f}" for v in (*row, t)) for row, t in zip(x, y, strict=True)) + "\n")
+    prepared = prepared_from(path, "y", "regression")
+    race = BaselineRace(prepared, "val_loss", "min")
+    deadline = time.monotonic() + 60
+    while race._partial is None and time.monotonic() < deadline:  # the linear model is done first
+        time.sleep(0.05)
+    assert race.result(0.0) is None  # still fitting the forest: nothing yet …
+    early = race.result(0.0, final=True)  # … unless the search ends now: then the linear one
+    assert isinstance(early, BaselinesScored) and early.linear_score is not None and early.forest_score is None
+    assert early.forest_skipped == "the random forest was still being fitted when the search ended"
+    done = race.result(120.0)
+    assert isinstance(done, BaselinesScored) and done.forest_score is not None and done.forest_skipped == ""
+    assert done.linear_score == early.linear_score
 
 
 def test_regression_gets_ridge_and_the_loss_is_the_mean_squared_error(tmp_path):

@@ -127,7 +127,8 @@ def test_stop_reopen_resume_and_close_mid_search(qtbot, iris_window, tmp_path):
     kept = [tid for tid in store.trial_ids() if store.trial(tid).status == "completed"]
     resume = second.findChild(QWidget, "resumeSearch")
     assert resume.isEnabled()
-    assert "interrupted" in second.search_page.banner.text()
+    assert "was stopped after" in second.search_page.banner.text()  # by the user, not interrupted
+    assert second.status_search.text() == "Stopped — can resume"
     with qtbot.waitSignal(second.search_page.controller.processStarted, timeout=30_000) as started:
         qtbot.mouseClick(resume, Qt.MouseButton.LeftButton)
     pid = started.args[0]
