@@ -4,10 +4,11 @@ A decision tree is a network with two hidden layers (Sethi 1990, "Entropy nets: 
 trees to neural networks"; Welbl 2014, "Casting random forests as artificial neural networks";
 Biau, Scornet & Welbl 2019, "Neural random forests"), and so is a forest of them:
 
-1. one unit per split of every tree: ``(threshold − x[feature]) / gap + 1`` clipped to [0, 1] —
-   1 on the left branch (``x <= threshold``, scikit-learn's rule), 0 from the next value seen in
-   training above the threshold on (``gap`` is the distance to it; a value never seen between the
-   two gets a share of both branches);
+1. one unit per split of every tree: ``(below − x[feature]) / (above − below) + 1`` clipped to
+   [0, 1], where ``below`` and ``above`` are the training values either side of the threshold — 1
+   on the left branch (``x <= threshold``, scikit-learn's rule), 0 on the right; a value never seen
+   between the two gets a share of both branches. Computed in float32 from the values themselves
+   (not the float64 threshold between them), so every training value lands on its side exactly;
 2. one unit per leaf: +1 for each split its path takes to the left, −1 for each taken to the right,
    bias ``1 − lefts``, clipped to [0, 1] — 1 in the leaf a row reaches, 0 in every other;
 3. the leaves' values (class shares, or means) divided by the number of trees, summed.
@@ -82,7 +83,7 @@ def forest_model(forest: Any, signature: DataSignature, features: np.ndarray, n_
     whose output is the class probabilities over all ``n_classes`` (rows × n_classes; a class the
     forest never saw gets 0) or the predicted value (rows × 1), in float32.
 
-    ``features`` fixes each split's gap to the next value seen above its threshold.
+    ``features`` gives each split the training values either side of its threshold.
 
     Raises:
         ValueError: the signature has inputs other than numeric and categorical ones.
@@ -104,18 +105,21 @@ def forest_model(forest: Any, signature: DataSignature, features: np.ndarray, n_
     lefts = np.full((n_trees, l_max), -1.0, np.float32)  # a padded leaf is never reached
     outputs = max(n_classes, 1)
     values = np.zeros((n_trees * l_max, outputs), np.float32)
-    ordered = np.sort(features, axis=0)
+    ordered = np.sort(np.asarray(features, dtype=np.float32), axis=0)
     for t, tree in enumerate(trees):
         tree_ = tree.tree_
         index = {int(node): i for i, node in enumerate(splits[t])}
         for i, node in enumerate(splits[t]):
             feature, threshold = int(tree_.feature[node]), float(tree_.threshold[node])
             column = ordered[:, feature]
-            above = column[np.searchsorted(column, threshold, side="right"):]
-            gap = float(above[0]) - threshold if len(above) else 1.0
+            cut = int(np.searchsorted(column, threshold, side="right"))
+            # The last training value on the left and the first on the right, in float32: the
+            # threshold itself (a float64 midpoint) may round onto either of two close values.
+            below = column[cut - 1] if cut else np.float32(threshold)
+            above = column[cut] if cut < len(column) else below + np.float32(1.0)
             pick[feature, t * s_max + i] = -1.0
-            at[t * s_max + i] = threshold
-            steep[t, i] = 1.0 / max(gap, 1e-30)
+            at[t * s_max + i] = below
+            steep[t, i] = np.float32(1.0) / max(np.float32(above - below), np.float32(1e-30))
         parent: dict[int, tuple[int, bool]] = {}
         for node in splits[t]:
             parent[int(tree_.children_left[node])] = (int(node), True)
@@ -145,7 +149,7 @@ def forest_model(forest: Any, signature: DataSignature, features: np.ndarray, n_
     if "numeric" in inputs:
         parts.append(inputs["numeric"])
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_features")(parts)
-    # threshold − value first, then the per-split scale: exact for values far from zero as well.
+    # below − value first, then the per-split scale: exact for values far from zero as well.
     h = keras.layers.Dense(n_trees * s_max, name=f"{name}_splits", dtype="float32")(x)
     h = keras.layers.Reshape((n_trees, s_max), name=f"{name}_by_tree")(h)
     h = keras.layers.EinsumDense("bts,ts->bts", output_shape=(n_trees, s_max), bias_axes="ts",

@@ -61,6 +61,22 @@ def test_a_regression_forest_as_layers_gives_its_values_far_from_zero_too(tmp_pa
     assert np.abs(got[:, 0] - forest.predict(features)).max() < 1e-3 * np.abs(prepared.train.y).max()
 
 
+def test_close_values_land_on_their_side_of_every_split(tmp_path):
+    """The float64 threshold between two close float32 values rounds onto one of them: the split
+    must still send each training value where the forest does."""
+    rng = np.random.default_rng(8)
+    x = 1.0 + rng.normal(size=(1500, 2)) * 1e-4  # thousands of values a few float32 steps apart
+    label = np.where(x[:, 0] + rng.normal(0, 2e-5, 1500) > 1.0, "up", "down")
+    path = tmp_path / "close.csv"
+    path.write_text("a,b,label\n" + "\n".join(f"{a:.9f},{b:.9f},{c}" for (a, b), c in zip(x, label, strict=True)) + "\n")
+    prepared = prepared_from(path, "label")
+    features = forest_features(prepared.train.x, prepared.signature)
+    forest = fit_forest("classification", features, prepared.train.y, leaves=128, trees=30)
+    model = forest_model(forest, prepared.signature, features, 2)
+    expected = forest.predict_proba(features)
+    assert np.abs(model.predict(prepared.train.x, verbose=0) - expected).max() < 1e-5
+
+
 def test_a_table_with_text_is_refused_with_the_reason(tmp_path):
     prepared = prepared_from(write_reviews(tmp_path / "reviews.csv"), None, "classification")
     assert "text" in prepared.signature.inputs
