@@ -342,6 +342,41 @@ def describe(spec: CorpusSet, data: Any) -> dict[str, Any]:
     return info
 
 
+def reference_seconds() -> float:
+    """Seconds for a fixed single-threaded workload (Python loops and small NumPy products, as a
+    trial's steps on a small table are): the same machine runs it in the same time, so runs whose
+    figures differ by more than noise were on a slower or busier machine (2026-12-02: trials took
+    twice as long as the day before on the same splits; see BENCHMARKS.md)."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i * i
+    a = np.ones((64, 64))
+    for _ in range(2_000):
+        a = a @ np.eye(64) * 0.5 + 0.5
+    return round(time.perf_counter() - start, 3)
+
+
+def cpu_times() -> list[int] | None:
+    """The machine's CPU times so far (``/proc/stat``'s first line, in ticks; ``None`` off Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_shares(before: list[int] | None, after: list[int] | None) -> dict[str, float] | None:
+    """Shares of all CPUs' time between two :func:`cpu_times`: ``busy`` (user, nice, system, irq),
+    ``idle`` (idle, iowait) and ``steal`` (taken by the host for other guests)."""
+    if not before or not after:
+        return None
+    delta = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(delta[:8]) or 1
+    return {"busy": round(sum(delta[i] for i in (0, 1, 2, 5, 6)) / total, 3),
+            "idle": round((delta[3] + delta[4]) / total, 3), "steal": round(delta[7] / total, 3)}
+
+
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     """Per set: mean and worst of the search and of each baseline over its seeds, the best
     baseline (best mean), the gap of the means and whether it is within the target."""
@@ -464,17 +499,21 @@ def main(argv: list[str] | None = None) -> None:
             base = baselines(spec, train, test)
             budget = spec.budget_s * args.budget_scale
             load = os.getloadavg()[0]
+            reference = reference_seconds()
+            before = cpu_times()
             best = max(base, key=lambda b: base[b]["score"])
             print(f"{name} seed {seed}: best baseline {best} {base[best]['score']:.4f}; searching {budget:g} s "
                   f"(1-min load {load:.1f})...", flush=True)
             train_mean = float(np.mean(train[spec.target])) if spec.task == "regression" else None
             engine = automl(spec, train_path, test_path, actual, train_mean, work, budget, args.engine_arg)
+            during = cpu_shares(before, cpu_times())
             print(f"  automl-studio {engine['score']}; {engine['trials'].get('completed')} trials, "
                   f"{engine['wall_s']:.0f} s" + (f"\n  FAILED: {engine['stderr_tail'][-300:]}"
                                                   if "stderr_tail" in engine else ""), flush=True)
             results["runs"].append({"dataset": name, "seed": seed,
                                     "train": len(train["y"]) if spec.form == "images" else len(train),
                                     "test": len(actual), "budget_s": budget, "load_average_1min_before": load,
+                                    "reference_s": reference, "cpu_during_search": during,
                                     "baselines": base, "automl": engine})
             results["summary"] = summarise(results)
             results["complete"] = is_full(results)
