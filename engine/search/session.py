@@ -68,7 +68,7 @@ from automl_studio.engine.search.project import (
 from automl_studio.engine.space.shapes import analyse, space_summary
 from automl_studio.engine.space.templates import TEMPLATES, resolve_space
 from automl_studio.engine.train import crossval
-from automl_studio.engine.train.baselines import BaselineRace
+from automl_studio.engine.train.baselines import FOREST_UNFINISHED, BaselineRace
 from automl_studio.engine.train.ensemble import describe_ensemble
 
 BEST_DIR = "best"
@@ -288,7 +288,8 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         emit(SearchWarning(message=note))
     raced: dict[str, Any] = {}
     if resuming:  # a resumed (or recycled) search keeps the baselines its split already has
-        kept = [e for e in read_events(project) if isinstance(e, BaselinesScored) and e.objective == resolved.objective]
+        kept = [e for e in read_events(project) if isinstance(e, BaselinesScored) and e.objective == resolved.objective
+                and e.forest_skipped != FOREST_UNFINISHED]  # a forest cut short by the end is raced again
         raced.update(kept[-1].summary() if kept else {})
     race = None if role == "worker" or raced else BaselineRace(prepared, resolved.objective, resolved.direction)
 

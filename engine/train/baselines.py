@@ -46,6 +46,8 @@ MAX_ITER = 1000  # LogisticRegression's lbfgs converges well within this on stan
 FOREST_MAX_ROWS = 50_000
 FOREST_MAX_FEATURES = 500
 FOREST_INPUTS = ("table", "features")  # PreparedData.input_kind values a forest is raced on
+# forest_skipped of baselines taken before the forest was done: a resumed search races it again.
+FOREST_UNFINISHED = "it was still being fitted when the search ended"
 
 
 def linear_features(x: Mapping[str, Any], prepared: PreparedData) -> np.ndarray:
@@ -151,7 +153,8 @@ def _fit_forest(task: str, features: np.ndarray, y: np.ndarray) -> Any:
 def _forest_skip(prepared: PreparedData, width: int, rows: int) -> str:
     """Why no forest is raced on ``prepared`` ("" when one is)."""
     if prepared.input_kind not in FOREST_INPUTS or "text" in prepared.signature.inputs:
-        return f"no random forest for {prepared.input_kind if 'text' not in prepared.signature.inputs else 'text'}"
+        return ("not raced on a table with a text column" if "text" in prepared.signature.inputs
+                else f"not raced on {prepared.input_kind}")
     if width > FOREST_MAX_FEATURES:
         return f"the inputs have {width:,} features (more than {FOREST_MAX_FEATURES:,})"
     if rows > FOREST_MAX_ROWS:
@@ -230,14 +233,13 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str,
                                                                      n_classes), tuple(prepared.class_names))
     forest = "RandomForestClassifier" if task == "classification" else "RandomForestRegressor"
     forest_skipped = _forest_skip(prepared, width, len(train) + len(validation))
+    if not forest_skipped and task == "classification" and len(np.unique(y_train)) < 2:
+        forest_skipped = "the training split holds one class only"
     if on_partial is not None and not forest_skipped:  # what is known while the forest grows
         on_partial(BaselinesScored(
             objective=objective, direction=direction, trivial=trivial, trivial_score=trivial_score, linear=linear,
             linear_score=linear_score, linear_test_metrics=linear_test, skipped=skipped,
-            seconds=round(time.monotonic() - started, 3), forest=forest,
-            forest_skipped="the random forest was still being fitted when the search ended"))
-    if not forest_skipped and task == "classification" and len(np.unique(y_train)) < 2:
-        forest_skipped = "the training split holds one class only"
+            seconds=round(time.monotonic() - started, 3), forest=forest, forest_skipped=FOREST_UNFINISHED))
     forest_score, forest_test = None, {}
     if not forest_skipped:
         features = linear_features(train.x, prepared)
@@ -322,7 +324,9 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     named = [(name, score) for name, score in (("the linear model", linear_score), ("a random forest", forest_score),
                                                (trivial, trivial_score)) if score is not None]
     skipped = str(baselines.get("skipped") or "")
-    why_no_linear = f" (no linear model: {skipped})" if skipped else ""
+    forest_skipped = str(baselines.get("forest_skipped") or "")
+    why_no_linear = "".join(f" (no {name}: {why})" for name, why in (("linear model", skipped),
+                                                                     ("random forest", forest_skipped)) if why)
     if network_score is None or not math.isfinite(network_score):
         if not named:
             return ""

@@ -25,6 +25,7 @@ from automl_studio.engine.search.project import last_finish, read_events
 from automl_studio.engine.search.report import write_report
 from automl_studio.engine.search.session import run_search
 from automl_studio.engine.train.baselines import (
+    FOREST_UNFINISHED,
     MAX_FEATURES,
     BaselineRace,
     linear_features,
@@ -121,7 +122,8 @@ def test_the_end_of_a_search_takes_the_linear_model_while_the_forest_still_grows
     assert race.result(0.0) is None  # still fitting the forest: nothing yet …
     early = race.result(0.0, final=True)  # … unless the search ends now: then the linear one
     assert isinstance(early, BaselinesScored) and early.linear_score is not None and early.forest_score is None
-    assert early.forest_skipped == "the random forest was still being fitted when the search ended"
+    assert early.forest_skipped == FOREST_UNFINISHED == "it was still being fitted when the search ended"
+    assert "(no random forest: it was still being fitted when the search ended)" in race_note(early.summary(), 1.0)
     done = race.result(120.0)
     assert isinstance(done, BaselinesScored) and done.forest_score is not None and done.forest_skipped == ""
     assert done.linear_score == early.linear_score
@@ -175,7 +177,8 @@ def test_images_are_flattened_and_too_wide_inputs_are_skipped_with_the_reason(tm
     assert "no linear model: the inputs have 432 features" in race_note(skipped.summary(), 0.9)
     assert MAX_FEATURES == 20_000
     # A forest of raw pixels says little: none is raced on images.
-    assert skipped.forest_score is None and skipped.forest_skipped == "no random forest for images"
+    assert skipped.forest_score is None and skipped.forest_skipped == "not raced on images"
+    assert "(no random forest: not raced on images)" in race_note(skipped.summary(), 0.9)
     assert skipped.forest_test_metrics == {}
 
 
@@ -281,3 +284,24 @@ def test_a_resumed_search_keeps_the_baselines_its_split_already_has(tmp_path):
     assert second.baselines == first.baselines and second.baselines["linear"] == "LogisticRegression"
     assert not [e for e in again if isinstance(e, BaselinesScored)]  # not fitted a second time
     assert len([e for e in read_events(project) if isinstance(e, BaselinesScored)]) == 1
+
+
+@pytest.mark.slow
+def test_a_resumed_search_races_a_forest_the_end_of_the_last_run_cut_short(tmp_path):
+    """A fresh user's find: a run that ended while the forest was still being fitted kept the
+    linear baselines, and its resumed runs kept them too, never fitting the forest."""
+    project = tmp_path / "p"
+    config = SearchConfig(data_path=str(IRIS), project_dir=str(project), tuner="random", max_trials=1,
+                          max_epochs=1, refit=False, seed=1)
+    run_search(config)
+    log = project / "events.jsonl"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    for line in lines:  # as the end of a run leaves it when the forest is not done
+        if line["type"] == "baselines_scored":
+            line.update(forest_score=None, forest_test_metrics={}, forest_skipped=FOREST_UNFINISHED)
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    again: list = []
+    second = run_search(config.replace(max_trials=2), again.append)
+    raced = [e for e in again if isinstance(e, BaselinesScored)]
+    assert len(raced) == 1 and raced[0].forest_score is not None and raced[0].forest_skipped == ""
+    assert second.baselines["forest_score"] == raced[0].forest_score
