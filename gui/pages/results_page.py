@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -140,6 +140,20 @@ def round_trip_text(result: dict[str, Any]) -> str:
     diff = float(result.get("max_abs_diff", float("nan")))
     return (f"✘ Reloaded and checked: the file's predictions differ from the search's model by up to "
             f"{diff:.1e}{on_rows} (more than the {tolerance:g} allowed).")
+
+
+def _shown_metric(value: Any, key: str) -> TypeGuard[float]:
+    """Whether a baseline's ``value`` of test metric ``key`` is a number to show (not the row count)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and key != "n"
+
+
+def _hint(text: str, name: str, tip: str) -> QLabel:
+    """A baseline's figure under a test metric: a small hint label named ``name``."""
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setProperty("role", "hint")
+    label.setToolTip(tip)
+    return label
 
 
 def _format_metric(value: float) -> str:
@@ -464,28 +478,16 @@ class ResultsPage(QWidget):
             card.addWidget(number)
             card.addWidget(name)
             base = baseline.get(key)
-            if isinstance(base, (int, float)) and not isinstance(base, bool) and key != "n":
-                against = QLabel(f"baseline {_format_metric(base)}")
-                against.setObjectName(f"baseline_{key}")
-                against.setProperty("role", "hint")
-                against.setToolTip(f"The trivial baseline ({baseline.get('rule', '')}) on the same test split")
-                card.addWidget(against)
-            lin = linear.get(key)
-            if isinstance(lin, (int, float)) and not isinstance(lin, bool) and key != "n":
-                line = QLabel(f"linear {_format_metric(lin)}")
-                line.setObjectName(f"linear_{key}")
-                line.setProperty("role", "hint")
-                line.setToolTip(f"{(baselines or {}).get('linear')} at scikit-learn's defaults, fitted on the "
-                                "training and validation splits, on the same test split")
-                card.addWidget(line)
-            trees = forest.get(key)
-            if isinstance(trees, (int, float)) and not isinstance(trees, bool) and key != "n":
-                line = QLabel(f"forest {_format_metric(trees)}")
-                line.setObjectName(f"forest_{key}")
-                line.setProperty("role", "hint")
-                line.setToolTip(f"{(baselines or {}).get('forest')} at scikit-learn's defaults (100 trees), fitted "
-                                "on the training and validation splits, on the same test split")
-                card.addWidget(line)
+            if _shown_metric(base, key):
+                card.addWidget(_hint(f"baseline {_format_metric(base)}", f"baseline_{key}",
+                                     f"The trivial baseline ({baseline.get('rule', '')}) on the same test split"))
+            for which, given, model, how in (("linear", linear.get(key), (baselines or {}).get("linear"), ""),
+                                            ("forest", forest.get(key), (baselines or {}).get("forest"),
+                                             " (100 trees)")):
+                if _shown_metric(given, key):
+                    card.addWidget(_hint(f"{which} {_format_metric(given)}", f"{which}_{key}",
+                                         f"{model} at scikit-learn's defaults{how}, fitted on the training and "
+                                         "validation splits, on the same test split"))
             # A forecast's other naive forecasts (the baseline line shows the one the search compares with).
             for rule, naive in dict(baseline.get("naive") or {}).items():
                 given = naive.get(key) if isinstance(naive, Mapping) else None
