@@ -50,6 +50,19 @@ FOREST_INPUTS = ("table", "features")  # PreparedData.input_kind values a forest
 FOREST_UNFINISHED = "it was still being fitted when the search ended"
 
 
+def one_hot(codes: Any, tokens: int) -> np.ndarray:
+    """Categorical codes (rows × columns, disjoint code ranges) one-hot over ``tokens`` codes in one
+    float32 matrix (rows × tokens), as ``CategoryEncoding(tokens, output_mode="multi_hot")`` gives
+    them; a code beyond the range counts as the last."""
+    values = np.asarray(codes).astype(np.int64)
+    rows = len(values)
+    encoded = np.zeros((rows, max(tokens, 1)), dtype=np.float32)
+    values = values.reshape(rows, -1)
+    for column in range(values.shape[1]):
+        encoded[np.arange(rows), np.clip(values[:, column], 0, encoded.shape[1] - 1)] = 1.0
+    return encoded
+
+
 def linear_features(x: Mapping[str, Any], prepared: PreparedData) -> np.ndarray:
     """The rows of ``x`` (a split's model inputs, by source) as one float matrix (rows × features).
 
@@ -67,11 +80,7 @@ def linear_features(x: Mapping[str, Any], prepared: PreparedData) -> np.ndarray:
             scale = np.sqrt(np.asarray(sig.numeric_variance, dtype=np.float64))
             blocks.append(np.nan_to_num((values.astype(np.float64) - mean) / scale))
         elif source == "categorical":
-            onehot = np.zeros((rows, max(sig.categorical_tokens, 1)), dtype=np.float32)
-            tokens = values.astype(np.int64).reshape(rows, -1)
-            for column in range(tokens.shape[1]):
-                onehot[np.arange(rows), np.clip(tokens[:, column], 0, onehot.shape[1] - 1)] = 1.0
-            blocks.append(onehot)
+            blocks.append(one_hot(values, sig.categorical_tokens))
         elif source == "text":  # token ids, 0 pads: a bag of words
             width = max(int(getattr(sig, "text_tokens", 0)), int(values.max(initial=0)) + 1)
             bag = np.zeros((rows, width), dtype=np.float32)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.data.signature import DataSignature
+from automl_studio.engine.train.baselines import one_hot
 
 FOREST_TREES = 100  # scikit-learn's default
 # Leaves per tree at most: the leaf layer holds trees × splits × leaves weights (100 × 63 × 64: 403k,
@@ -54,11 +55,7 @@ def forest_features(x: Mapping[str, Any], signature: DataSignature) -> np.ndarra
     blocks: list[np.ndarray] = []
     rows = len(next(iter(x.values()))) if x else 0
     if "categorical" in x:
-        codes = np.asarray(x["categorical"]).astype(np.int64).reshape(rows, -1)
-        onehot = np.zeros((rows, max(signature.categorical_tokens, 1)), dtype=np.float32)
-        for column in range(codes.shape[1]):
-            onehot[np.arange(rows), np.clip(codes[:, column], 0, onehot.shape[1] - 1)] = 1.0
-        blocks.append(onehot)
+        blocks.append(one_hot(x["categorical"], signature.categorical_tokens))
     if "numeric" in x:
         blocks.append(np.asarray(x["numeric"], dtype=np.float32).reshape(rows, -1))
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), np.float32)
