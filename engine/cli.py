@@ -223,6 +223,10 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    "split's best N trials and the first (linear) one after the search, on the same folds, and export "
                    "the smallest network within a standard error of the best mean, as time allows "
                    "(default 3; 0: export the validation split's best)")
+    s.add_argument("--forest", action=argparse.BooleanOptionalAction, default=True,
+                   help="on tables of numeric and categorical columns, score a random forest (100 trees, at most 64 "
+                   "leaves each) beside the networks - on the finalists' folds, else on the validation split - and "
+                   "export it, compiled into standard Keras layers, where it scores better (default: on)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
@@ -329,7 +333,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
                       **{c: "text" for c in args.text}},
         x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
-        ensemble=args.ensemble, cv_folds=args.cv_folds, finalists=args.finalists,
+        ensemble=args.ensemble, cv_folds=args.cv_folds, finalists=args.finalists, forest=args.forest,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
@@ -484,7 +488,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
                "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},
                "baseline_note": note, "baselines_note": race, **({"naive_note": naive} if naive else {}),
                "exported": list(finish.exported),
-               "refits": finish.refits, "ensemble": dict(finish.ensemble),
+               "refits": finish.refits, "ensemble": dict(finish.ensemble), "forest": dict(finish.forest),
                "message": finish.message,
                "project": project}
     if args.events != "-":

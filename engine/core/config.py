@@ -89,6 +89,11 @@ class SearchConfig:
     # network within a standard error of the best mean fold score is exported
     # (train.crossval.choose, events.FinalistsScored); 0 or 1: the split's best is exported.
     finalists: int = 3
+    # A random forest (engine.train.forest: 100 trees of at most 64 leaves, compiled into standard
+    # Keras layers) is scored beside the networks on tables of numeric and categorical columns -
+    # on the finalists' folds, else on the validation split - and exported instead of them where
+    # it scores better (by more than a standard error on the folds). False: networks only.
+    forest: bool = True
     exclude_columns: tuple[str, ...] = ()
     include_columns: tuple[str, ...] = ()  # force-include columns the profiler excluded
     # The user's kind per column ("numeric" or "categorical"), over what the profiler detected.

@@ -147,7 +147,9 @@ class FinalistsScored(Event):
     in the ``objective``'s units; a finalist cut short
     by the time budget is absent. ``chosen`` is the trial exported and ``validation_best``
     the one the validation split ranked first (the same id when the folds agree); ``folds`` is
-    how many folds each finalist was scored on.
+    how many folds each finalist was scored on. A random forest scored on the same folds
+    (``SearchConfig.forest``) is the key ``"forest"`` (``epochs`` 0, ``parameters`` its weights as
+    Keras layers); ``chosen`` is ``"forest"`` where it is exported.
     """
 
     type: ClassVar[str] = "finalists_scored"
@@ -183,6 +185,8 @@ class FinishedResult(Protocol):
     def baselines(self) -> Mapping[str, Any]: ...
     @property
     def ensemble(self) -> Mapping[str, Any]: ...
+    @property
+    def forest(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,10 @@ class SearchFinished(Event):
     :class:`BaselinesScored` (its :meth:`~BaselinesScored.summary`; empty when they were not
     scored, and in older event logs). ``ensemble`` is set where the exported model is a weighted
     ensemble of the best trials (``trials``, ``weights``: see
-    :mod:`automl_studio.engine.train.ensemble`; ``refits`` is then 0). Make one with :meth:`build` (or
+    :mod:`automl_studio.engine.train.ensemble`; ``refits`` is then 0). ``forest`` is set where the
+    exported model is a random forest in Keras layers that scored better than the networks
+    (``trees``, ``leaves``, ``smoothing``, ``score``, ``network_score``, ``chosen_by``: see
+    :mod:`automl_studio.engine.train.forest`; ``refits`` is then 0). Make one with :meth:`build` (or
     :meth:`from_result`), which every producer uses.
     """
 
@@ -254,6 +261,7 @@ class SearchFinished(Event):
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)
     baselines: Mapping[str, Any] = field(default_factory=dict)
     ensemble: Mapping[str, Any] = field(default_factory=dict)
+    forest: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
@@ -261,7 +269,8 @@ class SearchFinished(Event):
               test_metrics: Mapping[str, Any] | None = None, exported: Sequence[str] = (),
               refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None,
               baselines: Mapping[str, Any] | None = None,
-              ensemble: Mapping[str, Any] | None = None) -> SearchFinished:
+              ensemble: Mapping[str, Any] | None = None,
+              forest: Mapping[str, Any] | None = None) -> SearchFinished:
         """The one way to make a ``search_finished`` event.
 
         Args:
@@ -274,6 +283,7 @@ class SearchFinished(Event):
             baselines: the raced baselines (:meth:`BaselinesScored.summary`).
             ensemble: where the exported model is a weighted ensemble of trials, its record
                 (``trials``, ``weights``, ``score``, ``single_score``); empty otherwise.
+            forest: where the exported model is a random forest, its record; empty otherwise.
         """
         score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
         return cls(status=status, message=message,
@@ -281,7 +291,7 @@ class SearchFinished(Event):
                    best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
                    test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
                    refits=int(refits), baseline_metrics=dict(baseline_metrics or {}),
-                   baselines=dict(baselines or {}), ensemble=dict(ensemble or {}))
+                   baselines=dict(baselines or {}), ensemble=dict(ensemble or {}), forest=dict(forest or {}))
 
     @classmethod
     def from_result(cls, result: FinishedResult) -> SearchFinished:
@@ -290,7 +300,7 @@ class SearchFinished(Event):
                          best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
                          test_metrics=result.test_metrics, exported=result.exported, refits=result.refits,
                          baseline_metrics=result.baseline_metrics, baselines=result.baselines,
-                         ensemble=result.ensemble)
+                         ensemble=result.ensemble, forest=result.forest)
 
 
 @dataclass(frozen=True)

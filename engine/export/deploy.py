@@ -44,6 +44,7 @@ from automl_studio.engine.export.formats import (
     FormatCheck,
     missing_message,
 )
+from automl_studio.engine.train.forest_record import describe_forest, forest_words
 
 SCHEMA_FILE = "schema.json"
 REFERENCE_FILE = "reference.csv"
@@ -463,7 +464,12 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
         # The note is whole sentences (it ends in a period): it follows, not precedes, the advice.
         notes.append("The model does NOT beat its trivial baseline on the test split: do not deploy it as is."
                      + (f" {metadata['baseline_note']}" if metadata.get("baseline_note") else ""))
-    if metadata.get("ensemble"):
+    forest = metadata.get("forest")
+    if isinstance(forest, dict) and describe_forest(forest):
+        notes.append(f"The model is a {forest_words(forest)}; it scored better than the networks searched, so it "
+                     "is exported instead of them (fitted on train + validation, in standard Keras layers: no "
+                     "scikit-learn is needed to run it).")
+    elif metadata.get("ensemble"):
         ensemble = metadata["ensemble"]
         refitted = ensemble.get("refitted") if isinstance(ensemble, dict) else None
         members = ("each member retrained on train + validation" if refitted and len(refitted) == len(ensemble["trials"])

@@ -16,6 +16,7 @@ from typing import Any
 
 from automl_studio.engine.core.errors import ModelFileError
 from automl_studio.engine.train.ensemble import describe_ensemble
+from automl_studio.engine.train.forest_record import describe_forest, forest_words
 from automl_studio.engine.train.metrics import baseline_note
 
 METADATA_ATTR = "automl_studio"
@@ -151,6 +152,9 @@ def describe(path: str | Path) -> dict[str, Any]:
 
 def _model_words(metadata: dict[str, Any]) -> str:
     """What the exported network is, from its metadata (see :func:`describe`)."""
+    forest = metadata.get("forest")
+    if isinstance(forest, dict) and describe_forest(forest):
+        return forest_words(forest)
     ensemble = metadata.get("ensemble")
     if isinstance(ensemble, dict) and describe_ensemble(ensemble):
         return describe_ensemble(ensemble)

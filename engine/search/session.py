@@ -68,8 +68,10 @@ from automl_studio.engine.search.project import (
 from automl_studio.engine.space.shapes import analyse, space_summary
 from automl_studio.engine.space.templates import TEMPLATES, resolve_space
 from automl_studio.engine.train import crossval
-from automl_studio.engine.train.baselines import FOREST_UNFINISHED, BaselineRace
+from automl_studio.engine.train.baselines import FOREST_UNFINISHED, BaselineRace, objective_value
 from automl_studio.engine.train.ensemble import describe_ensemble
+from automl_studio.engine.train.forest import prepared_candidate, reads_forest
+from automl_studio.engine.train.forest_record import describe_forest
 
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
@@ -92,6 +94,7 @@ class SearchResult:
     baseline_metrics: dict[str, Any] = field(default_factory=dict)  # the trivial model's, same test split
     baselines: dict[str, Any] = field(default_factory=dict)  # the raced baselines (BaselinesScored.summary())
     ensemble: dict[str, Any] = field(default_factory=dict)  # trials and weights when the model is an ensemble
+    forest: dict[str, Any] = field(default_factory=dict)  # the forest record when the model is a random forest
 
 
 class _Session:
@@ -100,6 +103,10 @@ class _Session:
     def __init__(self, config: SearchConfig, listener: Callable[[Event], None], stop: CancelToken | None = None) -> None:
         self.config, self.listener, self.stop = config, listener, stop
         self.chosen_because = ""  # why the finalists' folds chose the exported trial, for the result's message
+        # The race's forest candidate (BaselineRace.candidate_result), and the forest record once
+        # it is chosen over the networks (_forest_instead).
+        self.forest_race: Any = None
+        self.forest_won: dict[str, Any] = {}
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_config_dataset(config)
         self.prepared = prepare_loaded(dataset, config)
@@ -291,7 +298,10 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         kept = [e for e in read_events(project) if isinstance(e, BaselinesScored) and e.objective == resolved.objective
                 and e.forest_skipped != FOREST_UNFINISHED]  # a forest cut short by the end is raced again
         raced.update(kept[-1].summary() if kept else {})
-    race = None if role == "worker" or raced else BaselineRace(prepared, resolved.objective, resolved.direction)
+    wants_forest = config.forest and config.refit and reads_forest(prepared.signature)
+    race = None if role == "worker" or raced else BaselineRace(
+        prepared, resolved.objective, resolved.direction, candidate=prepared_candidate if wants_forest else None)
+    session.forest_race = race
 
     def collect_baselines(wait: float, final: bool = False) -> dict[str, Any]:
         # Sent from this thread, where every listener expects its events.
@@ -411,6 +421,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
             remaining = deadline - time.monotonic() - tuner.studio_export_reserve()
         model, result.refits, exported, chosen = _final_model(session, tuner, best_trial, do_refit, remaining, emit,
                                                               stop, deadline)
+        result.forest = dict(session.forest_won)
         if chosen is not best_trial:
             because = session.chosen_because or "chosen by the finalists' cross-validation"
             exported = "; ".join(filter(None, [
@@ -644,6 +655,11 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         return tuner.load_model(best_trial), 0, (
             f"{OWN_WEIGHTS}: its backbone trained in two phases, which a refit does not replay"), best_trial
     plan = tuner.studio_plan(remaining, final=True)
+    # Without finalists on folds (--finalists 0 or 1 included), the validation split decides.
+    if not (plan.folds and len(tuner.studio_finalists()) > 1) and not session.resolved.cv_folds:
+        won = _forest_instead(session, best_trial, emit)
+        if won is not None:
+            return won, 0, f"the exported model is a {describe_forest(session.forest_won)}", best_trial
     if math.isfinite(remaining):  # without a time budget everything runs
         emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))
     if not plan.refits:
@@ -672,6 +688,9 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
                                                             emit, stop, folds_deadline, planned=plan.finalists,
                                                             spare_deadline=spare_deadline)
+            if session.forest_won:
+                return (_forest_model(session), 0, f"the exported model is a {describe_forest(session.forest_won)}",
+                        best_trial)
         if refits_deadline is not None:
             # The folds may have chosen a longer refit (or another trial) than the plan assumed.
             needed = (tuner.studio_trial_refit_estimate(best_trial, epochs)
@@ -816,34 +835,140 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
             f"{len(result.fold_epochs)} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s for trial "
             f"{trial.trial_id}: mean best {resolved.objective} {result.score:.4g}{se} (the folds' best epochs: "
             f"{', '.join(map(str, result.fold_epochs))})")))
+    if len(finalists) > 1 and str(best_trial.trial_id) in results:
+        forest = _forest_on_folds(session, both, labels, len(results[str(best_trial.trial_id)].fold_seconds),
+                                  deadline, emit)
+        if forest is not None:
+            results[FOREST_KEY] = forest
     by_id = {str(t.trial_id): t for t in finalists}
     chosen_id = crossval.choose(results, rule)
-    chosen, result = by_id[chosen_id], results[chosen_id]
     unsteady = crossval.unsteady(results, rule)
+    if chosen_id == FOREST_KEY:
+        _emit_finalists(emit, resolved.objective, results, chosen_id, str(best_trial.trial_id), unsteady)
+        forest = results[FOREST_KEY]
+        networks = {k: v for k, v in results.items() if k != FOREST_KEY}
+        top = crossval.best_mean(networks, rule) if networks else str(best_trial.trial_id)
+        session.forest_won = _forest_record(session, f"{len(forest.fold_scores)}-fold cross-validation", forest.score,
+                                            results[top].score if top in results else None)
+        emit(PhaseChanged(phase="validating", message=(
+            f"a random forest scores {resolved.objective} {forest.score:.4g} ± {forest.se or 0:.2g} on the same folds, "
+            f"and no network is within a standard error of it (the best, trial {top}: "
+            f"{results[top].score:.4g}): the forest is exported, in Keras layers")))
+        return best_trial, epochs
+    chosen, result = by_id[chosen_id], results[chosen_id]
     if len(results) > 1:
-        emit(FinalistsScored(
-            objective=resolved.objective, folds=len(result.fold_scores), chosen=chosen_id,
-            validation_best=str(best_trial.trial_id),
-            scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs,
-                          "parameters": r.parameters, **({"unsteady": True} if tid in unsteady else {})}
-                    for tid, r in results.items()}))
+        _emit_finalists(emit, resolved.objective, results, chosen_id, str(best_trial.trial_id), unsteady)
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
     among = ""
     if len(results) > 1:
         top = crossval.best_mean(results, rule)
+        whose = "a random forest's" if top == FOREST_KEY else f"trial {top}'s"
         if top == chosen_id:
             session.chosen_because = "the best mean fold score of the finalists"
             among = f", the best of {len(results)} finalists by the folds' mean,"
         else:
             session.chosen_because = "the smallest network within a standard error of the finalists' best mean fold score"
             among = (f", the smallest network ({result.parameters or '?'} weights) within a standard error of the "
-                     f"best mean of {len(results)} finalists (trial {top}'s),")
+                     f"best mean of {len(results)} finalists ({whose}),")
     passed = (f" (trial {', '.join(unsteady)}, smaller and within a standard error of the best mean, is passed over: "
               "its folds spread wider)" if unsteady else "")
     emit(PhaseChanged(phase="validating", message=(
         f"trial {chosen_id}{among} is refitted for {result.epochs} epochs (the median of its folds' best{said})"
         f"{passed}")))
     return chosen, result.epochs
+
+
+FOREST_KEY = "forest"  # the random forest's key among the finalists (FinalistsScored.scores)
+
+
+def _emit_finalists(emit: Callable[[Event], None], objective: str, results: Mapping[str, crossval.CrossValidation],
+                    chosen: str, validation_best: str, unsteady: Sequence[str]) -> None:
+    folds = len(results[chosen].fold_scores)
+    emit(FinalistsScored(
+        objective=objective, folds=folds, chosen=chosen, validation_best=validation_best,
+        scores={tid: {"score": r.score, "se": r.se, "fold_scores": list(r.fold_scores), "epochs": r.epochs,
+                      "parameters": r.parameters, **({"unsteady": True} if tid in unsteady else {})}
+                for tid, r in results.items()}))
+
+
+def _forest_record(session: _Session, chosen_by: str, score: float | None, network_score: float | None) -> dict[str, Any]:
+    candidate = _candidate(session)
+    assert candidate is not None  # the forest was scored, so its candidate was there
+    return candidate.record(chosen_by=chosen_by, network_score=network_score) | {"score": score}
+
+
+def _candidate(session: _Session, wait: float = 0.0) -> Any:
+    """The race's forest candidate (:class:`~automl_studio.engine.train.forest.ForestCandidate`), if
+    it was fitted (waiting up to ``wait`` seconds); else None."""
+    race = session.forest_race
+    return race.candidate_result(wait) if race is not None else None
+
+
+def _forest_instead(session: _Session, best_trial: Any, emit: Callable[[Event], None]) -> Any:
+    """The forest candidate as a Keras model where it beats ``best_trial`` on the validation split
+    (the trial's best epoch's score, itself the best of many: the comparison leans to the
+    network), recording it in ``session.forest_won``; None where it does not or there is none."""
+    candidate = _candidate(session)
+    if candidate is None or candidate.score is None or best_trial.score is None:
+        return None
+    rule = session.resolved.rule
+    network = float(best_trial.score)
+    if rule.sort_key(candidate.score) >= rule.sort_key(network):
+        emit(PhaseChanged(phase="validating", message=(
+            f"trial {best_trial.trial_id} ({rule.name} {network:.4g}) beats a random forest ({candidate.score:.4g}) on "
+            "the validation split; the network is exported")))
+        return None
+    session.forest_won = _forest_record(session, "the validation split", candidate.score, network)
+    emit(PhaseChanged(phase="validating", message=(
+        f"a random forest ({rule.name} {candidate.score:.4g}) beats the best trial, {best_trial.trial_id} "
+        f"({network:.4g}), on the validation split: the forest is exported, in Keras layers")))
+    return _forest_model(session)
+
+
+def _forest_model(session: _Session) -> Any:
+    """The chosen forest candidate (fitted on train+validation) compiled into Keras layers."""
+    from automl_studio.engine.train.forest import forest_model
+
+    candidate = _candidate(session)
+    prepared = session.prepared
+    n_classes = len(prepared.class_names) if prepared.signature.task == "classification" else 0
+    return forest_model(candidate.forest, prepared.signature, candidate.features, n_classes,
+                        smoothing=candidate.smoothing, one_unit_binary=True)
+
+
+def _forest_on_folds(session: _Session, both: Split, labels: np.ndarray | None, folds: int,
+                     deadline: float | None, emit: Callable[[Event], None]) -> crossval.CrossValidation | None:
+    """The forest candidate's settings scored on the first ``folds`` folds the finalists ran, or
+    None where there is no candidate, no time (its own fits, as measured, before ``deadline``) or
+    no finite score."""
+    from automl_studio.engine.train.forest import cross_validate_forest, forest_features
+
+    candidate = _candidate(session)
+    if candidate is None or folds < 2:
+        return None
+    # The candidate's two fits (train, then train+validation) as measured, a fold ~ one of them.
+    if deadline is not None and deadline - time.monotonic() < folds * candidate.seconds:
+        emit(PhaseChanged(phase="validating", message=(
+            f"no time left to cross-validate a random forest (~{folds * candidate.seconds:.0f} s)")))
+        return None
+    prepared = session.prepared
+    n_classes = len(prepared.class_names) if prepared.signature.task == "classification" else 0
+    objective = session.resolved.objective
+
+    def score(y: np.ndarray, output: np.ndarray) -> float | None:
+        return objective_value(objective, y, output, n_classes)
+
+    indices = crossval.fold_indices(len(both), labels, crossval.FOLDS, session.config.seed)[:folds]
+    try:
+        result = cross_validate_forest(prepared.signature.task, forest_features(both.x, prepared.signature),
+                                       np.asarray(both.y), indices, n_classes, score)
+    except ValueError as exc:
+        emit(SearchWarning(message=f"the random forest gave no score on the folds ({exc})"))
+        return None
+    emit(PhaseChanged(phase="validating", message=(
+        f"{folds} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s for a random forest: mean "
+        f"{objective} {result.score:.4g} ± {result.se or 0:.2g}")))
+    return result
 
 
 def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult,
@@ -922,6 +1047,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         refits=result.refits,
         **({"ensemble": dict(result.ensemble), "model": describe_ensemble(result.ensemble)}
            if result.ensemble else {}),
+        **({"forest": dict(result.forest), "model": describe_forest(result.forest)} if result.forest else {}),
         **({"target_transform": target_transform_note(session.space, result.best_hyperparameters)}
            if prepared.signature.task == "regression" else {}),
         # The lookback the network uses (the last steps it keeps of the window of ``lookback`` rows).

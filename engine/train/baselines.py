@@ -274,19 +274,38 @@ class BaselineRace:
     caller's thread, as every listener expects.
     """
 
-    def __init__(self, prepared: PreparedData, objective: str, direction: str) -> None:
+    def __init__(self, prepared: PreparedData, objective: str, direction: str, *,
+                 candidate: Callable[[PreparedData, str], Any] | None = None) -> None:
         self._result: BaselinesScored | None = None
         self._partial: BaselinesScored | None = None  # the linear and trivial ones, before the forest
         self._error: str = ""
-        self._thread = threading.Thread(target=self._run, args=(prepared, objective, direction),
+        # With ``candidate`` (train.forest.prepared_candidate), once the baselines are scored: its
+        # answer for these data and objective (the forest that may be exported instead of the
+        # network), or why there is none.
+        self.candidate: Any = None
+        self.candidate_error = ""
+        self._thread = threading.Thread(target=self._run, args=(prepared, objective, direction, candidate),
                                         name="baselines", daemon=True)
         self._thread.start()
 
-    def _run(self, prepared: PreparedData, objective: str, direction: str) -> None:
+    def _run(self, prepared: PreparedData, objective: str, direction: str,
+             candidate: Callable[[PreparedData, str], Any] | None) -> None:
         try:
             self._result = score_baselines(prepared, objective, direction, on_partial=self._keep_partial)
         except (ValueError, MemoryError, ArithmeticError) as exc:  # scikit-learn's refusals; never the search's end
             self._error = f"the baselines could not be scored ({exc})"
+            return
+        if candidate is not None and not self._result.forest_skipped:
+            try:
+                self.candidate = candidate(prepared, objective)
+            except (ValueError, MemoryError, ArithmeticError) as exc:
+                self.candidate_error = f"no forest candidate ({exc})"
+
+    def candidate_result(self, timeout: float) -> Any:
+        """The forest candidate (a :class:`~automl_studio.engine.train.forest.ForestCandidate`) once
+        fitted, waiting up to ``timeout`` seconds; None while it is still being fitted or where there is none."""
+        self._thread.join(max(timeout, 0.0))
+        return self.candidate
 
     def _keep_partial(self, scored: BaselinesScored) -> None:
         self._partial = scored
@@ -297,9 +316,11 @@ class BaselineRace:
         ``final`` call takes the linear and trivial baselines without the forest still being
         fitted (``forest_skipped`` says so) rather than nothing."""
         self._thread.join(max(timeout, 0.0))
+        if self._result is not None:  # the forest candidate may still be growing
+            return self._result
         if self._thread.is_alive():
             return self._partial if final else None
-        return self._result if self._result is not None else self._error
+        return self._error
 
 
 def _number(value: Any) -> float | None:

@@ -45,6 +45,7 @@ from automl_studio.engine.search.project import finalist_text
 from automl_studio.engine.train.baselines import and_list
 from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.evaluation import read_evaluation
+from automl_studio.engine.train.forest_record import describe_forest, forest_words
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.pages.results_views import EvaluationTabs
@@ -61,9 +62,14 @@ METRIC_LABELS = {
 }
 
 
-def model_description(refits: int, ensemble: Mapping[str, Any] | None = None) -> str:
-    """What the exported model is, from ``search_finished``'s ``refits`` and ``ensemble``
-    (e.g. "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)")."""
+def model_description(refits: int, ensemble: Mapping[str, Any] | None = None,
+                      forest: Mapping[str, Any] | None = None) -> str:
+    """What the exported model is, from ``search_finished``'s ``refits``, ``ensemble`` and ``forest``
+    (e.g. "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)", "random forest of 100 trees (at
+    most 64 leaves each) in Keras layers, chosen on 3-fold cross-validation: val_loss 0.21, the best
+    network's 0.25")."""
+    if forest and describe_forest(forest):
+        return forest_words(forest)
     if ensemble and describe_ensemble(ensemble):
         return describe_ensemble(ensemble)
     if refits > 1:
@@ -416,7 +422,7 @@ class ResultsPage(QWidget):
                  f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
                 ("Search", "Search", finish.status)]
         if finish.refits is not None:  # older projects' events do not say
-            rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble)))
+            rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble, finish.forest)))
         chosen_by = finalists_description(self.trials.finalists(), str(finish.best_trial_id))
         if chosen_by:
             rows.append(("ChosenBy", "Chosen by", chosen_by))

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from automl_studio.engine.train.ensemble import ENSEMBLE_MEMBER_PREFIX
 from automl_studio.engine.train.evaluation import ClassScores, Evaluation, Importance, LayerRow
+from automl_studio.engine.train.forest_record import FOREST_MODEL_NAME
 from automl_studio.gui.plots.evaluation_plots import (
     ClassCurvesView,
     ClassScoresPlot,
@@ -420,6 +421,10 @@ class EvaluationTabs(QTabWidget):
         if network.members > 1 and network.name.startswith(ENSEMBLE_MEMBER_PREFIX):
             members = (f" The exported model is a weighted ensemble of {network.members} trials' networks; "
                        f"these are the layers of the best one ({network.name}).")
+        elif network.name == FOREST_MODEL_NAME:
+            members = (" The exported model is a random forest compiled into these standard Keras layers: a "
+                       "unit per split of every tree, a unit per leaf (the AND of its path), the leaves' values "
+                       "in the last weights.")
         elif network.members > 1:
             members = (f" The exported model averages {network.members} refits of this network, so it holds "
                        f"{network.members} × {network.total_params // network.members:,} parameters.")
@@ -431,8 +436,11 @@ class EvaluationTabs(QTabWidget):
 
     def _fill_refit(self, evaluation: Evaluation, metric: str) -> None:
         if not evaluation.runs:
-            self.refit_tab.show_empty("No refit curves: the exported model is the best trial as trained "
-                                      "(no refit on train + validation).")
+            forest = evaluation.network is not None and evaluation.network.name == FOREST_MODEL_NAME
+            self.refit_tab.show_empty(
+                "No refit curves: the exported model is a random forest, fitted on train + validation by "
+                "scikit-learn (it has no epochs)." if forest else
+                "No refit curves: the exported model is the best trial as trained (no refit on train + validation).")
             return
         logged = [k for k in evaluation.runs[0][0] if k not in ("epoch", "loss")]
         shown = metric if metric in logged else (logged[0] if logged else "loss")

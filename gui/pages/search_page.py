@@ -313,6 +313,14 @@ class SearchPage(QWidget):
             "as time allows")
         self.ensemble.setChecked(False)  # opt-in: see SearchConfig.ensemble
         form.addRow("Ensemble", self.ensemble)
+        self.forest = name_widget(
+            QCheckBox("Random forest, if it wins"), "forest", "Random forest beside the networks",
+            "On a table of numeric and categorical columns, score a random forest (100 trees of at most 64 "
+            "leaves) beside the networks - on the finalists' folds, else on the validation split - and export "
+            "it, compiled into standard Keras layers (the .h5 loads with plain Keras), where it scores better "
+            "(on the folds, by more than a standard error). Off: networks only")
+        self.forest.setChecked(True)  # see SearchConfig.forest
+        form.addRow("Forest", self.forest)
         layout.addWidget(train_box)
         layout.addWidget(self._build_distributed())
 
@@ -474,6 +482,7 @@ class SearchPage(QWidget):
             "patience": self.patience.value() or None,
             "refits": self.refits.value() or None,
             "ensemble": self.ensemble.isChecked(),
+            "forest": self.forest.isChecked(),
             "cv_folds": self.cv_folds.value(),
             "finalists": self.finalists.value(),
         }
@@ -503,6 +512,7 @@ class SearchPage(QWidget):
         self.patience.setValue(config.patience or 0)
         self.refits.setValue(config.refits or 0)
         self.ensemble.setChecked(config.ensemble)
+        self.forest.setChecked(config.forest)
         self.cv_folds.setValue(config.cv_folds)
         self.finalists.setValue(config.finalists)
         self.project_dir.setText(config.project_dir)
@@ -511,7 +521,7 @@ class SearchPage(QWidget):
     def _tracked(self) -> tuple[QWidget, ...]:
         return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
                 self.max_epochs, self.patience, self.refits, self.cv_folds, self.finalists, self.ensemble,
-                self.serve_workers,
+                self.forest, self.serve_workers,
                 self.chief_address, self.chief_port)
 
     def _track_settings(self) -> None:

@@ -122,3 +122,16 @@ def write_reviews(path: Path, rows: int = 200, seed: int = 0, *, with_stars: boo
         lines.append(f'"{text}",{stars},{label}' if with_stars else f'"{text}",{label}')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def write_steps(path: Path, rows: int, seed: int = 0) -> Path:
+    """A table whose label is an exclusive-or of two thresholds and a category (one label in 25
+    flipped): a forest's staircase, which a network of a few epochs does not learn."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0, 10, rows), rng.uniform(-5, 5, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    flipped = rng.uniform(size=rows) < 0.04
+    label = np.where((a > 6.2) ^ (b > 1.3) ^ (colour == "blue") ^ flipped, "yes", "no")
+    path.write_text("a,b,colour,label\n" + "\n".join(
+        f"{x:.3f},{y:.3f},{c},{t}" for x, y, c, t in zip(a, b, colour, label, strict=True)) + "\n")
+    return path

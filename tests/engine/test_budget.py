@@ -233,7 +233,7 @@ def test_a_refit_that_cannot_finish_never_replaces_the_trials_model(tmp_path, ir
             else:  # the machine turns slow: the refit reaches the end of its budget
                 time.sleep(max(0.0, started + budget_s - time.monotonic()))
 
-    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(project), tuner="random",
+    result = run_search(SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(project), tuner="random",
                                      max_trials=1, max_epochs=3, patience=0, refits=1,
                                      time_budget_s=budget_s if cut_by == "budget" else None),
                         listener, stop, budget_started_at=started)

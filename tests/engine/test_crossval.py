@@ -144,7 +144,7 @@ def test_the_refit_length_is_the_median_of_the_folds_best_epochs():
 @pytest.mark.slow
 def test_the_search_reports_the_cross_validated_refit(tmp_path, iris_csv):
     events: list = []
-    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+    config = SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                           max_trials=1, max_epochs=4, patience=0)
     result = run_search(config, events.append)
     phases = [(e.phase, e.message) for e in events if e.type == "phase_changed"]
@@ -201,7 +201,7 @@ def test_the_smallest_steady_network_within_one_standard_error_of_the_best_mean_
 @pytest.mark.slow
 def test_finalists_are_scored_on_the_same_folds_and_the_best_mean_is_exported(tmp_path, iris_csv):
     events: list = []
-    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+    config = SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                           max_trials=3, max_epochs=4, patience=0, refits=1, seed=3)
     result = run_search(config, events.append)
     scored = [e for e in events if e.type == "finalists_scored"]
@@ -279,7 +279,8 @@ def test_finalists_0_exports_the_validation_splits_best(tmp_path, iris_csv, caps
     from automl_studio.engine.cli import main
 
     code = main(["search", str(iris_csv), "--project", str(tmp_path / "p"), "--tuner", "random", "--max-trials", "3",
-                 "--max-epochs", "3", "--refits", "1", "--finalists", "0", "--events", str(tmp_path / "events.jsonl")])
+                 "--max-epochs", "3", "--refits", "1", "--finalists", "0", "--no-forest",
+                 "--events", str(tmp_path / "events.jsonl")])
     assert code == 0, capsys.readouterr().err
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
     assert not any(e["type"] == "finalists_scored" for e in events)
@@ -305,7 +306,7 @@ def test_finalists_past_the_plan_run_where_the_planned_ones_left_time(tmp_path, 
 
     monkeypatch.setattr(TrialEvents, "studio_plan", one_finalist)
     events: list = []
-    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
+    config = SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random",
                           max_trials=3, max_epochs=3, patience=0, refits=1, seed=3, time_budget_s=600)
     run_search(config, events.append)
     said = [e.message for e in events if e.type == "phase_changed" and e.phase == "validating"]

@@ -240,7 +240,7 @@ def test_no_ensemble_keeps_the_refits(tmp_path, iris_csv):
     from automl_studio.engine.search.session import run_search
 
     events: list = []
-    config = SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random", max_trials=2,
+    config = SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), tuner="random", max_trials=2,
                           max_epochs=2, refits=1, export_keras=False, ensemble=False,
                           extra={FORCE_ENSEMBLE: True})
     result = run_search(config, events.append)

@@ -24,8 +24,9 @@ from automl_studio.engine.train.evaluation import (
 
 def search(tmp_path: Path, data: Path, target: str, **settings) -> tuple[object, Evaluation, Path]:
     project = tmp_path / "proj"
+    # The evaluation of a network (its layers, its refits' curves): no forest in its place.
     config = SearchConfig(data_path=str(data), project_dir=str(project), target=target, tuner="random",
-                          max_trials=1, max_epochs=3, **settings)
+                          max_trials=1, max_epochs=3, forest=False, **settings)
     result = run_search(config)
     assert result.status == "completed", result.message
     stored = json.loads((project / "best" / "evaluation.json").read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datafiles import write_steps
 
 from automl_studio.engine.core.errors import ExportError
 
@@ -139,6 +140,23 @@ def test_classifier_exports_to_every_format_and_each_round_trips(classifier, tmp
     assert "mixed.csv" in card and metadata["dataset"]["fingerprint"] in card
     assert "Small test set" in card  # fewer than 100 test rows
     assert "| Tuner | random |" in card
+
+
+def test_a_random_forest_in_keras_layers_exports_to_every_format_and_each_round_trips(tmp_path):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.export.model_info import read_metadata
+    from automl_studio.engine.search.session import run_search
+
+    project = tmp_path / "project"
+    result = run_search(SearchConfig(data_path=str(write_steps(tmp_path / "steps.csv", 400)), project_dir=str(project),
+                                     tuner="random", max_trials=1, max_epochs=1, refits=1, export_keras=False,
+                                     tensorboard=False))
+    assert result.forest, result.message  # a network of one epoch does not learn the staircase
+    out = tmp_path / "deploy"
+    check_bundle(project, out, "none")
+    check_reference(out, project, "classification")
+    assert read_metadata(out / "house_model.h5")["forest"]["trees"] == 100
+    assert "random forest of 100 trees" in (out / "MODEL_CARD.md").read_text()
 
 
 def test_regressor_exports_with_dynamic_tflite_and_float16_is_refused(regressor, tmp_path):

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from datafiles import PREDICT_WITHOUT_APP, run_without_app, write_mixed_table, write_reviews
+from datafiles import (
+    PREDICT_WITHOUT_APP,
+    run_without_app,
+    write_mixed_table,
+    write_reviews,
+    write_steps,
+)
 
 from automl_studio.engine.data.features import prepare_data
 from automl_studio.engine.data.loading import load_dataset
 from automl_studio.engine.data.profile import profile_dataset
-from automl_studio.engine.train.forest import fit_forest, forest_features, forest_model
+from automl_studio.engine.train.forest import TIE_TILT, fit_forest, forest_features, forest_model
 
 
 def prepared_from(path, target, task=None):
@@ -31,11 +37,12 @@ def test_a_classifier_forest_as_layers_gives_its_probabilities_on_a_mixed_table(
         got = model.predict(split.x, verbose=0)
         expected = np.zeros((len(split), n_classes))
         expected[:, forest.classes_] = forest.predict_proba(forest_features(split.x, prepared.signature))
+        expected -= TIE_TILT * np.arange(n_classes)  # exact ties go to the first class
         if split is prepared.train:  # every training value lands on its side of each split exactly
             assert np.abs(got - expected).max() < 1e-5
         # A value never seen in training may fall between a threshold and the next value seen.
         assert np.mean(got.argmax(axis=1) == expected.argmax(axis=1)) >= 0.97
-        assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
+        assert np.allclose(got.sum(axis=1), 1.0, atol=n_classes ** 2 * TIE_TILT)
     # Saved as legacy HDF5, it loads with plain Keras in a process without automl_studio.
     path = tmp_path / "forest.h5"
     model.save(path)
@@ -73,7 +80,7 @@ def test_close_values_land_on_their_side_of_every_split(tmp_path):
     features = forest_features(prepared.train.x, prepared.signature)
     forest = fit_forest("classification", features, prepared.train.y, leaves=128, trees=30)
     model = forest_model(forest, prepared.signature, features, 2)
-    expected = forest.predict_proba(features)
+    expected = forest.predict_proba(features) - TIE_TILT * np.arange(2)
     assert np.abs(model.predict(prepared.train.x, verbose=0) - expected).max() < 1e-5
 
 
@@ -82,3 +89,118 @@ def test_a_table_with_text_is_refused_with_the_reason(tmp_path):
     assert "text" in prepared.signature.inputs
     with pytest.raises(ValueError, match="not text"):
         forest_features(prepared.train.x, prepared.signature)
+
+
+def test_smoothing_is_chosen_out_of_bag_and_compiled_into_the_binary_unit(tmp_path):
+    from automl_studio.engine.train.crossval import fold_indices
+    from automl_studio.engine.train.forest import (
+        SMOOTHING,
+        cross_validate_forest,
+        forest_output,
+        forest_weights,
+        oob_smoothing,
+    )
+
+    # One threshold and one label in 33 flipped: pure leaves answer 0 for the other class, so the
+    # flipped rows are wrong with certainty out of bag, and a share of the uniform distribution
+    # lowers their log loss (on the exclusive-or below, no out-of-bag row is: no share).
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (400, 2))
+    y = (x[:, 0] > 5).astype(int) ^ (rng.uniform(size=400) < 0.03)
+    noisy = fit_forest("classification", x, y, oob=True)
+    assert (noisy.oob_decision_function_[np.arange(400), y] == 0).any()
+    assert oob_smoothing(noisy, y, 2) in SMOOTHING[1:]
+    prepared = prepared_from(write_steps(tmp_path / "steps.csv", 400), "label")
+    features = forest_features(prepared.train.x, prepared.signature)
+    forest = fit_forest("classification", features, prepared.train.y, oob=True)
+    assert oob_smoothing(forest, prepared.train.y, 2) == 0.0
+    smoothing = 0.03  # compiled as chosen
+    model = forest_model(forest, prepared.signature, features, 2, smoothing=smoothing, one_unit_binary=True)
+    got = model.predict(prepared.train.x, verbose=0)
+    assert got.shape == (len(prepared.train), 1)  # one sigmoid-like unit, as a binary network's head
+    expected = forest_output(forest, features, 2, smoothing)[:, 1] - TIE_TILT  # a tie at 0.5 is class 0
+    assert np.abs(got[:, 0] - expected).max() < 1e-6 and got.min() >= smoothing / 2 - TIE_TILT - 1e-6
+    assert model.count_params() == forest_weights(forest, features.shape[1], 2)
+    # Scored on the folds the networks' finalists ran: one score and one fit time per fold.
+    y = np.asarray(prepared.train.y)
+    folds = fold_indices(len(y), y, 5, seed=1)[:3]
+    cv = cross_validate_forest("classification", features, y, folds, 2,
+                               lambda t, out: float(np.mean(out.argmax(axis=1) == t)))
+    assert len(cv.fold_scores) == len(cv.fold_seconds) == 3 and cv.epochs == 0
+    assert 0.75 < cv.score <= 1.0 and cv.se is not None and cv.parameters and cv.parameters > 10_000
+
+
+@pytest.mark.slow
+def test_a_forest_that_wins_on_the_folds_is_exported_as_keras_layers(tmp_path):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import FinalistsScored, SearchFinished
+    from automl_studio.engine.export.model_info import describe, read_metadata
+    from automl_studio.engine.search.session import run_search
+
+    data = write_steps(tmp_path / "steps.csv", 500)
+    events: list = []
+    result = run_search(SearchConfig(data_path=str(data), project_dir=str(tmp_path / "p"), tuner="random",
+                                     max_trials=2, max_epochs=2, refits=1), events.append)
+    finalists = next(e for e in events if isinstance(e, FinalistsScored))
+    assert finalists.chosen == "forest" and "forest" in finalists.scores, finalists
+    assert finalists.scores["forest"]["parameters"] > max(
+        s["parameters"] for k, s in finalists.scores.items() if k != "forest")
+    finished = next(e for e in events if isinstance(e, SearchFinished))
+    assert finished.forest["trees"] == 100 and finished.forest["leaves"] == 64
+    assert "cross-validation" in finished.forest["chosen_by"] and result.refits == 0
+    assert "the exported model is a random forest of 100 trees" in result.message
+    assert result.test_metrics["accuracy"] >= 0.85, result.test_metrics
+    best = tmp_path / "p" / "best" / "best.h5"
+    metadata = read_metadata(best)
+    assert metadata["forest"]["trees"] == 100 and metadata["model"].startswith("random forest of 100 trees")
+    assert describe(str(best))["model"].startswith("random forest of 100 trees (at most 64 leaves each) in Keras layers")
+    # The file loads with plain Keras in a process without the app and answers as in the search.
+    sample = tmp_path / "p" / "best" / "sample_inputs.npz"
+    reloaded = np.asarray(run_without_app(PREDICT_WITHOUT_APP, best, sample))
+    import keras
+
+    with np.load(sample) as inputs:
+        here = keras.models.load_model(best).predict({k: inputs[k] for k in inputs.files}, verbose=0)
+    assert np.allclose(reloaded, here.reshape(-1), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_forest_wins_on_the_validation_split_of_a_larger_table_and_predict_reads_it(tmp_path):
+    import csv
+    import json
+
+    from automl_studio.engine.cli import main
+
+    data = write_steps(tmp_path / "steps.csv", 1600, seed=3)  # past crossval.MAX_ROWS: no folds
+    events = tmp_path / "events.jsonl"
+    code = main(["search", str(data), "--project", str(tmp_path / "p"), "--tuner", "random", "--max-trials", "2",
+                 "--max-epochs", "2", "--refits", "1", "--events", str(events)])
+    assert code == 0
+    logged = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+    finished = next(e for e in logged if e["type"] == "search_finished")
+    assert finished["forest"]["chosen_by"] == "the validation split", finished
+    assert finished["forest"]["score"] < finished["forest"]["network_score"]  # val_loss: lower is better
+    assert any(e["type"] == "phase_changed" and "beats the best trial" in e["message"] for e in logged)
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(tmp_path / "p" / "best" / "best.h5"), str(data), "--output", str(out)]) == 0
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    truth = [line.split(",")[-1] for line in data.read_text().splitlines()[1:]]
+    predicted = [row["label"] if "label" in row else row[next(k for k in row if "pred" in k)] for row in rows]
+    assert np.mean([p == t for p, t in zip(predicted, truth, strict=True)]) >= 0.85
+
+
+@pytest.mark.slow
+def test_no_forest_keeps_the_networks(tmp_path):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import FinalistsScored, PhaseChanged
+    from automl_studio.engine.search.session import run_search
+
+    events: list = []
+    result = run_search(SearchConfig(data_path=str(write_steps(tmp_path / "steps.csv", 300)),
+                                     project_dir=str(tmp_path / "p"), tuner="random", max_trials=2, max_epochs=2,
+                                     refits=1, forest=False), events.append)
+    assert not result.forest and result.refits == 1
+    assert all("forest" not in e.scores for e in events if isinstance(e, FinalistsScored))
+    assert not any("random forest" in e.message for e in events if isinstance(e, PhaseChanged)
+                   and e.phase == "validating")

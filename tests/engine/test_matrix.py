@@ -373,7 +373,7 @@ def test_engine_cell(cell: Cell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     result = run_search(SearchConfig(
         data_path=str(data.path), project_dir=str(project), target=data.target, tuner=cell.tuner,
         objective=cell.objective, max_trials=1, max_epochs=1, refit=cell.refits > 0, refits=cell.refits or None,
-        image_size=data.image_size, export_keras=False, tensorboard=False), events.append)
+        image_size=data.image_size, export_keras=False, tensorboard=False, forest=False), events.append)
     assert result.status == "completed", result.message
     ended = [e for e in events if e.type == "trial_ended"]
     assert [e.status for e in ended] == ["completed"] and ended[0].score == pytest.approx(result.best_score)
@@ -394,7 +394,8 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def cli_search_args(cell: Cell, data: DataFile) -> list[str]:
     args = ["search", str(data.path), "--tuner", cell.tuner, "--objective", cell.objective, "--max-trials", "1",
-            "--max-epochs", "1", "--image-size", *map(str, data.image_size), "--project", "project", "--events", "-"]
+            "--max-epochs", "1", "--image-size", *map(str, data.image_size), "--project", "project", "--events", "-",
+            "--no-forest"]  # the networks' matrix: a forest in their place has tests of its own (test_forest.py)
     if data.target:
         args += ["--target", data.target]
     return args + (["--refits", str(cell.refits)] if cell.refits else ["--no-refit"])

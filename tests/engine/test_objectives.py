@@ -112,7 +112,8 @@ def test_early_stopping_keeps_a_steadily_improving_regression_going(tmp_path, re
 
 @pytest.mark.slow
 def test_the_cross_validated_refit_follows_a_maximised_objective(tmp_path, mixed_csv):
-    events, result = search(mixed_csv, tmp_path / "proj", "val_auc", target="label", refit=True, refits=1)
+    events, result = search(mixed_csv, tmp_path / "proj", "val_auc", target="label", refit=True, refits=1,
+                            forest=False)
     assert result.status == "completed", result.message
     folds = [e.message for e in events if e.type == "phase_changed" and e.phase == "validating"]
     assert any("mean best val_auc" in m for m in folds), folds

@@ -64,7 +64,7 @@ def finished_project(tmp_path_factory) -> Path:
 
     project = tmp_path_factory.mktemp("report") / "iris"
     result = run_search(SearchConfig(data_path=str(IRIS), project_dir=str(project), tuner="random",
-                                     max_trials=3, max_epochs=2, refits=2, export_keras=False))
+                                     max_trials=3, max_epochs=2, refits=2, export_keras=False, forest=False))
     assert result.status == "completed"
     return project
 

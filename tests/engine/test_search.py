@@ -37,7 +37,7 @@ def collect() -> tuple[list, callable]:
 
 def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path, mixed_csv):
     events, listener = collect()
-    config = SearchConfig(data_path=str(mixed_csv), project_dir=str(tmp_path / "proj"), target="label",
+    config = SearchConfig(forest=False, data_path=str(mixed_csv), project_dir=str(tmp_path / "proj"), target="label",
                           tuner="random", max_trials=2, max_epochs=2, export_path=str(tmp_path / "out.h5"))
     result = run_search(config, listener)
 
@@ -130,7 +130,7 @@ def test_a_stop_during_the_later_refits_exports_the_ones_that_finished(tmp_path,
         if event.type == "phase_changed" and "(refit 2 of 5" in event.message:
             stop.set()
 
-    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
+    result = run_search(SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
                                      max_epochs=3, tuner="random"), listener, stop=stop)
     assert result.refits == 1 and result.exported
     warning = next(e.message for e in events if e.type == "warning" and "cut short" in e.message)
@@ -221,7 +221,7 @@ def test_mixed_precision_and_data_parallel_options_train_and_export(tmp_path, ir
 
     from automl_studio.engine.export.model_info import model_config
 
-    result = run_search(SearchConfig(data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
+    result = run_search(SearchConfig(forest=False, data_path=str(iris_csv), project_dir=str(tmp_path / "p"), max_trials=1,
                                      max_epochs=2, tuner="random", device="cpu", mixed_precision=True,
                                      distribution="data-parallel", export_keras=False))
     assert result.status == "completed"

@@ -80,6 +80,7 @@ def test_window_cell(cell: Cell, qtbot, window, tmp_path: Path) -> None:
     window.findChild(QWidget, "maxTrials").setValue(1)
     page.max_epochs.setValue(1)
     window.findChild(QWidget, "refits").setValue(cell.refits)
+    page.forest.setChecked(False)  # the networks' matrix (the forest's own window test: test_results_evaluation.py)
     for name, value in (("tunerChoice", cell.tuner), ("objectiveChoice", cell.objective)):
         combo = window.findChild(QComboBox, name)
         combo.setCurrentIndex(combo.findData(value))

@@ -36,7 +36,7 @@ def finished_search(folder: Path, data: Path, target: str, **settings) -> Search
 
 @pytest.fixture(scope="module")
 def iris_search(tmp_path_factory) -> SearchConfig:
-    return finished_search(tmp_path_factory.mktemp("iris"), IRIS, "species", refits=2)
+    return finished_search(tmp_path_factory.mktemp("iris"), IRIS, "species", refits=2, forest=False)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def regression_search(tmp_path_factory) -> SearchConfig:
     x1, x2 = rng.normal(size=100), rng.normal(size=100)
     lines = ["x1,x2,y"] + [f"{a:.4f},{b:.4f},{2 * a - b:.4f}" for a, b in zip(x1, x2, strict=True)]
     (folder / "reg.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return finished_search(folder, folder / "reg.csv", "y", task="regression", refits=1)
+    return finished_search(folder, folder / "reg.csv", "y", task="regression", refits=1, forest=False)
 
 
 def finish_event(project_dir: str) -> SearchFinished:
@@ -248,3 +248,25 @@ def test_the_best_trial_lists_only_the_hyperparameters_its_network_used(qtbot, i
     # Without the project's search space every recorded value is shown, as before.
     page.set_result(dataclasses.replace(finish, best_hyperparameters=recorded), None)
     assert page.findChild(QLabel, "best_dense.units.1").text() == "99"
+
+
+def test_a_random_forest_exported_in_place_of_the_networks_is_shown_as_the_model(qtbot, tmp_path):
+    # A staircase of thresholds (an exclusive-or of two numbers and a category): one network of
+    # two epochs does not learn it; the forest does, on the same folds, and is exported.
+    rng = np.random.default_rng(0)
+    a, b, colour = rng.uniform(0, 10, 400), rng.uniform(-5, 5, 400), rng.choice(["red", "green", "blue"], 400)
+    label = np.where((a > 6.2) ^ (b > 1.3) ^ (colour == "blue"), "yes", "no")
+    data = tmp_path / "steps.csv"
+    data.write_text("a,b,colour,label\n" + "\n".join(f"{x:.3f},{y:.3f},{c},{t}" for x, y, c, t in
+                                                     zip(a, b, colour, label, strict=True)) + "\n")
+    config = finished_search(tmp_path, data, "label", max_epochs=2, refits=1)
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(finish_event(config.project_dir), config.project_dir)
+    model = page.findChild(QWidget, "best_Model").text()
+    assert model.startswith("random forest of 100 trees (at most 64 leaves each) in Keras layers, chosen on "), model
+    tabs = page.tabs
+    tabs.setCurrentWidget(tabs.network_tab)  # each tab is drawn when it is first shown
+    tabs.setCurrentWidget(tabs.refit_tab)
+    assert "is a random forest compiled into these standard Keras layers" in tabs.network_tab.caption.text()
+    assert "a random forest, fitted on train + validation" in tabs.refit_tab.empty.text()  # it has no epochs

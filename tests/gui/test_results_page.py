@@ -61,6 +61,22 @@ def test_an_ensemble_of_trials_is_named_as_the_model(qtbot, tmp_path):
     assert page.findChild(QWidget, "best_Model").text().startswith("average of 3 refits")
 
 
+def test_a_random_forest_is_named_as_the_model_with_how_it_was_chosen(qtbot, tmp_path):
+    sent = SearchFinished.build(
+        "budget", best_trial_id="04", best_score=0.31, test_metrics={"accuracy": 0.95}, refits=0,
+        forest={"trees": 100, "leaves": 64, "smoothing": 0.01, "score": 0.21, "network_score": 0.31,
+                "chosen_by": "3-fold cross-validation", "estimator": "RandomForestClassifier"})
+    finish = event_from_dict(json.loads(json.dumps(sent.to_dict())))
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.set_result(finish, str(tmp_path))
+    assert page.findChild(QWidget, "best_Model").text() == (
+        "random forest of 100 trees (at most 64 leaves each) in Keras layers, chosen on 3-fold cross-validation: "
+        "0.21 against the best network's 0.31")
+    page.set_result(classification_finish(), str(tmp_path))  # the next search's refits replace it
+    assert page.findChild(QWidget, "best_Model").text().startswith("average of 3 refits")
+
+
 def test_the_score_is_labelled_with_the_objective_of_the_trial_store(qtbot, tmp_path):
     store = TrialStore()
     store.reset("val_accuracy")

@@ -81,6 +81,8 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     w.data_page.seed_spin.setValue(5)
     assert not page.ensemble.isChecked()  # opt-in: the refits are exported by default
     page.ensemble.click()
+    assert page.forest.isChecked()  # on by default: a forest that scores better is exported
+    page.forest.click()
     assert w.isWindowModified()
     path = tmp_path / "settings.automl.json"
     assert w.save_project(str(path))
@@ -89,12 +91,13 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     assert (saved["tuner"], saved["objective"], saved["max_trials"], saved["max_epochs"]) == \
         ("random", "val_accuracy", 4, 9)
     assert saved["time_budget_s"] == 180 and saved["seed"] == 5 and saved["ensemble"] is True
+    assert saved["forest"] is False
     second = open_second_window(qtbot, settings_store)
     with qtbot.waitSignal(second.data_page.profileChanged, timeout=20_000):
         assert second.open_project(str(path))
     p = second.search_page
     assert (p.tuner_combo.currentData(), p.objective_combo.currentData(), p.max_trials.value()) == \
         ("random", "val_accuracy", 4)
-    assert second.data_page.seed_spin.value() == 5 and p.ensemble.isChecked()
+    assert second.data_page.seed_spin.value() == 5 and p.ensemble.isChecked() and not p.forest.isChecked()
     assert not second.isWindowModified()  # opening a project is no edit
     second.close()

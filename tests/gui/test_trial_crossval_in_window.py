@@ -170,7 +170,7 @@ def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qt
 
     config = SearchConfig(data_path=str(IRIS), project_dir=str(tmp_path / "search"), target="species",
                           tuner="random", max_trials=3, max_epochs=3, refits=1, export_keras=False,
-                          tensorboard=False)
+                          tensorboard=False, forest=False)
     result = run_search(config)
     assert result.status == "completed", result.message
     records = read_trials(config.project_dir)
