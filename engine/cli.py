@@ -482,7 +482,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
         if handle:
             handle.close()
     note = baseline_note(finish.test_metrics, finish.baseline_metrics)
-    race = race_note(finish.baselines, finish.best_score)
+    race = race_note(finish.baselines, finish.best_score, forest_exported=bool(finish.forest))
     naive = naive_note(finish.test_metrics, finish.baseline_metrics)  # forecasts: every naive forecast
     summary = {"status": finish.status, "best_trial": finish.best_trial_id, "best_score": finish.best_score,
                "test_metrics": {k: v for k, v in finish.test_metrics.items() if k not in ("sample",)},

@@ -55,6 +55,7 @@ from automl_studio.engine.space.spec import HyperParameter, SearchSpace, hyperpa
 from automl_studio.engine.train.baselines import race_note
 from automl_studio.engine.train.ensemble import ENSEMBLE_MEMBER_PREFIX
 from automl_studio.engine.train.evaluation import EVALUATION_FILE, Evaluation, read_evaluation
+from automl_studio.engine.train.forest_record import FOREST_MODEL_NAME
 
 REPORT_FILE = "report.html"  # the default name, inside the project directory
 TEMPLATE = "report.html.j2"
@@ -223,7 +224,7 @@ def collect_report(project_dir: str | os.PathLike[str]) -> ReportData:
         metrics=_metric_rows(metrics, baseline, linear, forest),
         linear_model=str(raced.get("linear") or "") if linear else "",
         forest_model=str(raced.get("forest") or "") if forest else "",
-        baselines_note=race_note(raced, _number(finish.get("best_score"))),
+        baselines_note=race_note(raced, _number(finish.get("best_score")), forest_exported=bool(finish.get("forest"))),
         baseline_rule=str(baseline.get("rule") or ""),
         confusion=({"matrix": metrics["confusion_matrix"], "classes": list(metrics.get("class_names") or [])}
                    if metrics.get("confusion_matrix") else None),
@@ -386,6 +387,9 @@ def stored_architecture(project_dir: str | os.PathLike[str], evaluation: Evaluat
     if network.members > 1 and network.name.startswith(ENSEMBLE_MEMBER_PREFIX):
         note = (f"The exported model is a weighted ensemble of {network.members} trials' networks; these are "
                 f"the layers of the best one ({network.name}), and the total counts them all.")
+    elif network.name == FOREST_MODEL_NAME:
+        note = ("The exported model is a random forest compiled into these standard Keras layers (a unit per "
+                "split of every tree, a unit per leaf, the leaves' values in the last weights).")
     elif network.members > 1:
         note = (f"The exported model averages {network.members} refits of this network, each with its own "
                 "weights; the total counts them all.")

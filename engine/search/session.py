@@ -107,6 +107,7 @@ class _Session:
         # it is chosen over the networks (_forest_instead).
         self.forest_race: Any = None
         self.forest_won: dict[str, Any] = {}
+        self.forest_on_folds = False  # the forest was scored on the finalists' folds (else: the validation split)
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_config_dataset(config)
         self.prepared = prepare_loaded(dataset, config)
@@ -688,6 +689,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
                                                             emit, stop, folds_deadline, planned=plan.finalists,
                                                             spare_deadline=spare_deadline)
+            if not session.forest_on_folds:  # the folds ended before the forest's turn: the split decides
+                _forest_instead(session, best_trial, emit)
             if session.forest_won:
                 return (_forest_model(session), 0, f"the exported model is a {describe_forest(session.forest_won)}",
                         best_trial)
@@ -840,6 +843,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
                                   deadline, emit)
         if forest is not None:
             results[FOREST_KEY] = forest
+            session.forest_on_folds = True
     by_id = {str(t.trial_id): t for t in finalists}
     chosen_id = crossval.choose(results, rule)
     unsteady = crossval.unsteady(results, rule)
@@ -1058,7 +1062,7 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         beats_baseline=None if not result.baseline_metrics else shortfall is None,
         baseline_note=shortfall or "",
         baselines=dict(result.baselines),
-        baselines_note=race_note(result.baselines, result.best_score),
+        baselines_note=race_note(result.baselines, result.best_score, forest_exported=bool(result.forest)),
     )
     sample = _sample(test if len(test) else prepared.validation)
     best_dir = Path(config.project_dir) / BEST_DIR

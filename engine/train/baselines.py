@@ -333,7 +333,7 @@ def and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
+def race_note(baselines: Mapping[str, Any], network_score: float | None, *, forest_exported: bool = False) -> str:
     """The network against its baselines, in one or two plain sentences (``""``: nothing to say).
 
     ``baselines`` is a :class:`~automl_studio.engine.core.events.BaselinesScored` as a dict
@@ -342,6 +342,9 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     the linear model (0.880), a random forest (0.900) and the majority class (0.340) on the
     validation split." When a baseline scores as well or better, the sentence names the strongest
     such baseline, says so and what to consider.
+
+    ``forest_exported``: the exported model is the search's own forest (``SearchFinished.forest``), so
+    the sentence says so instead of advising to consider one.
     """
     objective = str(baselines.get("objective") or "")
     if not objective:
@@ -386,6 +389,8 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None) -> str:
     if lead_name == "the linear model":
         text += (f" — consider the linear model ({baselines.get('linear') or 'scikit-learn'}) itself, or search "
                  "longer, with more epochs, other networks or more data")
+    elif lead_name == "a random forest" and forest_exported:
+        text += " — so a forest, compiled into Keras layers, is the exported model"
     elif lead_name == "a random forest":
         text += (f" — on this table a forest at scikit-learn's defaults ({baselines.get('forest') or 'scikit-learn'}) "
                  "finds what the networks tried so far do not; search longer or with wider networks, or consider "

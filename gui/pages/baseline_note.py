@@ -90,10 +90,12 @@ class RaceNote(QLabel):
                         "majority class or the mean")
         self.hide()
 
-    def show_race(self, baselines: Mapping[str, Any], network_score: float | None) -> str:
+    def show_race(self, baselines: Mapping[str, Any], network_score: float | None, *,
+                  forest_exported: bool = False) -> str:
         """Shows :func:`race_note` of ``baselines`` (``SearchFinished.baselines``) and the best
-        network's validation score; returns the words ("" hides the line)."""
-        text = race_note(baselines, network_score)
+        network's validation score (``forest_exported``: the search's forest is the exported
+        model); returns the words ("" hides the line)."""
+        text = race_note(baselines, network_score, forest_exported=forest_exported)
         self.setText(text)
         self.setAccessibleDescription(text)
         self.setVisible(bool(text))

@@ -259,8 +259,8 @@ class ResultsPage(QWidget):
         layout.setContentsMargins(18, 14, 18, 14)
         layout.setSpacing(8)
         top = QHBoxLayout()
-        top.addWidget(page_header("Results", "The best network found, scored on the held-out "
-                                  "test split, ready to export."), 1)
+        top.addWidget(page_header("Results", "The model the search exports (its Model line says which), scored "
+                                  "on the held-out test split, ready to export."), 1)
         self.h5_check = name_widget(QCheckBox(".h5"), "exportH5", "Export HDF5 (.h5)")
         self.h5_check.setChecked(True)
         self.keras_check = name_widget(QCheckBox(".keras"), "exportKeras", "Export Keras (.keras)")
@@ -373,7 +373,8 @@ class ResultsPage(QWidget):
         self.stack.setCurrentIndex(1 if has_best else 0)
         self.baseline_note.show_for(finish if has_best else None)
         self.race_note.show_race(finish.baselines if finish is not None and has_best else {},
-                                 finish.best_score if finish is not None else None)
+                                 finish.best_score if finish is not None else None,
+                                 forest_exported=bool(finish is not None and finish.forest))
         if not has_best or finish is None:
             return
         self._fill_best(finish)

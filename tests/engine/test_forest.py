@@ -162,6 +162,13 @@ def test_a_forest_that_wins_on_the_folds_is_exported_as_keras_layers(tmp_path):
     with np.load(sample) as inputs:
         here = keras.models.load_model(best).predict({k: inputs[k] for k in inputs.files}, verbose=0)
     assert np.allclose(reloaded, here.reshape(-1), atol=1e-6)
+    # The report says what the exported model is, beside its layers.
+    from automl_studio.engine.cli import main
+
+    assert main(["report", str(tmp_path / "p"), "--output", str(tmp_path / "report.html")]) == 0
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "random forest compiled into these standard Keras layers" in report
+    assert "the exported model is a random forest of 100 trees" in report
 
 
 @pytest.mark.slow

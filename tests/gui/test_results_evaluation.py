@@ -265,6 +265,8 @@ def test_a_random_forest_exported_in_place_of_the_networks_is_shown_as_the_model
     page.set_result(finish_event(config.project_dir), config.project_dir)
     model = page.findChild(QWidget, "best_Model").text()
     assert model.startswith("random forest of 100 trees (at most 64 leaves each) in Keras layers, chosen on "), model
+    race = page.race_note.text()
+    assert "consider the forest itself" not in race and ("is the exported model" in race or not race), race
     tabs = page.tabs
     tabs.setCurrentWidget(tabs.network_tab)  # each tab is drawn when it is first shown
     tabs.setCurrentWidget(tabs.refit_tab)
