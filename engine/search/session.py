@@ -901,11 +901,11 @@ def _forest_record(session: _Session, chosen_by: str, score: float | None, netwo
     return candidate.record(chosen_by=chosen_by, network_score=network_score) | {"score": score}
 
 
-def _candidate(session: _Session, wait: float = 0.0) -> Any:
+def _candidate(session: _Session) -> Any:
     """The race's forest candidate (:class:`~automl_studio.engine.train.forest.ForestCandidate`), if
-    it was fitted (waiting up to ``wait`` seconds); else None."""
+    it was fitted by now; else None."""
     race = session.forest_race
-    return race.candidate_result(wait) if race is not None else None
+    return race.candidate_result(0.0) if race is not None else None
 
 
 def _forest_instead(session: _Session, best_trial: Any, emit: Callable[[Event], None]) -> Any:

@@ -96,12 +96,6 @@ def fit_forest(task: str, features: np.ndarray, y: np.ndarray, *, leaves: int = 
         features, targets)
 
 
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
-    # Keras' categorical cross-entropy: probabilities clipped to [1e-7, 1 - 1e-7].
-    picked = np.clip(proba[np.arange(len(y)), y], 1e-7, 1 - 1e-7)
-    return float(-np.mean(np.log(picked)))
-
-
 def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
     """The share of :data:`SMOOTHING` whose mix into the forest's out-of-bag class probabilities
     (``fit_forest(..., oob=True)`` on the rows of class indices ``y``) gives the lowest log loss:
@@ -115,8 +109,11 @@ def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
     seen = full.sum(axis=1) > 0
     if not seen.any():
         return 0.0
-    return min(SMOOTHING, key=lambda share: (_log_loss(labels[seen], (1 - share) * full[seen] + share / n_classes),
-                                             share))
+    def log_loss(share: float) -> float:  # Keras' cross-entropy, as the search's val_loss
+        return objective_value("val_loss", labels[seen], (1 - share) * full[seen] + share / n_classes, n_classes) \
+            or 0.0
+
+    return min(SMOOTHING, key=lambda share: (log_loss(share), share))
 
 
 def forest_output(forest: Any, features: np.ndarray, n_classes: int, smoothing: float = 0.0) -> np.ndarray:
