@@ -224,8 +224,8 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    "the smallest network within a standard error of the best mean, as time allows "
                    "(default 3; 0: export the validation split's best)")
     s.add_argument("--forest", action=argparse.BooleanOptionalAction, default=True,
-                   help="on tables of numeric and categorical columns, score a random forest (100 trees, at most 64 "
-                   "leaves each) beside the networks - on the finalists' folds, else on the validation split - and "
+                   help="on tables of numeric and categorical columns, score a random forest (100 trees of at most 64 "
+                   "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks - on the finalists' folds, else on the validation split - and "
                    "export it, compiled into standard Keras layers, where it scores better (default: on)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")

@@ -89,7 +89,8 @@ class SearchConfig:
     # network within a standard error of the best mean fold score is exported
     # (train.crossval.choose, events.FinalistsScored); 0 or 1: the split's best is exported.
     finalists: int = 3
-    # A random forest (engine.train.forest: 100 trees of at most 64 leaves, compiled into standard
+    # A random forest (engine.train.forest.FOREST_SHAPES: 100 trees of at most 64 or 256 leaves, or 25
+    # of at most 512, the shape the validation split prefers; compiled into standard
     # Keras layers) is scored beside the networks on tables of numeric and categorical columns -
     # on the finalists' folds, else on the validation split - and exported instead of them where
     # it scores better (by more than a standard error on the folds). False: networks only.

@@ -950,7 +950,7 @@ def _forest_on_folds(session: _Session, both: Split, labels: np.ndarray | None, 
     candidate = _candidate(session)
     if candidate is None or folds < 2:
         return None
-    # The candidate's two fits (train, then train+validation) as measured, a fold ~ one of them.
+    # A fold ~ the candidate's last fit (train+validation rows), as measured.
     if deadline is not None and deadline - time.monotonic() < folds * candidate.seconds:
         emit(PhaseChanged(phase="validating", message=(
             f"no time left to cross-validate a random forest (~{folds * candidate.seconds:.0f} s)")))
@@ -965,7 +965,9 @@ def _forest_on_folds(session: _Session, both: Split, labels: np.ndarray | None, 
     indices = crossval.fold_indices(len(both), labels, crossval.FOLDS, session.config.seed)[:folds]
     try:
         result = cross_validate_forest(prepared.signature.task, forest_features(both.x, prepared.signature),
-                                       np.asarray(both.y), indices, n_classes, score)
+                                       np.asarray(both.y), indices, n_classes, score,
+                                       leaves=int(candidate.forest.max_leaf_nodes),
+                                       trees=len(candidate.forest.estimators_))
     except ValueError as exc:
         emit(SearchWarning(message=f"the random forest gave no score on the folds ({exc})"))
         return None

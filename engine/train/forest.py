@@ -29,6 +29,7 @@ signature's ``categorical_tokens``, as ``CategoryEncoding`` gives them).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,12 @@ FOREST_TREES = 100  # scikit-learn's default
 # 1.6 MB). Measured on the held-out corpus (results/experiments/forest_in_keras.json), 64 leaves keep
 # most of an unbounded forest's score except on tables of many repeated rows (randhie).
 FOREST_LEAVES = 64
+# The (leaves, trees) a forest may take, the one of the lowest validation loss chosen
+# (:func:`fit_best_forest`). The leaf layer grows as trees × leaves², so the larger two hold the same
+# ~6.5M weights (26 MB): on a table of repeated rows (randhie: 2.7k distinct rows of 16k, 98 % of
+# the test rows seen in training) a forest is a lookup, and deep trees are what it needs (R² on
+# three splits, against 0.196 unbounded: 100 × 64 leaves 0.113, 100 × 256 0.174, 25 × 512 0.189).
+FOREST_SHAPES = ((FOREST_LEAVES, FOREST_TREES), (256, FOREST_TREES), (512, 25))
 SOURCES = ("categorical", "numeric")  # the inputs a forest reads, in the order of its features
 TIE_TILT = 1e-5  # subtracted from class k's probability k times (see forest_model): ties go to the first class
 # Shares of the uniform distribution mixed into the forest's class probabilities, the one with the
@@ -92,28 +99,62 @@ def fit_forest(task: str, features: np.ndarray, y: np.ndarray, *, leaves: int = 
     kind = RandomForestClassifier if task == "classification" else RandomForestRegressor
     targets = np.asarray(y).astype(int).reshape(-1) if task == "classification" else \
         np.asarray(y, dtype=np.float64).reshape(len(features))
-    return kind(n_estimators=trees, max_leaf_nodes=leaves, random_state=seed, n_jobs=1, oob_score=oob).fit(
-        features, targets)
+    with warnings.catch_warnings():
+        # A row no tree left out is left out of oob_loss; scikit-learn warns of it with 25 trees.
+        warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
+        return kind(n_estimators=trees, max_leaf_nodes=leaves, random_state=seed, n_jobs=1, oob_score=oob).fit(
+            features, targets)
 
 
-def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
-    """The share of :data:`SMOOTHING` whose mix into the forest's out-of-bag class probabilities
-    (``fit_forest(..., oob=True)`` on the rows of class indices ``y``) gives the lowest log loss:
-    rows the forest never held out are left out. 0 for a regression or without out-of-bag rows."""
+def oob_loss(forest: Any, y: np.ndarray, n_classes: int, smoothing: float = 0.0) -> float:
+    """Keras' cross-entropy (as the search's ``val_loss`` counts it) of ``forest``'s out-of-bag
+    class probabilities (``fit_forest(..., oob=True)`` on the rows of class indices ``y``, over
+    ``n_classes``) with ``smoothing`` mixed in. Rows no tree held out are left out; ``inf``
+    without out-of-bag rows."""
     decision = getattr(forest, "oob_decision_function_", None)
-    if decision is None or not n_classes:
-        return 0.0
+    if decision is None:
+        return float("inf")
     labels = np.asarray(y).astype(int).reshape(-1)
     full = np.zeros((len(labels), n_classes))
     full[:, np.asarray(forest.classes_, dtype=int)] = np.nan_to_num(np.asarray(decision, dtype=np.float64))
     seen = full.sum(axis=1) > 0
     if not seen.any():
-        return 0.0
-    def log_loss(share: float) -> float:  # Keras' cross-entropy, as the search's val_loss
-        return objective_value("val_loss", labels[seen], (1 - share) * full[seen] + share / n_classes, n_classes) \
-            or 0.0
+        return float("inf")
+    value = objective_value("val_loss", labels[seen], (1 - smoothing) * full[seen] + smoothing / n_classes, n_classes)
+    return float("inf") if value is None else value
 
-    return min(SMOOTHING, key=lambda share: (log_loss(share), share))
+
+def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
+    """The share of :data:`SMOOTHING` whose mix into the forest's out-of-bag class probabilities
+    (``fit_forest(..., oob=True)`` on the rows of class indices ``y``) gives the lowest
+    :func:`oob_loss`. 0 for a regression or without out-of-bag rows."""
+    if not n_classes or getattr(forest, "oob_decision_function_", None) is None:
+        return 0.0
+    return min(SMOOTHING, key=lambda share: (oob_loss(forest, y, n_classes, share), share))
+
+
+def fit_best_forest(task: str, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
+                    n_classes: int, *, seed: int = 0) -> tuple[Any, float]:
+    """Of the :data:`FOREST_SHAPES`, the forest fitted on ``train`` (``(features, targets)``, with
+    out-of-bag predictions for its :func:`oob_smoothing`) whose output has the lowest loss on
+    ``validation`` (as ``val_loss`` counts it), and its smoothing; the first of equal losses.
+    A larger shape is not tried once the trees stop short of the leaves allowed (its trees would
+    be the same ones). The validation rows, not the out-of-bag ones, decide: a row's out-of-bag
+    prediction averages the ~37 % of trees that left it out, which penalises the shapes of fewer
+    trees (on randhie it chose 100 × 256 leaves over 25 × 512, the better on the test rows)."""
+    best: tuple[Any, float, float] | None = None
+    for leaves, trees in FOREST_SHAPES:
+        forest = fit_forest(task, train[0], train[1], leaves=leaves, trees=trees, seed=seed, oob=bool(n_classes))
+        smoothing = oob_smoothing(forest, train[1], n_classes)
+        loss = objective_value("val_loss", validation[1], forest_output(forest, validation[0], n_classes, smoothing),
+                               n_classes)
+        loss = float("inf") if loss is None or not np.isfinite(loss) else loss
+        if best is None or loss < best[2]:
+            best = (forest, smoothing, loss)
+        if max(int(t.tree_.n_leaves) for t in forest.estimators_) < leaves:
+            break
+    assert best is not None
+    return best[0], best[1]
 
 
 def forest_output(forest: Any, features: np.ndarray, n_classes: int, smoothing: float = 0.0) -> np.ndarray:
@@ -141,7 +182,8 @@ class ForestCandidate:
     """A forest that may be exported instead of the network: fitted (``forest``) on ``features``
     (train+validation rows, :func:`forest_features`) with ``smoothing`` (:func:`oob_smoothing`), and
     the validation objective ``score`` of the same settings fitted on the training split alone
-    (None where it is undefined), after ``seconds`` of fitting."""
+    (None where it is undefined); ``seconds``: its last fit's (one forest on train+validation rows,
+    about what a fold of :func:`cross_validate_forest` takes)."""
 
     forest: Any
     features: np.ndarray
@@ -160,14 +202,15 @@ def forest_candidate(task: str, train: tuple[np.ndarray, np.ndarray], validation
                      n_classes: int, score: Callable[[np.ndarray, np.ndarray], float | None],
                      seed: int = 0) -> ForestCandidate:
     """The :class:`ForestCandidate` of ``train`` and ``validation`` (each ``(features, targets)``):
-    fitted on the first with out-of-bag smoothing, scored by ``score(targets, output)`` on the
-    second, then fitted again on both with the same smoothing."""
-    started = time.monotonic()
-    first = fit_forest(task, train[0], train[1], seed=seed, oob=bool(n_classes))
-    smoothing = oob_smoothing(first, train[1], n_classes)
+    fitted on the first in the shape of the lowest validation loss and with the smoothing of the
+    lowest out-of-bag loss (:func:`fit_best_forest`), scored by ``score(targets, output)`` on the second, then fitted
+    again on both in the same shape with the same smoothing."""
+    first, smoothing = fit_best_forest(task, train, validation, n_classes, seed=seed)
     value = score(validation[1], forest_output(first, validation[0], n_classes, smoothing))
     features = np.concatenate([train[0], validation[0]])
-    both = fit_forest(task, features, np.concatenate([np.asarray(train[1]), np.asarray(validation[1])]), seed=seed)
+    started = time.monotonic()
+    both = fit_forest(task, features, np.concatenate([np.asarray(train[1]), np.asarray(validation[1])]),
+                      leaves=int(first.max_leaf_nodes), trees=len(first.estimators_), seed=seed)
     return ForestCandidate(both, features, smoothing, value, time.monotonic() - started)
 
 
@@ -195,11 +238,12 @@ def prepared_candidate(prepared: Any, objective: str, seed: int = 0) -> ForestCa
 
 def cross_validate_forest(task: str, features: np.ndarray, y: np.ndarray, folds: Sequence[np.ndarray],
                           n_classes: int, score: Callable[[np.ndarray, np.ndarray], float | None],
-                          seed: int = 0) -> CrossValidation:
+                          seed: int = 0, *, leaves: int = FOREST_LEAVES, trees: int = FOREST_TREES) -> CrossValidation:
     """The forest's :class:`~automl_studio.engine.train.crossval.CrossValidation` on ``folds`` (the
-    validation rows of each, as the networks' finalists ran them): fitted on the other rows with
-    out-of-bag smoothing, scored by ``score(targets, output)`` on the fold's. ``parameters``: the
-    mean of the folds' forests' weights as Keras layers; ``epochs`` is 0 (a forest has none).
+    validation rows of each, as the networks' finalists ran them): ``trees`` trees of at most
+    ``leaves`` leaves (the candidate's shape) fitted on the other rows with out-of-bag smoothing,
+    scored by ``score(targets, output)`` on the fold's. ``parameters``: the mean of the folds'
+    forests' weights as Keras layers; ``epochs`` is 0 (a forest has none).
 
     Raises:
         ValueError: no fold gave a finite score.
@@ -212,7 +256,8 @@ def cross_validate_forest(task: str, features: np.ndarray, y: np.ndarray, folds:
     for held_out in folds:
         started = time.monotonic()
         train = np.setdiff1d(everything, held_out, assume_unique=True)
-        forest = fit_forest(task, features[train], y[train], seed=seed, oob=bool(n_classes))
+        forest = fit_forest(task, features[train], y[train], leaves=leaves, trees=trees, seed=seed,
+                            oob=bool(n_classes))
         smoothing = oob_smoothing(forest, y[train], n_classes)
         value = score(y[held_out], forest_output(forest, features[held_out], n_classes, smoothing))
         seconds.append(time.monotonic() - started)

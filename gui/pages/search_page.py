@@ -316,7 +316,7 @@ class SearchPage(QWidget):
         self.forest = name_widget(
             QCheckBox("Random forest, if it wins"), "forest", "Random forest beside the networks",
             "On a table of numeric and categorical columns, score a random forest (100 trees of at most 64 "
-            "leaves) beside the networks - on the finalists' folds, else on the validation split - and export "
+            "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks - on the finalists' folds, else on the validation split - and export "
             "it, compiled into standard Keras layers (the .h5 loads with plain Keras), where it scores better "
             "(on the folds, by more than a standard error). Off: networks only")
         self.forest.setChecked(True)  # see SearchConfig.forest

@@ -130,12 +130,46 @@ def test_smoothing_is_chosen_out_of_bag_and_compiled_into_the_binary_unit(tmp_pa
     assert 0.75 < cv.score <= 1.0 and cv.se is not None and cv.parameters and cv.parameters > 10_000
 
 
+def test_deep_trees_are_chosen_where_rows_repeat_and_small_tables_fit_one_forest():
+    from automl_studio.engine.train.forest import (
+        FOREST_SHAPES,
+        cross_validate_forest,
+        fit_best_forest,
+    )
+
+    # 900 people of 3 traits, each seen on 8 rows with a count around their own mean, which the
+    # traits do not predict (a panel split by rows, as randhie): a forest is a lookup of the people.
+    rng = np.random.default_rng(0)
+    people = rng.uniform(0, 100, (900, 3)).astype(np.float32)
+    means = rng.gamma(1.0, 3.0, 900)
+    who = np.repeat(np.arange(900), 8)
+    x, y = people[who], rng.poisson(means[who]).astype(np.float64)
+    order = rng.permutation(len(x))
+    train, validation = order[:5760], order[5760:]
+    forest, smoothing = fit_best_forest("regression", (x[train], y[train]), (x[validation], y[validation]), 0)
+    assert (forest.max_leaf_nodes, len(forest.estimators_)) == FOREST_SHAPES[-1] and smoothing == 0.0
+    shallow = fit_forest("regression", x[train], y[train])  # the first shape, 64 leaves
+    error = {name: float(np.mean((model.predict(x[validation]) - y[validation]) ** 2))
+             for name, model in (("deep", forest), ("shallow", shallow))}
+    assert error["deep"] < 0.7 * error["shallow"]  # 3.9 against 7.1
+    # The folds run the candidate's shape.
+    folds = [order[:600], order[600:1200]]
+    cv = cross_validate_forest("regression", x, y, folds, 0, lambda t, out: float(np.mean((out - t) ** 2)),
+                               leaves=512, trees=25)
+    assert len(cv.fold_scores) == 2 and cv.parameters and cv.parameters > 25 * 400 * 400
+    # A small table's trees stop short of 64 leaves: one forest, of the first shape.
+    few = order[:60]
+    small, _ = fit_best_forest("regression", (x[few[:40]], y[few[:40]]), (x[few[40:]], y[few[40:]]), 0)
+    assert (small.max_leaf_nodes, len(small.estimators_)) == FOREST_SHAPES[0]
+
+
 @pytest.mark.slow
 def test_a_forest_that_wins_on_the_folds_is_exported_as_keras_layers(tmp_path):
     from automl_studio.engine.core.config import SearchConfig
     from automl_studio.engine.core.events import FinalistsScored, SearchFinished
     from automl_studio.engine.export.model_info import describe, read_metadata
     from automl_studio.engine.search.session import run_search
+    from automl_studio.engine.train.forest import FOREST_SHAPES
 
     data = write_steps(tmp_path / "steps.csv", 500)
     events: list = []
@@ -146,14 +180,16 @@ def test_a_forest_that_wins_on_the_folds_is_exported_as_keras_layers(tmp_path):
     assert finalists.scores["forest"]["parameters"] > max(
         s["parameters"] for k, s in finalists.scores.items() if k != "forest")
     finished = next(e for e in events if isinstance(e, SearchFinished))
-    assert finished.forest["trees"] == 100 and finished.forest["leaves"] == 64
+    shape = finished.forest["leaves"], finished.forest["trees"]
+    assert shape in FOREST_SHAPES  # the one of the lowest validation loss
     assert "cross-validation" in finished.forest["chosen_by"] and result.refits == 0
-    assert "the exported model is a random forest of 100 trees" in result.message
+    trees = f"random forest of {shape[1]} trees"
+    assert f"the exported model is a {trees}" in result.message
     assert result.test_metrics["accuracy"] >= 0.85, result.test_metrics
     best = tmp_path / "p" / "best" / "best.h5"
     metadata = read_metadata(best)
-    assert metadata["forest"]["trees"] == 100 and metadata["model"].startswith("random forest of 100 trees")
-    assert describe(str(best))["model"].startswith("random forest of 100 trees (at most 64 leaves each) in Keras layers")
+    assert metadata["forest"]["trees"] == shape[1] and metadata["model"].startswith(trees)
+    assert describe(str(best))["model"].startswith(f"{trees} (at most {shape[0]} leaves each) in Keras layers")
     # The file loads with plain Keras in a process without the app and answers as in the search.
     sample = tmp_path / "p" / "best" / "sample_inputs.npz"
     reloaded = np.asarray(run_without_app(PREDICT_WITHOUT_APP, best, sample))
@@ -168,7 +204,7 @@ def test_a_forest_that_wins_on_the_folds_is_exported_as_keras_layers(tmp_path):
     assert main(["report", str(tmp_path / "p"), "--output", str(tmp_path / "report.html")]) == 0
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "random forest compiled into these standard Keras layers" in report
-    assert "the exported model is a random forest of 100 trees" in report
+    assert f"the exported model is a {trees}" in report
 
 
 @pytest.mark.slow
