@@ -118,20 +118,31 @@ def objective_value(objective: str, y_true: np.ndarray, output: np.ndarray, n_cl
     classes, mean squared error for regression. ``None`` when the value is undefined (a ROC AUC
     on rows of one class).
     """
+    if n_classes and objective.removeprefix("val_") == "auc":
+        proba = np.asarray(output, dtype=np.float64)
+        return roc_auc(np.asarray(y_true).astype(int).reshape(-1), proba[:, 1]) if proba.shape[1] == 2 else None
+    rows = objective_rows(objective, y_true, output, n_classes)
+    if rows is None:
+        return None
+    return float(np.sqrt(np.mean(rows))) if objective.removeprefix("val_") == "rmse" else float(np.mean(rows))
+
+
+def objective_rows(objective: str, y_true: np.ndarray, output: np.ndarray, n_classes: int) -> np.ndarray | None:
+    """Each row's term of :func:`objective_value` (rows): its cross-entropy (Keras' clipping),
+    1/0 for right/wrong, squared error (``val_loss``, ``val_rmse``: the root of their mean) or
+    absolute error; the objective is their mean. ``None`` for a ROC AUC, which has no rows' terms,
+    or an objective not listed there."""
     name = objective.removeprefix("val_")
     if n_classes:
         y = np.asarray(y_true).astype(int).reshape(-1)
         proba = np.clip(np.asarray(output, dtype=np.float64), 1e-7, 1 - 1e-7)  # Keras' epsilon
         if name == "loss":
-            return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
+            return -np.log(proba[np.arange(len(y)), y])
         if name == "accuracy":
-            return float(np.mean(proba.argmax(axis=1) == y))
-        if name == "auc":
-            return roc_auc(y, proba[:, 1]) if proba.shape[1] == 2 else None
+            return (proba.argmax(axis=1) == y).astype(np.float64)
         return None
     err = np.asarray(output, dtype=np.float64).reshape(-1) - np.asarray(y_true, dtype=np.float64).reshape(-1)
-    value = {"loss": np.mean(err ** 2), "rmse": np.sqrt(np.mean(err ** 2)), "mae": np.mean(np.abs(err))}.get(name)
-    return None if value is None else float(value)
+    return {"loss": err ** 2, "rmse": err ** 2, "mae": np.abs(err)}.get(name)
 
 
 def _fit_linear(task: str, features: np.ndarray, y: np.ndarray, n_classes: int) -> Any:
@@ -206,7 +217,7 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str,
     """
     started = time.monotonic()
     task = prepared.signature.task
-    n_classes = len(prepared.class_names) if task == "classification" else 0
+    n_classes = prepared.signature.n_classes
     train, validation, test = prepared.train, prepared.validation, prepared.test
     y_train, y_validation = _targets(task, train.y), _targets(task, validation.y)
     y_seen = np.concatenate([y_train, y_validation])
@@ -300,6 +311,11 @@ class BaselineRace:
                 self.candidate = candidate(prepared, objective)
             except (ValueError, MemoryError, ArithmeticError) as exc:
                 self.candidate_error = f"no forest candidate ({exc})"
+
+    @property
+    def candidate_pending(self) -> bool:
+        """Whether the baselines or the forest candidate are still being fitted."""
+        return self._thread.is_alive()
 
     def candidate_result(self, timeout: float) -> Any:
         """The forest candidate (a :class:`~automl_studio.engine.train.forest.ForestCandidate`) once

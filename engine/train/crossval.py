@@ -59,6 +59,24 @@ class CrossValidation:
         return float(np.std(self.fold_scores, ddof=1) / np.sqrt(n)) if n >= 2 else None
 
 
+def paired_lead(first: np.ndarray, second: np.ndarray, maximize: bool) -> tuple[float, float]:
+    """How far ``first`` leads ``second``, two models' per-row objective terms on the same rows
+    (rows; :func:`~automl_studio.engine.train.baselines.objective_rows`): the mean of their paired
+    differences (positive: ``first`` is better, in the objective's direction) and its standard
+    error (sample standard deviation / sqrt(rows); 0 for one row). Paired, because the rows'
+    own difficulty is shared by both models and cancels.
+
+    Raises:
+        ValueError: the two hold different numbers of rows, or none.
+    """
+    a, b = np.asarray(first, dtype=np.float64).reshape(-1), np.asarray(second, dtype=np.float64).reshape(-1)
+    if len(a) != len(b) or not len(a):
+        raise ValueError(f"paired terms need the same rows, not {len(a)} and {len(b)}")
+    differences = a - b if maximize else b - a
+    se = float(np.std(differences, ddof=1) / np.sqrt(len(a))) if len(a) > 1 else 0.0
+    return float(np.mean(differences)), se
+
+
 def applies(input_kind: str, rows: int) -> bool:
     """Whether the refit length is cross-validated for this data (small tables only)."""
     return input_kind in ("table", "features") and FOLDS * 2 <= rows <= MAX_ROWS

@@ -182,7 +182,8 @@ class ForestCandidate:
     """A forest that may be exported instead of the network: fitted (``forest``) on ``features``
     (train+validation rows, :func:`forest_features`) with ``smoothing`` (:func:`oob_smoothing`), and
     the validation objective ``score`` of the same settings fitted on the training split alone
-    (None where it is undefined); ``seconds``: its last fit's (one forest on train+validation rows,
+    (None where it is undefined) and that forest's ``validation_output`` (:func:`forest_output` on
+    the validation rows); ``seconds``: its last fit's (one forest on train+validation rows,
     about what a fold of :func:`cross_validate_forest` takes)."""
 
     forest: Any
@@ -190,6 +191,7 @@ class ForestCandidate:
     smoothing: float
     score: float | None
     seconds: float
+    validation_output: np.ndarray
 
     def record(self, *, chosen_by: str, network_score: float | None) -> dict[str, Any]:
         """What ``search_finished`` and the metadata say of it (see :func:`describe_forest`)."""
@@ -206,12 +208,13 @@ def forest_candidate(task: str, train: tuple[np.ndarray, np.ndarray], validation
     lowest out-of-bag loss (:func:`fit_best_forest`), scored by ``score(targets, output)`` on the second, then fitted
     again on both in the same shape with the same smoothing."""
     first, smoothing = fit_best_forest(task, train, validation, n_classes, seed=seed)
-    value = score(validation[1], forest_output(first, validation[0], n_classes, smoothing))
+    output = forest_output(first, validation[0], n_classes, smoothing)
+    value = score(validation[1], output)
     features = np.concatenate([train[0], validation[0]])
     started = time.monotonic()
     both = fit_forest(task, features, np.concatenate([np.asarray(train[1]), np.asarray(validation[1])]),
                       leaves=int(first.max_leaf_nodes), trees=len(first.estimators_), seed=seed)
-    return ForestCandidate(both, features, smoothing, value, time.monotonic() - started)
+    return ForestCandidate(both, features, smoothing, value, time.monotonic() - started, output)
 
 
 def prepared_candidate(prepared: Any, objective: str, seed: int = 0) -> ForestCandidate:
@@ -225,7 +228,7 @@ def prepared_candidate(prepared: Any, objective: str, seed: int = 0) -> ForestCa
     signature = prepared.signature
     if not reads_forest(signature):
         raise ValueError("a forest reads numeric and categorical columns only")
-    n_classes = len(prepared.class_names) if signature.task == "classification" else 0
+    n_classes = prepared.signature.n_classes
 
     def score(y: np.ndarray, output: np.ndarray) -> float | None:
         return objective_value(objective, y, output, n_classes)

@@ -135,3 +135,14 @@ def write_steps(path: Path, rows: int, seed: int = 0) -> Path:
     path.write_text("a,b,colour,label\n" + "\n".join(
         f"{x:.3f},{y:.3f},{c},{t}" for x, y, c, t in zip(a, b, colour, label, strict=True)) + "\n")
     return path
+
+
+def write_slope(path: Path, rows: int, noise: float, slope: float = 1.0, seed: int = 5) -> Path:
+    """A regression table ``a, b, c -> y``: ``y = slope · a + 0.5 b − c`` (the last two only where
+    ``slope`` is 1) plus normal noise of standard deviation ``noise``; ``a, b, c`` uniform on [0, 10]."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, (rows, 3))
+    y = slope * x[:, 0] + (0.5 * x[:, 1] - x[:, 2] if slope == 1.0 else 0.0) + rng.normal(0, noise, rows)
+    path.write_text("a,b,c,y\n" + "\n".join(f"{p:.4f},{q:.4f},{r:.4f},{t:.4f}" for (p, q, r), t in
+                                             zip(x, y, strict=True)) + "\n")
+    return path

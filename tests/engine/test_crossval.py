@@ -315,3 +315,27 @@ def test_finalists_past_the_plan_run_where_the_planned_ones_left_time(tmp_path, 
     assert len(scored.scores) == 3  # the two past the plan ran in the time it left
     for tid in list(scored.scores)[1:]:
         assert f"time is left: trial {tid} is cross-validated too, on the same folds" in said
+
+
+def test_a_paired_lead_cancels_what_the_rows_share_and_refuses_unequal_rows():
+    from automl_studio.engine.train.baselines import objective_rows, objective_value
+
+    # Two models' squared errors on the same rows, which share most of their errors.
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 3, 400)
+    better, worse = shared + rng.normal(0, 0.1, 400), shared + rng.normal(1.0, 0.1, 400)
+    y = np.zeros(400)
+    first, second = objective_rows("val_rmse", y, better, 0), objective_rows("val_rmse", y, worse, 0)
+    lead, se = crossval.paired_lead(first, second, maximize=False)
+    assert lead == pytest.approx(np.mean(worse ** 2 - better ** 2)) and 0 < se < lead
+    assert objective_value("val_rmse", y, better, 0) == pytest.approx(np.sqrt(np.mean(first)))
+    assert crossval.paired_lead(second, first, maximize=False)[0] == pytest.approx(-lead)
+    # Accuracy: higher is better; the terms are 1 and 0.
+    labels = np.array([0, 1, 1, 0])
+    right = objective_rows("val_accuracy", labels, np.eye(2)[labels], 2)
+    wrong = objective_rows("val_accuracy", labels, np.eye(2)[[0, 0, 1, 1]], 2)
+    assert list(right) == [1, 1, 1, 1] and list(wrong) == [1, 0, 1, 0]
+    assert crossval.paired_lead(right, wrong, maximize=True)[0] == 0.5
+    assert objective_rows("val_auc", labels, np.eye(2)[labels], 2) is None  # no rows' terms
+    with pytest.raises(ValueError, match="same rows"):
+        crossval.paired_lead(right, wrong[:3], maximize=True)

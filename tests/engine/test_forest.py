@@ -10,6 +10,7 @@ from datafiles import (
     run_without_app,
     write_mixed_table,
     write_reviews,
+    write_slope,
     write_steps,
 )
 
@@ -231,6 +232,34 @@ def test_a_forest_wins_on_the_validation_split_of_a_larger_table_and_predict_rea
     truth = [line.split(",")[-1] for line in data.read_text().splitlines()[1:]]
     predicted = [row["label"] if "label" in row else row[next(k for k in row if "pred" in k)] for row in rows]
     assert np.mean([p == t for p, t in zip(predicted, truth, strict=True)]) >= 0.85
+
+
+@pytest.mark.slow
+def test_on_the_validation_split_a_network_keeps_a_lead_beyond_its_noise_and_loses_one_within_it(tmp_path):
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import PhaseChanged
+    from automl_studio.engine.search.session import run_search
+
+    def search(name, data, epochs):  # past crossval.MAX_ROWS: no folds, the validation split decides
+        events: list = []
+        result = run_search(SearchConfig(data_path=str(data), target="y", project_dir=str(tmp_path / name),
+                                         tuner="random", max_trials=2, max_epochs=epochs, refits=1,
+                                         export_keras=False, tensorboard=False), events.append)
+        said = [e.message for e in events if isinstance(e, PhaseChanged) and "random forest (" in e.message]
+        assert len(said) == 1, said
+        return result, said[0]
+
+    # A smooth plane: the network's lead is many standard errors of the rows' differences.
+    result, said = search("plane", write_slope(tmp_path / "plane.csv", 1600, noise=0.2), 30)
+    assert not result.forest and "by more than a standard error of the rows' differences" in said, said
+    lead, se = (float(v) for v in said.split("differences (")[1].split(")")[0].split(" > "))
+    assert lead > se > 0
+    # A faint slope under much noise: the network leads by less than one; its score is the best of
+    # its trials' epochs, so the forest is exported - and says how it was chosen.
+    result, said = search("faint", write_slope(tmp_path / "faint.csv", 1600, noise=2.0, slope=0.3), 10)
+    assert "by less than a standard error" in said and "the forest is exported" in said, said
+    assert result.forest["chosen_by"].startswith("the validation split, within a standard error of the best network")
+    assert result.forest["network_score"] < result.forest["score"]  # val_loss: the network did lead
 
 
 @pytest.mark.slow

@@ -129,6 +129,18 @@ def test_the_end_of_a_search_takes_the_linear_model_while_the_forest_still_grows
     assert done.linear_score == early.linear_score
 
 
+def test_a_forest_candidate_that_cannot_be_fitted_leaves_its_reason_for_the_search(tmp_path):
+    prepared = prepared_from(write_mixed_table(tmp_path / "mixed.csv", rows=200), "label")
+
+    def refuse(prepared, objective):  # as prepared_candidate refuses inputs a forest does not read
+        raise ValueError("a forest reads numeric and categorical columns only")
+
+    race = BaselineRace(prepared, "val_loss", "min", candidate=refuse)
+    assert isinstance(race.result(120.0), BaselinesScored)
+    assert race.candidate_result(120.0) is None and not race.candidate_pending
+    assert race.candidate_error == "no forest candidate (a forest reads numeric and categorical columns only)"
+
+
 def test_regression_gets_ridge_and_the_loss_is_the_mean_squared_error(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
