@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -96,3 +99,61 @@ def name_widget(widget: W, name: str, accessible: str, tip: str | None = None) -
         widget.setToolTip(tip)
         widget.setAccessibleDescription(tip)
     return widget
+
+
+_UNITS = {"h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "m": 60, "min": 60, "mins": 60, "minute": 60,
+          "minutes": 60, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1}
+_PART = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*([a-z]*)\s*")
+
+
+def duration_text(seconds: int) -> str:
+    """``seconds`` as hours, minutes and seconds: 150 → "2 min 30 s", 3900 → "1 h 5 min", 0 → "0 s"."""
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"] * bool(secs)
+    return " ".join(parts) or "0 s"
+
+
+def parse_duration(text: str) -> int | None:
+    """Whole seconds from "2 min 30 s", "1 h 5 min", "2.5 min", "150 s" or a bare number of
+    minutes ("3"); None where the text is not a duration."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    total, at = 0.0, 0
+    while at < len(text):
+        match = _PART.match(text, at)
+        if match is None or match.end() == at:
+            return None
+        number, unit = float(match.group(1).replace(",", ".")), match.group(2) or "min"
+        if unit not in _UNITS:
+            return None
+        total += number * _UNITS[unit]
+        at = match.end()
+    return int(round(total))
+
+
+class DurationSpinBox(QSpinBox):
+    """A spin box whose value is a duration in whole seconds, shown and typed as hours, minutes
+    and seconds (:func:`duration_text`, :func:`parse_duration`: "2 min 30 s"; a bare number is
+    minutes); the arrows step by a minute. A budget saved as 150 s shows as "2 min 30 s" and
+    stays 150 s, where a spin box of whole minutes showed "2 min" and saved 120 s."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSingleStep(60)
+
+    def textFromValue(self, value: int) -> str:  # noqa: N802 - Qt's name
+        return duration_text(value)
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt's name
+        seconds = parse_duration(text)
+        return self.value() if seconds is None else seconds
+
+    def validate(self, text: str, pos: int) -> QValidator.State:  # type: ignore[override]
+        if text == self.specialValueText():
+            return QValidator.State.Acceptable
+        seconds = parse_duration(text)
+        if seconds is not None and self.minimum() <= seconds <= self.maximum():
+            return QValidator.State.Acceptable
+        return QValidator.State.Intermediate

@@ -76,7 +76,7 @@ from automl_studio.gui.models.trials_model import (
 from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.settings_store import default_directory
 from automl_studio.gui.undo import ValueCommand
-from automl_studio.gui.widgets import Banner, name_widget, page_header
+from automl_studio.gui.widgets import Banner, DurationSpinBox, name_widget, page_header
 from automl_studio.gui.workers.search_worker import SearchController
 
 TUNERS = (("bayesian", "Bayesian optimisation"), ("random", "Random search"),
@@ -247,9 +247,11 @@ class SearchPage(QWidget):
         self.max_trials = self._spin("maxTrials", "Maximum trials", 1, 10_000, 10,
                                      "How many networks to try")
         self.max_trials.valueChanged.connect(self._on_max_trials_changed)
-        self.time_budget = self._spin("timeBudget", "Time budget in minutes", 0, 100_000, 0,
-                                      "Stop the search after this many minutes", "no limit")
-        self.time_budget.setSuffix(" min")
+        self.time_budget = name_widget(DurationSpinBox(), "timeBudget", "Time budget",
+                                       "Stop the search after this long, the finalists' folds, refits and export "
+                                       "included (e.g. 2 min 30 s, 1 h; a bare number is minutes)")
+        self.time_budget.setRange(0, 100_000 * 60)
+        self.time_budget.setSpecialValueText("no limit")
         self.executions = self._spin("executionsPerTrial", "Executions per trial", 1, 10, 1,
                                      "Train each network this many times and average the score")
         self.workers = self._spin("workers", "Trials at once", 1, 64, 1,
@@ -466,13 +468,13 @@ class SearchPage(QWidget):
     # ----------------------------------------------------------------- settings
     def settings(self) -> dict[str, Any]:
         """The :class:`SearchConfig` fields this page decides."""
-        minutes = self.time_budget.value()
+        seconds = self.time_budget.value()
         serve = self.serve_workers.isChecked()
         return {
             "tuner": self.tuner_combo.currentData(),
             "max_trials": self.max_trials.value(),
             "max_epochs": self.max_epochs.value() or None,
-            "time_budget_s": float(minutes * 60) if minutes else None,
+            "time_budget_s": float(seconds) if seconds else None,
             "executions_per_trial": self.executions.value(),
             "workers": self.workers.value(),
             # Serving with no address named stays on this machine: the port is unauthenticated.
@@ -501,7 +503,7 @@ class SearchPage(QWidget):
         self.tuner_combo.setCurrentIndex(max(index, 0))
         self.max_trials.setValue(config.max_trials or 10)
         self.max_epochs.setValue(config.max_epochs or 0)
-        self.time_budget.setValue(int(round((config.time_budget_s or 0) / 60)))
+        self.time_budget.setValue(int(round(config.time_budget_s or 0)))
         self.executions.setValue(config.executions_per_trial)
         self.workers.setValue(config.workers)
         self.serve_workers.setChecked(bool(config.chief_address))
@@ -548,7 +550,8 @@ class SearchPage(QWidget):
         widget.setProperty("lastValue", value)
         if self._syncing or old == value:
             return
-        shown = widget.currentText() if isinstance(widget, QComboBox) else value
+        shown = widget.currentText() if isinstance(widget, QComboBox) else \
+            widget.textFromValue(value) if isinstance(widget, QSpinBox) else value
         self._undo.push(ValueCommand(f"{widget.accessibleName()}: {shown}", partial(self._set_setting, widget),
                                      old, value, merge_key=f"search.{widget.objectName()}", group="search"))
 

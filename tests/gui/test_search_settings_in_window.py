@@ -77,7 +77,7 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     page.objective_combo.setCurrentIndex(page.objective_combo.findData("val_accuracy"))
     page.max_trials.setValue(4)
     page.max_epochs.setValue(9)
-    page.time_budget.setValue(3)
+    page.time_budget.setValue(150)  # seconds, shown as "2 min 30 s"
     w.data_page.seed_spin.setValue(5)
     assert not page.ensemble.isChecked()  # opt-in: the refits are exported by default
     page.ensemble.click()
@@ -90,7 +90,7 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     saved = json.loads(path.read_text())["search"]
     assert (saved["tuner"], saved["objective"], saved["max_trials"], saved["max_epochs"]) == \
         ("random", "val_accuracy", 4, 9)
-    assert saved["time_budget_s"] == 180 and saved["seed"] == 5 and saved["ensemble"] is True
+    assert saved["time_budget_s"] == 150 and saved["seed"] == 5 and saved["ensemble"] is True
     assert saved["forest"] is False
     second = open_second_window(qtbot, settings_store)
     with qtbot.waitSignal(second.data_page.profileChanged, timeout=20_000):
@@ -99,5 +99,29 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     assert (p.tuner_combo.currentData(), p.objective_combo.currentData(), p.max_trials.value()) == \
         ("random", "val_accuracy", 4)
     assert second.data_page.seed_spin.value() == 5 and p.ensemble.isChecked() and not p.forest.isChecked()
+    assert p.time_budget.value() == 150 and p.time_budget.text() == "2 min 30 s"  # not rounded to 2 min
     assert not second.isWindowModified()  # opening a project is no edit
     second.close()
+
+
+def test_the_time_budget_is_typed_and_shown_in_hours_minutes_and_seconds(qtbot):
+    from automl_studio.gui.pages.search_page import SearchPage
+    from automl_studio.gui.widgets import duration_text, parse_duration
+
+    assert [duration_text(s) for s in (45, 150, 180, 3900, 3661)] == [
+        "45 s", "2 min 30 s", "3 min", "1 h 5 min", "1 h 1 min 1 s"]
+    assert [parse_duration(t) for t in ("2 min 30 s", "2.5", "2,5 min", "150s", "1 h 5 min", "1h", "")] == [
+        150, 150, 150, 150, 3900, 3600, None]
+    assert parse_duration("two minutes") is None and parse_duration("5 parsecs") is None
+    page = SearchPage()
+    qtbot.addWidget(page)
+    budget = page.time_budget
+    assert budget.text() == "no limit" and page.settings()["time_budget_s"] is None
+    budget.lineEdit().selectAll()
+    qtbot.keyClicks(budget, "1 h 5 min")
+    qtbot.keyClick(budget, Qt.Key.Key_Return)
+    assert budget.value() == 3900 and page.settings()["time_budget_s"] == 3900.0
+    budget.stepUp()  # the arrows step by a minute
+    assert budget.text() == "1 h 6 min"
+    page.extend_budget()
+    assert budget.value() == 2 * 3960
