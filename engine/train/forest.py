@@ -100,61 +100,57 @@ def fit_forest(task: str, features: np.ndarray, y: np.ndarray, *, leaves: int = 
     targets = np.asarray(y).astype(int).reshape(-1) if task == "classification" else \
         np.asarray(y, dtype=np.float64).reshape(len(features))
     with warnings.catch_warnings():
-        # A row no tree left out is left out of oob_loss; scikit-learn warns of it with 25 trees.
+        # A row no tree left out is left out of oob_smoothing; scikit-learn warns of it with 25 trees.
         warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
         return kind(n_estimators=trees, max_leaf_nodes=leaves, random_state=seed, n_jobs=1, oob_score=oob).fit(
             features, targets)
 
 
-def oob_loss(forest: Any, y: np.ndarray, n_classes: int, smoothing: float = 0.0) -> float:
-    """Keras' cross-entropy (as the search's ``val_loss`` counts it) of ``forest``'s out-of-bag
-    class probabilities (``fit_forest(..., oob=True)`` on the rows of class indices ``y``, over
-    ``n_classes``) with ``smoothing`` mixed in. Rows no tree held out are left out; ``inf``
-    without out-of-bag rows."""
+def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
+    """The share of :data:`SMOOTHING` whose mix into the forest's out-of-bag class probabilities
+    (``fit_forest(..., oob=True)`` on the rows of class indices ``y``) gives the lowest log loss
+    (Keras' cross-entropy, as the search's ``val_loss``): rows the forest never held out are left
+    out. 0 for a regression or without out-of-bag rows."""
     decision = getattr(forest, "oob_decision_function_", None)
-    if decision is None:
-        return float("inf")
+    if decision is None or not n_classes:
+        return 0.0
     labels = np.asarray(y).astype(int).reshape(-1)
     full = np.zeros((len(labels), n_classes))
     full[:, np.asarray(forest.classes_, dtype=int)] = np.nan_to_num(np.asarray(decision, dtype=np.float64))
     seen = full.sum(axis=1) > 0
     if not seen.any():
-        return float("inf")
-    value = objective_value("val_loss", labels[seen], (1 - smoothing) * full[seen] + smoothing / n_classes, n_classes)
-    return float("inf") if value is None else value
-
-
-def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
-    """The share of :data:`SMOOTHING` whose mix into the forest's out-of-bag class probabilities
-    (``fit_forest(..., oob=True)`` on the rows of class indices ``y``) gives the lowest
-    :func:`oob_loss`. 0 for a regression or without out-of-bag rows."""
-    if not n_classes or getattr(forest, "oob_decision_function_", None) is None:
         return 0.0
-    return min(SMOOTHING, key=lambda share: (oob_loss(forest, y, n_classes, share), share))
+
+    def log_loss(share: float) -> float:
+        return objective_value("val_loss", labels[seen], (1 - share) * full[seen] + share / n_classes, n_classes) \
+            or 0.0
+
+    return min(SMOOTHING, key=lambda share: (log_loss(share), share))
 
 
 def fit_best_forest(task: str, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
-                    n_classes: int, *, seed: int = 0) -> tuple[Any, float]:
+                    n_classes: int, *, seed: int = 0) -> tuple[Any, float, np.ndarray]:
     """Of the :data:`FOREST_SHAPES`, the forest fitted on ``train`` (``(features, targets)``, with
     out-of-bag predictions for its :func:`oob_smoothing`) whose output has the lowest loss on
-    ``validation`` (as ``val_loss`` counts it), and its smoothing; the first of equal losses.
+    ``validation`` (as ``val_loss`` counts it), its smoothing and that output
+    (:func:`forest_output` on the validation rows); the first of equal losses.
     A larger shape is not tried once the trees stop short of the leaves allowed (its trees would
     be the same ones). The validation rows, not the out-of-bag ones, decide: a row's out-of-bag
     prediction averages the ~37 % of trees that left it out, which penalises the shapes of fewer
     trees (on randhie it chose 100 × 256 leaves over 25 × 512, the better on the test rows)."""
-    best: tuple[Any, float, float] | None = None
+    best: tuple[Any, float, np.ndarray, float] | None = None
     for leaves, trees in FOREST_SHAPES:
         forest = fit_forest(task, train[0], train[1], leaves=leaves, trees=trees, seed=seed, oob=bool(n_classes))
         smoothing = oob_smoothing(forest, train[1], n_classes)
-        loss = objective_value("val_loss", validation[1], forest_output(forest, validation[0], n_classes, smoothing),
-                               n_classes)
+        output = forest_output(forest, validation[0], n_classes, smoothing)
+        loss = objective_value("val_loss", validation[1], output, n_classes)
         loss = float("inf") if loss is None or not np.isfinite(loss) else loss
-        if best is None or loss < best[2]:
-            best = (forest, smoothing, loss)
+        if best is None or loss < best[3]:
+            best = (forest, smoothing, output, loss)
         if max(int(t.tree_.n_leaves) for t in forest.estimators_) < leaves:
             break
     assert best is not None
-    return best[0], best[1]
+    return best[0], best[1], best[2]
 
 
 def forest_output(forest: Any, features: np.ndarray, n_classes: int, smoothing: float = 0.0) -> np.ndarray:
@@ -207,8 +203,7 @@ def forest_candidate(task: str, train: tuple[np.ndarray, np.ndarray], validation
     fitted on the first in the shape of the lowest validation loss and with the smoothing of the
     lowest out-of-bag loss (:func:`fit_best_forest`), scored by ``score(targets, output)`` on the second, then fitted
     again on both in the same shape with the same smoothing."""
-    first, smoothing = fit_best_forest(task, train, validation, n_classes, seed=seed)
-    output = forest_output(first, validation[0], n_classes, smoothing)
+    first, smoothing, output = fit_best_forest(task, train, validation, n_classes, seed=seed)
     value = score(validation[1], output)
     features = np.concatenate([train[0], validation[0]])
     started = time.monotonic()

@@ -147,7 +147,8 @@ def test_deep_trees_are_chosen_where_rows_repeat_and_small_tables_fit_one_forest
     x, y = people[who], rng.poisson(means[who]).astype(np.float64)
     order = rng.permutation(len(x))
     train, validation = order[:5760], order[5760:]
-    forest, smoothing = fit_best_forest("regression", (x[train], y[train]), (x[validation], y[validation]), 0)
+    forest, smoothing, output = fit_best_forest("regression", (x[train], y[train]), (x[validation], y[validation]), 0)
+    assert np.allclose(output, forest.predict(x[validation]))
     assert (forest.max_leaf_nodes, len(forest.estimators_)) == FOREST_SHAPES[-1] and smoothing == 0.0
     shallow = fit_forest("regression", x[train], y[train])  # the first shape, 64 leaves
     error = {name: float(np.mean((model.predict(x[validation]) - y[validation]) ** 2))
@@ -160,7 +161,7 @@ def test_deep_trees_are_chosen_where_rows_repeat_and_small_tables_fit_one_forest
     assert len(cv.fold_scores) == 2 and cv.parameters and cv.parameters > 25 * 400 * 400
     # A small table's trees stop short of 64 leaves: one forest, of the first shape.
     few = order[:60]
-    small, _ = fit_best_forest("regression", (x[few[:40]], y[few[:40]]), (x[few[40:]], y[few[40:]]), 0)
+    small, _, _ = fit_best_forest("regression", (x[few[:40]], y[few[:40]]), (x[few[40:]], y[few[40:]]), 0)
     assert (small.max_leaf_nodes, len(small.estimators_)) == FOREST_SHAPES[0]
 
 
