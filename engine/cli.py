@@ -225,8 +225,15 @@ def _search_options(s: argparse.ArgumentParser) -> None:
                    "(default 3; 0: export the validation split's best)")
     s.add_argument("--forest", action=argparse.BooleanOptionalAction, default=True,
                    help="on tables of numeric and categorical columns, score a random forest (100 trees of at most 64 "
-                   "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks - on the finalists' folds, else on the validation split - and "
-                   "export it, compiled into standard Keras layers, where it scores better (default: on)")
+                   "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks "
+                   "and export it, compiled into standard Keras layers, where it scores better by more than a "
+                   "standard error on the best trials' folds, or (without folds) on the validation split scores "
+                   "better or trails the best network by no more than a standard error (default: on)")
+    s.add_argument("--refit-all", action=argparse.BooleanOptionalAction, default=True,
+                   help="once the test split is scored, train the exported model (its refits, or the forest) again "
+                   "the same way on all rows, the test rows included, as time allows; the test metrics stay those "
+                   "of the model before. An ensemble, or a search with --no-refit, is exported as scored "
+                   "(default: on)")
     s.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, gpu or gpu:N")
     s.add_argument("--mixed-precision", action="store_true", help="float16 compute on GPUs (output layer float32)")
     s.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
@@ -334,6 +341,7 @@ def _config_from_flags(args: argparse.Namespace) -> SearchConfig:
         x_key=args.x_key, y_key=args.y_key,
         image_size=tuple(args.image_size), refit=not args.no_refit, refits=args.refits, device=args.device,
         ensemble=args.ensemble, cv_folds=args.cv_folds, finalists=args.finalists, forest=args.forest,
+        refit_all=args.refit_all,
         mixed_precision=args.mixed_precision, distribution=args.distribution,
         workers=getattr(args, "workers", 1) if args.command == "search" else 1,
         csv_delimiter=args.delimiter, csv_decimal=args.decimal, csv_encoding=args.encoding, csv_header=args.header,
@@ -489,7 +497,7 @@ def _search(args: argparse.Namespace, own_process: bool = False) -> int:
                "baseline_note": note, "baselines_note": race, **({"naive_note": naive} if naive else {}),
                "exported": list(finish.exported),
                "refits": finish.refits, "ensemble": dict(finish.ensemble), "forest": dict(finish.forest),
-               "message": finish.message,
+               "all_rows": dict(finish.all_rows or {}), "message": finish.message,
                "project": project}
     if args.events != "-":
         print(json.dumps(summary, indent=2))

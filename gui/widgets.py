@@ -116,20 +116,23 @@ def duration_text(seconds: int) -> str:
 
 def parse_duration(text: str) -> int | None:
     """Whole seconds from "2 min 30 s", "1 h 5 min", "2.5 min", "150 s" or a bare number of
-    minutes ("3"); None where the text is not a duration."""
+    minutes ("3"); a bare number after a unit counts the next smaller one, as a clock reads it
+    ("1h30" is 1 h 30 min, "2m30" 2 min 30 s). None where the text is not a duration."""
     text = text.strip().lower()
     if not text:
         return None
-    total, at = 0.0, 0
+    total, at, previous = 0.0, 0, 0
     while at < len(text):
         match = _PART.match(text, at)
         if match is None or match.end() == at:
             return None
-        number, unit = float(match.group(1).replace(",", ".")), match.group(2) or "min"
+        unit = match.group(2)
+        if not unit:
+            unit = {0: "min", 3600: "min", 60: "s"}.get(previous, "")
         if unit not in _UNITS:
             return None
-        total += number * _UNITS[unit]
-        at = match.end()
+        total += float(match.group(1).replace(",", ".")) * _UNITS[unit]
+        previous, at = _UNITS[unit], match.end()
     return int(round(total))
 
 
@@ -142,13 +145,25 @@ class DurationSpinBox(QSpinBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSingleStep(60)
+        # Read on Return or leaving the box: tracked as typed, "1" became "1 min" under the cursor
+        # and the next keys landed inside it.
+        self.setKeyboardTracking(False)
 
     def textFromValue(self, value: int) -> str:  # noqa: N802 - Qt's name
         return duration_text(value)
 
     def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt's name
+        if self.specialValueText() and text.strip() == self.specialValueText():
+            return self.minimum()  # "no limit", typed
         seconds = parse_duration(text)
-        return self.value() if seconds is None else seconds
+        # Held within the range: a number too large for the box's int is not an overflow.
+        return self.value() if seconds is None else min(max(seconds, self.minimum()), self.maximum())
+
+    def fixup(self, text: str) -> str:  # Qt's name; Return on a duration out of range holds it in range
+        seconds = parse_duration(text)
+        if seconds is None:
+            return text
+        return duration_text(min(max(seconds, self.minimum()), self.maximum()))
 
     def validate(self, text: str, pos: int) -> QValidator.State:  # type: ignore[override]
         if text == self.specialValueText():

@@ -184,6 +184,8 @@ class FinishedResult(Protocol):
     @property
     def baselines(self) -> Mapping[str, Any]: ...
     @property
+    def all_rows(self) -> Mapping[str, Any]: ...
+    @property
     def ensemble(self) -> Mapping[str, Any]: ...
     @property
     def forest(self) -> Mapping[str, Any]: ...
@@ -243,10 +245,14 @@ class SearchFinished(Event):
     scored, and in older event logs). ``ensemble`` is set where the exported model is a weighted
     ensemble of the best trials (``trials``, ``weights``: see
     :mod:`automl_studio.engine.train.ensemble`; ``refits`` is then 0). ``forest`` is set where the
-    exported model is a random forest in Keras layers that scored better than the networks
-    (``trees``, ``leaves``, ``smoothing``, ``score``, ``network_score``, ``chosen_by``: see
-    :mod:`automl_studio.engine.train.forest`; ``refits`` is then 0). Make one with :meth:`build` (or
-    :meth:`from_result`), which every producer uses.
+    exported model is a random forest in Keras layers chosen over the networks (``chosen_by``:
+    on the finalists' folds, or on the validation split, where it scored better or trailed the
+    best trial by no more than a standard error; ``trees``, ``leaves``, ``smoothing``, ``score``, ``network_score``, ``chosen_by``: see
+    :mod:`automl_studio.engine.train.forest`; ``refits`` is then 0). ``all_rows`` is set where the
+    exported model was trained again the same way on all rows after the test split scored it
+    (``SearchConfig.refit_all``): ``rows`` (all rows), ``test_rows``, ``members`` (how many of its
+    refits were, ``of``: of how many; a forest: 1 of 1); the test metrics are then the model's before.
+    Make one with :meth:`build` (or :meth:`from_result`), which every producer uses.
     """
 
     type: ClassVar[str] = "search_finished"
@@ -262,6 +268,7 @@ class SearchFinished(Event):
     baselines: Mapping[str, Any] = field(default_factory=dict)
     ensemble: Mapping[str, Any] = field(default_factory=dict)
     forest: Mapping[str, Any] = field(default_factory=dict)
+    all_rows: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, status: str, message: str = "", *, best_trial_id: str | None = None,
@@ -270,7 +277,8 @@ class SearchFinished(Event):
               refits: int = 0, baseline_metrics: Mapping[str, Any] | None = None,
               baselines: Mapping[str, Any] | None = None,
               ensemble: Mapping[str, Any] | None = None,
-              forest: Mapping[str, Any] | None = None) -> SearchFinished:
+              forest: Mapping[str, Any] | None = None,
+              all_rows: Mapping[str, Any] | None = None) -> SearchFinished:
         """The one way to make a ``search_finished`` event.
 
         Args:
@@ -284,6 +292,8 @@ class SearchFinished(Event):
             ensemble: where the exported model is a weighted ensemble of trials, its record
                 (``trials``, ``weights``, ``score``, ``single_score``); empty otherwise.
             forest: where the exported model is a random forest, its record; empty otherwise.
+            all_rows: where the exported model was trained again on all rows after the test,
+                ``rows``, ``test_rows``, ``members`` and ``of``; empty otherwise.
         """
         score = None if best_score is None or not math.isfinite(best_score) else float(best_score)
         return cls(status=status, message=message,
@@ -291,7 +301,8 @@ class SearchFinished(Event):
                    best_score=score, best_hyperparameters=dict(best_hyperparameters or {}),
                    test_metrics=dict(test_metrics or {}), exported=tuple(map(str, exported)),
                    refits=int(refits), baseline_metrics=dict(baseline_metrics or {}),
-                   baselines=dict(baselines or {}), ensemble=dict(ensemble or {}), forest=dict(forest or {}))
+                   baselines=dict(baselines or {}), ensemble=dict(ensemble or {}), forest=dict(forest or {}),
+                   all_rows=dict(all_rows or {}))
 
     @classmethod
     def from_result(cls, result: FinishedResult) -> SearchFinished:
@@ -300,7 +311,7 @@ class SearchFinished(Event):
                          best_score=result.best_score, best_hyperparameters=result.best_hyperparameters,
                          test_metrics=result.test_metrics, exported=result.exported, refits=result.refits,
                          baseline_metrics=result.baseline_metrics, baselines=result.baselines,
-                         ensemble=result.ensemble, forest=result.forest)
+                         ensemble=result.ensemble, forest=result.forest, all_rows=result.all_rows)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,12 @@ from automl_studio.engine.export.formats import (
     FormatCheck,
     missing_message,
 )
-from automl_studio.engine.train.forest_record import describe_forest, forest_words
+from automl_studio.engine.train.forest_record import (
+    all_rows_words,
+    describe_forest,
+    forest_words,
+    trained_on,
+)
 
 SCHEMA_FILE = "schema.json"
 REFERENCE_FILE = "reference.csv"
@@ -466,8 +471,8 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
                      + (f" {metadata['baseline_note']}" if metadata.get("baseline_note") else ""))
     forest = metadata.get("forest")
     if isinstance(forest, dict) and describe_forest(forest):
-        notes.append(f"The model is a {forest_words(forest)}; it scored better than the networks searched, so it "
-                     "is exported instead of them (fitted on train + validation, in standard Keras layers: no "
+        notes.append(f"The model is a {forest_words(forest)}; it is exported instead of the networks searched "
+                     f"(fitted on {trained_on(metadata.get('all_rows') if isinstance(metadata.get('all_rows'), dict) else None)}, in standard Keras layers: no "
                      "scikit-learn is needed to run it).")
     elif metadata.get("ensemble"):
         ensemble = metadata["ensemble"]
@@ -479,6 +484,10 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
                      f"validation split; {members}.")
     elif metadata.get("refit") is False:
         notes.append("The model is the best trial as trained, not refit on train + validation.")
+    again = all_rows_words(metadata.get("all_rows") or {})
+    if again:
+        notes.append(f"{again[0].upper()}{again[1:]}. The test metrics therefore describe a model trained on "
+                     "fewer rows; the test rows no longer measure this one.")
     return notes
 
 
@@ -511,7 +520,8 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
         limitations=limitations(metadata, class_counts), settings=settings, checks=checks, files=files,
         linear=linear, linear_model=str(raced.get("linear") or ""),
         forest=forest, forest_model=str(raced.get("forest") or ""),
-        baselines_note=str(metadata.get("baselines_note") or ""))
+        baselines_note=str(metadata.get("baselines_note") or ""),
+        trained_on=trained_on(metadata.get("all_rows") if isinstance(metadata.get("all_rows"), dict) else None))
 
 
 # ------------------------------------------------------------------ the whole export

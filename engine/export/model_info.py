@@ -16,7 +16,7 @@ from typing import Any
 
 from automl_studio.engine.core.errors import ModelFileError
 from automl_studio.engine.train.ensemble import describe_ensemble
-from automl_studio.engine.train.forest_record import describe_forest, forest_words
+from automl_studio.engine.train.forest_record import all_rows_words, describe_forest, forest_words
 from automl_studio.engine.train.metrics import baseline_note
 
 METADATA_ATTR = "automl_studio"
@@ -151,7 +151,14 @@ def describe(path: str | Path) -> dict[str, Any]:
 
 
 def _model_words(metadata: dict[str, Any]) -> str:
-    """What the exported network is, from its metadata (see :func:`describe`)."""
+    """What the exported network is, from its metadata (see :func:`describe`), and where it was
+    trained again on all rows after the test, that too."""
+    words = _kind_words(metadata)
+    again = all_rows_words(metadata.get("all_rows") if isinstance(metadata.get("all_rows"), dict) else None)
+    return f"{words}; {again}" if words and again else words
+
+
+def _kind_words(metadata: dict[str, Any]) -> str:
     forest = metadata.get("forest")
     if isinstance(forest, dict) and describe_forest(forest):
         return forest_words(forest)

@@ -71,12 +71,13 @@ from automl_studio.engine.train import crossval
 from automl_studio.engine.train.baselines import FOREST_UNFINISHED, BaselineRace, objective_value
 from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.forest import prepared_candidate, reads_forest
-from automl_studio.engine.train.forest_record import describe_forest
+from automl_studio.engine.train.forest_record import all_rows_words, describe_forest
 
 BEST_DIR = "best"
 SAMPLE_FILE = "sample_inputs.npz"
 BASELINE_WAIT_S = 3.0  # the most the first trial waits for the baselines (they go on beside it)
 BASELINE_LATE_WAIT_S = 60.0  # the most the end of a search waits for baselines still being fitted
+FOREST_WAIT_SHARE = 0.25  # the most of the time left after the trials spent waiting for a forest candidate
 
 
 @dataclass
@@ -95,6 +96,9 @@ class SearchResult:
     baselines: dict[str, Any] = field(default_factory=dict)  # the raced baselines (BaselinesScored.summary())
     ensemble: dict[str, Any] = field(default_factory=dict)  # trials and weights when the model is an ensemble
     forest: dict[str, Any] = field(default_factory=dict)  # the forest record when the model is a random forest
+    # Where the exported model was trained again on all rows after the test: rows, members, of
+    # (events.SearchFinished.all_rows).
+    all_rows: dict[str, Any] = field(default_factory=dict)
 
 
 class _Session:
@@ -109,6 +113,12 @@ class _Session:
         self.forest_won: dict[str, Any] = {}
         self.forest_on_folds = False  # the forest was scored on the finalists' folds (else: the validation split)
         self.forest_absence_said = False  # why there is no forest candidate was told (_candidate)
+        # The model exported instead of the one the test split scores: the same refits or forest
+        # trained again on all rows (SearchConfig.refit_all), and its record (SearchResult.all_rows).
+        self.all_rows_model: Any = None
+        self.all_rows: dict[str, Any] = {}
+        self.in_twin = False  # a refit on all rows is training
+        self.race_waited = 0.0  # seconds the end of the search waited for the baselines (and forest)
         listener(PhaseChanged(phase="loading", message=f"reading {config.data_path}"))
         dataset = load_config_dataset(config)
         self.prepared = prepare_loaded(dataset, config)
@@ -296,14 +306,18 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     for note in prepared.notes:
         emit(SearchWarning(message=note))
     raced: dict[str, Any] = {}
+    kept: list[BaselinesScored] = []
     if resuming:  # a resumed (or recycled) search keeps the baselines its split already has
         kept = [e for e in read_events(project) if isinstance(e, BaselinesScored) and e.objective == resolved.objective
                 and e.forest_skipped != FOREST_UNFINISHED]  # a forest cut short by the end is raced again
         raced.update(kept[-1].summary() if kept else {})
     wants_forest = config.forest and config.refit and reads_forest(prepared.signature)
+    candidate = prepared_candidate if wants_forest else None
     race = None if role == "worker" or raced else BaselineRace(
-        prepared, resolved.objective, resolved.direction, candidate=prepared_candidate if wants_forest else None)
-    session.forest_race = race
+        prepared, resolved.objective, resolved.direction, candidate=candidate)
+    # A resumed search fits its forest candidate again (it is not saved), beside the kept baselines.
+    session.forest_race = race if race is not None or role == "worker" or candidate is None else BaselineRace(
+        prepared, resolved.objective, resolved.direction, candidate=candidate, scored=kept[-1])
 
     def collect_baselines(wait: float, final: bool = False) -> dict[str, Any]:
         # Sent from this thread, where every listener expects its events.
@@ -367,7 +381,9 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     late_wait = BASELINE_LATE_WAIT_S if status in ("completed", "failed") else 0.0
     if deadline is not None:
         late_wait = min(late_wait, max(0.0, deadline - tuner.studio_export_reserve() - time.monotonic()))
+    waiting = time.monotonic()
     collect_baselines(late_wait, final=True)
+    session.race_waited = time.monotonic() - waiting
     if status == RECYCLE:
         # No search_finished: the SearchProcess that started this child starts another one on
         # the same project, which resumes where this one stopped.
@@ -405,8 +421,9 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
     remaining = (deadline - time.monotonic() - tuner.studio_export_reserve()) if deadline else math.inf
     do_refit = config.refit and status in ("completed", "budget") and not (stop is not None and stop.is_set())
     refit_epochs: list[tuple[int, Mapping[str, float]]] = []  # the Results page's refit curves
+    # The refits on all rows (refit_all) are not the model the Results page's evaluation measures.
     emit.add(lambda event: refit_epochs.append((event.epoch, event.metrics))
-             if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL else None)
+             if isinstance(event, EpochEnded) and event.trial_id == REFIT_TRIAL and not session.in_twin else None)
     ensembled = None
     if config.ensemble and resolved.cv_folds:
         # Its weights are chosen on the validation split, which the folds' checkpoints trained on.
@@ -424,6 +441,7 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
         model, result.refits, exported, chosen = _final_model(session, tuner, best_trial, do_refit, remaining, emit,
                                                               stop, deadline)
         result.forest = dict(session.forest_won)
+        result.all_rows = dict(session.all_rows)
         if chosen is not best_trial:
             because = session.chosen_because or "chosen by the finalists' cross-validation"
             exported = "; ".join(filter(None, [
@@ -433,6 +451,8 @@ def _run(config: SearchConfig, emit: Broadcast, stop: CancelToken | None, starte
             best_trial = chosen
             result.best_trial_id, result.best_score = chosen.trial_id, float(chosen.score)
             result.best_hyperparameters = dict(chosen.hyperparameters.values)
+    if result.all_rows:
+        exported = "; ".join(filter(None, [exported, all_rows_words(result.all_rows)]))
     if exported:
         result.message = f"{result.message}; {exported}" if result.message else exported
     # The permutation importance may use half of what is kept for the end of the command.
@@ -656,11 +676,23 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     if tuner.hypermodel.has_second_phase(best_trial.hyperparameters):
         return tuner.load_model(best_trial), 0, (
             f"{OWN_WEIGHTS}: its backbone trained in two phases, which a refit does not replay"), best_trial
+    race = session.forest_race
+    if race is not None and race.candidate_wanted and race.candidate_pending and remaining > 0:
+        # A forest still being fitted beside the search may have a quarter of the time left, up to
+        # what the end of the search did not already wait for it (a spent budget waited nothing);
+        # a stop ends the wait.
+        waited = time.monotonic()
+        until = waited + min(BASELINE_LATE_WAIT_S - session.race_waited, FOREST_WAIT_SHARE * remaining)
+        while race.candidate_pending and time.monotonic() < until and not (stop is not None and stop.is_set()):
+            race.candidate_result(min(0.25, until - time.monotonic()))
+        remaining -= time.monotonic() - waited
     plan = tuner.studio_plan(remaining, final=True)
-    # Without finalists on folds (--finalists 0 or 1 included), the validation split decides.
-    if not (plan.folds and len(tuner.studio_finalists()) > 1) and not session.resolved.cv_folds:
+    # Without folds after the search (a larger table, or no time for them), the validation split
+    # decides; with them, the forest runs on the best trial's folds (_cross_validated_finalists).
+    if not plan.folds and not session.resolved.cv_folds:
         won = _forest_instead(session, tuner, best_trial, emit)
         if won is not None:
+            _forest_twin(session, deadline - tuner.studio_export_reserve() if deadline is not None else None, emit)
             return won, 0, f"the exported model is a {describe_forest(session.forest_won)}", best_trial
     if math.isfinite(remaining):  # without a time budget everything runs
         emit(PhaseChanged(phase="validating" if plan.folds else "refitting", message=plan.describe()))
@@ -674,6 +706,8 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     members: list[Any] = []
     # A refit is cut at a batch's end where the end of the command (evaluation, export) begins.
     refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
+    every = _all_rows(session)
+    twins: list[Any] = []  # the refits trained again on all rows (refit_all), for the export
     try:
         if plan.folds:
             # The first finalist's folds may not eat into the refits' planned time; the others
@@ -690,11 +724,12 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             best_trial, epochs = _cross_validated_finalists(session, tuner, finalists, both, epochs, plan.folds,
                                                             emit, stop, folds_deadline, planned=plan.finalists,
                                                             spare_deadline=spare_deadline)
-            if not session.forest_on_folds:  # the folds ended before the forest's turn: the split decides
-                _forest_instead(session, tuner, best_trial, emit)
+            # The folds ended before the forest's turn: the split decides.
+            won = None if session.forest_on_folds else _forest_instead(session, tuner, best_trial, emit)
             if session.forest_won:
-                return (_forest_model(session), 0, f"the exported model is a {describe_forest(session.forest_won)}",
-                        best_trial)
+                won = won if won is not None else _forest_model(session)
+                _forest_twin(session, refits_deadline, emit)
+                return won, 0, f"the exported model is a {describe_forest(session.forest_won)}", best_trial
         if refits_deadline is not None:
             # The folds may have chosen a longer refit (or another trial) than the plan assumed.
             needed = (tuner.studio_trial_refit_estimate(best_trial, epochs)
@@ -703,11 +738,13 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
                 return tuner.load_model(best_trial), 0, (
                     f"{OWN_WEIGHTS}: a refit on train+validation for {epochs} epochs (~{needed:.0f} s) would "
                     "not finish in the time budget"), best_trial
-        took = 0.0
+        took = took_all = 0.0
         for index in range(count):
             which = f" (refit {index + 1} of {count}, averaged in the exported model)" if count > 1 else ""
-            # Room for one more refit as long as the last one (measured now, on this machine).
-            if members and refits_deadline is not None and refits_deadline - time.monotonic() < 1.2 * took:
+            # Room for one more refit (and its twin on all rows) as long as the last ones took
+            # (measured now, on this machine).
+            needs = 1.2 * (took + (took_all if len(twins) == len(members) else 0.0))
+            if members and refits_deadline is not None and refits_deadline - time.monotonic() < needs:
                 emit(PhaseChanged(phase="refitting", message=(
                     f"no time left for refit {index + 1} of {count}; the model averages {len(members)}")))
                 break
@@ -717,6 +754,15 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
             members.append(_refit(session, hypermodel, best_trial.hyperparameters, both, epochs,
                                   session.config.seed + index, emit, stop, refits_deadline))
             took = time.monotonic() - started
+            if every is not None and len(twins) == index:
+                started = time.monotonic()
+                twin = _twin(session, hypermodel, best_trial.hyperparameters, every, epochs, session.config.seed + index,
+                             took * len(every) / len(both), emit, stop, refits_deadline, which)
+                if twin is not None:
+                    twins.append(twin)
+                    took_all = time.monotonic() - started
+                elif stop is not None and stop.is_set():
+                    break
     except (SearchStopped, BudgetSpent) as exc:
         stopped = isinstance(exc, SearchStopped)
         why = "was stopped" if stopped else "did not finish in the time budget"
@@ -727,9 +773,52 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
         emit(SearchWarning(message=f"refit {len(members) + 1} of {count} was {cut} the model averages the "
                                    f"{len(members)} that finished"))
     note = f"the exported model averages {len(members)} of {count} refits" if len(members) < count else ""
+    if twins and every is not None:
+        # Each refit that has a twin on all rows is exported as that twin.
+        exported = twins + members[len(twins):]
+        session.all_rows_model = exported[0] if len(exported) == 1 else average_models(exported, prepared.signature)
+        session.all_rows = {"rows": len(every), "test_rows": len(prepared.test), "members": len(twins),
+                            "of": len(members)}
     if len(members) == 1:
         return members[0], 1, note, best_trial
     return average_models(members, prepared.signature), len(members), note, best_trial
+
+
+def _all_rows(session: _Session) -> Split | None:
+    """Train+validation+test, where the exported model is trained again on all rows after the test
+    (``SearchConfig.refit_all``) and there are test rows; else None."""
+    prepared = session.prepared
+    if not (session.config.refit_all and len(prepared.test)):
+        return None
+    return _merge(_merge(prepared.train, prepared.validation), prepared.test)
+
+
+def _twin(session: _Session, hypermodel: Any, hp: Any, every: Split, epochs: int, seed: int, expected: float,
+          emit: Callable[[Event], None], stop: CancelToken | None, deadline: float | None, which: str) -> Any:
+    """The refit of ``hp`` seeded ``seed`` trained again on ``every`` row (the test split's too) for the
+    same ``epochs``, where it should finish (``expected`` seconds, its train+validation refit's
+    measured time scaled by the rows) before ``deadline``; else, or where it is cut short, None
+    (the train+validation refit is exported in its place)."""
+    from automl_studio.engine.train.hypermodel import BudgetSpent, SearchStopped
+
+    if deadline is not None and deadline - time.monotonic() < 1.2 * expected:
+        emit(PhaseChanged(phase="refitting", message=(
+            f"no time left to train the refit again on all {len(every)} rows (~{expected:.0f} s){which}; the "
+            "exported refit is the one the test split scores")))
+        return None
+    emit(PhaseChanged(phase="refitting", message=(
+        f"training the same refit again on all {len(every)} rows, the test split's included, for {epochs} "
+        f"epochs{which}")))
+    session.in_twin = True
+    try:
+        return _refit(session, hypermodel, hp, every, epochs, seed, emit, stop, deadline)
+    except (SearchStopped, BudgetSpent) as exc:
+        why = "stopped by the user" if isinstance(exc, SearchStopped) else "the time budget"
+        emit(SearchWarning(message=f"the refit on all rows was cut short ({why}); it is discarded and the "
+                                   "refit on train+validation is exported in its place"))
+        return None
+    finally:
+        session.in_twin = False
 
 
 def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequence[Any], both: Split, epochs: int,
@@ -839,7 +928,9 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
             f"{len(result.fold_epochs)} of {crossval.FOLDS} folds in {sum(result.fold_seconds):.0f} s for trial "
             f"{trial.trial_id}: mean best {resolved.objective} {result.score:.4g}{se} (the folds' best epochs: "
             f"{', '.join(map(str, result.fold_epochs))})")))
-    if len(finalists) > 1 and str(best_trial.trial_id) in results:
+    # The forest takes the folds the best trial ran, even where it is the only finalist: on a
+    # small table its validation split is a few dozen rows (held-out barley: 20).
+    if str(best_trial.trial_id) in results:
         forest = _forest_on_folds(session, both, labels, len(results[str(best_trial.trial_id)].fold_seconds),
                                   deadline, emit)
         if forest is not None:
@@ -932,11 +1023,13 @@ def _forest_instead(session: _Session, tuner: Any, best_trial: Any, emit: Callab
     rule = session.resolved.rule
     network = float(best_trial.score)
     chosen_by = "the validation split"
+    # The rows' terms of an RMSE are squared errors: the lead is in their units, not the score's.
+    unit = ", in squared errors" if rule.name.endswith("rmse") else ""
     if rule.sort_key(candidate.score) >= rule.sort_key(network):
         lead = _network_lead(session, tuner, best_trial, candidate)
         if lead is None or lead[0] > lead[1]:
-            noise = f" by more than a standard error of the rows' differences ({lead[0]:.3g} > {lead[1]:.3g})" \
-                if lead is not None else ""
+            noise = (f" by more than a standard error of the rows' differences ({lead[0]:.3g} > {lead[1]:.3g}{unit})"
+                     if lead is not None else "")
             emit(PhaseChanged(phase="validating", message=(
                 f"trial {best_trial.trial_id} ({rule.name} {network:.4g}) beats a random forest ({candidate.score:.4g}) "
                 f"on the validation split{noise}; the network is exported")))
@@ -946,7 +1039,7 @@ def _forest_instead(session: _Session, tuner: Any, best_trial: Any, emit: Callab
         emit(PhaseChanged(phase="validating", message=(
             f"trial {best_trial.trial_id} ({rule.name} {network:.4g}) leads a random forest ({candidate.score:.4g}) on "
             f"the validation split by less than a standard error of the rows' differences ({lead[0]:.3g} ≤ "
-            f"{lead[1]:.3g}), and its score is the best of many trials and epochs: the forest is exported, in Keras "
+            f"{lead[1]:.3g}{unit}), and its score is the best of many trials and epochs: the forest is exported, in Keras "
             "layers")))
     else:
         emit(PhaseChanged(phase="validating", message=(
@@ -980,7 +1073,9 @@ def _network_lead(session: _Session, tuner: Any, best_trial: Any, candidate: Any
     forest = objective_rows(rule.name, validation.y, candidate.validation_output, n_classes)
     if network is None or forest is None:
         return None
-    return crossval.paired_lead(network, forest, rule.maximize)
+    lead = crossval.paired_lead(network, forest, rule.maximize)
+    # A network that answers NaN on a row has no lead to measure: the scores alone decide.
+    return lead if all(math.isfinite(v) for v in lead) else None
 
 
 def _forest_model(session: _Session) -> Any:
@@ -991,6 +1086,42 @@ def _forest_model(session: _Session) -> Any:
     prepared = session.prepared
     return forest_model(candidate.forest, prepared.signature, candidate.features, prepared.signature.n_classes,
                         smoothing=candidate.smoothing, one_unit_binary=True)
+
+
+def _forest_twin(session: _Session, deadline: float | None, emit: Callable[[Event], None]) -> None:
+    """The chosen forest fitted again, in the same shape with the same smoothing, on all rows (the
+    test split's too) into ``session.all_rows_model``, where ``SearchConfig.refit_all`` asks for it
+    and it should finish before ``deadline`` (its train+validation fit's measured seconds, scaled by
+    the rows, and as long again for compiling it into Keras layers)."""
+    from automl_studio.engine.train.baselines import FOREST_MAX_ROWS
+    from automl_studio.engine.train.forest import fit_forest, forest_features, forest_model
+
+    candidate, every = _candidate(session), _all_rows(session)
+    if candidate is None or every is None or len(every) > FOREST_MAX_ROWS:
+        return
+    if session.stop is not None and session.stop.is_set():
+        return
+    prepared = session.prepared
+    expected = 2 * candidate.seconds * len(every) / max(1, len(candidate.features))
+    if deadline is not None and deadline - time.monotonic() < 1.2 * expected:
+        emit(PhaseChanged(phase="refitting", message=(
+            f"no time left to fit the forest again on all {len(every)} rows (~{expected:.0f} s); the exported "
+            "forest is the one the test split scores")))
+        return
+    emit(PhaseChanged(phase="refitting", message=(
+        f"fitting the same forest again on all {len(every)} rows, the test split's included")))
+    signature = prepared.signature
+    try:
+        features = forest_features(every.x, signature)
+        forest = fit_forest(signature.task, features, np.asarray(every.y), leaves=int(candidate.forest.max_leaf_nodes),
+                            trees=len(candidate.forest.estimators_))  # seed 0, the candidate's
+        session.all_rows_model = forest_model(forest, signature, features, signature.n_classes,
+                                              smoothing=candidate.smoothing, one_unit_binary=True)
+    except (ValueError, MemoryError) as exc:  # scikit-learn's refusals: the forest the test split scores stays
+        emit(SearchWarning(message=f"the forest could not be fitted again on all rows ({exc}); the exported "
+                                   "forest is the one the test split scores"))
+        return
+    session.all_rows = {"rows": len(every), "test_rows": len(prepared.test), "members": 1, "of": 1}
 
 
 def _forest_on_folds(session: _Session, both: Split, labels: np.ndarray | None, folds: int,
@@ -1106,6 +1237,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
         **({"ensemble": dict(result.ensemble), "model": describe_ensemble(result.ensemble)}
            if result.ensemble else {}),
         **({"forest": dict(result.forest), "model": describe_forest(result.forest)} if result.forest else {}),
+        # The test metrics are the model's before it was trained again on all rows.
+        **({"all_rows": dict(result.all_rows)} if result.all_rows else {}),
         **({"target_transform": target_transform_note(session.space, result.best_hyperparameters)}
            if prepared.signature.task == "regression" else {}),
         # The lookback the network uses (the last steps it keeps of the window of ``lookback`` rows).
@@ -1125,6 +1258,8 @@ def _finish(session: _Session, model: Any, best_trial: Any, result: SearchResult
     formats = ["h5", "keras"] if config.export_keras else ["h5"]
     if evaluation is not None:
         write_evaluation(best_dir, evaluation)
+    # The test split scored ``model``; the same one trained again on all rows is what is exported.
+    model = session.all_rows_model if session.all_rows_model is not None else model
     written = export_model(model, best_dir / "best.h5", metadata, sample, formats)
     result.exported = list(written["files"])
     if config.export_path:

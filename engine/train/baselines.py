@@ -153,9 +153,9 @@ def _fit_linear(task: str, features: np.ndarray, y: np.ndarray, n_classes: int) 
     return Ridge().fit(features, y)
 
 
-def _output(model: Any, task: str, features: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class probabilities over all ``n_classes`` (a class missing from the fitting rows gets 0),
-    or predicted values."""
+def estimator_output(model: Any, task: str, features: np.ndarray, n_classes: int) -> np.ndarray:
+    """A fitted scikit-learn estimator's class probabilities over all ``n_classes`` (rows ×
+    n_classes; a class missing from the fitting rows gets 0), or its predicted values (rows)."""
     if task != "classification":
         return np.asarray(model.predict(features), dtype=np.float64)
     full = np.zeros((len(features), n_classes))
@@ -244,12 +244,12 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str,
         features = linear_features(train.x, prepared)
         model = _fit_linear(task, features, y_train, n_classes)
         linear_score = objective_value(objective, validation.y,
-                                       _output(model, task, linear_features(validation.x, prepared),
+                                       estimator_output(model, task, linear_features(validation.x, prepared),
                                                       n_classes), n_classes)
         if len(test):
             seen = np.concatenate([features, linear_features(validation.x, prepared)])
             refit = _fit_linear(task, seen, y_seen, n_classes)
-            linear_test = _test_metrics(task, test.y, _output(refit, task, linear_features(test.x, prepared),
+            linear_test = _test_metrics(task, test.y, estimator_output(refit, task, linear_features(test.x, prepared),
                                                                      n_classes), tuple(prepared.class_names))
     forest = "RandomForestClassifier" if task == "classification" else "RandomForestRegressor"
     forest_skipped = _forest_skip(prepared, width, len(train) + len(validation))
@@ -265,11 +265,11 @@ def score_baselines(prepared: PreparedData, objective: str, direction: str,
         features = linear_features(train.x, prepared)
         held = linear_features(validation.x, prepared)
         model = _fit_forest(task, features, y_train)
-        forest_score = objective_value(objective, validation.y, _output(model, task, held, n_classes),
+        forest_score = objective_value(objective, validation.y, estimator_output(model, task, held, n_classes),
                                        n_classes)
         if len(test):
             refit = _fit_forest(task, np.concatenate([features, held]), y_seen)
-            forest_test = _test_metrics(task, test.y, _output(refit, task, linear_features(test.x, prepared),
+            forest_test = _test_metrics(task, test.y, estimator_output(refit, task, linear_features(test.x, prepared),
                                                                      n_classes), tuple(prepared.class_names))
     return BaselinesScored(objective=objective, direction=direction, trivial=trivial, trivial_score=trivial_score,
                            linear=linear, linear_score=linear_score, linear_test_metrics=linear_test,
@@ -286,15 +286,19 @@ class BaselineRace:
     """
 
     def __init__(self, prepared: PreparedData, objective: str, direction: str, *,
-                 candidate: Callable[[PreparedData, str], Any] | None = None) -> None:
+                 candidate: Callable[[PreparedData, str], Any] | None = None,
+                 scored: BaselinesScored | None = None) -> None:
         self._result: BaselinesScored | None = None
         self._partial: BaselinesScored | None = None  # the linear and trivial ones, before the forest
         self._error: str = ""
         # With ``candidate`` (train.forest.prepared_candidate), once the baselines are scored: its
         # answer for these data and objective (the forest that may be exported instead of the
-        # network), or why there is none.
+        # network), or why there is none. With ``scored`` (a resumed search's baselines, already
+        # sent), only the candidate is fitted, where that event or the data's size do not skip it.
         self.candidate: Any = None
         self.candidate_error = ""
+        self.candidate_wanted = candidate is not None
+        self._scored = scored
         self._thread = threading.Thread(target=self._run, args=(prepared, objective, direction, candidate),
                                         name="baselines", daemon=True)
         self._thread.start()
@@ -302,11 +306,15 @@ class BaselineRace:
     def _run(self, prepared: PreparedData, objective: str, direction: str,
              candidate: Callable[[PreparedData, str], Any] | None) -> None:
         try:
-            self._result = score_baselines(prepared, objective, direction, on_partial=self._keep_partial)
+            self._result = self._scored or score_baselines(prepared, objective, direction,
+                                                           on_partial=self._keep_partial)
         except (ValueError, MemoryError, ArithmeticError) as exc:  # scikit-learn's refusals; never the search's end
             self._error = f"the baselines could not be scored ({exc})"
             return
-        if candidate is not None and not self._result.forest_skipped:
+        # A resumed search's event may come from a version without the forest's size limits.
+        skipped = self._result.forest_skipped or (self._scored is not None and _forest_skip(
+            prepared, feature_count(prepared), len(prepared.train) + len(prepared.validation)))
+        if candidate is not None and not skipped:
             try:
                 self.candidate = candidate(prepared, objective)
             except (ValueError, MemoryError, ArithmeticError) as exc:
@@ -392,7 +400,9 @@ def race_note(baselines: Mapping[str, Any], network_score: float | None, *, fore
         if not beaten:
             return ""
         scores = and_list([f"{name} ({score:.3f})" for name, score in beaten])
-        return f"{network} beats {scores} on the validation split{why_no_linear}."
+        exported = (" Still, the search's own random forest, compiled into Keras layers, is the exported model: "
+                    "after the search it was chosen over the networks." if forest_exported else "")
+        return f"{network} beats {scores} on the validation split{why_no_linear}.{exported}"
     lead_name, lead_score = unbeaten[0]
     for name, score in unbeaten[1:]:  # the strongest baseline leads the sentence
         if better(score, lead_score):

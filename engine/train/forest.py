@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from automl_studio.engine.data.signature import DataSignature
-from automl_studio.engine.train.baselines import objective_value, one_hot
+from automl_studio.engine.train.baselines import estimator_output, objective_value, one_hot
 from automl_studio.engine.train.crossval import CrossValidation
 from automl_studio.engine.train.forest_record import FOREST_MODEL_NAME
 
@@ -52,6 +52,10 @@ FOREST_LEAVES = 64
 # the test rows seen in training) a forest is a lookup, and deep trees are what it needs (R² on
 # three splits, against 0.196 unbounded: 100 × 64 leaves 0.113, 100 × 256 0.174, 25 × 512 0.189).
 FOREST_SHAPES = ((FOREST_LEAVES, FOREST_TREES), (256, FOREST_TREES), (512, 25))
+# A row no tree left out is left out of oob_smoothing; scikit-learn warns of it with 25 trees. Set
+# once here: warnings.catch_warnings() around each fit is not thread-safe, and forests are fitted
+# beside the search (baselines.BaselineRace).
+warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
 SOURCES = ("categorical", "numeric")  # the inputs a forest reads, in the order of its features
 TIE_TILT = 1e-5  # subtracted from class k's probability k times (see forest_model): ties go to the first class
 # Shares of the uniform distribution mixed into the forest's class probabilities, the one with the
@@ -99,11 +103,8 @@ def fit_forest(task: str, features: np.ndarray, y: np.ndarray, *, leaves: int = 
     kind = RandomForestClassifier if task == "classification" else RandomForestRegressor
     targets = np.asarray(y).astype(int).reshape(-1) if task == "classification" else \
         np.asarray(y, dtype=np.float64).reshape(len(features))
-    with warnings.catch_warnings():
-        # A row no tree left out is left out of oob_smoothing; scikit-learn warns of it with 25 trees.
-        warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
-        return kind(n_estimators=trees, max_leaf_nodes=leaves, random_state=seed, n_jobs=1, oob_score=oob).fit(
-            features, targets)
+    return kind(n_estimators=trees, max_leaf_nodes=leaves, random_state=seed, n_jobs=1, oob_score=oob).fit(
+        features, targets)
 
 
 def oob_smoothing(forest: Any, y: np.ndarray, n_classes: int) -> float:
@@ -157,10 +158,8 @@ def forest_output(forest: Any, features: np.ndarray, n_classes: int, smoothing: 
     """What :func:`forest_model` of ``forest`` answers on ``features``, from scikit-learn: class
     probabilities over all ``n_classes`` (rows × n_classes, ``smoothing`` mixed in) or values (rows)."""
     if not n_classes:
-        return np.asarray(forest.predict(features), dtype=np.float64)
-    full = np.zeros((len(features), n_classes))
-    full[:, np.asarray(forest.classes_, dtype=int)] = forest.predict_proba(features)
-    return (1 - smoothing) * full + smoothing / n_classes
+        return estimator_output(forest, "regression", features, 0)
+    return (1 - smoothing) * estimator_output(forest, "classification", features, n_classes) + smoothing / n_classes
 
 
 def forest_weights(forest: Any, width: int, n_classes: int = 0) -> int:

@@ -1,4 +1,5 @@
-"""A forest record in words, for the window, the command's summary and the model card.
+"""A forest record, and the record of a model trained again on all rows, in words, for the
+window, the command's summary and the model card.
 
 The record is what ``search_finished`` and the exported file's metadata hold where the model is
 a random forest in Keras layers (:mod:`automl_studio.engine.train.forest`); kept apart from that
@@ -33,3 +34,28 @@ def forest_words(record: Mapping[str, Any]) -> str:
     against = (f": {score:.4g} against the best network's {network:.4g}"
                if isinstance(score, float) and isinstance(network, float) else "")
     return f"{words}, chosen on {record['chosen_by']}{against}"
+
+
+def all_rows_words(record: Mapping[str, Any] | None) -> str:
+    """What ``search_finished``'s ``all_rows`` record says (``{"rows", "test_rows", "members", "of"}``):
+    "the exported model was trained again on all 1,234 rows once the test split's 247 had scored it
+    (the test metrics are the model's before)", or "3 of the exported model's 5 refits were …"
+    where not every refit was; ``""`` for an empty or malformed one."""
+    values = [(record or {}).get(k) for k in ("rows", "test_rows", "members", "of")]
+    if not all(isinstance(v, int) for v in values):
+        return ""
+    rows, test, members, of = (int(v) for v in values)  # type: ignore[arg-type]  # checked above
+    which = (f"{members} of the exported model's {of} refits were" if members < of
+             else "the exported model was")
+    return (f"{which} trained again on all {rows:,} rows once the test split's {test:,} had scored it (the test "
+            "metrics are the model's before)")
+
+
+def trained_on(record: Mapping[str, Any] | None) -> str:
+    """The rows a model's refits were trained on, from its ``all_rows`` record: "train + validation",
+    "all 1,234 rows" or "all 1,234 rows (3 of 5; the others train + validation)"."""
+    words = all_rows_words(record)
+    if not words:
+        return "train + validation"
+    rows, members, of = (int((record or {})[k]) for k in ("rows", "members", "of"))
+    return f"all {rows:,} rows" + (f" ({members} of {of}; the others train + validation)" if members < of else "")

@@ -45,7 +45,12 @@ from automl_studio.engine.search.project import finalist_text
 from automl_studio.engine.train.baselines import and_list
 from automl_studio.engine.train.ensemble import describe_ensemble
 from automl_studio.engine.train.evaluation import read_evaluation
-from automl_studio.engine.train.forest_record import describe_forest, forest_words
+from automl_studio.engine.train.forest_record import (
+    all_rows_words,
+    describe_forest,
+    forest_words,
+    trained_on,
+)
 from automl_studio.gui.models.trial_store import TrialStore
 from automl_studio.gui.pages.baseline_note import BaselineNote, RaceNote
 from automl_studio.gui.pages.results_views import EvaluationTabs
@@ -63,19 +68,19 @@ METRIC_LABELS = {
 
 
 def model_description(refits: int, ensemble: Mapping[str, Any] | None = None,
-                      forest: Mapping[str, Any] | None = None) -> str:
-    """What the exported model is, from ``search_finished``'s ``refits``, ``ensemble`` and ``forest``
-    (e.g. "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)", "random forest of 100 trees (at
-    most 64 leaves each) in Keras layers, chosen on 3-fold cross-validation: val_loss 0.21, the best
-    network's 0.25")."""
+                      forest: Mapping[str, Any] | None = None, all_rows: Mapping[str, Any] | None = None) -> str:
+    """What the exported model is, from ``search_finished``'s ``refits``, ``ensemble``, ``forest`` and
+    ``all_rows`` (e.g. "ensemble of 3 trials (ids 04, 01, 07; weights 3, 1, 1)", "average of 5 refits
+    on all 1,234 rows (one seed each)", "random forest of 100 trees (at most 64 leaves each) in Keras
+    layers, chosen on 3-fold cross-validation: val_loss 0.21, the best network's 0.25")."""
     if forest and describe_forest(forest):
-        return forest_words(forest)
+        return forest_words(forest) + (f"; fitted on {trained_on(all_rows)}" if all_rows_words(all_rows) else "")
     if ensemble and describe_ensemble(ensemble):
         return describe_ensemble(ensemble)
     if refits > 1:
-        return f"average of {refits} refits on train + validation (one seed each)"
+        return f"average of {refits} refits on {trained_on(all_rows)} (one seed each)"
     if refits == 1:
-        return "refit on train + validation"
+        return f"refit on {trained_on(all_rows)}"
     return "the best trial as trained (no refit)"
 
 
@@ -423,7 +428,11 @@ class ResultsPage(QWidget):
                  f"{score:.5g}" if isinstance(score, (int, float)) else "—"),
                 ("Search", "Search", finish.status)]
         if finish.refits is not None:  # older projects' events do not say
-            rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble, finish.forest)))
+            rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble, finish.forest,
+                                                             finish.all_rows)))
+        again = all_rows_words(finish.all_rows or {})
+        if again:
+            rows.append(("AllRows", "All rows", again[0].upper() + again[1:]))
         chosen_by = finalists_description(self.trials.finalists(), str(finish.best_trial_id))
         if chosen_by:
             rows.append(("ChosenBy", "Chosen by", chosen_by))

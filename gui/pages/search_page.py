@@ -318,11 +318,20 @@ class SearchPage(QWidget):
         self.forest = name_widget(
             QCheckBox("Random forest, if it wins"), "forest", "Random forest beside the networks",
             "On a table of numeric and categorical columns, score a random forest (100 trees of at most 64 "
-            "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks - on the finalists' folds, else on the validation split - and export "
-            "it, compiled into standard Keras layers (the .h5 loads with plain Keras), where it scores better "
-            "(on the folds, by more than a standard error). Off: networks only")
+            "or 256 leaves, or 25 of at most 512: the shape the validation split prefers) beside the networks "
+            "and export it, compiled into standard Keras layers (the .h5 loads with plain Keras), where it "
+            "scores better on the finalists' folds by more than a standard error, or on the validation split "
+            "scores better or trails the best network by no more than a standard error. Off: networks only")
         self.forest.setChecked(True)  # see SearchConfig.forest
         form.addRow("Forest", self.forest)
+        self.refit_all = name_widget(
+            QCheckBox("Retrain on all rows"), "refitAll", "Exported model trained on all rows",
+            "Once the test split has scored the exported model, train its refits (or its forest) again the "
+            "same way on all rows, the test rows included, as the time budget allows, and export those. The "
+            "test metrics stay the ones of the model before. An ensemble, or the best trial as trained, is "
+            "exported as scored. Off: export the model the test split scored")
+        self.refit_all.setChecked(True)  # see SearchConfig.refit_all
+        form.addRow("All rows", self.refit_all)
         layout.addWidget(train_box)
         layout.addWidget(self._build_distributed())
 
@@ -468,6 +477,9 @@ class SearchPage(QWidget):
     # ----------------------------------------------------------------- settings
     def settings(self) -> dict[str, Any]:
         """The :class:`SearchConfig` fields this page decides."""
+        # A duration typed but not yet committed (Return, leaving the box) counts: Start and Save
+        # are toolbar buttons and shortcuts, which take no focus from the box.
+        self.time_budget.interpretText()
         seconds = self.time_budget.value()
         serve = self.serve_workers.isChecked()
         return {
@@ -485,6 +497,7 @@ class SearchPage(QWidget):
             "refits": self.refits.value() or None,
             "ensemble": self.ensemble.isChecked(),
             "forest": self.forest.isChecked(),
+            "refit_all": self.refit_all.isChecked(),
             "cv_folds": self.cv_folds.value(),
             "finalists": self.finalists.value(),
         }
@@ -515,6 +528,7 @@ class SearchPage(QWidget):
         self.refits.setValue(config.refits or 0)
         self.ensemble.setChecked(config.ensemble)
         self.forest.setChecked(config.forest)
+        self.refit_all.setChecked(config.refit_all)
         self.cv_folds.setValue(config.cv_folds)
         self.finalists.setValue(config.finalists)
         self.project_dir.setText(config.project_dir)
@@ -523,7 +537,7 @@ class SearchPage(QWidget):
     def _tracked(self) -> tuple[QWidget, ...]:
         return (self.tuner_combo, self.max_trials, self.time_budget, self.executions, self.workers,
                 self.max_epochs, self.patience, self.refits, self.cv_folds, self.finalists, self.ensemble,
-                self.forest, self.serve_workers,
+                self.forest, self.refit_all, self.serve_workers,
                 self.chief_address, self.chief_port)
 
     def _track_settings(self) -> None:

@@ -24,9 +24,10 @@ from automl_studio.engine.train.evaluation import (
 
 def search(tmp_path: Path, data: Path, target: str, **settings) -> tuple[object, Evaluation, Path]:
     project = tmp_path / "proj"
-    # The evaluation of a network (its layers, its refits' curves): no forest in its place.
+    # The evaluation of a network (its layers, its refits' curves): no forest in its place, and the
+    # exported file is the model the test split scored (not trained again on all rows).
     config = SearchConfig(data_path=str(data), project_dir=str(project), target=target, tuner="random",
-                          max_trials=1, max_epochs=3, forest=False, **settings)
+                          max_trials=1, max_epochs=3, forest=False, refit_all=False, **settings)
     result = run_search(config)
     assert result.status == "completed", result.message
     stored = json.loads((project / "best" / "evaluation.json").read_text(encoding="utf-8"))

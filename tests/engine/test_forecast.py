@@ -235,7 +235,7 @@ def test_a_forecast_search_through_the_command_line_exports_a_model_predict_repr
     model = tmp_path / "forecast.h5"
     code = main(["search", str(data), "--target", "load", "--time-column", "time", "--max-trials", "2",
                  "--max-epochs", "3", "--refits", "1", "--tuner", "random", "--project", str(tmp_path / "proj"),
-                 "--export", str(model)])
+                 "--export", str(model), "--no-refit-all"])  # the file is the model the test windows scored
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     metrics = summary["test_metrics"]
@@ -283,7 +283,7 @@ def test_a_lookback_range_is_searched_and_the_model_keeps_the_chosen_last_steps(
     events = tmp_path / "events.jsonl"
     code = main(["search", str(data), "--target", "load", "--time-column", "time", "--lookback", "6:30",
                  "--max-trials", "3", "--max-epochs", "2", "--refits", "1", "--tuner", "random", "--seed", "3",
-                 "--project", str(tmp_path / "proj"), "--export", str(model), "--events", str(events)])
+                 "--project", str(tmp_path / "proj"), "--export", str(model), "--events", str(events), "--no-refit-all"])  # the file is the model the test windows scored
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     # Every trial chose its own lookback within the range, and the trials did not all agree.
@@ -448,7 +448,7 @@ def test_a_forecast_search_with_attention_exports_a_model_that_predict_reproduce
     model = tmp_path / "forecast.h5"
     code = main(["search", str(data), "--target", "load", "--time-column", "time", "--space", str(spec),
                  "--max-trials", "1", "--max-epochs", "3", "--refits", "1", "--tuner", "random",
-                 "--project", str(tmp_path / "proj"), "--export", str(model)])
+                 "--project", str(tmp_path / "proj"), "--export", str(model), "--no-refit-all"])  # the file is the model the test windows scored
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     from automl_studio.engine.export.predict import load_model

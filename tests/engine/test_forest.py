@@ -264,6 +264,26 @@ def test_on_the_validation_split_a_network_keeps_a_lead_beyond_its_noise_and_los
 
 
 @pytest.mark.slow
+def test_a_resumed_search_fits_its_forest_candidate_again(tmp_path):
+    """The forest candidate is not saved with the project: a resumed search ('Search longer')
+    exported the network where the first run had exported the forest."""
+    from automl_studio.engine.core.config import SearchConfig
+    from automl_studio.engine.core.events import BaselinesScored
+    from automl_studio.engine.search.session import run_search
+
+    config = SearchConfig(data_path=str(write_steps(tmp_path / "steps.csv", 500)), project_dir=str(tmp_path / "p"),
+                          tuner="random", max_trials=1, max_epochs=2, refits=1, export_keras=False,
+                          tensorboard=False)
+    first = run_search(config)
+    assert first.forest, first.message
+    again: list = []
+    second = run_search(config.replace(max_trials=2), again.append)
+    assert not [e for e in again if isinstance(e, BaselinesScored)]  # the baselines are kept, not refitted
+    assert second.forest and second.forest["trees"] == first.forest["trees"], second.message
+    assert second.forest["leaves"] == first.forest["leaves"]
+
+
+@pytest.mark.slow
 def test_no_forest_keeps_the_networks(tmp_path):
     from automl_studio.engine.core.config import SearchConfig
     from automl_studio.engine.core.events import FinalistsScored, PhaseChanged

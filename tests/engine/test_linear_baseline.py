@@ -217,6 +217,10 @@ def test_the_comparison_is_said_plainly_both_ways():
     trees = {**race, "forest": "RandomForestClassifier", "forest_score": 0.9}
     assert race_note(trees, 0.95) == ("The network (val_accuracy 0.950) beats the linear model (0.880), a random "
                                       "forest (0.900) and the majority class (0.340) on the validation split.")
+    # A forest of the search's own may still be exported (within a standard error of the network).
+    assert race_note(trees, 0.95, forest_exported=True).endswith(
+        "on the validation split. Still, the search's own random forest, compiled into Keras layers, is the "
+        "exported model: after the search it was chosen over the networks.")
     behind = race_note(trees, 0.85)
     assert behind.startswith("A random forest (0.900) scores as well as or better than the best network "
                              "(val_accuracy 0.850) on the validation split — on this table a forest at "

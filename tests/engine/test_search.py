@@ -86,9 +86,14 @@ def test_tabular_search_streams_events_and_exports_a_self_contained_h5(tmp_path,
     assert result.refits == 5 and meta["refits"] == 5 and meta["refit"] is True
     assert [e.refits for e in events if e.type == "search_finished"] == [5]
     refitting = [e.message for e in events if e.type == "phase_changed" and e.phase == "refitting"]
-    assert [m.split("(refit ")[1][:6] for m in refitting] == [f"{i} of 5" for i in range(1, 6)]
+    retraining = [m for m in refitting if m.startswith("retraining")]
+    assert [m.split("(refit ")[1][:6] for m in retraining] == [f"{i} of 5" for i in range(1, 6)]
+    # Each is trained again on all rows once the test split has scored them (SearchConfig.refit_all).
+    again = [m for m in refitting if "again on all" in m]
+    assert [m.split("(refit ")[1][:6] for m in again] == [f"{i} of 5" for i in range(1, 6)]
+    assert result.all_rows["members"] == result.all_rows["of"] == 5 and meta["all_rows"] == result.all_rows
     refit_epochs = [e.epoch for e in events if e.type == "epoch_ended" and e.trial_id == "refit"]
-    assert refit_epochs.count(1) == 5
+    assert refit_epochs.count(1) == 10  # the refits and their twins on all rows
     model = keras.models.load_model(out)
     members = [model.get_layer(f"refit_{i}") for i in range(1, 6)]
     inputs = dict(np.load(sample))

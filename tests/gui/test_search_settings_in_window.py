@@ -83,6 +83,8 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     page.ensemble.click()
     assert page.forest.isChecked()  # on by default: a forest that scores better is exported
     page.forest.click()
+    assert page.refit_all.isChecked()  # on by default: the exported model is trained again on all rows
+    page.refit_all.click()
     assert w.isWindowModified()
     path = tmp_path / "settings.automl.json"
     assert w.save_project(str(path))
@@ -91,7 +93,7 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     assert (saved["tuner"], saved["objective"], saved["max_trials"], saved["max_epochs"]) == \
         ("random", "val_accuracy", 4, 9)
     assert saved["time_budget_s"] == 150 and saved["seed"] == 5 and saved["ensemble"] is True
-    assert saved["forest"] is False
+    assert saved["forest"] is False and saved["refit_all"] is False
     second = open_second_window(qtbot, settings_store)
     with qtbot.waitSignal(second.data_page.profileChanged, timeout=20_000):
         assert second.open_project(str(path))
@@ -99,6 +101,7 @@ def test_search_settings_are_saved_in_the_project(qtbot, iris_window, settings_s
     assert (p.tuner_combo.currentData(), p.objective_combo.currentData(), p.max_trials.value()) == \
         ("random", "val_accuracy", 4)
     assert second.data_page.seed_spin.value() == 5 and p.ensemble.isChecked() and not p.forest.isChecked()
+    assert not p.refit_all.isChecked()
     assert p.time_budget.value() == 150 and p.time_budget.text() == "2 min 30 s"  # not rounded to 2 min
     assert not second.isWindowModified()  # opening a project is no edit
     second.close()
@@ -113,6 +116,8 @@ def test_the_time_budget_is_typed_and_shown_in_hours_minutes_and_seconds(qtbot):
     assert [parse_duration(t) for t in ("2 min 30 s", "2.5", "2,5 min", "150s", "1 h 5 min", "1h", "")] == [
         150, 150, 150, 150, 3900, 3600, None]
     assert parse_duration("two minutes") is None and parse_duration("5 parsecs") is None
+    # A bare number after a unit counts the next smaller one, as a clock reads it.
+    assert [parse_duration(t) for t in ("1m30", "1h30", "2 min 30", "1 h 5 min 10")] == [90, 5400, 150, 3910]
     page = SearchPage()
     qtbot.addWidget(page)
     budget = page.time_budget
@@ -125,3 +130,15 @@ def test_the_time_budget_is_typed_and_shown_in_hours_minutes_and_seconds(qtbot):
     assert budget.text() == "1 h 6 min"
     page.extend_budget()
     assert budget.value() == 2 * 3960
+    # "no limit" can be typed back, and a number too large for the box is held at its maximum.
+    for typed, value in (("no limit", 0), ("99999999999999 h", budget.maximum()), ("1m30", 90)):
+        budget.lineEdit().selectAll()
+        qtbot.keyClicks(budget, typed)
+        qtbot.keyClick(budget, Qt.Key.Key_Return)
+        assert budget.value() == value, typed
+    budget.setValue(0)
+    assert page.settings()["time_budget_s"] is None
+    # Typed without Return (Start is a toolbar button, which takes no focus): the settings read it.
+    budget.lineEdit().selectAll()
+    qtbot.keyClicks(budget, "30 min")
+    assert page.settings()["time_budget_s"] == 1800.0
