@@ -931,8 +931,10 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
     # The forest takes the folds the best trial ran, even where it is the only finalist: on a
     # small table its validation split is a few dozen rows (held-out barley: 20).
     if str(best_trial.trial_id) in results:
+        # Like a further finalist, the forest may take the spare time (held-out barley: its folds
+        # take a second, but the networks' folds had spent the folds' share).
         forest = _forest_on_folds(session, both, labels, len(results[str(best_trial.trial_id)].fold_seconds),
-                                  deadline, emit)
+                                  spare_deadline if spare_deadline is not None else deadline, emit)
         if forest is not None:
             results[FOREST_KEY] = forest
             session.forest_on_folds = True
@@ -1137,7 +1139,7 @@ def _forest_on_folds(session: _Session, both: Split, labels: np.ndarray | None, 
     # A fold ~ the candidate's last fit (train+validation rows), as measured.
     if deadline is not None and deadline - time.monotonic() < folds * candidate.seconds:
         emit(PhaseChanged(phase="validating", message=(
-            f"no time left to cross-validate a random forest (~{folds * candidate.seconds:.0f} s)")))
+            f"no time left to cross-validate a random forest (~{folds * candidate.seconds:.1f} s)")))
         return None
     prepared = session.prepared
     n_classes, objective = prepared.signature.n_classes, session.resolved.objective
