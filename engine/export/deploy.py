@@ -472,7 +472,7 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
     forest = metadata.get("forest")
     if isinstance(forest, dict) and describe_forest(forest):
         notes.append(f"The model is a {forest_words(forest)}; it is exported instead of the networks searched "
-                     f"(fitted on {trained_on(metadata.get('all_rows') if isinstance(metadata.get('all_rows'), dict) else None)}, in standard Keras layers: no "
+                     f"(fitted on {trained_on(metadata.get('all_rows'))}, in standard Keras layers: no "
                      "scikit-learn is needed to run it).")
     elif metadata.get("ensemble"):
         ensemble = metadata["ensemble"]
@@ -484,7 +484,7 @@ def limitations(metadata: Mapping[str, Any], class_counts: Sequence[int]) -> lis
                      f"validation split; {members}.")
     elif metadata.get("refit") is False:
         notes.append("The model is the best trial as trained, not refit on train + validation.")
-    again = all_rows_words(metadata.get("all_rows") or {})
+    again = all_rows_words(metadata.get("all_rows"))
     if again:
         notes.append(f"{again[0].upper()}{again[1:]}. The test metrics therefore describe a model trained on "
                      "fewer rows; the test rows no longer measure this one.")
@@ -521,7 +521,7 @@ def render_model_card(metadata: Mapping[str, Any], *, settings: Mapping[str, Any
         linear=linear, linear_model=str(raced.get("linear") or ""),
         forest=forest, forest_model=str(raced.get("forest") or ""),
         baselines_note=str(metadata.get("baselines_note") or ""),
-        trained_on=trained_on(metadata.get("all_rows") if isinstance(metadata.get("all_rows"), dict) else None))
+        trained_on=trained_on(metadata.get("all_rows")))
 
 
 # ------------------------------------------------------------------ the whole export

@@ -154,7 +154,7 @@ def _model_words(metadata: dict[str, Any]) -> str:
     """What the exported network is, from its metadata (see :func:`describe`), and where it was
     trained again on all rows after the test, that too."""
     words = _kind_words(metadata)
-    again = all_rows_words(metadata.get("all_rows") if isinstance(metadata.get("all_rows"), dict) else None)
+    again = all_rows_words(metadata.get("all_rows"))
     return f"{words}; {again}" if words and again else words
 
 

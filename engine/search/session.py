@@ -706,7 +706,7 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     members: list[Any] = []
     # A refit is cut at a batch's end where the end of the command (evaluation, export) begins.
     refits_deadline = deadline - tuner.studio_export_reserve() if deadline is not None else None
-    every = _all_rows(session)
+    every = _all_rows(session, both)
     twins: list[Any] = []  # the refits trained again on all rows (refit_all), for the export
     try:
         if plan.folds:
@@ -784,13 +784,14 @@ def _final_model(session: _Session, tuner: Any, best_trial: Any, refit: bool, re
     return average_models(members, prepared.signature), len(members), note, best_trial
 
 
-def _all_rows(session: _Session) -> Split | None:
-    """Train+validation+test, where the exported model is trained again on all rows after the test
-    (``SearchConfig.refit_all``) and there are test rows; else None."""
+def _all_rows(session: _Session, both: Split | None = None) -> Split | None:
+    """Train+validation+test (``both``: train+validation, where it is already merged), where the
+    exported model is trained again on all rows after the test (``SearchConfig.refit_all``) and
+    there are test rows; else None."""
     prepared = session.prepared
     if not (session.config.refit_all and len(prepared.test)):
         return None
-    return _merge(_merge(prepared.train, prepared.validation), prepared.test)
+    return _merge(both if both is not None else _merge(prepared.train, prepared.validation), prepared.test)
 
 
 def _twin(session: _Session, hypermodel: Any, hp: Any, every: Split, epochs: int, seed: int, expected: float,

@@ -36,26 +36,38 @@ def forest_words(record: Mapping[str, Any]) -> str:
     return f"{words}, chosen on {record['chosen_by']}{against}"
 
 
-def all_rows_words(record: Mapping[str, Any] | None) -> str:
+def _all_rows_counts(record: Any) -> tuple[int, int, int, int] | None:
+    """``rows``, ``test_rows``, ``members`` and ``of`` of an ``all_rows`` record; None for anything
+    else (an empty record, a malformed one, a value of another type from a file's metadata)."""
+    if not isinstance(record, Mapping):
+        return None
+    values = [record.get(k) for k in ("rows", "test_rows", "members", "of")]
+    if not all(isinstance(v, int) for v in values):
+        return None
+    rows, test, members, of = (int(v) for v in values)  # type: ignore[arg-type]  # checked above
+    return rows, test, members, of
+
+
+def all_rows_words(record: Any) -> str:
     """What ``search_finished``'s ``all_rows`` record says (``{"rows", "test_rows", "members", "of"}``):
     "the exported model was trained again on all 1,234 rows once the test split's 247 had scored it
     (the test metrics are the model's before)", or "3 of the exported model's 5 refits were …"
-    where not every refit was; ``""`` for an empty or malformed one."""
-    values = [(record or {}).get(k) for k in ("rows", "test_rows", "members", "of")]
-    if not all(isinstance(v, int) for v in values):
+    where not every refit was; ``""`` for an empty or malformed one, or one that is no mapping."""
+    counts = _all_rows_counts(record)
+    if counts is None:
         return ""
-    rows, test, members, of = (int(v) for v in values)  # type: ignore[arg-type]  # checked above
+    rows, test, members, of = counts
     which = (f"{members} of the exported model's {of} refits were" if members < of
              else "the exported model was")
     return (f"{which} trained again on all {rows:,} rows once the test split's {test:,} had scored it (the test "
             "metrics are the model's before)")
 
 
-def trained_on(record: Mapping[str, Any] | None) -> str:
+def trained_on(record: Any) -> str:
     """The rows a model's refits were trained on, from its ``all_rows`` record: "train + validation",
     "all 1,234 rows" or "all 1,234 rows (3 of 5; the others train + validation)"."""
-    words = all_rows_words(record)
-    if not words:
+    counts = _all_rows_counts(record)
+    if counts is None:
         return "train + validation"
-    rows, members, of = (int((record or {})[k]) for k in ("rows", "members", "of"))
+    rows, _, members, of = counts
     return f"all {rows:,} rows" + (f" ({members} of {of}; the others train + validation)" if members < of else "")

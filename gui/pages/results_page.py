@@ -430,7 +430,7 @@ class ResultsPage(QWidget):
         if finish.refits is not None:  # older projects' events do not say
             rows.append(("Model", "Model", model_description(finish.refits, finish.ensemble, finish.forest,
                                                              finish.all_rows)))
-        again = all_rows_words(finish.all_rows or {})
+        again = all_rows_words(finish.all_rows)
         if again:
             rows.append(("AllRows", "All rows", again[0].upper() + again[1:]))
         chosen_by = finalists_description(self.trials.finalists(), str(finish.best_trial_id))
