@@ -99,11 +99,11 @@ def test_a_refit_on_all_rows_without_the_time_for_it_is_not_started(tmp_path):
 
     prepared = prepared_as_the_search(write_slope(tmp_path / "plane.csv", 50, noise=0.5), "y")
     events: list = []
-    started = time.monotonic()
     twin = _twin(None, None, None, prepared.train, 3, 0, 30.0, events.append, None, time.monotonic() + 20.0,
                  " (refit 1 of 2)")
-    assert twin is None and time.monotonic() - started < 1.0
-    assert [e.message for e in events if isinstance(e, PhaseChanged)] == [
+    # Nothing was trained (no epoch, no "training the same refit again"): the one event says why.
+    assert twin is None and all(isinstance(e, PhaseChanged) for e in events)
+    assert [e.message for e in events] == [
         f"no time left to train the refit again on all {len(prepared.train)} rows (~30 s) (refit 1 of 2); the "
         "exported refit is the one the test split scores"]
 
