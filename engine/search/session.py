@@ -940,28 +940,28 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
             results[FOREST_KEY] = forest
             session.forest_on_folds = True
     by_id = {str(t.trial_id): t for t in finalists}
-    chosen_id = crossval.choose(results, rule)
-    unsteady = crossval.unsteady(results, rule)
+    networks = {k: v for k, v in results.items() if k != FOREST_KEY}
+    chosen_id = _choose_finalist(results, rule)
+    unsteady = crossval.unsteady(networks, rule) if networks else []
     if chosen_id == FOREST_KEY:
         _emit_finalists(emit, resolved.objective, results, chosen_id, str(best_trial.trial_id), unsteady)
         forest = results[FOREST_KEY]
-        networks = {k: v for k, v in results.items() if k != FOREST_KEY}
-        top = crossval.best_mean(networks, rule) if networks else str(best_trial.trial_id)
+        top = crossval.choose(networks, rule) if networks else str(best_trial.trial_id)
         session.forest_won = _forest_record(session, f"{len(forest.fold_scores)}-fold cross-validation", forest.score,
                                             results[top].score if top in results else None)
         emit(PhaseChanged(phase="validating", message=(
             f"a random forest scores {resolved.objective} {forest.score:.4g} ± {forest.se or 0:.2g} on the same folds, "
-            f"and no network is within a standard error of it (the best, trial {top}: "
-            f"{results[top].score:.4g}): the forest is exported, in Keras layers")))
+            f"better than the network they choose (trial {top}: {results[top].score:.4g} at its refit's length)"
+            ": the forest is exported, in Keras layers")))
         return best_trial, epochs
     chosen, result = by_id[chosen_id], results[chosen_id]
     if len(results) > 1:
         _emit_finalists(emit, resolved.objective, results, chosen_id, str(best_trial.trial_id), unsteady)
     said = f"; the validation split said {epochs}" if chosen is best_trial else ""
     among = ""
-    if len(results) > 1:
-        top = crossval.best_mean(results, rule)
-        whose = "a random forest's" if top == FOREST_KEY else f"trial {top}'s"
+    if len(networks) > 1:
+        top = crossval.best_mean(networks, rule)
+        whose = f"trial {top}'s"
         if top == chosen_id:
             session.chosen_because = "the best mean fold score of the finalists"
             among = f", the best of {len(results)} finalists by the folds' mean,"
@@ -978,6 +978,26 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
 
 
 FOREST_KEY = "forest"  # the random forest's key among the finalists (FinalistsScored.scores)
+
+
+def _choose_finalist(results: Mapping[str, crossval.CrossValidation], rule: Any) -> str:
+    """The finalist to export: the network :func:`~.crossval.choose` picks among the networks, or
+    the forest (:data:`FOREST_KEY`) where its mean fold score is better than that network's.
+
+    The one-standard-error rule's parsimony is a network's count of weights, which says nothing of
+    a forest's (its leaves are a lookup, not fitted weights): counted as weights a forest lost to
+    any network within a standard error of it, and on held-out grunfeld seed 0 the forest's best
+    mean (MSE 38.5 against 42.0) was passed over for a network that scored test R² 0.93 where
+    the forest scores 0.96.
+    """
+    networks = {key: value for key, value in results.items() if key != FOREST_KEY}
+    if not networks:
+        return FOREST_KEY
+    chosen = crossval.choose(networks, rule)
+    forest = results.get(FOREST_KEY)
+    if forest is not None and rule.sort_key(forest.score) < rule.sort_key(networks[chosen].score):
+        return FOREST_KEY
+    return chosen
 
 
 def _emit_finalists(emit: Callable[[Event], None], objective: str, results: Mapping[str, crossval.CrossValidation],

@@ -201,7 +201,7 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
     y = np.asarray(data.y)
     n = len(y)
     best_epochs: list[int] = []
-    best_scores: list[float] = []
+    curves: list[np.ndarray] = []
     seconds: list[float] = []
     parameters: int | None = None
     everything = np.arange(n)
@@ -236,13 +236,32 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
         if finite.any():
             best = int(np.argmin(np.where(finite, [objective.sort_key(v) for v in curve], np.inf)))
             best_epochs.append(best + 1)
-            best_scores.append(float(curve[best]))
+            curves.append(curve)
     if not best_epochs:
         raise ValueError(f"no fold reported {objective.name}")
-    return CrossValidation(epochs=max(1, int(round(float(np.median(best_epochs))))),
-                           score=float(np.mean(best_scores)), fold_epochs=tuple(best_epochs),
-                           fold_seconds=tuple(seconds), fold_scores=tuple(best_scores), parameters=parameters)
+    epochs = max(1, int(round(float(np.median(best_epochs)))))
+    scores = tuple(at_epoch(curve, epochs, objective) for curve in curves)
+    return CrossValidation(epochs=epochs, score=float(np.mean(scores)), fold_epochs=tuple(best_epochs),
+                           fold_seconds=tuple(seconds), fold_scores=scores, parameters=parameters)
+
+
+def at_epoch(curve: np.ndarray, epoch: int, objective: Objective) -> float:
+    """A fold's score (``curve``: its objective after each epoch) at ``epoch`` (1-based), the
+    refit's length: its last epoch's where early stopping ended it sooner, its best finite one
+    where that value is not finite.
+
+    A fold's own best epoch is chosen on the rows it is scored on, so its best value is optimistic
+    by the spread of its curve, and most for the networks whose curves wander; scored at the
+    length the refit will train, each network is judged as it will be exported (on held-out
+    barley and grunfeld, the networks' best-epoch fold scores beat the forest's on 4 of 6 splits
+    where the forest was the better on the test rows).
+    """
+    value = float(curve[min(epoch, len(curve)) - 1])
+    if np.isfinite(value):
+        return value
+    finite = curve[np.isfinite(curve)]
+    return float(min(finite, key=objective.sort_key))
 
 
 __all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "best_mean", "choose", "cross_validate",
-           "fold_indices", "fold_seconds_from_trial"]
+           "at_epoch", "fold_indices", "fold_seconds_from_trial"]
