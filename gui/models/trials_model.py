@@ -327,10 +327,10 @@ class TrialsModel(QAbstractTableModel):
             folds = finalist.get("fold_scores") or ()
             name = finalist.get("objective") or self.store.objective.name
             lines = [f"Trial {trial.trial_id} was one of the finalists cross-validated after the search, each on the "
-                     f"same {finalist.get('folds')} folds of train+validation: mean best {name} "
+                     f"same {finalist.get('folds')} folds of train+validation: mean {name} "
                      f"{format_value(value)}" + (f" ± {se:.2g} (standard error)" if isinstance(se, (int, float)) else "")]
             if folds:
-                lines.append("Each fold's best: " + ", ".join(f"{v:.4g}" for v in folds))
+                lines.append("Each fold's: " + ", ".join(f"{v:.4g}" for v in folds))
             if isinstance(finalist.get("parameters"), int):
                 lines.append(f"Its network has {finalist['parameters']:,} weights.")
             if finalist.get("validation_best"):

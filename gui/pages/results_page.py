@@ -87,7 +87,7 @@ def model_description(refits: int, ensemble: Mapping[str, Any] | None = None,
 def finalists_description(finalists: Sequence[Any], exported: str) -> str:
     """How the folds chose the exported trial among the finalists (the trial store's
     :meth:`~automl_studio.gui.models.trial_store.TrialStore.finalists`, best first), e.g.
-    "5-fold cross-validation of 4 finalists, mean best val_rmse: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
+    "5-fold cross-validation of 4 finalists, mean val_rmse: trial 12 35.2 ± 2.1, trial 07 36.9 ± 4 (the
     validation split's best)…", and where ``exported`` is not the best mean, why it was chosen
     (the one-standard-error rule: the smallest network within a standard error of the best
     mean), and which smaller finalist was passed over for its folds' spread; "" when there were
@@ -104,7 +104,7 @@ def finalists_description(finalists: Sequence[Any], exported: str) -> str:
         return f" ({weights:,} weights)" if isinstance(weights, int) else ""
 
     folds, objective = finalists[0].finalist.get("folds"), finalists[0].finalist.get("objective") or "score"
-    text = (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean best {objective}: "
+    text = (f"{folds}-fold cross-validation of {len(finalists)} finalists, mean {objective}: "
             + ", ".join(one(t) for t in finalists))
     if finalists[0].trial_id != exported:
         chosen = next(t for t in finalists if t.trial_id == exported)

@@ -138,7 +138,17 @@ def test_the_refit_length_is_the_median_of_the_folds_best_epochs():
     result = crossval.cross_validate(lambda: None, fit, Split(x=np.zeros((30, 1)), y=np.zeros(30)),
                                      objective=VAL_LOSS, epochs=5, patience=0,
                                      batch_size=8, seed=0, callbacks=lambda _k: [], folds=3)
-    assert result.fold_epochs == (5, 2, 3) and result.epochs == 3 and result.score == 1.0
+    assert result.fold_epochs == (5, 2, 3) and result.epochs == 3
+    # Each fold is scored at the refit's length (epoch 3), not at its own best epoch (1.0 each).
+    assert result.fold_scores == (3.0, 2.0, 1.0) and result.score == 2.0
+
+
+def test_a_fold_is_scored_at_the_refits_length_or_where_it_stopped():
+    assert crossval.at_epoch(np.array([5.0, 4.0, 3.0]), 2, VAL_LOSS) == 4.0
+    assert crossval.at_epoch(np.array([5.0, 4.0]), 6, VAL_LOSS) == 4.0  # early stopping ended it at epoch 2
+    assert crossval.at_epoch(np.array([5.0, 2.0, np.nan]), 3, VAL_LOSS) == 2.0  # not finite there: its best
+    higher = get_objective("val_accuracy")
+    assert crossval.at_epoch(np.array([0.5, 0.9, np.inf]), 3, higher) == 0.9
 
 
 @pytest.mark.slow

@@ -297,3 +297,32 @@ def test_no_forest_keeps_the_networks(tmp_path):
     assert all("forest" not in e.scores for e in events if isinstance(e, FinalistsScored))
     assert not any("random forest" in e.message for e in events if isinstance(e, PhaseChanged)
                    and e.phase == "validating")
+
+
+def test_the_forest_is_weighed_against_the_network_the_folds_choose_by_its_mean_not_its_weights():
+    from automl_studio.engine.core.objectives import get_objective
+    from automl_studio.engine.search.session import FOREST_KEY, _choose_finalist
+    from automl_studio.engine.train.crossval import CrossValidation
+
+    def folds(*scores: float, parameters: int) -> CrossValidation:
+        return CrossValidation(epochs=5, score=float(np.mean(scores)), fold_epochs=(5,) * len(scores),
+                               fold_scores=scores, parameters=parameters)
+
+    loss = get_objective("val_loss")
+    # Held-out grunfeld seed 0: the forest's mean is the best, a network within its standard error.
+    results = {"05": folds(36.0, 42.0, 48.0, parameters=3793), FOREST_KEY: folds(33.0, 38.5, 44.0, parameters=529401)}
+    assert _choose_finalist(results, loss) == FOREST_KEY
+    # A network ahead on the mean keeps it, however many weights the forest has or lacks.
+    results[FOREST_KEY] = folds(37.0, 43.0, 49.0, parameters=10)
+    assert _choose_finalist(results, loss) == "05"
+    # Among the networks the one-standard-error rule still picks the small one (mean 43), but the
+    # forest must beat the best mean (42) to be exported (tuned-on diabetes seed 1).
+    results = {"05": folds(36.0, 42.0, 48.0, parameters=3793), "00": folds(37.0, 43.0, 49.0, parameters=16),
+               FOREST_KEY: folds(36.5, 42.5, 48.5, parameters=529401)}
+    assert _choose_finalist(results, loss) == "00"
+    results[FOREST_KEY] = folds(35.5, 41.5, 47.5, parameters=529401)
+    assert _choose_finalist(results, loss) == FOREST_KEY
+    assert _choose_finalist({FOREST_KEY: results[FOREST_KEY]}, loss) == FOREST_KEY
+    accuracy = get_objective("val_accuracy")  # maximised: the higher mean wins
+    assert _choose_finalist({"00": folds(0.90, 0.92, parameters=16), FOREST_KEY: folds(0.93, 0.95, parameters=9)},
+                            accuracy) == FOREST_KEY

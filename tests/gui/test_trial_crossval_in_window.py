@@ -115,7 +115,7 @@ def test_an_export_within_one_standard_error_says_why_it_was_chosen(qtbot, windo
         "00": {"score": 0.47, "se": 0.010, "fold_scores": [0.46, 0.47, 0.48], "epochs": 30, "parameters": 10},
         "02": {"score": 0.51, "se": 0.012, "fold_scores": [0.50, 0.51, 0.52], "epochs": 12, "parameters": 8945}}))
     text = finalists_description(page.trials.finalists(), "00")
-    assert text.startswith("3-fold cross-validation of 3 finalists, mean best val_loss: trial 01 0.45 ± 0.031 "
+    assert text.startswith("3-fold cross-validation of 3 finalists, mean val_loss: trial 01 0.45 ± 0.031 "
                            "(the validation split's best), trial 00 0.47 ± 0.01, trial 02 0.51 ± 0.012")
     assert text.endswith("; trial 00 is exported as the smallest network (10 weights) within one standard error of "
                          "the best mean")
@@ -154,7 +154,7 @@ def test_a_hand_edited_finalist_entry_neither_breaks_the_window_nor_misleads(qtb
                "unsteady": True},
         "00": None}))
     text = finalists_description(page.trials.finalists(), "01")
-    assert text.startswith("3-fold cross-validation of 2 finalists, mean best val_loss: trial 01 39.1 ± 4.7")
+    assert text.startswith("3-fold cross-validation of 2 finalists, mean val_loss: trial 01 39.1 ± 4.7")
     assert "passed over" not in text
 
 
@@ -186,7 +186,7 @@ def test_a_real_search_chooses_among_finalists_and_a_reopened_project_says_so(qt
     page.set_result(finish, config.project_dir)
     chosen_by = page.findChild(QLabel, "best_ChosenBy")
     assert chosen_by is not None
-    assert chosen_by.text().startswith("5-fold cross-validation of 3 finalists, mean best val_loss: trial ")
+    assert chosen_by.text().startswith("5-fold cross-validation of 3 finalists, mean val_loss: trial ")
     assert "(the validation split's best)" in chosen_by.text()
     best_mean = min(finalists, key=lambda tid: finalists[tid]["score"])
     why = f"; trial {result.best_trial_id} is exported as the smallest network ("
