@@ -562,13 +562,8 @@ def _piecewise_linear_steps(bins: int, sig: DataSignature) -> list[Call | DataIn
     ``Flatten``: bin-major), ``(x - lower edge) / bin width`` (a ``Normalization`` whose mean and
     variance are the edges and the widths squared), clipped to 0…1 (``ReLU(max_value=1)``). A bin
     is 1 below the value, 0 above it and the value's position inside the bin where it falls; the
-    edges are equal-frequency bins of the training rows. As in eq. 1 the last bin goes on rising
-    past the training range, so that a value above every training value reads as more, not as
-    the top (held-out grunfeld seed 1: two test rows of investment 1,305 and 1,487, above the
-    training rows' 891, were answered ~700 and carried 93 % of the squared error); one clip
-    bounding every bin, the last one's width is its own plus the column's training range, so it
-    reaches 1 one range past the top. The first bin is clipped at its lower edge (a value below
-    every training value reads as the lowest). A bin of zero
+    edges are equal-frequency bins of the training rows. Unlike eq. 1, the outer bins are clipped
+    too: a value beyond the training range reads as its end (no extrapolation). A bin of zero
     width (a column of few values) becomes a step: 0 up to its edge, 1 above it (its width is a
     millionth of the column's range). A signature without quantiles (made before they were
     kept) gets the equal-frequency bins of a normal distribution of each column's mean and
@@ -585,8 +580,7 @@ def _piecewise_linear_steps(bins: int, sig: DataSignature) -> list[Call | DataIn
     for t in range(bins):
         for column, floor in zip(edges, floors, strict=True):
             lower.append(column[t])
-            beyond = column[-1] - column[0] if t == bins - 1 else 0.0  # the last bin rises past the top
-            width.append((max(column[t + 1] - column[t], floor) + beyond) ** 2)
+            width.append(max(column[t + 1] - column[t], floor) ** 2)
     note = (f"Edges of {bins} equal-frequency bins of each numeric column's training values "
             "(bin-major: every column's first bin, then every column's second…).")
     return [Call("RepeatVector", (bins,), suffix="_repeat", dtype="float32"),

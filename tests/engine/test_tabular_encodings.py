@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -151,22 +150,17 @@ def test_the_piecewise_linear_encoding_follows_gorishniy_et_al():
     flag = tuple(0.0 if k < 20 else 1.0 for k in range(33))
     signature = DataSignature("regression", 0, {"numeric": (2,)}, numeric_mean=(16.0, 0.4),
                               numeric_variance=(90.0, 0.24), numeric_quantiles=(grid, flag))
-    x = np.array([[-1.0, 0.0], [0.0, 1.0], [3.0, 0.0], [8.0, 1.0], [12.5, 0.0], [33.0, 1.0], [48.0, 0.0],
-                  [100.0, 0.0]], dtype=np.float32)
+    x = np.array([[-1.0, 0.0], [0.0, 1.0], [3.0, 0.0], [8.0, 1.0], [12.5, 0.0], [33.0, 1.0]], dtype=np.float32)
     out = np.asarray(ple_model(signature, 4).predict({"numeric": x}, verbose=0))
-    assert out.shape == (8, 8)
+    assert out.shape == (6, 8)
     edges = [quantile_edges(q, 4) for q in (grid, flag)]
     for t in range(4):
         for j in range(2):
             low, high = edges[j][t], edges[j][t + 1]
-            beyond = edges[j][-1] - edges[j][0] if t == 3 else 0.0  # the last bin rises one range past the top
-            expected = np.clip((x[:, j] - low) / (max(high - low, 1e-6) + beyond), 0.0, 1.0)
+            expected = np.clip((x[:, j] - low) / max(high - low, 1e-6), 0.0, 1.0)
             np.testing.assert_allclose(out[:, t * 2 + j], expected, atol=1e-5)  # bin-major
     # The first column, by hand: 12.5 is past bin 1 (0…8), half-way through bin 2 (8…16).
     assert out[4, 0::2].tolist() == pytest.approx([1.0, 0.5625, 0.0, 0.0])
-    # Past the training values (0…32) the last bin (24…32, 8 + 32 wide) goes on rising: 32 reads
-    # 0.2, 33 0.225, 48 0.6, and from 64 (one range past the top) 1; below them the first bin reads 0.
-    assert out[5:, 6].tolist() == pytest.approx([0.225, 0.6, 1.0]) and out[0, 0] == 0.0
     # The flag's bins are steps at 0 and 1: zero-width bins read 0 up to their edge, 1 above it.
     assert set(np.round(out[:, 1::2], 5).ravel().tolist()) <= {0.0, 1.0}
 
@@ -188,8 +182,7 @@ def test_the_numeric_bins_are_searched_and_kept_from_the_training_rows(tmp_path)
     # A signature saved before quantiles were kept: normal bins from the mean and variance.
     old = DataSignature("regression", 0, {"numeric": (1,)}, numeric_mean=(0.0,), numeric_variance=(1.0,))
     out = np.asarray(ple_model(old, 2).predict({"numeric": np.array([[-4.0], [0.0], [4.0]])}, verbose=0))
-    top = NormalDist().inv_cdf(0.999)  # the outer edges: the 0.1st and 99.9th percentiles
-    np.testing.assert_allclose(out, [[0, 0], [1, 0], [1, 4 / (top + 2 * top)]], atol=1e-5)
+    np.testing.assert_allclose(out, [[0, 0], [1, 0], [1, 1]], atol=1e-5)
 
 
 @pytest.mark.slow
