@@ -137,11 +137,12 @@ class FinalistsScored(Event):
     On a small table (:func:`~automl_studio.engine.train.crossval.applies`) one validation split
     of a few dozen rows ranks the trials partly by luck, so the finalists (the validation
     split's best few and the first, linear trial) are each trained once per fold of
-    train+validation, on the same folds, and the smallest network within one standard error of
-    the best mean fold score is refitted and exported
-    (:func:`~automl_studio.engine.train.crossval.choose`). ``scores`` maps each finalist's trial
+    train+validation, on the same folds, each fold scored at the finalist's refit length, and
+    the smallest network within one standard error of the best mean fold score is refitted and
+    exported (:func:`~automl_studio.engine.train.crossval.choose`). ``scores`` maps each finalist's trial
     id to ``{"score": mean, "se": standard error (sample standard deviation / sqrt(folds)),
-    "fold_scores": [...], "epochs": the refit's length (the median of the folds' best epochs),
+    "fold_scores": [each fold's objective after "epochs" epochs (or its last, where early
+    stopping ended it sooner)], "epochs": the refit's length (the median of the folds' best epochs),
     "parameters": the network's weights}`` (and ``"unsteady": True`` on a smaller finalist within a
     standard error that was passed over for its folds' spread, :func:`~automl_studio.engine.train.crossval.unsteady`),
     in the ``objective``'s units; a finalist cut short
@@ -149,7 +150,9 @@ class FinalistsScored(Event):
     the one the validation split ranked first (the same id when the folds agree); ``folds`` is
     how many folds each finalist was scored on. A random forest scored on the same folds
     (``SearchConfig.forest``) is the key ``"forest"`` (``epochs`` 0, ``parameters`` its weights as
-    Keras layers); ``chosen`` is ``"forest"`` where it is exported.
+    Keras layers); ``chosen`` is ``"forest"`` where it is exported: where its mean is better than
+    every network's. Logs written before ``fold_scores`` were taken at the refit's length hold
+    each fold's best.
     """
 
     type: ClassVar[str] = "finalists_scored"

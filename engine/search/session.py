@@ -38,6 +38,7 @@ from automl_studio.engine.core.events import (
     SearchWarning,
     TrialEnded,
 )
+from automl_studio.engine.core.objectives import Objective
 from automl_studio.engine.data.features import Split
 from automl_studio.engine.data.identity import (
     DataIdentity,
@@ -980,7 +981,7 @@ def _cross_validated_finalists(session: _Session, tuner: Any, finalists: Sequenc
 FOREST_KEY = "forest"  # the random forest's key among the finalists (FinalistsScored.scores)
 
 
-def _choose_finalist(results: Mapping[str, crossval.CrossValidation], rule: Any) -> str:
+def _choose_finalist(results: Mapping[str, crossval.CrossValidation], rule: Objective) -> str:
     """The finalist to export: the forest (:data:`FOREST_KEY`) where its mean fold score is better
     than every network's, else the network :func:`~.crossval.choose` picks among the networks.
 
@@ -990,7 +991,8 @@ def _choose_finalist(results: Mapping[str, crossval.CrossValidation], rule: Any)
     ``ce3e3e4``: the forest's MSE 38.5 passed over for a network's 42.0, which scored test R² 0.93
     where the forest scores 0.96). It is not let win within a standard error either: measured
     against the small network the rule picks rather than the best mean, the forest was exported on
-    tuned-on diabetes seed 1 and scored R² 0.29 where the linear network scores 0.42.
+    tuned-on diabetes seed 1 and scored R² 0.29, where the linear network the rule picks there
+    scored 0.42 (``2f9de51``).
     """
     networks = {key: value for key, value in results.items() if key != FOREST_KEY}
     if not networks:

@@ -7,7 +7,8 @@ validation loss bottomed out at epoch 8 while its training loss was still fallin
 epochs it scored R² 0.42–0.50 on the test rows (three seeds), for 25–100 epochs 0.51–0.55, and
 the folds below chose 27 (R² 0.546, BENCHMARKS.md). So for tables of up to :data:`MAX_ROWS` rows the best trial is
 trained once per fold (early-stopped on the fold, as in the search) and the refit runs for the
-median of the folds' best epochs. The same folds also choose which trial is exported: the
+median of the folds' best epochs, and each fold is scored at that length (:func:`at_epoch`),
+as the refit will be trained. The same folds also choose which trial is exported: the
 validation split's best few trials (``SearchConfig.finalists``) and the first (linear) one are
 each scored on them, and the smallest network within a standard error of the best mean (and no
 less steady) is exported (:func:`choose`): on held-out grunfeld (35 validation rows) the split's
@@ -40,9 +41,10 @@ class TooFewFolds(Exception):
 
 @dataclass(frozen=True)
 class CrossValidation:
-    """The outcome: the refit's epoch count, the folds' mean best score, each finished fold's best
-    epoch, its wall-clock seconds (building and fitting) and its best score, and the network's
-    count of weights (``keras.Model.count_params``; None where unknown)."""
+    """The outcome: the refit's epoch count, the folds' mean score, each finished fold's best
+    epoch, its wall-clock seconds (building and fitting) and its score at the refit's length
+    (:func:`at_epoch`; a forest's: its one fit's), and the network's count of weights
+    (``keras.Model.count_params``; None where unknown)."""
 
     epochs: int
     score: float
@@ -179,7 +181,7 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
                    min_folds: int = 2,
                    may_start: Callable[[int, tuple[float, ...]], bool] | None = None) -> CrossValidation:
     """Trains ``build()`` once per fold, early-stopped on the fold; the refit length is the median
-    of the folds' best epochs.
+    of the folds' best epochs, and each fold's score its objective at that length (:func:`at_epoch`).
 
     ``fit`` is :func:`~automl_studio.engine.train.hypermodel.fit_arrays`; ``callbacks(k)`` gives the
     callbacks of fold ``k`` (stop and budget checks). Each fold early-stops on ``objective`` in
