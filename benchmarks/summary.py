@@ -34,6 +34,7 @@ EXTRA_FILES = {"experiments/quality_seed2_final.json": "",
                "experiments/heldout_corpus_03b416d_held8.json": "held-out sets",
                "experiments/heldout_corpus_ce3e3e4_held8.json": "held-out sets",
                "experiments/heldout_corpus_1b70b0a_held8_small2.json": "",
+               "experiments/heldout_corpus_6b4c8d4_tuned6.json": "tuned-on sets",
                "experiments/heldout_corpus_e6dc1a8_partial.json": "tuned-on sets",
                "experiments/heldout_corpus_a08b103_tuned_small.json": "tuned-on sets"}
 NOT_BENCHMARKS = {"cli_runs", "compare_corpus", "results_file", "sklearn_tables", "summary"}
