@@ -33,7 +33,10 @@ Run (a shared machine: be nice; the full run is 16 sets × 3 seeds, about 2.5 ho
 [--budget-scale 0.2] [--resume]``
 Writes ``benchmarks/results/heldout_corpus.json`` after every search (one row per set and seed),
 so a killed run keeps what finished; ``--resume`` keeps that file's rows at the same budget scale
-and runs only the missing ones.
+and runs only the missing ones. ``--merge A.json B.json`` searches nothing: it writes the output
+file from two or more runs of different sets or seeds (the rows of each, the first run's record
+and the others' under ``run.resumed``, as a resumed run keeps them), so that a corpus measured in
+parts is judged as a whole.
 """
 
 from __future__ import annotations
@@ -434,6 +437,43 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(paths: list[Path], output: Path) -> None:
+    """Writes ``output`` from the rows of the runs in ``paths``, judged together.
+
+    Raises:
+        SystemExit: fewer than two files, runs at different budget scales or engine flags, or a
+            set and seed measured in two of them.
+    """
+    if len(paths) < 2:
+        raise SystemExit("--merge needs two or more results files")
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    first = documents[0]["results"]
+    results = {**first, "datasets": {}, "runs": []}
+    run = {**documents[0]["run"], "merged_from": [str(path) for path in paths]}
+    run["resumed"] = list(run.get("resumed", []))
+    seen: dict[tuple[str, int], Path] = {}
+    for path, document in zip(paths, documents, strict=True):
+        part = document["results"]
+        if (part["budget_scale"], part["engine_args"]) != (first["budget_scale"], first["engine_args"]):
+            raise SystemExit(f"{path}: ran at budget scale {part['budget_scale']} with engine args "
+                             f"{part['engine_args']}, {paths[0]} at {first['budget_scale']} with {first['engine_args']}")
+        for row in part["runs"]:
+            key = (row["dataset"], row["seed"])
+            if key in seen:
+                raise SystemExit(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]}")
+            seen[key] = path
+            results["runs"].append(row)
+        results["datasets"].update(part["datasets"])
+        results["datasets_asked"] = list(dict.fromkeys([*results["datasets_asked"], *part["datasets_asked"]]))
+        results["seeds_asked"] = sorted({*results["seeds_asked"], *part["seeds_asked"]})
+        if document is not documents[0]:
+            run["resumed"] += [document["run"], *document["run"].get("resumed", [])]
+    results["summary"] = summarise(results)
+    results["complete"] = is_full(results)
+    write_results(RESULTS_NAME, results, run, output)
+    print(table(results))
+
+
 def _names(text: str, allowed: list[str], what: str) -> list[str]:
     names = [n for n in text.replace(" ", ",").split(",") if n]
     unknown = [n for n in names if n not in allowed]
@@ -452,8 +492,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="keep the output file's rows at this budget scale; run only the missing set/seeds")
     parser.add_argument("--engine-arg", action="append", default=[], metavar="ARG",
                         help="an extra flag for 'automl-studio search' (experiments only; repeatable)")
+    parser.add_argument("--merge", nargs="+", metavar="FILE",
+                        help="search nothing: write --output from these runs' rows (no set and seed twice)")
     parser.add_argument("--output", default=str(HERE / "results" / f"{RESULTS_NAME}.json"))
     args = parser.parse_args(argv)
+    if args.merge:
+        merge([Path(p) for p in args.merge], Path(args.output))
+        return
     names = _names(args.datasets, list(BY_NAME), "data set")
     seeds = [int(s) for s in _names(args.seeds, [str(s) for s in range(1000)], "seed")]
 

@@ -234,9 +234,8 @@ def cross_validate(build: Callable[[], Any], fit: Callable[..., Any], data: Spli
             raise
         seconds.append(time.monotonic() - started)
         curve = np.array([float(v) for v in history.history.get(objective.name, [])])
-        finite = np.isfinite(curve)
-        if finite.any():
-            best = int(np.argmin(np.where(finite, [objective.sort_key(v) for v in curve], np.inf)))
+        best = _best_finite(curve, objective)
+        if best is not None:
             best_epochs.append(best + 1)
             curves.append(curve)
     if not best_epochs:
@@ -257,12 +256,26 @@ def at_epoch(curve: np.ndarray, epoch: int, objective: Objective) -> float:
     length the refit will train, each network is judged as it will be exported (on held-out
     barley and grunfeld, the networks' best-epoch fold scores beat the forest's on 4 of 6 splits
     where the forest was the better on the test rows).
+
+    Raises:
+        ValueError: no value of ``curve`` is finite.
     """
     value = float(curve[min(epoch, len(curve)) - 1])
     if np.isfinite(value):
         return value
-    finite = curve[np.isfinite(curve)]
-    return float(min(finite, key=objective.sort_key))
+    best = _best_finite(curve, objective)
+    if best is None:
+        raise ValueError(f"no finite {objective.name} in the fold's curve")
+    return float(curve[best])
+
+
+def _best_finite(curve: np.ndarray, objective: Objective) -> int | None:
+    # The 0-based epoch of the curve's best finite value in the objective's direction (ties: the
+    # earlier); None where no value is finite.
+    finite = np.isfinite(curve)
+    if not finite.any():
+        return None
+    return int(np.argmin(np.where(finite, [objective.sort_key(float(v)) for v in curve], np.inf)))
 
 
 __all__ = ["CrossValidation", "FOLDS", "MAX_ROWS", "TooFewFolds", "applies", "best_mean", "choose", "cross_validate",

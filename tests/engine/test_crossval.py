@@ -149,6 +149,8 @@ def test_a_fold_is_scored_at_the_refits_length_or_where_it_stopped():
     assert crossval.at_epoch(np.array([5.0, 2.0, np.nan]), 3, VAL_LOSS) == 2.0  # not finite there: its best
     higher = get_objective("val_accuracy")
     assert crossval.at_epoch(np.array([0.5, 0.9, np.inf]), 3, higher) == 0.9
+    with pytest.raises(ValueError, match="no finite val_loss"):
+        crossval.at_epoch(np.array([np.nan, np.inf]), 2, VAL_LOSS)
 
 
 @pytest.mark.slow

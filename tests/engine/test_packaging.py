@@ -70,3 +70,48 @@ def test_the_corpus_row_judges_a_group_only_when_each_of_its_sets_has_every_seed
     assert row[0].startswith("Corpus of #16, held-out sets (2 sets, 6 runs") and row[3] == "**not met**: c"
     (row,) = summary.heldout_corpus(document([0, 1]))  # a seed missing: still open
     assert row[3].startswith("open: partial run (5 of 9")
+
+
+def _benchmark_module(name):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def _corpus_part(commit, sets, seeds=(0, 1, 2)):
+    # A heldout_corpus.py results file of ``sets`` (name -> (tuned_on, automl score, baseline score)).
+    runs = [{"dataset": name, "seed": seed, "automl": {"score": auto, "trials": {"completed": 3}},
+             "baselines": {"logistic": {"score": base}}}
+            for seed in seeds for name, (_tuned, auto, base) in sets.items()]
+    return {"schema_version": 1, "benchmark": "heldout_corpus", "run": {"commit": commit * 40},
+            "results": {"budget_scale": 1.0, "engine_args": [], "seeds_asked": list(seeds),
+                        "datasets_asked": list(sets), "targets": {"classification": 0.01, "regression": 0.02},
+                        "corpus": {}, "runs": runs,
+                        "datasets": {name: {"tuned_on": tuned, "task": "classification"}
+                                     for name, (tuned, _a, _b) in sets.items()}}}
+
+
+def test_a_corpus_measured_in_parts_is_merged_and_judged_as_a_whole(tmp_path):
+    import json
+
+    corpus = _benchmark_module("heldout_corpus")
+    summary = _benchmark_module("summary")
+    first, second, output = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "merged.json"
+    first.write_text(json.dumps(_corpus_part("a", {"x": (False, 0.90, 0.89), "y": (False, 0.80, 0.805)})))
+    second.write_text(json.dumps(_corpus_part("b", {"z": (True, 0.70, 0.70), "w": (True, 0.95, 0.94)})))
+    corpus.merge([first, second], output)
+    merged = json.loads(output.read_text())
+    assert {(r["dataset"], r["seed"]) for r in merged["results"]["runs"]} == {
+        (name, seed) for name in "xyzw" for seed in (0, 1, 2)}
+    assert [part["commit"][:1] for part in [merged["run"], *merged["run"]["resumed"]]] == ["a", "b"]
+    assert summary._commit(merged["run"]) == f"`{'a' * 7}`, `{'b' * 7}`"
+    results = {**merged["results"], "complete": True}
+    *_, whole = summary.heldout_corpus(results)
+    # All four within the target; x and w ahead (z ties): half, so met.
+    assert whole[2].startswith("within on **4 of 4**; ahead on **2 of 4** (x, w)") and whole[3] == "met"
+    results["summary"]["w"] = {**results["summary"]["w"], "gap": 0.0}
+    assert summary.heldout_corpus(results)[-1][3] == "**not met**"  # one of four ahead: under half
+    with pytest.raises(SystemExit, match="x seed 0 is also in"):
+        corpus.merge([first, first], tmp_path / "twice.json")
